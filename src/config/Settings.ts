@@ -1,0 +1,119 @@
+/**
+ * The platform's settings, described once with Effect Config. Values come from, in order:
+ * the environment, `.env`, `config/settings.yaml` (+ `config/retry_policy.yaml` under `retry`),
+ * then the defaults below. Env names are the YAML path in CONSTANT_CASE: `polygon.rest_url`
+ * is `POLYGON_REST_URL`, `options.max_contracts` is `OPTIONS_MAX_CONTRACTS`.
+ */
+import { Config, Option, type Redacted } from "effect"
+
+const str = (name: string, fallback: string) => Config.string(name).pipe(Config.withDefault(fallback))
+const num = (name: string, fallback: number) => Config.number(name).pipe(Config.withDefault(fallback))
+const int = (name: string, fallback: number) => Config.integer(name).pipe(Config.withDefault(fallback))
+const bool = (name: string, fallback: boolean) => Config.boolean(name).pipe(Config.withDefault(fallback))
+const optStr = (name: string) => Config.option(Config.string(name))
+const enabled = (feed: string, fallback = true) => Config.all({ enabled: bool("enabled", fallback) }).pipe(Config.nested(feed))
+
+export const RetryPolicyConfig = Config.all({
+  maxAttempts: int("max_attempts", 3),
+  baseDelayMs: int("base_delay_ms", 250),
+  maxDelayMs: int("max_delay_ms", 10_000),
+  jitter: bool("jitter", true),
+  requestTimeoutMs: int("request_timeout_ms", 30_000),
+  /** Upper bound on a server's Retry-After we are willing to sleep. */
+  maxRetryAfterMs: int("max_retry_after_ms", 120_000)
+}).pipe(Config.nested("retry"))
+export type RetryPolicy = Config.Config.Success<typeof RetryPolicyConfig>
+
+export const SinkNames = ["duckdb", "postgres", "mysql", "snowflake"] as const
+export type SinkName = (typeof SinkNames)[number]
+
+export const SettingsConfig = Config.all({
+  polygon: Config.all({
+    restUrl: str("rest_url", "builtin"),
+    wsUrl: str("ws_url", "builtin"),
+    /** Concurrent REST requests (the real API asks for < 100 requests/s). */
+    maxConcurrency: int("max_concurrency", 8),
+    pageLimit: int("page_limit", 50_000)
+  }).pipe(Config.nested("polygon")),
+  apiKey: Config.option(Config.redacted("POLYGON_API_KEY")),
+  massiveApiKey: Config.option(Config.redacted("MASSIVE_API_KEY")),
+  simulator: Config.all({ seed: int("seed", 42) }).pipe(Config.nested("simulator")),
+  storage: Config.all({ root: str("root", "data") }).pipe(Config.nested("storage")),
+  feeds: Config.all({ spy: enabled("spy"), options: enabled("options"), vix: enabled("vix"), news: enabled("news") }).pipe(
+    Config.nested("feeds")
+  ),
+  options: Config.all({
+    underlying: str("underlying", "SPY"),
+    strikeBandPct: num("strike_band_pct", 0.01),
+    maxContracts: int("max_contracts", 100),
+    expiration: Config.literal("next_trading_day", "same_day")("expiration").pipe(Config.withDefault("next_trading_day" as const)),
+    timespan: Config.literal("second", "minute")("timespan").pipe(Config.withDefault("second" as const)),
+    recenter: Config.all({
+      enabled: bool("enabled", false),
+      bandPct: num("band_pct", 0.005),
+      cooldownS: int("cooldown_s", 300)
+    }).pipe(Config.nested("recenter"))
+  }).pipe(Config.nested("options")),
+  news: Config.all({ pollIntervalS: num("poll_interval_s", 30) }).pipe(Config.nested("news")),
+  clock: Config.all({ start: optStr("start"), speed: num("speed", 1) }).pipe(Config.nested("clock")),
+  live: Config.all({
+    maxSubscriptionsPerConnection: int("max_subscriptions_per_connection", 100),
+    idleTimeoutS: num("idle_timeout_s", 30),
+    queueCapacity: int("queue_capacity", 10_000),
+    reconnectBaseMs: int("reconnect_base_ms", 500),
+    reconnectMaxMs: int("reconnect_max_ms", 30_000),
+    maxConnectionsRetryS: num("max_connections_retry_s", 60),
+    shutdownBeforeCloseS: num("shutdown_before_close_s", 60)
+  }).pipe(Config.nested("live")),
+  flush: Config.all({ intervalS: num("interval_s", 5), maxRows: int("max_rows", 50_000) }).pipe(Config.nested("flush")),
+  lateData: Config.all({ graceSeconds: num("grace_seconds", 0) }).pipe(Config.nested("late_data")),
+  heartbeat: Config.all({ intervalS: num("interval_s", 300), staleAfterS: num("stale_after_s", 900) }).pipe(
+    Config.nested("heartbeat")
+  ),
+  alerts: Config.all({
+    webhookUrl: optStr("webhook_url"),
+    commitSlaS: num("commit_sla_s", 300),
+    errorRatePct: num("error_rate_pct", 1),
+    errorWindowS: num("error_window_s", 900),
+    maxConsecutiveConnectionFailures: int("max_consecutive_connection_failures", 3)
+  }).pipe(Config.nested("alerts")),
+  consolidated: Config.all({ newsWindowMinutes: num("news_window_minutes", 15) }).pipe(Config.nested("consolidated")),
+  sinks: Config.all({
+    enabled: Config.array(Config.literal(...SinkNames)(), "enabled").pipe(Config.withDefault(["duckdb" as SinkName])),
+    duckdb: Config.all({ path: optStr("path"), batchRows: int("batch_rows", 100_000) }).pipe(Config.nested("duckdb")),
+    postgres: Config.all({
+      url: Config.option(Config.redacted("url")),
+      batchRows: int("batch_rows", 5_000),
+      maxInFlight: int("max_in_flight", 2),
+      maxRowsPerSecond: int("max_rows_per_second", 0)
+    }).pipe(Config.nested("postgres")),
+    mysql: Config.all({
+      url: Config.option(Config.redacted("url")),
+      batchRows: int("batch_rows", 2_000),
+      maxInFlight: int("max_in_flight", 2),
+      maxRowsPerSecond: int("max_rows_per_second", 0)
+    }).pipe(Config.nested("mysql")),
+    snowflake: Config.all({
+      account: optStr("account"),
+      username: optStr("user"),
+      password: Config.option(Config.redacted("password")),
+      database: optStr("database"),
+      schema: optStr("schema"),
+      warehouse: optStr("warehouse"),
+      stage: str("stage", "SPY_LAKE_STAGE")
+    }).pipe(Config.nested("snowflake"))
+  }).pipe(Config.nested("sinks")),
+  /** Top-level env fallbacks named by the issues. */
+  databaseUrl: Config.option(Config.redacted("DATABASE_URL")),
+  mysqlUrl: Config.option(Config.redacted("MYSQL_URL")),
+  retry: RetryPolicyConfig
+})
+
+export type Settings = Config.Config.Success<typeof SettingsConfig>
+
+/** Which variable supplied the key, for messages that must name it. */
+export const apiKeyOf = (s: Settings): Option.Option<{ readonly key: Redacted.Redacted<string>; readonly variable: string }> =>
+  Option.orElse(
+    Option.map(s.apiKey, (key) => ({ key, variable: "POLYGON_API_KEY" })),
+    () => Option.map(s.massiveApiKey, (key) => ({ key, variable: "MASSIVE_API_KEY" }))
+  )
