@@ -1,0 +1,134 @@
+/**
+ * Writes lake rows to Parquet through DuckDB: rows → in-memory table (appender, 2048-row data
+ * chunks) → `COPY … TO` a temporary name → fsync → rename. A reader never sees a partial file,
+ * and replacing a file is one atomic rename.
+ */
+import { DOUBLE, BOOLEAN, VARCHAR, DuckDBDataChunk, type DuckDBType } from "@duckdb/node-api"
+import { Context, Data, Effect, Layer } from "effect"
+import * as fs from "node:fs/promises"
+import * as path from "node:path"
+import type { Column, FeedSchema, Row } from "../domain/feeds.js"
+import { DuckDb, DuckDbError, sqlString } from "./DuckDb.js"
+
+export class LakeWriteError extends Data.TaggedError("LakeWriteError")<{ readonly target: string; readonly message: string }> {}
+
+export interface WriteOptions {
+  /** Keep one row per schema key, the one with the greatest `received_at_ms`. */
+  readonly dedupe?: boolean
+}
+
+export interface ParquetWriterService {
+  /** Write rows to `target` atomically; returns the number of rows in the file. */
+  readonly write: (schema: FeedSchema, rows: ReadonlyArray<Row>, target: string, options?: WriteOptions) => Effect.Effect<number, LakeWriteError>
+  /** Merge existing Parquet files into one file at `target` atomically (deduplicated by key); returns rows. */
+  readonly merge: (schema: FeedSchema, sources: ReadonlyArray<string>, target: string) => Effect.Effect<number, LakeWriteError>
+}
+
+export class ParquetWriter extends Context.Tag("spy/ParquetWriter")<ParquetWriter, ParquetWriterService>() {}
+
+// BIGINT columns are staged as DOUBLE (exact for |x| < 2^53: epoch ms, counts) and cast back in COPY.
+const stagingType = (col: Column): DuckDBType => (col.type === "VARCHAR" ? VARCHAR : col.type === "BOOLEAN" ? BOOLEAN : DOUBLE)
+const stagingSql = (col: Column): string => (col.type === "VARCHAR" ? "VARCHAR" : col.type === "BOOLEAN" ? "BOOLEAN" : "DOUBLE")
+const CHUNK = 2048
+
+/** The SELECT list that turns staged columns into the file's columns (typed, timestamps derived). */
+export const selectList = (schema: FeedSchema, staged: boolean): string =>
+  schema.columns
+    .flatMap((col) => {
+      const id = `"${col.name}"`
+      const value = staged && col.type === "BIGINT" ? `CAST(${id} AS BIGINT) AS ${id}` : id
+      const ts = schema.timestamps.find(([ms]) => ms === col.name)
+      return ts ? [value, `epoch_ms(CAST(${id} AS BIGINT))::TIMESTAMPTZ AS "${ts[1]}"`] : [value]
+    })
+    .join(", ")
+
+const dedupeClause = (schema: FeedSchema) =>
+  `QUALIFY row_number() OVER (PARTITION BY ${schema.key.map((k) => `"${k}"`).join(", ")} ORDER BY received_at_ms DESC) = 1`
+const orderClause = (schema: FeedSchema) => `ORDER BY ${schema.key.map((k) => `"${k}"`).join(", ")}`
+const copyOptions = "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 100000)"
+
+let sequence = 0
+const tempName = (target: string) => `${target}.tmp-${process.pid}-${++sequence}`
+
+const fsyncFile = async (file: string) => {
+  const handle = await fs.open(file, "r")
+  try {
+    await handle.sync()
+  } finally {
+    await handle.close()
+  }
+}
+
+/** Publish a finished temporary file under its final name, durably. */
+export const publish = async (tmp: string, target: string) => {
+  await fsyncFile(tmp)
+  await fs.rename(tmp, target)
+  const dir = await fs.open(path.dirname(target), "r")
+  try {
+    await dir.sync()
+  } finally {
+    await dir.close()
+  }
+}
+
+export const make = Effect.gen(function* () {
+  const db = yield* DuckDb
+  const fail = (target: string) => (e: DuckDbError) => new LakeWriteError({ target, message: e.message })
+
+  const write: ParquetWriterService["write"] = (schema, rows, target, options = {}) =>
+    db
+      .withConnection(async (c) => {
+        await fs.mkdir(path.dirname(target), { recursive: true })
+        const table = `stage_${schema.feed}_${++sequence}`
+        await c.run(`CREATE TEMP TABLE ${table} (${schema.columns.map((col) => `"${col.name}" ${stagingSql(col)}`).join(", ")})`)
+        const tmp = tempName(target)
+        try {
+          const appender = await c.createAppender(table, "main", "temp")
+          const types = schema.columns.map(stagingType)
+          for (let start = 0; start < rows.length; start += CHUNK) {
+            const slice = rows.slice(start, start + CHUNK)
+            const chunk = DuckDBDataChunk.create(types, slice.length)
+            schema.columns.forEach((col, i) => chunk.setColumnValues(i, slice.map((r) => r[col.name] ?? null)))
+            appender.appendDataChunk(chunk)
+          }
+          appender.flushSync()
+          appender.closeSync()
+          const filter = options.dedupe ? dedupeClause(schema) : ""
+          await c.run(`COPY (SELECT ${selectList(schema, true)} FROM temp.${table} ${filter} ${orderClause(schema)}) TO ${sqlString(tmp)} ${copyOptions}`)
+          await publish(tmp, target)
+          const counted = await c.runAndReadAll(`SELECT count(*)::DOUBLE AS n FROM read_parquet(${sqlString(target)})`)
+          return Number(counted.getRowObjectsJS()[0]!["n"])
+        } catch (e) {
+          await fs.rm(tmp, { force: true })
+          throw e
+        } finally {
+          await c.run(`DROP TABLE IF EXISTS temp.${table}`)
+        }
+      }, `write ${target}`)
+      .pipe(Effect.mapError(fail(target)))
+
+  const merge: ParquetWriterService["merge"] = (schema, sources, target) =>
+    db
+      .withConnection(async (c) => {
+        await fs.mkdir(path.dirname(target), { recursive: true })
+        const tmp = tempName(target)
+        try {
+          const list = `[${sources.map(sqlString).join(", ")}]`
+          const cols = schema.columns.map((col) => `"${col.name}"`).concat(schema.timestamps.map(([, ts]) => `"${ts}"`))
+          await c.run(
+            `COPY (SELECT ${cols.join(", ")} FROM read_parquet(${list}, union_by_name = true) ${dedupeClause(schema)} ${orderClause(schema)}) TO ${sqlString(tmp)} ${copyOptions}`
+          )
+          await publish(tmp, target)
+          const counted = await c.runAndReadAll(`SELECT count(*)::DOUBLE AS n FROM read_parquet(${sqlString(target)})`)
+          return Number(counted.getRowObjectsJS()[0]!["n"])
+        } catch (e) {
+          await fs.rm(tmp, { force: true })
+          throw e
+        }
+      }, `merge into ${target}`)
+      .pipe(Effect.mapError(fail(target)))
+
+  return { write, merge } satisfies ParquetWriterService
+})
+
+export const layer: Layer.Layer<ParquetWriter, never, DuckDb> = Layer.effect(ParquetWriter, make)
