@@ -2,7 +2,6 @@
  * PolygonRest: the Polygon/Massive REST API (or the simulator) as a service.
  * Returns raw result items (all pages followed); decoding into lake rows happens in
  * src/domain/normalize.ts so drift and quarantine are decided in one place.
- * IMPLEMENTATION IN PROGRESS (interface is stable).
  */
 import { Context, Data, type Effect } from "effect"
 

@@ -1,0 +1,217 @@
+/**
+ * Raw API items (REST results and WebSocket events) → lake rows, one item at a time.
+ * Every field is checked with an Effect Schema guard against a field spec:
+ *  - a required field missing, null or of the wrong type → the item is quarantined (with the reason);
+ *  - an "expected" optional field missing, or an optional field of the wrong type → schema drift
+ *    (reported, the column stored as null, the raw value kept in `extra`);
+ *  - unknown fields → schema drift, kept verbatim in the `extra` JSON column (never dropped).
+ */
+import { Schema } from "effect"
+import type { Feed, Row } from "./feeds.js"
+
+export type FieldKind = "number" | "integer" | "string" | "boolean" | "array" | "object"
+type Presence = "required" | "expected" | "optional"
+interface FieldSpec {
+  readonly name: string
+  readonly kind: FieldKind
+  readonly presence: Presence
+  /** Lake column this field fills (omitted: not stored as a column, e.g. `ev`). */
+  readonly column?: string
+}
+
+export type DriftKind = "unknown_field" | "missing_field" | "type_change"
+export interface DriftFinding {
+  readonly feed: Feed
+  readonly kind: DriftKind
+  readonly field: string
+}
+
+export type Normalized =
+  | { readonly ok: true; readonly row: Row; readonly drift: ReadonlyArray<DriftFinding> }
+  | { readonly ok: false; readonly reason: string; readonly drift: ReadonlyArray<DriftFinding> }
+
+const guards: Record<FieldKind, (u: unknown) => boolean> = {
+  number: Schema.is(Schema.Number),
+  integer: Schema.is(Schema.Int),
+  string: Schema.is(Schema.String),
+  boolean: Schema.is(Schema.Boolean),
+  array: Schema.is(Schema.Array(Schema.Unknown)),
+  object: Schema.is(Schema.Object)
+}
+
+const f = (name: string, kind: FieldKind, presence: Presence, column?: string): FieldSpec =>
+  column === undefined ? { name, kind, presence } : { name, kind, presence, column }
+
+const restAgg: ReadonlyArray<FieldSpec> = [
+  f("t", "integer", "required", "window_start_ms"), f("o", "number", "required", "open"), f("h", "number", "required", "high"),
+  f("l", "number", "required", "low"), f("c", "number", "required", "close"), f("v", "number", "required", "volume"),
+  f("vw", "number", "expected", "vwap"), f("n", "integer", "expected", "transactions"), f("otc", "boolean", "optional", "otc")
+]
+const restIndex: ReadonlyArray<FieldSpec> = [
+  f("t", "integer", "required", "window_start_ms"), f("o", "number", "required", "open"), f("h", "number", "required", "high"),
+  f("l", "number", "required", "low"), f("c", "number", "required", "close")
+]
+const wsAgg: ReadonlyArray<FieldSpec> = [
+  f("ev", "string", "required"), f("sym", "string", "required", "ticker"), f("s", "integer", "required", "window_start_ms"),
+  f("o", "number", "required", "open"), f("h", "number", "required", "high"), f("l", "number", "required", "low"),
+  f("c", "number", "required", "close"), f("v", "number", "required", "volume"), f("vw", "number", "expected", "vwap"),
+  f("e", "integer", "expected", "window_end_ms"), f("av", "number", "expected", "accumulated_volume"),
+  f("op", "number", "expected", "official_open"), f("a", "number", "expected", "day_vwap"), f("z", "number", "expected", "avg_trade_size"),
+  f("otc", "boolean", "optional", "otc")
+]
+const wsIndex: ReadonlyArray<FieldSpec> = [
+  f("ev", "string", "required"), f("sym", "string", "required", "ticker"), f("s", "integer", "required", "window_start_ms"),
+  f("o", "number", "required", "open"), f("h", "number", "required", "high"), f("l", "number", "required", "low"),
+  f("c", "number", "required", "close"), f("e", "integer", "expected", "window_end_ms"), f("op", "number", "expected", "official_open")
+]
+const news: ReadonlyArray<FieldSpec> = [
+  f("id", "string", "required", "id"), f("publisher", "object", "required"), f("title", "string", "required", "title"),
+  f("author", "string", "required", "author"), f("published_utc", "string", "required"), f("article_url", "string", "required", "article_url"),
+  f("tickers", "array", "required"), f("amp_url", "string", "optional", "amp_url"), f("image_url", "string", "expected", "image_url"),
+  f("description", "string", "expected", "description"), f("keywords", "array", "expected"), f("insights", "array", "expected")
+]
+const contract: ReadonlyArray<FieldSpec> = [
+  f("ticker", "string", "required", "ticker"), f("underlying_ticker", "string", "required", "underlying_ticker"),
+  f("contract_type", "string", "required", "contract_type"), f("expiration_date", "string", "required", "expiration_date"),
+  f("strike_price", "number", "required", "strike_price"), f("exercise_style", "string", "expected", "exercise_style"),
+  f("shares_per_contract", "number", "expected", "shares_per_contract"), f("primary_exchange", "string", "expected", "primary_exchange"),
+  f("cfi", "string", "expected", "cfi"), f("correction", "integer", "optional", "correction"), f("additional_underlyings", "array", "optional")
+]
+
+export const FIELD_SPECS = { restAgg, restIndex, wsAgg, wsIndex, news, contract } as const
+
+interface Checked {
+  readonly values: Record<string, unknown>
+  readonly extra: Record<string, unknown> | null
+  readonly drift: Array<DriftFinding>
+  readonly problem: string | undefined
+}
+
+/** Check one raw item against a field spec. */
+export const check = (feed: Feed, specs: ReadonlyArray<FieldSpec>, raw: Readonly<Record<string, unknown>>): Checked => {
+  const values: Record<string, unknown> = {}
+  const drift: Array<DriftFinding> = []
+  let extra: Record<string, unknown> | null = null
+  let problem: string | undefined
+  for (const spec of specs) {
+    const value = raw[spec.name]
+    if (value === undefined || value === null) {
+      if (spec.presence === "required") problem ??= `missing required field ${spec.name}${value === null ? " (null)" : ""}`
+      else if (spec.presence === "expected") drift.push({ feed, kind: "missing_field", field: spec.name })
+      values[spec.name] = null
+    } else if (!guards[spec.kind](value)) {
+      if (spec.presence === "required") problem ??= `field ${spec.name} has type ${typeof value}, expected ${spec.kind}`
+      drift.push({ feed, kind: "type_change", field: spec.name })
+      ;(extra ??= {})[spec.name] = value
+      values[spec.name] = null
+    } else {
+      values[spec.name] = value
+    }
+  }
+  for (const key in raw) {
+    if (!specs.some((s) => s.name === key)) {
+      drift.push({ feed, kind: "unknown_field", field: key })
+      ;(extra ??= {})[key] = raw[key]
+    }
+  }
+  return { values, extra, drift, problem }
+}
+
+const columns = (specs: ReadonlyArray<FieldSpec>, values: Record<string, unknown>, row: Row) => {
+  for (const spec of specs) if (spec.column !== undefined) row[spec.column] = values[spec.name] as Row[string]
+  return row
+}
+
+const finish = (c: Checked, row: () => Row): Normalized =>
+  c.problem !== undefined ? { ok: false, reason: c.problem, drift: c.drift } : { ok: true, row: row(), drift: c.drift }
+
+export interface Provenance {
+  readonly source: "rest" | "ws" | "repair"
+  readonly receivedAtMs: number
+}
+
+const AGG_DEFAULTS = { window_end_ms: null, accumulated_volume: null, official_open: null, day_vwap: null, avg_trade_size: null, otc: null, vwap: null, transactions: null }
+
+/** A REST aggregate of SPY or an option. */
+export const restAggRow = (feed: "spy" | "options", ticker: string, raw: Readonly<Record<string, unknown>>, p: Provenance): Normalized => {
+  const c = check(feed, restAgg, raw)
+  return finish(c, () =>
+    columns(restAgg, c.values, { ticker, ...AGG_DEFAULTS, source: p.source, received_at_ms: p.receivedAtMs, extra: c.extra && JSON.stringify(c.extra) })
+  )
+}
+
+/** A REST aggregate of an index (I:VIX). */
+export const restIndexRow = (ticker: string, raw: Readonly<Record<string, unknown>>, p: Provenance): Normalized => {
+  const c = check("vix", restIndex, raw)
+  return finish(c, () =>
+    columns(restIndex, c.values, { ticker, window_end_ms: null, official_open: null, source: p.source, received_at_ms: p.receivedAtMs, extra: c.extra && JSON.stringify(c.extra) })
+  )
+}
+
+/** A WebSocket `A`/`AM` event of SPY or an option. */
+export const wsAggRow = (feed: "spy" | "options", raw: Readonly<Record<string, unknown>>, p: Provenance): Normalized => {
+  const c = check(feed, wsAgg, raw)
+  return finish(c, () =>
+    columns(wsAgg, c.values, { ...AGG_DEFAULTS, transactions: null, source: p.source, received_at_ms: p.receivedAtMs, extra: c.extra && JSON.stringify(c.extra) })
+  )
+}
+
+/** A WebSocket `A`/`AM` event of an index. */
+export const wsIndexRow = (raw: Readonly<Record<string, unknown>>, p: Provenance): Normalized => {
+  const c = check("vix", wsIndex, raw)
+  return finish(c, () => columns(wsIndex, c.values, { source: p.source, received_at_ms: p.receivedAtMs, extra: c.extra && JSON.stringify(c.extra) }))
+}
+
+export const newsRow = (raw: Readonly<Record<string, unknown>>, p: Provenance, focusTicker = "SPY"): Normalized => {
+  const c = check("news", news, raw)
+  const publishedMs = typeof raw["published_utc"] === "string" ? Date.parse(raw["published_utc"]) : NaN
+  const publisher = (c.values["publisher"] ?? {}) as Record<string, unknown>
+  const problem =
+    c.problem ??
+    (Number.isNaN(publishedMs) ? "published_utc is not a date" : typeof publisher["name"] !== "string" ? "missing required field publisher.name" : undefined)
+  if (problem !== undefined) return { ok: false, reason: problem, drift: c.drift }
+  const insights = (c.values["insights"] ?? []) as ReadonlyArray<Record<string, unknown>>
+  const focus = insights.find((i) => i?.["ticker"] === focusTicker)
+  const str = (v: unknown) => (typeof v === "string" ? v : null)
+  return {
+    ok: true,
+    drift: c.drift,
+    row: columns(news, c.values, {
+      published_utc_ms: publishedMs,
+      publisher_name: publisher["name"] as string,
+      publisher_homepage_url: str(publisher["homepage_url"]),
+      publisher_logo_url: str(publisher["logo_url"]),
+      publisher_favicon_url: str(publisher["favicon_url"]),
+      tickers: JSON.stringify(c.values["tickers"]),
+      keywords: c.values["keywords"] === null ? null : JSON.stringify(c.values["keywords"]),
+      insights: c.values["insights"] === null ? null : JSON.stringify(c.values["insights"]),
+      spy_sentiment: str(focus?.["sentiment"]),
+      spy_sentiment_reasoning: str(focus?.["sentiment_reasoning"]),
+      amp_url: null,
+      source: p.source,
+      received_at_ms: p.receivedAtMs,
+      extra: c.extra && JSON.stringify(c.extra)
+    })
+  }
+}
+
+export interface ContractContext {
+  readonly asOf: string
+  readonly openPrice: number
+  readonly moneynessRank: number
+}
+
+export const contractRow = (raw: Readonly<Record<string, unknown>>, ctx: ContractContext, p: Provenance): Normalized => {
+  const c = check("contracts", contract, raw)
+  return finish(c, () =>
+    columns(contract, c.values, {
+      as_of: ctx.asOf,
+      open_price: ctx.openPrice,
+      moneyness_rank: ctx.moneynessRank,
+      additional_underlyings: c.values["additional_underlyings"] === null ? null : JSON.stringify(c.values["additional_underlyings"]),
+      source: p.source,
+      received_at_ms: p.receivedAtMs,
+      extra: c.extra && JSON.stringify(c.extra)
+    })
+  )
+}
