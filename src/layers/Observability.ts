@@ -1,0 +1,17 @@
+/**
+ * Metrics + Alerts + HeartbeatMonitor, built from AppSettings. The host provides AppSettings and
+ * an HttpClient (for the optional alert webhook), e.g. `NodeHttpClient.layerUndici` or
+ * `FetchHttpClient.layer`.
+ */
+import type * as HttpClient from "@effect/platform/HttpClient"
+import * as Layer from "effect/Layer"
+import * as Alerts from "../services/Alerts.js"
+import type { AppSettings } from "../services/AppSettings.js"
+import * as HeartbeatMonitor from "../services/HeartbeatMonitor.js"
+import * as Metrics from "../services/Metrics.js"
+
+export const ObservabilityLive: Layer.Layer<
+  Metrics.Metrics | Alerts.Alerts | HeartbeatMonitor.HeartbeatMonitor,
+  never,
+  AppSettings | HttpClient.HttpClient
+> = HeartbeatMonitor.layer.pipe(Layer.provideMerge(Layer.merge(Metrics.layer, Alerts.layer)))

@@ -1,0 +1,50 @@
+/**
+ * PolygonRest from Settings: the real API with the key from POLYGON_API_KEY / MASSIVE_API_KEY,
+ * or, when `polygon.rest_url` is `builtin`, the simulator started in-process on a free loopback
+ * port for the life of the layer.
+ */
+import { FetchHttpClient } from "@effect/platform"
+import { Data, Effect, Layer, Option, Redacted } from "effect"
+import { apiKeyOf } from "../config/Settings.js"
+import { AppSettings } from "../services/AppSettings.js"
+import { PolygonRest } from "../services/PolygonRest.js"
+import * as PolygonRestLive from "../services/PolygonRestLive.js"
+import { simulatorResource } from "../simulator/server.js"
+
+export class MissingApiKey extends Data.TaggedError("MissingApiKey")<{ readonly message: string }> {}
+
+export const BUILTIN = "builtin"
+/** The key the in-process simulator is started with (it is not a secret). */
+export const BUILTIN_KEY = "builtin-simulator"
+
+/** Where REST goes and with which key, resolved once. */
+export const restEndpoint = Effect.gen(function* () {
+  const settings = yield* AppSettings
+  if (settings.polygon.restUrl === BUILTIN) {
+    const sim = yield* simulatorResource({ port: 0, seed: settings.simulator.seed, apiKey: BUILTIN_KEY })
+    yield* Effect.logInfo(`Started the built-in Polygon simulator at ${sim.url} (seed ${settings.simulator.seed})`)
+    return { baseUrl: sim.url, apiKey: Redacted.make(BUILTIN_KEY) }
+  }
+  const key = apiKeyOf(settings)
+  if (Option.isNone(key)) {
+    return yield* new MissingApiKey({
+      message: `polygon.rest_url is ${settings.polygon.restUrl} but no API key is set: export POLYGON_API_KEY (or MASSIVE_API_KEY) or put it in .env`
+    })
+  }
+  yield* Effect.logInfo(`Using ${settings.polygon.restUrl} with the key from ${key.value.variable} (${PolygonRestLive.maskKey(key.value.key)})`)
+  return { baseUrl: settings.polygon.restUrl, apiKey: key.value.key }
+})
+
+export const PolygonRestFromSettings: Layer.Layer<PolygonRest, MissingApiKey, AppSettings> = Layer.scoped(
+  PolygonRest,
+  Effect.gen(function* () {
+    const settings = yield* AppSettings
+    const endpoint = yield* restEndpoint
+    return yield* PolygonRestLive.make({
+      ...endpoint,
+      retry: settings.retry,
+      maxConcurrency: settings.polygon.maxConcurrency,
+      pageLimit: settings.polygon.pageLimit
+    })
+  })
+).pipe(Layer.provide(FetchHttpClient.layer))

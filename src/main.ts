@@ -1,0 +1,97 @@
+#!/usr/bin/env node
+/** The command line: composition only. Each subcommand gets just the layers it needs. */
+import { Command, Options } from "@effect/cli"
+import { NodeContext, NodeRuntime } from "@effect/platform-node"
+import { Cause, Console, Effect, Exit, Layer, Option } from "effect"
+import { describeFailure, exitCodeOf } from "./cli/errors.js"
+import type { MarketFeed } from "./domain/feeds.js"
+import { BackfillLayer } from "./layers/Backfill.js"
+import { CompactLoggerLayer } from "./lib/logger.js"
+import { backfillProgram } from "./programs/backfill.js"
+import { printBackfillSummary } from "./programs/summary.js"
+import { simulateProgram } from "./programs/simulate.js"
+import { demoProgram } from "./programs/demo.js"
+import * as AppSettings from "./services/AppSettings.js"
+
+const configPath = Options.file("config").pipe(Options.optional, Options.withDescription("settings YAML (default config/settings.yaml)"))
+const settingsLayer = (config: Option.Option<string>, overrides?: Record<string, unknown>) =>
+  AppSettings.layer({ configPath: Option.getOrUndefined(config), overrides })
+
+const parseFeeds = (s: Option.Option<string>): ReadonlyArray<MarketFeed> | undefined =>
+  Option.match(s, {
+    onNone: () => undefined,
+    onSome: (text) =>
+      text.split(",").map((f) => {
+        const feed = f.trim()
+        if (!["spy", "options", "vix", "news"].includes(feed)) throw new Error(`unknown feed ${feed} (spy, options, vix, news)`)
+        return feed as MarketFeed
+      })
+  })
+
+const backfill = Command.make(
+  "backfill",
+  {
+    config: configPath,
+    startDate: Options.text("start-date").pipe(Options.withDescription("first date, YYYY-MM-DD")),
+    endDate: Options.text("end-date").pipe(Options.withDescription("last date, YYYY-MM-DD")),
+    feeds: Options.text("feeds").pipe(Options.optional, Options.withDescription("comma list of spy,options,vix,news")),
+    resume: Options.boolean("resume").pipe(Options.withDescription("finish units left incomplete by an earlier run")),
+    overwrite: Options.boolean("overwrite").pipe(Options.withDescription("re-fetch and atomically replace the date partitions"))
+  },
+  (o) =>
+    backfillProgram({
+      startDate: o.startDate,
+      endDate: o.endDate,
+      feeds: parseFeeds(o.feeds),
+      resume: o.resume,
+      overwrite: o.overwrite,
+      interactive: process.stderr.isTTY === true
+    }).pipe(Effect.flatMap(printBackfillSummary), Effect.provide(BackfillLayer.pipe(Layer.provideMerge(settingsLayer(o.config)))))
+)
+
+const simulate = Command.make(
+  "simulate",
+  {
+    config: configPath,
+    port: Options.integer("port").pipe(Options.withDefault(8765)),
+    seed: Options.integer("seed").pipe(Options.optional),
+    start: Options.text("start").pipe(Options.optional, Options.withDescription("simulated start time, ISO 8601 with offset")),
+    speed: Options.text("speed").pipe(Options.withDefault("1"), Options.withDescription("1, 10, 60, … or max")),
+    source: Options.text("source").pipe(Options.optional, Options.withDescription("lake:PATH to replay a recorded lake")),
+    apiKey: Options.text("api-key").pipe(Options.optional, Options.withDescription("accept only this key (default: any non-empty key)")),
+    faults: Options.text("faults").pipe(Options.optional, Options.withDescription("JSON fault knobs, e.g. {\"rate5xx\":0.1}"))
+  },
+  (o) =>
+    simulateProgram({
+      port: o.port,
+      seed: Option.getOrUndefined(o.seed),
+      start: Option.getOrUndefined(o.start),
+      speed: o.speed,
+      source: Option.getOrUndefined(o.source),
+      apiKey: Option.getOrUndefined(o.apiKey),
+      faults: Option.getOrUndefined(o.faults)
+    }).pipe(Effect.provide(settingsLayer(o.config)))
+)
+
+const demo = Command.make("demo", { config: configPath }, (o) => demoProgram.pipe(Effect.provide(settingsLayer(o.config))))
+
+const root = Command.make("spy-options").pipe(Command.withSubcommands([backfill, simulate, demo]))
+
+const cli = Command.run(root, { name: "SPY Options Intelligence Platform", version: "0.1.0" })
+
+cli(process.argv).pipe(
+  Effect.tapErrorCause((cause) =>
+    Cause.isInterruptedOnly(cause)
+      ? Effect.void
+      : Option.match(Cause.failureOption(cause), {
+          onNone: () => Console.error(`Error: ${Cause.pretty(cause)}`),
+          onSome: (e) => (typeof e === "object" && e !== null && "_tag" in e && String(e._tag).startsWith("Validation") ? Effect.void : Console.error(`Error: ${describeFailure(e)}`))
+        })
+  ),
+  Effect.provide(Layer.mergeAll(NodeContext.layer, CompactLoggerLayer)),
+  (effect) =>
+    NodeRuntime.runMain(effect, {
+      disableErrorReporting: true,
+      teardown: (exit, onExit) => onExit(exitCodeOf(exit as Exit.Exit<unknown, unknown>))
+    })
+)

@@ -1,0 +1,130 @@
+/**
+ * `backfill`: REST history of SPY, SPY options, VIX and SPY news for a date range into the lake.
+ * Trading days only; resumable per unit; `overwrite` replaces each partition atomically.
+ */
+import { Clock, Data, Effect } from "effect"
+import * as fs from "node:fs/promises"
+import * as path from "node:path"
+import { holidayIndex, type MarketHoliday, tradingDaysBetween } from "../domain/calendar.js"
+import type { MarketFeed } from "../domain/feeds.js"
+import { nyseHolidays } from "../domain/nyseHolidays.js"
+import { lakePaths } from "../domain/paths.js"
+import { AppSettings } from "../services/AppSettings.js"
+import { Checkpoints } from "../services/Checkpoints.js"
+import { ParquetWriter } from "../services/ParquetWriter.js"
+import { PolygonRest } from "../services/PolygonRest.js"
+import { startProgress } from "../services/Progress.js"
+import { Quarantine } from "../services/Quarantine.js"
+import { SchemaDrift } from "../services/SchemaDrift.js"
+import { newsDay, spyDay, vixDay } from "./backfill/dayFeeds.js"
+import type { BackfillEnv } from "./backfill/env.js"
+import { contractSet, officialOpen, optionsDay } from "./backfill/optionsDay.js"
+
+export interface BackfillOptions {
+  readonly startDate: string
+  readonly endDate: string
+  readonly feeds?: ReadonlyArray<MarketFeed> | undefined
+  readonly resume?: boolean
+  readonly overwrite?: boolean
+  readonly interactive?: boolean
+}
+
+export interface DaySummary {
+  readonly date: string
+  readonly rows: Partial<Record<MarketFeed | "contracts", number>>
+  readonly quarantined: number
+}
+
+export interface BackfillSummary {
+  readonly days: ReadonlyArray<DaySummary>
+  readonly skippedDates: ReadonlyArray<string>
+  readonly elapsedMs: number
+  readonly root: string
+}
+
+export class BackfillInputError extends Data.TaggedError("BackfillInputError")<{ readonly message: string }> {}
+
+/** API holidays (upcoming) plus the NYSE rules for the years of the range (the API lists no past holidays). */
+const calendarFor = (rest: PolygonRest["Type"], startDate: string, endDate: string) =>
+  Effect.gen(function* () {
+    const fromApi = yield* rest.holidays().pipe(
+      Effect.map((items) => items.filter((h) => h["exchange"] === "NYSE" || h["exchange"] === undefined) as unknown as ReadonlyArray<MarketHoliday>),
+      Effect.catchAll((e) => Effect.logWarning(`Could not load market holidays from the API (${e.message}); using the NYSE rules only`).pipe(Effect.as([])))
+    )
+    const rules: Array<MarketHoliday> = []
+    for (let y = Number(startDate.slice(0, 4)); y <= Number(endDate.slice(0, 4)) + 1; y++) rules.push(...nyseHolidays(y))
+    return holidayIndex([...rules, ...fromApi])
+  })
+
+/** Remove files of a partition other than the backfill file (live files), after an overwrite. */
+const pruneOtherFiles = (dir: string, keep: string) =>
+  Effect.promise(async () => {
+    const names = await fs.readdir(dir).catch(() => [] as Array<string>)
+    await Promise.all(names.filter((n) => n.endsWith(".parquet") && n !== path.basename(keep)).map((n) => fs.rm(path.join(dir, n), { force: true })))
+  })
+
+export const backfillProgram = (options: BackfillOptions) =>
+  Effect.gen(function* () {
+    const settings = yield* AppSettings
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(options.startDate) || !/^\d{4}-\d{2}-\d{2}$/.test(options.endDate) || options.startDate > options.endDate) {
+      return yield* new BackfillInputError({ message: `invalid date range ${options.startDate} .. ${options.endDate} (YYYY-MM-DD, start <= end)` })
+    }
+    const enabled = (["spy", "options", "vix", "news"] as const).filter((f) => settings.feeds[f].enabled)
+    const feeds = new Set(options.feeds ?? enabled)
+    const env: BackfillEnv = {
+      settings,
+      paths: lakePaths(settings.storage.root),
+      rest: yield* PolygonRest,
+      writer: yield* ParquetWriter,
+      checkpoints: yield* Checkpoints,
+      quarantine: yield* Quarantine,
+      drift: yield* SchemaDrift,
+      overwrite: options.overwrite ?? false
+    }
+    const startedAt = yield* Clock.currentTimeMillis
+    const holidays = yield* calendarFor(env.rest, options.startDate, options.endDate)
+    const dates = tradingDaysBetween(options.startDate, options.endDate, holidays)
+    const skippedDates = tradingDaysBetween(options.startDate, options.endDate, new Map()).filter((d) => !dates.includes(d))
+    yield* Effect.logInfo(
+      `Backfill ${options.startDate}..${options.endDate}: ${dates.length} trading day(s), feeds ${[...feeds].join(",")}${env.overwrite ? ", overwrite" : options.resume ? ", resume" : ""}`
+    )
+    const progress = yield* startProgress("backfill", dates.length * feeds.size, options.interactive ?? false)
+    const days: Array<DaySummary> = []
+    for (const date of dates) {
+      const rows: DaySummary["rows"] = {}
+      let quarantined = 0
+      const track = (feed: MarketFeed | "contracts") => (r: { rows: number; quarantined: number }) =>
+        Effect.sync(() => {
+          rows[feed] = r.rows
+          quarantined += r.quarantined
+        }).pipe(Effect.zipRight(feed === "contracts" ? Effect.void : progress.unitDone(r.rows)))
+      const dayFeeds = [
+        feeds.has("spy") ? spyDay(env, date).pipe(Effect.flatMap(track("spy"))) : Effect.void,
+        feeds.has("vix") ? vixDay(env, date).pipe(Effect.flatMap(track("vix"))) : Effect.void,
+        feeds.has("news") ? newsDay(env, date).pipe(Effect.flatMap(track("news"))) : Effect.void,
+        feeds.has("options") ? optionsFor(env, date, holidays, (set) => track("contracts")({ rows: set, quarantined: 0 })).pipe(Effect.flatMap((r) => (r ? track("options")(r) : progress.unitDone(0)))) : Effect.void
+      ]
+      yield* Effect.all(dayFeeds, { concurrency: "unbounded", discard: true })
+      if (env.overwrite) {
+        for (const feed of [...feeds, "contracts" as const]) yield* pruneOtherFiles(env.paths.partitionDir(feed, date), env.paths.backfillFile(feed, date))
+      }
+      days.push({ date, rows, quarantined })
+    }
+    yield* progress.finish
+    const elapsedMs = (yield* Clock.currentTimeMillis) - startedAt
+    return { days, skippedDates, elapsedMs, root: settings.storage.root } satisfies BackfillSummary
+  })
+
+const optionsFor = (env: BackfillEnv, date: string, holidays: ReadonlyMap<string, MarketHoliday>, onSet: (contracts: number) => Effect.Effect<void>) =>
+  Effect.gen(function* () {
+    const done = env.overwrite ? undefined : yield* env.checkpoints.get("options", date)
+    if (done) return { rows: done.rows, quarantined: done.quarantined }
+    const open = yield* officialOpen(env, date)
+    if (open === undefined) {
+      yield* Effect.logWarning(`No SPY day bar for ${date}: no official open, so no option contracts (market closed that day?)`)
+      return undefined
+    }
+    const set = yield* contractSet(env, date, open, holidays)
+    yield* onSet(set.contracts.length)
+    return yield* optionsDay(env, set, () => Effect.void)
+  })

@@ -1,0 +1,41 @@
+/** The one-file-per-day feeds of a backfill: SPY bars, VIX values, SPY news. */
+import { SPY, VIX } from "../../domain/tickers.js"
+import { addDays, nyDateOf, nyTimeMs } from "../../domain/calendar.js"
+import { newsRow, restAggRow, restIndexRow } from "../../domain/normalize.js"
+import type { BackfillEnv } from "./env.js"
+import { runUnit } from "./ingest.js"
+
+export const spyDay = (env: BackfillEnv, date: string) =>
+  runUnit(env, {
+    feed: "spy",
+    date,
+    label: "SPY bars",
+    fetch: env.rest.aggs({ ticker: SPY, timespan: "second", from: date, to: date }),
+    normalize: (raw, p) => restAggRow("spy", SPY, raw, p),
+    target: env.paths.backfillFile("spy", date)
+  })
+
+export const vixDay = (env: BackfillEnv, date: string) =>
+  runUnit(env, {
+    feed: "vix",
+    date,
+    label: "VIX values",
+    fetch: env.rest.aggs({ ticker: VIX, timespan: "second", from: date, to: date }),
+    normalize: (raw, p) => restIndexRow(VIX, raw, p),
+    target: env.paths.backfillFile("vix", date)
+  })
+
+/** Articles tagged SPY whose `published_utc` falls on the date in New York time. */
+export const newsDay = (env: BackfillEnv, date: string) => {
+  const from = new Date(nyTimeMs(date, 0)).toISOString()
+  const to = new Date(nyTimeMs(addDays(date, 1), 0)).toISOString()
+  return runUnit(env, {
+    feed: "news",
+    date,
+    label: "SPY news articles",
+    fetch: env.rest.news({ ticker: SPY, "published_utc.gte": from, "published_utc.lt": to, order: "asc", sort: "published_utc" }),
+    normalize: (raw, p) => newsRow(raw, p),
+    keep: (row) => nyDateOf(row["published_utc_ms"] as number) === date && (JSON.parse(row["tickers"] as string) as Array<string>).includes(SPY),
+    target: env.paths.backfillFile("news", date)
+  })
+}

@@ -1,0 +1,38 @@
+/** `simulate`: serve the Polygon REST and WebSocket protocol on 127.0.0.1 until stopped. */
+import { Effect } from "effect"
+import { AppSettings } from "../services/AppSettings.js"
+import { makeLakeMarket } from "../simulator/lake/LakeMarket.js"
+import { parseSpeed, makeSimClock } from "../simulator/SimClock.js"
+import { simulatorResource } from "../simulator/server.js"
+
+export interface SimulateOptions {
+  readonly port: number
+  readonly seed?: number | undefined
+  readonly start?: string | undefined
+  readonly speed?: string | undefined
+  readonly source?: string | undefined
+  readonly apiKey?: string | undefined
+  readonly faults?: string | undefined
+}
+
+export const simulateProgram = (o: SimulateOptions) =>
+  Effect.gen(function* () {
+    const settings = yield* AppSettings
+    const seed = o.seed ?? settings.simulator.seed
+    const startMs = o.start === undefined ? undefined : Date.parse(o.start)
+    if (startMs !== undefined && Number.isNaN(startMs)) return yield* Effect.fail(new Error(`--start is not an ISO time: ${o.start}`))
+    const clock = makeSimClock({ startMs, speed: parseSpeed(o.speed) })
+    const market =
+      o.source === undefined
+        ? undefined
+        : o.source.startsWith("lake:")
+          ? yield* Effect.promise(() => makeLakeMarket(o.source!.slice("lake:".length)))
+          : yield* Effect.fail(new Error(`--source must be lake:PATH, got ${o.source}`))
+    const faults = o.faults === undefined ? undefined : (JSON.parse(o.faults) as Record<string, unknown>)
+    const sim = yield* simulatorResource({ port: o.port, seed, clock, apiKey: o.apiKey, market, faults })
+    yield* Effect.logInfo(
+      `Polygon simulator listening on ${sim.url} (REST) and ${sim.wsUrl}/{stocks,options,indices} (WebSocket); seed ${seed}, ` +
+        `${o.source ?? "synthetic market"}, clock ${o.start ?? "real time"} x${o.speed ?? 1}. Ctrl-C to stop.`
+    )
+    return yield* Effect.never
+  }).pipe(Effect.scoped)

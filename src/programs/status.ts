@@ -1,0 +1,115 @@
+/**
+ * `status`: per source the last heartbeat and its age, messages in the last 5 min and today,
+ * connection state, last commit and its latency; then the open alerts and whether `live` runs.
+ * Reads only files (`data/state/heartbeat/*.json`, `alerts.ndjson`, `live.pid`), so it works
+ * from another process. `formatStatus` is pure.
+ */
+import * as Clock from "effect/Clock"
+import * as Console from "effect/Console"
+import * as Effect from "effect/Effect"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { lakePaths } from "../domain/paths.js"
+import { AppSettings } from "../services/AppSettings.js"
+import { type AlertRecord, openAlertsOf, parseAlertLines } from "../services/metrics/alertLog.js"
+import type { HeartbeatFile } from "../services/metrics/heartbeatFile.js"
+import { isAlive, readPidFile } from "./stop.js"
+
+export interface StatusInput {
+  readonly nowMs: number
+  readonly staleAfterS: number
+  /** The live process's pid when it is running. */
+  readonly livePid: number | null
+  readonly heartbeats: ReadonlyArray<Partial<HeartbeatFile> & { readonly source: string }>
+  readonly openAlerts: ReadonlyArray<AlertRecord>
+}
+
+/** "45s", "4m 05s", "2h 03m". */
+export const formatAge = (ms: number): string => {
+  const s = Math.max(0, Math.floor(ms / 1000))
+  if (s < 60) return `${s}s`
+  if (s < 3600) return `${Math.floor(s / 60)}m ${String(s % 60).padStart(2, "0")}s`
+  return `${Math.floor(s / 3600)}h ${String(Math.floor(s / 60) % 60).padStart(2, "0")}m`
+}
+
+/** A plain aligned text table: columns separated by two spaces, `right` columns right-aligned. */
+export const formatTable = (headers: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string>>, right: ReadonlySet<number> = new Set()): string => {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)))
+  const line = (cells: ReadonlyArray<string>) =>
+    cells.map((c, i) => (right.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join("  ").trimEnd()
+  return [line(headers), ...rows.map(line)].join("\n")
+}
+
+const dash = "-"
+const num = (n: number | null | undefined) => (typeof n === "number" ? String(n) : dash)
+
+export const formatStatus = (input: StatusInput): string => {
+  const out: Array<string> = [input.livePid === null ? "live: not running" : `live: running (pid ${input.livePid})`, ""]
+  if (input.heartbeats.length === 0) out.push("no heartbeats yet")
+  else {
+    const rows = [...input.heartbeats]
+      .sort((a, b) => a.source.localeCompare(b.source))
+      .map((h) => {
+        const beatMs = h.last_heartbeat === undefined ? Number.NaN : Date.parse(h.last_heartbeat)
+        const age = Number.isNaN(beatMs) ? dash : formatAge(input.nowMs - beatMs) + (input.nowMs - beatMs >= input.staleAfterS * 1000 ? " STALE" : "")
+        const latency = typeof h.last_commit_latency_ms === "number" ? `${Math.round(h.last_commit_latency_ms)} ms` : dash
+        return [h.source, h.last_heartbeat ?? dash, age, num(h.messages_received_last_5min), num(h.total_messages_today),
+          h.connection_status ?? dash, h.last_commit_at ?? dash, latency]
+      })
+    out.push(formatTable(["SOURCE", "LAST HEARTBEAT", "AGE", "MSGS 5M", "MSGS TODAY", "CONNECTION", "LAST COMMIT", "COMMIT LATENCY"], rows, new Set([2, 3, 4, 7])))
+  }
+  out.push("")
+  if (input.openAlerts.length === 0) out.push("open alerts: none")
+  else {
+    out.push(`open alerts (${input.openAlerts.length}):`)
+    out.push(formatTable(["SINCE", "KIND", "SOURCE", "MESSAGE"], input.openAlerts.map((a) => [a.at, a.kind, a.source ?? dash, a.message])))
+  }
+  return out.join("\n")
+}
+
+const readHeartbeats = (dir: string): StatusInput["heartbeats"] => {
+  let names: Array<string>
+  try {
+    names = fs.readdirSync(dir).filter((n) => n.endsWith(".json"))
+  } catch {
+    return []
+  }
+  return names.flatMap((name) => {
+    try {
+      const value = JSON.parse(fs.readFileSync(path.join(dir, name), "utf8")) as Partial<HeartbeatFile>
+      return [{ ...value, source: typeof value.source === "string" ? value.source : name.slice(0, -".json".length) }]
+    } catch {
+      return []
+    }
+  })
+}
+
+const readOpenAlerts = (file: string): ReadonlyArray<AlertRecord> => {
+  try {
+    return openAlertsOf(parseAlertLines(fs.readFileSync(file, "utf8")))
+  } catch {
+    return []
+  }
+}
+
+/** Gather the status from the state directory. Requires AppSettings (storage root, stale_after_s). */
+export const readStatus: Effect.Effect<StatusInput, never, AppSettings> = Effect.gen(function* () {
+  const settings = yield* AppSettings
+  const paths = lakePaths(settings.storage.root)
+  const nowMs = yield* Clock.currentTimeMillis
+  const pid = readPidFile(paths.pidFile)
+  return {
+    nowMs,
+    staleAfterS: settings.heartbeat.staleAfterS,
+    livePid: pid !== undefined && isAlive(pid) ? pid : null,
+    heartbeats: readHeartbeats(path.dirname(paths.heartbeatFile("x"))),
+    openAlerts: readOpenAlerts(paths.alertsFile)
+  }
+})
+
+/** The `status` command: prints the table and returns its text. Requires AppSettings. */
+export const statusProgram: Effect.Effect<string, never, AppSettings> = Effect.gen(function* () {
+  const text = formatStatus(yield* readStatus)
+  yield* Console.log(text)
+  return text
+})
