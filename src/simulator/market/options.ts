@@ -1,0 +1,93 @@
+/**
+ * SPY option chains (daily expirations, $1 strikes around the open) and sparse per-second
+ * option bars priced off the SPY/VIX path with a Bachelier (normal) model.
+ */
+import type { WireAgg, WireContract } from "../MarketData.js"
+import { formatOptionTicker, type OptionSymbol, SPY } from "../../domain/tickers.js"
+import { rngFor } from "./random.js"
+import { round2, vwapWithin } from "./rounding.js"
+import { sessionOn, tradingDaysFrom } from "./tradingCalendar.js"
+import type { UnderlyingDay } from "./underlying.js"
+
+export interface ChainSpec {
+  readonly asOf: string
+  readonly expirations: ReadonlyArray<string>
+  readonly lowStrike: number
+  readonly highStrike: number
+}
+
+export const EXPIRATIONS_LISTED = 5
+
+export const chainSpec = (asOf: string, open: number): ChainSpec => ({
+  asOf,
+  expirations: tradingDaysFrom(asOf, EXPIRATIONS_LISTED),
+  lowStrike: Math.floor(open * 0.9),
+  highStrike: Math.ceil(open * 1.1)
+})
+
+const contractOf = (expiration: string, right: "call" | "put", strike: number): WireContract => ({
+  cfi: "OCASPS",
+  contract_type: right,
+  exercise_style: "american",
+  expiration_date: expiration,
+  primary_exchange: "BATO",
+  shares_per_contract: 100,
+  strike_price: strike,
+  ticker: formatOptionTicker({ underlying: SPY, expiration, right, strike }),
+  underlying_ticker: SPY
+})
+
+export const chainContracts = (spec: ChainSpec): Array<WireContract> => {
+  const out: Array<WireContract> = []
+  for (const expiration of spec.expirations)
+    for (let strike = spec.lowStrike; strike <= spec.highStrike; strike++)
+      for (const right of ["call", "put"] as const) out.push(contractOf(expiration, right, strike))
+  return out.sort((a, b) => (a.ticker < b.ticker ? -1 : a.ticker > b.ticker ? 1 : 0))
+}
+
+export const isListed = (spec: ChainSpec, s: OptionSymbol): boolean =>
+  s.underlying === SPY && Number.isInteger(s.strike) && s.strike >= spec.lowStrike && s.strike <= spec.highStrike &&
+  spec.expirations.includes(s.expiration)
+
+const YEAR_MS = 365.25 * 86_400_000
+const MIN_T = 60_000 / YEAR_MS
+const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI)
+
+/** Standard normal CDF (Abramowitz–Stegun 7.1.26, |error| < 1.5e-7). */
+const normCdf = (x: number): number => {
+  const z = Math.abs(x) / Math.SQRT2
+  const t = 1 / (1 + 0.3275911 * z)
+  const erf = 1 - t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429)))) * Math.exp(-z * z)
+  return x >= 0 ? 0.5 * (1 + erf) : 0.5 * (1 - erf)
+}
+
+/** Bachelier price: intrinsic plus a time value that shrinks smoothly away from the money. */
+export const optionPrice = (right: "call" | "put", spot: number, strike: number, vol: number, years: number): number => {
+  const s = spot * vol * Math.sqrt(Math.max(years, MIN_T))
+  const moneyness = right === "call" ? spot - strike : strike - spot
+  const d = moneyness / s
+  return Math.max(0.01, moneyness * normCdf(d) + s * INV_SQRT_2PI * Math.exp(-0.5 * d * d))
+}
+
+/** Probability that a contract trades in a given second: busier near the money. */
+export const tradeProbability = (strike: number, spot: number): number => 0.45 * Math.exp(-Math.abs(strike - spot) / 2.5) + 0.01
+
+export const optionBars = (seed: number, ticker: string, s: OptionSymbol, day: UnderlyingDay): Array<WireAgg> => {
+  const expiryMs = sessionOn(s.expiration)?.closeMs ?? Date.parse(`${s.expiration}T21:00:00Z`)
+  const rng = rngFor(seed, ticker, day.date)
+  const priceAt = (i: number): number =>
+    optionPrice(s.right, day.spot[i]!, s.strike, day.vix[i]! / 100, (expiryMs - (day.openMs + (i + 1) * 1000)) / YEAR_MS)
+  const bars: Array<WireAgg> = []
+  for (let i = 0; i < day.spot.length; i++) {
+    if (rng() >= tradeProbability(s.strike, day.spot[i]!)) continue
+    const o = round2(priceAt(i === 0 ? 0 : i - 1))
+    const c = round2(priceAt(i))
+    const h = round2(Math.max(o, c) + (rng() < 0.2 ? 0.01 : 0))
+    const l = Math.max(0.01, round2(Math.min(o, c) - (rng() < 0.2 ? 0.01 : 0)))
+    const size = rng()
+    const v = 1 + Math.floor(size * size * 50)
+    const n = 1 + Math.floor(rng() * Math.min(v, 5))
+    bars.push({ v, vw: vwapWithin(l, h, rng()), o, c, h, l, t: day.openMs + i * 1000, n })
+  }
+  return bars
+}
