@@ -1,0 +1,194 @@
+/**
+ * Per-source counters for the live path: messages, rows, commits, errors, connection state.
+ * Every record is O(1) on plain mutable state inside `Effect.sync` (called per frame), and every
+ * timestamp comes from Effect's Clock, so TestClock drives the windows.
+ *
+ * - messages / events: 1-second buckets; `messagesLast5Min` = the last 300 buckets (current second
+ *   included), `eventsPerSecond` = rows of the last 60 buckets / 60.
+ * - errors / successes: 1-second buckets over `errorWindowS` (default 900).
+ * - commit latency: nearest-rank p50/p95/p99 over the last 10,000 commits of the last 5 minutes.
+ * - "today" (totals) resets at midnight America/New_York.
+ */
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import { DateTime } from "luxon"
+import { NY } from "../domain/calendar.js"
+import { type Percentiles, percentiles } from "../domain/percentiles.js"
+import { AppSettings } from "./AppSettings.js"
+import { BucketWindow, LatencyReservoir } from "./metrics/window.js"
+
+export type ConnectionStatus = "connecting" | "connected" | "reconnecting" | "disconnected" | "closed"
+
+export interface SourceSnapshot {
+  readonly source: string
+  readonly messagesLast5Min: number
+  readonly totalMessagesToday: number
+  readonly totalEventsToday: number
+  readonly connectionStatus: ConnectionStatus
+  readonly lastMessageAtMs: number | null
+  readonly lastCommitAtMs: number | null
+  readonly lastCommitLatencyMs: number | null
+  /** `null` when no commit in the last 5 minutes. */
+  readonly commitLatency: Percentiles | null
+  readonly eventsPerSecond: number
+  /** Errors / (errors + successes) over the error window, as a fraction 0..1 (0 when nothing recorded). */
+  readonly errorRate: number
+  readonly errorsInWindow: number
+  readonly successesInWindow: number
+  readonly consecutiveConnectionFailures: number
+}
+
+export interface MetricsService {
+  readonly recordMessages: (source: string, n: number) => Effect.Effect<void>
+  readonly recordEvents: (source: string, n: number) => Effect.Effect<void>
+  readonly recordCommit: (source: string, latencyMs: number, rows: number) => Effect.Effect<void>
+  readonly recordError: (source: string) => Effect.Effect<void>
+  readonly recordSuccess: (source: string) => Effect.Effect<void>
+  readonly setConnection: (source: string, status: ConnectionStatus) => Effect.Effect<void>
+  readonly recordConnectionFailure: (source: string) => Effect.Effect<void>
+  readonly resetConnectionFailures: (source: string) => Effect.Effect<void>
+  readonly snapshot: (source: string) => Effect.Effect<SourceSnapshot>
+  /** Every source recorded so far, in first-seen order. */
+  readonly sources: Effect.Effect<ReadonlyArray<string>>
+}
+
+export class Metrics extends Context.Tag("spy/Metrics")<Metrics, MetricsService>() {}
+
+export interface MetricsOptions {
+  readonly errorWindowS: number
+  readonly reservoirSize?: number
+  readonly commitWindowS?: number
+}
+
+const nextNyMidnight = (nowMs: number): number =>
+  DateTime.fromMillis(nowMs, { zone: NY }).startOf("day").plus({ days: 1 }).toMillis()
+
+class SourceState {
+  readonly messages = new BucketWindow(1000, 300)
+  readonly events = new BucketWindow(1000, 60)
+  readonly errors: BucketWindow
+  readonly successes: BucketWindow
+  readonly commits: LatencyReservoir
+  messagesToday = 0
+  eventsToday = 0
+  dayEndMs = -Infinity
+  connection: ConnectionStatus = "disconnected"
+  lastMessageAtMs: number | null = null
+  lastCommitAtMs: number | null = null
+  lastCommitLatencyMs: number | null = null
+  connectionFailures = 0
+
+  constructor(errorWindowS: number, reservoirSize: number) {
+    const buckets = Math.max(1, Math.ceil(errorWindowS))
+    this.errors = new BucketWindow(1000, buckets)
+    this.successes = new BucketWindow(1000, buckets)
+    this.commits = new LatencyReservoir(reservoirSize)
+  }
+
+  /** Roll "today" over at New York midnight. */
+  roll(nowMs: number): void {
+    if (nowMs >= this.dayEndMs) {
+      if (this.dayEndMs !== -Infinity) {
+        this.messagesToday = 0
+        this.eventsToday = 0
+      }
+      this.dayEndMs = nextNyMidnight(nowMs)
+    }
+  }
+}
+
+export const make = (options: MetricsOptions): Effect.Effect<MetricsService> =>
+  Effect.sync(() => {
+    const reservoirSize = options.reservoirSize ?? 10_000
+    const commitWindowMs = (options.commitWindowS ?? 300) * 1000
+    const states = new Map<string, SourceState>()
+    const stateOf = (source: string): SourceState => {
+      let s = states.get(source)
+      if (s === undefined) {
+        s = new SourceState(options.errorWindowS, reservoirSize)
+        states.set(source, s)
+      }
+      return s
+    }
+    const timed = (f: (s: SourceState, nowMs: number) => void) => (source: string) =>
+      Effect.clockWith((clock) => Effect.sync(() => f(stateOf(source), clock.unsafeCurrentTimeMillis())))
+
+    const recordMessages = (source: string, n: number) =>
+      timed((s, now) => {
+        s.roll(now)
+        s.messages.add(now, n)
+        s.messagesToday += n
+        s.lastMessageAtMs = now
+      })(source)
+    const recordEvents = (source: string, n: number) =>
+      timed((s, now) => {
+        s.roll(now)
+        s.events.add(now, n)
+        s.eventsToday += n
+      })(source)
+    const recordCommit = (source: string, latencyMs: number, _rows: number) =>
+      timed((s, now) => {
+        s.commits.add(now, latencyMs)
+        s.lastCommitAtMs = now
+        s.lastCommitLatencyMs = latencyMs
+      })(source)
+    const recordError = timed((s, now) => s.errors.add(now, 1))
+    const recordSuccess = timed((s, now) => s.successes.add(now, 1))
+    const setConnection = (source: string, status: ConnectionStatus) =>
+      Effect.sync(() => {
+        stateOf(source).connection = status
+      })
+    const recordConnectionFailure = (source: string) =>
+      Effect.sync(() => {
+        stateOf(source).connectionFailures++
+      })
+    const resetConnectionFailures = (source: string) =>
+      Effect.sync(() => {
+        stateOf(source).connectionFailures = 0
+      })
+
+    const snapshot = (source: string) =>
+      Effect.map(Clock.currentTimeMillis, (now): SourceSnapshot => {
+        const s = stateOf(source)
+        s.roll(now)
+        const errors = s.errors.sum(now)
+        const successes = s.successes.sum(now)
+        const total = errors + successes
+        return {
+          source,
+          messagesLast5Min: s.messages.sum(now),
+          totalMessagesToday: s.messagesToday,
+          totalEventsToday: s.eventsToday,
+          connectionStatus: s.connection,
+          lastMessageAtMs: s.lastMessageAtMs,
+          lastCommitAtMs: s.lastCommitAtMs,
+          lastCommitLatencyMs: s.lastCommitLatencyMs,
+          commitLatency: percentiles(s.commits.recent(now, commitWindowMs)) ?? null,
+          eventsPerSecond: s.events.sum(now) / 60,
+          errorRate: total === 0 ? 0 : errors / total,
+          errorsInWindow: errors,
+          successesInWindow: successes,
+          consecutiveConnectionFailures: s.connectionFailures
+        }
+      })
+
+    return {
+      recordMessages,
+      recordEvents,
+      recordCommit,
+      recordError,
+      recordSuccess,
+      setConnection,
+      recordConnectionFailure,
+      resetConnectionFailures,
+      snapshot,
+      sources: Effect.sync(() => Array.from(states.keys()))
+    } satisfies MetricsService
+  })
+
+export const layer: Layer.Layer<Metrics, never, AppSettings> = Layer.effect(
+  Metrics,
+  Effect.flatMap(AppSettings, (settings) => make({ errorWindowS: settings.alerts.errorWindowS }))
+)
