@@ -18,7 +18,7 @@ import { Quarantine } from "../services/Quarantine.js"
 import { SchemaDrift } from "../services/SchemaDrift.js"
 import { newsDay, spyDay, vixDay } from "./backfill/dayFeeds.js"
 import type { BackfillEnv } from "./backfill/env.js"
-import { contractSet, officialOpen, optionsDay } from "./backfill/optionsDay.js"
+import { contractSet, optionsDay } from "./backfill/optionsDay.js"
 
 export interface BackfillOptions {
   readonly startDate: string
@@ -117,14 +117,8 @@ export const backfillProgram = (options: BackfillOptions) =>
 
 const optionsFor = (env: BackfillEnv, date: string, holidays: ReadonlyMap<string, MarketHoliday>, onSet: (contracts: number) => Effect.Effect<void>) =>
   Effect.gen(function* () {
-    const done = env.overwrite ? undefined : yield* env.checkpoints.get("options", date)
-    if (done) return { rows: done.rows, quarantined: done.quarantined }
-    const open = yield* officialOpen(env, date)
-    if (open === undefined) {
-      yield* Effect.logWarning(`No SPY day bar for ${date}: no official open, so no option contracts (market closed that day?)`)
-      return undefined
-    }
-    const set = yield* contractSet(env, date, open, holidays)
+    const set = yield* contractSet(env, date, holidays)
+    if (set === undefined) return undefined
     yield* onSet(set.contracts.length)
     return yield* optionsDay(env, set, () => Effect.void)
   })

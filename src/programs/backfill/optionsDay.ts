@@ -34,12 +34,17 @@ const isContract = (raw: RawItem): raw is RawItem & ContractLike =>
   typeof raw["ticker"] === "string" && typeof raw["strike_price"] === "number" && typeof raw["expiration_date"] === "string" && typeof raw["contract_type"] === "string"
 
 /** The day's contract set, chosen once and then read back from contracts.json (stable across resumes). */
-export const contractSet = (env: BackfillEnv, date: string, openPrice: number, holidays: ReadonlyMap<string, MarketHoliday>) =>
+export const contractSet = (env: BackfillEnv, date: string, holidays: ReadonlyMap<string, MarketHoliday>) =>
   Effect.gen(function* () {
     const file = env.paths.contractsJson(date)
     if (!env.overwrite) {
       const saved = yield* Effect.promise(() => readJsonIfExists<ContractSet>(file))
       if (saved) return saved
+    }
+    const openPrice = yield* officialOpen(env, date)
+    if (openPrice === undefined) {
+      yield* Effect.logWarning(`No SPY day bar for ${date}: no official open, so no option contracts (market closed that day?)`)
+      return undefined
     }
     const { strikeBandPct: bandPct, maxContracts, expiration: rule, underlying } = env.settings.options
     const expiration = rule === "same_day" ? date : nextTradingDay(date, holidays)

@@ -1,0 +1,32 @@
+/**
+ * `consolidate`: (re)build `options_consolidated` for one trading date.
+ *
+ *   consolidateProgram({ date: "2025-10-28" })                   // every configured sink that builds the view
+ *   consolidateProgram({ date: "2025-10-28", sink: "postgres" }) // only that sink (must be in sinks.enabled)
+ *
+ * Options: `date` (YYYY-MM-DD, required), `sink` (duckdb | postgres | mysql, optional).
+ * Requires SinkRouter (provide src/layers/Sinks.ts `layer`). Logs one line with rows and seconds.
+ * The sink tables must already hold the date (router.loadPartition for spy/options/vix/news/contracts).
+ */
+import { Clock, Effect } from "effect"
+import { type SinkError } from "../services/sinks/Sink.js"
+import { SinkRouter } from "../services/sinks/SinkRouter.js"
+
+export interface ConsolidateProgramOptions {
+  readonly date: string
+  readonly sink?: "duckdb" | "postgres" | "mysql" | undefined
+}
+
+export const consolidateProgram = (
+  options: ConsolidateProgramOptions
+): Effect.Effect<{ readonly rows: number; readonly bySink: Readonly<Record<string, number>> }, SinkError, SinkRouter> =>
+  Effect.gen(function* () {
+    const router = yield* SinkRouter
+    const start = yield* Clock.currentTimeMillis
+    const result = yield* router.consolidate(options.date, options.sink === undefined ? {} : { sink: options.sink })
+    const seconds = ((yield* Clock.currentTimeMillis) - start) / 1000
+    yield* Effect.logInfo(
+      `consolidated ${options.date}: ${result.rows} rows in ${seconds.toFixed(2)} s (${Object.entries(result.bySink).map(([s, n]) => `${s}=${n}`).join(", ")})`
+    )
+    return result
+  }).pipe(Effect.withSpan("consolidateProgram", { attributes: { date: options.date } }))

@@ -1,0 +1,25 @@
+/** What the simulator serves, computed straight from its MarketData: the ground truth of lake tests. */
+import { holidayIndex, nextTradingDay } from "../../src/domain/calendar.js"
+import { selectContracts } from "../../src/domain/contractSelection.js"
+import { nyseHolidays } from "../../src/domain/nyseHolidays.js"
+import type { SyntheticMarket } from "../../src/simulator/market/SyntheticMarket.js"
+
+export interface ExpectedBar {
+  readonly ticker: string
+  readonly t: number
+  readonly o: number
+  readonly h: number
+  readonly l: number
+  readonly c: number
+  readonly v?: number
+}
+
+export const chosenContracts = (market: SyntheticMarket, date: string, bandPct = 0.01, maxContracts = 100) => {
+  const year = Number(date.slice(0, 4))
+  const holidays = holidayIndex([...nyseHolidays(year), ...nyseHolidays(year + 1)])
+  const open = market.officialOpen(date)
+  return selectContracts(market.contracts(date), open, nextTradingDay(date, holidays), { bandPct, maxContracts })
+}
+
+export const expectedBars = (market: SyntheticMarket, ticker: string, date: string): ReadonlyArray<ExpectedBar> =>
+  market.secondBars(ticker, date).map((b) => ({ ticker, t: b.t, o: b.o, h: b.h, l: b.l, c: b.c, ...("v" in b ? { v: b.v } : {}) }))
