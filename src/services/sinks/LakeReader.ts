@@ -1,0 +1,83 @@
+/**
+ * Reads one lake partition (feed, date) for the SQL sinks: every Parquet file of the partition via
+ * `read_parquet(files, union_by_name = true)`, deduplicated by key (max `received_at_ms`), ordered
+ * by key, staged once in a temp table of its own in-memory DuckDB and paged from there.
+ * `fingerprint` identifies the partition's file set (names, sizes, mtimes) so a sink can resume a
+ * load only against the same lake version.
+ */
+import { Context, Effect, Layer, type Scope } from "effect"
+import { createHash } from "node:crypto"
+import * as fs from "node:fs/promises"
+import * as path from "node:path"
+import { type Feed, type Row, SCHEMAS } from "../../domain/feeds.js"
+import { lakePaths } from "../../domain/paths.js"
+import * as DuckDb from "../DuckDb.js"
+
+export interface PartitionFiles {
+  readonly files: ReadonlyArray<string>
+  readonly fingerprint: string
+}
+
+export interface Partition extends PartitionFiles {
+  readonly total: number
+  /** Rows `[offset, offset + limit)` in key order; lake columns only, BIGINT as number. */
+  readonly page: (offset: number, limit: number) => Effect.Effect<ReadonlyArray<Row>, DuckDb.DuckDbError>
+}
+
+export interface LakeReaderService {
+  readonly files: (feed: Feed, date: string) => Effect.Effect<PartitionFiles>
+  readonly open: (feed: Feed, date: string) => Effect.Effect<Partition, DuckDb.DuckDbError, Scope.Scope>
+}
+
+export class LakeReader extends Context.Tag("spy/LakeReader")<LakeReader, LakeReaderService>() {}
+
+export const partitionFiles = (root: string, feed: Feed, date: string): Effect.Effect<PartitionFiles> =>
+  Effect.promise(async () => {
+    const dir = lakePaths(root).partitionDir(feed, date)
+    const names = (await fs.readdir(dir).catch(() => [] as Array<string>)).filter((n) => n.endsWith(".parquet")).sort()
+    const hash = createHash("sha256")
+    const files: Array<string> = []
+    for (const name of names) {
+      const file = path.join(dir, name)
+      const stat = await fs.stat(file).catch(() => undefined)
+      if (!stat) continue
+      files.push(file)
+      hash.update(`${name}\0${stat.size}\0${stat.mtimeMs}\n`)
+    }
+    return { files, fingerprint: hash.digest("hex").slice(0, 32) }
+  })
+
+/** `SELECT <lake columns> FROM <files> <dedupe>`: the partition as the sinks see it. */
+export const dedupedSelect = (feed: Feed, files: ReadonlyArray<string>): string => {
+  const schema = SCHEMAS[feed]
+  const cols = schema.columns.map((c) => `"${c.name}"`).join(", ")
+  const key = schema.key.map((k) => `"${k}"`).join(", ")
+  return `SELECT ${cols} FROM read_parquet([${files.map(DuckDb.sqlString).join(", ")}], union_by_name = true) QUALIFY row_number() OVER (PARTITION BY ${key} ORDER BY "received_at_ms" DESC) = 1`
+}
+
+let sequence = 0
+
+export const make = (root: string) =>
+  Effect.gen(function* () {
+    const db = yield* DuckDb.make(":memory:")
+    const open = (feed: Feed, date: string) =>
+      Effect.gen(function* () {
+        const { files, fingerprint } = yield* partitionFiles(root, feed, date)
+        const schema = SCHEMAS[feed]
+        if (files.length === 0) return { files, fingerprint, total: 0, page: () => Effect.succeed([]) } satisfies Partition
+        const table = `lake_${feed}_${++sequence}`
+        const key = schema.key.map((k) => `"${k}"`).join(", ")
+        yield* Effect.acquireRelease(
+          db.run(`CREATE TEMP TABLE ${table} AS SELECT row_number() OVER (ORDER BY ${key}) AS __rn, * FROM (${dedupedSelect(feed, files)})`),
+          () => Effect.ignore(db.run(`DROP TABLE IF EXISTS temp.${table}`))
+        )
+        const [count] = yield* db.query<{ n: number }>(`SELECT count(*)::DOUBLE AS n FROM temp.${table}`)
+        const cols = schema.columns.map((c) => (c.type === "BIGINT" ? `"${c.name}"::DOUBLE AS "${c.name}"` : `"${c.name}"`)).join(", ")
+        const page = (offset: number, limit: number) =>
+          db.query<Row>(`SELECT ${cols} FROM temp.${table} WHERE __rn > ${Math.trunc(offset)} AND __rn <= ${Math.trunc(offset + limit)} ORDER BY __rn`)
+        return { files, fingerprint, total: Number(count!.n), page } satisfies Partition
+      })
+    return { files: (feed, date) => partitionFiles(root, feed, date), open } satisfies LakeReaderService
+  })
+
+export const layer = (root: string): Layer.Layer<LakeReader> => Layer.scoped(LakeReader, make(root))

@@ -1,0 +1,93 @@
+/**
+ * The MySQL 8 / MariaDB 10.11 sink. Uses its own client tag (`MysqlClient.MysqlClient`), creates its
+ * tables (utf8mb4, binary collation so keys compare like PostgreSQL "C" and DuckDB) and indexes at
+ * start (serialized by GET_LOCK), loads with multi-row `INSERT … ON DUPLICATE KEY UPDATE col =
+ * IF(newer, VALUES(col), col)` (every value a bound parameter, statements split under the
+ * placeholder limit). DATETIME(3) columns hold UTC. Consolidation: correlated subqueries.
+ */
+import { MysqlClient } from "@effect/sql-mysql2"
+import { Effect } from "effect"
+import { mysqlConsolidate } from "../../sql/consolidated.js"
+import { CHECKPOINTS, CONSOLIDATED, createIndex, ddl, INDEXES, TABLES } from "../../sql/tables.js"
+import { deleteDate, mysqlParams, mysqlRowsPerStatement, mysqlUpsert } from "../../sql/upsert.js"
+import { LakeReader } from "./LakeReader.js"
+import { currentAlerts, type Sink } from "./Sink.js"
+import * as SinkMetrics from "./SinkMetrics.js"
+import * as SqlSink from "./SqlSink.js"
+import * as Throttle from "./Throttle.js"
+
+export interface MysqlSinkOptions {
+  readonly batchRows: number
+  readonly maxInFlight: number
+  readonly maxRowsPerSecond: number
+  readonly newsWindowMinutes: number
+  readonly commitSlaS: number
+}
+
+export const migrate = (sql: MysqlClient.MysqlClient) =>
+  Effect.gen(function* () {
+    for (const statement of ddl("mysql")) yield* sql.unsafe(statement)
+    const existing = yield* sql.unsafe<{ name: string }>(
+      `SELECT DISTINCT INDEX_NAME AS name FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE()`
+    )
+    const names = new Set(existing.map((r) => r.name))
+    for (const index of INDEXES) {
+      if (names.has(index[0])) continue
+      // a concurrent starter may have created it meanwhile: "Duplicate key name" (1061) is fine
+      yield* sql.unsafe(createIndex("mysql", index)).pipe(
+        Effect.catchIf((e) => String((e as { cause?: { errno?: number } }).cause?.errno) === "1061", () => Effect.succeed([]))
+      )
+    }
+  })
+
+export const make = (options: MysqlSinkOptions) =>
+  Effect.gen(function* () {
+    const sql = yield* MysqlClient.MysqlClient
+    const reader = yield* LakeReader
+    const alerts = yield* currentAlerts
+    yield* migrate(sql)
+    const ops: SqlSink.SqlOps<unknown> = {
+      transaction: (effect) => sql.withTransaction(effect),
+      upsert: (feed, rows, date) =>
+        Effect.gen(function* () {
+          const step = mysqlRowsPerStatement(feed)
+          for (let i = 0; i < rows.length; i += step) {
+            const part = rows.slice(i, i + step)
+            yield* sql.unsafe(mysqlUpsert(feed, part.length), mysqlParams(feed, part, date))
+          }
+        }),
+      deleteDate: (feed, date) => sql.unsafe(deleteDate("mysql", TABLES[feed]), [date]).pipe(Effect.asVoid),
+      readCheckpoint: (feed, date) =>
+        sql
+          .unsafe<{ rows: number | string; total: number | string; fingerprint: string }>(
+            `SELECT \`rows\`, \`total\`, \`fingerprint\` FROM \`${CHECKPOINTS}\` WHERE \`feed\` = ? AND \`date\` = ?`,
+            [feed, date]
+          )
+          .pipe(Effect.map(([r]) => (r ? { rows: Number(r.rows), total: Number(r.total), fingerprint: r.fingerprint } : undefined))),
+      writeCheckpoint: (feed, date, cp) =>
+        sql
+          .unsafe(
+            `INSERT INTO \`${CHECKPOINTS}\` (\`feed\`, \`date\`, \`rows\`, \`total\`, \`fingerprint\`, \`loaded_at\`) VALUES (?, ?, ?, ?, ?, UTC_TIMESTAMP(3)) ` +
+              `ON DUPLICATE KEY UPDATE \`rows\` = VALUES(\`rows\`), \`total\` = VALUES(\`total\`), \`fingerprint\` = VALUES(\`fingerprint\`), \`loaded_at\` = VALUES(\`loaded_at\`)`,
+            [feed, date, cp.rows, cp.total, cp.fingerprint]
+          )
+          .pipe(Effect.asVoid),
+      consolidate: (date, windowMs) =>
+        Effect.gen(function* () {
+          yield* sql.unsafe(deleteDate("mysql", CONSOLIDATED), [date])
+          yield* sql.unsafe(mysqlConsolidate, [windowMs, date])
+          const [r] = yield* sql.unsafe<{ n: number | string }>(`SELECT COUNT(*) AS n FROM \`${CONSOLIDATED}\` WHERE \`date\` = ?`, [date])
+          return Number(r!.n)
+        })
+    }
+    const sink: Sink = SqlSink.make(
+      ops,
+      { name: "mysql", batchRows: options.batchRows, newsWindowMs: options.newsWindowMinutes * 60_000 },
+      {
+        reader,
+        metrics: SinkMetrics.make("mysql", options.commitSlaS * 1000, alerts),
+        throttle: yield* Throttle.make(options.maxInFlight, options.maxRowsPerSecond)
+      }
+    )
+    return sink
+  }).pipe(Effect.annotateLogs({ service: "MysqlSink" }))

@@ -1,0 +1,77 @@
+/**
+ * The PostgreSQL sink. Uses its own client tag (`PgClient.PgClient`, never the generic SqlClient),
+ * creates its tables/indexes at start (idempotent, serialized by an advisory lock) and loads with
+ * `INSERT … SELECT FROM unnest($1::type[], …) ON CONFLICT … DO UPDATE … WHERE newer` (one array
+ * parameter per column: any batch size, every value bound). Consolidation: LEFT JOIN LATERAL.
+ */
+import { PgClient } from "@effect/sql-pg"
+import { Effect } from "effect"
+import { postgresConsolidate } from "../../sql/consolidated.js"
+import { CHECKPOINTS, CONSOLIDATED, createIndex, ddl, INDEXES, TABLES } from "../../sql/tables.js"
+import { deleteDate, postgresParams, postgresUpsert } from "../../sql/upsert.js"
+import { LakeReader } from "./LakeReader.js"
+import { currentAlerts, type Sink } from "./Sink.js"
+import * as SinkMetrics from "./SinkMetrics.js"
+import * as SqlSink from "./SqlSink.js"
+import * as Throttle from "./Throttle.js"
+
+export interface PgSinkOptions {
+  readonly batchRows: number
+  readonly maxInFlight: number
+  readonly maxRowsPerSecond: number
+  readonly newsWindowMinutes: number
+  readonly commitSlaS: number
+}
+
+export const migrate = (sql: PgClient.PgClient) =>
+  sql.withTransaction(
+    Effect.gen(function* () {
+      yield* sql.unsafe(`SELECT pg_advisory_xact_lock(7335150)`)
+      for (const statement of [...ddl("postgres"), ...INDEXES.map((i) => createIndex("postgres", i))]) yield* sql.unsafe(statement)
+    })
+  )
+
+export const make = (options: PgSinkOptions) =>
+  Effect.gen(function* () {
+    const sql = yield* PgClient.PgClient
+    const reader = yield* LakeReader
+    const alerts = yield* currentAlerts
+    yield* migrate(sql)
+    const ops: SqlSink.SqlOps<unknown> = {
+      transaction: (effect) => sql.withTransaction(effect),
+      upsert: (feed, rows, date) => sql.unsafe(postgresUpsert(feed), postgresParams(feed, rows, date) as Array<unknown>).pipe(Effect.asVoid),
+      deleteDate: (feed, date) => sql.unsafe(deleteDate("postgres", TABLES[feed]), [date]).pipe(Effect.asVoid),
+      readCheckpoint: (feed, date) =>
+        sql
+          .unsafe<{ rows: string; total: string; fingerprint: string }>(
+            `SELECT "rows", "total", "fingerprint" FROM "${CHECKPOINTS}" WHERE "feed" = $1 AND "date" = $2`,
+            [feed, date]
+          )
+          .pipe(Effect.map(([r]) => (r ? { rows: Number(r.rows), total: Number(r.total), fingerprint: r.fingerprint } : undefined))),
+      writeCheckpoint: (feed, date, cp) =>
+        sql
+          .unsafe(
+            `INSERT INTO "${CHECKPOINTS}" ("feed", "date", "rows", "total", "fingerprint", "loaded_at") VALUES ($1, $2, $3, $4, $5, now()) ` +
+              `ON CONFLICT ("feed", "date") DO UPDATE SET "rows" = excluded."rows", "total" = excluded."total", "fingerprint" = excluded."fingerprint", "loaded_at" = excluded."loaded_at"`,
+            [feed, date, cp.rows, cp.total, cp.fingerprint]
+          )
+          .pipe(Effect.asVoid),
+      consolidate: (date, windowMs) =>
+        Effect.gen(function* () {
+          yield* sql.unsafe(deleteDate("postgres", CONSOLIDATED), [date])
+          yield* sql.unsafe(postgresConsolidate, [date, windowMs])
+          const [r] = yield* sql.unsafe<{ n: string }>(`SELECT count(*) AS n FROM "${CONSOLIDATED}" WHERE "date" = $1`, [date])
+          return Number(r!.n)
+        })
+    }
+    const sink: Sink = SqlSink.make(
+      ops,
+      { name: "postgres", batchRows: options.batchRows, newsWindowMs: options.newsWindowMinutes * 60_000 },
+      {
+        reader,
+        metrics: SinkMetrics.make("postgres", options.commitSlaS * 1000, alerts),
+        throttle: yield* Throttle.make(options.maxInFlight, options.maxRowsPerSecond)
+      }
+    )
+    return sink
+  }).pipe(Effect.annotateLogs({ service: "PgSink" }))

@@ -1,0 +1,65 @@
+/**
+ * The sink port. A sink loads lake partitions into one warehouse engine and (optionally) builds the
+ * consolidated options view there. Sinks register with the SinkRouter (src/services/sinks/SinkRouter.ts).
+ *
+ * - `loadPartition(feed, date, { overwrite })`: idempotent upsert of the lake's rows of (feed, date),
+ *   deduplicated by key (latest `received_at_ms` wins, also against rows already in the sink). With
+ *   `overwrite`, the date's rows are deleted and re-inserted in one transaction.
+ * - `consolidate(date)`: rebuild `options_consolidated` for the date (delete + insert, one transaction).
+ * - `metrics()`: commit latency percentiles and counters (for heartbeats).
+ */
+import { Context, Effect, Layer, Schema } from "effect"
+import type { Feed } from "../../domain/feeds.js"
+import type { SinkName } from "../../config/Settings.js"
+import type { MetricsSnapshot } from "./SinkMetrics.js"
+
+export class SinkError extends Schema.TaggedError<SinkError>()("SinkError", {
+  sink: Schema.String,
+  operation: Schema.String,
+  message: Schema.String
+}) {}
+
+export interface LoadOptions {
+  /** Replace the date's rows (delete + insert in one transaction) instead of upserting. */
+  readonly overwrite?: boolean
+}
+
+export interface LoadResult {
+  /** Rows in the lake partition after dedup. */
+  readonly rows: number
+  /** Rows written in this call (0 when the sink's checkpoint says this lake version is already loaded). */
+  readonly written: number
+}
+
+export interface Sink {
+  readonly name: SinkName
+  readonly loadPartition: (feed: Feed, date: string, options?: LoadOptions) => Effect.Effect<LoadResult, SinkError>
+  /** Absent for sinks that do not build the view (snowflake). */
+  readonly consolidate?: (date: string) => Effect.Effect<{ readonly rows: number }, SinkError>
+  readonly metrics: Effect.Effect<MetricsSnapshot>
+}
+
+/** Where sinks report operational problems (a commit slower than `alerts.commitSlaS`). */
+export interface SinkAlertsService {
+  readonly raise: (kind: string, message: string, details: Record<string, unknown>) => Effect.Effect<void>
+}
+
+export class SinkAlerts extends Context.Tag("spy/SinkAlerts")<SinkAlerts, SinkAlertsService>() {}
+
+/** The default: a warning in the log. The platform's Alerts service replaces it via `SinkAlerts`. */
+export const logAlerts: SinkAlertsService = {
+  raise: (kind, message, details) => Effect.logWarning(message).pipe(Effect.annotateLogs({ alert: kind, ...details }))
+}
+export const logAlertsLayer: Layer.Layer<SinkAlerts> = Layer.succeed(SinkAlerts, logAlerts)
+
+/** The provided SinkAlerts, or the logging default. */
+export const currentAlerts: Effect.Effect<SinkAlertsService> = Effect.map(Effect.serviceOption(SinkAlerts), (o) =>
+  o._tag === "Some" ? o.value : logAlerts
+)
+
+export const sinkError = (sink: string, operation: string) => (e: unknown): SinkError =>
+  new SinkError({
+    sink,
+    operation,
+    message: e instanceof Error ? e.message : typeof e === "object" && e !== null && "message" in e ? String((e as { message: unknown }).message) : String(e)
+  })

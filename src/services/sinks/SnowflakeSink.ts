@@ -1,0 +1,84 @@
+/**
+ * The Snowflake sink: stage + COPY INTO + MERGE (SQL in snowflakeSql.ts). One connection, one load at
+ * a time; a failed load is rolled back and retried as a whole (PUT OVERWRITE and MERGE are
+ * idempotent). It does not build options_consolidated (DuckDB, PostgreSQL and MySQL do).
+ */
+import { Clock, Effect, Redacted } from "effect"
+import * as snowflake from "snowflake-sdk"
+import type { Feed } from "../../domain/feeds.js"
+import { FEEDS } from "../../sql/tables.js"
+import { partitionFiles } from "./LakeReader.js"
+import { currentAlerts, type Sink, sinkError } from "./Sink.js"
+import * as SinkMetrics from "./SinkMetrics.js"
+import * as SqlSink from "./SqlSink.js"
+import * as sf from "./snowflakeSql.js"
+
+export interface SnowflakeSinkOptions {
+  readonly root: string
+  readonly account: string
+  readonly username: string
+  readonly password: Redacted.Redacted<string>
+  readonly database: string
+  readonly schema: string
+  readonly warehouse?: string | undefined
+  readonly stage: string
+  readonly commitSlaS: number
+}
+
+export const make = (options: SnowflakeSinkOptions) =>
+  Effect.gen(function* () {
+    const connection = yield* Effect.acquireRelease(
+      Effect.tryPromise({
+        try: () =>
+          snowflake
+            .createConnection({
+              account: options.account,
+              username: options.username,
+              password: Redacted.value(options.password),
+              database: options.database,
+              schema: options.schema,
+              ...(options.warehouse ? { warehouse: options.warehouse } : {})
+            })
+            .connectAsync(),
+        catch: sinkError("snowflake", "connect")
+      }),
+      (c) => Effect.async<void>((resume) => void c.destroy(() => resume(Effect.void)))
+    )
+    const exec = (st: sf.Statement) =>
+      Effect.async<void, Error>((resume) => {
+        connection.execute({
+          sqlText: st.sqlText,
+          binds: [...st.binds],
+          complete: (err) => resume(err ? Effect.fail(err) : Effect.void)
+        })
+      })
+    const plain = (sqlText: string): sf.Statement => ({ sqlText, binds: [] })
+    for (const sqlText of [...FEEDS.map(sf.createTable), sf.createCheckpoints(), sf.createStage(options.stage)])
+      yield* exec(plain(sqlText)).pipe(Effect.mapError(sinkError("snowflake", "migrate")))
+    const lock = yield* Effect.makeSemaphore(1)
+    const metrics = SinkMetrics.make("snowflake", options.commitSlaS * 1000, yield* currentAlerts)
+
+    const loadPartition = (feed: Feed, date: string, overwrite: boolean) =>
+      Effect.gen(function* () {
+        const { files, fingerprint } = yield* partitionFiles(options.root, feed, date)
+        const plan = sf.loadPlan(feed, date, options.stage, files, fingerprint, overwrite)
+        const start = yield* Clock.currentTimeMillis
+        yield* Effect.forEach(plan, exec, { discard: true }).pipe(
+          Effect.tapError(() => Effect.ignore(exec(plain("ROLLBACK")))),
+          Effect.tapError(() => metrics.failure),
+          Effect.retry(SqlSink.defaultRetry)
+        )
+        yield* metrics.commit(files.length, (yield* Clock.currentTimeMillis) - start, { sink: "snowflake", feed, date })
+        return { rows: files.length, written: files.length }
+      }).pipe(lock.withPermits(1), Effect.mapError(sinkError("snowflake", `load ${feed} ${date}`)))
+
+    const sink: Sink = {
+      name: "snowflake",
+      loadPartition: (feed, date, opts = {}) =>
+        Effect.suspend(() => loadPartition(feed, date, opts.overwrite === true)).pipe(
+          Effect.catchAllDefect((d) => Effect.fail(sinkError("snowflake", `load ${feed} ${date}`)(d)))
+        ),
+      metrics: metrics.snapshot
+    }
+    return sink
+  }).pipe(Effect.annotateLogs({ service: "SnowflakeSink" }))

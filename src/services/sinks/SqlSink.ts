@@ -1,0 +1,125 @@
+/**
+ * The load loop shared by the PostgreSQL and MySQL sinks. A partition is read once (LakeReader),
+ * then written in batches of `batchRows`; each batch and the sink's checkpoint row
+ * (`sink_checkpoints`: feed, date, rows committed so far, lake fingerprint) commit in ONE
+ * transaction. A retried or restarted load resumes after the last committed batch of the same lake
+ * version, and re-sending a batch is harmless (upsert, latest received wins). Overwrite = one
+ * transaction: delete the date, insert everything, checkpoint.
+ * Each transaction is retried on failure (capped exponential backoff with jitter, bounded), counted
+ * in SinkMetrics, throttled (max in flight, max rows per second).
+ */
+import { Clock, Effect, Schedule } from "effect"
+import type { SinkName } from "../../config/Settings.js"
+import type { Feed, Row } from "../../domain/feeds.js"
+import { assertDate } from "../../domain/paths.js"
+import type { LakeReaderService } from "./LakeReader.js"
+import { type LoadResult, type Sink, type SinkError, sinkError } from "./Sink.js"
+import type { SinkMetrics } from "./SinkMetrics.js"
+import type { Throttle } from "./Throttle.js"
+
+export interface Checkpoint {
+  readonly rows: number
+  readonly total: number
+  readonly fingerprint: string
+}
+
+/** What an engine provides; every effect may fail with the engine's error type. */
+export interface SqlOps<E> {
+  readonly transaction: <A, E2>(effect: Effect.Effect<A, E2>) => Effect.Effect<A, E | E2>
+  readonly upsert: (feed: Feed, rows: ReadonlyArray<Row>, date: string) => Effect.Effect<void, E>
+  readonly deleteDate: (feed: Feed, date: string) => Effect.Effect<void, E>
+  readonly readCheckpoint: (feed: Feed, date: string) => Effect.Effect<Checkpoint | undefined, E>
+  readonly writeCheckpoint: (feed: Feed, date: string, cp: Checkpoint) => Effect.Effect<void, E>
+  /** Delete the date's consolidated rows, insert them again (caller wraps in a transaction); returns rows. */
+  readonly consolidate: (date: string, windowMs: number) => Effect.Effect<number, E>
+}
+
+export interface SqlSinkOptions {
+  readonly name: SinkName
+  readonly batchRows: number
+  readonly newsWindowMs: number
+  readonly retry?: Schedule.Schedule<unknown, unknown>
+}
+
+/** Capped exponential backoff with jitter after the cap, bounded to 8 retries (≈ 20 s in total). */
+export const defaultRetry: Schedule.Schedule<unknown, unknown> = Schedule.exponential("100 millis").pipe(
+  Schedule.union(Schedule.spaced("3 seconds")),
+  Schedule.jittered,
+  Schedule.intersect(Schedule.recurs(8))
+)
+
+export const make = <E>(ops: SqlOps<E>, options: SqlSinkOptions, deps: { reader: LakeReaderService; metrics: SinkMetrics; throttle: Throttle }): Sink => {
+  const { reader, metrics, throttle } = deps
+  const retry = options.retry ?? defaultRetry
+  const name = options.name
+
+  /** One transaction: timed, throttled, retried; each failed attempt is counted and logged. */
+  const commit = <A>(rows: number, context: Record<string, unknown>, effect: Effect.Effect<A, E>) =>
+    throttle
+      .run(
+        rows,
+        Effect.gen(function* () {
+          const start = yield* Clock.currentTimeMillis
+          const a = yield* ops.transaction(effect)
+          yield* metrics.commit(rows, (yield* Clock.currentTimeMillis) - start, context)
+          return a
+        })
+      )
+      .pipe(
+        Effect.tapError((e) => Effect.zipRight(metrics.failure, Effect.logWarning(`${name} transaction failed, retrying`, e).pipe(Effect.annotateLogs(context)))),
+        Effect.retry(retry)
+      )
+
+  /** Reject a malformed date before touching anything. */
+  const validDate = (date: string, operation: string) => <A, R>(effect: Effect.Effect<A, SinkError, R>) =>
+    Effect.zipRight(Effect.try({ try: () => assertDate(date), catch: sinkError(name, operation) }), effect)
+
+  const loadPartition = (feed: Feed, date: string, overwrite: boolean) =>
+    Effect.gen(function* () {
+      const partition = yield* reader.open(feed, date)
+      const { total, fingerprint } = partition
+      const context = { sink: name, feed, date }
+      if (overwrite) {
+        yield* commit(total, context, Effect.gen(function* () {
+          yield* ops.deleteDate(feed, date)
+          for (let offset = 0; offset < total; offset += options.batchRows) {
+            yield* ops.upsert(feed, yield* Effect.orDie(partition.page(offset, options.batchRows)), date)
+          }
+          yield* ops.writeCheckpoint(feed, date, { rows: total, total, fingerprint })
+        }))
+        return { rows: total, written: total } satisfies LoadResult
+      }
+      const checkpoint = yield* ops.readCheckpoint(feed, date).pipe(Effect.retry(retry))
+      let offset = checkpoint && checkpoint.fingerprint === fingerprint ? Math.min(checkpoint.rows, total) : 0
+      if (checkpoint && checkpoint.fingerprint === fingerprint && offset >= total) return { rows: total, written: 0 } satisfies LoadResult
+      const first = offset
+      do {
+        const rows = yield* Effect.orDie(partition.page(offset, options.batchRows))
+        const end = offset + rows.length
+        yield* commit(rows.length, { ...context, offset }, Effect.zipRight(
+          rows.length > 0 ? ops.upsert(feed, rows, date) : Effect.void,
+          ops.writeCheckpoint(feed, date, { rows: end, total, fingerprint })
+        ))
+        offset = end
+      } while (offset < total)
+      return { rows: total, written: total - first } satisfies LoadResult
+    }).pipe(
+      Effect.scoped,
+      Effect.mapError(sinkError(name, `load ${feed} ${date}`)),
+      validDate(date, `load ${feed} ${date}`),
+      Effect.withSpan(`${name}.loadPartition`)
+    )
+
+  return {
+    name,
+    loadPartition: (feed, date, opts = {}) => loadPartition(feed, date, opts.overwrite === true),
+    consolidate: (date) =>
+      commit(0, { sink: name, date, op: "consolidate" }, Effect.suspend(() => ops.consolidate(date, options.newsWindowMs))).pipe(
+        Effect.map((rows) => ({ rows })),
+        Effect.mapError(sinkError(name, `consolidate ${date}`)),
+        validDate(date, `consolidate ${date}`),
+        Effect.withSpan(`${name}.consolidate`)
+      ),
+    metrics: metrics.snapshot
+  }
+}

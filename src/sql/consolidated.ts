@@ -1,0 +1,116 @@
+/**
+ * `options_consolidated`: one row per option bar of the date (deduplicated input: the sink tables
+ * hold one row per key, latest received). Semantics, identical in every engine:
+ *
+ * - t = the option bar's START (`window_start_ms`): the view shows what was known when the bar opened.
+ * - Contract fields are parsed from the OCC ticker (`O:SPY251028C00580000`); NULL if it is not one.
+ *   `in_contract_list` = the ticker is in option_contracts with `as_of` = the date.
+ * - SPY (ticker `SPY`) and VIX (ticker `I:VIX`): the bar of the same date with the greatest
+ *   `window_start_ms` ≤ t. Staleness = t − its start (0 for the same second); NULL when none.
+ * - News: articles whose `tickers` JSON contains `"SPY"`, any date. `news_count_15m` counts
+ *   `published_utc_ms` in (t − window, t] (window = `consolidated.newsWindowMinutes`); the latest
+ *   article is the greatest `published_utc_ms` ≤ t, ties broken by the greatest id (binary order).
+ *   `latest_news_age_s` = (t − published) / 1000.
+ * Engines: DuckDB ASOF LEFT JOIN (+ a running count), PostgreSQL LEFT JOIN LATERAL … LIMIT 1,
+ * MySQL/MariaDB correlated subqueries (no LATERAL, no window functions).
+ */
+import { assertDate } from "../domain/paths.js"
+import { SPY, VIX } from "../domain/tickers.js"
+import { CONSOLIDATED, consolidatedColumns, type Dialect, quote } from "./tables.js"
+
+const SPY_TAG = `'%"SPY"%'`
+const OCC_REGEX = `'^O:[A-Z]{1,6}[0-9]{6}[CP][0-9]{8}$'`
+
+const contractFields = (dialect: Dialect, t: string): ReadonlyArray<string> => {
+  const len = dialect === "duckdb" ? `length(${t})` : `CHAR_LENGTH(${t})`
+  const ok = dialect === "duckdb" ? `regexp_matches(${t}, ${OCC_REGEX})` : dialect === "postgres" ? `${t} ~ ${OCC_REGEX}` : `${t} REGEXP ${OCC_REGEX}`
+  const sub = (from: string, n: string) => `SUBSTR(${t}, ${len} - ${from}, ${n})`
+  const dbl = dialect === "postgres" ? "DOUBLE PRECISION" : "DOUBLE"
+  const guard = (e: string) => `CASE WHEN ${ok} THEN ${e} END`
+  return [
+    guard(`SUBSTR(${t}, 3, ${len} - 17)`),
+    guard(`CONCAT('20', ${sub("14", "2")}, '-', ${sub("12", "2")}, '-', ${sub("10", "2")})`),
+    guard(`CAST(${sub("7", "8")} AS ${dbl}) / 1000`),
+    guard(`CASE ${sub("8", "1")} WHEN 'C' THEN 'call' WHEN 'P' THEN 'put' END`)
+  ]
+}
+
+const seconds = (dialect: Dialect, ms: string) => `CAST(${ms} AS ${dialect === "postgres" ? "DOUBLE PRECISION" : "DOUBLE"}) / 1000`
+
+/** The SELECT list in `consolidatedColumns` order; aliases: o (option bar), s, v, c, and the news parts. */
+const selectList = (dialect: Dialect, date: string, newsCount: string, latest: string): string =>
+  [
+    date, "o.ticker", ...contractFields(dialect, "o.ticker"), "c.ticker IS NOT NULL", "o.window_start_ms", "o.window_start",
+    "o.open", "o.high", "o.low", "o.close", "o.volume", "o.vwap", "o.transactions",
+    "s.window_start_ms", "s.open", "s.high", "s.low", "s.close", "s.volume", "s.vwap", "o.window_start_ms - s.window_start_ms",
+    "v.close", "v.window_start_ms", "o.window_start_ms - v.window_start_ms",
+    newsCount, `${latest}.title`, `${latest}.spy_sentiment`, seconds(dialect, `o.window_start_ms - ${latest}.published_utc_ms`)
+  ].join(",\n  ")
+
+const insertInto = (dialect: Dialect) =>
+  `INSERT INTO ${quote(dialect, CONSOLIDATED)} (${consolidatedColumns.map((c) => quote(dialect, c.name)).join(", ")})`
+
+/** DuckDB: one statement, no parameters (the date is validated, the window is a number we computed). */
+export const duckdbConsolidate = (date: string, windowMs: number): string => {
+  const d = `'${assertDate(date)}'`
+  const w = Math.trunc(windowMs)
+  return `${insertInto("duckdb")}
+WITH o AS (SELECT *, window_start_ms - ${w} AS news_from_ms FROM option_bars WHERE "date" = ${d}),
+s AS (SELECT * FROM spy_bars WHERE "date" = ${d} AND ticker = '${SPY}'),
+v AS (SELECT * FROM vix_values WHERE "date" = ${d} AND ticker = '${VIX}'),
+n AS (
+  SELECT published_utc_ms, title, spy_sentiment, count(*) OVER (ORDER BY published_utc_ms RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS cum
+  FROM news WHERE tickers LIKE ${SPY_TAG}
+  QUALIFY row_number() OVER (PARTITION BY published_utc_ms ORDER BY id DESC) = 1
+)
+SELECT
+  ${selectList("duckdb", d, "COALESCE(n.cum, 0) - COALESCE(n0.cum, 0)", "n")}
+FROM o
+ASOF LEFT JOIN s ON o.window_start_ms >= s.window_start_ms
+ASOF LEFT JOIN v ON o.window_start_ms >= v.window_start_ms
+ASOF LEFT JOIN n ON o.window_start_ms >= n.published_utc_ms
+ASOF LEFT JOIN n AS n0 ON o.news_from_ms >= n0.published_utc_ms
+LEFT JOIN option_contracts c ON c.as_of = ${d} AND c.ticker = o.ticker`
+}
+
+/** PostgreSQL: parameters `$1` = date, `$2` = news window in ms. */
+export const postgresConsolidate = `${insertInto("postgres")}
+SELECT
+  ${selectList("postgres", "$1", "nc.n", "nl")}
+FROM option_bars o
+LEFT JOIN LATERAL (
+  SELECT * FROM spy_bars x WHERE x.ticker = '${SPY}' AND x."date" = o."date" AND x.window_start_ms <= o.window_start_ms
+  ORDER BY x.window_start_ms DESC LIMIT 1) s ON true
+LEFT JOIN LATERAL (
+  SELECT * FROM vix_values x WHERE x.ticker = '${VIX}' AND x."date" = o."date" AND x.window_start_ms <= o.window_start_ms
+  ORDER BY x.window_start_ms DESC LIMIT 1) v ON true
+LEFT JOIN LATERAL (
+  SELECT count(*) AS n FROM news x
+  WHERE x.tickers LIKE ${SPY_TAG} AND x.published_utc_ms > o.window_start_ms - $2::bigint AND x.published_utc_ms <= o.window_start_ms) nc ON true
+LEFT JOIN LATERAL (
+  SELECT x.title, x.spy_sentiment, x.published_utc_ms FROM news x
+  WHERE x.tickers LIKE ${SPY_TAG} AND x.published_utc_ms <= o.window_start_ms
+  ORDER BY x.published_utc_ms DESC, x.id COLLATE "C" DESC LIMIT 1) nl ON true
+LEFT JOIN option_contracts c ON c.as_of = o."date" AND c.ticker = o.ticker
+WHERE o."date" = $1`
+
+/** MySQL 8 / MariaDB 10.11: parameters in order `[windowMs, date]`. */
+export const mysqlConsolidate = `${insertInto("mysql")}
+SELECT
+  ${selectList("mysql", "o.`date`", "o.news_n", "n")}
+FROM (
+  SELECT b.*,
+    (SELECT MAX(x.window_start_ms) FROM spy_bars x
+      WHERE x.ticker = '${SPY}' AND x.\`date\` = b.\`date\` AND x.window_start_ms <= b.window_start_ms) AS spy_ws,
+    (SELECT MAX(x.window_start_ms) FROM vix_values x
+      WHERE x.ticker = '${VIX}' AND x.\`date\` = b.\`date\` AND x.window_start_ms <= b.window_start_ms) AS vix_ws,
+    (SELECT COUNT(*) FROM news x
+      WHERE x.tickers LIKE ${SPY_TAG} AND x.published_utc_ms > b.window_start_ms - ? AND x.published_utc_ms <= b.window_start_ms) AS news_n,
+    (SELECT x.id FROM news x WHERE x.tickers LIKE ${SPY_TAG} AND x.published_utc_ms <= b.window_start_ms
+      ORDER BY x.published_utc_ms DESC, x.id DESC LIMIT 1) AS news_id
+  FROM option_bars b WHERE b.\`date\` = ?
+) o
+LEFT JOIN spy_bars s ON s.ticker = '${SPY}' AND s.window_start_ms = o.spy_ws
+LEFT JOIN vix_values v ON v.ticker = '${VIX}' AND v.window_start_ms = o.vix_ws
+LEFT JOIN news n ON n.id = o.news_id
+LEFT JOIN option_contracts c ON c.as_of = o.\`date\` AND c.ticker = o.ticker`
