@@ -77,9 +77,9 @@ export const make = (options: AlertsOptions): Effect.Effect<AlertsService, never
         Effect.timeoutFail({ duration: options.webhookTimeoutMs ?? 5000, onTimeout: () => ({ _tag: "Timeout" }) }),
         Effect.retry({ times: options.webhookRetries ?? 2, schedule: Schedule.exponential("500 millis") }),
         Effect.catchAll((e) =>
-          Effect.logWarning("alert webhook failed").pipe(Effect.annotateLogs({ alert: record.kind, reason: describeFailure(e) }))
+          Effect.logWarning("alert webhook failed").pipe(Effect.annotateLogs({ service: "Alerts", alert: record.kind, reason: describeFailure(e) }))
         ),
-        Effect.catchAllDefect(() => Effect.logWarning("alert webhook failed").pipe(Effect.annotateLogs({ alert: record.kind })))
+        Effect.catchAllDefect(() => Effect.logWarning("alert webhook failed").pipe(Effect.annotateLogs({ service: "Alerts", alert: record.kind })))
       )
 
     const append = (record: AlertRecord) =>
@@ -87,12 +87,12 @@ export const make = (options: AlertsOptions): Effect.Effect<AlertsService, never
         fs.mkdirSync(path.dirname(options.file), { recursive: true })
         fs.appendFileSync(options.file, JSON.stringify(record) + "\n")
       }).pipe(
-        Effect.catchAll((e) => Effect.logError("cannot append to the alerts file").pipe(Effect.annotateLogs({ error: String(e.error) })))
+        Effect.catchAll((e) => Effect.logError("cannot append to the alerts file").pipe(Effect.annotateLogs({ service: "Alerts", error: String(e.error) })))
       )
 
     const emit = (record: AlertRecord) =>
       Effect.gen(function* () {
-        const annotations = { alert: record.kind, source: record.source ?? "", details: JSON.stringify(record.details) }
+        const annotations = { service: "Alerts", alert: record.kind, source: record.source ?? "", details: JSON.stringify(record.details) }
         yield* (record.open ? Effect.logWarning(record.message) : Effect.logInfo(record.message)).pipe(Effect.annotateLogs(annotations))
         yield* append(record)
         if (Option.isSome(options.webhookUrl)) yield* FiberSet.run(posts, post(options.webhookUrl.value, record))

@@ -85,7 +85,7 @@ export const make = (options: HeartbeatOptions): Effect.Effect<HeartbeatMonitorS
         Effect.tap(() => {
           reg.lastBeatMs = now
         }),
-        Effect.catchAll((e) => Effect.logWarning("cannot write heartbeat").pipe(Effect.annotateLogs({ source, error: String(e.error) })))
+        Effect.catchAll((e) => Effect.logWarning("cannot write heartbeat").pipe(Effect.annotateLogs({ service: "HeartbeatMonitor", source, error: String(e.error) })))
       )
 
     const logOne = (snap: SourceSnapshot) =>
@@ -122,14 +122,14 @@ export const make = (options: HeartbeatOptions): Effect.Effect<HeartbeatMonitorS
         const beatAge = now - reg.lastBeatMs
         const dataAge = now - Math.max(snap.lastMessageAtMs ?? -Infinity, reg.stallBaseMs)
         const stalled = open && reg.stallAlert && dataAge >= staleMs
-        const message = beatAge >= staleMs
+        const noBeat = beatAge >= staleMs
+        const message = noBeat
           ? `no heartbeat from ${source} for ${Math.round(beatAge / 1000)} s`
           : `no data from ${source} for ${Math.round(dataAge / 1000)} s during market hours`
-        yield* toggle(beatAge >= staleMs || stalled, "stale_heartbeat", source, message, {
-          last_heartbeat: new Date(reg.lastBeatMs).toISOString(),
-          last_message_at: snap.lastMessageAtMs === null ? null : new Date(snap.lastMessageAtMs).toISOString(),
-          stale_after_s: options.staleAfterS
-        })
+        const details = noBeat
+          ? { reason: "no_heartbeat", last_heartbeat: new Date(reg.lastBeatMs).toISOString() }
+          : { reason: "no_data", last_message_at: snap.lastMessageAtMs === null ? null : new Date(snap.lastMessageAtMs).toISOString() }
+        yield* toggle(noBeat || stalled, "stale_heartbeat", source, message, { ...details, stale_after_s: options.staleAfterS })
       }
       for (const source of yield* metrics.sources) {
         const snap = yield* metrics.snapshot(source)
