@@ -1,0 +1,59 @@
+/**
+ * The live pipeline's port to observability: counters, connection state, commits, alerts.
+ * FeedSocket/LiveWriter depend only on this; src/layers/Live.ts forwards it to Metrics/Alerts,
+ * tests and the benchmark use `recorder()`.
+ */
+import { Context, Effect, Layer } from "effect"
+import type { ConnectionStatus } from "../services/Metrics.js"
+
+export interface LiveTelemetryService {
+  /** Frames received by a source's socket(s) and the data events they held. */
+  readonly received: (source: string, frames: number, events: number) => Effect.Effect<void>
+  /** A durable commit: rows written, and the receipt times (ms) of the frames it covers. */
+  readonly commit: (source: string, rows: number, committedAtMs: number, receiptMs: ReadonlyArray<number>) => Effect.Effect<void>
+  readonly connection: (source: string, state: ConnectionStatus) => Effect.Effect<void>
+  readonly connectionFailure: (source: string) => Effect.Effect<void>
+  readonly connectionOk: (source: string) => Effect.Effect<void>
+  readonly error: (source: string, n?: number) => Effect.Effect<void>
+  readonly alert: (kind: string, message: string, details: Record<string, unknown>) => Effect.Effect<void>
+}
+
+export class LiveTelemetry extends Context.Tag("spy/live/LiveTelemetry")<LiveTelemetry, LiveTelemetryService>() {}
+
+export const logOnly: LiveTelemetryService = {
+  received: () => Effect.void,
+  commit: () => Effect.void,
+  connection: () => Effect.void,
+  connectionFailure: () => Effect.void,
+  connectionOk: () => Effect.void,
+  error: () => Effect.void,
+  alert: (kind, message, details) => Effect.logWarning(`ALERT ${kind}: ${message}`).pipe(Effect.annotateLogs(details))
+}
+
+export const layerLog: Layer.Layer<LiveTelemetry> = Layer.succeed(LiveTelemetry, logOnly)
+
+/** In-memory recorder for tests and the benchmark. */
+export const recorder = () => {
+  const alerts: Array<{ kind: string; message: string; details: Record<string, unknown> }> = []
+  const states: Array<{ source: string; state: ConnectionStatus }> = []
+  const latencies: Array<number> = []
+  const totals = { frames: 0, events: 0, rows: 0, errors: 0, failures: 0 }
+  const service: LiveTelemetryService = {
+    received: (_s, frames, events) =>
+      Effect.sync(() => {
+        totals.frames += frames
+        totals.events += events
+      }),
+    commit: (_s, n, at, receipts) =>
+      Effect.sync(() => {
+        totals.rows += n
+        for (const r of receipts) latencies.push(at - r)
+      }),
+    connection: (source, state) => Effect.sync(() => void states.push({ source, state })),
+    connectionFailure: () => Effect.sync(() => void totals.failures++),
+    connectionOk: () => Effect.void,
+    error: (_s, n = 1) => Effect.sync(() => void (totals.errors += n)),
+    alert: (kind, message, details) => Effect.sync(() => void alerts.push({ kind, message, details }))
+  }
+  return { service, layer: Layer.succeed(LiveTelemetry, service), alerts, states, latencies, totals }
+}

@@ -1,0 +1,183 @@
+/**
+ * FeedSocket: one supervised WebSocket connection (polygon-wire.md §10). Each session is
+ * connected → auth → subscribe; every received frame goes straight to the feed's journal (the
+ * socket is never slowed by the lake), and only status frames are parsed here. A session ends
+ * only by error — a close of ANY code, a socket error, a server disconnect status, or the idle
+ * watchdog (no message for `live.idle_timeout_s`) — and is retried forever with a capped,
+ * jittered exponential backoff (reset once data flows), resubscribing everything. `auth_failed`
+ * is fatal; `max_connections` waits `live.max_connections_retry_s` and alerts; more than
+ * `alerts.max_consecutive_connection_failures` failures in a row alert.
+ */
+import { Clock, Context, Duration, Effect, Layer, Runtime, Schedule } from "effect"
+import WebSocket from "ws"
+import type { JournalHandle } from "../live/Journal.js"
+import {
+  actionFor, AuthFailed, authMessage, describe, IdleTimeout, mayHoldStatus, type SessionError, SocketClosed, SocketError,
+  statusesOf, subscribeMessages
+} from "../live/protocol.js"
+import type { ConnectionSpec } from "../live/sharding.js"
+import { LiveTelemetry } from "../live/telemetry.js"
+
+/** The part of a `ws` WebSocket the feed uses (tests provide a fake). */
+export interface WsLike {
+  on(event: "message", listener: (data: WebSocket.RawData | string, isBinary: boolean) => void): unknown
+  on(event: "close", listener: (code: number, reason: Buffer) => void): unknown
+  on(event: "error", listener: (error: Error) => void): unknown
+  send(data: string): void
+  terminate(): void
+}
+
+export type WsConnect = (url: string) => WsLike
+
+export class WebSocketConnector extends Context.Tag("spy/live/WebSocketConnector")<WebSocketConnector, WsConnect>() {}
+
+/** Real sockets through `ws` (no compression: frames are journaled as received). */
+export const layerWs: Layer.Layer<WebSocketConnector> = Layer.succeed(
+  WebSocketConnector,
+  (url) => new WebSocket(url, { perMessageDeflate: false, maxPayload: 64 * 1024 * 1024, handshakeTimeout: 10_000 })
+)
+
+export interface FeedSocketConfig {
+  /** Base URL, e.g. `wss://socket.polygon.io`; the cluster path is appended. */
+  readonly baseUrl: string
+  readonly apiKey: string
+  readonly idleTimeoutMs: number
+  readonly reconnectBaseMs: number
+  readonly reconnectMaxMs: number
+  readonly maxConnectionsRetryMs: number
+  readonly maxConsecutiveFailures: number
+}
+
+interface SessionState {
+  lastMessageMs: number
+  gotData: boolean
+}
+
+const toText = (data: WebSocket.RawData | string): string =>
+  typeof data === "string" ? data : Array.isArray(data) ? Buffer.concat(data).toString("utf8") : Buffer.from(data as ArrayBuffer).toString("utf8")
+
+export const urlOf = (baseUrl: string, cluster: string): string => `${baseUrl.replace(/\/+$/, "")}/${cluster}`
+
+/** One session: resolves never, fails with why it ended. */
+const session = (
+  connect: WsConnect,
+  spec: ConnectionSpec,
+  cfg: FeedSocketConfig,
+  journal: JournalHandle,
+  epoch: number,
+  state: SessionState,
+  onConnected: () => void
+) =>
+  Effect.clockWith((clock) =>
+    Effect.async<never, SessionError>((resume) => {
+      let done = false
+      const end = (e: SessionError) => {
+        if (done) return
+        done = true
+        resume(Effect.fail(e))
+      }
+      let ws: WsLike
+      try {
+        ws = connect(urlOf(cfg.baseUrl, spec.cluster))
+      } catch (e) {
+        end(new SocketError({ message: e instanceof Error ? e.message : String(e) }))
+        return
+      }
+      ws.on("message", (data) => {
+        if (done) return
+        const ms = clock.unsafeCurrentTimeMillis()
+        state.lastMessageMs = ms
+        const text = toText(data)
+        journal.append(text, ms)
+        if (!mayHoldStatus(text)) {
+          state.gotData = true
+          return
+        }
+        for (const status of statusesOf(text)) {
+          const action = actionFor(status, spec.cluster)
+          if (action._tag === "SendAuth") ws.send(authMessage(cfg.apiKey))
+          else if (action._tag === "Subscribe") {
+            // The marker precedes every frame of the new subscription: gap repair starts from it.
+            journal.marker({ conn: spec.id, epoch, tickers: spec.tickers }, ms)
+            for (const m of subscribeMessages(spec.params)) ws.send(m)
+            onConnected()
+          } else if (action._tag === "Fail") end(action.error)
+        }
+      })
+      ws.on("close", (code, reason) => end(new SocketClosed({ code, reason: reason.toString("utf8") })))
+      ws.on("error", (error) => end(new SocketError({ message: error.message })))
+      return Effect.sync(() => {
+        done = true
+        try {
+          ws.terminate()
+        } catch {
+          // already closed
+        }
+      })
+    })
+  )
+
+/** Fails with IdleTimeout once no message has arrived for `idleMs`. */
+const watchdog = (state: SessionState, idleMs: number) =>
+  Effect.gen(function* () {
+    for (;;) {
+      const now = yield* Clock.currentTimeMillis
+      const quiet = now - state.lastMessageMs
+      if (quiet >= idleMs) return yield* Effect.fail(new IdleTimeout({ idleMs }))
+      yield* Effect.sleep(Duration.millis(idleMs - quiet))
+    }
+  })
+
+/**
+ * Run one connection for as long as the enclosing fiber lives. Only fails on `auth_failed`.
+ * Fork it with `Effect.forkScoped` or a FiberMap.
+ */
+export const runConnection = (
+  spec: ConnectionSpec,
+  cfg: FeedSocketConfig,
+  journal: JournalHandle
+): Effect.Effect<never, AuthFailed, WebSocketConnector | LiveTelemetry> =>
+  Effect.gen(function* () {
+    const connect = yield* WebSocketConnector
+    const telemetry = yield* LiveTelemetry
+    const runFork = Runtime.runFork(yield* Effect.runtime<never>())
+    const backoff = Schedule.exponential(Duration.millis(cfg.reconnectBaseMs)).pipe(
+      Schedule.union(Schedule.spaced(Duration.millis(cfg.reconnectMaxMs))),
+      Schedule.jittered
+    )
+    const driver = yield* Schedule.driver(backoff)
+    let failures = 0
+    for (let epoch = 1; ; epoch++) {
+      yield* telemetry.connection(spec.feed, epoch === 1 ? "connecting" : "reconnecting")
+      const state: SessionState = { lastMessageMs: yield* Clock.currentTimeMillis, gotData: false }
+      const connected = () => void runFork(telemetry.connection(spec.feed, "connected"))
+      const error = yield* Effect.flip(
+        Effect.raceFirst(session(connect, spec, cfg, journal, epoch, state, connected), watchdog(state, cfg.idleTimeoutMs))
+      )
+      if (state.gotData) {
+        failures = 0
+        yield* driver.reset
+        yield* telemetry.connectionOk(spec.feed)
+      }
+      if (error._tag === "AuthFailed") {
+        yield* telemetry.connection(spec.feed, "closed")
+        yield* telemetry.alert("auth_failed", `${spec.cluster}: ${error.message}`, { source: spec.feed, connection: spec.id })
+        return yield* Effect.fail(error)
+      }
+      failures++
+      yield* telemetry.connection(spec.feed, "disconnected")
+      yield* telemetry.connectionFailure(spec.feed)
+      yield* Effect.logWarning(`${spec.id}: ${describe(error)}; reconnecting (consecutive failures: ${failures})`)
+      if (failures === cfg.maxConsecutiveFailures + 1) {
+        yield* telemetry.alert("connection_failures", `${spec.id}: ${failures} consecutive connection failures (last: ${describe(error)})`, {
+          source: spec.feed, connection: spec.id, failures
+        })
+      }
+      if (error._tag === "MaxConnections") {
+        yield* telemetry.alert("max_connections", `${spec.id}: ${error.message}`, { source: spec.feed, connection: spec.id })
+        yield* Effect.sleep(Duration.millis(cfg.maxConnectionsRetryMs))
+      } else {
+        yield* driver.next(undefined).pipe(Effect.ignore)
+      }
+    }
+  })
