@@ -49,7 +49,10 @@ const calendarFor = (rest: PolygonRest["Type"], startDate: string, endDate: stri
   Effect.gen(function* () {
     const fromApi = yield* rest.holidays().pipe(
       Effect.map((items) => items.filter((h) => h["exchange"] === "NYSE" || h["exchange"] === undefined) as unknown as ReadonlyArray<MarketHoliday>),
-      Effect.catchAll((e) => Effect.logWarning(`Could not load market holidays from the API (${e.message}); using the NYSE rules only`).pipe(Effect.as([])))
+      Effect.catchIf(
+        (e) => e.reason !== "Unauthorized" && e.reason !== "Forbidden",
+        (e) => Effect.logWarning(`Could not load market holidays from the API (${e.message}); using the NYSE rules only`).pipe(Effect.as([]))
+      )
     )
     const rules: Array<MarketHoliday> = []
     for (let y = Number(startDate.slice(0, 4)); y <= Number(endDate.slice(0, 4)) + 1; y++) rules.push(...nyseHolidays(y))
