@@ -99,7 +99,7 @@ export const stopPid = (options: StopOptions): Effect.Effect<StopResult, StopErr
       const waitedMs = (yield* Clock.currentTimeMillis) - started
       if (!isAlive(pid)) return { _tag: "Stopped", pid, waitedMs } as const
       if (waitedMs >= timeoutMs) {
-        return yield* new StopError({ pid, message: `pid ${pid} still running ${Math.round(timeoutMs / 1000)} s after SIGTERM` })
+        return yield* new StopError({ pid, message: `pid ${pid} still running ${timeoutMs / 1000} s after SIGTERM` })
       }
       yield* Effect.sleep(options.pollMs ?? 100)
     }

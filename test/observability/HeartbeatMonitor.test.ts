@@ -1,8 +1,11 @@
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, TestClock } from "effect"
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import { Effect, Layer, TestClock } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
+import { ObservabilityLive } from "../../src/layers/Observability.js"
 import { Alerts } from "../../src/services/Alerts.js"
+import * as AppSettings from "../../src/services/AppSettings.js"
 import { HeartbeatMonitor } from "../../src/services/HeartbeatMonitor.js"
 import { Metrics } from "../../src/services/Metrics.js"
 import { alertLines, observabilityLayer, readJson, settingsFor, T0, tempRoot } from "./_helpers.js"
@@ -177,6 +180,23 @@ describe("HeartbeatMonitor", () => {
           open: true
         }])
       }).pipe(Effect.provide(observabilityLayer(settingsFor(root))))
+    })
+  })
+
+  it.scoped("ObservabilityLive composes the three services from AppSettings", () => {
+    const root = tempRoot()
+    const live = ObservabilityLive.pipe(Layer.provide(Layer.merge(AppSettings.layerValue(settingsFor(root, { heartbeat: { interval_s: 60 } })), FetchHttpClient.layer)))
+    return Effect.gen(function* () {
+      yield* TestClock.setTime(T0)
+      yield* Effect.gen(function* () {
+        yield* (yield* HeartbeatMonitor).register("news", { stallAlert: false })
+        yield* (yield* Metrics).recordMessages("news", 3)
+        yield* TestClock.adjust("60 seconds")
+        const beat = readJson(path.join(root, "state", "heartbeat", "news.json")) as Record<string, unknown>
+        assert.deepStrictEqual([beat["last_heartbeat"], beat["total_messages_today"], typeof beat["memory_usage_mb"]], ["2025-10-28T14:01:00.000Z", 3, "number"])
+        assert.strictEqual(beat["memory_usage_mb"], Math.round((beat["memory_usage_mb"] as number) * 10) / 10)
+        assert.deepStrictEqual(yield* (yield* Alerts).openAlerts, [])
+      }).pipe(Effect.provide(live))
     })
   })
 })

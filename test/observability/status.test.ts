@@ -1,0 +1,77 @@
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, TestClock } from "effect"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { formatAge, formatStatus, formatTable, statusProgram } from "../../src/programs/status.js"
+import * as AppSettings from "../../src/services/AppSettings.js"
+import { settingsFor, tempRoot } from "./_helpers.js"
+
+const NOW = Date.parse("2025-10-28T14:20:00.000Z")
+
+describe("status", () => {
+  it("formats ages", () => {
+    assert.deepStrictEqual([formatAge(0), formatAge(45_900), formatAge(245_000), formatAge(7_380_000), formatAge(-5)], ["0s", "45s", "4m 05s", "2h 03m", "0s"])
+  })
+
+  it("formats an aligned table", () => {
+    assert.strictEqual(formatTable(["A", "NUM", "C"], [["xx", "1", ""], ["y", "100", "z"]], new Set([1])), ["A   NUM  C", "xx    1", "y   100  z"].join("\n"))
+  })
+
+  it("formats the whole status", () => {
+    const text = formatStatus({
+      nowMs: NOW,
+      staleAfterS: 900,
+      livePid: 4242,
+      heartbeats: [
+        { source: "vix", last_heartbeat: "2025-10-28T14:00:00.000Z", messages_received_last_5min: 0, total_messages_today: 12, connection_status: "reconnecting", last_commit_at: null, last_commit_latency_ms: null },
+        { source: "spy", last_heartbeat: "2025-10-28T14:15:00.000Z", messages_received_last_5min: 300, total_messages_today: 1800, connection_status: "connected", last_commit_at: "2025-10-28T14:19:58.000Z", last_commit_latency_ms: 812.4 }
+      ],
+      openAlerts: [{ at: "2025-10-28T14:15:00.000Z", kind: "stale_heartbeat", source: "vix", message: "no data from vix for 900 s during market hours", details: {}, open: true }]
+    })
+    assert.strictEqual(text, [
+      "live: running (pid 4242)",
+      "",
+      "SOURCE  LAST HEARTBEAT                      AGE  MSGS 5M  MSGS TODAY  CONNECTION    LAST COMMIT               COMMIT LATENCY",
+      "spy     2025-10-28T14:15:00.000Z         5m 00s      300        1800  connected     2025-10-28T14:19:58.000Z          812 ms",
+      "vix     2025-10-28T14:00:00.000Z  20m 00s STALE        0          12  reconnecting  -                                      -",
+      "",
+      "open alerts (1):",
+      "SINCE                     KIND             SOURCE  MESSAGE",
+      "2025-10-28T14:15:00.000Z  stale_heartbeat  vix     no data from vix for 900 s during market hours"
+    ].join("\n"))
+    assert.strictEqual(formatStatus({ nowMs: NOW, staleAfterS: 900, livePid: null, heartbeats: [], openAlerts: [] }),
+      ["live: not running", "", "no heartbeats yet", "", "open alerts: none"].join("\n"))
+  })
+
+  it.effect("reads heartbeat files, open alerts and the pid file", () =>
+    Effect.gen(function* () {
+      const root = tempRoot()
+      const state = path.join(root, "state")
+      fs.mkdirSync(path.join(state, "heartbeat"), { recursive: true })
+      fs.writeFileSync(path.join(state, "heartbeat", "spy.json"), JSON.stringify({
+        source: "spy", last_heartbeat: "2025-10-28T14:15:00.000Z", messages_received_last_5min: 3, total_messages_today: 9,
+        connection_status: "connected", memory_usage_mb: 80.5, last_commit_at: null, last_commit_latency_ms: null
+      }))
+      fs.writeFileSync(path.join(state, "heartbeat", "spy.json.tmp-1-1"), "{")
+      const line = (o: object) => JSON.stringify(o) + "\n"
+      fs.writeFileSync(path.join(state, "alerts.ndjson"),
+        line({ at: "2025-10-28T14:00:00.000Z", kind: "error_rate", source: "spy", message: "e", details: {}, open: true }) +
+        line({ at: "2025-10-28T14:01:00.000Z", kind: "schema_drift", message: "d", details: {}, open: true }) +
+        line({ at: "2025-10-28T14:02:00.000Z", kind: "error_rate", source: "spy", message: "resolved: e", details: {}, open: false }) +
+        "{torn")
+      fs.writeFileSync(path.join(state, "live.pid"), "999999999\n")
+      yield* TestClock.setTime(NOW)
+      const text = yield* statusProgram.pipe(Effect.provide(AppSettings.layerValue(settingsFor(root))))
+      assert.strictEqual(text, [
+        "live: not running",
+        "",
+        "SOURCE  LAST HEARTBEAT               AGE  MSGS 5M  MSGS TODAY  CONNECTION  LAST COMMIT  COMMIT LATENCY",
+        "spy     2025-10-28T14:15:00.000Z  5m 00s        3           9  connected   -                         -",
+        "",
+        "open alerts (1):",
+        "SINCE                     KIND          SOURCE  MESSAGE",
+        "2025-10-28T14:01:00.000Z  schema_drift  -       d"
+      ].join("\n"))
+    })
+  )
+})
