@@ -76,7 +76,7 @@ LEFT JOIN option_contracts c ON c.as_of = ${d} AND c.ticker = o.ticker`
 /** PostgreSQL: parameters `$1` = date, `$2` = news window in ms. */
 export const postgresConsolidate = `${insertInto("postgres")}
 SELECT
-  ${selectList("postgres", "$1", "nc.n", "nl")}
+  ${selectList("postgres", `o."date"`, "nc.n", "nl")}
 FROM option_bars o
 LEFT JOIN LATERAL (
   SELECT * FROM spy_bars x WHERE x.ticker = '${SPY}' AND x."date" = o."date" AND x.window_start_ms <= o.window_start_ms
@@ -92,7 +92,7 @@ LEFT JOIN LATERAL (
   WHERE x.tickers LIKE ${SPY_TAG} AND x.published_utc_ms <= o.window_start_ms
   ORDER BY x.published_utc_ms DESC, x.id COLLATE "C" DESC LIMIT 1) nl ON true
 LEFT JOIN option_contracts c ON c.as_of = o."date" AND c.ticker = o.ticker
-WHERE o."date" = $1`
+WHERE o."date" = $1::varchar`
 
 /** MySQL 8 / MariaDB 10.11: parameters in order `[windowMs, date]`. */
 export const mysqlConsolidate = `${insertInto("mysql")}

@@ -48,6 +48,17 @@ export const defaultRetry: Schedule.Schedule<unknown, unknown> = Schedule.expone
   Schedule.intersect(Schedule.recurs(8))
 )
 
+/**
+ * Worth retrying: connection loss, timeouts, deadlocks, server restarts. Not retried: errors the
+ * same statement would hit again (PostgreSQL classes 22/23/42; MySQL parse/unknown-column/data errors).
+ */
+export const isRetryable = (e: unknown): boolean => {
+  const cause = (e as { cause?: { code?: unknown; errno?: unknown } } | undefined)?.cause
+  const code = typeof cause?.code === "string" ? cause.code : ""
+  if (/^(22|23|42)[0-9A-Z]{3}$/.test(code)) return false
+  return ![1054, 1064, 1146, 1264, 1292, 1366, 1406, 1048, 1062].includes(Number(cause?.errno))
+}
+
 export const make = <E>(ops: SqlOps<E>, options: SqlSinkOptions, deps: { reader: LakeReaderService; metrics: SinkMetrics; throttle: Throttle }): Sink => {
   const { reader, metrics, throttle } = deps
   const retry = options.retry ?? defaultRetry
@@ -67,7 +78,7 @@ export const make = <E>(ops: SqlOps<E>, options: SqlSinkOptions, deps: { reader:
       )
       .pipe(
         Effect.tapError((e) => Effect.zipRight(metrics.failure, Effect.logWarning(`${name} transaction failed, retrying`, e).pipe(Effect.annotateLogs(context)))),
-        Effect.retry(retry)
+        Effect.retry({ schedule: retry, while: isRetryable })
       )
 
   /** Reject a malformed date before touching anything. */
