@@ -112,28 +112,26 @@ export const make = (options: MetricsOptions): Effect.Effect<MetricsService> =>
       }
       return s
     }
-    const timed = (f: (s: SourceState, nowMs: number) => void) => (source: string) =>
-      Effect.clockWith((clock) => Effect.sync(() => f(stateOf(source), clock.unsafeCurrentTimeMillis())))
+    const timed = <Args extends ReadonlyArray<unknown>>(f: (s: SourceState, nowMs: number, ...args: Args) => void) =>
+      (source: string, ...args: Args): Effect.Effect<void> =>
+        Effect.clockWith((clock) => Effect.sync(() => f(stateOf(source), clock.unsafeCurrentTimeMillis(), ...args)))
 
-    const recordMessages = (source: string, n: number) =>
-      timed((s, now) => {
-        s.roll(now)
-        s.messages.add(now, n)
-        s.messagesToday += n
-        s.lastMessageAtMs = now
-      })(source)
-    const recordEvents = (source: string, n: number) =>
-      timed((s, now) => {
-        s.roll(now)
-        s.events.add(now, n)
-        s.eventsToday += n
-      })(source)
-    const recordCommit = (source: string, latencyMs: number, _rows: number) =>
-      timed((s, now) => {
-        s.commits.add(now, latencyMs)
-        s.lastCommitAtMs = now
-        s.lastCommitLatencyMs = latencyMs
-      })(source)
+    const recordMessages = timed((s, now, n: number) => {
+      s.roll(now)
+      s.messages.add(now, n)
+      s.messagesToday += n
+      s.lastMessageAtMs = now
+    })
+    const recordEvents = timed((s, now, n: number) => {
+      s.roll(now)
+      s.events.add(now, n)
+      s.eventsToday += n
+    })
+    const recordCommit = timed((s, now, latencyMs: number, _rows: number) => {
+      s.commits.add(now, latencyMs)
+      s.lastCommitAtMs = now
+      s.lastCommitLatencyMs = latencyMs
+    })
     const recordError = timed((s, now) => s.errors.add(now, 1))
     const recordSuccess = timed((s, now) => s.successes.add(now, 1))
     const setConnection = (source: string, status: ConnectionStatus) =>
