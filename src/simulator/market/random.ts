@@ -38,6 +38,25 @@ export const gaussian = (rng: Rng): number => {
   return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * rng())
 }
 
+/** A stream of standard normals using both Box–Muller outputs (half the draws of `gaussian`). */
+export const normals = (rng: Rng): (() => number) => {
+  let spare: number | undefined
+  return () => {
+    if (spare !== undefined) {
+      const z = spare
+      spare = undefined
+      return z
+    }
+    const r = Math.sqrt(-2 * Math.log(1 - rng()))
+    const theta = 2 * Math.PI * rng()
+    spare = r * Math.sin(theta)
+    return r * Math.cos(theta)
+  }
+}
+
+/** 32 random bits from one draw, for several cheap low-resolution decisions. */
+export const bitsOf = (u: number): number => (u * 4294967296) >>> 0
+
 /** Integer in [lo, hi], inclusive. */
 export const intBetween = (rng: Rng, lo: number, hi: number): number => lo + Math.floor(rng() * (hi - lo + 1))
 

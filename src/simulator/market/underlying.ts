@@ -5,7 +5,7 @@
  */
 import type { WireAgg, WireIndexAgg } from "../MarketData.js"
 import { addDays } from "../../domain/calendar.js"
-import { gaussian, rngFor } from "./random.js"
+import { bitsOf, gaussian, normals, rngFor } from "./random.js"
 import { round2, vwapWithin } from "./rounding.js"
 import { sessionOn } from "./tradingCalendar.js"
 
@@ -42,9 +42,10 @@ const spotPath = (seed: number, date: string, seconds: number): { start: number;
   const start = spyAnchor(seed, date) + 0.8 * gaussian(rng)
   const end = spyAnchor(seed, addDays(date, 1))
   const spot = new Float64Array(seconds)
+  const normal = normals(rng)
   let walk = 0
   for (let i = 0; i < seconds; i++) {
-    walk += SPY_SECOND_SIGMA * gaussian(rng)
+    walk += SPY_SECOND_SIGMA * normal()
     spot[i] = walk
   }
   const finalWalk = walk
@@ -59,9 +60,12 @@ const spyBarsOf = (seed: number, date: string, openMs: number, start: number, sp
   const rng = rngFor(seed, "SPY-bars", date)
   const bars: Array<WireAgg> = []
   for (let i = 0; i < spot.length; i++) {
-    const skip = rng() < SPY_MISSING_SECOND
-    const wickUp = rng(), wickDown = rng(), vwFraction = rng(), size = rng(), tradeSize = rng()
-    if (skip) continue
+    // one draw decides presence and wicks (16 + 8 + 8 bits), one the VWAP, one the sizes
+    const bits = bitsOf(rng())
+    if ((bits & 0xffff) < SPY_MISSING_SECOND * 0x10000) continue
+    const vwFraction = rng(), size = rng()
+    const wickUp = ((bits >>> 16) & 0xff) / 256, wickDown = (bits >>> 24) / 256
+    const tradeSize = (bitsOf(size) & 0xffff) / 0x10000
     const o = round2(i === 0 ? start : spot[i - 1]!)
     const c = round2(spot[i]!)
     const h = round2(Math.max(o, c) + (wickUp < 0.3 ? 0.01 * Math.ceil(wickUp * 10) : 0))
@@ -78,15 +82,17 @@ const vixPathAndBars = (seed: number, date: string, openMs: number, start: numbe
   const base = vixBase(seed, date)
   const vix = new Float64Array(spot.length)
   const bars: Array<WireIndexAgg> = []
+  const normal = normals(rng)
   let noise = 0
   let previous = Math.min(25, Math.max(14, base))
   for (let i = 0; i < spot.length; i++) {
-    noise = 0.999 * noise + 0.01 * gaussian(rng)
+    noise = 0.999 * noise + 0.01 * normal()
     const value = Math.min(25, Math.max(14, base - 0.45 * (spot[i]! - start) + noise))
     vix[i] = value
     const o = round2(previous), c = round2(value)
-    const wickUp = rng() < 0.1 ? 0.01 : 0
-    const wickDown = rng() < 0.1 ? 0.01 : 0
+    const wicks = bitsOf(rng())
+    const wickUp = (wicks & 0xffff) < 0.1 * 0x10000 ? 0.01 : 0
+    const wickDown = wicks >>> 16 < 0.1 * 0x10000 ? 0.01 : 0
     bars.push({ o, c, h: round2(Math.max(o, c) + wickUp), l: round2(Math.min(o, c) - wickDown), t: openMs + i * 1000 })
     previous = value
   }
