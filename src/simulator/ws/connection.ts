@@ -52,7 +52,7 @@ export class Connection {
 
   /** Authenticated, open and still talking: the replay delivers to it. */
   get live(): boolean {
-    return this.key !== undefined && !this.halfOpen && !this.closed && !this.dropping
+    return this.key !== undefined && !this.halfOpen && !this.closed && !this.dropping && this.ws.readyState === this.ws.OPEN
   }
 
   private onClose(): void {
