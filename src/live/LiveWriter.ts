@@ -37,8 +37,11 @@ export interface WriterHandle {
   /** Journal bytes processed into the current batch or committed. */
   readonly processedOffset: () => number
   readonly committedOffset: () => number
-  /** Drain the journal, commit, checkpoint; at the end of the day also repair to the close and compact. */
-  readonly finish: (endOfDay: boolean) => Effect.Effect<void>
+  /**
+   * Drain the journal, commit, checkpoint and compact the date's files. At the end of the day
+   * pass `repairUntilMs` (now): gaps still open are repaired up to it.
+   */
+  readonly finish: (repairUntilMs?: number) => Effect.Effect<void>
 }
 
 const retryPolicy = Schedule.exponential("200 millis").pipe(Schedule.union(Schedule.spaced("10 seconds")), Schedule.jittered)
@@ -165,13 +168,13 @@ export const start = (cfg: WriterConfig): Effect.Effect<WriterHandle, never, Sco
       Effect.interruptible
     )
 
-    const finish = (endOfDay: boolean) =>
+    const finish = (repairUntilMs?: number) =>
       Effect.gen(function* () {
         yield* Fiber.interrupt(fiber)
         while (yield* step) {
           if (batch.nRows >= cfg.maxRows) yield* flush
         }
-        if (endOfDay) GapRepair.closeAll(ctx.repair, cfg.closeMs, stepMs)
+        if (repairUntilMs !== undefined) GapRepair.closeAll(ctx.repair, Math.min(repairUntilMs, cfg.closeMs), stepMs)
         const dates = new Set([cfg.date, ...batch.rows.keys()])
         yield* flush
         for (const d of dates) yield* compact(writer, schema, cfg.root, cfg.feed, d).pipe(Effect.ignoreLogged)

@@ -10,7 +10,8 @@ import type { FeedSchema } from "../domain/feeds.js"
 import { lakePaths } from "../domain/paths.js"
 import { readJsonIfExists, writeFileAtomic } from "../lib/atomicFile.js"
 import type { ParquetWriterService } from "../services/ParquetWriter.js"
-import type { LiveFeed } from "./wsRows.js"
+import type { Feed } from "../domain/feeds.js"
+type LiveFeed = Feed
 
 export interface RepairRange {
   readonly ticker: string

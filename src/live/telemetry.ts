@@ -7,6 +7,8 @@ import { Context, Effect, Layer } from "effect"
 import type { ConnectionStatus } from "../services/Metrics.js"
 
 export interface LiveTelemetryService {
+  /** A source starts streaming (heartbeats begin). */
+  readonly register: (source: string) => Effect.Effect<void>
   /** Frames received by a source's socket(s) and the data events they held. */
   readonly received: (source: string, frames: number, events: number) => Effect.Effect<void>
   /** A durable commit: rows written, and the receipt times (ms) of the frames it covers. */
@@ -21,6 +23,7 @@ export interface LiveTelemetryService {
 export class LiveTelemetry extends Context.Tag("spy/live/LiveTelemetry")<LiveTelemetry, LiveTelemetryService>() {}
 
 export const logOnly: LiveTelemetryService = {
+  register: () => Effect.void,
   received: () => Effect.void,
   commit: () => Effect.void,
   connection: () => Effect.void,
@@ -39,6 +42,7 @@ export const recorder = () => {
   const latencies: Array<number> = []
   const totals = { frames: 0, events: 0, rows: 0, errors: 0, failures: 0 }
   const service: LiveTelemetryService = {
+    register: () => Effect.void,
     received: (_s, frames, events) =>
       Effect.sync(() => {
         totals.frames += frames

@@ -181,3 +181,6 @@ export const runConnection = (
       }
     }
   })
+
+/** Where the sockets connect and with which key (resolved by src/layers/Live.ts). */
+export class FeedEndpoint extends Context.Tag("spy/live/FeedEndpoint")<FeedEndpoint, { readonly baseUrl: string; readonly apiKey: string }>() {}

@@ -1,0 +1,101 @@
+/**
+ * Everything `live` needs, built from Settings, and `runLive`, the entry the CLI calls.
+ * With `--clock-start/--clock-speed` (or `clock.start`/`clock.speed`) the whole run, layers
+ * included, uses a simulated Effect Clock; with `polygon.rest_url`/`ws_url` = `builtin` the
+ * simulator is started in-process on the same simulated time (makeSimClock).
+ */
+import { FetchHttpClient } from "@effect/platform"
+import { Effect, Layer, Option, Redacted } from "effect"
+import { apiKeyOf } from "../config/Settings.js"
+import { LiveTelemetry, type LiveTelemetryService } from "../live/telemetry.js"
+import { type LiveOptions, liveProgram } from "../programs/live.js"
+import { Alerts } from "../services/Alerts.js"
+import { AppSettings } from "../services/AppSettings.js"
+import { FeedEndpoint, layerWs } from "../services/FeedSocket.js"
+import { HeartbeatMonitor } from "../services/HeartbeatMonitor.js"
+import * as MarketClock from "../services/MarketClock.js"
+import { Metrics } from "../services/Metrics.js"
+import { PolygonRest } from "../services/PolygonRest.js"
+import * as PolygonRestLive from "../services/PolygonRestLive.js"
+import { makeSimClock } from "../simulator/SimClock.js"
+import { simulatorResource } from "../simulator/server.js"
+import { LakeLayer } from "./Backfill.js"
+import { ObservabilityLive } from "./Observability.js"
+import { BUILTIN, BUILTIN_KEY, MissingApiKey } from "./Polygon.js"
+
+/** LiveTelemetry forwarded to Metrics (heartbeats read them) and Alerts. */
+export const TelemetryFromObservability: Layer.Layer<LiveTelemetry, never, Metrics | Alerts | HeartbeatMonitor> = Layer.effect(
+  LiveTelemetry,
+  Effect.gen(function* () {
+    const metrics = yield* Metrics
+    const alerts = yield* Alerts
+    const heartbeats = yield* HeartbeatMonitor
+    return {
+      register: (source) => heartbeats.register(source),
+      received: (source, frames, events) => Effect.asVoid(Effect.zipRight(metrics.recordMessages(source, frames), metrics.recordEvents(source, events))),
+      commit: (source, rows, at, receipts) =>
+        Effect.zipRight(metrics.recordCommit(source, receipts.length === 0 ? 0 : at - Math.min(...receipts.slice(0, 100_000)), rows), metrics.recordSuccess(source)),
+      connection: (source, state) => metrics.setConnection(source, state),
+      connectionFailure: (source) => metrics.recordConnectionFailure(source),
+      connectionOk: (source) => metrics.resetConnectionFailures(source),
+      error: (source, n = 1) => Effect.repeatN(metrics.recordError(source), Math.max(0, n - 1)),
+      alert: (kind, message, details) => Effect.asVoid(alerts.raise(kind, message, details))
+    } satisfies LiveTelemetryService
+  })
+)
+
+/** REST and WebSocket endpoints: the real API (key from the environment) or the in-process simulator. */
+const endpoints = (clockStartMs: number | undefined, speed: number) =>
+  Effect.gen(function* () {
+    const settings = yield* AppSettings
+    const { restUrl, wsUrl } = settings.polygon
+    let sim: { url: string; wsUrl: string } | undefined
+    if (restUrl === BUILTIN || wsUrl === BUILTIN) {
+      sim = yield* simulatorResource({
+        port: 0, seed: settings.simulator.seed, apiKey: BUILTIN_KEY, clock: makeSimClock({ startMs: clockStartMs, speed })
+      })
+      yield* Effect.logInfo(`Started the built-in Polygon simulator at ${sim.url} (seed ${settings.simulator.seed})`)
+    }
+    const key = apiKeyOf(settings)
+    const needKey = restUrl !== BUILTIN || wsUrl !== BUILTIN
+    if (needKey && Option.isNone(key)) {
+      return yield* new MissingApiKey({ message: "no API key is set: export POLYGON_API_KEY (or MASSIVE_API_KEY) or put it in .env" })
+    }
+    const realKey = Option.map(key, (k) => k.key)
+    return {
+      rest: restUrl === BUILTIN
+        ? { baseUrl: sim!.url, apiKey: Redacted.make(BUILTIN_KEY) }
+        : { baseUrl: restUrl, apiKey: Option.getOrThrow(realKey) },
+      ws: wsUrl === BUILTIN
+        ? { baseUrl: sim!.wsUrl, apiKey: BUILTIN_KEY }
+        : { baseUrl: wsUrl, apiKey: Redacted.value(Option.getOrThrow(realKey)) }
+    }
+  })
+
+/** The layers liveProgram needs, given resolved endpoints. Requires AppSettings and an HttpClient. */
+export const liveLayer = (ep: Effect.Effect.Success<ReturnType<typeof endpoints>>) => {
+  const rest = Layer.scoped(
+    PolygonRest,
+    Effect.flatMap(AppSettings, (s) =>
+      PolygonRestLive.make({ ...ep.rest, retry: s.retry, maxConcurrency: s.polygon.maxConcurrency, pageLimit: s.polygon.pageLimit })
+    )
+  )
+  const base = Layer.mergeAll(LakeLayer, rest, ObservabilityLive, layerWs, Layer.succeed(FeedEndpoint, ep.ws))
+  return Layer.mergeAll(MarketClock.layer, TelemetryFromObservability).pipe(Layer.provideMerge(base))
+}
+
+/** `node dist/main.js live`: the program with every layer, on the (possibly simulated) clock. */
+export const runLive = (options: LiveOptions = {}) =>
+  Effect.gen(function* () {
+    const settings = yield* AppSettings
+    const start = options.clockStart ?? Option.getOrUndefined(settings.clock.start)
+    const speed = options.clockSpeed ?? settings.clock.speed
+    const startMs = start === undefined ? undefined : MarketClock.parseClockStart(start)
+    const run = Effect.scoped(
+      Effect.gen(function* () {
+        const ep = yield* endpoints(startMs, speed)
+        return yield* liveProgram(options).pipe(Effect.provide(liveLayer(ep)))
+      })
+    ).pipe(Effect.provide(FetchHttpClient.layer))
+    return yield* startMs === undefined ? run : Effect.withClock(run, MarketClock.simulatedClock(startMs, speed))
+  })

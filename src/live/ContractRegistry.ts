@@ -1,0 +1,47 @@
+/**
+ * The option contracts streamed today: chosen at the open from SPY's official open with the
+ * backfill's own rule (programs/backfill/optionsDay.ts `contractSet`: strike band, expiration,
+ * at most `options.max_contracts` nearest the money), saved as `contracts.json` + Parquet, and
+ * read back from `contracts.json` when `live` restarts during the day (same set all day).
+ */
+import { Clock, Duration, Effect, Schedule } from "effect"
+import { holidayIndex, type Session } from "../domain/calendar.js"
+import { lakePaths } from "../domain/paths.js"
+import { contractSet } from "../programs/backfill/optionsDay.js"
+import { AppSettings } from "../services/AppSettings.js"
+import * as Checkpoints from "../services/Checkpoints.js"
+import { MarketClock } from "../services/MarketClock.js"
+import { ParquetWriter } from "../services/ParquetWriter.js"
+import { PolygonRest } from "../services/PolygonRest.js"
+import * as Quarantine from "../services/Quarantine.js"
+import { SchemaDrift } from "../services/SchemaDrift.js"
+
+class NoOpenYet extends Error {}
+
+/** Wait for the open, then resolve the day's option tickers (retried until SPY has traded). */
+export const contractsForSession = (session: Session) =>
+  Effect.gen(function* () {
+    const settings = yield* AppSettings
+    const market = yield* MarketClock
+    const env = {
+      settings,
+      paths: lakePaths(settings.storage.root),
+      rest: yield* PolygonRest,
+      writer: yield* ParquetWriter,
+      checkpoints: Checkpoints.make(settings.storage.root),
+      quarantine: Quarantine.make(settings.storage.root),
+      drift: yield* SchemaDrift,
+      overwrite: false
+    }
+    const now = yield* Clock.currentTimeMillis
+    // SPY's first bar of the day is broadcast about a second after the open.
+    if (now < session.openMs + 2000) yield* Effect.sleep(Duration.millis(session.openMs + 2000 - now))
+    const year = Number(session.date.slice(0, 4))
+    const holidays = holidayIndex([...(yield* market.holidays(year)), ...(yield* market.holidays(year + 1))])
+    const set = yield* contractSet(env, session.date, holidays).pipe(
+      Effect.flatMap((s) => (s === undefined ? Effect.fail(new NoOpenYet("no SPY official open yet")) : Effect.succeed(s))),
+      Effect.tapError((e) => Effect.logWarning(`option contracts for ${session.date} not available yet (${e.message}); retrying`)),
+      Effect.retry(Schedule.exponential("2 seconds").pipe(Schedule.union(Schedule.spaced("30 seconds")), Schedule.jittered, Schedule.upTo("30 minutes")))
+    )
+    return set.contracts.map((c) => c.ticker)
+  })

@@ -1,0 +1,125 @@
+/**
+ * `live`: stream SPY (`A.SPY` on /stocks), VIX (`A.I:VIX` on /indices) and the day's SPY options
+ * (`A.O:…`/`AM.O:…` on /options, sharded by `live.max_subscriptions_per_connection`) during
+ * market hours, plus news by REST polling. Frames → journal → LiveWriter → Parquet + checkpoint.
+ * Outside market hours it logs "Market closed - streaming inactive" and returns without opening a
+ * socket. It stops `live.shutdown_before_close_s` before the close, on interruption
+ * (SIGINT/SIGTERM/`stop`), or fails fast on `auth_failed`; every stop drains the journal, commits,
+ * checkpoints and compacts, so `live` again resumes where it stopped.
+ */
+import { Clock, Duration, Effect, FiberMap } from "effect"
+import { DateTime } from "luxon"
+import { NY } from "../domain/calendar.js"
+import { SPY, VIX } from "../domain/tickers.js"
+import { contractsForSession } from "../live/ContractRegistry.js"
+import * as Journal from "../live/Journal.js"
+import * as LiveWriter from "../live/LiveWriter.js"
+import { pollNews } from "../live/NewsPoller.js"
+import { connectionsFor } from "../live/sharding.js"
+import { LiveTelemetry } from "../live/telemetry.js"
+import type { LiveFeed } from "../live/wsRows.js"
+import { AppSettings } from "../services/AppSettings.js"
+import { FeedEndpoint, type FeedSocketConfig, runConnection } from "../services/FeedSocket.js"
+import { MarketClock } from "../services/MarketClock.js"
+import { writeLivePidFile } from "./stop.js"
+
+export interface LiveOptions {
+  /** Simulated clock start (ISO); applied by src/layers/Live.ts `runLive`, informative here. */
+  readonly clockStart?: string | undefined
+  readonly clockSpeed?: number | undefined
+}
+
+export type LiveOutcome =
+  | { readonly _tag: "MarketClosed"; readonly nextOpenMs: number }
+  | { readonly _tag: "Streamed"; readonly date: string; readonly endOfDay: boolean }
+
+const nyTime = (ms: number) => DateTime.fromMillis(ms, { zone: NY }).toFormat("yyyy-MM-dd HH:mm:ss 'America/New_York'")
+
+export const liveProgram = (_options: LiveOptions = {}) =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const settings = yield* AppSettings
+      const market = yield* MarketClock
+      const telemetry = yield* LiveTelemetry
+      const endpoint = yield* FeedEndpoint
+      const state = yield* market.state
+      if (state._tag === "Closed") {
+        yield* Effect.logInfo("Market closed - streaming inactive")
+        yield* Effect.logInfo(`Next open: ${nyTime(state.next.openMs)}`)
+        return { _tag: "MarketClosed", nextOpenMs: state.next.openMs } satisfies LiveOutcome
+      }
+      const session = state.session
+      const stopAt = session.closeMs - settings.live.shutdownBeforeCloseS * 1000
+      if (state.nowMs >= stopAt) {
+        const next = yield* Effect.flatMap(Clock.currentTimeMillis, () => market.state)
+        yield* Effect.logInfo("Market closed - streaming inactive")
+        yield* Effect.logInfo(`The session closes at ${nyTime(session.closeMs)}; streaming stops ${settings.live.shutdownBeforeCloseS} s before`)
+        return { _tag: "MarketClosed", nextOpenMs: next._tag === "Closed" ? next.next.openMs : session.closeMs } satisfies LiveOutcome
+      }
+      yield* writeLivePidFile
+
+      const root = settings.storage.root
+      const date = session.date
+      const { options: opt, live } = settings
+      const endOfDay = { at: undefined as number | undefined }
+      const socketCfg: FeedSocketConfig = {
+        baseUrl: endpoint.baseUrl,
+        apiKey: endpoint.apiKey,
+        idleTimeoutMs: live.idleTimeoutS * 1000,
+        reconnectBaseMs: live.reconnectBaseMs,
+        reconnectMaxMs: live.reconnectMaxMs,
+        maxConnectionsRetryMs: live.maxConnectionsRetryS * 1000,
+        maxConsecutiveFailures: settings.alerts.maxConsecutiveConnectionFailures
+      }
+      const feeds = (["spy", "vix", "options"] as const).filter((f) => settings.feeds[f].enabled)
+      const journals = new Map<LiveFeed, Journal.JournalHandle>()
+      for (const feed of feeds) {
+        const journal = yield* Journal.open(root, feed, date)
+        journals.set(feed, journal)
+        const minute = feed === "options" && opt.timespan === "minute"
+        yield* Effect.acquireRelease(
+          LiveWriter.start({
+            root, feed, date, openMs: session.openMs, closeMs: session.closeMs, journal,
+            ev: minute ? "AM" : "A", timespan: minute ? "minute" : "second",
+            flushIntervalMs: settings.flush.intervalS * 1000, maxRows: settings.flush.maxRows, graceSeconds: settings.lateData.graceSeconds
+          }),
+          (w) => w.finish(endOfDay.at)
+        )
+        yield* telemetry.register(feed)
+      }
+      if (settings.feeds.news.enabled) {
+        const news = yield* pollNews({
+          root, date, ticker: opt.underlying, intervalMs: settings.news.pollIntervalS * 1000,
+          since: new Date(session.openMs - 6.5 * 3600_000).toISOString()
+        })
+        yield* Effect.addFinalizer(() => news.finish)
+        yield* telemetry.register("news")
+        yield* Effect.forkScoped(news.loop)
+      }
+
+      // Sockets are created after the writers, so they are closed first on the way out: stop reading, then flush.
+      const sockets = yield* FiberMap.make<string>()
+      const connect = (feed: LiveFeed, tickers: ReadonlyArray<string>, ev: "A" | "AM") =>
+        Effect.forEach(connectionsFor(feed, tickers, ev, live.maxSubscriptionsPerConnection), (spec) =>
+          FiberMap.run(sockets, spec.id, runConnection(spec, socketCfg, journals.get(feed)!)), { discard: true })
+      if (journals.has("spy")) yield* connect("spy", [SPY], "A")
+      if (journals.has("vix")) yield* connect("vix", [VIX], "A")
+      if (journals.has("options")) {
+        yield* contractsForSession(session).pipe(
+          Effect.flatMap((tickers) => connect("options", tickers, opt.timespan === "minute" ? "AM" : "A")),
+          Effect.catchAllCause((cause) => Effect.logError("option contracts unavailable: options are not streamed today", cause)),
+          Effect.forkScoped
+        )
+      }
+      yield* Effect.logInfo(`Streaming ${feeds.join(", ")}${settings.feeds.news.enabled ? ", news" : ""} for ${date} until ${nyTime(stopAt)}`)
+
+      const now = yield* Clock.currentTimeMillis
+      const untilClose = Effect.sleep(Duration.millis(stopAt - now)).pipe(
+        Effect.zipRight(Clock.currentTimeMillis),
+        Effect.tap((t) => Effect.sync(() => void (endOfDay.at = t))),
+        Effect.zipRight(Effect.logInfo(`Market closing at ${nyTime(session.closeMs)}: stopping the live stream`))
+      )
+      yield* Effect.raceFirst(untilClose, FiberMap.join(sockets))
+      return { _tag: "Streamed", date, endOfDay: endOfDay.at !== undefined } satisfies LiveOutcome
+    })
+  )
