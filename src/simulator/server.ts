@@ -122,7 +122,9 @@ export const startSimulator = async (options: SimulatorOptions = {}): Promise<Ru
       })
     const key = String(response.status)
     byStatus[key] = (byStatus[key] ?? 0) + 1
-    const finish = () => send(res, response, requestId, req.method === "HEAD")
+    const finish = () => {
+      if (!res.destroyed) send(res, response, requestId, req.method === "HEAD")
+    }
     if (faults.latencyMs > 0) setTimeout(finish, faults.latencyMs)
     else finish()
   })

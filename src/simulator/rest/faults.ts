@@ -4,7 +4,8 @@
  * Status faults: the n-th API request (1-based; `/_sim/*` admin calls are not counted) draws two
  * uniforms from `rngFor(seed, "rest-fault", n)`: the first below `rate5xx` → a 5xx whose status
  * is `[500, 502, 503][n % 3]`; otherwise the second below `rate429` → 429 with `Retry-After`.
- * See `faultFor`. Faults apply only to authenticated requests on known routes' namespace.
+ * See `faultFor`. Only authenticated requests to known routes can be hit (404/401 come first);
+ * `latencyMs` delays every API response.
  *
  * Schema drift damages result items by their index in the ground-truth daily series (`idx`):
  *  - aggs: position of the bar in the NY day's series at the requested resolution (for 1-second
