@@ -51,12 +51,14 @@ export interface RunningSimulator {
 
 const DEFAULT_SEED = 1
 
-const send = (res: http.ServerResponse, response: ApiResponse, requestId: string | undefined, headOnly = false): void => {
+const newRequestId = (): string => randomBytes(16).toString("hex")
+
+const send = (res: http.ServerResponse, response: ApiResponse, requestId = newRequestId(), headOnly = false): void => {
   const body = JSON.stringify(response.body)
   res.writeHead(response.status, {
     "Content-Type": "application/json; charset=utf-8",
     "Content-Length": Buffer.byteLength(body),
-    ...(requestId ? { "X-Request-ID": requestId } : {}),
+    "X-Request-ID": requestId,
     ...response.headers
   })
   res.end(headOnly ? undefined : body)
@@ -98,21 +100,21 @@ export const startSimulator = async (options: SimulatorOptions = {}): Promise<Ru
       const { ws: wsFaults, ...rest } = body
       setFaults(rest)
       if (wsFaults !== undefined) ws.setFaults(wsFaults)
-      return send(res, { status: 200, body: { status: "OK", faults } }, undefined)
+      return send(res, { status: 200, body: { status: "OK", faults } })
     }
-    if (what === "faults") return send(res, { status: 200, body: faults }, undefined)
-    if (what === "stats") return send(res, { status: 200, body: stats() }, undefined)
-    send(res, { status: 404, body: { status: "NOT_FOUND", message: "unknown admin route" } }, undefined)
+    if (what === "faults") return send(res, { status: 200, body: faults })
+    if (what === "stats") return send(res, { status: 200, body: stats() })
+    send(res, { status: 404, body: { status: "NOT_FOUND", message: "unknown admin route" } })
   }
 
   server.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
     const target = parseTarget(req.url ?? "/")
     if (target?.segments[0] === "_sim") {
-      admin(req, res, target).catch(() => send(res, { status: 400, body: { status: "ERROR", error: "invalid JSON body" } }, undefined))
+      admin(req, res, target).catch(() => send(res, { status: 400, body: { status: "ERROR", error: "invalid JSON body" } }))
       return
     }
     const requestNumber = ++requests
-    const requestId = randomBytes(16).toString("hex")
+    const requestId = newRequestId()
     const response: ApiResponse = target === undefined
       ? { status: 400, body: { status: "ERROR", request_id: requestId, error: "malformed request path" } }
       : respond({
