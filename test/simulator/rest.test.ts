@@ -1,6 +1,6 @@
 import * as http from "node:http"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { nyDateOf } from "../../src/domain/calendar.js"
+import { nyDateOf, nyTimeMs } from "../../src/domain/calendar.js"
 import type { WireAgg } from "../../src/simulator/MarketData.js"
 import { faultFor, NO_FAULTS } from "../../src/simulator/rest/faults.js"
 import { type RunningSimulator, startSimulator } from "../../src/simulator/server.js"
@@ -74,6 +74,16 @@ describe("aggregates", () => {
     const reply = await get(`/v2/aggs/ticker/${encodeURIComponent(option)}/range/1/second/2025-01-02/2025-01-02?limit=50000`)
     expect(reply.body.ticker).toBe(option)
     expect(reply.body.results ?? []).toEqual(sim.market.secondBars(option, "2025-01-02"))
+  })
+
+  it("builds hour and multi-day bars that add up to the second bars", async () => {
+    const hours = await get("/v2/aggs/ticker/SPY/range/1/hour/2025-01-02/2025-01-02")
+    expect(hours.body.results.map((b: WireAgg) => b.t)).toEqual([9, 10, 11, 12, 13, 14, 15].map((h) => nyTimeMs("2025-01-02", h)))
+    const week = ["2025-01-06", "2025-01-07", "2025-01-08", "2025-01-09", "2025-01-10"]
+    const multi = await get("/v2/aggs/ticker/SPY/range/2/day/2025-01-06/2025-01-10")
+    const volume = (bars: ReadonlyArray<WireAgg>) => bars.reduce((s, b) => s + b.v, 0)
+    expect(volume(multi.body.results)).toBe(week.reduce((s, d) => s + volume(spy(d)), 0))
+    expect(multi.body.results.every((b: WireAgg) => week.some((d) => nyTimeMs(d, 0) === b.t))).toBe(true)
   })
 
   it("builds next_url from the request's Host header", async () => {

@@ -90,6 +90,7 @@ export const aggsHandler: Handler = (req, ctx) => {
 
   const { fromMs, toMs } = boundsOf(from, to, multiplier, timespan)
   const dates = toMs < fromMs ? [] : datesBetween(nyDateOf(fromMs), nyDateOf(toMs))
+  // multi-day bars straddle dates, so they form one series (drift idx 0, like every day bar)
   const picked = timespan === "day" && multiplier > 1
     ? collect(["all"], () => multiDaySeries(ctx, ticker, dates, multiplier), fromMs, toMs, desc, limit + 1).map((p) => ({ ...p, idx: 0 }))
     : collect(dates, (date) => daySeries(ctx.market, ticker, date, multiplier, timespan), fromMs, toMs, desc, limit + 1)
