@@ -6,6 +6,11 @@ import { Cause, Console, Effect, Exit, Layer, Option } from "effect"
 import { describeFailure, exitCodeOf } from "./cli/errors.js"
 import type { MarketFeed } from "./domain/feeds.js"
 import { BackfillLayer } from "./layers/Backfill.js"
+import * as Sinks from "./layers/Sinks.js"
+import { consolidateProgram } from "./programs/consolidate.js"
+import { statusProgram } from "./programs/status.js"
+import { runLive } from "./layers/Live.js"
+import { describeStop, stopProgram } from "./programs/stop.js"
 import { CompactLoggerLayer } from "./lib/logger.js"
 import { backfillProgram } from "./programs/backfill.js"
 import { printBackfillSummary } from "./programs/summary.js"
@@ -46,7 +51,42 @@ const backfill = Command.make(
       resume: o.resume,
       overwrite: o.overwrite,
       interactive: process.stderr.isTTY === true
-    }).pipe(Effect.flatMap(printBackfillSummary), Effect.provide(BackfillLayer.pipe(Layer.provideMerge(settingsLayer(o.config)))))
+    }).pipe(
+      Effect.flatMap(printBackfillSummary),
+      Effect.provide(Layer.mergeAll(BackfillLayer, Sinks.layer).pipe(Layer.provideMerge(settingsLayer(o.config))))
+    )
+)
+
+const consolidate = Command.make(
+  "consolidate",
+  {
+    config: configPath,
+    date: Options.text("date").pipe(Options.withDescription("trading date, YYYY-MM-DD")),
+    sink: Options.choice("sink", ["duckdb", "postgres", "mysql"]).pipe(Options.optional)
+  },
+  (o) =>
+    consolidateProgram({ date: o.date, sink: Option.getOrUndefined(o.sink) }).pipe(
+      Effect.provide(Sinks.layer.pipe(Layer.provideMerge(settingsLayer(o.config, Option.match(o.sink, { onNone: () => undefined, onSome: (s) => ({ sinks: { enabled: [s] } }) })))))
+    )
+)
+
+const live = Command.make(
+  "live",
+  {
+    config: configPath,
+    clockStart: Options.text("clock-start").pipe(Options.optional, Options.withDescription("run on a simulated clock from this ISO time")),
+    clockSpeed: Options.float("clock-speed").pipe(Options.optional, Options.withDescription("simulated clock speed (default 1)"))
+  },
+  (o) =>
+    runLive({ clockStart: Option.getOrUndefined(o.clockStart), clockSpeed: Option.getOrUndefined(o.clockSpeed) }).pipe(
+      Effect.provide(settingsLayer(o.config))
+    )
+)
+
+const status = Command.make("status", { config: configPath }, (o) => statusProgram.pipe(Effect.provide(settingsLayer(o.config))))
+
+const stop = Command.make("stop", { config: configPath }, (o) =>
+  stopProgram.pipe(Effect.flatMap((r) => Console.log(describeStop(r))), Effect.provide(settingsLayer(o.config)))
 )
 
 const simulate = Command.make(
@@ -75,7 +115,7 @@ const simulate = Command.make(
 
 const demo = Command.make("demo", { config: configPath }, (o) => demoProgram.pipe(Effect.provide(settingsLayer(o.config))))
 
-const root = Command.make("spy-options").pipe(Command.withSubcommands([backfill, simulate, demo]))
+const root = Command.make("spy-options").pipe(Command.withSubcommands([backfill, simulate, live, stop, status, consolidate, demo]))
 
 const cli = Command.run(root, { name: "SPY Options Intelligence Platform", version: "0.1.0" })
 
@@ -92,6 +132,7 @@ cli(process.argv).pipe(
   (effect) =>
     NodeRuntime.runMain(effect, {
       disableErrorReporting: true,
+      disablePrettyLogger: true,
       teardown: (exit, onExit) => onExit(exitCodeOf(exit as Exit.Exit<unknown, unknown>))
     })
 )

@@ -16,6 +16,7 @@ import { PolygonRest } from "../services/PolygonRest.js"
 import { startProgress } from "../services/Progress.js"
 import { Quarantine } from "../services/Quarantine.js"
 import { SchemaDrift } from "../services/SchemaDrift.js"
+import { SinkRouter } from "../services/sinks/SinkRouter.js"
 import { newsDay, spyDay, vixDay } from "./backfill/dayFeeds.js"
 import type { BackfillEnv } from "./backfill/env.js"
 import { contractSet, optionsDay } from "./backfill/optionsDay.js"
@@ -91,15 +92,18 @@ export const backfillProgram = (options: BackfillOptions) =>
     yield* Effect.logInfo(
       `Backfill ${options.startDate}..${options.endDate}: ${dates.length} trading day(s), feeds ${[...feeds].join(",")}${env.overwrite ? ", overwrite" : options.resume ? ", resume" : ""}`
     )
+    const sinks = yield* Effect.serviceOption(SinkRouter)
     const progress = yield* startProgress("backfill", dates.length * feeds.size, options.interactive ?? false)
     const days: Array<DaySummary> = []
     for (const date of dates) {
       const rows: DaySummary["rows"] = {}
       let quarantined = 0
-      const track = (feed: MarketFeed | "contracts") => (r: { rows: number; quarantined: number }) =>
+      let fetched = false
+      const track = (feed: MarketFeed | "contracts") => (r: { rows: number; quarantined: number; skipped?: boolean }) =>
         Effect.sync(() => {
           rows[feed] = r.rows
           quarantined += r.quarantined
+          if (r.skipped === false) fetched = true
         }).pipe(Effect.zipRight(feed === "contracts" ? Effect.void : progress.unitDone(r.rows)))
       const dayFeeds = [
         feeds.has("spy") ? spyDay(env, date).pipe(Effect.flatMap(track("spy"))) : Effect.void,
@@ -110,6 +114,12 @@ export const backfillProgram = (options: BackfillOptions) =>
       yield* Effect.all(dayFeeds, { concurrency: "unbounded", discard: true })
       if (env.overwrite) {
         for (const feed of [...feeds, "contracts" as const]) yield* pruneOtherFiles(env.paths.partitionDir(feed, date), env.paths.backfillFile(feed, date))
+      }
+      // Sinks upsert idempotently; after a crash (--resume) the lake may hold data the sinks never saw.
+      if (sinks._tag === "Some" && (fetched || options.resume || env.overwrite)) {
+        const loaded = [...feeds, ...(feeds.has("options") ? (["contracts"] as const) : [])]
+        for (const feed of loaded) yield* sinks.value.loadPartition(feed, date, { overwrite: env.overwrite })
+        if (feeds.has("options")) yield* sinks.value.consolidate(date)
       }
       days.push({ date, rows, quarantined })
     }

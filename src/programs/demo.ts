@@ -6,6 +6,7 @@ import { Clock, Effect, Layer } from "effect"
 import { holidayIndex, nyDateOf, previousTradingDay } from "../domain/calendar.js"
 import { nyseHolidays } from "../domain/nyseHolidays.js"
 import { BackfillLayer } from "../layers/Backfill.js"
+import * as Sinks from "../layers/Sinks.js"
 import { AppSettings } from "../services/AppSettings.js"
 import { backfillProgram } from "./backfill.js"
 import { printBackfillSummary } from "./summary.js"
@@ -17,7 +18,7 @@ export const demoProgram = Effect.gen(function* () {
   const day = previousTradingDay(today, holidayIndex([...nyseHolidays(year - 1), ...nyseHolidays(year)]))
   yield* Effect.logInfo(`Demo: backfilling ${day} from the ${settings.polygon.restUrl === "builtin" ? "built-in simulator" : settings.polygon.restUrl} into ${settings.storage.root}/`)
   const summary = yield* backfillProgram({ startDate: day, endDate: day, interactive: process.stderr.isTTY === true }).pipe(
-    Effect.provide(BackfillLayer.pipe(Layer.provide(Layer.succeed(AppSettings, settings))))
+    Effect.provide(Layer.mergeAll(BackfillLayer, Sinks.layer).pipe(Layer.provide(Layer.succeed(AppSettings, settings))))
   )
   yield* printBackfillSummary(summary)
 })
