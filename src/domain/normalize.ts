@@ -67,7 +67,7 @@ const wsIndex: ReadonlyArray<FieldSpec> = [
 const news: ReadonlyArray<FieldSpec> = [
   f("id", "string", "required", "id"), f("publisher", "object", "required"), f("title", "string", "required", "title"),
   f("author", "string", "required", "author"), f("published_utc", "string", "required"), f("article_url", "string", "required", "article_url"),
-  f("tickers", "array", "required"), f("amp_url", "string", "optional", "amp_url"), f("image_url", "string", "expected", "image_url"),
+  f("tickers", "array", "required"), f("amp_url", "string", "optional", "amp_url"), f("image_url", "string", "optional", "image_url"),
   f("description", "string", "expected", "description"), f("keywords", "array", "expected"), f("insights", "array", "expected")
 ]
 const contract: ReadonlyArray<FieldSpec> = [
