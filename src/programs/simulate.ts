@@ -1,7 +1,7 @@
 /** `simulate`: serve the Polygon REST and WebSocket protocol on 127.0.0.1 until stopped. */
 import { Effect } from "effect"
 import { AppSettings } from "../services/AppSettings.js"
-import type { MarketData } from "../simulator/MarketData.js"
+import { makeLakeMarket } from "../simulator/lake/LakeMarket.js"
 import { parseSpeed, makeSimClock } from "../simulator/SimClock.js"
 import { simulatorResource } from "../simulator/server.js"
 
@@ -15,11 +15,6 @@ export interface SimulateOptions {
   readonly faults?: string | undefined
 }
 
-// Loaded on demand: only `--source lake:` needs DuckDB reads at start-up.
-const LAKE_MARKET_MODULE = "../simulator/lake/LakeMarket.js"
-const loadLakeMarket = async (root: string): Promise<MarketData> =>
-  ((await import(LAKE_MARKET_MODULE)) as { makeLakeMarket: (root: string) => Promise<MarketData> }).makeLakeMarket(root)
-
 export const simulateProgram = (o: SimulateOptions) =>
   Effect.gen(function* () {
     const settings = yield* AppSettings
@@ -31,7 +26,7 @@ export const simulateProgram = (o: SimulateOptions) =>
       o.source === undefined
         ? undefined
         : o.source.startsWith("lake:")
-          ? yield* Effect.promise(() => loadLakeMarket(o.source!.slice("lake:".length)))
+          ? yield* Effect.promise(() => makeLakeMarket(o.source!.slice("lake:".length)))
           : yield* Effect.fail(new Error(`--source must be lake:PATH, got ${o.source}`))
     const faults = o.faults === undefined ? undefined : (JSON.parse(o.faults) as Record<string, unknown>)
     const sim = yield* simulatorResource({ port: o.port, seed, clock, apiKey: o.apiKey, market, faults })
