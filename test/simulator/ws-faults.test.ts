@@ -10,8 +10,8 @@ afterEach(async () => {
   servers = []
 })
 const market = makeFakeMarket(100)
-const serve = async (faults: Partial<WsFaults>, start = OPEN) => {
-  const s = await startWsServer(market, fixedClock(start, "max"), { faults })
+const serve = async (faults: Partial<WsFaults>, start = OPEN, speed: number | "max" = "max") => {
+  const s = await startWsServer(market, fixedClock(start, speed), { faults })
   servers.push(s)
   return { ...s, url: (path: string) => `ws://127.0.0.1:${s.port}${path}` }
 }
@@ -46,9 +46,26 @@ describe("WebSocket faults", () => {
     expect(r2.events("A").map(sOf)).toEqual(spy.slice(10, 20).map((b) => b.t))
   })
 
+  it("at a timed speed, bars broadcast while a dropped client is away are not re-sent", async () => {
+    const s = await serve({ dropEverySimSeconds: 5 }, OPEN + 60_000, 50)
+    const r1 = await authed(s.url("/stocks"), "A.SPY")
+    expect(await r1.closed).toBe(1006)
+    const lastSeen = r1.events("A").at(-1)!["s"] as number
+    expect((lastSeen + 1000) % 5000).toBe(0)
+    await sleep(300) // 15 simulated seconds away
+    const resumeAt = s.ws.nowMs()
+    const r2 = await authed(s.url("/stocks"), "A.SPY")
+    await r2.until(() => r2.events("A").length > 0)
+    r2.ws.terminate()
+    const first = r2.events("A")[0]!["s"] as number
+    expect(first).toBeGreaterThanOrEqual(resumeAt)
+    expect(first - lastSeen).toBeGreaterThan(10_000)
+  })
+
   it("halfOpenAfterSimSeconds: the connection goes silent (no data, acks or pongs) but stays open", async () => {
     const s = await serve({ halfOpenAfterSimSeconds: 5 })
     const r = await authed(s.url("/stocks"), "A.SPY")
+    await r.until(() => r.events("A").length >= 4)
     await sleep(300)
     expect(r.events("A").map(sOf)).toEqual(spy.slice(0, 4).map((b) => b.t))
     let pong = false

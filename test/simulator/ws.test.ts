@@ -154,7 +154,8 @@ describe("WebSocket replay", () => {
     const s = await serve(market, fixedClock(OPEN + 600_000, 60))
     const tickers = Array.from({ length: 100 }, (_, i) => optionTicker(i))
     const r = await authed(s.url("/options"), tickers.map((t) => `A.${t}`).join(","))
-    await new Promise((resolve) => setTimeout(resolve, 2500))
+    const firstS = () => (r.messages.find((m) => m["ev"] === "A")?.["s"] as number | undefined) ?? Infinity
+    await r.until(() => r.reached("A", firstS() + 121_000), 30_000)
     r.ws.close()
     const a = r.events("A")
     const first = Math.min(...a.map((e) => e["s"] as number)), last = Math.max(...a.map((e) => e["s"] as number))
@@ -168,9 +169,10 @@ describe("WebSocket replay", () => {
     const s = await serve(market, fixedClock(OPEN, "max"))
     const r = await authed(s.url("/options"), "A.*")
     const t0 = Date.now()
-    r.ws.pause()
-    await new Promise((resolve) => setTimeout(resolve, 1500))
+    r.ws.pause() // until the server-side buffer has filled (the kernel's socket buffers first)
+    for (let i = 0; i < 400 && s.ws.stats().maxBufferedAmount <= HIGH_WATER / 2; i++) await new Promise((resolve) => setTimeout(resolve, 50))
     expect(s.ws.stats().maxBufferedAmount).toBeGreaterThan(HIGH_WATER / 2)
+    await new Promise((resolve) => setTimeout(resolve, 500))
     r.ws.resume()
     const end = OPEN + 1200_000
     await r.until(() => r.reached("A", end), 30_000)
@@ -181,7 +183,7 @@ describe("WebSocket replay", () => {
     expect(stats.slowConsumers).toBe(0)
     for (let i = 0; i < 100; i += 11) expectExact(market, r, optionTicker(i), OPEN, end)
     allFramesSmall(r)
-    console.log(`100 options A.* at max with a 1.5 s stall: ${rate} events/s, max bufferedAmount ${stats.maxBufferedAmount}`)
+    console.log(`100 options A.* at max with a stalled reader: ${rate} events/s, max bufferedAmount ${stats.maxBufferedAmount}`)
   })
 })
 

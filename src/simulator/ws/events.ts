@@ -139,7 +139,7 @@ export const buildTickerDay = (sym: string, bars: ReadonlyArray<WireAgg | WireIn
  * TickerDays built on demand from a MarketData. The replay moves forward in time, so the cache
  * holds one date only (and at most `capacity` tickers of it).
  */
-export const makeEventSource = (market: MarketData, capacity = 4096) => {
+export const makeEventSource = (market: MarketData, capacity = 1024) => {
   const days = new Map<string, TickerDay>()
   let currentDate = ""
   return {

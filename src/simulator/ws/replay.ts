@@ -10,6 +10,9 @@
  * any `bufferedAmount` > HIGH_WATER) and stands still while nobody is subscribed; `nowMs()`
  * is then the replay's simulated time (SimClock.now() is not).
  * Outside regular sessions (nights, weekends, the market's holidays) the cursor jumps.
+ * Wildcards expand to SPY (/stocks), I:VIX (/indices) and every contract `contracts(date)` lists
+ * (/options: the synthetic chain has ~1,200, each a full day of bars in memory, so prefer
+ * explicit contracts).
  */
 import { SPY, VIX } from "../../domain/tickers.js"
 import type { MarketData } from "../MarketData.js"
