@@ -28,8 +28,9 @@ const withDb = (url: string, db: string) => {
 const timeout = <A>(p: Promise<A>, ms: number) => Promise.race([p, new Promise<never>((_, rej) => setTimeout(() => rej(new Error("timeout")), ms))])
 
 /** A PostgreSQL URL whose connections use a fresh schema `prefix` in the test database (created if needed). */
-export const preparePg = async (prefix: string): Promise<string | undefined> => {
-  const db = new URL(PG_URL).pathname.slice(1) || "spy_test"
+export const preparePg = async (prefix: string, ownDatabase = false): Promise<string | undefined> => {
+  const base = new URL(PG_URL).pathname.slice(1) || "spy_test"
+  const db = ownDatabase ? `${base}_${prefix}` : base
   const run = (url: string, statements: ReadonlyArray<string>) =>
     Effect.runPromise(
       Effect.gen(function* () {

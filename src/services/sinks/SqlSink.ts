@@ -8,7 +8,7 @@
  * Each transaction is retried on failure (capped exponential backoff with jitter, bounded), counted
  * in SinkMetrics, throttled (max in flight, max rows per second).
  */
-import { Clock, Effect, Schedule } from "effect"
+import { Clock, Effect, Option, Schedule } from "effect"
 import type { SinkName } from "../../config/Settings.js"
 import type { Feed, Row } from "../../domain/feeds.js"
 import { assertDate } from "../../domain/paths.js"
@@ -48,6 +48,11 @@ export const defaultRetry: Schedule.Schedule<unknown, unknown> = Schedule.expone
   Schedule.intersect(Schedule.recurs(8))
 )
 
+const isSqlError = (d: unknown): boolean => typeof d === "object" && d !== null && (d as { _tag?: unknown })._tag === "SqlError"
+
+/** A transaction that hangs (a connection killed under a pending query) becomes a retryable failure. */
+export const TRANSACTION_TIMEOUT = "20 seconds"
+
 /**
  * Worth retrying: connection loss, timeouts, deadlocks, server restarts. Not retried: errors the
  * same statement would hit again (PostgreSQL classes 22/23/42; MySQL parse/unknown-column/data errors).
@@ -71,13 +76,17 @@ export const make = <E>(ops: SqlOps<E>, options: SqlSinkOptions, deps: { reader:
         rows,
         Effect.gen(function* () {
           const start = yield* Clock.currentTimeMillis
-          const a = yield* ops.transaction(effect)
+          const a = yield* ops.transaction(effect).pipe(
+            // @effect/sql turns a failed COMMIT/ROLLBACK (dead connection) into a defect: make it a retryable failure
+            Effect.catchSomeDefect((d) => (isSqlError(d) ? Option.some(Effect.fail(d as E)) : Option.none())),
+            Effect.timeoutFail({ duration: TRANSACTION_TIMEOUT, onTimeout: () => new Error(`transaction timed out after ${TRANSACTION_TIMEOUT}`) })
+          )
           yield* metrics.commit(rows, (yield* Clock.currentTimeMillis) - start, context)
           return a
         })
       )
       .pipe(
-        Effect.tapError((e) => Effect.zipRight(metrics.failure, Effect.logWarning(`${name} transaction failed, retrying`, e).pipe(Effect.annotateLogs(context)))),
+        Effect.tapError((e) => Effect.zipRight(metrics.failure, Effect.logWarning(`${name} transaction failed: ${sinkError(name, "commit")(e).message.slice(0, 300)}`).pipe(Effect.annotateLogs(context)))),
         Effect.retry({ schedule: retry, while: isRetryable })
       )
 
