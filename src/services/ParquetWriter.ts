@@ -47,6 +47,12 @@ const dedupeClause = (schema: FeedSchema) =>
 const orderClause = (schema: FeedSchema) => `ORDER BY ${schema.key.map((k) => `"${k}"`).join(", ")}`
 const copyOptions = "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 100000)"
 
+/** COPY returns the number of rows it wrote as its single value. */
+const copiedRows = (result: ReadonlyArray<ReadonlyArray<unknown>>, fallback: number): number => {
+  const n = result[0]?.[0]
+  return typeof n === "bigint" || typeof n === "number" ? Number(n) : fallback
+}
+
 let sequence = 0
 const tempName = (target: string) => `${target}.tmp-${process.pid}-${++sequence}`
 
@@ -88,16 +94,20 @@ export const make = Effect.gen(function* () {
           for (let start = 0; start < rows.length; start += CHUNK) {
             const slice = rows.slice(start, start + CHUNK)
             const chunk = DuckDBDataChunk.create(types, slice.length)
-            schema.columns.forEach((col, i) => chunk.setColumnValues(i, slice.map((r) => r[col.name] ?? null)))
+            schema.columns.forEach((col, i) => {
+              const values = new Array(slice.length)
+              for (let j = 0; j < slice.length; j++) values[j] = slice[j]![col.name] ?? null
+              chunk.setColumnValues(i, values)
+            })
             appender.appendDataChunk(chunk)
           }
           appender.flushSync()
           appender.closeSync()
-          const filter = options.dedupe ? dedupeClause(schema) : ""
-          await c.run(`COPY (SELECT ${selectList(schema, true)} FROM temp.${table} ${filter} ${orderClause(schema)}) TO ${sqlString(tmp)} ${copyOptions}`)
+          // Deduplicated writes are sorted by key; plain writes keep the input order (REST pages arrive sorted).
+          const tail = options.dedupe ? `${dedupeClause(schema)} ${orderClause(schema)}` : ""
+          const copied = await c.runAndReadAll(`COPY (SELECT ${selectList(schema, true)} FROM temp.${table} ${tail}) TO ${sqlString(tmp)} ${copyOptions}`)
           await publish(tmp, target)
-          const counted = await c.runAndReadAll(`SELECT count(*)::DOUBLE AS n FROM read_parquet(${sqlString(target)})`)
-          return Number(counted.getRowObjectsJS()[0]!["n"])
+          return copiedRows(copied.getRowsJS(), rows.length)
         } catch (e) {
           await fs.rm(tmp, { force: true })
           throw e

@@ -17,8 +17,11 @@ export interface PolygonRestOptions {
   readonly pageLimit: number
 }
 
+// The envelope only: items are validated one by one in src/domain/normalize.ts (so one bad item
+// is quarantined instead of failing the page), hence `results` is checked to be an array here
+// without walking its 50,000 elements a second time.
 const Page = Schema.Struct({
-  results: Schema.optional(Schema.NullOr(Schema.Array(Schema.Unknown))),
+  results: Schema.optional(Schema.NullOr(Schema.Unknown.pipe(Schema.filter(Array.isArray, { message: () => "results is not an array" })))),
   next_url: Schema.optional(Schema.String)
 })
 const decodePage = Schema.decodeUnknown(Page)
@@ -98,7 +101,7 @@ export const make = (options: PolygonRestOptions) =>
           const page: typeof Page.Type = yield* decodePage(body).pipe(
             Effect.mapError(() => new PolygonError({ reason: "Decode", message: "unexpected response envelope", path }))
           )
-          for (const item of page.results ?? []) items.push(item as RawItem)
+          for (const item of (page.results ?? []) as ReadonlyArray<RawItem>) items.push(item)
           next = undefined
           if (page.next_url) {
             const candidate: URL = new URL(page.next_url, base)
