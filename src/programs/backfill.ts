@@ -43,6 +43,8 @@ export interface BackfillSummary {
   readonly root: string
 }
 
+const DAYS_IN_FLIGHT = 2
+
 export class BackfillInputError extends Data.TaggedError("BackfillInputError")<{ readonly message: string }> {}
 
 /** API holidays (upcoming) plus the NYSE rules for the years of the range (the API lists no past holidays). */
@@ -94,35 +96,41 @@ export const backfillProgram = (options: BackfillOptions) =>
     )
     const sinks = yield* Effect.serviceOption(SinkRouter)
     const progress = yield* startProgress("backfill", dates.length * feeds.size, options.interactive ?? false)
-    const days: Array<DaySummary> = []
-    for (const date of dates) {
-      const rows: DaySummary["rows"] = {}
-      let quarantined = 0
-      let fetched = false
-      const track = (feed: MarketFeed | "contracts") => (r: { rows: number; quarantined: number; skipped?: boolean }) =>
-        Effect.sync(() => {
-          rows[feed] = r.rows
-          quarantined += r.quarantined
-          if (r.skipped === false) fetched = true
-        }).pipe(Effect.zipRight(feed === "contracts" ? Effect.void : progress.unitDone(r.rows)))
-      const dayFeeds = [
-        feeds.has("spy") ? spyDay(env, date).pipe(Effect.flatMap(track("spy"))) : Effect.void,
-        feeds.has("vix") ? vixDay(env, date).pipe(Effect.flatMap(track("vix"))) : Effect.void,
-        feeds.has("news") ? newsDay(env, date).pipe(Effect.flatMap(track("news"))) : Effect.void,
-        feeds.has("options") ? optionsFor(env, date, holidays, (set) => track("contracts")({ rows: set, quarantined: 0 })).pipe(Effect.flatMap((r) => (r ? track("options")(r) : progress.unitDone(0)))) : Effect.void
-      ]
-      yield* Effect.all(dayFeeds, { concurrency: "unbounded", discard: true })
-      if (env.overwrite) {
-        for (const feed of [...feeds, "contracts" as const]) yield* pruneOtherFiles(env.paths.partitionDir(feed, date), env.paths.backfillFile(feed, date))
-      }
-      // Sinks upsert idempotently; after a crash (--resume) the lake may hold data the sinks never saw.
-      if (sinks._tag === "Some" && (fetched || options.resume || env.overwrite)) {
-        const loaded = [...feeds, ...(feeds.has("options") ? (["contracts"] as const) : [])]
-        for (const feed of loaded) yield* sinks.value.loadPartition(feed, date, { overwrite: env.overwrite })
-        if (feeds.has("options")) yield* sinks.value.consolidate(date)
-      }
-      days.push({ date, rows, quarantined })
-    }
+    const runDay = (date: string) =>
+      Effect.gen(function* () {
+        const rows: DaySummary["rows"] = {}
+        let quarantined = 0
+        let fetched = false
+        const track = (feed: MarketFeed | "contracts") => (r: { rows: number; quarantined: number; skipped?: boolean }) =>
+          Effect.sync(() => {
+            rows[feed] = r.rows
+            quarantined += r.quarantined
+            if (r.skipped === false) fetched = true
+          }).pipe(Effect.zipRight(feed === "contracts" ? Effect.void : progress.unitDone(r.rows)))
+        const dayFeeds = [
+          feeds.has("spy") ? spyDay(env, date).pipe(Effect.flatMap(track("spy"))) : Effect.void,
+          feeds.has("vix") ? vixDay(env, date).pipe(Effect.flatMap(track("vix"))) : Effect.void,
+          feeds.has("news") ? newsDay(env, date).pipe(Effect.flatMap(track("news"))) : Effect.void,
+          feeds.has("options")
+            ? optionsFor(env, date, holidays, (n) => track("contracts")({ rows: n, quarantined: 0 })).pipe(
+                Effect.flatMap((r) => (r ? track("options")(r) : progress.unitDone(0)))
+              )
+            : Effect.void
+        ]
+        yield* Effect.all(dayFeeds, { concurrency: "unbounded", discard: true })
+        if (env.overwrite) {
+          for (const feed of [...feeds, "contracts" as const]) yield* pruneOtherFiles(env.paths.partitionDir(feed, date), env.paths.backfillFile(feed, date))
+        }
+        // Sinks upsert idempotently; after a crash (--resume) the lake may hold data the sinks never saw.
+        if (sinks._tag === "Some" && (fetched || options.resume || env.overwrite)) {
+          const loaded = [...feeds, ...(feeds.has("options") ? (["contracts"] as const) : [])]
+          for (const feed of loaded) yield* sinks.value.loadPartition(feed, date, { overwrite: env.overwrite })
+          if (feeds.has("options")) yield* sinks.value.consolidate(date)
+        }
+        return { date, rows, quarantined } satisfies DaySummary
+      })
+    // Two days in flight keep the network and the Parquet writer busy at the same time.
+    const days = yield* Effect.forEach(dates, runDay, { concurrency: DAYS_IN_FLIGHT })
     yield* progress.finish
     const elapsedMs = (yield* Clock.currentTimeMillis) - startedAt
     return { days, skippedDates, elapsedMs, root: settings.storage.root } satisfies BackfillSummary

@@ -1,10 +1,11 @@
 /**
  * An embedded DuckDB instance (in memory by default) shared by the lake writer and readers.
- * One connection, used one statement at a time: DuckDB appenders and temp tables are
- * per-connection state, and a semaphore keeps concurrent fibers from interleaving them.
+ * A small pool of connections: each `withConnection` call has one connection to itself for its
+ * whole duration (appenders and temp tables are per-connection state), and independent writes
+ * (different units of a backfill) run in parallel on different connections.
  */
 import { DuckDBConnection, DuckDBInstance } from "@duckdb/node-api"
-import { Context, Data, Effect, Layer } from "effect"
+import { Context, Data, Effect, Layer, Queue } from "effect"
 
 export class DuckDbError extends Data.TaggedError("DuckDbError")<{ readonly sql: string; readonly message: string }> {}
 
@@ -19,24 +20,30 @@ export interface DuckDbService {
 
 export class DuckDb extends Context.Tag("spy/DuckDb")<DuckDb, DuckDbService>() {}
 
-export const make = (path = ":memory:") =>
+export const make = (path = ":memory:", poolSize = 2) =>
   Effect.gen(function* () {
     const instance = yield* Effect.acquireRelease(
       Effect.promise(() => DuckDBInstance.create(path, { threads: "2" })),
       (i) => Effect.sync(() => i.closeSync())
     )
-    const connection = yield* Effect.acquireRelease(
-      Effect.promise(() => instance.connect()),
-      (c) => Effect.sync(() => c.closeSync())
-    )
-    yield* Effect.promise(() => connection.run("SET TimeZone = 'UTC'"))
-    const lock = yield* Effect.makeSemaphore(1)
+    const pool = yield* Effect.acquireRelease(Queue.unbounded<DuckDBConnection>(), Queue.shutdown)
+    for (let i = 0; i < poolSize; i++) {
+      const connection = yield* Effect.acquireRelease(
+        Effect.promise(() => instance.connect()),
+        (c) => Effect.sync(() => c.closeSync())
+      )
+      yield* Effect.promise(() => connection.run("SET TimeZone = 'UTC'"))
+      yield* Queue.offer(pool, connection)
+    }
     const withConnection = <A>(f: (c: DuckDBConnection) => Promise<A>, what: string) =>
-      lock.withPermits(1)(
-        Effect.tryPromise({
-          try: () => f(connection),
-          catch: (e) => new DuckDbError({ sql: what.slice(0, 500), message: e instanceof Error ? e.message : String(e) })
-        })
+      Effect.acquireUseRelease(
+        Queue.take(pool),
+        (connection) =>
+          Effect.tryPromise({
+            try: () => f(connection),
+            catch: (e) => new DuckDbError({ sql: what.slice(0, 500), message: e instanceof Error ? e.message : String(e) })
+          }),
+        (connection) => Queue.offer(pool, connection)
       )
     const service: DuckDbService = {
       withConnection,
@@ -47,7 +54,7 @@ export const make = (path = ":memory:") =>
     return service
   })
 
-export const layer = (path?: string): Layer.Layer<DuckDb> => Layer.scoped(DuckDb, make(path))
+export const layer = (path?: string, poolSize?: number): Layer.Layer<DuckDb> => Layer.scoped(DuckDb, make(path, poolSize))
 
 /** A SQL string literal (single quotes doubled): for file paths and values we generate. */
 export const sqlString = (s: string): string => `'${s.replace(/'/g, "''")}'`
