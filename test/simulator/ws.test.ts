@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from "vitest"
 import WebSocket from "ws"
 import { nyTimeMs } from "../../src/domain/calendar.js"
 import type { MarketData, WireAgg, WireIndexAgg } from "../../src/simulator/MarketData.js"
+import { buildTickerDay } from "../../src/simulator/ws/events.js"
 import { HIGH_WATER } from "../../src/simulator/ws/replay.js"
 import { authed, DATE, fixedClock, makeFakeMarket, OPEN, optionTicker, Recorder, startWsServer, statuses, type TestServer } from "./ws-helpers.js"
 
@@ -87,6 +88,23 @@ describe("WebSocket protocol", () => {
 })
 
 describe("WebSocket replay", () => {
+  it("cached event JSON equals JSON.stringify of the event objects, sent at its window end", () => {
+    const market = makeFakeMarket()
+    for (const sym of ["SPY", "I:VIX", optionTicker(3)]) {
+      const bars = market.secondBars(sym, DATE)
+      const day = buildTickerDay(sym, bars)
+      const a = day.series("A"), am = day.series("AM"), v = day.series("V")
+      expect(a.count).toBe(bars.length)
+      bars.forEach((b, i) => {
+        expect(a.json(i)).toBe(JSON.stringify(day.second(b.t)))
+        expect(a.sendAt(i)).toBe(b.t + 1000)
+        if (sym === "I:VIX") expect(v.json(i)).toBe(JSON.stringify(day.value(b.t)))
+      })
+      if (sym !== "I:VIX") expect(v.count).toBe(0)
+      for (let i = 0; i < am.count; i++) expect(am.json(i)).toBe(JSON.stringify(day.minute(am.sendAt(i) - 60_000)))
+    }
+  })
+
   it("at speed max, per-second A events equal MarketData's bars and AM aggregates them", async () => {
     const market = makeFakeMarket()
     const s = await serve(market, fixedClock(OPEN, "max"))

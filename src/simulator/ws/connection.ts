@@ -145,6 +145,21 @@ export class Connection {
     flush()
   }
 
+  /** Duplicates are waiting for the next data frame (the replay then frames per second). */
+  get hasPendingDuplicates(): boolean {
+    return this.duplicates.length > 0
+  }
+
+  /**
+   * Send one data frame already serialized as a JSON array of `count` events (< 512 KiB; the
+   * batched replay at speed max). Malformed-frame and slow-consumer faults apply; duplicates
+   * are the per-second path's business.
+   */
+  sendFrame(text: string, count: number): void {
+    if (!this.live) return
+    this.sendData(text, count, this.deps.faults())
+  }
+
   private sendData(text: string, count: number, faults: WsFaults): void {
     if (isNth(++this.dataFrames, faults.malformedEvery)) {
       this.write(text.slice(0, Math.max(1, Math.floor(text.length / 2))))

@@ -7,6 +7,11 @@
  * `a` = the day's VWAP through this window (Σ vw·v / Σ v, 4 decimals), `z` = round(v / n),
  * `e` = s + 1000 (A) or s + 60000 (AM). `AM` aggregates the minute's second bars
  * (vw volume-weighted, 4 decimals). Index `V`: val = the second bar's close, t = its `s`.
+ *
+ * Each TickerDay also serves its events as JSON text (`series`): built from a string template
+ * once per event on first use and cached (bars are immutable), byte for byte what
+ * `JSON.stringify` makes of the event objects, each with the window end `e` at which the replay
+ * sends it (A and V: s + 1000; AM: s + 60000).
  */
 import type { MarketData, WireAgg, WireIndexAgg } from "../MarketData.js"
 
@@ -53,14 +58,34 @@ export type WireEvent = AggEvent | IndexAggEvent | ValueEvent
 const round4 = (x: number): number => Math.round(x * 1e4) / 1e4
 const isVolumeBar = (b: WireAgg | WireIndexAgg): b is WireAgg => "v" in b
 
+/** One event type of a ticker-day as JSON text, in time order. */
+export interface EventSeries {
+  readonly count: number
+  /** Window end at which event i is sent. */
+  readonly sendAt: (i: number) => number
+  readonly json: (i: number) => string
+}
+
+export type EventType = "A" | "AM" | "V"
+
 /** One ticker's events on one trading date, indexed by window start. */
 export interface TickerDay {
   readonly second: (s: number) => WireEvent | undefined
   readonly minute: (s: number) => WireEvent | undefined
   readonly value: (s: number) => ValueEvent | undefined
+  /** The JSON of `second(s)` (cached). */
+  readonly secondJson: (s: number) => string | undefined
+  /** All events of a type as JSON text (V: index tickers only, else empty). */
+  readonly series: (ev: EventType) => EventSeries
 }
 
-const EMPTY: TickerDay = { second: () => undefined, minute: () => undefined, value: () => undefined }
+const NO_SERIES: EventSeries = { count: 0, sendAt: () => NaN, json: () => "" }
+const EMPTY: TickerDay = {
+  second: () => undefined, minute: () => undefined, value: () => undefined, secondJson: () => undefined, series: () => NO_SERIES
+}
+
+/** A number as JSON.stringify writes it. */
+const num = (x: number): string => (Number.isFinite(x) ? "" + x : "null")
 
 export const buildTickerDay = (sym: string, bars: ReadonlyArray<WireAgg | WireIndexAgg>): TickerDay => {
   if (bars.length === 0) return EMPTY
@@ -99,7 +124,7 @@ export const buildTickerDay = (sym: string, bars: ReadonlyArray<WireAgg | WireIn
     }
   }
 
-  const minutes = new Map<number, WireEvent>()
+  const minutes = new Map<number, AggEvent | IndexAggEvent>()
   for (let i = 0; i < bars.length; ) {
     const start = bars[i]!.t - (((bars[i]!.t % 60_000) + 60_000) % 60_000)
     let j = i
@@ -132,22 +157,66 @@ export const buildTickerDay = (sym: string, bars: ReadonlyArray<WireAgg | WireIn
     const i = index ? indexOf(s) : -1
     return i < 0 ? undefined : { ev: "V", val: bars[i]!.c, T: sym, t: bars[i]!.t }
   }
-  return { second, minute: (s) => minutes.get(s), value }
+
+  const symJson = JSON.stringify(sym)
+  const secondText = (i: number): string => {
+    const b = bars[i]!
+    if (!isVolumeBar(b))
+      return `{"ev":"A","sym":${symJson},"op":${num(op)},"o":${num(b.o)},"c":${num(b.c)},"h":${num(b.h)},"l":${num(b.l)},"s":${num(b.t)},"e":${num(b.t + 1000)}}`
+    return `{"ev":"A","sym":${symJson},"v":${num(b.v)},"av":${num(cumV[i]!)},"op":${num(op)},"vw":${num(b.vw)},"o":${num(b.o)},"c":${num(b.c)},` +
+      `"h":${num(b.h)},"l":${num(b.l)},"a":${num(dayVwap(i, b.vw))},"z":${num(b.n > 0 ? Math.round(b.v / b.n) : 0)},"s":${num(b.t)},"e":${num(b.t + 1000)}}`
+  }
+  const cached = (count: number, text: (i: number) => string) => {
+    const out = new Array<string | undefined>(count)
+    return (i: number): string => out[i] ?? (out[i] = text(i))
+  }
+  const secondAt = cached(bars.length, secondText)
+  const seconds: EventSeries = { count: bars.length, sendAt: (i) => bars[i]!.t + 1000, json: secondAt }
+  const minuteList = [...minutes.values()]
+  const minuteSeries: EventSeries = {
+    count: minuteList.length,
+    sendAt: (i) => minuteList[i]!.s + 60_000,
+    json: cached(minuteList.length, (i) => JSON.stringify(minuteList[i]))
+  }
+  const valueSeries: EventSeries = !index
+    ? NO_SERIES
+    : {
+        count: bars.length,
+        sendAt: (i) => bars[i]!.t + 1000,
+        json: cached(bars.length, (i) => `{"ev":"V","val":${num(bars[i]!.c)},"T":${symJson},"t":${num(bars[i]!.t)}}`)
+      }
+  return {
+    second,
+    minute: (s) => minutes.get(s),
+    value,
+    secondJson: (s) => {
+      const i = indexOf(s)
+      return i < 0 ? undefined : secondAt(i)
+    },
+    series: (ev) => (ev === "A" ? seconds : ev === "AM" ? minuteSeries : valueSeries)
+  }
 }
 
 /**
  * TickerDays built on demand from a MarketData. The replay moves forward in time, so the cache
- * holds one date only (and at most `capacity` tickers of it).
+ * holds two dates only (the replayed one and the next one, which the replay may warm up ahead),
+ * at most `capacity` tickers each.
  */
 export const makeEventSource = (market: MarketData, capacity = 1024) => {
-  const days = new Map<string, TickerDay>()
-  let currentDate = ""
+  const byDate = new Map<string, Map<string, TickerDay>>()
+  const has = (sym: string, date: string): boolean => byDate.get(date)?.has(sym) ?? false
   return {
+    has,
     day: (sym: string, date: string): TickerDay => {
-      if (date !== currentDate || days.size >= capacity) {
-        days.clear()
-        currentDate = date
+      let days = byDate.get(date)
+      if (days === undefined) {
+        if (byDate.size >= 2) {
+          const [oldest] = [...byDate.keys()].sort()
+          byDate.delete(oldest!)
+        }
+        byDate.set(date, (days = new Map()))
       }
+      if (days.size >= capacity) days.clear()
       let d = days.get(sym)
       if (d === undefined) days.set(sym, (d = buildTickerDay(sym, market.secondBars(sym, date))))
       return d

@@ -20,10 +20,13 @@ export const parseChannel = (param: string): Channel | undefined => {
 
 export class Subscriptions {
   private readonly byEv = new Map<string, Set<string>>()
+  /** Bumped by every add/remove (the replay caches per-connection plans by it). */
+  version = 0
 
   add(param: string): void {
     const ch = parseChannel(param)
     if (!ch) return
+    this.version++
     let set = this.byEv.get(ch.ev)
     if (!set) this.byEv.set(ch.ev, (set = new Set()))
     set.add(ch.sym)
@@ -32,6 +35,7 @@ export class Subscriptions {
   remove(param: string): void {
     const ch = parseChannel(param)
     if (!ch) return
+    this.version++
     const set = this.byEv.get(ch.ev)
     set?.delete(ch.sym)
     if (set?.size === 0) this.byEv.delete(ch.ev)
