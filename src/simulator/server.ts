@@ -54,14 +54,27 @@ const DEFAULT_SEED = 1
 const newRequestId = (): string => randomBytes(16).toString("hex")
 
 const send = (res: http.ServerResponse, response: ApiResponse, requestId = newRequestId(), headOnly = false): void => {
-  const body = JSON.stringify(response.body)
+  const chunks = response.json ?? [Buffer.from(JSON.stringify(response.body), "utf8")]
+  let length = 0
+  for (const c of chunks) length += c.byteLength
   res.writeHead(response.status, {
     "Content-Type": "application/json; charset=utf-8",
-    "Content-Length": Buffer.byteLength(body),
+    "Content-Length": length,
     "X-Request-ID": requestId,
     ...response.headers
   })
-  res.end(headOnly ? undefined : body)
+  if (headOnly) {
+    res.end()
+    return
+  }
+  // pre-serialized pages are a few chunks (envelope head, cached bar bytes, tail): one writev
+  if (chunks.length === 1) {
+    res.end(chunks[0])
+    return
+  }
+  res.cork()
+  for (const c of chunks) res.write(c)
+  res.end() // flushes the corked writes
 }
 
 const readJson = (req: http.IncomingMessage): Promise<unknown> =>

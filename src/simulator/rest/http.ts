@@ -16,6 +16,8 @@ export interface ApiResponse {
   readonly status: number
   readonly body: unknown
   readonly headers?: Readonly<Record<string, string>>
+  /** The body already serialized (chunks sent in order, UTF-8 JSON); when present, `body` is not used. */
+  readonly json?: ReadonlyArray<Uint8Array>
 }
 
 export interface RestContext {
@@ -27,6 +29,13 @@ export interface RestContext {
 export type Handler = (req: ApiRequest, ctx: RestContext) => ApiResponse
 
 export const ok = (body: unknown): ApiResponse => ({ status: 200, body })
+
+/** 200 with a body given as JSON text chunks (strings are UTF-8 encoded). */
+export const okJson = (chunks: ReadonlyArray<Uint8Array | string>): ApiResponse => ({
+  status: 200,
+  body: undefined,
+  json: chunks.map((c) => (typeof c === "string" ? Buffer.from(c, "utf8") : c))
+})
 
 export const errorResponse = (status: number, requestId: string, error: string, headers?: Record<string, string>): ApiResponse => ({
   status,
