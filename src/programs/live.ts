@@ -2,8 +2,8 @@
  * `live`: stream SPY (`A.SPY` on /stocks), VIX (`A.I:VIX` on /indices) and the day's SPY options
  * (`A.O:…`/`AM.O:…` on /options, sharded by `live.max_subscriptions_per_connection`) during
  * market hours, plus news by REST polling. Frames → journal → LiveWriter → Parquet + checkpoint.
- * Outside market hours it logs "Market closed - streaming inactive" and returns without opening a
- * socket. It stops `live.shutdown_before_close_s` before the close, on interruption
+ * Outside market hours (more than PRE_OPEN_MS before the open) it logs "Market closed - streaming
+ * inactive" and the next open, and returns without opening a socket. It stops `live.shutdown_before_close_s` before the close, on interruption
  * (SIGINT/SIGTERM/`stop`), or fails fast on `auth_failed`; every stop drains the journal, commits,
  * checkpoints and compacts, so `live` again resumes where it stopped.
  */
@@ -33,6 +33,9 @@ export type LiveOutcome =
   | { readonly _tag: "MarketClosed"; readonly nextOpenMs: number }
   | { readonly _tag: "Streamed"; readonly date: string; readonly endOfDay: boolean }
 
+/** How long before the open `live` may start and wait for it. */
+export const PRE_OPEN_MS = 120_000
+
 const nyTime = (ms: number) => DateTime.fromMillis(ms, { zone: NY }).toFormat("yyyy-MM-dd HH:mm:ss 'America/New_York'")
 
 export const liveProgram = (_options: LiveOptions = {}) =>
@@ -43,12 +46,14 @@ export const liveProgram = (_options: LiveOptions = {}) =>
       const telemetry = yield* LiveTelemetry
       const endpoint = yield* FeedEndpoint
       const state = yield* market.state
-      if (state._tag === "Closed") {
+      // Started just before the open (as `--clock-start …T09:29:50` does): connect now, data starts at the open.
+      const preOpen = state._tag === "Closed" && state.next.openMs - state.nowMs <= PRE_OPEN_MS
+      if (state._tag === "Closed" && !preOpen) {
         yield* Effect.logInfo("Market closed - streaming inactive")
         yield* Effect.logInfo(`Next open: ${nyTime(state.next.openMs)}`)
         return { _tag: "MarketClosed", nextOpenMs: state.next.openMs } satisfies LiveOutcome
       }
-      const session = state.session
+      const session = state._tag === "Open" ? state.session : state.next
       const stopAt = session.closeMs - settings.live.shutdownBeforeCloseS * 1000
       if (state.nowMs >= stopAt) {
         const next = yield* Effect.flatMap(Clock.currentTimeMillis, () => market.state)
