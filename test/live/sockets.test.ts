@@ -1,0 +1,123 @@
+/**
+ * FeedSocket on the TestClock against a fake Polygon server: auth_failed is fatal at once,
+ * max_connections retries at most once per live.max_connections_retry_s and alerts, a half-open
+ * connection is detected by the idle watchdog and replaced, and 100,000 frames pass one
+ * connection into the journal and the lake exactly.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Exit, Fiber, Layer, TestClock } from "effect"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { nyTimeMs } from "../../src/domain/calendar.js"
+import * as Journal from "../../src/live/Journal.js"
+import * as LiveWriter from "../../src/live/LiveWriter.js"
+import { connectionsFor } from "../../src/live/sharding.js"
+import { recorder } from "../../src/live/telemetry.js"
+import { type FeedSocketConfig, runConnection, WebSocketConnector } from "../../src/services/FeedSocket.js"
+import { makeSyntheticMarket } from "../../src/simulator/market/SyntheticMarket.js"
+import { loadTestSettings, tempRoot } from "../helpers/settings.js"
+import { fakeRest } from "./fixtures/fakeRest.js"
+import { FakeServer } from "./fixtures/fakeWs.js"
+import { liveTestLayer, readLake, realTick, realWait } from "./fixtures/harness.js"
+
+const DATE = "2025-10-28"
+const market = makeSyntheticMarket(42)
+const cfg: FeedSocketConfig = {
+  baseUrl: "ws://fake", apiKey: "k", idleTimeoutMs: 30_000, reconnectBaseMs: 500, reconnectMaxMs: 30_000,
+  maxConnectionsRetryMs: 60_000, maxConsecutiveFailures: 3
+}
+const spec = connectionsFor("spy", ["SPY"], "A", 100)[0]!
+
+const setup = (server: FakeServer) =>
+  Effect.gen(function* () {
+    const root = yield* Effect.promise(() => tempRoot("live-sock-"))
+    const journal = yield* Journal.open(root, "spy", DATE)
+    const rec = recorder()
+    const run = runConnection(spec, cfg, journal).pipe(Effect.provide(Layer.merge(rec.layer, Layer.succeed(WebSocketConnector, server.connect))))
+    return { root, journal, rec, run }
+  })
+
+describe("FeedSocket", () => {
+  it.scoped("auth_failed fails fast with the server's message, no retry", () =>
+    Effect.gen(function* () {
+      const server = new FakeServer(market, DATE, { rejectKey: true })
+      const { run, rec } = yield* setup(server)
+      const exit = yield* Effect.exit(run)
+      assert.isTrue(Exit.isFailure(exit))
+      assert.include(String(Exit.isFailure(exit) && exit.cause), "authentication failed")
+      yield* TestClock.adjust("5 minutes")
+      assert.strictEqual(server.sockets.length, 1)
+      assert.deepStrictEqual(rec.alerts.map((a) => a.kind), ["auth_failed"])
+    }))
+
+  it.scoped("max_connections: at most one attempt per minute, and an alert", () =>
+    Effect.gen(function* () {
+      const server = new FakeServer(market, DATE, { alwaysMaxConnections: true })
+      const { run, rec } = yield* setup(server)
+      const fiber = yield* Effect.fork(run)
+      for (let i = 0; i < 10; i++) yield* TestClock.adjust("30 seconds")
+      yield* Fiber.interrupt(fiber)
+      // t = 0, 60, 120, 180, 240, 300 s: six attempts in five minutes, never a storm.
+      assert.strictEqual(server.sockets.length, 6)
+      assert.isTrue(rec.alerts.some((a) => a.kind === "max_connections"))
+      assert.isTrue(rec.alerts.some((a) => a.kind === "connection_failures"))
+    }))
+
+  it.scoped("a half-open connection is detected by the idle watchdog and replaced; data flows again", () =>
+    Effect.gen(function* () {
+      const server = new FakeServer(market, DATE, { halfOpenAfterSubscribe: true })
+      const start = nyTimeMs(DATE, 10)
+      yield* TestClock.setTime(start)
+      server.nowMs = start
+      const { run, journal, rec } = yield* setup(server)
+      const fiber = yield* Effect.fork(run)
+      for (let t = start + 10_000; t <= start + 60_000; t += 10_000) {
+        yield* TestClock.adjust("10 seconds")
+        server.emitUntil(t)
+        yield* realTick
+      }
+      yield* Fiber.interrupt(fiber)
+      assert.strictEqual(server.sockets.length, 2)
+      assert.isTrue(server.sockets[0]!.closed)
+      assert.isFalse(server.sockets[1]!.silent)
+      const text = fs.readFileSync(journal.file, "utf8")
+      assert.include(text, '"epoch":2')
+      assert.isAbove(server.frames, 1)
+      assert.strictEqual(rec.totals.failures, 1)
+    }))
+
+  it.scoped("100,000 frames through one connection reach the journal and the lake exactly", () =>
+    Effect.gen(function* () {
+      const root = yield* Effect.promise(() => tempRoot("live-100k-"))
+      const settings = yield* Effect.promise(() => loadTestSettings({ storage: { root } }))
+      const server = new FakeServer(market, DATE)
+      const { layer } = liveTestLayer(settings, fakeRest(market).service, server.connect)
+      const open = nyTimeMs(DATE, 9, 30)
+      yield* TestClock.setTime(open)
+      yield* Effect.gen(function* () {
+        const journal = yield* Journal.open(root, "spy", DATE)
+        const writer = yield* LiveWriter.start({
+          root, feed: "spy", date: DATE, openMs: open, closeMs: nyTimeMs(DATE, 16), journal, ev: "A", timespan: "second",
+          flushIntervalMs: 5000, maxRows: 50_000, graceSeconds: 0
+        })
+        const fiber = yield* Effect.fork(runConnection(spec, cfg, journal))
+        yield* realWait(() => server.open().some((s) => s.subs.size > 0))
+        const sock = server.open()[0]!
+        const N = 100_000
+        for (let i = 0; i < N; i++) {
+          const s = open + i * 100 // 100k distinct windows inside the session
+          sock.deliver(JSON.stringify([{ ev: "A", sym: "SPY", v: i + 1, av: i + 1, op: 580, vw: 580.5, o: 580, c: 581, h: 582, l: 579, a: 580.4, z: 10, s, e: s + 1000 }]))
+          if (i % 10_000 === 0) yield* realTick
+        }
+        yield* Fiber.interrupt(fiber)
+        yield* writer.finish()
+        const lines = fs.readFileSync(journal.file, "utf8").trimEnd().split("\n")
+        assert.strictEqual(lines.filter((l) => l.includes('"ev":"A"')).length, N)
+        const rows = yield* readLake(root, "spy", DATE)
+        assert.strictEqual(rows.length, N)
+        assert.strictEqual(new Set(rows.map((r) => r.s)).size, N)
+        assert.deepStrictEqual(fs.readdirSync(path.join(root, "raw/spy/date=2025-10-28")), ["live.parquet"])
+      }).pipe(Effect.provide(layer))
+    }), { timeout: 60_000 })
+})
+
