@@ -12,7 +12,7 @@ import * as path from "node:path"
 import type { Feed } from "../../domain/feeds.js"
 import { assertDate, lakePaths } from "../../domain/paths.js"
 import { duckdbConsolidate } from "../../sql/consolidated.js"
-import { CHECKPOINTS, CONSOLIDATED, createIndex, ddl, INDEXES, TABLES } from "../../sql/tables.js"
+import { CHECKPOINTS, CONSOLIDATED, createIndex, ddl, indexesFor, TABLES } from "../../sql/tables.js"
 import { duckdbUpsert } from "../../sql/upsert.js"
 import * as DuckDb from "../DuckDb.js"
 import { publish } from "../ParquetWriter.js"
@@ -50,7 +50,7 @@ export const make = (options: DuckDbSinkOptions) =>
     const file = options.path ?? paths.warehouse
     yield* Effect.promise(() => fs.mkdir(path.dirname(file), { recursive: true }))
     const db = yield* DuckDb.make(file)
-    for (const statement of [...ddl("duckdb"), ...INDEXES.map((i) => createIndex("duckdb", i))]) yield* Effect.orDie(db.run(statement))
+    for (const statement of [...ddl("duckdb"), ...indexesFor("duckdb").map((i) => createIndex("duckdb", i))]) yield* Effect.orDie(db.run(statement))
     const metrics = SinkMetrics.make("duckdb", options.commitSlaS * 1000, yield* currentAlerts)
     const timed = <A extends { rows: number }>(context: Record<string, unknown>, effect: Effect.Effect<A, DuckDb.DuckDbError>) =>
       Effect.gen(function* () {

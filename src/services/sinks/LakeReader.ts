@@ -59,7 +59,7 @@ let sequence = 0
 
 export const make = (root: string) =>
   Effect.gen(function* () {
-    const db = yield* DuckDb.make(":memory:")
+    const db = yield* DuckDb.make(":memory:", 1) // one connection: the staged partitions are temp tables
     const open = (feed: Feed, date: string) =>
       Effect.gen(function* () {
         const { files, fingerprint } = yield* partitionFiles(root, feed, date)
