@@ -4,7 +4,7 @@
  */
 import type { WireAgg, WireContract } from "../MarketData.js"
 import { formatOptionTicker, type OptionSymbol, SPY } from "../../domain/tickers.js"
-import { rngFor } from "./random.js"
+import { hashString } from "./random.js"
 import { round2, vwapWithin } from "./rounding.js"
 import { sessionOn, tradingDaysFrom } from "./tradingCalendar.js"
 import type { UnderlyingDay } from "./underlying.js"
@@ -72,14 +72,39 @@ export const optionPrice = (right: "call" | "put", spot: number, strike: number,
 /** Probability that a contract trades in a given second: busier near the money. */
 export const tradeProbability = (strike: number, spot: number): number => 0.45 * Math.exp(-Math.abs(strike - spot) / 2.5) + 0.01
 
+/** The largest value `tradeProbability` can take (distance 0), computed the same way. */
+const MAX_TRADE_PROBABILITY = tradeProbability(0, 0)
+
 export const optionBars = (seed: number, ticker: string, s: OptionSymbol, day: UnderlyingDay): Array<WireAgg> => {
   const expiryMs = sessionOn(s.expiration)?.closeMs ?? Date.parse(`${s.expiration}T21:00:00Z`)
-  const rng = rngFor(seed, ticker, day.date)
-  const priceAt = (i: number): number =>
-    optionPrice(s.right, day.spot[i]!, s.strike, day.vix[i]! / 100, (expiryMs - (day.openMs + (i + 1) * 1000)) / YEAR_MS)
+  // rngFor(seed, ticker, date)'s mulberry32 stream, stepped inline: the per-second draw is the hot loop
+  let a = hashString(`${seed}|${ticker}|${day.date}`) >>> 0
+  const rng = (): number => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+  const spot = day.spot, vix = day.vix, strike = s.strike, right = s.right
+  // the price of second i is needed as one bar's close and the next bar's open: computed once
+  let pricedIndex = -1, priced = 0
+  const priceAt = (i: number): number => {
+    if (i !== pricedIndex) {
+      priced = optionPrice(right, spot[i]!, strike, vix[i]! / 100, (expiryMs - (day.openMs + (i + 1) * 1000)) / YEAR_MS)
+      pricedIndex = i
+    }
+    return priced
+  }
   const bars: Array<WireAgg> = []
-  for (let i = 0; i < day.spot.length; i++) {
-    if (rng() >= tradeProbability(s.strike, day.spot[i]!)) continue
+  for (let i = 0; i < spot.length; i++) {
+    // a draw at or above the largest possible probability never trades: skip the exp (same stream, same bars)
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    const u = ((t ^ (t >>> 14)) >>> 0) / 4294967296
+    if (u >= MAX_TRADE_PROBABILITY || u >= tradeProbability(strike, spot[i]!)) continue
     const o = round2(priceAt(i === 0 ? 0 : i - 1))
     const c = round2(priceAt(i))
     const h = round2(Math.max(o, c) + (rng() < 0.2 ? 0.01 : 0))

@@ -20,10 +20,29 @@ const yearOf = (date: string): number => Number(date.slice(0, 4))
 
 export const holidayOn = (date: string): MarketHoliday | undefined => holidaysOfYear(yearOf(date)).get(date)
 
-export const isTradingDay = (date: string): boolean => !isWeekend(date) && holidayOn(date)?.status !== "closed"
+/** Per-date answers, memoised: the luxon-backed domain helpers cost tens of µs a call, and every request asks. */
+const tradingDays = new Map<string, boolean>()
+const sessions = new Map<string, Session | undefined>()
+const MEMO_LIMIT = 20_000
 
-/** The regular session of a date (early close 13:00), undefined when the market is closed. */
-export const sessionOn = (date: string): Session | undefined => sessionOf(date, holidaysOfYear(yearOf(date)))
+export const isTradingDay = (date: string): boolean => {
+  let open = tradingDays.get(date)
+  if (open === undefined) {
+    if (tradingDays.size >= MEMO_LIMIT) tradingDays.clear()
+    open = !isWeekend(date) && holidayOn(date)?.status !== "closed"
+    tradingDays.set(date, open)
+  }
+  return open
+}
+
+/** The regular session of a date (early close 13:00), undefined when the market is closed. Shared: do not mutate. */
+export const sessionOn = (date: string): Session | undefined => {
+  if (sessions.has(date)) return sessions.get(date)
+  if (sessions.size >= MEMO_LIMIT) sessions.clear()
+  const session = sessionOf(date, holidaysOfYear(yearOf(date)))
+  sessions.set(date, session)
+  return session
+}
 
 export const nextTradingDay = (date: string): string => {
   let d = addDays(date, 1)
