@@ -149,12 +149,12 @@ export const withRouter = <A, E>(t: TestSinks, f: (router: import("../../src/ser
 export const queryDuck = async <A = Record<string, unknown>>(root: string, sql: string): Promise<Array<A>> =>
   Effect.runPromise(Effect.flatMap(DuckDb.make(lakePaths(root).warehouse), (db) => db.query<A>(sql)).pipe(Effect.scoped)) as Promise<Array<A>>
 
-export const queryPg = <A = Record<string, unknown>>(url: string, sql: string, params: ReadonlyArray<unknown> = []): Promise<Array<A>> =>
+export const queryPg = <A extends object = Record<string, unknown>>(url: string, sql: string, params: ReadonlyArray<unknown> = []): Promise<Array<A>> =>
   Effect.runPromise(
     Effect.flatMap(PgClient.PgClient, (c) => c.unsafe<A>(sql, params as Array<unknown>)).pipe(Effect.provide(PgClient.layer({ url: Redacted.make(url) })))
   ) as Promise<Array<A>>
 
-export const queryMysql = <A = Record<string, unknown>>(url: string, sql: string, params: ReadonlyArray<unknown> = []): Promise<Array<A>> =>
+export const queryMysql = <A extends object = Record<string, unknown>>(url: string, sql: string, params: ReadonlyArray<unknown> = []): Promise<Array<A>> =>
   Effect.runPromise(
     Effect.flatMap(MysqlClient.MysqlClient, (c) => c.unsafe<A>(sql, params as Array<unknown>)).pipe(Effect.provide(MysqlClient.layer({ url: Redacted.make(url) })))
   ) as Promise<Array<A>>
