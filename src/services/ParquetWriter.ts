@@ -31,14 +31,38 @@ const stagingType = (col: Column): DuckDBType => (col.type === "VARCHAR" ? VARCH
 const stagingSql = (col: Column): string => (col.type === "VARCHAR" ? "VARCHAR" : col.type === "BOOLEAN" ? "BOOLEAN" : "DOUBLE")
 const CHUNK = 2048
 
+/** A SQL literal for a value every row shares (only our own row values reach here). */
+const literal = (v: Row[string] | undefined): string =>
+  v === null || v === undefined ? "NULL" : typeof v === "string" ? sqlString(v) : typeof v === "boolean" ? (v ? "TRUE" : "FALSE") : String(v)
+
+/**
+ * Columns whose value is the same in every row (a unit's ticker, `source`, `received_at_ms`, the
+ * WebSocket-only columns that are NULL for REST rows …) are not staged: they become literals in
+ * the COPY's SELECT. This roughly halves the appender's work for REST aggregates.
+ */
+const constantColumns = (schema: FeedSchema, rows: ReadonlyArray<Row>): Map<string, string> => {
+  const constants = new Map<string, string>()
+  if (rows.length === 0) return constants
+  for (const col of schema.columns) {
+    const first = rows[0]![col.name] ?? null
+    if (typeof first === "number" && !Number.isFinite(first)) continue
+    let same = true
+    for (let i = 1; i < rows.length && same; i++) same = (rows[i]![col.name] ?? null) === first
+    if (same) constants.set(col.name, literal(first))
+  }
+  return constants
+}
+
 /** The SELECT list that turns staged columns into the file's columns (typed, timestamps derived). */
-export const selectList = (schema: FeedSchema, staged: boolean): string =>
+export const selectList = (schema: FeedSchema, staged: boolean, constants: ReadonlyMap<string, string> = new Map()): string =>
   schema.columns
     .flatMap((col) => {
       const id = `"${col.name}"`
-      const value = staged && col.type === "BIGINT" ? `CAST(${id} AS BIGINT) AS ${id}` : id
+      const constant = constants.get(col.name)
+      const source = constant !== undefined ? `CAST(${constant} AS ${col.type})` : staged && col.type === "BIGINT" ? `CAST(${id} AS BIGINT)` : id
+      const value = source === id ? id : `${source} AS ${id}`
       const ts = schema.timestamps.find(([ms]) => ms === col.name)
-      return ts ? [value, `epoch_ms(CAST(${id} AS BIGINT))::TIMESTAMPTZ AS "${ts[1]}"`] : [value]
+      return ts ? [value, `epoch_ms(${source === id ? id : source})::TIMESTAMPTZ AS "${ts[1]}"`] : [value]
     })
     .join(", ")
 
@@ -86,15 +110,21 @@ export const make = Effect.gen(function* () {
       .withConnection(async (c) => {
         await fs.mkdir(path.dirname(target), { recursive: true })
         const table = `stage_${schema.feed}_${++sequence}`
-        await c.run(`CREATE TEMP TABLE ${table} (${schema.columns.map((col) => `"${col.name}" ${stagingSql(col)}`).join(", ")})`)
+        const constants = constantColumns(schema, rows)
+        // Dedupe needs the key and received_at_ms as real columns of the staged table.
+        if (options.dedupe) for (const k of [...schema.key, "received_at_ms"]) constants.delete(k)
+        const staged = schema.columns.filter((col) => !constants.has(col.name))
+        const stagedDdl = staged.length === 0 ? `"_row" BOOLEAN` : staged.map((col) => `"${col.name}" ${stagingSql(col)}`).join(", ")
+        await c.run(`CREATE TEMP TABLE ${table} (${stagedDdl})`)
         const tmp = tempName(target)
         try {
           const appender = await c.createAppender(table, "main", "temp")
-          const types = schema.columns.map(stagingType)
+          const types = staged.length === 0 ? [BOOLEAN] : staged.map(stagingType)
           for (let start = 0; start < rows.length; start += CHUNK) {
             const slice = rows.slice(start, start + CHUNK)
             const chunk = DuckDBDataChunk.create(types, slice.length)
-            schema.columns.forEach((col, i) => {
+            if (staged.length === 0) chunk.setColumnValues(0, slice.map(() => true))
+            staged.forEach((col, i) => {
               const values = new Array(slice.length)
               for (let j = 0; j < slice.length; j++) values[j] = slice[j]![col.name] ?? null
               chunk.setColumnValues(i, values)
@@ -105,7 +135,7 @@ export const make = Effect.gen(function* () {
           appender.closeSync()
           // Deduplicated writes are sorted by key; plain writes keep the input order (REST pages arrive sorted).
           const tail = options.dedupe ? `${dedupeClause(schema)} ${orderClause(schema)}` : ""
-          const copied = await c.runAndReadAll(`COPY (SELECT ${selectList(schema, true)} FROM temp.${table} ${tail}) TO ${sqlString(tmp)} ${copyOptions}`)
+          const copied = await c.runAndReadAll(`COPY (SELECT ${selectList(schema, true, constants)} FROM temp.${table} ${tail}) TO ${sqlString(tmp)} ${copyOptions}`)
           await publish(tmp, target)
           return copiedRows(copied.getRowsJS(), rows.length)
         } catch (e) {
