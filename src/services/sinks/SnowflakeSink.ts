@@ -4,7 +4,7 @@
  * idempotent). It does not build options_consolidated (DuckDB, PostgreSQL and MySQL do).
  */
 import { Clock, Effect, Redacted } from "effect"
-import * as snowflake from "snowflake-sdk"
+import type * as Snowflake from "snowflake-sdk"
 import type { Feed } from "../../domain/feeds.js"
 import { FEEDS } from "../../sql/tables.js"
 import { partitionFiles } from "./LakeReader.js"
@@ -25,12 +25,19 @@ export interface SnowflakeSinkOptions {
   readonly commitSlaS: number
 }
 
+/** Loaded only when the sink is enabled: the SDK pulls in the AWS SDK (slow start-up, warnings on Node 20). */
+const loadSdk = async (): Promise<typeof Snowflake> => {
+  const mod = (await import("snowflake-sdk")) as typeof Snowflake & { default?: typeof Snowflake }
+  return mod.default ?? mod
+}
+
 export const make = (options: SnowflakeSinkOptions) =>
   Effect.gen(function* () {
     const connection = yield* Effect.acquireRelease(
       Effect.tryPromise({
-        try: () =>
-          snowflake
+        try: async () => {
+          const snowflake = await loadSdk()
+          return snowflake
             .createConnection({
               account: options.account,
               username: options.username,
@@ -39,7 +46,8 @@ export const make = (options: SnowflakeSinkOptions) =>
               schema: options.schema,
               ...(options.warehouse ? { warehouse: options.warehouse } : {})
             })
-            .connectAsync(),
+            .connectAsync()
+        },
         catch: sinkError("snowflake", "connect")
       }),
       (c) => Effect.async<void>((resume) => void c.destroy(() => resume(Effect.void)))
