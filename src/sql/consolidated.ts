@@ -16,7 +16,7 @@
  */
 import { assertDate } from "../domain/paths.js"
 import { SPY, VIX } from "../domain/tickers.js"
-import { CONSOLIDATED, consolidatedColumns, type Dialect, quote } from "./tables.js"
+import { CONSOLIDATED, consolidatedColumns, type Dialect, quote, sqlType } from "./tables.js"
 
 const SPY_TAG = `'%"SPY"%'`
 const OCC_REGEX = `'^O:[A-Z]{1,6}[0-9]{6}[CP][0-9]{8}$'`
@@ -50,26 +50,43 @@ const selectList = (dialect: Dialect, date: string, newsCount: string, latest: s
 const insertInto = (dialect: Dialect) =>
   `INSERT INTO ${quote(dialect, CONSOLIDATED)} (${consolidatedColumns.map((c) => quote(dialect, c.name)).join(", ")})`
 
-/** DuckDB: one statement, no parameters (the date is validated, the window is a number we computed). */
-export const duckdbConsolidate = (date: string, windowMs: number): string => {
+/**
+ * DuckDB: one statement, no parameters (the date is validated, the window is a number we computed).
+ * The as-of lookups run once per distinct second (~23k rows), not once per option bar (millions):
+ * each ASOF join sorts its left side, so the option bars are only hash-joined to the per-second results.
+ */
+export const duckdbConsolidate = (date: string, windowMs: number): string => `${insertInto("duckdb")}\n${duckdbConsolidateSelect(date, windowMs)}`
+
+/** The DuckDB query alone, its columns named and typed as `consolidatedColumns` (unsorted: a global sort of millions of wide rows cost more than the joins). */
+export const duckdbConsolidateQuery = (date: string, windowMs: number): string =>
+  `SELECT ${consolidatedColumns.map((c) => `CAST(q."${c.name}" AS ${sqlType("duckdb", c.type, false)}) AS "${c.name}"`).join(", ")}
+FROM (${duckdbConsolidateSelect(date, windowMs)}) AS q(${consolidatedColumns.map((c) => `"${c.name}"`).join(", ")})`
+
+const duckdbConsolidateSelect = (date: string, windowMs: number): string => {
   const d = `'${assertDate(date)}'`
   const w = Math.trunc(windowMs)
-  return `${insertInto("duckdb")}
-WITH o AS (SELECT *, window_start_ms - ${w} AS news_from_ms FROM option_bars WHERE "date" = ${d}),
-s AS (SELECT * FROM spy_bars WHERE "date" = ${d} AND ticker = '${SPY}'),
-v AS (SELECT * FROM vix_values WHERE "date" = ${d} AND ticker = '${VIX}'),
-n AS (
+  const perSecond = (name: string, from: string, on: string) =>
+    `${name} AS (SELECT secs.window_start_ms AS t, x.* FROM secs ASOF LEFT JOIN ${from} AS x ON ${on})`
+  return `WITH o AS (SELECT * FROM option_bars WHERE "date" = ${d}),
+spy AS (SELECT * FROM spy_bars WHERE "date" = ${d} AND ticker = '${SPY}'),
+vix AS (SELECT * FROM vix_values WHERE "date" = ${d} AND ticker = '${VIX}'),
+news_spy AS (
   SELECT published_utc_ms, title, spy_sentiment, count(*) OVER (ORDER BY published_utc_ms RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS cum
   FROM news WHERE tickers LIKE ${SPY_TAG}
   QUALIFY row_number() OVER (PARTITION BY published_utc_ms ORDER BY id DESC) = 1
-)
+),
+secs AS (SELECT DISTINCT window_start_ms FROM o),
+${perSecond("s", "spy", "secs.window_start_ms >= x.window_start_ms")},
+${perSecond("v", "vix", "secs.window_start_ms >= x.window_start_ms")},
+${perSecond("n", "news_spy", "secs.window_start_ms >= x.published_utc_ms")},
+${perSecond("n0", "news_spy", `secs.window_start_ms - ${w} >= x.published_utc_ms`)}
 SELECT
   ${selectList("duckdb", d, "COALESCE(n.cum, 0) - COALESCE(n0.cum, 0)", "n")}
 FROM o
-ASOF LEFT JOIN s ON o.window_start_ms >= s.window_start_ms
-ASOF LEFT JOIN v ON o.window_start_ms >= v.window_start_ms
-ASOF LEFT JOIN n ON o.window_start_ms >= n.published_utc_ms
-ASOF LEFT JOIN n AS n0 ON o.news_from_ms >= n0.published_utc_ms
+LEFT JOIN s ON s.t = o.window_start_ms
+LEFT JOIN v ON v.t = o.window_start_ms
+LEFT JOIN n ON n.t = o.window_start_ms
+LEFT JOIN n0 ON n0.t = o.window_start_ms
 LEFT JOIN option_contracts c ON c.as_of = ${d} AND c.ticker = o.ticker`
 }
 
