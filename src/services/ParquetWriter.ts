@@ -17,11 +17,19 @@ export interface WriteOptions {
   readonly dedupe?: boolean
 }
 
+export interface MergeOptions {
+  /**
+   * The sources hold disjoint keys (e.g. one file per option contract, each from one REST
+   * series): concatenate them in order instead of deduplicating and sorting. Default false.
+   */
+  readonly disjoint?: boolean
+}
+
 export interface ParquetWriterService {
   /** Write rows to `target` atomically; returns the number of rows in the file. */
   readonly write: (schema: FeedSchema, rows: ReadonlyArray<Row>, target: string, options?: WriteOptions) => Effect.Effect<number, LakeWriteError>
   /** Merge existing Parquet files into one file at `target` atomically (deduplicated by key); returns rows. */
-  readonly merge: (schema: FeedSchema, sources: ReadonlyArray<string>, target: string) => Effect.Effect<number, LakeWriteError>
+  readonly merge: (schema: FeedSchema, sources: ReadonlyArray<string>, target: string, options?: MergeOptions) => Effect.Effect<number, LakeWriteError>
 }
 
 export class ParquetWriter extends Context.Tag("spy/ParquetWriter")<ParquetWriter, ParquetWriterService>() {}
@@ -147,7 +155,7 @@ export const make = Effect.gen(function* () {
       }, `write ${target}`)
       .pipe(Effect.mapError(fail(target)))
 
-  const merge: ParquetWriterService["merge"] = (schema, sources, target) =>
+  const merge: ParquetWriterService["merge"] = (schema, sources, target, options = {}) =>
     db
       .withConnection(async (c) => {
         await fs.mkdir(path.dirname(target), { recursive: true })
@@ -155,12 +163,12 @@ export const make = Effect.gen(function* () {
         try {
           const list = `[${sources.map(sqlString).join(", ")}]`
           const cols = schema.columns.map((col) => `"${col.name}"`).concat(schema.timestamps.map(([, ts]) => `"${ts}"`))
-          await c.run(
-            `COPY (SELECT ${cols.join(", ")} FROM read_parquet(${list}, union_by_name = true) ${dedupeClause(schema)} ${orderClause(schema)}) TO ${sqlString(tmp)} ${copyOptions}`
+          const tail = options.disjoint ? "" : `${dedupeClause(schema)} ${orderClause(schema)}`
+          const copied = await c.runAndReadAll(
+            `COPY (SELECT ${cols.join(", ")} FROM read_parquet(${list}, union_by_name = true) ${tail}) TO ${sqlString(tmp)} ${copyOptions}`
           )
           await publish(tmp, target)
-          const counted = await c.runAndReadAll(`SELECT count(*)::DOUBLE AS n FROM read_parquet(${sqlString(target)})`)
-          return Number(counted.getRowObjectsJS()[0]!["n"])
+          return copiedRows(copied.getRowsJS(), 0)
         } catch (e) {
           await fs.rm(tmp, { force: true })
           throw e

@@ -99,7 +99,7 @@ export const optionsDay = (env: BackfillEnv, set: ContractSet, onUnit: (rows: nu
       { concurrency: env.settings.polygon.maxConcurrency }
     )
     const files = set.contracts.map((c) => path.join(staging, `${tickerFileName(c.ticker)}.parquet`))
-    const rows = files.length === 0 ? yield* env.writer.write(OPTIONS_SCHEMA, [], env.paths.backfillFile("options", date)) : yield* env.writer.merge(OPTIONS_SCHEMA, files, env.paths.backfillFile("options", date))
+    const rows = files.length === 0 ? yield* env.writer.write(OPTIONS_SCHEMA, [], env.paths.backfillFile("options", date)) : yield* env.writer.merge(OPTIONS_SCHEMA, files, env.paths.backfillFile("options", date), { disjoint: true })
     const quarantined = results.reduce((n, r) => n + r.quarantined, 0)
     const finishedAt = yield* Clock.currentTimeMillis
     yield* env.checkpoints.put({ feed: "options", date, rows, quarantined, completedAtMs: finishedAt })
