@@ -13,7 +13,7 @@ import { ParquetWriter } from "../services/ParquetWriter.js"
 import { PolygonRest } from "../services/PolygonRest.js"
 import { SchemaDrift } from "../services/SchemaDrift.js"
 import * as GapRepair from "./GapRepair.js"
-import { type Batch, type IngestContext, ingestLines, newBatch, putRow } from "./ingest.js"
+import { type Batch, type IngestContext, ingestLines, newBatch, pendingEntries, putRow } from "./ingest.js"
 import { type JournalHandle, readLines } from "./Journal.js"
 import { compact, type LiveCheckpoint, readCheckpoint, removeUncommitted, seqName, writeCheckpoint, writeSideFile } from "./liveFiles.js"
 import { LiveTelemetry } from "./telemetry.js"
@@ -148,7 +148,7 @@ export const start = (cfg: WriterConfig): Effect.Effect<WriterHandle, never, Sco
       for (;;) {
         const progressed = yield* step
         const now = yield* Clock.currentTimeMillis
-        if (batch.nRows >= cfg.maxRows || now - lastFlushMs >= cfg.flushIntervalMs) {
+        if (pendingEntries(batch) >= cfg.maxRows || now - lastFlushMs >= cfg.flushIntervalMs) {
           yield* flush
           continue
         }
@@ -172,7 +172,7 @@ export const start = (cfg: WriterConfig): Effect.Effect<WriterHandle, never, Sco
       Effect.gen(function* () {
         yield* Fiber.interrupt(fiber)
         while (yield* step) {
-          if (batch.nRows >= cfg.maxRows) yield* flush
+          if (pendingEntries(batch) >= cfg.maxRows) yield* flush
         }
         if (repairUntilMs !== undefined) GapRepair.closeAll(ctx.repair, Math.min(repairUntilMs, cfg.closeMs), stepMs)
         const dates = new Set([cfg.date, ...batch.rows.keys()])

@@ -50,6 +50,9 @@ export interface IngestContext {
 }
 
 const MAX_RAW = 64 * 1024
+/** Everything a batch holds in memory, set-aside lines included, so a flood of late or bad events also triggers a flush. */
+export const pendingEntries = (b: Batch): number => b.nRows + b.quarantine.length + b.lateRejected
+
 const quarantineLine = (receivedMs: number, reason: string, raw: string) =>
   JSON.stringify({ received_at_ms: receivedMs, reason, raw: raw.length > MAX_RAW ? raw.slice(0, MAX_RAW) : raw, truncated: raw.length > MAX_RAW })
 

@@ -27,7 +27,8 @@ export interface SimulatorOptions {
   /** undefined = any non-empty key is accepted. */
   readonly apiKey?: string
   readonly clock?: SimClock
-  readonly faults?: Partial<RestFaults>
+  /** REST fault knobs, plus `ws` for the WebSocket side's (as `POST /_sim/faults` takes them). */
+  readonly faults?: Partial<RestFaults> & { readonly ws?: Record<string, unknown> }
 }
 
 export interface SimulatorStats {
@@ -95,12 +96,14 @@ export const startSimulator = async (options: SimulatorOptions = {}): Promise<Ru
   const seed = options.seed ?? DEFAULT_SEED
   const market = options.market ?? makeSyntheticMarket(seed)
   const clock = options.clock ?? makeSimClock()
-  let faults = withFaults(NO_FAULTS, options.faults ?? {})
+  const { ws: initialWsFaults, ...initialRestFaults } = options.faults ?? {}
+  let faults = withFaults(NO_FAULTS, initialRestFaults)
   let requests = 0
   const byStatus: Record<string, number> = {}
   const ctx: RestContext = { market, clock, drift: (kind) => faults.drift[kind] }
   const server = http.createServer()
   const ws = attachWebSocket(server, { market, clock, apiKey: options.apiKey })
+  if (initialWsFaults !== undefined) ws.setFaults(initialWsFaults)
   const setFaults = (f: Partial<RestFaults>) => {
     faults = withFaults(faults, f)
   }
