@@ -87,7 +87,8 @@ const main = async () => {
   const plan = sessionPlan()
   const expected = plan.counts.spy + plan.counts.vix + plan.counts.options
   const root = fs.mkdtempSync(path.join(os.tmpdir(), "bench-live-"))
-  const sim = await startSimulatorProcess(port, ["--seed", String(seed), "--start", START, "--speed", "max"])
+  // The replay stops at the session close, so only the measured session flows.
+  const sim = await startSimulatorProcess(port, ["--seed", String(seed), "--start", START, "--speed", "max", "--faults", JSON.stringify({ ws: { replayUntilMs: CLOSE } })])
   const rec = recorder()
   const rest = Layer.scoped(
     PolygonRest,

@@ -36,6 +36,8 @@ export interface WsFaults {
   readonly maxConnectionsPerCluster: number
   readonly slowConsumerBytes: number
   readonly delayMs: number
+  /** Stop replaying at this simulated instant (epoch ms; 0 = never): e.g. a session's close, for benchmarks. */
+  readonly replayUntilMs: number
 }
 
 export const DEFAULT_WS_FAULTS: WsFaults = {
@@ -47,7 +49,8 @@ export const DEFAULT_WS_FAULTS: WsFaults = {
   correctionDelaySimMs: 2000,
   maxConnectionsPerCluster: 10,
   slowConsumerBytes: 0,
-  delayMs: 0
+  delayMs: 0,
+  replayUntilMs: 0
 }
 
 /** A connection whose send buffer grows beyond this is always a slow consumer. */

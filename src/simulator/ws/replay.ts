@@ -315,8 +315,13 @@ export const makeReplay = (deps: ReplayDeps) => {
     timer = ms <= 0 ? setImmediate(step) : setTimeout(step, ms)
   }
 
+  const replayOver = (): boolean => {
+    const until = faults().replayUntilMs
+    return until > 0 && cursor >= until
+  }
+
   const stepMax = (): void => {
-    if (!subscribed()) return schedule(SLICE_MS)
+    if (!subscribed() || replayOver()) return schedule(SLICE_MS)
     const t0 = Date.now()
     while (Date.now() - t0 < SLICE_MS) {
       if (maxBuffered() > HIGH_WATER) {
@@ -325,14 +330,15 @@ export const makeReplay = (deps: ReplayDeps) => {
       }
       if (perSecond(faults())) advance(Infinity)
       else advanceBatch(t0)
-      if (!subscribed()) break
+      if (!subscribed() || replayOver()) break
     }
     schedule(0)
   }
 
   const stepTimed = (speed: number): void => {
     const delay = faults().delayMs
-    const target = alignDown(clock.now() - delay)
+    const until = faults().replayUntilMs
+    const target = until > 0 ? Math.min(until, alignDown(clock.now() - delay)) : alignDown(clock.now() - delay)
     if (!subscribed()) cursor = Math.max(cursor, target)
     const t0 = Date.now()
     while (cursor < target && Date.now() - t0 < SLICE_MS * 2) advance(target)
