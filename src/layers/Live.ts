@@ -19,7 +19,9 @@ import { PolygonRest } from "../services/PolygonRest.js"
 import * as PolygonRestLive from "../services/PolygonRestLive.js"
 import { makeSimClock } from "../simulator/SimClock.js"
 import { simulatorResource } from "../simulator/server.js"
+import { SinkRouter } from "../services/sinks/SinkRouter.js"
 import { LakeLayer } from "./Backfill.js"
+import * as Sinks from "./Sinks.js"
 import { ObservabilityLive } from "./Observability.js"
 import { BUILTIN, BUILTIN_KEY, MissingApiKey } from "./Polygon.js"
 
@@ -97,5 +99,19 @@ export const runLive = (options: LiveOptions = {}) =>
         return yield* liveProgram(options).pipe(Effect.provide(liveLayer(ep)))
       })
     ).pipe(Effect.provide(FetchHttpClient.layer))
-    return yield* startMs === undefined ? run : Effect.withClock(run, MarketClock.simulatedClock(startMs, speed))
+    const outcome = yield* startMs === undefined ? run : Effect.withClock(run, MarketClock.simulatedClock(startMs, speed))
+    if (outcome._tag === "Streamed" && outcome.endOfDay) yield* loadDayIntoSinks(outcome.date)
+    return outcome
   })
+
+/** The end of a live day: the day's partitions into every configured sink, then the consolidated view. */
+const loadDayIntoSinks = (date: string) =>
+  Effect.gen(function* () {
+    const router = yield* SinkRouter
+    for (const feed of ["spy", "options", "vix", "news", "contracts"] as const) yield* router.loadPartition(feed, date)
+    const { rows } = yield* router.consolidate(date)
+    yield* Effect.logInfo(`End of day ${date}: sinks loaded, options_consolidated has ${rows.toLocaleString("en-US")} rows`)
+  }).pipe(
+    Effect.provide(Sinks.layer),
+    Effect.catchAllCause((cause) => Effect.logError(`End of day ${date}: loading the sinks failed (re-run: node dist/main.js consolidate --date ${date})`, cause))
+  )

@@ -75,7 +75,8 @@ export const pollNews = (cfg: NewsPollerConfig) =>
         byDate.get(d)!.push(n.row)
       }
       yield* telemetry.received("news", 1, items.length)
-      if (byDate.size === 0) return
+      // A poll with nothing new is fully processed: record it, or the source looks stuck behind its last commit.
+      if (byDate.size === 0) return yield* telemetry.commit("news", 0, yield* Clock.currentTimeMillis, [receivedAtMs])
       const seq = cursor.seq + 1
       let rows = 0
       for (const [d, list] of byDate) {
