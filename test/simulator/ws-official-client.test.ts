@@ -1,7 +1,7 @@
 /** The official @polygon.io/client-js 8.x WebSocket client works unchanged against the simulator. */
 import { websocketClient } from "@polygon.io/client-js"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { nyTimeMs } from "../../src/domain/calendar.js"
+import { nyDateOf, nyTimeMs } from "../../src/domain/calendar.js"
 import type { WireAgg, WireIndexAgg } from "../../src/simulator/MarketData.js"
 import { type RunningSimulator, startSimulator } from "../../src/simulator/server.js"
 import { makeSimClock } from "../../src/simulator/SimClock.js"
@@ -87,12 +87,21 @@ describe("@polygon.io/client-js websocketClient against the simulator", () => {
 
   it("indices(): A and V events of I:VIX", async () => {
     const socket = websocketClient(KEY, sim.wsUrl).indices() as W3C
-    const from = sim.ws.nowMs()
+    // The replay (speed max) may have moved on to a later session since the previous test: the
+    // window starts at the first bar received, on that bar's own trading date.
+    const startOf = (events: ReadonlyArray<Message>) => events.find((m) => m["ev"] === "A")?.["s"] as number | undefined
+    const { events } = await stream(socket, "A.I:VIX,V.I:VIX", (ev) => {
+      const from = startOf(ev)
+      return from !== undefined && reached("V", from + 30_000)(ev)
+    })
+    const from = startOf(events)!
     const end = from + 30_000
-    const { events } = await stream(socket, "A.I:VIX,V.I:VIX", reached("V", end))
-    const bars = sim.market.secondBars("I:VIX", DATE).filter((b) => b.t >= from && b.t < end)
+    const bars = sim.market.secondBars("I:VIX", nyDateOf(from)).filter((b) => b.t >= from && b.t < end)
+    expect(bars.length).toBeGreaterThan(20)
     expect(events.filter((m) => m["ev"] === "A" && (m["s"] as number) < end).map(ohlc)).toEqual(bars.map((b) => ({ o: b.o, h: b.h, l: b.l, c: b.c, s: b.t })))
-    expect(events.filter((m) => m["ev"] === "V" && (m["t"] as number) < end)).toEqual(bars.map((b) => ({ ev: "V", val: b.c, T: "I:VIX", t: b.t })))
+    expect(events.filter((m) => m["ev"] === "V" && (m["t"] as number) >= from && (m["t"] as number) < end)).toEqual(
+      bars.map((b) => ({ ev: "V", val: b.c, T: "I:VIX", t: b.t }))
+    )
   })
 
   it("a wrong key gets auth_failed", async () => {
