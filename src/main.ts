@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /** The command line: composition only. Each subcommand gets just the layers it needs. */
-import { Command, Options } from "@effect/cli"
+import { Command, Options, ValidationError } from "@effect/cli"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { Cause, Console, Effect, Exit, Layer, Option } from "effect"
 import { describeFailure, exitCodeOf } from "./cli/errors.js"
@@ -125,7 +125,8 @@ cli(process.argv).pipe(
       ? Effect.void
       : Option.match(Cause.failureOption(cause), {
           onNone: () => Console.error(`Error: ${Cause.pretty(cause)}`),
-          onSome: (e) => (typeof e === "object" && e !== null && "_tag" in e && String(e._tag).startsWith("Validation") ? Effect.void : Console.error(`Error: ${describeFailure(e)}`))
+          // @effect/cli has already printed its own usage message for validation errors
+          onSome: (e) => (ValidationError.isValidationError(e) ? Effect.void : Console.error(`Error: ${describeFailure(e)}`))
         })
   ),
   Effect.provide(Layer.mergeAll(NodeContext.layer, CompactLoggerLayer)),

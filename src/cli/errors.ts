@@ -2,6 +2,7 @@
  * How the CLI ends: a one-line error (never a stack trace for expected failures, never a key),
  * and an exit code: 2 for usage/configuration problems, 1 for anything else that failed.
  */
+import { ValidationError } from "@effect/cli"
 import { Cause, Exit, Option } from "effect"
 
 const USAGE_TAGS = new Set(["MissingApiKey", "BackfillInputError", "ConfigFileError", "ValidationError"])
@@ -28,6 +29,7 @@ export const exitCodeOf = (exit: Exit.Exit<unknown, unknown>): number => {
   const failure = Cause.failureOption(exit.cause)
   if (Option.isSome(failure)) {
     const tag = tagOf(failure.value)
+    if (ValidationError.isValidationError(failure.value)) return 2
     if (tag !== undefined && USAGE_TAGS.has(tag)) return 2
     if (tag === "ConfigError" || (typeof failure.value === "object" && failure.value !== null && "_op" in failure.value)) return 2
   }

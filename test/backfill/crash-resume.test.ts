@@ -97,6 +97,14 @@ describe("crash and resume (child processes)", () => {
     expect((await lakeKeys(root, "spy")).sort()).toEqual(expected)
   })
 
+  it("an inverted date range and an unknown flag exit 2 (usage errors)", async () => {
+    const root = await tempRoot("usage-")
+    const inverted = await runCli(["backfill", "--start-date", DAYS[1]!, "--end-date", DAYS[0]!], env(root))
+    expect(inverted.code).toBe(2)
+    expect(inverted.stderr).toContain("invalid date range")
+    expect((await runCli(["backfill", "--bogus"], env(root))).code).toBe(2)
+  })
+
   it("a real URL without a key exits 2 naming the variable", async () => {
     const root = await tempRoot("nokey-")
     const r = await runCli(args, { POLYGON_REST_URL: sim.url, STORAGE_ROOT: root })
