@@ -107,21 +107,24 @@ const knownNames = (specs: ReadonlyArray<FieldSpec>): ReadonlySet<string> => {
   return known
 }
 
+/** Shared by every clean item (the common case): no allocation per row for "no drift". */
+const NO_DRIFT: Array<DriftFinding> = []
+
 /** Check one raw item against a field spec. */
 export const check = (feed: Feed, specs: ReadonlyArray<FieldSpec>, raw: Readonly<Record<string, unknown>>): Checked => {
   const values: Record<string, unknown> = {}
-  const drift: Array<DriftFinding> = []
+  let drift = NO_DRIFT
   let extra: Record<string, unknown> | null = null
   let problem: string | undefined
   for (const spec of specs) {
     const value = raw[spec.name]
     if (value === undefined || value === null) {
       if (spec.presence === "required") problem ??= `missing required field ${spec.name}${value === null ? " (null)" : ""}`
-      else if (spec.presence === "expected") drift.push({ feed, kind: "missing_field", field: spec.name })
+      else if (spec.presence === "expected") (drift = drift === NO_DRIFT ? [] : drift).push({ feed, kind: "missing_field", field: spec.name })
       values[spec.name] = null
     } else if (!guard(spec.kind, value)) {
       if (spec.presence === "required") problem ??= `field ${spec.name} has type ${typeof value}, expected ${spec.kind}`
-      drift.push({ feed, kind: "type_change", field: spec.name })
+      ;(drift = drift === NO_DRIFT ? [] : drift).push({ feed, kind: "type_change", field: spec.name })
       ;(extra ??= {})[spec.name] = value
       values[spec.name] = null
     } else {
@@ -131,7 +134,7 @@ export const check = (feed: Feed, specs: ReadonlyArray<FieldSpec>, raw: Readonly
   const known = knownNames(specs)
   for (const key in raw) {
     if (!known.has(key)) {
-      drift.push({ feed, kind: "unknown_field", field: key })
+      ;(drift = drift === NO_DRIFT ? [] : drift).push({ feed, kind: "unknown_field", field: key })
       ;(extra ??= {})[key] = raw[key]
     }
   }
