@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { contractRow, type Normalized, newsRow, restAggRow, restIndexRow } from "../../src/domain/normalize.js"
+import { contractRow, type Normalized, newsRow, restAggRow, restAggRowChecked, restIndexRow, restIndexRowChecked } from "../../src/domain/normalize.js"
 
 const FIXTURES = path.resolve("../shared/fixtures/polygon")
 const load = (rel: string) => JSON.parse(fs.readFileSync(path.join(FIXTURES, rel), "utf8")) as { results?: unknown }
@@ -56,5 +56,21 @@ describe.skipIf(!fs.existsSync(FIXTURES))("real fixtures decode without drift", 
     expect(r.ok).toBe(true)
     expect(r.drift.map((d) => `${d.kind}:${d.field}`).sort()).toEqual(["missing_field:vw", "type_change:n", "unknown_field:brand_new"])
     if (r.ok) expect(JSON.parse(r.row["extra"] as string)).toEqual({ brand_new: 1, n: "12" })
+  })
+})
+
+describe("the clean-item fast path builds exactly the rows of the field-spec path", () => {
+  const p = { source: "rest" as const, receivedAtMs: 42 }
+  const base = { v: 1200, vw: 580.1234, o: 580.1, c: 580.2, h: 580.3, l: 580.0, t: 1761658200000, n: 7 }
+  const aggCases: Array<Record<string, unknown>> = [
+    base, { ...base, otc: true }, { ...base, otc: false }, { ...base, v: 25933.6 }, { ...base, extra_field: 1 }, { ...base, n: 1.5 },
+    { ...base, vw: null }, { ...base, c: "580.2" }, { ...base, otc: "yes" }, (({ vw: _vw, ...rest }) => rest)(base), (({ t: _t, ...rest }) => rest)(base)
+  ]
+  it.each(aggCases.map((c, i) => [i, c] as const))("aggregate case %i", (_, item) => {
+    expect(restAggRow("options", "O:X", item, p)).toEqual(restAggRowChecked("options", "O:X", item, p))
+  })
+  const idx = { o: 17.1, h: 17.2, l: 17.0, c: 17.15, t: 1761658200000 }
+  it.each([idx, { ...idx, extra: 1 }, { ...idx, t: 1.5 }, (({ c: _c, ...rest }) => rest)(idx)].map((c, i) => [i, c] as const))("index case %i", (_, item) => {
+    expect(restIndexRow("I:VIX", item, p)).toEqual(restIndexRowChecked("I:VIX", item, p))
   })
 })
