@@ -26,7 +26,7 @@ interface Sample {
 
 const get = async (url: string): Promise<{ body: Buffer; ms: number }> => {
   const started = performance.now()
-  const r = await fetch(url)
+  const r = await fetch(url, { headers: { Authorization: `Bearer ${KEY}` } })
   const body = Buffer.from(await r.arrayBuffer())
   const ms = performance.now() - started
   if (!r.ok) throw new Error(`${url}: HTTP ${r.status} ${body.toString("utf8", 0, 200)}`)
@@ -34,7 +34,7 @@ const get = async (url: string): Promise<{ body: Buffer; ms: number }> => {
 }
 
 const aggsUrl = (base: string, ticker: string, date: string, timespan = "second") =>
-  `${base}/v2/aggs/ticker/${encodeURIComponent(ticker)}/range/1/${timespan}/${date}/${date}?adjusted=true&sort=asc&limit=50000&apiKey=${KEY}`
+  `${base}/v2/aggs/ticker/${encodeURIComponent(ticker)}/range/1/${timespan}/${date}/${date}?adjusted=true&sort=asc&limit=50000`
 
 /** One page per ticker-day (asserts that no next_url follows). */
 const fetchDay = async (base: string, ticker: string, date: string): Promise<Sample> => {
