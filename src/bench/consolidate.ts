@@ -74,7 +74,7 @@ const program = Effect.gen(function* () {
   const median = [...runs].sort((a, b) => a - b)[1]!
   console.log(`generate lake: ${((t1 - t0) / 1000).toFixed(2)} s; load warehouse: ${((t2 - t1) / 1000).toFixed(2)} s`)
   console.log(`consolidate ${DATE}: ${rows} rows, median of 3 = ${median.toFixed(3)} s (target < 2 s) ${median < 2 ? "OK" : "SLOW"}`)
-  yield* Effect.promise(() => fs.rm(root, { recursive: true, force: true }))
+  if (process.env.BENCH_KEEP) console.log(`kept ${root}`); else yield* Effect.promise(() => fs.rm(root, { recursive: true, force: true }))
 }).pipe(Effect.scoped)
 
 Effect.runPromise(program).catch((e) => {

@@ -38,9 +38,9 @@ const contractFields = (dialect: Dialect, t: string): ReadonlyArray<string> => {
 const seconds = (dialect: Dialect, ms: string) => `CAST(${ms} AS ${dialect === "postgres" ? "DOUBLE PRECISION" : "DOUBLE"}) / 1000`
 
 /** The SELECT list in `consolidatedColumns` order; aliases: o (option bar), s, v, c, and the news parts. */
-const selectList = (dialect: Dialect, date: string, newsCount: string, latest: string): string =>
+const selectList = (dialect: Dialect, date: string, newsCount: string, latest: string, contract = contractFields(dialect, "o.ticker")): string =>
   [
-    date, "o.ticker", ...contractFields(dialect, "o.ticker"), "c.ticker IS NOT NULL", "o.window_start_ms", "o.window_start",
+    date, "o.ticker", ...contract, "c.ticker IS NOT NULL", "o.window_start_ms", "o.window_start",
     "o.open", "o.high", "o.low", "o.close", "o.volume", "o.vwap", "o.transactions",
     "s.window_start_ms", "s.open", "s.high", "s.low", "s.close", "s.volume", "s.vwap", "o.window_start_ms - s.window_start_ms",
     "v.close", "v.window_start_ms", "o.window_start_ms - v.window_start_ms",
@@ -54,6 +54,7 @@ const insertInto = (dialect: Dialect) =>
  * DuckDB: one statement, no parameters (the date is validated, the window is a number we computed).
  * The as-of lookups run once per distinct second (~23k rows), not once per option bar (millions):
  * each ASOF join sorts its left side, so the option bars are only hash-joined to the per-second results.
+ * Likewise the OCC ticker is parsed once per distinct contract (the regex per bar cost ~3 s a day).
  */
 export const duckdbConsolidate = (date: string, windowMs: number): string => `${insertInto("duckdb")}\n${duckdbConsolidateSelect(date, windowMs)}`
 
@@ -76,13 +77,15 @@ news_spy AS (
   QUALIFY row_number() OVER (PARTITION BY published_utc_ms ORDER BY id DESC) = 1
 ),
 secs AS (SELECT DISTINCT window_start_ms FROM o),
+k AS (SELECT t.ticker, ${contractFields("duckdb", "t.ticker").map((e, i) => `${e} AS f${i}`).join(", ")} FROM (SELECT DISTINCT ticker FROM o) AS t),
 ${perSecond("s", "spy", "secs.window_start_ms >= x.window_start_ms")},
 ${perSecond("v", "vix", "secs.window_start_ms >= x.window_start_ms")},
 ${perSecond("n", "news_spy", "secs.window_start_ms >= x.published_utc_ms")},
 ${perSecond("n0", "news_spy", `secs.window_start_ms - ${w} >= x.published_utc_ms`)}
 SELECT
-  ${selectList("duckdb", d, "COALESCE(n.cum, 0) - COALESCE(n0.cum, 0)", "n")}
+  ${selectList("duckdb", d, "COALESCE(n.cum, 0) - COALESCE(n0.cum, 0)", "n", ["k.f0", "k.f1", "k.f2", "k.f3"])}
 FROM o
+JOIN k ON k.ticker = o.ticker
 LEFT JOIN s ON s.t = o.window_start_ms
 LEFT JOIN v ON v.t = o.window_start_ms
 LEFT JOIN n ON n.t = o.window_start_ms
