@@ -62,7 +62,7 @@ const consolidate = Command.make(
   {
     config: configPath,
     date: Options.text("date").pipe(Options.withDescription("trading date, YYYY-MM-DD")),
-    sink: Options.choice("sink", ["duckdb", "postgres", "mysql"]).pipe(Options.optional)
+    sink: Options.choice("sink", ["duckdb", "postgres", "mysql", "snowflake"]).pipe(Options.optional)
   },
   (o) =>
     consolidateProgram({ date: o.date, sink: Option.getOrUndefined(o.sink) }).pipe(

@@ -74,7 +74,7 @@ export const layer: Layer.Layer<SinkRouter.SinkRouter, SinkError, AppSettings> =
               schema: Option.getOrElse(sf.schema, () => "PUBLIC"),
               warehouse: Option.getOrUndefined(sf.warehouse),
               stage: sf.stage,
-              commitSlaS: settings.alerts.commitSlaS
+              ...common
             })
           )
         )

@@ -4,7 +4,7 @@
  *   consolidateProgram({ date: "2025-10-28" })                   // every configured sink that builds the view
  *   consolidateProgram({ date: "2025-10-28", sink: "postgres" }) // only that sink (must be in sinks.enabled)
  *
- * Options: `date` (YYYY-MM-DD, required), `sink` (duckdb | postgres | mysql, optional).
+ * Options: `date` (YYYY-MM-DD, required), `sink` (duckdb | postgres | mysql | snowflake, optional).
  * Requires SinkRouter (provide src/layers/Sinks.ts `layer`). Logs one line with rows and seconds.
  * The sink tables must already hold the date (router.loadPartition for spy/options/vix/news/contracts).
  */
@@ -14,7 +14,7 @@ import { SinkRouter } from "../services/sinks/SinkRouter.js"
 
 export interface ConsolidateProgramOptions {
   readonly date: string
-  readonly sink?: "duckdb" | "postgres" | "mysql" | undefined
+  readonly sink?: "duckdb" | "postgres" | "mysql" | "snowflake" | undefined
 }
 
 export const consolidateProgram = (

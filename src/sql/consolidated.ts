@@ -18,22 +18,27 @@ import { assertDate } from "../domain/paths.js"
 import { SPY, VIX } from "../domain/tickers.js"
 import { CONSOLIDATED, consolidatedColumns, type Dialect, quote, sqlType } from "./tables.js"
 
-const SPY_TAG = `'%"SPY"%'`
-const OCC_REGEX = `'^O:[A-Z]{1,6}[0-9]{6}[CP][0-9]{8}$'`
+export const SPY_TAG = `'%"SPY"%'`
+export const OCC_REGEX = `'^O:[A-Z]{1,6}[0-9]{6}[CP][0-9]{8}$'`
 
-const contractFields = (dialect: Dialect, t: string): ReadonlyArray<string> => {
-  const len = dialect === "duckdb" ? `length(${t})` : `CHAR_LENGTH(${t})`
-  const ok = dialect === "duckdb" ? `regexp_matches(${t}, ${OCC_REGEX})` : dialect === "postgres" ? `${t} ~ ${OCC_REGEX}` : `${t} REGEXP ${OCC_REGEX}`
-  const sub = (from: string, n: string) => `SUBSTR(${t}, ${len} - ${from}, ${n})`
-  const dbl = dialect === "postgres" ? "DOUBLE PRECISION" : "DOUBLE"
-  const guard = (e: string) => `CASE WHEN ${ok} THEN ${e} END`
+/** underlying, expiration (YYYY-MM-DD), strike, call/put of OCC ticker `t`; NULL when `t` is not one. */
+export const occFields = (t: string, sql: { readonly length: string; readonly matches: string; readonly double: string }): ReadonlyArray<string> => {
+  const sub = (from: string, n: string) => `SUBSTR(${t}, ${sql.length} - ${from}, ${n})`
+  const guard = (e: string) => `CASE WHEN ${sql.matches} THEN ${e} END`
   return [
-    guard(`SUBSTR(${t}, 3, ${len} - 17)`),
+    guard(`SUBSTR(${t}, 3, ${sql.length} - 17)`),
     guard(`CONCAT('20', ${sub("14", "2")}, '-', ${sub("12", "2")}, '-', ${sub("10", "2")})`),
-    guard(`CAST(${sub("7", "8")} AS ${dbl}) / 1000`),
+    guard(`CAST(${sub("7", "8")} AS ${sql.double}) / 1000`),
     guard(`CASE ${sub("8", "1")} WHEN 'C' THEN 'call' WHEN 'P' THEN 'put' END`)
   ]
 }
+
+const contractFields = (dialect: Dialect, t: string): ReadonlyArray<string> =>
+  occFields(t, {
+    length: dialect === "duckdb" ? `length(${t})` : `CHAR_LENGTH(${t})`,
+    matches: dialect === "duckdb" ? `regexp_matches(${t}, ${OCC_REGEX})` : dialect === "postgres" ? `${t} ~ ${OCC_REGEX}` : `${t} REGEXP ${OCC_REGEX}`,
+    double: dialect === "postgres" ? "DOUBLE PRECISION" : "DOUBLE"
+  })
 
 const seconds = (dialect: Dialect, ms: string) => `CAST(${ms} AS ${dialect === "postgres" ? "DOUBLE PRECISION" : "DOUBLE"}) / 1000`
 

@@ -1,5 +1,6 @@
 /** Snowflake SQL generation: exact strings (no server needed). */
 import { describe, expect, it } from "vitest"
+import * as sfc from "../../src/services/sinks/snowflakeConsolidated.js"
 import * as sf from "../../src/services/sinks/snowflakeSql.js"
 
 describe("snowflakeSql", () => {
@@ -38,5 +39,15 @@ describe("snowflakeSql", () => {
     expect(() => sf.stageName(`X"; DROP TABLE t; --`)).toThrow()
     expect(() => sf.put("/tmp/it's.parquet", "ST", "spy", "2025-10-28")).toThrow()
     expect(() => sf.deleteDate("spy", "2025-10-28' OR 1=1")).toThrow()
+  })
+
+  it("consolidation: one transaction, the date and window as binds, ASOF JOINs per second", () => {
+    const plan = sfc.consolidatePlan("2025-10-28", 900_000)
+    expect(plan.map((s) => s.sqlText.split(/\s+/).slice(0, 3).join(" "))).toEqual(["BEGIN", `DELETE FROM "OPTIONS_CONSOLIDATED"`, `INSERT INTO "OPTIONS_CONSOLIDATED"`, "COMMIT"])
+    expect(plan.map((s) => s.binds)).toEqual([[], ["2025-10-28"], ["2025-10-28", "2025-10-28", "2025-10-28", 900_000, "2025-10-28"], []])
+    expect(plan[2]!.sqlText.match(/\?/g)).toHaveLength(5)
+    expect(plan[2]!.sqlText.match(/ASOF JOIN \w+ x MATCH_CONDITION \(secs\.T0? >= x\."\w+"\)/g)).toHaveLength(4)
+    expect(sfc.createConsolidatedTable()).toMatch(/^CREATE TABLE IF NOT EXISTS "OPTIONS_CONSOLIDATED" \("DATE" VARCHAR\(10\), "TICKER" VARCHAR, .* PRIMARY KEY \("TICKER", "WINDOW_START_MS"\)\)$/)
+    expect(() => sfc.consolidatePlan("2025-10-28'; DROP TABLE x", 1)).toThrow()
   })
 })

@@ -1,7 +1,7 @@
 /**
  * The Snowflake sink: stage + COPY INTO + MERGE (SQL in snowflakeSql.ts). One connection, one load at
  * a time; a failed load is rolled back and retried as a whole (PUT OVERWRITE and MERGE are
- * idempotent). It does not build options_consolidated (DuckDB, PostgreSQL and MySQL do).
+ * idempotent). `consolidate` rebuilds options_consolidated with ASOF JOINs (snowflakeConsolidated.ts).
  */
 import { Clock, Effect, Redacted } from "effect"
 import type * as Snowflake from "snowflake-sdk"
@@ -11,6 +11,7 @@ import { partitionFiles } from "./LakeReader.js"
 import { currentAlerts, type Sink, sinkError } from "./Sink.js"
 import * as SinkMetrics from "./SinkMetrics.js"
 import * as SqlSink from "./SqlSink.js"
+import * as consolidated from "./snowflakeConsolidated.js"
 import * as sf from "./snowflakeSql.js"
 
 export interface SnowflakeSinkOptions {
@@ -22,6 +23,7 @@ export interface SnowflakeSinkOptions {
   readonly schema: string
   readonly warehouse?: string | undefined
   readonly stage: string
+  readonly newsWindowMinutes: number
   readonly commitSlaS: number
 }
 
@@ -52,16 +54,17 @@ export const make = (options: SnowflakeSinkOptions) =>
       }),
       (c) => Effect.async<void>((resume) => void c.destroy(() => resume(Effect.void)))
     )
-    const exec = (st: sf.Statement) =>
-      Effect.async<void, Error>((resume) => {
+    const query = (st: sf.Statement) =>
+      Effect.async<ReadonlyArray<Record<string, unknown>>, Error>((resume) => {
         connection.execute({
           sqlText: st.sqlText,
           binds: [...st.binds],
-          complete: (err) => resume(err ? Effect.fail(err) : Effect.void)
+          complete: (err, _stmt, rows) => resume(err ? Effect.fail(err) : Effect.succeed(rows ?? []))
         })
       })
+    const exec = (st: sf.Statement) => Effect.asVoid(query(st))
     const plain = (sqlText: string): sf.Statement => ({ sqlText, binds: [] })
-    for (const sqlText of [...FEEDS.map(sf.createTable), sf.createCheckpoints(), sf.createStage(options.stage)])
+    for (const sqlText of [...FEEDS.map(sf.createTable), consolidated.createConsolidatedTable(), sf.createCheckpoints(), sf.createStage(options.stage)])
       yield* exec(plain(sqlText)).pipe(Effect.mapError(sinkError("snowflake", "migrate")))
     const lock = yield* Effect.makeSemaphore(1)
     const metrics = SinkMetrics.make("snowflake", options.commitSlaS * 1000, yield* currentAlerts)
@@ -71,14 +74,27 @@ export const make = (options: SnowflakeSinkOptions) =>
         const { files, fingerprint } = yield* partitionFiles(options.root, feed, date)
         const plan = sf.loadPlan(feed, date, options.stage, files, fingerprint, overwrite)
         const start = yield* Clock.currentTimeMillis
-        yield* Effect.forEach(plan, exec, { discard: true }).pipe(
-          Effect.tapError(() => Effect.ignore(exec(plain("ROLLBACK")))),
-          Effect.tapError(() => metrics.failure),
-          Effect.retry(SqlSink.defaultRetry)
-        )
+        yield* inTransaction(plan)
         yield* metrics.commit(files.length, (yield* Clock.currentTimeMillis) - start, { sink: "snowflake", feed, date })
         return { rows: files.length, written: files.length }
       }).pipe(lock.withPermits(1), Effect.mapError(sinkError("snowflake", `load ${feed} ${date}`)))
+
+    const inTransaction = (plan: ReadonlyArray<sf.Statement>) =>
+      Effect.forEach(plan, exec, { discard: true }).pipe(
+        Effect.tapError(() => Effect.ignore(exec(plain("ROLLBACK")))),
+        Effect.tapError(() => metrics.failure),
+        Effect.retry(SqlSink.defaultRetry)
+      )
+
+    const consolidate = (date: string) =>
+      Effect.gen(function* () {
+        const start = yield* Clock.currentTimeMillis
+        yield* inTransaction(consolidated.consolidatePlan(date, options.newsWindowMinutes * 60_000))
+        const [row] = yield* query(consolidated.countRows(date))
+        const rows = Number(row?.["N"] ?? 0)
+        yield* metrics.commit(rows, (yield* Clock.currentTimeMillis) - start, { sink: "snowflake", date, op: "consolidate" })
+        return { rows }
+      }).pipe(lock.withPermits(1), Effect.mapError(sinkError("snowflake", `consolidate ${date}`)))
 
     const sink: Sink = {
       name: "snowflake",
@@ -86,6 +102,8 @@ export const make = (options: SnowflakeSinkOptions) =>
         Effect.suspend(() => loadPartition(feed, date, opts.overwrite === true)).pipe(
           Effect.catchAllDefect((d) => Effect.fail(sinkError("snowflake", `load ${feed} ${date}`)(d)))
         ),
+      consolidate: (date) =>
+        Effect.suspend(() => consolidate(date)).pipe(Effect.catchAllDefect((d) => Effect.fail(sinkError("snowflake", `consolidate ${date}`)(d)))),
       metrics: metrics.snapshot
     }
     return sink

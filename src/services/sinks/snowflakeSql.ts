@@ -16,8 +16,8 @@ export interface Statement {
   readonly binds: ReadonlyArray<string | number>
 }
 
-const id = (name: string) => `"${name.toUpperCase()}"`
-const typeOf = (c: SinkColumn): string =>
+export const id = (name: string) => `"${name.toUpperCase()}"`
+export const typeOf = (c: SinkColumn): string =>
   ({ BIGINT: "NUMBER(38,0)", DOUBLE: "FLOAT", VARCHAR: "VARCHAR", BOOLEAN: "BOOLEAN", TIMESTAMP: "TIMESTAMP_TZ", DATE: "VARCHAR(10)" })[c.type]
 
 export const stageName = (stage: string): string => {
