@@ -12,7 +12,7 @@ import { statusProgram } from "./programs/status.js"
 import { runLive } from "./layers/Live.js"
 import { describeStop, stopProgram } from "./programs/stop.js"
 import { CompactLoggerLayer } from "./lib/logger.js"
-import { backfillProgram } from "./programs/backfill.js"
+import { backfillRunProgram } from "./programs/backfillRun.js"
 import { printBackfillSummary } from "./programs/summary.js"
 import { simulateProgram } from "./programs/simulate.js"
 import { demoProgram } from "./programs/demo.js"
@@ -37,22 +37,22 @@ const backfill = Command.make(
   "backfill",
   {
     config: configPath,
-    startDate: Options.text("start-date").pipe(Options.withDescription("first date, YYYY-MM-DD")),
-    endDate: Options.text("end-date").pipe(Options.withDescription("last date, YYYY-MM-DD")),
+    startDate: Options.text("start-date").pipe(Options.optional, Options.withDescription("first date, YYYY-MM-DD")),
+    endDate: Options.text("end-date").pipe(Options.optional, Options.withDescription("last date, YYYY-MM-DD")),
     feeds: Options.text("feeds").pipe(Options.optional, Options.withDescription("comma list of spy,options,vix,news")),
-    resume: Options.boolean("resume").pipe(Options.withDescription("finish units left incomplete by an earlier run")),
+    resume: Options.boolean("resume").pipe(Options.withDescription("finish units left incomplete by an earlier run; alone, the latest interrupted run")),
     overwrite: Options.boolean("overwrite").pipe(Options.withDescription("re-fetch and atomically replace the date partitions"))
   },
   (o) =>
-    backfillProgram({
-      startDate: o.startDate,
-      endDate: o.endDate,
+    backfillRunProgram({
+      startDate: Option.getOrUndefined(o.startDate),
+      endDate: Option.getOrUndefined(o.endDate),
       feeds: parseFeeds(o.feeds),
       resume: o.resume,
       overwrite: o.overwrite,
       interactive: process.stderr.isTTY === true
     }).pipe(
-      Effect.flatMap(printBackfillSummary),
+      Effect.flatMap(Option.match({ onNone: () => Effect.void, onSome: printBackfillSummary })),
       Effect.provide(Layer.mergeAll(BackfillLayer, Sinks.layer).pipe(Layer.provideMerge(settingsLayer(o.config))))
     )
 )

@@ -10,6 +10,7 @@ import * as path from "node:path"
 import { DuckDBInstance } from "@duckdb/node-api"
 import { makeSyntheticMarket } from "../../src/simulator/market/SyntheticMarket.js"
 import { type RunningSimulator, startSimulator } from "../../src/simulator/server.js"
+import { runRecordFile } from "../../src/programs/backfillRun.js"
 import { chosenContracts } from "../helpers/groundTruth.js"
 import { runCli, startCli, waitFor } from "../helpers/cli.js"
 import { tempRoot } from "../helpers/settings.js"
@@ -48,7 +49,7 @@ describe("crash and resume (child processes)", () => {
   const env = (root: string) => ({ POLYGON_REST_URL: sim.url, POLYGON_API_KEY: KEY, STORAGE_ROOT: root, POLYGON_MAX_CONCURRENCY: "2" })
   const args = ["backfill", "--start-date", DAYS[0]!, "--end-date", DAYS[1]!, "--feeds", "spy,options"]
 
-  it("SIGKILL midway, then --resume: exact set equality, no duplicates", async () => {
+  it("SIGKILL midway, then a bare --resume (range and feeds from the run record): exact set equality, no duplicates", async () => {
     const root = await tempRoot("crash-")
     const run = startCli(args, env(root))
     const unitDir = path.join(root, "state/checkpoints/options", DAYS[0]!)
@@ -58,9 +59,15 @@ describe("crash and resume (child processes)", () => {
     expect(killed.signal).toBe("SIGKILL")
     expect((await fs.readdir(path.join(root, "state/checkpoints/options"))).length).toBeGreaterThan(0)
 
-    const resumed = await runCli([...args, "--resume"], env(root))
+    const record = runRecordFile(root)
+    expect(JSON.parse(await fs.readFile(record, "utf8"))).toMatchObject({ startDate: DAYS[0], endDate: DAYS[1], feeds: ["spy", "options"], status: "running" })
+    const resumed = await runCli(["backfill", "--resume"], env(root))
     expect(resumed.stderr).not.toContain(KEY)
     expect(resumed.code).toBe(0)
+    expect(resumed.stdout + resumed.stderr).toContain(`Resuming the interrupted backfill ${DAYS[0]}..${DAYS[1]}`)
+    expect(JSON.parse(await fs.readFile(record, "utf8"))).toMatchObject({ status: "completed" })
+    const again = await runCli(["backfill", "--resume"], env(root))
+    expect([again.code, (again.stdout + again.stderr).includes("Nothing to resume")]).toEqual([0, true])
     for (const feed of ["spy", "options"] as const) {
       const got = (await lakeKeys(root, feed)).sort()
       const expected = truth(feed)
@@ -103,6 +110,10 @@ describe("crash and resume (child processes)", () => {
     expect(inverted.code).toBe(2)
     expect(inverted.stderr).toContain("invalid date range")
     expect((await runCli(["backfill", "--bogus"], env(root))).code).toBe(2)
+    const noRange = await runCli(["backfill"], env(root))
+    expect([noRange.code, (noRange.stdout + noRange.stderr).includes("--start-date and --end-date")]).toEqual([2, true])
+    const nothing = await runCli(["backfill", "--resume"], env(root))
+    expect([nothing.code, (nothing.stdout + nothing.stderr).includes("nothing to resume")]).toEqual([2, true])
   })
 
   it("a real URL without a key exits 2 naming the variable", async () => {
