@@ -80,7 +80,7 @@ export const SettingsConfig = Config.all({
   consolidated: Config.all({ newsWindowMinutes: num("news_window_minutes", 15) }).pipe(Config.nested("consolidated")),
   sinks: Config.all({
     enabled: Config.array(Config.literal(...SinkNames)(), "enabled").pipe(Config.withDefault(["duckdb" as SinkName])),
-    duckdb: Config.all({ path: optStr("path"), batchRows: int("batch_rows", 100_000) }).pipe(Config.nested("duckdb")),
+    duckdb: Config.all({ path: optStr("path"), batchRows: int("batch_rows", 500_000) }).pipe(Config.nested("duckdb")),
     postgres: Config.all({
       url: Config.option(Config.redacted("url")),
       batchRows: int("batch_rows", 5_000),

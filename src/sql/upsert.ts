@@ -69,7 +69,10 @@ export const mysqlParams = (feed: Feed, rows: ReadonlyArray<Row>, date: string):
 export const mysqlRowsPerStatement = (feed: Feed): number => Math.max(1, Math.floor(60_000 / sinkColumns(feed).length))
 
 /** DuckDB: upsert straight from the partition's Parquet files (deduplicated by key). */
-export const duckdbUpsert = (feed: Feed, date: string, files: ReadonlyArray<string>): string => {
+export const duckdbUpsert = (feed: Feed, date: string, files: ReadonlyArray<string>): string => duckdbUpsertFrom(feed, date, dedupedSelect(feed, files))
+
+/** The DuckDB upsert from `source`, a query with the feed's lake columns and at most one row per key. */
+export const duckdbUpsertFrom = (feed: Feed, date: string, source: string): string => {
   const q = (id: string) => quote("duckdb", id)
   const table = TABLES[feed]
   const values = sinkColumns(feed).map((c) =>
@@ -77,7 +80,7 @@ export const duckdbUpsert = (feed: Feed, date: string, files: ReadonlyArray<stri
   )
   const set = [...updatable(feed), { name: "received_at_ms" }].map((c) => `${q(c.name)} = excluded.${q(c.name)}`)
   return (
-    `INSERT INTO ${q(table)} (${sinkColumns(feed).map((c) => q(c.name)).join(", ")}) SELECT ${values.join(", ")} FROM (${dedupedSelect(feed, files)}) ` +
+    `INSERT INTO ${q(table)} (${sinkColumns(feed).map((c) => q(c.name)).join(", ")}) SELECT ${values.join(", ")} FROM (${source}) ` +
     `ON CONFLICT (${SCHEMAS[feed].key.map(q).join(", ")}) DO UPDATE SET ${set.join(", ")} WHERE excluded."received_at_ms" >= ${q(table)}."received_at_ms"`
   )
 }

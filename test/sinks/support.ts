@@ -136,6 +136,7 @@ export const settingsLayer = (t: TestSinks) =>
       storage: { root: t.root },
       sinks: {
         enabled: ["duckdb", ...(t.pg ? ["postgres"] : []), ...(t.mysql ? ["mysql"] : [])],
+        duckdb: { batch_rows: t.batchRows ?? 500 },
         postgres: { url: t.pg ?? "", batch_rows: t.batchRows ?? 500 },
         mysql: { url: t.mysql ?? "", batch_rows: t.batchRows ?? 500 }
       }

@@ -1,22 +1,26 @@
 /**
  * The embedded DuckDB warehouse sink (`<storage.root>/warehouse.duckdb`, its own file-backed
- * instance, separate from the lake writer's in-memory one). A partition loads in ONE transaction
- * straight from its Parquet files (`read_parquet(files, union_by_name)`, deduplicated by key,
- * `ON CONFLICT … DO UPDATE … WHERE newer`) together with its checkpoint row; values never pass
- * through SQL text. `consolidate` rebuilds the date with ASOF LEFT JOINs and exports
+ * instance, separate from the lake writer's in-memory one). A partition loads straight from its
+ * Parquet files (`read_parquet(files, union_by_name)`, deduplicated by key, `ON CONFLICT … DO
+ * UPDATE … WHERE newer`); values never pass through SQL text. Up to `batchRows` rows it is ONE
+ * transaction with its checkpoint row; a larger one is staged (temp table in key order) and
+ * committed in batches of `batchRows`, each with the checkpoint of the rows committed so far, so
+ * a restarted load goes on after the last committed batch of the same lake version (as SqlSink).
+ * `--overwrite` is always one transaction. `consolidate` rebuilds the date with ASOF LEFT JOINs and exports
  * `consolidated/date=D/consolidated.parquet` atomically (temp file, fsync, rename).
  */
+import type { DuckDBConnection } from "@duckdb/node-api"
 import { Clock, Effect } from "effect"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
-import type { Feed } from "../../domain/feeds.js"
+import { type Feed, SCHEMAS } from "../../domain/feeds.js"
 import { assertDate, lakePaths } from "../../domain/paths.js"
 import { duckdbConsolidateQuery } from "../../sql/consolidated.js"
 import { CHECKPOINTS, CONSOLIDATED, createIndex, ddl, indexesFor, TABLES } from "../../sql/tables.js"
-import { duckdbUpsert } from "../../sql/upsert.js"
+import { duckdbUpsert, duckdbUpsertFrom } from "../../sql/upsert.js"
+import { dedupedSelect, partitionFiles } from "./LakeReader.js"
 import * as DuckDb from "../DuckDb.js"
 import { publish } from "../ParquetWriter.js"
-import { partitionFiles } from "./LakeReader.js"
 import { currentAlerts, type LoadResult, type Sink, sinkError } from "./Sink.js"
 import * as SinkMetrics from "./SinkMetrics.js"
 
@@ -27,9 +31,11 @@ export interface DuckDbSinkOptions {
   readonly path?: string | undefined
   readonly newsWindowMinutes: number
   readonly commitSlaS: number
+  /** Rows per transaction for large partitions; 0 = the whole partition in one. */
+  readonly batchRows?: number | undefined
 }
 
-const inTransaction = async <A>(c: import("@duckdb/node-api").DuckDBConnection, f: () => Promise<A>): Promise<A> => {
+const inTransaction = async <A>(c: DuckDBConnection, f: () => Promise<A>): Promise<A> => {
   await c.run("BEGIN TRANSACTION")
   try {
     const a = await f()
@@ -41,7 +47,7 @@ const inTransaction = async <A>(c: import("@duckdb/node-api").DuckDBConnection, 
   }
 }
 
-const scalar = async (c: import("@duckdb/node-api").DuckDBConnection, sql: string): Promise<unknown> =>
+const scalar = async (c: DuckDBConnection, sql: string): Promise<unknown> =>
   (await c.runAndReadAll(sql)).getRowObjectsJS()[0]?.["v"]
 
 const consolidatedView = (root: string) =>
@@ -68,29 +74,59 @@ export const make = (options: DuckDbSinkOptions) =>
         return a
       }).pipe(Effect.tapError(() => metrics.failure))
 
+    const batchRows = options.batchRows ?? 0
+    const writeCheckpoint = (c: DuckDBConnection, feed: Feed, d: string, rows: number, total: number, fingerprint: string) =>
+      c.run(
+        `INSERT INTO ${CHECKPOINTS} VALUES ('${feed}', '${d}', ${rows}, ${total}, '${fingerprint}', now()) ` +
+          `ON CONFLICT (feed, "date") DO UPDATE SET "rows" = excluded."rows", total = excluded.total, fingerprint = excluded.fingerprint, loaded_at = excluded.loaded_at`
+      )
+    const countDate = async (c: DuckDBConnection, table: string, d: string) => Number(await scalar(c, `SELECT count(*)::DOUBLE AS v FROM ${table} WHERE "date" = '${d}'`))
+
+    /** Stage the deduplicated partition in key order, then commit it `batchRows` at a time from `offset`. */
+    const loadInBatches = async (c: DuckDBConnection, feed: Feed, d: string, files: ReadonlyArray<string>, fingerprint: string, offset: number, total: number) => {
+      const stage = `stage_${feed}`
+      const key = SCHEMAS[feed].key.map((k) => `"${k}"`).join(", ")
+      await c.run(`CREATE OR REPLACE TEMP TABLE ${stage} AS SELECT row_number() OVER (ORDER BY ${key}) AS __rn, * FROM (${dedupedSelect(feed, files)})`)
+      try {
+        const cols = SCHEMAS[feed].columns.map((col) => `"${col.name}"`).join(", ")
+        for (let from = offset; from < total; from += batchRows) {
+          const to = Math.min(from + batchRows, total)
+          await inTransaction(c, async () => {
+            await c.run(duckdbUpsertFrom(feed, d, `SELECT ${cols} FROM temp.${stage} WHERE __rn > ${from} AND __rn <= ${to}`))
+            await writeCheckpoint(c, feed, d, to, total, fingerprint)
+          })
+        }
+      } finally {
+        await c.run(`DROP TABLE IF EXISTS temp.${stage}`)
+      }
+    }
+
     const loadPartition = (feed: Feed, date: string, overwrite: boolean) =>
       Effect.gen(function* () {
         const d = assertDate(date)
         const { files, fingerprint } = yield* partitionFiles(options.root, feed, d)
         const table = TABLES[feed]
+        const source = files.length === 0 ? undefined : dedupedSelect(feed, files)
         return yield* timed(
           { sink: "duckdb", feed, date },
-          db.withConnection(
-            (c) =>
-              inTransaction(c, async (): Promise<LoadResult> => {
-                const current = (await c.runAndReadAll(`SELECT fingerprint, "rows"::DOUBLE AS n FROM ${CHECKPOINTS} WHERE feed = '${feed}' AND "date" = '${d}'`)).getRowObjectsJS()[0]
-                if (!overwrite && current !== undefined && current["fingerprint"] === fingerprint) return { rows: Number(current["n"]), written: 0 }
-                if (overwrite) await c.run(`DELETE FROM ${table} WHERE "date" = '${d}'`)
-                if (files.length > 0) await c.run(duckdbUpsert(feed, d, files))
-                const total = files.length === 0 ? 0 : Number(await scalar(c, `SELECT count(*)::DOUBLE AS v FROM ${table} WHERE "date" = '${d}'`))
-                await c.run(
-                  `INSERT INTO ${CHECKPOINTS} VALUES ('${feed}', '${d}', ${total}, ${total}, '${fingerprint}', now()) ` +
-                    `ON CONFLICT (feed, "date") DO UPDATE SET "rows" = excluded."rows", total = excluded.total, fingerprint = excluded.fingerprint, loaded_at = excluded.loaded_at`
-                )
-                return { rows: total, written: total }
-              }),
-            `load ${feed} ${d}`
-          )
+          db.withConnection(async (c): Promise<LoadResult> => {
+            const current = (await c.runAndReadAll(`SELECT fingerprint, "rows"::DOUBLE AS n, total::DOUBLE AS t FROM ${CHECKPOINTS} WHERE feed = '${feed}' AND "date" = '${d}'`)).getRowObjectsJS()[0]
+            const same = !overwrite && current !== undefined && current["fingerprint"] === fingerprint
+            if (same && Number(current["n"]) >= Number(current["t"])) return { rows: Number(current["t"]), written: 0 }
+            const total = source === undefined ? 0 : Number(await scalar(c, `SELECT count(*)::DOUBLE AS v FROM (${source})`))
+            if (!overwrite && batchRows > 0 && total > batchRows) {
+              const offset = same ? Math.min(Number(current["n"]), total) : 0
+              await loadInBatches(c, feed, d, files, fingerprint, offset, total)
+              return { rows: await countDate(c, table, d), written: total - offset }
+            }
+            return inTransaction(c, async () => {
+              if (overwrite) await c.run(`DELETE FROM ${table} WHERE "date" = '${d}'`)
+              if (files.length > 0) await c.run(duckdbUpsert(feed, d, files))
+              const stored = files.length === 0 ? 0 : await countDate(c, table, d)
+              await writeCheckpoint(c, feed, d, total, total, fingerprint)
+              return { rows: stored, written: total }
+            })
+          }, `load ${feed} ${d}`)
         )
       }).pipe(Effect.mapError(sinkError("duckdb", `load ${feed} ${date}`)), Effect.withSpan("duckdb.loadPartition"))
 
