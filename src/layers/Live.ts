@@ -19,7 +19,7 @@ import { PolygonRest } from "../services/PolygonRest.js"
 import * as PolygonRestLive from "../services/PolygonRestLive.js"
 import { makeSimClock } from "../simulator/SimClock.js"
 import { simulatorResource } from "../simulator/server.js"
-import { SinkRouter } from "../services/sinks/SinkRouter.js"
+import { consolidateProgram } from "../programs/consolidate.js"
 import { LakeLayer } from "./Backfill.js"
 import * as Sinks from "./Sinks.js"
 import { ObservabilityLive } from "./Observability.js"
@@ -107,9 +107,7 @@ export const runLive = (options: LiveOptions = {}) =>
 /** The end of a live day: the day's partitions into every configured sink, then the consolidated view. */
 const loadDayIntoSinks = (date: string) =>
   Effect.gen(function* () {
-    const router = yield* SinkRouter
-    for (const feed of ["spy", "options", "vix", "news", "contracts"] as const) yield* router.loadPartition(feed, date)
-    const { rows } = yield* router.consolidate(date)
+    const { rows } = yield* consolidateProgram({ date })
     yield* Effect.logInfo(`End of day ${date}: sinks loaded, options_consolidated has ${rows.toLocaleString("en-US")} rows`)
   }).pipe(
     Effect.provide(Sinks.layer),

@@ -6,7 +6,8 @@
  *
  * Options: `date` (YYYY-MM-DD, required), `sink` (duckdb | postgres | mysql | snowflake, optional).
  * Requires SinkRouter (provide src/layers/Sinks.ts `layer`). Logs one line with rows and seconds.
- * The sink tables must already hold the date (router.loadPartition for spy/options/vix/news/contracts).
+ * The date's lake partitions are loaded into the sink(s) first (idempotent: a partition whose lake
+ * version is already loaded is skipped), so this also fills a sink added after the data came in.
  */
 import { Clock, Effect } from "effect"
 import { type SinkError } from "../services/sinks/Sink.js"
@@ -23,6 +24,7 @@ export const consolidateProgram = (
   Effect.gen(function* () {
     const router = yield* SinkRouter
     const start = yield* Clock.currentTimeMillis
+    for (const feed of ["spy", "options", "vix", "news", "contracts"] as const) yield* router.loadPartition(feed, options.date)
     const result = yield* router.consolidate(options.date, options.sink === undefined ? {} : { sink: options.sink })
     const seconds = ((yield* Clock.currentTimeMillis) - start) / 1000
     yield* Effect.logInfo(
