@@ -106,6 +106,15 @@ export const SettingsConfig = Config.all({
   /** Top-level env fallbacks named by the issues. */
   databaseUrl: Config.option(Config.redacted("DATABASE_URL")),
   mysqlUrl: Config.option(Config.redacted("MYSQL_URL")),
+  /** SNOWFLAKE_ACCOUNT, _USER, _PASSWORD, _DATABASE, _SCHEMA, _WAREHOUSE (used where sinks.snowflake.* is unset). */
+  snowflakeEnv: Config.all({
+    account: Config.option(Config.string("SNOWFLAKE_ACCOUNT")),
+    username: Config.option(Config.string("SNOWFLAKE_USER")),
+    password: Config.option(Config.redacted("SNOWFLAKE_PASSWORD")),
+    database: Config.option(Config.string("SNOWFLAKE_DATABASE")),
+    schema: Config.option(Config.string("SNOWFLAKE_SCHEMA")),
+    warehouse: Config.option(Config.string("SNOWFLAKE_WAREHOUSE"))
+  }),
   retry: RetryPolicyConfig
 })
 

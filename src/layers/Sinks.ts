@@ -59,18 +59,30 @@ export const layer: Layer.Layer<SinkRouter.SinkRouter, SinkError, AppSettings> =
     }
 
     if (enabled.has("snowflake")) {
-      const sf = settings.sinks.snowflake
-      if (Option.isNone(sf.account) || Option.isNone(sf.username) || Option.isNone(sf.password) || Option.isNone(sf.database))
-        sinks.push(missing("snowflake", "sinks.snowflake.{account,user,password,database}"))
-      else
+      const env = settings.snowflakeEnv
+      const sf = {
+        ...settings.sinks.snowflake,
+        account: Option.orElse(settings.sinks.snowflake.account, () => env.account),
+        username: Option.orElse(settings.sinks.snowflake.username, () => env.username),
+        password: Option.orElse(settings.sinks.snowflake.password, () => env.password),
+        database: Option.orElse(settings.sinks.snowflake.database, () => env.database),
+        schema: Option.orElse(settings.sinks.snowflake.schema, () => env.schema),
+        warehouse: Option.orElse(settings.sinks.snowflake.warehouse, () => env.warehouse)
+      }
+      const { account, username, password, database } = sf
+      if (Option.isNone(account) || Option.isNone(username) || Option.isNone(password) || Option.isNone(database)) {
+        const given: Record<string, boolean> = { account: Option.isSome(account), user: Option.isSome(username), password: Option.isSome(password), database: Option.isSome(database) }
+        const unset = Object.keys(given).filter((k) => !given[k])
+        sinks.push(missing("snowflake", unset.map((k) => `sinks.snowflake.${k} / SNOWFLAKE_${k.toUpperCase()}`).join(", ")))
+      } else
         sinks.push(
           SinkRouter.registerLayer(
             SnowflakeSink.make({
               root: settings.storage.root,
-              account: sf.account.value,
-              username: sf.username.value,
-              password: sf.password.value,
-              database: sf.database.value,
+              account: account.value,
+              username: username.value,
+              password: password.value,
+              database: database.value,
               schema: Option.getOrElse(sf.schema, () => "PUBLIC"),
               warehouse: Option.getOrUndefined(sf.warehouse),
               stage: sf.stage,

@@ -1,0 +1,51 @@
+/**
+ * Settings precedence (overrides > environment > .env > settings.yaml > defaults) and the
+ * SNOWFLAKE_* fallbacks for the Snowflake sink; a sink enabled without its credentials fails at
+ * start naming what is missing (and opens no connection).
+ */
+import { NodeContext } from "@effect/platform-node"
+import { Effect, Either, Layer, Option, Redacted } from "effect"
+import * as fs from "node:fs/promises"
+import * as path from "node:path"
+import { afterEach, describe, expect, it } from "vitest"
+import { loadSettings } from "../../src/config/load.js"
+import * as Sinks from "../../src/layers/Sinks.js"
+import * as AppSettings from "../../src/services/AppSettings.js"
+import { tempRoot } from "../helpers/settings.js"
+
+const load = (options: Parameters<typeof loadSettings>[0]) => Effect.runPromise(loadSettings(options).pipe(Effect.provide(NodeContext.layer)))
+const yamlFile = async (text: string) => {
+  const file = path.join(await tempRoot("cfg-"), "settings.yaml")
+  await fs.writeFile(file, text)
+  return file
+}
+const envKeys = ["SINKS_POSTGRES_BATCH_ROWS", "SNOWFLAKE_ACCOUNT"]
+afterEach(() => {
+  for (const k of envKeys) delete process.env[k]
+})
+
+describe("settings", () => {
+  it("environment beats settings.yaml, overrides beat the environment, defaults fill the rest", async () => {
+    const configPath = await yamlFile("sinks:\n  postgres: { batch_rows: 77 }\n  mysql: { batch_rows: 66 }\n")
+    expect((await load({ configPath })).sinks.postgres.batchRows).toBe(77)
+    process.env["SINKS_POSTGRES_BATCH_ROWS"] = "123"
+    const fromEnv = await load({ configPath })
+    expect([fromEnv.sinks.postgres.batchRows, fromEnv.sinks.mysql.batchRows, fromEnv.sinks.duckdb.batchRows]).toEqual([123, 66, 500_000])
+    expect((await load({ configPath, overrides: { sinks: { postgres: { batch_rows: 9 } } } })).sinks.postgres.batchRows).toBe(9)
+  })
+
+  it("SNOWFLAKE_* variables supply the Snowflake credentials", async () => {
+    process.env["SNOWFLAKE_ACCOUNT"] = "acct-from-env"
+    const s = await load({ overrides: { SNOWFLAKE_PASSWORD: "pw-0042", SNOWFLAKE_USER: "u", SNOWFLAKE_DATABASE: "db" } })
+    expect([Option.getOrNull(s.snowflakeEnv.account), Option.getOrNull(s.snowflakeEnv.username), Option.getOrNull(s.snowflakeEnv.database)]).toEqual(["acct-from-env", "u", "db"])
+    expect(Option.map(s.snowflakeEnv.password, Redacted.value)).toEqual(Option.some("pw-0042"))
+    expect(String(s.snowflakeEnv.password)).not.toContain("pw-0042")
+  })
+
+  it("the Snowflake sink enabled without a password fails at start, naming the variables", async () => {
+    const settings = AppSettings.layer({ ignoreEnv: true, overrides: { sinks: { enabled: ["snowflake"] }, SNOWFLAKE_ACCOUNT: "a", SNOWFLAKE_USER: "u", SNOWFLAKE_DATABASE: "d" } })
+    const result = await Effect.runPromise(Effect.either(Effect.scoped(Layer.build(Sinks.layer.pipe(Layer.provide(settings), Layer.provide(NodeContext.layer))))))
+    expect(Either.isLeft(result)).toBe(true)
+    expect(JSON.stringify(Either.isLeft(result) ? result.left : "")).toContain("SNOWFLAKE_PASSWORD")
+  })
+})
