@@ -102,7 +102,7 @@ describe("PolygonRest.aggsColumnar", () => {
         const plain = yield* run((rest) => rest.aggs(request))
         const columnar = yield* run((rest) => rest.aggsColumnar!(request, "agg"))
         assert.ok(Exit.isFailure(plain))
-        assert.deepStrictEqual(columnar, plain)
+        assert.deepStrictEqual(columnar as Exit.Exit<unknown, unknown>, plain as Exit.Exit<unknown, unknown>)
       }
     })
   )
