@@ -5,7 +5,7 @@
 import type { AggColumns } from "./aggColumns.js"
 import type { ColumnBatch } from "./columnBatch.js"
 import type { Row } from "./feeds.js"
-import { type Provenance, restAggRow } from "./normalize.js"
+import { type Provenance, restAggRow, restIndexRow } from "./normalize.js"
 
 /**
  * A stock/option (`agg`) or index batch for one ticker. Undefined when `otc` is true on some rows
@@ -29,12 +29,13 @@ export const aggBatch = (ticker: string, cols: AggColumns, p: Provenance): Colum
 }
 
 /** The same items as row objects, through the normalizer itself (for the rare mixed-`otc` unit). */
-export const aggRows = (feed: "spy" | "options", ticker: string, cols: AggColumns, p: Provenance): Array<Row> => {
+export const aggRows = (feed: "spy" | "options" | "vix", ticker: string, cols: AggColumns, p: Provenance): Array<Row> => {
   const rows: Array<Row> = []
   for (let i = 0; i < cols.length; i++) {
-    const raw: Record<string, unknown> = { v: cols.v[i], vw: cols.vw[i], o: cols.o[i], c: cols.c[i], h: cols.h[i], l: cols.l[i], t: cols.t[i], n: cols.n[i] }
+    const raw: Record<string, unknown> = { o: cols.o[i], c: cols.c[i], h: cols.h[i], l: cols.l[i], t: cols.t[i] }
+    if (cols.shape === "agg") Object.assign(raw, { v: cols.v[i], vw: cols.vw[i], n: cols.n[i] })
     if (cols.otc !== undefined && cols.otc[i] !== -1) raw["otc"] = cols.otc[i] === 1
-    const n = restAggRow(feed, ticker, raw, p)
+    const n = feed === "vix" ? restIndexRow(ticker, raw, p) : restAggRow(feed, ticker, raw, p)
     if (n.ok) rows.push(n.row)
   }
   return rows
