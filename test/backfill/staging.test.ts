@@ -14,6 +14,7 @@ import { backfillProgram } from "../../src/programs/backfill.js"
 import * as DuckDb from "../../src/services/DuckDb.js"
 import { PolygonError, PolygonRest } from "../../src/services/PolygonRest.js"
 import { makeSyntheticMarket } from "../../src/simulator/market/SyntheticMarket.js"
+import type { WireAgg } from "../../src/simulator/MarketData.js"
 import { startSimulator } from "../../src/simulator/server.js"
 import { chosenContracts } from "../helpers/groundTruth.js"
 import { loadTestSettings, tempRoot, testSettingsLayer } from "../helpers/settings.js"
@@ -83,7 +84,7 @@ describe("options day assembled from column and Parquet staging", () => {
 
       const second = yield* run(false)
       const market = makeSyntheticMarket(SEED)
-      const expected = contracts.flatMap((t) => market.secondBars(t, DATE).map((b) => `${t}|${b.t}|${b.o}|${b.h}|${b.l}|${b.c}|${b.v}|${b.vw}|${b.n}`)).sort()
+      const expected = contracts.flatMap((t) => (market.secondBars(t, DATE) as ReadonlyArray<WireAgg>).map((b) => `${t}|${b.t}|${b.o}|${b.h}|${b.l}|${b.c}|${b.v}|${b.vw}|${b.n}`)).sort()
       assert.strictEqual(second.days[0]!.rows.options, expected.length)
       const got = yield* Effect.gen(function* () {
         const db = yield* DuckDb.DuckDb
