@@ -17,6 +17,9 @@ const T = 0, O = 1, H = 2, L = 3, C = 4, V = 5, VW = 6, N = 7
 const SLOTS: Readonly<Record<AggShape, number>> = { agg: 8, index: 5 }
 const K = { t: keyCode("t"), o: keyCode("o"), h: keyCode("h"), l: keyCode("l"), c: keyCode("c"), v: keyCode("v"), vw: keyCode("vw"), n: keyCode("n") }
 const K_OTC = 111 | (116 << 8) | (99 << 16)
+const MAX_SAFE = Number.MAX_SAFE_INTEGER
+/** 10^0 … 10^22: exact doubles, so m / 10^k (m < 2^53) is one correctly rounded division, as JSON.parse reads it. */
+const POW10 = Array.from({ length: 23 }, (_, i) => Number(`1e${i}`))
 const OTC_BIT = 1 << 8
 
 export interface AggColumns {
@@ -57,6 +60,73 @@ export class AggColumnsBuilder {
   /** Decodes one result item at the reader's position into row `length`; false if it is not of the clean shape. */
   item(r: JsonBytes): boolean {
     if (this.length === this.capacity) this.grow()
+    const end = this.compact(r.buf, r.pos)
+    if (end >= 0) {
+      r.pos = end
+      this.length++
+      return true
+    }
+    return this.general(r)
+  }
+
+  /**
+   * The common case, in one pass over the bytes: compact text (no whitespace, no escapes), the
+   * one- and two-letter keys, plain decimals. Returns the position after the item, or -1 for
+   * anything else (`otc`, exponents, long mantissas, spacing …), which `general` then reads.
+   */
+  private compact(b: Uint8Array, p: number): number {
+    const i = this.length
+    const cols = this.cols
+    const agg = this.shape === "agg"
+    if (b[p] !== 123) return -1
+    p++
+    let seen = 0
+    for (;;) {
+      if (b[p] !== 34) return -1
+      const k0 = b[p + 1]!
+      let slot: number
+      if (b[p + 2] === 34) {
+        p += 3
+        slot = k0 === 116 ? T : k0 === 111 ? O : k0 === 104 ? H : k0 === 108 ? L : k0 === 99 ? C : !agg ? -1 : k0 === 118 ? V : k0 === 110 ? N : -1
+      } else if (agg && k0 === 118 && b[p + 2] === 119 && b[p + 3] === 34) {
+        p += 4
+        slot = VW
+      } else return -1
+      if (slot < 0 || b[p] !== 58 || (seen & (1 << slot)) !== 0) return -1
+      seen |= 1 << slot
+      let c = b[++p]!
+      const neg = c === 45
+      if (neg) c = b[++p]!
+      let m = 0
+      if (c === 48) c = b[++p]!
+      else if (c >= 49 && c <= 57) {
+        do {
+          m = m * 10 + (c - 48)
+          c = b[++p]!
+        } while (c >= 48 && c <= 57)
+      } else return -1
+      let scale = 0
+      if (c === 46) {
+        c = b[++p]!
+        if (!(c >= 48 && c <= 57)) return -1
+        do {
+          m = m * 10 + (c - 48)
+          scale++
+          c = b[++p]!
+        } while (c >= 48 && c <= 57)
+      }
+      if (c === 101 || c === 69 || m > MAX_SAFE || scale > 22) return -1
+      const x = scale === 0 ? (neg ? -m : m) : neg ? -(m / POW10[scale]!) : m / POW10[scale]!
+      if ((slot === T || slot === N) && !Number.isInteger(x)) return -1
+      cols[slot]![i] = x
+      if (c === 44) p++
+      else if (c === 125) break
+      else return -1
+    }
+    return seen === (1 << cols.length) - 1 ? p + 1 : -1
+  }
+
+  private general(r: JsonBytes): boolean {
     const i = this.length
     const cols = this.cols
     const agg = this.shape === "agg"
@@ -139,7 +209,7 @@ export const decodeAggPage = (body: Uint8Array, into: AggColumnsBuilder): { read
           if (!r.eat(91)) return undefined
           if (!r.eat(93)) {
             do if (!into.item(r)) return undefined
-            while (r.eat(44))
+            while (body[r.pos] === 44 ? ++r.pos > 0 : r.eat(44))
             if (!r.eat(93)) return undefined
           }
         }
