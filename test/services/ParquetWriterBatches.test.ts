@@ -70,6 +70,22 @@ describe("ParquetWriter.writeBatches", () => {
     }).pipe(Effect.provide(TestLayer))
   )
 
+  it.scoped("concurrent writes on every pooled connection", () =>
+    Effect.gen(function* () {
+      const dir = yield* Effect.promise(() => fs.mkdtemp(path.join(os.tmpdir(), "pwb-")))
+      const writer = yield* ParquetWriter.ParquetWriter
+      const counts = yield* Effect.forEach(
+        Array.from({ length: 8 }, (_, k) => k),
+        (k) => writer.writeBatches(OPTIONS_SCHEMA, [optionBatch(`O:SPY251028C0058${k}000`, 3000 + k), optionBatch(`O:SPY251028P0058${k}000`, 10)], path.join(dir, `${k}.parquet`)),
+        { concurrency: 4 }
+      )
+      assert.deepStrictEqual(counts, Array.from({ length: 8 }, (_, k) => 3010 + k))
+      const db = yield* DuckDb.DuckDb
+      const [r] = yield* db.query<{ n: bigint }>(`SELECT count(*) n FROM read_parquet('${dir}/*.parquet')`)
+      assert.strictEqual(r!.n, BigInt(8 * 3010 + 28))
+    }).pipe(Effect.provide(TestLayer))
+  )
+
   it.scoped("no batches and no files: an empty file with the schema's columns", () =>
     Effect.gen(function* () {
       const dir = yield* Effect.promise(() => fs.mkdtemp(path.join(os.tmpdir(), "pwb-")))
