@@ -43,12 +43,17 @@ export class AggColumnsBuilder {
   private cols: Array<Float64Array>
   private otc: Int8Array | undefined
 
-  constructor(readonly shape: AggShape, private capacity = 4096) {
+  constructor(readonly shape: AggShape, private capacity = 1024) {
     this.cols = Array.from({ length: SLOTS[shape] }, () => new Float64Array(capacity))
   }
 
-  private grow(): void {
-    this.capacity *= 2
+  /** Room for `n` more rows (a page announces its count before its results). */
+  reserve(n: number): void {
+    if (this.length + n > this.capacity) this.grow(this.length + n)
+  }
+
+  private grow(capacity = this.capacity * 2): void {
+    this.capacity = capacity
     this.cols = this.cols.map((old) => {
       const col = new Float64Array(this.capacity)
       col.set(old)
@@ -186,7 +191,7 @@ const withOtc = (otc: Int8Array, capacity: number): Int8Array => {
   return out
 }
 
-const RESULTS = "results", NEXT_URL = "next_url"
+const RESULTS = "results", NEXT_URL = "next_url", RESULTS_COUNT = "resultsCount"
 
 /**
  * One page (`{…, "results": [items], …, "next_url": "…"}`) into `into`. Returns the page's
@@ -218,6 +223,12 @@ export const decodeAggPage = (body: Uint8Array, into: AggColumnsBuilder): { read
         sawNext = true
         nextUrl = r.string()
         if (nextUrl === undefined) return undefined
+      } else if (key === RESULTS_COUNT && !sawResults) {
+        // a size hint only: any value is accepted (and skipped) as before
+        const at = r.pos
+        const n = r.number()
+        if (Number.isInteger(n) && n > 0 && n <= 1_000_000) into.reserve(n)
+        else if (((r.pos = at), !r.skipValue())) return undefined
       } else if (!r.skipValue()) return undefined
       if (r.eat(44)) continue
       if (r.eat(125)) break

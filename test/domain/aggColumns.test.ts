@@ -163,5 +163,12 @@ describe("decodeAggPage", () => {
     const got = decode(text, "index")!
     expect(got.nextUrl).toBe((JSON.parse(text) as { next_url: string }).next_url)
     expect(got.cols.length).toBe(1)
+    // resultsCount is only a size hint: any value, right or wrong, decodes the same results
+    for (const count of ['"x"', "-5", "3", "0", "1e300", "2.5", "null", "[1]", "5000000"]) {
+      const page = decode(`{"resultsCount":${count},"results":[{"o":1,"c":2,"h":3,"l":0.5,"t":5},{"o":1,"c":2,"h":3,"l":0.5,"t":6}]}`, "index")
+      expect(page?.cols.length, count).toBe(2)
+      expect([...page!.cols.t]).toEqual([5, 6])
+    }
+    expect(decode('{"resultsCount":01,"results":[]}', "index")).toBeUndefined()
   })
 })
