@@ -19,7 +19,6 @@ let counter = 0
 
 export const writeColumnFile = async (target: string, batch: ColumnBatch): Promise<void> => {
   if (os.endianness() !== "LE") throw new ColumnFileError("column files are little-endian only")
-  await fs.mkdir(path.dirname(target), { recursive: true })
   const json = JSON.stringify({ length: batch.length, doubles: batch.doubles.map(([name]) => name), constants: batch.constants })
   const body = Buffer.from(json, "utf8")
   const padded = Math.ceil((12 + body.length) / 8) * 8
@@ -29,7 +28,11 @@ export const writeColumnFile = async (target: string, batch: ColumnBatch): Promi
   body.copy(head, 12)
   const parts = [head, ...batch.doubles.map(([, values]) => Buffer.from(values.buffer, values.byteOffset, batch.length * 8))]
   const tmp = `${target}.tmp-${process.pid}-${++counter}`
-  const handle = await fs.open(tmp, "w")
+  const handle = await fs.open(tmp, "w").catch(async (e: NodeJS.ErrnoException) => {
+    if (e.code !== "ENOENT") throw e
+    await fs.mkdir(path.dirname(target), { recursive: true })
+    return fs.open(tmp, "w")
+  })
   try {
     await handle.writev(parts)
     await handle.sync()

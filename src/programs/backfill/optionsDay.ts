@@ -84,10 +84,14 @@ const stagedFiles = (env: BackfillEnv, date: string, ticker: string) => {
 
 const lakeError = (target: string) => (e: unknown) => new LakeWriteError({ target, message: e instanceof Error ? e.message : String(e) })
 
-/** A contract unit's store: one staging file (the other kind removed), kept in memory too when columns. */
-const contractStore = (env: BackfillEnv, date: string, ticker: string, fetched: Map<string, ColumnBatch>): UnitStore<LakeWriteError> => {
+/**
+ * A contract unit's store: one staging file, kept in memory too when columns. The other kind is
+ * removed, in case an earlier run staged the contract differently (not needed when this run
+ * found no staging folder).
+ */
+const contractStore = (env: BackfillEnv, date: string, ticker: string, fetched: Map<string, ColumnBatch>, fresh: boolean): UnitStore<LakeWriteError> => {
   const files = stagedFiles(env, date, ticker)
-  const drop = (file: string) => Effect.promise(() => fs.rm(file, { force: true }))
+  const drop = (file: string) => (fresh ? Effect.void : Effect.promise(() => fs.rm(file, { force: true })))
   return {
     rows: (rows) => env.writer.write(OPTIONS_SCHEMA, rows, files.parquet).pipe(Effect.tap(() => drop(files.columns))),
     batch: (batch) =>
@@ -128,6 +132,7 @@ export const optionsDay = (env: BackfillEnv, set: ContractSet, onUnit: (rows: nu
     }
     const staging = env.paths.stagingDir("options", date)
     if (env.overwrite) yield* Effect.promise(() => fs.rm(staging, { recursive: true, force: true }))
+    const fresh = !(yield* Effect.promise(() => fs.access(staging).then(() => true, () => false)))
     const startedAt = yield* Clock.currentTimeMillis
     const timespan = env.settings.options.timespan
     const fetched = new Map<string, ColumnBatch>()
@@ -141,7 +146,7 @@ export const optionsDay = (env: BackfillEnv, set: ContractSet, onUnit: (rows: nu
           label: `${c.ticker} bars`,
           fetch: fetchAggs(env, "options", { ticker: c.ticker, timespan, from: date, to: date }),
           normalize: (raw, p) => restAggRow("options", c.ticker, raw, p),
-          store: contractStore(env, date, c.ticker, fetched)
+          store: contractStore(env, date, c.ticker, fetched, fresh)
         }).pipe(Effect.tap((r) => onUnit(r.rows))),
       { concurrency: env.settings.polygon.maxConcurrency }
     )
