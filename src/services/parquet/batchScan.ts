@@ -73,9 +73,8 @@ const scanFunction = DuckDBTableFunction.create({
     if (n <= 0) return
     try {
       scan.columns.forEach((col, j) => {
-        const vector = output.getColumnVector(j)
-        if (col.kind === "DOUBLE") fillDoubles(vector, col.values, state.next, n)
-        else fillInt64(vector, col.values, state.next, n, col.kind === "TIMESTAMPTZ" ? 1000 : 1, col.kind === "TIMESTAMPTZ")
+        if (col.kind === "DOUBLE") fillDoubles(output, j, col.values, state.next, n)
+        else fillInt64(output, j, col.values, state.next, n, col.kind === "TIMESTAMPTZ" ? 1000 : 1, col.kind === "TIMESTAMPTZ")
       })
       state.next += n
     } catch (e) {
