@@ -7,8 +7,10 @@ import { DOUBLE, BOOLEAN, VARCHAR, DuckDBDataChunk, type DuckDBType } from "@duc
 import { Context, Data, Effect, Layer } from "effect"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
+import type { ColumnBatch } from "../domain/columnBatch.js"
 import type { Column, FeedSchema, Row } from "../domain/feeds.js"
 import { DuckDb, DuckDbError, sqlString } from "./DuckDb.js"
+import { copyBatches } from "./parquet/batchCopy.js"
 
 export class LakeWriteError extends Data.TaggedError("LakeWriteError")<{ readonly target: string; readonly message: string }> {}
 
@@ -28,6 +30,11 @@ export interface MergeOptions {
 export interface ParquetWriterService {
   /** Write rows to `target` atomically; returns the number of rows in the file. */
   readonly write: (schema: FeedSchema, rows: ReadonlyArray<Row>, target: string, options?: WriteOptions) => Effect.Effect<number, LakeWriteError>
+  /**
+   * Write column batches, then the rows of `files` (Parquet files of the same schema), as one file
+   * at `target` atomically; returns the rows written. Their keys must be disjoint (no dedupe).
+   */
+  readonly writeBatches: (schema: FeedSchema, batches: ReadonlyArray<ColumnBatch>, target: string, files?: ReadonlyArray<string>) => Effect.Effect<number, LakeWriteError>
   /** Merge existing Parquet files into one file at `target` atomically (deduplicated by key); returns rows. */
   readonly merge: (schema: FeedSchema, sources: ReadonlyArray<string>, target: string, options?: MergeOptions) => Effect.Effect<number, LakeWriteError>
 }
@@ -176,7 +183,23 @@ export const make = Effect.gen(function* () {
       }, `merge into ${target}`)
       .pipe(Effect.mapError(fail(target)))
 
-  return { write, merge } satisfies ParquetWriterService
+  const writeBatches: ParquetWriterService["writeBatches"] = (schema, batches, target, files = []) =>
+    db
+      .withConnection(async (c) => {
+        await fs.mkdir(path.dirname(target), { recursive: true })
+        const tmp = tempName(target)
+        try {
+          const rows = await copyBatches(c, schema, batches, files, tmp, copyOptions)
+          await publish(tmp, target)
+          return rows
+        } catch (e) {
+          await fs.rm(tmp, { force: true })
+          throw e
+        }
+      }, `write batches to ${target}`)
+      .pipe(Effect.mapError(fail(target)))
+
+  return { write, writeBatches, merge } satisfies ParquetWriterService
 })
 
 export const layer: Layer.Layer<ParquetWriter, never, DuckDb> = Layer.effect(ParquetWriter, make)

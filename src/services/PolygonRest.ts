@@ -4,6 +4,7 @@
  * src/domain/normalize.ts so drift and quarantine are decided in one place.
  */
 import { Context, Data, type Effect } from "effect"
+import type { AggColumns, AggShape } from "../domain/aggColumns.js"
 
 export type PolygonErrorReason =
   | "Unauthorized" // 401: bad or missing key, fail fast
@@ -37,11 +38,24 @@ export interface AggsRequest {
   readonly to: string | number
 }
 
+/**
+ * Aggregates decoded straight into columns when every item of every page has the clean shape
+ * (src/domain/aggColumns.ts), else the raw items exactly as `aggs` returns them.
+ */
+export type ColumnarAggs =
+  | { readonly _tag: "Columns"; readonly columns: AggColumns }
+  | { readonly _tag: "Items"; readonly items: ReadonlyArray<RawItem> }
+
 export type QueryParams = Readonly<Record<string, string | number | boolean>>
 
 export interface PolygonRestService {
   /** Every aggregate in [from, to], all pages followed, ascending by `t`. */
   readonly aggs: (request: AggsRequest) => Effect.Effect<ReadonlyArray<RawItem>, PolygonError>
+  /**
+   * Optional fast path of `aggs` for bulk loads: same requests, same errors and retries, no
+   * object per bar. Callers fall back to `aggs` when an implementation does not offer it.
+   */
+  readonly aggsColumnar?: (request: AggsRequest, shape: AggShape) => Effect.Effect<ColumnarAggs, PolygonError>
   /** `/v3/reference/options/contracts` with the given filters, all pages. */
   readonly contracts: (params: QueryParams) => Effect.Effect<ReadonlyArray<RawItem>, PolygonError>
   /** `/v2/reference/news` with the given filters (e.g. `ticker`, `published_utc.gte`), all pages. */

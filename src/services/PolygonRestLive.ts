@@ -6,7 +6,8 @@
 import { HttpClient, HttpClientRequest, type HttpClientResponse } from "@effect/platform"
 import { Duration, Effect, Layer, Redacted, Schema } from "effect"
 import type { RetryPolicy } from "../config/Settings.js"
-import { PolygonError, PolygonRest, type PolygonRestService, type QueryParams, type RawItem } from "./PolygonRest.js"
+import { AggColumnsBuilder, type AggShape, decodeAggPage } from "../domain/aggColumns.js"
+import { type AggsRequest, type ColumnarAggs, PolygonError, PolygonRest, type PolygonRestService, type QueryParams, type RawItem } from "./PolygonRest.js"
 import { retrySchedule } from "./retryPolicy.js"
 
 export interface PolygonRestOptions {
@@ -25,6 +26,7 @@ const Page = Schema.Struct({
   next_url: Schema.optional(Schema.String)
 })
 const decodePage = Schema.decodeUnknown(Page)
+const utf8 = new TextDecoder()
 
 /** Only the last 4 characters of a secret may ever be shown. */
 export const maskKey = (key: Redacted.Redacted<string>): string => `****${Redacted.value(key).slice(-4)}`
@@ -64,14 +66,17 @@ export const make = (options: PolygonRestOptions) =>
         })
       )
 
-    /** One GET, with timeout, typed errors and the retry policy. */
-    const getJson = (url: URL): Effect.Effect<unknown, PolygonError> => {
+    /** One GET, with timeout, typed errors and the retry policy: the 2xx body's bytes. */
+    const getBytes = (url: URL): Effect.Effect<Uint8Array, PolygonError> => {
       const path = url.pathname
       const once = http.execute(HttpClientRequest.get(url.toString()).pipe(HttpClientRequest.bearerToken(options.apiKey))).pipe(
         Effect.mapError((e) => new PolygonError({ reason: "Transport", message: scrub(e.message), path })),
         Effect.flatMap((response) =>
           response.status >= 200 && response.status < 300
-            ? response.json.pipe(Effect.mapError(() => new PolygonError({ reason: "Decode", message: "response is not JSON", path })))
+            ? response.arrayBuffer.pipe(
+                Effect.map((buffer) => new Uint8Array(buffer)),
+                Effect.mapError(() => new PolygonError({ reason: "Decode", message: "response is not JSON", path }))
+              )
             : failFrom(path, response)
         ),
         Effect.scoped,
@@ -82,6 +87,27 @@ export const make = (options: PolygonRestOptions) =>
         semaphore.withPermits(1)
       )
       return once.pipe(Effect.retry(retrySchedule(options.retry)))
+    }
+
+    const parseJson = (bytes: Uint8Array, path: string): Effect.Effect<unknown, PolygonError> =>
+      Effect.try({ try: () => JSON.parse(utf8.decode(bytes)) as unknown, catch: () => new PolygonError({ reason: "Decode", message: "response is not JSON", path }) })
+
+    const getJson = (url: URL): Effect.Effect<unknown, PolygonError> => getBytes(url).pipe(Effect.flatMap((bytes) => parseJson(bytes, url.pathname)))
+
+    /** A list page's envelope (`results`, `next_url`), checked. */
+    const pageOf = (bytes: Uint8Array, path: string): Effect.Effect<typeof Page.Type, PolygonError> =>
+      parseJson(bytes, path).pipe(
+        Effect.flatMap(decodePage),
+        Effect.mapError((e) => (e._tag === "PolygonError" ? e : new PolygonError({ reason: "Decode", message: "unexpected response envelope", path })))
+      )
+
+    /** The next page to fetch: `next_url` only on our own origin (the key goes nowhere else). */
+    const nextPage = (nextUrl: string | undefined, path: string): Effect.Effect<URL | undefined, PolygonError> => {
+      if (!nextUrl) return Effect.succeed(undefined)
+      const candidate = new URL(nextUrl, base)
+      return candidate.origin === base.origin
+        ? Effect.succeed(candidate)
+        : Effect.fail(new PolygonError({ reason: "Decode", message: `next_url leaves ${base.origin}; refusing to send the key there`, path }))
     }
 
     const urlFor = (path: string, params: QueryParams = {}) => {
@@ -96,32 +122,53 @@ export const make = (options: PolygonRestOptions) =>
         const items: Array<RawItem> = []
         let next: URL | undefined = first
         while (next !== undefined) {
-          const path: string = next.pathname
-          const body: unknown = yield* getJson(next)
-          const page: typeof Page.Type = yield* decodePage(body).pipe(
-            Effect.mapError(() => new PolygonError({ reason: "Decode", message: "unexpected response envelope", path }))
-          )
+          const page: typeof Page.Type = yield* pageOf(yield* getBytes(next), next.pathname)
           for (const item of (page.results ?? []) as ReadonlyArray<RawItem>) items.push(item)
-          next = undefined
-          if (page.next_url) {
-            const candidate: URL = new URL(page.next_url, base)
-            if (candidate.origin !== base.origin) {
-              return yield* new PolygonError({ reason: "Decode", message: `next_url leaves ${base.origin}; refusing to send the key there`, path })
-            }
-            next = candidate
-          }
+          next = yield* nextPage(page.next_url, next.pathname)
         }
         return items
       })
 
+    const aggsUrl = (r: AggsRequest) =>
+      urlFor(`/v2/aggs/ticker/${encodeURIComponent(r.ticker)}/range/${r.multiplier ?? 1}/${r.timespan}/${r.from}/${r.to}`, {
+        adjusted: "true",
+        sort: "asc",
+        limit: options.pageLimit
+      })
+
+    /**
+     * `aggs` decoded into columns while every page is clean; at the first page that is not, the
+     * pages so far are parsed again as JSON and the rest are read item by item, as `aggs` does.
+     */
+    const aggsColumnar = (r: AggsRequest, shape: AggShape): Effect.Effect<ColumnarAggs, PolygonError> =>
+      Effect.gen(function* () {
+        const into = new AggColumnsBuilder(shape)
+        const decoded: Array<readonly [Uint8Array, string]> = []
+        let items: Array<RawItem> | undefined
+        let next: URL | undefined = aggsUrl(r)
+        while (next !== undefined) {
+          const path: string = next.pathname
+          const bytes: Uint8Array = yield* getBytes(next)
+          const fast: { readonly nextUrl: string | undefined } | undefined = items === undefined ? decodeAggPage(bytes, into) : undefined
+          if (fast !== undefined) {
+            decoded.push([bytes, path])
+            next = yield* nextPage(fast.nextUrl, path)
+            continue
+          }
+          if (items === undefined) {
+            items = []
+            for (const [earlier, p] of decoded) for (const item of ((yield* pageOf(earlier, p)).results ?? []) as ReadonlyArray<RawItem>) items.push(item)
+          }
+          const page: typeof Page.Type = yield* pageOf(bytes, path)
+          for (const item of (page.results ?? []) as ReadonlyArray<RawItem>) items.push(item)
+          next = yield* nextPage(page.next_url, path)
+        }
+        return items === undefined ? { _tag: "Columns", columns: into.finish() } : { _tag: "Items", items }
+      })
+
     const service: PolygonRestService = {
-      aggs: (r) =>
-        allPages(
-          urlFor(
-            `/v2/aggs/ticker/${encodeURIComponent(r.ticker)}/range/${r.multiplier ?? 1}/${r.timespan}/${r.from}/${r.to}`,
-            { adjusted: "true", sort: "asc", limit: options.pageLimit }
-          )
-        ),
+      aggs: (r) => allPages(aggsUrl(r)),
+      aggsColumnar,
       contracts: (params) => allPages(urlFor("/v3/reference/options/contracts", { limit: 1000, ...params })),
       news: (params) => allPages(urlFor("/v2/reference/news", { limit: 1000, ...params })),
       holidays: () =>

@@ -1,18 +1,20 @@
 /** The one-file-per-day feeds of a backfill: SPY bars, VIX values, SPY news. */
+import { Effect } from "effect"
 import { SPY, VIX } from "../../domain/tickers.js"
 import { addDays, nyDateOf, nyTimeMs } from "../../domain/calendar.js"
 import { newsRow, restAggRow, restIndexRow } from "../../domain/normalize.js"
+import { fetchAggs } from "./aggsFetch.js"
 import type { BackfillEnv } from "./env.js"
-import { runUnit } from "./ingest.js"
+import { dayFileStore, type Fetched, runUnit } from "./ingest.js"
 
 export const spyDay = (env: BackfillEnv, date: string) =>
   runUnit(env, {
     feed: "spy",
     date,
     label: "SPY bars",
-    fetch: env.rest.aggs({ ticker: SPY, timespan: "second", from: date, to: date }),
+    fetch: fetchAggs(env, "spy", { ticker: SPY, timespan: "second", from: date, to: date }),
     normalize: (raw, p) => restAggRow("spy", SPY, raw, p),
-    target: env.paths.backfillFile("spy", date)
+    store: dayFileStore(env, "spy", env.paths.backfillFile("spy", date))
   })
 
 export const vixDay = (env: BackfillEnv, date: string) =>
@@ -20,9 +22,9 @@ export const vixDay = (env: BackfillEnv, date: string) =>
     feed: "vix",
     date,
     label: "VIX values",
-    fetch: env.rest.aggs({ ticker: VIX, timespan: "second", from: date, to: date }),
+    fetch: fetchAggs(env, "vix", { ticker: VIX, timespan: "second", from: date, to: date }),
     normalize: (raw, p) => restIndexRow(VIX, raw, p),
-    target: env.paths.backfillFile("vix", date)
+    store: dayFileStore(env, "vix", env.paths.backfillFile("vix", date))
   })
 
 /** Articles tagged SPY whose `published_utc` falls on the date in New York time. */
@@ -33,9 +35,11 @@ export const newsDay = (env: BackfillEnv, date: string) => {
     feed: "news",
     date,
     label: "SPY news articles",
-    fetch: env.rest.news({ ticker: SPY, "published_utc.gte": from, "published_utc.lt": to, order: "asc", sort: "published_utc" }),
+    fetch: env.rest
+      .news({ ticker: SPY, "published_utc.gte": from, "published_utc.lt": to, order: "asc", sort: "published_utc" })
+      .pipe(Effect.map((items): Fetched => ({ _tag: "Items", items }))),
     normalize: (raw, p) => newsRow(raw, p),
     keep: (row) => nyDateOf(row["published_utc_ms"] as number) === date && (JSON.parse(row["tickers"] as string) as Array<string>).includes(SPY),
-    target: env.paths.backfillFile("news", date)
+    store: dayFileStore(env, "news", env.paths.backfillFile("news", date))
   })
 }

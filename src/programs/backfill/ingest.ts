@@ -1,27 +1,40 @@
 /**
- * One backfill unit: fetch raw items, normalize them, write the Parquet file atomically,
- * quarantine the rejects, report drift, then checkpoint. The checkpoint comes last, so a crash
- * anywhere before it only means the unit is fetched again and its file replaced.
+ * One backfill unit: fetch, normalize, store, quarantine the rejects, report drift, then
+ * checkpoint. The checkpoint comes last, so a crash anywhere before it only means the unit is
+ * fetched again and what it stored replaced.
  */
 import { Clock, Effect } from "effect"
+import type { ColumnBatch } from "../../domain/columnBatch.js"
 import { type Feed, type Row, SCHEMAS } from "../../domain/feeds.js"
 import type { DriftFinding, Normalized, Provenance } from "../../domain/normalize.js"
+import type { LakeWriteError } from "../../services/ParquetWriter.js"
 import type { RawItem } from "../../services/PolygonRest.js"
 import type { Rejected } from "../../services/Quarantine.js"
 import type { BackfillEnv } from "./env.js"
 
-export interface UnitSpec<E> {
+/** What a unit fetched: raw items, or items the client already decoded as clean (no drift, no rejects). */
+export type Fetched =
+  | { readonly _tag: "Items"; readonly items: ReadonlyArray<RawItem> }
+  | { readonly _tag: "Clean"; readonly rows: (p: Provenance) => ColumnBatch | Array<Row> }
+
+/** Where a unit's rows go (a Parquet file, or a staging file); each returns the rows stored. */
+export interface UnitStore<E> {
+  readonly rows: (rows: ReadonlyArray<Row>) => Effect.Effect<number, E>
+  readonly batch: (batch: ColumnBatch) => Effect.Effect<number, E>
+}
+
+export interface UnitSpec<E, S> {
   readonly feed: Feed
   readonly date: string
   /** Contract ticker for option units; undefined for day units. */
   readonly unit?: string | undefined
   /** Human label for the log line, e.g. "SPY bars". */
   readonly label: string
-  readonly fetch: Effect.Effect<ReadonlyArray<RawItem>, E>
+  readonly fetch: Effect.Effect<Fetched, E>
   readonly normalize: (raw: RawItem, p: Provenance) => Normalized
-  /** Optional filter on normalized rows (e.g. news outside the trading date). */
+  /** Optional filter on rows normalized from items (e.g. news outside the trading date). */
   readonly keep?: (row: Row) => boolean
-  readonly target: string
+  readonly store: UnitStore<S>
 }
 
 export interface UnitResult {
@@ -30,27 +43,33 @@ export interface UnitResult {
   readonly skipped: boolean
 }
 
-export const runUnit = <E>(env: BackfillEnv, spec: UnitSpec<E>) =>
+export const runUnit = <E, S>(env: BackfillEnv, spec: UnitSpec<E, S>) =>
   Effect.gen(function* () {
     if (!env.overwrite) {
       const done = yield* env.checkpoints.get(spec.feed, spec.date, spec.unit)
       if (done) return { rows: done.rows, quarantined: done.quarantined, skipped: true } satisfies UnitResult
     }
     const startedAt = yield* Clock.currentTimeMillis
-    const raw = yield* spec.fetch
+    const fetched = yield* spec.fetch
     const receivedAtMs = yield* Clock.currentTimeMillis
     const provenance: Provenance = { source: "rest", receivedAtMs }
-    const rows: Array<Row> = []
     const rejected: Array<Rejected> = []
-    const drift = new Map<string, DriftFinding>()
-    for (const item of raw) {
-      const n = spec.normalize(item, provenance)
-      for (const d of n.drift) drift.set(`${d.kind}|${d.field}`, d)
-      if (!n.ok) rejected.push({ reason: n.reason, raw: item })
-      else if (spec.keep === undefined || spec.keep(n.row)) rows.push(n.row)
+    let written: number
+    if (fetched._tag === "Clean") {
+      const clean = fetched.rows(provenance)
+      written = yield* Array.isArray(clean) ? spec.store.rows(clean) : spec.store.batch(clean)
+    } else {
+      const rows: Array<Row> = []
+      const drift = new Map<string, DriftFinding>()
+      for (const item of fetched.items) {
+        const n = spec.normalize(item, provenance)
+        for (const d of n.drift) drift.set(`${d.kind}|${d.field}`, d)
+        if (!n.ok) rejected.push({ reason: n.reason, raw: item })
+        else if (spec.keep === undefined || spec.keep(n.row)) rows.push(n.row)
+      }
+      if (drift.size > 0) yield* env.drift.report(spec.date, [...drift.values()])
+      written = yield* spec.store.rows(rows)
     }
-    if (drift.size > 0) yield* env.drift.report(spec.date, [...drift.values()])
-    const written = yield* env.writer.write(SCHEMAS[spec.feed], rows, spec.target)
     yield* env.quarantine.put(spec.feed, spec.date, spec.unit ?? "_day", rejected)
     const finishedAt = yield* Clock.currentTimeMillis
     yield* env.checkpoints.put({
@@ -69,3 +88,9 @@ export const runUnit = <E>(env: BackfillEnv, spec: UnitSpec<E>) =>
     }
     return { rows: written, quarantined: rejected.length, skipped: false } satisfies UnitResult
   })
+
+/** A day unit's store: one Parquet file per (feed, date). */
+export const dayFileStore = (env: BackfillEnv, feed: Feed, target: string): UnitStore<LakeWriteError> => ({
+  rows: (rows) => env.writer.write(SCHEMAS[feed], rows, target),
+  batch: (batch) => env.writer.writeBatches(SCHEMAS[feed], [batch], target)
+})

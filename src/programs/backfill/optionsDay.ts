@@ -12,10 +12,14 @@ import { CONTRACTS_SCHEMA, OPTIONS_SCHEMA, type Row } from "../../domain/feeds.j
 import { contractRow, restAggRow } from "../../domain/normalize.js"
 import { tickerFileName } from "../../domain/paths.js"
 import { SPY } from "../../domain/tickers.js"
+import type { ColumnBatch } from "../../domain/columnBatch.js"
 import { readJsonIfExists, writeFileAtomic } from "../../lib/atomicFile.js"
+import { readColumnFile, writeColumnFile } from "../../lib/columnFile.js"
+import { LakeWriteError } from "../../services/ParquetWriter.js"
 import type { RawItem } from "../../services/PolygonRest.js"
+import { fetchAggs } from "./aggsFetch.js"
 import type { BackfillEnv } from "./env.js"
-import { runUnit } from "./ingest.js"
+import { runUnit, type UnitStore } from "./ingest.js"
 
 export interface ContractSet {
   readonly date: string
@@ -72,7 +76,53 @@ export const contractSet = (env: BackfillEnv, date: string, holidays: ReadonlyMa
     return set
   })
 
-/** Fetch every contract's bars (concurrently, resumable per contract), then assemble the partition. */
+/** Where a contract's rows wait for the day's file: clean columns, or (drift, quarantine) a Parquet file. */
+const stagedFiles = (env: BackfillEnv, date: string, ticker: string) => {
+  const base = path.join(env.paths.stagingDir("options", date), tickerFileName(ticker))
+  return { columns: `${base}.cols`, parquet: `${base}.parquet` }
+}
+
+const lakeError = (target: string) => (e: unknown) => new LakeWriteError({ target, message: e instanceof Error ? e.message : String(e) })
+
+/**
+ * A contract unit's store: one staging file, kept in memory too when columns. The other kind is
+ * removed, in case an earlier run staged the contract differently (not needed when this run
+ * found no staging folder).
+ */
+const contractStore = (env: BackfillEnv, date: string, ticker: string, fetched: Map<string, ColumnBatch>, fresh: boolean): UnitStore<LakeWriteError> => {
+  const files = stagedFiles(env, date, ticker)
+  const drop = (file: string) => (fresh ? Effect.void : Effect.promise(() => fs.rm(file, { force: true })))
+  return {
+    rows: (rows) => env.writer.write(OPTIONS_SCHEMA, rows, files.parquet).pipe(Effect.tap(() => drop(files.columns))),
+    batch: (batch) =>
+      Effect.tryPromise({ try: () => writeColumnFile(files.columns, batch), catch: lakeError(files.columns) }).pipe(
+        Effect.zipRight(drop(files.parquet)),
+        Effect.map(() => (fetched.set(ticker, batch), batch.length))
+      )
+  }
+}
+
+/** The day's contracts as batches (this run's, or read back from staging after a resume) and Parquet files. */
+const stagedParts = (env: BackfillEnv, set: ContractSet, fetched: ReadonlyMap<string, ColumnBatch>) =>
+  Effect.gen(function* () {
+    const batches: Array<ColumnBatch> = []
+    const files: Array<string> = []
+    for (const c of set.contracts) {
+      const inMemory = fetched.get(c.ticker)
+      if (inMemory !== undefined) {
+        batches.push(inMemory)
+        continue
+      }
+      const staged = stagedFiles(env, set.date, c.ticker)
+      const exists = (file: string) => Effect.promise(() => fs.access(file).then(() => true, () => false))
+      if (yield* exists(staged.columns)) batches.push(yield* Effect.tryPromise({ try: () => readColumnFile(staged.columns), catch: lakeError(staged.columns) }))
+      else if (yield* exists(staged.parquet)) files.push(staged.parquet)
+      else return yield* new LakeWriteError({ target: staged.columns, message: `contract ${c.ticker} is checkpointed but its staged rows are missing` })
+    }
+    return { batches, files }
+  })
+
+/** Fetch every contract's bars (concurrently, resumable per contract), then write the partition in one go. */
 export const optionsDay = (env: BackfillEnv, set: ContractSet, onUnit: (rows: number) => Effect.Effect<void>) =>
   Effect.gen(function* () {
     const date = set.date
@@ -82,8 +132,10 @@ export const optionsDay = (env: BackfillEnv, set: ContractSet, onUnit: (rows: nu
     }
     const staging = env.paths.stagingDir("options", date)
     if (env.overwrite) yield* Effect.promise(() => fs.rm(staging, { recursive: true, force: true }))
+    const fresh = !(yield* Effect.promise(() => fs.access(staging).then(() => true, () => false)))
     const startedAt = yield* Clock.currentTimeMillis
     const timespan = env.settings.options.timespan
+    const fetched = new Map<string, ColumnBatch>()
     const results = yield* Effect.forEach(
       set.contracts,
       (c) =>
@@ -92,14 +144,14 @@ export const optionsDay = (env: BackfillEnv, set: ContractSet, onUnit: (rows: nu
           date,
           unit: c.ticker,
           label: `${c.ticker} bars`,
-          fetch: env.rest.aggs({ ticker: c.ticker, timespan, from: date, to: date }),
+          fetch: fetchAggs(env, "options", { ticker: c.ticker, timespan, from: date, to: date }),
           normalize: (raw, p) => restAggRow("options", c.ticker, raw, p),
-          target: path.join(staging, `${tickerFileName(c.ticker)}.parquet`)
+          store: contractStore(env, date, c.ticker, fetched, fresh)
         }).pipe(Effect.tap((r) => onUnit(r.rows))),
       { concurrency: env.settings.polygon.maxConcurrency }
     )
-    const files = set.contracts.map((c) => path.join(staging, `${tickerFileName(c.ticker)}.parquet`))
-    const rows = files.length === 0 ? yield* env.writer.write(OPTIONS_SCHEMA, [], env.paths.backfillFile("options", date)) : yield* env.writer.merge(OPTIONS_SCHEMA, files, env.paths.backfillFile("options", date), { disjoint: true })
+    const parts = yield* stagedParts(env, set, fetched)
+    const rows = yield* env.writer.writeBatches(OPTIONS_SCHEMA, parts.batches, env.paths.backfillFile("options", date), parts.files)
     const quarantined = results.reduce((n, r) => n + r.quarantined, 0)
     const finishedAt = yield* Clock.currentTimeMillis
     yield* env.checkpoints.put({ feed: "options", date, rows, quarantined, completedAtMs: finishedAt })

@@ -10,6 +10,7 @@ import { driftItem } from "./faults.js"
 import { badRequest, type Handler, ok, okJson, type RestContext } from "./http.js"
 import { type DateOrMs, parseDateOrMs, parseLimit } from "./params.js"
 import { ascendingSlice, descendingSlice, serializedBars } from "./serialize.js"
+import { cachedSecondBars } from "./seriesCache.js"
 
 const DEFAULT_LIMIT = 5000
 const MAX_LIMIT = 50_000
@@ -83,7 +84,7 @@ const collectRuns = (dates: ReadonlyArray<string>, series: (date: string) => Rea
 const derived = new WeakMap<ReadonlyArray<AnyAgg>, Map<string, ReadonlyArray<AnyAgg>>>()
 
 const cachedDaySeries = (ctx: RestContext, ticker: string, date: string, multiplier: number, timespan: Timespan): ReadonlyArray<AnyAgg> => {
-  const source = ctx.market.secondBars(ticker, date)
+  const source = cachedSecondBars(ctx.market, ticker, date)
   if (source.length === 0 || (timespan === "second" && multiplier === 1)) return source
   let byResolution = derived.get(source)
   if (byResolution === undefined) derived.set(source, (byResolution = new Map()))

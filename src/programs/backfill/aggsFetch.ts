@@ -1,0 +1,19 @@
+/**
+ * A unit's aggregates: decoded into columns by the client's fast path when it offers one (every
+ * item clean), else the raw items for the item-by-item path (drift, quarantine).
+ */
+import { Effect } from "effect"
+import { aggBatch, aggRows } from "../../domain/aggBatch.js"
+import type { AggsRequest } from "../../services/PolygonRest.js"
+import type { BackfillEnv } from "./env.js"
+import type { Fetched } from "./ingest.js"
+
+export const fetchAggs = (env: BackfillEnv, feed: "spy" | "options" | "vix", request: AggsRequest) => {
+  const columnar = env.rest.aggsColumnar
+  if (columnar === undefined) return env.rest.aggs(request).pipe(Effect.map((items): Fetched => ({ _tag: "Items", items })))
+  return columnar(request, feed === "vix" ? "index" : "agg").pipe(
+    Effect.map((r): Fetched =>
+      r._tag === "Items" ? r : { _tag: "Clean", rows: (p) => aggBatch(request.ticker, r.columns, p) ?? aggRows(feed, request.ticker, r.columns, p) }
+    )
+  )
+}

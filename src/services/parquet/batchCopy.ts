@@ -1,0 +1,57 @@
+/**
+ * Column batches (and optionally Parquet files of the same schema) → one Parquet file, in one
+ * COPY: each batch is scanned straight from its typed arrays (`spy_lake_batch`), its shared
+ * columns become literals of its SELECT, and the SELECTs are concatenated with UNION ALL. The
+ * caller publishes the file (fsync + rename).
+ */
+import type { DuckDBConnection } from "@duckdb/node-api"
+import type { ColumnBatch } from "../../domain/columnBatch.js"
+import type { FeedSchema, Row } from "../../domain/feeds.js"
+import { sqlString } from "../DuckDb.js"
+import { openScan, registerScan, SCAN_FUNCTION } from "./batchScan.js"
+
+/** A SQL literal for a value shared by every row of a batch (only our own values reach here). */
+export const literal = (v: Row[string] | undefined): string =>
+  v === null || v === undefined ? "NULL" : typeof v === "string" ? sqlString(v) : typeof v === "boolean" ? (v ? "TRUE" : "FALSE") : String(v)
+
+/** The file's columns in the order `write` produces them: each `*_ms` column followed by its timestamp. */
+export const fileColumns = (schema: FeedSchema): Array<string> =>
+  schema.columns.flatMap((col) => {
+    const ts = schema.timestamps.find(([ms]) => ms === col.name)
+    return ts ? [col.name, ts[1]] : [col.name]
+  })
+
+/** The SELECT list of a batch: scanned columns by name, shared ones as typed literals (timestamps derived). */
+const batchSelect = (schema: FeedSchema, batch: ColumnBatch, scanned: ReadonlySet<string>): string =>
+  schema.columns
+    .flatMap((col) => {
+      const ts = schema.timestamps.find(([ms]) => ms === col.name)
+      if (scanned.has(col.name)) return [`"${col.name}"`, ...(ts ? [`"${ts[1]}"`] : [])]
+      const value = `CAST(${literal(batch.constants[col.name])} AS ${col.type})`
+      return [`${value} AS "${col.name}"`, ...(ts ? [`epoch_ms(${value})::TIMESTAMPTZ AS "${ts[1]}"`] : [])]
+    })
+    .join(", ")
+
+/** COPY the batches and the files' rows to `tmp` with `copyOptions`; returns the rows written. */
+export const copyBatches = async (
+  c: DuckDBConnection,
+  schema: FeedSchema,
+  batches: ReadonlyArray<ColumnBatch>,
+  files: ReadonlyArray<string>,
+  tmp: string,
+  copyOptions: string
+): Promise<number> => {
+  registerScan(c)
+  const scans = batches.filter((b) => b.length > 0).map((batch) => ({ batch, scan: openScan(schema, batch) }))
+  try {
+    const selects = scans.map(({ batch, scan }) => `SELECT ${batchSelect(schema, batch, new Set(scan.columns.map((col) => col.name)))} FROM ${SCAN_FUNCTION}(${scan.id})`)
+    const columns = fileColumns(schema).map((name) => `"${name}"`).join(", ")
+    if (files.length > 0) selects.push(`SELECT ${columns} FROM read_parquet([${files.map(sqlString).join(", ")}], union_by_name = true)`)
+    if (selects.length === 0) selects.push(`SELECT ${batchSelect(schema, { length: 0, doubles: [], constants: {} }, new Set())} LIMIT 0`)
+    const result = await c.runAndReadAll(`COPY (${selects.join(" UNION ALL ")}) TO ${sqlString(tmp)} ${copyOptions}`)
+    const n = result.getRowsJS()[0]?.[0]
+    return typeof n === "bigint" || typeof n === "number" ? Number(n) : 0
+  } finally {
+    for (const { scan } of scans) scan.close()
+  }
+}
