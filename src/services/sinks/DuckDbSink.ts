@@ -60,6 +60,9 @@ export const make = (options: DuckDbSinkOptions) =>
     yield* Effect.promise(() => fs.mkdir(path.dirname(file), { recursive: true }))
     const db = yield* DuckDb.make(file)
     for (const statement of [...ddl("duckdb"), ...indexesFor("duckdb").map((i) => createIndex("duckdb", i))]) yield* Effect.orDie(db.run(statement))
+    // Nothing here depends on row order (tables are keyed, the view is unordered): letting DuckDB
+    // write Parquet from both threads halves the consolidated export (3.5 s -> 1.85 s on the bench day).
+    yield* Effect.orDie(db.run("SET GLOBAL preserve_insertion_order = false"))
     // options_consolidated is a view over data/consolidated/date=*/consolidated.parquet (once one exists).
     const [kind] = yield* Effect.orDie(db.query<{ t: string }>(`SELECT table_type AS t FROM information_schema.tables WHERE table_name = '${CONSOLIDATED}'`))
     if (kind?.t === "BASE TABLE") yield* Effect.orDie(db.run(`DROP TABLE ${CONSOLIDATED}`))
