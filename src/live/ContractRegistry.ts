@@ -19,7 +19,10 @@ import { SchemaDrift } from "../services/SchemaDrift.js"
 class NoOpenYet extends Error {}
 
 /** Wait for the open, then resolve the day's option tickers (retried until SPY has traded). */
-export const contractsForSession = (session: Session) =>
+export const contractsForSession = (session: Session) => Effect.map(contractSetForSession(session), (set) => set.contracts.map((c) => c.ticker))
+
+/** The same, as the whole set (open price, expiration, contracts): what re-centring starts from. */
+export const contractSetForSession = (session: Session) =>
   Effect.gen(function* () {
     const settings = yield* AppSettings
     const market = yield* MarketClock
@@ -43,5 +46,5 @@ export const contractsForSession = (session: Session) =>
       Effect.tapError((e) => Effect.logWarning(`option contracts for ${session.date} not available yet (${e.message}); retrying`)),
       Effect.retry(Schedule.exponential("2 seconds").pipe(Schedule.union(Schedule.spaced("30 seconds")), Schedule.jittered, Schedule.upTo("30 minutes")))
     )
-    return set.contracts.map((c) => c.ticker)
+    return set
   })

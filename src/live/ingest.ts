@@ -8,6 +8,7 @@ import type { DriftFinding } from "../domain/normalize.js"
 import * as GapRepair from "./GapRepair.js"
 import { decodeLine } from "./Journal.js"
 import { classify, lateLine } from "./LateData.js"
+import { onSubscriptionMarker } from "./recenterRepair.js"
 import { eventToRow, type LiveFeed } from "./wsRows.js"
 
 export interface Batch {
@@ -116,6 +117,7 @@ export const ingestLines = (b: Batch, c: IngestContext, lines: ReadonlyArray<str
     if (entry._tag === "Marker") {
       const tickers = entry.data["tickers"]
       if (Array.isArray(tickers)) GapRepair.onMarker(c.repair, tickers as Array<string>, c.sessionOpenMs)
+      else onSubscriptionMarker(c.repair, entry.data, c.stepMs)
       continue
     }
     b.frames++

@@ -74,20 +74,24 @@ export const actionFor = (s: StatusMessage, cluster: Cluster): StatusAction => {
 export const authMessage = (key: string): string => JSON.stringify({ action: "auth", params: key })
 
 /** Subscribe messages, each under the server's 1 MB limit. */
-export const subscribeMessages = (params: ReadonlyArray<string>, maxChars = 900_000): ReadonlyArray<string> => {
+export const subscribeMessages = (params: ReadonlyArray<string>, maxChars = 900_000): ReadonlyArray<string> =>
+  controlMessages("subscribe", params, maxChars)
+
+/** `subscribe` or `unsubscribe` messages for params (none for none), each under the server's 1 MB limit. */
+export const controlMessages = (action: "subscribe" | "unsubscribe", params: ReadonlyArray<string>, maxChars = 900_000): ReadonlyArray<string> => {
   const out: Array<string> = []
   let batch: Array<string> = []
   let size = 0
   for (const p of params) {
     if (size + p.length + 1 > maxChars && batch.length > 0) {
-      out.push(JSON.stringify({ action: "subscribe", params: batch.join(",") }))
+      out.push(JSON.stringify({ action, params: batch.join(",") }))
       batch = []
       size = 0
     }
     batch.push(p)
     size += p.length + 1
   }
-  if (batch.length > 0) out.push(JSON.stringify({ action: "subscribe", params: batch.join(",") }))
+  if (batch.length > 0) out.push(JSON.stringify({ action, params: batch.join(",") }))
   return out
 }
 

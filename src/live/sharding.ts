@@ -4,6 +4,7 @@
  */
 import type { LiveFeed } from "./wsRows.js"
 import type { Cluster } from "./protocol.js"
+import type { DynamicSubscriptions } from "./subscriptions.js"
 
 export interface ConnectionSpec {
   /** Stable id, e.g. `options-1`: names the fiber, the metrics source and journal markers. */
@@ -14,6 +15,8 @@ export interface ConnectionSpec {
   readonly params: ReadonlyArray<string>
   /** The tickers those params cover (for gap repair). */
   readonly tickers: ReadonlyArray<string>
+  /** Set when the subscriptions change during the day (re-centring): then `params`/`tickers` are only the initial ones. */
+  readonly subscriptions?: DynamicSubscriptions
 }
 
 export const clusterOf = (feed: LiveFeed): Cluster => (feed === "spy" ? "stocks" : feed === "options" ? "options" : "indices")

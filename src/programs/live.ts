@@ -11,11 +11,13 @@ import { Clock, Duration, Effect, FiberMap } from "effect"
 import { DateTime } from "luxon"
 import { NY } from "../domain/calendar.js"
 import { SPY, VIX } from "../domain/tickers.js"
-import { contractsForSession } from "../live/ContractRegistry.js"
+import { contractSetForSession } from "../live/ContractRegistry.js"
 import * as Journal from "../live/Journal.js"
 import * as LiveWriter from "../live/LiveWriter.js"
 import { pollNews } from "../live/NewsPoller.js"
+import * as Recenter from "../live/Recenter.js"
 import { connectionsFor } from "../live/sharding.js"
+import { makeSpyPrices } from "../live/spyPrice.js"
 import { LiveTelemetry } from "../live/telemetry.js"
 import type { LiveFeed } from "../live/wsRows.js"
 import { AppSettings } from "../services/AppSettings.js"
@@ -107,11 +109,24 @@ export const liveProgram = (_options: LiveOptions = {}) =>
       const connect = (feed: LiveFeed, tickers: ReadonlyArray<string>, ev: "A" | "AM") =>
         Effect.forEach(connectionsFor(feed, tickers, ev, live.maxSubscriptionsPerConnection), (spec) =>
           FiberMap.run(sockets, spec.id, runConnection(spec, socketCfg, journals.get(feed)!)), { discard: true })
+      // Re-centring (src/live/Recenter.ts) follows SPY's price from the /stocks frames, tapped as they are journaled.
+      const recenter = opt.recenter.enabled && journals.has("options")
+      const spyPrices = recenter && journals.has("spy") && opt.underlying === SPY ? makeSpyPrices(SPY) : undefined
+      if (spyPrices) journals.set("spy", spyPrices.tap(journals.get("spy")!))
       if (journals.has("spy")) yield* connect("spy", [SPY], "A")
       if (journals.has("vix")) yield* connect("vix", [VIX], "A")
       if (journals.has("options")) {
-        yield* contractsForSession(session).pipe(
-          Effect.flatMap((tickers) => connect("options", tickers, opt.timespan === "minute" ? "AM" : "A")),
+        const ev = opt.timespan === "minute" ? "AM" : "A"
+        yield* contractSetForSession(session).pipe(
+          Effect.flatMap((set) =>
+            recenter
+              ? Recenter.run({
+                session, set, ev, journal: journals.get("options")!, prices: spyPrices,
+                openConnection: (spec) => FiberMap.run(sockets, spec.id, runConnection(spec, socketCfg, journals.get("options")!)),
+                closeConnection: (id) => FiberMap.remove(sockets, id)
+              })
+              : connect("options", set.contracts.map((c) => c.ticker), ev)
+          ),
           Effect.catchAllCause((cause) => Effect.logError("option contracts unavailable: options are not streamed today", cause)),
           Effect.forkScoped
         )

@@ -71,9 +71,11 @@ const session = (
   Effect.clockWith((clock) =>
     Effect.async<never, SessionError>((resume) => {
       let done = false
+      let detach: (() => void) | undefined
       const end = (e: SessionError) => {
         if (done) return
         done = true
+        detach?.()
         resume(Effect.fail(e))
       }
       let ws: WsLike
@@ -98,8 +100,11 @@ const session = (
           if (action._tag === "SendAuth") ws.send(authMessage(cfg.apiKey))
           else if (action._tag === "Subscribe") {
             // The marker precedes every frame of the new subscription: gap repair starts from it.
-            journal.marker({ conn: spec.id, epoch, tickers: spec.tickers }, ms)
-            for (const m of subscribeMessages(spec.params)) ws.send(m)
+            // Changing subscriptions (re-centring): the current set, and later changes through `attach`.
+            const subs = spec.subscriptions?.current() ?? spec
+            journal.marker({ conn: spec.id, epoch, tickers: subs.tickers }, ms)
+            for (const m of subscribeMessages(subs.params)) ws.send(m)
+            detach = spec.subscriptions?.attach((m) => ws.send(m))
             onConnected()
           } else if (action._tag === "Fail") end(action.error)
         }
@@ -108,6 +113,7 @@ const session = (
       ws.on("error", (error) => end(new SocketError({ message: error.message })))
       return Effect.sync(() => {
         done = true
+        detach?.()
         try {
           ws.terminate()
         } catch {
