@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest"
-import { afterEntry, decide, replay, shouldRecenter, subscriptionChange, windowFloor } from "../../src/domain/recenter.js"
+import { afterEntry, decide, type RecenterEntry, type RecenterTracker, replay, shouldRecenter, subscriptionChange, windowFloor } from "../../src/domain/recenter.js"
 
 const rule = { bandPct: 0.005, cooldownMs: 300_000 }
 
@@ -27,12 +27,12 @@ describe("recenter", () => {
 
 /** A target rule for tests: the strikes within ±2 of the price, as tickers `K<strike>`. */
 const around = (price: number) => [0, -1, 1, -2, 2].map((d) => Math.round(price) + d).map((k) => `K${k}`)
-const start = { anchor: 600, changedAtMs: 0, current: around(600) }
+const start: RecenterTracker = { anchor: 600, changedAtMs: 0, current: around(600) }
 
 describe("recenter: decide over a price path", () => {
   it("a wobble inside the band never changes anything, all day", () => {
     let state = start
-    const entries = []
+    const entries: Array<RecenterEntry> = []
     for (let i = 0; i < 23_400; i++) {
       const price = 600 + 2.99 * Math.sin(i / 7) // |move| < 3.00 = 0.5 % of 600
       const e = decide(state, price, i * 1000, rule, around)
@@ -46,7 +46,7 @@ describe("recenter: decide over a price path", () => {
 
   it("one move beyond the band, then a wobble around the new level: exactly one change, never flipped back", () => {
     let state = start
-    const entries = []
+    const entries: Array<RecenterEntry> = []
     const path = [601, 602, 603.5, 602.5, 604.5, 601.2, 605.9, 601.1, 603.5] // after 603.5 the anchor is 603.5: ±3.0175
     path.forEach((price, i) => {
       const e = decide(state, price, 300_000 + i * 400_000, rule, around)
