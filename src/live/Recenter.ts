@@ -162,7 +162,12 @@ export const run = <R>(cfg: RecenterConfig<R>): Effect.Effect<never, never, R | 
       )
       const plan = planShards([...shards.values()].map((s) => s.state), entry.added, entry.dropped, max, newId)
       for (const change of plan.changes) shards.get(change.id)!.apply(change)
-      for (const id of plan.closed) shards.delete(id)
+      for (const id of plan.closed) {
+        // Unsubscribed now (with the marker), closed right after.
+        const gone = shards.get(id)!
+        gone.apply({ id, subscribe: [], unsubscribe: gone.state.tickers })
+        shards.delete(id)
+      }
       for (const s of plan.opened) addShard(s.id, s.tickers)
       return plan
     }
