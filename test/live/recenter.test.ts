@@ -320,6 +320,7 @@ describe("live: intraday re-centring", () => {
       const first = changes[0]!
       const silent = first.added.filter((t) => !market.secondBars(t, DATE).some((b) => b.t >= first.t && b.t + 1000 <= dropAt))
       assert.isAbove(silent.length, 0)
+      if (process.env["RDEBUG"]) console.log(JSON.stringify({ changes: changes.length, held, rows: d.expected, calls: optionCalls.length, silent: silent.length, opened: model.opened, closed: model.closed, sockets: optionSockets(server).length, msgs: expectedMessages }))
       for (const t of silent) assert.isTrue(optionCalls.some((c) => c.ticker === t && c.from === first.t), t)
 
       // The day's contract list grows by the contracts first added during the day.
@@ -410,6 +411,19 @@ describe("live: intraday re-centring", () => {
         yield* realTick
       }
       yield* Fiber.interrupt(fiber)
+      // The restart told gap repair since when each re-centred ticker is covered (before its connections' markers).
+      const journal = fs.readFileSync(path.join(crashed, "journal/options", `${DATE}.ndjson`), "utf8").split("\n")
+      const resume = journal.findIndex((l) => l.startsWith(`["M",${restartAt},{"conn":"recenter"`))
+      assert.isAbove(resume, 0)
+      const marker = JSON.parse(journal[resume]!)[2] as { subscriptions: { added: Record<string, number>; dropped: Record<string, number> } }
+      const addedAt = new Map<string, number>()
+      const droppedAt = new Map<string, number>()
+      for (const c of run1) {
+        for (const t of c.dropped) (addedAt.delete(t), droppedAt.set(t, c.t))
+        for (const t of c.added) (droppedAt.delete(t), addedAt.set(t, c.t))
+      }
+      assert.deepStrictEqual(marker.subscriptions, { added: Object.fromEntries(addedAt), dropped: Object.fromEntries(droppedAt) })
+      assert.isTrue(journal.slice(resume + 1).some((l) => l.startsWith(`["M",${restartAt},{"conn":"options-0"`)))
       // The resumed anchor and cooldown: the next change is the one the uninterrupted rule makes.
       assert.deepStrictEqual(readEntries(crashed), [...run1, ...run2].map(asEntry))
       assert.deepStrictEqual(run2[0], full[2])
@@ -421,6 +435,7 @@ describe("live: intraday re-centring", () => {
         final.pending[t] !== undefined ? final.pending[t]! : end - 1000)
       assert.deepStrictEqual([d.missing, d.duplicates, d.wrong, d.spurious], [0, 0, 0, 0])
       assert.isAbove(d.expected, 300)
+      if (process.env["RDEBUG"]) console.log(JSON.stringify({ d, pending: final.pending, run1: run1.map((c) => c.t), run2: run2.map((c) => c.t), crashAt, end, calls: rest.calls.aggs.length }))
       // The downtime came back over REST, never from before a ticker's subscription.
       const periods = periodsOf(openSet, [...run1, ...run2], end)
       const calls = rest.calls.aggs.filter((c) => c.ticker.startsWith("O:") && typeof c.from === "number")
