@@ -8,8 +8,11 @@
  * `from`/`until` are window starts (the window containing the change). The writer applies it to
  * its gap-repair state, in journal order, so a replay after a crash reaches the same state:
  * - added: the ticker is covered from `from` on, never before: its "last bar" is raised to
- *   `from − 1`, so a later reconnect repairs at most back to its subscription, not to the open.
- *   Nothing is fetched at the addition itself: the stream carries it from there.
+ *   `from − 1` and it is pending from there, exactly like a ticker of a connection that just
+ *   (re)subscribed: its first streamed bar closes the gap, and what lies between the change and
+ *   that bar (a window the server had already passed when the subscribe reached it) is fetched
+ *   over REST (usually nothing; one small request per added ticker). A later reconnect repairs
+ *   at most back to the subscription, never to the open.
  * - dropped: a gap still open for it (a reconnect with no bar since) is closed at `until` and
  *   repaired up to there; nothing after its unsubscription is ever fetched.
  */
@@ -46,6 +49,6 @@ export const onSubscriptionMarker = (s: RepairState, data: Readonly<Record<strin
     const last = s.lastStart.get(ticker)
     if (last === undefined || last < floor) s.lastStart.set(ticker, floor)
     const pending = s.pending.get(ticker)
-    if (pending !== undefined && pending < floor) s.pending.set(ticker, floor)
+    if (pending === undefined || pending < floor) s.pending.set(ticker, Math.max(floor, s.lastStart.get(ticker)!))
   }
 }

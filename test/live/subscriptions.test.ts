@@ -81,13 +81,14 @@ const ctx = (repair: GapRepair.RepairState): IngestContext => ({
 const marker = (ms: number, data: Record<string, unknown>) => `["M",${ms},${JSON.stringify(data)}]`
 
 describe("gap repair of changing subscriptions (journal markers)", () => {
-  it("an added ticker is covered from its subscription, never from the open: a reconnect before its first bar repairs from there", () => {
+  it("an added ticker is covered from its subscription, never from the open: its first bar closes the gap from there", () => {
     const s = GapRepair.makeState()
-    ingestLines(newBatch(), ctx(s), [
-      marker(2_000_000, subscriptionMarker({ "O:NEW": 2_000_000 }, {})),
-      marker(2_100_500, { conn: "options-0", epoch: 2, tickers: ["O:NEW"] })
-    ])
-    expect(Object.fromEntries(s.pending)).toEqual({ "O:NEW": 1_999_999 })
+    ingestLines(newBatch(), ctx(s), [marker(2_000_000, subscriptionMarker({ "O:NEW": 2_000_000, "O:HOT": 2_000_000 }, {}))])
+    expect(Object.fromEntries(s.pending)).toEqual({ "O:NEW": 1_999_999, "O:HOT": 1_999_999 })
+    GapRepair.onBar(s, "O:HOT", 2_000_000, 1000) // streamed from the change's window: nothing to fetch
+    // A reconnect before O:NEW's first bar keeps it pending from its subscription, not from the open.
+    ingestLines(newBatch(), ctx(s), [marker(2_100_500, { conn: "options-0", epoch: 2, tickers: ["O:NEW", "O:HOT"] })])
+    expect(Object.fromEntries(s.pending)).toEqual({ "O:NEW": 1_999_999, "O:HOT": 2_000_000 })
     GapRepair.onBar(s, "O:NEW", 2_150_000, 1000)
     expect(s.due).toEqual([{ ticker: "O:NEW", after: 1_999_999, before: 2_150_000 }]) // fetched: [2 000 000, 2 149 999]
   })
@@ -95,7 +96,7 @@ describe("gap repair of changing subscriptions (journal markers)", () => {
   it("an addition never lowers what is known: a re-added ticker is covered from its re-addition", () => {
     const s = GapRepair.makeState({ "O:X": 1_500_000 })
     onSubscriptionMarker(s, subscriptionMarker({ "O:X": 3_000_000 }, {}), 1000)
-    expect(s.lastStart.get("O:X")).toBe(2_999_999)
+    expect([s.lastStart.get("O:X"), s.pending.get("O:X")]).toEqual([2_999_999, 2_999_999])
     const t = GapRepair.makeState({ "O:Y": 3_500_000 }, { "O:Y": 3_500_000 })
     onSubscriptionMarker(t, subscriptionMarker({ "O:Y": 3_000_000 }, {}), 1000)
     expect([t.lastStart.get("O:Y"), t.pending.get("O:Y")]).toEqual([3_500_000, 3_500_000])
