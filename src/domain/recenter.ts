@@ -36,10 +36,14 @@ export const subscriptionChange = (current: ReadonlyArray<string>, target: Reado
  * One re-centring, as written to `raw/contracts/date=D/recenter.ndjson` (one JSON line each):
  * when (Clock ms), at which SPY price, the anchor before and after, the tickers added and dropped,
  * and the whole set afterwards (nearest the money first), so a restart resumes from the last line.
+ * `window_ms` is the same moment in market time: the end of the SPY bar that decided, i.e. the
+ * first window start the new set applies to (what gap repair and the lake periods use, so they do
+ * not depend on the local clock agreeing with the feed's, e.g. on a delayed feed).
  */
 export interface RecenterEntry {
   readonly at_ms: number
   readonly at: string
+  readonly window_ms: number
   readonly spy_price: number
   readonly old_anchor: number
   readonly new_anchor: number
@@ -54,16 +58,18 @@ export interface RecenterTracker extends RecenterState {
 }
 
 /**
- * The rule applied to one SPY price at `nowMs`: the entry to record, or undefined when nothing
- * changes. `target(price)` chooses the set around a price (the day's selection rule); an empty
- * target (no listed strike near the price) changes nothing.
+ * The rule applied to one SPY price at `nowMs` (Clock), from the bar ending at `windowMs` (market
+ * time): the entry to record, or undefined when nothing changes. `target(price)` chooses the set
+ * around a price (the day's selection rule); an empty target (no listed strike near the price)
+ * changes nothing.
  */
 export const decide = (
   state: RecenterTracker,
   price: number,
   nowMs: number,
   rule: RecenterRule,
-  target: (price: number) => ReadonlyArray<string>
+  target: (price: number) => ReadonlyArray<string>,
+  windowMs: number = nowMs
 ): RecenterEntry | undefined => {
   if (!shouldRecenter(state, price, nowMs, rule)) return undefined
   const next = target(price)
@@ -72,6 +78,7 @@ export const decide = (
   return {
     at_ms: nowMs,
     at: new Date(nowMs).toISOString(),
+    window_ms: windowMs,
     spy_price: price,
     old_anchor: state.anchor,
     new_anchor: price,
@@ -85,9 +92,9 @@ export const decide = (
 export const afterEntry = (e: RecenterEntry): RecenterTracker => ({ anchor: e.new_anchor, changedAtMs: e.at_ms, current: e.contracts })
 
 export interface ReplayedRecenter extends RecenterTracker {
-  /** Per ticker of the current set that a re-centring added: the time of its latest addition. */
+  /** Per ticker of the current set that a re-centring added: the `window_ms` of its latest addition. */
   readonly addedAt: ReadonlyMap<string, number>
-  /** Per ticker no longer in the set: the time it was last dropped. */
+  /** Per ticker no longer in the set: the `window_ms` it was last dropped at. */
   readonly droppedAt: ReadonlyMap<string, number>
   /** Tickers that were not in the open's set, in the order they were first added, with the entry that added them. */
   readonly listed: ReadonlyArray<{ readonly ticker: string; readonly entry: RecenterEntry }>
@@ -103,11 +110,11 @@ export const replay = (initial: RecenterTracker, entries: ReadonlyArray<Recenter
   for (const e of entries) {
     for (const t of e.dropped) {
       addedAt.delete(t)
-      droppedAt.set(t, e.at_ms)
+      droppedAt.set(t, e.window_ms)
     }
     for (const t of e.added) {
       droppedAt.delete(t)
-      addedAt.set(t, e.at_ms)
+      addedAt.set(t, e.window_ms)
       if (!seen.has(t)) {
         seen.add(t)
         listed.push({ ticker: t, entry: e })

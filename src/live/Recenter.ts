@@ -11,7 +11,8 @@
  *    limited to the open's strike band, too narrow after a move).
  * 4. Follows SPY's price (the /stocks `A` bars, spyPrice.ts; or, without the SPY feed, REST minute
  *    bars every min(cooldown, 30 s)) and applies domain/recenter.ts `decide` at each new price,
- *    at the Clock time the frame was received: beyond `band_pct` from the anchor and at least
+ *    at the Clock time the frame was received (the new set applies from the window after the
+ *    deciding bar, in market time): beyond `band_pct` from the anchor and at least
  *    `cooldown_s` after the last change, the set is chosen again with the day's rule
  *    (domain/contractSelection.ts: ±`strike_band_pct`, same expiration, `max_contracts`, nearest
  *    the money first) around the price, which becomes the new anchor.
@@ -155,7 +156,7 @@ export const run = <R>(cfg: RecenterConfig<R>): Effect.Effect<never, never, R | 
 
     /** The subscriptions follow an entry: journal marker, then the messages, in one synchronous step. */
     const applyEntry = (entry: RecenterEntry, nowMs: number): ShardPlan => {
-      const from = windowFloor(entry.at_ms, stepMs)
+      const from = windowFloor(entry.window_ms, stepMs)
       cfg.journal.marker(
         subscriptionMarker(Object.fromEntries(entry.added.map((t) => [t, from])), Object.fromEntries(entry.dropped.map((t) => [t, from]))),
         nowMs
@@ -174,21 +175,25 @@ export const run = <R>(cfg: RecenterConfig<R>): Effect.Effect<never, never, R | 
 
     // 4. Decisions, made synchronously as prices arrive, applied in order by the loop below.
     const decisions = yield* Queue.unbounded<RecenterEntry>()
-    const consider = (price: number, nowMs: number) => {
-      const entry = decide(tracker, price, nowMs, rule, target)
+    const consider = (price: number, nowMs: number, windowMs: number) => {
+      const entry = decide(tracker, price, nowMs, rule, target, windowMs)
       if (entry === undefined) return
       tracker = afterEntry(entry)
       Queue.unsafeOffer(decisions, entry)
     }
     if (cfg.prices !== undefined) {
-      cfg.prices.listen((p) => consider(p.price, p.receivedMs))
+      // A second bar: the new set applies from the window after it.
+      cfg.prices.listen((p) => consider(p.price, p.receivedMs, p.windowStartMs + 1000))
     } else {
       const every = Duration.seconds(Math.max(1, Math.min(recenter.cooldownS, 30)))
       yield* Effect.logInfo(`Re-centring: no ${underlying} stream, polling REST minute bars every ${Duration.toSeconds(every)} s`)
       const poll = rest.aggs({ ticker: underlying, timespan: "minute", from: date, to: date }).pipe(
         Effect.flatMap((bars) => {
           const last = bars[bars.length - 1]
-          return typeof last?.["c"] === "number" ? Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.sync(() => consider(last["c"] as number, now))) : Effect.void
+          if (typeof last?.["c"] !== "number" || typeof last["t"] !== "number") return Effect.void
+          const [c, t] = [last["c"], last["t"]]
+          // The minute bar's end, or now while it is still forming.
+          return Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.sync(() => consider(c, now, Math.min(now, t + 60_000))))
         }),
         Effect.catchAll((e) => Effect.logWarning(`Re-centring: ${underlying} price poll failed (${e.message})`))
       )

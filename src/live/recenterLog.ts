@@ -25,7 +25,7 @@ export const recenterFiles = (root: string, date: string) => {
 const isEntry = (x: unknown): x is RecenterEntry => {
   if (x === null || typeof x !== "object") return false
   const e = x as Record<string, unknown>
-  return typeof e["at_ms"] === "number" && typeof e["new_anchor"] === "number" && Array.isArray(e["contracts"]) && Array.isArray(e["added"]) && Array.isArray(e["dropped"])
+  return typeof e["at_ms"] === "number" && typeof e["window_ms"] === "number" && typeof e["new_anchor"] === "number" && Array.isArray(e["contracts"]) && Array.isArray(e["added"]) && Array.isArray(e["dropped"])
 }
 
 /** Parse a log's text: complete lines only; returns the entries and the length of the valid prefix. */

@@ -57,7 +57,7 @@ describe("recenter: decide over a price path", () => {
     })
     expect(entries).toEqual([
       {
-        at_ms: 1_100_000, at: new Date(1_100_000).toISOString(), spy_price: 603.5, old_anchor: 600, new_anchor: 603.5,
+        at_ms: 1_100_000, at: new Date(1_100_000).toISOString(), window_ms: 1_100_000, spy_price: 603.5, old_anchor: 600, new_anchor: 603.5,
         added: ["K604", "K603", "K605", "K606"], dropped: ["K600", "K599", "K601", "K598"], contracts: ["K604", "K603", "K605", "K602", "K606"]
       }
     ])
@@ -74,16 +74,17 @@ describe("recenter: decide over a price path", () => {
     expect(decide(start, 650, 1_000_000, rule, () => [])).toBeUndefined()
   })
 
-  it("replay: the set, anchor and time of the last entry; since when each current ticker was added, when each other one was dropped", () => {
-    const e1 = decide(start, 603.5, 400_000, rule, around)!
+  it("replay: the set, anchor and time of the last entry; since which window each current ticker was added, until which each other one was", () => {
+    // Decided at 400 s and 800 s (Clock) on bars ending at 399 s and 799 s (market time).
+    const e1 = decide(start, 603.5, 400_000, rule, around, 399_000)!
     const s1 = afterEntry(e1)
-    const e2 = decide(s1, 599.9, 800_000, rule, around)!
+    const e2 = decide(s1, 599.9, 800_000, rule, around, 799_000)!
     const r = replay(start, [e1, e2])
     expect({ anchor: r.anchor, changedAtMs: r.changedAtMs, current: r.current }).toEqual({ anchor: 599.9, changedAtMs: 800_000, current: around(599.9) })
     expect([e2.added, e2.dropped]).toEqual([["K600", "K599", "K601", "K598"], ["K604", "K603", "K605", "K606"]])
     // The open's K600/K599/K601/K598 were dropped at 400 s and re-added at 800 s: covered again from 800 s.
-    expect(Object.fromEntries(r.addedAt)).toEqual({ K600: 800_000, K599: 800_000, K601: 800_000, K598: 800_000 })
-    expect(Object.fromEntries(r.droppedAt)).toEqual({ K604: 800_000, K603: 800_000, K605: 800_000, K606: 800_000 })
+    expect(Object.fromEntries(r.addedAt)).toEqual({ K600: 799_000, K599: 799_000, K601: 799_000, K598: 799_000 })
+    expect(Object.fromEntries(r.droppedAt)).toEqual({ K604: 799_000, K603: 799_000, K605: 799_000, K606: 799_000 })
     // First listed that day, beyond the open's set: the day's contract list grows by these.
     expect(r.listed.map((l) => [l.ticker, l.entry.at_ms])).toEqual([["K604", 400_000], ["K603", 400_000], ["K605", 400_000], ["K606", 400_000]])
     expect(replay(start, [])).toEqual({ ...start, addedAt: new Map(), droppedAt: new Map(), listed: [] })

@@ -58,7 +58,10 @@ const select = (price: number) =>
 const spyBars = market.secondBars("SPY", DATE)
 
 interface Expected {
+  /** When the rule fires (the step's Clock time), which is also when the fake server applies the change. */
   readonly t: number
+  /** The end of the SPY bar that decided: the first window the new set applies to. */
+  readonly window: number
   readonly price: number
   readonly oldAnchor: number
   readonly added: ReadonlyArray<string>
@@ -86,12 +89,13 @@ const expectChanges = (state: RuleState, subscribedAt: number, emits: ReadonlyAr
     prev = t
     if (frame.length === 0) continue
     const price = frame[frame.length - 1]!.c
+    const window = frame[frame.length - 1]!.t + 1000
     const beyond = Math.abs(price - state.anchor) > state.anchor * BAND
     if (beyond && t - state.changedAt < COOLDOWN_MS) held++
     if (!beyond || t - state.changedAt < COOLDOWN_MS) continue
     const next = select(price)
     changes.push({
-      t, price, oldAnchor: state.anchor, contracts: next,
+      t, window, price, oldAnchor: state.anchor, contracts: next,
       added: next.filter((x) => !state.current.includes(x)), dropped: state.current.filter((x) => !next.includes(x))
     })
     Object.assign(state, { anchor: price, changedAt: t, current: next })
@@ -112,7 +116,7 @@ const readEntries = (root: string): ReadonlyArray<RecenterEntry> => {
 }
 
 const asEntry = (e: Expected): RecenterEntry => ({
-  at_ms: e.t, at: new Date(e.t).toISOString(), spy_price: e.price, old_anchor: e.oldAnchor, new_anchor: e.price,
+  at_ms: e.t, at: new Date(e.t).toISOString(), window_ms: e.window, spy_price: e.price, old_anchor: e.oldAnchor, new_anchor: e.price,
   added: e.added, dropped: e.dropped, contracts: e.contracts
 })
 
@@ -188,7 +192,12 @@ const maxHeld = (sockets: ReadonlyArray<FakeSocket>) =>
   )
 
 type Period = readonly [number, number]
-/** Per ticker, the window-start periods [from, until) it was subscribed. */
+/**
+ * Per ticker, the window-start periods [from, until) it was subscribed: an added ticker from the
+ * window after the deciding SPY bar (what the stream did not carry from there, REST did); a
+ * dropped one until the server applied the unsubscribe (here the step's time: what it had sent
+ * until then is in the lake, genuine bars).
+ */
 const periodsOf = (openSet: ReadonlyArray<string>, changes: ReadonlyArray<Expected>, end: number) => {
   const periods = new Map<string, Array<[number, number]>>()
   const open = new Map<string, number>(openSet.map((t) => [t, OPEN]))
@@ -199,7 +208,7 @@ const periodsOf = (openSet: ReadonlyArray<string>, changes: ReadonlyArray<Expect
       periods.set(t, p)
       open.delete(t)
     }
-    for (const t of c.added) open.set(t, c.t)
+    for (const t of c.added) open.set(t, c.window)
   }
   for (const [t, from] of open) periods.set(t, [...(periods.get(t) ?? []), [from, end]])
   return periods as Map<string, ReadonlyArray<Period>>
@@ -321,7 +330,7 @@ describe("live: intraday re-centring", () => {
       const silent = first.added.filter((t) => !market.secondBars(t, DATE).some((b) => b.t >= first.t && b.t + 1000 <= dropAt))
       assert.isAbove(silent.length, 0)
       if (process.env["RDEBUG"]) console.log(JSON.stringify({ changes: changes.length, held, rows: d.expected, calls: optionCalls.length, silent: silent.length, opened: model.opened, closed: model.closed, sockets: optionSockets(server).length, msgs: expectedMessages }))
-      for (const t of silent) assert.isTrue(optionCalls.some((c) => c.ticker === t && c.from === first.t), t)
+      for (const t of silent) assert.isTrue(optionCalls.some((c) => c.ticker === t && c.from === first.window), t)
 
       // The day's contract list grows by the contracts first added during the day.
       const listedLater: Array<{ ticker: string; entry: Expected }> = []
@@ -419,8 +428,8 @@ describe("live: intraday re-centring", () => {
       const addedAt = new Map<string, number>()
       const droppedAt = new Map<string, number>()
       for (const c of run1) {
-        for (const t of c.dropped) (addedAt.delete(t), droppedAt.set(t, c.t))
-        for (const t of c.added) (droppedAt.delete(t), addedAt.set(t, c.t))
+        for (const t of c.dropped) (addedAt.delete(t), droppedAt.set(t, c.window))
+        for (const t of c.added) (droppedAt.delete(t), addedAt.set(t, c.window))
       }
       assert.deepStrictEqual(marker.subscriptions, { added: Object.fromEntries(addedAt), dropped: Object.fromEntries(droppedAt) })
       assert.isTrue(journal.slice(resume + 1).some((l) => l.startsWith(`["M",${restartAt},{"conn":"options-0"`)))

@@ -120,7 +120,7 @@ describe("gap repair of changing subscriptions (journal markers)", () => {
 })
 
 const entry = (at: number): RecenterEntry => ({
-  at_ms: at, at: new Date(at).toISOString(), spy_price: 601, old_anchor: 600, new_anchor: 601, added: ["b"], dropped: ["a"], contracts: ["b"]
+  at_ms: at, at: new Date(at).toISOString(), window_ms: at, spy_price: 601, old_anchor: 600, new_anchor: 601, added: ["b"], dropped: ["a"], contracts: ["b"]
 })
 
 describe("recenter.ndjson", () => {

@@ -1,0 +1,262 @@
+/**
+ * Re-centring with real processes on loopback: `simulate` (child, 120× from 09:29:50 ET, every
+ * WebSocket connection dropped every five simulated minutes) and `live` (child, recenter enabled
+ * through the environment). `live` is SIGKILLed a simulated minute after its first change, started
+ * again with the same arguments, and stopped at 10:50 with `stop`.
+ *
+ * What a real run can be held to exactly, from its own record and the simulator's market:
+ * - every line of recenter.ndjson is the rule applied to the simulator's SPY as `live` received
+ *   it (its SPY journal): the price is the close of the frame received at that very time (a bar of
+ *   the simulator's SPY), beyond the band from the previous anchor, at least the cooldown after the
+ *   previous change; the set is the day's selection around it; and the rule fired at the first
+ *   opportunity (no price received between the end of the cooldown and the change was beyond the
+ *   band);
+ * - the restarted `live` subscribed the recorded set, not the open's, and every (re)connection
+ *   subscribed only tickers of the set current at that point of the journal;
+ * - the lake holds every bar of each contract for the periods it was subscribed (from the change
+ *   that added it to the one that dropped it), values exact, no duplicates. The only rows beyond a
+ *   period are bars the server sent between the change and the moment the unsubscribe reached it
+ *   (windows starting before the journal marker of the change + 1 s), counted and reported.
+ * It also checks that the simulator needs no change: it applies subscribe/unsubscribe mid-stream.
+ */
+import { afterEach, beforeAll, describe, expect, it } from "vitest"
+import { execFileSync } from "node:child_process"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { DuckDBInstance } from "@duckdb/node-api"
+import { holidayIndex, nextTradingDay, nyTimeMs } from "../../src/domain/calendar.js"
+import { selectContracts } from "../../src/domain/contractSelection.js"
+import { nyseHolidays } from "../../src/domain/nyseHolidays.js"
+import type { RecenterEntry } from "../../src/domain/recenter.js"
+import { checkpointFile, type LiveCheckpoint } from "../../src/live/liveFiles.js"
+import { latestBar } from "../../src/live/spyPrice.js"
+import { makeSyntheticMarket } from "../../src/simulator/market/SyntheticMarket.js"
+import { runCli, startCli, waitFor } from "../helpers/cli.js"
+import { tempRoot } from "../helpers/settings.js"
+
+const SEED = 42
+const DATE = "2025-10-28"
+const START = "2025-10-28T09:29:50-04:00"
+const SPEED = 120
+const KEY = "recenter-process-key-0001"
+const OPEN = nyTimeMs(DATE, 9, 30)
+const STOP_AT = nyTimeMs(DATE, 10, 50)
+const STRIKE_BAND = 0.004
+const MAX_CONTRACTS = 12
+const BAND = 0.002
+const COOLDOWN_S = 600
+const PER_CONNECTION = 4
+const market = makeSyntheticMarket(SEED)
+const EXPIRATION = nextTradingDay(DATE, holidayIndex([...nyseHolidays(2025), ...nyseHolidays(2026)]))
+const select = (price: number) =>
+  selectContracts(market.contracts(DATE), price, EXPIRATION, { bandPct: STRIKE_BAND, maxContracts: MAX_CONTRACTS }).map((c) => c.ticker)
+const spyBars = market.secondBars("SPY", DATE)
+
+type Child = ReturnType<typeof startCli>
+const children: Array<Child> = []
+const spawn = (args: ReadonlyArray<string>, env: Record<string, string>) => {
+  const c = startCli(args, env)
+  children.push(c)
+  return c
+}
+afterEach(() => {
+  for (const c of children.splice(0)) if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill("SIGKILL")
+})
+
+const buildIfStale = () => {
+  const stale = (dir: string): boolean =>
+    fs.readdirSync(dir, { withFileTypes: true }).some((e) => {
+      const p = path.join(dir, e.name)
+      if (e.isDirectory()) return stale(p)
+      if (!e.name.endsWith(".ts") || e.name.endsWith(".d.ts")) return false
+      const out = path.join("dist", path.relative("src", p)).replace(/\.ts$/, ".js")
+      return !fs.existsSync(out) || fs.statSync(out).mtimeMs < fs.statSync(p).mtimeMs
+    })
+  if (stale("src")) execFileSync("npx", ["tsc", "-p", "tsconfig.json"], { stdio: "inherit" })
+}
+
+const startSimulate = async () => {
+  const sim = spawn(["simulate", "--port", "0", "--seed", String(SEED), "--start", START, "--speed", String(SPEED), "--api-key", KEY], {})
+  let url = ""
+  await waitFor(() => {
+    const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(sim.output().stdout + sim.output().stderr)
+    if (m) url = m[1]!
+    return m !== null
+  }, 30_000)
+  const res = await fetch(`${url}/_sim/faults`, { method: "POST", body: JSON.stringify({ ws: { dropEverySimSeconds: 300 } }) })
+  expect(res.status).toBe(200)
+  const now = async () => Date.parse(((await (await fetch(`${url}/v1/marketstatus/now?apiKey=${KEY}`)).json()) as { serverTime: string }).serverTime)
+  return { url, now }
+}
+
+const liveEnv = (url: string, root: string): Record<string, string> => ({
+  POLYGON_REST_URL: url,
+  POLYGON_WS_URL: url.replace(/^http/, "ws"),
+  POLYGON_API_KEY: KEY,
+  STORAGE_ROOT: root,
+  OPTIONS_STRIKE_BAND_PCT: String(STRIKE_BAND),
+  OPTIONS_MAX_CONTRACTS: String(MAX_CONTRACTS),
+  OPTIONS_RECENTER_ENABLED: "true",
+  OPTIONS_RECENTER_BAND_PCT: String(BAND),
+  OPTIONS_RECENTER_COOLDOWN_S: String(COOLDOWN_S),
+  LIVE_MAX_SUBSCRIPTIONS_PER_CONNECTION: String(PER_CONNECTION),
+  FLUSH_INTERVAL_S: "60",
+  LIVE_IDLE_TIMEOUT_S: "600",
+  FEEDS_NEWS_ENABLED: "false"
+})
+const liveArgs = ["live", "--clock-start", START, "--clock-speed", String(SPEED)]
+const untilSim = (now: () => Promise<number>, at: number) => waitFor(async () => (await now()) >= at, 120_000, 100)
+
+const logFile = (root: string) => path.join(root, `raw/contracts/date=${DATE}/recenter.ndjson`)
+const entries = (root: string): Array<RecenterEntry> =>
+  fs.existsSync(logFile(root)) ? fs.readFileSync(logFile(root), "utf8").split("\n").filter((l) => l.length > 0).map((l) => JSON.parse(l) as RecenterEntry) : []
+
+type Line = { readonly ms: number; readonly data: Record<string, unknown> }
+const journalMarkers = (root: string): Array<Line> =>
+  fs.readFileSync(path.join(root, "journal/options", `${DATE}.ndjson`), "utf8").split("\n").filter((l) => l.startsWith('["M",')).map((l) => {
+    const [, ms, data] = JSON.parse(l) as [string, number, Record<string, unknown>]
+    return { ms, data }
+  })
+
+const readOptions = async (root: string) => {
+  const db = await DuckDBInstance.create(":memory:")
+  const c = await db.connect()
+  try {
+    const r = await c.runAndReadAll(
+      `SELECT ticker, window_start_ms::DOUBLE AS t, open AS o, high AS h, low AS l, close AS c, volume::DOUBLE AS v, vwap AS vw
+       FROM read_parquet('${root}/raw/options/date=${DATE}/*.parquet', union_by_name = true)`
+    )
+    return r.getRowObjectsJS() as unknown as Array<{ ticker: string; t: number; o: number; h: number; l: number; c: number; v: number; vw: number | null }>
+  } finally {
+    c.closeSync()
+    db.closeSync()
+  }
+}
+const fmt = (x: { o: number; h: number; l: number; c: number; v?: number | null; vw?: number | null }) => `${x.o}|${x.h}|${x.l}|${x.c}|${x.v ?? ""}|${x.vw ?? ""}`
+
+describe("re-centring against simulate, real processes", () => {
+  beforeAll(() => buildIfStale(), 180_000)
+
+  it("changes follow the rule on the simulator's SPY; kill -9 and restart resume the recorded set; the lake holds each contract's periods", async () => {
+    const root = await tempRoot("live-recenter-real-")
+    const { url, now } = await startSimulate()
+    const first = spawn(liveArgs, liveEnv(url, root))
+    await waitFor(() => entries(root).length >= 1, 120_000, 100)
+    await untilSim(now, entries(root)[0]!.at_ms + 60_000)
+    first.child.kill("SIGKILL")
+    expect((await first.finished).signal).toBe("SIGKILL")
+    const beforeRestart = entries(root)
+    const markersBefore = journalMarkers(root).length
+
+    const second = spawn(liveArgs, liveEnv(url, root))
+    await untilSim(now, STOP_AT)
+    const stop = await runCli(["stop"], { STORAGE_ROOT: root })
+    expect(stop.code).toBe(0)
+    expect((await second.finished).code).toBe(0)
+
+    // 1. The log: the rule on the simulator's SPY, line by line.
+    const log = entries(root)
+    expect(log.length).toBeGreaterThanOrEqual(2)
+    expect(log.slice(0, beforeRestart.length)).toEqual(beforeRestart)
+    // SPY as `live` received it (its journal: receipt time, newest bar of the frame).
+    const spyFrames = fs.readFileSync(path.join(root, "journal/spy", `${DATE}.ndjson`), "utf8").split("\n")
+      .filter((l) => l.startsWith("[") && !l.startsWith('["M",'))
+      .flatMap((l) => {
+        const comma = l.indexOf(",")
+        const bar = latestBar(l.slice(comma + 1, -1), "SPY")
+        return bar === undefined ? [] : [{ ms: Number(l.slice(1, comma)), s: bar[0], c: bar[1] }]
+      })
+    let anchor = market.officialOpen(DATE)
+    let changedAt = OPEN
+    let current = select(anchor)
+    for (const e of log) {
+      // The price is SPY's close as received at that very time (the frame that decided), a bar of the simulator's SPY.
+      const deciding = spyFrames.filter((f) => f.ms === e.at_ms && f.c === e.spy_price)
+      expect(deciding.length).toBeGreaterThan(0)
+      expect(spyBars.find((b) => b.t === deciding[0]!.s)?.c).toBe(e.spy_price)
+      expect(e.old_anchor).toBe(anchor)
+      expect(e.new_anchor).toBe(e.spy_price)
+      expect(Math.abs(e.spy_price - anchor)).toBeGreaterThan(anchor * BAND)
+      expect(e.at_ms - changedAt).toBeGreaterThanOrEqual(COOLDOWN_S * 1000)
+      // The first opportunity: no price received after the cooldown and before it was beyond the band.
+      const missed = spyFrames.filter((f) => f.ms >= changedAt + COOLDOWN_S * 1000 && f.ms < e.at_ms && Math.abs(f.c - anchor) > anchor * BAND)
+      expect(missed).toEqual([])
+      expect(e.contracts).toEqual(select(e.spy_price))
+      expect(e.added).toEqual(e.contracts.filter((t) => !current.includes(t)))
+      expect(e.dropped).toEqual(current.filter((t) => !e.contracts.includes(t)))
+      anchor = e.new_anchor
+      changedAt = e.at_ms
+      current = [...e.contracts]
+    }
+
+    // 2. The journal: every (re)connection subscribed tickers of the set current at that point;
+    //    the restart resubscribed the recorded set (its connections' markers after the resume marker).
+    const markers = journalMarkers(root)
+    const set = new Set(select(market.officialOpen(DATE)))
+    const dropMarkerMs: Array<{ tickers: ReadonlyArray<string>; from: number; markerMs: number }> = []
+    let reconnects = 0
+    for (const m of markers) {
+      const subs = m.data["subscriptions"] as { added: Record<string, number>; dropped: Record<string, number> } | undefined
+      if (subs) {
+        for (const t of Object.keys(subs.dropped)) set.delete(t)
+        for (const t of Object.keys(subs.added)) set.add(t)
+        if (Object.keys(subs.dropped).length > 0) dropMarkerMs.push({ tickers: Object.keys(subs.dropped), from: Object.values(subs.dropped)[0]!, markerMs: m.ms })
+        continue
+      }
+      const tickers = m.data["tickers"] as ReadonlyArray<string>
+      reconnects++
+      for (const t of tickers) expect(set.has(t), `${String(m.data["conn"])} at ${new Date(m.ms).toISOString()} subscribed ${t}`).toBe(true)
+    }
+    expect(reconnects).toBeGreaterThan(10) // drops every five minutes, on every shard (anti-vacuity)
+    const restart = markers.slice(markersBefore)
+    const resumeAt = restart.findIndex((m) => m.data["conn"] === "recenter")
+    expect(resumeAt).toBeGreaterThanOrEqual(0)
+    const firstConnections = restart.slice(resumeAt + 1).filter((m) => m.data["epoch"] === 1)
+    const resumed = firstConnections.flatMap((m) => m.data["tickers"] as ReadonlyArray<string>).sort()
+    expect(resumed).toEqual([...beforeRestart.at(-1)!.contracts].sort())
+    expect(resumed).not.toEqual([...select(market.officialOpen(DATE))].sort())
+
+    // 3. The lake: every bar of each contract's periods, exact values, no duplicates.
+    const cp = JSON.parse(fs.readFileSync(checkpointFile(root, "options", DATE), "utf8")) as LiveCheckpoint
+    const rows = await readOptions(root)
+    const end = Math.max(...rows.map((r) => r.t))
+    const periods = new Map<string, Array<[number, number]>>()
+    const since = new Map<string, number>(select(market.officialOpen(DATE)).map((t) => [t, OPEN]))
+    for (const e of log) {
+      const f = Math.floor(e.at_ms / 1000) * 1000
+      for (const t of e.dropped) (periods.set(t, [...(periods.get(t) ?? []), [since.get(t)!, f]]), since.delete(t))
+      for (const t of e.added) since.set(t, f)
+    }
+    for (const [t, f] of since) periods.set(t, [...(periods.get(t) ?? []), [f, Math.min(end, cp.pending[t] ?? Infinity) + 1]])
+    const expected = new Map<string, string>()
+    for (const [t, ps] of periods)
+      for (const b of market.secondBars(t, DATE)) if (ps.some(([a, z]) => b.t >= a && b.t < z)) expected.set(`${t}|${b.t}`, fmt(b))
+    const seen = new Map<string, number>()
+    const wrong: Array<string> = []
+    const inFlight: Array<string> = []
+    const spurious: Array<string> = []
+    for (const r of rows) {
+      const k = `${r.ticker}|${r.t}`
+      seen.set(k, (seen.get(k) ?? 0) + 1)
+      const e = expected.get(k)
+      if (e !== undefined) {
+        if (e !== fmt(r)) wrong.push(k)
+        continue
+      }
+      const drop = dropMarkerMs.find((d) => d.tickers.includes(r.ticker) && r.t >= d.from && r.t < d.markerMs + 1000)
+      if (drop && market.secondBars(r.ticker, DATE).some((b) => b.t === r.t && fmt(b) === fmt(r))) inFlight.push(k)
+      else spurious.push(k)
+    }
+    const missing = [...expected.keys()].filter((k) => !seen.has(k))
+    const duplicates = [...seen].filter(([, n]) => n > 1).map(([k]) => k)
+    console.log(
+      `recenter (real processes): ${log.length} changes (${beforeRestart.length} before the kill), ${reconnects} connection markers, ` +
+        `${rows.length} option rows, ${expected.size} expected, ${inFlight.length} sent before an unsubscribe took effect`
+    )
+    expect({ missing: missing.slice(0, 5), wrong: wrong.slice(0, 5), spurious: spurious.slice(0, 5), duplicates: duplicates.slice(0, 5) }).toEqual({
+      missing: [], wrong: [], spurious: [], duplicates: []
+    })
+    expect(expected.size).toBeGreaterThan(5000)
+    fs.rmSync(root, { recursive: true, force: true })
+  }, 240_000)
+})
