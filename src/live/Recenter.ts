@@ -184,6 +184,8 @@ export const run = <R>(cfg: RecenterConfig<R>): Effect.Effect<never, never, R | 
     if (cfg.prices !== undefined) {
       // A second bar: the new set applies from the window after it.
       cfg.prices.listen((p) => consider(p.price, p.receivedMs, p.windowStartMs + 1000))
+      // From here on every SPY frame is a candidate: said in the SPY journal, in order with the frames (audit, tests).
+      cfg.prices.mark({ conn: "recenter", following: underlying, anchor: tracker.anchor, changed_at_ms: tracker.changedAtMs }, yield* Clock.currentTimeMillis)
     } else {
       const every = Duration.seconds(Math.max(1, Math.min(recenter.cooldownS, 30)))
       yield* Effect.logInfo(`Re-centring: no ${underlying} stream, polling REST minute bars every ${Duration.toSeconds(every)} s`)

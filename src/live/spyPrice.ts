@@ -20,6 +20,8 @@ export interface SpyPrices {
   readonly listen: (listener: (p: SpyPrice) => void) => void
   /** The SPY journal with the tap in front of it. */
   readonly tap: (journal: JournalHandle) => JournalHandle
+  /** Write a marker into the tapped journal, ordered with the frames (e.g. from where on the prices are followed). */
+  readonly mark: (data: Record<string, unknown>, ms: number) => void
 }
 
 /** The newest `A` bar of `ticker` in a raw frame: [window start, close], or undefined. */
@@ -48,6 +50,7 @@ export const latestBar = (raw: string, ticker: string): [number, number] | undef
 export const makeSpyPrices = (ticker: string): SpyPrices => {
   let latest: SpyPrice | undefined
   let listener: ((p: SpyPrice) => void) | undefined
+  let tapped: JournalHandle | undefined
   const onFrame = (raw: string, receivedMs: number) => {
     const bar = latestBar(raw, ticker)
     if (bar === undefined || (latest !== undefined && bar[0] < latest.windowStartMs)) return
@@ -61,12 +64,16 @@ export const makeSpyPrices = (ticker: string): SpyPrices => {
   return {
     latest: () => latest,
     listen: (l) => void (listener = l),
-    tap: (journal) => ({
-      ...journal,
-      append: (raw, receivedMs) => {
-        journal.append(raw, receivedMs)
-        onFrame(raw, receivedMs)
+    tap: (journal) => {
+      tapped = journal
+      return {
+        ...journal,
+        append: (raw, receivedMs) => {
+          journal.append(raw, receivedMs)
+          onFrame(raw, receivedMs)
+        }
       }
-    })
+    },
+    mark: (data, ms) => tapped?.marker(data, ms)
   }
 }
