@@ -269,7 +269,6 @@ describe("live: intraday re-centring", () => {
           yield* realWait(() => optionSockets(server).filter((s) => !s.closed && s.authed && s.subs.size > 0).length === model.shards.length)
         }
         server.emitUntil(t)
-        if (process.env["RDEBUG"]) console.log(new Date(t).toISOString(), Date.now() % 100000, readEntries(root).length)
         const k = changes.findIndex((c) => c.t === t)
         if (k >= 0) {
           const c = changes[k]!
@@ -329,7 +328,6 @@ describe("live: intraday re-centring", () => {
       const first = changes[0]!
       const silent = first.added.filter((t) => !market.secondBars(t, DATE).some((b) => b.t >= first.t && b.t + 1000 <= dropAt))
       assert.isAbove(silent.length, 0)
-      if (process.env["RDEBUG"]) console.log(JSON.stringify({ changes: changes.length, held, rows: d.expected, calls: optionCalls.length, silent: silent.length, opened: model.opened, closed: model.closed, sockets: optionSockets(server).length, msgs: expectedMessages }))
       for (const t of silent) assert.isTrue(optionCalls.some((c) => c.ticker === t && c.from === first.window), t)
 
       // The day's contract list grows by the contracts first added during the day.
@@ -444,7 +442,6 @@ describe("live: intraday re-centring", () => {
         final.pending[t] !== undefined ? final.pending[t]! : end - 1000)
       assert.deepStrictEqual([d.missing, d.duplicates, d.wrong, d.spurious], [0, 0, 0, 0])
       assert.isAbove(d.expected, 300)
-      if (process.env["RDEBUG"]) console.log(JSON.stringify({ d, pending: final.pending, run1: run1.map((c) => c.t), run2: run2.map((c) => c.t), crashAt, end, calls: rest.calls.aggs.length }))
       // The downtime came back over REST, never from before a ticker's subscription.
       const periods = periodsOf(openSet, [...run1, ...run2], end)
       const calls = rest.calls.aggs.filter((c) => c.ticker.startsWith("O:") && typeof c.from === "number")
