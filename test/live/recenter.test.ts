@@ -449,3 +449,73 @@ describe("live: intraday re-centring", () => {
       for (const c of calls) assert.isTrue((periods.get(c.ticker) ?? []).some(([a, b]) => (c.from as number) >= a && (c.to as number) < b), c.ticker)
     }), { timeout: 180_000 })
 })
+
+describe("live: intraday re-centring without the SPY stream", () => {
+  it.scoped("polls REST minute bars every min(cooldown, 30 s) and applies the same rule to them", () =>
+    Effect.gen(function* () {
+      const root = yield* Effect.promise(() => tempRoot("live-recenter-poll-"))
+      const settings = yield* Effect.promise(() =>
+        loadTestSettings({
+          storage: { root },
+          live: { shutdown_before_close_s: -1, idle_timeout_s: 3600, max_subscriptions_per_connection: PER_CONNECTION },
+          flush: { interval_s: 300 },
+          feeds: { news: { enabled: false }, spy: { enabled: false }, vix: { enabled: false } },
+          options: { strike_band_pct: STRIKE_BAND, max_contracts: MAX_CONTRACTS, recenter: { enabled: true, band_pct: BAND, cooldown_s: 600 } }
+        })
+      )
+      const base = fakeRest(market)
+      // Today's minute bars as a real API serves them: those that have ended by now (Clock).
+      const polls: Array<number> = []
+      const rest = {
+        ...base.service,
+        aggs: (r: Parameters<typeof base.service.aggs>[0]) =>
+          r.ticker === "SPY" && r.timespan === "minute"
+            ? Effect.clockWith((clock) => {
+              const now = clock.unsafeCurrentTimeMillis()
+              polls.push(now)
+              return Effect.map(base.service.aggs(r), (bars) => bars.filter((b) => (b["t"] as number) + 60_000 <= now))
+            })
+            : base.service.aggs(r)
+      }
+      const server = new FakeServer(market, DATE)
+      const start = nyTimeMs(DATE, 9, 29)
+      const end = nyTimeMs(DATE, 11)
+      yield* TestClock.setTime(start)
+      server.nowMs = start
+      const fiber = yield* Effect.fork(liveProgram().pipe(Effect.provide(liveTestLayer(settings, rest, server.connect).layer)))
+      const openSet = select(market.officialOpen(DATE))
+      for (const t of steps(start + 60_000, end)) {
+        yield* TestClock.adjust("60 seconds")
+        if (t === OPEN + 60_000) yield* optionsReady(server, root, openSet)
+        server.emitUntil(t)
+        yield* realTick
+        // Every poll due by now has run (the first one once the chain is in, just after the open).
+        yield* realWait(() => (polls.length === 0 ? t <= OPEN + 60_000 : polls.at(-1)! + 30_000 > t), 20_000, () => `poll at ${new Date(t).toISOString()}`)
+        for (let i = 0; i < 3; i++) yield* realTick
+      }
+      const subscribedAtEnd = subscribedNow(server)
+      yield* Fiber.interrupt(fiber)
+
+      // Polled every 30 s from the first poll on.
+      assert.isAbove(polls.length, 100)
+      polls.forEach((p, i) => assert.strictEqual(p, polls[0]! + i * 30_000))
+      // The rule over what each poll saw: the last ended minute bar, applying from its end.
+      const minutes = Effect.runSync(base.service.aggs({ ticker: "SPY", timespan: "minute", from: DATE, to: DATE })) as ReadonlyArray<{ t: number; c: number }>
+      const state: RuleState = { anchor: market.officialOpen(DATE), changedAt: OPEN, current: openSet }
+      const expected: Array<RecenterEntry> = []
+      for (const p of polls) {
+        const bar = minutes.filter((b) => b.t + 60_000 <= p).at(-1)
+        if (bar === undefined) continue
+        if (Math.abs(bar.c - state.anchor) <= state.anchor * BAND || p - state.changedAt < 600_000) continue
+        const next = select(bar.c)
+        expected.push({
+          at_ms: p, at: new Date(p).toISOString(), window_ms: bar.t + 60_000, spy_price: bar.c, old_anchor: state.anchor, new_anchor: bar.c,
+          added: next.filter((x) => !state.current.includes(x)), dropped: state.current.filter((x) => !next.includes(x)), contracts: next
+        })
+        Object.assign(state, { anchor: bar.c, changedAt: p, current: next })
+      }
+      assert.isAtLeast(expected.length, 2)
+      assert.deepStrictEqual(readEntries(root), expected)
+      assert.deepStrictEqual(subscribedAtEnd, [...expected.at(-1)!.contracts].sort())
+    }), { timeout: 120_000 })
+})
