@@ -109,7 +109,7 @@ export const consolidatedColumns: ReadonlyArray<SinkColumn> = (
 ).map(([name, type]) => ({ name, type }))
 export const CONSOLIDATED_KEY = ["ticker", "window_start_ms"] as const
 
-/** Every DDL statement a sink runs at start (idempotent, except MySQL indexes: see `migrate`). */
+/** The DDL of migration 1 (src/sql/migrations.ts): idempotent, except MySQL indexes (duplicate names are tolerated there). */
 export const ddl = (dialect: Dialect): ReadonlyArray<string> => [
   ...FEEDS.map((feed) => createTable(dialect, TABLES[feed], sinkColumns(feed), SCHEMAS[feed].key)),
   // DuckDB: options_consolidated is a view over the exported Parquet files (see DuckDbSink)

@@ -177,7 +177,7 @@ const untilSim = (now: () => Promise<number>, at: number) => waitFor(async () =>
 /**
  * Stop `live` with `node dist/main.js stop`; it must exit 0 within 10 s of the SIGTERM (`stop`
  * reports how long it waited after signalling; the `stop` process's own start-up, ~2 s on this
- * machine, comes before the signal).
+ * machine and more under load, comes before the signal and is only reported).
  */
 const stopLive = async (live: Child, root: string) => {
   const t0 = Date.now()
@@ -190,7 +190,6 @@ const stopLive = async (live: Child, root: string) => {
   const afterSigtermS = Number(waited![1])
   expect({ code: exit.code, signal: exit.signal }).toEqual({ code: 0, signal: null })
   expect(afterSigtermS).toBeLessThan(10)
-  expect(totalMs).toBeLessThan(20_000)
   return `SIGTERM to exit ${afterSigtermS} s (stop command included: ${totalMs} ms)`
 }
 
@@ -244,6 +243,8 @@ describe("live against simulate, real processes on loopback", () => {
     const { url, now } = await startSimulate()
     const first = spawn(liveArgs, liveEnv(url, root))
     await untilSim(now, KILL_AT)
+    // On a loaded machine the first commit can come after KILL_AT: kill only once every feed has one.
+    await waitFor(async () => (["spy", "vix", "options"] as const).every((feed) => fs.existsSync(checkpointFile(root, feed, DATE))), 60_000, 100)
     first.child.kill("SIGKILL")
     expect((await first.finished).signal).toBe("SIGKILL")
     // Something received but not yet committed was left in a journal (a tail to replay: anti-vacuity).

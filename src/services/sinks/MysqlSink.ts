@@ -1,16 +1,17 @@
 /**
- * The MySQL 8 / MariaDB 10.11 sink. Uses its own client tag (`MysqlClient.MysqlClient`), creates its
- * tables (utf8mb4, binary collation so keys compare like PostgreSQL "C" and DuckDB) and indexes at
- * start (serialized by GET_LOCK), loads with multi-row `INSERT … ON DUPLICATE KEY UPDATE col =
+ * The MySQL 8 / MariaDB 10.11 sink. Uses its own client tag (`MysqlClient.MysqlClient`), runs the
+ * versioned migrations at start (tables utf8mb4 with binary collation, so keys compare like
+ * PostgreSQL "C" and DuckDB; idempotent statements, so concurrent starters converge), loads with multi-row `INSERT … ON DUPLICATE KEY UPDATE col =
  * IF(newer, VALUES(col), col)` (every value a bound parameter, statements split under the
  * placeholder limit). DATETIME(3) columns hold UTC. Consolidation: correlated subqueries.
  */
 import { MysqlClient } from "@effect/sql-mysql2"
 import { Effect } from "effect"
 import { mysqlConsolidate } from "../../sql/consolidated.js"
-import { CHECKPOINTS, CONSOLIDATED, createIndex, ddl, INDEXES, TABLES } from "../../sql/tables.js"
+import { CHECKPOINTS, CONSOLIDATED, TABLES } from "../../sql/tables.js"
 import { deleteDate, mysqlParams, mysqlRowsPerStatement, mysqlUpsert } from "../../sql/upsert.js"
 import { LakeReader } from "./LakeReader.js"
+import * as Migrations from "./migrate.js"
 import { currentAlerts, type Sink } from "./Sink.js"
 import * as SinkMetrics from "./SinkMetrics.js"
 import * as SqlSink from "./SqlSink.js"
@@ -24,20 +25,16 @@ export interface MysqlSinkOptions {
   readonly commitSlaS: number
 }
 
+/** An index created before versioning, or by a concurrent starter: "Duplicate key name" (1061). */
+export const duplicateIndexName = (e: unknown): boolean => String((e as { cause?: { errno?: number } }).cause?.errno) === "1061"
+
+/** Versioned migrations (MySQL DDL commits implicitly: each statement is idempotent instead). */
 export const migrate = (sql: MysqlClient.MysqlClient) =>
-  Effect.gen(function* () {
-    for (const statement of ddl("mysql")) yield* sql.unsafe(statement)
-    const existing = yield* sql.unsafe<{ name: string }>(
-      `SELECT DISTINCT INDEX_NAME AS name FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE()`
-    )
-    const names = new Set(existing.map((r) => r.name))
-    for (const index of INDEXES) {
-      if (names.has(index[0])) continue
-      // a concurrent starter may have created it meanwhile: "Duplicate key name" (1061) is fine
-      yield* sql.unsafe(createIndex("mysql", index)).pipe(
-        Effect.catchIf((e) => String((e as { cause?: { errno?: number } }).cause?.errno) === "1061", () => Effect.succeed([]))
-      )
-    }
+  Migrations.migrate({
+    sink: "mysql",
+    dialect: "mysql",
+    run: (statement, params) => sql.unsafe<Record<string, unknown>>(statement, params as Array<unknown>),
+    alreadyExists: duplicateIndexName
   })
 
 export const make = (options: MysqlSinkOptions) =>

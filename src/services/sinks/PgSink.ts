@@ -1,16 +1,17 @@
 /**
  * The PostgreSQL sink. Uses its own client tag (`PgClient.PgClient`, never the generic SqlClient),
- * creates its tables/indexes at start (idempotent, serialized by an advisory lock) and loads with
+ * runs the versioned migrations at start (src/sql/migrations.ts, serialized by an advisory lock) and loads with
  * `INSERT … SELECT FROM unnest($1::type[], …) ON CONFLICT … DO UPDATE … WHERE newer` (one array
  * parameter per column: any batch size, every value bound). Consolidation: LEFT JOIN LATERAL.
  */
 import { PgClient } from "@effect/sql-pg"
 import { Effect } from "effect"
 import { postgresConsolidate } from "../../sql/consolidated.js"
-import { CHECKPOINTS, CONSOLIDATED, createIndex, ddl, INDEXES, TABLES } from "../../sql/tables.js"
+import { CHECKPOINTS, CONSOLIDATED, TABLES } from "../../sql/tables.js"
 import { deleteDate, postgresParams, postgresUpsert } from "../../sql/upsert.js"
 import { LakeReader } from "./LakeReader.js"
-import { currentAlerts, type Sink } from "./Sink.js"
+import * as Migrations from "./migrate.js"
+import { currentAlerts, type Sink, sinkError } from "./Sink.js"
 import * as SinkMetrics from "./SinkMetrics.js"
 import * as SqlSink from "./SqlSink.js"
 import * as Throttle from "./Throttle.js"
@@ -23,13 +24,18 @@ export interface PgSinkOptions {
   readonly commitSlaS: number
 }
 
+/** Versioned migrations in one transaction (PostgreSQL DDL is transactional), serialized by an advisory lock. */
 export const migrate = (sql: PgClient.PgClient) =>
   sql.withTransaction(
     Effect.gen(function* () {
       yield* sql.unsafe(`SELECT pg_advisory_xact_lock(7335150)`)
-      for (const statement of [...ddl("postgres"), ...INDEXES.map((i) => createIndex("postgres", i))]) yield* sql.unsafe(statement)
+      return yield* Migrations.migrate({
+        sink: "postgres",
+        dialect: "postgres",
+        run: (statement, params) => sql.unsafe<Record<string, unknown>>(statement, params as Array<unknown>)
+      })
     })
-  )
+  ).pipe(Effect.mapError(sinkError("postgres", "migrate")))
 
 export const make = (options: PgSinkOptions) =>
   Effect.gen(function* () {

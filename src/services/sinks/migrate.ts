@@ -1,0 +1,44 @@
+/**
+ * Runs the versioned migrations of src/sql/migrations.ts on one sink's database at start: creates
+ * `schema_migrations` if needed, applies every pending migration in order and records it, and
+ * refuses a database migrated by a newer build. One log line per applied migration.
+ */
+import { Effect } from "effect"
+import { createMigrationsTable, LATEST_VERSION, MIGRATIONS, type Migration, plan, recordMigration, selectVersions } from "../../sql/migrations.js"
+import type { Dialect } from "../../sql/tables.js"
+import { SinkError, sinkError } from "./Sink.js"
+
+export interface MigrationDriver<E> {
+  readonly sink: string
+  readonly dialect: Dialect
+  readonly run: (sql: string, params: ReadonlyArray<unknown>) => Effect.Effect<ReadonlyArray<Record<string, unknown>>, E>
+  /** An error a statement may end with when its object already exists (MySQL: duplicate index name). */
+  readonly alreadyExists?: (e: E) => boolean
+}
+
+/** The versions applied by this call (empty when the database was up to date). */
+export const migrate = <E>(driver: MigrationDriver<E>, migrations: ReadonlyArray<Migration> = MIGRATIONS): Effect.Effect<ReadonlyArray<number>, SinkError> =>
+  Effect.gen(function* () {
+    const { dialect, run } = driver
+    yield* run(createMigrationsTable(dialect), [])
+    const applied = (yield* run(selectVersions(dialect), [])).map((r) => Number(r["v"]))
+    const next = plan(applied, migrations)
+    if (next._tag === "TooNew") {
+      const latest = migrations === MIGRATIONS ? LATEST_VERSION : Math.max(...migrations.map((m) => m.version))
+      return yield* new SinkError({
+        sink: driver.sink,
+        operation: "migrate",
+        message: `the database lists schema version ${next.unknown.join(", ")}, newer than this build knows (up to ${latest}): it was migrated by a newer version of the platform; upgrade before writing to it`
+      })
+    }
+    for (const m of next.pending) {
+      for (const statement of m.statements(dialect)) {
+        const tolerate = driver.alreadyExists
+        yield* tolerate ? run(statement, []).pipe(Effect.catchIf(tolerate, () => Effect.succeed([]))) : run(statement, [])
+      }
+      const record = recordMigration(dialect, m)
+      yield* run(record.sql, record.params)
+      yield* Effect.logInfo(`Applied schema migration ${m.version} (${m.name}) to ${driver.sink}`)
+    }
+    return next.pending.map((m) => m.version)
+  }).pipe(Effect.mapError(sinkError(driver.sink, "migrate")))
