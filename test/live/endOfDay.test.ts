@@ -1,5 +1,5 @@
 /**
- * The end of a live day, as a real process: `live` on a simulated clock from 15:58:20 ET at 20×
+ * The end of a live day, as a real process: `live` on a simulated clock from 15:53:00 ET at 20× (18 real seconds before the stop: enough to stream on a loaded machine, where start-up alone can take 5 s = 100 simulated seconds)
  * with the built-in simulator stops 60 s before the close, then loads the day into the configured
  * sink (DuckDB) and builds options_consolidated by itself: every lake row is in the warehouse
  * (exact key sets) and the view has one row per option bar.
@@ -27,7 +27,7 @@ describe("live: end of day", () => {
 
   it("stops before the close, loads the sinks and builds options_consolidated", async () => {
     const root = await tempRoot("eod-")
-    const run = await runCli(["live", "--clock-start", `${DATE}T15:58:20-04:00`, "--clock-speed", "20"], {
+    const run = await runCli(["live", "--clock-start", `${DATE}T15:53:00-04:00`, "--clock-speed", "20"], {
       STORAGE_ROOT: root, OPTIONS_MAX_CONTRACTS: "6", FEEDS_NEWS_ENABLED: "false", SINKS_ENABLED: "duckdb"
     })
     expect(run.code).toBe(0)
