@@ -8,12 +8,13 @@
  * `e` = s + 1000 (A) or s + 60000 (AM). `AM` aggregates the minute's second bars
  * (vw volume-weighted, 4 decimals). Index `V`: val = the second bar's close, t = its `s`.
  *
- * Each TickerDay also serves its events as JSON text (`series`): built from a string template
- * once per event on first use and cached (bars are immutable), byte for byte what
- * `JSON.stringify` makes of the event objects, each with the window end `e` at which the replay
- * sends it (A and V: s + 1000; AM: s + 60000).
+ * Each TickerDay also writes its events as JSON bytes (`series(ev).write`), byte for byte what
+ * `JSON.stringify` makes of the event objects (same keys in the same order), each with the
+ * window end at which the replay sends it (A and V: s + 1000; AM: s + 60000). A bar is found by
+ * its exact window start `t`.
  */
 import type { MarketData, WireAgg, WireIndexAgg } from "../MarketData.js"
+import { ByteWriter, fragment } from "./byteWriter.js"
 
 export type Cluster = "stocks" | "options" | "indices"
 
@@ -58,11 +59,14 @@ export type WireEvent = AggEvent | IndexAggEvent | ValueEvent
 const round4 = (x: number): number => Math.round(x * 1e4) / 1e4
 const isVolumeBar = (b: WireAgg | WireIndexAgg): b is WireAgg => "v" in b
 
-/** One event type of a ticker-day as JSON text, in time order. */
+/** One event type of a ticker-day, in time order. */
 export interface EventSeries {
   readonly count: number
-  /** Window end at which event i is sent. */
+  /** Window end at which event i is sent (ascending in i). */
   readonly sendAt: (i: number) => number
+  /** Append event i's JSON to `w`. */
+  readonly write: (i: number, w: ByteWriter) => void
+  /** Event i's JSON text. */
   readonly json: (i: number) => string
 }
 
@@ -73,49 +77,87 @@ export interface TickerDay {
   readonly second: (s: number) => WireEvent | undefined
   readonly minute: (s: number) => WireEvent | undefined
   readonly value: (s: number) => ValueEvent | undefined
-  /** The JSON of `second(s)` (cached). */
+  /** The JSON of `second(s)`. */
   readonly secondJson: (s: number) => string | undefined
-  /** All events of a type as JSON text (V: index tickers only, else empty). */
+  /** All events of a type (V: index tickers only, else empty). */
   readonly series: (ev: EventType) => EventSeries
 }
 
-const NO_SERIES: EventSeries = { count: 0, sendAt: () => NaN, json: () => "" }
+const NO_SERIES: EventSeries = { count: 0, sendAt: () => NaN, write: () => {}, json: () => "" }
 const EMPTY: TickerDay = {
   second: () => undefined, minute: () => undefined, value: () => undefined, secondJson: () => undefined, series: () => NO_SERIES
 }
 
-/** A number as JSON.stringify writes it. */
-const num = (x: number): string => (Number.isFinite(x) ? "" + x : "null")
+const K = {
+  v: fragment(`,"v":`), av: fragment(`,"av":`), op: fragment(`,"op":`), vw: fragment(`,"vw":`), o: fragment(`,"o":`),
+  c: fragment(`,"c":`), h: fragment(`,"h":`), l: fragment(`,"l":`), a: fragment(`,"a":`), z: fragment(`,"z":`),
+  s: fragment(`,"s":`), e: fragment(`,"e":`), T: fragment(`,"T":`), t: fragment(`,"t":`), val: fragment(`{"ev":"V","val":`)
+}
+const CLOSE_BRACE = 125
+
+/** An aggregate's JSON: `head` = `{"ev":"AM","sym":"X"`; volume fields only when the event has them. */
+const writeAgg = (w: ByteWriter, head: Uint8Array, e: AggEvent | IndexAggEvent): void => {
+  w.bytes(head)
+  const volume = "v" in e
+  if (volume) {
+    w.field(K.v, e.v)
+    w.field(K.av, e.av)
+  }
+  w.field(K.op, e.op)
+  if (volume) w.field(K.vw, e.vw)
+  w.field(K.o, e.o)
+  w.field(K.c, e.c)
+  w.field(K.h, e.h)
+  w.field(K.l, e.l)
+  if (volume) {
+    w.field(K.a, e.a)
+    w.field(K.z, e.z)
+  }
+  w.field(K.s, e.s)
+  w.field(K.e, e.e)
+  w.byte(CLOSE_BRACE)
+}
+
+const scratch = new ByteWriter(4096)
+const textOf = (write: (i: number, w: ByteWriter) => void) => (i: number): string => {
+  scratch.pos = 0
+  write(i, scratch)
+  return scratch.text(0)
+}
+
+const series = (count: number, sendAt: (i: number) => number, write: (i: number, w: ByteWriter) => void): EventSeries =>
+  count === 0 ? NO_SERIES : { count, sendAt, write, json: textOf(write) }
 
 export const buildTickerDay = (sym: string, bars: ReadonlyArray<WireAgg | WireIndexAgg>): TickerDay => {
   if (bars.length === 0) return EMPTY
-  const first = bars[0]!.t
-  const span = Math.floor((bars[bars.length - 1]!.t - first) / 1000) + 1
-  const slot = new Int32Array(span).fill(-1) // second offset → bar index
-  bars.forEach((b, i) => (slot[Math.floor((b.t - first) / 1000)] = i))
   const indexOf = (s: number): number => {
-    const k = (s - first) / 1000
-    return Number.isInteger(k) && k >= 0 && k < span ? slot[k]! : -1
+    let lo = 0, hi = bars.length - 1
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1
+      const t = bars[mid]!.t
+      if (t === s) return mid
+      if (t < s) lo = mid + 1
+      else hi = mid - 1
+    }
+    return -1
   }
   const op = bars[0]!.o
   const index = !isVolumeBar(bars[0]!)
-  const cumV = new Float64Array(bars.length)
-  const cumPV = new Float64Array(bars.length)
+  const cumV = new Float64Array(index ? 0 : bars.length)
+  const cumPV = new Float64Array(index ? 0 : bars.length)
   if (!index) {
     let v = 0, pv = 0
-    bars.forEach((b, i) => {
-      const bar = b as WireAgg
+    for (let i = 0; i < bars.length; i++) {
+      const bar = bars[i] as WireAgg
       v += bar.v
       pv += bar.vw * bar.v
       cumV[i] = v
       cumPV[i] = pv
-    })
+    }
   }
   const dayVwap = (i: number, fallback: number) => (cumV[i]! > 0 ? round4(cumPV[i]! / cumV[i]!) : fallback)
 
-  const second = (s: number): WireEvent | undefined => {
-    const i = indexOf(s)
-    if (i < 0) return undefined
+  const secondAt = (i: number): WireEvent => {
     const b = bars[i]!
     if (!isVolumeBar(b)) return { ev: "A", sym, op, o: b.o, c: b.c, h: b.h, l: b.l, s: b.t, e: b.t + 1000 }
     return {
@@ -124,85 +166,106 @@ export const buildTickerDay = (sym: string, bars: ReadonlyArray<WireAgg | WireIn
     }
   }
 
-  const minutes = new Map<number, AggEvent | IndexAggEvent>()
-  for (let i = 0; i < bars.length; ) {
-    const start = bars[i]!.t - (((bars[i]!.t % 60_000) + 60_000) % 60_000)
-    let j = i
-    let h = -Infinity, l = Infinity, v = 0, pv = 0, n = 0
-    while (j < bars.length && bars[j]!.t < start + 60_000) {
-      const b = bars[j]!
-      h = Math.max(h, b.h)
-      l = Math.min(l, b.l)
-      if (isVolumeBar(b)) {
-        v += b.v
-        pv += b.vw * b.v
-        n += b.n
+  let minuteList: ReadonlyArray<AggEvent | IndexAggEvent> | undefined
+  let minuteIndex: ReadonlyMap<number, AggEvent | IndexAggEvent> | undefined
+  const minutes = (): ReadonlyArray<AggEvent | IndexAggEvent> => {
+    if (minuteList !== undefined) return minuteList
+    const list: Array<AggEvent | IndexAggEvent> = []
+    for (let i = 0; i < bars.length; ) {
+      const start = bars[i]!.t - (((bars[i]!.t % 60_000) + 60_000) % 60_000)
+      let j = i
+      let h = -Infinity, l = Infinity, v = 0, pv = 0, n = 0
+      while (j < bars.length && bars[j]!.t < start + 60_000) {
+        const b = bars[j]!
+        h = Math.max(h, b.h)
+        l = Math.min(l, b.l)
+        if (isVolumeBar(b)) {
+          v += b.v
+          pv += b.vw * b.v
+          n += b.n
+        }
+        j++
       }
-      j++
+      const o = bars[i]!.o, c = bars[j - 1]!.c
+      list.push(
+        index
+          ? { ev: "AM", sym, op, o, c, h, l, s: start, e: start + 60_000 }
+          : {
+              ev: "AM", sym, v, av: cumV[j - 1]!, op, vw: v > 0 ? round4(pv / v) : c, o, c, h, l,
+              a: dayVwap(j - 1, c), z: n > 0 ? Math.round(v / n) : 0, s: start, e: start + 60_000
+            }
+      )
+      i = j
     }
-    const o = bars[i]!.o, c = bars[j - 1]!.c
-    minutes.set(
-      start,
-      index
-        ? { ev: "AM", sym, op, o, c, h, l, s: start, e: start + 60_000 }
-        : {
-            ev: "AM", sym, v, av: cumV[j - 1]!, op, vw: v > 0 ? round4(pv / v) : c, o, c, h, l,
-            a: dayVwap(j - 1, c), z: n > 0 ? Math.round(v / n) : 0, s: start, e: start + 60_000
-          }
-    )
-    i = j
+    minuteIndex = new Map(list.map((m) => [m.s, m]))
+    return (minuteList = list)
   }
 
-  const value = (s: number): ValueEvent | undefined => {
-    const i = index ? indexOf(s) : -1
-    return i < 0 ? undefined : { ev: "V", val: bars[i]!.c, T: sym, t: bars[i]!.t }
-  }
-
-  const symJson = JSON.stringify(sym)
-  const secondText = (i: number): string => {
+  const symJson = fragment(JSON.stringify(sym))
+  const headA = Buffer.concat([fragment(`{"ev":"A","sym":`), symJson])
+  const headAM = Buffer.concat([fragment(`{"ev":"AM","sym":`), symJson])
+  const writeSecond = (i: number, w: ByteWriter): void => {
     const b = bars[i]!
-    if (!isVolumeBar(b))
-      return `{"ev":"A","sym":${symJson},"op":${num(op)},"o":${num(b.o)},"c":${num(b.c)},"h":${num(b.h)},"l":${num(b.l)},"s":${num(b.t)},"e":${num(b.t + 1000)}}`
-    return `{"ev":"A","sym":${symJson},"v":${num(b.v)},"av":${num(cumV[i]!)},"op":${num(op)},"vw":${num(b.vw)},"o":${num(b.o)},"c":${num(b.c)},` +
-      `"h":${num(b.h)},"l":${num(b.l)},"a":${num(dayVwap(i, b.vw))},"z":${num(b.n > 0 ? Math.round(b.v / b.n) : 0)},"s":${num(b.t)},"e":${num(b.t + 1000)}}`
+    const volume = isVolumeBar(b)
+    w.bytes(headA)
+    if (volume) {
+      w.field(K.v, b.v)
+      w.field(K.av, cumV[i]!)
+    }
+    w.field(K.op, op)
+    if (volume) w.field(K.vw, b.vw)
+    w.field(K.o, b.o)
+    w.field(K.c, b.c)
+    w.field(K.h, b.h)
+    w.field(K.l, b.l)
+    if (volume) {
+      w.field(K.a, dayVwap(i, b.vw))
+      w.field(K.z, b.n > 0 ? Math.round(b.v / b.n) : 0)
+    }
+    w.field(K.s, b.t)
+    w.field(K.e, b.t + 1000)
+    w.byte(CLOSE_BRACE)
   }
-  const cached = (count: number, text: (i: number) => string) => {
-    const out = new Array<string | undefined>(count)
-    return (i: number): string => out[i] ?? (out[i] = text(i))
+  const writeValue = (i: number, w: ByteWriter): void => {
+    w.field(K.val, bars[i]!.c)
+    w.bytes(K.T)
+    w.bytes(symJson)
+    w.field(K.t, bars[i]!.t)
+    w.byte(CLOSE_BRACE)
   }
-  const secondAt = cached(bars.length, secondText)
-  const seconds: EventSeries = { count: bars.length, sendAt: (i) => bars[i]!.t + 1000, json: secondAt }
-  const minuteList = [...minutes.values()]
-  const minuteSeries: EventSeries = {
-    count: minuteList.length,
-    sendAt: (i) => minuteList[i]!.s + 60_000,
-    json: cached(minuteList.length, (i) => JSON.stringify(minuteList[i]))
-  }
-  const valueSeries: EventSeries = !index
-    ? NO_SERIES
-    : {
-        count: bars.length,
-        sendAt: (i) => bars[i]!.t + 1000,
-        json: cached(bars.length, (i) => `{"ev":"V","val":${num(bars[i]!.c)},"T":${symJson},"t":${num(bars[i]!.t)}}`)
-      }
+  const seconds = series(bars.length, (i) => bars[i]!.t + 1000, writeSecond)
+  const values = index ? series(bars.length, (i) => bars[i]!.t + 1000, writeValue) : NO_SERIES
+  let minuteSeries: EventSeries | undefined
+  const secondJson = textOf(writeSecond)
   return {
-    second,
-    minute: (s) => minutes.get(s),
-    value,
-    secondJson: (s) => {
+    second: (s) => {
       const i = indexOf(s)
       return i < 0 ? undefined : secondAt(i)
     },
-    series: (ev) => (ev === "A" ? seconds : ev === "AM" ? minuteSeries : valueSeries)
+    minute: (s) => (minutes(), minuteIndex!.get(s)),
+    value: (s) => {
+      const i = index ? indexOf(s) : -1
+      return i < 0 ? undefined : { ev: "V", val: bars[i]!.c, T: sym, t: bars[i]!.t }
+    },
+    secondJson: (s) => {
+      const i = indexOf(s)
+      return i < 0 ? undefined : secondJson(i)
+    },
+    series: (ev) => {
+      if (ev === "A") return seconds
+      if (ev === "V") return values
+      const list = minutes()
+      return (minuteSeries ??= series(list.length, (i) => list[i]!.s + 60_000, (i, w) => writeAgg(w, headAM, list[i]!)))
+    }
   }
 }
 
 /**
  * TickerDays built on demand from a MarketData. The replay moves forward in time, so the cache
- * holds two dates only (the replayed one and the next one, which the replay may warm up ahead),
+ * holds two dates only (the replayed one and the next one, which the replay may build ahead),
  * at most `capacity` tickers each.
  */
-export const makeEventSource = (market: MarketData, capacity = 1024) => {
+export const makeEventSource = (market: MarketData, capacity = 4096) => {
   const byDate = new Map<string, Map<string, TickerDay>>()
   const has = (sym: string, date: string): boolean => byDate.get(date)?.has(sym) ?? false
   return {
