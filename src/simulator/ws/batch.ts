@@ -37,17 +37,25 @@ const lastOk = (lo: number, hi: number, ok: (x: number) => boolean): number => {
   return lo
 }
 
+/** Frame buffers, reused once the socket has written them (no allocation, no GC per frame). */
+const pool: Array<Buffer> = []
+const POOL_MAX = 64
+const frameBuffer = (): Buffer => pool.pop() ?? Buffer.allocUnsafeSlow(FRAME_BUDGET)
+const release = (buf: Buffer) => () => {
+  if (pool.length < POOL_MAX) pool.push(buf)
+}
+
 const sendEvents = (c: Connection, chunk: Chunk, from: number, to: number): void => {
   while (from < to && c.live) {
     const start = byteAt(chunk, from)
     // the most events that fit (at least one): bytes between the brackets, last comma replaced
     const end = lastOk(from + 1, to, (e) => byteAt(chunk, e) - start + 1 <= FRAME_BUDGET)
     const length = byteAt(chunk, end) - start
-    const frame = Buffer.allocUnsafe(length + 1)
-    frame[0] = OPEN_BRACKET
-    chunk.bytes.copy(frame, 1, start, start + length - 1)
-    frame[length] = CLOSE_BRACKET
-    c.sendFrameBytes(frame, end - from)
+    const buf = frameBuffer()
+    buf[0] = OPEN_BRACKET
+    chunk.bytes.copy(buf, 1, start, start + length - 1)
+    buf[length] = CLOSE_BRACKET
+    c.sendFrameBytes(buf.subarray(0, length + 1), end - from, release(buf))
     from = end
   }
 }

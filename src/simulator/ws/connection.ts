@@ -159,29 +159,33 @@ export class Connection {
    * (< 512 KiB; the batched replay at speed max), as a text frame. Malformed-frame and
    * slow-consumer faults apply; duplicates are the per-second path's business.
    */
-  sendFrameBytes(frame: Buffer, count: number): void {
+  sendFrameBytes(frame: Buffer, count: number, written?: () => void): void {
     if (!this.live) return
-    this.sendData(frame, count, this.deps.faults())
+    this.sendData(frame, count, this.deps.faults(), written)
   }
 
-  private sendData(data: string | Buffer, count: number, faults: WsFaults): void {
+  private sendData(data: string | Buffer, count: number, faults: WsFaults, written?: () => void): void {
     if (isNth(++this.dataFrames, faults.malformedEvery)) {
       const text = typeof data === "string" ? data : data.toString("utf8")
       this.write(text.slice(0, Math.max(1, Math.floor(text.length / 2))))
       this.deps.stats.malformedSent++
     }
-    this.write(data, this.deps.onDrained)
+    const drained = this.deps.onDrained
+    this.write(data, written === undefined ? drained : () => (written(), drained()))
     this.deps.stats.eventsSent += count
   }
 
-  /** Send a text frame (a string, or its UTF-8 bytes); `sent` is called once it is written out. */
+  /**
+   * Send a text frame (a string, or its UTF-8 bytes); `sent` is called once the socket has
+   * written it out (or failed to), not at all when the frame is not sent.
+   */
   private write(data: string | Buffer, sent?: () => void): void {
     if (this.closed || this.halfOpen || this.dropping || this.ws.readyState !== this.ws.OPEN) return
     if (sent === undefined) this.ws.send(data)
     else this.ws.send(data, { binary: false }, sent)
     const stats = this.deps.stats
     stats.framesSent++
-    stats.bytesSent += data.length // UTF-16 units of a status string, bytes of a data frame: ASCII either way
+    stats.bytesSent += data.length // bytes of a data frame, UTF-16 units of a string (the same for ASCII)
     const buffered = this.ws.bufferedAmount
     if (buffered > stats.maxBufferedAmount) stats.maxBufferedAmount = buffered
     const limit = this.deps.faults().slowConsumerBytes || HARD_BUFFER_CAP

@@ -90,7 +90,19 @@ export const makeFrameChunks = (events: EventSource) => {
   const cache = new Map<string, Chunk>()
   const writer = new ByteWriter(1024 * 1024)
   let bytes = 0
-  const keyOf = (selection: Selection, index: number) => `${selection.date}|${index}|${selection.key}`
+  // selection keys can be long (a wildcard lists every contract): hashed once per Selection object
+  const ids = new Map<string, number>()
+  const idOf = new WeakMap<Selection, string>()
+  const keyOf = (selection: Selection, index: number): string => {
+    let id = idOf.get(selection)
+    if (id === undefined) {
+      if (ids.size >= 100_000) ids.clear()
+      let n = ids.get(selection.key)
+      if (n === undefined) ids.set(selection.key, (n = ids.size))
+      idOf.set(selection, (id = `${selection.date}|${n}`))
+    }
+    return `${id}|${index}`
+  }
   const remove = (key: string, chunk: Chunk) => {
     cache.delete(key)
     bytes -= chunk.bytes.length

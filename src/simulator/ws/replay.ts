@@ -18,7 +18,7 @@
  * waiting (hold, drain) it builds ahead: the current and next chunks, then the next session.
  * `nowMs()` is then the replay's simulated time (SimClock.now() is not).
  */
-import { nyDateOf, type Session } from "../../domain/calendar.js"
+import { nyDateOf } from "../../domain/calendar.js"
 import type { MarketData } from "../MarketData.js"
 import type { SimClock } from "../SimClock.js"
 import { makeBatch } from "./batch.js"
@@ -111,17 +111,22 @@ export const makeReplay = (deps: ReplayDeps) => {
     return true
   }
 
-  /** Build ahead until the deadline: this chunk and the next, then the next session's first. */
+  /**
+   * Build ahead until the deadline: this chunk and the next, then the next session's first
+   * (nothing at or after `replayUntilMs`).
+   */
   const warm = (list: ReadonlyArray<Connection>, deadline: number): void => {
+    const until = faults().replayUntilMs > 0 ? faults().replayUntilMs : Infinity
     const session = sessions.containing(cursor)
-    const nextSession = (from: number): Session | undefined => sessions.sessionOn(nyDateOf(sessions.nextOpenAtOrAfter(from)))
     if (session !== undefined) {
       const index = batch.chunkIndexOf(session, cursor)
-      if (!batch.ready(list, session, index, deadline) || !batch.ready(list, session, index + 1, deadline)) return
+      if (!batch.ready(list, session, index, deadline)) return
+      const nextStart = session.openMs + (index + 1) * CHUNK_SECONDS * 1000
+      if (nextStart >= until || !batch.ready(list, session, index + 1, deadline)) return
       if ((index + 2) * CHUNK_SECONDS < spanOf(session)) return
     }
-    const next = nextSession(session?.closeMs ?? cursor)
-    if (next !== undefined) batch.ready(list, next, 0, deadline)
+    const next = sessions.sessionOn(nyDateOf(sessions.nextOpenAtOrAfter(session?.closeMs ?? cursor)))
+    if (next !== undefined && next.openMs < until) batch.ready(list, next, 0, deadline)
   }
 
   /** Hold at max until subscriptions settle. */
