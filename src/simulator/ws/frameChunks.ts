@@ -109,6 +109,8 @@ export const makeFrameChunks = (events: EventSource) => {
   }
   return {
     has: (selection: Selection, index: number): boolean => cache.has(keyOf(selection, index)),
+    /** Bytes of the chunks held. */
+    bytes: (): number => bytes,
     /** The chunk, built now if missing (its ticker-days too). */
     get: (selection: Selection, session: Session, index: number): Chunk => {
       const key = keyOf(selection, index)

@@ -14,8 +14,10 @@
  * when someone subscribes again it holds until the subscriptions settle (no open connection
  * younger than HOLD_GRACE_MS without subscriptions, none changed in the last SETTLE_MS), so
  * clients connecting together start together and no second passes before their subscribe.
- * Batched steps unless duplicates, corrections or half-open connections are in play. While
- * waiting (hold, drain) it builds ahead: the current and next chunks, then the next session.
+ * Before its first frame the hold also waits for the frame chunks ahead to be built (the rest
+ * of the session and the next one, up to AHEAD_BYTES), and while it waits for buffers to drain it
+ * builds on ahead, so the sending rarely waits for the building. Batched steps unless
+ * duplicates, corrections or half-open connections are in play.
  * `nowMs()` is then the replay's simulated time (SimClock.now() is not).
  */
 import { nyDateOf } from "../../domain/calendar.js"
@@ -38,6 +40,8 @@ const SLICE_MS = 20
 const HOLD_GRACE_MS = 1000
 const SETTLE_MS = 20
 const DRAIN_POLL_MS = 5
+/** Serialized events built ahead of the cursor at most (frameChunks.ts). */
+const AHEAD_BYTES = 256 * 1024 * 1024
 
 export interface ReplayDeps {
   readonly clock: SimClock
@@ -112,21 +116,39 @@ export const makeReplay = (deps: ReplayDeps) => {
   }
 
   /**
-   * Build ahead until the deadline: this chunk and the next, then the next session's first
-   * (nothing at or after `replayUntilMs`).
+   * Build ahead until the deadline: the chunks from the cursor's on, through its session and the
+   * next one, while the chunk cache holds less than AHEAD_BYTES, and nothing at or after
+   * `replayUntilMs`. True when there is nothing more to build now.
    */
-  const warm = (list: ReadonlyArray<Connection>, deadline: number): void => {
+  // warm() has nothing new to do while the cursor and the connections' subscriptions stay put
+  const ids = new WeakMap<Connection, number>()
+  let nextId = 0
+  let warmedFor = ""
+  const warm = (list: ReadonlyArray<Connection>, deadline: number): boolean => {
+    const idOf = (c: Connection) => ids.get(c) ?? (ids.set(c, ++nextId), nextId)
+    const key = `${cursor}|${list.map((c) => `${idOf(c)}.${c.subs.version}`).join(",")}`
+    if (key === warmedFor) return true
+    const done = warmAhead(list, deadline)
+    if (done) warmedFor = key
+    return done
+  }
+  const warmAhead = (list: ReadonlyArray<Connection>, deadline: number): boolean => {
     const until = faults().replayUntilMs > 0 ? faults().replayUntilMs : Infinity
-    const session = sessions.containing(cursor)
-    if (session !== undefined) {
-      const index = batch.chunkIndexOf(session, cursor)
-      if (!batch.ready(list, session, index, deadline)) return
-      const nextStart = session.openMs + (index + 1) * CHUNK_SECONDS * 1000
-      if (nextStart >= until || !batch.ready(list, session, index + 1, deadline)) return
-      if ((index + 2) * CHUNK_SECONDS < spanOf(session)) return
+    const sessionFrom = (ms: number) => sessions.sessionOn(nyDateOf(sessions.nextOpenAtOrAfter(ms)))
+    let session = sessions.containing(cursor)
+    let index = session === undefined ? 0 : batch.chunkIndexOf(session, cursor)
+    session ??= sessionFrom(cursor)
+    for (let ahead = 0; session !== undefined; index++) {
+      if (index * CHUNK_SECONDS >= spanOf(session)) {
+        if (ahead++ >= 1) return true
+        session = sessionFrom(session.closeMs)
+        index = 0
+        if (session === undefined) return true
+      }
+      if (chunks.bytes() >= AHEAD_BYTES || session.openMs + index * CHUNK_SECONDS * 1000 >= until) return true
+      if (!batch.ready(list, session, index, deadline)) return false
     }
-    const next = sessions.sessionOn(nyDateOf(sessions.nextOpenAtOrAfter(session?.closeMs ?? cursor)))
-    if (next !== undefined && next.openMs < until) batch.ready(list, next, 0, deadline)
+    return true
   }
 
   /** Hold at max until subscriptions settle. */
@@ -154,10 +176,9 @@ export const makeReplay = (deps: ReplayDeps) => {
     }
     const deadline = Date.now() + SLICE_MS
     if (!started) {
-      if (holding()) {
-        warm(list, deadline)
-        return schedule(2)
-      }
+      // hold: subscriptions settle, then what is ahead gets built (the first frame waits for it)
+      const settling = holding()
+      if ((!perSecondMode(faults()) && !warm(list, deadline)) || settling) return schedule(settling ? 2 : 0)
       started = true
     }
     while (Date.now() < deadline) {
