@@ -202,6 +202,7 @@ const main = async () => {
       last = total()
     }
   const elapsed = (performance.now() - t0) / 1000
+  const simPeakMb = simPid === undefined ? NaN : Math.round(Number(/VmHWM:\s+(\d+)/.exec(fs.readFileSync(`/proc/${simPid}/status`, "utf8"))?.[1]) / 1024)
   const cpu = process.cpuUsage(cpu0)
   const received = total()
   sockets.forEach((ws) => ws.terminate())
@@ -230,7 +231,7 @@ const main = async () => {
           `per second ${perSecond.join(" ")}`
       ]),
       `${frames} frames, largest ${Math.round(maxFrame / 1024)} KiB, ${Math.round(list.reduce((n, c) => n + c.bytes, 0) / 1e6)} MB; ` +
-        `CPU from connect to the end, per event received (${received}): ${inProcess ? "simulator + client" : "client"} ${us(cpuS(cpu), received)} µs; client peak RSS ${peakRssMb()} MB`
+        `CPU from connect to the end, per event received (${received}): ${inProcess ? "simulator + client" : "client"} ${us(cpuS(cpu), received)} µs; client peak RSS ${peakRssMb()} MB${simPid === undefined ? "" : `, simulator peak RSS ${simPeakMb} MB`}`
     ].join("\n")
   )
 }

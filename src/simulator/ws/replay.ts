@@ -15,7 +15,7 @@
  * younger than HOLD_GRACE_MS without subscriptions, none changed in the last SETTLE_MS), so
  * clients connecting together start together and no second passes before their subscribe.
  * Before its first frame the hold also waits for the frame chunks ahead to be built (the rest
- * of the session and the next one, up to AHEAD_BYTES), and while it waits for buffers to drain it
+ * of the session and the next one, up to AHEAD_BYTES; PREBUILD_MS at most), and while it waits for buffers to drain it
  * builds on ahead, so the sending rarely waits for the building. Batched steps unless
  * duplicates, corrections or half-open connections are in play.
  * `nowMs()` is then the replay's simulated time (SimClock.now() is not).
@@ -42,6 +42,8 @@ const SETTLE_MS = 20
 const DRAIN_POLL_MS = 5
 /** Serialized events built ahead of the cursor at most (frameChunks.ts). */
 const AHEAD_BYTES = 256 * 1024 * 1024
+/** The first frame waits this long at most for the building ahead (clients have idle timeouts). */
+const PREBUILD_MS = 5000
 
 export interface ReplayDeps {
   readonly clock: SimClock
@@ -67,6 +69,8 @@ export const makeReplay = (deps: ReplayDeps) => {
   let timer: NodeJS.Timeout | NodeJS.Immediate | undefined
   let running = true
   let started = false
+  /** When the last hold's subscriptions settled (or the replay last started). */
+  let holdSince = Date.now()
   let draining = false
 
   const targets = () => deps.connections().filter((c) => c.live && !c.subs.isEmpty())
@@ -176,10 +180,15 @@ export const makeReplay = (deps: ReplayDeps) => {
     }
     const deadline = Date.now() + SLICE_MS
     if (!started) {
-      // hold: subscriptions settle, then what is ahead gets built (the first frame waits for it)
-      const settling = holding()
-      if ((!perSecondMode(faults()) && !warm(list, deadline)) || settling) return schedule(settling ? 2 : 0)
+      // hold: subscriptions settle, then what is ahead gets built (the first frame waits for it, PREBUILD_MS at most)
+      if (holding()) {
+        holdSince = Date.now()
+        warm(list, deadline)
+        return schedule(2)
+      }
+      if (!perSecondMode(faults()) && !warm(list, deadline) && Date.now() - holdSince < PREBUILD_MS) return schedule(0)
       started = true
+      holdSince = Date.now()
     }
     while (Date.now() < deadline) {
       if (maxBuffered() > HIGH_WATER) {
