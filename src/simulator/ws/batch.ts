@@ -42,7 +42,7 @@ const pool: Array<Buffer> = []
 const POOL_MAX = 64
 const frameBuffer = (): Buffer => pool.pop() ?? Buffer.allocUnsafeSlow(FRAME_BUDGET)
 const release = (buf: Buffer) => () => {
-  if (pool.length < POOL_MAX) pool.push(buf)
+  if (pool.length < POOL_MAX && buf.length === FRAME_BUDGET) pool.push(buf)
 }
 
 const sendEvents = (c: Connection, chunk: Chunk, from: number, to: number): void => {
@@ -51,7 +51,7 @@ const sendEvents = (c: Connection, chunk: Chunk, from: number, to: number): void
     // the most events that fit (at least one): bytes between the brackets, last comma replaced
     const end = lastOk(from + 1, to, (e) => byteAt(chunk, e) - start + 1 <= FRAME_BUDGET)
     const length = byteAt(chunk, end) - start
-    const buf = frameBuffer()
+    const buf = length + 1 <= FRAME_BUDGET ? frameBuffer() : Buffer.allocUnsafe(length + 1) // one event longer than a frame
     buf[0] = OPEN_BRACKET
     chunk.bytes.copy(buf, 1, start, start + length - 1)
     buf[length] = CLOSE_BRACKET

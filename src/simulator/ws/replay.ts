@@ -119,15 +119,15 @@ export const makeReplay = (deps: ReplayDeps) => {
     return true
   }
 
+  // warm() has nothing new to do while the cursor and the connections' subscriptions stay put
+  const ids = new WeakMap<Connection, number>()
+  let nextId = 0
+  let warmedFor = ""
   /**
    * Build ahead until the deadline: the chunks from the cursor's on, through its session and the
    * next one, while the chunk cache holds less than AHEAD_BYTES, and nothing at or after
    * `replayUntilMs`. True when there is nothing more to build now.
    */
-  // warm() has nothing new to do while the cursor and the connections' subscriptions stay put
-  const ids = new WeakMap<Connection, number>()
-  let nextId = 0
-  let warmedFor = ""
   const warm = (list: ReadonlyArray<Connection>, deadline: number): boolean => {
     const idOf = (c: Connection) => ids.get(c) ?? (ids.set(c, ++nextId), nextId)
     const key = `${cursor}|${list.map((c) => `${idOf(c)}.${c.subs.version}`).join(",")}`
@@ -183,7 +183,7 @@ export const makeReplay = (deps: ReplayDeps) => {
       // hold: subscriptions settle, then what is ahead gets built (the first frame waits for it, PREBUILD_MS at most)
       if (holding()) {
         holdSince = Date.now()
-        warm(list, deadline)
+        if (!perSecondMode(faults())) warm(list, deadline)
         return schedule(2)
       }
       if (!perSecondMode(faults()) && !warm(list, deadline) && Date.now() - holdSince < PREBUILD_MS) return schedule(0)
@@ -192,7 +192,7 @@ export const makeReplay = (deps: ReplayDeps) => {
     }
     while (Date.now() < deadline) {
       if (maxBuffered() > HIGH_WATER) {
-        warm(list, deadline)
+        if (!perSecondMode(faults())) warm(list, deadline)
         draining = true
         return schedule(DRAIN_POLL_MS)
       }
