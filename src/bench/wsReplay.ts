@@ -80,11 +80,12 @@ interface Counter {
   bytes: number
   maxFrame: number
   first: number | undefined
+  last: number | undefined
   /** Events of the first session (window start before its close) and when its last one came. */
   session1: number
   session1End: number | undefined
 }
-const newCounter = (): Counter => ({ events: 0, frames: 0, bytes: 0, maxFrame: 0, first: undefined, session1: 0, session1End: undefined })
+const newCounter = (): Counter => ({ events: 0, frames: 0, bytes: 0, maxFrame: 0, first: undefined, last: undefined, session1: 0, session1End: undefined })
 
 const EV = Buffer.from(`{"ev":`)
 const S_KEY = `"s":`
@@ -125,6 +126,7 @@ const connect = (wsUrl: string, cluster: string, params: string, counter: Counte
       const now = performance.now()
       if (firstFrameCpu === undefined) firstFrameCpu = { client: process.cpuUsage(cpu0), sim: simPid === undefined ? NaN : cpuOf(simPid) - simCpu0 }
       counter.first ??= now
+      counter.last = now
       counter.events += count
       // a frame never mixes sessions: the replay's batches end at a session's close
       if (lastS < SESSION1_CLOSE) {
@@ -194,7 +196,9 @@ const main = async () => {
   for (const deadline = Date.now() + 60_000; list.every((c) => c.first === undefined) && Date.now() < deadline; ) await sleep(2)
   const t0 = performance.now()
   const perSecond: Array<number> = []
-  if (oneSession) for (const deadline = Date.now() + 120_000; session1Seen < expected && Date.now() < deadline; ) await sleep(5)
+  // until the session is complete, or nothing came for 3 s (the replay stopped at the close with events missing)
+  const lastFrame = () => Math.max(...list.map((c) => c.last ?? 0))
+  if (oneSession) for (const deadline = Date.now() + 120_000; session1Seen < expected && Date.now() < deadline && performance.now() - lastFrame() < 3000; ) await sleep(5)
   else
     for (let i = 0, last = total(); i < seconds; i++) {
       await sleep(1000)

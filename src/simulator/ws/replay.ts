@@ -42,8 +42,8 @@ const SETTLE_MS = 20
 const DRAIN_POLL_MS = 5
 /** Serialized events built ahead of the cursor at most (frameChunks.ts). */
 const AHEAD_BYTES = 256 * 1024 * 1024
-/** The first frame waits this long at most for the building ahead (clients have idle timeouts). */
-const PREBUILD_MS = 5000
+/** The first frame waits this long at most for the building ahead (clients have idle timeouts, 30 s in config). */
+const PREBUILD_MS = 15_000
 
 export interface ReplayDeps {
   readonly clock: SimClock
