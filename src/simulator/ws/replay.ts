@@ -15,9 +15,9 @@
  * younger than HOLD_GRACE_MS without subscriptions, none changed in the last SETTLE_MS), so
  * clients connecting together start together and no second passes before their subscribe.
  * Before its first frame the hold also waits for the frame chunks ahead to be built (the rest
- * of the session and the next one, up to AHEAD_BYTES; PREBUILD_MS at most), and while it waits for buffers to drain it
- * builds on ahead, so the sending rarely waits for the building. Batched steps unless
- * duplicates, corrections or half-open connections are in play.
+ * of the session and the next one, up to AHEAD_BYTES, PREBUILD_MS at most), and while it waits
+ * for buffers to drain it builds on ahead, so sending rarely waits for serializing. Batched
+ * steps unless duplicates, corrections or half-open connections are in play.
  * `nowMs()` is then the replay's simulated time (SimClock.now() is not).
  */
 import { nyDateOf } from "../../domain/calendar.js"
@@ -69,7 +69,7 @@ export const makeReplay = (deps: ReplayDeps) => {
   let timer: NodeJS.Timeout | NodeJS.Immediate | undefined
   let running = true
   let started = false
-  /** When the last hold's subscriptions settled (or the replay last started). */
+  /** When the current hold's subscriptions last changed (its building ahead is timed from there). */
   let holdSince = Date.now()
   let draining = false
 
@@ -188,7 +188,6 @@ export const makeReplay = (deps: ReplayDeps) => {
       }
       if (!perSecondMode(faults()) && !warm(list, deadline) && Date.now() - holdSince < PREBUILD_MS) return schedule(0)
       started = true
-      holdSince = Date.now()
     }
     while (Date.now() < deadline) {
       if (maxBuffered() > HIGH_WATER) {
