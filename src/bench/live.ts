@@ -160,11 +160,12 @@ const main = async () => {
   // The ceiling: JSON.parse alone over the same frames, read back from the journals.
   const raws: Array<string> = []
   for (const [feed] of feeds) {
-    const text = fs.readFileSync(Journal.journalFile(root, feed, DATE), "utf8")
-    for (const line of text.split("\n")) {
-      if (line.length === 0) continue
-      const e = Journal.decodeLine(line)
-      if (e._tag === "Frame") raws.push(e.raw)
+    const bytes = fs.readFileSync(Journal.journalFile(root, feed, DATE))
+    for (let from = 0; from < bytes.length; ) {
+      const nl = bytes.indexOf(10, from)
+      const e = Journal.decodeLine(bytes.subarray(from, nl))
+      if (e._tag === "Frame") raws.push(Buffer.from(e.raw.buffer, e.raw.byteOffset, e.raw.length).toString("utf8"))
+      from = nl + 1
     }
   }
   let parsedEvents = 0

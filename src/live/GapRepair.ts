@@ -35,13 +35,18 @@ export const onMarker = (s: RepairState, tickers: ReadonlyArray<string>, session
   }
 }
 
-/** A bar arrived: it may close a pending gap. */
-export const onBar = (s: RepairState, ticker: string, start: number, stepMs: number): void => {
+/** A bar arrived: it may close a pending gap (`lastStart` not touched). */
+export const closePending = (s: RepairState, ticker: string, start: number, stepMs: number): void => {
   const from = s.pending.get(ticker)
   if (from !== undefined && start > from) {
     if (start - from > stepMs) s.due.push({ ticker, after: from, before: start })
     s.pending.delete(ticker)
   }
+}
+
+/** A bar arrived: it may close a pending gap. */
+export const onBar = (s: RepairState, ticker: string, start: number, stepMs: number): void => {
+  closePending(s, ticker, start, stepMs)
   const last = s.lastStart.get(ticker)
   if (last === undefined || start > last) s.lastStart.set(ticker, start)
 }

@@ -27,14 +27,26 @@ interface Scan {
 
 const DUCK_TYPES: Readonly<Record<ScanColumn["kind"], DuckDBType>> = { DOUBLE, BIGINT, TIMESTAMPTZ }
 
-/** The scan's columns: each varying column with its file type, each derived timestamp after its ms column. */
+/**
+ * The scan's columns: each varying column with its file type, each derived timestamp after its ms
+ * column. A coded column and a BIGINT column where NaN means NULL are scanned as DOUBLE (codes;
+ * NaN intact): the COPY's SELECT maps them (batchCopy.ts).
+ */
 export const scanColumns = (schema: FeedSchema, batch: ColumnBatch): Array<ScanColumn> => {
   const varying = new Map(batch.doubles)
+  const coded = new Map((batch.coded ?? []).map((c) => [c.name, c.codes]))
+  const nanIsNull = new Set(batch.nanIsNull ?? [])
   return schema.columns.flatMap((col): Array<ScanColumn> => {
+    const codes = coded.get(col.name)
+    if (codes !== undefined) return [{ name: col.name, kind: "DOUBLE", values: codes }]
     const values = varying.get(col.name)
     if (values === undefined) return []
     if (col.type !== "DOUBLE" && col.type !== "BIGINT") throw new TypeError(`column ${col.name} is ${col.type}, not a number column`)
     const ts = schema.timestamps.find(([ms]) => ms === col.name)
+    if (nanIsNull.has(col.name)) {
+      if (ts) throw new TypeError(`column ${col.name} derives a timestamp: it cannot hold NULLs`)
+      return [{ name: col.name, kind: "DOUBLE", values }]
+    }
     return [{ name: col.name, kind: col.type, values }, ...(ts ? [{ name: ts[1], kind: "TIMESTAMPTZ" as const, values }] : [])]
   })
 }
