@@ -4,7 +4,8 @@
  * file: live reading, catching up after a lag and replay after kill -9 are one path) and decodes
  * them into a columnar batch; every `flush.interval_s` or `flush.max_rows` it cuts the batch and
  * hands it over a bounded queue (one batch waiting) to the commit fiber, which makes it durable
- * (commit.ts) while ingest goes on. When commits fall behind, ingest waits on the queue and the
+ * (commit.ts) while ingest goes on; a third fiber fetches gap repairs, merged by later commits.
+ * When commits fall behind, ingest waits on the queue and the
  * journal holds the backlog: memory stays bounded (three batches at most), nothing is dropped.
  * Files with a seq above the checkpoint's are a crash between publish and checkpoint: removed at
  * start, their rows come back from the journal.
@@ -48,8 +49,18 @@ export interface WriterHandle {
 }
 
 const retryPolicy = Schedule.exponential("200 millis").pipe(Schedule.union(Schedule.spaced("10 seconds")), Schedule.jittered)
-/** Journal bytes ingested per step (then the loop checks for a cut and yields). */
-const STEP_BYTES = 1 << 20
+/** Journal bytes ingested per step (a few ms of work; then the loop checks for a cut and yields). */
+const STEP_BYTES = 512 << 10
+
+/**
+ * Lets the event loop turn (a macrotask, not a timer: no time is read). Between ingest steps the
+ * sockets are read (so the journal keeps up) and DuckDB's callbacks run (a COPY scans the batch
+ * through the JS thread), however long the backlog being ingested is.
+ */
+const yieldToEventLoop = Effect.async<void>((resume) => {
+  const handle = setImmediate(() => resume(Effect.void))
+  return Effect.sync(() => clearImmediate(handle))
+})
 
 export const start = (cfg: WriterConfig): Effect.Effect<WriterHandle, never, Scope.Scope | ParquetWriter | PolygonRest | LiveTelemetry | SchemaDrift> =>
   Effect.gen(function* () {
@@ -60,9 +71,9 @@ export const start = (cfg: WriterConfig): Effect.Effect<WriterHandle, never, Sco
     const schema = SCHEMAS[cfg.feed]
     const stepMs = cfg.timespan === "minute" ? 60_000 : 1000
     const driftSeen = new Set<string>()
-    const deps = { root: cfg.root, schema, date: cfg.date, timespan: cfg.timespan, writer, rest, telemetry }
+    const deps = { root: cfg.root, schema, date: cfg.date, timespan: cfg.timespan, writer, rest, telemetry, retryDelayMs: cfg.flushIntervalMs }
 
-    let committer: ReturnType<typeof makeCommitter>
+    let committer: Effect.Effect.Success<ReturnType<typeof makeCommitter>>
     let offset = 0
     let batch: Batch = newBatch()
     let ctx: IngestContext
@@ -77,12 +88,12 @@ export const start = (cfg: WriterConfig): Effect.Effect<WriterHandle, never, Sco
         lastStart: {}, pending: {}, due: [], updatedAtMs: now
       }
       yield* removeUncommitted(cfg.root, cfg.feed, [cfg.date], cp.seq)
-      committer = makeCommitter(deps, cp)
+      committer = yield* makeCommitter(deps, cp)
       offset = cp.offset
       batch = newBatch()
       ctx = makeContext({
         feed: cfg.feed, schema, ev: cfg.ev, sessionDate: cfg.date, sessionOpenMs: cfg.openMs, graceSeconds: cfg.graceSeconds, stepMs,
-        repair: GapRepair.makeState(cp.lastStart, cp.pending), driftSeen
+        repair: GapRepair.makeState(cp.lastStart, cp.pending, [], cp.due), driftSeen
       })
       lastCutMs = now
     })
@@ -103,7 +114,7 @@ export const start = (cfg: WriterConfig): Effect.Effect<WriterHandle, never, Sco
     const cut = Effect.gen(function* () {
       syncLastStart(ctx)
       const c: Cut = {
-        batch, ctx, offset, due: ctx.repair.due.splice(0),
+        batch, ctx, offset, due: GapRepair.takeDue(ctx.repair),
         lastStart: GapRepair.toRecord(ctx.repair.lastStart), pending: GapRepair.toRecord(ctx.repair.pending)
       }
       batch = newBatch()
@@ -120,18 +131,18 @@ export const start = (cfg: WriterConfig): Effect.Effect<WriterHandle, never, Sco
             yield* Queue.offer(queue, yield* cut)
             continue
           }
-          if (!progressed) {
-            yield* Effect.raceFirst(Queue.take(cfg.journal.wake), Effect.sleep(cfg.flushIntervalMs - (now - lastCutMs)))
-          }
+          if (progressed) yield* yieldToEventLoop
+          else yield* Effect.raceFirst(Queue.take(cfg.journal.wake), Effect.sleep(cfg.flushIntervalMs - (now - lastCutMs)))
         }
       })
 
-    /** Ingest and commit, concurrently, until one of them fails. */
+    /** Ingest, commits and gap repairs, concurrently, until one of them fails. */
     const run = Effect.scoped(
       Effect.gen(function* () {
         const queue = yield* Effect.acquireRelease(Queue.bounded<Cut>(1), Queue.shutdown)
         const commits = yield* Effect.forkScoped(Effect.forever(Effect.flatMap(Queue.take(queue), (c) => committer.commit(c))))
-        return yield* Effect.raceFirst(ingestLoop(queue), Fiber.join(commits))
+        const repairs = yield* Effect.forkScoped(committer.repairLoop)
+        return yield* Effect.raceFirst(ingestLoop(queue), Effect.raceFirst(Fiber.join(commits), Fiber.join(repairs)))
       })
     )
 
@@ -146,7 +157,7 @@ export const start = (cfg: WriterConfig): Effect.Effect<WriterHandle, never, Sco
     )
 
     /** Cut and commit right here (the fibers are stopped). */
-    const commitNow = Effect.flatMap(cut, (c) => committer.commit(c))
+    const commitNow = Effect.flatMap(cut, (c) => committer.commit(c, true))
 
     const finish = (repairUntilMs?: number) =>
       Effect.gen(function* () {

@@ -28,12 +28,9 @@ const AGG_FIELDS: ReadonlyArray<readonly [string, string]> = [
 const INDEX_FIELDS: ReadonlyArray<readonly [string, string]> = [
   ["s", "window_start_ms"], ["o", "open"], ["h", "high"], ["l", "low"], ["c", "close"], ["e", "window_end_ms"], ["op", "official_open"]
 ]
-const code = (key: string): number => {
-  let k = 0
-  for (let i = 0; i < key.length; i++) k |= key.charCodeAt(i) << (8 * i)
-  return k
-}
-const F_EV = -1, F_SYM = -2, F_OTC = -3
+/** Non-number fields; a field's bit in the `seen` mask: number field f → 1 << (f + 3), these → 1 << (−f − 2). */
+const F_EV = -2, F_SYM = -3, F_OTC = -4
+const OTC_BIT = 1 << 2
 
 /** A decoded frame: rows in `rows` and parsed non-clean events in `objects`, interleaved as `order` says. */
 export interface DecodedFrame {
@@ -45,8 +42,12 @@ export interface DecodedFrame {
 
 export class FrameDecoder {
   readonly frame: DecodedFrame
-  private readonly fields = new Map<number, number>()
+  /** Field of a one-letter key (by char code) and of a two-letter key (by c0 << 7 | c1); −1: none. */
+  private readonly one = new Int8Array(128).fill(-1)
+  private readonly two = new Int8Array(128 * 128).fill(-1)
   private readonly slotOf: Int32Array
+  /** Number columns no event field fills (NULL for a streamed row: `transactions`). */
+  private readonly unset: ReadonlyArray<number>
   private readonly integer: Uint8Array
   private readonly required: number
   private readonly ev: Uint8Array
@@ -71,16 +72,21 @@ export class FrameDecoder {
     const list = index ? INDEX_FIELDS : AGG_FIELDS
     this.slotOf = new Int32Array(list.length)
     this.integer = new Uint8Array(list.length)
+    const setKey = (key: string, f: number) => {
+      if (key.length === 1) this.one[key.charCodeAt(0)] = f
+      else this.two[(key.charCodeAt(0) << 7) | key.charCodeAt(1)] = f
+    }
     list.forEach(([key, column], f) => {
-      this.fields.set(code(key), f)
+      setKey(key, f)
       this.slotOf[f] = rows.numericNames.indexOf(column)
       this.integer[f] = key === "s" || key === "e" ? 1 : 0
     })
-    this.fields.set(code("ev"), F_EV)
-    this.fields.set(code("sym"), F_SYM)
+    setKey("ev", F_EV)
     this.hasOtc = !index
-    if (this.hasOtc) this.fields.set(code("otc"), F_OTC)
-    this.required = (1 << (list.length + 2)) - 1
+    // ev, sym and every number field (otc optional)
+    this.required = ((1 << (list.length + 3)) - 1) & ~OTC_BIT
+    const filled = new Set(list.map(([, column]) => column).concat("received_at_ms"))
+    this.unset = rows.numericNames.flatMap((name, slot) => (filled.has(name) ? [] : [slot]))
     this.ev = Buffer.from(ev, "latin1")
     const slot = (column: string) => rows.numericNames.indexOf(column)
     this.sS = slot("window_start_ms")
@@ -134,42 +140,32 @@ export class FrameDecoder {
     p++
     const rows = this.frame.rows
     const numeric = rows.numeric
+    const one = this.one, two = this.two, slotOf = this.slotOf, integer = this.integer
     let seen = 0
     let otc = 0
     for (;;) {
+      // A key of one to three plain letters: its field from the tables (−1: not a field of the event).
       if (b[p] !== 34) return -1
-      let k = 0, q = p + 1, c = b[q]!
-      while (c !== 34 && q - p <= 3) {
-        k |= c << (8 * (q - p - 1))
-        c = b[++q]!
-      }
-      if (c !== 34 || q === p + 1 || b[q + 1] !== 58) return -1
-      const f = this.fields.get(k)
-      if (f === undefined) return -1
-      p = q + 2
-      const bit = f >= 0 ? 1 << (f + 2) : f === F_OTC ? 1 << 30 : 1 << (-f - 1)
+      const k0 = b[p + 1]!
+      let f: number
+      if (b[p + 2] === 34) {
+        f = k0 < 128 ? one[k0]! : -1
+        p += 3
+      } else if (b[p + 3] === 34) {
+        const k1 = b[p + 2]!
+        f = k0 < 128 && k1 < 128 ? two[(k0 << 7) | k1]! : -1
+        p += 4
+      } else if (b[p + 4] === 34 && ((k0 === 115 && b[p + 2] === 121 && b[p + 3] === 109) || (k0 === 111 && b[p + 2] === 116 && b[p + 3] === 99))) {
+        f = k0 === 115 ? F_SYM : this.hasOtc ? F_OTC : -1
+        p += 5
+      } else return -1
+      if (f === -1 || b[p] !== 58) return -1
+      p++
+      const bit = f >= 0 ? 1 << (f + 3) : 1 << (-f - 2)
       if ((seen & bit) !== 0) return -1
       seen |= bit
-      c = b[p]!
-      if (f === F_EV || f === F_SYM) {
-        if (c !== 34) return -1
-        const s0 = ++p
-        while ((c = b[p]!) !== 34) {
-          if (c < 32 || c >= 127 || c === 92) return -1
-          p++
-        }
-        if (f === F_EV) {
-          const ev = this.ev
-          if (p - s0 !== ev.length) return -1
-          for (let j = 0; j < ev.length; j++) if (b[s0 + j] !== ev[j]) return -1
-        } else rows.ticker[i] = this.symbols.intern(b, s0, p)
-        c = b[++p]!
-      } else if (f === F_OTC) {
-        if (c === 116 && b[p + 1] === 114 && b[p + 2] === 117 && b[p + 3] === 101) (otc = 1), (p += 4)
-        else if (c === 102 && b[p + 1] === 97 && b[p + 2] === 108 && b[p + 3] === 115 && b[p + 4] === 101) (otc = 2), (p += 5)
-        else return -1
-        c = b[p]!
-      } else {
+      let c = b[p]!
+      if (f >= 0) {
         const neg = c === 45
         if (neg) c = b[++p]!
         let m = 0
@@ -192,16 +188,36 @@ export class FrameDecoder {
         }
         if (c === 101 || c === 69 || m > MAX_SAFE || scale > 22) return -1
         const x = scale === 0 ? (neg ? -m : m) : neg ? -(m / POW10[scale]!) : m / POW10[scale]!
-        if (this.integer[f] === 1 && !Number.isInteger(x)) return -1
-        numeric[this.slotOf[f]!]![i] = x
+        if (integer[f] === 1 && !Number.isInteger(x)) return -1
+        numeric[slotOf[f]!]![i] = x
+      } else if (f === F_OTC) {
+        if (c === 116 && b[p + 1] === 114 && b[p + 2] === 117 && b[p + 3] === 101) (otc = 1), (p += 4)
+        else if (c === 102 && b[p + 1] === 97 && b[p + 2] === 108 && b[p + 3] === 115 && b[p + 4] === 101) (otc = 2), (p += 5)
+        else return -1
+        c = b[p]!
+      } else {
+        // ev or sym: a plain ASCII string (anything else, escapes included, is not clean).
+        if (c !== 34) return -1
+        const s0 = ++p
+        while ((c = b[p]!) !== 34) {
+          if (c < 32 || c >= 127 || c === 92) return -1
+          p++
+        }
+        if (f === F_EV) {
+          const ev = this.ev
+          if (p - s0 !== ev.length) return -1
+          for (let j = 0; j < ev.length; j++) if (b[s0 + j] !== ev[j]) return -1
+        } else rows.ticker[i] = this.symbols.intern(b, s0, p)
+        c = b[++p]!
       }
       if (c === 44) p++
       else if (c === 125) break
       else return -1
     }
-    if ((seen & this.required) !== this.required) return -1
+    if (seen !== this.required && seen !== (this.required | OTC_BIT)) return -1
     const s = numeric[this.sS]![i]!
     if (numeric[this.sH]![i]! < numeric[this.sL]![i]! || numeric[this.sE]![i]! < s || s < this.dayStartMs || s >= this.dayEndMs) return -1
+    for (const slot of this.unset) numeric[slot]![i] = NaN
     rows.otc[i] = otc
     rows.source[i] = SOURCE_WS
     rows.extra[i] = 0

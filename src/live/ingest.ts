@@ -96,7 +96,11 @@ const trackBar = (c: IngestContext, id: number, start: number): void => {
     c.lastById = wider
   }
   if (!(start <= c.lastById[id]!)) c.lastById[id] = start
-  if (c.repair.pending.size > 0) GapRepair.closePending(c.repair, c.symbols.names[id]!, start, c.stepMs)
+  if (c.repair.pending.size > 0) {
+    GapRepair.closePending(c.repair, c.symbols.names[id]!, start, c.stepMs)
+    GapRepair.watchNew(c.repair)
+  }
+  if (c.repair.open.size > 0) GapRepair.noteStreamed(c.repair, c.symbols.names[id]!, start)
 }
 
 /** Fold the last starts seen into the repair state (before a marker reads it, and for a checkpoint). */
@@ -206,11 +210,11 @@ export const ingestEntries = (b: Batch, c: IngestContext, entries: ReadonlyArray
     if (entry._tag === "Corrupt") {
       b.quarantine.push(quarantineLine(0, "torn or corrupt journal line", entry.line))
     } else if (entry._tag === "Marker") {
+      // Markers read the last starts: the ones the column path kept per symbol id are folded in first.
+      syncLastStart(c)
       const tickers = entry.data["tickers"]
-      if (Array.isArray(tickers)) {
-        syncLastStart(c)
-        GapRepair.onMarker(c.repair, tickers as Array<string>, c.sessionOpenMs)
-      }
+      if (Array.isArray(tickers)) GapRepair.onMarker(c.repair, tickers as Array<string>, c.sessionOpenMs)
+      GapRepair.watchNew(c.repair)
     } else ingestFrame(b, c, entry.raw, entry.receivedMs)
   }
 }
