@@ -23,6 +23,8 @@ export interface ConnectionDeps {
   readonly replayNow: () => number
   readonly onAuthenticated: (c: Connection) => void
   readonly onClosed: (c: Connection) => void
+  /** A data frame has been written to the socket (the replay may be waiting for buffers to drain). */
+  readonly onDrained: () => void
 }
 
 export class Connection {
@@ -33,6 +35,8 @@ export class Connection {
   /** Declared a slow consumer: only the status and the close go out. */
   private dropping = false
   readonly connectedAtSim: number
+  /** Wall-clock time the connection opened. */
+  readonly openedAtMs = Date.now()
   private dataFrames = 0
   private events = 0
   private duplicates: Array<string> = []
@@ -151,30 +155,37 @@ export class Connection {
   }
 
   /**
-   * Send one data frame already serialized as a JSON array of `count` events (< 512 KiB; the
-   * batched replay at speed max). Malformed-frame and slow-consumer faults apply; duplicates
-   * are the per-second path's business.
+   * Send one data frame already serialized as the UTF-8 bytes of a JSON array of `count` events
+   * (< 512 KiB; the batched replay at speed max), as a text frame. Malformed-frame and
+   * slow-consumer faults apply; duplicates are the per-second path's business.
    */
-  sendFrame(text: string, count: number): void {
+  sendFrameBytes(frame: Buffer, count: number, written?: () => void): void {
     if (!this.live) return
-    this.sendData(text, count, this.deps.faults())
+    this.sendData(frame, count, this.deps.faults(), written)
   }
 
-  private sendData(text: string, count: number, faults: WsFaults): void {
+  private sendData(data: string | Buffer, count: number, faults: WsFaults, written?: () => void): void {
     if (isNth(++this.dataFrames, faults.malformedEvery)) {
+      const text = typeof data === "string" ? data : data.toString("utf8")
       this.write(text.slice(0, Math.max(1, Math.floor(text.length / 2))))
       this.deps.stats.malformedSent++
     }
-    this.write(text)
+    const drained = this.deps.onDrained
+    this.write(data, written === undefined ? drained : () => (written(), drained()))
     this.deps.stats.eventsSent += count
   }
 
-  private write(text: string): void {
+  /**
+   * Send a text frame (a string, or its UTF-8 bytes); `sent` is called once the socket has
+   * written it out (or failed to), not at all when the frame is not sent.
+   */
+  private write(data: string | Buffer, sent?: () => void): void {
     if (this.closed || this.halfOpen || this.dropping || this.ws.readyState !== this.ws.OPEN) return
-    this.ws.send(text)
+    if (sent === undefined) this.ws.send(data)
+    else this.ws.send(data, { binary: false }, sent)
     const stats = this.deps.stats
     stats.framesSent++
-    stats.bytesSent += text.length
+    stats.bytesSent += data.length // bytes of a data frame, UTF-16 units of a string (the same for ASCII)
     const buffered = this.ws.bufferedAmount
     if (buffered > stats.maxBufferedAmount) stats.maxBufferedAmount = buffered
     const limit = this.deps.faults().slowConsumerBytes || HARD_BUFFER_CAP

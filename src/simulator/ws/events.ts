@@ -1,121 +1,91 @@
 /**
- * WebSocket wire events (§10.3 of polygon-wire.md) derived from MarketData's second bars, so
- * that every per-second `A` event equals the REST second bar field by field
+ * A ticker's WebSocket events on one trading date (TickerDay), derived from MarketData's second
+ * bars, so that every per-second `A` event equals the REST second bar field by field
  * (o, h, l, c, v, vw and `s` = REST `t`).
  *
  * Derived fields: `av` = the day's volume through this window, `op` = the day's first bar `o`,
  * `a` = the day's VWAP through this window (Σ vw·v / Σ v, 4 decimals), `z` = round(v / n),
- * `e` = s + 1000 (A) or s + 60000 (AM). `AM` aggregates the minute's second bars
- * (vw volume-weighted, 4 decimals). Index `V`: val = the second bar's close, t = its `s`.
+ * `e` = s + 1000 (A) or s + 60000 (AM); `AM`: minutes.ts. Index `V`: val = the second bar's
+ * close, t = its `s`. A bar is found by its exact window start `t`.
  *
- * Each TickerDay also serves its events as JSON text (`series`): built from a string template
- * once per event on first use and cached (bars are immutable), byte for byte what
- * `JSON.stringify` makes of the event objects, each with the window end `e` at which the replay
- * sends it (A and V: s + 1000; AM: s + 60000).
+ * Each event type is also a series (`series(ev)`) that writes its events' JSON as bytes
+ * (wireEvents.ts), each with the window end at which the replay sends it (A and V: s + 1000;
+ * AM: s + 60000).
  */
 import type { MarketData, WireAgg, WireIndexAgg } from "../MarketData.js"
+import { ByteWriter } from "./byteWriter.js"
+import { minuteEvents } from "./minutes.js"
+import { type AggEvent, eventWriters, type EventType, type IndexAggEvent, isVolumeBar, round4, type ValueEvent, type WireEvent } from "./wireEvents.js"
 
-export type Cluster = "stocks" | "options" | "indices"
+export type { AggEvent, Cluster, EventType, IndexAggEvent, ValueEvent, WireEvent } from "./wireEvents.js"
 
-export interface AggEvent {
-  readonly ev: "A" | "AM"
-  readonly sym: string
-  readonly v: number
-  readonly av: number
-  readonly op: number
-  readonly vw: number
-  readonly o: number
-  readonly c: number
-  readonly h: number
-  readonly l: number
-  readonly a: number
-  readonly z: number
-  readonly s: number
-  readonly e: number
-}
-
-export interface IndexAggEvent {
-  readonly ev: "A" | "AM"
-  readonly sym: string
-  readonly op: number
-  readonly o: number
-  readonly c: number
-  readonly h: number
-  readonly l: number
-  readonly s: number
-  readonly e: number
-}
-
-export interface ValueEvent {
-  readonly ev: "V"
-  readonly val: number
-  readonly T: string
-  readonly t: number
-}
-
-export type WireEvent = AggEvent | IndexAggEvent | ValueEvent
-
-const round4 = (x: number): number => Math.round(x * 1e4) / 1e4
-const isVolumeBar = (b: WireAgg | WireIndexAgg): b is WireAgg => "v" in b
-
-/** One event type of a ticker-day as JSON text, in time order. */
+/** One event type of a ticker-day, in time order. */
 export interface EventSeries {
   readonly count: number
-  /** Window end at which event i is sent. */
+  /** Window end at which event i is sent (ascending in i). */
   readonly sendAt: (i: number) => number
+  /** Append event i's JSON to `w`. */
+  readonly write: (i: number, w: ByteWriter) => void
+  /** Event i's JSON text. */
   readonly json: (i: number) => string
 }
-
-export type EventType = "A" | "AM" | "V"
 
 /** One ticker's events on one trading date, indexed by window start. */
 export interface TickerDay {
   readonly second: (s: number) => WireEvent | undefined
   readonly minute: (s: number) => WireEvent | undefined
   readonly value: (s: number) => ValueEvent | undefined
-  /** The JSON of `second(s)` (cached). */
+  /** The JSON of `second(s)`. */
   readonly secondJson: (s: number) => string | undefined
-  /** All events of a type as JSON text (V: index tickers only, else empty). */
+  /** All events of a type (V: index tickers only, else empty). */
   readonly series: (ev: EventType) => EventSeries
 }
 
-const NO_SERIES: EventSeries = { count: 0, sendAt: () => NaN, json: () => "" }
+const NO_SERIES: EventSeries = { count: 0, sendAt: () => NaN, write: () => {}, json: () => "" }
 const EMPTY: TickerDay = {
   second: () => undefined, minute: () => undefined, value: () => undefined, secondJson: () => undefined, series: () => NO_SERIES
 }
 
-/** A number as JSON.stringify writes it. */
-const num = (x: number): string => (Number.isFinite(x) ? "" + x : "null")
+const scratch = new ByteWriter(4096)
+const textOf = (write: (i: number, w: ByteWriter) => void) => (i: number): string => {
+  scratch.pos = 0
+  write(i, scratch)
+  return scratch.text(0)
+}
+
+const series = (count: number, sendAt: (i: number) => number, write: (i: number, w: ByteWriter) => void): EventSeries =>
+  count === 0 ? NO_SERIES : { count, sendAt, write, json: textOf(write) }
 
 export const buildTickerDay = (sym: string, bars: ReadonlyArray<WireAgg | WireIndexAgg>): TickerDay => {
   if (bars.length === 0) return EMPTY
-  const first = bars[0]!.t
-  const span = Math.floor((bars[bars.length - 1]!.t - first) / 1000) + 1
-  const slot = new Int32Array(span).fill(-1) // second offset → bar index
-  bars.forEach((b, i) => (slot[Math.floor((b.t - first) / 1000)] = i))
   const indexOf = (s: number): number => {
-    const k = (s - first) / 1000
-    return Number.isInteger(k) && k >= 0 && k < span ? slot[k]! : -1
+    let lo = 0, hi = bars.length - 1
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1
+      const t = bars[mid]!.t
+      if (t === s) return mid
+      if (t < s) lo = mid + 1
+      else hi = mid - 1
+    }
+    return -1
   }
   const op = bars[0]!.o
   const index = !isVolumeBar(bars[0]!)
-  const cumV = new Float64Array(bars.length)
-  const cumPV = new Float64Array(bars.length)
+  const cumV = new Float64Array(index ? 0 : bars.length)
+  const cumPV = new Float64Array(index ? 0 : bars.length)
   if (!index) {
     let v = 0, pv = 0
-    bars.forEach((b, i) => {
-      const bar = b as WireAgg
+    for (let i = 0; i < bars.length; i++) {
+      const bar = bars[i] as WireAgg
       v += bar.v
       pv += bar.vw * bar.v
       cumV[i] = v
       cumPV[i] = pv
-    })
+    }
   }
   const dayVwap = (i: number, fallback: number) => (cumV[i]! > 0 ? round4(cumPV[i]! / cumV[i]!) : fallback)
 
-  const second = (s: number): WireEvent | undefined => {
-    const i = indexOf(s)
-    if (i < 0) return undefined
+  const secondAt = (i: number): WireEvent => {
     const b = bars[i]!
     if (!isVolumeBar(b)) return { ev: "A", sym, op, o: b.o, c: b.c, h: b.h, l: b.l, s: b.t, e: b.t + 1000 }
     return {
@@ -124,85 +94,57 @@ export const buildTickerDay = (sym: string, bars: ReadonlyArray<WireAgg | WireIn
     }
   }
 
-  const minutes = new Map<number, AggEvent | IndexAggEvent>()
-  for (let i = 0; i < bars.length; ) {
-    const start = bars[i]!.t - (((bars[i]!.t % 60_000) + 60_000) % 60_000)
-    let j = i
-    let h = -Infinity, l = Infinity, v = 0, pv = 0, n = 0
-    while (j < bars.length && bars[j]!.t < start + 60_000) {
-      const b = bars[j]!
-      h = Math.max(h, b.h)
-      l = Math.min(l, b.l)
-      if (isVolumeBar(b)) {
-        v += b.v
-        pv += b.vw * b.v
-        n += b.n
-      }
-      j++
+  let minuteList: ReadonlyArray<AggEvent | IndexAggEvent> | undefined
+  let minuteIndex: ReadonlyMap<number, AggEvent | IndexAggEvent> | undefined
+  const minutes = (): ReadonlyArray<AggEvent | IndexAggEvent> => {
+    if (minuteList === undefined) {
+      minuteList = minuteEvents(sym, bars, index, { op, cumV, dayVwap })
+      minuteIndex = new Map(minuteList.map((m) => [m.s, m]))
     }
-    const o = bars[i]!.o, c = bars[j - 1]!.c
-    minutes.set(
-      start,
-      index
-        ? { ev: "AM", sym, op, o, c, h, l, s: start, e: start + 60_000 }
-        : {
-            ev: "AM", sym, v, av: cumV[j - 1]!, op, vw: v > 0 ? round4(pv / v) : c, o, c, h, l,
-            a: dayVwap(j - 1, c), z: n > 0 ? Math.round(v / n) : 0, s: start, e: start + 60_000
-          }
-    )
-    i = j
+    return minuteList
   }
 
-  const value = (s: number): ValueEvent | undefined => {
-    const i = index ? indexOf(s) : -1
-    return i < 0 ? undefined : { ev: "V", val: bars[i]!.c, T: sym, t: bars[i]!.t }
-  }
-
-  const symJson = JSON.stringify(sym)
-  const secondText = (i: number): string => {
-    const b = bars[i]!
-    if (!isVolumeBar(b))
-      return `{"ev":"A","sym":${symJson},"op":${num(op)},"o":${num(b.o)},"c":${num(b.c)},"h":${num(b.h)},"l":${num(b.l)},"s":${num(b.t)},"e":${num(b.t + 1000)}}`
-    return `{"ev":"A","sym":${symJson},"v":${num(b.v)},"av":${num(cumV[i]!)},"op":${num(op)},"vw":${num(b.vw)},"o":${num(b.o)},"c":${num(b.c)},` +
-      `"h":${num(b.h)},"l":${num(b.l)},"a":${num(dayVwap(i, b.vw))},"z":${num(b.n > 0 ? Math.round(b.v / b.n) : 0)},"s":${num(b.t)},"e":${num(b.t + 1000)}}`
-  }
-  const cached = (count: number, text: (i: number) => string) => {
-    const out = new Array<string | undefined>(count)
-    return (i: number): string => out[i] ?? (out[i] = text(i))
-  }
-  const secondAt = cached(bars.length, secondText)
-  const seconds: EventSeries = { count: bars.length, sendAt: (i) => bars[i]!.t + 1000, json: secondAt }
-  const minuteList = [...minutes.values()]
-  const minuteSeries: EventSeries = {
-    count: minuteList.length,
-    sendAt: (i) => minuteList[i]!.s + 60_000,
-    json: cached(minuteList.length, (i) => JSON.stringify(minuteList[i]))
-  }
-  const valueSeries: EventSeries = !index
-    ? NO_SERIES
-    : {
-        count: bars.length,
-        sendAt: (i) => bars[i]!.t + 1000,
-        json: cached(bars.length, (i) => `{"ev":"V","val":${num(bars[i]!.c)},"T":${symJson},"t":${num(bars[i]!.t)}}`)
+  const write = eventWriters(sym, op)
+  const writeSecond = index
+    ? (i: number, w: ByteWriter): void => write.indexSecond(w, bars[i]!)
+    : (i: number, w: ByteWriter): void => {
+        const b = bars[i] as WireAgg
+        write.volumeSecond(w, b, cumV[i]!, dayVwap(i, b.vw), b.n > 0 ? Math.round(b.v / b.n) : 0)
       }
+  const writeValue = (i: number, w: ByteWriter): void => write.value(w, bars[i]!)
+  const seconds = series(bars.length, (i) => bars[i]!.t + 1000, writeSecond)
+  const values = index ? series(bars.length, (i) => bars[i]!.t + 1000, writeValue) : NO_SERIES
+  let minuteSeries: EventSeries | undefined
+  const secondJson = textOf(writeSecond)
   return {
-    second,
-    minute: (s) => minutes.get(s),
-    value,
-    secondJson: (s) => {
+    second: (s) => {
       const i = indexOf(s)
       return i < 0 ? undefined : secondAt(i)
     },
-    series: (ev) => (ev === "A" ? seconds : ev === "AM" ? minuteSeries : valueSeries)
+    minute: (s) => (minutes(), minuteIndex!.get(s)),
+    value: (s) => {
+      const i = index ? indexOf(s) : -1
+      return i < 0 ? undefined : { ev: "V", val: bars[i]!.c, T: sym, t: bars[i]!.t }
+    },
+    secondJson: (s) => {
+      const i = indexOf(s)
+      return i < 0 ? undefined : secondJson(i)
+    },
+    series: (ev) => {
+      if (ev === "A") return seconds
+      if (ev === "V") return values
+      const list = minutes()
+      return (minuteSeries ??= series(list.length, (i) => list[i]!.s + 60_000, (i, w) => write.minute(w, list[i]!)))
+    }
   }
 }
 
 /**
  * TickerDays built on demand from a MarketData. The replay moves forward in time, so the cache
- * holds two dates only (the replayed one and the next one, which the replay may warm up ahead),
+ * holds two dates only (the replayed one and the next one, which the replay may build ahead),
  * at most `capacity` tickers each.
  */
-export const makeEventSource = (market: MarketData, capacity = 1024) => {
+export const makeEventSource = (market: MarketData, capacity = 4096) => {
   const byDate = new Map<string, Map<string, TickerDay>>()
   const has = (sym: string, date: string): boolean => byDate.get(date)?.has(sym) ?? false
   return {

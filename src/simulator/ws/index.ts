@@ -101,7 +101,8 @@ export const attachWebSocket = (server: http.Server, ctx: WsContext): WsServerHa
         stats,
         replayNow: replay.nowMs,
         onAuthenticated,
-        onClosed: forget
+        onClosed: forget,
+        onDrained: replay.drained
       })
       if (!c.closed) {
         connections = [...connections, c]

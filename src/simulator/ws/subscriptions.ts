@@ -20,13 +20,16 @@ export const parseChannel = (param: string): Channel | undefined => {
 
 export class Subscriptions {
   private readonly byEv = new Map<string, Set<string>>()
-  /** Bumped by every add/remove (the replay caches per-connection plans by it). */
+  /** Bumped by every add/remove (the replay caches per-connection selections by it). */
   version = 0
+  /** Wall-clock time of the last add/remove (the replay at max waits for subscriptions to settle). */
+  changedAtMs = 0
 
   add(param: string): void {
     const ch = parseChannel(param)
     if (!ch) return
     this.version++
+    this.changedAtMs = Date.now()
     let set = this.byEv.get(ch.ev)
     if (!set) this.byEv.set(ch.ev, (set = new Set()))
     set.add(ch.sym)
@@ -36,6 +39,7 @@ export class Subscriptions {
     const ch = parseChannel(param)
     if (!ch) return
     this.version++
+    this.changedAtMs = Date.now()
     const set = this.byEv.get(ch.ev)
     set?.delete(ch.sym)
     if (set?.size === 0) this.byEv.delete(ch.ev)
