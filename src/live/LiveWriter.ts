@@ -2,20 +2,21 @@
  * LiveWriter: one per feed, two scoped fibers. The ingest fiber takes the feed's journal entries
  * from its checkpoint offset on (from memory while the journal's window holds them, else from the
  * file: live reading, catching up after a lag and replay after kill -9 are one path) and decodes
- * them into a columnar batch; every `flush.interval_s` or `flush.max_rows` it cuts the batch and
- * hands it over a bounded queue (one batch waiting) to the commit fiber, which makes it durable
+ * them into a columnar batch; it cuts the batch (cutPolicy.ts: every `flush.interval_s` or
+ * `flush.max_rows`, and as fast as commits go during a burst) and hands it over a bounded queue (one batch waiting) to the commit fiber, which makes it durable
  * (commit.ts) while ingest goes on; a third fiber fetches gap repairs, merged by later commits.
  * When commits fall behind, ingest waits on the queue and the
  * journal holds the backlog: memory stays bounded (three batches at most), nothing is dropped.
  * Files with a seq above the checkpoint's are a crash between publish and checkpoint: removed at
  * start, their rows come back from the journal.
  */
-import { Clock, Effect, Fiber, Queue, Schedule, type Scope } from "effect"
+import { Clock, Effect, Fiber, Option, Queue, Schedule, type Scope } from "effect"
 import { SCHEMAS } from "../domain/feeds.js"
 import { ParquetWriter } from "../services/ParquetWriter.js"
 import { PolygonRest } from "../services/PolygonRest.js"
 import { SchemaDrift } from "../services/SchemaDrift.js"
 import { type Cut, makeCommitter } from "./commit.js"
+import { cutReason, type CutInputs, isBurst, waitMs } from "./cutPolicy.js"
 import * as GapRepair from "./GapRepair.js"
 import { type Batch, type IngestContext, ingestEntries, makeContext, newBatch, pendingEntries, syncLastStart } from "./ingest.js"
 import type { JournalHandle } from "./Journal.js"
@@ -71,13 +72,20 @@ export const start = (cfg: WriterConfig): Effect.Effect<WriterHandle, never, Sco
     const schema = SCHEMAS[cfg.feed]
     const stepMs = cfg.timespan === "minute" ? 60_000 : 1000
     const driftSeen = new Set<string>()
-    const deps = { root: cfg.root, schema, date: cfg.date, timespan: cfg.timespan, writer, rest, telemetry, retryDelayMs: cfg.flushIntervalMs }
+    /** Wakes ingest when the committer becomes idle or repair rows are ready (sliding: never grows). */
+    const signal = yield* Effect.acquireRelease(Queue.sliding<void>(1), Queue.shutdown)
+    const notify = Effect.asVoid(Queue.offer(signal, undefined))
+    const deps = { root: cfg.root, schema, date: cfg.date, timespan: cfg.timespan, writer, rest, telemetry, retryDelayMs: cfg.flushIntervalMs, notify }
+    const policy = { maxRows: cfg.maxRows, intervalMs: cfg.flushIntervalMs }
 
     let committer: Effect.Effect.Success<ReturnType<typeof makeCommitter>>
     let offset = 0
     let batch: Batch = newBatch()
     let ctx: IngestContext
     let lastCutMs = 0
+    let lastDataMs = 0
+    let burst = false
+    let committing = false
 
     /** (Re)start from the checkpoint on disk: what is not in it comes back from the journal. */
     const init = Effect.gen(function* () {
@@ -96,6 +104,8 @@ export const start = (cfg: WriterConfig): Effect.Effect<WriterHandle, never, Sco
         repair: GapRepair.makeState(cp.lastStart, cp.pending, [], cp.due), driftSeen
       })
       lastCutMs = now
+      lastDataMs = now
+      burst = false
     })
 
     /** Ingest what the journal holds now (one step). Returns false at the end. */
@@ -127,20 +137,37 @@ export const start = (cfg: WriterConfig): Effect.Effect<WriterHandle, never, Sco
         for (;;) {
           const progressed = yield* step
           const now = yield* Clock.currentTimeMillis
-          if (pendingEntries(batch) >= cfg.maxRows || now - lastCutMs >= cfg.flushIntervalMs) {
+          if (progressed) lastDataMs = now
+          const inputs: CutInputs = {
+            pending: pendingEntries(batch), sinceCutMs: now - lastCutMs, quietMs: now - lastDataMs, caughtUp: !progressed,
+            committerIdle: !committing && Option.getOrElse(queue.unsafeSize(), () => 0) === 0, repairsReady: committer.repairsReady(), burst
+          }
+          const reason = cutReason(inputs, policy)
+          if (reason !== undefined) {
+            burst = isBurst(reason)
             yield* Queue.offer(queue, yield* cut)
             continue
           }
           if (progressed) yield* yieldToEventLoop
-          else yield* Effect.raceFirst(Queue.take(cfg.journal.wake), Effect.sleep(cfg.flushIntervalMs - (now - lastCutMs)))
+          else yield* Effect.raceFirst(Queue.take(cfg.journal.wake), Effect.raceFirst(Queue.take(signal), Effect.sleep(waitMs(inputs, policy))))
         }
       })
+
+    const commitLoop = (queue: Queue.Queue<Cut>) =>
+      Effect.forever(
+        Effect.gen(function* () {
+          const c = yield* Queue.take(queue)
+          committing = true
+          yield* committer.commit(c).pipe(Effect.ensuring(Effect.sync(() => void (committing = false))))
+          yield* notify
+        })
+      )
 
     /** Ingest, commits and gap repairs, concurrently, until one of them fails. */
     const run = Effect.scoped(
       Effect.gen(function* () {
         const queue = yield* Effect.acquireRelease(Queue.bounded<Cut>(1), Queue.shutdown)
-        const commits = yield* Effect.forkScoped(Effect.forever(Effect.flatMap(Queue.take(queue), (c) => committer.commit(c))))
+        const commits = yield* Effect.forkScoped(commitLoop(queue))
         const repairs = yield* Effect.forkScoped(committer.repairLoop)
         return yield* Effect.raceFirst(ingestLoop(queue), Effect.raceFirst(Fiber.join(commits), Fiber.join(repairs)))
       })

@@ -43,6 +43,8 @@ export interface CommitDeps {
   readonly rest: PolygonRestService
   readonly telemetry: LiveTelemetryService
   readonly retryDelayMs: number
+  /** Run when repair rows are ready for a commit. */
+  readonly notify: Effect.Effect<void>
 }
 
 const retryPolicy = Schedule.exponential("200 millis").pipe(Schedule.union(Schedule.spaced("10 seconds")), Schedule.jittered)
@@ -82,6 +84,7 @@ export const makeCommitter = (deps: CommitDeps, initial: LiveCheckpoint) =>
       Effect.gen(function* () {
         while (toFetch.length === 0) yield* Queue.take(wake)
         const failed = yield* fetchAll(toFetch.splice(0))
+        if (fetched.length > 0) yield* deps.notify
         if (failed.length > 0) {
           yield* Effect.sleep(deps.retryDelayMs)
           toFetch.push(...failed)
@@ -137,5 +140,5 @@ export const makeCommitter = (deps: CommitDeps, initial: LiveCheckpoint) =>
         if (batch.quarantine.length > 0) yield* deps.telemetry.error(feed, batch.quarantine.length)
       }).pipe(Effect.uninterruptible)
 
-    return { commit, repairLoop, checkpoint: () => cp }
+    return { commit, repairLoop, checkpoint: () => cp, repairsReady: () => fetched.length > 0 }
   })
