@@ -5,8 +5,9 @@ import { fileURLToPath } from "node:url"
 
 export const MAIN = path.join(path.dirname(fileURLToPath(import.meta.url)), "..", "main.js")
 
-export const startSimulatorProcess = async (port: number, extraArgs: ReadonlyArray<string> = []) => {
-  const child = spawn(process.execPath, [MAIN, "simulate", "--port", String(port), ...extraArgs], { stdio: ["ignore", "ignore", "pipe"] })
+/** `main`: another build's main.js (e.g. to compare with an earlier version). */
+export const startSimulatorProcess = async (port: number, extraArgs: ReadonlyArray<string> = [], main = MAIN) => {
+  const child = spawn(process.execPath, [main, "simulate", "--port", String(port), ...extraArgs], { stdio: ["ignore", "ignore", "pipe"] })
   let stderr = ""
   child.stderr.on("data", (d: Buffer) => (stderr += d.toString()))
   const url = `http://127.0.0.1:${port}`

@@ -2,28 +2,33 @@
  * Bench: the simulator's WebSocket replay at `--speed max` to one local client.
  *
  * Starts the simulator (a child `node dist/main.js simulate --port P --seed S --start START
- * --speed max`, or in-process with `--in-process`, or uses `--url`), connects plain `ws` clients
- * (one process) to /stocks (`A.SPY`), /indices (`A.I:VIX`) and /options (`--contracts N`
- * explicit `A.` subscriptions of the nearest expiration's strikes nearest SPY's open, or `A.*`
- * with `--contracts all`); `--clusters` picks which. Every data frame is `JSON.parse`d (unless
- * `--no-parse`: events are then counted by their `{"ev":` prefix, to show what the simulator can
- * send when the client does less).
+ * --speed max`, another build's with `--main`, in-process with `--in-process`, or uses `--url`),
+ * connects plain `ws` clients (one process) to /stocks (`A.SPY`), /indices (`A.I:VIX`) and
+ * /options (`--contracts N` explicit `A.` subscriptions, nearest expiration first and strikes
+ * nearest SPY's open first, or `A.*` with `--contracts all`); `--clusters` picks which. Every
+ * data frame is `JSON.parse`d (unless `--no-parse`: events are then counted by their `{"ev":`
+ * prefix, to show what the simulator sends when the client does less).
  *
- * Prints: the first session (START's trading day) from the first data frame to its last event,
- * checked complete against the market (SPY, I:VIX and the contracts' second bars of that day);
- * the rate over `--seconds` N (default 10) after the first event (later sessions included);
- * CPU per event of the client and of the simulator child (from /proc), the client's peak RSS,
- * the load average before and after.
+ * `--sessions 1` (default): the simulator stops at the first session's close (`replayUntilMs`,
+ * as bench:live runs it); measured from the first data frame to the last event of the session,
+ * checked complete against the market (the tickers' second bars of that day, computed in a child
+ * process). `--sessions all`: the replay runs on through later sessions and the rate is also
+ * taken over `--seconds` N (default 10) after the first frame.
  *
- * Run: `npm run build && node dist/bench/wsReplay.js [--seconds 10] [--port 8791] [--seed 42]
- * [--contracts 100|N|all] [--clusters stocks,indices,options] [--no-parse] [--in-process | --url ws://127.0.0.1:P]`
+ * Also printed: CPU per event of the client and of the simulator child (from /proc) over the
+ * same interval, the CPU the simulator spent before the first frame, frames, the client's peak
+ * RSS, and the load average before and after (the machine is shared: read rates with it).
+ *
+ * Run: `npm run build && node dist/bench/wsReplay.js [--contracts 100|N|all] [--clusters stocks,indices,options]
+ * [--sessions 1|all] [--seconds 10] [--no-parse] [--port 8791] [--seed 42] [--in-process | --url ws://127.0.0.1:P | --main OTHER/dist/main.js]`
  */
+import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
+import * as path from "node:path"
 import WebSocket from "ws"
 import { nyDateOf, nyTimeMs } from "../domain/calendar.js"
 import { SPY, VIX } from "../domain/tickers.js"
-import { makeSyntheticMarket } from "../simulator/market/SyntheticMarket.js"
 import { makeSimClock } from "../simulator/SimClock.js"
 import { startSimulator } from "../simulator/server.js"
 import { peakRssMb, startSimulatorProcess } from "./simulatorProcess.js"
@@ -36,26 +41,37 @@ const START = arg("start") ?? "2025-10-28T09:30:00-04:00"
 const DATE = nyDateOf(Date.parse(START))
 const SESSION1_CLOSE = nyTimeMs(DATE, 16) // the synthetic market has no early close on the default date
 const seconds = Number(arg("seconds") ?? 10)
+const oneSession = (arg("sessions") ?? "1") === "1"
 const port = Number(arg("port") ?? 8791)
 const seed = Number(arg("seed") ?? 42)
 const contractsArg = arg("contracts") ?? "100"
 const clusters = (arg("clusters") ?? "stocks,indices,options").split(",")
 const parse = !process.argv.includes("--no-parse")
 const inProcess = process.argv.includes("--in-process")
+/** Another build's dist/main.js to run as the simulator child (e.g. an earlier version, for A/B figures). */
+const mainJs = arg("main")
 /** Connect to an already running simulator (e.g. one started under `node --cpu-prof`). */
 const external = arg("url")
 
-/** Contracts of the nearest listed expiration, strikes nearest SPY's open first, call and put. */
-const nearTheMoney = (count: number): ReadonlyArray<string> => {
-  const market = makeSyntheticMarket(seed)
-  const open = market.officialOpen(DATE)
-  const contracts = market.contracts(DATE)
-  return [...contracts]
-    .sort((a, b) =>
-      (a.expiration_date < b.expiration_date ? -1 : a.expiration_date > b.expiration_date ? 1 : 0) ||
-      Math.abs(a.strike_price - open) - Math.abs(b.strike_price - open) || (a.ticker < b.ticker ? -1 : 1))
-    .slice(0, count)
-    .map((c) => c.ticker)
+/**
+ * The options to subscribe (nearest expiration first, strikes nearest SPY's open first; all
+ * listed with `all`) and the first session's bar count over the subscribed tickers, computed in
+ * a child process so generating the market does not count towards this process.
+ */
+const sessionPlan = (): { options: Array<string>; expected: number } => {
+  const here = path.dirname(new URL(import.meta.url).pathname)
+  const script = `
+    const { makeSyntheticMarket } = await import(${JSON.stringify(path.join(here, "..", "simulator/market/SyntheticMarket.js"))})
+    const m = makeSyntheticMarket(${seed}, { optionDays: 4096 }); const d = ${JSON.stringify(DATE)}
+    const open = m.officialOpen(d)
+    const options = [...m.contracts(d)]
+      .sort((a, b) => (a.expiration_date < b.expiration_date ? -1 : a.expiration_date > b.expiration_date ? 1 : 0) ||
+        Math.abs(a.strike_price - open) - Math.abs(b.strike_price - open) || (a.ticker < b.ticker ? -1 : 1))
+      .slice(0, ${contractsArg === "all" ? "Infinity" : Number(contractsArg)}).map((c) => c.ticker)
+    const clusters = ${JSON.stringify(clusters)}
+    const tickers = [...(clusters.includes("stocks") ? ["SPY"] : []), ...(clusters.includes("indices") ? ["I:VIX"] : []), ...(clusters.includes("options") ? options : [])]
+    console.log(JSON.stringify({ options, expected: tickers.reduce((n, t) => n + m.secondBars(t, d).length, 0) }))`
+  return JSON.parse(execFileSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8" })) as ReturnType<typeof sessionPlan>
 }
 
 interface Counter {
@@ -114,7 +130,9 @@ const connect = (wsUrl: string, cluster: string, params: string, counter: Counte
       if (lastS < SESSION1_CLOSE) {
         counter.session1 += count
         counter.session1End = now
-      } else if (session1Cpu === undefined) session1Cpu = { client: process.cpuUsage(cpu0), sim: simPid === undefined ? NaN : cpuOf(simPid) - simCpu0 }
+        session1Seen += count
+        if (session1Seen === expected) session1Cpu = { client: process.cpuUsage(cpu0), sim: simPid === undefined ? NaN : cpuOf(simPid) - simCpu0 }
+      }
       counter.frames++
       counter.bytes += data.length
       counter.maxFrame = Math.max(counter.maxFrame, data.length)
@@ -130,27 +148,33 @@ const cpuOf = (pid: number): number => {
 let cpu0: NodeJS.CpuUsage | undefined
 let simPid: number | undefined
 let simCpu0 = 0
-/** CPU used from connecting until the first data frame, and until the first frame after the first session (client, simulator child). */
+/** CPU used from connecting until the first data frame, and until the first session's last event (client, simulator child). */
 let firstFrameCpu: { client: NodeJS.CpuUsage; sim: number } | undefined
 let session1Cpu: { client: NodeJS.CpuUsage; sim: number } | undefined
+let session1Seen = 0
+let expected = NaN
 
 const load = () => os.loadavg().map((x) => x.toFixed(2)).join(" ")
 
 const main = async () => {
   const all = contractsArg === "all"
-  const options = all ? [] : nearTheMoney(Number(contractsArg))
+  const plan = sessionPlan()
+  expected = plan.expected
   const loadBefore = load()
+  const simArgs = ["--seed", String(seed), "--start", START, "--speed", "max", ...(oneSession ? ["--faults", JSON.stringify({ ws: { replayUntilMs: SESSION1_CLOSE } })] : [])]
   let wsUrl: string
   let stop: () => Promise<void>
   if (external !== undefined) {
     wsUrl = external
     stop = async () => {}
   } else if (inProcess) {
-    const sim = await startSimulator({ port, seed, clock: makeSimClock({ startMs: Date.parse(START), speed: "max" }) })
+    const sim = await startSimulator({
+      port, seed, clock: makeSimClock({ startMs: Date.parse(START), speed: "max" }), faults: oneSession ? { ws: { replayUntilMs: SESSION1_CLOSE } } : {}
+    })
     wsUrl = sim.wsUrl
     stop = sim.close
   } else {
-    const child = await startSimulatorProcess(port, ["--seed", String(seed), "--start", START, "--speed", "max"])
+    const child = await startSimulatorProcess(port, simArgs, mainJs)
     wsUrl = `ws://127.0.0.1:${port}`
     stop = child.stop
     simPid = child.child.pid
@@ -158,7 +182,7 @@ const main = async () => {
   const params: Record<string, string> = {
     stocks: `A.${SPY}`,
     indices: `A.${VIX}`,
-    options: all ? "A.*" : options.map((t) => `A.${t}`).join(",")
+    options: all ? "A.*" : plan.options.map((t) => `A.${t}`).join(",")
   }
   const counters = Object.fromEntries(clusters.map((c) => [c, newCounter()])) as Record<string, Counter>
   simCpu0 = simPid === undefined ? 0 : cpuOf(simPid)
@@ -166,22 +190,19 @@ const main = async () => {
   const sockets = await Promise.all(clusters.map((c) => connect(wsUrl, c, params[c]!, counters[c]!)))
   const list = Object.values(counters)
   const total = () => list.reduce((n, c) => n + c.events, 0)
-  const deadline = Date.now() + 60_000
-  while (list.every((c) => c.first === undefined) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 2))
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+  for (const deadline = Date.now() + 60_000; list.every((c) => c.first === undefined) && Date.now() < deadline; ) await sleep(2)
   const t0 = performance.now()
-  const e0 = total()
   const perSecond: Array<number> = []
-  let last = e0
-  for (let i = 0; i < seconds; i++) {
-    await new Promise((r) => setTimeout(r, 1000))
-    const now = total()
-    perSecond.push(now - last)
-    last = now
-  }
+  if (oneSession) for (const deadline = Date.now() + 120_000; session1Seen < expected && Date.now() < deadline; ) await sleep(5)
+  else
+    for (let i = 0, last = total(); i < seconds; i++) {
+      await sleep(1000)
+      perSecond.push(total() - last)
+      last = total()
+    }
   const elapsed = (performance.now() - t0) / 1000
   const cpu = process.cpuUsage(cpu0)
-  const simCpu = simPid === undefined ? NaN : cpuOf(simPid) - simCpu0
-  const events = total() - e0
   const received = total()
   sockets.forEach((ws) => ws.terminate())
   await stop()
@@ -191,29 +212,25 @@ const main = async () => {
   const firstAt = Math.min(...list.map((c) => c.first ?? Infinity))
   const session1 = list.reduce((n, c) => n + c.session1, 0)
   const session1Ms = Math.max(...list.map((c) => c.session1End ?? 0)) - firstAt
-  // what the first session holds, from the market itself
-  const market = makeSyntheticMarket(seed, { optionDays: 4096 })
-  const tickers = [
-    ...(clusters.includes("stocks") ? [SPY] : []),
-    ...(clusters.includes("indices") ? [VIX] : []),
-    ...(clusters.includes("options") ? (all ? market.contracts(DATE).map((c) => c.ticker) : options) : [])
-  ]
-  const expected = tickers.reduce((n, t) => n + market.secondBars(t, DATE).length, 0)
-  const what = `${clusters.join(" + ")}${clusters.includes("options") ? ` (${all ? "A.* = every listed contract" : `${options.length} contracts`})` : ""}`
-  const perEvent = (s: number) => ((s * 1e6) / received).toFixed(2)
+  const what = `${clusters.join(" + ")}${clusters.includes("options") ? ` (${all ? "A.* = every listed contract" : `${plan.options.length} contracts`})` : ""}`
+  const us = (seconds: number, events: number) => ((seconds * 1e6) / events).toFixed(2)
+  const cpuS = (u: NodeJS.CpuUsage) => (u.user + u.system) / 1e6
   console.log(
     [
-      `ws replay at max (${external ?? (inProcess ? "in-process" : "child process")}), ${what}, client ${parse ? "JSON.parse" : "counting (no parse)"}; load average before ${loadBefore}, after ${loadAfter}`,
+      `ws replay at max (${external ?? (inProcess ? "in-process" : `child process${mainJs === undefined ? "" : ` ${mainJs}`}`)}), ${what}, ` +
+        `client ${parse ? "JSON.parse" : "counting (no parse)"}; load average before ${loadBefore}, after ${loadAfter}`,
       `first session ${DATE}: ${session1} events (market: ${expected}${session1 === expected ? ", complete" : ", INCOMPLETE"}) in ${Math.round(session1Ms)} ms ` +
-        `= ${Math.round(session1 / (session1Ms / 1000))} events/s (from the first data frame)` +
-        (session1Cpu === undefined || firstFrameCpu === undefined ? "" : `; CPU per event from its first frame to its end: ` +
-          `client ${(((session1Cpu.client.user + session1Cpu.client.system - firstFrameCpu.client.user - firstFrameCpu.client.system)) / session1).toFixed(2)} µs` +
-          `${simPid === undefined ? "" : `, simulator ${(((session1Cpu.sim - firstFrameCpu.sim) * 1e6) / session1).toFixed(2)} µs ` +
-          `(${(firstFrameCpu.sim * 1000).toFixed(0)} ms of simulator CPU from connect to the first frame: market generation, first chunk)`}`),
-      `over ${elapsed.toFixed(1)} s after the first frame: ${Math.round(events / elapsed)} events/s (${list.map((c, i) => `${clusters[i]} ${c.events}`).join(", ")}; ` +
-        `${frames} frames, largest ${Math.round(maxFrame / 1024)} KiB, ${Math.round(list.reduce((n, c) => n + c.bytes, 0) / elapsed / 1e6)} MB/s); per second ${perSecond.join(" ")}`,
-      `CPU per event received (${received}): ${inProcess ? "simulator + client" : "client"} ${perEvent((cpu.user + cpu.system) / 1e6)} µs` +
-        `${simPid === undefined ? "" : `, simulator child ${perEvent(simCpu)} µs (its whole life from connect to stop)`}; client peak RSS ${peakRssMb()} MB`
+        `= ${Math.round(session1 / (session1Ms / 1000))} events/s from the first data frame to its last event` +
+        (session1Cpu === undefined || firstFrameCpu === undefined ? "" :
+          `; CPU per event over that time: client ${us(cpuS(session1Cpu.client) - cpuS(firstFrameCpu.client), session1)} µs` +
+          (simPid === undefined ? "" : `, simulator ${us(session1Cpu.sim - firstFrameCpu.sim, session1)} µs ` +
+            `(before the first frame: ${(firstFrameCpu.sim * 1000).toFixed(0)} ms of simulator CPU, market generation and first chunks)`)),
+      ...(oneSession ? [] : [
+        `over ${elapsed.toFixed(1)} s after the first frame: ${Math.round((received - 0) / elapsed)} events/s received (${list.map((c, i) => `${clusters[i]} ${c.events}`).join(", ")}); ` +
+          `per second ${perSecond.join(" ")}`
+      ]),
+      `${frames} frames, largest ${Math.round(maxFrame / 1024)} KiB, ${Math.round(list.reduce((n, c) => n + c.bytes, 0) / 1e6)} MB; ` +
+        `CPU from connect to the end, per event received (${received}): ${inProcess ? "simulator + client" : "client"} ${us(cpuS(cpu), received)} µs; client peak RSS ${peakRssMb()} MB`
     ].join("\n")
   )
 }

@@ -12,7 +12,8 @@
  */
 
 const MAX_EXACT = 9_007_199_254_740_992 // 2^53
-const DOT = 46, MINUS = 45, ZERO = 48
+const DOT = 46, MINUS = 45, ZERO = 48, CLOSE_BRACE = 125
+const S_KEY = Buffer.from(`,"s":`), E_KEY = Buffer.from(`,"e":`)
 
 export class ByteWriter {
   buf: Buffer
@@ -54,6 +55,35 @@ export class ByteWriter {
     this.bytes(key)
     this.num(x)
   }
+
+  /**
+   * `,"s":S,"e":E}`: the window of an aggregate and its end.
+   * Kept from the last call: events are built second by second, so a second's events share it.
+   */
+  window(start: number, end: number): void {
+    if (!(start >= 0 && end >= 0 && Number.isSafeInteger(start) && Number.isSafeInteger(end))) {
+      this.field(S_KEY, start)
+      this.field(E_KEY, end)
+      this.byte(CLOSE_BRACE)
+      return
+    }
+    if (start !== this.windowStart || end !== this.windowEnd) {
+      let p = copyInto(this.windowBytes, 0, S_KEY)
+      p = writeUint(this.windowBytes, p, start)
+      p = copyInto(this.windowBytes, p, E_KEY)
+      p = writeUint(this.windowBytes, p, end)
+      this.windowBytes[p++] = CLOSE_BRACE
+      this.windowLength = p
+      this.windowStart = start
+      this.windowEnd = end
+    }
+    this.room(this.windowLength)
+    this.pos = copyInto(this.buf, this.pos, this.windowBytes, this.windowLength)
+  }
+  private windowStart = NaN
+  private windowEnd = NaN
+  private windowLength = 0
+  private readonly windowBytes = new Uint8Array(48)
 
   /** A number as JSON.stringify writes it. */
   num(x: number): void {
@@ -121,6 +151,12 @@ export class ByteWriter {
 
 /** A constant JSON fragment as bytes (UTF-8). */
 export const fragment = (s: string): Uint8Array => Buffer.from(s, "utf8")
+
+/** Copy the first `length` bytes of `from` to `to` at p; returns the end. */
+const copyInto = (to: Uint8Array, p: number, from: Uint8Array, length = from.length): number => {
+  for (let i = 0; i < length; i++) to[p++] = from[i]!
+  return p
+}
 
 /** Digits of an integer 0 ≤ n < 2^53 at p; returns the end. */
 const writeUint = (buf: Uint8Array, p: number, n: number): number => {

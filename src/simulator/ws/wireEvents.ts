@@ -64,9 +64,7 @@ const writeIndexTail = (w: ByteWriter, b: WireIndexAgg): void => {
   w.field(K.c, b.c)
   w.field(K.h, b.h)
   w.field(K.l, b.l)
-  w.field(K.s, b.t)
-  w.field(K.e, b.t + 1000)
-  w.byte(CLOSE_BRACE)
+  w.window(b.t, b.t + 1000)
 }
 
 /**
@@ -93,9 +91,7 @@ export const eventWriters = (sym: string, op: number) => {
       w.field(K.l, b.l)
       w.field(K.a, a)
       w.field(K.z, z)
-      w.field(K.s, b.t)
-      w.field(K.e, b.t + 1000)
-      w.byte(CLOSE_BRACE)
+      w.window(b.t, b.t + 1000)
     },
     indexSecond: (w: ByteWriter, b: WireIndexAgg): void => {
       w.bytes(headIndex)
@@ -127,9 +123,7 @@ export const eventWriters = (sym: string, op: number) => {
         w.field(K.a, e.a)
         w.field(K.z, e.z)
       }
-      w.field(K.s, e.s)
-      w.field(K.e, e.e)
-      w.byte(CLOSE_BRACE)
+      w.window(e.s, e.e)
     }
   }
 }
