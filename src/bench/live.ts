@@ -7,8 +7,8 @@
  * Journal (bytes appended before anything else) → LiveWriter (decode, validate, batch) → Parquet
  * committed + checkpoint, every `--flush-s` (default 5, as config) or 50,000 rows; gap repair over
  * REST is wired (PolygonRestLive against the simulator). It runs until every bar of the first
- * session is durable (committed rows = the session's bars; the first seconds SPY and I:VIX miss by
- * subscribing after the options come back by gap repair), then stops the sockets and drains the
+ * session is durable (committed rows = the session's bars; a bar a connection missed would come
+ * back by gap repair), then stops the sockets and drains the
  * writers (final commit and compaction), and checks the lake against the simulator's ground truth
  * value by value (liveTruth.ts): no bar lost, none doubled, none altered.
  *
@@ -68,13 +68,37 @@ const pct = (xs: Array<number>, p: number) => {
 const load = () => os.loadavg().map((x) => x.toFixed(2)).join(" ")
 const DATA = Buffer.from('"ev":"A"', "latin1")
 
+/** CPU seconds per thread of this process (debugging: LIVE_DEBUG=1). */
+const threadCpu = (): Map<string, number> => {
+  const out = new Map<string, number>()
+  for (const t of fs.readdirSync("/proc/self/task")) {
+    const f = fs.readFileSync(`/proc/self/task/${t}/stat`, "utf8").split(") ")[1]!.split(" ")
+    out.set(t === String(process.pid) ? "main" : t, (Number(f[11]) + Number(f[12])) / 100)
+  }
+  return out
+}
+let threadsAtFirst: Map<string, number> | undefined
+
+/** CPU seconds (user + system) of a process, from /proc (Linux; NaN elsewhere). */
+const cpuOf = (pid: number | undefined): number => {
+  try {
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")
+    return (Number(fields[11]) + Number(fields[12])) / 100 // utime, stime in clock ticks (USER_HZ = 100)
+  } catch {
+    return NaN
+  }
+}
+
 const main = async () => {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), "bench-live-"))
   const plan = sessionPlan(seed, DATE, nOptions, root)
   const expected = plan.counts.spy + plan.counts.vix + plan.counts.options
   const loadBefore = load()
-  // The replay stops at the session close, so only the measured session flows.
-  const sim = await startSimulatorProcess(port, ["--seed", String(seed), "--start", START, "--speed", "max", "--faults", JSON.stringify({ ws: { replayUntilMs: CLOSE } })])
+  // The replay stops at the session close, so only the measured session flows. The account's
+  // connection limit is raised to the connections the options need (100 subscriptions each).
+  const optionConnections = Math.ceil(plan.options.length / 100)
+  const faults = { ws: { replayUntilMs: CLOSE, maxConnectionsPerCluster: Math.max(10, optionConnections) } }
+  const sim = await startSimulatorProcess(port, ["--seed", String(seed), "--start", START, "--speed", "max", "--faults", JSON.stringify(faults)])
   const rec = recorder()
   const rest = Layer.scoped(
     PolygonRest,
@@ -93,6 +117,7 @@ const main = async () => {
     maxConnectionsRetryMs: 60_000, maxConsecutiveFailures: 3
   }
   let firstData: number | undefined
+  let cpuAtFirst: { live: NodeJS.CpuUsage; sim: number } | undefined
 
   const program = Effect.scoped(
     Effect.gen(function* () {
@@ -104,7 +129,11 @@ const main = async () => {
         const journal: Journal.JournalHandle = {
           ...opened,
           append: (raw, ms) => {
-            if (firstData === undefined && typeof raw !== "string" && Buffer.from(raw.buffer, raw.byteOffset, raw.length).indexOf(DATA) >= 0) firstData = performance.now()
+            if (firstData === undefined && typeof raw !== "string" && Buffer.from(raw.buffer, raw.byteOffset, raw.length).indexOf(DATA) >= 0) {
+              firstData = performance.now()
+              cpuAtFirst = { live: process.cpuUsage(), sim: cpuOf(sim.child.pid) }
+              if (process.env["LIVE_DEBUG"]) threadsAtFirst = threadCpu()
+            }
             opened.append(raw, ms)
           }
         }
@@ -118,26 +147,31 @@ const main = async () => {
         Effect.forEach(connectionsFor(feed, tickers, "A", 100), (spec) => Effect.forkScoped(runConnection(spec, socketCfg, journals.get(feed)!)))
       const journalBytes = () => [...journals.values()].reduce((n, j) => n + j.size(), 0)
       const deadline = Date.now() + maxSeconds * 1000
-      // Options first: the replay starts with the first subscription and is paced by the slowest
-      // connection, and the options' plan takes the simulator longest to build. SPY and I:VIX join
-      // right after (their first seconds come back by gap repair).
-      const sockets = [...(yield* connect(feeds[2]!))]
-      while (firstData === undefined && Date.now() < deadline) yield* Effect.sleep("2 millis")
-      sockets.push(...(yield* connect(feeds[0]!)), ...(yield* connect(feeds[1]!)))
+      // Every connection at once: at max speed the simulator holds the replay until the
+      // subscriptions settle, so no second passes before a subscribe (a bar missed anyway would
+      // come back by gap repair, and count).
+      const sockets = (yield* Effect.forEach(feeds, connect)).flat()
       // Until every bar of the session is durable (committed rows; bars a late subscription missed come back by gap repair).
       while (rec.totals.rows < expected && Date.now() < deadline) yield* Effect.sleep("5 millis")
       const durable = performance.now()
+      if (threadsAtFirst !== undefined) {
+        const now = threadCpu()
+        console.error("DBG thread CPU s over the window", JSON.stringify([...now].map(([t, c]) => [t, +(c - (threadsAtFirst!.get(t) ?? 0)).toFixed(2)]).filter(([, c]) => (c as number) > 0)))
+      }
+      const liveCpu = cpuAtFirst === undefined ? undefined : process.cpuUsage(cpuAtFirst.live)
+      const cpu = { live: liveCpu === undefined ? NaN : (liveCpu.user + liveCpu.system) / 1e6, sim: cpuOf(sim.child.pid) - (cpuAtFirst?.sim ?? NaN) }
       const peakRss = Math.max(peakSampled, process.memoryUsage().rss, process.resourceUsage().maxRSS * 1024)
       const loadDuring = load()
       const bytes = journalBytes()
       yield* Effect.forEach(sockets, Fiber.interrupt, { discard: true })
       yield* Effect.forEach(writers, (w) => w.finish(), { discard: true, concurrency: "unbounded" })
       const finished = performance.now()
-      return { durable, finished, bytes, peakRss, loadDuring }
+      return { durable, finished, bytes, peakRss, loadDuring, cpu }
     })
   ).pipe(Effect.provide(layer))
 
   const run = await Effect.runPromise(program)
+
   clearInterval(sampler)
   await sim.stop()
   const checks = await Effect.runPromise(checkLake(root, DATE, plan))
@@ -173,6 +207,7 @@ const main = async () => {
       `load average (1/5/15 min): ${loadBefore} before, ${run.loadDuring} at the end of the run (${os.cpus().length} cores)`,
       `session events: ${expected} (spy ${plan.counts.spy}, vix ${plan.counts.vix}, options ${plan.counts.options}); frames: ${rec.totals.frames}; journal ${Math.round(run.bytes / 1e6)} MB`,
       `sustained (first data frame received → last session row durable): ${rate} events/s over ${sustainedS.toFixed(2)} s; stop + final flush + compaction afterwards ${((run.finished - run.durable) / 1000).toFixed(1)} s`,
+      `CPU per event over that time: live process ${((run.cpu.live / expected) * 1e6).toFixed(2)} µs (all its threads: sockets, journal, decoding, DuckDB), simulator ${((run.cpu.sim / expected) * 1e6).toFixed(2)} µs`,
       `receipt-to-durable latency per frame: p50 ${pct(lat, 50)} ms, p99 ${p99} ms, max ${pct(lat, 100)} ms (${lat.length} frames)`,
       `peak RSS: ${peakMb} MB`,
       `JSON.parse-only ceiling over the same ${raws.length} frames: ${Math.round(parsedEvents / parseS)} events/s (${parsedEvents} events in ${(parseS * 1000).toFixed(0)} ms)`,

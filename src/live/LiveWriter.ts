@@ -20,7 +20,7 @@ import { cutReason, type CutInputs, isBurst, waitMs } from "./cutPolicy.js"
 import * as GapRepair from "./GapRepair.js"
 import { type Batch, type IngestContext, ingestEntries, makeContext, newBatch, pendingEntries, syncLastStart } from "./ingest.js"
 import type { JournalHandle } from "./Journal.js"
-import { compact, type LiveCheckpoint, readCheckpoint, removeUncommitted } from "./liveFiles.js"
+import { compact, type LiveCheckpoint, readCheckpoint, removeUncommitted, warmUp } from "./liveFiles.js"
 import { LiveTelemetry } from "./telemetry.js"
 import type { LiveFeed } from "./wsRows.js"
 
@@ -139,11 +139,13 @@ export const start = (cfg: WriterConfig): Effect.Effect<WriterHandle, never, Sco
           const now = yield* Clock.currentTimeMillis
           if (progressed) lastDataMs = now
           const inputs: CutInputs = {
-            pending: pendingEntries(batch), sinceCutMs: now - lastCutMs, quietMs: now - lastDataMs, caughtUp: !progressed,
-            committerIdle: !committing && Option.getOrElse(queue.unsafeSize(), () => 0) === 0, repairsReady: committer.repairsReady(), burst
+            // Caught up: everything the journal held when the step ended is in the batch (a continuous stream never leaves it empty).
+            pending: pendingEntries(batch), sinceCutMs: now - lastCutMs, quietMs: now - lastDataMs, caughtUp: offset >= cfg.journal.size(),
+            committerIdle: !committing && Option.getOrElse(queue.unsafeSize(), () => 0) <= 0, repairsReady: committer.repairsReady(), burst
           }
           const reason = cutReason(inputs, policy)
           if (reason !== undefined) {
+            if (process.env["LIVE_DEBUG"]) console.error(`DBG cut ${cfg.feed} ${reason} pending=${inputs.pending} at=${now} wall=${Date.now()}`)
             burst = isBurst(reason)
             yield* Queue.offer(queue, yield* cut)
             continue
@@ -175,7 +177,7 @@ export const start = (cfg: WriterConfig): Effect.Effect<WriterHandle, never, Sco
 
     yield* init
     // A failed commit restarts the writer from its checkpoint: the journal still holds everything.
-    const fiber = yield* run.pipe(
+    const fiber = yield* Effect.zipRight(warmUp(writer, schema, cfg.root, cfg.feed), run).pipe(
       Effect.sandbox,
       Effect.tapError((cause) => Effect.logError(`live writer ${cfg.feed} failed; restarting from its checkpoint`, cause).pipe(Effect.zipRight(init))),
       Effect.retry(retryPolicy),

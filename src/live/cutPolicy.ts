@@ -4,7 +4,7 @@
  * real-time feed ever sees: a few events a second never reach the thresholds below). A burst or a
  * backlog (catching up after a lag, replaying after a restart, a max-speed replay) is committed as
  * fast as the committer can go instead: once ingest has caught up with the journal and the
- * committer is idle, a batch of at least `max_rows / 50` rows is cut at once, and after such a
+ * committer is idle, a batch of at least `max_rows / 10` rows is cut at once, and after such a
  * cut, what is left when the feed goes quiet for TAIL_QUIET_MS. Repair rows fetched while the
  * committer is idle are committed at once too.
  */
@@ -31,7 +31,7 @@ export interface CutConfig {
 
 export const TAIL_QUIET_MS = 200
 
-export const catchUpRows = (c: CutConfig): number => Math.max(1, Math.floor(c.maxRows / 50))
+export const catchUpRows = (c: CutConfig): number => Math.max(1, Math.floor(c.maxRows / 10))
 
 export const cutReason = (s: CutInputs, c: CutConfig): CutReason | undefined => {
   if (s.pending >= c.maxRows) return "rows"

@@ -10,7 +10,7 @@
  * stream) the per-ticker maximum proves a row new; the first time a start does not, an index
  * (ticker → start → row) is built over the batch and kept from then on.
  */
-import type { ColumnBatch } from "../domain/columnBatch.js"
+import type { CodedColumn, ColumnBatch } from "../domain/columnBatch.js"
 import type { FeedSchema, Row } from "../domain/feeds.js"
 import type { SymbolTable } from "../lib/symbolTable.js"
 
@@ -169,24 +169,38 @@ export class LiveColumns {
     return this.commit(replace)
   }
 
-  /** The rows as a column batch for ParquetWriter.writeBatches (keys are unique). */
+  /**
+   * The rows as a column batch for ParquetWriter.writeBatches (keys are unique). A column with one
+   * value in every row (`source` = ws, `otc` and `extra` absent, `transactions` NULL for streamed
+   * rows) is passed as a constant, and NaN-as-NULL only for number columns that hold both.
+   */
   toColumnBatch(): ColumnBatch {
     const n = this.length
-    const codes = (a: Int32Array | Uint8Array) => Float64Array.from(a.subarray(0, n))
-    const nullable = new Set(this.schema.columns.filter((c) => c.nullable).map((c) => c.name))
-    const hasColumn = (name: string) => this.schema.columns.some((c) => c.name === name)
-    const coded = [
-      { name: "ticker", dictionary: this.symbols.names.slice(), codes: codes(this.ticker) },
-      { name: "source", dictionary: [...SOURCES], codes: codes(this.source) },
-      { name: "extra", dictionary: [null, ...this.extras], codes: codes(this.extra) },
-      ...(hasColumn("otc") ? [{ name: "otc", dictionary: [...OTC_DICTIONARY], codes: codes(this.otc) }] : [])
-    ]
-    return {
-      length: n,
-      doubles: this.numericNames.map((name, k) => [name, this.numeric[k]!.subarray(0, n)] as const),
-      constants: {},
-      coded,
-      nanIsNull: this.numericNames.filter((name) => nullable.has(name))
+    const constants: Record<string, Row[string]> = {}
+    const coded: Array<CodedColumn> = []
+    const code = (name: string, codesOf: Int32Array | Uint8Array, dictionary: ReadonlyArray<string | boolean | null>) => {
+      if (!this.schema.columns.some((c) => c.name === name)) return
+      const codes = codesOf.subarray(0, n)
+      if (n > 0 && codes.every((c) => c === codes[0])) constants[name] = dictionary[codes[0]!] ?? null
+      else coded.push({ name, dictionary, codes: Float64Array.from(codes) })
     }
+    code("ticker", this.ticker, this.symbols.names.slice())
+    code("source", this.source, SOURCES)
+    code("extra", this.extra, [null, ...this.extras])
+    code("otc", this.otc, OTC_DICTIONARY)
+    const nullable = new Set(this.schema.columns.filter((c) => c.nullable).map((c) => c.name))
+    const doubles: Array<readonly [string, Float64Array]> = []
+    const nanIsNull: Array<string> = []
+    this.numericNames.forEach((name, k) => {
+      const values = this.numeric[k]!.subarray(0, n)
+      let nulls = 0
+      for (let i = 0; i < n; i++) if (values[i] !== values[i]) nulls++
+      if (nulls > 0 && nulls === n && nullable.has(name)) constants[name] = null
+      else {
+        doubles.push([name, values])
+        if (nulls > 0) nanIsNull.push(name)
+      }
+    })
+    return { length: n, doubles, constants, coded, nanIsNull }
   }
 }

@@ -193,7 +193,7 @@ export const make = Effect.gen(function* () {
           const rows = await copyBatches(c, schema, batches, files, tmp, copyOptions)
           const t1 = performance.now()
           await publish(tmp, target)
-          if (process.env["LIVE_DEBUG"]) console.error(`DBG writeBatches rows=${rows} copy=${(t1 - t0).toFixed(0)} publish=${(performance.now() - t1).toFixed(0)}`)
+          if (process.env["LIVE_DEBUG"]) console.error(`DBG writeBatches rows=${rows} copy=${(t1 - t0).toFixed(0)} publish=${(performance.now() - t1).toFixed(0)} start=${t0.toFixed(0)}`)
           return rows
         } catch (e) {
           await fs.rm(tmp, { force: true })

@@ -8,7 +8,7 @@ import type { DuckDBConnection } from "@duckdb/node-api"
 import type { ColumnBatch } from "../../domain/columnBatch.js"
 import type { FeedSchema, Row } from "../../domain/feeds.js"
 import { sqlString } from "../DuckDb.js"
-import { openScan, registerScan, SCAN_FUNCTION } from "./batchScan.js"
+import { enumDictionary, openScan, registerScan, SCAN_FUNCTION } from "./batchScan.js"
 
 /** A SQL literal for a value shared by every row of a batch (only our own values reach here). */
 export const literal = (v: Row[string] | undefined): string =>
@@ -30,6 +30,7 @@ const batchSelect = (schema: FeedSchema, batch: ColumnBatch, scanned: ReadonlySe
       const id = `"${col.name}"`
       const ts = schema.timestamps.find(([ms]) => ms === col.name)
       const dictionary = coded.get(col.name)
+      if (dictionary !== undefined && scanned.has(col.name) && col.type === "VARCHAR" && enumDictionary(dictionary) !== undefined) return [`CAST(${id} AS VARCHAR) AS ${id}`]
       if (dictionary !== undefined && scanned.has(col.name)) {
         const list = `[${dictionary.map((v) => `CAST(${literal(v)} AS ${col.type})`).join(", ")}]`
         return [`CAST(${list}[CAST(${id} AS INTEGER) + 1] AS ${col.type}) AS ${id}`]
