@@ -3,28 +3,28 @@
  *
  * `node dist/main.js simulate --port P --seed S --start 2025-10-28T09:29:59-04:00 --speed max`
  * replays the day as fast as this process reads. In this process, per feed (SPY on /stocks,
- * I:VIX on /indices, 100 option contracts nearest the money on /options): FeedSocket (ws) →
- * Journal (append before anything else) → LiveWriter (parse, validate, batch) → Parquet file
- * committed + checkpoint, every `--flush-s` (default 5, as config) or 50,000 rows; gap repair
- * over REST is wired (PolygonRestLive against the simulator). It runs until every bar of the
- * first session is durable (committed rows = the session's bars; bars a connection subscribed a
- * little late missed come back by gap repair), then stops the sockets and drains the writers
- * (final commit and compaction; the next session's bars that arrived meanwhile are quarantined as
- * "after today"), and checks that the lake holds exactly the session's bars.
+ * I:VIX on /indices, N option contracts on /options, 100 per connection): FeedSocket (ws) →
+ * Journal (bytes appended before anything else) → LiveWriter (decode, validate, batch) → Parquet
+ * committed + checkpoint, every `--flush-s` (default 5, as config) or 50,000 rows; gap repair over
+ * REST is wired (PolygonRestLive against the simulator). It runs until every bar of the first
+ * session is durable (committed rows = the session's bars; a bar a connection missed would come
+ * back by gap repair), then stops the sockets and drains the
+ * writers (final commit and compaction), and checks the lake against the simulator's ground truth
+ * value by value (liveTruth.ts): no bar lost, none doubled, none altered.
  *
- * Printed: sustained events/s (session events / time from the first received frame to the last
- * session row durable), p50/p99 receipt-to-durable latency (per frame: journal
- * receipt time → commit of the flush that contains it, as LiveTelemetry.commit reports it), peak
- * RSS (sampled every 100 ms and the process maximum), and the JSON.parse-only rate over the same
- * frames (read back from the journals) as the ceiling. At max speed the simulator sends as fast
- * as the client drains: this is the burst case (all of a session's bars arrive in seconds,
- * thousands of times real time), so peak RSS here is the "10× burst" figure.
+ * Printed: sustained events/s (session events / time from the first data frame received to the
+ * last session row durable), p50/p99 receipt-to-durable latency (per frame: journal receipt time →
+ * commit of the batch that contains it, as LiveTelemetry.commit reports it), peak RSS (sampled
+ * every 100 ms and the process maximum, before the checks), and the JSON.parse-only rate over the
+ * same frames (read back from the journals) as the ceiling; the load average alongside. At max speed
+ * the simulator sends as fast as the client drains: this is the burst case (a session's bars in
+ * seconds, thousands of times real time), so peak RSS here is the burst figure.
  *
- * Run: `npm run bench:live [-- --port 8792 --seed 42 --options 100 --flush-s 5]`
+ * Run: `npm run bench:live [-- --port 8792 --seed 42 --options 100 --flush-s 5 --max-rows 50000]`
+ * (`--options 1160`: every contract of the day; `--keep` keeps the data directory).
  */
 import { FetchHttpClient } from "@effect/platform"
 import { Effect, Fiber, Layer, Redacted } from "effect"
-import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -41,6 +41,7 @@ import * as ParquetWriter from "../services/ParquetWriter.js"
 import { PolygonRest } from "../services/PolygonRest.js"
 import * as PolygonRestLive from "../services/PolygonRestLive.js"
 import * as SchemaDrift from "../services/SchemaDrift.js"
+import { checkLake, isExact, sessionPlan } from "./liveTruth.js"
 import { startSimulatorProcess } from "./simulatorProcess.js"
 
 const DATE = "2025-10-28"
@@ -56,39 +57,48 @@ const port = Number(arg("port") ?? 8792)
 const seed = Number(arg("seed") ?? 42)
 const nOptions = Number(arg("options") ?? 100)
 const flushS = Number(arg("flush-s") ?? 5)
-const maxSeconds = Number(arg("max-seconds") ?? 180)
-
-/**
- * The session's tickers and bar counts, computed in a child process so generating the market's
- * bars does not count towards this process's RSS.
- */
-const sessionPlan = (): { options: Array<string>; counts: Record<LiveFeed, number> } => {
-  const here = path.dirname(new URL(import.meta.url).pathname)
-  const script = `
-    const { makeSyntheticMarket } = await import(${JSON.stringify(path.join(here, "..", "simulator/market/SyntheticMarket.js"))})
-    const m = makeSyntheticMarket(${seed}); const d = ${JSON.stringify(DATE)}
-    const open = m.officialOpen(d); const cs = m.contracts(d)
-    const exp = cs.map((c) => c.expiration_date).filter((e) => e > d).sort()[0]
-    const options = cs.filter((c) => c.expiration_date === exp)
-      .sort((a, b) => Math.abs(a.strike_price - open) - Math.abs(b.strike_price - open) || (a.ticker < b.ticker ? -1 : 1))
-      .slice(0, ${nOptions}).map((c) => c.ticker)
-    const n = (t) => m.secondBars(t, d).length
-    console.log(JSON.stringify({ options, counts: { spy: n("SPY"), vix: n("I:VIX"), options: options.reduce((s, t) => s + n(t), 0) } }))`
-  return JSON.parse(execFileSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8" })) as ReturnType<typeof sessionPlan>
-}
+const maxRows = Number(arg("max-rows") ?? 50_000)
+const maxSeconds = Number(arg("max-seconds") ?? 300)
 
 const pct = (xs: Array<number>, p: number) => {
   if (xs.length === 0) return NaN
   const s = [...xs].sort((a, b) => a - b)
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!
 }
+const load = () => os.loadavg().map((x) => x.toFixed(2)).join(" ")
+const DATA = Buffer.from('"ev":"A"', "latin1")
+
+/** CPU seconds per thread of this process (debugging: LIVE_DEBUG=1). */
+const threadCpu = (): Map<string, number> => {
+  const out = new Map<string, number>()
+  for (const t of fs.readdirSync("/proc/self/task")) {
+    const f = fs.readFileSync(`/proc/self/task/${t}/stat`, "utf8").split(") ")[1]!.split(" ")
+    out.set(t === String(process.pid) ? "main" : t, (Number(f[11]) + Number(f[12])) / 100)
+  }
+  return out
+}
+let threadsAtFirst: Map<string, number> | undefined
+
+/** CPU seconds (user + system) of a process, from /proc (Linux; NaN elsewhere). */
+const cpuOf = (pid: number | undefined): number => {
+  try {
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")
+    return (Number(fields[11]) + Number(fields[12])) / 100 // utime, stime in clock ticks (USER_HZ = 100)
+  } catch {
+    return NaN
+  }
+}
 
 const main = async () => {
-  const plan = sessionPlan()
-  const expected = plan.counts.spy + plan.counts.vix + plan.counts.options
   const root = fs.mkdtempSync(path.join(os.tmpdir(), "bench-live-"))
-  // The replay stops at the session close, so only the measured session flows.
-  const sim = await startSimulatorProcess(port, ["--seed", String(seed), "--start", START, "--speed", "max", "--faults", JSON.stringify({ ws: { replayUntilMs: CLOSE } })])
+  const plan = sessionPlan(seed, DATE, nOptions, root)
+  const expected = plan.counts.spy + plan.counts.vix + plan.counts.options
+  const loadBefore = load()
+  // The replay stops at the session close, so only the measured session flows. The account's
+  // connection limit is raised to the connections the options need (100 subscriptions each).
+  const optionConnections = Math.ceil(plan.options.length / 100)
+  const faults = { ws: { replayUntilMs: CLOSE, maxConnectionsPerCluster: Math.max(10, optionConnections) } }
+  const sim = await startSimulatorProcess(port, ["--seed", String(seed), "--start", START, "--speed", "max", "--faults", JSON.stringify(faults)])
   const rec = recorder()
   const rest = Layer.scoped(
     PolygonRest,
@@ -106,65 +116,75 @@ const main = async () => {
     baseUrl: `ws://127.0.0.1:${port}`, apiKey: "bench", idleTimeoutMs: 30_000, reconnectBaseMs: 500, reconnectMaxMs: 30_000,
     maxConnectionsRetryMs: 60_000, maxConsecutiveFailures: 3
   }
+  let firstData: number | undefined
+  let cpuAtFirst: { live: NodeJS.CpuUsage; sim: number } | undefined
 
   const program = Effect.scoped(
     Effect.gen(function* () {
       const journals = new Map<LiveFeed, Journal.JournalHandle>()
       const writers: Array<LiveWriter.WriterHandle> = []
       for (const [feed] of feeds) {
-        const journal = yield* Journal.open(root, feed, DATE)
+        const opened = yield* Journal.open(root, feed, DATE)
+        // The clock starts with the first frame that carries data.
+        const journal: Journal.JournalHandle = {
+          ...opened,
+          append: (raw, ms) => {
+            if (firstData === undefined && typeof raw !== "string" && Buffer.from(raw.buffer, raw.byteOffset, raw.length).indexOf(DATA) >= 0) {
+              firstData = performance.now()
+              cpuAtFirst = { live: process.cpuUsage(), sim: cpuOf(sim.child.pid) }
+              if (process.env["LIVE_DEBUG"]) threadsAtFirst = threadCpu()
+            }
+            opened.append(raw, ms)
+          }
+        }
         journals.set(feed, journal)
         writers.push(yield* LiveWriter.start({
           root, feed, date: DATE, openMs: OPEN, closeMs: CLOSE, journal, ev: "A", timespan: "second",
-          flushIntervalMs: flushS * 1000, maxRows: 50_000, graceSeconds: 0
+          flushIntervalMs: flushS * 1000, maxRows, graceSeconds: 0
         }))
       }
       const connect = ([feed, tickers]: readonly [LiveFeed, ReadonlyArray<string>]) =>
         Effect.forEach(connectionsFor(feed, tickers, "A", 100), (spec) => Effect.forkScoped(runConnection(spec, socketCfg, journals.get(feed)!)))
       const journalBytes = () => [...journals.values()].reduce((n, j) => n + j.size(), 0)
       const deadline = Date.now() + maxSeconds * 1000
-      // Options first: the replay starts with the first subscription and is paced by the slowest
-      // connection, and the options' plan takes the simulator longest to build. SPY and I:VIX join
-      // right after (their first seconds come back by gap repair).
-      const sockets = [...(yield* connect(feeds[2]!))]
-      const optionsJournal = journals.get("options")!
-      while (optionsJournal.size() < 4096 && Date.now() < deadline) yield* Effect.sleep("2 millis")
-      sockets.push(...(yield* connect(feeds[0]!)), ...(yield* connect(feeds[1]!)))
-      const t0 = performance.now()
+      // Every connection at once: at max speed the simulator holds the replay until the
+      // subscriptions settle, so no second passes before a subscribe (a bar missed anyway would
+      // come back by gap repair, and count).
+      const sockets = (yield* Effect.forEach(feeds, connect)).flat()
       // Until every bar of the session is durable (committed rows; bars a late subscription missed come back by gap repair).
       while (rec.totals.rows < expected && Date.now() < deadline) yield* Effect.sleep("5 millis")
       const durable = performance.now()
+      if (threadsAtFirst !== undefined) {
+        const now = threadCpu()
+        console.error("DBG thread CPU s over the window", JSON.stringify([...now].map(([t, c]) => [t, +(c - (threadsAtFirst!.get(t) ?? 0)).toFixed(2)]).filter(([, c]) => (c as number) > 0)))
+      }
+      const liveCpu = cpuAtFirst === undefined ? undefined : process.cpuUsage(cpuAtFirst.live)
+      const cpu = { live: liveCpu === undefined ? NaN : (liveCpu.user + liveCpu.system) / 1e6, sim: cpuOf(sim.child.pid) - (cpuAtFirst?.sim ?? NaN) }
+      const peakRss = Math.max(peakSampled, process.memoryUsage().rss, process.resourceUsage().maxRSS * 1024)
+      const loadDuring = load()
       const bytes = journalBytes()
       yield* Effect.forEach(sockets, Fiber.interrupt, { discard: true })
       yield* Effect.forEach(writers, (w) => w.finish(), { discard: true, concurrency: "unbounded" })
       const finished = performance.now()
-      return { t0, durable, finished, bytes }
+      return { durable, finished, bytes, peakRss, loadDuring, cpu }
     })
   ).pipe(Effect.provide(layer))
 
   const run = await Effect.runPromise(program)
+
   clearInterval(sampler)
   await sim.stop()
-
-  // The lake holds exactly the session's bars (no loss, no duplicates).
-  const lake = await Effect.runPromise(
-    Effect.flatMap(DuckDb.DuckDb, (db) =>
-      Effect.forEach(feeds, ([feed]) =>
-        db.query<{ n: number; k: number }>(
-          `SELECT count(*)::DOUBLE AS n, count(DISTINCT (ticker, window_start_ms))::DOUBLE AS k FROM read_parquet('${root}/raw/${feed}/date=${DATE}/*.parquet')`
-        ).pipe(Effect.map((r) => [feed, r[0]!] as const))
-      )
-    ).pipe(Effect.provide(DuckDb.layer()))
-  )
+  const checks = await Effect.runPromise(checkLake(root, DATE, plan))
 
   // The ceiling: JSON.parse alone over the same frames, read back from the journals.
   const raws: Array<string> = []
   for (const [feed] of feeds) {
-    const text = fs.readFileSync(Journal.journalFile(root, feed, DATE), "utf8")
-    for (const line of text.split("\n")) {
-      if (line.length === 0) continue
-      const e = Journal.decodeLine(line)
-      if (e._tag === "Frame") raws.push(e.raw)
+    const bytes = fs.readFileSync(Journal.journalFile(root, feed, DATE))
+    for (let from = 0; from < bytes.length; ) {
+      const nl = bytes.indexOf(10, from)
+      const e = Journal.decodeLine(bytes.subarray(from, nl))
+      if (e._tag === "Frame") raws.push(Buffer.from(e.raw.buffer, e.raw.byteOffset, e.raw.length).toString("utf8"))
+      from = nl + 1
     }
   }
   let parsedEvents = 0
@@ -176,24 +196,27 @@ const main = async () => {
   const parseS = (performance.now() - p0) / 1000
 
   const lat = rec.latencies
-  const sustainedS = (run.durable - run.t0) / 1000
-  const peakMb = Math.round(Math.max(peakSampled, process.resourceUsage().maxRSS * 1024) / 1e6)
+  const sustainedS = (run.durable - (firstData ?? run.durable)) / 1000
+  const peakMb = Math.round(run.peakRss / 1e6)
   const p99 = pct(lat, 99)
-  const exact = lake.every(([f, r]) => r.n === r.k && r.n === plan.counts[f])
+  const exact = isExact(checks, plan)
   const rate = Math.round(expected / sustainedS)
   console.log(
     [
-      `bench:live — simulator at --speed max (child process), live path in-process: SPY + I:VIX + ${plan.options.length} options, ${DATE} session, flush every ${flushS} s / 50,000 rows`,
+      `bench:live — simulator at --speed max (child process), live path in-process: SPY + I:VIX + ${plan.options.length} options, ${DATE} session, flush every ${flushS} s / ${maxRows.toLocaleString("en-US")} rows`,
+      `load average (1/5/15 min): ${loadBefore} before, ${run.loadDuring} at the end of the run (${os.cpus().length} cores)`,
       `session events: ${expected} (spy ${plan.counts.spy}, vix ${plan.counts.vix}, options ${plan.counts.options}); frames: ${rec.totals.frames}; journal ${Math.round(run.bytes / 1e6)} MB`,
-      `sustained (first frame received → last session row durable): ${rate} events/s over ${sustainedS.toFixed(1)} s; stop + final flush + compaction afterwards ${((run.finished - run.durable) / 1000).toFixed(1)} s`,
+      `sustained (first data frame received → last session row durable): ${rate} events/s over ${sustainedS.toFixed(2)} s; stop + final flush + compaction afterwards ${((run.finished - run.durable) / 1000).toFixed(1)} s`,
+      `CPU per event over that time: live process ${((run.cpu.live / expected) * 1e6).toFixed(2)} µs (all its threads: sockets, journal, decoding, DuckDB), simulator ${((run.cpu.sim / expected) * 1e6).toFixed(2)} µs`,
       `receipt-to-durable latency per frame: p50 ${pct(lat, 50)} ms, p99 ${p99} ms, max ${pct(lat, 100)} ms (${lat.length} frames)`,
       `peak RSS: ${peakMb} MB`,
       `JSON.parse-only ceiling over the same ${raws.length} frames: ${Math.round(parsedEvents / parseS)} events/s (${parsedEvents} events in ${(parseS * 1000).toFixed(0)} ms)`,
-      `lake: ${lake.map(([f, r]) => `${f} ${r.n} rows (${r.k} distinct)`).join(", ")} — ${exact ? "exactly the session's bars" : "MISMATCH with the session's bars"}`,
+      `lake vs ground truth: ${checks.map((c) => `${c.feed} ${c.rows} rows (${c.distinct} distinct, ${c.missingOrWrong} missing/wrong, ${c.spurious} spurious)`).join(", ")} — ${exact ? "exactly the session's bars, value for value" : "MISMATCH with the session's bars"}`,
       `targets: >= 200k events/s ${rate >= 200_000 ? "MET" : "NOT MET"}; p99 <= flush + 1 s (${flushS * 1000 + 1000} ms) ${p99 <= flushS * 1000 + 1000 ? "MET" : "NOT MET"}; peak RSS <= 400 MB ${peakMb <= 400 ? "MET" : "NOT MET"}`
     ].join("\n")
   )
-  fs.rmSync(root, { recursive: true, force: true })
+  if (process.argv.includes("--keep")) console.log(`kept: ${root}`)
+  else fs.rmSync(root, { recursive: true, force: true })
   if (!exact) process.exitCode = 1
 }
 

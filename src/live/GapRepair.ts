@@ -2,8 +2,9 @@
  * Gap repair after a reconnect. The socket writes a marker into the journal each time a
  * connection (re)subscribes; from then on, for every ticker of that connection, the first bar
  * after the last one seen before the marker closes a gap, and the bars strictly between the two
- * are fetched over REST (PolygonRest.aggs) and merged as source `repair`. The state rides in the
- * writer's checkpoint, so a crash neither loses nor repeats a repair.
+ * are fetched over REST (PolygonRest.aggs) and merged as source `repair`; a bar streamed inside
+ * such a range meanwhile (late, corrected) wins over the REST row. The state rides in the writer's
+ * checkpoint, so a crash neither loses nor repeats a repair.
  */
 import { Effect } from "effect"
 import type { Row } from "../domain/feeds.js"
@@ -14,18 +15,72 @@ import { type LiveFeed, repairRow } from "./wsRows.js"
 export interface RepairState {
   readonly lastStart: Map<string, number>
   readonly pending: Map<string, number>
+  /** Ranges found since the writer last took them. */
   due: Array<RepairRange>
+  /** How many of `due` are already in `open`. */
+  watched: number
+  /**
+   * Ranges found and not yet repaired, per ticker. A bar streamed inside one of them (a late or
+   * corrected bar) is remembered in `streamedInGap` (`ticker|start`), so the range's REST row,
+   * committed later, never overrides it.
+   */
+  readonly open: Map<string, Array<RepairRange>>
+  readonly streamedInGap: Set<string>
 }
 
 export const makeState = (
   lastStart: Readonly<Record<string, number>> = {},
   pending: Readonly<Record<string, number>> = {},
-  due: ReadonlyArray<RepairRange> = []
-): RepairState => ({
-  lastStart: new Map(Object.entries(lastStart)),
-  pending: new Map(Object.entries(pending)),
-  due: [...due]
-})
+  due: ReadonlyArray<RepairRange> = [],
+  open: ReadonlyArray<RepairRange> = []
+): RepairState => {
+  const s: RepairState = {
+    lastStart: new Map(Object.entries(lastStart)), pending: new Map(Object.entries(pending)), due: [...due], watched: 0,
+    open: new Map(), streamedInGap: new Set()
+  }
+  for (const r of open) watch(s, r)
+  return s
+}
+
+const watch = (s: RepairState, r: RepairRange): void => {
+  const list = s.open.get(r.ticker)
+  if (list === undefined) s.open.set(r.ticker, [r])
+  else list.push(r)
+}
+
+/** Ranges added to `due` since the last call become open (watched for streamed bars). */
+export const watchNew = (s: RepairState): void => {
+  for (let i = s.watched; i < s.due.length; i++) watch(s, s.due[i]!)
+  s.watched = s.due.length
+}
+
+/** The writer takes the ranges found (they stay open until `settle`). */
+export const takeDue = (s: RepairState): Array<RepairRange> => {
+  watchNew(s)
+  s.watched = 0
+  return s.due.splice(0)
+}
+
+/** A bar streamed for `ticker`: remembered when it falls inside an open range. */
+export const noteStreamed = (s: RepairState, ticker: string, start: number): void => {
+  const list = s.open.get(ticker)
+  if (list === undefined) return
+  for (const r of list) if (start > r.after && start < r.before) s.streamedInGap.add(`${ticker}|${start}`)
+}
+
+/** A range's repair is committed: it is no longer open. */
+export const settle = (s: RepairState, r: RepairRange): void => {
+  const list = s.open.get(r.ticker)
+  if (list === undefined) return
+  const rest = list.filter((x) => x !== r && !(x.after === r.after && x.before === r.before))
+  if (rest.length === 0) s.open.delete(r.ticker)
+  else s.open.set(r.ticker, rest)
+  for (const key of s.streamedInGap) {
+    const bar = key.lastIndexOf("|")
+    const start = Number(key.slice(bar + 1))
+    if (key.slice(0, bar) === r.ticker && start > r.after && start < r.before) s.streamedInGap.delete(key)
+  }
+}
 
 /** A connection (re)subscribed these tickers: anything after their last bar may be missing. */
 export const onMarker = (s: RepairState, tickers: ReadonlyArray<string>, sessionOpenMs: number): void => {
@@ -35,13 +90,18 @@ export const onMarker = (s: RepairState, tickers: ReadonlyArray<string>, session
   }
 }
 
-/** A bar arrived: it may close a pending gap. */
-export const onBar = (s: RepairState, ticker: string, start: number, stepMs: number): void => {
+/** A bar arrived: it may close a pending gap (`lastStart` not touched). */
+export const closePending = (s: RepairState, ticker: string, start: number, stepMs: number): void => {
   const from = s.pending.get(ticker)
   if (from !== undefined && start > from) {
     if (start - from > stepMs) s.due.push({ ticker, after: from, before: start })
     s.pending.delete(ticker)
   }
+}
+
+/** A bar arrived: it may close a pending gap. */
+export const onBar = (s: RepairState, ticker: string, start: number, stepMs: number): void => {
+  closePending(s, ticker, start, stepMs)
   const last = s.lastStart.get(ticker)
   if (last === undefined || start > last) s.lastStart.set(ticker, start)
 }

@@ -1,37 +1,73 @@
 /**
  * The per-feed daily journal `data/journal/<feed>/<date>.ndjson`: every received frame is
  * appended (with its receipt time) BEFORE anything else looks at it, so the socket never waits
- * on the lake and a crash loses nothing the OS accepted. The writer reads the journal back from
- * its checkpoint offset: live, catching up after a lag, and replaying after kill -9 are one path.
+ * on the lake and a crash loses nothing the OS accepted. Frames are appended as the bytes the
+ * socket delivered (no string), the frames of one socket read coalesced into one `writev`.
  *
- * Line formats (one per line, each valid JSON when the frame is):
- *   `[<receivedMs>,<raw frame>]`        a received frame, raw text with CR/LF blanked
- *   `["M",<ms>,{...}]`                   a marker written by the platform (connection opened)
+ * The journal is also the queue to the writer. Entries appended by this process stay in memory,
+ * in order, for the writer to take without reading the file back; that window is bounded
+ * (`memoryBytes`): when the writer lags further, the oldest entries leave memory and the writer
+ * reads them from the file (as it reads the tail a crash left behind). Nothing is ever dropped.
+ * Line format: journalLines.ts.
  */
 import { Effect, Queue, type Scope } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
+import { frameLine, markerLine, type Positioned, readEntries, sanitize } from "./journalLines.js"
+
+export { decodeLine, fileSize, type JournalEntry, type Positioned } from "./journalLines.js"
 
 export interface JournalHandle {
   readonly file: string
   /** Append a received frame (synchronous: safe to call from a socket callback). */
-  readonly append: (raw: string, receivedMs: number) => void
+  readonly append: (raw: Uint8Array | string, receivedMs: number) => void
   /** Append a platform marker. */
   readonly marker: (data: Record<string, unknown>, ms: number) => void
   /** Bytes handed to the OS so far (the readable end of the journal). */
   readonly size: () => number
   /** Signalled after each write; sliding(1), so it never grows. */
   readonly wake: Queue.Queue<void>
+  /**
+   * Entries from `offset` (a line boundary) on, up to about `maxBytes`: from memory when the
+   * window still holds them, else from the file. Only what the OS has accepted is returned.
+   */
+  readonly read: (offset: number, maxBytes?: number) => { readonly entries: ReadonlyArray<Positioned>; readonly next: number }
+}
+
+export interface JournalOptions {
+  /** Bytes of recent entries kept in memory for the writer (default 32 MiB). */
+  readonly memoryBytes?: number
 }
 
 export const journalFile = (root: string, feed: string, date: string): string => path.join(root, "journal", feed, `${date}.ndjson`)
 
-const sanitize = (raw: string): string => (raw.includes("\n") || raw.includes("\r") ? raw.replace(/[\r\n]/g, " ") : raw)
+/** Writes every piece, however many and however partial each `writev` turns out. */
+const writeAll = (fd: number, pieces: Array<Uint8Array>): number => {
+  let total = 0
+  let i = 0
+  while (i < pieces.length) {
+    let n = fs.writevSync(fd, i === 0 && pieces.length <= 512 ? pieces : pieces.slice(i, i + 512))
+    total += n
+    while (n > 0) {
+      const p = pieces[i]!
+      if (n >= p.length) {
+        n -= p.length
+        i++
+      } else {
+        pieces[i] = p.subarray(n)
+        n = 0
+      }
+    }
+    while (i < pieces.length && pieces[i]!.length === 0) i++
+  }
+  return total
+}
 
 /** Open (append) the journal of a feed and date for this scope. */
-export const open = (root: string, feed: string, date: string): Effect.Effect<JournalHandle, never, Scope.Scope> =>
+export const open = (root: string, feed: string, date: string, options: JournalOptions = {}): Effect.Effect<JournalHandle, never, Scope.Scope> =>
   Effect.gen(function* () {
     const file = journalFile(root, feed, date)
+    const memoryBytes = options.memoryBytes ?? 32 << 20
     const wake = yield* Effect.acquireRelease(Queue.sliding<void>(1), Queue.shutdown)
     const state = yield* Effect.acquireRelease(
       Effect.sync(() => {
@@ -44,7 +80,11 @@ export const open = (root: string, feed: string, date: string): Effect.Effect<Jo
           fs.readSync(fd, last, 0, 1, size - 1)
           if (last[0] !== 0x0a) size += fs.writeSync(fd, "\n")
         }
-        return { fd, size, pending: [] as Array<string>, scheduled: false, closed: false }
+        return {
+          fd, size, end: size, pending: [] as Array<Uint8Array>, scheduled: false, closed: false,
+          /** In-memory window: entries in append order, and their bytes. */
+          recent: [] as Array<Positioned & { readonly start: number; readonly bytes: number }>, head: 0, recentBytes: 0
+        }
       }),
       (s) =>
         Effect.sync(() => {
@@ -56,81 +96,66 @@ export const open = (root: string, feed: string, date: string): Effect.Effect<Jo
     const flush = () => {
       state.scheduled = false
       if (state.pending.length === 0 || state.closed) return
-      const buf = Buffer.from(state.pending.join(""), "utf8")
+      const pieces = state.pending
       state.pending = []
-      let off = 0
-      while (off < buf.length) off += fs.writeSync(state.fd, buf, off, buf.length - off)
-      state.size += buf.length
+      state.size += writeAll(state.fd, pieces)
       Queue.unsafeOffer(wake, undefined)
     }
+    const remember = (entry: Positioned & { readonly start: number; readonly bytes: number }) => {
+      state.recent.push(entry)
+      state.recentBytes += entry.bytes
+      while (state.recentBytes > memoryBytes && state.head < state.recent.length - 1) state.recentBytes -= state.recent[state.head++]!.bytes
+      if (state.head > 1024 && state.head * 2 > state.recent.length) {
+        state.recent = state.recent.slice(state.head)
+        state.head = 0
+      }
+    }
     // Frames arriving in one socket read are coalesced into one write, done before any fiber runs.
-    const push = (line: string) => {
+    const push = (pieces: ReadonlyArray<Uint8Array>) => {
       if (state.closed) return
-      state.pending.push(line)
+      for (const p of pieces) state.pending.push(p)
       if (!state.scheduled) {
         state.scheduled = true
         queueMicrotask(flush)
       }
     }
-    return {
-      file,
-      append: (raw, receivedMs) => push(`[${receivedMs},${sanitize(raw)}]\n`),
-      marker: (data, ms) => push(`["M",${ms},${JSON.stringify(data)}]\n`),
-      size: () => state.size,
-      wake
-    } satisfies JournalHandle
+    const append = (input: Uint8Array | string, receivedMs: number) => {
+      if (state.closed) return
+      const raw = sanitize(typeof input === "string" ? Buffer.from(input, "utf8") : input)
+      const pieces = frameLine(raw, receivedMs)
+      const start = state.end
+      const bytes = pieces[0].length + raw.length + pieces[2].length
+      state.end += bytes
+      remember({ _tag: "Frame", receivedMs, raw, start, end: state.end, bytes })
+      push(pieces)
+    }
+    const marker = (data: Record<string, unknown>, ms: number) => {
+      if (state.closed) return
+      const line = markerLine(data, ms)
+      const start = state.end
+      state.end += line.length
+      remember({ _tag: "Marker", ms, data, start, end: state.end, bytes: line.length })
+      push([line])
+    }
+    const read: JournalHandle["read"] = (offset, maxBytes = 4 << 20) => {
+      const recent = state.recent
+      // What the reader has consumed leaves memory (a reader going back, after a restart from its checkpoint, reads the file).
+      while (state.head < recent.length && recent[state.head]!.end <= offset) state.recentBytes -= recent[state.head++]!.bytes
+      const written = state.size
+      const first = state.head < recent.length ? recent[state.head]!.start : state.end
+      if (offset < first) return readEntries(file, offset, Math.min(first, written), maxBytes)
+      let i = state.head
+      const entries: Array<Positioned> = []
+      let next = offset
+      let bytes = 0
+      for (; i < recent.length && bytes < maxBytes; i++) {
+        const e = recent[i]!
+        if (e.start !== next || e.end > written) break
+        entries.push(e)
+        bytes += e.bytes
+        next = e.end
+      }
+      return { entries, next }
+    }
+    return { file, append, marker, size: () => state.size, wake, read } satisfies JournalHandle
   })
-
-export type JournalEntry =
-  | { readonly _tag: "Frame"; readonly receivedMs: number; readonly raw: string }
-  | { readonly _tag: "Marker"; readonly ms: number; readonly data: Record<string, unknown> }
-  | { readonly _tag: "Corrupt"; readonly line: string }
-
-/** Decode one journal line (the frame itself is left raw: it is parsed by the writer). */
-export const decodeLine = (line: string): JournalEntry => {
-  if (line.startsWith('["M",')) {
-    try {
-      const [, ms, data] = JSON.parse(line) as [string, number, Record<string, unknown>]
-      return { _tag: "Marker", ms, data }
-    } catch {
-      return { _tag: "Corrupt", line }
-    }
-  }
-  const comma = line.indexOf(",")
-  const ms = comma > 1 ? Number(line.slice(1, comma)) : NaN
-  if (!line.startsWith("[") || !line.endsWith("]") || !Number.isFinite(ms)) return { _tag: "Corrupt", line }
-  return { _tag: "Frame", receivedMs: ms, raw: line.slice(comma + 1, -1) }
-}
-
-/**
- * Read complete lines from `offset` up to `end` (at most `maxBytes`). Returns the lines and the
- * offset just after the last complete line; a torn last line (crash mid-write) is left unread.
- */
-export const readLines = (file: string, offset: number, end: number, maxBytes = 4 << 20): { lines: ReadonlyArray<string>; next: number } => {
-  const want = Math.min(end - offset, maxBytes)
-  if (want <= 0) return { lines: [], next: offset }
-  const fd = fs.openSync(file, "r")
-  try {
-    const buf = Buffer.allocUnsafe(want)
-    const n = fs.readSync(fd, buf, 0, want, offset)
-    const last = buf.lastIndexOf(0x0a, n - 1)
-    if (last < 0) {
-      // A single line longer than maxBytes: read it whole.
-      if (want === maxBytes) return readLines(file, offset, end, maxBytes * 2)
-      return { lines: [], next: offset }
-    }
-    const text = buf.toString("utf8", 0, last)
-    return { lines: text.length === 0 ? [""] : text.split("\n"), next: offset + last + 1 }
-  } finally {
-    fs.closeSync(fd)
-  }
-}
-
-/** Size of a journal file on disk (0 if missing). */
-export const fileSize = (file: string): number => {
-  try {
-    return fs.statSync(file).size
-  } catch {
-    return 0
-  }
-}

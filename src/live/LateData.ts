@@ -3,7 +3,14 @@
  * (default), or accepted while it is at most `late_data.grace_seconds` past its window's end.
  * Rejected bars go to `data/late/<feed>/date=D/` (counted, never logged one by one).
  */
-import { nyDateOf } from "../domain/calendar.js"
+import { DateTime } from "luxon"
+import { NY, nyDateOf } from "../domain/calendar.js"
+
+/** The trading date's New York day as [start, end) epoch ms: a window start inside it is `Current` (no date formatting per bar). */
+export const dayBounds = (date: string): { readonly startMs: number; readonly endMs: number } => {
+  const start = DateTime.fromISO(date, { zone: NY }).startOf("day")
+  return { startMs: start.toMillis(), endMs: start.plus({ days: 1 }).toMillis() }
+}
 
 export type LateDecision =
   | { readonly _tag: "Current"; readonly date: string }

@@ -1,21 +1,26 @@
 /**
- * LiveWriter: one per feed. Reads the feed's journal from its checkpoint offset, batches rows,
- * and every `flush.interval_s` or `flush.max_rows` commits them: gap repairs fetched, Parquet
- * `live-<seq>.parquet` written (deduplicated), late/quarantine side files, then the checkpoint
- * (journal offset) written atomically. Files with a seq above the checkpoint's are a crash
- * between publish and checkpoint: removed at start, their rows come back from the journal.
- * Memory stays bounded: at most one batch (max_rows) and one 4 MB journal chunk.
+ * LiveWriter: one per feed, two scoped fibers. The ingest fiber takes the feed's journal entries
+ * from its checkpoint offset on (from memory while the journal's window holds them, else from the
+ * file: live reading, catching up after a lag and replay after kill -9 are one path) and decodes
+ * them into a columnar batch; it cuts the batch (cutPolicy.ts: every `flush.interval_s` or
+ * `flush.max_rows`, and as fast as commits go during a burst) and hands it over a bounded queue (one batch waiting) to the commit fiber, which makes it durable
+ * (commit.ts) while ingest goes on; a third fiber fetches gap repairs, merged by later commits.
+ * When commits fall behind, ingest waits on the queue and the
+ * journal holds the backlog: memory stays bounded (three batches at most), nothing is dropped.
+ * Files with a seq above the checkpoint's are a crash between publish and checkpoint: removed at
+ * start, their rows come back from the journal.
  */
-import { Clock, Effect, Fiber, Queue, Schedule, type Scope } from "effect"
+import { Clock, Effect, Fiber, Option, Queue, Schedule, type Scope } from "effect"
 import { SCHEMAS } from "../domain/feeds.js"
-import { lakePaths } from "../domain/paths.js"
 import { ParquetWriter } from "../services/ParquetWriter.js"
 import { PolygonRest } from "../services/PolygonRest.js"
 import { SchemaDrift } from "../services/SchemaDrift.js"
+import { type Cut, makeCommitter } from "./commit.js"
+import { cutReason, type CutInputs, isBurst, waitMs } from "./cutPolicy.js"
 import * as GapRepair from "./GapRepair.js"
-import { type Batch, type IngestContext, ingestLines, newBatch, pendingEntries, putRow } from "./ingest.js"
-import { type JournalHandle, readLines } from "./Journal.js"
-import { compact, type LiveCheckpoint, readCheckpoint, removeUncommitted, seqName, writeCheckpoint, writeSideFile } from "./liveFiles.js"
+import { type Batch, type IngestContext, ingestEntries, makeContext, newBatch, pendingEntries, syncLastStart } from "./ingest.js"
+import type { JournalHandle } from "./Journal.js"
+import { compact, type LiveCheckpoint, readCheckpoint, removeUncommitted, warmUp } from "./liveFiles.js"
 import { LiveTelemetry } from "./telemetry.js"
 import type { LiveFeed } from "./wsRows.js"
 
@@ -45,6 +50,18 @@ export interface WriterHandle {
 }
 
 const retryPolicy = Schedule.exponential("200 millis").pipe(Schedule.union(Schedule.spaced("10 seconds")), Schedule.jittered)
+/** Journal bytes ingested per step (a few ms of work; then the loop checks for a cut and yields). */
+const STEP_BYTES = 512 << 10
+
+/**
+ * Lets the event loop turn (a macrotask, not a timer: no time is read). Between ingest steps the
+ * sockets are read (so the journal keeps up) and DuckDB's callbacks run (a COPY scans the batch
+ * through the JS thread), however long the backlog being ingested is.
+ */
+const yieldToEventLoop = Effect.async<void>((resume) => {
+  const handle = setImmediate(() => resume(Effect.void))
+  return Effect.sync(() => clearImmediate(handle))
+})
 
 export const start = (cfg: WriterConfig): Effect.Effect<WriterHandle, never, Scope.Scope | ParquetWriter | PolygonRest | LiveTelemetry | SchemaDrift> =>
   Effect.gen(function* () {
@@ -53,114 +70,114 @@ export const start = (cfg: WriterConfig): Effect.Effect<WriterHandle, never, Sco
     const telemetry = yield* LiveTelemetry
     const drift = yield* SchemaDrift
     const schema = SCHEMAS[cfg.feed]
-    const paths = lakePaths(cfg.root)
     const stepMs = cfg.timespan === "minute" ? 60_000 : 1000
     const driftSeen = new Set<string>()
-    const lock = yield* Effect.makeSemaphore(1)
+    /** Wakes ingest when the committer becomes idle or repair rows are ready (sliding: never grows). */
+    const signal = yield* Effect.acquireRelease(Queue.sliding<void>(1), Queue.shutdown)
+    const notify = Effect.asVoid(Queue.offer(signal, undefined))
+    const deps = { root: cfg.root, schema, date: cfg.date, timespan: cfg.timespan, writer, rest, telemetry, retryDelayMs: cfg.flushIntervalMs, notify }
+    const policy = { maxRows: cfg.maxRows, intervalMs: cfg.flushIntervalMs }
 
-    let cp: LiveCheckpoint
+    let committer: Effect.Effect.Success<ReturnType<typeof makeCommitter>>
     let offset = 0
     let batch: Batch = newBatch()
     let ctx: IngestContext
-    let lastFlushMs = 0
+    let lastCutMs = 0
+    let lastDataMs = 0
+    let burst = false
+    let committing = false
 
+    /** (Re)start from the checkpoint on disk: what is not in it comes back from the journal. */
     const init = Effect.gen(function* () {
       const saved = yield* readCheckpoint(cfg.root, cfg.feed, cfg.date)
       const now = yield* Clock.currentTimeMillis
-      cp = saved ?? {
+      const cp: LiveCheckpoint = saved ?? {
         version: 1, feed: cfg.feed, date: cfg.date, journal: cfg.journal.file, offset: 0, seq: 0, rowsCommitted: 0,
         lastStart: {}, pending: {}, due: [], updatedAtMs: now
       }
       yield* removeUncommitted(cfg.root, cfg.feed, [cfg.date], cp.seq)
+      committer = yield* makeCommitter(deps, cp)
       offset = cp.offset
       batch = newBatch()
-      ctx = {
-        feed: cfg.feed, ev: cfg.ev, sessionDate: cfg.date, sessionOpenMs: cfg.openMs, graceSeconds: cfg.graceSeconds, stepMs,
-        repair: GapRepair.makeState(cp.lastStart, cp.pending, cp.due), driftSeen
-      }
-      lastFlushMs = now
+      ctx = makeContext({
+        feed: cfg.feed, schema, ev: cfg.ev, sessionDate: cfg.date, sessionOpenMs: cfg.openMs, graceSeconds: cfg.graceSeconds, stepMs,
+        repair: GapRepair.makeState(cp.lastStart, cp.pending, [], cp.due), driftSeen
+      })
+      lastCutMs = now
+      lastDataMs = now
+      burst = false
     })
 
-    /** Read and ingest what the journal holds now (one chunk). Returns false at the end. */
+    /** Ingest what the journal holds now (one step). Returns false at the end. */
     const step = Effect.gen(function* () {
-      const end = cfg.journal.size()
-      if (offset >= end) return false
-      const { lines, next } = readLines(cfg.journal.file, offset, end)
+      const { entries, next } = cfg.journal.read(offset, STEP_BYTES)
       if (next === offset) return false
       const before = { frames: batch.frames, events: batch.events }
-      ingestLines(batch, ctx, lines)
+      ingestEntries(batch, ctx, entries)
       offset = next
       yield* telemetry.received(cfg.feed, batch.frames - before.frames, batch.events - before.events)
-      if (batch.drift.length > 0) {
-        yield* drift.report(cfg.date, batch.drift.splice(0))
-      }
+      if (batch.drift.length > 0) yield* drift.report(cfg.date, batch.drift.splice(0))
       return true
     })
 
-    const repairDue = Effect.gen(function* () {
-      const due = ctx.repair.due.splice(0)
-      if (due.length === 0) return
-      const now = yield* Clock.currentTimeMillis
-      const results = yield* Effect.forEach(
-        due,
-        (range) => Effect.either(GapRepair.fetchRange(rest, cfg.feed, cfg.timespan, range, now)),
-        { concurrency: 4 }
-      )
-      results.forEach((r, i) => {
-        if (r._tag === "Right") for (const row of r.right) putRow(batch, cfg.date, row, false)
-        else ctx.repair.due.push(due[i]!)
-      })
-      const failed = results.filter((r) => r._tag === "Left").length
-      if (failed > 0) {
-        yield* telemetry.error(cfg.feed, failed)
-        yield* Effect.logWarning(`gap repair: ${failed} of ${due.length} ${cfg.feed} ranges failed, retried at the next flush`)
+    /** The current batch and the state it reflects, handed over; a new batch starts. */
+    const cut = Effect.gen(function* () {
+      syncLastStart(ctx)
+      const c: Cut = {
+        batch, ctx, offset, due: GapRepair.takeDue(ctx.repair),
+        lastStart: GapRepair.toRecord(ctx.repair.lastStart), pending: GapRepair.toRecord(ctx.repair.pending)
       }
+      batch = newBatch()
+      lastCutMs = yield* Clock.currentTimeMillis
+      return c
     })
 
-    const flush = lock.withPermits(1)(
+    const ingestLoop = (queue: Queue.Queue<Cut>) =>
       Effect.gen(function* () {
-        yield* repairDue
-        const now = yield* Clock.currentTimeMillis
-        lastFlushMs = now
-        const files = batch.nRows > 0 || batch.late.size > 0 || batch.quarantine.length > 0
-        if (!files && offset === cp.offset) return
-        const seq = files ? cp.seq + 1 : cp.seq
-        for (const [date, rows] of batch.rows) {
-          if (rows.size === 0) continue
-          const target = `${paths.partitionDir(cfg.feed, date)}/${seqName(seq, "parquet")}`
-          yield* writer.write(schema, [...rows.values()], target, { dedupe: true }).pipe(Effect.retry({ schedule: retryPolicy, times: 5 }))
+        for (;;) {
+          const progressed = yield* step
+          const now = yield* Clock.currentTimeMillis
+          if (progressed) lastDataMs = now
+          const inputs: CutInputs = {
+            // Caught up: everything the journal held when the step ended is in the batch (a continuous stream never leaves it empty).
+            pending: pendingEntries(batch), sinceCutMs: now - lastCutMs, quietMs: now - lastDataMs, caughtUp: offset >= cfg.journal.size(),
+            committerIdle: !committing && Option.getOrElse(queue.unsafeSize(), () => 0) <= 0, repairsReady: committer.repairsReady(), burst
+          }
+          const reason = cutReason(inputs, policy)
+          if (reason !== undefined) {
+            if (process.env["LIVE_DEBUG"]) console.error(`DBG cut ${cfg.feed} ${reason} pending=${inputs.pending} at=${now} wall=${Date.now()}`)
+            burst = isBurst(reason)
+            yield* Queue.offer(queue, yield* cut)
+            continue
+          }
+          if (progressed) yield* yieldToEventLoop
+          else yield* Effect.raceFirst(Queue.take(cfg.journal.wake), Effect.raceFirst(Queue.take(signal), Effect.sleep(waitMs(inputs, policy))))
         }
-        for (const [date, lines] of batch.late) yield* writeSideFile(paths.lateDir(cfg.feed, date), seq, lines)
-        yield* writeSideFile(paths.quarantineDir(cfg.feed, cfg.date), seq, batch.quarantine)
-        const committed = yield* Clock.currentTimeMillis
-        cp = {
-          ...cp, offset, seq, rowsCommitted: cp.rowsCommitted + batch.nRows, updatedAtMs: committed,
-          lastStart: GapRepair.toRecord(ctx.repair.lastStart), pending: GapRepair.toRecord(ctx.repair.pending), due: [...ctx.repair.due]
-        }
-        yield* writeCheckpoint(cfg.root, cp)
-        yield* telemetry.commit(cfg.feed, batch.nRows, committed, batch.receipts)
-        if (batch.quarantine.length > 0) yield* telemetry.error(cfg.feed, batch.quarantine.length)
-        batch = newBatch()
       })
-    ).pipe(Effect.uninterruptible)
 
-    const loop = Effect.gen(function* () {
-      for (;;) {
-        const progressed = yield* step
-        const now = yield* Clock.currentTimeMillis
-        if (pendingEntries(batch) >= cfg.maxRows || now - lastFlushMs >= cfg.flushIntervalMs) {
-          yield* flush
-          continue
-        }
-        if (!progressed) {
-          yield* Effect.raceFirst(Queue.take(cfg.journal.wake), Effect.sleep(cfg.flushIntervalMs - (now - lastFlushMs)))
-        }
-      }
-    })
+    const commitLoop = (queue: Queue.Queue<Cut>) =>
+      Effect.forever(
+        Effect.gen(function* () {
+          const c = yield* Queue.take(queue)
+          committing = true
+          yield* committer.commit(c).pipe(Effect.ensuring(Effect.sync(() => void (committing = false))))
+          yield* notify
+        })
+      )
+
+    /** Ingest, commits and gap repairs, concurrently, until one of them fails. */
+    const run = Effect.scoped(
+      Effect.gen(function* () {
+        const queue = yield* Effect.acquireRelease(Queue.bounded<Cut>(1), Queue.shutdown)
+        const commits = yield* Effect.forkScoped(commitLoop(queue))
+        const repairs = yield* Effect.forkScoped(committer.repairLoop)
+        return yield* Effect.raceFirst(ingestLoop(queue), Effect.raceFirst(Fiber.join(commits), Fiber.join(repairs)))
+      })
+    )
 
     yield* init
     // A failed commit restarts the writer from its checkpoint: the journal still holds everything.
-    const fiber = yield* loop.pipe(
+    const fiber = yield* Effect.zipRight(warmUp(writer, schema, cfg.root, cfg.feed), run).pipe(
       Effect.sandbox,
       Effect.tapError((cause) => Effect.logError(`live writer ${cfg.feed} failed; restarting from its checkpoint`, cause).pipe(Effect.zipRight(init))),
       Effect.retry(retryPolicy),
@@ -168,17 +185,23 @@ export const start = (cfg: WriterConfig): Effect.Effect<WriterHandle, never, Sco
       Effect.interruptible
     )
 
+    /** Cut and commit right here (the fibers are stopped). */
+    const commitNow = Effect.flatMap(cut, (c) => committer.commit(c, true))
+
     const finish = (repairUntilMs?: number) =>
       Effect.gen(function* () {
+        // A commit in progress completes (it is uninterruptible); a batch cut but not committed is
+        // dropped from memory and read again from the journal after the checkpoint.
         yield* Fiber.interrupt(fiber)
+        yield* init
         while (yield* step) {
-          if (pendingEntries(batch) >= cfg.maxRows) yield* flush
+          if (pendingEntries(batch) >= cfg.maxRows) yield* commitNow
         }
         if (repairUntilMs !== undefined) GapRepair.closeAll(ctx.repair, Math.min(repairUntilMs, cfg.closeMs), stepMs)
         const dates = new Set([cfg.date, ...batch.rows.keys()])
-        yield* flush
+        yield* commitNow
         for (const d of dates) yield* compact(writer, schema, cfg.root, cfg.feed, d).pipe(Effect.ignoreLogged)
       }).pipe(Effect.catchAllCause((cause) => Effect.logError(`live writer ${cfg.feed}: final flush failed`, cause)))
 
-    return { processedOffset: () => offset, committedOffset: () => cp.offset, finish } satisfies WriterHandle
+    return { processedOffset: () => offset, committedOffset: () => committer.checkpoint().offset, finish } satisfies WriterHandle
   })

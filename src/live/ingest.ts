@@ -1,19 +1,27 @@
 /**
- * Journal lines → the writer's in-memory batch: frames parsed, events validated and mapped to
- * rows (latest version of a key wins), late bars and bad input set aside, gap-repair state fed.
+ * Journal entries → the writer's in-memory batch: frames decoded, events validated and put into
+ * columns (latest version of a key wins), late bars and bad input set aside, gap-repair state fed.
  * Synchronous and allocation-light: this is the hot path between the journal and Parquet.
+ *
+ * A frame's clean aggregate events go straight from its bytes into columns (frameDecoder.ts);
+ * any other event, and any frame that is not a well-formed JSON array, takes the object path
+ * (JSON.parse + the normalizer), which decides quarantine, drift, late data and unknown events
+ * exactly as it always has.
  */
-import type { Row } from "../domain/feeds.js"
+import type { FeedSchema, Row } from "../domain/feeds.js"
 import type { DriftFinding } from "../domain/normalize.js"
+import { SymbolTable } from "../lib/symbolTable.js"
+import { FrameDecoder } from "./frameDecoder.js"
 import * as GapRepair from "./GapRepair.js"
-import { decodeLine } from "./Journal.js"
-import { classify, lateLine } from "./LateData.js"
+import type { JournalEntry } from "./journalLines.js"
+import { classify, dayBounds, lateLine } from "./LateData.js"
+import { LiveColumns } from "./liveColumns.js"
 import { onSubscriptionMarker } from "./recenterRepair.js"
 import { eventToRow, type LiveFeed } from "./wsRows.js"
 
 export interface Batch {
-  /** trading date → `ticker|window_start_ms` → row */
-  readonly rows: Map<string, Map<string, Row>>
+  /** trading date → its rows */
+  readonly rows: Map<string, LiveColumns>
   nRows: number
   readonly late: Map<string, Array<string>>
   readonly quarantine: Array<string>
@@ -40,6 +48,7 @@ export const newBatch = (): Batch => ({
 
 export interface IngestContext {
   readonly feed: LiveFeed
+  readonly schema: FeedSchema
   readonly ev: "A" | "AM"
   readonly sessionDate: string
   readonly sessionOpenMs: number
@@ -48,6 +57,18 @@ export interface IngestContext {
   readonly repair: GapRepair.RepairState
   /** `feed|kind|field` already reported in this process. */
   readonly driftSeen: Set<string>
+  readonly symbols: SymbolTable
+  readonly decoder: FrameDecoder
+  /** Last window start per symbol id seen since the last `syncLastStart` (NaN: none). */
+  lastById: Float64Array
+}
+
+export const makeContext = (
+  base: Omit<IngestContext, "symbols" | "decoder" | "lastById">
+): IngestContext => {
+  const symbols = new SymbolTable()
+  const day = dayBounds(base.sessionDate)
+  return { ...base, symbols, decoder: new FrameDecoder(base.schema, symbols, base.ev, day.startMs, day.endMs), lastById: new Float64Array(64).fill(NaN) }
 }
 
 const MAX_RAW = 64 * 1024
@@ -57,15 +78,42 @@ export const pendingEntries = (b: Batch): number => b.nRows + b.quarantine.lengt
 const quarantineLine = (receivedMs: number, reason: string, raw: string) =>
   JSON.stringify({ received_at_ms: receivedMs, reason, raw: raw.length > MAX_RAW ? raw.slice(0, MAX_RAW) : raw, truncated: raw.length > MAX_RAW })
 
-/** Put a row into the batch, replacing an earlier version of the same key. */
-export const putRow = (b: Batch, date: string, row: Row, replace = true): void => {
-  let byKey = b.rows.get(date)
-  if (!byKey) b.rows.set(date, (byKey = new Map()))
-  const key = `${row["ticker"]}|${row["window_start_ms"]}`
-  const had = byKey.has(key)
-  if (had && !replace) return
-  byKey.set(key, row)
-  if (!had) b.nRows++
+const columnsOf = (b: Batch, c: IngestContext, date: string): LiveColumns => {
+  let cols = b.rows.get(date)
+  if (cols === undefined) b.rows.set(date, (cols = new LiveColumns(c.schema, c.symbols)))
+  return cols
+}
+
+/** Put a row into the batch, replacing an earlier version of the same key (unless `replace` is false). */
+export const putRow = (b: Batch, c: IngestContext, date: string, row: Row, replace = true): void => {
+  if (columnsOf(b, c, date).putRow(row, replace)) b.nRows++
+}
+
+/** A bar of the session: its ticker's last start, and a pending gap it may close. */
+const trackBar = (c: IngestContext, id: number, start: number): void => {
+  if (id >= c.lastById.length) {
+    const wider = new Float64Array(Math.max(id + 1, c.lastById.length * 2)).fill(NaN)
+    wider.set(c.lastById)
+    c.lastById = wider
+  }
+  if (!(start <= c.lastById[id]!)) c.lastById[id] = start
+  if (c.repair.pending.size > 0) {
+    GapRepair.closePending(c.repair, c.symbols.names[id]!, start, c.stepMs)
+    GapRepair.watchNew(c.repair)
+  }
+  if (c.repair.open.size > 0) GapRepair.noteStreamed(c.repair, c.symbols.names[id]!, start)
+}
+
+/** Fold the last starts seen into the repair state (before a marker reads it, and for a checkpoint). */
+export const syncLastStart = (c: IngestContext): void => {
+  const last = c.lastById
+  const names = c.symbols.names
+  for (let id = 0; id < names.length && id < last.length; id++) {
+    const v = last[id]!
+    if (v !== v) continue
+    const cur = c.repair.lastStart.get(names[id]!)
+    if (cur === undefined || v > cur) c.repair.lastStart.set(names[id]!, v)
+  }
 }
 
 const ingestEvent = (b: Batch, c: IngestContext, ev: Record<string, unknown>, receivedMs: number) => {
@@ -87,11 +135,11 @@ const ingestEvent = (b: Batch, c: IngestContext, ev: Record<string, unknown>, re
   const decision = classify(start, end, receivedMs, c.sessionDate, c.graceSeconds)
   switch (decision._tag) {
     case "Current":
-      putRow(b, decision.date, row)
-      GapRepair.onBar(c.repair, row["ticker"] as string, start, c.stepMs)
+      putRow(b, c, decision.date, row)
+      trackBar(c, c.symbols.internString(row["ticker"] as string), start)
       return
     case "LateAccepted":
-      putRow(b, decision.date, row)
+      putRow(b, c, decision.date, row)
       return
     case "LateRejected": {
       let list = b.late.get(decision.date)
@@ -105,47 +153,70 @@ const ingestEvent = (b: Batch, c: IngestContext, ev: Record<string, unknown>, re
   }
 }
 
-/** Ingest journal lines into the batch. */
-export const ingestLines = (b: Batch, c: IngestContext, lines: ReadonlyArray<string>): void => {
-  for (const line of lines) {
-    if (line.length === 0) continue
-    const entry = decodeLine(line)
-    if (entry._tag === "Corrupt") {
-      b.quarantine.push(quarantineLine(0, "torn or corrupt journal line", line))
-      continue
-    }
-    if (entry._tag === "Marker") {
-      const tickers = entry.data["tickers"]
-      if (Array.isArray(tickers)) GapRepair.onMarker(c.repair, tickers as Array<string>, c.sessionOpenMs)
-      else onSubscriptionMarker(c.repair, entry.data, c.stepMs)
-      continue
-    }
-    b.frames++
-    b.receipts.push(entry.receivedMs)
-    let parsed: unknown
-    try {
-      parsed = JSON.parse(entry.raw)
-    } catch {
-      b.quarantine.push(quarantineLine(entry.receivedMs, "malformed JSON frame", entry.raw))
-      continue
-    }
-    if (!Array.isArray(parsed)) {
-      b.quarantine.push(quarantineLine(entry.receivedMs, "frame is not a JSON array", entry.raw))
-      continue
-    }
-    for (const ev of parsed) {
-      if (ev === null || typeof ev !== "object" || Array.isArray(ev)) {
-        b.quarantine.push(quarantineLine(entry.receivedMs, "event is not an object", JSON.stringify(ev)))
-        continue
-      }
-      const kind = (ev as Record<string, unknown>)["ev"]
-      if (kind === "status") continue
-      if (kind !== c.ev) {
-        b.unknown++
+/** One event through the object path. */
+const objectEvent = (b: Batch, c: IngestContext, ev: unknown, receivedMs: number) => {
+  if (ev === null || typeof ev !== "object" || Array.isArray(ev)) {
+    b.quarantine.push(quarantineLine(receivedMs, "event is not an object", JSON.stringify(ev)))
+    return
+  }
+  const kind = (ev as Record<string, unknown>)["ev"]
+  if (kind === "status") return
+  if (kind !== c.ev) {
+    b.unknown++
+    return
+  }
+  b.events++
+  ingestEvent(b, c, ev as Record<string, unknown>, receivedMs)
+}
+
+const text = (raw: Uint8Array) => Buffer.from(raw.buffer, raw.byteOffset, raw.length).toString("utf8")
+
+const ingestFrame = (b: Batch, c: IngestContext, raw: Uint8Array, receivedMs: number) => {
+  b.frames++
+  b.receipts.push(receivedMs)
+  if (c.decoder.decode(raw, 0, raw.length, receivedMs)) {
+    const { rows, order, objects } = c.decoder.frame
+    const starts = rows.numeric[rows.startSlot]!
+    let cols: LiveColumns | undefined
+    for (let j = 0; j < order.length; j++) {
+      const k = order[j]!
+      if (k < 0) {
+        objectEvent(b, c, objects[-k - 1], receivedMs)
         continue
       }
       b.events++
-      ingestEvent(b, c, ev as Record<string, unknown>, entry.receivedMs)
+      cols ??= columnsOf(b, c, c.sessionDate)
+      if (cols.putFrom(rows, k, true)) b.nRows++
+      trackBar(c, rows.ticker[k]!, starts[k]!)
     }
+    return
+  }
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(text(raw))
+  } catch {
+    b.quarantine.push(quarantineLine(receivedMs, "malformed JSON frame", text(raw)))
+    return
+  }
+  if (!Array.isArray(parsed)) {
+    b.quarantine.push(quarantineLine(receivedMs, "frame is not a JSON array", text(raw)))
+    return
+  }
+  for (const ev of parsed) objectEvent(b, c, ev, receivedMs)
+}
+
+/** Ingest journal entries into the batch. */
+export const ingestEntries = (b: Batch, c: IngestContext, entries: ReadonlyArray<JournalEntry>): void => {
+  for (const entry of entries) {
+    if (entry._tag === "Corrupt") {
+      b.quarantine.push(quarantineLine(0, "torn or corrupt journal line", entry.line))
+    } else if (entry._tag === "Marker") {
+      // Markers read the last starts: the ones the column path kept per symbol id are folded in first.
+      syncLastStart(c)
+      const tickers = entry.data["tickers"]
+      if (Array.isArray(tickers)) GapRepair.onMarker(c.repair, tickers as Array<string>, c.sessionOpenMs)
+      else onSubscriptionMarker(c.repair, entry.data, c.stepMs)
+      GapRepair.watchNew(c.repair)
+    } else ingestFrame(b, c, entry.raw, entry.receivedMs)
   }
 }

@@ -9,7 +9,9 @@ import * as path from "node:path"
 import type { FeedSchema } from "../domain/feeds.js"
 import { lakePaths } from "../domain/paths.js"
 import { readJsonIfExists, writeFileAtomic } from "../lib/atomicFile.js"
+import { SymbolTable } from "../lib/symbolTable.js"
 import type { ParquetWriterService } from "../services/ParquetWriter.js"
+import { LiveColumns } from "./liveColumns.js"
 import type { Feed } from "../domain/feeds.js"
 type LiveFeed = Feed
 
@@ -89,6 +91,19 @@ export const compact = (writer: ParquetWriterService, schema: FeedSchema, root: 
     yield* Effect.forEach(parts, (n) => Effect.promise(() => fs.rm(path.join(dir, n), { force: true })), { discard: true })
     return rows
   })
+
+/**
+ * One throw-away row written the way commits write (and removed): the writer's first real
+ * commit then does not pay DuckDB's first-use costs (scan function, Parquet writer set-up).
+ */
+export const warmUp = (writer: ParquetWriterService, schema: FeedSchema, root: string, feed: LiveFeed) =>
+  Effect.gen(function* () {
+    const cols = new LiveColumns(schema, new SymbolTable())
+    cols.putRow(Object.fromEntries(schema.columns.map((c) => [c.name, c.type === "VARCHAR" ? "warm-up" : c.type === "BOOLEAN" ? null : 0])), true)
+    const target = path.join(lakePaths(root).stateDir, "live", feed, "warm-up.parquet")
+    yield* writer.writeBatches(schema, [cols.toColumnBatch()], target)
+    yield* Effect.promise(() => fs.rm(target, { force: true }))
+  }).pipe(Effect.ignoreLogged)
 
 /** Append-free side outputs (late bars, quarantined events) as numbered ndjson files committed with a flush. */
 export const writeSideFile = (dir: string, seq: number, lines: ReadonlyArray<string>) =>

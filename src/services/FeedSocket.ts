@@ -1,7 +1,7 @@
 /**
  * FeedSocket: one supervised WebSocket connection (polygon-wire.md §10). Each session is
- * connected → auth → subscribe; every received frame goes straight to the feed's journal (the
- * socket is never slowed by the lake), and only status frames are parsed here. A session ends
+ * connected → auth → subscribe; every received frame goes straight to the feed's journal, as the
+ * bytes received (the socket is never slowed by the lake), and only status frames are parsed here. A session ends
  * only by error — a close of ANY code, a socket error, a server disconnect status, or the idle
  * watchdog (no message for `live.idle_timeout_s`) — and is retried forever with a capped,
  * jittered exponential backoff (reset once data flows), resubscribing everything. `auth_failed`
@@ -12,7 +12,7 @@ import { Clock, Context, Duration, Effect, Layer, Runtime, Schedule } from "effe
 import WebSocket from "ws"
 import type { JournalHandle } from "../live/Journal.js"
 import {
-  actionFor, AuthFailed, authMessage, describe, IdleTimeout, mayHoldStatus, type SessionError, SocketClosed, SocketError,
+  actionFor, AuthFailed, authMessage, describe, IdleTimeout, type SessionError, SocketClosed, SocketError,
   statusesOf, subscribeMessages
 } from "../live/protocol.js"
 import type { ConnectionSpec } from "../live/sharding.js"
@@ -53,8 +53,10 @@ interface SessionState {
   gotData: boolean
 }
 
-const toText = (data: WebSocket.RawData | string): string =>
-  typeof data === "string" ? data : Array.isArray(data) ? Buffer.concat(data).toString("utf8") : Buffer.from(data as ArrayBuffer).toString("utf8")
+/** A message's bytes as received (no decoding: frames are journaled as bytes). */
+const toBytes = (data: WebSocket.RawData | string): Buffer =>
+  typeof data === "string" ? Buffer.from(data, "utf8") : Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data as ArrayBuffer)
+const STATUS = Buffer.from('"status"', "latin1")
 
 export const urlOf = (baseUrl: string, cluster: string): string => `${baseUrl.replace(/\/+$/, "")}/${cluster}`
 
@@ -89,13 +91,14 @@ const session = (
         if (done) return
         const ms = clock.unsafeCurrentTimeMillis()
         state.lastMessageMs = ms
-        const text = toText(data)
-        journal.append(text, ms)
-        if (!mayHoldStatus(text)) {
+        const bytes = toBytes(data)
+        journal.append(bytes, ms)
+        // Only frames that may hold a status are decoded here (a cheap byte search decides).
+        if (bytes.indexOf(STATUS) < 0) {
           state.gotData = true
           return
         }
-        for (const status of statusesOf(text)) {
+        for (const status of statusesOf(bytes.toString("utf8"))) {
           const action = actionFor(status, spec.cluster)
           if (action._tag === "SendAuth") ws.send(authMessage(cfg.apiKey))
           else if (action._tag === "Subscribe") {

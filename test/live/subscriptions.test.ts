@@ -7,7 +7,9 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { Effect } from "effect"
 import * as GapRepair from "../../src/live/GapRepair.js"
-import { ingestLines, newBatch, type IngestContext } from "../../src/live/ingest.js"
+import { SCHEMAS } from "../../src/domain/feeds.js"
+import { ingestEntries, makeContext, newBatch, type IngestContext } from "../../src/live/ingest.js"
+import type { JournalEntry } from "../../src/live/journalLines.js"
 import { appendEntry, parseLog, readLog, recenterFiles } from "../../src/live/recenterLog.js"
 import { onSubscriptionMarker, subscriptionMarker } from "../../src/live/recenterRepair.js"
 import { latestBar, makeSpyPrices } from "../../src/live/spyPrice.js"
@@ -75,19 +77,20 @@ describe("LiveShard", () => {
   })
 })
 
-const ctx = (repair: GapRepair.RepairState): IngestContext => ({
-  feed: "options", ev: "A", sessionDate: "2025-10-28", sessionOpenMs: 1_000_000, graceSeconds: 0, stepMs: 1000, repair, driftSeen: new Set()
-})
-const marker = (ms: number, data: Record<string, unknown>) => `["M",${ms},${JSON.stringify(data)}]`
+const ctx = (repair: GapRepair.RepairState): IngestContext =>
+  makeContext({
+    feed: "options", schema: SCHEMAS.options, ev: "A", sessionDate: "2025-10-28", sessionOpenMs: 1_000_000, graceSeconds: 0, stepMs: 1000, repair, driftSeen: new Set()
+  })
+const marker = (ms: number, data: Record<string, unknown>): JournalEntry => ({ _tag: "Marker", ms, data })
 
 describe("gap repair of changing subscriptions (journal markers)", () => {
   it("an added ticker is covered from its subscription, never from the open: its first bar closes the gap from there", () => {
     const s = GapRepair.makeState()
-    ingestLines(newBatch(), ctx(s), [marker(2_000_000, subscriptionMarker({ "O:NEW": 2_000_000, "O:HOT": 2_000_000 }, {}))])
+    ingestEntries(newBatch(), ctx(s), [marker(2_000_000, subscriptionMarker({ "O:NEW": 2_000_000, "O:HOT": 2_000_000 }, {}))])
     expect(Object.fromEntries(s.pending)).toEqual({ "O:NEW": 1_999_999, "O:HOT": 1_999_999 })
     GapRepair.onBar(s, "O:HOT", 2_000_000, 1000) // streamed from the change's window: nothing to fetch
     // A reconnect before O:NEW's first bar keeps it pending from its subscription, not from the open.
-    ingestLines(newBatch(), ctx(s), [marker(2_100_500, { conn: "options-0", epoch: 2, tickers: ["O:NEW", "O:HOT"] })])
+    ingestEntries(newBatch(), ctx(s), [marker(2_100_500, { conn: "options-0", epoch: 2, tickers: ["O:NEW", "O:HOT"] })])
     expect(Object.fromEntries(s.pending)).toEqual({ "O:NEW": 1_999_999, "O:HOT": 2_000_000 })
     GapRepair.onBar(s, "O:NEW", 2_150_000, 1000)
     expect(s.due).toEqual([{ ticker: "O:NEW", after: 1_999_999, before: 2_150_000 }]) // fetched: [2 000 000, 2 149 999]

@@ -86,6 +86,44 @@ describe("ParquetWriter.writeBatches", () => {
     }).pipe(Effect.provide(TestLayer))
   )
 
+  it.scoped("coded text/boolean columns and NaN as NULL: the same file as write() for the same rows", () =>
+    Effect.gen(function* () {
+      const dir = yield* Effect.promise(() => fs.mkdtemp(path.join(os.tmpdir(), "pwb-")))
+      const writer = yield* ParquetWriter.ParquetWriter
+      const n = 4000
+      const col = (f: (i: number) => number) => Float64Array.from({ length: n }, (_, i) => f(i))
+      const batch: ColumnBatch = {
+        length: n,
+        doubles: [
+          ["window_start_ms", col((i) => 1_761_658_200_000 + Math.floor(i / 3) * 1000)],
+          ["open", col((i) => 1 + i / 100)], ["high", col((i) => 2 + i / 100)], ["low", col(() => 0.5)], ["close", col((i) => -i / 8)],
+          ["volume", col((i) => (i === 0 ? 2 ** 53 : i * 1.5))],
+          ["vwap", col((i) => (i % 5 === 0 ? NaN : i / 3))],
+          ["transactions", col(() => NaN)],
+          ["window_end_ms", col((i) => (i % 7 === 0 ? NaN : 1_761_658_201_000 + Math.floor(i / 3) * 1000))],
+          ["accumulated_volume", col((i) => i * 10)], ["official_open", col(() => 5.5)], ["day_vwap", col((i) => (i % 2 === 0 ? NaN : 5.25))],
+          ["avg_trade_size", col((i) => i % 11)], ["received_at_ms", col((i) => 1_761_658_300_000 + i)]
+        ],
+        constants: {},
+        coded: [
+          { name: "ticker", dictionary: ["O:SPY251029C00580000", "O:SPY251029P00580000", "it's \"quoted\""], codes: col((i) => i % 3) },
+          { name: "source", dictionary: ["ws", "repair", "rest"], codes: col((i) => (i % 13 === 0 ? 1 : 0)) },
+          { name: "otc", dictionary: [null, true, false], codes: col((i) => i % 3) },
+          { name: "extra", dictionary: [null, '{"x":1}', "{\"q\":\"it's\"}"], codes: col((i) => (i % 17 === 0 ? 1 + (i % 2) : 0)) }
+        ],
+        nanIsNull: ["vwap", "transactions", "window_end_ms", "accumulated_volume", "official_open", "day_vwap", "avg_trade_size"]
+      }
+      const rows = batchRows(OPTIONS_SCHEMA, batch)
+      assert.strictEqual(rows[5]!["vwap"], null)
+      assert.strictEqual(rows[1]!["otc"], true)
+      assert.strictEqual(rows[17]!["extra"], "{\"q\":\"it's\"}")
+      const viaRows = path.join(dir, "rows.parquet"), viaBatches = path.join(dir, "batches.parquet")
+      yield* writer.write(OPTIONS_SCHEMA, rows, viaRows)
+      assert.strictEqual(yield* writer.writeBatches(OPTIONS_SCHEMA, [batch], viaBatches), n)
+      assert.deepStrictEqual(yield* dump(viaBatches), yield* dump(viaRows))
+    }).pipe(Effect.provide(TestLayer))
+  )
+
   it.scoped("no batches and no files: an empty file with the schema's columns", () =>
     Effect.gen(function* () {
       const dir = yield* Effect.promise(() => fs.mkdtemp(path.join(os.tmpdir(), "pwb-")))

@@ -8,7 +8,7 @@ import type { DuckDBConnection } from "@duckdb/node-api"
 import type { ColumnBatch } from "../../domain/columnBatch.js"
 import type { FeedSchema, Row } from "../../domain/feeds.js"
 import { sqlString } from "../DuckDb.js"
-import { openScan, registerScan, SCAN_FUNCTION } from "./batchScan.js"
+import { enumDictionary, openScan, registerScan, SCAN_FUNCTION } from "./batchScan.js"
 
 /** A SQL literal for a value shared by every row of a batch (only our own values reach here). */
 export const literal = (v: Row[string] | undefined): string =>
@@ -21,16 +21,30 @@ export const fileColumns = (schema: FeedSchema): Array<string> =>
     return ts ? [col.name, ts[1]] : [col.name]
   })
 
-/** The SELECT list of a batch: scanned columns by name, shared ones as typed literals (timestamps derived). */
-const batchSelect = (schema: FeedSchema, batch: ColumnBatch, scanned: ReadonlySet<string>): string =>
-  schema.columns
+/** The SELECT list of a batch: scanned columns by name, shared ones as typed literals (timestamps derived), coded and NaN-as-NULL columns mapped. */
+const batchSelect = (schema: FeedSchema, batch: ColumnBatch, scanned: ReadonlySet<string>): string => {
+  const coded = new Map((batch.coded ?? []).map((c) => [c.name, c.dictionary]))
+  const nanIsNull = new Set(batch.nanIsNull ?? [])
+  return schema.columns
     .flatMap((col) => {
+      const id = `"${col.name}"`
       const ts = schema.timestamps.find(([ms]) => ms === col.name)
-      if (scanned.has(col.name)) return [`"${col.name}"`, ...(ts ? [`"${ts[1]}"`] : [])]
+      const dictionary = coded.get(col.name)
+      if (dictionary !== undefined && scanned.has(col.name) && col.type === "VARCHAR" && enumDictionary(dictionary) !== undefined) return [`CAST(${id} AS VARCHAR) AS ${id}`]
+      if (dictionary !== undefined && scanned.has(col.name)) {
+        const list = `[${dictionary.map((v) => `CAST(${literal(v)} AS ${col.type})`).join(", ")}]`
+        return [`CAST(${list}[CAST(${id} AS INTEGER) + 1] AS ${col.type}) AS ${id}`]
+      }
+      if (nanIsNull.has(col.name) && scanned.has(col.name)) {
+        const value = `CASE WHEN isnan(${id}) THEN NULL ELSE ${id} END`
+        return [`${col.type === "DOUBLE" ? value : `CAST(${value} AS ${col.type})`} AS ${id}`]
+      }
+      if (scanned.has(col.name)) return [id, ...(ts ? [`"${ts[1]}"`] : [])]
       const value = `CAST(${literal(batch.constants[col.name])} AS ${col.type})`
-      return [`${value} AS "${col.name}"`, ...(ts ? [`epoch_ms(${value})::TIMESTAMPTZ AS "${ts[1]}"`] : [])]
+      return [`${value} AS ${id}`, ...(ts ? [`epoch_ms(${value})::TIMESTAMPTZ AS "${ts[1]}"`] : [])]
     })
     .join(", ")
+}
 
 /** COPY the batches and the files' rows to `tmp` with `copyOptions`; returns the rows written. */
 export const copyBatches = async (

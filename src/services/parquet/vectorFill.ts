@@ -106,3 +106,31 @@ export const fillInt64 = (
   }
   vector.flush()
 }
+
+const codeScratch = new ArrayBuffer(4 * MAX_ROWS)
+
+/**
+ * codes[from … from + n) as column `column` of `chunk`, an ENUM vector whose physical type holds
+ * `width` bytes per value (1, 2 or 4, as `ENUM(values)` picks it from the number of values);
+ * `dictionary` gives the values for the public vector API's path.
+ */
+export const fillEnumCodes = (
+  chunk: DuckDBDataChunk,
+  column: number,
+  codes: Float64Array,
+  from: number,
+  n: number,
+  width: 1 | 2 | 4,
+  dictionary: ReadonlyArray<string>,
+  path = DEFAULT_PATH
+): void => {
+  if (path === "bindings" && bindings !== undefined && n <= MAX_ROWS) {
+    const out = width === 1 ? new Uint8Array(codeScratch, 0, n) : width === 2 ? new Uint16Array(codeScratch, 0, n) : new Uint32Array(codeScratch, 0, n)
+    for (let i = 0; i < n; i++) out[i] = codes[from + i]!
+    bindings.copy_data_to_vector(bindings.data_chunk_get_vector(chunk.chunk, column), 0, codeScratch, 0, n * width)
+    return
+  }
+  const vector = chunk.getColumnVector(column) as DuckDBVector<string>
+  for (let i = 0; i < n; i++) vector.setItem(i, dictionary[codes[from + i]!]!)
+  vector.flush()
+}

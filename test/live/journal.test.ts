@@ -1,0 +1,103 @@
+/**
+ * The journal: frames appended as bytes (CR/LF blanked) in the documented line format, many in one
+ * writev; the writer's reads come from memory while the window holds the entries and from the
+ * file otherwise (the same entries either way, never an entry the OS has not accepted); a line
+ * torn by a crash is terminated at the next open and reads back as one corrupt entry.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Effect } from "effect"
+import * as fs from "node:fs"
+import * as Journal from "../../src/live/Journal.js"
+import { type Positioned, readEntries } from "../../src/live/journalLines.js"
+import { tempRoot } from "../helpers/settings.js"
+
+const DATE = "2025-10-28"
+const frameText = (i: number) => JSON.stringify([{ ev: "A", sym: "SPY", v: i, s: 1_761_658_200_000 + i * 1000 }])
+
+/** Entries in a comparable form. */
+const plain = (es: ReadonlyArray<Positioned>) =>
+  es.map((e) => (e._tag === "Frame" ? `F ${e.receivedMs} ${Buffer.from(e.raw).toString("utf8")} @${e.end}` : e._tag === "Marker" ? `M ${e.ms} ${JSON.stringify(e.data)} @${e.end}` : `C ${e.line} @${e.end}`))
+
+/** Everything from `offset` on, through `read`. */
+const readAll = (j: Journal.JournalHandle, offset = 0, maxBytes?: number) => {
+  const out: Array<Positioned> = []
+  for (;;) {
+    const { entries, next } = j.read(offset, maxBytes)
+    if (next === offset) return out
+    out.push(...entries)
+    offset = next
+  }
+}
+
+const fromFile = (file: string) => {
+  const size = fs.statSync(file).size
+  return readEntries(file, 0, size, 1 << 30).entries
+}
+
+const tick = Effect.promise(() => new Promise<void>((r) => setImmediate(r)))
+
+describe("Journal", () => {
+  it.scoped("line format, CR/LF blanked, strings and bytes, markers; reads from memory = the file", () =>
+    Effect.gen(function* () {
+      const root = yield* Effect.promise(() => tempRoot("journal-"))
+      const j = yield* Journal.open(root, "spy", DATE)
+      j.append(Buffer.from('[{"ev":"status",\r\n"status":"connected"}]'), 1)
+      j.marker({ conn: "spy-0", epoch: 1, tickers: ["SPY"] }, 2)
+      j.append(frameText(1), 3)
+      j.append(Buffer.from(frameText(2)).subarray(0), 4)
+      assert.strictEqual(j.read(0).entries.length, 0, "nothing before the OS has it")
+      yield* tick
+      assert.strictEqual(
+        fs.readFileSync(j.file, "utf8"),
+        `[1,[{"ev":"status",  "status":"connected"}]]\n["M",2,{"conn":"spy-0","epoch":1,"tickers":["SPY"]}]\n[3,${frameText(1)}]\n[4,${frameText(2)}]\n`
+      )
+      const memory = readAll(j)
+      assert.deepStrictEqual(plain(memory), plain(fromFile(j.file)))
+      assert.strictEqual(memory[memory.length - 1]!.end, j.size())
+    }))
+
+  it.scoped("thousands of frames in one tick: one writev, every line intact", () =>
+    Effect.gen(function* () {
+      const root = yield* Effect.promise(() => tempRoot("journal-"))
+      const j = yield* Journal.open(root, "options", DATE)
+      for (let i = 0; i < 5000; i++) j.append(Buffer.from(frameText(i)), 1000 + i)
+      yield* tick
+      const lines = fs.readFileSync(j.file, "utf8").trimEnd().split("\n")
+      assert.deepStrictEqual(lines, Array.from({ length: 5000 }, (_, i) => `[${1000 + i},${frameText(i)}]`))
+      assert.deepStrictEqual(plain(readAll(j, 0, 4096)), plain(fromFile(j.file)))
+    }))
+
+  it.scoped("a small memory window: older entries come from the file, the rest from memory, the same sequence", () =>
+    Effect.gen(function* () {
+      const root = yield* Effect.promise(() => tempRoot("journal-"))
+      const j = yield* Journal.open(root, "vix", DATE, { memoryBytes: 2000 })
+      for (let i = 0; i < 300; i++) {
+        j.append(Buffer.from(frameText(i)), i)
+        if (i % 50 === 0) j.marker({ conn: "vix-0", epoch: i }, i)
+        if (i % 7 === 0) yield* tick
+      }
+      yield* tick
+      const all = fromFile(j.file)
+      // from the start (mostly the file), from the middle, and again from the start (a writer restarted from its checkpoint)
+      assert.deepStrictEqual(plain(readAll(j, 0, 1000)), plain(all))
+      const mid = all[200]!.end
+      assert.deepStrictEqual(plain(readAll(j, mid)), plain(all.filter((e) => e.end > mid)))
+      assert.deepStrictEqual(plain(readAll(j, 0)), plain(all))
+    }))
+
+  it.scoped("a line torn by a crash is terminated at the next open and reads back as one corrupt entry", () =>
+    Effect.gen(function* () {
+      const root = yield* Effect.promise(() => tempRoot("journal-"))
+      const file = Journal.journalFile(root, "spy", DATE)
+      fs.mkdirSync(`${root}/journal/spy`, { recursive: true })
+      fs.writeFileSync(file, `[1,${frameText(1)}]\n[2,${frameText(2).slice(0, 20)}`)
+      assert.deepStrictEqual(plain(readEntries(file, 0, fs.statSync(file).size).entries), [`F 1 ${frameText(1)} @${frameText(1).length + 5}`], "a torn last line is left unread")
+      const j = yield* Journal.open(root, "spy", DATE)
+      j.append(frameText(3), 3)
+      yield* tick
+      const got = plain(readAll(j))
+      assert.strictEqual(got.length, 3)
+      assert.match(got[1]!, /^C \[2,\[\{"ev":"A"/)
+      assert.match(got[2]!, /^F 3 /)
+    }))
+})
