@@ -102,8 +102,8 @@ export class Recorder {
   readonly closed: Promise<number>
   private waiters: Array<() => void> = []
 
-  constructor(url: string) {
-    this.ws = new WebSocket(url, { perMessageDeflate: false })
+  constructor(url: string, options: { readonly autoPong?: boolean } = {}) {
+    this.ws = new WebSocket(url, { perMessageDeflate: false, ...options })
     this.opened = new Promise((resolve, reject) => {
       this.ws.once("open", () => resolve())
       this.ws.once("error", reject)
@@ -163,8 +163,8 @@ export class Recorder {
 export const statuses = (r: Recorder): ReadonlyArray<string> =>
   r.frames.filter((f) => f.every((m) => m["ev"] === "status")).map((f) => f.map((m) => `${m["status"]}: ${m["message"]}`).join(" | "))
 
-export const authed = async (url: string, params: string, key = "k"): Promise<Recorder> => {
-  const r = new Recorder(url)
+export const authed = async (url: string, params: string, key = "k", options: { readonly autoPong?: boolean } = {}): Promise<Recorder> => {
+  const r = new Recorder(url, options)
   await r.opened
   r.send({ action: "auth", params: key })
   r.send({ action: "subscribe", params })

@@ -3,7 +3,8 @@ import WebSocket from "ws"
 import { nyTimeMs } from "../../src/domain/calendar.js"
 import type { MarketData, WireAgg, WireIndexAgg } from "../../src/simulator/MarketData.js"
 import { buildTickerDay } from "../../src/simulator/ws/events.js"
-import { HIGH_WATER } from "../../src/simulator/ws/replay.js"
+import { WINDOW_BYTES } from "../../src/simulator/ws/readTracker.js"
+import { FRAME_BUDGET, HIGH_WATER } from "../../src/simulator/ws/replay.js"
 import { authed, DATE, fixedClock, makeFakeMarket, OPEN, optionTicker, Recorder, startWsServer, statuses, type TestServer } from "./ws-helpers.js"
 
 const SATURDAY = nyTimeMs("2025-10-25", 12)
@@ -182,15 +183,35 @@ describe("WebSocket replay", () => {
     allFramesSmall(r)
   })
 
-  it("at speed max a slow reader keeps the send buffer bounded and loses nothing", async () => {
+  it("at speed max a stalled reader holds the replay within WINDOW_BYTES unread, then gets everything", async () => {
     const market = makeFakeMarket(100)
     const s = await serve(market, fixedClock(OPEN, "max"))
     const r = await authed(s.url("/options"), "A.*")
+    r.ws.pause() // stops reading: no data read, no pings answered
+    const held = await standsStill(s)
+    const stats = s.ws.stats()
+    // status frames aside, what went out is within the window (+ one step, + the ping interval)
+    expect(stats.bytesSent).toBeLessThan(WINDOW_BYTES + 2 * FRAME_BUDGET + 256 * 1024 + 4096)
+    expect(stats.bytesSent).toBeGreaterThan(WINDOW_BYTES)
+    const end = OPEN + 1200_000
+    expect(held).toBeLessThan(end)
+    r.ws.resume()
+    await r.until(() => r.reached("A", end), 30_000)
+    r.ws.close()
+    expect(s.ws.stats().slowConsumers).toBe(0)
+    for (let i = 0; i < 100; i += 11) expectExact(market, r, optionTicker(i), OPEN, end)
+    allFramesSmall(r)
+  })
+
+  it("at speed max a stalled reader that answers no pings is held by the send buffer (HIGH_WATER), then gets everything", async () => {
+    const market = makeFakeMarket(100)
+    const s = await serve(market, fixedClock(OPEN, "max"))
+    const r = await authed(s.url("/options"), "A.*", "k", { autoPong: false })
     const t0 = Date.now()
     r.ws.pause() // until the server-side buffer has filled (the kernel's socket buffers first)
     for (let i = 0; i < 400 && s.ws.stats().maxBufferedAmount <= HIGH_WATER / 2; i++) await new Promise((resolve) => setTimeout(resolve, 50))
     expect(s.ws.stats().maxBufferedAmount).toBeGreaterThan(HIGH_WATER / 2)
-    await new Promise((resolve) => setTimeout(resolve, 500))
+    await standsStill(s)
     r.ws.resume()
     const end = OPEN + 1200_000
     await r.until(() => r.reached("A", end), 30_000)
@@ -204,6 +225,18 @@ describe("WebSocket replay", () => {
     console.log(`100 options A.* at max with a stalled reader: ${rate} events/s, max bufferedAmount ${stats.maxBufferedAmount}`)
   })
 })
+
+/** Wait until the replay's position has not moved for 500 ms (it waits for a reader); that position. */
+const standsStill = async (s: { readonly ws: { readonly nowMs: () => number } }): Promise<number> => {
+  for (let i = 0, last = -1, still = 0; i < 600; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    const now = s.ws.nowMs()
+    still = now === last && now > OPEN ? still + 1 : 0
+    last = now
+    if (still >= 10) return now
+  }
+  throw new Error("the replay did not stop")
+}
 
 const expectExact = (market: MarketData, r: Recorder, ticker: string, from: number, to: number) => {
   const got = r.events("A").filter((e) => e["sym"] === ticker && (e["s"] as number) >= from && (e["s"] as number) < to)

@@ -10,6 +10,7 @@ import type { RawData, WebSocket } from "ws"
 import type { Cluster } from "./events.js"
 import { HARD_BUFFER_CAP, isNth, type WsFaults } from "./faults.js"
 import type { WsStats } from "./stats.js"
+import { ReadTracker } from "./readTracker.js"
 import { frame, Status, type StatusMessage } from "./status.js"
 import { splitParams, Subscriptions } from "./subscriptions.js"
 
@@ -23,8 +24,10 @@ export interface ConnectionDeps {
   readonly replayNow: () => number
   readonly onAuthenticated: (c: Connection) => void
   readonly onClosed: (c: Connection) => void
-  /** A data frame has been written to the socket (the replay may be waiting for buffers to drain). */
+  /** A data frame has been written to the socket, or the client confirmed reading (the replay may be waiting). */
   readonly onDrained: () => void
+  /** Track what the client has read (speed max: readTracker.ts). */
+  readonly trackReads: boolean
 }
 
 export class Connection {
@@ -40,6 +43,7 @@ export class Connection {
   private dataFrames = 0
   private events = 0
   private duplicates: Array<string> = []
+  private readonly reads: ReadTracker | undefined
 
   constructor(
     readonly ws: WebSocket,
@@ -47,11 +51,17 @@ export class Connection {
     private readonly deps: ConnectionDeps
   ) {
     this.connectedAtSim = deps.replayNow()
+    this.reads = deps.trackReads ? new ReadTracker(ws, deps.onDrained) : undefined
     deps.stats.connectionsTotal++
     this.sendStatus(Status.connected)
     ws.on("message", (data, isBinary) => this.onMessage(data, isBinary))
     ws.on("close", () => this.onClose())
     ws.on("error", () => this.onClose())
+  }
+
+  /** Data sent that the client has not confirmed reading (readTracker.ts; 0 when not tracked). */
+  get unread(): number {
+    return this.reads?.unread ?? 0
   }
 
   /** Authenticated, open and still talking: the replay delivers to it. */
@@ -101,6 +111,7 @@ export class Connection {
     this.sendStatus(Status.authSuccess)
     if (this.key === undefined) {
       this.key = params
+      this.reads?.probe() // learn early whether the client answers pings (flow control)
       this.deps.onAuthenticated(this)
     }
   }
@@ -172,6 +183,7 @@ export class Connection {
     }
     const drained = this.deps.onDrained
     this.write(data, written === undefined ? drained : () => (written(), drained()))
+    this.reads?.count(typeof data === "string" ? Buffer.byteLength(data) : data.length)
     this.deps.stats.eventsSent += count
   }
 

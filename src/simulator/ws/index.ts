@@ -102,7 +102,8 @@ export const attachWebSocket = (server: http.Server, ctx: WsContext): WsServerHa
         replayNow: replay.nowMs,
         onAuthenticated,
         onClosed: forget,
-        onDrained: replay.drained
+        onDrained: replay.drained,
+        trackReads: ctx.clock.speed === "max"
       })
       if (!c.closed) {
         connections = [...connections, c]

@@ -9,8 +9,9 @@
  * simulated time).
  *
  * Speed `max`: the cursor starts at the clock's start and advances as fast as the slowest live
- * connection drains (paused while any `bufferedAmount` > HIGH_WATER, woken by the sends'
- * callbacks when it is back under LOW_WATER); it stands still while nobody is subscribed, and
+ * connection reads (paused while any has `bufferedAmount` > HIGH_WATER or, readTracker.ts, more
+ * than WINDOW_BYTES unread; woken by send callbacks and pongs once back under half of that,
+ * polled meanwhile); it stands still while nobody is subscribed, and
  * when someone subscribes again it holds until the subscriptions settle (no open connection
  * younger than HOLD_GRACE_MS without subscriptions, none changed in the last SETTLE_MS), so
  * clients connecting together start together and no second passes before their subscribe.
@@ -29,13 +30,13 @@ import { makeEventSource } from "./events.js"
 import type { CorrectionRecord, WsFaults } from "./faults.js"
 import { CHUNK_SECONDS, makeFrameChunks, spanOf } from "./frameChunks.js"
 import { makePerSecond } from "./perSecond.js"
+import { WINDOW_BYTES } from "./readTracker.js"
 import { makeUniverse } from "./selection.js"
 import { makeSessions } from "./sessions.js"
 import type { WsStats } from "./stats.js"
 
 export { FRAME_BUDGET } from "./batch.js"
 export const HIGH_WATER = 4 * 1024 * 1024
-const LOW_WATER = HIGH_WATER / 2
 const SLICE_MS = 20
 const HOLD_GRACE_MS = 1000
 const SETTLE_MS = 20
@@ -74,7 +75,17 @@ export const makeReplay = (deps: ReplayDeps) => {
   let draining = false
 
   const targets = () => deps.connections().filter((c) => c.live && !c.subs.isEmpty())
-  const maxBuffered = () => deps.connections().reduce((m, c) => (c.live ? Math.max(m, c.ws.bufferedAmount) : m), 0)
+  /**
+   * How full the fullest live connection is: its send buffer against HIGH_WATER and, unless the
+   * slow-consumer knob wants the server-side buffer to fill, its unread bytes against WINDOW_BYTES.
+   */
+  const pressure = (): number => {
+    const window = faults().slowConsumerBytes === 0
+    let p = 0
+    for (const c of deps.connections())
+      if (c.live) p = Math.max(p, c.ws.bufferedAmount / HIGH_WATER, window ? c.unread / WINDOW_BYTES : 0)
+    return p
+  }
   const replayOver = (): boolean => {
     const until = faults().replayUntilMs
     return until > 0 && cursor >= until
@@ -190,7 +201,7 @@ export const makeReplay = (deps: ReplayDeps) => {
       started = true
     }
     while (Date.now() < deadline) {
-      if (maxBuffered() > HIGH_WATER) {
+      if (pressure() > 1) {
         if (!perSecondMode(faults())) warm(list, deadline)
         draining = true
         return schedule(DRAIN_POLL_MS)
@@ -239,7 +250,7 @@ export const makeReplay = (deps: ReplayDeps) => {
     },
     /** A data frame was written out: resume at once if the replay waits for buffers to drain. */
     drained: (): void => {
-      if (!draining || maxBuffered() > LOW_WATER) return
+      if (!draining || pressure() > 0.5) return
       cancel()
       draining = false
       schedule(0)
