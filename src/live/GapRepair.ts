@@ -1,9 +1,11 @@
 /**
  * Gap repair after a reconnect. The socket writes a marker into the journal each time a
- * connection (re)subscribes; from then on, for every ticker of that connection, the first bar
- * after the last one seen before the marker closes a gap, and the bars strictly between the two
- * are fetched over REST (PolygonRest.aggs) and merged as source `repair`; a bar streamed inside
- * such a range meanwhile (late, corrected) wins over the REST row. The state rides in the writer's
+ * connection (re)subscribes; from then on each of its tickers has a gap open from its last bar
+ * seen before the marker. The connection's first bar at least as new as anything it had before
+ * shows it delivers again: every open gap of that connection closes there (a bar older than that,
+ * a late correction, closes only its own ticker's gap), and the bars strictly inside each gap are
+ * fetched over REST (PolygonRest.aggs) and merged as source `repair`; a bar streamed inside such
+ * a range meanwhile (late, corrected) wins over the REST row. The state rides in the writer's
  * checkpoint, so a crash neither loses nor repeats a repair.
  */
 import { Effect } from "effect"
@@ -26,6 +28,14 @@ export interface RepairState {
    */
   readonly open: Map<string, Array<RepairRange>>
   readonly streamedInGap: Set<string>
+  /** The connection (marker) each pending ticker was last subscribed with. */
+  readonly groupOf: Map<string, Group>
+}
+
+/** The tickers of one (re)subscribed connection, and the newest bar any of them had then. */
+interface Group {
+  readonly tickers: ReadonlyArray<string>
+  readonly newest: number
 }
 
 export const makeState = (
@@ -36,7 +46,7 @@ export const makeState = (
 ): RepairState => {
   const s: RepairState = {
     lastStart: new Map(Object.entries(lastStart)), pending: new Map(Object.entries(pending)), due: [...due], watched: 0,
-    open: new Map(), streamedInGap: new Set()
+    open: new Map(), streamedInGap: new Set(), groupOf: new Map()
   }
   for (const r of open) watch(s, r)
   return s
@@ -84,18 +94,38 @@ export const settle = (s: RepairState, r: RepairRange): void => {
 
 /** A connection (re)subscribed these tickers: anything after their last bar may be missing. */
 export const onMarker = (s: RepairState, tickers: ReadonlyArray<string>, sessionOpenMs: number): void => {
+  let newest = -Infinity
   for (const t of tickers) {
-    if (s.pending.has(t)) continue
-    s.pending.set(t, s.lastStart.get(t) ?? sessionOpenMs - 1)
+    if (!s.pending.has(t)) s.pending.set(t, s.lastStart.get(t) ?? sessionOpenMs - 1)
+    newest = Math.max(newest, s.lastStart.get(t) ?? -Infinity)
   }
+  const group: Group = { tickers, newest }
+  for (const t of tickers) s.groupOf.set(t, group)
 }
 
-/** A bar arrived: it may close a pending gap (`lastStart` not touched). */
+/**
+ * A bar arrived: it may close pending gaps (`lastStart` not touched). A connection that delivers
+ * a bar as new as any it had before delivers every later one for all its tickers: the gaps of all
+ * of them close there (their own first bars may come much later, or never), the bar's window
+ * included for the others. A bar older than that (a late correction) closes its own gap only.
+ * (The grouping lives in memory only: after a restart, each ticker's own first bar closes its gap.)
+ */
 export const closePending = (s: RepairState, ticker: string, start: number, stepMs: number): void => {
   const from = s.pending.get(ticker)
-  if (from !== undefined && start > from) {
-    if (start - from > stepMs) s.due.push({ ticker, after: from, before: start })
-    s.pending.delete(ticker)
+  if (from === undefined || start <= from) return
+  const group = s.groupOf.get(ticker)
+  s.groupOf.delete(ticker)
+  const close = (t: string, after: number, before: number) => {
+    if (before - after > stepMs) s.due.push({ ticker: t, after, before })
+    s.pending.delete(t)
+  }
+  close(ticker, from, start)
+  if (group === undefined || start < group.newest) return
+  for (const t of group.tickers) {
+    if (s.groupOf.get(t) !== group) continue
+    s.groupOf.delete(t)
+    const after = s.pending.get(t)
+    if (after !== undefined && after <= start) close(t, after, start + 1)
   }
 }
 
@@ -110,6 +140,7 @@ export const onBar = (s: RepairState, ticker: string, start: number, stepMs: num
 export const closeAll = (s: RepairState, endMs: number, stepMs: number): void => {
   for (const [ticker, from] of s.pending) if (endMs - from > stepMs) s.due.push({ ticker, after: from, before: endMs })
   s.pending.clear()
+  s.groupOf.clear()
 }
 
 export const toRecord = (m: ReadonlyMap<string, number>): Record<string, number> => Object.fromEntries(m)

@@ -152,20 +152,45 @@ describe("ingest: column path = object path", () => {
     assert.deepStrictEqual([...b.rows.keys()].sort(), ["2025-10-27", DATE])
   })
 
-  it("gap repair: a marker opens gaps, the first bar after closes them, bars inside open ranges are noted", () => {
+  it("gap repair: a marker opens gaps; the connection's first bar as new as its newest closes them all, an older one only its own", () => {
     const c = context()
     const b = newBatch()
-    const [t1, t2] = ["O:SPY251029C00580000", "O:SPY251029P00580000"]
+    const [t1, t2, t3] = ["O:SPY251029C00580000", "O:SPY251029P00580000", "O:SPY251029C00581000"]
     ingestEntries(b, c, [
-      frame(OPEN + 1000, JSON.stringify([bar(t1, OPEN, 1), bar(t2, OPEN, 1)])),
-      { _tag: "Marker", ms: OPEN + 2000, data: { conn: "options-0", epoch: 2, tickers: [t1, t2] } },
-      frame(OPEN + 9000, JSON.stringify([bar(t1, OPEN + 8000, 2), bar(t2, OPEN + 1000, 2), bar(t1, OPEN + 5000, 3)]))
+      frame(OPEN + 4000, JSON.stringify([bar(t1, OPEN + 3000, 1), bar(t2, OPEN, 1)])),
+      { _tag: "Marker", ms: OPEN + 5000, data: { conn: "options-0", epoch: 2, tickers: [t1, t2, t3] } },
+      // a late bar of t2 (older than t1's last): closes t2's gap only
+      frame(OPEN + 9000, JSON.stringify([bar(t2, OPEN + 2000, 2)]))
+    ])
+    assert.deepStrictEqual(c.repair.due, [{ ticker: t2, after: OPEN, before: OPEN + 2000 }])
+    assert.deepStrictEqual([...c.repair.pending.keys()].sort(), [t1, t3])
+    ingestEntries(b, c, [
+      // t1's first new bar: the connection delivers from here on; t3 (no bar yet) is closed there too, that window included
+      frame(OPEN + 10_000, JSON.stringify([bar(t1, OPEN + 9000, 3), bar(t3, OPEN + 5000, 3)]))
     ])
     const due = GapRepair.takeDue(c.repair)
-    assert.deepStrictEqual(due, [{ ticker: t1, after: OPEN, before: OPEN + 8000 }])
-    assert.deepStrictEqual([...c.repair.streamedInGap], [`${t1}|${OPEN + 5000}`])
-    GapRepair.settle(c.repair, due[0]!)
+    assert.deepStrictEqual(due, [
+      { ticker: t2, after: OPEN, before: OPEN + 2000 },
+      { ticker: t1, after: OPEN + 3000, before: OPEN + 9000 },
+      { ticker: t3, after: OPEN - 1, before: OPEN + 9001 }
+    ])
+    assert.strictEqual(c.repair.pending.size, 0)
+    // t3's bar at +5 s lies inside its open range: its REST row will not override it
+    assert.deepStrictEqual([...c.repair.streamedInGap], [`${t3}|${OPEN + 5000}`])
+    for (const r of due) GapRepair.settle(c.repair, r)
     assert.strictEqual(c.repair.open.size, 0)
     assert.strictEqual(c.repair.streamedInGap.size, 0)
+  })
+
+  it("gap repair at the start: a connection subscribed before its first bar has nothing to repair", () => {
+    const c = context()
+    const tickers = ["O:SPY251029C00580000", "O:SPY251029P00580000", "O:SPY251029C00581000"]
+    ingestEntries(newBatch(), c, [
+      { _tag: "Marker", ms: OPEN - 10_000, data: { conn: "options-0", epoch: 1, tickers } },
+      frame(OPEN + 1000, JSON.stringify([bar(tickers[1]!, OPEN, 1)])),
+      frame(OPEN + 60_000, JSON.stringify([bar(tickers[0]!, OPEN + 59_000, 1), bar(tickers[2]!, OPEN + 30_000, 1)]))
+    ])
+    assert.deepStrictEqual(GapRepair.takeDue(c.repair), [])
+    assert.strictEqual(c.repair.pending.size, 0)
   })
 })
