@@ -39,12 +39,16 @@ export const onSubscriptionMarker = (s: RepairState, data: Readonly<Record<strin
   const subs = data["subscriptions"] as Record<string, unknown> | undefined
   if (subs === undefined || subs === null || typeof subs !== "object") return
   for (const [ticker, until] of numbers(subs["dropped"])) {
+    // A subscription change takes the ticker out of its connection's reconnect group: only its
+    // own bars may close its gap from now on (a group is the tickers subscribed in one go).
+    s.groupOf.delete(ticker)
     const from = s.pending.get(ticker)
     if (from === undefined) continue
     if (until - from > stepMs) s.due.push({ ticker, after: from, before: until })
     s.pending.delete(ticker)
   }
   for (const [ticker, from] of numbers(subs["added"])) {
+    s.groupOf.delete(ticker)
     const floor = from - 1
     const last = s.lastStart.get(ticker)
     if (last === undefined || last < floor) s.lastStart.set(ticker, floor)

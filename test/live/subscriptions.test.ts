@@ -93,7 +93,9 @@ describe("gap repair of changing subscriptions (journal markers)", () => {
     ingestEntries(newBatch(), ctx(s), [marker(2_100_500, { conn: "options-0", epoch: 2, tickers: ["O:NEW", "O:HOT"] })])
     expect(Object.fromEntries(s.pending)).toEqual({ "O:NEW": 1_999_999, "O:HOT": 2_000_000 })
     GapRepair.onBar(s, "O:NEW", 2_150_000, 1000)
-    expect(s.due).toEqual([{ ticker: "O:NEW", after: 1_999_999, before: 2_150_000 }]) // fetched: [2 000 000, 2 149 999]
+    // O:NEW from its subscription (fetched: [2 000 000, 2 149 999]); the connection delivers again
+    // from 2 150 000, so O:HOT's gap since the reconnect closes there too (fetched: [2 001 000, 2 150 000]).
+    expect(s.due).toEqual([{ ticker: "O:NEW", after: 1_999_999, before: 2_150_000 }, { ticker: "O:HOT", after: 2_000_000, before: 2_150_001 }])
   })
 
   it("an addition never lowers what is known: a re-added ticker is covered from its re-addition", () => {
@@ -124,6 +126,23 @@ describe("gap repair of changing subscriptions (journal markers)", () => {
 
 const entry = (at: number): RecenterEntry => ({
   at_ms: at, at: new Date(at).toISOString(), window_ms: at, spy_price: 601, old_anchor: 600, new_anchor: 601, added: ["b"], dropped: ["a"], contracts: ["b"]
+})
+
+describe("gap repair: subscription changes and reconnect groups", () => {
+  it("a ticker dropped and re-added is no longer in its old reconnect group: only its own first bar closes its gap", () => {
+    const s = GapRepair.makeState({ "O:A": 1_500_000, "O:T": 1_500_000 })
+    GapRepair.onMarker(s, ["O:A", "O:T"], 1_000_000) // a reconnect: both open from their last bar
+    onSubscriptionMarker(s, subscriptionMarker({}, { "O:T": 1_600_000 }), 1000) // T dropped
+    onSubscriptionMarker(s, subscriptionMarker({ "O:T": 2_000_000 }, {}), 1000) // T added again
+    GapRepair.onBar(s, "O:A", 2_100_000, 1000) // A's connection delivers again: closes A only
+    expect(Object.fromEntries(s.pending)).toEqual({ "O:T": 1_999_999 })
+    GapRepair.onBar(s, "O:T", 2_300_000, 1000)
+    expect(s.due).toEqual([
+      { ticker: "O:T", after: 1_500_000, before: 1_600_000 },
+      { ticker: "O:A", after: 1_500_000, before: 2_100_000 },
+      { ticker: "O:T", after: 1_999_999, before: 2_300_000 }
+    ])
+  })
 })
 
 describe("recenter.ndjson", () => {
