@@ -16,19 +16,19 @@
  * younger than HOLD_GRACE_MS without subscriptions, none changed in the last SETTLE_MS), so
  * clients connecting together start together and no second passes before their subscribe.
  * Before its first frame the hold also waits for the frame chunks ahead to be built (the rest
- * of the session and the next one, up to AHEAD_BYTES, PREBUILD_MS at most), and while it waits
+ * of the session and the next one: buildAhead.ts; PREBUILD_MS at most), and while it waits
  * for buffers to drain it builds on ahead, so sending rarely waits for serializing. Batched
  * steps unless duplicates, corrections or half-open connections are in play.
  * `nowMs()` is then the replay's simulated time (SimClock.now() is not).
  */
-import { nyDateOf } from "../../domain/calendar.js"
 import type { MarketData } from "../MarketData.js"
 import type { SimClock } from "../SimClock.js"
 import { makeBatch } from "./batch.js"
 import type { Connection } from "./connection.js"
 import { makeEventSource } from "./events.js"
 import type { CorrectionRecord, WsFaults } from "./faults.js"
-import { CHUNK_SECONDS, makeFrameChunks, spanOf } from "./frameChunks.js"
+import { makeBuildAhead } from "./buildAhead.js"
+import { makeFrameChunks } from "./frameChunks.js"
 import { makePerSecond } from "./perSecond.js"
 import { WINDOW_BYTES } from "./readTracker.js"
 import { makeUniverse } from "./selection.js"
@@ -41,8 +41,6 @@ const SLICE_MS = 20
 const HOLD_GRACE_MS = 1000
 const SETTLE_MS = 20
 const DRAIN_POLL_MS = 5
-/** Serialized events built ahead of the cursor at most (frameChunks.ts). */
-const AHEAD_BYTES = 256 * 1024 * 1024
 /** The first frame waits this long at most for the building ahead (clients have idle timeouts, 30 s in config). */
 const PREBUILD_MS = 15_000
 
@@ -63,6 +61,7 @@ export const makeReplay = (deps: ReplayDeps) => {
   const universe = makeUniverse(market)
   const chunks = makeFrameChunks(events)
   const batch = makeBatch({ events, chunks, universe })
+  const ahead = makeBuildAhead({ sessions, batch, chunks, replayUntilMs: () => faults().replayUntilMs })
   const perSecond = makePerSecond({ events, universe, faults, stats: deps.stats, connections: deps.connections, dropAll: deps.dropAll })
   const alignDown = (ms: number) => Math.floor(ms / 1000) * 1000
   // at max speed the replay starts at the clock's start: SimClock.now() runs at 1000x meanwhile
@@ -130,41 +129,7 @@ export const makeReplay = (deps: ReplayDeps) => {
     return true
   }
 
-  // warm() has nothing new to do while the cursor and the connections' subscriptions stay put
-  const ids = new WeakMap<Connection, number>()
-  let nextId = 0
-  let warmedFor = ""
-  /**
-   * Build ahead until the deadline: the chunks from the cursor's on, through its session and the
-   * next one, while the chunk cache holds less than AHEAD_BYTES, and nothing at or after
-   * `replayUntilMs`. True when there is nothing more to build now.
-   */
-  const warm = (list: ReadonlyArray<Connection>, deadline: number): boolean => {
-    const idOf = (c: Connection) => ids.get(c) ?? (ids.set(c, ++nextId), nextId)
-    const key = `${cursor}|${list.map((c) => `${idOf(c)}.${c.subs.version}`).join(",")}`
-    if (key === warmedFor) return true
-    const done = warmAhead(list, deadline)
-    if (done) warmedFor = key
-    return done
-  }
-  const warmAhead = (list: ReadonlyArray<Connection>, deadline: number): boolean => {
-    const until = faults().replayUntilMs > 0 ? faults().replayUntilMs : Infinity
-    const sessionFrom = (ms: number) => sessions.sessionOn(nyDateOf(sessions.nextOpenAtOrAfter(ms)))
-    let session = sessions.containing(cursor)
-    let index = session === undefined ? 0 : batch.chunkIndexOf(session, cursor)
-    session ??= sessionFrom(cursor)
-    for (let ahead = 0; session !== undefined; index++) {
-      if (index * CHUNK_SECONDS >= spanOf(session)) {
-        if (ahead++ >= 1) return true
-        session = sessionFrom(session.closeMs)
-        index = 0
-        if (session === undefined) return true
-      }
-      if (chunks.bytes() >= AHEAD_BYTES || session.openMs + index * CHUNK_SECONDS * 1000 >= until) return true
-      if (!batch.ready(list, session, index, deadline)) return false
-    }
-    return true
-  }
+  const warm = (list: ReadonlyArray<Connection>, deadline: number): boolean => ahead.warm(list, cursor, deadline)
 
   /** Hold at max until subscriptions settle. */
   const holding = (): boolean => {
