@@ -3,7 +3,7 @@
  * and an exit code: 2 for usage/configuration problems, 1 for anything else that failed.
  */
 import { ValidationError } from "@effect/cli"
-import { Cause, Exit, Option } from "effect"
+import { Cause, ConfigError, Exit, Option } from "effect"
 
 const USAGE_TAGS = new Set(["MissingApiKey", "BackfillInputError", "ConfigFileError", "ValidationError"])
 
@@ -31,7 +31,7 @@ export const exitCodeOf = (exit: Exit.Exit<unknown, unknown>): number => {
     const tag = tagOf(failure.value)
     if (ValidationError.isValidationError(failure.value)) return 2
     if (tag !== undefined && USAGE_TAGS.has(tag)) return 2
-    if (tag === "ConfigError" || (typeof failure.value === "object" && failure.value !== null && "_op" in failure.value)) return 2
+    if (ConfigError.isConfigError(failure.value)) return 2
   }
   return 1
 }
