@@ -34,7 +34,7 @@ export interface LoadResult {
 export interface Sink {
   readonly name: SinkName
   readonly loadPartition: (feed: Feed, date: string, options?: LoadOptions) => Effect.Effect<LoadResult, SinkError>
-  /** Absent for sinks that do not build the view (snowflake). */
+  /** Absent for a sink that does not build the view. */
   readonly consolidate?: (date: string) => Effect.Effect<{ readonly rows: number }, SinkError>
   readonly metrics: Effect.Effect<MetricsSnapshot>
 }
