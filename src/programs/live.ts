@@ -109,6 +109,10 @@ export const liveProgram = (options: LiveOptions = {}) =>
         yield* Effect.forkScoped(news.loop)
       }
 
+      // Runs after the sockets below are closed: the final heartbeat then says so, not "connected".
+      yield* Effect.addFinalizer(() =>
+        Effect.forEach([...feeds, ...(settings.feeds.news.enabled ? ["news"] : [])], (source) => telemetry.connection(source, "closed"), { discard: true })
+      )
       // Sockets are created after the writers, so they are closed first on the way out: stop reading, then flush.
       const sockets = yield* FiberMap.make<string>()
       const connect = (feed: LiveFeed, tickers: ReadonlyArray<string>, ev: "A" | "AM") =>
