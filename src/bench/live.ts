@@ -21,7 +21,8 @@
  * seconds, thousands of times real time), so peak RSS here is the burst figure.
  *
  * Run: `npm run bench:live [-- --port 8792 --seed 42 --options 100 --flush-s 5 --max-rows 50000]`
- * (`--options 1160`: every contract of the day; `--keep` keeps the data directory).
+ * (`--options 1160`: every contract of the day; `--fsync batch`: journals fdatasynced as in
+ * `journal.fsync: batch`; `--keep` keeps the data directory).
  */
 import { FetchHttpClient } from "@effect/platform"
 import { Effect, Fiber, Layer, Redacted } from "effect"
@@ -59,6 +60,8 @@ const nOptions = Number(arg("options") ?? 100)
 const flushS = Number(arg("flush-s") ?? 5)
 const maxRows = Number(arg("max-rows") ?? 50_000)
 const maxSeconds = Number(arg("max-seconds") ?? 300)
+/** `--fsync batch`: journals with group-committed fdatasync (journal.fsync), default none. */
+const fsyncMode: Journal.FsyncMode = arg("fsync") === "batch" ? "batch" : "none"
 
 const pct = (xs: Array<number>, p: number) => {
   if (xs.length === 0) return NaN
@@ -124,7 +127,7 @@ const main = async () => {
       const journals = new Map<LiveFeed, Journal.JournalHandle>()
       const writers: Array<LiveWriter.WriterHandle> = []
       for (const [feed] of feeds) {
-        const opened = yield* Journal.open(root, feed, DATE)
+        const opened = yield* Journal.open(root, feed, DATE, { fsync: fsyncMode })
         // The clock starts with the first frame that carries data.
         const journal: Journal.JournalHandle = {
           ...opened,
@@ -203,7 +206,7 @@ const main = async () => {
   const rate = Math.round(expected / sustainedS)
   console.log(
     [
-      `bench:live — simulator at --speed max (child process), live path in-process: SPY + I:VIX + ${plan.options.length} options, ${DATE} session, flush every ${flushS} s / ${maxRows.toLocaleString("en-US")} rows`,
+      `bench:live — simulator at --speed max (child process), live path in-process: SPY + I:VIX + ${plan.options.length} options, ${DATE} session, flush every ${flushS} s / ${maxRows.toLocaleString("en-US")} rows, journal fsync ${fsyncMode}`,
       `load average (1/5/15 min): ${loadBefore} before, ${run.loadDuring} at the end of the run (${os.cpus().length} cores)`,
       `session events: ${expected} (spy ${plan.counts.spy}, vix ${plan.counts.vix}, options ${plan.counts.options}); frames: ${rec.totals.frames}; journal ${Math.round(run.bytes / 1e6)} MB`,
       `sustained (first data frame received → last session row durable): ${rate} events/s over ${sustainedS.toFixed(2)} s; stop + final flush + compaction afterwards ${((run.finished - run.durable) / 1000).toFixed(1)} s`,

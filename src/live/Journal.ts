@@ -9,11 +9,18 @@
  * (`memoryBytes`): when the writer lags further, the oldest entries leave memory and the writer
  * reads them from the file (as it reads the tail a crash left behind). Nothing is ever dropped.
  * Line format: journalLines.ts.
+ *
+ * Durability (`journal.fsync`): `none` (default) leaves the written bytes to the OS, which
+ * survives kill -9 but not a power cut; `batch` adds group-committed fdatasync off the socket's
+ * path (journalSync.ts), and the writer then reads only bytes already fsynced.
  */
-import { Effect, Queue, type Scope } from "effect"
+import { Effect, Queue, Runtime, type Scope } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { frameLine, markerLine, type Positioned, readEntries, sanitize } from "./journalLines.js"
+import { type FsyncMode, type GroupSync, makeGroupSync, syncDirectory, type SyncFn } from "./journalSync.js"
+
+export type { FsyncMode } from "./journalSync.js"
 
 export { decodeLine, fileSize, type JournalEntry, type Positioned } from "./journalLines.js"
 
@@ -23,9 +30,14 @@ export interface JournalHandle {
   readonly append: (raw: Uint8Array | string, receivedMs: number) => void
   /** Append a platform marker. */
   readonly marker: (data: Record<string, unknown>, ms: number) => void
-  /** Bytes handed to the OS so far (the readable end of the journal). */
+  /**
+   * The readable end of the journal: bytes handed to the OS so far (`fsync: none`), or bytes
+   * fsynced so far (`fsync: batch`).
+   */
   readonly size: () => number
-  /** Signalled after each write; sliding(1), so it never grows. */
+  /** Write what is pending and wait until it is readable (fsynced with `batch`). */
+  readonly sync: Effect.Effect<void>
+  /** Signalled when the readable end moves; sliding(1), so it never grows. */
   readonly wake: Queue.Queue<void>
   /**
    * Entries from `offset` (a line boundary) on, up to about `maxBytes`: from memory when the
@@ -37,6 +49,10 @@ export interface JournalHandle {
 export interface JournalOptions {
   /** Bytes of recent entries kept in memory for the writer (default 32 MiB). */
   readonly memoryBytes?: number
+  /** `none` (default): no fsync; `batch`: group-committed fdatasync, readable once durable. */
+  readonly fsync?: FsyncMode
+  /** The fdatasync to use (tests hold it to observe what is readable meanwhile). */
+  readonly syncFn?: SyncFn
 }
 
 export const journalFile = (root: string, feed: string, date: string): string => path.join(root, "journal", feed, `${date}.ndjson`)
@@ -68,17 +84,29 @@ export const open = (root: string, feed: string, date: string, options: JournalO
   Effect.gen(function* () {
     const file = journalFile(root, feed, date)
     const memoryBytes = options.memoryBytes ?? 32 << 20
+    const batch = options.fsync === "batch"
+    const runFork = Runtime.runFork(yield* Effect.runtime<never>())
     const wake = yield* Effect.acquireRelease(Queue.sliding<void>(1), Queue.shutdown)
+    let sync: GroupSync | undefined
     const state = yield* Effect.acquireRelease(
       Effect.sync(() => {
         fs.mkdirSync(path.dirname(file), { recursive: true })
+        const created = !fs.existsSync(file)
         const fd = fs.openSync(file, "a+")
+        if (batch && created) syncDirectory(file)
         let size = fs.fstatSync(fd).size
         if (size > 0) {
           // A line torn by a crash mid-write is terminated, so it cannot swallow the next frame.
           const last = Buffer.alloc(1)
           fs.readSync(fd, last, 0, 1, size - 1)
           if (last[0] !== 0x0a) size += fs.writeSync(fd, "\n")
+        }
+        if (batch) {
+          // What an earlier run left is made durable before this run reads any of it.
+          fs.fdatasyncSync(fd)
+          sync = makeGroupSync(fd, size, () => Queue.unsafeOffer(wake, undefined), (err) => {
+            runFork(Effect.logError(`journal ${file}: fdatasync failed (${err.code ?? err.message}); the writer stops reading it, a restart replays it`))
+          }, options.syncFn)
         }
         return {
           fd, size, end: size, pending: [] as Array<Uint8Array>, scheduled: false, closed: false,
@@ -87,19 +115,22 @@ export const open = (root: string, feed: string, date: string, options: JournalO
         }
       }),
       (s) =>
-        Effect.sync(() => {
+        Effect.gen(function* () {
           flush()
           s.closed = true
+          if (sync !== undefined) yield* Effect.promise(sync.drain)
           fs.closeSync(s.fd)
         })
     )
+    const readable = () => (sync === undefined ? state.size : sync.durable())
     const flush = () => {
       state.scheduled = false
       if (state.pending.length === 0 || state.closed) return
       const pieces = state.pending
       state.pending = []
       state.size += writeAll(state.fd, pieces)
-      Queue.unsafeOffer(wake, undefined)
+      if (sync !== undefined) sync.written(state.size)
+      else Queue.unsafeOffer(wake, undefined)
     }
     const remember = (entry: Positioned & { readonly start: number; readonly bytes: number }) => {
       state.recent.push(entry)
@@ -141,7 +172,7 @@ export const open = (root: string, feed: string, date: string, options: JournalO
       const recent = state.recent
       // What the reader has consumed leaves memory (a reader going back, after a restart from its checkpoint, reads the file).
       while (state.head < recent.length && recent[state.head]!.end <= offset) state.recentBytes -= recent[state.head++]!.bytes
-      const written = state.size
+      const written = readable()
       const first = state.head < recent.length ? recent[state.head]!.start : state.end
       if (offset < first) return readEntries(file, offset, Math.min(first, written), maxBytes)
       let i = state.head
@@ -157,5 +188,9 @@ export const open = (root: string, feed: string, date: string, options: JournalO
       }
       return { entries, next }
     }
-    return { file, append, marker, size: () => state.size, wake, read } satisfies JournalHandle
+    const syncNow = Effect.suspend(() => {
+      flush()
+      return sync === undefined ? Effect.void : Effect.promise(sync.drain)
+    })
+    return { file, append, marker, size: readable, sync: syncNow, wake, read } satisfies JournalHandle
   })
