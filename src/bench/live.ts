@@ -29,6 +29,7 @@ import { Effect, Fiber, Layer, Redacted } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import * as v8 from "node:v8"
 import { nyTimeMs } from "../domain/calendar.js"
 import { SPY, VIX } from "../domain/tickers.js"
 import * as Journal from "../live/Journal.js"
@@ -113,7 +114,17 @@ const main = async () => {
   const layer = Layer.mergeAll(rest, ParquetWriter.layer.pipe(Layer.provideMerge(DuckDb.layer())), SchemaDrift.layer(root), layerWs, rec.layer)
 
   let peakSampled = 0
-  const sampler = setInterval(() => (peakSampled = Math.max(peakSampled, process.memoryUsage().rss)), 100)
+  const sampler = setInterval(() => {
+    const m = process.memoryUsage()
+    if (process.env["LIVE_DEBUG"]) console.error(`DBG mem rss=${(m.rss / 1e6).toFixed(0)} heap=${(m.heapUsed / 1e6).toFixed(0)}/${(m.heapTotal / 1e6).toFixed(0)} external=${(m.external / 1e6).toFixed(0)} arrayBuffers=${(m.arrayBuffers / 1e6).toFixed(0)} MB`)
+    peakSampled = Math.max(peakSampled, m.rss)
+    const snap = process.env["HEAPSNAP_AT_MB"]
+    if (snap !== undefined && m.rss / 1e6 >= Number(snap) && !snapped) {
+      snapped = true
+      console.error(`DBG heap snapshot ${v8.writeHeapSnapshot()}`)
+    }
+  }, 100)
+  let snapped = false
   const feeds: ReadonlyArray<readonly [LiveFeed, ReadonlyArray<string>]> = [["spy", [SPY]], ["vix", [VIX]], ["options", plan.options]]
   const socketCfg = {
     baseUrl: `ws://127.0.0.1:${port}`, apiKey: "bench", idleTimeoutMs: 30_000, reconnectBaseMs: 500, reconnectMaxMs: 30_000,

@@ -6,8 +6,9 @@
  *
  * The journal is also the queue to the writer. Entries appended by this process stay in memory,
  * in order, for the writer to take without reading the file back; that window is bounded
- * (`memoryBytes`): when the writer lags further, the oldest entries leave memory and the writer
- * reads them from the file (as it reads the tail a crash left behind). Nothing is ever dropped.
+ * (`memoryBytes`, one ring buffer: journalWindow.ts): when the writer lags further, the oldest
+ * entries leave memory and the writer reads them from the file (as it reads the tail a crash
+ * left behind). Nothing is ever dropped.
  * Line format: journalLines.ts.
  *
  * Durability (`journal.fsync`): `none` (default) leaves the written bytes to the OS, which
@@ -18,6 +19,7 @@ import { Effect, Queue, Runtime, type Scope } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { frameLine, markerLine, type Positioned, readEntries, sanitize } from "./journalLines.js"
+import { JournalWindow } from "./journalWindow.js"
 import { type FsyncMode, type GroupSync, makeGroupSync, syncDirectory, type SyncFn } from "./journalSync.js"
 
 export type { FsyncMode } from "./journalSync.js"
@@ -42,6 +44,7 @@ export interface JournalHandle {
   /**
    * Entries from `offset` (a line boundary) on, up to about `maxBytes`: from memory when the
    * window still holds them, else from the file. Only what the OS has accepted is returned.
+   * Frames from memory are views into the window's ring: use them before the next append.
    */
   readonly read: (offset: number, maxBytes?: number) => { readonly entries: ReadonlyArray<Positioned>; readonly next: number }
 }
@@ -85,6 +88,7 @@ export const open = (root: string, feed: string, date: string, options: JournalO
     const file = journalFile(root, feed, date)
     const memoryBytes = options.memoryBytes ?? 32 << 20
     const batch = options.fsync === "batch"
+    const window = new JournalWindow(memoryBytes)
     const runFork = Runtime.runFork(yield* Effect.runtime<never>())
     const wake = yield* Effect.acquireRelease(Queue.sliding<void>(1), Queue.shutdown)
     let sync: GroupSync | undefined
@@ -109,9 +113,7 @@ export const open = (root: string, feed: string, date: string, options: JournalO
           }, options.syncFn)
         }
         return {
-          fd, size, end: size, pending: [] as Array<Uint8Array>, scheduled: false, closed: false,
-          /** In-memory window: entries in append order, and their bytes. */
-          recent: [] as Array<Positioned & { readonly start: number; readonly bytes: number }>, head: 0, recentBytes: 0
+          fd, size, end: size, pending: [] as Array<Uint8Array>, scheduled: false, closed: false
         }
       }),
       (s) =>
@@ -132,15 +134,6 @@ export const open = (root: string, feed: string, date: string, options: JournalO
       if (sync !== undefined) sync.written(state.size)
       else Queue.unsafeOffer(wake, undefined)
     }
-    const remember = (entry: Positioned & { readonly start: number; readonly bytes: number }) => {
-      state.recent.push(entry)
-      state.recentBytes += entry.bytes
-      while (state.recentBytes > memoryBytes && state.head < state.recent.length - 1) state.recentBytes -= state.recent[state.head++]!.bytes
-      if (state.head > 1024 && state.head * 2 > state.recent.length) {
-        state.recent = state.recent.slice(state.head)
-        state.head = 0
-      }
-    }
     // Frames arriving in one socket read are coalesced into one write, done before any fiber runs.
     const push = (pieces: ReadonlyArray<Uint8Array>) => {
       if (state.closed) return
@@ -155,9 +148,8 @@ export const open = (root: string, feed: string, date: string, options: JournalO
       const raw = sanitize(typeof input === "string" ? Buffer.from(input, "utf8") : input)
       const pieces = frameLine(raw, receivedMs)
       const start = state.end
-      const bytes = pieces[0].length + raw.length + pieces[2].length
-      state.end += bytes
-      remember({ _tag: "Frame", receivedMs, raw, start, end: state.end, bytes })
+      state.end += pieces[0].length + raw.length + pieces[2].length
+      window.frame(raw, receivedMs, start, state.end)
       push(pieces)
     }
     const marker = (data: Record<string, unknown>, ms: number) => {
@@ -165,28 +157,16 @@ export const open = (root: string, feed: string, date: string, options: JournalO
       const line = markerLine(data, ms)
       const start = state.end
       state.end += line.length
-      remember({ _tag: "Marker", ms, data, start, end: state.end, bytes: line.length })
+      window.marker(data, ms, start, state.end)
       push([line])
     }
     const read: JournalHandle["read"] = (offset, maxBytes = 4 << 20) => {
-      const recent = state.recent
       // What the reader has consumed leaves memory (a reader going back, after a restart from its checkpoint, reads the file).
-      while (state.head < recent.length && recent[state.head]!.end <= offset) state.recentBytes -= recent[state.head++]!.bytes
+      window.dropUntil(offset)
       const written = readable()
-      const first = state.head < recent.length ? recent[state.head]!.start : state.end
+      const first = window.first() ?? state.end
       if (offset < first) return readEntries(file, offset, Math.min(first, written), maxBytes)
-      let i = state.head
-      const entries: Array<Positioned> = []
-      let next = offset
-      let bytes = 0
-      for (; i < recent.length && bytes < maxBytes; i++) {
-        const e = recent[i]!
-        if (e.start !== next || e.end > written) break
-        entries.push(e)
-        bytes += e.bytes
-        next = e.end
-      }
-      return { entries, next }
+      return window.read(offset, written, maxBytes)
     }
     const syncNow = Effect.suspend(() => {
       flush()

@@ -85,6 +85,32 @@ describe("Journal", () => {
       assert.deepStrictEqual(plain(readAll(j, 0)), plain(all))
     }))
 
+  it.scoped("ring window: frames of varied sizes (some larger than the ring), consumed while appending, always the file's bytes", () =>
+    Effect.gen(function* () {
+      const root = yield* Effect.promise(() => tempRoot("journal-"))
+      const j = yield* Journal.open(root, "options", DATE, { memoryBytes: 700 })
+      let seed = 7
+      const rand = (n: number) => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) % n
+      const frame = (i: number) => JSON.stringify([{ ev: "A", sym: "O:X".padEnd(3 + rand(i % 50 === 0 ? 900 : 220), "Y"), v: i }])
+      let offset = 0
+      const got: Array<string> = []
+      for (let i = 0; i < 2000; i++) {
+        j.append(frame(i), i)
+        if (i % 97 === 0) j.marker({ conn: "options-0", epoch: i }, i)
+        if (rand(3) === 0) yield* tick
+        // a writer consuming (sometimes lagging): each read used before the next append, as LiveWriter does
+        if (rand(4) === 0) {
+          const { entries, next } = j.read(offset, 1 + rand(1500))
+          got.push(...plain(entries))
+          offset = next
+        }
+      }
+      yield* tick
+      got.push(...plain(readAll(j, offset)))
+      assert.deepStrictEqual(got, plain(fromFile(j.file)))
+      assert.strictEqual(got.length, 2000 + Math.ceil(2000 / 97))
+    }))
+
   it.scoped("a line torn by a crash is terminated at the next open and reads back as one corrupt entry", () =>
     Effect.gen(function* () {
       const root = yield* Effect.promise(() => tempRoot("journal-"))
