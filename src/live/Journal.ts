@@ -44,7 +44,8 @@ export interface JournalHandle {
   /**
    * Entries from `offset` (a line boundary) on, up to about `maxBytes`: from memory when the
    * window still holds them, else from the file. Only what the OS has accepted is returned.
-   * Frames from memory are views into the window's ring: use them before the next append.
+   * Frames are views into the window's ring or the file-read buffer: use them before the next
+   * append or read (LiveWriter ingests each read synchronously).
    */
   readonly read: (offset: number, maxBytes?: number) => { readonly entries: ReadonlyArray<Positioned>; readonly next: number }
 }
@@ -89,6 +90,8 @@ export const open = (root: string, feed: string, date: string, options: JournalO
     const memoryBytes = options.memoryBytes ?? 32 << 20
     const batch = options.fsync === "batch"
     const window = new JournalWindow(memoryBytes)
+    /** The buffer reads from the file go into, reused (a lagging writer reads the file for a long time). */
+    const scratch = { buf: Buffer.alloc(0) }
     const runFork = Runtime.runFork(yield* Effect.runtime<never>())
     const wake = yield* Effect.acquireRelease(Queue.sliding<void>(1), Queue.shutdown)
     let sync: GroupSync | undefined
@@ -165,7 +168,7 @@ export const open = (root: string, feed: string, date: string, options: JournalO
       window.dropUntil(offset)
       const written = readable()
       const first = window.first() ?? state.end
-      if (offset < first) return readEntries(file, offset, Math.min(first, written), maxBytes)
+      if (offset < first) return readEntries(file, offset, Math.min(first, written), maxBytes, scratch)
       return window.read(offset, written, maxBytes)
     }
     const syncNow = Effect.suspend(() => {
