@@ -21,13 +21,15 @@
  * seconds, thousands of times real time), so peak RSS here is the burst figure.
  *
  * Run: `npm run bench:live [-- --port 8792 --seed 42 --options 100 --flush-s 5 --max-rows 50000]`
- * (`--options 1160`: every contract of the day; `--keep` keeps the data directory).
+ * (`--options 1160`: every contract of the day; `--fsync batch`: journals fdatasynced as in
+ * `journal.fsync: batch`; `--keep` keeps the data directory).
  */
 import { FetchHttpClient } from "@effect/platform"
 import { Effect, Fiber, Layer, Redacted } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
+import * as v8 from "node:v8"
 import { nyTimeMs } from "../domain/calendar.js"
 import { SPY, VIX } from "../domain/tickers.js"
 import * as Journal from "../live/Journal.js"
@@ -59,6 +61,8 @@ const nOptions = Number(arg("options") ?? 100)
 const flushS = Number(arg("flush-s") ?? 5)
 const maxRows = Number(arg("max-rows") ?? 50_000)
 const maxSeconds = Number(arg("max-seconds") ?? 300)
+/** `--fsync batch`: journals with group-committed fdatasync (journal.fsync), default none. */
+const fsyncMode: Journal.FsyncMode = arg("fsync") === "batch" ? "batch" : "none"
 
 const pct = (xs: Array<number>, p: number) => {
   if (xs.length === 0) return NaN
@@ -110,7 +114,17 @@ const main = async () => {
   const layer = Layer.mergeAll(rest, ParquetWriter.layer.pipe(Layer.provideMerge(DuckDb.layer())), SchemaDrift.layer(root), layerWs, rec.layer)
 
   let peakSampled = 0
-  const sampler = setInterval(() => (peakSampled = Math.max(peakSampled, process.memoryUsage().rss)), 100)
+  const sampler = setInterval(() => {
+    const m = process.memoryUsage()
+    if (process.env["LIVE_DEBUG"]) console.error(`DBG mem rss=${(m.rss / 1e6).toFixed(0)} heap=${(m.heapUsed / 1e6).toFixed(0)}/${(m.heapTotal / 1e6).toFixed(0)} external=${(m.external / 1e6).toFixed(0)} arrayBuffers=${(m.arrayBuffers / 1e6).toFixed(0)} MB`)
+    peakSampled = Math.max(peakSampled, m.rss)
+    const snap = process.env["HEAPSNAP_AT_MB"]
+    if (snap !== undefined && m.rss / 1e6 >= Number(snap) && !snapped) {
+      snapped = true
+      console.error(`DBG heap snapshot ${v8.writeHeapSnapshot()}`)
+    }
+  }, 100)
+  let snapped = false
   const feeds: ReadonlyArray<readonly [LiveFeed, ReadonlyArray<string>]> = [["spy", [SPY]], ["vix", [VIX]], ["options", plan.options]]
   const socketCfg = {
     baseUrl: `ws://127.0.0.1:${port}`, apiKey: "bench", idleTimeoutMs: 30_000, reconnectBaseMs: 500, reconnectMaxMs: 30_000,
@@ -124,7 +138,7 @@ const main = async () => {
       const journals = new Map<LiveFeed, Journal.JournalHandle>()
       const writers: Array<LiveWriter.WriterHandle> = []
       for (const [feed] of feeds) {
-        const opened = yield* Journal.open(root, feed, DATE)
+        const opened = yield* Journal.open(root, feed, DATE, { fsync: fsyncMode })
         // The clock starts with the first frame that carries data.
         const journal: Journal.JournalHandle = {
           ...opened,
@@ -203,7 +217,7 @@ const main = async () => {
   const rate = Math.round(expected / sustainedS)
   console.log(
     [
-      `bench:live — simulator at --speed max (child process), live path in-process: SPY + I:VIX + ${plan.options.length} options, ${DATE} session, flush every ${flushS} s / ${maxRows.toLocaleString("en-US")} rows`,
+      `bench:live — simulator at --speed max (child process), live path in-process: SPY + I:VIX + ${plan.options.length} options, ${DATE} session, flush every ${flushS} s / ${maxRows.toLocaleString("en-US")} rows, journal fsync ${fsyncMode}`,
       `load average (1/5/15 min): ${loadBefore} before, ${run.loadDuring} at the end of the run (${os.cpus().length} cores)`,
       `session events: ${expected} (spy ${plan.counts.spy}, vix ${plan.counts.vix}, options ${plan.counts.options}); frames: ${rec.totals.frames}; journal ${Math.round(run.bytes / 1e6)} MB`,
       `sustained (first data frame received → last session row durable): ${rate} events/s over ${sustainedS.toFixed(2)} s; stop + final flush + compaction afterwards ${((run.finished - run.durable) / 1000).toFixed(1)} s`,

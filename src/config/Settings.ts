@@ -70,6 +70,12 @@ export const SettingsConfig = Config.all({
     maxConnectionsRetryS: num("max_connections_retry_s", 60),
     shutdownBeforeCloseS: num("shutdown_before_close_s", 60)
   }).pipe(Config.nested("live")),
+  journal: Config.all({
+    /** `none`: written, not fsynced (survives kill -9, not a power cut); `batch`: group-committed fdatasync before the writer reads. */
+    fsync: Config.literal("none", "batch")("fsync").pipe(Config.withDefault("none" as const)),
+    /** Journals of dates more than this many trading days back, fully checkpointed, are deleted at live start. */
+    retainDays: int("retain_days", 7)
+  }).pipe(Config.nested("journal")),
   flush: Config.all({ intervalS: num("interval_s", 5), maxRows: int("max_rows", 50_000) }).pipe(Config.nested("flush")),
   lateData: Config.all({ graceSeconds: num("grace_seconds", 0) }).pipe(Config.nested("late_data")),
   heartbeat: Config.all({ intervalS: num("interval_s", 300), staleAfterS: num("stale_after_s", 900) }).pipe(

@@ -6,14 +6,23 @@
  *
  * The journal is also the queue to the writer. Entries appended by this process stay in memory,
  * in order, for the writer to take without reading the file back; that window is bounded
- * (`memoryBytes`): when the writer lags further, the oldest entries leave memory and the writer
- * reads them from the file (as it reads the tail a crash left behind). Nothing is ever dropped.
+ * (`memoryBytes`, one ring buffer: journalWindow.ts): when the writer lags further, the oldest
+ * entries leave memory and the writer reads them from the file (as it reads the tail a crash
+ * left behind). Nothing is ever dropped.
  * Line format: journalLines.ts.
+ *
+ * Durability (`journal.fsync`): `none` (default) leaves the written bytes to the OS, which
+ * survives kill -9 but not a power cut; `batch` adds group-committed fdatasync off the socket's
+ * path (journalSync.ts), and the writer then reads only bytes already fsynced.
  */
-import { Effect, Queue, type Scope } from "effect"
+import { Effect, Queue, Runtime, type Scope } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { frameLine, markerLine, type Positioned, readEntries, sanitize } from "./journalLines.js"
+import { JournalWindow } from "./journalWindow.js"
+import { type FsyncMode, type GroupSync, makeGroupSync, syncDirectory, type SyncFn } from "./journalSync.js"
+
+export type { FsyncMode } from "./journalSync.js"
 
 export { decodeLine, fileSize, type JournalEntry, type Positioned } from "./journalLines.js"
 
@@ -23,13 +32,20 @@ export interface JournalHandle {
   readonly append: (raw: Uint8Array | string, receivedMs: number) => void
   /** Append a platform marker. */
   readonly marker: (data: Record<string, unknown>, ms: number) => void
-  /** Bytes handed to the OS so far (the readable end of the journal). */
+  /**
+   * The readable end of the journal: bytes handed to the OS so far (`fsync: none`), or bytes
+   * fsynced so far (`fsync: batch`).
+   */
   readonly size: () => number
-  /** Signalled after each write; sliding(1), so it never grows. */
+  /** Write what is pending and wait until it is readable (fsynced with `batch`). */
+  readonly sync: Effect.Effect<void>
+  /** Signalled when the readable end moves; sliding(1), so it never grows. */
   readonly wake: Queue.Queue<void>
   /**
    * Entries from `offset` (a line boundary) on, up to about `maxBytes`: from memory when the
    * window still holds them, else from the file. Only what the OS has accepted is returned.
+   * Frames are views into the window's ring or the file-read buffer: use them before the next
+   * append or read (LiveWriter ingests each read synchronously).
    */
   readonly read: (offset: number, maxBytes?: number) => { readonly entries: ReadonlyArray<Positioned>; readonly next: number }
 }
@@ -37,6 +53,10 @@ export interface JournalHandle {
 export interface JournalOptions {
   /** Bytes of recent entries kept in memory for the writer (default 32 MiB). */
   readonly memoryBytes?: number
+  /** `none` (default): no fsync; `batch`: group-committed fdatasync, readable once durable. */
+  readonly fsync?: FsyncMode
+  /** The fdatasync to use (tests hold it to observe what is readable meanwhile). */
+  readonly syncFn?: SyncFn
 }
 
 export const journalFile = (root: string, feed: string, date: string): string => path.join(root, "journal", feed, `${date}.ndjson`)
@@ -68,11 +88,19 @@ export const open = (root: string, feed: string, date: string, options: JournalO
   Effect.gen(function* () {
     const file = journalFile(root, feed, date)
     const memoryBytes = options.memoryBytes ?? 32 << 20
+    const batch = options.fsync === "batch"
+    const window = new JournalWindow(memoryBytes)
+    /** The buffer reads from the file go into, reused (a lagging writer reads the file for a long time). */
+    const scratch = { buf: Buffer.alloc(0) }
+    const runFork = Runtime.runFork(yield* Effect.runtime<never>())
     const wake = yield* Effect.acquireRelease(Queue.sliding<void>(1), Queue.shutdown)
+    let sync: GroupSync | undefined
     const state = yield* Effect.acquireRelease(
       Effect.sync(() => {
         fs.mkdirSync(path.dirname(file), { recursive: true })
+        const created = !fs.existsSync(file)
         const fd = fs.openSync(file, "a+")
+        if (batch && created) syncDirectory(file)
         let size = fs.fstatSync(fd).size
         if (size > 0) {
           // A line torn by a crash mid-write is terminated, so it cannot swallow the next frame.
@@ -80,35 +108,34 @@ export const open = (root: string, feed: string, date: string, options: JournalO
           fs.readSync(fd, last, 0, 1, size - 1)
           if (last[0] !== 0x0a) size += fs.writeSync(fd, "\n")
         }
+        if (batch) {
+          // What an earlier run left is made durable before this run reads any of it.
+          fs.fdatasyncSync(fd)
+          sync = makeGroupSync(fd, size, () => Queue.unsafeOffer(wake, undefined), (err) => {
+            runFork(Effect.logError(`journal ${file}: fdatasync failed (${err.code ?? err.message}); the writer stops reading it, a restart replays it`))
+          }, options.syncFn)
+        }
         return {
-          fd, size, end: size, pending: [] as Array<Uint8Array>, scheduled: false, closed: false,
-          /** In-memory window: entries in append order, and their bytes. */
-          recent: [] as Array<Positioned & { readonly start: number; readonly bytes: number }>, head: 0, recentBytes: 0
+          fd, size, end: size, pending: [] as Array<Uint8Array>, scheduled: false, closed: false
         }
       }),
       (s) =>
-        Effect.sync(() => {
+        Effect.gen(function* () {
           flush()
           s.closed = true
+          if (sync !== undefined) yield* Effect.promise(sync.drain)
           fs.closeSync(s.fd)
         })
     )
+    const readable = () => (sync === undefined ? state.size : sync.durable())
     const flush = () => {
       state.scheduled = false
       if (state.pending.length === 0 || state.closed) return
       const pieces = state.pending
       state.pending = []
       state.size += writeAll(state.fd, pieces)
-      Queue.unsafeOffer(wake, undefined)
-    }
-    const remember = (entry: Positioned & { readonly start: number; readonly bytes: number }) => {
-      state.recent.push(entry)
-      state.recentBytes += entry.bytes
-      while (state.recentBytes > memoryBytes && state.head < state.recent.length - 1) state.recentBytes -= state.recent[state.head++]!.bytes
-      if (state.head > 1024 && state.head * 2 > state.recent.length) {
-        state.recent = state.recent.slice(state.head)
-        state.head = 0
-      }
+      if (sync !== undefined) sync.written(state.size)
+      else Queue.unsafeOffer(wake, undefined)
     }
     // Frames arriving in one socket read are coalesced into one write, done before any fiber runs.
     const push = (pieces: ReadonlyArray<Uint8Array>) => {
@@ -124,9 +151,8 @@ export const open = (root: string, feed: string, date: string, options: JournalO
       const raw = sanitize(typeof input === "string" ? Buffer.from(input, "utf8") : input)
       const pieces = frameLine(raw, receivedMs)
       const start = state.end
-      const bytes = pieces[0].length + raw.length + pieces[2].length
-      state.end += bytes
-      remember({ _tag: "Frame", receivedMs, raw, start, end: state.end, bytes })
+      state.end += pieces[0].length + raw.length + pieces[2].length
+      window.frame(raw, receivedMs, start, state.end)
       push(pieces)
     }
     const marker = (data: Record<string, unknown>, ms: number) => {
@@ -134,28 +160,20 @@ export const open = (root: string, feed: string, date: string, options: JournalO
       const line = markerLine(data, ms)
       const start = state.end
       state.end += line.length
-      remember({ _tag: "Marker", ms, data, start, end: state.end, bytes: line.length })
+      window.marker(data, ms, start, state.end)
       push([line])
     }
     const read: JournalHandle["read"] = (offset, maxBytes = 4 << 20) => {
-      const recent = state.recent
       // What the reader has consumed leaves memory (a reader going back, after a restart from its checkpoint, reads the file).
-      while (state.head < recent.length && recent[state.head]!.end <= offset) state.recentBytes -= recent[state.head++]!.bytes
-      const written = state.size
-      const first = state.head < recent.length ? recent[state.head]!.start : state.end
-      if (offset < first) return readEntries(file, offset, Math.min(first, written), maxBytes)
-      let i = state.head
-      const entries: Array<Positioned> = []
-      let next = offset
-      let bytes = 0
-      for (; i < recent.length && bytes < maxBytes; i++) {
-        const e = recent[i]!
-        if (e.start !== next || e.end > written) break
-        entries.push(e)
-        bytes += e.bytes
-        next = e.end
-      }
-      return { entries, next }
+      window.dropUntil(offset)
+      const written = readable()
+      const first = window.first() ?? state.end
+      if (offset < first) return readEntries(file, offset, Math.min(first, written), maxBytes, scratch)
+      return window.read(offset, written, maxBytes)
     }
-    return { file, append, marker, size: () => state.size, wake, read } satisfies JournalHandle
+    const syncNow = Effect.suspend(() => {
+      flush()
+      return sync === undefined ? Effect.void : Effect.promise(sync.drain)
+    })
+    return { file, append, marker, size: readable, sync: syncNow, wake, read } satisfies JournalHandle
   })

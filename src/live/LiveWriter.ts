@@ -193,6 +193,8 @@ export const start = (cfg: WriterConfig): Effect.Effect<WriterHandle, never, Sco
         // A commit in progress completes (it is uninterruptible); a batch cut but not committed is
         // dropped from memory and read again from the journal after the checkpoint.
         yield* Fiber.interrupt(fiber)
+        // Everything appended is made readable first (with `journal.fsync: batch`, fsynced).
+        yield* cfg.journal.sync
         yield* init
         while (yield* step) {
           if (pendingEntries(batch) >= cfg.maxRows) yield* commitNow

@@ -17,7 +17,7 @@ import { lakePaths } from "../domain/paths.js"
 import type { ParquetWriterService } from "../services/ParquetWriter.js"
 import type { PolygonRestService } from "../services/PolygonRest.js"
 import * as GapRepair from "./GapRepair.js"
-import { type Batch, type IngestContext, putRow } from "./ingest.js"
+import { type Batch, type IngestContext, putRow, SPARE_COLUMNS } from "./ingest.js"
 import { type LiveCheckpoint, type RepairRange, seqName, writeCheckpoint, writeSideFile } from "./liveFiles.js"
 import type { LiveTelemetryService } from "./telemetry.js"
 import type { LiveFeed } from "./wsRows.js"
@@ -138,6 +138,8 @@ export const makeCommitter = (deps: CommitDeps, initial: LiveCheckpoint) =>
         yield* writeCheckpoint(deps.root, cp)
         if (process.env["LIVE_DEBUG"]) console.error(`DBG commit ${feed} rows=${batch.nRows} frames=${batch.receipts.length} took=${(performance.now() - t0).toFixed(0)} pre=${(tw - t0).toFixed(0)} write=${(tw2 - tw).toFixed(0)} firstReceipt=${batch.receipts[0]} at=${committed} repaired=${repaired.length} due=${cut.due.length}`)
         for (const r of repaired) GapRepair.settle(cut.ctx.repair, r)
+        // Written and checkpointed: DuckDB is done with the columns, the next batches reuse them.
+        for (const cols of batch.rows.values()) if (cut.ctx.spare.length < SPARE_COLUMNS) cut.ctx.spare.push(cols)
         yield* deps.telemetry.commit(feed, batch.nRows, committed, batch.receipts)
         if (batch.quarantine.length > 0) yield* deps.telemetry.error(feed, batch.quarantine.length)
       }).pipe(Effect.uninterruptible)

@@ -61,14 +61,18 @@ export interface IngestContext {
   readonly decoder: FrameDecoder
   /** Last window start per symbol id seen since the last `syncLastStart` (NaN: none). */
   lastById: Float64Array
+  /** Columns of committed batches, reused by the next batches (at most SPARE_COLUMNS). */
+  readonly spare: Array<LiveColumns>
 }
 
+export const SPARE_COLUMNS = 2
+
 export const makeContext = (
-  base: Omit<IngestContext, "symbols" | "decoder" | "lastById">
+  base: Omit<IngestContext, "symbols" | "decoder" | "lastById" | "spare">
 ): IngestContext => {
   const symbols = new SymbolTable()
   const day = dayBounds(base.sessionDate)
-  return { ...base, symbols, decoder: new FrameDecoder(base.schema, symbols, base.ev, day.startMs, day.endMs), lastById: new Float64Array(64).fill(NaN) }
+  return { ...base, symbols, decoder: new FrameDecoder(base.schema, symbols, base.ev, day.startMs, day.endMs), lastById: new Float64Array(64).fill(NaN), spare: [] }
 }
 
 const MAX_RAW = 64 * 1024
@@ -80,7 +84,7 @@ const quarantineLine = (receivedMs: number, reason: string, raw: string) =>
 
 const columnsOf = (b: Batch, c: IngestContext, date: string): LiveColumns => {
   let cols = b.rows.get(date)
-  if (cols === undefined) b.rows.set(date, (cols = new LiveColumns(c.schema, c.symbols)))
+  if (cols === undefined) b.rows.set(date, (cols = c.spare.pop()?.reset() ?? new LiveColumns(c.schema, c.symbols)))
   return cols
 }
 

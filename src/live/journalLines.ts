@@ -52,22 +52,26 @@ export const decodeLine = (line: Uint8Array): JournalEntry => {
 /**
  * Read the complete lines from `offset` up to `end` (at most `maxBytes`, or one whole line when
  * it is longer). Returns them decoded with their end offsets, and the offset after the last
- * complete line; a torn last line (crash mid-write) is left unread.
+ * complete line; a torn last line (crash mid-write) is left unread. With `scratch`, the read
+ * buffer is reused from call to call (frames are views into it: valid until the next call).
  */
-export const readEntries = (file: string, offset: number, end: number, maxBytes = 4 << 20): { entries: Array<Positioned>; next: number } => {
+export const readEntries = (
+  file: string, offset: number, end: number, maxBytes = 4 << 20, scratch?: { buf: Buffer }
+): { entries: Array<Positioned>; next: number } => {
   const want = Math.min(end - offset, maxBytes)
   if (want <= 0) return { entries: [], next: offset }
   const fd = fs.openSync(file, "r")
   let buf: Buffer
   let n: number
   try {
-    buf = Buffer.allocUnsafe(want)
+    if (scratch !== undefined && scratch.buf.length < want) scratch.buf = Buffer.allocUnsafeSlow(want)
+    buf = scratch?.buf ?? Buffer.allocUnsafe(want)
     n = fs.readSync(fd, buf, 0, want, offset)
   } finally {
     fs.closeSync(fd)
   }
   const last = buf.lastIndexOf(10, n - 1)
-  if (last < 0) return want === maxBytes ? readEntries(file, offset, end, maxBytes * 2) : { entries: [], next: offset }
+  if (last < 0) return want === maxBytes ? readEntries(file, offset, end, maxBytes * 2, scratch) : { entries: [], next: offset }
   const entries: Array<Positioned> = []
   for (let from = 0; from <= last; ) {
     const nl = buf.indexOf(10, from)

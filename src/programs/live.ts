@@ -9,11 +9,13 @@
  */
 import { Clock, Duration, Effect, FiberMap } from "effect"
 import { DateTime } from "luxon"
-import { NY } from "../domain/calendar.js"
+import { holidayIndex, NY } from "../domain/calendar.js"
+import { nyseHolidays } from "../domain/nyseHolidays.js"
 import { SPY, VIX } from "../domain/tickers.js"
 import { contractSetForSession } from "../live/ContractRegistry.js"
 import * as Journal from "../live/Journal.js"
 import * as LiveWriter from "../live/LiveWriter.js"
+import { pruneJournals } from "../live/journalRetention.js"
 import { pollNews } from "../live/NewsPoller.js"
 import * as Recenter from "../live/Recenter.js"
 import { connectionsFor } from "../live/sharding.js"
@@ -42,6 +44,17 @@ const nyTime = (ms: number) => DateTime.fromMillis(ms, { zone: NY }).toFormat("y
  * timeout is at least this many REAL milliseconds (k × this on the simulated clock).
  */
 const MIN_REAL_PONG_TIMEOUT_MS = 5_000
+
+/** Journal retention at live start (journalRetention.ts): this year's API holidays (already loaded) plus the NYSE rules for the years it may reach back. */
+const retainJournals = (root: string, date: string, retainDays: number) =>
+  Effect.gen(function* () {
+    const market = yield* MarketClock
+    const year = Number(date.slice(0, 4))
+    const years = Array.from({ length: 2 + Math.ceil(retainDays / 240) }, (_, i) => year - i)
+    const api = yield* market.holidays(year)
+    const holidays = holidayIndex([...years.flatMap(nyseHolidays), ...api])
+    yield* pruneJournals(root, date, retainDays, holidays)
+  })
 
 export const liveProgram = (options: LiveOptions = {}) =>
   Effect.scoped(
@@ -84,9 +97,10 @@ export const liveProgram = (options: LiveOptions = {}) =>
         maxConsecutiveFailures: settings.alerts.maxConsecutiveConnectionFailures
       }
       const feeds = (["spy", "vix", "options"] as const).filter((f) => settings.feeds[f].enabled)
+      yield* retainJournals(root, date, settings.journal.retainDays)
       const journals = new Map<LiveFeed, Journal.JournalHandle>()
       for (const feed of feeds) {
-        const journal = yield* Journal.open(root, feed, date)
+        const journal = yield* Journal.open(root, feed, date, { fsync: settings.journal.fsync })
         journals.set(feed, journal)
         const minute = feed === "options" && opt.timespan === "minute"
         yield* Effect.acquireRelease(

@@ -2,7 +2,9 @@
  * The end of a live day, as a real process: `live` on a simulated clock from 15:53:00 ET at 20× (18 real seconds before the stop: enough to stream on a loaded machine, where start-up alone can take 5 s = 100 simulated seconds)
  * with the built-in simulator stops 60 s before the close, then loads the day into the configured
  * sink (DuckDB) and builds options_consolidated by itself: every lake row is in the warehouse
- * (exact key sets) and the view has one row per option bar.
+ * (exact key sets) and the view has one row per option bar. The run uses `journal.fsync: batch`
+ * and `journal.retain_days: 2`: at its start, the old fully checkpointed journal is deleted, the
+ * uncovered one and the recent one are kept.
  */
 import { DuckDBInstance } from "@duckdb/node-api"
 import { execFileSync } from "node:child_process"
@@ -28,10 +30,24 @@ describe("live: end of day", () => {
 
   it("stops before the close, loads the sinks and builds options_consolidated", async () => {
     const root = await tempRoot("eod-")
+    const line = '[1,[{"ev":"status"}]]\n'
+    const seed = (feed: string, date: string, offset?: number) => {
+      fs.mkdirSync(path.join(root, "journal", feed), { recursive: true })
+      fs.writeFileSync(path.join(root, "journal", feed, `${date}.ndjson`), line)
+      if (offset === undefined) return
+      fs.mkdirSync(path.join(root, "state", "live", feed), { recursive: true })
+      fs.writeFileSync(path.join(root, "state", "live", feed, `${date}.json`), JSON.stringify({ version: 1, feed, date, offset, seq: 0 }))
+    }
+    seed("spy", "2025-10-23", line.length) // 3 trading days back, covered: deleted
+    seed("vix", "2025-10-23") // no checkpoint: kept
+    seed("spy", "2025-10-24", line.length) // 2 back: kept
     const run = await runCli(["live", "--clock-start", `${DATE}T15:53:00-04:00`, "--clock-speed", "20"], {
-      STORAGE_ROOT: root, OPTIONS_MAX_CONTRACTS: "6", FEEDS_NEWS_ENABLED: "false", SINKS_ENABLED: "duckdb"
+      STORAGE_ROOT: root, OPTIONS_MAX_CONTRACTS: "6", FEEDS_NEWS_ENABLED: "false", SINKS_ENABLED: "duckdb",
+      JOURNAL_FSYNC: "batch", JOURNAL_RETAIN_DAYS: "2"
     })
     expect(run.code).toBe(0)
+    const journals = ["options", "spy", "vix"].flatMap((f) => fs.readdirSync(path.join(root, "journal", f)).sort().map((n) => `${f}/${n}`))
+    expect(journals).toEqual(["options/2025-10-28.ndjson", "spy/2025-10-24.ndjson", "spy/2025-10-28.ndjson", "vix/2025-10-23.ndjson", "vix/2025-10-28.ndjson"])
     expect(run.stdout + run.stderr).toContain(`End of day ${DATE}: sinks loaded`)
     // the final heartbeat of each socket source says the stream is closed, not "connected"
     for (const source of ["spy", "vix", "options"]) {

@@ -41,6 +41,19 @@ describe("LiveColumns", () => {
     for (const [k, r] of ref) for (const c of SCHEMAS.options.columns) assert.strictEqual(byKey.get(k)![c.name], r[c.name] ?? null, `${k} ${c.name}`)
   })
 
+  it("reset for reuse: a second batch in the same arrays has exactly its own rows (no key, extra or index left from the first)", () => {
+    const symbols = new SymbolTable()
+    const used = new LiveColumns(SCHEMAS.options, symbols)
+    for (let s = 0; s < 3000; s++) used.putRow(row("A", s * 1000, s + 1, "ws", s % 7 === 0 ? `{"old":${s}}` : null), true)
+    used.putRow(row("A", 5000, 99), true) // out of order: builds the index
+    const fresh = new LiveColumns(SCHEMAS.options, symbols)
+    const second = [row("A", 5000, 7), row("B", 1000, 8, "ws", '{"new":1}'), row("A", 2000, 9), row("A", 5000, 10), row("A", 0, 11, "repair")]
+    const reused = used.reset()
+    for (const r of second) assert.strictEqual(reused.putRow(r, r["source"] !== "repair"), fresh.putRow(r, r["source"] !== "repair"))
+    assert.strictEqual(reused.length, 4)
+    assert.deepStrictEqual(batchRows(SCHEMAS.options, reused.toColumnBatch()), batchRows(SCHEMAS.options, fresh.toColumnBatch()))
+  })
+
   it("rows copied from another batch (a frame's scratch rows) keep their extra strings", () => {
     const symbols = new SymbolTable()
     const scratch = new LiveColumns(SCHEMAS.spy, symbols)
