@@ -1,0 +1,28 @@
+/**
+ * The LiveSinkLoader of `live` (src/live/LiveSinkLoader.ts), from Settings: every
+ * `sinks.live_load_interval_s` (0 = off) the day's new durable lake files go into each sink of
+ * `sinks.enabled`. Each round opens a sink through src/layers/Sinks.ts with only that sink enabled
+ * and closes it afterwards.
+ */
+import { Context, Effect, Layer } from "effect"
+import type { SinkName } from "../config/Settings.js"
+import { FEEDS } from "../sql/tables.js"
+import { LiveSinkLoader, make } from "../live/LiveSinkLoader.js"
+import { AppSettings } from "../services/AppSettings.js"
+import { SinkRouter } from "../services/sinks/SinkRouter.js"
+import * as Sinks from "./Sinks.js"
+
+export const layer: Layer.Layer<LiveSinkLoader, never, AppSettings> = Layer.effect(
+  LiveSinkLoader,
+  Effect.gen(function* () {
+    const settings = yield* AppSettings
+    const only = (sink: SinkName) => Layer.succeed(AppSettings, { ...settings, sinks: { ...settings.sinks, enabled: [sink] } })
+    return make({
+      root: settings.storage.root,
+      intervalMs: settings.sinks.liveLoadIntervalS * 1000,
+      sinks: settings.sinks.enabled,
+      feeds: FEEDS,
+      acquire: (sink) => Effect.map(Layer.build(Sinks.layer.pipe(Layer.provide(only(sink)))), (ctx) => Context.get(ctx, SinkRouter))
+    })
+  })
+)
