@@ -9,6 +9,7 @@ import { Effect, Either } from "effect"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
+import type { SinkName } from "../../src/config/Settings.js"
 import type { Row } from "../../src/domain/feeds.js"
 import { lakePaths } from "../../src/domain/paths.js"
 import { makeDay } from "./fixtures.js"
@@ -87,7 +88,8 @@ describe("sinks: loadFiles (incremental)", () => {
 
   it("refuses a file outside the partition (every sink)", async () => {
     const outside = path.join(lakePaths(root).partitionDir("spy", date), "live-000001.parquet")
-    for (const sink of ["duckdb", ...(pg ? ["postgres"] : []), ...(mysql ? ["mysql"] : [])] as const) {
+    const engines: Array<SinkName> = ["duckdb", ...(pg ? ["postgres" as const] : []), ...(mysql ? ["mysql" as const] : [])]
+    for (const sink of engines) {
       const result = await withRouter(sinks, (r) => Effect.either(r.loadFiles("options", date, [outside, "/etc/passwd"], { sink })))
       expect([sink, Either.isLeft(result) && result.left.message.includes("not a Parquet file of the options 2025-10-28 partition")]).toEqual([sink, true])
     }
