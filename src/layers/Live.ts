@@ -42,7 +42,8 @@ export const TelemetryFromObservability: Layer.Layer<LiveTelemetry, never, Metri
       connectionFailure: (source) => metrics.recordConnectionFailure(source),
       connectionOk: (source) => metrics.resetConnectionFailures(source),
       error: (source, n = 1) => Effect.repeatN(metrics.recordError(source), Math.max(0, n - 1)),
-      alert: (kind, message, details) => Effect.asVoid(alerts.raise(kind, message, details))
+      alert: (kind, message, details) => Effect.asVoid(alerts.raise(kind, message, details)),
+      resolveAlert: (kind, source) => Effect.asVoid(alerts.resolve(kind, source))
     } satisfies LiveTelemetryService
   })
 )

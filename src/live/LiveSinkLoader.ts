@@ -10,7 +10,8 @@
  *   DuckDB warehouse file is not held between rounds, so a researcher or `consolidate` can open
  *   it, and one sink that is down never holds the others back.
  * - A sink that fails is logged and alerted (`sink_live_load`, source = the sink); its files stay
- *   "not loaded" and are tried again next round. The live stream is never stopped by a sink.
+ *   "not loaded" and are tried again next round; the alert is resolved by its next successful
+ *   load. The live stream is never stopped by a sink.
  * - What was loaded is remembered in memory only. After a restart (even `kill -9`) the set is
  *   empty and the first round reloads the day's durable files once: idempotent (upserts), only
  *   slower. Nothing here writes a sink checkpoint, so the end-of-day `loadPartition` (after
@@ -70,6 +71,8 @@ export const make = (config: LiveSinkLoaderConfig): LiveSinkLoaderService => {
   let rounds = 0
   let running = false
   let last: ReadonlyArray<SinkRound> = []
+  /** Sinks with an open alert. */
+  const failing = new Set<SinkName>()
   const seen = (sink: SinkName, feed: Feed) => {
     let bySink = loaded.get(sink)
     if (!bySink) loaded.set(sink, (bySink = new Map()))
@@ -92,6 +95,7 @@ export const make = (config: LiveSinkLoaderConfig): LiveSinkLoaderService => {
           for (const f of files) seen(sink, feed).set(f.id, f.path)
           done[feed] = files.map((f) => f.path)
         }
+        if (failing.delete(sink)) yield* Effect.flatMap(LiveTelemetry, (t) => t.resolveAlert(ALERT_KIND, sink))
         return { sink, loaded: done } satisfies SinkRound
       })
     ).pipe(
@@ -99,6 +103,7 @@ export const make = (config: LiveSinkLoaderConfig): LiveSinkLoaderService => {
         Effect.gen(function* () {
           const message = `live load into ${sink} failed (retried in ${config.intervalMs / 1000} s): ${describe(cause)}`
           yield* Effect.logWarning(message)
+          failing.add(sink)
           yield* Effect.flatMap(LiveTelemetry, (t) => t.alert(ALERT_KIND, message, { source: sink, date }))
           return { sink, loaded: done, error: message } satisfies SinkRound
         })

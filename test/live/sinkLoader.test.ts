@@ -2,7 +2,8 @@
  * LiveSinkLoader and durableFiles without a live day: which lake files count as durable (a live
  * file above its checkpoint's seq does not, temp files never), only new files are sent, a sink
  * that fails is alerted and retried next round while the others go on, a round with nothing new
- * opens no sink, and the loop runs on the Effect Clock (TestClock).
+ * opens no sink, the alert is resolved by the next successful load, a restarted loader reloads the
+ * durable files once, and the loop runs on the Effect Clock (TestClock).
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, TestClock } from "effect"
@@ -95,6 +96,7 @@ describe("live sinks: durable files and the loader", () => {
         { sink: "duckdb", feed: "spy", files: ["live-000002.parquet"] },
         { sink: "postgres", feed: "spy", files: ["live-000001.parquet", "live-000002.parquet"] }
       ])
+      assert.deepStrictEqual(rec.resolved, [{ kind: ALERT_KIND, source: "postgres" }]) // the next successful load closes the alert
 
       calls.length = 0
       opened.length = 0
@@ -112,6 +114,12 @@ describe("live sinks: durable files and the loader", () => {
       for (let i = 0; i < 200 && (yield* loader.status).rounds === rounds; i++) yield* Effect.promise(() => new Promise((r) => setTimeout(r, 5)))
       assert.strictEqual((yield* loader.status).rounds, rounds + 1)
       assert.deepStrictEqual(calls.map((c) => [c.sink, c.files]).sort(), [["duckdb", ["live-000003.parquet"]], ["postgres", ["live-000003.parquet"]]])
+      // A restart (even kill -9) forgets what was loaded: the first round of a new loader reloads every durable file once (idempotent upserts).
+      calls.length = 0
+      const restarted = make({ root, intervalMs: 60_000, sinks: ["duckdb", "postgres"], feeds: ["spy", "vix"], acquire: (sink) => Effect.succeed(router(sink)) })
+      yield* restarted.round(DATE).pipe(Effect.provide(rec.layer))
+      const all = ["live-000001.parquet", "live-000002.parquet", "live-000003.parquet"]
+      assert.deepStrictEqual(calls, [{ sink: "duckdb", feed: "spy", files: all }, { sink: "postgres", feed: "spy", files: all }])
       assert.deepStrictEqual((yield* loader.status).loaded["postgres"], { spy: ["live-000001.parquet", "live-000002.parquet", "live-000003.parquet"].map((n) => path.join(lakePaths(root).partitionDir("spy", DATE), n)) })
     }))
 })
