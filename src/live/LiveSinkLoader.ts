@@ -34,7 +34,7 @@ export interface LiveSinkLoaderConfig {
   readonly sinks: ReadonlyArray<SinkName>
   readonly feeds: ReadonlyArray<Feed>
   /** A router with only `sink` registered, for one round (released after it). */
-  readonly acquire: (sink: SinkName) => Effect.Effect<SinkRouterService, SinkError, Scope.Scope>
+  readonly acquire: (sink: SinkName) => Effect.Effect<SinkRouterService, SinkError, Scope.Scope | LiveTelemetry>
 }
 
 export interface SinkRound {
