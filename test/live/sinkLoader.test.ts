@@ -114,6 +114,12 @@ describe("live sinks: durable files and the loader", () => {
       for (let i = 0; i < 200 && (yield* loader.status).rounds === rounds; i++) yield* Effect.promise(() => new Promise((r) => setTimeout(r, 5)))
       assert.strictEqual((yield* loader.status).rounds, rounds + 1)
       assert.deepStrictEqual(calls.map((c) => [c.sink, c.files]).sort(), [["duckdb", ["live-000003.parquet"]], ["postgres", ["live-000003.parquet"]]])
+      // live_load_interval_s = 0: no loop at all (the sinks are loaded only at the end of the day)
+      const off = make({ root, intervalMs: 0, sinks: ["duckdb"], feeds: ["spy"], acquire: (sink) => Effect.succeed(router(sink)) })
+      yield* off.start(DATE).pipe(Effect.provide(rec.layer))
+      yield* TestClock.adjust("1 hour")
+      assert.strictEqual((yield* off.status).rounds, 0)
+
       // A restart (even kill -9) forgets what was loaded: the first round of a new loader reloads every durable file once (idempotent upserts).
       calls.length = 0
       const restarted = make({ root, intervalMs: 60_000, sinks: ["duckdb", "postgres"], feeds: ["spy", "vix"], acquire: (sink) => Effect.succeed(router(sink)) })
