@@ -59,6 +59,11 @@ export const SettingsConfig = Config.all({
   live: Config.all({
     maxSubscriptionsPerConnection: int("max_subscriptions_per_connection", 100),
     idleTimeoutS: num("idle_timeout_s", 30),
+    /** Keepalive: a WebSocket ping every ping_interval_s (0 = none), dead without a pong within pong_timeout_s. */
+    pingIntervalS: num("ping_interval_s", 10),
+    pongTimeoutS: num("pong_timeout_s", 10),
+    /** How long before the open `live` may start, connect and wait for the first bars. */
+    preOpenS: num("pre_open_s", 120),
     queueCapacity: int("queue_capacity", 10_000),
     reconnectBaseMs: int("reconnect_base_ms", 500),
     reconnectMaxMs: int("reconnect_max_ms", 30_000),

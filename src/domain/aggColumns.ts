@@ -7,7 +7,7 @@
  * that is not JSON) makes `decodeAggPage` answer `undefined`, and the caller takes the
  * item-by-item path (`JSON.parse` + normalize.ts), which then decides drift and quarantine.
  */
-import { JsonBytes, keyCode } from "../lib/jsonBytes.js"
+import { JsonBytes, keyCode, plainDecimal, plainDecimalValue } from "../lib/jsonBytes.js"
 
 /** `agg`: a stock or option bar (`v vw o c h l t n`, optional `otc`); `index`: an index value (`o c h l t`). */
 export type AggShape = "agg" | "index"
@@ -17,9 +17,6 @@ const T = 0, O = 1, H = 2, L = 3, C = 4, V = 5, VW = 6, N = 7
 const SLOTS: Readonly<Record<AggShape, number>> = { agg: 8, index: 5 }
 const K = { t: keyCode("t"), o: keyCode("o"), h: keyCode("h"), l: keyCode("l"), c: keyCode("c"), v: keyCode("v"), vw: keyCode("vw"), n: keyCode("n") }
 const K_OTC = 111 | (116 << 8) | (99 << 16)
-const MAX_SAFE = Number.MAX_SAFE_INTEGER
-/** 10^0 … 10^22: exact doubles, so m / 10^k (m < 2^53) is one correctly rounded division, as JSON.parse reads it. */
-const POW10 = Array.from({ length: 23 }, (_, i) => Number(`1e${i}`))
 const OTC_BIT = 1 << 8
 
 export interface AggColumns {
@@ -99,31 +96,12 @@ export class AggColumnsBuilder {
       } else return -1
       if (slot < 0 || b[p] !== 58 || (seen & (1 << slot)) !== 0) return -1
       seen |= 1 << slot
-      let c = b[++p]!
-      const neg = c === 45
-      if (neg) c = b[++p]!
-      let m = 0
-      if (c === 48) c = b[++p]!
-      else if (c >= 49 && c <= 57) {
-        do {
-          m = m * 10 + (c - 48)
-          c = b[++p]!
-        } while (c >= 48 && c <= 57)
-      } else return -1
-      let scale = 0
-      if (c === 46) {
-        c = b[++p]!
-        if (!(c >= 48 && c <= 57)) return -1
-        do {
-          m = m * 10 + (c - 48)
-          scale++
-          c = b[++p]!
-        } while (c >= 48 && c <= 57)
-      }
-      if (c === 101 || c === 69 || m > MAX_SAFE || scale > 22) return -1
-      const x = scale === 0 ? (neg ? -m : m) : neg ? -(m / POW10[scale]!) : m / POW10[scale]!
+      p = plainDecimal(b, p + 1)
+      if (p < 0) return -1
+      const x = plainDecimalValue[0]!
       if ((slot === T || slot === N) && !Number.isInteger(x)) return -1
       cols[slot]![i] = x
+      const c = b[p]
       if (c === 44) p++
       else if (c === 125) break
       else return -1

@@ -12,6 +12,42 @@ const MAX_SAFE = Number.MAX_SAFE_INTEGER
 const latin1 = (buf: Uint8Array, from: number, to: number): string => Buffer.from(buf.buffer, buf.byteOffset + from, to - from).toString("latin1")
 const utf8 = new TextDecoder()
 
+/** The value read by the last `plainDecimal` (a typed array: no boxed double per call). */
+export const plainDecimalValue = new Float64Array(1)
+
+/**
+ * The compact fast paths' number: a plain JSON decimal at `p` (optional `-`, digits, optional
+ * fraction; no exponent, mantissa ≤ 2^53, ≤ 22 fraction digits), exactly the double `JSON.parse`
+ * gives, left in `plainDecimalValue[0]`. Returns the position after the number, or -1 for anything
+ * else (the caller then falls back to a general reader).
+ */
+export const plainDecimal = (b: Uint8Array, p: number): number => {
+  let c = b[p]!
+  const neg = c === 45
+  if (neg) c = b[++p]!
+  let m = 0
+  if (c === 48) c = b[++p]!
+  else if (c >= 49 && c <= 57) {
+    do {
+      m = m * 10 + (c - 48)
+      c = b[++p]!
+    } while (c >= 48 && c <= 57)
+  } else return -1
+  let scale = 0
+  if (c === 46) {
+    c = b[++p]!
+    if (!(c >= 48 && c <= 57)) return -1
+    do {
+      m = m * 10 + (c - 48)
+      scale++
+      c = b[++p]!
+    } while (c >= 48 && c <= 57)
+  }
+  if (c === 101 || c === 69 || m > MAX_SAFE || scale > 22) return -1
+  plainDecimalValue[0] = scale === 0 ? (neg ? -m : m) : neg ? -(m / POW10[scale]!) : m / POW10[scale]!
+  return p
+}
+
 /** A key of one or two ASCII letters as one small integer (`b0 | b1 << 8`). */
 export const keyCode = (key: string): number => key.charCodeAt(0) | (key.length > 1 ? key.charCodeAt(1) << 8 : 0)
 

@@ -75,6 +75,7 @@ export const pollNews = (cfg: NewsPollerConfig) =>
         byDate.get(d)!.push(n.row)
       }
       yield* telemetry.received("news", 1, items.length)
+      yield* telemetry.connection("news", "polling")
       // A poll with nothing new is fully processed: record it, or the source looks stuck behind its last commit.
       if (byDate.size === 0) return yield* telemetry.commit("news", 0, yield* Clock.currentTimeMillis, [receivedAtMs])
       const seq = cursor.seq + 1
@@ -89,7 +90,9 @@ export const pollNews = (cfg: NewsPollerConfig) =>
     })
 
     const loop = poll.pipe(
-      Effect.tapError((e) => Effect.zipRight(telemetry.error("news"), Effect.logWarning(`news poll failed: ${e.message}`))),
+      Effect.tapError((e) =>
+        Effect.all([telemetry.error("news"), telemetry.connection("news", "poll_failing"), Effect.logWarning(`news poll failed: ${e.message}`)], { discard: true })
+      ),
       Effect.ignore,
       Effect.repeat(Schedule.spaced(Duration.millis(cfg.intervalMs)))
     )

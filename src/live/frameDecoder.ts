@@ -13,12 +13,9 @@
  * before (JSON.parse of the whole text, which then quarantines it).
  */
 import type { FeedSchema } from "../domain/feeds.js"
-import { JsonBytes } from "../lib/jsonBytes.js"
+import { JsonBytes, plainDecimal, plainDecimalValue } from "../lib/jsonBytes.js"
 import type { SymbolTable } from "../lib/symbolTable.js"
 import { LiveColumns, SOURCE_WS } from "./liveColumns.js"
-
-const MAX_SAFE = Number.MAX_SAFE_INTEGER
-const POW10 = Array.from({ length: 23 }, (_, i) => Number(`1e${i}`))
 
 /** Event field → lake column (number fields of the `A`/`AM` events, polygon-wire.md §10.3). */
 const AGG_FIELDS: ReadonlyArray<readonly [string, string]> = [
@@ -166,30 +163,12 @@ export class FrameDecoder {
       seen |= bit
       let c = b[p]!
       if (f >= 0) {
-        const neg = c === 45
-        if (neg) c = b[++p]!
-        let m = 0
-        if (c === 48) c = b[++p]!
-        else if (c >= 49 && c <= 57) {
-          do {
-            m = m * 10 + (c - 48)
-            c = b[++p]!
-          } while (c >= 48 && c <= 57)
-        } else return -1
-        let scale = 0
-        if (c === 46) {
-          c = b[++p]!
-          if (!(c >= 48 && c <= 57)) return -1
-          do {
-            m = m * 10 + (c - 48)
-            scale++
-            c = b[++p]!
-          } while (c >= 48 && c <= 57)
-        }
-        if (c === 101 || c === 69 || m > MAX_SAFE || scale > 22) return -1
-        const x = scale === 0 ? (neg ? -m : m) : neg ? -(m / POW10[scale]!) : m / POW10[scale]!
+        p = plainDecimal(b, p)
+        if (p < 0) return -1
+        const x = plainDecimalValue[0]!
         if (integer[f] === 1 && !Number.isInteger(x)) return -1
         numeric[slotOf[f]!]![i] = x
+        c = b[p]!
       } else if (f === F_OTC) {
         if (c === 116 && b[p + 1] === 114 && b[p + 2] === 117 && b[p + 3] === 101) (otc = 1), (p += 4)
         else if (c === 102 && b[p + 1] === 97 && b[p + 2] === 108 && b[p + 3] === 115 && b[p + 4] === 101) (otc = 2), (p += 5)

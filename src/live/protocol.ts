@@ -10,6 +10,8 @@ export type Cluster = "stocks" | "options" | "indices"
 export class SocketClosed extends Data.TaggedError("SocketClosed")<{ readonly code: number; readonly reason: string }> {}
 export class SocketError extends Data.TaggedError("SocketError")<{ readonly message: string }> {}
 export class IdleTimeout extends Data.TaggedError("IdleTimeout")<{ readonly idleMs: number }> {}
+/** A keepalive ping went unanswered: the connection is dead even if TCP has not noticed. */
+export class PongTimeout extends Data.TaggedError("PongTimeout")<{ readonly timeoutMs: number }> {}
 /** The server refused the key: fatal, never retried. */
 export class AuthFailed extends Data.TaggedError("AuthFailed")<{ readonly message: string; readonly cluster: Cluster }> {}
 /** The account's connection limit was hit: retried at most once per `live.max_connections_retry_s`. */
@@ -17,7 +19,7 @@ export class MaxConnections extends Data.TaggedError("MaxConnections")<{ readonl
 /** `slow_consumer`, `force_disconnect`, `auth_timeout`: server-side disconnects, retried. */
 export class ServerDisconnect extends Data.TaggedError("ServerDisconnect")<{ readonly status: string; readonly message: string }> {}
 
-export type SessionError = SocketClosed | SocketError | IdleTimeout | AuthFailed | MaxConnections | ServerDisconnect
+export type SessionError = SocketClosed | SocketError | IdleTimeout | PongTimeout | AuthFailed | MaxConnections | ServerDisconnect
 
 export interface StatusMessage {
   readonly status: string
@@ -104,6 +106,8 @@ export const describe = (e: SessionError): string => {
       return `socket error: ${e.message}`
     case "IdleTimeout":
       return `no message for ${e.idleMs} ms (dead connection)`
+    case "PongTimeout":
+      return `no pong within ${e.timeoutMs} ms of a keepalive ping (dead connection)`
     case "AuthFailed":
       return `auth_failed: ${e.message}`
     case "MaxConnections":

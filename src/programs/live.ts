@@ -2,7 +2,7 @@
  * `live`: stream SPY (`A.SPY` on /stocks), VIX (`A.I:VIX` on /indices) and the day's SPY options
  * (`A.O:…`/`AM.O:…` on /options, sharded by `live.max_subscriptions_per_connection`) during
  * market hours, plus news by REST polling. Frames → journal → LiveWriter → Parquet + checkpoint.
- * Outside market hours (more than PRE_OPEN_MS before the open) it logs "Market closed - streaming
+ * Outside market hours (more than `live.pre_open_s` before the open) it logs "Market closed - streaming
  * inactive" and the next open, and returns without opening a socket. It stops `live.shutdown_before_close_s` before the close, on interruption
  * (SIGINT/SIGTERM/`stop`), or fails fast on `auth_failed`; every stop drains the journal, commits,
  * checkpoints and compacts, so `live` again resumes where it stopped. With a LiveSinkLoader in the
@@ -37,12 +37,15 @@ export type LiveOutcome =
   | { readonly _tag: "MarketClosed"; readonly nextOpenMs: number }
   | { readonly _tag: "Streamed"; readonly date: string; readonly endOfDay: boolean }
 
-/** How long before the open `live` may start and wait for it. */
-export const PRE_OPEN_MS = 120_000
-
 const nyTime = (ms: number) => DateTime.fromMillis(ms, { zone: NY }).toFormat("yyyy-MM-dd HH:mm:ss 'America/New_York'")
 
-export const liveProgram = (_options: LiveOptions = {}) =>
+/**
+ * On a simulated clock running k times real time, a pong still takes real network time: the pong
+ * timeout is at least this many REAL milliseconds (k × this on the simulated clock).
+ */
+const MIN_REAL_PONG_TIMEOUT_MS = 5_000
+
+export const liveProgram = (options: LiveOptions = {}) =>
   Effect.scoped(
     Effect.gen(function* () {
       const settings = yield* AppSettings
@@ -51,7 +54,7 @@ export const liveProgram = (_options: LiveOptions = {}) =>
       const endpoint = yield* FeedEndpoint
       const state = yield* market.state
       // Started just before the open (as `--clock-start …T09:29:50` does): connect now, data starts at the open.
-      const preOpen = state._tag === "Closed" && state.next.openMs - state.nowMs <= PRE_OPEN_MS
+      const preOpen = state._tag === "Closed" && state.next.openMs - state.nowMs <= settings.live.preOpenS * 1000
       if (state._tag === "Closed" && !preOpen) {
         yield* Effect.logInfo("Market closed - streaming inactive")
         yield* Effect.logInfo(`Next open: ${nyTime(state.next.openMs)}`)
@@ -75,6 +78,8 @@ export const liveProgram = (_options: LiveOptions = {}) =>
         baseUrl: endpoint.baseUrl,
         apiKey: endpoint.apiKey,
         idleTimeoutMs: live.idleTimeoutS * 1000,
+        pingIntervalMs: live.pingIntervalS * 1000,
+        pongTimeoutMs: Math.max(live.pongTimeoutS * 1000, MIN_REAL_PONG_TIMEOUT_MS * Math.max(1, options.clockSpeed ?? settings.clock.speed)),
         reconnectBaseMs: live.reconnectBaseMs,
         reconnectMaxMs: live.reconnectMaxMs,
         maxConnectionsRetryMs: live.maxConnectionsRetryS * 1000,
@@ -110,6 +115,10 @@ export const liveProgram = (_options: LiveOptions = {}) =>
       const sinkLoader = yield* Effect.serviceOption(LiveSinkLoader)
       if (sinkLoader._tag === "Some") yield* sinkLoader.value.start(date)
 
+      // Runs after the sockets below are closed: the final heartbeat then says so, not "connected".
+      yield* Effect.addFinalizer(() =>
+        Effect.forEach([...feeds, ...(settings.feeds.news.enabled ? ["news"] : [])], (source) => telemetry.connection(source, "closed"), { discard: true })
+      )
       // Sockets are created after the writers, so they are closed first on the way out: stop reading, then flush.
       const sockets = yield* FiberMap.make<string>()
       const connect = (feed: LiveFeed, tickers: ReadonlyArray<string>, ev: "A" | "AM") =>

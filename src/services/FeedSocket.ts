@@ -3,7 +3,8 @@
  * connected → auth → subscribe; every received frame goes straight to the feed's journal, as the
  * bytes received (the socket is never slowed by the lake), and only status frames are parsed here. A session ends
  * only by error — a close of ANY code, a socket error, a server disconnect status, or the idle
- * watchdog (no message for `live.idle_timeout_s`) — and is retried forever with a capped,
+ * watchdog (no message for `live.idle_timeout_s`), or an unanswered keepalive ping (`live.ping_interval_s`,
+ * `live.pong_timeout_s`: catches a half-open socket even when the feed is quiet) — and is retried forever with a capped,
  * jittered exponential backoff (reset once data flows), resubscribing everything. `auth_failed`
  * is fatal; `max_connections` waits `live.max_connections_retry_s` and alerts; more than
  * `alerts.max_consecutive_connection_failures` failures in a row alert.
@@ -12,7 +13,7 @@ import { Clock, Context, Duration, Effect, Layer, Runtime, Schedule } from "effe
 import WebSocket from "ws"
 import type { JournalHandle } from "../live/Journal.js"
 import {
-  actionFor, AuthFailed, authMessage, describe, IdleTimeout, type SessionError, SocketClosed, SocketError,
+  actionFor, AuthFailed, authMessage, describe, IdleTimeout, PongTimeout, type SessionError, SocketClosed, SocketError,
   statusesOf, subscribeMessages
 } from "../live/protocol.js"
 import type { ConnectionSpec } from "../live/sharding.js"
@@ -23,7 +24,10 @@ export interface WsLike {
   on(event: "message", listener: (data: WebSocket.RawData | string, isBinary: boolean) => void): unknown
   on(event: "close", listener: (code: number, reason: Buffer) => void): unknown
   on(event: "error", listener: (error: Error) => void): unknown
+  on(event: "pong", listener: () => void): unknown
   send(data: string): void
+  /** A WebSocket ping frame (RFC 6455 §5.5.2: the server must answer with a pong). */
+  ping?(): void
   terminate(): void
 }
 
@@ -42,6 +46,10 @@ export interface FeedSocketConfig {
   readonly baseUrl: string
   readonly apiKey: string
   readonly idleTimeoutMs: number
+  /** Keepalive ping period; absent or 0 = no pings (then only the idle watchdog detects a dead socket). */
+  readonly pingIntervalMs?: number
+  /** A ping unanswered for this long ends the session (default: the ping interval). */
+  readonly pongTimeoutMs?: number
   readonly reconnectBaseMs: number
   readonly reconnectMaxMs: number
   readonly maxConnectionsRetryMs: number
@@ -51,6 +59,10 @@ export interface FeedSocketConfig {
 interface SessionState {
   lastMessageMs: number
   gotData: boolean
+  /** Sends a keepalive ping on the open socket (set once the socket exists). */
+  ping?: () => void
+  /** Time of the oldest ping not yet answered (undefined when none is outstanding). */
+  pingOutstandingSinceMs?: number
 }
 
 /** A message's bytes as received (no decoding: frames are journaled as bytes). */
@@ -112,6 +124,13 @@ const session = (
           } else if (action._tag === "Fail") end(action.error)
         }
       })
+      ws.on("pong", () => void (state.pingOutstandingSinceMs = undefined))
+      if (ws.ping) {
+        const sendPing = ws.ping.bind(ws)
+        state.ping = () => {
+          if (!done) sendPing()
+        }
+      }
       ws.on("close", (code, reason) => end(new SocketClosed({ code, reason: reason.toString("utf8") })))
       ws.on("error", (error) => end(new SocketError({ message: error.message })))
       return Effect.sync(() => {
@@ -138,6 +157,26 @@ const watchdog = (state: SessionState, idleMs: number) =>
   })
 
 /**
+ * A ping every `intervalMs` (or every `timeoutMs` if that is longer: one ping outstanding at a
+ * time); fails with PongTimeout when a ping is still unanswered `timeoutMs` after it was sent. A
+ * socket that cannot ping (a test fake) is only watched for silence.
+ */
+const keepalive = (state: SessionState, intervalMs: number, timeoutMs: number) =>
+  Effect.gen(function* () {
+    yield* Effect.sleep(Duration.millis(intervalMs))
+    const ping = state.ping
+    if (!ping) return yield* Effect.never
+    for (;;) {
+      const sentMs = yield* Clock.currentTimeMillis
+      state.pingOutstandingSinceMs = sentMs
+      ping()
+      yield* Effect.sleep(Duration.millis(timeoutMs))
+      if (state.pingOutstandingSinceMs === sentMs) return yield* Effect.fail(new PongTimeout({ timeoutMs }))
+      yield* Effect.sleep(Duration.millis(Math.max(0, intervalMs - timeoutMs)))
+    }
+  })
+
+/**
  * Run one connection for as long as the enclosing fiber lives. Only fails on `auth_failed`.
  * Fork it with `Effect.forkScoped` or a FiberMap.
  */
@@ -160,9 +199,11 @@ export const runConnection = (
       yield* telemetry.connection(spec.feed, epoch === 1 ? "connecting" : "reconnecting")
       const state: SessionState = { lastMessageMs: yield* Clock.currentTimeMillis, gotData: false }
       const connected = () => void runFork(telemetry.connection(spec.feed, "connected"))
-      const error = yield* Effect.flip(
-        Effect.raceFirst(session(connect, spec, cfg, journal, epoch, state, connected), watchdog(state, cfg.idleTimeoutMs))
-      )
+      const pingMs = cfg.pingIntervalMs ?? 0
+      const watchers = pingMs > 0
+        ? Effect.raceFirst(watchdog(state, cfg.idleTimeoutMs), keepalive(state, pingMs, cfg.pongTimeoutMs ?? pingMs))
+        : watchdog(state, cfg.idleTimeoutMs)
+      const error = yield* Effect.flip(Effect.raceFirst(session(connect, spec, cfg, journal, epoch, state, connected), watchers))
       if (state.gotData) {
         failures = 0
         yield* driver.reset

@@ -19,7 +19,8 @@ import { type Percentiles, percentiles } from "../domain/percentiles.js"
 import { AppSettings } from "./AppSettings.js"
 import { BucketWindow, LatencyReservoir } from "./metrics/window.js"
 
-export type ConnectionStatus = "connecting" | "connected" | "reconnecting" | "disconnected" | "closed"
+/** WebSocket sources go connecting → connected (→ disconnected → reconnecting …); REST-polled news is `polling` or `poll_failing`. */
+export type ConnectionStatus = "connecting" | "connected" | "reconnecting" | "disconnected" | "closed" | "polling" | "poll_failing"
 
 export interface SourceSnapshot {
   readonly source: string

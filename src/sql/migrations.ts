@@ -11,9 +11,12 @@
  */
 import { type Dialect, createIndex, createTable, ddl, indexesFor, quote, type SinkColumn } from "./tables.js"
 
-export interface Migration {
+export interface Versioned {
   readonly version: number
   readonly name: string
+}
+
+export interface Migration extends Versioned {
   readonly statements: (dialect: Dialect) => ReadonlyArray<string>
 }
 
@@ -40,7 +43,7 @@ export const createMigrationsTable = (dialect: Dialect): string => createTable(d
 export const selectVersions = (dialect: Dialect): string => `SELECT ${quote(dialect, "version")} AS v FROM ${quote(dialect, MIGRATIONS_TABLE)}`
 
 /** Records a migration; a row written meanwhile by a concurrent starter is kept. */
-export const recordMigration = (dialect: Dialect, m: Migration): { readonly sql: string; readonly params: ReadonlyArray<unknown> } => {
+export const recordMigration = (dialect: Dialect, m: Versioned): { readonly sql: string; readonly params: ReadonlyArray<unknown> } => {
   const t = quote(dialect, MIGRATIONS_TABLE)
   const cols = `(${["version", "name", "applied_at"].map((c) => quote(dialect, c)).join(", ")})`
   switch (dialect) {
@@ -53,12 +56,25 @@ export const recordMigration = (dialect: Dialect, m: Migration): { readonly sql:
   }
 }
 
-export type MigrationPlan =
-  | { readonly _tag: "Apply"; readonly pending: ReadonlyArray<Migration> }
+/** The SQL that keeps `schema_migrations` in one engine. */
+export interface MigrationBookkeeping {
+  readonly createTable: string
+  readonly selectVersions: string
+  readonly record: (m: Versioned) => { readonly sql: string; readonly params: ReadonlyArray<unknown> }
+}
+
+export const bookkeepingFor = (dialect: Dialect): MigrationBookkeeping => ({
+  createTable: createMigrationsTable(dialect),
+  selectVersions: selectVersions(dialect),
+  record: (m) => recordMigration(dialect, m)
+})
+
+export type MigrationPlan<M extends Versioned = Migration> =
+  | { readonly _tag: "Apply"; readonly pending: ReadonlyArray<M> }
   | { readonly _tag: "TooNew"; readonly unknown: ReadonlyArray<number> }
 
 /** What to run given the versions a database lists. */
-export const plan = (applied: ReadonlyArray<number>, migrations: ReadonlyArray<Migration> = MIGRATIONS): MigrationPlan => {
+export const plan = <M extends Versioned = Migration>(applied: ReadonlyArray<number>, migrations: ReadonlyArray<M> = MIGRATIONS as unknown as ReadonlyArray<M>): MigrationPlan<M> => {
   const known = new Set(migrations.map((m) => m.version))
   const unknown = applied.filter((v) => !known.has(v)).sort((a, b) => a - b)
   if (unknown.length > 0) return { _tag: "TooNew", unknown }

@@ -6,6 +6,7 @@
  */
 import { DuckDBInstance } from "@duckdb/node-api"
 import { execFileSync } from "node:child_process"
+import * as fs from "node:fs"
 import * as path from "node:path"
 import { beforeAll, describe, expect, it } from "vitest"
 import { runCli } from "../helpers/cli.js"
@@ -32,6 +33,11 @@ describe("live: end of day", () => {
     })
     expect(run.code).toBe(0)
     expect(run.stdout + run.stderr).toContain(`End of day ${DATE}: sinks loaded`)
+    // the final heartbeat of each socket source says the stream is closed, not "connected"
+    for (const source of ["spy", "vix", "options"]) {
+      const beat = JSON.parse(fs.readFileSync(path.join(root, "state", "heartbeat", `${source}.json`), "utf8")) as { connection_status: string }
+      expect(`${source}:${beat.connection_status}`).toBe(`${source}:closed`)
+    }
     const lake = (feed: string) =>
       keys(undefined, `SELECT ticker, window_start_ms::DOUBLE AS t FROM read_parquet('${root}/raw/${feed}/date=${DATE}/*.parquet')`)
     const warehouse = path.join(root, "warehouse.duckdb")

@@ -17,10 +17,10 @@ import { liveTestLayer } from "./fixtures/harness.js"
 
 const market = makeSyntheticMarket(42)
 
-const runAt = (nowMs: number, date: string, restOptions: FakeRestOptions = {}) =>
+const runAt = (nowMs: number, date: string, restOptions: FakeRestOptions = {}, overrides: Record<string, unknown> = {}) =>
   Effect.gen(function* () {
     const root = yield* Effect.promise(() => tempRoot("live-closed-"))
-    const settings = yield* Effect.promise(() => loadTestSettings({ storage: { root } }))
+    const settings = yield* Effect.promise(() => loadTestSettings({ storage: { root }, ...overrides }))
     const server = new FakeServer(market, date)
     const rest = fakeRest(market, restOptions)
     yield* TestClock.setTime(nowMs)
@@ -44,6 +44,13 @@ describe("live outside market hours", () => {
       assert.strictEqual(server.sockets.length, 0)
       const cached = JSON.parse(fs.readFileSync(path.join(root, "state/holidays-2025.json"), "utf8")) as { holidays: Array<{ date: string }> }
       assert.deepStrictEqual(cached.holidays.map((h) => h.date), ["2025-10-28"])
+    }))
+
+  it.scoped("earlier before the open than live.pre_open_s: closed, next open today, no socket", () =>
+    Effect.gen(function* () {
+      const { outcome, server } = yield* runAt(nyTimeMs("2025-10-28", 9, 28, 30), "2025-10-28", {}, { live: { pre_open_s: 60 } })
+      assert.deepStrictEqual(outcome, { _tag: "MarketClosed", nextOpenMs: nyTimeMs("2025-10-28", 9, 30) })
+      assert.strictEqual(server.sockets.length, 0)
     }))
 
   it.scoped("after an early close: closed, no socket", () =>

@@ -153,5 +153,8 @@ describe("live news poller against the simulator", () => {
       const got = rows.map((r) => ({ id: r.id, published: r.p, title: r.title })).sort((x, y) => x.published - y.published || (x.id < y.id ? -1 : 1))
       assert.deepStrictEqual(got, expected)
       assert.strictEqual(rec.totals.errors, 0)
+      // REST-polled: its heartbeat says `polling` after every successful poll, never a socket state
+      assert.deepStrictEqual([...new Set(rec.states.map((s) => `${s.source}:${s.state}`))], ["news:polling"])
+      assert.strictEqual(rec.states.length, rec.totals.frames)
     }), { timeout: 90_000 })
 })

@@ -28,12 +28,12 @@ const cfg: FeedSocketConfig = {
 }
 const spec = connectionsFor("spy", ["SPY"], "A", 100)[0]!
 
-const setup = (server: FakeServer) =>
+const setup = (server: FakeServer, config: FeedSocketConfig = cfg) =>
   Effect.gen(function* () {
     const root = yield* Effect.promise(() => tempRoot("live-sock-"))
     const journal = yield* Journal.open(root, "spy", DATE)
     const rec = recorder()
-    const run = runConnection(spec, cfg, journal).pipe(Effect.provide(Layer.merge(rec.layer, Layer.succeed(WebSocketConnector, server.connect))))
+    const run = runConnection(spec, config, journal).pipe(Effect.provide(Layer.merge(rec.layer, Layer.succeed(WebSocketConnector, server.connect))))
     return { root, journal, rec, run }
   })
 
@@ -84,6 +84,37 @@ describe("FeedSocket", () => {
       assert.include(text, '"epoch":2')
       assert.isAbove(server.frames, 1)
       assert.strictEqual(rec.totals.failures, 1)
+    }))
+
+  it.scoped("keepalive: answered pings keep a connection; an unanswered ping ends a quiet half-open one before the idle watchdog would", () =>
+    Effect.gen(function* () {
+      const keepaliveCfg = { ...cfg, idleTimeoutMs: 600_000, pingIntervalMs: 10_000, pongTimeoutMs: 5_000 }
+      const server = new FakeServer(market, DATE)
+      const start = nyTimeMs(DATE, 10)
+      yield* TestClock.setTime(start)
+      const { run, rec } = yield* setup(server, keepaliveCfg)
+      const fiber = yield* Effect.fork(run)
+      for (let i = 0; i < 12; i++) { // 60 s, no data at all: only pongs prove the socket alive
+        yield* realTick
+        yield* TestClock.adjust("5 seconds")
+      }
+      yield* realTick
+      assert.strictEqual(server.sockets.length, 1)
+      assert.strictEqual(server.sockets[0]!.pings, 6) // at 10, 20, …, 60 s
+      assert.strictEqual(rec.totals.failures, 0)
+
+      server.sockets[0]!.silent = true // half-open from now on: no data, no pongs
+      for (let i = 0; i < 3; i++) { // the ping at 70 s is unanswered; at 75 s the session ends
+        yield* TestClock.adjust("5 seconds")
+        yield* realTick
+      }
+      yield* realWait(() => server.sockets[0]!.closed)
+      assert.strictEqual(server.sockets[0]!.pings, 7)
+      yield* realWait(() => rec.totals.failures === 1)
+      yield* TestClock.adjust("2 seconds") // reconnect backoff (≤ 1 s with jitter)
+      yield* realWait(() => server.sockets.length === 2)
+      assert.isFalse(server.sockets[1]!.closed)
+      yield* Fiber.interrupt(fiber)
     }))
 
   it.scoped("100,000 frames through one connection reach the journal and the lake exactly", () =>

@@ -40,7 +40,7 @@ export interface Sink {
   readonly loadPartition: (feed: Feed, date: string, options?: LoadOptions) => Effect.Effect<LoadResult, SinkError>
   /** Upsert only these files of the (feed, date) partition; no checkpoint. `rows` = deduplicated rows of the files. */
   readonly loadFiles: (feed: Feed, date: string, files: ReadonlyArray<string>) => Effect.Effect<LoadResult, SinkError>
-  /** Absent for sinks that do not build the view (snowflake). */
+  /** Absent for a sink that does not build the view. */
   readonly consolidate?: (date: string) => Effect.Effect<{ readonly rows: number }, SinkError>
   readonly metrics: Effect.Effect<MetricsSnapshot>
 }

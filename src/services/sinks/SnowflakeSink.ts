@@ -7,11 +7,12 @@
 import { Clock, Effect, Redacted } from "effect"
 import type * as Snowflake from "snowflake-sdk"
 import type { Feed } from "../../domain/feeds.js"
-import { FEEDS } from "../../sql/tables.js"
 import { partitionFiles, partitionSubset } from "./LakeReader.js"
 import { currentAlerts, type Sink, sinkError } from "./Sink.js"
 import * as SinkMetrics from "./SinkMetrics.js"
+import { migrateWith } from "./migrate.js"
 import * as SqlSink from "./SqlSink.js"
+import { SNOWFLAKE_MIGRATIONS, snowflakeBookkeeping } from "./snowflakeMigrations.js"
 import * as consolidated from "./snowflakeConsolidated.js"
 import * as sf from "./snowflakeSql.js"
 
@@ -65,8 +66,13 @@ export const make = (options: SnowflakeSinkOptions) =>
       })
     const exec = (st: sf.Statement) => Effect.asVoid(query(st))
     const plain = (sqlText: string): sf.Statement => ({ sqlText, binds: [] })
-    for (const sqlText of [...FEEDS.map(sf.createTable), consolidated.createConsolidatedTable(), sf.createCheckpoints(), sf.createStage(options.stage)])
-      yield* exec(plain(sqlText)).pipe(Effect.mapError(sinkError("snowflake", "migrate")))
+    yield* migrateWith({
+      sink: "snowflake",
+      bookkeeping: snowflakeBookkeeping,
+      statements: (m) => m.statements,
+      run: (sqlText, binds) => query({ sqlText, binds: binds as ReadonlyArray<string | number> })
+    }, SNOWFLAKE_MIGRATIONS)
+    yield* exec(plain(sf.createStage(options.stage))).pipe(Effect.mapError(sinkError("snowflake", "create stage")))
     const lock = yield* Effect.makeSemaphore(1)
     const metrics = SinkMetrics.make("snowflake", options.commitSlaS * 1000, yield* currentAlerts)
 

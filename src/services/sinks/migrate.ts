@@ -4,7 +4,7 @@
  * refuses a database migrated by a newer build. One log line per applied migration.
  */
 import { Effect } from "effect"
-import { createMigrationsTable, LATEST_VERSION, MIGRATIONS, type Migration, plan, recordMigration, selectVersions } from "../../sql/migrations.js"
+import { bookkeepingFor, type Migration, type MigrationBookkeeping, MIGRATIONS, plan, type Versioned } from "../../sql/migrations.js"
 import type { Dialect } from "../../sql/tables.js"
 import { SinkError, sinkError } from "./Sink.js"
 
@@ -16,15 +16,25 @@ export interface MigrationDriver<E> {
   readonly alreadyExists?: (e: E) => boolean
 }
 
+/** An engine outside the shared dialects (Snowflake): its own bookkeeping SQL and statements. */
+export interface BookkeptDriver<E, M extends Versioned> extends Omit<MigrationDriver<E>, "dialect"> {
+  readonly bookkeeping: MigrationBookkeeping
+  readonly statements: (m: M) => ReadonlyArray<string>
+}
+
 /** The versions applied by this call (empty when the database was up to date). */
 export const migrate = <E>(driver: MigrationDriver<E>, migrations: ReadonlyArray<Migration> = MIGRATIONS): Effect.Effect<ReadonlyArray<number>, SinkError> =>
+  migrateWith({ ...driver, bookkeeping: bookkeepingFor(driver.dialect), statements: (m) => m.statements(driver.dialect) }, migrations)
+
+export const migrateWith = <E, M extends Versioned>(driver: BookkeptDriver<E, M>, migrations: ReadonlyArray<M>): Effect.Effect<ReadonlyArray<number>, SinkError> =>
   Effect.gen(function* () {
-    const { dialect, run } = driver
-    yield* run(createMigrationsTable(dialect), [])
-    const applied = (yield* run(selectVersions(dialect), [])).map((r) => Number(r["v"]))
+    const { bookkeeping, run } = driver
+    yield* run(bookkeeping.createTable, [])
+    // Snowflake folds unquoted aliases to upper case
+    const applied = (yield* run(bookkeeping.selectVersions, [])).map((r) => Number(r["v"] ?? r["V"]))
     const next = plan(applied, migrations)
     if (next._tag === "TooNew") {
-      const latest = migrations === MIGRATIONS ? LATEST_VERSION : Math.max(...migrations.map((m) => m.version))
+      const latest = Math.max(...migrations.map((m) => m.version))
       return yield* new SinkError({
         sink: driver.sink,
         operation: "migrate",
@@ -32,11 +42,11 @@ export const migrate = <E>(driver: MigrationDriver<E>, migrations: ReadonlyArray
       })
     }
     for (const m of next.pending) {
-      for (const statement of m.statements(dialect)) {
+      for (const statement of driver.statements(m)) {
         const tolerate = driver.alreadyExists
         yield* tolerate ? run(statement, []).pipe(Effect.catchIf(tolerate, () => Effect.succeed([]))) : run(statement, [])
       }
-      const record = recordMigration(dialect, m)
+      const record = bookkeeping.record(m)
       yield* run(record.sql, record.params)
       yield* Effect.logInfo(`Applied schema migration ${m.version} (${m.name}) to ${driver.sink}`)
     }
