@@ -54,8 +54,11 @@ export interface LoaderStatus {
 }
 
 export interface LiveSinkLoaderService {
-  /** Fork the loop for `date` into the caller's scope; nothing when disabled. */
-  readonly start: (date: string) => Effect.Effect<void, never, Scope.Scope | LiveTelemetry>
+  /**
+   * Fork the loop for `date` into the caller's scope; nothing when disabled. `clockSpeed`: on a
+   * simulated clock running k times real time, rounds are at least MIN_REAL_INTERVAL_MS real apart.
+   */
+  readonly start: (date: string, clockSpeed?: number) => Effect.Effect<void, never, Scope.Scope | LiveTelemetry>
   /** One round now (the loop runs it every interval). */
   readonly round: (date: string) => Effect.Effect<ReadonlyArray<SinkRound>, never, LiveTelemetry>
   readonly status: Effect.Effect<LoaderStatus>
@@ -64,6 +67,12 @@ export interface LiveSinkLoaderService {
 export class LiveSinkLoader extends Context.Tag("spy/live/LiveSinkLoader")<LiveSinkLoader, LiveSinkLoaderService>() {}
 
 export const ALERT_KIND = "sink_live_load"
+
+/** A round opens every sink and reads files: never more often than this in REAL time (fast simulated clocks). */
+export const MIN_REAL_INTERVAL_MS = 5_000
+
+/** The Clock interval between rounds for a configured interval on a clock running `speed` times real time. */
+export const effectiveInterval = (intervalMs: number, speed = 1): number => Math.max(intervalMs, MIN_REAL_INTERVAL_MS * Math.max(1, speed))
 
 export const make = (config: LiveSinkLoaderConfig): LiveSinkLoaderService => {
   /** sink → feed → ids (name, size, mtime) of the files loaded. */
@@ -134,10 +143,10 @@ export const make = (config: LiveSinkLoaderConfig): LiveSinkLoaderService => {
 
   return {
     round,
-    start: (date) =>
+    start: (date, clockSpeed) =>
       config.intervalMs <= 0 || config.sinks.length === 0
         ? Effect.void
-        : Effect.asVoid(Effect.forkScoped(Effect.forever(Effect.zipRight(Effect.sleep(config.intervalMs), round(date))))),
+        : Effect.asVoid(Effect.forkScoped(Effect.forever(Effect.zipRight(Effect.sleep(effectiveInterval(config.intervalMs, clockSpeed)), round(date))))),
     status: Effect.sync(() => ({
       rounds,
       running,

@@ -113,7 +113,7 @@ export const liveProgram = (options: LiveOptions = {}) =>
       // Sinks loaded during the day (when the environment has a LiveSinkLoader: src/layers/LiveSinks.ts).
       // Forked after the writers, so it stops before they flush and compact.
       const sinkLoader = yield* Effect.serviceOption(LiveSinkLoader)
-      if (sinkLoader._tag === "Some") yield* sinkLoader.value.start(date)
+      if (sinkLoader._tag === "Some") yield* sinkLoader.value.start(date, options.clockSpeed ?? settings.clock.speed)
 
       // Runs after the sockets below are closed: the final heartbeat then says so, not "connected".
       yield* Effect.addFinalizer(() =>

@@ -14,7 +14,7 @@ import type { Feed } from "../../src/domain/feeds.js"
 import { lakePaths } from "../../src/domain/paths.js"
 import { durableFiles } from "../../src/live/durableFiles.js"
 import { checkpointFile } from "../../src/live/liveFiles.js"
-import { ALERT_KIND, make } from "../../src/live/LiveSinkLoader.js"
+import { ALERT_KIND, effectiveInterval, make } from "../../src/live/LiveSinkLoader.js"
 import { recorder } from "../../src/live/telemetry.js"
 import { SinkError } from "../../src/services/sinks/Sink.js"
 import type { SinkRouterService } from "../../src/services/sinks/SinkRouter.js"
@@ -53,6 +53,13 @@ describe("live sinks: durable files and the loader", () => {
       assert.deepStrictEqual(after.slice(1).map((f) => f.id), before.slice(1).map((f) => f.id))
       assert.deepStrictEqual(yield* durableFiles(root, "vix", DATE), []) // no partition
     }))
+
+  it("on a fast simulated clock rounds stay at least 5 real seconds apart", () => {
+    assert.deepStrictEqual(
+      [effectiveInterval(60_000), effectiveInterval(60_000, 1), effectiveInterval(60_000, 30), effectiveInterval(60_000, 120), effectiveInterval(600_000, 10)],
+      [60_000, 60_000, 150_000, 600_000, 600_000]
+    )
+  })
 
   it.scoped("only new files per sink; a failing sink is alerted and retried next round; nothing new opens nothing; rounds on the Clock", () =>
     Effect.gen(function* () {
