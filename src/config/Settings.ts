@@ -91,6 +91,10 @@ export const SettingsConfig = Config.all({
   consolidated: Config.all({ newsWindowMinutes: num("news_window_minutes", 15) }).pipe(Config.nested("consolidated")),
   sinks: Config.all({
     enabled: Config.array(Config.literal(...SinkNames)(), "enabled").pipe(Config.withDefault(["duckdb" as SinkName])),
+    /** Seconds between incremental loads of the live day's new lake files into the sinks (0 = only at the end of the day). */
+    liveLoadIntervalS: num("live_load_interval_s", 60).pipe(
+      Config.validate({ message: "sinks.live_load_interval_s must be >= 0", validation: (n) => Number.isFinite(n) && n >= 0 })
+    ),
     duckdb: Config.all({ path: optStr("path"), batchRows: int("batch_rows", 500_000) }).pipe(Config.nested("duckdb")),
     postgres: Config.all({
       url: Config.option(Config.redacted("url")),

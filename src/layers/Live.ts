@@ -21,6 +21,7 @@ import { makeSimClock } from "../simulator/SimClock.js"
 import { simulatorResource } from "../simulator/server.js"
 import { consolidateProgram } from "../programs/consolidate.js"
 import { LakeLayer } from "./Backfill.js"
+import * as LiveSinks from "./LiveSinks.js"
 import * as Sinks from "./Sinks.js"
 import { ObservabilityLive } from "./Observability.js"
 import { BUILTIN, BUILTIN_KEY, MissingApiKey } from "./Polygon.js"
@@ -41,7 +42,8 @@ export const TelemetryFromObservability: Layer.Layer<LiveTelemetry, never, Metri
       connectionFailure: (source) => metrics.recordConnectionFailure(source),
       connectionOk: (source) => metrics.resetConnectionFailures(source),
       error: (source, n = 1) => Effect.repeatN(metrics.recordError(source), Math.max(0, n - 1)),
-      alert: (kind, message, details) => Effect.asVoid(alerts.raise(kind, message, details))
+      alert: (kind, message, details) => Effect.asVoid(alerts.raise(kind, message, details)),
+      resolveAlert: (kind, source) => Effect.asVoid(alerts.resolve(kind, source))
     } satisfies LiveTelemetryService
   })
 )
@@ -83,7 +85,7 @@ export const liveLayer = (ep: Effect.Effect.Success<ReturnType<typeof endpoints>
     )
   )
   const base = Layer.mergeAll(LakeLayer, rest, ObservabilityLive, layerWs, Layer.succeed(FeedEndpoint, ep.ws))
-  return Layer.mergeAll(MarketClock.layer, TelemetryFromObservability).pipe(Layer.provideMerge(base))
+  return Layer.mergeAll(MarketClock.layer, TelemetryFromObservability, LiveSinks.layer).pipe(Layer.provideMerge(base))
 }
 
 /** `node dist/main.js live`: the program with every layer, on the (possibly simulated) clock. */
@@ -104,7 +106,11 @@ export const runLive = (options: LiveOptions = {}) =>
     return outcome
   })
 
-/** The end of a live day: the day's partitions into every configured sink, then the consolidated view. */
+/**
+ * The end of a live day: the day's (compacted) partitions into every configured sink, then the
+ * consolidated view. During the day LiveSinkLoader already loaded the durable files; this full,
+ * checkpointed load makes each sink equal the day's lake.
+ */
 const loadDayIntoSinks = (date: string) =>
   Effect.gen(function* () {
     const { rows } = yield* consolidateProgram({ date })

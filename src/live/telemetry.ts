@@ -18,6 +18,8 @@ export interface LiveTelemetryService {
   readonly connectionOk: (source: string) => Effect.Effect<void>
   readonly error: (source: string, n?: number) => Effect.Effect<void>
   readonly alert: (kind: string, message: string, details: Record<string, unknown>) => Effect.Effect<void>
+  /** The condition of an open alert (kind, source) cleared. */
+  readonly resolveAlert: (kind: string, source: string) => Effect.Effect<void>
 }
 
 export class LiveTelemetry extends Context.Tag("spy/live/LiveTelemetry")<LiveTelemetry, LiveTelemetryService>() {}
@@ -30,7 +32,8 @@ export const logOnly: LiveTelemetryService = {
   connectionFailure: () => Effect.void,
   connectionOk: () => Effect.void,
   error: () => Effect.void,
-  alert: (kind, message, details) => Effect.logWarning(`ALERT ${kind}: ${message}`).pipe(Effect.annotateLogs(details))
+  alert: (kind, message, details) => Effect.logWarning(`ALERT ${kind}: ${message}`).pipe(Effect.annotateLogs(details)),
+  resolveAlert: (kind, source) => Effect.logInfo(`ALERT ${kind} resolved`).pipe(Effect.annotateLogs({ source }))
 }
 
 export const layerLog: Layer.Layer<LiveTelemetry> = Layer.succeed(LiveTelemetry, logOnly)
@@ -38,6 +41,7 @@ export const layerLog: Layer.Layer<LiveTelemetry> = Layer.succeed(LiveTelemetry,
 /** In-memory recorder for tests and the benchmark. */
 export const recorder = () => {
   const alerts: Array<{ kind: string; message: string; details: Record<string, unknown> }> = []
+  const resolved: Array<{ kind: string; source: string }> = []
   const states: Array<{ source: string; state: ConnectionStatus }> = []
   const latencies: Array<number> = []
   const totals = { frames: 0, events: 0, rows: 0, errors: 0, failures: 0 }
@@ -57,7 +61,8 @@ export const recorder = () => {
     connectionFailure: () => Effect.sync(() => void totals.failures++),
     connectionOk: () => Effect.void,
     error: (_s, n = 1) => Effect.sync(() => void (totals.errors += n)),
-    alert: (kind, message, details) => Effect.sync(() => void alerts.push({ kind, message, details }))
+    alert: (kind, message, details) => Effect.sync(() => void alerts.push({ kind, message, details })),
+    resolveAlert: (kind, source) => Effect.sync(() => void resolved.push({ kind, source }))
   }
-  return { service, layer: Layer.succeed(LiveTelemetry, service), alerts, states, latencies, totals }
+  return { service, layer: Layer.succeed(LiveTelemetry, service), alerts, resolved, states, latencies, totals }
 }

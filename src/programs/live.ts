@@ -5,7 +5,8 @@
  * Outside market hours (more than `live.pre_open_s` before the open) it logs "Market closed - streaming
  * inactive" and the next open, and returns without opening a socket. It stops `live.shutdown_before_close_s` before the close, on interruption
  * (SIGINT/SIGTERM/`stop`), or fails fast on `auth_failed`; every stop drains the journal, commits,
- * checkpoints and compacts, so `live` again resumes where it stopped.
+ * checkpoints and compacts, so `live` again resumes where it stopped. With a LiveSinkLoader in the
+ * environment, the day's durable lake files are also loaded into the sinks during the session.
  */
 import { Clock, Duration, Effect, FiberMap } from "effect"
 import { DateTime } from "luxon"
@@ -20,6 +21,7 @@ import { pollNews } from "../live/NewsPoller.js"
 import * as Recenter from "../live/Recenter.js"
 import { connectionsFor } from "../live/sharding.js"
 import { makeSpyPrices } from "../live/spyPrice.js"
+import { LiveSinkLoader } from "../live/LiveSinkLoader.js"
 import { LiveTelemetry } from "../live/telemetry.js"
 import type { LiveFeed } from "../live/wsRows.js"
 import { AppSettings } from "../services/AppSettings.js"
@@ -122,6 +124,10 @@ export const liveProgram = (options: LiveOptions = {}) =>
         yield* telemetry.register("news")
         yield* Effect.forkScoped(news.loop)
       }
+      // Sinks loaded during the day (when the environment has a LiveSinkLoader: src/layers/LiveSinks.ts).
+      // Forked after the writers, so it stops before they flush and compact.
+      const sinkLoader = yield* Effect.serviceOption(LiveSinkLoader)
+      if (sinkLoader._tag === "Some") yield* sinkLoader.value.start(date, options.clockSpeed ?? settings.clock.speed)
 
       // Runs after the sockets below are closed: the final heartbeat then says so, not "connected".
       yield* Effect.addFinalizer(() =>

@@ -19,7 +19,7 @@ const yamlFile = async (text: string) => {
   await fs.writeFile(file, text)
   return file
 }
-const envKeys = ["SINKS_POSTGRES_BATCH_ROWS", "SNOWFLAKE_ACCOUNT"]
+const envKeys = ["SINKS_POSTGRES_BATCH_ROWS", "SNOWFLAKE_ACCOUNT", "SINKS_LIVE_LOAD_INTERVAL_S"]
 afterEach(() => {
   for (const k of envKeys) delete process.env[k]
 })
@@ -32,6 +32,15 @@ describe("settings", () => {
     const fromEnv = await load({ configPath })
     expect([fromEnv.sinks.postgres.batchRows, fromEnv.sinks.mysql.batchRows, fromEnv.sinks.duckdb.batchRows]).toEqual([123, 66, 500_000])
     expect((await load({ configPath, overrides: { sinks: { postgres: { batch_rows: 9 } } } })).sinks.postgres.batchRows).toBe(9)
+  })
+
+  it("sinks.live_load_interval_s: 60 by default, 0 turns incremental live loads off, negative is refused", async () => {
+    expect((await load({ ignoreEnv: true })).sinks.liveLoadIntervalS).toBe(60)
+    expect((await load({ configPath: await yamlFile("sinks:\n  live_load_interval_s: 15\n") })).sinks.liveLoadIntervalS).toBe(15)
+    process.env["SINKS_LIVE_LOAD_INTERVAL_S"] = "0"
+    expect((await load({})).sinks.liveLoadIntervalS).toBe(0)
+    const bad = await Effect.runPromise(Effect.either(loadSettings({ ignoreEnv: true, overrides: { sinks: { live_load_interval_s: -5 } } }).pipe(Effect.provide(NodeContext.layer))))
+    expect(Either.isLeft(bad) && JSON.stringify(bad.left).includes("sinks.live_load_interval_s must be >= 0")).toBe(true)
   })
 
   it("SNOWFLAKE_* variables supply the Snowflake credentials", async () => {

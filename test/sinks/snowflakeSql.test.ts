@@ -35,6 +35,26 @@ describe("snowflakeSql", () => {
     ])
   })
 
+  it("incremental loads (loadFilesPlan): the named files only, staged under live/, purged once copied, no checkpoint", () => {
+    const files = ["/l/raw/spy/date=2025-10-28/live-000003.parquet", "/l/raw/spy/date=2025-10-28/live-000004.parquet"]
+    const plan = sf.loadFilesPlan("spy", "2025-10-28", "ST", files)
+    expect(plan.map((s) => s.sqlText)).toEqual([
+      `PUT 'file:///l/raw/spy/date=2025-10-28/live-000003.parquet' @"ST"/live/spy/date=2025-10-28/ AUTO_COMPRESS = FALSE OVERWRITE = TRUE`,
+      `PUT 'file:///l/raw/spy/date=2025-10-28/live-000004.parquet' @"ST"/live/spy/date=2025-10-28/ AUTO_COMPRESS = FALSE OVERWRITE = TRUE`,
+      `CREATE OR REPLACE TEMPORARY TABLE "SPY_BARS_LOAD" LIKE "SPY_BARS"`,
+      "BEGIN",
+      `COPY INTO "SPY_BARS_LOAD" FROM @"ST"/live/spy/date=2025-10-28/ FILES = ('live-000003.parquet', 'live-000004.parquet') ` +
+        `FILE_FORMAT = (TYPE = PARQUET) MATCH_BY_COLUMN_NAME = CASE_INSENSITIVE ON_ERROR = ABORT_STATEMENT PURGE = TRUE`,
+      sf.merge("spy", "2025-10-28").sqlText,
+      "COMMIT"
+    ])
+    expect(plan.map((s) => s.binds)).toEqual([[], [], [], [], [], ["2025-10-28", "2025-10-28"], []])
+    expect(plan.some((s) => s.sqlText.includes("SINK_CHECKPOINTS"))).toBe(false)
+    expect(sf.loadFilesPlan("spy", "2025-10-28", "ST", [])).toEqual([])
+    expect(() => sf.loadFilesPlan("spy", "2025-10-28", "ST", ["/l/x') OR (1=1.parquet"])).toThrow()
+    expect(() => sf.copyFiles("spy", "ST", "2025-10-28", ["/l/a b.parquet"])).toThrow()
+  })
+
   it("rejects hostile stage names, paths and dates", () => {
     expect(() => sf.stageName(`X"; DROP TABLE t; --`)).toThrow()
     expect(() => sf.put("/tmp/it's.parquet", "ST", "spy", "2025-10-28")).toThrow()

@@ -6,7 +6,8 @@
  * transaction with its checkpoint row; a larger one is staged (temp table in key order) and
  * committed in batches of `batchRows`, each with the checkpoint of the rows committed so far, so
  * a restarted load goes on after the last committed batch of the same lake version (as SqlSink).
- * `--overwrite` is always one transaction. `consolidate` rebuilds the date with ASOF LEFT JOINs and exports
+ * `--overwrite` is always one transaction. `loadFiles` (live incremental loads) upserts only the given
+ * files the same way, in transactions of up to `batchRows` rows, and never writes the checkpoint. `consolidate` rebuilds the date with ASOF LEFT JOINs and exports
  * `consolidated/date=D/consolidated.parquet` atomically (temp file, fsync, rename).
  */
 import type { DuckDBConnection } from "@duckdb/node-api"
@@ -18,7 +19,7 @@ import { assertDate, lakePaths } from "../../domain/paths.js"
 import { duckdbConsolidateQuery } from "../../sql/consolidated.js"
 import { CHECKPOINTS, CONSOLIDATED, TABLES } from "../../sql/tables.js"
 import { duckdbUpsert, duckdbUpsertFrom } from "../../sql/upsert.js"
-import { dedupedSelect, partitionFiles } from "./LakeReader.js"
+import { dedupedSelect, partitionFiles, partitionSubset } from "./LakeReader.js"
 import * as DuckDb from "../DuckDb.js"
 import { publish } from "../ParquetWriter.js"
 import { currentAlerts, type LoadResult, type Sink, sinkError } from "./Sink.js"
@@ -87,8 +88,11 @@ export const make = (options: DuckDbSinkOptions) =>
       )
     const countDate = async (c: DuckDBConnection, table: string, d: string) => Number(await scalar(c, `SELECT count(*)::DOUBLE AS v FROM ${table} WHERE "date" = '${d}'`))
 
-    /** Stage the deduplicated partition in key order, then commit it `batchRows` at a time from `offset`. */
-    const loadInBatches = async (c: DuckDBConnection, feed: Feed, d: string, files: ReadonlyArray<string>, fingerprint: string, offset: number, total: number) => {
+    /**
+     * Stage the deduplicated files in key order, then commit them `batchRows` at a time from `offset`,
+     * each batch with the partition checkpoint when `fingerprint` is given (whole-partition loads only).
+     */
+    const loadInBatches = async (c: DuckDBConnection, feed: Feed, d: string, files: ReadonlyArray<string>, fingerprint: string | undefined, offset: number, total: number) => {
       const stage = `stage_${feed}`
       const key = SCHEMAS[feed].key.map((k) => `"${k}"`).join(", ")
       await c.run(`CREATE OR REPLACE TEMP TABLE ${stage} AS SELECT row_number() OVER (ORDER BY ${key}) AS __rn, * FROM (${dedupedSelect(feed, files)})`)
@@ -98,7 +102,7 @@ export const make = (options: DuckDbSinkOptions) =>
           const to = Math.min(from + batchRows, total)
           await inTransaction(c, async () => {
             await c.run(duckdbUpsertFrom(feed, d, `SELECT ${cols} FROM temp.${stage} WHERE __rn > ${from} AND __rn <= ${to}`))
-            await writeCheckpoint(c, feed, d, to, total, fingerprint)
+            if (fingerprint !== undefined) await writeCheckpoint(c, feed, d, to, total, fingerprint)
           })
         }
       } finally {
@@ -135,6 +139,22 @@ export const make = (options: DuckDbSinkOptions) =>
         )
       }).pipe(Effect.mapError(sinkError("duckdb", `load ${feed} ${date}`)), Effect.withSpan("duckdb.loadPartition"))
 
+    const loadFiles = (feed: Feed, date: string, files: ReadonlyArray<string>) =>
+      Effect.gen(function* () {
+        const d = assertDate(date)
+        const subset = yield* Effect.try({ try: () => partitionSubset(options.root, feed, d, files), catch: sinkError("duckdb", `load files ${feed} ${date}`) })
+        if (subset.length === 0) return { rows: 0, written: 0 } satisfies LoadResult
+        return yield* timed(
+          { sink: "duckdb", feed, date, files: subset.length },
+          db.withConnection(async (c): Promise<LoadResult> => {
+            const total = Number(await scalar(c, `SELECT count(*)::DOUBLE AS v FROM (${dedupedSelect(feed, subset)})`))
+            if (batchRows > 0 && total > batchRows) await loadInBatches(c, feed, d, subset, undefined, 0, total)
+            else await inTransaction(c, () => c.run(duckdbUpsert(feed, d, subset)))
+            return { rows: total, written: total }
+          }, `load files ${feed} ${d}`)
+        ).pipe(Effect.uninterruptible) // DuckDB cannot cancel it: an interruption waits rather than closing the file under it
+      }).pipe(Effect.mapError(sinkError("duckdb", `load files ${feed} ${date}`)), Effect.withSpan("duckdb.loadFiles"))
+
     const consolidate = (date: string) =>
       Effect.gen(function* () {
         const d = assertDate(date)
@@ -164,6 +184,7 @@ export const make = (options: DuckDbSinkOptions) =>
     const sink: Sink = {
       name: "duckdb",
       loadPartition: (feed, date, opts = {}) => validated(date, loadPartition(feed, date, opts.overwrite === true)),
+      loadFiles: (feed, date, files) => validated(date, Effect.suspend(() => loadFiles(feed, date, files))),
       consolidate: (date) => validated(date, consolidate(date)),
       metrics: metrics.snapshot
     }

@@ -3,7 +3,8 @@
  * `read_parquet(files, union_by_name = true)`, deduplicated by key (max `received_at_ms`), ordered
  * by key, staged once in a temp table of its own in-memory DuckDB and paged from there.
  * `fingerprint` identifies the partition's file set (names, sizes, mtimes) so a sink can resume a
- * load only against the same lake version.
+ * load only against the same lake version. `openFiles` does the same for a subset of a partition's
+ * files (the live day's incremental loads): dedup among those files only, no claim about the rest.
  */
 import { Context, Effect, Layer, type Scope } from "effect"
 import { createHash } from "node:crypto"
@@ -27,6 +28,8 @@ export interface Partition extends PartitionFiles {
 export interface LakeReaderService {
   readonly files: (feed: Feed, date: string) => Effect.Effect<PartitionFiles>
   readonly open: (feed: Feed, date: string) => Effect.Effect<Partition, DuckDb.DuckDbError, Scope.Scope>
+  /** Only `files` (absolute paths of `.parquet` files directly in the (feed, date) partition). */
+  readonly openFiles: (feed: Feed, date: string, files: ReadonlyArray<string>) => Effect.Effect<Partition, DuckDb.DuckDbError, Scope.Scope>
 }
 
 export class LakeReader extends Context.Tag("spy/LakeReader")<LakeReader, LakeReaderService>() {}
@@ -47,6 +50,35 @@ export const partitionFiles = (root: string, feed: Feed, date: string): Effect.E
     return { files, fingerprint: hash.digest("hex").slice(0, 32) }
   })
 
+/**
+ * `files` resolved, each checked to be a `.parquet` file directly in the (feed, date) partition of
+ * `root` (a sink never reads outside the lake); duplicates removed, sorted. Throws otherwise.
+ */
+export const partitionSubset = (root: string, feed: Feed, date: string, files: ReadonlyArray<string>): ReadonlyArray<string> => {
+  const dir = path.resolve(lakePaths(root).partitionDir(feed, date))
+  const out = new Set<string>()
+  for (const f of files) {
+    const abs = path.resolve(f)
+    if (path.dirname(abs) !== dir || !abs.endsWith(".parquet")) throw new Error(`not a Parquet file of the ${feed} ${date} partition: ${JSON.stringify(f)}`)
+    out.add(abs)
+  }
+  return [...out].sort()
+}
+
+/** Names, sizes and mtimes of `files` (a vanished one is left out: the load then reads what exists). */
+const fingerprintOf = (files: ReadonlyArray<string>): Effect.Effect<PartitionFiles> =>
+  Effect.promise(async () => {
+    const hash = createHash("sha256")
+    const present: Array<string> = []
+    for (const file of files) {
+      const stat = await fs.stat(file).catch(() => undefined)
+      if (!stat) continue
+      present.push(file)
+      hash.update(`${path.basename(file)}\0${stat.size}\0${stat.mtimeMs}\n`)
+    }
+    return { files: present, fingerprint: hash.digest("hex").slice(0, 32) }
+  })
+
 /** `SELECT <lake columns> FROM <files> <dedupe>`: the partition as the sinks see it. */
 export const dedupedSelect = (feed: Feed, files: ReadonlyArray<string>): string => {
   const schema = SCHEMAS[feed]
@@ -60,9 +92,8 @@ let sequence = 0
 export const make = (root: string) =>
   Effect.gen(function* () {
     const db = yield* DuckDb.make(":memory:", 1) // one connection: the staged partitions are temp tables
-    const open = (feed: Feed, date: string) =>
+    const stage = (feed: Feed, { files, fingerprint }: PartitionFiles) =>
       Effect.gen(function* () {
-        const { files, fingerprint } = yield* partitionFiles(root, feed, date)
         const schema = SCHEMAS[feed]
         if (files.length === 0) return { files, fingerprint, total: 0, page: () => Effect.succeed([]) } satisfies Partition
         const table = `lake_${feed}_${++sequence}`
@@ -77,7 +108,13 @@ export const make = (root: string) =>
           db.query<Row>(`SELECT ${cols} FROM temp.${table} WHERE __rn > ${Math.trunc(offset)} AND __rn <= ${Math.trunc(offset + limit)} ORDER BY __rn`)
         return { files, fingerprint, total: Number(count!.n), page } satisfies Partition
       })
-    return { files: (feed, date) => partitionFiles(root, feed, date), open } satisfies LakeReaderService
+    const open = (feed: Feed, date: string) => Effect.flatMap(partitionFiles(root, feed, date), (pf) => stage(feed, pf))
+    const openFiles = (feed: Feed, date: string, files: ReadonlyArray<string>) =>
+      Effect.try({
+        try: () => partitionSubset(root, feed, date, files),
+        catch: (e) => new DuckDb.DuckDbError({ sql: `openFiles ${feed} ${date}`, message: e instanceof Error ? e.message : String(e) })
+      }).pipe(Effect.flatMap(fingerprintOf), Effect.flatMap((pf) => stage(feed, pf)))
+    return { files: (feed, date) => partitionFiles(root, feed, date), open, openFiles } satisfies LakeReaderService
   })
 
 export const layer = (root: string): Layer.Layer<LakeReader> => Layer.scoped(LakeReader, make(root))

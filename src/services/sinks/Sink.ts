@@ -5,6 +5,10 @@
  * - `loadPartition(feed, date, { overwrite })`: idempotent upsert of the lake's rows of (feed, date),
  *   deduplicated by key (latest `received_at_ms` wins, also against rows already in the sink). With
  *   `overwrite`, the date's rows are deleted and re-inserted in one transaction.
+ * - `loadFiles(feed, date, files)`: the same upsert from only `files` (absolute paths of `.parquet`
+ *   files of that partition), for the live day's incremental loads. Rows already in the sink are
+ *   kept unless a file has a version at least as new. It never writes the partition's sink
+ *   checkpoint, so the end-of-day `loadPartition` still loads the whole partition.
  * - `consolidate(date)`: rebuild `options_consolidated` for the date (delete + insert, one transaction).
  * - `metrics()`: commit latency percentiles and counters (for heartbeats).
  */
@@ -34,6 +38,8 @@ export interface LoadResult {
 export interface Sink {
   readonly name: SinkName
   readonly loadPartition: (feed: Feed, date: string, options?: LoadOptions) => Effect.Effect<LoadResult, SinkError>
+  /** Upsert only these files of the (feed, date) partition; no checkpoint. `rows` = deduplicated rows of the files. */
+  readonly loadFiles: (feed: Feed, date: string, files: ReadonlyArray<string>) => Effect.Effect<LoadResult, SinkError>
   /** Absent for a sink that does not build the view. */
   readonly consolidate?: (date: string) => Effect.Effect<{ readonly rows: number }, SinkError>
   readonly metrics: Effect.Effect<MetricsSnapshot>

@@ -4,6 +4,7 @@
  *   const router = yield* SinkRouter
  *   yield* router.loadPartition("options", "2025-10-28")               // after backfill writes a partition
  *   yield* router.loadPartition("spy", date, { overwrite: true })      // after a backfill --overwrite
+ *   yield* router.loadFiles("spy", date, files, { sink: "postgres" })  // live: only these new files, one sink
  *   yield* router.consolidate("2025-10-28")                            // rebuild options_consolidated
  *   yield* router.metrics                                              // commit p50/p95/p99 per sink
  *
@@ -26,6 +27,8 @@ export interface SinkRouterService {
   readonly register: (sink: Sink) => Effect.Effect<void, never, Scope.Scope>
   readonly sinks: Effect.Effect<ReadonlyArray<SinkName>>
   readonly loadPartition: (feed: Feed, date: string, options?: LoadOptions) => Effect.Effect<void, SinkError>
+  /** Upsert only `files` of the partition (Sink.loadFiles) into every sink, or only `options.sink`. */
+  readonly loadFiles: (feed: Feed, date: string, files: ReadonlyArray<string>, options?: { readonly sink?: SinkName }) => Effect.Effect<void, SinkError>
   /** Rows of the view for the date (the same in every sink; the first sink's count is returned). */
   readonly consolidate: (date: string, options?: ConsolidateOptions) => Effect.Effect<{ readonly rows: number; readonly bySink: Readonly<Record<string, number>> }, SinkError>
   readonly metrics: Effect.Effect<Readonly<Record<string, MetricsSnapshot>>>
@@ -55,6 +58,15 @@ export const make: Effect.Effect<SinkRouterService> = Effect.sync(() => {
       fanOut([...registered.values()], (sink) =>
         sink.loadPartition(feed, date, options).pipe(Effect.withSpan("SinkRouter.loadPartition", { attributes: { sink: sink.name, feed, date } }))
       ).pipe(Effect.asVoid),
+    loadFiles: (feed, date, files, options = {}) =>
+      Effect.gen(function* () {
+        const targets = [...registered.values()].filter((s) => options.sink === undefined || s.name === options.sink)
+        if (options.sink !== undefined && targets.length === 0)
+          return yield* new SinkError({ sink: options.sink, operation: "loadFiles", message: `sink ${options.sink} is not registered` })
+        yield* fanOut(targets, (sink) =>
+          sink.loadFiles(feed, date, files).pipe(Effect.withSpan("SinkRouter.loadFiles", { attributes: { sink: sink.name, feed, date, files: files.length } }))
+        )
+      }),
     consolidate: (date, options = {}) =>
       Effect.gen(function* () {
         const targets = [...registered.values()].filter((s) => s.consolidate !== undefined && (options.sink === undefined || s.name === options.sink))

@@ -1,12 +1,13 @@
 /**
  * The Snowflake sink: stage + COPY INTO + MERGE (SQL in snowflakeSql.ts). One connection, one load at
  * a time; a failed load is rolled back and retried as a whole (PUT OVERWRITE and MERGE are
- * idempotent). `consolidate` rebuilds options_consolidated with ASOF JOINs (snowflakeConsolidated.ts).
+ * idempotent). `loadFiles` (live incremental loads) PUTs only the given files to the stage's `live/`
+ * path and COPYs + MERGEs them, without a checkpoint (snowflakeSql.ts `loadFilesPlan`). `consolidate` rebuilds options_consolidated with ASOF JOINs (snowflakeConsolidated.ts).
  */
 import { Clock, Effect, Redacted } from "effect"
 import type * as Snowflake from "snowflake-sdk"
 import type { Feed } from "../../domain/feeds.js"
-import { partitionFiles } from "./LakeReader.js"
+import { partitionFiles, partitionSubset } from "./LakeReader.js"
 import { currentAlerts, type Sink, sinkError } from "./Sink.js"
 import * as SinkMetrics from "./SinkMetrics.js"
 import { migrateWith } from "./migrate.js"
@@ -85,6 +86,15 @@ export const make = (options: SnowflakeSinkOptions) =>
         return { rows: files.length, written: files.length }
       }).pipe(lock.withPermits(1), Effect.mapError(sinkError("snowflake", `load ${feed} ${date}`)))
 
+    const loadFiles = (feed: Feed, date: string, files: ReadonlyArray<string>) =>
+      Effect.gen(function* () {
+        const subset = partitionSubset(options.root, feed, date, files)
+        const start = yield* Clock.currentTimeMillis
+        if (subset.length > 0) yield* inTransaction(sf.loadFilesPlan(feed, date, options.stage, subset))
+        yield* metrics.commit(subset.length, (yield* Clock.currentTimeMillis) - start, { sink: "snowflake", feed, date, files: subset.length })
+        return { rows: subset.length, written: subset.length }
+      }).pipe(lock.withPermits(1), Effect.mapError(sinkError("snowflake", `load files ${feed} ${date}`)))
+
     const inTransaction = (plan: ReadonlyArray<sf.Statement>) =>
       Effect.forEach(plan, exec, { discard: true }).pipe(
         Effect.tapError(() => Effect.ignore(exec(plain("ROLLBACK")))),
@@ -107,6 +117,10 @@ export const make = (options: SnowflakeSinkOptions) =>
       loadPartition: (feed, date, opts = {}) =>
         Effect.suspend(() => loadPartition(feed, date, opts.overwrite === true)).pipe(
           Effect.catchAllDefect((d) => Effect.fail(sinkError("snowflake", `load ${feed} ${date}`)(d)))
+        ),
+      loadFiles: (feed, date, files) =>
+        Effect.suspend(() => loadFiles(feed, date, files)).pipe(
+          Effect.catchAllDefect((d) => Effect.fail(sinkError("snowflake", `load files ${feed} ${date}`)(d)))
         ),
       consolidate: (date) =>
         Effect.suspend(() => consolidate(date)).pipe(Effect.catchAllDefect((d) => Effect.fail(sinkError("snowflake", `consolidate ${date}`)(d)))),

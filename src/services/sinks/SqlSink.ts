@@ -4,7 +4,10 @@
  * (`sink_checkpoints`: feed, date, rows committed so far, lake fingerprint) commit in ONE
  * transaction. A retried or restarted load resumes after the last committed batch of the same lake
  * version, and re-sending a batch is harmless (upsert, latest received wins). Overwrite = one
- * transaction: delete the date, insert everything, checkpoint.
+ * transaction: delete the date, insert everything, checkpoint. `loadFiles` (the live day's
+ * incremental loads) reads only the given files and commits them in batches of `batchRows`, each
+ * its own transaction, WITHOUT a checkpoint (a partial file set must never look like the loaded
+ * partition); a re-sent batch is harmless for the same reason as above.
  * Each transaction is retried on failure (capped exponential backoff with jitter, bounded), counted
  * in SinkMetrics, throttled (max in flight, max rows per second).
  */
@@ -130,9 +133,29 @@ export const make = <E>(ops: SqlOps<E>, options: SqlSinkOptions, deps: { reader:
       Effect.withSpan(`${name}.loadPartition`)
     )
 
+  const loadFiles = (feed: Feed, date: string, files: ReadonlyArray<string>) =>
+    Effect.gen(function* () {
+      const partition = yield* reader.openFiles(feed, date, files)
+      const { total } = partition
+      const step = options.batchRows > 0 ? options.batchRows : Math.max(1, total)
+      const context = { sink: name, feed, date, files: partition.files.length }
+      for (let offset = 0; offset < total; offset += step) {
+        // DuckDB cannot cancel a running query: let a page finish before an interruption closes the reader
+        const rows = yield* Effect.uninterruptible(partition.page(offset, step))
+        yield* commit(rows.length, { ...context, offset }, ops.upsert(feed, rows, date))
+      }
+      return { rows: total, written: total } satisfies LoadResult
+    }).pipe(
+      Effect.scoped,
+      Effect.mapError(sinkError(name, `load files ${feed} ${date}`)),
+      validDate(date, `load files ${feed} ${date}`),
+      Effect.withSpan(`${name}.loadFiles`)
+    )
+
   return {
     name,
     loadPartition: (feed, date, opts = {}) => loadPartition(feed, date, opts.overwrite === true),
+    loadFiles,
     consolidate: (date) =>
       commit(0, { sink: name, date, op: "consolidate" }, Effect.suspend(() => ops.consolidate(date, options.newsWindowMs))).pipe(
         Effect.map((rows) => ({ rows })),

@@ -4,6 +4,10 @@
  *   CREATE TEMPORARY TABLE <t>_LOAD LIKE <t>  (before BEGIN: DDL commits implicitly),
  *   BEGIN; [DELETE date when overwriting;] COPY INTO <t>_LOAD … MATCH_BY_COLUMN_NAME; MERGE (latest
  *   received wins); MERGE checkpoint; COMMIT.
+ * Loading some files of a partition (live incremental loads, `loadFilesPlan`): the same, but the
+ * files go to `@<stage>/live/<feed>/date=D/`, COPY names them (`FILES = (…)`) and purges them once
+ * loaded, and no checkpoint is written (only a whole-partition load may record one). The lake
+ * path `raw/…` is left alone, so a later whole-partition COPY never sees stale live files.
  * Identifiers are ours (upper-case, quoted); the date travels as a bind (`?`); stage names and file
  * paths are validated.
  */
@@ -36,9 +40,22 @@ export const createStage = (stage: string): string => `CREATE STAGE IF NOT EXIST
 
 export const stagePath = (stage: string, feed: Feed, date: string): string => `@${stageName(stage)}/raw/${feed}/date=${assertDate(date)}/`
 
-export const put = (localFile: string, stage: string, feed: Feed, date: string): string => {
+const putTo = (localFile: string, target: string): string => {
   if (!localFile.startsWith("/") || /['\\\n\r]/.test(localFile)) throw new Error(`unsupported file path for PUT: ${JSON.stringify(localFile)}`)
-  return `PUT 'file://${localFile}' ${stagePath(stage, feed, date)} AUTO_COMPRESS = FALSE OVERWRITE = TRUE`
+  return `PUT 'file://${localFile}' ${target} AUTO_COMPRESS = FALSE OVERWRITE = TRUE`
+}
+
+export const put = (localFile: string, stage: string, feed: Feed, date: string): string => putTo(localFile, stagePath(stage, feed, date))
+
+/** Where incremental loads stage their files (never the lake path `raw/…`). */
+export const liveStagePath = (stage: string, feed: Feed, date: string): string => `@${stageName(stage)}/live/${feed}/date=${assertDate(date)}/`
+
+export const putLive = (localFile: string, stage: string, feed: Feed, date: string): string => putTo(localFile, liveStagePath(stage, feed, date))
+
+const fileName = (localFile: string): string => {
+  const name = localFile.slice(localFile.lastIndexOf("/") + 1)
+  if (!/^[A-Za-z0-9_.-]+\.parquet$/.test(name)) throw new Error(`unsupported file name for COPY: ${JSON.stringify(name)}`)
+  return name
 }
 
 const loadTable = (feed: Feed) => id(`${TABLES[feed]}_load`)
@@ -47,6 +64,11 @@ export const createLoadTable = (feed: Feed): string => `CREATE OR REPLACE TEMPOR
 
 export const copyInto = (feed: Feed, stage: string, date: string): string =>
   `COPY INTO ${loadTable(feed)} FROM ${stagePath(stage, feed, date)} FILE_FORMAT = (TYPE = PARQUET) MATCH_BY_COLUMN_NAME = CASE_INSENSITIVE ON_ERROR = ABORT_STATEMENT`
+
+/** COPY only the named files of the live stage path; loaded files are removed from the stage. */
+export const copyFiles = (feed: Feed, stage: string, date: string, localFiles: ReadonlyArray<string>): string =>
+  `COPY INTO ${loadTable(feed)} FROM ${liveStagePath(stage, feed, date)} FILES = (${localFiles.map((f) => `'${fileName(f)}'`).join(", ")}) ` +
+  `FILE_FORMAT = (TYPE = PARQUET) MATCH_BY_COLUMN_NAME = CASE_INSENSITIVE ON_ERROR = ABORT_STATEMENT PURGE = TRUE`
 
 export const deleteDate = (feed: Feed, date: string): Statement => ({
   sqlText: `DELETE FROM ${id(TABLES[feed])} WHERE "DATE" = ?`,
@@ -94,6 +116,20 @@ export const loadPlan = (
     ...(overwrite ? [deleteDate(feed, date)] : []),
     ...(files.length > 0 ? [s(copyInto(feed, stage, date)), merge(feed, date)] : []),
     checkpoint(feed, date, fingerprint),
+    s("COMMIT")
+  ]
+}
+
+/** The statements of an incremental load of some files of a partition, in order (see the header). */
+export const loadFilesPlan = (feed: Feed, date: string, stage: string, files: ReadonlyArray<string>): ReadonlyArray<Statement> => {
+  if (files.length === 0) return []
+  const s = (sqlText: string): Statement => ({ sqlText, binds: [] })
+  return [
+    ...files.map((f) => s(putLive(f, stage, feed, date))),
+    s(createLoadTable(feed)),
+    s("BEGIN"),
+    s(copyFiles(feed, stage, date, files)),
+    merge(feed, date),
     s("COMMIT")
   ]
 }
