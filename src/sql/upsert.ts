@@ -1,11 +1,10 @@
 /**
  * Load statements per engine: idempotent upserts where the latest received version of a key wins,
  * also against a row already stored (an older version arriving later never overwrites a newer one).
- * PostgreSQL and MySQL take every value as a bound parameter; DuckDB reads the Parquet files itself.
+ * PostgreSQL and MySQL take every value as a bound parameter; DuckDB's load is src/sql/duckdbMerge.ts.
  */
 import { type Feed, type Row, SCHEMAS } from "../domain/feeds.js"
 import { assertDate } from "../domain/paths.js"
-import { dedupedSelect } from "../services/sinks/LakeReader.js"
 import { type Dialect, quote, sinkColumns, TABLES } from "./tables.js"
 
 const lakeColumns = (feed: Feed) => SCHEMAS[feed].columns
@@ -67,23 +66,6 @@ export const mysqlParams = (feed: Feed, rows: ReadonlyArray<Row>, date: string):
 
 /** Rows per MySQL statement so that one statement stays under the 65 535 placeholder limit. */
 export const mysqlRowsPerStatement = (feed: Feed): number => Math.max(1, Math.floor(60_000 / sinkColumns(feed).length))
-
-/** DuckDB: upsert straight from the partition's Parquet files (deduplicated by key). */
-export const duckdbUpsert = (feed: Feed, date: string, files: ReadonlyArray<string>): string => duckdbUpsertFrom(feed, date, dedupedSelect(feed, files))
-
-/** The DuckDB upsert from `source`, a query with the feed's lake columns and at most one row per key. */
-export const duckdbUpsertFrom = (feed: Feed, date: string, source: string): string => {
-  const q = (id: string) => quote("duckdb", id)
-  const table = TABLES[feed]
-  const values = sinkColumns(feed).map((c) =>
-    c.type === "TIMESTAMP" ? `epoch_ms(CAST(${q(c.fromMs!)} AS BIGINT))::TIMESTAMPTZ` : c.type === "DATE" ? `'${assertDate(date)}'` : q(c.name)
-  )
-  const set = [...updatable(feed), { name: "received_at_ms" }].map((c) => `${q(c.name)} = excluded.${q(c.name)}`)
-  return (
-    `INSERT INTO ${q(table)} (${sinkColumns(feed).map((c) => q(c.name)).join(", ")}) SELECT ${values.join(", ")} FROM (${source}) ` +
-    `ON CONFLICT (${SCHEMAS[feed].key.map(q).join(", ")}) DO UPDATE SET ${set.join(", ")} WHERE excluded."received_at_ms" >= ${q(table)}."received_at_ms"`
-  )
-}
 
 export const deleteDate = (dialect: Dialect, table: string): string =>
   `DELETE FROM ${quote(dialect, table)} WHERE ${quote(dialect, "date")} = ${dialect === "postgres" ? "$1" : "?"}`

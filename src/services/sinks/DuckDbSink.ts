@@ -1,8 +1,9 @@
 /**
  * The embedded DuckDB warehouse sink (`<storage.root>/warehouse.duckdb`, its own file-backed
  * instance, separate from the lake writer's in-memory one). A partition loads straight from its
- * Parquet files (`read_parquet(files, union_by_name)`, deduplicated by key, `ON CONFLICT … DO
- * UPDATE … WHERE newer`); values never pass through SQL text. Up to `batchRows` rows it is ONE
+ * Parquet files (`read_parquet(files, union_by_name)`, deduplicated by key, staged, then merged:
+ * new keys inserted, strictly newer versions updated, src/sql/duckdbMerge.ts); values never pass
+ * through SQL text. Up to `batchRows` rows it is ONE
  * transaction with its checkpoint row; a larger one is staged (temp table in key order) and
  * committed in batches of `batchRows`, each with the checkpoint of the rows committed so far, so
  * a restarted load goes on after the last committed batch of the same lake version (as SqlSink).
@@ -18,7 +19,7 @@ import { type Feed, SCHEMAS } from "../../domain/feeds.js"
 import { assertDate, lakePaths } from "../../domain/paths.js"
 import { duckdbConsolidateQuery } from "../../sql/consolidated.js"
 import { CHECKPOINTS, CONSOLIDATED, TABLES } from "../../sql/tables.js"
-import { duckdbUpsert, duckdbUpsertFrom } from "../../sql/upsert.js"
+import { duckdbMerge } from "../../sql/duckdbMerge.js"
 import { dedupedSelect, partitionFiles, partitionSubset } from "./LakeReader.js"
 import * as DuckDb from "../DuckDb.js"
 import { publish } from "../ParquetWriter.js"
@@ -88,6 +89,21 @@ export const make = (options: DuckDbSinkOptions) =>
       )
     const countDate = async (c: DuckDBConnection, table: string, d: string) => Number(await scalar(c, `SELECT count(*)::DOUBLE AS v FROM ${table} WHERE "date" = '${d}'`))
 
+    /** Latest received wins, as two set statements (src/sql/duckdbMerge.ts); the caller holds the transaction. */
+    const merge = async (c: DuckDBConnection, feed: Feed, d: string, stage: string) => {
+      for (const statement of duckdbMerge(feed, d, stage)) await c.run(statement)
+    }
+    /** The files' deduplicated rows staged once (the merge reads them twice), merged, unstaged. */
+    const mergeFiles = async (c: DuckDBConnection, feed: Feed, d: string, files: ReadonlyArray<string>) => {
+      const stage = `merge_${feed}`
+      await c.run(`CREATE OR REPLACE TEMP TABLE ${stage} AS ${dedupedSelect(feed, files)}`)
+      try {
+        await merge(c, feed, d, `temp.${stage}`)
+      } finally {
+        await c.run(`DROP TABLE IF EXISTS temp.${stage}`)
+      }
+    }
+
     /**
      * Stage the deduplicated files in key order, then commit them `batchRows` at a time from `offset`,
      * each batch with the partition checkpoint when `fingerprint` is given (whole-partition loads only).
@@ -101,7 +117,7 @@ export const make = (options: DuckDbSinkOptions) =>
         for (let from = offset; from < total; from += batchRows) {
           const to = Math.min(from + batchRows, total)
           await inTransaction(c, async () => {
-            await c.run(duckdbUpsertFrom(feed, d, `SELECT ${cols} FROM temp.${stage} WHERE __rn > ${from} AND __rn <= ${to}`))
+            await merge(c, feed, d, `(SELECT ${cols} FROM temp.${stage} WHERE __rn > ${from} AND __rn <= ${to})`)
             if (fingerprint !== undefined) await writeCheckpoint(c, feed, d, to, total, fingerprint)
           })
         }
@@ -130,7 +146,7 @@ export const make = (options: DuckDbSinkOptions) =>
             }
             return inTransaction(c, async () => {
               if (overwrite) await c.run(`DELETE FROM ${table} WHERE "date" = '${d}'`)
-              if (files.length > 0) await c.run(duckdbUpsert(feed, d, files))
+              if (files.length > 0) await mergeFiles(c, feed, d, files)
               const stored = files.length === 0 ? 0 : await countDate(c, table, d)
               await writeCheckpoint(c, feed, d, total, total, fingerprint)
               return { rows: stored, written: total }
@@ -149,7 +165,7 @@ export const make = (options: DuckDbSinkOptions) =>
           db.withConnection(async (c): Promise<LoadResult> => {
             const total = Number(await scalar(c, `SELECT count(*)::DOUBLE AS v FROM (${dedupedSelect(feed, subset)})`))
             if (batchRows > 0 && total > batchRows) await loadInBatches(c, feed, d, subset, undefined, 0, total)
-            else await inTransaction(c, () => c.run(duckdbUpsert(feed, d, subset)))
+            else await inTransaction(c, () => mergeFiles(c, feed, d, subset))
             return { rows: total, written: total }
           }, `load files ${feed} ${d}`)
         ).pipe(Effect.uninterruptible) // DuckDB cannot cancel it: an interruption waits rather than closing the file under it
