@@ -1,4 +1,9 @@
-/** Small durable-file helpers: write to a temporary name, fsync, rename. */
+/**
+ * Small durable-file helpers: write to a temporary name, fsync, rename. The directory is not
+ * fsynced after the rename: every file written this way is a checkpoint or cursor, and what it
+ * covers was made durable before it, so a rename lost in a power cut only means redoing work
+ * (a re-fetched unit, a replayed journal tail), never a checkpoint ahead of its data.
+ */
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
 
@@ -15,6 +20,16 @@ export const writeFileAtomic = async (target: string, content: string): Promise<
     await handle.close()
   }
   await fs.rename(tmp, target)
+}
+
+/** Makes a rename (or a new entry) in `dir` survive a power cut. */
+export const fsyncDir = async (dir: string): Promise<void> => {
+  const handle = await fs.open(dir, "r")
+  try {
+    await handle.sync()
+  } finally {
+    await handle.close()
+  }
 }
 
 export const readJsonIfExists = async <A>(file: string): Promise<A | undefined> => {

@@ -10,6 +10,7 @@ import { Effect } from "effect"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import { lakePaths } from "../domain/paths.js"
+import { fsyncDir } from "../lib/atomicFile.js"
 import type { RecenterEntry } from "../domain/recenter.js"
 
 export const recenterFiles = (root: string, date: string) => {
@@ -78,14 +79,7 @@ export const appendEntry = (root: string, date: string, entry: RecenterEntry) =>
       } finally {
         await handle.close()
       }
-      if (fresh) {
-        const dir = await fs.open(path.dirname(file), "r")
-        try {
-          await dir.sync()
-        } finally {
-          await dir.close()
-        }
-      }
+      if (fresh) await fsyncDir(path.dirname(file))
     },
     catch: (e) => new Error(`cannot append to the re-centring log: ${e instanceof Error ? e.message : String(e)}`)
   })

@@ -7,6 +7,7 @@ import { DOUBLE, BOOLEAN, VARCHAR, DuckDBDataChunk, type DuckDBType } from "@duc
 import { Context, Data, Effect, Layer } from "effect"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
+import { fsyncDir } from "../lib/atomicFile.js"
 import type { ColumnBatch } from "../domain/columnBatch.js"
 import type { Column, FeedSchema, Row } from "../domain/feeds.js"
 import { DuckDb, DuckDbError, sqlString } from "./DuckDb.js"
@@ -108,12 +109,7 @@ const fsyncFile = async (file: string) => {
 export const publish = async (tmp: string, target: string) => {
   await fsyncFile(tmp)
   await fs.rename(tmp, target)
-  const dir = await fs.open(path.dirname(target), "r")
-  try {
-    await dir.sync()
-  } finally {
-    await dir.close()
-  }
+  await fsyncDir(path.dirname(target))
 }
 
 export const make = Effect.gen(function* () {
