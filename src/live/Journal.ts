@@ -97,10 +97,18 @@ export const open = (root: string, feed: string, date: string, options: JournalO
     let sync: GroupSync | undefined
     const state = yield* Effect.acquireRelease(
       Effect.sync(() => {
-        fs.mkdirSync(path.dirname(file), { recursive: true })
+        const dir = path.dirname(file)
+        const firstNewDir = fs.mkdirSync(dir, { recursive: true })
         const created = !fs.existsSync(file)
         const fd = fs.openSync(file, "a+")
-        if (batch && created) syncDirectory(file)
+        if (batch) {
+          // Every folder created here (journal/<feed>/ on a feed's first day) must be durable in its parent too.
+          if (firstNewDir !== undefined) for (let d = dir; ; d = path.dirname(d)) {
+            syncDirectory(d)
+            if (d === firstNewDir || d === path.dirname(d)) break
+          }
+          if (created) syncDirectory(file)
+        }
         let size = fs.fstatSync(fd).size
         if (size > 0) {
           // A line torn by a crash mid-write is terminated, so it cannot swallow the next frame.

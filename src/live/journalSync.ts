@@ -80,7 +80,7 @@ export const makeGroupSync = (
   }
 }
 
-/** A newly created journal's directory entry must be durable too (once, at creation). */
+/** Makes the entry of `file` (a file or folder) in its parent folder durable: once, at creation. */
 export const syncDirectory = (file: string): void => {
   const dirFd = fs.openSync(path.dirname(file), "r")
   try {
