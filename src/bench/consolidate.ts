@@ -3,7 +3,8 @@
  * Day: 100 contracts × 23 400 per-second option bars (2.34 M), SPY per second with 1 in 7 seconds
  * missing, VIX per second, 400 news articles. The lake is generated with DuckDB SQL straight into
  * Parquet (lake layout under a temp root), loaded with the DuckDB sink, then consolidated 3 times;
- * prints each run and the median. Run: `npm run bench:consolidate` (node dist/bench/consolidate.js).
+ * prints each run and the median. Run: `npm run bench:consolidate` (node dist/bench/consolidate.js;
+ * `-- --keep` keeps the generated lake and warehouse).
  */
 import { Effect } from "effect"
 import * as fs from "node:fs/promises"
@@ -74,7 +75,7 @@ const program = Effect.gen(function* () {
   const median = [...runs].sort((a, b) => a - b)[1]!
   console.log(`generate lake: ${((t1 - t0) / 1000).toFixed(2)} s; load warehouse: ${((t2 - t1) / 1000).toFixed(2)} s`)
   console.log(`consolidate ${DATE}: ${rows} rows, median of 3 = ${median.toFixed(3)} s (target < 2 s) ${median < 2 ? "OK" : "SLOW"}`)
-  if (process.env.BENCH_KEEP) console.log(`kept ${root}`); else yield* Effect.promise(() => fs.rm(root, { recursive: true, force: true }))
+  if (process.argv.includes("--keep")) console.log(`kept ${root}`); else yield* Effect.promise(() => fs.rm(root, { recursive: true, force: true }))
 }).pipe(Effect.scoped)
 
 Effect.runPromise(program).catch((e) => {

@@ -22,7 +22,8 @@
  *
  * Run: `npm run bench:live [-- --port 8792 --seed 42 --options 100 --flush-s 5 --max-rows 50000]`
  * (`--options 1160`: every contract of the day; `--fsync batch`: journals fdatasynced as in
- * `journal.fsync: batch`; `--keep` keeps the data directory).
+ * `journal.fsync: batch`; `--keep` keeps the data directory; `--debug` prints memory every 100 ms
+ * and CPU per thread; `--heap-snapshot-at-mb N` writes one V8 heap snapshot once RSS reaches N MB).
  */
 import { FetchHttpClient } from "@effect/platform"
 import { Effect, Fiber, Layer, Redacted } from "effect"
@@ -58,6 +59,8 @@ const arg = (name: string): string | undefined => {
 const port = Number(arg("port") ?? 8792)
 const seed = Number(arg("seed") ?? 42)
 const nOptions = Number(arg("options") ?? 100)
+const debug = process.argv.includes("--debug")
+const heapSnapshotAtMb = arg("heap-snapshot-at-mb")
 const flushS = Number(arg("flush-s") ?? 5)
 const maxRows = Number(arg("max-rows") ?? 50_000)
 const maxSeconds = Number(arg("max-seconds") ?? 300)
@@ -72,7 +75,7 @@ const pct = (xs: Array<number>, p: number) => {
 const load = () => os.loadavg().map((x) => x.toFixed(2)).join(" ")
 const DATA = Buffer.from('"ev":"A"', "latin1")
 
-/** CPU seconds per thread of this process (debugging: LIVE_DEBUG=1). */
+/** CPU seconds per thread of this process (debugging: `--debug`). */
 const threadCpu = (): Map<string, number> => {
   const out = new Map<string, number>()
   for (const t of fs.readdirSync("/proc/self/task")) {
@@ -116,10 +119,9 @@ const main = async () => {
   let peakSampled = 0
   const sampler = setInterval(() => {
     const m = process.memoryUsage()
-    if (process.env["LIVE_DEBUG"]) console.error(`DBG mem rss=${(m.rss / 1e6).toFixed(0)} heap=${(m.heapUsed / 1e6).toFixed(0)}/${(m.heapTotal / 1e6).toFixed(0)} external=${(m.external / 1e6).toFixed(0)} arrayBuffers=${(m.arrayBuffers / 1e6).toFixed(0)} MB`)
+    if (debug) console.error(`DBG mem rss=${(m.rss / 1e6).toFixed(0)} heap=${(m.heapUsed / 1e6).toFixed(0)}/${(m.heapTotal / 1e6).toFixed(0)} external=${(m.external / 1e6).toFixed(0)} arrayBuffers=${(m.arrayBuffers / 1e6).toFixed(0)} MB`)
     peakSampled = Math.max(peakSampled, m.rss)
-    const snap = process.env["HEAPSNAP_AT_MB"]
-    if (snap !== undefined && m.rss / 1e6 >= Number(snap) && !snapped) {
+    if (heapSnapshotAtMb !== undefined && m.rss / 1e6 >= Number(heapSnapshotAtMb) && !snapped) {
       snapped = true
       console.error(`DBG heap snapshot ${v8.writeHeapSnapshot()}`)
     }
@@ -146,7 +148,7 @@ const main = async () => {
             if (firstData === undefined && typeof raw !== "string" && Buffer.from(raw.buffer, raw.byteOffset, raw.length).indexOf(DATA) >= 0) {
               firstData = performance.now()
               cpuAtFirst = { live: process.cpuUsage(), sim: cpuOf(sim.child.pid) }
-              if (process.env["LIVE_DEBUG"]) threadsAtFirst = threadCpu()
+              if (debug) threadsAtFirst = threadCpu()
             }
             opened.append(raw, ms)
           }

@@ -145,7 +145,6 @@ export const start = (cfg: WriterConfig): Effect.Effect<WriterHandle, never, Sco
           }
           const reason = cutReason(inputs, policy)
           if (reason !== undefined) {
-            if (process.env["LIVE_DEBUG"]) console.error(`DBG cut ${cfg.feed} ${reason} pending=${inputs.pending} at=${now} wall=${Date.now()}`)
             burst = isBurst(reason)
             yield* Queue.offer(queue, yield* cut)
             continue

@@ -106,7 +106,6 @@ export const makeCommitter = (deps: CommitDeps, initial: LiveCheckpoint) =>
 
     const commit = (cut: Cut, inline = false) =>
       Effect.gen(function* () {
-        const t0 = performance.now()
         outstanding.push(...cut.due)
         if (inline) {
           const waiting = [...toFetch.splice(0), ...cut.due]
@@ -120,13 +119,11 @@ export const makeCommitter = (deps: CommitDeps, initial: LiveCheckpoint) =>
         const files = batch.nRows > 0 || batch.late.size > 0 || batch.quarantine.length > 0
         if (!files && cut.offset === cp.offset && repaired.length === 0 && cut.due.length === 0) return
         const seq = files ? cp.seq + 1 : cp.seq
-        const tw = performance.now()
         for (const [date, cols] of batch.rows) {
           if (cols.length === 0) continue
           const target = `${paths.partitionDir(feed, date)}/${seqName(seq, "parquet")}`
           yield* deps.writer.writeBatches(deps.schema, [cols.toColumnBatch()], target).pipe(Effect.retry({ schedule: retryPolicy, times: 5 }))
         }
-        const tw2 = performance.now()
         for (const [date, lines] of batch.late) yield* writeSideFile(paths.lateDir(feed, date), seq, lines)
         yield* writeSideFile(paths.quarantineDir(feed, deps.date), seq, batch.quarantine)
         const committed = yield* Clock.currentTimeMillis
@@ -136,7 +133,6 @@ export const makeCommitter = (deps: CommitDeps, initial: LiveCheckpoint) =>
           lastStart: cut.lastStart, pending: cut.pending, due: [...outstanding]
         }
         yield* writeCheckpoint(deps.root, cp)
-        if (process.env["LIVE_DEBUG"]) console.error(`DBG commit ${feed} rows=${batch.nRows} frames=${batch.receipts.length} took=${(performance.now() - t0).toFixed(0)} pre=${(tw - t0).toFixed(0)} write=${(tw2 - tw).toFixed(0)} firstReceipt=${batch.receipts[0]} at=${committed} repaired=${repaired.length} due=${cut.due.length}`)
         for (const r of repaired) GapRepair.settle(cut.ctx.repair, r)
         // Written and checkpointed: DuckDB is done with the columns, the next batches reuse them.
         for (const cols of batch.rows.values()) if (cut.ctx.spare.length < SPARE_COLUMNS) cut.ctx.spare.push(cols)

@@ -185,11 +185,8 @@ export const make = Effect.gen(function* () {
         await fs.mkdir(path.dirname(target), { recursive: true })
         const tmp = tempName(target)
         try {
-          const t0 = performance.now()
           const rows = await copyBatches(c, schema, batches, files, tmp, copyOptions)
-          const t1 = performance.now()
           await publish(tmp, target)
-          if (process.env["LIVE_DEBUG"]) console.error(`DBG writeBatches rows=${rows} copy=${(t1 - t0).toFixed(0)} publish=${(performance.now() - t1).toFixed(0)} start=${t0.toFixed(0)}`)
           return rows
         } catch (e) {
           await fs.rm(tmp, { force: true })

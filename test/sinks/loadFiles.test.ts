@@ -13,7 +13,7 @@ import type { SinkName } from "../../src/config/Settings.js"
 import type { Row } from "../../src/domain/feeds.js"
 import { lakePaths } from "../../src/domain/paths.js"
 import { makeDay } from "./fixtures.js"
-import { dedupe, prepareMysql, preparePg, queryDuck, queryMysql, queryPg, tempRoot, withRouter, writeLake } from "./support.js"
+import { dedupe, optionBarsPerEngine, prepareMysql, preparePg, queryDuck, queryMysql, queryPg, tempRoot, withRouter, writeLake } from "./support.js"
 
 const pg = await preparePg("t_loadfiles")
 const mysql = await prepareMysql("loadfiles")
@@ -27,14 +27,7 @@ const file = (name: string) => path.join(partition, name)
 const key = (r: Record<string, unknown>) => `${r["ticker"]}|${Number(r["window_start_ms"])}`
 const shape = (rows: ReadonlyArray<Record<string, unknown>>) =>
   rows.map((r) => [key(r), Number(r["close"]), Number(r["received_at_ms"]), String(r["source"])] as const).sort((a, b) => (a[0] < b[0] ? -1 : 1))
-const q = `SELECT ticker, window_start_ms, close, received_at_ms, source FROM option_bars WHERE `
-
-const everyEngine = async () => {
-  const out: Record<string, ReturnType<typeof shape>> = { duckdb: shape(await queryDuck(root, `${q} "date" = '${date}'`)) }
-  if (pg) out["postgres"] = shape(await queryPg(pg, `${q} "date" = $1`, [date]))
-  if (mysql) out["mysql"] = shape(await queryMysql(mysql, `${q} \`date\` = ?`, [date]))
-  return out
-}
+const everyEngine = () => optionBarsPerEngine(sinks, date, "ticker, window_start_ms, close, received_at_ms, source", shape)
 const expectEvery = async (rows: ReadonlyArray<Row>) => {
   const want = shape([...dedupe("options", rows).values()])
   const engines = await everyEngine()

@@ -160,6 +160,15 @@ export const queryMysql = <A extends object = Record<string, unknown>>(url: stri
     Effect.flatMap(MysqlClient.MysqlClient, (c) => c.unsafe<A>(sql, params as Array<unknown>)).pipe(Effect.provide(MysqlClient.layer({ url: Redacted.make(url) })))
   ) as Promise<Array<A>>
 
+/** The option bars of `date` in every engine of `t` (DuckDB always; PostgreSQL and MySQL when up), each through `shape`. */
+export const optionBarsPerEngine = async <A>(t: TestSinks, date: string, columns: string, shape: (rows: ReadonlyArray<Record<string, unknown>>) => A) => {
+  const q = `SELECT ${columns} FROM option_bars WHERE `
+  const out: Record<string, A> = { duckdb: shape(await queryDuck(t.root, `${q} "date" = '${date}'`)) }
+  if (t.pg) out["postgres"] = shape(await queryPg(t.pg, `${q} "date" = $1`, [date]))
+  if (t.mysql) out["mysql"] = shape(await queryMysql(t.mysql, `${q} \`date\` = ?`, [date]))
+  return out
+}
+
 export const writeDays = async (root: string, days: ReadonlyArray<{ date: string; files: Readonly<Record<Feed, ReadonlyArray<readonly [string, ReadonlyArray<Row>]>>> }>) => {
   for (const day of days)
     for (const feed of Object.keys(day.files) as Array<Feed>) for (const [name, rows] of day.files[feed]) await writeLake(root, feed, day.date, name, rows)

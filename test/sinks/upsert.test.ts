@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from "vitest"
 import type { Row } from "../../src/domain/feeds.js"
 import { lakePaths } from "../../src/domain/paths.js"
 import { makeDay } from "./fixtures.js"
-import { dedupe, prepareMysql, preparePg, queryDuck, queryMysql, queryPg, tempRoot, withRouter, writeLake } from "./support.js"
+import { dedupe, optionBarsPerEngine, prepareMysql, preparePg, queryDuck, tempRoot, withRouter, writeLake } from "./support.js"
 
 const pg = await preparePg("t_upsert")
 const mysql = await prepareMysql("upsert")
@@ -24,14 +24,7 @@ const key = (r: Record<string, unknown>) => `${r["ticker"]}|${Number(r["window_s
 const shape = (rows: ReadonlyArray<Record<string, unknown>>) =>
   rows.map((r) => [key(r), Number(r["close"]), r["vwap"] === null ? null : Number(r["vwap"]), Number(r["received_at_ms"]), String(r["source"])] as const).sort((a, b) => (a[0] < b[0] ? -1 : 1))
 const expected = (rows: ReadonlyArray<Row>) => shape([...dedupe("options", rows).values()])
-const q = `SELECT ticker, window_start_ms, close, vwap, received_at_ms, source FROM option_bars WHERE `
-
-const everyEngine = async () => {
-  const out: Record<string, ReturnType<typeof shape>> = { duckdb: shape(await queryDuck(root, `${q} "date" = '${date}'`)) }
-  if (pg) out["postgres"] = shape(await queryPg(pg, `${q} "date" = $1`, [date]))
-  if (mysql) out["mysql"] = shape(await queryMysql(mysql, `${q} \`date\` = ?`, [date]))
-  return out
-}
+const everyEngine = () => optionBarsPerEngine(sinks, date, "ticker, window_start_ms, close, vwap, received_at_ms, source", shape)
 const expectEvery = async (rows: ReadonlyArray<Row>) => {
   const want = expected(rows)
   for (const [engine, got] of Object.entries(await everyEngine())) expect([engine, got.length, got]).toEqual([engine, want.length, want])
