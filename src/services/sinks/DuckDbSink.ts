@@ -72,6 +72,18 @@ export const make = (options: DuckDbSinkOptions) =>
     if (kind?.t === "BASE TABLE") yield* Effect.orDie(db.run(`DROP TABLE ${CONSOLIDATED}`))
     const existing = yield* Effect.promise(() => fs.readdir(path.join(options.root, "consolidated")).catch(() => [] as Array<string>))
     if (existing.some((d) => d.startsWith("date="))) yield* Effect.orDie(db.run(consolidatedView(options.root)))
+    // The view reads a glob that DuckDB expands at every query, so it is created once, after the
+    // first export; two days consolidated at once (backfill runs days concurrently) must not both
+    // CREATE it: DuckDB fails the second with a catalog write-write conflict.
+    let viewCreated: Promise<void> | undefined = existing.some((d) => d.startsWith("date=")) ? Promise.resolve() : undefined
+    const ensureView = (c: DuckDBConnection) =>
+      (viewCreated ??= c.run(consolidatedView(options.root)).then(
+        () => undefined,
+        (e: unknown) => {
+          viewCreated = undefined
+          throw e
+        }
+      ))
     const metrics = SinkMetrics.make("duckdb", options.commitSlaS * 1000, yield* currentAlerts)
     const timed = <A extends { rows: number }>(context: Record<string, unknown>, effect: Effect.Effect<A, DuckDb.DuckDbError>) =>
       Effect.gen(function* () {
@@ -187,7 +199,7 @@ export const make = (options: DuckDbSinkOptions) =>
                 `COPY (${duckdbConsolidateQuery(d, options.newsWindowMinutes * 60_000)}) TO ${DuckDb.sqlString(tmp)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 100000)`
               )
               await publish(tmp, target)
-              await c.run(consolidatedView(options.root))
+              await ensureView(c)
               return { rows: Number(copied.getRowsJS()[0]?.[0] ?? 0) }
             } catch (e) {
               await fs.rm(tmp, { force: true })
