@@ -59,8 +59,8 @@ export interface FeedSocketConfig {
 interface SessionState {
   lastMessageMs: number
   gotData: boolean
-  /** Sends a keepalive ping on the open socket (set once the socket exists). */
-  ping?: () => void
+  /** Sends a keepalive ping on the socket (set once it exists); false when it could not be sent (still connecting). */
+  ping?: () => boolean
   /** Time of the oldest ping not yet answered (undefined when none is outstanding). */
   pingOutstandingSinceMs?: number
 }
@@ -129,8 +129,15 @@ const session = (
         const sendPing = ws.ping.bind(ws)
         state.ping = () => {
           // ws throws on a socket still CONNECTING (a slow handshake outlasting the ping interval, e.g. under
-          // load on a fast simulated clock): skip it; an unanswered ping still ends the session by PongTimeout.
-          if (!done) try { sendPing() } catch { /* not open yet */ }
+          // load on a fast simulated clock): that ping was never sent, so it is not outstanding (the caller
+          // tries again next interval); a handshake that never completes is ended by the idle watchdog.
+          if (done) return false
+          try {
+            sendPing()
+            return true
+          } catch {
+            return false
+          }
         }
       }
       ws.on("close", (code, reason) => end(new SocketClosed({ code, reason: reason.toString("utf8") })))
@@ -147,13 +154,39 @@ const session = (
     })
   )
 
-/** Fails with IdleTimeout once no message has arrived for `idleMs`. */
+/**
+ * On a simulated clock running k times real time, the network still answers in real time: a timeout
+ * of the sockets (idle watchdog, pong) is at least this many REAL milliseconds, k × this on the clock.
+ */
+export const MIN_REAL_TIMEOUT_MS = 5_000
+
+/** `timeoutMs` (on the Clock) raised to MIN_REAL_TIMEOUT_MS of real time on a clock running `speed` times real time. */
+export const withRealFloor = (timeoutMs: number, speed = 1): number => Math.max(timeoutMs, MIN_REAL_TIMEOUT_MS * Math.max(1, speed))
+
+/** Lets the frames that arrived while the event loop was busy be handled (I/O callbacks run before setImmediate). */
+const drainPendingIo = Effect.async<void>((resume) => {
+  const h = setImmediate(() => resume(Effect.void))
+  return Effect.sync(() => clearImmediate(h))
+})
+
+/**
+ * Fails with IdleTimeout once no message has arrived for `idleMs`. Before it fails, frames already
+ * received by the OS but not yet handled (a busy event loop) are handled first: silence is judged
+ * after them, never because this timer's callback happened to run before theirs.
+ */
 const watchdog = (state: SessionState, idleMs: number) =>
   Effect.gen(function* () {
+    let drained = false
     for (;;) {
       const now = yield* Clock.currentTimeMillis
       const quiet = now - state.lastMessageMs
-      if (quiet >= idleMs) return yield* Effect.fail(new IdleTimeout({ idleMs }))
+      if (quiet >= idleMs) {
+        if (drained) return yield* Effect.fail(new IdleTimeout({ idleMs }))
+        yield* drainPendingIo
+        drained = true
+        continue
+      }
+      drained = false
       yield* Effect.sleep(Duration.millis(idleMs - quiet))
     }
   })
@@ -171,7 +204,12 @@ const keepalive = (state: SessionState, intervalMs: number, timeoutMs: number) =
     for (;;) {
       const sentMs = yield* Clock.currentTimeMillis
       state.pingOutstandingSinceMs = sentMs
-      ping()
+      if (!ping()) {
+        // Not sent (the socket is still connecting): nothing is outstanding; try again an interval later.
+        state.pingOutstandingSinceMs = undefined
+        yield* Effect.sleep(Duration.millis(intervalMs))
+        continue
+      }
       yield* Effect.sleep(Duration.millis(timeoutMs))
       if (state.pingOutstandingSinceMs === sentMs) return yield* Effect.fail(new PongTimeout({ timeoutMs }))
       yield* Effect.sleep(Duration.millis(Math.max(0, intervalMs - timeoutMs)))
