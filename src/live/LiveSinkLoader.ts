@@ -27,14 +27,17 @@ import type { SinkRouterService } from "../services/sinks/SinkRouter.js"
 import { durableFiles, type LakeFile } from "./durableFiles.js"
 import { LiveTelemetry } from "./telemetry.js"
 
+/** What a round needs of a sink: SinkRouter's `loadFiles` (in process, or a worker thread: SinkWorkerClient.ts). */
+export type FileLoader = Pick<SinkRouterService, "loadFiles">
+
 export interface LiveSinkLoaderConfig {
   readonly root: string
   /** 0 = disabled (the sinks are loaded only at the end of the day). */
   readonly intervalMs: number
   readonly sinks: ReadonlyArray<SinkName>
   readonly feeds: ReadonlyArray<Feed>
-  /** A router with only `sink` registered, for one round (released after it). */
-  readonly acquire: (sink: SinkName) => Effect.Effect<SinkRouterService, SinkError, Scope.Scope | LiveTelemetry>
+  /** A router with only `sink` registered (or that sink in a worker thread), for one round (released after it). */
+  readonly acquire: (sink: SinkName) => Effect.Effect<FileLoader, SinkError, Scope.Scope | LiveTelemetry>
 }
 
 export interface SinkRound {
