@@ -2,11 +2,13 @@
  * Everything `live` needs, built from Settings, and `runLive`, the entry the CLI calls.
  * With `--clock-start/--clock-speed` (or `clock.start`/`clock.speed`) the whole run, layers
  * included, uses a simulated Effect Clock; with `polygon.rest_url`/`ws_url` = `builtin` the
- * simulator is started in-process on the same simulated time (makeSimClock).
+ * simulator is started in-process on the same simulated time (makeSimClock). A simulated clock is
+ * anchored in data/state/clock-anchor.json: a restart with the same start and speed resumes it.
  */
 import { FetchHttpClient } from "@effect/platform"
 import { Effect, Layer, Option, Redacted } from "effect"
 import { apiKeyOf } from "../config/Settings.js"
+import * as ClockAnchor from "../live/clockAnchor.js"
 import { LiveTelemetry, type LiveTelemetryService } from "../live/telemetry.js"
 import { type LiveOptions, liveProgram } from "../programs/live.js"
 import { Alerts } from "../services/Alerts.js"
@@ -94,7 +96,9 @@ export const runLive = (options: LiveOptions = {}) =>
     const settings = yield* AppSettings
     const start = options.clockStart ?? Option.getOrUndefined(settings.clock.start)
     const speed = options.clockSpeed ?? settings.clock.speed
-    const startMs = start === undefined ? undefined : MarketClock.parseClockStart(start)
+    const clockStartMs = start === undefined ? undefined : MarketClock.parseClockStart(start)
+    // A restart with the same --clock-start and speed resumes the first run's wall → simulated mapping (clockAnchor.ts).
+    const startMs = clockStartMs === undefined ? undefined : yield* resumeClock(settings.storage.root, clockStartMs, speed)
     const run = Effect.scoped(
       Effect.gen(function* () {
         const ep = yield* endpoints(startMs, speed)
@@ -105,6 +109,17 @@ export const runLive = (options: LiveOptions = {}) =>
     if (outcome._tag === "Streamed" && outcome.endOfDay) yield* loadDayIntoSinks(outcome.date)
     return outcome
   })
+
+/** Where the simulated clock starts in this run (logged when it resumes an earlier run's anchor). */
+const resumeClock = (root: string, clockStartMs: number, speed: number) =>
+  Effect.map(
+    Effect.tap(ClockAnchor.anchor(root, clockStartMs, speed), (r) =>
+      r.resumed
+        ? Effect.logInfo(`Simulated clock resumed: --clock-start ${new Date(clockStartMs).toISOString()} at ${speed}x was anchored at wall time ${new Date(r.anchor.wallStartMs).toISOString()}; simulated now ${new Date(r.nowMs).toISOString()}`)
+        : Effect.void
+    ),
+    (r) => r.nowMs
+  )
 
 /**
  * The end of a live day: the day's (compacted) partitions into every configured sink, then the

@@ -24,11 +24,11 @@ export interface SinkWorkerOptions {
   readonly sink: SinkName
   /** The worker script (default: sinkWorker.js next to this module, i.e. the built dist/live/sinkWorker.js). */
   readonly script?: URL | string
-  /** REAL ms a stopping worker gets to roll back and close before it is terminated (default 5 s). */
+  /** REAL ms a stopping worker gets to roll back and close before it is terminated (default 3 s). */
   readonly stopGraceMs?: number
 }
 
-export const DEFAULT_STOP_GRACE_MS = 5_000
+export const DEFAULT_STOP_GRACE_MS = 3_000
 /** REAL ms `terminate()` may take before the release gives up waiting (the thread is abandoned). */
 const TERMINATE_WAIT_MS = 2_000
 
