@@ -95,6 +95,8 @@ export const SettingsConfig = Config.all({
     liveLoadIntervalS: num("live_load_interval_s", 60).pipe(
       Config.validate({ message: "sinks.live_load_interval_s must be >= 0", validation: (n) => Number.isFinite(n) && n >= 0 })
     ),
+    /** Run those loads in a worker thread (default), so they never delay the sockets; false = on the main thread. */
+    liveLoadWorker: Config.boolean("live_load_worker").pipe(Config.withDefault(true)),
     duckdb: Config.all({ path: optStr("path"), batchRows: int("batch_rows", 500_000) }).pipe(Config.nested("duckdb")),
     postgres: Config.all({
       url: Config.option(Config.redacted("url")),

@@ -87,7 +87,7 @@ export const liveLayer = (ep: Effect.Effect.Success<ReturnType<typeof endpoints>
     )
   )
   const base = Layer.mergeAll(LakeLayer, rest, ObservabilityLive, layerWs, Layer.succeed(FeedEndpoint, ep.ws))
-  return Layer.mergeAll(MarketClock.layer, TelemetryFromObservability, LiveSinks.layerWorker()).pipe(Layer.provideMerge(base))
+  return Layer.mergeAll(MarketClock.layer, TelemetryFromObservability, LiveSinks.layerFromSettings).pipe(Layer.provideMerge(base))
 }
 
 /** `node dist/main.js live`: the program with every layer, on the (possibly simulated) clock. */

@@ -49,3 +49,8 @@ export const layer: Layer.Layer<LiveSinkLoader, never, AppSettings> = build((set
  */
 export const layerWorker = (options: { readonly script?: URL | string; readonly stopGraceMs?: number } = {}): Layer.Layer<LiveSinkLoader, never, AppSettings> =>
   build((settings) => (sink) => SinkWorker.acquire({ settings, sink, ...options }))
+
+/** `live`'s: `layerWorker` unless `sinks.live_load_worker` is false. */
+export const layerFromSettings: Layer.Layer<LiveSinkLoader, never, AppSettings> = Layer.unwrapEffect(
+  Effect.map(AppSettings, (s) => (s.sinks.liveLoadWorker ? layerWorker() : layer))
+)

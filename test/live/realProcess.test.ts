@@ -258,6 +258,11 @@ describe("live against simulate, real processes on loopback", () => {
     const second = spawn(liveArgs, liveEnv(url, root))
     await untilSim(now, STOP_AT)
     const decided = await now()
+    // The restart resumed the first run's clock anchor (clockAnchor.ts): its clock says the simulator's time, not
+    // --clock-start again (which would be ~30 simulated minutes behind here); heartbeats are stamped by that clock.
+    expect(second.output().stderr).toContain("Simulated clock resumed")
+    const beat = JSON.parse(fs.readFileSync(path.join(root, "state/heartbeat/spy.json"), "utf8")) as { last_heartbeat: string }
+    expect(Math.abs(Date.parse(beat.last_heartbeat) - decided)).toBeLessThan(8 * 60_000) // a heartbeat every 5 simulated minutes
     const stopped = await stopLive(second, root)
     const after = await now()
     console.log(`journal tails at the kill: ${tails.join(", ")} bytes; ${stopped}`)
