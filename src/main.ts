@@ -6,6 +6,7 @@ import { Cause, Console, Effect, Exit, Layer, Option } from "effect"
 import { describeFailure, exitCodeOf } from "./cli/errors.js"
 import type { MarketFeed } from "./domain/feeds.js"
 import { BackfillLayer } from "./layers/Backfill.js"
+import * as Logging from "./layers/Logging.js"
 import * as Sinks from "./layers/Sinks.js"
 import { consolidateProgram } from "./programs/consolidate.js"
 import { statusProgram } from "./programs/status.js"
@@ -19,8 +20,9 @@ import { demoProgram } from "./programs/demo.js"
 import * as AppSettings from "./services/AppSettings.js"
 
 const configPath = Options.file("config").pipe(Options.optional, Options.withDescription("settings YAML (default config/settings.yaml)"))
+/** Settings from the config file, with `logging.*` applied to the command's logs. */
 const settingsLayer = (config: Option.Option<string>, overrides?: Record<string, unknown>) =>
-  AppSettings.layer({ configPath: Option.getOrUndefined(config), overrides })
+  Logging.layer.pipe(Layer.provideMerge(AppSettings.layer({ configPath: Option.getOrUndefined(config), overrides })))
 
 const parseFeeds = (s: Option.Option<string>): ReadonlyArray<MarketFeed> | undefined =>
   Option.match(s, {

@@ -20,7 +20,7 @@ const run = (sim: RunningSimulator, root: string, extra: Record<string, unknown>
       polygon: { rest_url: sim.url },
       storage: { root },
       POLYGON_API_KEY: KEY,
-      retry: { max_attempts: 10, base_delay_ms: 5, max_delay_ms: 50, max_retry_after_ms: 1000 },
+      retry: { max_retries: 9, base_delay_ms: 5, max_delay_ms: 50, max_retry_after_ms: 1000 },
       ...extra
     })
   ).pipe(
