@@ -101,7 +101,8 @@ const simulate = Command.make(
     speed: Options.text("speed").pipe(Options.withDefault("1"), Options.withDescription("1, 10, 60, … or max")),
     source: Options.text("source").pipe(Options.optional, Options.withDescription("lake:PATH to replay a recorded lake")),
     apiKey: Options.text("api-key").pipe(Options.optional, Options.withDescription("accept only this key (default: any non-empty key)")),
-    faults: Options.text("faults").pipe(Options.optional, Options.withDescription("JSON fault knobs, e.g. {\"rate5xx\":0.1}"))
+    faults: Options.text("faults").pipe(Options.optional, Options.withDescription("JSON fault knobs, e.g. {\"rate5xx\":0.1}")),
+    rateLimit: Options.integer("rate-limit").pipe(Options.optional, Options.withDescription("REST requests per rolling minute, 429 beyond (the plan's limit; 0 = unlimited)"))
   },
   (o) =>
     simulateProgram({
@@ -111,7 +112,8 @@ const simulate = Command.make(
       speed: o.speed,
       source: Option.getOrUndefined(o.source),
       apiKey: Option.getOrUndefined(o.apiKey),
-      faults: Option.getOrUndefined(o.faults)
+      faults: Option.getOrUndefined(o.faults),
+      rateLimit: Option.getOrUndefined(o.rateLimit)
     }).pipe(Effect.provide(settingsLayer(o.config)))
 )
 

@@ -60,11 +60,17 @@ export const SettingsConfig = Config.all({
     wsUrl: str("ws_url", "builtin"),
     /** Concurrent REST requests (the real API asks for < 100 requests/s). */
     maxConcurrency: int("max_concurrency", 8),
+    /** The plan's REST limit (5 on the free plan; 0 = unlimited): one limiter paces every REST call of the process. */
+    requestsPerMinute: int("requests_per_minute", 0),
     pageLimit: int("page_limit", 50_000)
   }).pipe(Config.nested("polygon")),
   apiKey: Config.option(Config.redacted("POLYGON_API_KEY")),
   massiveApiKey: Config.option(Config.redacted("MASSIVE_API_KEY")),
-  simulator: Config.all({ seed: int("seed", 42) }).pipe(Config.nested("simulator")),
+  simulator: Config.all({
+    seed: int("seed", 42),
+    /** The built-in simulator's plan limit: REST requests per rolling minute (0 = unlimited), 429 beyond it. */
+    rateLimit: int("rate_limit", 0)
+  }).pipe(Config.nested("simulator")),
   storage: Config.all({ root: str("root", "data") }).pipe(Config.nested("storage")),
   /** The backfill range when the CLI gives none (`--start-date`/`--end-date` win). */
   backfill: Config.all({ startDate: optStr("start_date"), endDate: optStr("end_date") }).pipe(Config.nested("backfill")),

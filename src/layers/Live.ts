@@ -56,7 +56,8 @@ const endpoints = (clockStartMs: number | undefined, speed: number) =>
     let sim: { url: string; wsUrl: string } | undefined
     if (restUrl === BUILTIN || wsUrl === BUILTIN) {
       sim = yield* simulatorResource({
-        port: 0, seed: settings.simulator.seed, apiKey: BUILTIN_KEY, clock: makeSimClock({ startMs: clockStartMs, speed })
+        port: 0, seed: settings.simulator.seed, apiKey: BUILTIN_KEY, clock: makeSimClock({ startMs: clockStartMs, speed }),
+        rateLimit: { limit: settings.simulator.rateLimit }
       })
       yield* Effect.logInfo(`Started the built-in Polygon simulator at ${sim.url} (seed ${settings.simulator.seed})`)
     }
@@ -81,7 +82,9 @@ export const liveLayer = (ep: Effect.Effect.Success<ReturnType<typeof endpoints>
   const rest = Layer.scoped(
     PolygonRest,
     Effect.flatMap(AppSettings, (s) =>
-      PolygonRestLive.make({ ...ep.rest, retry: s.retry, maxConcurrency: s.polygon.maxConcurrency, pageLimit: s.polygon.pageLimit })
+      PolygonRestLive.make({
+        ...ep.rest, retry: s.retry, maxConcurrency: s.polygon.maxConcurrency, pageLimit: s.polygon.pageLimit, requestsPerMinute: s.polygon.requestsPerMinute
+      })
     )
   )
   const base = Layer.mergeAll(LakeLayer, rest, ObservabilityLive, layerWs, Layer.succeed(FeedEndpoint, ep.ws))

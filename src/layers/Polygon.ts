@@ -21,7 +21,7 @@ export const BUILTIN_KEY = "builtin-simulator"
 export const restEndpoint = Effect.gen(function* () {
   const settings = yield* AppSettings
   if (settings.polygon.restUrl === BUILTIN) {
-    const sim = yield* simulatorResource({ port: 0, seed: settings.simulator.seed, apiKey: BUILTIN_KEY })
+    const sim = yield* simulatorResource({ port: 0, seed: settings.simulator.seed, apiKey: BUILTIN_KEY, rateLimit: { limit: settings.simulator.rateLimit } })
     yield* Effect.logInfo(`Started the built-in Polygon simulator at ${sim.url} (seed ${settings.simulator.seed})`)
     return { baseUrl: sim.url, apiKey: Redacted.make(BUILTIN_KEY) }
   }
@@ -44,6 +44,7 @@ export const PolygonRestFromSettings: Layer.Layer<PolygonRest, MissingApiKey, Ap
       ...endpoint,
       retry: settings.retry,
       maxConcurrency: settings.polygon.maxConcurrency,
+      requestsPerMinute: settings.polygon.requestsPerMinute,
       pageLimit: settings.polygon.pageLimit
     })
   })

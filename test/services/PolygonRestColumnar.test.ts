@@ -20,7 +20,7 @@ const retry = { maxRetries: 0, baseDelayMs: 1, maxDelayMs: 1, jitter: false, req
 const p = { source: "rest" as const, receivedAtMs: 5 }
 
 const live = (baseUrl: string, pageLimit: number) =>
-  Layer.effect(PolygonRest, PolygonRestLive.make({ baseUrl, apiKey: Redacted.make(KEY), retry, maxConcurrency: 2, pageLimit }))
+  Layer.scoped(PolygonRest, PolygonRestLive.make({ baseUrl, apiKey: Redacted.make(KEY), retry, maxConcurrency: 2, pageLimit }))
 
 const both = (request: AggsRequest, shape: "agg" | "index") =>
   Effect.gen(function* () {

@@ -20,7 +20,7 @@ const KEY = "abcdefgh-secret-9876"
 const policy = { maxRetries: 2, baseDelayMs: 1000, maxDelayMs: 10_000, jitter: false, requestTimeoutMs: 30_000, maxRetryAfterMs: 120_000 }
 
 const restLayer = (script: Array<Scripted>, seen: Array<{ url: string; auth: string | undefined }>, retry = policy) =>
-  Layer.effect(PolygonRest, PolygonRestLive.make({ baseUrl: "https://api.polygon.io", apiKey: Redacted.make(KEY), retry, maxConcurrency: 2, pageLimit: 50_000 })).pipe(
+  Layer.scoped(PolygonRest, PolygonRestLive.make({ baseUrl: "https://api.polygon.io", apiKey: Redacted.make(KEY), retry, maxConcurrency: 2, pageLimit: 50_000 })).pipe(
     Layer.provide(Layer.succeed(HttpClient.HttpClient, scriptedClient(script, seen)))
   )
 
