@@ -85,7 +85,11 @@ const live = Command.make(
     )
 )
 
-const status = Command.make("status", { config: configPath }, (o) => statusProgram.pipe(Effect.provide(settingsLayer(o.config))))
+const status = Command.make(
+  "status",
+  { config: configPath, check: Options.boolean("check").pipe(Options.withDescription("exit 1 when a heartbeat is stale or an alert is open (for cron)")) },
+  (o) => statusProgram({ check: o.check }).pipe(Effect.provide(settingsLayer(o.config)))
+)
 
 const stop = Command.make("stop", { config: configPath }, (o) =>
   stopProgram.pipe(Effect.flatMap((r) => Console.log(describeStop(r))), Effect.provide(settingsLayer(o.config)))
