@@ -4,12 +4,13 @@ import { Command, Options, ValidationError } from "@effect/cli"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { Cause, Console, Effect, Exit, Layer, Option } from "effect"
 import { describeFailure, exitCodeOf } from "./cli/errors.js"
-import type { MarketFeed } from "./domain/feeds.js"
+import type { Feed, MarketFeed } from "./domain/feeds.js"
 import { BackfillLayer } from "./layers/Backfill.js"
 import * as Logging from "./layers/Logging.js"
 import * as Sinks from "./layers/Sinks.js"
 import { consolidateProgram } from "./programs/consolidate.js"
 import { statusProgram } from "./programs/status.js"
+import { VERIFY_FEEDS, verifyProgram } from "./programs/verify.js"
 import { runLive } from "./layers/Live.js"
 import { describeStop, stopProgram } from "./programs/stop.js"
 import { CompactLoggerLayer } from "./lib/logger.js"
@@ -95,6 +96,29 @@ const stop = Command.make("stop", { config: configPath }, (o) =>
   stopProgram.pipe(Effect.flatMap((r) => Console.log(describeStop(r))), Effect.provide(settingsLayer(o.config)))
 )
 
+const verify = Command.make(
+  "verify",
+  {
+    config: configPath,
+    date: Options.text("date").pipe(Options.withDescription("trading date, YYYY-MM-DD")),
+    feeds: Options.text("feeds").pipe(Options.optional, Options.withDescription("comma list of spy,options,vix,news,contracts")),
+    json: Options.boolean("json").pipe(Options.withDescription("the report as JSON"))
+  },
+  (o) =>
+    verifyProgram({ date: o.date, feeds: parseVerifyFeeds(o.feeds), json: o.json }).pipe(Effect.asVoid, Effect.provide(settingsLayer(o.config)))
+)
+
+const parseVerifyFeeds = (s: Option.Option<string>): ReadonlyArray<Feed> | undefined =>
+  Option.match(s, {
+    onNone: () => undefined,
+    onSome: (text) =>
+      text.split(",").map((f) => {
+        const feed = f.trim() as Feed
+        if (!VERIFY_FEEDS.includes(feed)) throw new Error(`unknown feed ${feed} (${VERIFY_FEEDS.join(", ")})`)
+        return feed
+      })
+  })
+
 const simulate = Command.make(
   "simulate",
   {
@@ -123,7 +147,7 @@ const simulate = Command.make(
 
 const demo = Command.make("demo", { config: configPath }, (o) => demoProgram.pipe(Effect.provide(settingsLayer(o.config))))
 
-const root = Command.make("spy-options").pipe(Command.withSubcommands([backfill, simulate, live, stop, status, consolidate, demo]))
+const root = Command.make("spy-options").pipe(Command.withSubcommands([backfill, simulate, live, stop, status, verify, consolidate, demo]))
 
 const cli = Command.run(root, { name: "SPY Options Intelligence Platform", version: "0.1.0" })
 

@@ -127,6 +127,8 @@ export const SettingsConfig = Config.all({
     errorWindowS: num("error_window_s", 900),
     maxConsecutiveConnectionFailures: int("max_consecutive_connection_failures", 3)
   }).pipe(Config.nested("alerts")),
+  /** `verify`: a SPY or VIX gap longer than this fails the day. */
+  verify: Config.all({ maxGapS: num("max_gap_s", 60) }).pipe(Config.nested("verify")),
   consolidated: Config.all({ newsWindowMinutes: num("news_window_minutes", 15) }).pipe(Config.nested("consolidated")),
   sinks: Config.all({
     enabled: Config.array(Config.literal(...SinkNames, EMPTY_LIST)(), "enabled").pipe(
