@@ -87,7 +87,7 @@ export const liveLayer = (ep: Effect.Effect.Success<ReturnType<typeof endpoints>
       })
     )
   )
-  const base = Layer.mergeAll(LakeLayer, rest, ObservabilityLive, layerWs, Layer.succeed(FeedEndpoint, ep.ws))
+  const base = Layer.mergeAll(LakeLayer.pipe(Layer.provide(ObservabilityLive)), rest, ObservabilityLive, layerWs, Layer.succeed(FeedEndpoint, ep.ws))
   return Layer.mergeAll(MarketClock.layer, TelemetryFromObservability, LiveSinks.layer).pipe(Layer.provideMerge(base))
 }
 
