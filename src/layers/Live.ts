@@ -24,7 +24,7 @@ import { LakeLayer } from "./Backfill.js"
 import * as LiveSinks from "./LiveSinks.js"
 import * as Sinks from "./Sinks.js"
 import { ObservabilityLive } from "./Observability.js"
-import { BUILTIN, BUILTIN_KEY, MissingApiKey } from "./Polygon.js"
+import { BUILTIN, BUILTIN_KEY, MissingApiKey, restConnectionAlerts } from "./Polygon.js"
 
 /** LiveTelemetry forwarded to Metrics (heartbeats read them) and Alerts. */
 export const TelemetryFromObservability: Layer.Layer<LiveTelemetry, never, Metrics | Alerts | HeartbeatMonitor> = Layer.effect(
@@ -81,12 +81,14 @@ const endpoints = (clockStartMs: number | undefined, speed: number) =>
 export const liveLayer = (ep: Effect.Effect.Success<ReturnType<typeof endpoints>>) => {
   const rest = Layer.scoped(
     PolygonRest,
-    Effect.flatMap(AppSettings, (s) =>
-      PolygonRestLive.make({
-        ...ep.rest, retry: s.retry, maxConcurrency: s.polygon.maxConcurrency, pageLimit: s.polygon.pageLimit, requestsPerMinute: s.polygon.requestsPerMinute
+    Effect.gen(function* () {
+      const s = yield* AppSettings
+      return yield* PolygonRestLive.make({
+        ...ep.rest, retry: s.retry, maxConcurrency: s.polygon.maxConcurrency, pageLimit: s.polygon.pageLimit, requestsPerMinute: s.polygon.requestsPerMinute,
+        connectionFailures: restConnectionAlerts(yield* Alerts, s.alerts.maxConsecutiveConnectionFailures)
       })
-    )
-  )
+    })
+  ).pipe(Layer.provide(ObservabilityLive))
   const base = Layer.mergeAll(LakeLayer.pipe(Layer.provide(ObservabilityLive)), rest, ObservabilityLive, layerWs, Layer.succeed(FeedEndpoint, ep.ws))
   return Layer.mergeAll(MarketClock.layer, TelemetryFromObservability, LiveSinks.layer).pipe(Layer.provideMerge(base))
 }

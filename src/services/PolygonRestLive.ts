@@ -19,7 +19,14 @@ export interface PolygonRestOptions {
   /** The plan's limit (requests per rolling window, 0 = unlimited) and its window (60 s; shorter in tests). */
   readonly requestsPerMinute?: number
   readonly rateWindowMs?: number
+  /** Told of each REST attempt that failed to connect or timed out (with the run's length so far), and of the success that ends a run. */
+  readonly connectionFailures?: {
+    readonly failed: (consecutive: number, last: PolygonError) => Effect.Effect<void>
+    readonly recovered: Effect.Effect<void>
+  }
 }
+
+const isConnectionFailure = (e: PolygonError) => e.reason === "Transport" || e.reason === "Timeout"
 
 /** A 429 without `Retry-After` under a paced plan: the window, not the request, is the problem. */
 const isUnpacedRateLimit = (e: PolygonError) => e.reason === "RateLimited" && e.retryAfterMs === undefined
@@ -57,6 +64,17 @@ export const make = (options: PolygonRestOptions) =>
     const base = new URL(options.baseUrl)
     const semaphore = yield* Effect.makeSemaphore(Math.max(1, options.maxConcurrency))
     const windowMs = options.rateWindowMs ?? 60_000
+    let consecutiveFailures = 0
+    const countConnectionFailures = <A>(attempt: Effect.Effect<A, PolygonError>): Effect.Effect<A, PolygonError> => {
+      const hooks = options.connectionFailures
+      if (hooks === undefined) return attempt
+      return attempt.pipe(
+        Effect.tapBoth({
+          onFailure: (e) => (isConnectionFailure(e) ? Effect.suspend(() => hooks.failed(++consecutiveFailures, e)) : Effect.void),
+          onSuccess: () => (consecutiveFailures === 0 ? Effect.void : Effect.suspend(() => ((consecutiveFailures = 0), hooks.recovered)))
+        })
+      )
+    }
     const paced = yield* pacer(options.requestsPerMinute ?? 0, windowMs)
     const secret = Redacted.value(options.apiKey)
     const scrub = (text: string) => (secret.length > 0 ? text.split(secret).join(maskKey(options.apiKey)) : text)
@@ -104,7 +122,8 @@ export const make = (options: PolygonRestOptions) =>
           onTimeout: () => new PolygonError({ reason: "Timeout", message: `no response within ${options.retry.requestTimeoutMs} ms`, path })
         }),
         (request) => Option.match(paced, { onNone: () => request, onSome: (limiter) => limiter(request) }),
-        semaphore.withPermits(1)
+        semaphore.withPermits(1),
+        countConnectionFailures
       )
       const windowWaits = Option.isNone(paced)
         ? once
