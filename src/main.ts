@@ -4,11 +4,13 @@ import { Command, Options, ValidationError } from "@effect/cli"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { Cause, Console, Effect, Exit, Layer, Option } from "effect"
 import { describeFailure, exitCodeOf } from "./cli/errors.js"
-import type { MarketFeed } from "./domain/feeds.js"
+import type { Feed, MarketFeed } from "./domain/feeds.js"
 import { BackfillLayer } from "./layers/Backfill.js"
+import * as Logging from "./layers/Logging.js"
 import * as Sinks from "./layers/Sinks.js"
 import { consolidateProgram } from "./programs/consolidate.js"
 import { statusProgram } from "./programs/status.js"
+import { VERIFY_FEEDS, verifyProgram } from "./programs/verify.js"
 import { runLive } from "./layers/Live.js"
 import { describeStop, stopProgram } from "./programs/stop.js"
 import { CompactLoggerLayer } from "./lib/logger.js"
@@ -19,8 +21,9 @@ import { demoProgram } from "./programs/demo.js"
 import * as AppSettings from "./services/AppSettings.js"
 
 const configPath = Options.file("config").pipe(Options.optional, Options.withDescription("settings YAML (default config/settings.yaml)"))
+/** Settings from the config file, with `logging.*` applied to the command's logs. */
 const settingsLayer = (config: Option.Option<string>, overrides?: Record<string, unknown>) =>
-  AppSettings.layer({ configPath: Option.getOrUndefined(config), overrides })
+  Logging.layer.pipe(Layer.provideMerge(AppSettings.layer({ configPath: Option.getOrUndefined(config), overrides })))
 
 const parseFeeds = (s: Option.Option<string>): ReadonlyArray<MarketFeed> | undefined =>
   Option.match(s, {
@@ -83,11 +86,38 @@ const live = Command.make(
     )
 )
 
-const status = Command.make("status", { config: configPath }, (o) => statusProgram.pipe(Effect.provide(settingsLayer(o.config))))
+const status = Command.make(
+  "status",
+  { config: configPath, check: Options.boolean("check").pipe(Options.withDescription("exit 1 when a heartbeat is stale or an alert is open (for cron)")) },
+  (o) => statusProgram({ check: o.check }).pipe(Effect.provide(settingsLayer(o.config)))
+)
 
 const stop = Command.make("stop", { config: configPath }, (o) =>
   stopProgram.pipe(Effect.flatMap((r) => Console.log(describeStop(r))), Effect.provide(settingsLayer(o.config)))
 )
+
+const verify = Command.make(
+  "verify",
+  {
+    config: configPath,
+    date: Options.text("date").pipe(Options.withDescription("trading date, YYYY-MM-DD")),
+    feeds: Options.text("feeds").pipe(Options.optional, Options.withDescription("comma list of spy,options,vix,news,contracts")),
+    json: Options.boolean("json").pipe(Options.withDescription("the report as JSON"))
+  },
+  (o) =>
+    verifyProgram({ date: o.date, feeds: parseVerifyFeeds(o.feeds), json: o.json }).pipe(Effect.asVoid, Effect.provide(settingsLayer(o.config)))
+)
+
+const parseVerifyFeeds = (s: Option.Option<string>): ReadonlyArray<Feed> | undefined =>
+  Option.match(s, {
+    onNone: () => undefined,
+    onSome: (text) =>
+      text.split(",").map((f) => {
+        const feed = f.trim() as Feed
+        if (!VERIFY_FEEDS.includes(feed)) throw new Error(`unknown feed ${feed} (${VERIFY_FEEDS.join(", ")})`)
+        return feed
+      })
+  })
 
 const simulate = Command.make(
   "simulate",
@@ -99,7 +129,8 @@ const simulate = Command.make(
     speed: Options.text("speed").pipe(Options.withDefault("1"), Options.withDescription("1, 10, 60, … or max")),
     source: Options.text("source").pipe(Options.optional, Options.withDescription("lake:PATH to replay a recorded lake")),
     apiKey: Options.text("api-key").pipe(Options.optional, Options.withDescription("accept only this key (default: any non-empty key)")),
-    faults: Options.text("faults").pipe(Options.optional, Options.withDescription("JSON fault knobs, e.g. {\"rate5xx\":0.1}"))
+    faults: Options.text("faults").pipe(Options.optional, Options.withDescription("JSON fault knobs, e.g. {\"rate5xx\":0.1}")),
+    rateLimit: Options.integer("rate-limit").pipe(Options.optional, Options.withDescription("REST requests per rolling minute, 429 beyond (the plan's limit; 0 = unlimited)"))
   },
   (o) =>
     simulateProgram({
@@ -109,13 +140,14 @@ const simulate = Command.make(
       speed: o.speed,
       source: Option.getOrUndefined(o.source),
       apiKey: Option.getOrUndefined(o.apiKey),
-      faults: Option.getOrUndefined(o.faults)
+      faults: Option.getOrUndefined(o.faults),
+      rateLimit: Option.getOrUndefined(o.rateLimit)
     }).pipe(Effect.provide(settingsLayer(o.config)))
 )
 
 const demo = Command.make("demo", { config: configPath }, (o) => demoProgram.pipe(Effect.provide(settingsLayer(o.config))))
 
-const root = Command.make("spy-options").pipe(Command.withSubcommands([backfill, simulate, live, stop, status, consolidate, demo]))
+const root = Command.make("spy-options").pipe(Command.withSubcommands([backfill, simulate, live, stop, status, verify, consolidate, demo]))
 
 const cli = Command.run(root, { name: "SPY Options Intelligence Platform", version: "0.1.0" })
 

@@ -111,7 +111,7 @@ const main = async () => {
     PolygonRest,
     PolygonRestLive.make({
       baseUrl: sim.url, apiKey: Redacted.make("bench"), maxConcurrency: 4, pageLimit: 50_000,
-      retry: { maxAttempts: 3, baseDelayMs: 250, maxDelayMs: 10_000, jitter: true, requestTimeoutMs: 30_000, maxRetryAfterMs: 120_000 }
+      retry: { maxRetries: 3, baseDelayMs: 250, maxDelayMs: 10_000, jitter: true, requestTimeoutMs: 30_000, maxRetryAfterMs: 120_000 }
     })
   ).pipe(Layer.provide(FetchHttpClient.layer))
   const layer = Layer.mergeAll(rest, ParquetWriter.layer.pipe(Layer.provideMerge(DuckDb.layer())), SchemaDrift.layer(root), layerWs, rec.layer)

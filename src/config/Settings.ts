@@ -13,16 +13,43 @@ const bool = (name: string, fallback: boolean) => Config.boolean(name).pipe(Conf
 const optStr = (name: string) => Config.option(Config.string(name))
 const enabled = (feed: string, fallback = true) => Config.all({ enabled: bool("enabled", fallback) }).pipe(Config.nested(feed))
 
+/**
+ * `max_retries` is the number of retries after the first attempt (3 = 4 attempts, as SCOPE asks).
+ * `max_attempts` (total attempts) is the deprecated spelling: used when `max_retries` is absent,
+ * as `max_attempts - 1` (ignored when `max_retries` is set), and reported by `deprecatedMaxAttempts` so the CLI warns.
+ */
+const maxRetries = Config.all({
+  retries: Config.option(Config.integer("max_retries")),
+  attempts: Config.option(Config.integer("max_attempts"))
+}).pipe(
+  Config.map(({ retries, attempts }) => ({
+    maxRetries: Option.getOrElse(retries, () => Option.match(attempts, { onNone: () => 3, onSome: (a) => Math.max(0, a - 1) })),
+    deprecatedMaxAttempts: attempts
+  })),
+  Config.validate({ message: "retry.max_retries must be >= 0", validation: (r) => r.maxRetries >= 0 })
+)
+
 export const RetryPolicyConfig = Config.all({
-  maxAttempts: int("max_attempts", 3),
+  retries: maxRetries,
   baseDelayMs: int("base_delay_ms", 250),
   maxDelayMs: int("max_delay_ms", 10_000),
   jitter: bool("jitter", true),
   requestTimeoutMs: int("request_timeout_ms", 30_000),
   /** Upper bound on a server's Retry-After we are willing to sleep. */
   maxRetryAfterMs: int("max_retry_after_ms", 120_000)
-}).pipe(Config.nested("retry"))
-export type RetryPolicy = Config.Config.Success<typeof RetryPolicyConfig>
+}).pipe(
+  Config.map(({ retries, ...rest }) => ({ ...rest, ...retries })),
+  Config.nested("retry")
+)
+export type RetryPolicy = Omit<Config.Config.Success<typeof RetryPolicyConfig>, "deprecatedMaxAttempts"> & {
+  readonly deprecatedMaxAttempts?: Option.Option<number>
+}
+
+/**
+ * Effect's JSON ConfigProvider reads an empty array as one missing element: the loader writes `[]`
+ * as `[EMPTY_LIST]` and list settings drop the marker, so `sinks.enabled: []` means no sink.
+ */
+export const EMPTY_LIST = "<empty list>"
 
 export const SinkNames = ["duckdb", "postgres", "mysql", "snowflake"] as const
 export type SinkName = (typeof SinkNames)[number]
@@ -33,12 +60,25 @@ export const SettingsConfig = Config.all({
     wsUrl: str("ws_url", "builtin"),
     /** Concurrent REST requests (the real API asks for < 100 requests/s). */
     maxConcurrency: int("max_concurrency", 8),
+    /** The plan's REST limit (5 on the free plan; 0 = unlimited): one limiter paces every REST call of the process. */
+    requestsPerMinute: int("requests_per_minute", 0),
     pageLimit: int("page_limit", 50_000)
   }).pipe(Config.nested("polygon")),
   apiKey: Config.option(Config.redacted("POLYGON_API_KEY")),
   massiveApiKey: Config.option(Config.redacted("MASSIVE_API_KEY")),
-  simulator: Config.all({ seed: int("seed", 42) }).pipe(Config.nested("simulator")),
+  simulator: Config.all({
+    seed: int("seed", 42),
+    /** The built-in simulator's plan limit: REST requests per rolling minute (0 = unlimited), 429 beyond it. */
+    rateLimit: int("rate_limit", 0)
+  }).pipe(Config.nested("simulator")),
   storage: Config.all({ root: str("root", "data") }).pipe(Config.nested("storage")),
+  /** The backfill range when the CLI gives none (`--start-date`/`--end-date` win). */
+  backfill: Config.all({ startDate: optStr("start_date"), endDate: optStr("end_date") }).pipe(Config.nested("backfill")),
+  logging: Config.all({
+    level: Config.literal("all", "trace", "debug", "info", "warning", "error", "fatal", "none")("level").pipe(Config.withDefault("info" as const)),
+    /** Also append every log line to data/logs/YYYY-MM-DD.log. */
+    file: bool("file", false)
+  }).pipe(Config.nested("logging")),
   feeds: Config.all({ spy: enabled("spy"), options: enabled("options"), vix: enabled("vix"), news: enabled("news") }).pipe(
     Config.nested("feeds")
   ),
@@ -64,7 +104,6 @@ export const SettingsConfig = Config.all({
     pongTimeoutS: num("pong_timeout_s", 10),
     /** How long before the open `live` may start, connect and wait for the first bars. */
     preOpenS: num("pre_open_s", 120),
-    queueCapacity: int("queue_capacity", 10_000),
     reconnectBaseMs: int("reconnect_base_ms", 500),
     reconnectMaxMs: int("reconnect_max_ms", 30_000),
     maxConnectionsRetryS: num("max_connections_retry_s", 60),
@@ -88,9 +127,14 @@ export const SettingsConfig = Config.all({
     errorWindowS: num("error_window_s", 900),
     maxConsecutiveConnectionFailures: int("max_consecutive_connection_failures", 3)
   }).pipe(Config.nested("alerts")),
+  /** `verify`: a SPY or VIX gap longer than this fails the day. */
+  verify: Config.all({ maxGapS: num("max_gap_s", 60) }).pipe(Config.nested("verify")),
   consolidated: Config.all({ newsWindowMinutes: num("news_window_minutes", 15) }).pipe(Config.nested("consolidated")),
   sinks: Config.all({
-    enabled: Config.array(Config.literal(...SinkNames)(), "enabled").pipe(Config.withDefault(["duckdb" as SinkName])),
+    enabled: Config.array(Config.literal(...SinkNames, EMPTY_LIST)(), "enabled").pipe(
+      Config.map((names) => names.filter((n): n is SinkName => n !== EMPTY_LIST)),
+      Config.withDefault(["duckdb" as SinkName])
+    ),
     /** Seconds between incremental loads of the live day's new lake files into the sinks (0 = only at the end of the day). */
     liveLoadIntervalS: num("live_load_interval_s", 60).pipe(
       Config.validate({ message: "sinks.live_load_interval_s must be >= 0", validation: (n) => Number.isFinite(n) && n >= 0 })

@@ -6,7 +6,7 @@ import { FileSystem } from "@effect/platform"
 import { ConfigProvider, Effect } from "effect"
 import * as path from "node:path"
 import { parse as parseYaml } from "yaml"
-import { type Settings, SettingsConfig } from "./Settings.js"
+import { EMPTY_LIST, type Settings, SettingsConfig } from "./Settings.js"
 
 export class ConfigFileError extends Error {
   readonly _tag = "ConfigFileError"
@@ -36,6 +36,14 @@ const dotEnvProvider = (fs: FileSystem.FileSystem, file: string) =>
     Effect.orElseSucceed(() => ConfigProvider.fromMap(new Map()))
   )
 
+/** `[]` → `[EMPTY_LIST]`, recursively (see EMPTY_LIST). */
+const markEmptyLists = (value: unknown): unknown =>
+  Array.isArray(value)
+    ? value.length === 0 ? [EMPTY_LIST] : value.map(markEmptyLists)
+    : value !== null && typeof value === "object"
+      ? Object.fromEntries(Object.entries(value).map(([k, v]) => [k, markEmptyLists(v)]))
+      : value
+
 export interface LoadOptions {
   /** Path of settings.yaml; `config/settings.yaml` when omitted (missing file = defaults). */
   readonly configPath?: string | undefined
@@ -52,11 +60,11 @@ export const makeProvider = (options: LoadOptions = {}) =>
     const settingsPath = options.configPath ?? "config/settings.yaml"
     const settings = yield* readYaml(fs, settingsPath, options.configPath !== undefined)
     const retry = yield* readYaml(fs, path.join(path.dirname(settingsPath), "retry_policy.yaml"), false)
-    const files = ConfigProvider.fromJson({ ...settings, retry: { ...retry, ...(settings["retry"] as object) } })
+    const files = ConfigProvider.fromJson(markEmptyLists({ ...settings, retry: { ...retry, ...(settings["retry"] as object) } }))
     const dotenv = yield* dotEnvProvider(fs, ".env")
     const env = ConfigProvider.fromEnv().pipe(ConfigProvider.constantCase)
     const base = options.ignoreEnv ? files : env.pipe(ConfigProvider.orElse(() => dotenv), ConfigProvider.orElse(() => files))
-    return options.overrides ? ConfigProvider.fromJson(options.overrides).pipe(ConfigProvider.orElse(() => base)) : base
+    return options.overrides ? ConfigProvider.fromJson(markEmptyLists(options.overrides)).pipe(ConfigProvider.orElse(() => base)) : base
   })
 
 export const loadSettings = (options: LoadOptions = {}): Effect.Effect<Settings, ConfigFileError | import("effect/ConfigError").ConfigError, FileSystem.FileSystem> =>

@@ -1,5 +1,7 @@
 /** Everything `backfill` needs, built from Settings. */
+import { FetchHttpClient } from "@effect/platform"
 import { Effect, Layer } from "effect"
+import * as Alerts from "../services/Alerts.js"
 import { AppSettings } from "../services/AppSettings.js"
 import * as Checkpoints from "../services/Checkpoints.js"
 import * as DuckDb from "../services/DuckDb.js"
@@ -8,16 +10,21 @@ import * as Quarantine from "../services/Quarantine.js"
 import * as SchemaDrift from "../services/SchemaDrift.js"
 import { PolygonRestFromSettings } from "./Polygon.js"
 
-/** Lake services rooted at `storage.root`. */
+/** Lake services rooted at `storage.root`; schema drift raises a `schema_drift` alert event once per feed and day. */
 export const LakeLayer = Layer.unwrapEffect(
-  Effect.map(AppSettings, (s) =>
-    Layer.mergeAll(
+  Effect.gen(function* () {
+    const s = yield* AppSettings
+    const alerts = yield* Alerts.Alerts
+    return Layer.mergeAll(
       ParquetWriter.layer.pipe(Layer.provideMerge(DuckDb.layer())),
       Checkpoints.layer(s.storage.root),
       Quarantine.layer(s.storage.root),
-      SchemaDrift.layer(s.storage.root)
+      SchemaDrift.layer(s.storage.root, (message, details) => alerts.notify("schema_drift", message, details))
     )
-  )
+  })
 )
 
-export const BackfillLayer = Layer.mergeAll(LakeLayer, PolygonRestFromSettings)
+/** Alerts outside `live` (backfill): the same file and webhook. */
+export const AlertsLayer = Alerts.layer.pipe(Layer.provide(FetchHttpClient.layer))
+
+export const BackfillLayer = Layer.mergeAll(LakeLayer, PolygonRestFromSettings).pipe(Layer.provideMerge(AlertsLayer))

@@ -26,7 +26,7 @@ import { LakeLayer } from "./Backfill.js"
 import * as LiveSinks from "./LiveSinks.js"
 import * as Sinks from "./Sinks.js"
 import { ObservabilityLive } from "./Observability.js"
-import { BUILTIN, BUILTIN_KEY, MissingApiKey } from "./Polygon.js"
+import { BUILTIN, BUILTIN_KEY, MissingApiKey, restConnectionAlerts } from "./Polygon.js"
 
 /** LiveTelemetry forwarded to Metrics (heartbeats read them) and Alerts. */
 export const TelemetryFromObservability: Layer.Layer<LiveTelemetry, never, Metrics | Alerts | HeartbeatMonitor> = Layer.effect(
@@ -58,7 +58,8 @@ const endpoints = (clockStartMs: number | undefined, speed: number) =>
     let sim: { url: string; wsUrl: string } | undefined
     if (restUrl === BUILTIN || wsUrl === BUILTIN) {
       sim = yield* simulatorResource({
-        port: 0, seed: settings.simulator.seed, apiKey: BUILTIN_KEY, clock: makeSimClock({ startMs: clockStartMs, speed })
+        port: 0, seed: settings.simulator.seed, apiKey: BUILTIN_KEY, clock: makeSimClock({ startMs: clockStartMs, speed }),
+        rateLimit: { limit: settings.simulator.rateLimit }
       })
       yield* Effect.logInfo(`Started the built-in Polygon simulator at ${sim.url} (seed ${settings.simulator.seed})`)
     }
@@ -82,11 +83,15 @@ const endpoints = (clockStartMs: number | undefined, speed: number) =>
 export const liveLayer = (ep: Effect.Effect.Success<ReturnType<typeof endpoints>>) => {
   const rest = Layer.scoped(
     PolygonRest,
-    Effect.flatMap(AppSettings, (s) =>
-      PolygonRestLive.make({ ...ep.rest, retry: s.retry, maxConcurrency: s.polygon.maxConcurrency, pageLimit: s.polygon.pageLimit })
-    )
-  )
-  const base = Layer.mergeAll(LakeLayer, rest, ObservabilityLive, layerWs, Layer.succeed(FeedEndpoint, ep.ws))
+    Effect.gen(function* () {
+      const s = yield* AppSettings
+      return yield* PolygonRestLive.make({
+        ...ep.rest, retry: s.retry, maxConcurrency: s.polygon.maxConcurrency, pageLimit: s.polygon.pageLimit, requestsPerMinute: s.polygon.requestsPerMinute,
+        connectionFailures: restConnectionAlerts(yield* Alerts, s.alerts.maxConsecutiveConnectionFailures)
+      })
+    })
+  ).pipe(Layer.provide(ObservabilityLive))
+  const base = Layer.mergeAll(LakeLayer.pipe(Layer.provide(ObservabilityLive)), rest, ObservabilityLive, layerWs, Layer.succeed(FeedEndpoint, ep.ws))
   return Layer.mergeAll(MarketClock.layer, TelemetryFromObservability, LiveSinks.layerFromSettings).pipe(Layer.provideMerge(base))
 }
 

@@ -7,7 +7,8 @@ import { FetchHttpClient } from "@effect/platform"
 import { Data, Effect, Layer, Option, Redacted } from "effect"
 import { apiKeyOf } from "../config/Settings.js"
 import { AppSettings } from "../services/AppSettings.js"
-import { PolygonRest } from "../services/PolygonRest.js"
+import { Alerts, type AlertsService } from "../services/Alerts.js"
+import { type PolygonError, PolygonRest } from "../services/PolygonRest.js"
 import * as PolygonRestLive from "../services/PolygonRestLive.js"
 import { simulatorResource } from "../simulator/server.js"
 
@@ -21,7 +22,7 @@ export const BUILTIN_KEY = "builtin-simulator"
 export const restEndpoint = Effect.gen(function* () {
   const settings = yield* AppSettings
   if (settings.polygon.restUrl === BUILTIN) {
-    const sim = yield* simulatorResource({ port: 0, seed: settings.simulator.seed, apiKey: BUILTIN_KEY })
+    const sim = yield* simulatorResource({ port: 0, seed: settings.simulator.seed, apiKey: BUILTIN_KEY, rateLimit: { limit: settings.simulator.rateLimit } })
     yield* Effect.logInfo(`Started the built-in Polygon simulator at ${sim.url} (seed ${settings.simulator.seed})`)
     return { baseUrl: sim.url, apiKey: Redacted.make(BUILTIN_KEY) }
   }
@@ -35,15 +36,26 @@ export const restEndpoint = Effect.gen(function* () {
   return { baseUrl: settings.polygon.restUrl, apiKey: key.value.key }
 })
 
-export const PolygonRestFromSettings: Layer.Layer<PolygonRest, MissingApiKey, AppSettings> = Layer.scoped(
+/** More than `alerts.max_consecutive_connection_failures` REST attempts in a row that could not connect: a `connection_failures` alert, resolved by the next success. */
+export const restConnectionAlerts = (alerts: AlertsService, max: number) => ({
+  failed: (consecutive: number, last: PolygonError) =>
+    consecutive > max
+      ? Effect.asVoid(alerts.raise("connection_failures", `REST: ${consecutive} consecutive connection failures (last: ${last.message})`, { source: "rest", failures: consecutive, max }))
+      : Effect.void,
+  recovered: Effect.asVoid(alerts.resolve("connection_failures", "rest"))
+})
+
+export const PolygonRestFromSettings: Layer.Layer<PolygonRest, MissingApiKey, AppSettings | Alerts> = Layer.scoped(
   PolygonRest,
   Effect.gen(function* () {
     const settings = yield* AppSettings
     const endpoint = yield* restEndpoint
     return yield* PolygonRestLive.make({
       ...endpoint,
+      connectionFailures: restConnectionAlerts(yield* Alerts, settings.alerts.maxConsecutiveConnectionFailures),
       retry: settings.retry,
       maxConcurrency: settings.polygon.maxConcurrency,
+      requestsPerMinute: settings.polygon.requestsPerMinute,
       pageLimit: settings.polygon.pageLimit
     })
   })

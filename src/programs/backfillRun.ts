@@ -11,6 +11,7 @@ import { Clock, Effect, Option } from "effect"
 import * as path from "node:path"
 import type { MarketFeed } from "../domain/feeds.js"
 import { readJsonIfExists, writeFileAtomic } from "../lib/atomicFile.js"
+import type { Settings } from "../config/Settings.js"
 import { AppSettings } from "../services/AppSettings.js"
 import { BackfillInputError, type BackfillOptions, backfillProgram, type BackfillSummary } from "./backfill.js"
 
@@ -32,6 +33,19 @@ export interface BackfillRunOptions extends Omit<BackfillOptions, "startDate" | 
 export const runRecordFile = (root: string) => path.join(root, "state", "backfill_run.json")
 
 const write = (file: string, record: BackfillRunRecord) => Effect.promise(() => writeFileAtomic(file, `${JSON.stringify(record, null, 2)}\n`))
+
+/**
+ * `backfill.start_date`/`end_date` of the settings: each fills the date the command line does not
+ * give (the flag wins). A bare `--resume` ignores them: it means the latest interrupted run.
+ */
+const withConfiguredRange = (options: BackfillRunOptions, configured: Settings["backfill"]): BackfillRunOptions =>
+  options.resume === true && options.startDate === undefined && options.endDate === undefined
+    ? options
+    : {
+        ...options,
+        startDate: options.startDate ?? Option.getOrUndefined(configured.startDate),
+        endDate: options.endDate ?? Option.getOrUndefined(configured.endDate)
+      }
 
 /** The options of the run to do: the given range, or the latest interrupted run's for a bare `--resume`. */
 const resolve = (file: string, options: BackfillRunOptions) =>
@@ -63,7 +77,7 @@ export const backfillRunProgram = (options: BackfillRunOptions) =>
   Effect.gen(function* () {
     const settings = yield* AppSettings
     const file = runRecordFile(settings.storage.root)
-    const resolved = yield* resolve(file, options)
+    const resolved = yield* resolve(file, withConfiguredRange(options, settings.backfill))
     if (Option.isNone(resolved)) return Option.none<BackfillSummary>()
     const run = resolved.value
     const record: BackfillRunRecord = {

@@ -13,6 +13,8 @@ export interface SimulateOptions {
   readonly source?: string | undefined
   readonly apiKey?: string | undefined
   readonly faults?: string | undefined
+  /** Requests per rolling minute (0 = unlimited); default `simulator.rate_limit`. */
+  readonly rateLimit?: number | undefined
 }
 
 export const simulateProgram = (o: SimulateOptions) =>
@@ -29,10 +31,12 @@ export const simulateProgram = (o: SimulateOptions) =>
           ? yield* Effect.promise(() => makeLakeMarket(o.source!.slice("lake:".length)))
           : yield* Effect.fail(new Error(`--source must be lake:PATH, got ${o.source}`))
     const faults = o.faults === undefined ? undefined : (JSON.parse(o.faults) as Record<string, unknown>)
-    const sim = yield* simulatorResource({ port: o.port, seed, clock, apiKey: o.apiKey, market, faults })
+    const rateLimit = { limit: o.rateLimit ?? settings.simulator.rateLimit }
+    const sim = yield* simulatorResource({ port: o.port, seed, clock, apiKey: o.apiKey, market, faults, rateLimit })
     yield* Effect.logInfo(
       `Polygon simulator listening on ${sim.url} (REST) and ${sim.wsUrl}/{stocks,options,indices} (WebSocket); seed ${seed}, ` +
-        `${o.source ?? "synthetic market"}, clock ${o.start ?? "real time"} x${o.speed ?? 1}. Ctrl-C to stop.`
+        `${o.source ?? "synthetic market"}, clock ${o.start ?? "real time"} x${o.speed ?? 1}` +
+        `${rateLimit.limit > 0 ? `, ${rateLimit.limit} REST requests per rolling minute` : ""}. Ctrl-C to stop.`
     )
     return yield* Effect.never
   }).pipe(Effect.scoped)

@@ -6,6 +6,7 @@
  */
 import * as Clock from "effect/Clock"
 import * as Console from "effect/Console"
+import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
@@ -112,9 +113,35 @@ export const readStatus: Effect.Effect<StatusInput, never, AppSettings> = Effect
   }
 })
 
-/** The `status` command: prints the table and returns its text. Requires AppSettings. */
-export const statusProgram: Effect.Effect<string, never, AppSettings> = Effect.gen(function* () {
-  const text = formatStatus(yield* readStatus)
-  yield* Console.log(text)
-  return text
-})
+export class StatusCheckFailed extends Data.TaggedError("StatusCheckFailed")<{ readonly problems: ReadonlyArray<string> }> {
+  override get message() {
+    return `${this.problems.length} problem(s): ${this.problems.join("; ")}`
+  }
+}
+
+/**
+ * What `status --check` fails on: a heartbeat older than `heartbeat.stale_after_s` whose source
+ * did not close cleanly (a session that ended says `closed`; one that died keeps its last state),
+ * and every open alert. Pure.
+ */
+export const checkProblems = (input: StatusInput): ReadonlyArray<string> => [
+  ...input.heartbeats.flatMap((h) => {
+    const beatMs = h.last_heartbeat === undefined ? Number.NaN : Date.parse(h.last_heartbeat)
+    if (h.connection_status === "closed" || Number.isNaN(beatMs) || input.nowMs - beatMs < input.staleAfterS * 1000) return []
+    return [`heartbeat of ${h.source} is ${formatAge(input.nowMs - beatMs)} old (${h.connection_status ?? "unknown state"})`]
+  }),
+  ...input.openAlerts.map((a) => `open alert ${a.kind}${a.source ? ` (${a.source})` : ""} since ${a.at}: ${a.message}`)
+]
+
+/** The `status` command: prints the table and returns its text; with `check`, fails (exit 1) on any `checkProblems`. Requires AppSettings. */
+export const statusProgram = (options: { readonly check?: boolean } = {}): Effect.Effect<string, StatusCheckFailed, AppSettings> =>
+  Effect.gen(function* () {
+    const input = yield* readStatus
+    const text = formatStatus(input)
+    yield* Console.log(text)
+    if (options.check !== true) return text
+    const problems = checkProblems(input)
+    if (problems.length > 0) return yield* new StatusCheckFailed({ problems })
+    yield* Console.log("\ncheck: OK")
+    return text
+  })

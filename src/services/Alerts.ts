@@ -31,6 +31,11 @@ export interface AlertsService {
   /** Close an open alert; `false` when none was open. */
   readonly resolve: (kind: AlertKind, source?: string) => Effect.Effect<boolean>
   readonly openAlerts: Effect.Effect<ReadonlyArray<AlertRecord>>
+  /**
+   * A one-off alert (schema drift): logged, appended and POSTed like `raise`, but recorded with
+   * `open: false, event: true`, so it never stays open in `status` (nothing would resolve it).
+   */
+  readonly notify: (kind: AlertKind, message: string, details?: Record<string, unknown>) => Effect.Effect<void>
 }
 
 export class Alerts extends Context.Tag("spy/Alerts")<Alerts, AlertsService>() {}
@@ -93,7 +98,7 @@ export const make = (options: AlertsOptions): Effect.Effect<AlertsService, never
     const emit = (record: AlertRecord) =>
       Effect.gen(function* () {
         const annotations = { service: "Alerts", alert: record.kind, source: record.source ?? "", details: JSON.stringify(record.details) }
-        yield* (record.open ? Effect.logWarning(record.message) : Effect.logInfo(record.message)).pipe(Effect.annotateLogs(annotations))
+        yield* (record.open || record.event === true ? Effect.logWarning(record.message) : Effect.logInfo(record.message)).pipe(Effect.annotateLogs(annotations))
         yield* append(record)
         if (Option.isSome(options.webhookUrl)) yield* FiberSet.run(posts, post(options.webhookUrl.value, record))
       })
@@ -123,9 +128,17 @@ export const make = (options: AlertsOptions): Effect.Effect<AlertsService, never
         return true
       })
 
+    const notify = (kind: AlertKind, message: string, details: Record<string, unknown> = {}) =>
+      Effect.gen(function* () {
+        const now = yield* Clock.currentTimeMillis
+        const source = typeof details["source"] === "string" ? details["source"] : undefined
+        yield* emit({ at: new Date(now).toISOString(), kind, ...(source === undefined ? {} : { source }), message, details, open: false, event: true })
+      })
+
     return {
       raise,
       resolve,
+      notify,
       openAlerts: Effect.sync(() => Array.from(open.values(), (o) => o.record))
     } satisfies AlertsService
   }).pipe(Effect.annotateLogs({ service: "Alerts" }))

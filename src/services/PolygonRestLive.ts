@@ -4,7 +4,7 @@
  * failures are typed PolygonErrors whose messages never contain the key.
  */
 import { HttpClient, HttpClientRequest, type HttpClientResponse } from "@effect/platform"
-import { Duration, Effect, Layer, Redacted, Schema } from "effect"
+import { Duration, Effect, Layer, Option, RateLimiter, Redacted, Schedule, Schema } from "effect"
 import type { RetryPolicy } from "../config/Settings.js"
 import { AggColumnsBuilder, type AggShape, decodeAggPage } from "../domain/aggColumns.js"
 import { type AggsRequest, type ColumnarAggs, PolygonError, PolygonRest, type PolygonRestService, type QueryParams, type RawItem } from "./PolygonRest.js"
@@ -16,7 +16,31 @@ export interface PolygonRestOptions {
   readonly retry: RetryPolicy
   readonly maxConcurrency: number
   readonly pageLimit: number
+  /** The plan's limit (requests per rolling window, 0 = unlimited) and its window (60 s; shorter in tests). */
+  readonly requestsPerMinute?: number
+  readonly rateWindowMs?: number
+  /** Told of each REST attempt that failed to connect or timed out (with the run's length so far), and of the success that ends a run. */
+  readonly connectionFailures?: {
+    readonly failed: (consecutive: number, last: PolygonError) => Effect.Effect<void>
+    readonly recovered: Effect.Effect<void>
+  }
 }
+
+const isConnectionFailure = (e: PolygonError) => e.reason === "Transport" || e.reason === "Timeout"
+
+/** A 429 without `Retry-After` under a paced plan: the window, not the request, is the problem. */
+const isUnpacedRateLimit = (e: PolygonError) => e.reason === "RateLimited" && e.retryAfterMs === undefined
+/** At most this many window waits per request before a 429 counts as an attempt again. */
+const MAX_WINDOW_WAITS = 10
+
+/**
+ * One request every `window / limit` (+2 %, at least 50 ms, so network jitter cannot put limit + 1
+ * arrivals in one rolling window of the server): never a burst the plan would refuse.
+ */
+const pacer = (limit: number, windowMs: number) =>
+  limit > 0
+    ? Effect.map(RateLimiter.make({ limit: 1, interval: Duration.millis(Math.ceil((windowMs / limit) * 1.02) + 50), algorithm: "token-bucket" }), Option.some)
+    : Effect.succeed(Option.none<RateLimiter.RateLimiter>())
 
 // The envelope only: items are validated one by one in src/domain/normalize.ts (so one bad item
 // is quarantined instead of failing the page), hence `results` is checked to be an array here
@@ -39,6 +63,19 @@ export const make = (options: PolygonRestOptions) =>
     const http = yield* HttpClient.HttpClient
     const base = new URL(options.baseUrl)
     const semaphore = yield* Effect.makeSemaphore(Math.max(1, options.maxConcurrency))
+    const windowMs = options.rateWindowMs ?? 60_000
+    let consecutiveFailures = 0
+    const countConnectionFailures = <A>(attempt: Effect.Effect<A, PolygonError>): Effect.Effect<A, PolygonError> => {
+      const hooks = options.connectionFailures
+      if (hooks === undefined) return attempt
+      return attempt.pipe(
+        Effect.tapBoth({
+          onFailure: (e) => (isConnectionFailure(e) ? Effect.suspend(() => hooks.failed(++consecutiveFailures, e)) : Effect.void),
+          onSuccess: () => (consecutiveFailures === 0 ? Effect.void : Effect.suspend(() => ((consecutiveFailures = 0), hooks.recovered)))
+        })
+      )
+    }
+    const paced = yield* pacer(options.requestsPerMinute ?? 0, windowMs)
     const secret = Redacted.value(options.apiKey)
     const scrub = (text: string) => (secret.length > 0 ? text.split(secret).join(maskKey(options.apiKey)) : text)
 
@@ -84,9 +121,22 @@ export const make = (options: PolygonRestOptions) =>
           duration: Duration.millis(options.retry.requestTimeoutMs),
           onTimeout: () => new PolygonError({ reason: "Timeout", message: `no response within ${options.retry.requestTimeoutMs} ms`, path })
         }),
-        semaphore.withPermits(1)
+        (request) => Option.match(paced, { onNone: () => request, onSome: (limiter) => limiter(request) }),
+        semaphore.withPermits(1),
+        countConnectionFailures
       )
-      return once.pipe(Effect.retry(retrySchedule(options.retry)))
+      const windowWaits = Option.isNone(paced)
+        ? once
+        : once.pipe(
+            Effect.retry({
+              schedule: Schedule.spaced(Duration.millis(windowMs)).pipe(
+                Schedule.intersect(Schedule.recurs(MAX_WINDOW_WAITS)),
+                Schedule.tapOutput(() => Effect.logWarning(`${path}: 429 without Retry-After; waiting ${windowMs} ms for the rate window (not counted as an attempt)`))
+              ),
+              while: (e: PolygonError) => isUnpacedRateLimit(e)
+            })
+          )
+      return windowWaits.pipe(Effect.retry(retrySchedule(options.retry)))
     }
 
     const parseJson = (bytes: Uint8Array, path: string): Effect.Effect<unknown, PolygonError> =>
@@ -185,4 +235,4 @@ export const make = (options: PolygonRestOptions) =>
   })
 
 export const layer = (options: PolygonRestOptions): Layer.Layer<PolygonRest, never, HttpClient.HttpClient> =>
-  Layer.effect(PolygonRest, make(options))
+  Layer.scoped(PolygonRest, make(options))

@@ -1,6 +1,8 @@
 /**
- * Schema drift: reported once per (trading date, feed, kind, field), as a log line, a line in
- * `data/state/schema_drift.ndjson` and an optional alert hook. Processing always continues.
+ * Schema drift: reported once per (trading date, feed, kind, field), as a log line and a line in
+ * `data/state/schema_drift.ndjson`; the alert hook is called once per (trading date, feed), with
+ * every field found in that report (also across restarts: the file says what was already seen).
+ * Processing always continues.
  */
 import { Clock, Context, Effect, Layer } from "effect"
 import * as fs from "node:fs/promises"
@@ -29,6 +31,7 @@ export const make = (root: string, onDrift?: DriftAlertHook) =>
       seen.add(`${d.date}|${d.feed}|${d.kind}|${d.field}`)
     }
     const lock = yield* Effect.makeSemaphore(1)
+    const alerted = new Set(Array.from(seen, (k) => k.split("|").slice(0, 2).join("|")))
     const report = (date: string, findings: ReadonlyArray<DriftFinding>) =>
       lock.withPermits(1)(
         Effect.gen(function* () {
@@ -43,8 +46,8 @@ export const make = (root: string, onDrift?: DriftAlertHook) =>
             lines.push(JSON.stringify({ at: now, date, feed: f.feed, kind: f.kind, field: f.field }))
             const message = `Schema drift in ${f.feed} for ${date}: ${f.kind.replace("_", " ")} "${f.field}" (processing continues)`
             yield* Effect.logWarning(message)
-            if (onDrift) yield* onDrift(message, { date, feed: f.feed, kind: f.kind, field: f.field })
           }
+          if (onDrift) yield* alertOncePerFeed(date, fresh, alerted, onDrift)
           yield* Effect.promise(async () => {
             await fs.mkdir(path.dirname(file), { recursive: true })
             await fs.appendFile(file, lines.join("\n") + "\n")
@@ -53,5 +56,13 @@ export const make = (root: string, onDrift?: DriftAlertHook) =>
       )
     return { report, seen: () => seen } satisfies SchemaDriftService
   })
+
+const alertOncePerFeed = (date: string, fresh: ReadonlyArray<DriftFinding>, alerted: Set<string>, onDrift: DriftAlertHook) =>
+  Effect.forEach(new Set(fresh.map((f) => f.feed)), (feed) => {
+    if (alerted.has(`${date}|${feed}`)) return Effect.void
+    alerted.add(`${date}|${feed}`)
+    const fields = fresh.filter((f) => f.feed === feed).map((f) => `${f.kind.replace("_", " ")} "${f.field}"`)
+    return onDrift(`Schema drift in ${feed} for ${date}: ${fields.join(", ")} (processing continues)`, { source: feed, date, fields })
+  }, { discard: true })
 
 export const layer = (root: string, onDrift?: DriftAlertHook): Layer.Layer<SchemaDrift> => Layer.effect(SchemaDrift, make(root, onDrift))

@@ -12,6 +12,7 @@ import type { MarketData } from "./MarketData.js"
 import { makeSimClock, type SimClock } from "./SimClock.js"
 import { makeSyntheticMarket } from "./market/SyntheticMarket.js"
 import { NO_FAULTS, type RestFaults, withFaults } from "./rest/faults.js"
+import { makeRateLimit, type RateLimitOptions } from "./rest/rateLimit.js"
 import type { ApiResponse, RestContext } from "./rest/http.js"
 import { respond } from "./rest/respond.js"
 import { parseTarget, type Target } from "./rest/router.js"
@@ -29,6 +30,8 @@ export interface SimulatorOptions {
   readonly clock?: SimClock
   /** REST fault knobs, plus `ws` for the WebSocket side's (as `POST /_sim/faults` takes them). */
   readonly faults?: Partial<RestFaults> & { readonly ws?: Record<string, unknown> }
+  /** The plan's REST limit: `limit` requests per rolling `windowMs` (60 s), 429 without Retry-After beyond it. */
+  readonly rateLimit?: RateLimitOptions
 }
 
 export interface SimulatorStats {
@@ -98,6 +101,7 @@ export const startSimulator = async (options: SimulatorOptions = {}): Promise<Ru
   const clock = options.clock ?? makeSimClock()
   const { ws: initialWsFaults, ...initialRestFaults } = options.faults ?? {}
   let faults = withFaults(NO_FAULTS, initialRestFaults)
+  const rateLimit = makeRateLimit(options.rateLimit ?? { limit: 0 })
   let requests = 0
   const byStatus: Record<string, number> = {}
   const ctx: RestContext = { market, clock, drift: (kind) => faults.drift[kind] }
@@ -134,7 +138,7 @@ export const startSimulator = async (options: SimulatorOptions = {}): Promise<Ru
     const response: ApiResponse = target === undefined
       ? { status: 400, body: { status: "ERROR", request_id: requestId, error: "malformed request path" } }
       : respond({
-        req, target, requestNumber, requestId, seed, faults, ctx,
+        req, target, requestNumber, requestId, seed, faults, ctx, admit: rateLimit.admit,
         origin: `http://${req.headers.host ?? `127.0.0.1:${port}`}`,
         apiKey: options.apiKey
       })

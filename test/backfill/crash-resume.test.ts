@@ -116,6 +116,32 @@ describe("crash and resume (child processes)", () => {
     expect([nothing.code, (nothing.stdout + nothing.stderr).includes("nothing to resume")]).toEqual([2, true])
   })
 
+  it("backfill --config F alone: the range comes from backfill.start_date/end_date; logging.level and logging.file apply", async () => {
+    const root = await tempRoot("yaml-range-")
+    const config = path.join(root, "settings.yaml")
+    await fs.writeFile(
+      config,
+      [
+        `backfill: { start_date: "${DAYS[0]}", end_date: "${DAYS[0]}" }`,
+        "feeds: { options: { enabled: false }, vix: { enabled: false }, news: { enabled: false } }",
+        "sinks: { enabled: [] }",
+        "logging: { level: warning, file: true }",
+        "retry: { max_attempts: 4 }"
+      ].join("\n")
+    )
+    const r = await runCli(["backfill", "--config", config], env(root))
+    expect(r.code).toBe(0)
+    expect((await lakeKeys(root, "spy")).sort()).toEqual(truth("spy").filter((k) => k.startsWith(DAYS[0]!)))
+    const logs = await fs.readdir(path.join(root, "logs"))
+    expect(logs.every((f) => /^\d{4}-\d{2}-\d{2}\.log$/.test(f)) && logs.length >= 1).toBe(true)
+    const fileText = (await Promise.all(logs.map((f) => fs.readFile(path.join(root, "logs", f), "utf8")))).join("")
+    for (const text of [r.stderr, fileText]) {
+      expect(text).toContain("retry.max_attempts is deprecated")
+      expect(text).toContain("read as max_retries 3")
+      expect(text.split("\n").filter((l) => / INFO /.test(l))).toEqual([])
+    }
+  })
+
   it("a real URL without a key exits 2 naming the variable", async () => {
     const root = await tempRoot("nokey-")
     const r = await runCli(args, { POLYGON_REST_URL: sim.url, STORAGE_ROOT: root })

@@ -2,6 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Layer } from "effect"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
+import { type AlertRecord, openAlertsOf } from "../../src/services/metrics/alertLog.js"
 import { BackfillLayer } from "../../src/layers/Backfill.js"
 import { backfillProgram } from "../../src/programs/backfill.js"
 import * as DuckDb from "../../src/services/DuckDb.js"
@@ -20,7 +21,7 @@ const run = (sim: RunningSimulator, root: string, extra: Record<string, unknown>
       polygon: { rest_url: sim.url },
       storage: { root },
       POLYGON_API_KEY: KEY,
-      retry: { max_attempts: 10, base_delay_ms: 5, max_delay_ms: 50, max_retry_after_ms: 1000 },
+      retry: { max_retries: 9, base_delay_ms: 5, max_delay_ms: 50, max_retry_after_ms: 1000 },
       ...extra
     })
   ).pipe(
@@ -87,6 +88,17 @@ describe("backfill under injected faults", () => {
       assert.deepStrictEqual([...reasons].sort(), ["field c has type string, expected number", "missing required field c", "missing required field c (null)"])
       const driftLog = (yield* Effect.promise(() => fs.readFile(path.join(root, "state/schema_drift.ndjson"), "utf8"))).trim().split("\n").map((l) => JSON.parse(l) as { kind: string; field: string; date: string })
       assert.deepStrictEqual(driftLog.map((d) => `${d.date}|${d.kind}|${d.field}`).sort(), ["2025-10-28|type_change|c", "2025-10-28|unknown_field|sim_extra_field"])
+      // one schema_drift alert event for the feed and day, naming both fields; it never stays open
+      const alertLines = (yield* Effect.promise(() => fs.readFile(path.join(root, "state/alerts.ndjson"), "utf8"))).trim().split("\n").map((l) => JSON.parse(l) as AlertRecord)
+      const driftAlerts = alertLines.filter((a) => a.kind === "schema_drift")
+      assert.deepStrictEqual(driftAlerts.map((a) => [a.source, a.open, a.event, (a.details as { date: string }).date]), [["spy", false, true, DATE]])
+      assert.include(driftAlerts[0]!.message, '"c"')
+      assert.include(driftAlerts[0]!.message, '"sim_extra_field"')
+      assert.deepStrictEqual(openAlertsOf(alertLines), [])
+      // a second run of the same day (restart) raises no new alert
+      yield* run(sim, root, {}, ["spy"])
+      const again = (yield* Effect.promise(() => fs.readFile(path.join(root, "state/alerts.ndjson"), "utf8"))).trim().split("\n")
+      assert.strictEqual(again.filter((l) => l.includes("schema_drift")).length, 1)
       // unknown fields are kept, not dropped
       const kept = yield* Effect.gen(function* () {
         const duck = yield* DuckDb.DuckDb

@@ -64,4 +64,20 @@ describe("settings", () => {
     expect(Either.isLeft(result)).toBe(true)
     expect(JSON.stringify(Either.isLeft(result) ? result.left : "")).toContain("SNOWFLAKE_PASSWORD")
   })
+
+  it("retry.max_retries: 3 by default (4 attempts); max_attempts N is the deprecated spelling of max_retries N-1", async () => {
+    expect((await load({ ignoreEnv: true })).retry.maxRetries).toBe(3)
+    const retries = await load({ ignoreEnv: true, configPath: await yamlFile("retry: { max_retries: 5 }\n") })
+    expect([retries.retry.maxRetries, Option.getOrNull(retries.retry.deprecatedMaxAttempts ?? Option.none())]).toEqual([5, null])
+    const legacy = await load({ ignoreEnv: true, configPath: await yamlFile("retry: { max_attempts: 3 }\n") })
+    expect([legacy.retry.maxRetries, Option.getOrNull(legacy.retry.deprecatedMaxAttempts ?? Option.none())]).toEqual([2, 3])
+    const both = await load({ ignoreEnv: true, configPath: await yamlFile("retry: { max_attempts: 9, max_retries: 1 }\n") })
+    expect(both.retry.maxRetries).toBe(1)
+  })
+
+  it("sinks.enabled: [] in YAML or overrides means no sink", async () => {
+    expect((await load({ ignoreEnv: true, configPath: await yamlFile("sinks:\n  enabled: []\n") })).sinks.enabled).toEqual([])
+    expect((await load({ ignoreEnv: true, overrides: { sinks: { enabled: [] } } })).sinks.enabled).toEqual([])
+    expect((await load({ ignoreEnv: true, overrides: { sinks: { enabled: ["postgres", "mysql"] } } })).sinks.enabled).toEqual(["postgres", "mysql"])
+  })
 })

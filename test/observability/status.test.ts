@@ -2,7 +2,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, TestClock } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { formatAge, formatStatus, formatTable, statusProgram } from "../../src/programs/status.js"
+import { checkProblems, formatAge, formatStatus, formatTable, statusProgram } from "../../src/programs/status.js"
 import * as AppSettings from "../../src/services/AppSettings.js"
 import { settingsFor, tempRoot } from "./_helpers.js"
 
@@ -62,7 +62,7 @@ describe("status", () => {
         "{torn")
       fs.writeFileSync(path.join(state, "live.pid"), "999999999\n")
       yield* TestClock.setTime(NOW)
-      const text = yield* statusProgram.pipe(Effect.provide(AppSettings.layerValue(settingsFor(root))))
+      const text = yield* statusProgram().pipe(Effect.provide(AppSettings.layerValue(settingsFor(root))))
       assert.strictEqual(text, [
         "live: not running",
         "",
@@ -73,6 +73,38 @@ describe("status", () => {
         "SINCE                     KIND          SOURCE  MESSAGE",
         "2025-10-28T14:01:00.000Z  schema_drift  -       d"
       ].join("\n"))
+    })
+  )
+
+  it("--check: a stale heartbeat of a source that did not close, and each open alert, are problems; a closed or fresh source is not", () => {
+    const beat = (source: string, at: string, connection_status: string) => ({ source, last_heartbeat: at, connection_status })
+    const input = {
+      nowMs: NOW, staleAfterS: 900, livePid: null,
+      heartbeats: [
+        beat("spy", "2025-10-28T14:05:00.001Z", "connected"), // 14m 59.999s: fresh
+        beat("vix", "2025-10-28T14:05:00.000Z", "connected"), // exactly 900 s: stale
+        beat("options", "2025-10-28T09:00:00.000Z", "closed") // old, but the session ended cleanly
+      ],
+      openAlerts: [] as Array<never>
+    }
+    assert.deepStrictEqual(checkProblems(input), ["heartbeat of vix is 15m 00s old (connected)"])
+    const alert = { at: "2025-10-28T14:00:00.000Z", kind: "error_rate", source: "spy", message: "2% bad rows", details: {}, open: true }
+    assert.deepStrictEqual(checkProblems({ ...input, heartbeats: [], openAlerts: [alert] }), ["open alert error_rate (spy) since 2025-10-28T14:00:00.000Z: 2% bad rows"])
+    assert.deepStrictEqual(checkProblems({ ...input, heartbeats: [input.heartbeats[0]!, input.heartbeats[2]!] }), [])
+  })
+
+  it.effect("status --check fails with the problems when the files hold one", () =>
+    Effect.gen(function* () {
+      const root = tempRoot()
+      fs.mkdirSync(path.join(root, "state", "heartbeat"), { recursive: true })
+      fs.writeFileSync(path.join(root, "state", "heartbeat", "spy.json"), JSON.stringify({ source: "spy", last_heartbeat: "2025-10-28T13:00:00.000Z", connection_status: "connected" }))
+      yield* TestClock.setTime(NOW)
+      const layer = AppSettings.layerValue(settingsFor(root))
+      const failed = yield* Effect.flip(statusProgram({ check: true }).pipe(Effect.provide(layer)))
+      assert.deepStrictEqual(failed.problems, ["heartbeat of spy is 1h 20m old (connected)"])
+      fs.writeFileSync(path.join(root, "state", "heartbeat", "spy.json"), JSON.stringify({ source: "spy", last_heartbeat: "2025-10-28T13:00:00.000Z", connection_status: "closed" }))
+      const text = yield* statusProgram({ check: true }).pipe(Effect.provide(layer))
+      assert.include(text, "spy")
     })
   )
 })

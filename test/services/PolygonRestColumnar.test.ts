@@ -16,11 +16,11 @@ import { startSimulator } from "../../src/simulator/server.js"
 
 const KEY = "columnar-key-0042"
 const DATE = "2025-10-28"
-const retry = { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1, jitter: false, requestTimeoutMs: 30_000, maxRetryAfterMs: 1 }
+const retry = { maxRetries: 0, baseDelayMs: 1, maxDelayMs: 1, jitter: false, requestTimeoutMs: 30_000, maxRetryAfterMs: 1 }
 const p = { source: "rest" as const, receivedAtMs: 5 }
 
 const live = (baseUrl: string, pageLimit: number) =>
-  Layer.effect(PolygonRest, PolygonRestLive.make({ baseUrl, apiKey: Redacted.make(KEY), retry, maxConcurrency: 2, pageLimit }))
+  Layer.scoped(PolygonRest, PolygonRestLive.make({ baseUrl, apiKey: Redacted.make(KEY), retry, maxConcurrency: 2, pageLimit }))
 
 const both = (request: AggsRequest, shape: "agg" | "index") =>
   Effect.gen(function* () {

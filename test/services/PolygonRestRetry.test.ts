@@ -17,10 +17,10 @@ const scriptedClient = (script: Array<Scripted>, seen: Array<{ url: string; auth
   )
 
 const KEY = "abcdefgh-secret-9876"
-const policy = { maxAttempts: 3, baseDelayMs: 1000, maxDelayMs: 10_000, jitter: false, requestTimeoutMs: 30_000, maxRetryAfterMs: 120_000 }
+const policy = { maxRetries: 2, baseDelayMs: 1000, maxDelayMs: 10_000, jitter: false, requestTimeoutMs: 30_000, maxRetryAfterMs: 120_000 }
 
 const restLayer = (script: Array<Scripted>, seen: Array<{ url: string; auth: string | undefined }>, retry = policy) =>
-  Layer.effect(PolygonRest, PolygonRestLive.make({ baseUrl: "https://api.polygon.io", apiKey: Redacted.make(KEY), retry, maxConcurrency: 2, pageLimit: 50_000 })).pipe(
+  Layer.scoped(PolygonRest, PolygonRestLive.make({ baseUrl: "https://api.polygon.io", apiKey: Redacted.make(KEY), retry, maxConcurrency: 2, pageLimit: 50_000 })).pipe(
     Layer.provide(Layer.succeed(HttpClient.HttpClient, scriptedClient(script, seen)))
   )
 
@@ -52,7 +52,7 @@ describe("PolygonRest retries (TestClock)", () => {
     })
   )
 
-  it.effect("a 5xx storm gives up after max_attempts with the server's message", () =>
+  it.effect("a 5xx storm gives up after max_retries with the server's message", () =>
     Effect.gen(function* () {
       const seen: Array<{ url: string; auth: string | undefined }> = []
       const script = Array.from({ length: 5 }, () => ({ status: 502, body: { status: "ERROR", error: "Bad gateway" } }))
@@ -70,7 +70,7 @@ describe("PolygonRest retries (TestClock)", () => {
       const seen: Array<{ url: string; auth: string | undefined }> = []
       const times: Array<number> = []
       const script = Array.from({ length: 6 }, () => ({ status: 500, body: { status: "ERROR", error: "boom" } }))
-      const retry = { ...policy, maxAttempts: 6, jitter: true, maxDelayMs: 3000 }
+      const retry = { ...policy, maxRetries: 5, jitter: true, maxDelayMs: 3000 }
       const layer = restLayer(script, seen, retry)
       const fiber = yield* Effect.fork(Effect.flatMap(PolygonRest, (r) => r.holidays()).pipe(Effect.provide(layer), Effect.exit, Effect.withRandom(Random.make("seed"))))
       for (let ms = 0; ms <= 16_000; ms += 20) {

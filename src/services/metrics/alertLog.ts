@@ -17,6 +17,8 @@ export interface AlertRecord {
   readonly message: string
   readonly details: Record<string, unknown>
   readonly open: boolean
+  /** A one-off alert (schema drift): never open, never resolved. */
+  readonly event?: boolean
 }
 
 /** The dedupe key of an alert: (kind, source). */
@@ -48,6 +50,7 @@ export const parseAlertLines = (text: string): ReadonlyArray<AlertRecord> => {
 export const openAlertsOf = (records: ReadonlyArray<AlertRecord>): ReadonlyArray<AlertRecord> => {
   const last = new Map<string, AlertRecord>()
   for (const r of records) {
+    if (r.event === true) continue
     const key = alertKey(r.kind, r.source)
     last.delete(key)
     last.set(key, r)

@@ -1,5 +1,5 @@
 /**
- * One API request end to end, minus the socket: route → auth → injected fault → handler.
+ * One API request end to end, minus the socket: route → auth → plan rate limit → injected fault → handler.
  * Unknown routes answer 404 before auth; faults hit only authenticated requests on known routes.
  */
 import type * as http from "node:http"
@@ -18,6 +18,8 @@ export interface RespondInput {
   readonly apiKey: string | undefined
   readonly faults: RestFaults
   readonly ctx: RestContext
+  /** The plan's request limit (see rateLimit.ts): false = over it. */
+  readonly admit: () => boolean
 }
 
 export const respond = (input: RespondInput): ApiResponse => {
@@ -26,6 +28,7 @@ export const respond = (input: RespondInput): ApiResponse => {
   if (handler === undefined) return notFound(requestId, "The requested resource was not found.")
   const authFailure = checkApiKey(req, target.query, input.apiKey)
   if (authFailure !== undefined) return errorResponse(401, requestId, authFailure)
+  if (!input.admit()) return errorResponse(429, requestId, RATE_LIMIT_MESSAGE)
   const fault = faultFor(input.seed, input.requestNumber, input.faults)
   if (fault._tag === "ServerError") return errorResponse(fault.status, requestId, "Internal server error")
   if (fault._tag === "RateLimited")
