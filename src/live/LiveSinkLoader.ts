@@ -8,7 +8,10 @@
  *
  * - Each sink is opened for the round only (a router with just that sink, closed afterwards): the
  *   DuckDB warehouse file is not held between rounds, so a researcher or `consolidate` can open
- *   it, and one sink that is down never holds the others back.
+ *   it, and one sink that is down never holds the others back. In `live` each sink's round runs in
+ *   its own worker thread (SinkWorkerClient.ts via src/layers/LiveSinks.ts `layerWorker`), so
+ *   reading Parquet and building rows never delays the sockets' frames on the main thread; a
+ *   worker that crashes fails that sink's round like any other error (alerted, retried).
  * - A sink that fails is logged and alerted (`sink_live_load`, source = the sink); its files stay
  *   "not loaded" and are tried again next round; the alert is resolved by its next successful
  *   load. The live stream is never stopped by a sink.
