@@ -22,7 +22,7 @@ describe("FeedSocket idle watchdog on a blocked event loop (real socket, real ti
     Effect.gen(function* () {
       const server = yield* Effect.acquireRelease(
         Effect.async<WebSocketServer>((resume) => {
-          const wss = new WebSocketServer({ host: "127.0.0.1", port: 0 }, () => resume(Effect.succeed(wss)))
+          const wss: WebSocketServer = new WebSocketServer({ host: "127.0.0.1", port: 0 }, (): void => resume(Effect.succeed(wss)))
         }),
         (wss) => Effect.sync(() => {
           for (const c of wss.clients) c.terminate()
