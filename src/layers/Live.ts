@@ -37,11 +37,11 @@ export const TelemetryFromObservability: Layer.Layer<LiveTelemetry, never, Metri
       register: (source) => heartbeats.register(source),
       received: (source, frames, events) => Effect.asVoid(Effect.zipRight(metrics.recordMessages(source, frames), metrics.recordEvents(source, events))),
       commit: (source, rows, at, receipts) =>
-        Effect.zipRight(metrics.recordCommit(source, receipts.length === 0 ? 0 : at - Math.min(...receipts.slice(0, 100_000)), rows), metrics.recordSuccess(source)),
+        Effect.zipRight(metrics.recordCommit(source, receipts.length === 0 ? 0 : at - Math.min(...receipts.slice(0, 100_000)), rows), metrics.recordSuccess(source, rows)),
       connection: (source, state) => metrics.setConnection(source, state),
       connectionFailure: (source) => metrics.recordConnectionFailure(source),
       connectionOk: (source) => metrics.resetConnectionFailures(source),
-      error: (source, n = 1) => Effect.repeatN(metrics.recordError(source), Math.max(0, n - 1)),
+      error: (source, n = 1) => metrics.recordError(source, n),
       alert: (kind, message, details) => Effect.asVoid(alerts.raise(kind, message, details)),
       resolveAlert: (kind, source) => Effect.asVoid(alerts.resolve(kind, source))
     } satisfies LiveTelemetryService
