@@ -18,6 +18,8 @@ import { HeartbeatMonitor } from "../services/HeartbeatMonitor.js"
 import * as MarketClock from "../services/MarketClock.js"
 import { Metrics } from "../services/Metrics.js"
 import { PolygonRest } from "../services/PolygonRest.js"
+import { PromMetrics } from "../services/PromMetrics.js"
+import { serveStatus } from "../services/status/StatusServer.js"
 import * as PolygonRestLive from "../services/PolygonRestLive.js"
 import { makeSimClock } from "../simulator/SimClock.js"
 import { simulatorResource } from "../simulator/server.js"
@@ -28,22 +30,26 @@ import * as Sinks from "./Sinks.js"
 import { ObservabilityLive } from "./Observability.js"
 import { BUILTIN, BUILTIN_KEY, MissingApiKey, restConnectionAlerts } from "./Polygon.js"
 
-/** LiveTelemetry forwarded to Metrics (heartbeats read them) and Alerts. */
-export const TelemetryFromObservability: Layer.Layer<LiveTelemetry, never, Metrics | Alerts | HeartbeatMonitor> = Layer.effect(
+/** LiveTelemetry forwarded to Metrics (heartbeats read them), the Prometheus registry and Alerts. */
+export const TelemetryFromObservability: Layer.Layer<LiveTelemetry, never, Metrics | Alerts | HeartbeatMonitor | PromMetrics> = Layer.effect(
   LiveTelemetry,
   Effect.gen(function* () {
     const metrics = yield* Metrics
+    const prom = yield* PromMetrics
     const alerts = yield* Alerts
     const heartbeats = yield* HeartbeatMonitor
     return {
       register: (source) => heartbeats.register(source),
-      received: (source, frames, events) => Effect.asVoid(Effect.zipRight(metrics.recordMessages(source, frames), metrics.recordEvents(source, events))),
-      commit: (source, rows, at, receipts) =>
-        Effect.zipRight(metrics.recordCommit(source, receipts.length === 0 ? 0 : at - Math.min(...receipts.slice(0, 100_000)), rows), metrics.recordSuccess(source)),
+      received: (source, frames, events) =>
+        Effect.all([metrics.recordMessages(source, frames), metrics.recordEvents(source, events), prom.events(source, events)], { discard: true }),
+      commit: (source, rows, at, receipts) => {
+        const latencyMs = receipts.length === 0 ? 0 : at - Math.min(...receipts.slice(0, 100_000))
+        return Effect.all([metrics.recordCommit(source, latencyMs, rows), metrics.recordSuccess(source, rows), prom.committed(source, rows, latencyMs)], { discard: true })
+      },
       connection: (source, state) => metrics.setConnection(source, state),
-      connectionFailure: (source) => metrics.recordConnectionFailure(source),
+      connectionFailure: (source) => Effect.zipRight(metrics.recordConnectionFailure(source), prom.connectionFailure(source)),
       connectionOk: (source) => metrics.resetConnectionFailures(source),
-      error: (source, n = 1) => Effect.repeatN(metrics.recordError(source), Math.max(0, n - 1)),
+      error: (source, n = 1) => Effect.zipRight(metrics.recordError(source, n), prom.badRows(source, n)),
       alert: (kind, message, details) => Effect.asVoid(alerts.raise(kind, message, details)),
       resolveAlert: (kind, source) => Effect.asVoid(alerts.resolve(kind, source))
     } satisfies LiveTelemetryService
@@ -95,6 +101,15 @@ export const liveLayer = (ep: Effect.Effect.Success<ReturnType<typeof endpoints>
   return Layer.mergeAll(MarketClock.layer, TelemetryFromObservability, LiveSinks.layerFromSettings).pipe(Layer.provideMerge(base))
 }
 
+/** The status page, /metrics and /healthz for the life of the run (`http.port` 0 = off); a port in use is a warning, never a stop. */
+const statusEndpoints = Effect.gen(function* () {
+  const settings = yield* AppSettings
+  if (settings.http.port <= 0) return
+  yield* serveStatus.pipe(
+    Effect.catchAll((e) => Effect.logWarning(`status page not served on ${settings.http.host}:${settings.http.port}: ${e.message}`))
+  )
+})
+
 /** `node dist/main.js live`: the program with every layer, on the (possibly simulated) clock. */
 export const runLive = (options: LiveOptions = {}) =>
   Effect.gen(function* () {
@@ -107,7 +122,7 @@ export const runLive = (options: LiveOptions = {}) =>
     const run = Effect.scoped(
       Effect.gen(function* () {
         const ep = yield* endpoints(startMs, speed)
-        return yield* liveProgram(options).pipe(Effect.provide(liveLayer(ep)))
+        return yield* Effect.zipRight(statusEndpoints, liveProgram(options)).pipe(Effect.provide(liveLayer(ep)))
       })
     ).pipe(Effect.provide(FetchHttpClient.layer))
     const outcome = yield* startMs === undefined ? run : Effect.withClock(run, MarketClock.simulatedClock(startMs, speed))

@@ -5,7 +5,8 @@
  *
  * - messages / events: 1-second buckets; `messagesLast5Min` = the last 300 buckets (current second
  *   included), `eventsPerSecond` = rows of the last 60 buckets / 60.
- * - errors / successes: 1-second buckets over `errorWindowS` (default 900).
+ * - errors / successes: bad rows and good rows, in 1-second buckets over `errorWindowS` (default 900),
+ *   so the error rate is bad rows over rows received (SCOPE), not bad rows over commits.
  * - commit latency: nearest-rank p50/p95/p99 over the last 10,000 commits of the last 5 minutes.
  * - "today" (totals) resets at midnight America/New_York.
  */
@@ -45,8 +46,10 @@ export interface MetricsService {
   readonly recordMessages: (source: string, n: number) => Effect.Effect<void>
   readonly recordEvents: (source: string, n: number) => Effect.Effect<void>
   readonly recordCommit: (source: string, latencyMs: number, rows: number) => Effect.Effect<void>
-  readonly recordError: (source: string) => Effect.Effect<void>
-  readonly recordSuccess: (source: string) => Effect.Effect<void>
+  /** `n` bad rows (quarantined, or failed to commit) or failed polls. */
+  readonly recordError: (source: string, n?: number) => Effect.Effect<void>
+  /** `n` rows received and committed. */
+  readonly recordSuccess: (source: string, n?: number) => Effect.Effect<void>
   readonly setConnection: (source: string, status: ConnectionStatus) => Effect.Effect<void>
   readonly recordConnectionFailure: (source: string) => Effect.Effect<void>
   readonly resetConnectionFailures: (source: string) => Effect.Effect<void>
@@ -133,8 +136,8 @@ export const make = (options: MetricsOptions): Effect.Effect<MetricsService> =>
       s.lastCommitAtMs = now
       s.lastCommitLatencyMs = latencyMs
     })
-    const recordError = timed((s, now) => s.errors.add(now, 1))
-    const recordSuccess = timed((s, now) => s.successes.add(now, 1))
+    const recordError = timed((s, now, n: number = 1) => s.errors.add(now, n))
+    const recordSuccess = timed((s, now, n: number = 1) => s.successes.add(now, n))
     const setConnection = (source: string, status: ConnectionStatus) =>
       Effect.sync(() => {
         stateOf(source).connection = status
