@@ -51,6 +51,19 @@ export type RetryPolicy = Omit<Config.Config.Success<typeof RetryPolicyConfig>, 
  */
 export const EMPTY_LIST = "<empty list>"
 
+const positive = (name: string, fallback: number) =>
+  num(name, fallback).pipe(Config.validate({ message: `${name} must be > 0`, validation: (n) => Number.isFinite(n) && n > 0 }))
+
+/** Server-side statement limits of a SQL sink (statementGuard.ts), and its test-only fault knob. */
+const sqlBounds = {
+  /** Seconds the server lets one load statement (a batch of batch_rows rows) run before cancelling it; an overwrite transaction gets it per started batch. */
+  statementTimeoutS: positive("statement_timeout_s", 60),
+  /** Seconds the server lets the consolidation of one day (a single statement) run. */
+  consolidateTimeoutS: positive("consolidate_timeout_s", 600),
+  /** FAULT INJECTION, tests only: the server sleeps this long inside every consolidate transaction (0 = off). */
+  faultSleepConsolidateS: num("fault_sleep_consolidate_s", 0)
+}
+
 export const SinkNames = ["duckdb", "postgres", "mysql", "snowflake"] as const
 export type SinkName = (typeof SinkNames)[number]
 
@@ -148,13 +161,15 @@ export const SettingsConfig = Config.all({
       url: Config.option(Config.redacted("url")),
       batchRows: int("batch_rows", 5_000),
       maxInFlight: int("max_in_flight", 2),
-      maxRowsPerSecond: int("max_rows_per_second", 0)
+      maxRowsPerSecond: int("max_rows_per_second", 0),
+      ...sqlBounds
     }).pipe(Config.nested("postgres")),
     mysql: Config.all({
       url: Config.option(Config.redacted("url")),
       batchRows: int("batch_rows", 2_000),
       maxInFlight: int("max_in_flight", 2),
-      maxRowsPerSecond: int("max_rows_per_second", 0)
+      maxRowsPerSecond: int("max_rows_per_second", 0),
+      ...sqlBounds
     }).pipe(Config.nested("mysql")),
     snowflake: Config.all({
       account: optStr("account"),

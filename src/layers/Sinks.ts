@@ -18,6 +18,7 @@ import * as LakeReader from "../services/sinks/LakeReader.js"
 import * as MysqlSink from "../services/sinks/MysqlSink.js"
 import * as PgSink from "../services/sinks/PgSink.js"
 import { SinkError, sinkError } from "../services/sinks/Sink.js"
+import { sessionTag } from "../services/sinks/statementGuard.js"
 import * as SinkRouter from "../services/sinks/SinkRouter.js"
 import * as SnowflakeSink from "../services/sinks/SnowflakeSink.js"
 
@@ -40,7 +41,7 @@ export const layer: Layer.Layer<SinkRouter.SinkRouter, SinkError, AppSettings> =
         Option.isNone(url)
           ? missing("postgres", "sinks.postgres.url / DATABASE_URL")
           : SinkRouter.registerLayer(PgSink.make({ ...settings.sinks.postgres, ...common })).pipe(
-              Layer.provide(PgClient.layer({ url: url.value, applicationName: "spy-sink" })),
+              Layer.provide(PgClient.layer({ url: url.value, applicationName: sessionTag() })),
               Layer.mapError(sinkError("postgres", "connect"))
             )
       )

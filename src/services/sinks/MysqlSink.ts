@@ -12,7 +12,9 @@ import { CHECKPOINTS, CONSOLIDATED, TABLES } from "../../sql/tables.js"
 import { deleteDate, mysqlParams, mysqlRowsPerStatement, mysqlUpsert } from "../../sql/upsert.js"
 import { LakeReader } from "./LakeReader.js"
 import * as Migrations from "./migrate.js"
-import { currentAlerts, type Sink } from "./Sink.js"
+import * as Orphans from "./orphans.js"
+import * as StatementGuard from "./statementGuard.js"
+import { currentAlerts, type Sink, sinkError } from "./Sink.js"
 import * as SinkMetrics from "./SinkMetrics.js"
 import * as SqlSink from "./SqlSink.js"
 import * as Throttle from "./Throttle.js"
@@ -23,6 +25,10 @@ export interface MysqlSinkOptions {
   readonly maxRowsPerSecond: number
   readonly newsWindowMinutes: number
   readonly commitSlaS: number
+  /** Server-side statement limits and the test-only fault knob (see SqlSink.SqlSinkOptions). */
+  readonly statementTimeoutS?: number | undefined
+  readonly consolidateTimeoutS?: number | undefined
+  readonly faultSleepConsolidateS?: number | undefined
 }
 
 /** An index created before versioning, or by a concurrent starter: "Duplicate key name" (1061). */
@@ -39,12 +45,15 @@ export const migrate = (sql: MysqlClient.MysqlClient) =>
 
 export const make = (options: MysqlSinkOptions) =>
   Effect.gen(function* () {
-    const sql = yield* MysqlClient.MysqlClient
+    // every statement carries this process's tag (orphans.ts finds a killed run's statements by it)
+    const sql = StatementGuard.tagStatements(yield* MysqlClient.MysqlClient, StatementGuard.sessionTag())
     const reader = yield* LakeReader
     const alerts = yield* currentAlerts
+    yield* Orphans.endMysql(sql).pipe(Effect.mapError(sinkError("mysql", "end orphaned sessions")))
     yield* migrate(sql)
+    const guard = StatementGuard.mysql(sql, yield* StatementGuard.mysqlFlavor(sql).pipe(Effect.mapError(sinkError("mysql", "version"))))
     const ops: SqlSink.SqlOps<unknown> = {
-      transaction: (effect) => sql.withTransaction(effect),
+      transaction: (effect, bounds) => guard.transaction(effect, bounds),
       upsert: (feed, rows, date) =>
         Effect.gen(function* () {
           const step = mysqlRowsPerStatement(feed)
@@ -79,7 +88,7 @@ export const make = (options: MysqlSinkOptions) =>
     }
     const sink: Sink = SqlSink.make(
       ops,
-      { name: "mysql", batchRows: options.batchRows, newsWindowMs: options.newsWindowMinutes * 60_000 },
+      { name: "mysql", batchRows: options.batchRows, newsWindowMs: options.newsWindowMinutes * 60_000, ...SqlSink.timeouts(options) },
       {
         reader,
         metrics: SinkMetrics.make("mysql", options.commitSlaS * 1000, alerts),

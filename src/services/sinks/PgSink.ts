@@ -11,6 +11,8 @@ import { CHECKPOINTS, CONSOLIDATED, TABLES } from "../../sql/tables.js"
 import { deleteDate, postgresParams, postgresUpsert } from "../../sql/upsert.js"
 import { LakeReader } from "./LakeReader.js"
 import * as Migrations from "./migrate.js"
+import * as Orphans from "./orphans.js"
+import * as StatementGuard from "./statementGuard.js"
 import { currentAlerts, type Sink, sinkError } from "./Sink.js"
 import * as SinkMetrics from "./SinkMetrics.js"
 import * as SqlSink from "./SqlSink.js"
@@ -22,6 +24,10 @@ export interface PgSinkOptions {
   readonly maxRowsPerSecond: number
   readonly newsWindowMinutes: number
   readonly commitSlaS: number
+  /** Server-side statement limits and the test-only fault knob (see SqlSink.SqlSinkOptions). */
+  readonly statementTimeoutS?: number | undefined
+  readonly consolidateTimeoutS?: number | undefined
+  readonly faultSleepConsolidateS?: number | undefined
 }
 
 /** Versioned migrations in one transaction (PostgreSQL DDL is transactional), serialized by an advisory lock. */
@@ -42,9 +48,11 @@ export const make = (options: PgSinkOptions) =>
     const sql = yield* PgClient.PgClient
     const reader = yield* LakeReader
     const alerts = yield* currentAlerts
+    yield* Orphans.endPostgres(sql).pipe(Effect.mapError(sinkError("postgres", "end orphaned sessions")))
     yield* migrate(sql)
+    const guard = StatementGuard.postgres(sql)
     const ops: SqlSink.SqlOps<unknown> = {
-      transaction: (effect) => sql.withTransaction(effect),
+      transaction: (effect, bounds) => guard.transaction(effect, bounds),
       upsert: (feed, rows, date) => sql.unsafe(postgresUpsert(feed), postgresParams(feed, rows, date) as Array<unknown>).pipe(Effect.asVoid),
       deleteDate: (feed, date) => sql.unsafe(deleteDate("postgres", TABLES[feed]), [date]).pipe(Effect.asVoid),
       readCheckpoint: (feed, date) =>
@@ -72,7 +80,7 @@ export const make = (options: PgSinkOptions) =>
     }
     const sink: Sink = SqlSink.make(
       ops,
-      { name: "postgres", batchRows: options.batchRows, newsWindowMs: options.newsWindowMinutes * 60_000 },
+      { name: "postgres", batchRows: options.batchRows, newsWindowMs: options.newsWindowMinutes * 60_000, ...SqlSink.timeouts(options) },
       {
         reader,
         metrics: SinkMetrics.make("postgres", options.commitSlaS * 1000, alerts),

@@ -13,11 +13,13 @@
  */
 import { Clock, Effect, Option, Schedule } from "effect"
 import type { SinkName } from "../../config/Settings.js"
+import * as Inflight from "../../lib/inflight.js"
 import type { Feed, Row } from "../../domain/feeds.js"
 import { assertDate } from "../../domain/paths.js"
 import type { LakeReaderService } from "./LakeReader.js"
 import { type LoadResult, type Sink, type SinkError, sinkError } from "./Sink.js"
 import type { SinkMetrics } from "./SinkMetrics.js"
+import type { GuardOptions } from "./statementGuard.js"
 import type { Throttle } from "./Throttle.js"
 
 export interface Checkpoint {
@@ -28,7 +30,8 @@ export interface Checkpoint {
 
 /** What an engine provides; every effect may fail with the engine's error type. */
 export interface SqlOps<E> {
-  readonly transaction: <A, E2>(effect: Effect.Effect<A, E2>) => Effect.Effect<A, E | E2>
+  /** One transaction whose statements the server stops after `options.timeoutMs`; interrupted: cancelled on the server, rolled back (statementGuard.ts). */
+  readonly transaction: <A, E2>(effect: Effect.Effect<A, E2>, options: GuardOptions) => Effect.Effect<A, E | E2>
   readonly upsert: (feed: Feed, rows: ReadonlyArray<Row>, date: string) => Effect.Effect<void, E>
   readonly deleteDate: (feed: Feed, date: string) => Effect.Effect<void, E>
   readonly readCheckpoint: (feed: Feed, date: string) => Effect.Effect<Checkpoint | undefined, E>
@@ -41,8 +44,26 @@ export interface SqlSinkOptions {
   readonly name: SinkName
   readonly batchRows: number
   readonly newsWindowMs: number
+  /** Server-side limit per statement of a load transaction of up to `batchRows` rows; a larger transaction (overwrite) gets it once per `batchRows` rows. */
+  readonly statementTimeoutMs?: number | undefined
+  /** Server-side limit for the consolidation statement (one statement over the whole day). */
+  readonly consolidateTimeoutMs?: number | undefined
+  /** Fault injection (tests): the server sleeps this long inside each consolidate transaction (0 = off). */
+  readonly faultSleepConsolidateS?: number | undefined
   readonly retry?: Schedule.Schedule<unknown, unknown>
 }
+
+/** The SqlSinkOptions bounds from a sink's settings in seconds (`sinks.<sink>.statement_timeout_s`, …). */
+export const timeouts = (o: { statementTimeoutS?: number | undefined; consolidateTimeoutS?: number | undefined; faultSleepConsolidateS?: number | undefined }) => ({
+  statementTimeoutMs: o.statementTimeoutS === undefined ? undefined : o.statementTimeoutS * 1000,
+  consolidateTimeoutMs: o.consolidateTimeoutS === undefined ? undefined : o.consolidateTimeoutS * 1000,
+  faultSleepConsolidateS: o.faultSleepConsolidateS
+})
+
+export const DEFAULT_STATEMENT_TIMEOUT_MS = 60_000
+export const DEFAULT_CONSOLIDATE_TIMEOUT_MS = 600_000
+/** The client gives up this long after the server should have: the server's own timeout normally ends the statement first. */
+export const CLIENT_GRACE_MS = 5_000
 
 /** Capped exponential backoff with jitter after the cap, bounded to 8 retries (≈ 20 s in total). */
 export const defaultRetry: Schedule.Schedule<unknown, unknown> = Schedule.exponential("100 millis").pipe(
@@ -53,8 +74,9 @@ export const defaultRetry: Schedule.Schedule<unknown, unknown> = Schedule.expone
 
 const isSqlError = (d: unknown): boolean => typeof d === "object" && d !== null && (d as { _tag?: unknown })._tag === "SqlError"
 
-/** A transaction that hangs (a connection killed under a pending query) becomes a retryable failure. */
-export const TRANSACTION_TIMEOUT = "20 seconds"
+/** The load timeout of a transaction of `rows` rows: `statementTimeoutMs` per started `batchRows` (at least once). */
+export const loadTimeoutMs = (rows: number, batchRows: number, statementTimeoutMs: number): number =>
+  statementTimeoutMs * Math.max(1, batchRows > 0 ? Math.ceil(rows / batchRows) : 1)
 
 /**
  * Worth retrying: connection loss, timeouts, deadlocks, server restarts. Not retried: errors the
@@ -72,21 +94,28 @@ export const make = <E>(ops: SqlOps<E>, options: SqlSinkOptions, deps: { reader:
   const retry = options.retry ?? defaultRetry
   const name = options.name
 
-  /** One transaction: timed, throttled, retried; each failed attempt is counted and logged. */
-  const commit = <A>(rows: number, context: Record<string, unknown>, effect: Effect.Effect<A, E>) =>
+  const statementTimeoutMs = options.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS
+
+  /**
+   * One transaction: bounded on the server (`guard.timeoutMs`) and, `CLIENT_GRACE_MS` later, on the
+   * client (an interruption: the guard cancels the statement on the server, then rolls back, so a
+   * retry never starts beside a running attempt); throttled, retried; each failed attempt counted and logged.
+   */
+  const commit = <A>(rows: number, context: Record<string, unknown>, effect: Effect.Effect<A, E>, guard: GuardOptions = { timeoutMs: loadTimeoutMs(rows, options.batchRows, statementTimeoutMs) }) =>
     throttle
       .run(
         rows,
         Effect.gen(function* () {
           const start = yield* Clock.currentTimeMillis
-          const a = yield* ops.transaction(effect).pipe(
+          const limit = guard.timeoutMs + CLIENT_GRACE_MS
+          const a = yield* ops.transaction(effect, guard).pipe(
             // @effect/sql turns a failed COMMIT/ROLLBACK (dead connection) into a defect: make it a retryable failure
             Effect.catchSomeDefect((d) => (isSqlError(d) ? Option.some(Effect.fail(d as E)) : Option.none())),
-            Effect.timeoutFail({ duration: TRANSACTION_TIMEOUT, onTimeout: () => new Error(`transaction timed out after ${TRANSACTION_TIMEOUT}`) })
+            Effect.timeoutFail({ duration: limit, onTimeout: () => new Error(`transaction timed out after ${limit / 1000} s (cancelled on the server, rolled back)`) })
           )
           yield* metrics.commit(rows, (yield* Clock.currentTimeMillis) - start, context)
           return a
-        })
+        }).pipe(Inflight.track(`${name} ${Object.entries(context).map(([k, v]) => (k === "sink" ? "" : `${k}=${String(v)}`)).filter((x) => x !== "").join(" ")}`))
       )
       .pipe(
         Effect.tapError((e) => Effect.zipRight(metrics.failure, Effect.logWarning(`${name} transaction failed: ${sinkError(name, "commit")(e).message.slice(0, 300)}`).pipe(Effect.annotateLogs(context)))),
@@ -157,7 +186,10 @@ export const make = <E>(ops: SqlOps<E>, options: SqlSinkOptions, deps: { reader:
     loadPartition: (feed, date, opts = {}) => loadPartition(feed, date, opts.overwrite === true),
     loadFiles,
     consolidate: (date) =>
-      commit(0, { sink: name, date, op: "consolidate" }, Effect.suspend(() => ops.consolidate(date, options.newsWindowMs))).pipe(
+      commit(0, { sink: name, date, op: "consolidate" }, Effect.suspend(() => ops.consolidate(date, options.newsWindowMs)), {
+        timeoutMs: options.consolidateTimeoutMs ?? DEFAULT_CONSOLIDATE_TIMEOUT_MS,
+        faultSleepS: options.faultSleepConsolidateS
+      }).pipe(
         Effect.map((rows) => ({ rows })),
         Effect.mapError(sinkError(name, `consolidate ${date}`)),
         validDate(date, `consolidate ${date}`),
