@@ -136,7 +136,7 @@ describe.each(["pg", "mysql"] as const)("statement bounds on the server (%s)", (
           { reader: {} as LakeReaderService, metrics: SinkMetrics.make("t", 1e9, logAlerts), throttle: yield* Throttle.make(2, 0) }
         )
         const started = Date.now()
-        const r = yield* Effect.exit(sink.consolidate("2025-10-28"))
+        const r = yield* Effect.exit(sink.consolidate!("2025-10-28"))
         return { r, attempts, seen, ms: Date.now() - started, after: yield* e.running(sql, "retry") }
       })
     )
