@@ -15,6 +15,7 @@ import { reportProgram } from "./programs/report.js"
 import { runLive } from "./layers/Live.js"
 import { describeStop, stopProgram } from "./programs/stop.js"
 import { CompactLoggerLayer } from "./lib/logger.js"
+import { installStopGuard } from "./lib/stopGuard.js"
 import { backfillRunProgram } from "./programs/backfillRun.js"
 import { printBackfillSummary } from "./programs/summary.js"
 import { simulateProgram } from "./programs/simulate.js"
@@ -162,6 +163,9 @@ const root = Command.make("spy-options").pipe(Command.withSubcommands([backfill,
 
 const cli = Command.run(root, { name: "SPY Options Intelligence Platform", version: "0.1.0" })
 
+// Bounded stop: logs the first SIGINT/SIGTERM (runMain interrupts the main fiber), exits at once on a second, exits 1 after a 12 s watchdog.
+const stopGuard = installStopGuard()
+
 cli(process.argv).pipe(
   Effect.tapErrorCause((cause) =>
     Cause.isInterruptedOnly(cause)
@@ -177,6 +181,11 @@ cli(process.argv).pipe(
     NodeRuntime.runMain(effect, {
       disableErrorReporting: true,
       disablePrettyLogger: true,
-      teardown: (exit, onExit) => onExit(exitCodeOf(exit as Exit.Exit<unknown, unknown>))
+      teardown: (exit, onExit) => {
+        const stopped = stopGuard.stoppedLine()
+        if (stopped !== undefined) process.stderr.write(`${new Date().toISOString()} WARN  ${stopped}\n`)
+        stopGuard.uninstall()
+        onExit(exitCodeOf(exit as Exit.Exit<unknown, unknown>))
+      }
     })
 )

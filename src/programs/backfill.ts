@@ -17,6 +17,7 @@ import { startProgress } from "../services/Progress.js"
 import { Quarantine } from "../services/Quarantine.js"
 import { SchemaDrift } from "../services/SchemaDrift.js"
 import { SinkRouter } from "../services/sinks/SinkRouter.js"
+import * as Inflight from "../lib/inflight.js"
 import { newsDay, spyDay, vixDay } from "./backfill/dayFeeds.js"
 import type { BackfillEnv } from "./backfill/env.js"
 import { contractSet, optionsDay } from "./backfill/optionsDay.js"
@@ -130,7 +131,7 @@ export const backfillProgram = (options: BackfillOptions) =>
         return { date, rows, quarantined } satisfies DaySummary
       })
     // Two days in flight keep the network and the Parquet writer busy at the same time.
-    const days = yield* Effect.forEach(dates, runDay, { concurrency: DAYS_IN_FLIGHT })
+    const days = yield* Effect.forEach(dates, (date) => Inflight.track(`backfill ${date}`)(runDay(date)), { concurrency: DAYS_IN_FLIGHT })
     yield* progress.finish
     const elapsedMs = (yield* Clock.currentTimeMillis) - startedAt
     return { days, skippedDates, elapsedMs, root: settings.storage.root } satisfies BackfillSummary

@@ -90,7 +90,9 @@ export const backfillRunProgram = (options: BackfillRunOptions) =>
       finishedAtMs: null
     }
     yield* write(file, record)
-    const summary = yield* backfillProgram(run)
+    const summary = yield* backfillProgram(run).pipe(
+      Effect.onInterrupt(() => Effect.logWarning(`backfill ${run.startDate}..${run.endDate} interrupted: units not finished stay unfinished (sink transactions rolled back); finish with \`backfill --resume\``))
+    )
     yield* write(file, { ...record, status: "completed", finishedAtMs: yield* Clock.currentTimeMillis })
     return Option.some(summary)
   })

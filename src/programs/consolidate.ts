@@ -12,6 +12,7 @@
 import { Clock, Effect } from "effect"
 import { type SinkError } from "../services/sinks/Sink.js"
 import { SinkRouter } from "../services/sinks/SinkRouter.js"
+import * as Inflight from "../lib/inflight.js"
 
 export interface ConsolidateProgramOptions {
   readonly date: string
@@ -31,4 +32,4 @@ export const consolidateProgram = (
       `consolidated ${options.date}: ${result.rows} rows in ${seconds.toFixed(2)} s (${Object.entries(result.bySink).map(([s, n]) => `${s}=${n}`).join(", ")})`
     )
     return result
-  }).pipe(Effect.withSpan("consolidateProgram", { attributes: { date: options.date } }))
+  }).pipe(Inflight.track(`consolidate ${options.date}`), Effect.withSpan("consolidateProgram", { attributes: { date: options.date } }))

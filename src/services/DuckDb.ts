@@ -3,6 +3,9 @@
  * A small pool of connections: each `withConnection` call has one connection to itself for its
  * whole duration (appenders and temp tables are per-connection state), and independent writes
  * (different units of a backfill) run in parallel on different connections.
+ * Interrupting `withConnection` interrupts DuckDB (`connection.interrupt()`, repeated until `f`
+ * settles, so a multi-statement `f` stops too) and waits for it: the connection goes back to the
+ * pool, or is closed, only when nothing runs on it.
  */
 import { DuckDBConnection, DuckDBInstance } from "@duckdb/node-api"
 import { Context, Data, Effect, Layer, Queue } from "effect"
@@ -19,6 +22,29 @@ export interface DuckDbService {
 }
 
 export class DuckDb extends Context.Tag("spy/DuckDb")<DuckDb, DuckDbService>() {}
+
+/** `f(connection)`; on interruption, `connection.interrupt()` every 20 ms until `f` has settled, then any open transaction rolled back. */
+const interruptible = <A>(connection: DuckDBConnection, f: (c: DuckDBConnection) => Promise<A>, what: string) =>
+  Effect.async<A, DuckDbError>((resume) => {
+    const running = f(connection)
+    running.then(
+      (a) => resume(Effect.succeed(a)),
+      (e) => resume(Effect.fail(new DuckDbError({ sql: what.slice(0, 500), message: e instanceof Error ? e.message : String(e) })))
+    )
+    return Effect.async<void>((settled) => {
+      connection.interrupt()
+      const again = setInterval(() => connection.interrupt(), 20)
+      // the repeated interrupt may also have hit `f`'s own ROLLBACK: end any transaction left open (an error when none is)
+      const done = () => {
+        clearInterval(again)
+        connection.run("ROLLBACK").then(
+          () => settled(Effect.void),
+          () => settled(Effect.void)
+        )
+      }
+      running.then(done, done)
+    })
+  })
 
 export const make = (path = ":memory:", poolSize = 2) =>
   Effect.gen(function* () {
@@ -38,11 +64,7 @@ export const make = (path = ":memory:", poolSize = 2) =>
     const withConnection = <A>(f: (c: DuckDBConnection) => Promise<A>, what: string) =>
       Effect.acquireUseRelease(
         Queue.take(pool),
-        (connection) =>
-          Effect.tryPromise({
-            try: () => f(connection),
-            catch: (e) => new DuckDbError({ sql: what.slice(0, 500), message: e instanceof Error ? e.message : String(e) })
-          }),
+        (connection) => interruptible(connection, f, what),
         (connection) => Queue.offer(pool, connection)
       )
     const service: DuckDbService = {

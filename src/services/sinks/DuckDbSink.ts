@@ -180,7 +180,7 @@ export const make = (options: DuckDbSinkOptions) =>
             else await inTransaction(c, () => mergeFiles(c, feed, d, subset))
             return { rows: total, written: total }
           }, `load files ${feed} ${d}`)
-        ).pipe(Effect.uninterruptible) // DuckDB cannot cancel it: an interruption waits rather than closing the file under it
+        ) // an interruption interrupts DuckDB and waits until the connection is idle (DuckDb.withConnection)
       }).pipe(Effect.mapError(sinkError("duckdb", `load files ${feed} ${date}`)), Effect.withSpan("duckdb.loadFiles"))
 
     const consolidate = (date: string) =>

@@ -169,8 +169,8 @@ export const make = <E>(ops: SqlOps<E>, options: SqlSinkOptions, deps: { reader:
       const step = options.batchRows > 0 ? options.batchRows : Math.max(1, total)
       const context = { sink: name, feed, date, files: partition.files.length }
       for (let offset = 0; offset < total; offset += step) {
-        // DuckDB cannot cancel a running query: let a page finish before an interruption closes the reader
-        const rows = yield* Effect.uninterruptible(partition.page(offset, step))
+        // interruptible: DuckDb.withConnection interrupts the read and waits until it stopped before the reader closes
+        const rows = yield* partition.page(offset, step)
         yield* commit(rows.length, { ...context, offset }, ops.upsert(feed, rows, date))
       }
       return { rows: total, written: total } satisfies LoadResult
