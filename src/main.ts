@@ -13,7 +13,7 @@ import { statusProgram } from "./programs/status.js"
 import { VERIFY_FEEDS, verifyProgram } from "./programs/verify.js"
 import { reportProgram } from "./programs/report.js"
 import { runLive } from "./layers/Live.js"
-import { describeStop, stopProgram } from "./programs/stop.js"
+import { stopAllProgram, writeRunPidFile } from "./programs/stop.js"
 import { CompactLoggerLayer } from "./lib/logger.js"
 import { installStopGuard } from "./lib/stopGuard.js"
 import { backfillRunProgram } from "./programs/backfillRun.js"
@@ -49,15 +49,17 @@ const backfill = Command.make(
     overwrite: Options.boolean("overwrite").pipe(Options.withDescription("re-fetch and atomically replace the date partitions"))
   },
   (o) =>
-    backfillRunProgram({
+    // registered under state/run/ while it runs, so `stop` ends it too
+    Effect.zipRight(writeRunPidFile("backfill"), backfillRunProgram({
       startDate: Option.getOrUndefined(o.startDate),
       endDate: Option.getOrUndefined(o.endDate),
       feeds: parseFeeds(o.feeds),
       resume: o.resume,
       overwrite: o.overwrite,
       interactive: process.stderr.isTTY === true
-    }).pipe(
+    })).pipe(
       Effect.flatMap(Option.match({ onNone: () => Effect.void, onSome: printBackfillSummary })),
+      Effect.scoped,
       Effect.provide(Layer.mergeAll(BackfillLayer, Sinks.layer).pipe(Layer.provideMerge(settingsLayer(o.config))))
     )
 )
@@ -70,7 +72,8 @@ const consolidate = Command.make(
     sink: Options.choice("sink", ["duckdb", "postgres", "mysql", "snowflake"]).pipe(Options.optional)
   },
   (o) =>
-    consolidateProgram({ date: o.date, sink: Option.getOrUndefined(o.sink) }).pipe(
+    Effect.zipRight(writeRunPidFile("consolidate"), consolidateProgram({ date: o.date, sink: Option.getOrUndefined(o.sink) })).pipe(
+      Effect.scoped,
       Effect.provide(Sinks.layer.pipe(Layer.provideMerge(settingsLayer(o.config, Option.match(o.sink, { onNone: () => undefined, onSome: (s) => ({ sinks: { enabled: [s] } }) })))))
     )
 )
@@ -94,9 +97,7 @@ const status = Command.make(
   (o) => statusProgram({ check: o.check }).pipe(Effect.provide(settingsLayer(o.config)))
 )
 
-const stop = Command.make("stop", { config: configPath }, (o) =>
-  stopProgram.pipe(Effect.flatMap((r) => Console.log(describeStop(r))), Effect.provide(settingsLayer(o.config)))
-)
+const stop = Command.make("stop", { config: configPath }, (o) => stopAllProgram.pipe(Effect.provide(settingsLayer(o.config))))
 
 const verify = Command.make(
   "verify",

@@ -112,7 +112,43 @@ export const describeStop = (result: StopResult): string =>
       ? "no live process running"
       : `no live process running (removed stale pid file for ${result.stalePid})`
 
-/** The `stop` command. Requires AppSettings (storage root). */
+/** Where backfill and consolidate register while they run: `state/run/<command>-<pid>.pid`. */
+export const runDir = (root: string) => path.join(root, "state", "run")
+
+/** This process's pid file under `state/run/` for the scope's lifetime, so `stop` finds it. */
+export const writeRunPidFile = (command: string): Effect.Effect<void, never, AppSettings | Scope.Scope> =>
+  Effect.flatMap(AppSettings, (s) => writePidFile(path.join(runDir(s.storage.root), `${command}-${process.pid}.pid`))).pipe(Effect.orDie)
+
+/** A recycled pid must not be signalled: where /proc exists, the process must be a node running main.js. */
+const isOurs = (pid: number): boolean => {
+  try {
+    const cmdline = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0")
+    return cmdline.some((a) => a.endsWith("main.js"))
+  } catch {
+    return !fs.existsSync("/proc/self")
+  }
+}
+
+/**
+ * The `stop` command: the live process (`live.pid`) and every backfill/consolidate registered under
+ * `state/run/`, all signalled at once, each waited for (15 s). Stale files are removed.
+ */
+export const stopAllProgram: Effect.Effect<ReadonlyArray<StopResult>, StopError, AppSettings> = Effect.gen(function* () {
+  const settings = yield* AppSettings
+  const dir = runDir(settings.storage.root)
+  const others = (fs.existsSync(dir) ? fs.readdirSync(dir) : []).filter((n) => n.endsWith(".pid")).map((n) => path.join(dir, n))
+  for (const file of others) {
+    const pid = readPidFile(file)
+    if (pid !== undefined && isAlive(pid) && !isOurs(pid)) fs.rmSync(file, { force: true }) // a recycled pid: not ours
+  }
+  const files = [lakePaths(settings.storage.root).pidFile, ...others.filter((f) => fs.existsSync(f))]
+  const results = yield* Effect.forEach(files, (pidFile) => stopPid({ pidFile }), { concurrency: "unbounded" })
+  const stopped = results.filter((r) => r._tag === "Stopped")
+  yield* Console.log(stopped.length === 0 ? describeStop(results[0]!) : stopped.map((r) => describeStop(r).replace(/^live process/, "process")).join("\n"))
+  return results
+})
+
+/** The `stop` command for `live` alone. Requires AppSettings (storage root). */
 export const stopProgram: Effect.Effect<StopResult, StopError, AppSettings> = Effect.gen(function* () {
   const settings = yield* AppSettings
   const result = yield* stopPid({ pidFile: lakePaths(settings.storage.root).pidFile })
