@@ -57,6 +57,10 @@ export const installStopGuard = (options: StopGuardOptions = {}): StopGuard => {
   const onTerm = () => onSignal("SIGTERM")
   process.on("SIGINT", onInt)
   process.on("SIGTERM", onTerm)
+  // a closed log pipe (the parent or terminal gone) must not crash the process half-way through a stop
+  const ignore = () => undefined
+  process.stderr.on("error", ignore)
+  process.stdout.on("error", ignore)
 
   return {
     signal: () => first,
@@ -66,6 +70,8 @@ export const installStopGuard = (options: StopGuardOptions = {}): StopGuard => {
       if (timer) clearTimeout(timer)
       process.off("SIGINT", onInt)
       process.off("SIGTERM", onTerm)
+      process.stderr.off("error", ignore)
+      process.stdout.off("error", ignore)
     }
   }
 }

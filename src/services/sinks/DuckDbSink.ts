@@ -70,12 +70,17 @@ export const make = (options: DuckDbSinkOptions) =>
     // options_consolidated is a view over data/consolidated/date=*/consolidated.parquet (once one exists).
     const [kind] = yield* Effect.orDie(db.query<{ t: string }>(`SELECT table_type AS t FROM information_schema.tables WHERE table_name = '${CONSOLIDATED}'`))
     if (kind?.t === "BASE TABLE") yield* Effect.orDie(db.run(`DROP TABLE ${CONSOLIDATED}`))
-    const existing = yield* Effect.promise(() => fs.readdir(path.join(options.root, "consolidated")).catch(() => [] as Array<string>))
-    if (existing.some((d) => d.startsWith("date="))) yield* Effect.orDie(db.run(consolidatedView(options.root)))
+    // a date=… folder without its export (a consolidation interrupted or killed before publishing) does not count
+    const exported = yield* Effect.promise(async () => {
+      const dirs = (await fs.readdir(path.join(options.root, "consolidated")).catch(() => [] as Array<string>)).filter((d) => d.startsWith("date="))
+      for (const d of dirs) if (await fs.stat(path.join(options.root, "consolidated", d, "consolidated.parquet")).then(() => true, () => false)) return true
+      return false
+    })
+    if (exported) yield* Effect.orDie(db.run(consolidatedView(options.root)))
     // The view reads a glob that DuckDB expands at every query, so it is created once, after the
     // first export; two days consolidated at once (backfill runs days concurrently) must not both
     // CREATE it: DuckDB fails the second with a catalog write-write conflict.
-    let viewCreated: Promise<void> | undefined = existing.some((d) => d.startsWith("date=")) ? Promise.resolve() : undefined
+    let viewCreated: Promise<void> | undefined = exported ? Promise.resolve() : undefined
     const ensureView = (c: DuckDBConnection) =>
       (viewCreated ??= c.run(consolidatedView(options.root)).then(
         () => undefined,

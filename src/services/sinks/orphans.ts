@@ -38,8 +38,9 @@ const describe = (s: Session) => `session ${s.id} of ${s.tag} (dead process): ${
 /** Poll `remaining` until it is empty (every 200 ms, at most 15 s). */
 const untilGone = (remaining: Effect.Effect<number, unknown>) =>
   remaining.pipe(
-    Effect.repeat({ schedule: Schedule.spaced("200 millis").pipe(Schedule.upTo("15 seconds")), while: (n) => n > 0 }),
-    Effect.flatMap((n) => (n > 0 ? Effect.logWarning(`${n} orphaned session(s) still on the server 15 s after being ended`) : Effect.void))
+    Effect.filterOrFail((n) => n === 0, (n) => n),
+    Effect.retry(Schedule.spaced("200 millis").pipe(Schedule.upTo("15 seconds"))),
+    Effect.catchAll((n) => Effect.logWarning(`${typeof n === "number" ? n : "some"} orphaned session(s) still on the server 15 s after being ended (rolling back?)`))
   )
 
 export const endPostgres = (sql: PgClient.PgClient) =>
