@@ -8,7 +8,7 @@
  *   the servers are ended by the next run's sinks at start, and `--resume` completes exactly.
  */
 import { DuckDBInstance } from "@duckdb/node-api"
-import { execFileSync } from "node:child_process"
+import { execFileSync, spawn } from "node:child_process"
 import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
@@ -120,7 +120,7 @@ const resumeExactly = async (s: NonNullable<Awaited<ReturnType<typeof setup>>>) 
 }
 
 describe("bounded stop (child processes, real PostgreSQL and MariaDB)", () => {
-  it("SIGTERM during a slow consolidate statement: exit within 15 s, nothing left on the servers, no checkpoint moved; --resume exact", async () => {
+  it("`stop` (SIGTERM) during a slow consolidate statement: exit within 15 s, nothing left on the servers, no checkpoint moved; --resume exact", async () => {
     const s = await setup("term")
     if (s === undefined) return
     const run = startCli(s.args, s.env)
@@ -130,11 +130,13 @@ describe("bounded stop (child processes, real PostgreSQL and MariaDB)", () => {
       return n.postgres === 1 && n.mysql === 1
     }, 120_000, 100)
     const before = await checkpoints()
+    // `stop` finds the backfill through state/run/ and sends it SIGTERM
     const sentAt = Date.now()
-    run.child.kill("SIGTERM")
+    const stop = await runCli(["stop", "--config", s.config], {})
     const done = await run.finished
     const ms = Date.now() - sentAt
-    console.log(`SIGTERM → exit: ${ms} ms (code ${done.code})`)
+    console.log(`stop → backfill exit: ${ms} ms (code ${done.code}); stop said: ${stop.stdout.trim()}`)
+    expect([stop.code, stop.stdout]).toEqual([0, expect.stringMatching(new RegExp(`^process ${pid} stopped after \\d+\\.\\d s$`, "m"))])
     expect(ms).toBeLessThan(15_000)
     expect(done.code).toBe(0)
     expect(done.stderr).toContain("SIGTERM received: stopping")
@@ -172,10 +174,36 @@ describe("bounded stop (child processes, real PostgreSQL and MariaDB)", () => {
     expect(ms).toBeLessThan(2_000)
     expect(done.stderr).toContain("SIGINT received: stopping")
     expect(done.stderr).toMatch(new RegExp(`second SIGTERM: exiting now. Left unfinished: backfill ${DAY}; (postgres|mysql) date=${DAY} op=consolidate`))
+    // what the process had no time to cancel still runs on the servers: the next run's sinks end exactly that, at start
+    const left = await statementsOf(pid)
+    console.log(`left on the servers by the immediate exit: ${JSON.stringify(left)}`)
     const resumed = await resumeExactly(s)
     expect(await statementsOf(pid)).toEqual({ postgres: 0, mysql: 0 })
-    // whatever the dying process had no time to cancel was ended by the next run's sinks
-    const leftBehind = (resumed.stdout + resumed.stderr).match(new RegExp(`ended session \\d+ of ${tag(pid)}`, "g")) ?? []
-    expect(leftBehind.length).toBeLessThanOrEqual(2)
+    const ended = (engine: string) => (resumed.stderr.match(new RegExp(`${engine}: ended session \\d+ of ${tag(pid)} \\(dead process\\)`, "g")) ?? []).length
+    expect({ postgres: ended("postgres"), mysql: ended("mysql") }).toEqual(left)
   }, 300_000)
+
+  it("watchdog: a stop still running after the limit logs what is unfinished and exits 1", async () => {
+    const script = `
+      const { installStopGuard } = await import(${JSON.stringify(path.resolve("dist/lib/stopGuard.js"))})
+      const Inflight = await import(${JSON.stringify(path.resolve("dist/lib/inflight.js"))})
+      const { Effect } = await import("effect")
+      installStopGuard({ watchdogMs: 1000 })
+      Effect.runFork(Inflight.track("mysql date=2025-10-29 op=consolidate")(Effect.never))
+      setInterval(() => {}, 1000)
+      console.log("ready")`
+    const child = spawn(process.execPath, ["--input-type=module", "-e", script], { stdio: ["ignore", "pipe", "pipe"] })
+    let stderr = ""
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()))
+    await new Promise((r) => child.stdout.once("data", r))
+    const sentAt = Date.now()
+    child.kill("SIGTERM")
+    const code = await new Promise<number | null>((r) => child.on("exit", (c) => r(c)))
+    const ms = Date.now() - sentAt
+    expect(code).toBe(1)
+    expect(ms).toBeGreaterThanOrEqual(950)
+    expect(ms).toBeLessThan(3_000)
+    expect(stderr).toContain("SIGTERM received: stopping")
+    expect(stderr).toContain("still running 1 s after SIGTERM; exiting (1). Left unfinished: mysql date=2025-10-29 op=consolidate")
+  }, 30_000)
 })
