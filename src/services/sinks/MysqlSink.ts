@@ -49,7 +49,7 @@ export const make = (options: MysqlSinkOptions) =>
     const sql = StatementGuard.tagStatements(yield* MysqlClient.MysqlClient, StatementGuard.sessionTag())
     const reader = yield* LakeReader
     const alerts = yield* currentAlerts
-    yield* Orphans.endMysql(sql).pipe(Effect.mapError(sinkError("mysql", "end orphaned sessions")))
+    yield* Orphans.endMysql(sql)
     yield* migrate(sql)
     const guard = StatementGuard.mysql(sql, yield* StatementGuard.mysqlFlavor(sql).pipe(Effect.mapError(sinkError("mysql", "version"))))
     const ops: SqlSink.SqlOps<unknown> = {

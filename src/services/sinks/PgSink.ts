@@ -48,7 +48,7 @@ export const make = (options: PgSinkOptions) =>
     const sql = yield* PgClient.PgClient
     const reader = yield* LakeReader
     const alerts = yield* currentAlerts
-    yield* Orphans.endPostgres(sql).pipe(Effect.mapError(sinkError("postgres", "end orphaned sessions")))
+    yield* Orphans.endPostgres(sql)
     yield* migrate(sql)
     const guard = StatementGuard.postgres(sql)
     const ops: SqlSink.SqlOps<unknown> = {

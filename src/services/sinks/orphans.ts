@@ -10,6 +10,7 @@
  * - the tag names THIS host and a pid that is no longer alive — a live sibling (a running `live`
  *   loading the same database) is never touched.
  * Each ended session is logged; then we wait (up to 15 s) until the server has dropped them.
+ * Best effort: a role that may not see or signal other sessions logs a warning and the sink starts.
  */
 import type { MysqlClient } from "@effect/sql-mysql2"
 import type { PgClient } from "@effect/sql-pg"
@@ -43,7 +44,11 @@ const untilGone = (remaining: Effect.Effect<number, unknown>) =>
     Effect.catchAll((n) => Effect.logWarning(`${typeof n === "number" ? n : "some"} orphaned session(s) still on the server 15 s after being ended (rolling back?)`))
   )
 
-export const endPostgres = (sql: PgClient.PgClient) =>
+/** A failure to look or to end (privileges) is logged, never fatal: the sink still starts. */
+const bestEffort = (engine: string) => (effect: Effect.Effect<number, unknown>) =>
+  Effect.catchAll(effect, (e) => Effect.as(Effect.logWarning(`${engine}: could not end orphaned sessions of earlier runs (privileges?)`, e), 0))
+
+export const endPostgres = (sql: PgClient.PgClient): Effect.Effect<number> =>
   Effect.gen(function* () {
     const rows = yield* sql.unsafe<{ pid: number; tag: string; query: string | null }>(
       `SELECT pid, application_name AS tag, query FROM pg_stat_activity ` +
@@ -59,9 +64,9 @@ export const endPostgres = (sql: PgClient.PgClient) =>
         Effect.map(sql.unsafe<{ n: string }>(`SELECT count(*) AS n FROM pg_stat_activity WHERE pid = ANY($1::int[])`, [orphans.map((o) => o.id)]), ([r]) => Number(r!.n))
       )
     return orphans.length
-  })
+  }).pipe(bestEffort("postgres"))
 
-export const endMysql = (sql: MysqlClient.MysqlClient) =>
+export const endMysql = (sql: MysqlClient.MysqlClient): Effect.Effect<number> =>
   Effect.gen(function* () {
     const rows = yield* sql.unsafe<{ id: number | string; info: string | null }>(
       `SELECT ID AS id, INFO AS info FROM information_schema.PROCESSLIST WHERE DB = DATABASE() AND ID <> CONNECTION_ID() AND INFO LIKE '/* spy-options:%'`
@@ -84,4 +89,4 @@ export const endMysql = (sql: MysqlClient.MysqlClient) =>
         )
       )
     return orphans.length
-  })
+  }).pipe(bestEffort("mysql"))
