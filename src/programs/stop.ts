@@ -143,8 +143,10 @@ export const stopAllProgram: Effect.Effect<ReadonlyArray<StopResult>, StopError,
   }
   const files = [lakePaths(settings.storage.root).pidFile, ...others.filter((f) => fs.existsSync(f))]
   const results = yield* Effect.forEach(files, (pidFile) => stopPid({ pidFile }), { concurrency: "unbounded" })
-  const stopped = results.filter((r) => r._tag === "Stopped")
-  yield* Console.log(stopped.length === 0 ? describeStop(results[0]!) : stopped.map((r) => describeStop(r).replace(/^live process/, "process")).join("\n"))
+  // "live process 123 stopped after 0.4 s", "backfill process 456 stopped after 0.6 s"
+  const label = (i: number) => (i === 0 ? "live" : path.basename(files[i]!).replace(/-\d+\.pid$/, ""))
+  const stopped = results.flatMap((r, i) => (r._tag === "Stopped" ? [describeStop(r).replace(/^live process/, `${label(i)} process`)] : []))
+  yield* Console.log(stopped.length === 0 ? describeStop(results[0]!) : stopped.join("\n"))
   return results
 })
 

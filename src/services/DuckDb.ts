@@ -3,9 +3,10 @@
  * A small pool of connections: each `withConnection` call has one connection to itself for its
  * whole duration (appenders and temp tables are per-connection state), and independent writes
  * (different units of a backfill) run in parallel on different connections.
- * Interrupting `withConnection` interrupts DuckDB (`connection.interrupt()`, repeated until `f`
- * settles, so a multi-statement `f` stops too) and waits for it: the connection goes back to the
- * pool, or is closed, only when nothing runs on it.
+ * With `{ interruptible: true }` (the sinks and their lake reader), interrupting `withConnection`
+ * interrupts DuckDB (`connection.interrupt()`, repeated until `f` settles, so a multi-statement `f`
+ * stops too) and waits for it: the connection goes back to the pool, or is closed, only when nothing
+ * runs on it. Without it (the lake writers), an interruption stops waiting and `f` runs to its end.
  */
 import { DuckDBConnection, DuckDBInstance } from "@duckdb/node-api"
 import { Context, Data, Effect, Layer, Queue } from "effect"
@@ -46,7 +47,18 @@ const interruptible = <A>(connection: DuckDBConnection, f: (c: DuckDBConnection)
     })
   })
 
-export const make = (path = ":memory:", poolSize = 2) =>
+export interface DuckDbOptions {
+  /** Interrupt DuckDB when `withConnection` is interrupted (see above). */
+  readonly interruptible?: boolean
+}
+
+const abandoning = <A>(connection: DuckDBConnection, f: (c: DuckDBConnection) => Promise<A>, what: string) =>
+  Effect.tryPromise({
+    try: () => f(connection),
+    catch: (e) => new DuckDbError({ sql: what.slice(0, 500), message: e instanceof Error ? e.message : String(e) })
+  })
+
+export const make = (path = ":memory:", poolSize = 2, options: DuckDbOptions = {}) =>
   Effect.gen(function* () {
     const instance = yield* Effect.acquireRelease(
       Effect.promise(() => DuckDBInstance.create(path, { threads: "2" })),
@@ -64,7 +76,7 @@ export const make = (path = ":memory:", poolSize = 2) =>
     const withConnection = <A>(f: (c: DuckDBConnection) => Promise<A>, what: string) =>
       Effect.acquireUseRelease(
         Queue.take(pool),
-        (connection) => interruptible(connection, f, what),
+        (connection) => (options.interruptible === true ? interruptible(connection, f, what) : abandoning(connection, f, what)),
         (connection) => Queue.offer(pool, connection)
       )
     const service: DuckDbService = {

@@ -136,7 +136,7 @@ describe("bounded stop (child processes, real PostgreSQL and MariaDB)", () => {
     const done = await run.finished
     const ms = Date.now() - sentAt
     console.log(`stop → backfill exit: ${ms} ms (code ${done.code}); stop said: ${stop.stdout.trim()}`)
-    expect([stop.code, stop.stdout]).toEqual([0, expect.stringMatching(new RegExp(`^process ${pid} stopped after \\d+\\.\\d s$`, "m"))])
+    expect([stop.code, stop.stdout]).toEqual([0, expect.stringMatching(new RegExp(`^backfill process ${pid} stopped after \\d+\\.\\d s$`, "m"))])
     expect(ms).toBeLessThan(15_000)
     expect(done.code).toBe(0)
     expect(done.stderr).toContain("SIGTERM received: stopping")

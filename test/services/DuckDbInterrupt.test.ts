@@ -13,7 +13,7 @@ describe("DuckDb interruption", () => {
   it("interrupting a long statement stops it within a second and leaves the connection clean", async () => {
     const result = await Effect.runPromise(
       Effect.gen(function* () {
-        const db = yield* DuckDb.make(":memory:", 1)
+        const db = yield* DuckDb.make(":memory:", 1, { interruptible: true })
         yield* db.run("CREATE TABLE t (x INTEGER)")
         const fiber = yield* Effect.fork(
           db.withConnection(async (c) => {

@@ -61,7 +61,7 @@ export const make = (options: DuckDbSinkOptions) =>
     const paths = lakePaths(options.root)
     const file = options.path ?? paths.warehouse
     yield* Effect.promise(() => fs.mkdir(path.dirname(file), { recursive: true }))
-    const db = yield* DuckDb.make(file)
+    const db = yield* DuckDb.make(file, 2, { interruptible: true })
     // DuckDB statements here never take bound parameters (see recordMigration).
     yield* Migrations.migrate({ sink: "duckdb", dialect: "duckdb", run: (statement) => db.query<Record<string, unknown>>(statement) })
     // Nothing here depends on row order (tables are keyed, the view is unordered): letting DuckDB

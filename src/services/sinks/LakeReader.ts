@@ -91,7 +91,7 @@ let sequence = 0
 
 export const make = (root: string) =>
   Effect.gen(function* () {
-    const db = yield* DuckDb.make(":memory:", 1) // one connection: the staged partitions are temp tables
+    const db = yield* DuckDb.make(":memory:", 1, { interruptible: true }) // one connection: the staged partitions are temp tables
     const stage = (feed: Feed, { files, fingerprint }: PartitionFiles) =>
       Effect.gen(function* () {
         const schema = SCHEMAS[feed]
