@@ -136,8 +136,10 @@ describe("bounded stop (child processes, real PostgreSQL and MariaDB)", () => {
     const done = await run.finished
     const ms = Date.now() - sentAt
     console.log(`stop → backfill exit: ${ms} ms (code ${done.code}); stop said: ${stop.stdout.trim()}`)
-    expect([stop.code, stop.stdout]).toEqual([0, expect.stringMatching(new RegExp(`^backfill process ${pid} stopped after \\d+\\.\\d s$`, "m"))])
-    expect(ms).toBeLessThan(15_000)
+    // the bound is from the signal (what `stop` measures), not from the `stop` CLI's own start-up
+    const afterSignalS = Number(new RegExp(`^backfill process ${pid} stopped after (\\d+\\.\\d) s$`, "m").exec(stop.stdout)?.[1])
+    expect(stop.code).toBe(0)
+    expect(afterSignalS).toBeLessThan(15)
     expect(done.code).toBe(0)
     expect(done.stderr).toContain("SIGTERM received: stopping")
     expect(done.stderr).toMatch(/postgres: transaction interrupted; cancelled its running statement on the server/)
@@ -169,7 +171,7 @@ describe("bounded stop (child processes, real PostgreSQL and MariaDB)", () => {
     run.child.kill("SIGCONT")
     const done = await run.finished
     const ms = Date.now() - sentAt
-    console.log(`second SIGTERM → exit: ${ms} ms (code ${done.code})`)
+    console.log(`second signal → exit: ${ms} ms (code ${done.code})`)
     // the kernel may hand over the two pending signals in either order
     const second = /second (SIGINT|SIGTERM): exiting now/.exec(done.stderr)?.[1]
     const first = second === "SIGINT" ? "SIGTERM" : "SIGINT"

@@ -78,11 +78,17 @@ export const postgres = (sql: PgClient.PgClient): StatementGuard => ({
 export const mysqlFlavor = (sql: MysqlClient.MysqlClient) =>
   Effect.map(sql.unsafe<{ v: string }>(`SELECT VERSION() AS v`), ([r]) => (/mariadb/i.test(String(r?.v)) ? ("mariadb" as const) : ("mysql" as const)))
 
-/** `sql` with every `unsafe` statement tagged by a leading comment (PROCESSLIST.INFO shows it). */
-export const tagStatements = (sql: MysqlClient.MysqlClient, tag: string): MysqlClient.MysqlClient =>
-  Object.assign(Object.create(sql) as MysqlClient.MysqlClient, {
+/**
+ * `sql` with every `unsafe` statement tagged by a leading comment (PROCESSLIST.INFO shows it).
+ * Everything else is `sql`'s own (a template-tag call still works, untagged).
+ */
+export const tagStatements = (sql: MysqlClient.MysqlClient, tag: string): MysqlClient.MysqlClient => {
+  const call = (...args: Array<unknown>) => (sql as unknown as (...a: Array<unknown>) => unknown)(...args)
+  Object.setPrototypeOf(call, sql)
+  return Object.assign(call, {
     unsafe: (statement: string, params?: ReadonlyArray<unknown>) => sql.unsafe(`/* ${tag} */ ${statement}`, params)
-  })
+  }) as unknown as MysqlClient.MysqlClient
+}
 
 export const mysql = (sql: MysqlClient.MysqlClient, flavor: "mysql" | "mariadb"): StatementGuard => ({
   engine: flavor,
