@@ -109,7 +109,8 @@ export const liveProgram = (options: LiveOptions = {}) =>
           LiveWriter.start({
             root, feed, date, openMs: session.openMs, closeMs: session.closeMs, journal,
             ev: minute ? "AM" : "A", timespan: minute ? "minute" : "second",
-            flushIntervalMs: settings.flush.intervalS * 1000, maxRows: settings.flush.maxRows, graceSeconds: settings.lateData.graceSeconds
+            flushIntervalMs: settings.flush.intervalS * 1000, maxRows: settings.flush.maxRows, graceSeconds: settings.lateData.graceSeconds,
+            sessionHours: settings.session.hours
           }),
           (w) => w.finish(endOfDay.at)
         )
