@@ -116,7 +116,13 @@ export const SettingsConfig = Config.all({
     reconnectBaseMs: int("reconnect_base_ms", 500),
     reconnectMaxMs: int("reconnect_max_ms", 30_000),
     maxConnectionsRetryS: num("max_connections_retry_s", 60),
-    shutdownBeforeCloseS: num("shutdown_before_close_s", 60)
+    shutdownBeforeCloseS: num("shutdown_before_close_s", 60),
+    /**
+     * The tail of the day: after stopping before the close, wait until close + this many seconds,
+     * then fetch every subscribed ticker's bars up to the close over REST (committed as repairs).
+     * Negative = no tail fetch.
+     */
+    closeFetchDelayS: num("close_fetch_delay_s", 15)
   }).pipe(Config.nested("live")),
   journal: Config.all({
     /** `none`: written, not fsynced (survives kill -9, not a power cut); `batch`: group-committed fdatasync before the writer reads. */

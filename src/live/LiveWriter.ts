@@ -49,9 +49,11 @@ export interface WriterHandle {
   readonly committedOffset: () => number
   /**
    * Drain the journal, commit, checkpoint and compact the date's files. At the end of the day
-   * pass `repairUntilMs` (now): gaps still open are repaired up to it.
+   * pass `repairUntilMs` (now): gaps still open are repaired up to it. With `tail` (the tickers
+   * subscribed when the sockets stopped before the close, fetched after the close), every one of
+   * them is repaired from its last bar up to the close instead.
    */
-  readonly finish: (repairUntilMs?: number) => Effect.Effect<void>
+  readonly finish: (repairUntilMs?: number, tail?: ReadonlyArray<string>) => Effect.Effect<void>
 }
 
 const retryPolicy = Schedule.exponential("200 millis").pipe(Schedule.union(Schedule.spaced("10 seconds")), Schedule.jittered)
@@ -206,7 +208,7 @@ export const start = (cfg: WriterConfig): Effect.Effect<WriterHandle, never, Sco
     /** Cut and commit right here (the fibers are stopped). */
     const commitNow = Effect.flatMap(cut, (c) => committer.commit(c, true))
 
-    const finish = (repairUntilMs?: number) =>
+    const finish = (repairUntilMs?: number, tail?: ReadonlyArray<string>) =>
       Effect.gen(function* () {
         // A commit in progress completes (it is uninterruptible); a batch cut but not committed is
         // dropped from memory and read again from the journal after the checkpoint.
@@ -217,7 +219,11 @@ export const start = (cfg: WriterConfig): Effect.Effect<WriterHandle, never, Sco
         while (yield* step) {
           if (pendingEntries(batch) >= cfg.maxRows) yield* commitNow
         }
-        if (repairUntilMs !== undefined) GapRepair.closeAll(ctx.repair, Math.min(repairUntilMs, cfg.closeMs), stepMs)
+        if (tail !== undefined) {
+          syncLastStart(ctx)
+          GapRepair.tailToClose(ctx.repair, tail, cfg.openMs, cfg.closeMs, stepMs)
+          GapRepair.closeAll(ctx.repair, cfg.closeMs, stepMs)
+        } else if (repairUntilMs !== undefined) GapRepair.closeAll(ctx.repair, Math.min(repairUntilMs, cfg.closeMs), stepMs)
         const dates = new Set([cfg.date, ...batch.rows.keys()])
         yield* commitNow
         for (const d of dates) yield* compact(writer, schema, cfg.root, cfg.feed, d).pipe(Effect.ignoreLogged)
