@@ -29,17 +29,25 @@ export interface ContractSet {
 }
 
 /**
- * SPY's official open of the date: the open of its first minute bar at or after 09:30 New York
- * (the regular open; REST aggregates start at 04:00 with pre-market trades, so neither the day bar
- * nor the first bar of the day is it). Undefined when SPY did not trade in the session.
+ * SPY's official open of the date: the open of its first bar at or after 09:30 New York, the
+ * regular open (REST aggregates start at 04:00 with pre-market trades, so neither the day bar nor
+ * the day's first bar is it). Asked as the second bars of the open's minute (there as soon as the
+ * first second has closed, which live needs), else the session's minute bars. Undefined when SPY
+ * did not trade in the session (yet).
  */
 export const officialOpen = (env: BackfillEnv, date: string, holidays: ReadonlyMap<string, MarketHoliday>) => {
   const session = sessionOf(date, holidays)
   if (session === undefined) return Effect.succeed(undefined)
-  return env.rest.aggs({ ticker: SPY, timespan: "minute", from: session.openMs, to: session.closeMs - 1 }).pipe(
-    Effect.map((bars) => {
-      const first = bars.find((b) => typeof b["t"] === "number" && b["t"] >= session.openMs && b["t"] < session.closeMs)
-      return typeof first?.["o"] === "number" ? first["o"] : undefined
+  const firstOpen = (bars: ReadonlyArray<RawItem>) => {
+    const first = bars.find((b) => typeof b["t"] === "number" && b["t"] >= session.openMs && b["t"] < session.closeMs)
+    return typeof first?.["o"] === "number" ? first["o"] : undefined
+  }
+  return env.rest.aggs({ ticker: SPY, timespan: "second", from: session.openMs, to: session.openMs + 59_999 }).pipe(
+    Effect.flatMap((bars) => {
+      const open = firstOpen(bars)
+      return open !== undefined
+        ? Effect.succeed(open)
+        : Effect.map(env.rest.aggs({ ticker: SPY, timespan: "minute", from: session.openMs, to: session.closeMs - 1 }), firstOpen)
     })
   )
 }
@@ -57,7 +65,7 @@ export const contractSet = (env: BackfillEnv, date: string, holidays: ReadonlyMa
     }
     const openPrice = yield* officialOpen(env, date, holidays)
     if (openPrice === undefined) {
-      yield* Effect.logWarning(`No SPY day bar for ${date}: no official open, so no option contracts (market closed that day?)`)
+      yield* Effect.logWarning(`No SPY bar in the regular session of ${date}: no official open, so no option contracts (market closed that day?)`)
       return undefined
     }
     const { strikeBandPct: bandPct, maxContracts, expiration: rule, underlying } = env.settings.options
