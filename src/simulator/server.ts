@@ -34,7 +34,8 @@ export interface SimulatorOptions {
   readonly rateLimit?: RateLimitOptions
   /**
    * Extended hours, as the real API (default true): REST aggregates carry pre-market and
-   * after-hours bars (`market.extendedSecondBars`). false = the regular session only.
+   * after-hours bars (`market.extendedSecondBars`) and the WebSocket replays them at their time
+   * of day. false = the regular session only.
    */
   readonly extendedHours?: boolean
 }
@@ -112,7 +113,9 @@ export const startSimulator = async (options: SimulatorOptions = {}): Promise<Ru
   const restMarket = options.extendedHours === false ? market : extendedHoursView(market)
   const ctx: RestContext = { market: restMarket, clock, drift: (kind) => faults.drift[kind] }
   const server = http.createServer()
-  const ws = attachWebSocket(server, { market, clock, apiKey: options.apiKey })
+  // the real-time feed sends what trades at that time of day: pre-market and after-hours bars too
+  const wsExtended = options.extendedHours !== false && market.extendedSecondBars !== undefined
+  const ws = attachWebSocket(server, { market: wsExtended ? restMarket : market, clock, apiKey: options.apiKey, extendedHours: wsExtended })
   if (initialWsFaults !== undefined) ws.setFaults(initialWsFaults)
   const setFaults = (f: Partial<RestFaults>) => {
     faults = withFaults(faults, f)

@@ -7,7 +7,9 @@ import { nyTimeMs } from "../../src/domain/calendar.js"
 import type { WireAgg } from "../../src/simulator/MarketData.js"
 import { makeSyntheticMarket } from "../../src/simulator/market/SyntheticMarket.js"
 import { type RunningSimulator, startSimulator } from "../../src/simulator/server.js"
+import { makeSimClock } from "../../src/simulator/SimClock.js"
 import { frozenClock, NOW, restHelpers, SEED } from "./rest-helpers.js"
+import { authed } from "./ws-helpers.js"
 
 const market = makeSyntheticMarket(42)
 const DAY = "2025-01-08"
@@ -102,5 +104,29 @@ describe("REST with and without extended hours", () => {
     const minutes = (await onExtended.getAll(`/v2/aggs/ticker/SPY/range/1/minute/${DAY}/${DAY}`)).results
     expect(minutes[0].t).toBeLessThan(nyTimeMs(DAY, 9, 30))
     expect(minutes[minutes.length - 1].t).toBeGreaterThanOrEqual(nyTimeMs(DAY, 16))
+  })
+})
+
+describe("WebSocket with and without extended hours", () => {
+  const PRE = nyTimeMs(DAY, 8), UNTIL = nyTimeMs(DAY, 8, 20)
+  const stream = async (extendedHours: boolean, until: number) => {
+    const sim = await startSimulator({ seed: SEED, clock: makeSimClock({ startMs: PRE, speed: "max" }), extendedHours })
+    const r = await authed(`${sim.wsUrl}/stocks`, "A.SPY")
+    await r.until(() => r.reached("A", until), 20_000)
+    r.ws.close()
+    await sim.close()
+    return { sim, events: r.events("A") }
+  }
+
+  it("streams the pre-market bars at their time of day, `op` the regular open; without extended hours it waits for 09:30", async () => {
+    const { sim, events } = await stream(true, UNTIL)
+    const truth = sim.market.extendedSecondBars!("SPY", DAY).filter((b) => b.t >= PRE && b.t < UNTIL) as ReadonlyArray<WireAgg>
+    expect(truth.length).toBeGreaterThan(20)
+    const got = events.filter((e) => (e["s"] as number) < UNTIL)
+    expect(got.map((e) => [e["s"], e["o"], e["h"], e["l"], e["c"], e["v"], e["vw"]])).toEqual(truth.map((b) => [b.t, b.o, b.h, b.l, b.c, b.v, b.vw]))
+    expect(new Set(got.map((e) => e["op"]))).toEqual(new Set([makeSyntheticMarket(SEED).officialOpen(DAY)]))
+
+    const regular = await stream(false, nyTimeMs(DAY, 9, 31))
+    expect(regular.events[0]!["s"]).toBe(regular.sim.market.secondBars("SPY", DAY)[0]!.t)
   })
 })
