@@ -53,9 +53,9 @@ const assertExact = (feed: string, lake: ReadonlyArray<string>, expected: Readon
   assert.deepStrictEqual({ missing: missing.slice(0, 3), extra: extra.slice(0, 3), counts: [missing.length, extra.length] }, { missing: [], extra: [], counts: [0, 0] }, `${feed}: the very bars`)
 }
 
-const backfill = (sim: RunningSimulator, hours: "regular" | "extended") =>
+const backfill = (sim: RunningSimulator, hours: "regular" | "extended", existingRoot?: string) =>
   Effect.gen(function* () {
-    const root = yield* Effect.promise(() => tempRoot())
+    const root = existingRoot ?? (yield* Effect.promise(() => tempRoot()))
     const settings = yield* Effect.promise(() =>
       loadTestSettings({ polygon: { rest_url: sim.url }, storage: { root }, session: { hours }, options: { max_contracts: CONTRACTS }, feeds: { news: { enabled: false } }, POLYGON_API_KEY: KEY })
     )
@@ -86,6 +86,10 @@ describe("session.hours on an extended-hours simulator", () => {
       const text = formatBackfillSummary(r.summary)
       assert.include(text, "outside session")
       assert.include(text, `${outside.toLocaleString("en-US")} bars outside the regular session`)
+
+      // a second run skips every unit (checkpoints) and still reports what was left out
+      const again = yield* backfill(sim, "regular", r.root)
+      assert.deepStrictEqual(again.summary.days.map((d) => [d.rows, d.outsideSession]), r.summary.days.map((d) => [d.rows, d.outsideSession]))
 
       const e = yield* backfill(sim, "extended")
       for (const feed of ["spy", "vix", "options"] as const) assertExact(feed, yield* lakeKeys(e.root, feed), extended[feed])
