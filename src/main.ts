@@ -11,6 +11,7 @@ import * as Sinks from "./layers/Sinks.js"
 import { consolidateProgram } from "./programs/consolidate.js"
 import { statusProgram } from "./programs/status.js"
 import { VERIFY_FEEDS, verifyProgram } from "./programs/verify.js"
+import { reportProgram } from "./programs/report.js"
 import { runLive } from "./layers/Live.js"
 import { describeStop, stopProgram } from "./programs/stop.js"
 import { CompactLoggerLayer } from "./lib/logger.js"
@@ -108,6 +109,16 @@ const verify = Command.make(
     verifyProgram({ date: o.date, feeds: parseVerifyFeeds(o.feeds), json: o.json }).pipe(Effect.asVoid, Effect.provide(settingsLayer(o.config)))
 )
 
+const report = Command.make(
+  "report",
+  {
+    config: configPath,
+    date: Options.text("date").pipe(Options.withDescription("trading date, YYYY-MM-DD")),
+    out: Options.text("out").pipe(Options.optional, Options.withDescription("the HTML file (default data/reports/DATE.html); PNGs go beside it"))
+  },
+  (o) => reportProgram({ date: o.date, out: Option.getOrUndefined(o.out) }).pipe(Effect.asVoid, Effect.provide(settingsLayer(o.config)))
+)
+
 const parseVerifyFeeds = (s: Option.Option<string>): ReadonlyArray<Feed> | undefined =>
   Option.match(s, {
     onNone: () => undefined,
@@ -149,7 +160,7 @@ const simulate = Command.make(
 
 const demo = Command.make("demo", { config: configPath }, (o) => demoProgram.pipe(Effect.provide(settingsLayer(o.config))))
 
-const root = Command.make("spy-options").pipe(Command.withSubcommands([backfill, simulate, live, stop, status, verify, consolidate, demo]))
+const root = Command.make("spy-options").pipe(Command.withSubcommands([backfill, simulate, live, stop, status, verify, report, consolidate, demo]))
 
 const cli = Command.run(root, { name: "SPY Options Intelligence Platform", version: "0.1.0" })
 

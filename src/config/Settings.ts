@@ -142,6 +142,8 @@ export const SettingsConfig = Config.all({
     errorWindowS: num("error_window_s", 900),
     maxConsecutiveConnectionFailures: int("max_consecutive_connection_failures", 3)
   }).pipe(Config.nested("alerts")),
+  /** The live status page, /metrics and /healthz (port 0 = off; 127.0.0.1 unless host says otherwise). */
+  http: Config.all({ port: int("port", 8787), host: str("host", "127.0.0.1") }).pipe(Config.nested("http")),
   /** `verify`: a SPY or VIX gap longer than this fails the day. */
   verify: Config.all({ maxGapS: num("max_gap_s", 60) }).pipe(Config.nested("verify")),
   consolidated: Config.all({ newsWindowMinutes: num("news_window_minutes", 15) }).pipe(Config.nested("consolidated")),
@@ -154,6 +156,8 @@ export const SettingsConfig = Config.all({
     liveLoadIntervalS: num("live_load_interval_s", 60).pipe(
       Config.validate({ message: "sinks.live_load_interval_s must be >= 0", validation: (n) => Number.isFinite(n) && n >= 0 })
     ),
+    /** Run those loads in a worker thread (default), so they never delay the sockets; false = on the main thread. */
+    liveLoadWorker: Config.boolean("live_load_worker").pipe(Config.withDefault(true)),
     duckdb: Config.all({ path: optStr("path"), batchRows: int("batch_rows", 500_000) }).pipe(Config.nested("duckdb")),
     postgres: Config.all({
       url: Config.option(Config.redacted("url")),

@@ -2,11 +2,13 @@
  * Everything `live` needs, built from Settings, and `runLive`, the entry the CLI calls.
  * With `--clock-start/--clock-speed` (or `clock.start`/`clock.speed`) the whole run, layers
  * included, uses a simulated Effect Clock; with `polygon.rest_url`/`ws_url` = `builtin` the
- * simulator is started in-process on the same simulated time (makeSimClock).
+ * simulator is started in-process on the same simulated time (makeSimClock). A simulated clock is
+ * anchored in data/state/clock-anchor.json: a restart with the same start and speed resumes it.
  */
 import { FetchHttpClient } from "@effect/platform"
 import { Effect, Layer, Option, Redacted } from "effect"
 import { apiKeyOf } from "../config/Settings.js"
+import * as ClockAnchor from "../live/clockAnchor.js"
 import { LiveTelemetry, type LiveTelemetryService } from "../live/telemetry.js"
 import { type LiveOptions, liveProgram } from "../programs/live.js"
 import { Alerts } from "../services/Alerts.js"
@@ -16,6 +18,8 @@ import { HeartbeatMonitor } from "../services/HeartbeatMonitor.js"
 import * as MarketClock from "../services/MarketClock.js"
 import { Metrics } from "../services/Metrics.js"
 import { PolygonRest } from "../services/PolygonRest.js"
+import { PromMetrics } from "../services/PromMetrics.js"
+import { serveStatus } from "../services/status/StatusServer.js"
 import * as PolygonRestLive from "../services/PolygonRestLive.js"
 import { makeSimClock } from "../simulator/SimClock.js"
 import { simulatorResource } from "../simulator/server.js"
@@ -26,22 +30,26 @@ import * as Sinks from "./Sinks.js"
 import { ObservabilityLive } from "./Observability.js"
 import { BUILTIN, BUILTIN_KEY, MissingApiKey, restConnectionAlerts } from "./Polygon.js"
 
-/** LiveTelemetry forwarded to Metrics (heartbeats read them) and Alerts. */
-export const TelemetryFromObservability: Layer.Layer<LiveTelemetry, never, Metrics | Alerts | HeartbeatMonitor> = Layer.effect(
+/** LiveTelemetry forwarded to Metrics (heartbeats read them), the Prometheus registry and Alerts. */
+export const TelemetryFromObservability: Layer.Layer<LiveTelemetry, never, Metrics | Alerts | HeartbeatMonitor | PromMetrics> = Layer.effect(
   LiveTelemetry,
   Effect.gen(function* () {
     const metrics = yield* Metrics
+    const prom = yield* PromMetrics
     const alerts = yield* Alerts
     const heartbeats = yield* HeartbeatMonitor
     return {
       register: (source) => heartbeats.register(source),
-      received: (source, frames, events) => Effect.asVoid(Effect.zipRight(metrics.recordMessages(source, frames), metrics.recordEvents(source, events))),
-      commit: (source, rows, at, receipts) =>
-        Effect.zipRight(metrics.recordCommit(source, receipts.length === 0 ? 0 : at - Math.min(...receipts.slice(0, 100_000)), rows), metrics.recordSuccess(source, rows)),
+      received: (source, frames, events) =>
+        Effect.all([metrics.recordMessages(source, frames), metrics.recordEvents(source, events), prom.events(source, events)], { discard: true }),
+      commit: (source, rows, at, receipts) => {
+        const latencyMs = receipts.length === 0 ? 0 : at - Math.min(...receipts.slice(0, 100_000))
+        return Effect.all([metrics.recordCommit(source, latencyMs, rows), metrics.recordSuccess(source, rows), prom.committed(source, rows, latencyMs)], { discard: true })
+      },
       connection: (source, state) => metrics.setConnection(source, state),
-      connectionFailure: (source) => metrics.recordConnectionFailure(source),
+      connectionFailure: (source) => Effect.zipRight(metrics.recordConnectionFailure(source), prom.connectionFailure(source)),
       connectionOk: (source) => metrics.resetConnectionFailures(source),
-      error: (source, n = 1) => metrics.recordError(source, n),
+      error: (source, n = 1) => Effect.zipRight(metrics.recordError(source, n), prom.badRows(source, n)),
       alert: (kind, message, details) => Effect.asVoid(alerts.raise(kind, message, details)),
       resolveAlert: (kind, source) => Effect.asVoid(alerts.resolve(kind, source))
     } satisfies LiveTelemetryService
@@ -90,8 +98,17 @@ export const liveLayer = (ep: Effect.Effect.Success<ReturnType<typeof endpoints>
     })
   ).pipe(Layer.provide(ObservabilityLive))
   const base = Layer.mergeAll(LakeLayer.pipe(Layer.provide(ObservabilityLive)), rest, ObservabilityLive, layerWs, Layer.succeed(FeedEndpoint, ep.ws))
-  return Layer.mergeAll(MarketClock.layer, TelemetryFromObservability, LiveSinks.layer).pipe(Layer.provideMerge(base))
+  return Layer.mergeAll(MarketClock.layer, TelemetryFromObservability, LiveSinks.layerFromSettings).pipe(Layer.provideMerge(base))
 }
+
+/** The status page, /metrics and /healthz for the life of the run (`http.port` 0 = off); a port in use is a warning, never a stop. */
+const statusEndpoints = Effect.gen(function* () {
+  const settings = yield* AppSettings
+  if (settings.http.port <= 0) return
+  yield* serveStatus.pipe(
+    Effect.catchAll((e) => Effect.logWarning(`status page not served on ${settings.http.host}:${settings.http.port}: ${e.message}`))
+  )
+})
 
 /** `node dist/main.js live`: the program with every layer, on the (possibly simulated) clock. */
 export const runLive = (options: LiveOptions = {}) =>
@@ -99,17 +116,30 @@ export const runLive = (options: LiveOptions = {}) =>
     const settings = yield* AppSettings
     const start = options.clockStart ?? Option.getOrUndefined(settings.clock.start)
     const speed = options.clockSpeed ?? settings.clock.speed
-    const startMs = start === undefined ? undefined : MarketClock.parseClockStart(start)
+    const clockStartMs = start === undefined ? undefined : MarketClock.parseClockStart(start)
+    // A restart with the same --clock-start and speed resumes the first run's wall → simulated mapping (clockAnchor.ts).
+    const startMs = clockStartMs === undefined ? undefined : yield* resumeClock(settings.storage.root, clockStartMs, speed)
     const run = Effect.scoped(
       Effect.gen(function* () {
         const ep = yield* endpoints(startMs, speed)
-        return yield* liveProgram(options).pipe(Effect.provide(liveLayer(ep)))
+        return yield* Effect.zipRight(statusEndpoints, liveProgram(options)).pipe(Effect.provide(liveLayer(ep)))
       })
     ).pipe(Effect.provide(FetchHttpClient.layer))
     const outcome = yield* startMs === undefined ? run : Effect.withClock(run, MarketClock.simulatedClock(startMs, speed))
     if (outcome._tag === "Streamed" && outcome.endOfDay) yield* loadDayIntoSinks(outcome.date)
     return outcome
   })
+
+/** Where the simulated clock starts in this run (logged when it resumes an earlier run's anchor). */
+const resumeClock = (root: string, clockStartMs: number, speed: number) =>
+  Effect.map(
+    Effect.tap(ClockAnchor.anchor(root, clockStartMs, speed), (r) =>
+      r.resumed
+        ? Effect.logInfo(`Simulated clock resumed: --clock-start ${new Date(clockStartMs).toISOString()} at ${speed}x was anchored at wall time ${new Date(r.anchor.wallStartMs).toISOString()}; simulated now ${new Date(r.nowMs).toISOString()}`)
+        : Effect.void
+    ),
+    (r) => r.nowMs
+  )
 
 /**
  * The end of a live day: the day's (compacted) partitions into every configured sink, then the

@@ -2,12 +2,14 @@
  * The LiveSinkLoader of `live` (src/live/LiveSinkLoader.ts), from Settings: every
  * `sinks.live_load_interval_s` (0 = off) the day's new durable lake files go into each sink of
  * `sinks.enabled`. Each round opens a sink through src/layers/Sinks.ts with only that sink enabled
- * and closes it afterwards; the sinks' own alerts (commit latency over the SLA) go where live's go.
+ * and closes it afterwards (`layer`: on this thread; `layerWorker`: in a worker thread per sink and
+ * round, what `live` uses); the sinks' own alerts (commit latency over the SLA) go where live's go.
  */
 import { Context, Effect, Layer } from "effect"
-import type { SinkName } from "../config/Settings.js"
+import type { Settings, SinkName } from "../config/Settings.js"
 import { FEEDS } from "../sql/tables.js"
-import { LiveSinkLoader, make } from "../live/LiveSinkLoader.js"
+import { LiveSinkLoader, type LiveSinkLoaderConfig, make } from "../live/LiveSinkLoader.js"
+import * as SinkWorker from "../live/SinkWorkerClient.js"
 import { LiveTelemetry } from "../live/telemetry.js"
 import { AppSettings } from "../services/AppSettings.js"
 import { SinkAlerts } from "../services/sinks/Sink.js"
@@ -20,18 +22,35 @@ const sinkAlerts: Layer.Layer<SinkAlerts, never, LiveTelemetry> = Layer.effect(
   Effect.map(LiveTelemetry, (t) => ({ raise: (kind, message, details) => t.alert(kind, message, details) }))
 )
 
-export const layer: Layer.Layer<LiveSinkLoader, never, AppSettings> = Layer.effect(
-  LiveSinkLoader,
-  Effect.gen(function* () {
-    const settings = yield* AppSettings
-    const only = (sink: SinkName) => Layer.succeed(AppSettings, { ...settings, sinks: { ...settings.sinks, enabled: [sink] } })
-    return make({
-      root: settings.storage.root,
-      intervalMs: settings.sinks.liveLoadIntervalS * 1000,
-      sinks: settings.sinks.enabled,
-      feeds: FEEDS,
-      acquire: (sink) =>
-        Effect.map(Layer.build(Sinks.layer.pipe(Layer.provide(Layer.merge(only(sink), sinkAlerts)))), (ctx) => Context.get(ctx, SinkRouter))
-    })
-  })
+const build = (acquire: (settings: Settings) => LiveSinkLoaderConfig["acquire"]): Layer.Layer<LiveSinkLoader, never, AppSettings> =>
+  Layer.effect(
+    LiveSinkLoader,
+    Effect.map(AppSettings, (settings) =>
+      make({
+        root: settings.storage.root,
+        intervalMs: settings.sinks.liveLoadIntervalS * 1000,
+        sinks: settings.sinks.enabled,
+        feeds: FEEDS,
+        acquire: acquire(settings)
+      })
+    )
+  )
+
+/** In process (the TestClock tests): each round builds src/layers/Sinks.ts with only that sink on this thread. */
+export const layer: Layer.Layer<LiveSinkLoader, never, AppSettings> = build((settings) => {
+  const only = (sink: SinkName) => Layer.succeed(AppSettings, { ...settings, sinks: { ...settings.sinks, enabled: [sink] } })
+  return (sink) => Effect.map(Layer.build(Sinks.layer.pipe(Layer.provide(Layer.merge(only(sink), sinkAlerts)))), (ctx) => Context.get(ctx, SinkRouter))
+})
+
+/**
+ * What `live` runs: each round loads each sink in its own worker thread (src/live/sinkWorker.ts,
+ * the built dist/live/sinkWorker.js), so a round never delays the sockets' frames. The worker uses
+ * the real clock (a sink's transaction timeouts and retries are real-time budgets).
+ */
+export const layerWorker = (options: { readonly script?: URL | string; readonly stopGraceMs?: number } = {}): Layer.Layer<LiveSinkLoader, never, AppSettings> =>
+  build((settings) => (sink) => SinkWorker.acquire({ settings, sink, ...options }))
+
+/** `live`'s: `layerWorker` unless `sinks.live_load_worker` is false. */
+export const layerFromSettings: Layer.Layer<LiveSinkLoader, never, AppSettings> = Layer.unwrapEffect(
+  Effect.map(AppSettings, (s) => (s.sinks.liveLoadWorker ? layerWorker() : layer))
 )

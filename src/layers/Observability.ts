@@ -1,5 +1,5 @@
 /**
- * Metrics + Alerts + HeartbeatMonitor, built from AppSettings. The host provides AppSettings and
+ * Metrics + Alerts + HeartbeatMonitor (+ the Prometheus registry of `/metrics`), built from AppSettings. The host provides AppSettings and
  * an HttpClient (for the optional alert webhook), e.g. `NodeHttpClient.layerUndici` or
  * `FetchHttpClient.layer`.
  */
@@ -9,9 +9,10 @@ import * as Alerts from "../services/Alerts.js"
 import type { AppSettings } from "../services/AppSettings.js"
 import * as HeartbeatMonitor from "../services/HeartbeatMonitor.js"
 import * as Metrics from "../services/Metrics.js"
+import * as PromMetrics from "../services/PromMetrics.js"
 
 export const ObservabilityLive: Layer.Layer<
-  Metrics.Metrics | Alerts.Alerts | HeartbeatMonitor.HeartbeatMonitor,
+  Metrics.Metrics | Alerts.Alerts | HeartbeatMonitor.HeartbeatMonitor | PromMetrics.PromMetrics,
   never,
   AppSettings | HttpClient.HttpClient
-> = HeartbeatMonitor.layer.pipe(Layer.provideMerge(Layer.merge(Metrics.layer, Alerts.layer)))
+> = HeartbeatMonitor.layer.pipe(Layer.provideMerge(Layer.mergeAll(Metrics.layer, Alerts.layer, PromMetrics.layer)))

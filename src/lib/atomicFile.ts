@@ -9,7 +9,7 @@ import * as path from "node:path"
 
 let counter = 0
 
-export const writeFileAtomic = async (target: string, content: string): Promise<void> => {
+export const writeFileAtomic = async (target: string, content: string | Uint8Array): Promise<void> => {
   await fs.mkdir(path.dirname(target), { recursive: true })
   const tmp = `${target}.tmp-${process.pid}-${++counter}`
   const handle = await fs.open(tmp, "w")

@@ -8,7 +8,10 @@
  *
  * - Each sink is opened for the round only (a router with just that sink, closed afterwards): the
  *   DuckDB warehouse file is not held between rounds, so a researcher or `consolidate` can open
- *   it, and one sink that is down never holds the others back.
+ *   it, and one sink that is down never holds the others back. In `live` each sink's round runs in
+ *   its own worker thread (SinkWorkerClient.ts via src/layers/LiveSinks.ts `layerWorker`), so
+ *   reading Parquet and building rows never delays the sockets' frames on the main thread; a
+ *   worker that crashes fails that sink's round like any other error (alerted, retried).
  * - A sink that fails is logged and alerted (`sink_live_load`, source = the sink); its files stay
  *   "not loaded" and are tried again next round; the alert is resolved by its next successful
  *   load. The live stream is never stopped by a sink.
@@ -27,14 +30,17 @@ import type { SinkRouterService } from "../services/sinks/SinkRouter.js"
 import { durableFiles, type LakeFile } from "./durableFiles.js"
 import { LiveTelemetry } from "./telemetry.js"
 
+/** What a round needs of a sink: SinkRouter's `loadFiles` (in process, or a worker thread: SinkWorkerClient.ts). */
+export type FileLoader = Pick<SinkRouterService, "loadFiles">
+
 export interface LiveSinkLoaderConfig {
   readonly root: string
   /** 0 = disabled (the sinks are loaded only at the end of the day). */
   readonly intervalMs: number
   readonly sinks: ReadonlyArray<SinkName>
   readonly feeds: ReadonlyArray<Feed>
-  /** A router with only `sink` registered, for one round (released after it). */
-  readonly acquire: (sink: SinkName) => Effect.Effect<SinkRouterService, SinkError, Scope.Scope | LiveTelemetry>
+  /** A router with only `sink` registered (or that sink in a worker thread), for one round (released after it). */
+  readonly acquire: (sink: SinkName) => Effect.Effect<FileLoader, SinkError, Scope.Scope | LiveTelemetry>
 }
 
 export interface SinkRound {

@@ -8,7 +8,9 @@ import { holidayIndex, nextTradingDay, nyDateOf, nyTimeMs, previousTradingDay } 
 import { nyseHolidays } from "../domain/nyseHolidays.js"
 import { lakePaths } from "../domain/paths.js"
 import { BackfillLayer } from "../layers/Backfill.js"
+import * as fs from "node:fs/promises"
 import { runLive } from "../layers/Live.js"
+import { anchorFile } from "../live/clockAnchor.js"
 import * as Sinks from "../layers/Sinks.js"
 import { AppSettings } from "../services/AppSettings.js"
 import * as DuckDb from "../services/DuckDb.js"
@@ -46,6 +48,8 @@ export const demoProgram = Effect.gen(function* () {
   const session = nextTradingDay(day, holidays)
   const clockStart = new Date(nyTimeMs(session, 9, 29, 50)).toISOString()
   yield* Effect.logInfo(`Demo: streaming the simulated session of ${session} from 09:29:50 ET at ${STREAM_SPEED}x for ${Duration.format(STREAM_FOR)}`)
+  // the demo always streams from the open: a stored anchor of an earlier demo would resume mid-session
+  yield* Effect.promise(() => fs.rm(anchorFile(settings.storage.root), { force: true }))
   yield* runLive({ clockStart, clockSpeed: STREAM_SPEED }).pipe(
     Effect.timeoutOption(STREAM_FOR),
     Effect.catchAllCause((cause) => Effect.logWarning("Demo: live streaming ended with an error", cause))

@@ -26,7 +26,7 @@ import { LiveSinkLoader } from "../live/LiveSinkLoader.js"
 import { LiveTelemetry } from "../live/telemetry.js"
 import type { LiveFeed } from "../live/wsRows.js"
 import { AppSettings } from "../services/AppSettings.js"
-import { FeedEndpoint, type FeedSocketConfig, runConnection } from "../services/FeedSocket.js"
+import { FeedEndpoint, type FeedSocketConfig, runConnection, withRealFloor } from "../services/FeedSocket.js"
 import { MarketClock } from "../services/MarketClock.js"
 import type { ContractSet } from "./backfill/optionsDay.js"
 import { writeLivePidFile } from "./stop.js"
@@ -42,12 +42,6 @@ export type LiveOutcome =
   | { readonly _tag: "Streamed"; readonly date: string; readonly endOfDay: boolean }
 
 const nyTime = (ms: number) => DateTime.fromMillis(ms, { zone: NY }).toFormat("yyyy-MM-dd HH:mm:ss 'America/New_York'")
-
-/**
- * On a simulated clock running k times real time, a pong still takes real network time: the pong
- * timeout is at least this many REAL milliseconds (k × this on the simulated clock).
- */
-const MIN_REAL_PONG_TIMEOUT_MS = 5_000
 
 /** Journal retention at live start (journalRetention.ts): this year's API holidays (already loaded) plus the NYSE rules for the years it may reach back. */
 const retainJournals = (root: string, date: string, retainDays: number) =>
@@ -97,12 +91,14 @@ export const liveProgram = (options: LiveOptions = {}) =>
           : feed === "spy" ? Effect.succeed([SPY]) : feed === "vix" ? Effect.succeed([VIX])
           : tail.optionSet === undefined ? Effect.succeed([])
           : subscribedAtClose(root, session, tail.optionSet, opt.recenter.enabled)
+      const speed = options.clockSpeed ?? settings.clock.speed
       const socketCfg: FeedSocketConfig = {
         baseUrl: endpoint.baseUrl,
         apiKey: endpoint.apiKey,
-        idleTimeoutMs: live.idleTimeoutS * 1000,
+        // On a fast simulated clock both socket timeouts are at least MIN_REAL_TIMEOUT_MS of real time.
+        idleTimeoutMs: withRealFloor(live.idleTimeoutS * 1000, speed),
         pingIntervalMs: live.pingIntervalS * 1000,
-        pongTimeoutMs: Math.max(live.pongTimeoutS * 1000, MIN_REAL_PONG_TIMEOUT_MS * Math.max(1, options.clockSpeed ?? settings.clock.speed)),
+        pongTimeoutMs: withRealFloor(live.pongTimeoutS * 1000, speed),
         reconnectBaseMs: live.reconnectBaseMs,
         reconnectMaxMs: live.reconnectMaxMs,
         maxConnectionsRetryMs: live.maxConnectionsRetryS * 1000,
@@ -138,7 +134,7 @@ export const liveProgram = (options: LiveOptions = {}) =>
       // Sinks loaded during the day (when the environment has a LiveSinkLoader: src/layers/LiveSinks.ts).
       // Forked after the writers, so it stops before they flush and compact.
       const sinkLoader = yield* Effect.serviceOption(LiveSinkLoader)
-      if (sinkLoader._tag === "Some") yield* sinkLoader.value.start(date, options.clockSpeed ?? settings.clock.speed)
+      if (sinkLoader._tag === "Some") yield* sinkLoader.value.start(date, speed)
 
       // Runs after the sockets below are closed: the final heartbeat then says so, not "connected".
       yield* Effect.addFinalizer(() =>

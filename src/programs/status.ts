@@ -58,6 +58,11 @@ export const formatStatus = (input: StatusInput): string => {
           h.connection_status ?? dash, h.last_commit_at ?? dash, latency]
       })
     out.push(formatTable(["SOURCE", "LAST HEARTBEAT", "AGE", "MSGS 5M", "MSGS TODAY", "CONNECTION", "LAST COMMIT", "COMMIT LATENCY"], rows, new Set([2, 3, 4, 7])))
+    // Process-wide: the newest heartbeat that measured it.
+    const lag = [...input.heartbeats]
+      .filter((h) => typeof h.event_loop_lag_p99_ms === "number" && h.last_heartbeat !== undefined)
+      .sort((a, b) => (a.last_heartbeat! < b.last_heartbeat! ? 1 : -1))[0]
+    if (lag) out.push(`event loop lag (last heartbeat period, ${lag.last_heartbeat}): p99 ${lag.event_loop_lag_p99_ms} ms, max ${num(lag.event_loop_lag_max_ms)} ms`)
   }
   out.push("")
   if (input.openAlerts.length === 0) out.push("open alerts: none")

@@ -13,9 +13,9 @@ import { Clock, Context, Duration, Effect, Layer, Runtime, Schedule } from "effe
 import WebSocket from "ws"
 import type { JournalHandle } from "../live/Journal.js"
 import {
-  actionFor, AuthFailed, authMessage, describe, IdleTimeout, PongTimeout, type SessionError, SocketClosed, SocketError,
-  statusesOf, subscribeMessages
+  actionFor, AuthFailed, authMessage, describe, type SessionError, SocketClosed, SocketError, statusesOf, subscribeMessages
 } from "../live/protocol.js"
+import { keepalive, type SessionState, watchdog } from "../live/socketWatch.js"
 import type { ConnectionSpec } from "../live/sharding.js"
 import { LiveTelemetry } from "../live/telemetry.js"
 
@@ -32,6 +32,8 @@ export interface WsLike {
 }
 
 export type WsConnect = (url: string) => WsLike
+
+export { MIN_REAL_TIMEOUT_MS, withRealFloor } from "../live/socketWatch.js"
 
 export class WebSocketConnector extends Context.Tag("spy/live/WebSocketConnector")<WebSocketConnector, WsConnect>() {}
 
@@ -56,14 +58,6 @@ export interface FeedSocketConfig {
   readonly maxConsecutiveFailures: number
 }
 
-interface SessionState {
-  lastMessageMs: number
-  gotData: boolean
-  /** Sends a keepalive ping on the open socket (set once the socket exists). */
-  ping?: () => void
-  /** Time of the oldest ping not yet answered (undefined when none is outstanding). */
-  pingOutstandingSinceMs?: number
-}
 
 /** A message's bytes as received (no decoding: frames are journaled as bytes). */
 const toBytes = (data: WebSocket.RawData | string): Buffer =>
@@ -129,8 +123,15 @@ const session = (
         const sendPing = ws.ping.bind(ws)
         state.ping = () => {
           // ws throws on a socket still CONNECTING (a slow handshake outlasting the ping interval, e.g. under
-          // load on a fast simulated clock): skip it; an unanswered ping still ends the session by PongTimeout.
-          if (!done) try { sendPing() } catch { /* not open yet */ }
+          // load on a fast simulated clock): that ping was never sent, so it is not outstanding (the caller
+          // tries again next interval); a handshake that never completes is ended by the idle watchdog.
+          if (done) return false
+          try {
+            sendPing()
+            return true
+          } catch {
+            return false
+          }
         }
       }
       ws.on("close", (code, reason) => end(new SocketClosed({ code, reason: reason.toString("utf8") })))
@@ -146,37 +147,6 @@ const session = (
       })
     })
   )
-
-/** Fails with IdleTimeout once no message has arrived for `idleMs`. */
-const watchdog = (state: SessionState, idleMs: number) =>
-  Effect.gen(function* () {
-    for (;;) {
-      const now = yield* Clock.currentTimeMillis
-      const quiet = now - state.lastMessageMs
-      if (quiet >= idleMs) return yield* Effect.fail(new IdleTimeout({ idleMs }))
-      yield* Effect.sleep(Duration.millis(idleMs - quiet))
-    }
-  })
-
-/**
- * A ping every `intervalMs` (or every `timeoutMs` if that is longer: one ping outstanding at a
- * time); fails with PongTimeout when a ping is still unanswered `timeoutMs` after it was sent. A
- * socket that cannot ping (a test fake) is only watched for silence.
- */
-const keepalive = (state: SessionState, intervalMs: number, timeoutMs: number) =>
-  Effect.gen(function* () {
-    yield* Effect.sleep(Duration.millis(intervalMs))
-    const ping = state.ping
-    if (!ping) return yield* Effect.never
-    for (;;) {
-      const sentMs = yield* Clock.currentTimeMillis
-      state.pingOutstandingSinceMs = sentMs
-      ping()
-      yield* Effect.sleep(Duration.millis(timeoutMs))
-      if (state.pingOutstandingSinceMs === sentMs) return yield* Effect.fail(new PongTimeout({ timeoutMs }))
-      yield* Effect.sleep(Duration.millis(Math.max(0, intervalMs - timeoutMs)))
-    }
-  })
 
 /**
  * Run one connection for as long as the enclosing fiber lives. Only fails on `auth_failed`.

@@ -1,7 +1,8 @@
 /**
  * Heartbeats and health checks. Every `heartbeat.interval_s` each registered source gets
  * `data/state/heartbeat/<source>.json` (written atomically: tmp + rename) and one log line with
- * commit latency p50/p95/p99 and events/s. Every `checkIntervalS` (default min(60, interval)):
+ * commit latency p50/p95/p99, events/s and the process's event-loop lag (p99 and max over the
+ * period: `eventLoopLag`; the layer measures it with perf_hooks). Every `checkIntervalS` (default min(60, interval)):
  *
  * - stale_heartbeat: a source's last successful heartbeat is older than `stale_after_s`, or the
  *   source received no message for `stale_after_s` while the market was open (a data stall; the
@@ -26,6 +27,8 @@ import { lakePaths } from "../domain/paths.js"
 import { Alerts, type AlertKind } from "./Alerts.js"
 import { AppSettings } from "./AppSettings.js"
 import { Metrics, type SourceSnapshot } from "./Metrics.js"
+import * as EventLoopLag from "./metrics/eventLoopLag.js"
+import type { EventLoopLag as Lag, TakeLag } from "./metrics/eventLoopLag.js"
 import { heartbeatOf, writeJsonAtomic } from "./metrics/heartbeatFile.js"
 
 export type { HeartbeatFile } from "./metrics/heartbeatFile.js"
@@ -59,6 +62,8 @@ export interface HeartbeatOptions {
   readonly isMarketOpen?: (nowMs: number) => boolean
   /** Default: process RSS in MB. */
   readonly memoryUsageMb?: () => number
+  /** The event-loop lag since the previous call (one heartbeat period); default: not measured. */
+  readonly eventLoopLag?: TakeLag
 }
 
 interface Registered {
@@ -80,8 +85,12 @@ export const make = (options: HeartbeatOptions): Effect.Effect<HeartbeatMonitorS
     const staleMs = options.staleAfterS * 1000
     const sources = new Map<string, Registered>()
 
+    const takeLag = options.eventLoopLag ?? (() => null)
+    /** The last period's lag, written with every source's heartbeat until the next beat. */
+    let lag: Lag | null = null
+
     const writeOne = (source: string, reg: Registered, now: number, snap: SourceSnapshot) =>
-      Effect.try(() => writeJsonAtomic(options.heartbeatFile(source), heartbeatOf(snap, now, memoryUsageMb()))).pipe(
+      Effect.try(() => writeJsonAtomic(options.heartbeatFile(source), heartbeatOf(snap, now, memoryUsageMb(), lag))).pipe(
         Effect.tap(() => {
           reg.lastBeatMs = now
         }),
@@ -97,12 +106,15 @@ export const make = (options: HeartbeatOptions): Effect.Effect<HeartbeatMonitorS
           commit_p95_ms: snap.commitLatency?.p95 ?? null,
           commit_p99_ms: snap.commitLatency?.p99 ?? null,
           events_per_second: Math.round(snap.eventsPerSecond * 10) / 10,
-          connection: snap.connectionStatus
+          connection: snap.connectionStatus,
+          event_loop_lag_p99_ms: lag?.p99Ms ?? null,
+          event_loop_lag_max_ms: lag?.maxMs ?? null
         })
       )
 
     const beat = Effect.gen(function* () {
       const now = yield* Clock.currentTimeMillis
+      lag = takeLag() ?? lag
       for (const [source, reg] of sources) {
         const snap = yield* metrics.snapshot(source)
         yield* writeOne(source, reg, now, snap)
@@ -177,8 +189,9 @@ export const make = (options: HeartbeatOptions): Effect.Effect<HeartbeatMonitorS
 
 export const layer: Layer.Layer<HeartbeatMonitor, never, AppSettings | Metrics | Alerts> = Layer.scoped(
   HeartbeatMonitor,
-  Effect.flatMap(AppSettings, (s) =>
+  Effect.flatMap(Effect.zip(AppSettings, EventLoopLag.monitor), ([s, eventLoopLag]) =>
     make({
+      eventLoopLag,
       heartbeatFile: lakePaths(s.storage.root).heartbeatFile,
       intervalS: s.heartbeat.intervalS,
       staleAfterS: s.heartbeat.staleAfterS,

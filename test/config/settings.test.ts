@@ -19,7 +19,7 @@ const yamlFile = async (text: string) => {
   await fs.writeFile(file, text)
   return file
 }
-const envKeys = ["SINKS_POSTGRES_BATCH_ROWS", "SNOWFLAKE_ACCOUNT", "SINKS_LIVE_LOAD_INTERVAL_S"]
+const envKeys = ["SINKS_POSTGRES_BATCH_ROWS", "SNOWFLAKE_ACCOUNT", "SINKS_LIVE_LOAD_INTERVAL_S", "SINKS_LIVE_LOAD_WORKER"]
 afterEach(() => {
   for (const k of envKeys) delete process.env[k]
 })
@@ -41,6 +41,13 @@ describe("settings", () => {
     expect((await load({})).sinks.liveLoadIntervalS).toBe(0)
     const bad = await Effect.runPromise(Effect.either(loadSettings({ ignoreEnv: true, overrides: { sinks: { live_load_interval_s: -5 } } }).pipe(Effect.provide(NodeContext.layer))))
     expect(Either.isLeft(bad) && JSON.stringify(bad.left).includes("sinks.live_load_interval_s must be >= 0")).toBe(true)
+  })
+
+  it("sinks.live_load_worker: true by default (live loads in a worker thread), false from the YAML or SINKS_LIVE_LOAD_WORKER", async () => {
+    expect((await load({ ignoreEnv: true })).sinks.liveLoadWorker).toBe(true)
+    expect((await load({ configPath: await yamlFile("sinks:\n  live_load_worker: false\n") })).sinks.liveLoadWorker).toBe(false)
+    process.env["SINKS_LIVE_LOAD_WORKER"] = "false"
+    expect((await load({})).sinks.liveLoadWorker).toBe(false)
   })
 
   it("SNOWFLAKE_* variables supply the Snowflake credentials", async () => {

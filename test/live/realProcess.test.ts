@@ -258,6 +258,16 @@ describe("live against simulate, real processes on loopback", () => {
     const second = spawn(liveArgs, liveEnv(url, root))
     await untilSim(now, STOP_AT)
     const decided = await now()
+    // The restart resumed the first run's clock anchor (clockAnchor.ts): its clock continues the first run's wall →
+    // simulated mapping (as the simulator's does), not --clock-start again (~30 simulated minutes behind here).
+    // Heartbeats are stamped by that clock, one every 5 simulated minutes (2.5 s real).
+    expect(second.output().stderr).toContain("Simulated clock resumed")
+    const anchor = JSON.parse(fs.readFileSync(path.join(root, "state/clock-anchor.json"), "utf8")) as { clockStartMs: number; speed: number; wallStartMs: number }
+    expect(anchor.wallStartMs).toBeLessThan(Date.now() - (KILL_AT - OPEN) / SPEED) // the first run's, kept
+    const beat = JSON.parse(fs.readFileSync(path.join(root, "state/heartbeat/spy.json"), "utf8")) as { last_heartbeat: string }
+    const resumedNow = Date.parse(START) + (Date.now() - anchor.wallStartMs) * SPEED
+    expect(Date.parse(beat.last_heartbeat)).toBeGreaterThan(resumedNow - 6 * 60_000)
+    expect(Date.parse(beat.last_heartbeat)).toBeLessThanOrEqual(resumedNow)
     const stopped = await stopLive(second, root)
     const after = await now()
     console.log(`journal tails at the kill: ${tails.join(", ")} bytes; ${stopped}`)

@@ -13,7 +13,7 @@ import * as Journal from "../../src/live/Journal.js"
 import * as LiveWriter from "../../src/live/LiveWriter.js"
 import { connectionsFor } from "../../src/live/sharding.js"
 import { recorder } from "../../src/live/telemetry.js"
-import { type FeedSocketConfig, runConnection, WebSocketConnector } from "../../src/services/FeedSocket.js"
+import { type FeedSocketConfig, runConnection, WebSocketConnector, withRealFloor } from "../../src/services/FeedSocket.js"
 import { makeSyntheticMarket } from "../../src/simulator/market/SyntheticMarket.js"
 import { loadTestSettings, tempRoot } from "../helpers/settings.js"
 import { fakeRest } from "./fixtures/fakeRest.js"
@@ -116,6 +116,34 @@ describe("FeedSocket", () => {
       assert.isFalse(server.sockets[1]!.closed)
       yield* Fiber.interrupt(fiber)
     }))
+
+  it.scoped("a ping that could not be sent (socket still connecting) is not outstanding: no pong timeout, the next ping is sent", () =>
+    Effect.gen(function* () {
+      const keepaliveCfg = { ...cfg, idleTimeoutMs: 600_000, pingIntervalMs: 10_000, pongTimeoutMs: 5_000 }
+      const server = new FakeServer(market, DATE, { refusePings: 1 })
+      const start = nyTimeMs(DATE, 10)
+      yield* TestClock.setTime(start)
+      const { run, rec } = yield* setup(server, keepaliveCfg)
+      const fiber = yield* Effect.fork(run)
+      for (let i = 0; i < 12; i++) { // 60 s without data: the ping at 10 s throws, those at 20 … 60 s are answered
+        yield* realTick
+        yield* TestClock.adjust("5 seconds")
+      }
+      yield* realTick
+      assert.strictEqual(server.sockets.length, 1)
+      assert.isFalse(server.sockets[0]!.closed)
+      assert.strictEqual(server.sockets[0]!.pingsRefused, 1)
+      assert.strictEqual(server.sockets[0]!.pings, 5)
+      assert.strictEqual(rec.totals.failures, 0)
+      yield* Fiber.interrupt(fiber)
+    }))
+
+  it("socket timeouts on a fast simulated clock: at least 5 real seconds (k × 5 s at speed k)", () => {
+    assert.strictEqual(withRealFloor(30_000, 1), 30_000)
+    assert.strictEqual(withRealFloor(30_000, 60), 300_000)
+    assert.strictEqual(withRealFloor(600_000, 60), 600_000)
+    assert.strictEqual(withRealFloor(2_000, 0.5), 5_000)
+  })
 
   it.scoped("100,000 frames through one connection reach the journal and the lake exactly", () =>
     Effect.gen(function* () {

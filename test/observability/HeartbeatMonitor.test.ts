@@ -8,13 +8,15 @@ import { Alerts } from "../../src/services/Alerts.js"
 import * as AppSettings from "../../src/services/AppSettings.js"
 import { HeartbeatMonitor } from "../../src/services/HeartbeatMonitor.js"
 import { Metrics } from "../../src/services/Metrics.js"
+import type { EventLoopLag } from "../../src/services/metrics/eventLoopLag.js"
 import { alertLines, observabilityLayer, readJson, settingsFor, T0, tempRoot } from "./_helpers.js"
 
 const iso = (ms: number) => new Date(ms).toISOString()
 
 describe("HeartbeatMonitor", () => {
-  it.scoped("writes every field of each source's heartbeat at each interval", () => {
+  it.scoped("writes every field of each source's heartbeat at each interval (event-loop lag: the period's)", () => {
     const root = tempRoot()
+    const lags: Array<EventLoopLag> = []
     const file = path.join(root, "state", "heartbeat", "spy.json")
     return Effect.gen(function* () {
       yield* TestClock.setTime(T0)
@@ -27,7 +29,9 @@ describe("HeartbeatMonitor", () => {
         yield* metrics.recordMessages("spy", 40)
         yield* metrics.recordEvents("spy", 600)
         yield* metrics.recordCommit("spy", 1200, 600)
-        yield* TestClock.adjust("300 seconds")
+        yield* TestClock.adjust("299 seconds")
+        lags.push({ p99Ms: 12.5, maxMs: 80 }) // measured during the period that ends at the next beat
+        yield* TestClock.adjust("1 second")
         assert.deepStrictEqual(readJson(file), {
           source: "spy",
           last_heartbeat: "2025-10-28T14:05:00.000Z",
@@ -41,12 +45,15 @@ describe("HeartbeatMonitor", () => {
           commit_latency_p50_ms: null,
           commit_latency_p95_ms: null,
           commit_latency_p99_ms: null,
-          events_per_second: 0
+          events_per_second: 0,
+          event_loop_lag_p99_ms: 12.5,
+          event_loop_lag_max_ms: 80
         })
         yield* TestClock.adjust("200 seconds")
         yield* metrics.recordMessages("spy", 2)
         yield* metrics.recordCommit("spy", 300, 2)
         yield* metrics.recordEvents("spy", 30)
+        lags.push({ p99Ms: 3, maxMs: 9.4 })
         yield* TestClock.adjust("100 seconds")
         const beat = readJson(file) as Record<string, unknown>
         assert.deepStrictEqual(Object.keys(beat).slice(0, 6), [
@@ -65,12 +72,14 @@ describe("HeartbeatMonitor", () => {
           commit_latency_p50_ms: 300,
           commit_latency_p95_ms: 300,
           commit_latency_p99_ms: 300,
-          events_per_second: 0
+          events_per_second: 0,
+          event_loop_lag_p99_ms: 3,
+          event_loop_lag_max_ms: 9.4
         })
         assert.strictEqual((readJson(path.join(root, "state", "heartbeat", "vix.json")) as { last_heartbeat: string }).last_heartbeat, "2025-10-28T14:10:00.000Z")
         const leftovers = fs.readdirSync(path.dirname(file)).filter((n) => n.includes(".tmp"))
         assert.deepStrictEqual(leftovers, [])
-      }).pipe(Effect.provide(observabilityLayer(settingsFor(root))))
+      }).pipe(Effect.provide(observabilityLayer(settingsFor(root), { eventLoopLag: () => lags.shift() ?? null })))
     })
   })
 

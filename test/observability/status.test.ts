@@ -24,7 +24,7 @@ describe("status", () => {
       livePid: 4242,
       heartbeats: [
         { source: "vix", last_heartbeat: "2025-10-28T14:00:00.000Z", messages_received_last_5min: 0, total_messages_today: 12, connection_status: "reconnecting", last_commit_at: null, last_commit_latency_ms: null },
-        { source: "spy", last_heartbeat: "2025-10-28T14:15:00.000Z", messages_received_last_5min: 300, total_messages_today: 1800, connection_status: "connected", last_commit_at: "2025-10-28T14:19:58.000Z", last_commit_latency_ms: 812.4 }
+        { source: "spy", last_heartbeat: "2025-10-28T14:15:00.000Z", messages_received_last_5min: 300, total_messages_today: 1800, connection_status: "connected", last_commit_at: "2025-10-28T14:19:58.000Z", last_commit_latency_ms: 812.4, event_loop_lag_p99_ms: 4.2, event_loop_lag_max_ms: 31 }
       ],
       openAlerts: [{ at: "2025-10-28T14:15:00.000Z", kind: "stale_heartbeat", source: "vix", message: "no data from vix for 900 s during market hours", details: {}, open: true }]
     })
@@ -34,6 +34,7 @@ describe("status", () => {
       "SOURCE  LAST HEARTBEAT                      AGE  MSGS 5M  MSGS TODAY  CONNECTION    LAST COMMIT               COMMIT LATENCY",
       "spy     2025-10-28T14:15:00.000Z         5m 00s      300        1800  connected     2025-10-28T14:19:58.000Z          812 ms",
       "vix     2025-10-28T14:00:00.000Z  20m 00s STALE        0          12  reconnecting  -                                      -",
+      "event loop lag (last heartbeat period, 2025-10-28T14:15:00.000Z): p99 4.2 ms, max 31 ms",
       "",
       "open alerts (1):",
       "SINCE                     KIND             SOURCE  MESSAGE",

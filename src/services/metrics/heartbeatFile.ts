@@ -2,6 +2,7 @@
 import * as fs from "node:fs"
 import * as path from "node:path"
 import type { SourceSnapshot } from "../Metrics.js"
+import type { EventLoopLag } from "./eventLoopLag.js"
 
 export interface HeartbeatFile {
   readonly source: string
@@ -20,12 +21,15 @@ export interface HeartbeatFile {
   readonly commit_latency_p95_ms: number | null
   readonly commit_latency_p99_ms: number | null
   readonly events_per_second: number
+  /** Event-loop lag of the process over the last heartbeat period (null: not measured). */
+  readonly event_loop_lag_p99_ms: number | null
+  readonly event_loop_lag_max_ms: number | null
 }
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString())
 const round1 = (x: number) => Math.round(x * 10) / 10
 
-export const heartbeatOf = (snap: SourceSnapshot, nowMs: number, memoryMb: number): HeartbeatFile => ({
+export const heartbeatOf = (snap: SourceSnapshot, nowMs: number, memoryMb: number, lag: EventLoopLag | null = null): HeartbeatFile => ({
   source: snap.source,
   last_heartbeat: new Date(nowMs).toISOString(),
   messages_received_last_5min: snap.messagesLast5Min,
@@ -38,7 +42,9 @@ export const heartbeatOf = (snap: SourceSnapshot, nowMs: number, memoryMb: numbe
   commit_latency_p50_ms: snap.commitLatency?.p50 ?? null,
   commit_latency_p95_ms: snap.commitLatency?.p95 ?? null,
   commit_latency_p99_ms: snap.commitLatency?.p99 ?? null,
-  events_per_second: round1(snap.eventsPerSecond)
+  events_per_second: round1(snap.eventsPerSecond),
+  event_loop_lag_p99_ms: lag?.p99Ms ?? null,
+  event_loop_lag_max_ms: lag?.maxMs ?? null
 })
 
 let sequence = 0

@@ -1,0 +1,46 @@
+/**
+ * `report --date D [--out data/reports/D.html]`: one self-contained HTML page of a lake day (charts,
+ * the `verify` figures, gaps, news, drift, alerts) and a PNG of each chart beside it
+ * (`D-price.png`, `D-coverage.png`). The page opens offline.
+ */
+import { Effect } from "effect"
+import * as fs from "node:fs/promises"
+import * as path from "node:path"
+import { sessionOf } from "../domain/calendar.js"
+import { writeFileAtomic } from "../lib/atomicFile.js"
+import { AppSettings } from "../services/AppSettings.js"
+import * as DuckDb from "../services/DuckDb.js"
+import { compile, heatmapSpec, priceSpec, render } from "./report/charts.js"
+import { dayData } from "./report/dayData.js"
+import { reportHtml } from "./report/html.js"
+import { verifyReport } from "./verify.js"
+
+/** Gaps at least this long are marked on the price chart. */
+const MARK_GAPS_FROM_S = 30
+
+export interface ReportResult {
+  readonly html: string
+  readonly pngs: ReadonlyArray<string>
+}
+
+export const reportProgram = (options: { readonly date: string; readonly out?: string | undefined }) =>
+  Effect.gen(function* () {
+    const settings = yield* AppSettings
+    const report = yield* verifyReport({ date: options.date })
+    const session = sessionOf(report.date, new Map())!
+    const db = yield* DuckDb.make()
+    const data = yield* dayData(db, settings.storage.root, report.date, { ...session, ...report.session }, MARK_GAPS_FROM_S)
+    const charts = { price: compile(priceSpec(data)), coverage: compile(heatmapSpec(data)) }
+    const html = options.out ?? path.join(settings.storage.root, "reports", `${report.date}.html`)
+    yield* Effect.promise(() => fs.mkdir(path.dirname(html), { recursive: true }))
+    const pngs: Array<string> = []
+    for (const [id, spec] of Object.entries(charts)) {
+      const { png } = yield* Effect.promise(() => render(spec))
+      const file = path.join(path.dirname(html), `${path.basename(html, ".html")}-${id}.png`)
+      yield* Effect.promise(() => writeFileAtomic(file, png))
+      pngs.push(file)
+    }
+    yield* Effect.promise(() => writeFileAtomic(html, reportHtml(report, data, charts)))
+    yield* Effect.logInfo(`Report of ${report.date}: ${html} (+ ${pngs.map((p) => path.basename(p)).join(", ")})`)
+    return { html, pngs } satisfies ReportResult
+  }).pipe(Effect.scoped)

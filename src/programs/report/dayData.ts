@@ -1,0 +1,103 @@
+/**
+ * What the day report draws, read from the lake with DuckDB: SPY and VIX per minute (last close,
+ * bars in the minute), their gaps (runs of empty seconds of at least `minGapS`, from the open to the
+ * close), the day's SPY news, the option bars per contract × minute over the contract list (strikes
+ * sorted), the re-centring changes, and the day's alerts.
+ */
+import { Effect } from "effect"
+import * as fs from "node:fs/promises"
+import * as path from "node:path"
+import type { Session } from "../../domain/calendar.js"
+import { lakePaths } from "../../domain/paths.js"
+import { parseOptionTicker } from "../../domain/tickers.js"
+import { type DuckDbService, sqlString } from "../../services/DuckDb.js"
+import { type AlertRecord, parseAlertLines } from "../../services/metrics/alertLog.js"
+
+export interface MinutePoint { readonly minute: string; readonly close: number | null; readonly bars: number }
+export interface SeriesGap { readonly series: string; readonly from: string; readonly to: string; readonly seconds: number }
+export interface NewsMark { readonly at: string; readonly title: string }
+export interface HeatCell { readonly contract: string; readonly minute: string; readonly bars: number }
+export interface RecenterMark { readonly at: string; readonly added: number; readonly dropped: number }
+
+export interface DayData {
+  readonly spy: ReadonlyArray<MinutePoint>
+  readonly vix: ReadonlyArray<MinutePoint>
+  readonly gaps: ReadonlyArray<SeriesGap>
+  readonly news: ReadonlyArray<NewsMark>
+  /** Contracts in display order: calls then puts, strikes ascending. */
+  readonly contracts: ReadonlyArray<string>
+  readonly heat: ReadonlyArray<HeatCell>
+  readonly recenters: ReadonlyArray<RecenterMark>
+  readonly alerts: ReadonlyArray<AlertRecord>
+}
+
+const iso = (ms: number) => new Date(ms).toISOString()
+const files = (root: string, feed: "spy" | "vix" | "options" | "news" | "contracts", date: string) =>
+  sqlString(path.join(lakePaths(root).partitionDir(feed, date), "*.parquet"))
+
+const readOr = <A>(db: DuckDbService, sql: string) => db.query<A>(sql).pipe(Effect.orElseSucceed(() => [] as ReadonlyArray<A>))
+
+const perMinute = (db: DuckDbService, root: string, feed: "spy" | "vix", date: string, s: Session) =>
+  readOr<{ m: unknown; close: number; bars: unknown }>(db, `
+WITH b AS (SELECT window_start_ms AS t, close FROM read_parquet(${files(root, feed, date)}) WHERE window_start_ms >= ${s.openMs} AND window_start_ms < ${s.closeMs}),
+minutes AS (SELECT ${s.openMs} + 60000 * i AS m FROM range(0, ${Math.ceil((s.closeMs - s.openMs) / 60_000)}) r(i))
+SELECT minutes.m, arg_max(b.close, b.t) AS close, count(b.t) AS bars
+FROM minutes LEFT JOIN b ON b.t >= minutes.m AND b.t < minutes.m + 60000 GROUP BY minutes.m ORDER BY minutes.m`).pipe(
+    Effect.map((rows) => rows.map((r) => ({ minute: iso(Number(r.m)), close: r.close ?? null, bars: Number(r.bars) })))
+  )
+
+const gapsOf = (db: DuckDbService, root: string, feed: "spy" | "vix", date: string, s: Session, minGapS: number) =>
+  readOr<{ a: unknown; b: unknown }>(db, `
+WITH t AS (SELECT DISTINCT window_start_ms AS t FROM read_parquet(${files(root, feed, date)}) WHERE window_start_ms >= ${s.openMs} AND window_start_ms < ${s.closeMs}
+  UNION ALL SELECT ${s.openMs - 1000} UNION ALL SELECT ${s.closeMs}),
+g AS (SELECT lag(t) OVER (ORDER BY t) + 1000 AS a, t AS b FROM t)
+SELECT a, b FROM g WHERE b - a >= ${minGapS * 1000} ORDER BY a`).pipe(
+    Effect.map((rows) => rows.map((r) => ({ series: feed === "spy" ? "SPY" : "VIX", from: iso(Number(r.a)), to: iso(Number(r.b)), seconds: (Number(r.b) - Number(r.a)) / 1000 })))
+  )
+
+/** Calls before puts, strikes ascending; tickers that are not OCC symbols last. */
+export const contractOrder = (tickers: ReadonlyArray<string>): ReadonlyArray<string> =>
+  [...tickers].sort((a, b) => {
+    const pa = parseOptionTicker(a)
+    const pb = parseOptionTicker(b)
+    if (!pa || !pb) return pa ? -1 : pb ? 1 : a.localeCompare(b)
+    return pa.right.localeCompare(pb.right) || pa.strike - pb.strike || a.localeCompare(b)
+  })
+
+const heatmap = (db: DuckDbService, root: string, date: string, s: Session) =>
+  Effect.gen(function* () {
+    const listed = yield* readOr<{ ticker: string }>(db, `SELECT DISTINCT ticker FROM read_parquet(${files(root, "contracts", date)}) WHERE as_of = '${date}'`)
+    const cells = yield* readOr<{ ticker: string; m: unknown; bars: unknown }>(db, `
+SELECT ticker, ${s.openMs} + 60000 * ((window_start_ms - ${s.openMs}) // 60000) AS m, count(*) AS bars
+FROM read_parquet(${files(root, "options", date)}) WHERE window_start_ms >= ${s.openMs} AND window_start_ms < ${s.closeMs} GROUP BY ALL`)
+    const contracts = contractOrder([...new Set([...listed.map((r) => r.ticker), ...cells.map((c) => c.ticker)])])
+    const counts = new Map(cells.map((c) => [`${c.ticker}|${Number(c.m)}`, Number(c.bars)]))
+    const heat: Array<HeatCell> = []
+    for (const contract of contracts) {
+      for (let m = s.openMs; m < s.closeMs; m += 60_000) heat.push({ contract, minute: iso(m), bars: counts.get(`${contract}|${m}`) ?? 0 })
+    }
+    return { contracts, heat }
+  })
+
+const lines = (file: string) => fs.readFile(file, "utf8").catch(() => "")
+
+export const dayData = (db: DuckDbService, root: string, date: string, session: Session, minGapS: number) =>
+  Effect.gen(function* () {
+    const spy = yield* perMinute(db, root, "spy", date, session)
+    const vix = yield* perMinute(db, root, "vix", date, session)
+    const gaps = [...(yield* gapsOf(db, root, "spy", date, session, minGapS)), ...(yield* gapsOf(db, root, "vix", date, session, minGapS))]
+    const news = (yield* readOr<{ p: unknown; title: string }>(db, `SELECT published_utc_ms AS p, title FROM read_parquet(${files(root, "news", date)}) WHERE tickers LIKE '%"SPY"%' AND published_utc_ms >= ${session.openMs} AND published_utc_ms < ${session.closeMs} ORDER BY p`))
+      .map((r) => ({ at: iso(Number(r.p)), title: r.title }))
+    const { contracts, heat } = yield* heatmap(db, root, date, session)
+    const recenterText = yield* Effect.promise(() => lines(path.join(lakePaths(root).partitionDir("contracts", date), "recenter.ndjson")))
+    const recenters = recenterText.split("\n").flatMap((l): Array<RecenterMark> => {
+      try {
+        const e = JSON.parse(l) as { window_ms: number; added: ReadonlyArray<string>; dropped: ReadonlyArray<string> }
+        return [{ at: iso(e.window_ms), added: e.added.length, dropped: e.dropped.length }]
+      } catch {
+        return []
+      }
+    })
+    const alerts = parseAlertLines(yield* Effect.promise(() => lines(lakePaths(root).alertsFile))).filter((a) => a.at.slice(0, 10) === date)
+    return { spy, vix, gaps, news, contracts, heat, recenters, alerts } satisfies DayData
+  })
