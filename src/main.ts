@@ -143,7 +143,8 @@ const simulate = Command.make(
     source: Options.text("source").pipe(Options.optional, Options.withDescription("lake:PATH to replay a recorded lake")),
     apiKey: Options.text("api-key").pipe(Options.optional, Options.withDescription("accept only this key (default: any non-empty key)")),
     faults: Options.text("faults").pipe(Options.optional, Options.withDescription("JSON fault knobs, e.g. {\"rate5xx\":0.1}")),
-    rateLimit: Options.integer("rate-limit").pipe(Options.optional, Options.withDescription("REST requests per rolling minute, 429 beyond (the plan's limit; 0 = unlimited)"))
+    rateLimit: Options.integer("rate-limit").pipe(Options.optional, Options.withDescription("REST requests per rolling minute, 429 beyond (the plan's limit; 0 = unlimited)")),
+    extendedHours: Options.choice("extended-hours", ["true", "false"]).pipe(Options.optional, Options.withDescription("REST bars 04:00-20:00 ET as the real API (default simulator.extended_hours: true); false = 09:30-16:00 only"))
   },
   (o) =>
     simulateProgram({
@@ -154,7 +155,8 @@ const simulate = Command.make(
       source: Option.getOrUndefined(o.source),
       apiKey: Option.getOrUndefined(o.apiKey),
       faults: Option.getOrUndefined(o.faults),
-      rateLimit: Option.getOrUndefined(o.rateLimit)
+      rateLimit: Option.getOrUndefined(o.rateLimit),
+      extendedHours: Option.getOrUndefined(Option.map(o.extendedHours, (v) => v === "true"))
     }).pipe(Effect.provide(settingsLayer(o.config)))
 )
 

@@ -82,8 +82,17 @@ export const SettingsConfig = Config.all({
   simulator: Config.all({
     seed: int("seed", 42),
     /** The built-in simulator's plan limit: REST requests per rolling minute (0 = unlimited), 429 beyond it. */
-    rateLimit: int("rate_limit", 0)
+    rateLimit: int("rate_limit", 0),
+    /** The built-in simulator serves pre-market/after-hours REST bars, as the real API does. */
+    extendedHours: bool("extended_hours", true)
   }).pipe(Config.nested("simulator")),
+  /**
+   * Which bars are stored: `regular` keeps 09:30:00 ≤ start < 16:00:00 America/New_York (13:00 on
+   * early closes) in every bar feed, backfill and live alike, and counts the rest; `extended` keeps all.
+   */
+  session: Config.all({
+    hours: Config.literal("regular", "extended")("hours").pipe(Config.withDefault("regular" as const))
+  }).pipe(Config.nested("session")),
   storage: Config.all({ root: str("root", "data") }).pipe(Config.nested("storage")),
   /** The backfill range when the CLI gives none (`--start-date`/`--end-date` win). */
   backfill: Config.all({ startDate: optStr("start_date"), endDate: optStr("end_date") }).pipe(Config.nested("backfill")),
@@ -120,7 +129,13 @@ export const SettingsConfig = Config.all({
     reconnectBaseMs: int("reconnect_base_ms", 500),
     reconnectMaxMs: int("reconnect_max_ms", 30_000),
     maxConnectionsRetryS: num("max_connections_retry_s", 60),
-    shutdownBeforeCloseS: num("shutdown_before_close_s", 60)
+    shutdownBeforeCloseS: num("shutdown_before_close_s", 60),
+    /**
+     * The tail of the day: after stopping before the close, wait until close + this many seconds,
+     * then fetch every subscribed ticker's bars up to the close over REST (committed as repairs).
+     * Negative = no tail fetch.
+     */
+    closeFetchDelayS: num("close_fetch_delay_s", 15)
   }).pipe(Config.nested("live")),
   journal: Config.all({
     /** `none`: written, not fsynced (survives kill -9, not a power cut); `batch`: group-committed fdatasync before the writer reads. */

@@ -65,7 +65,7 @@ const endpoints = (clockStartMs: number | undefined, speed: number) =>
     if (restUrl === BUILTIN || wsUrl === BUILTIN) {
       sim = yield* simulatorResource({
         port: 0, seed: settings.simulator.seed, apiKey: BUILTIN_KEY, clock: makeSimClock({ startMs: clockStartMs, speed }),
-        rateLimit: { limit: settings.simulator.rateLimit }
+        rateLimit: { limit: settings.simulator.rateLimit }, extendedHours: settings.simulator.extendedHours
       })
       yield* Effect.logInfo(`Started the built-in Polygon simulator at ${sim.url} (seed ${settings.simulator.seed})`)
     }

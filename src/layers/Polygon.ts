@@ -22,7 +22,7 @@ export const BUILTIN_KEY = "builtin-simulator"
 export const restEndpoint = Effect.gen(function* () {
   const settings = yield* AppSettings
   if (settings.polygon.restUrl === BUILTIN) {
-    const sim = yield* simulatorResource({ port: 0, seed: settings.simulator.seed, apiKey: BUILTIN_KEY, rateLimit: { limit: settings.simulator.rateLimit } })
+    const sim = yield* simulatorResource({ port: 0, seed: settings.simulator.seed, apiKey: BUILTIN_KEY, rateLimit: { limit: settings.simulator.rateLimit }, extendedHours: settings.simulator.extendedHours })
     yield* Effect.logInfo(`Started the built-in Polygon simulator at ${sim.url} (seed ${settings.simulator.seed})`)
     return { baseUrl: sim.url, apiKey: Redacted.make(BUILTIN_KEY) }
   }

@@ -143,6 +143,18 @@ export const closeAll = (s: RepairState, endMs: number, stepMs: number): void =>
   s.groupOf.clear()
 }
 
+/**
+ * The tail of the day (the socket stopped before the close): every subscribed ticker not already
+ * pending misses everything after its last bar, up to the close. Pending ones are `closeAll`'s.
+ */
+export const tailToClose = (s: RepairState, tickers: ReadonlyArray<string>, openMs: number, closeMs: number, stepMs: number): void => {
+  for (const ticker of tickers) {
+    if (s.pending.has(ticker)) continue
+    const after = s.lastStart.get(ticker) ?? openMs - 1
+    if (closeMs - after > stepMs) s.due.push({ ticker, after, before: closeMs })
+  }
+}
+
 export const toRecord = (m: ReadonlyMap<string, number>): Record<string, number> => Object.fromEntries(m)
 
 /** Fetch one range over REST: the bars strictly inside it, as `repair` rows. */

@@ -11,7 +11,10 @@
  * start, their rows come back from the journal.
  */
 import { Clock, Effect, Fiber, Option, Queue, Schedule, type Scope } from "effect"
+import { holidayIndex } from "../domain/calendar.js"
 import { SCHEMAS } from "../domain/feeds.js"
+import { nyseHolidays } from "../domain/nyseHolidays.js"
+import { sessionFilterFor, type SessionHours } from "../domain/sessionFilter.js"
 import { ParquetWriter } from "../services/ParquetWriter.js"
 import { PolygonRest } from "../services/PolygonRest.js"
 import { SchemaDrift } from "../services/SchemaDrift.js"
@@ -36,6 +39,8 @@ export interface WriterConfig {
   readonly flushIntervalMs: number
   readonly maxRows: number
   readonly graceSeconds: number
+  /** `session.hours` (default regular): bars outside [openMs, closeMs) are counted, not stored. */
+  readonly sessionHours?: SessionHours | undefined
 }
 
 export interface WriterHandle {
@@ -44,9 +49,11 @@ export interface WriterHandle {
   readonly committedOffset: () => number
   /**
    * Drain the journal, commit, checkpoint and compact the date's files. At the end of the day
-   * pass `repairUntilMs` (now): gaps still open are repaired up to it.
+   * pass `repairUntilMs` (now): gaps still open are repaired up to it. With `tail` (the tickers
+   * subscribed when the sockets stopped before the close, fetched after the close), every one of
+   * them is repaired from its last bar up to the close instead.
    */
-  readonly finish: (repairUntilMs?: number) => Effect.Effect<void>
+  readonly finish: (repairUntilMs?: number, tail?: ReadonlyArray<string>) => Effect.Effect<void>
 }
 
 const retryPolicy = Schedule.exponential("200 millis").pipe(Schedule.union(Schedule.spaced("10 seconds")), Schedule.jittered)
@@ -72,6 +79,15 @@ export const start = (cfg: WriterConfig): Effect.Effect<WriterHandle, never, Sco
     const schema = SCHEMAS[cfg.feed]
     const stepMs = cfg.timespan === "minute" ? 60_000 : 1000
     const driftSeen = new Set<string>()
+    /** Today's session from the config; another date's (a late bar) from the NYSE rules. */
+    const otherDates = sessionFilterFor("regular", holidayIndex([...nyseHolidays(Number(cfg.date.slice(0, 4)) - 1), ...nyseHolidays(Number(cfg.date.slice(0, 4)))]))!
+    const dayStartMs = cfg.openMs - 9.5 * 3_600_000, dayEndMs = cfg.openMs + 14.5 * 3_600_000
+    const inSession = (cfg.sessionHours ?? "regular") === "extended"
+      ? undefined
+      : (t: number) => (t >= dayStartMs && t < dayEndMs ? t >= cfg.openMs && t < cfg.closeMs : otherDates(t))
+    /** Bars outside the session seen by this process (logged at the end of the day). */
+    let outsideSession = 0
+    let countedUpTo = 0
     /** Wakes ingest when the committer becomes idle or repair rows are ready (sliding: never grows). */
     const signal = yield* Effect.acquireRelease(Queue.sliding<void>(1), Queue.shutdown)
     const notify = Effect.asVoid(Queue.offer(signal, undefined))
@@ -100,7 +116,7 @@ export const start = (cfg: WriterConfig): Effect.Effect<WriterHandle, never, Sco
       offset = cp.offset
       batch = newBatch()
       ctx = makeContext({
-        feed: cfg.feed, schema, ev: cfg.ev, sessionDate: cfg.date, sessionOpenMs: cfg.openMs, graceSeconds: cfg.graceSeconds, stepMs,
+        feed: cfg.feed, schema, ev: cfg.ev, sessionDate: cfg.date, sessionOpenMs: cfg.openMs, graceSeconds: cfg.graceSeconds, stepMs, inSession,
         repair: GapRepair.makeState(cp.lastStart, cp.pending, [], cp.due), driftSeen
       })
       lastCutMs = now
@@ -112,9 +128,14 @@ export const start = (cfg: WriterConfig): Effect.Effect<WriterHandle, never, Sco
     const step = Effect.gen(function* () {
       const { entries, next } = cfg.journal.read(offset, STEP_BYTES)
       if (next === offset) return false
-      const before = { frames: batch.frames, events: batch.events }
+      const before = { frames: batch.frames, events: batch.events, outside: batch.outsideSession }
       ingestEntries(batch, ctx, entries)
       offset = next
+      // a restart from the checkpoint reads entries again: count each journal byte range once
+      if (next > countedUpTo) {
+        outsideSession += batch.outsideSession - before.outside
+        countedUpTo = next
+      }
       yield* telemetry.received(cfg.feed, batch.frames - before.frames, batch.events - before.events)
       if (batch.drift.length > 0) yield* drift.report(cfg.date, batch.drift.splice(0))
       return true
@@ -187,7 +208,7 @@ export const start = (cfg: WriterConfig): Effect.Effect<WriterHandle, never, Sco
     /** Cut and commit right here (the fibers are stopped). */
     const commitNow = Effect.flatMap(cut, (c) => committer.commit(c, true))
 
-    const finish = (repairUntilMs?: number) =>
+    const finish = (repairUntilMs?: number, tail?: ReadonlyArray<string>) =>
       Effect.gen(function* () {
         // A commit in progress completes (it is uninterruptible); a batch cut but not committed is
         // dropped from memory and read again from the journal after the checkpoint.
@@ -198,10 +219,15 @@ export const start = (cfg: WriterConfig): Effect.Effect<WriterHandle, never, Sco
         while (yield* step) {
           if (pendingEntries(batch) >= cfg.maxRows) yield* commitNow
         }
-        if (repairUntilMs !== undefined) GapRepair.closeAll(ctx.repair, Math.min(repairUntilMs, cfg.closeMs), stepMs)
+        if (tail !== undefined) {
+          syncLastStart(ctx)
+          GapRepair.tailToClose(ctx.repair, tail, cfg.openMs, cfg.closeMs, stepMs)
+          GapRepair.closeAll(ctx.repair, cfg.closeMs, stepMs)
+        } else if (repairUntilMs !== undefined) GapRepair.closeAll(ctx.repair, Math.min(repairUntilMs, cfg.closeMs), stepMs)
         const dates = new Set([cfg.date, ...batch.rows.keys()])
         yield* commitNow
         for (const d of dates) yield* compact(writer, schema, cfg.root, cfg.feed, d).pipe(Effect.ignoreLogged)
+        if (outsideSession > 0) yield* Effect.logInfo(`live ${cfg.feed}: ${outsideSession.toLocaleString("en-US")} bars outside the regular session not stored (session.hours: regular)`)
       }).pipe(Effect.catchAllCause((cause) => Effect.logError(`live writer ${cfg.feed}: final flush failed`, cause)))
 
     return { processedOffset: () => offset, committedOffset: () => committer.checkpoint().offset, finish } satisfies WriterHandle

@@ -30,6 +30,8 @@ export interface Batch {
   events: number
   unknown: number
   lateRejected: number
+  /** Bars not kept for falling outside the regular session (`session.hours: regular`). */
+  outsideSession: number
   readonly drift: Array<DriftFinding>
 }
 
@@ -43,6 +45,7 @@ export const newBatch = (): Batch => ({
   events: 0,
   unknown: 0,
   lateRejected: 0,
+  outsideSession: 0,
   drift: []
 })
 
@@ -54,6 +57,8 @@ export interface IngestContext {
   readonly sessionOpenMs: number
   readonly graceSeconds: number
   readonly stepMs: number
+  /** `session.hours: regular`: whether a bar starting at this ms is inside its date's session (undefined keeps all). */
+  readonly inSession?: ((startMs: number) => boolean) | undefined
   readonly repair: GapRepair.RepairState
   /** `feed|kind|field` already reported in this process. */
   readonly driftSeen: Set<string>
@@ -137,6 +142,10 @@ const ingestEvent = (b: Batch, c: IngestContext, ev: Record<string, unknown>, re
   const start = row["window_start_ms"] as number
   const end = typeof row["window_end_ms"] === "number" ? row["window_end_ms"] : start + c.stepMs
   const decision = classify(start, end, receivedMs, c.sessionDate, c.graceSeconds)
+  if ((decision._tag === "Current" || decision._tag === "LateAccepted") && c.inSession !== undefined && !c.inSession(start)) {
+    b.outsideSession++
+    return
+  }
   switch (decision._tag) {
     case "Current":
       putRow(b, c, decision.date, row)
@@ -189,6 +198,10 @@ const ingestFrame = (b: Batch, c: IngestContext, raw: Uint8Array, receivedMs: nu
         continue
       }
       b.events++
+      if (c.inSession !== undefined && !c.inSession(starts[k]!)) {
+        b.outsideSession++
+        continue
+      }
       cols ??= columnsOf(b, c, c.sessionDate)
       if (cols.putFrom(rows, k, true)) b.nRows++
       trackBar(c, rows.ticker[k]!, starts[k]!)

@@ -8,6 +8,7 @@ import * as path from "node:path"
 import { holidayIndex, type MarketHoliday, tradingDaysBetween } from "../domain/calendar.js"
 import type { MarketFeed } from "../domain/feeds.js"
 import { nyseHolidays } from "../domain/nyseHolidays.js"
+import { sessionFilterFor } from "../domain/sessionFilter.js"
 import { lakePaths } from "../domain/paths.js"
 import { AppSettings } from "../services/AppSettings.js"
 import { Checkpoints } from "../services/Checkpoints.js"
@@ -35,6 +36,8 @@ export interface DaySummary {
   readonly date: string
   readonly rows: Partial<Record<MarketFeed | "contracts", number>>
   readonly quarantined: number
+  /** Bars fetched and not stored for falling outside the regular session (`session.hours: regular`). */
+  readonly outsideSession: number
 }
 
 export interface BackfillSummary {
@@ -78,7 +81,7 @@ export const backfillProgram = (options: BackfillOptions) =>
     }
     const enabled = (["spy", "options", "vix", "news"] as const).filter((f) => settings.feeds[f].enabled)
     const feeds = new Set(options.feeds ?? enabled)
-    const env: BackfillEnv = {
+    let env: BackfillEnv = {
       settings,
       paths: lakePaths(settings.storage.root),
       rest: yield* PolygonRest,
@@ -90,6 +93,7 @@ export const backfillProgram = (options: BackfillOptions) =>
     }
     const startedAt = yield* Clock.currentTimeMillis
     const holidays = yield* calendarFor(env.rest, options.startDate, options.endDate)
+    env = { ...env, inSession: sessionFilterFor(settings.session.hours, holidays) }
     const dates = tradingDaysBetween(options.startDate, options.endDate, holidays)
     const skippedDates = tradingDaysBetween(options.startDate, options.endDate, new Map()).filter((d) => !dates.includes(d))
     yield* Effect.logInfo(
@@ -101,11 +105,13 @@ export const backfillProgram = (options: BackfillOptions) =>
       Effect.gen(function* () {
         const rows: DaySummary["rows"] = {}
         let quarantined = 0
+        let outsideSession = 0
         let fetched = false
-        const track = (feed: MarketFeed | "contracts") => (r: { rows: number; quarantined: number; skipped?: boolean }) =>
+        const track = (feed: MarketFeed | "contracts") => (r: { rows: number; quarantined: number; outsideSession?: number; skipped?: boolean }) =>
           Effect.sync(() => {
             rows[feed] = r.rows
             quarantined += r.quarantined
+            outsideSession += r.outsideSession ?? 0
             if (r.skipped === false) fetched = true
           }).pipe(Effect.zipRight(feed === "contracts" ? Effect.void : progress.unitDone(r.rows)))
         const dayFeeds = [
@@ -128,7 +134,7 @@ export const backfillProgram = (options: BackfillOptions) =>
           for (const feed of loaded) yield* sinks.value.loadPartition(feed, date, { overwrite: env.overwrite })
           if (feeds.has("options")) yield* sinks.value.consolidate(date)
         }
-        return { date, rows, quarantined } satisfies DaySummary
+        return { date, rows, quarantined, outsideSession } satisfies DaySummary
       })
     // Two days in flight keep the network and the Parquet writer busy at the same time.
     const days = yield* Effect.forEach(dates, (date) => Inflight.track(`backfill ${date}`)(runDay(date)), { concurrency: DAYS_IN_FLIGHT })

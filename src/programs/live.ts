@@ -14,6 +14,7 @@ import { holidayIndex, NY } from "../domain/calendar.js"
 import { nyseHolidays } from "../domain/nyseHolidays.js"
 import { SPY, VIX } from "../domain/tickers.js"
 import { contractSetForSession } from "../live/ContractRegistry.js"
+import { subscribedAtClose } from "../live/dayTail.js"
 import * as Journal from "../live/Journal.js"
 import * as LiveWriter from "../live/LiveWriter.js"
 import { pruneJournals } from "../live/journalRetention.js"
@@ -27,6 +28,7 @@ import type { LiveFeed } from "../live/wsRows.js"
 import { AppSettings } from "../services/AppSettings.js"
 import { FeedEndpoint, type FeedSocketConfig, runConnection, withRealFloor } from "../services/FeedSocket.js"
 import { MarketClock } from "../services/MarketClock.js"
+import type { ContractSet } from "./backfill/optionsDay.js"
 import { writeLivePidFile } from "./stop.js"
 
 export interface LiveOptions {
@@ -81,6 +83,14 @@ export const liveProgram = (options: LiveOptions = {}) =>
       const date = session.date
       const { options: opt, live } = settings
       const endOfDay = { at: undefined as number | undefined }
+      /** The day's tail (stopped before the close): set once the close + delay has passed, read by the writers' finish. */
+      const tail = { ready: false, optionSet: undefined as ContractSet | undefined }
+      const tailFor = (feed: LiveFeed) =>
+        !tail.ready
+          ? Effect.succeed(undefined)
+          : feed === "spy" ? Effect.succeed([SPY]) : feed === "vix" ? Effect.succeed([VIX])
+          : tail.optionSet === undefined ? Effect.succeed([])
+          : subscribedAtClose(root, session, tail.optionSet, opt.recenter.enabled)
       const speed = options.clockSpeed ?? settings.clock.speed
       const socketCfg: FeedSocketConfig = {
         baseUrl: endpoint.baseUrl,
@@ -105,9 +115,10 @@ export const liveProgram = (options: LiveOptions = {}) =>
           LiveWriter.start({
             root, feed, date, openMs: session.openMs, closeMs: session.closeMs, journal,
             ev: minute ? "AM" : "A", timespan: minute ? "minute" : "second",
-            flushIntervalMs: settings.flush.intervalS * 1000, maxRows: settings.flush.maxRows, graceSeconds: settings.lateData.graceSeconds
+            flushIntervalMs: settings.flush.intervalS * 1000, maxRows: settings.flush.maxRows, graceSeconds: settings.lateData.graceSeconds,
+            sessionHours: settings.session.hours
           }),
-          (w) => w.finish(endOfDay.at)
+          (w) => Effect.flatMap(tailFor(feed), (tickers) => w.finish(endOfDay.at, tickers))
         )
         yield* telemetry.register(feed)
       }
@@ -143,6 +154,7 @@ export const liveProgram = (options: LiveOptions = {}) =>
       if (journals.has("options")) {
         const ev = opt.timespan === "minute" ? "AM" : "A"
         yield* contractSetForSession(session).pipe(
+          Effect.tap((set) => Effect.sync(() => void (tail.optionSet = set))),
           Effect.flatMap((set) =>
             recenter
               ? Recenter.run({
@@ -165,6 +177,15 @@ export const liveProgram = (options: LiveOptions = {}) =>
         Effect.zipRight(Effect.logInfo(`Market closing at ${nyTime(session.closeMs)}: stopping the live stream`))
       )
       yield* Effect.raceFirst(untilClose, FiberMap.join(sockets))
+      if (endOfDay.at !== undefined && stopAt < session.closeMs && live.closeFetchDelayS >= 0) {
+        // The tail of the day: stop streaming now, and once the close's bars exist over REST the
+        // writers fetch each ticker's bars from its last one up to the close (src/live/dayTail.ts).
+        yield* FiberMap.clear(sockets)
+        const readyAt = session.closeMs + live.closeFetchDelayS * 1000
+        yield* Effect.logInfo(`Fetching the bars up to the close over REST at ${nyTime(readyAt)}`)
+        yield* Effect.sleep(Duration.millis(Math.max(0, readyAt - (yield* Clock.currentTimeMillis))))
+        tail.ready = true
+      }
       return { _tag: "Streamed", date, endOfDay: endOfDay.at !== undefined } satisfies LiveOutcome
     })
   )

@@ -15,6 +15,8 @@ export interface SimulateOptions {
   readonly faults?: string | undefined
   /** Requests per rolling minute (0 = unlimited); default `simulator.rate_limit`. */
   readonly rateLimit?: number | undefined
+  /** Pre-market/after-hours REST bars; default `simulator.extended_hours` (true). */
+  readonly extendedHours?: boolean | undefined
 }
 
 export const simulateProgram = (o: SimulateOptions) =>
@@ -32,10 +34,12 @@ export const simulateProgram = (o: SimulateOptions) =>
           : yield* Effect.fail(new Error(`--source must be lake:PATH, got ${o.source}`))
     const faults = o.faults === undefined ? undefined : (JSON.parse(o.faults) as Record<string, unknown>)
     const rateLimit = { limit: o.rateLimit ?? settings.simulator.rateLimit }
-    const sim = yield* simulatorResource({ port: o.port, seed, clock, apiKey: o.apiKey, market, faults, rateLimit })
+    const extendedHours = o.extendedHours ?? settings.simulator.extendedHours
+    const sim = yield* simulatorResource({ port: o.port, seed, clock, apiKey: o.apiKey, market, faults, rateLimit, extendedHours })
     yield* Effect.logInfo(
       `Polygon simulator listening on ${sim.url} (REST) and ${sim.wsUrl}/{stocks,options,indices} (WebSocket); seed ${seed}, ` +
         `${o.source ?? "synthetic market"}, clock ${o.start ?? "real time"} x${o.speed ?? 1}` +
+        `, ${extendedHours ? "extended hours (04:00-20:00 ET REST bars)" : "regular session only"}` +
         `${rateLimit.limit > 0 ? `, ${rateLimit.limit} REST requests per rolling minute` : ""}. Ctrl-C to stop.`
     )
     return yield* Effect.never

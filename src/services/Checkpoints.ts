@@ -15,6 +15,8 @@ export interface Checkpoint {
   readonly unit?: string | undefined
   readonly rows: number
   readonly quarantined: number
+  /** Bars fetched but not stored for falling outside the regular session (`session.hours: regular`). */
+  readonly outsideSession?: number | undefined
   readonly completedAtMs: number
 }
 

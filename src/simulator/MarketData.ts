@@ -62,8 +62,18 @@ export interface MarketData {
    * Index tickers return WireIndexAgg. Results are cached and must be treated as immutable.
    */
   readonly secondBars: (ticker: string, date: string) => ReadonlyArray<WireAgg | WireIndexAgg>
+  /**
+   * The whole extended day of a ticker, sorted by `t`: pre-market, the regular session (the very
+   * bars of `secondBars`) and after-hours, as the real REST aggregates carry them. A market
+   * without extended hours (a recorded lake) leaves it out: it is then `secondBars`.
+   */
+  readonly extendedSecondBars?: (ticker: string, date: string) => ReadonlyArray<WireAgg | WireIndexAgg>
   /** The option contracts listed (not expired) on `asOf`, sorted by ticker. */
   readonly contracts: (asOf: string) => ReadonlyArray<WireContract>
   /** Articles published on a calendar date (America/New_York), sorted by `published_utc`. */
   readonly news: (date: string) => ReadonlyArray<WireArticle>
 }
+
+/** What the REST side serves with extended hours on: `secondBars` answers with the whole extended day. */
+export const extendedHoursView = (market: MarketData): MarketData =>
+  market.extendedSecondBars === undefined ? market : { ...market, secondBars: market.extendedSecondBars }

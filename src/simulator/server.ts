@@ -8,7 +8,7 @@ import { randomBytes } from "node:crypto"
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
 import { Effect, type Scope } from "effect"
-import type { MarketData } from "./MarketData.js"
+import { extendedHoursView, type MarketData } from "./MarketData.js"
 import { makeSimClock, type SimClock } from "./SimClock.js"
 import { makeSyntheticMarket } from "./market/SyntheticMarket.js"
 import { NO_FAULTS, type RestFaults, withFaults } from "./rest/faults.js"
@@ -32,6 +32,12 @@ export interface SimulatorOptions {
   readonly faults?: Partial<RestFaults> & { readonly ws?: Record<string, unknown> }
   /** The plan's REST limit: `limit` requests per rolling `windowMs` (60 s), 429 without Retry-After beyond it. */
   readonly rateLimit?: RateLimitOptions
+  /**
+   * Extended hours, as the real API (default true): REST aggregates carry pre-market and
+   * after-hours bars (`market.extendedSecondBars`) and the WebSocket replays them at their time
+   * of day. false = the regular session only.
+   */
+  readonly extendedHours?: boolean
 }
 
 export interface SimulatorStats {
@@ -104,9 +110,12 @@ export const startSimulator = async (options: SimulatorOptions = {}): Promise<Ru
   const rateLimit = makeRateLimit(options.rateLimit ?? { limit: 0 })
   let requests = 0
   const byStatus: Record<string, number> = {}
-  const ctx: RestContext = { market, clock, drift: (kind) => faults.drift[kind] }
+  const restMarket = options.extendedHours === false ? market : extendedHoursView(market)
+  const ctx: RestContext = { market: restMarket, clock, drift: (kind) => faults.drift[kind] }
   const server = http.createServer()
-  const ws = attachWebSocket(server, { market, clock, apiKey: options.apiKey })
+  // the real-time feed sends what trades at that time of day: pre-market and after-hours bars too
+  const wsExtended = options.extendedHours !== false && market.extendedSecondBars !== undefined
+  const ws = attachWebSocket(server, { market: wsExtended ? restMarket : market, clock, apiKey: options.apiKey, extendedHours: wsExtended })
   if (initialWsFaults !== undefined) ws.setFaults(initialWsFaults)
   const setFaults = (f: Partial<RestFaults>) => {
     faults = withFaults(faults, f)

@@ -11,6 +11,7 @@ import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { beforeAll, describe, expect, it } from "vitest"
+import { makeSyntheticMarket } from "../../src/simulator/market/SyntheticMarket.js"
 import { runCli } from "../helpers/cli.js"
 import { tempRoot } from "../helpers/settings.js"
 
@@ -65,5 +66,17 @@ describe("live: end of day", () => {
     expect(await table("spy_bars")).toEqual(await lake("spy"))
     expect(await table("vix_values")).toEqual(await lake("vix"))
     expect(await table("options_consolidated")).toEqual(options)
+    // the lake is the simulator's whole regular day, exactly, the last minute (15:59, fetched over
+    // REST after the close: the sockets stopped 60 s before it) included; the REST side serves
+    // extended hours (the default), none of which is stored (session.hours: regular)
+    const market = makeSyntheticMarket(42)
+    const truth = (tickers: ReadonlyArray<string>) => tickers.flatMap((t) => market.secondBars(t, DATE).map((b) => `${t}|${b.t}`)).sort()
+    const chosen = (JSON.parse(fs.readFileSync(path.join(root, "raw", "contracts", `date=${DATE}`, "contracts.json"), "utf8")) as { contracts: Array<{ ticker: string }> }).contracts.map((c) => c.ticker)
+    expect(await lake("spy")).toEqual(truth(["SPY"]))
+    expect(await lake("vix")).toEqual(truth(["I:VIX"]))
+    expect(options).toEqual(truth(chosen))
+    const lastMinute = truth(["SPY", "I:VIX", ...chosen]).filter((k) => Number(k.slice(k.lastIndexOf("|") + 1)) >= Date.parse(`${DATE}T15:59:00-04:00`))
+    expect(lastMinute.length).toBeGreaterThan(60)
+    expect(run.stdout + run.stderr).toContain("Fetching the bars up to the close over REST")
   }, 120_000)
 })

@@ -31,7 +31,7 @@ let paged: ReturnType<typeof restClient>
 let plain: ReturnType<typeof restClient>
 
 beforeAll(async () => {
-  sim = await startSimulator({ seed: 11, apiKey: "KEY8", clock: makeSimClock({ startMs: NOW, speed: 1e-9 }) })
+  sim = await startSimulator({ seed: 11, apiKey: "KEY8", clock: makeSimClock({ startMs: NOW, speed: 1e-9 }), extendedHours: false })
   paged = restClient("KEY8", sim.url, { pagination: true })
   plain = restClient("KEY8", sim.url)
 })

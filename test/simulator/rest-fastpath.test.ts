@@ -12,7 +12,7 @@ import { frozenClock, NOW, SEED, withKey } from "./rest-helpers.js"
 
 let sim: RunningSimulator
 beforeAll(async () => {
-  sim = await startSimulator({ seed: SEED, clock: frozenClock(NOW) })
+  sim = await startSimulator({ seed: SEED, clock: frozenClock(NOW), extendedHours: false })
 })
 afterAll(() => sim.close())
 

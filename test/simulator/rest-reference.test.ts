@@ -9,7 +9,7 @@ let sim: RunningSimulator
 const { get, getAll, between } = restHelpers(() => sim)
 
 beforeAll(async () => {
-  sim = await startSimulator({ seed: SEED, clock: frozenClock(NOW) })
+  sim = await startSimulator({ seed: SEED, clock: frozenClock(NOW), extendedHours: false })
 })
 afterAll(() => sim.close())
 
@@ -84,7 +84,7 @@ describe("market status", () => {
       [nyTimeMs("2025-01-04", 12), "closed", false, false, "2025-01-04T12:00:00-05:00"]
     ]
     for (const [ms, market, earlyHours, afterHours, serverTime] of cases) {
-      const s = await startSimulator({ seed: SEED, clock: frozenClock(ms) })
+      const s = await startSimulator({ seed: SEED, clock: frozenClock(ms), extendedHours: false })
       try {
         const reply = await getUrl(`${s.url}/v1/marketstatus/now?apiKey=k`)
         expect(reply.body).toMatchObject({ market, earlyHours, afterHours, serverTime, exchanges: { nyse: market, nasdaq: market } })

@@ -10,7 +10,8 @@ let sim: RunningSimulator
 const { get, getAll, between } = restHelpers(() => sim)
 
 beforeAll(async () => {
-  sim = await startSimulator({ seed: SEED, clock: frozenClock(NOW) })
+  // REST mechanics against the regular series; extended hours are tested in extended-hours.test.ts
+  sim = await startSimulator({ seed: SEED, clock: frozenClock(NOW), extendedHours: false })
 })
 afterAll(() => sim.close())
 const spy = (date: string) => sim.market.secondBars("SPY", date) as ReadonlyArray<WireAgg>
@@ -117,7 +118,7 @@ describe("auth and errors", () => {
   })
 
   it("answers 401 Unknown API Key when a key is configured", async () => {
-    const strict = await startSimulator({ seed: SEED, apiKey: "secret", clock: frozenClock(NOW) })
+    const strict = await startSimulator({ seed: SEED, apiKey: "secret", clock: frozenClock(NOW), extendedHours: false })
     try {
       const wrong = await getUrl(`${strict.url}/v1/marketstatus/now?apiKey=nope`)
       expect([wrong.status, wrong.body.error]).toEqual([401, "Unknown API Key"])

@@ -11,6 +11,9 @@ const OPEN = nyTimeMs(DATE, 9, 30)
 const KEY = "KEY8"
 let sim: RunningSimulator
 
+/** What the simulator streams: the whole extended day (extended hours are on by default, as the real feed). */
+const served = (ticker: string, date: string) => sim.market.extendedSecondBars!(ticker, date)
+
 beforeAll(async () => {
   sim = await startSimulator({ apiKey: KEY, seed: 7, clock: makeSimClock({ startMs: OPEN, speed: "max" }) })
 })
@@ -54,7 +57,7 @@ const stream = (socket: W3C, params: string, done: (events: ReadonlyArray<Messag
 
 const reached = (ev: string, at: number) => (events: ReadonlyArray<Message>) =>
   events.some((m) => m["ev"] === ev && ((m["s"] ?? m["t"]) as number) >= at)
-const window = (bars: ReadonlyArray<WireAgg | WireIndexAgg>, to: number) => bars.filter((b) => b.t < to)
+const window = (bars: ReadonlyArray<WireAgg | WireIndexAgg>, to: number) => bars.filter((b) => b.t >= OPEN && b.t < to)
 const ohlc = (m: Message) => ({ o: m["o"], h: m["h"], l: m["l"], c: m["c"], s: m["s"] })
 
 describe("@polygon.io/client-js websocketClient against the simulator", () => {
@@ -67,17 +70,17 @@ describe("@polygon.io/client-js websocketClient against the simulator", () => {
       { ev: "status", status: "auth_success", message: "authenticated" },
       { ev: "status", status: "success", message: "subscribed to: A.SPY" }
     ])
-    const bars = window(sim.market.secondBars("SPY", DATE), end) as ReadonlyArray<WireAgg>
+    const bars = window(served("SPY", DATE), end) as ReadonlyArray<WireAgg>
     const got = events.filter((m) => (m["s"] as number) < end)
     expect(got.map((m) => ({ ...ohlc(m), v: m["v"], vw: m["vw"] }))).toEqual(bars.map((b) => ({ o: b.o, h: b.h, l: b.l, c: b.c, s: b.t, v: b.v, vw: b.vw })))
   })
 
   it("options(): A events of a listed contract equal its bars", async () => {
-    const ticker = sim.market.contracts(DATE).find((c) => sim.market.secondBars(c.ticker, DATE).length > 0)!.ticker
+    const ticker = sim.market.contracts(DATE).find((c) => served(c.ticker, DATE).length > 0)!.ticker
     const socket = websocketClient(KEY, sim.wsUrl).options() as W3C
     const from = sim.ws.nowMs()
     const end = from + 600_000
-    const bars = sim.market.secondBars(ticker, DATE).filter((b) => b.t >= from && b.t < end) as ReadonlyArray<WireAgg>
+    const bars = served(ticker, DATE).filter((b) => b.t >= from && b.t < end) as ReadonlyArray<WireAgg>
     // a sparse contract: stop at the first event at or past `end`, or once every expected bar has arrived
     const { events } = await stream(socket, `A.${ticker}`, (ev) => reached("A", end)(ev) || ev.length >= bars.length)
     const got = events.filter((m) => m["sym"] === ticker && (m["s"] as number) < end)
@@ -96,7 +99,7 @@ describe("@polygon.io/client-js websocketClient against the simulator", () => {
     })
     const from = startOf(events)!
     const end = from + 30_000
-    const bars = sim.market.secondBars("I:VIX", nyDateOf(from)).filter((b) => b.t >= from && b.t < end)
+    const bars = served("I:VIX", nyDateOf(from)).filter((b) => b.t >= from && b.t < end)
     expect(bars.length).toBeGreaterThan(20)
     expect(events.filter((m) => m["ev"] === "A" && (m["s"] as number) < end).map(ohlc)).toEqual(bars.map((b) => ({ o: b.o, h: b.h, l: b.l, c: b.c, s: b.t })))
     expect(events.filter((m) => m["ev"] === "V" && (m["t"] as number) >= from && (m["t"] as number) < end)).toEqual(

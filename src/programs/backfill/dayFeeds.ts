@@ -14,6 +14,7 @@ export const spyDay = (env: BackfillEnv, date: string) =>
     label: "SPY bars",
     fetch: fetchAggs(env, "spy", { ticker: SPY, timespan: "second", from: date, to: date }),
     normalize: (raw, p) => restAggRow("spy", SPY, raw, p),
+    bars: true,
     store: dayFileStore(env, "spy", env.paths.backfillFile("spy", date))
   })
 
@@ -24,6 +25,7 @@ export const vixDay = (env: BackfillEnv, date: string) =>
     label: "VIX values",
     fetch: fetchAggs(env, "vix", { ticker: VIX, timespan: "second", from: date, to: date }),
     normalize: (raw, p) => restIndexRow(VIX, raw, p),
+    bars: true,
     store: dayFileStore(env, "vix", env.paths.backfillFile("vix", date))
   })
 
@@ -39,6 +41,7 @@ export const newsDay = (env: BackfillEnv, date: string) => {
       .news({ ticker: SPY, "published_utc.gte": from, "published_utc.lt": to, order: "asc", sort: "published_utc" })
       .pipe(Effect.map((items): Fetched => ({ _tag: "Items", items }))),
     normalize: (raw, p) => newsRow(raw, p),
+    bars: false,
     keep: (row) => nyDateOf(row["published_utc_ms"] as number) === date && (JSON.parse(row["tickers"] as string) as Array<string>).includes(SPY),
     store: dayFileStore(env, "news", env.paths.backfillFile("news", date))
   })

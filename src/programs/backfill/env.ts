@@ -16,4 +16,6 @@ export interface BackfillEnv {
   readonly quarantine: QuarantineService
   readonly drift: SchemaDriftService
   readonly overwrite: boolean
+  /** `session.hours: regular`: whether a bar starting at this ms is inside its date's session; undefined keeps all. */
+  readonly inSession?: ((startMs: number) => boolean) | undefined
 }

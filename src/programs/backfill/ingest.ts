@@ -7,6 +7,7 @@ import { Clock, Effect } from "effect"
 import type { ColumnBatch } from "../../domain/columnBatch.js"
 import { type Feed, type Row, SCHEMAS } from "../../domain/feeds.js"
 import type { DriftFinding, Normalized, Provenance } from "../../domain/normalize.js"
+import { keepBatch, keepRows } from "../../domain/sessionFilter.js"
 import type { LakeWriteError } from "../../services/ParquetWriter.js"
 import type { RawItem } from "../../services/PolygonRest.js"
 import type { Rejected } from "../../services/Quarantine.js"
@@ -34,12 +35,16 @@ export interface UnitSpec<E, S> {
   readonly normalize: (raw: RawItem, p: Provenance) => Normalized
   /** Optional filter on rows normalized from items (e.g. news outside the trading date). */
   readonly keep?: (row: Row) => boolean
+  /** Bars: keep only those inside the regular session when `env.inSession` is set (news: false). */
+  readonly bars: boolean
   readonly store: UnitStore<S>
 }
 
 export interface UnitResult {
   readonly rows: number
   readonly quarantined: number
+  /** Bars fetched and not stored for falling outside the regular session. */
+  readonly outsideSession: number
   readonly skipped: boolean
 }
 
@@ -47,17 +52,27 @@ export const runUnit = <E, S>(env: BackfillEnv, spec: UnitSpec<E, S>) =>
   Effect.gen(function* () {
     if (!env.overwrite) {
       const done = yield* env.checkpoints.get(spec.feed, spec.date, spec.unit)
-      if (done) return { rows: done.rows, quarantined: done.quarantined, skipped: true } satisfies UnitResult
+      if (done) return { rows: done.rows, quarantined: done.quarantined, outsideSession: done.outsideSession ?? 0, skipped: true } satisfies UnitResult
     }
     const startedAt = yield* Clock.currentTimeMillis
     const fetched = yield* spec.fetch
     const receivedAtMs = yield* Clock.currentTimeMillis
     const provenance: Provenance = { source: "rest", receivedAtMs }
     const rejected: Array<Rejected> = []
+    const inSession = spec.bars ? env.inSession : undefined
     let written: number
+    let outsideSession = 0
     if (fetched._tag === "Clean") {
       const clean = fetched.rows(provenance)
-      written = yield* Array.isArray(clean) ? spec.store.rows(clean) : spec.store.batch(clean)
+      if (Array.isArray(clean)) {
+        const { kept, outside } = inSession === undefined ? { kept: clean, outside: 0 } : keepRows(clean, inSession)
+        outsideSession = outside
+        written = yield* spec.store.rows(kept)
+      } else {
+        const { kept, outside } = inSession === undefined ? { kept: clean, outside: 0 } : keepBatch(clean, inSession)
+        outsideSession = outside
+        written = yield* spec.store.batch(kept)
+      }
     } else {
       const rows: Array<Row> = []
       const drift = new Map<string, DriftFinding>()
@@ -68,7 +83,9 @@ export const runUnit = <E, S>(env: BackfillEnv, spec: UnitSpec<E, S>) =>
         else if (spec.keep === undefined || spec.keep(n.row)) rows.push(n.row)
       }
       if (drift.size > 0) yield* env.drift.report(spec.date, [...drift.values()])
-      written = yield* spec.store.rows(rows)
+      const { kept, outside } = inSession === undefined ? { kept: rows, outside: 0 } : keepRows(rows, inSession)
+      outsideSession = outside
+      written = yield* spec.store.rows(kept)
     }
     yield* env.quarantine.put(spec.feed, spec.date, spec.unit ?? "_day", rejected)
     const finishedAt = yield* Clock.currentTimeMillis
@@ -78,15 +95,17 @@ export const runUnit = <E, S>(env: BackfillEnv, spec: UnitSpec<E, S>) =>
       unit: spec.unit,
       rows: written,
       quarantined: rejected.length,
+      outsideSession,
       completedAtMs: finishedAt
     })
     if (spec.unit === undefined) {
-      const q = rejected.length > 0 ? ` (${rejected.length.toLocaleString("en-US")} quarantined)` : ""
+      const q = (rejected.length > 0 ? ` (${rejected.length.toLocaleString("en-US")} quarantined)` : "") +
+        (outsideSession > 0 ? ` (${outsideSession.toLocaleString("en-US")} outside the regular session, not stored)` : "")
       yield* Effect.logInfo(
         `Fetched ${written.toLocaleString("en-US")} ${spec.label} for ${spec.date} in ${((finishedAt - startedAt) / 1000).toFixed(2)} s${q}`
       )
     }
-    return { rows: written, quarantined: rejected.length, skipped: false } satisfies UnitResult
+    return { rows: written, quarantined: rejected.length, outsideSession, skipped: false } satisfies UnitResult
   })
 
 /** A day unit's store: one Parquet file per (feed, date). */

@@ -6,7 +6,7 @@ import { Clock, Effect } from "effect"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import type { MarketHoliday } from "../../domain/calendar.js"
-import { nextTradingDay } from "../../domain/calendar.js"
+import { nextTradingDay, sessionOf } from "../../domain/calendar.js"
 import { type ContractLike, selectContracts, strikeBounds } from "../../domain/contractSelection.js"
 import { CONTRACTS_SCHEMA, OPTIONS_SCHEMA, type Row } from "../../domain/feeds.js"
 import { contractRow, restAggRow } from "../../domain/normalize.js"
@@ -28,11 +28,29 @@ export interface ContractSet {
   readonly contracts: ReadonlyArray<RawItem & ContractLike>
 }
 
-/** SPY's official open of the date: the open of its day bar. Undefined when SPY did not trade. */
-export const officialOpen = (env: BackfillEnv, date: string) =>
-  env.rest.aggs({ ticker: SPY, timespan: "day", from: date, to: date }).pipe(
-    Effect.map((bars) => (typeof bars[0]?.["o"] === "number" ? (bars[0]["o"] as number) : undefined))
+/**
+ * SPY's official open of the date: the open of its first bar at or after 09:30 New York, the
+ * regular open (REST aggregates start at 04:00 with pre-market trades, so neither the day bar nor
+ * the day's first bar is it). Asked as the second bars of the open's minute (there as soon as the
+ * first second has closed, which live needs), else the session's minute bars. Undefined when SPY
+ * did not trade in the session (yet).
+ */
+export const officialOpen = (env: BackfillEnv, date: string, holidays: ReadonlyMap<string, MarketHoliday>) => {
+  const session = sessionOf(date, holidays)
+  if (session === undefined) return Effect.succeed(undefined)
+  const firstOpen = (bars: ReadonlyArray<RawItem>) => {
+    const first = bars.find((b) => typeof b["t"] === "number" && b["t"] >= session.openMs && b["t"] < session.closeMs)
+    return typeof first?.["o"] === "number" ? first["o"] : undefined
+  }
+  return env.rest.aggs({ ticker: SPY, timespan: "second", from: session.openMs, to: session.openMs + 59_999 }).pipe(
+    Effect.flatMap((bars) => {
+      const open = firstOpen(bars)
+      return open !== undefined
+        ? Effect.succeed(open)
+        : Effect.map(env.rest.aggs({ ticker: SPY, timespan: "minute", from: session.openMs, to: session.closeMs - 1 }), firstOpen)
+    })
   )
+}
 
 const isContract = (raw: RawItem): raw is RawItem & ContractLike =>
   typeof raw["ticker"] === "string" && typeof raw["strike_price"] === "number" && typeof raw["expiration_date"] === "string" && typeof raw["contract_type"] === "string"
@@ -45,9 +63,9 @@ export const contractSet = (env: BackfillEnv, date: string, holidays: ReadonlyMa
       const saved = yield* Effect.promise(() => readJsonIfExists<ContractSet>(file))
       if (saved) return saved
     }
-    const openPrice = yield* officialOpen(env, date)
+    const openPrice = yield* officialOpen(env, date, holidays)
     if (openPrice === undefined) {
-      yield* Effect.logWarning(`No SPY day bar for ${date}: no official open, so no option contracts (market closed that day?)`)
+      yield* Effect.logWarning(`No SPY bar in the regular session of ${date}: no official open, so no option contracts (market closed that day?)`)
       return undefined
     }
     const { strikeBandPct: bandPct, maxContracts, expiration: rule, underlying } = env.settings.options
@@ -128,7 +146,7 @@ export const optionsDay = (env: BackfillEnv, set: ContractSet, onUnit: (rows: nu
     const date = set.date
     if (!env.overwrite && (yield* env.checkpoints.get("options", date))) {
       const done = (yield* env.checkpoints.get("options", date))!
-      return { rows: done.rows, quarantined: done.quarantined, skipped: true }
+      return { rows: done.rows, quarantined: done.quarantined, outsideSession: done.outsideSession ?? 0, skipped: true }
     }
     const staging = env.paths.stagingDir("options", date)
     if (env.overwrite) yield* Effect.promise(() => fs.rm(staging, { recursive: true, force: true }))
@@ -146,6 +164,7 @@ export const optionsDay = (env: BackfillEnv, set: ContractSet, onUnit: (rows: nu
           label: `${c.ticker} bars`,
           fetch: fetchAggs(env, "options", { ticker: c.ticker, timespan, from: date, to: date }),
           normalize: (raw, p) => restAggRow("options", c.ticker, raw, p),
+          bars: true,
           store: contractStore(env, date, c.ticker, fetched, fresh)
         }).pipe(Effect.tap((r) => onUnit(r.rows))),
       { concurrency: env.settings.polygon.maxConcurrency }
@@ -153,11 +172,12 @@ export const optionsDay = (env: BackfillEnv, set: ContractSet, onUnit: (rows: nu
     const parts = yield* stagedParts(env, set, fetched)
     const rows = yield* env.writer.writeBatches(OPTIONS_SCHEMA, parts.batches, env.paths.backfillFile("options", date), parts.files)
     const quarantined = results.reduce((n, r) => n + r.quarantined, 0)
+    const outsideSession = results.reduce((n, r) => n + r.outsideSession, 0)
     const finishedAt = yield* Clock.currentTimeMillis
-    yield* env.checkpoints.put({ feed: "options", date, rows, quarantined, completedAtMs: finishedAt })
+    yield* env.checkpoints.put({ feed: "options", date, rows, quarantined, outsideSession, completedAtMs: finishedAt })
     yield* Effect.promise(() => fs.rm(staging, { recursive: true, force: true }))
     yield* Effect.logInfo(
       `Fetched ${rows.toLocaleString("en-US")} option bars (${set.contracts.length} contracts) for ${date} in ${((finishedAt - startedAt) / 1000).toFixed(2)} s`
     )
-    return { rows, quarantined, skipped: false }
+    return { rows, quarantined, outsideSession, skipped: false }
   })

@@ -3,12 +3,13 @@
  * from (seed, date, ticker) alone. Series are memoised in bounded LRU caches and shared, so
  * callers must not mutate them.
  */
-import type { MarketData, WireAgg, WireArticle, WireContract } from "../MarketData.js"
+import type { MarketData, WireAgg, WireArticle, WireContract, WireIndexAgg } from "../MarketData.js"
 import { parseOptionTicker, SPY, VIX } from "../../domain/tickers.js"
 import { nyseHolidays } from "../../domain/nyseHolidays.js"
 import { makeLru } from "./lru.js"
 import { generateNews } from "./news.js"
-import { chainContracts, chainSpec, type ChainSpec, isListed, optionBars } from "./options.js"
+import { type ExtendedDay, generateExtendedDay } from "./extended.js"
+import { chainContracts, chainSpec, type ChainSpec, isListed, optionBars, optionPostBars } from "./options.js"
 import { isTradingDay, previousTradingDay } from "./tradingCalendar.js"
 import { generateUnderlyingDay, type UnderlyingDay } from "./underlying.js"
 
@@ -32,6 +33,8 @@ export const makeSyntheticMarket = (seed: number, options: SyntheticMarketOption
   const specCache = makeLru<string, ChainSpec>(256)
   const contractsCache = makeLru<string, ReadonlyArray<WireContract>>(16)
   const newsCache = makeLru<string, ReadonlyArray<WireArticle>>(64)
+  const extendedCache = makeLru<string, ExtendedDay | undefined>(options.underlyingDays ?? 16)
+  const fullDayCache = makeLru<string, ReadonlyArray<WireAgg | WireIndexAgg>>(options.optionDays ?? 64)
 
   const underlying = (date: string) => underlyingCache.getOrCompute(date, () => generateUnderlyingDay(seed, date))
 
@@ -51,17 +54,40 @@ export const makeSyntheticMarket = (seed: number, options: SyntheticMarketOption
     return optionCache.getOrCompute(`${ticker}|${date}`, () => optionBars(seed, ticker, symbol, underlying(date)!))
   }
 
+  const extended = (date: string) =>
+    extendedCache.getOrCompute(date, () => {
+      const day = underlying(date)
+      return day === undefined ? undefined : generateExtendedDay(seed, day)
+    })
+
+  const regular = (ticker: string, date: string): ReadonlyArray<WireAgg | WireIndexAgg> => {
+    if (ticker === SPY) return underlying(date)?.spyBars ?? []
+    if (ticker === VIX) return underlying(date)?.vixBars ?? []
+    if (ticker.startsWith("O:")) return optionSeries(ticker, date)
+    return []
+  }
+
+  /** Pre-market + session + after-hours; the session part is the very `regular` series. */
+  const fullDay = (ticker: string, date: string): ReadonlyArray<WireAgg | WireIndexAgg> => {
+    const session = regular(ticker, date)
+    const ext = extended(date)
+    if (ext === undefined) return session
+    return fullDayCache.getOrCompute(`${ticker}|${date}`, () => {
+      if (ticker === SPY) return [...ext.preSpy, ...session, ...ext.postSpy]
+      if (ticker === VIX) return [...ext.preVix, ...session, ...ext.postVix]
+      const symbol = parseOptionTicker(ticker)
+      if (symbol === undefined || !isListed(spec(date), symbol)) return session
+      return [...session, ...optionPostBars(seed, ticker, symbol, underlying(date)!, ext)]
+    })
+  }
+
   return {
     seed,
     officialOpen,
     chainSpec: spec,
     holidays: nyseHolidays,
-    secondBars: (ticker, date) => {
-      if (ticker === SPY) return underlying(date)?.spyBars ?? []
-      if (ticker === VIX) return underlying(date)?.vixBars ?? []
-      if (ticker.startsWith("O:")) return optionSeries(ticker, date)
-      return []
-    },
+    secondBars: regular,
+    extendedSecondBars: fullDay,
     contracts: (asOf) => contractsCache.getOrCompute(asOf, () => chainContracts(spec(asOf))),
     news: (date) => newsCache.getOrCompute(date, () => generateNews(seed, date))
   }

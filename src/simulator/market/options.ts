@@ -4,7 +4,8 @@
  */
 import type { WireAgg, WireContract } from "../MarketData.js"
 import { formatOptionTicker, type OptionSymbol, SPY } from "../../domain/tickers.js"
-import { hashString } from "./random.js"
+import { type ExtendedDay, OPTION_POST_FACTOR, OPTION_POST_MS } from "./extended.js"
+import { hashString, rngFor } from "./random.js"
 import { round2, vwapWithin } from "./rounding.js"
 import { sessionOn, tradingDaysFrom } from "./tradingCalendar.js"
 import type { UnderlyingDay } from "./underlying.js"
@@ -113,6 +114,32 @@ export const optionBars = (seed: number, ticker: string, s: OptionSymbol, day: U
     const v = 1 + Math.floor(size * size * 50)
     const n = 1 + Math.floor(rng() * Math.min(v, 5))
     bars.push({ v, vw: vwapWithin(l, h, rng()), o, c, h, l, t: day.openMs + i * 1000, n })
+  }
+  return bars
+}
+
+/**
+ * After-the-close option bars (close to close+15 min, as SPY's options trade until 16:15 ET),
+ * priced off the after-hours SPY/VIX paths, from their own stream so session bars never change.
+ */
+export const optionPostBars = (seed: number, ticker: string, s: OptionSymbol, day: UnderlyingDay, ext: ExtendedDay): Array<WireAgg> => {
+  const expiryMs = sessionOn(s.expiration)?.closeMs ?? Date.parse(`${s.expiration}T21:00:00Z`)
+  const rng = rngFor(seed, ticker, day.date, "post")
+  const seconds = OPTION_POST_MS / 1000
+  const price = (i: number) =>
+    i < 0
+      ? optionPrice(s.right, day.spot[day.spot.length - 1]!, s.strike, day.vix[day.vix.length - 1]! / 100, (expiryMs - ext.closeMs) / YEAR_MS)
+      : optionPrice(s.right, ext.postSpot[i]!, s.strike, ext.postVixValues[i]! / 100, (expiryMs - (ext.closeMs + (i + 1) * 1000)) / YEAR_MS)
+  const bars: Array<WireAgg> = []
+  for (let i = 0; i < seconds; i++) {
+    if (rng() >= OPTION_POST_FACTOR * tradeProbability(s.strike, ext.postSpot[i]!)) continue
+    const o = round2(price(i - 1)), c = round2(price(i))
+    const h = round2(Math.max(o, c) + (rng() < 0.2 ? 0.01 : 0))
+    const l = Math.max(0.01, round2(Math.min(o, c) - (rng() < 0.2 ? 0.01 : 0)))
+    const size = rng()
+    const v = 1 + Math.floor(size * size * 20)
+    const n = 1 + Math.floor(rng() * Math.min(v, 3))
+    bars.push({ v, vw: vwapWithin(l, h, rng()), o, c, h, l, t: ext.closeMs + i * 1000, n })
   }
   return bars
 }

@@ -56,7 +56,7 @@ const textOf = (write: (i: number, w: ByteWriter) => void) => (i: number): strin
 const series = (count: number, sendAt: (i: number) => number, write: (i: number, w: ByteWriter) => void): EventSeries =>
   count === 0 ? NO_SERIES : { count, sendAt, write, json: textOf(write) }
 
-export const buildTickerDay = (sym: string, bars: ReadonlyArray<WireAgg | WireIndexAgg>): TickerDay => {
+export const buildTickerDay = (sym: string, bars: ReadonlyArray<WireAgg | WireIndexAgg>, regularOpenMs = -Infinity): TickerDay => {
   if (bars.length === 0) return EMPTY
   const indexOf = (s: number): number => {
     let lo = 0, hi = bars.length - 1
@@ -69,7 +69,8 @@ export const buildTickerDay = (sym: string, bars: ReadonlyArray<WireAgg | WireIn
     }
     return -1
   }
-  const op = bars[0]!.o
+  // `op` is the official (regular) open: with extended hours the day's first bar is pre-market
+  const op = (bars.find((b) => b.t >= regularOpenMs) ?? bars[0]!).o
   const index = !isVolumeBar(bars[0]!)
   const cumV = new Float64Array(index ? 0 : bars.length)
   const cumPV = new Float64Array(index ? 0 : bars.length)
@@ -144,7 +145,7 @@ export const buildTickerDay = (sym: string, bars: ReadonlyArray<WireAgg | WireIn
  * holds two dates only (the replayed one and the next one, which the replay may build ahead),
  * at most `capacity` tickers each.
  */
-export const makeEventSource = (market: MarketData, capacity = 4096) => {
+export const makeEventSource = (market: MarketData, capacity = 4096, regularOpenOf: (date: string) => number = () => -Infinity) => {
   const byDate = new Map<string, Map<string, TickerDay>>()
   const has = (sym: string, date: string): boolean => byDate.get(date)?.has(sym) ?? false
   return {
@@ -160,7 +161,7 @@ export const makeEventSource = (market: MarketData, capacity = 4096) => {
       }
       if (days.size >= capacity) days.clear()
       let d = days.get(sym)
-      if (d === undefined) days.set(sym, (d = buildTickerDay(sym, market.secondBars(sym, date))))
+      if (d === undefined) days.set(sym, (d = buildTickerDay(sym, market.secondBars(sym, date), regularOpenOf(date))))
       return d
     }
   }

@@ -26,6 +26,8 @@ export interface WsContext {
   readonly apiKey: string | undefined
   /** Initial fault knobs (defaults: all off, 10 connections per key and cluster). */
   readonly faults?: Partial<WsFaults> | undefined
+  /** The market serves the extended day (`extendedHoursView`): replay pre-market and after-hours too. */
+  readonly extendedHours?: boolean | undefined
 }
 
 export interface WsServerHandle {
@@ -64,7 +66,8 @@ export const attachWebSocket = (server: http.Server, ctx: WsContext): WsServerHa
     faults: () => faults,
     stats,
     connections: () => connections,
-    dropAll: () => connections.forEach((c) => c.ws.terminate())
+    dropAll: () => connections.forEach((c) => c.ws.terminate()),
+    extendedHours: ctx.extendedHours
   })
 
   const forget = (c: Connection) => {

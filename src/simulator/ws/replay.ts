@@ -52,12 +52,15 @@ export interface ReplayDeps {
   readonly connections: () => ReadonlyArray<Connection>
   /** Terminate every connection (drop fault). */
   readonly dropAll: () => void
+  /** Replay the whole extended day (`market.secondBars` then serves it): pre-market and after-hours too. */
+  readonly extendedHours?: boolean | undefined
 }
 
 export const makeReplay = (deps: ReplayDeps) => {
   const { clock, market, faults } = deps
-  const events = makeEventSource(market)
-  const sessions = makeSessions(market)
+  const sessions = makeSessions(market, deps.extendedHours ?? false)
+  const regular = deps.extendedHours ? makeSessions(market) : undefined
+  const events = makeEventSource(market, undefined, (date) => regular?.sessionOn(date)?.openMs ?? -Infinity)
   const universe = makeUniverse(market)
   const chunks = makeFrameChunks(events)
   const batch = makeBatch({ events, chunks, universe })

@@ -1,8 +1,12 @@
-/** Regular sessions as the replayed market defines them (its holidays), cached per date. */
-import { addDays, holidayIndex, type MarketHoliday, nyDateOf, type Session, sessionOf } from "../../domain/calendar.js"
+/**
+ * The replayed windows of each trading date, cached per date: the regular sessions as the market
+ * defines them (its holidays), or with `extended` the whole extended day (03:15 ET, when I:VIX
+ * starts, to close + 4 h, when SPY's after-hours end): every bar of `extendedSecondBars` falls in it.
+ */
+import { addDays, holidayIndex, type MarketHoliday, nyDateOf, nyTimeMs, type Session, sessionOf } from "../../domain/calendar.js"
 import type { MarketData } from "../MarketData.js"
 
-export const makeSessions = (market: MarketData) => {
+export const makeSessions = (market: MarketData, extended = false) => {
   const years = new Map<number, ReadonlyMap<string, MarketHoliday>>()
   const byDate = new Map<string, Session | null>()
   const sessionOn = (date: string): Session | undefined => {
@@ -11,7 +15,9 @@ export const makeSessions = (market: MarketData) => {
       const year = Number(date.slice(0, 4))
       let holidays = years.get(year)
       if (!holidays) years.set(year, (holidays = holidayIndex(market.holidays(year))))
-      byDate.set(date, (s = sessionOf(date, holidays) ?? null))
+      const regular = sessionOf(date, holidays)
+      s = regular === undefined ? null : extended ? { ...regular, openMs: nyTimeMs(date, 3, 15), closeMs: regular.closeMs + 4 * 3_600_000 } : regular
+      byDate.set(date, s)
     }
     return s ?? undefined
   }
