@@ -2,11 +2,12 @@
  * The PostgreSQL sink. Uses its own client tag (`PgClient.PgClient`, never the generic SqlClient),
  * runs the versioned migrations at start (src/sql/migrations.ts, serialized by an advisory lock) and loads with
  * `INSERT … SELECT FROM unnest($1::type[], …) ON CONFLICT … DO UPDATE … WHERE newer` (one array
- * parameter per column: any batch size, every value bound). Consolidation: LEFT JOIN LATERAL.
+ * parameter per column: any batch size, every value bound). Consolidation: one set-based statement
+ * (per-second as-of lookups by a running MAX() OVER, src/sql/consolidatedPerSecond.ts).
  */
 import { PgClient } from "@effect/sql-pg"
 import { Effect } from "effect"
-import { postgresConsolidate } from "../../sql/consolidated.js"
+import { postgresConsolidate } from "../../sql/consolidatedPerSecond.js"
 import { CHECKPOINTS, CONSOLIDATED, TABLES } from "../../sql/tables.js"
 import { deleteDate, postgresParams, postgresUpsert } from "../../sql/upsert.js"
 import { LakeReader } from "./LakeReader.js"
