@@ -84,9 +84,13 @@ const newsOfDay = (o: { readonly lo: string; readonly hi: string; readonly windo
   WHERE x.published_utc_ms <= ${o.lo} - ${o.window} AND x.tickers LIKE ${SPY_TAG}
   ORDER BY x.published_utc_ms DESC, ${o.idDesc} DESC LIMIT 1)`
 
-/** PostgreSQL: one statement; parameters `$1` = date, `$2` = news window in ms. */
+/**
+ * PostgreSQL: one statement; parameters `$1` = date, `$2` = news window in ms. The date's contracts
+ * come from a loose index scan of `option_bars_date` (one probe per ticker, not a scan of the bars);
+ * the option bars are read once more, by the final hash joins. Run it after `postgresSessionSettings`.
+ */
 export const postgresConsolidate = `${insertInto("postgres")}
-WITH secs AS MATERIALIZED (SELECT DISTINCT window_start_ms AS t FROM option_bars WHERE "date" = $1::varchar),
+WITH RECURSIVE secs AS MATERIALIZED (SELECT DISTINCT window_start_ms AS t FROM option_bars WHERE "date" = $1::varchar),
 bounds AS MATERIALIZED (SELECT min(t) AS lo, max(t) AS hi FROM secs),
 news_day AS MATERIALIZED (
   SELECT d.id, d.published_utc_ms, row_number() OVER (ORDER BY d.published_utc_ms, d.id COLLATE "C") AS rn
@@ -102,10 +106,16 @@ p AS MATERIALIZED (
   LEFT JOIN news_day nd ON nd.rn = l.n_rn
   LEFT JOIN news n ON n.id = nd.id
 ),
+tickers AS (
+  SELECT (SELECT min(ticker) FROM option_bars WHERE "date" = $1::varchar) AS ticker
+  UNION ALL
+  SELECT (SELECT min(b.ticker) FROM option_bars b WHERE b."date" = $1::varchar AND b.ticker > tickers.ticker) FROM tickers WHERE tickers.ticker IS NOT NULL
+),
 k AS MATERIALIZED (
   SELECT t.ticker, ${contractColumns("postgres", "t.ticker")}, c.ticker IS NOT NULL AS listed
-  FROM (SELECT DISTINCT ticker FROM option_bars WHERE "date" = $1::varchar) t
+  FROM tickers t
   LEFT JOIN option_contracts c ON c.as_of = $1::varchar AND c.ticker = t.ticker
+  WHERE t.ticker IS NOT NULL
 )
 SELECT
   ${finalSelect(`o."date"`, "DOUBLE PRECISION")}
@@ -113,6 +123,14 @@ FROM option_bars o
 JOIN k ON k.ticker = o.ticker
 JOIN p ON p.t = o.window_start_ms
 WHERE o."date" = $1::varchar`
+
+/**
+ * Transaction-local planner settings for the statement above: right after a load the statistics of
+ * the CTEs are guesses (a few rows), and a nested loop over 23 400 seconds × the day's articles cost
+ * seconds (and disabling it inflates costs past the JIT thresholds: JIT compiling cost ~2 s); the
+ * sorts and hashes of ~100 k rows fit in memory.
+ */
+export const postgresSessionSettings = ["SET LOCAL enable_nestloop = off", "SET LOCAL work_mem = '64MB'", "SET LOCAL jit = off"]
 
 /** One MySQL statement and its bound parameters. */
 export interface MysqlStep {

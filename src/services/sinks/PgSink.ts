@@ -7,7 +7,7 @@
  */
 import { PgClient } from "@effect/sql-pg"
 import { Effect } from "effect"
-import { postgresConsolidate } from "../../sql/consolidatedPerSecond.js"
+import { postgresConsolidate, postgresSessionSettings } from "../../sql/consolidatedPerSecond.js"
 import { CHECKPOINTS, CONSOLIDATED, TABLES } from "../../sql/tables.js"
 import { deleteDate, postgresParams, postgresUpsert } from "../../sql/upsert.js"
 import { LakeReader } from "./LakeReader.js"
@@ -65,6 +65,7 @@ export const make = (options: PgSinkOptions) =>
           .pipe(Effect.asVoid),
       consolidate: (date, windowMs) =>
         Effect.gen(function* () {
+          for (const setting of postgresSessionSettings) yield* sql.unsafe(setting)
           yield* sql.unsafe(deleteDate("postgres", CONSOLIDATED), [date])
           yield* sql.unsafe(postgresConsolidate, [date, windowMs])
           const [r] = yield* sql.unsafe<{ n: string }>(`SELECT count(*) AS n FROM "${CONSOLIDATED}" WHERE "date" = $1`, [date])
