@@ -11,7 +11,7 @@
  *   `published_utc_ms` in (t − window, t] (window = `consolidated.newsWindowMinutes`); the latest
  *   article is the greatest `published_utc_ms` ≤ t, ties broken by the greatest id (binary order).
  *   `latest_news_age_s` = (t − published) / 1000.
- * Engines: DuckDB ASOF LEFT JOIN (+ a running count); PostgreSQL and MySQL/MariaDB a running MAX()
+ * Engines: DuckDB ASOF LEFT JOIN (+ a running count); PostgreSQL and MySQL/MariaDB running SUM()s
  * OVER the merged seconds, bars and articles (./consolidatedPerSecond.ts). Every engine looks up
  * SPY, VIX and news once per distinct second of the date, then equi-joins the option bars.
  */

@@ -6,11 +6,11 @@
  *
  * Per-second lookups = one sort-merge: the date's SPY bars, VIX bars and the news of the day's
  * window (kind 0) are merged with the seconds t (kind 1) and the shifted seconds t − window (kind 2),
- * ordered by (time, kind), and a running MAX() OVER that order carries, to every second, the latest
- * SPY/VIX `window_start_ms` at or before it and the rank of the latest article at or before it.
- * Articles are ranked by (published, id) in binary order, so the rank at t is also the number of
- * articles published ≤ t: `news_count` = rank(t) − rank(t − window), and the latest article is
- * the one of rank(t) (ties: the greatest id wins).
+ * ordered by (time, kind), and running SUMs OVER that order count, at every second, the SPY bars,
+ * VIX bars and articles at or before it. SPY and VIX bars are ranked by time (rn 1…), so the count
+ * is the rank of the latest bar ≤ t; articles are ranked by (published, id) in binary order, so the
+ * count at t is the rank of the latest article ≤ t (ties: the greatest id wins) and
+ * `news_count` = count(t) − count(t − window). Ranks are then equi-joined to the ranked rows.
  *
  * News is restricted to the day, through the `news_published` index: the SPY-tagged articles with
  * published in (lo − window, hi] (lo/hi = the date's first/last option-bar second), plus the one
@@ -31,37 +31,50 @@ const finalSelect = (date: string, double: string) =>
     "p.news_n", "p.n_title", "p.n_sentiment", `CAST(o.window_start_ms - p.n_published AS ${double}) / 1000`
   ].join(",\n  ")
 
-/** The per-second row: t plus the SPY bar, the VIX bar and the news columns (aliases l, s, v, n). */
-const perSecondColumns = (nRank: string, n0Rank: string) =>
-  [
-    "l.t", "s.window_start_ms AS s_ws", "s.open AS s_open", "s.high AS s_high", "s.low AS s_low", "s.close AS s_close",
-    "s.volume AS s_volume", "s.vwap AS s_vwap", "v.close AS v_close", "v.window_start_ms AS v_ws",
-    `COALESCE(${nRank}, 0) - COALESCE(${n0Rank}, 0) AS news_n`, "n.title AS n_title", "n.spy_sentiment AS n_sentiment", "n.published_utc_ms AS n_published"
-  ].join(", ")
+/** The per-second row: t plus the SPY bar, the VIX bar and the news columns (aliases l, s, v, n: ranked rows). */
+const perSecondColumns = [
+  "l.t", "s.window_start_ms AS s_ws", "s.open AS s_open", "s.high AS s_high", "s.low AS s_low", "s.close AS s_close",
+  "s.volume AS s_volume", "s.vwap AS s_vwap", "v.close AS v_close", "v.window_start_ms AS v_ws",
+  "l.n_rn - l.n0_rn AS news_n", "n.title AS n_title", "n.spy_sentiment AS n_sentiment", "n.published_utc_ms AS n_published"
+].join(", ")
+
+/** The date's SPY bars ranked by time (rn 1…): the columns the view shows. */
+const rankedSpy = (date: string, q: (id: string) => string) =>
+  `SELECT ROW_NUMBER() OVER (ORDER BY window_start_ms) AS rn, window_start_ms, open, high, low, close, volume, vwap
+FROM spy_bars WHERE ticker = '${SPY}' AND ${q("date")} = ${date}`
+const rankedVix = (date: string, q: (id: string) => string) =>
+  `SELECT ROW_NUMBER() OVER (ORDER BY window_start_ms) AS rn, window_start_ms, close
+FROM vix_values WHERE ticker = '${VIX}' AND ${q("date")} = ${date}`
 
 /**
- * The merge: events (at, kind, spy, vix, rn, t) of the day, running maxima in (at, kind) order.
+ * The merge: events (at, kind, is_spy, is_vix, is_news, t) of the day; running SUMs in (at, kind)
+ * order give, at each second, the rank of the latest SPY bar, VIX bar and article at or before it
+ * (0: none). Running SUMs, not MAX(): MariaDB 10.11 recomputes MAX() over a growing frame from the
+ * start for each row (90 s for 43 k rows), while it keeps SUM() incremental (0.15 s).
  * `secs` must be a relation of the seconds (column t) referenced ONCE (MySQL cannot reopen a
- * temporary table), `news` one of the ranked articles (published_utc_ms, rn).
+ * temporary table), `news` one of the ranked articles (published_utc_ms).
  */
-const merge = (o: { readonly date: string; readonly window: string; readonly secs: string; readonly news: string; readonly q: (id: string) => string }) => `
-SELECT t, MAX(CASE WHEN kind = 1 THEN spy END) AS spy_ws, MAX(CASE WHEN kind = 1 THEN vix END) AS vix_ws,
-  MAX(CASE WHEN kind = 1 THEN rn END) AS n_rn, MAX(CASE WHEN kind = 2 THEN rn END) AS n0_rn
+const merge = (o: { readonly date: string; readonly window: string; readonly secs: string; readonly news: string; readonly q: (id: string) => string; readonly int: string }) => `
+SELECT t, CAST(MAX(CASE WHEN kind = 1 THEN spy END) AS ${o.int}) AS spy_rn, CAST(MAX(CASE WHEN kind = 1 THEN vix END) AS ${o.int}) AS vix_rn,
+  CAST(MAX(CASE WHEN kind = 1 THEN news END) AS ${o.int}) AS n_rn, CAST(MAX(CASE WHEN kind = 2 THEN news END) AS ${o.int}) AS n0_rn
 FROM (
-  SELECT kind, t, MAX(spy) OVER w AS spy, MAX(vix) OVER w AS vix, MAX(rn) OVER w AS rn
+  SELECT kind, t, SUM(is_spy) OVER w AS spy, SUM(is_vix) OVER w AS vix, SUM(is_news) OVER w AS news
   FROM (
-    SELECT window_start_ms AS at, 0 AS kind, window_start_ms AS spy, NULL AS vix, NULL AS rn, NULL AS t
+    SELECT window_start_ms AS at, 0 AS kind, 1 AS is_spy, 0 AS is_vix, 0 AS is_news, ${o.int === "BIGINT" ? "NULL::bigint" : "NULL"} AS t
       FROM spy_bars WHERE ticker = '${SPY}' AND ${o.q("date")} = ${o.date}
-    UNION ALL SELECT window_start_ms, 0, NULL, window_start_ms, NULL, NULL
+    UNION ALL SELECT window_start_ms, 0, 0, 1, 0, NULL
       FROM vix_values WHERE ticker = '${VIX}' AND ${o.q("date")} = ${o.date}
-    UNION ALL SELECT published_utc_ms, 0, NULL, NULL, rn, NULL FROM ${o.news}
-    UNION ALL SELECT CASE WHEN k.kind = 1 THEN s.t ELSE s.t - ${o.window} END, k.kind, NULL, NULL, NULL, s.t
+    UNION ALL SELECT published_utc_ms, 0, 0, 0, 1, NULL FROM ${o.news}
+    UNION ALL SELECT CASE WHEN k.kind = 1 THEN s.t ELSE s.t - ${o.window} END, k.kind, 0, 0, 0, s.t
       FROM ${o.secs} s CROSS JOIN (SELECT 1 AS kind UNION ALL SELECT 2) k
   ) ev
   WINDOW w AS (ORDER BY at, kind ROWS UNBOUNDED PRECEDING)
 ) r
 WHERE kind > 0
 GROUP BY t`
+
+const pgq = (id: string) => `"${id}"`
+const myq = (id: string) => `\`${id}\``
 
 const insertInto = (dialect: "postgres" | "mysql") =>
   `INSERT INTO ${quote(dialect, CONSOLIDATED)} (${consolidatedColumns.map((c) => quote(dialect, c.name)).join(", ")})`
@@ -77,10 +90,10 @@ const contractColumns = (dialect: "postgres" | "mysql", t: string) =>
 
 /** The SPY-tagged news of the day: (lo − window, hi] plus the latest at or before lo − window. */
 const newsOfDay = (o: { readonly lo: string; readonly hi: string; readonly window: string; readonly idDesc: string }) => `
-  SELECT x.id, x.published_utc_ms FROM news x
+  SELECT x.id, x.published_utc_ms, x.title, x.spy_sentiment FROM news x
   WHERE x.published_utc_ms > ${o.lo} - ${o.window} AND x.published_utc_ms <= ${o.hi} AND x.tickers LIKE ${SPY_TAG}
   UNION ALL
-  (SELECT x.id, x.published_utc_ms FROM news x
+  (SELECT x.id, x.published_utc_ms, x.title, x.spy_sentiment FROM news x
   WHERE x.published_utc_ms <= ${o.lo} - ${o.window} AND x.tickers LIKE ${SPY_TAG}
   ORDER BY x.published_utc_ms DESC, ${o.idDesc} DESC LIMIT 1)`
 
@@ -93,18 +106,18 @@ export const postgresConsolidate = `${insertInto("postgres")}
 WITH RECURSIVE secs AS MATERIALIZED (SELECT DISTINCT window_start_ms AS t FROM option_bars WHERE "date" = $1::varchar),
 bounds AS MATERIALIZED (SELECT min(t) AS lo, max(t) AS hi FROM secs),
 news_day AS MATERIALIZED (
-  SELECT d.id, d.published_utc_ms, row_number() OVER (ORDER BY d.published_utc_ms, d.id COLLATE "C") AS rn
+  SELECT d.*, row_number() OVER (ORDER BY d.published_utc_ms, d.id COLLATE "C") AS rn
   FROM (${newsOfDay({ lo: "(SELECT lo FROM bounds)", hi: "(SELECT hi FROM bounds)", window: "$2::bigint", idDesc: `x.id COLLATE "C"` })}) d
 ),
-l AS MATERIALIZED (${merge({ date: "$1::varchar", window: "$2::bigint", secs: "secs", news: "news_day", q: (id) => `"${id}"` })
-  .replace("NULL AS vix, NULL AS rn, NULL AS t", "NULL::bigint AS vix, NULL::bigint AS rn, NULL::bigint AS t")}),
+spy_day AS MATERIALIZED (${rankedSpy("$1::varchar", pgq)}),
+vix_day AS MATERIALIZED (${rankedVix("$1::varchar", pgq)}),
+l AS MATERIALIZED (${merge({ date: "$1::varchar", window: "$2::bigint", secs: "secs", news: "news_day", q: pgq, int: "BIGINT" })}),
 p AS MATERIALIZED (
-  SELECT ${perSecondColumns("l.n_rn", "l.n0_rn")}
+  SELECT ${perSecondColumns}
   FROM l
-  LEFT JOIN spy_bars s ON s.ticker = '${SPY}' AND s.window_start_ms = l.spy_ws
-  LEFT JOIN vix_values v ON v.ticker = '${VIX}' AND v.window_start_ms = l.vix_ws
-  LEFT JOIN news_day nd ON nd.rn = l.n_rn
-  LEFT JOIN news n ON n.id = nd.id
+  LEFT JOIN spy_day s ON s.rn = l.spy_rn
+  LEFT JOIN vix_day v ON v.rn = l.vix_rn
+  LEFT JOIN news_day n ON n.rn = l.n_rn
 ),
 tickers AS (
   SELECT (SELECT min(ticker) FROM option_bars WHERE "date" = $1::varchar) AS ticker
@@ -139,7 +152,7 @@ export interface MysqlStep {
 }
 
 /** Connection-scoped temporary tables of one consolidation (dropped before and after). */
-export const MYSQL_TEMP_TABLES = ["cons_secs", "cons_news", "cons_l", "cons_p", "cons_k"] as const
+export const MYSQL_TEMP_TABLES = ["cons_secs", "cons_news", "cons_spy", "cons_vix", "cons_l", "cons_p", "cons_k"] as const
 
 export const mysqlDropTemp = `DROP TEMPORARY TABLE IF EXISTS ${MYSQL_TEMP_TABLES.join(", ")}`
 
@@ -151,29 +164,30 @@ export const mysqlSeconds = (date: string): MysqlStep => ({
 export const mysqlBounds = "SELECT MIN(t) AS lo, MAX(t) AS hi FROM cons_secs"
 
 /**
- * Steps 2–5 (MySQL 8 / MariaDB 10.11: no LATERAL in MariaDB, and a temporary table may appear only
- * once per statement in MySQL): ranked news of the day, per-second ranks, per-second rows,
- * per-contract rows; step 6 inserts the date's rows. `lo`/`hi`: the bounds of step 1 (numbers).
+ * Steps 2–7 (MySQL 8 / MariaDB 10.11: no LATERAL in MariaDB, and a temporary table may appear only
+ * once per statement in MySQL): ranked news, SPY and VIX of the day, per-second ranks, per-second
+ * rows, per-contract rows; the last step inserts the date's rows. `lo`/`hi`: the bounds of step 1 (numbers).
  */
 export const mysqlSteps = (date: string, windowMs: number, lo: number, hi: number): ReadonlyArray<MysqlStep> => [
   {
     sql: `CREATE TEMPORARY TABLE cons_news (PRIMARY KEY (rn)) ENGINE=InnoDB
-SELECT ROW_NUMBER() OVER (ORDER BY d.published_utc_ms, d.id) AS rn, d.id, d.published_utc_ms
+SELECT ROW_NUMBER() OVER (ORDER BY d.published_utc_ms, d.id) AS rn, d.*
 FROM (${newsOfDay({ lo: "?", hi: "?", window: "?", idDesc: "x.id" })}) d`,
     params: [lo, windowMs, hi, lo, windowMs]
   },
+  { sql: `CREATE TEMPORARY TABLE cons_spy (PRIMARY KEY (rn)) ENGINE=InnoDB ${rankedSpy("?", myq)}`, params: [date] },
+  { sql: `CREATE TEMPORARY TABLE cons_vix (PRIMARY KEY (rn)) ENGINE=InnoDB ${rankedVix("?", myq)}`, params: [date] },
   {
-    sql: `CREATE TEMPORARY TABLE cons_l (PRIMARY KEY (t)) ENGINE=InnoDB ${merge({ date: "?", window: "?", secs: "cons_secs", news: "cons_news", q: (id) => `\`${id}\`` })}`,
+    sql: `CREATE TEMPORARY TABLE cons_l (PRIMARY KEY (t)) ENGINE=InnoDB ${merge({ date: "?", window: "?", secs: "cons_secs", news: "cons_news", q: myq, int: "SIGNED" })}`,
     params: [date, date, windowMs]
   },
   {
     sql: `CREATE TEMPORARY TABLE cons_p (PRIMARY KEY (t)) ENGINE=InnoDB
-SELECT ${perSecondColumns("l.n_rn", "l.n0_rn")}
+SELECT ${perSecondColumns}
 FROM cons_l l
-LEFT JOIN spy_bars s ON s.ticker = '${SPY}' AND s.window_start_ms = l.spy_ws
-LEFT JOIN vix_values v ON v.ticker = '${VIX}' AND v.window_start_ms = l.vix_ws
-LEFT JOIN cons_news nd ON nd.rn = l.n_rn
-LEFT JOIN news n ON n.id = nd.id`,
+LEFT JOIN cons_spy s ON s.rn = l.spy_rn
+LEFT JOIN cons_vix v ON v.rn = l.vix_rn
+LEFT JOIN cons_news n ON n.rn = l.n_rn`,
     params: []
   },
   {

@@ -3,7 +3,7 @@
  * runs the versioned migrations at start (src/sql/migrations.ts, serialized by an advisory lock) and loads with
  * `INSERT … SELECT FROM unnest($1::type[], …) ON CONFLICT … DO UPDATE … WHERE newer` (one array
  * parameter per column: any batch size, every value bound). Consolidation: one set-based statement
- * (per-second as-of lookups by a running MAX() OVER, src/sql/consolidatedPerSecond.ts).
+ * (per-second as-of lookups by running SUM()s OVER, src/sql/consolidatedPerSecond.ts).
  */
 import { PgClient } from "@effect/sql-pg"
 import { Effect } from "effect"
