@@ -166,7 +166,9 @@ export const mysqlBounds = "SELECT MIN(t) AS lo, MAX(t) AS hi FROM cons_secs"
 /**
  * Steps 2–7 (MySQL 8 / MariaDB 10.11: no LATERAL in MariaDB, and a temporary table may appear only
  * once per statement in MySQL): ranked news, SPY and VIX of the day, per-second ranks, per-second
- * rows, per-contract rows; the last step inserts the date's rows. `lo`/`hi`: the bounds of step 1 (numbers).
+ * rows, per-contract rows; the last step inserts the date's rows, reading the bars through
+ * `option_bars_date` (forced: by the primary key, a ticker's bars of every other date would be
+ * read too). `lo`/`hi`: the bounds of step 1 (numbers).
  */
 export const mysqlSteps = (date: string, windowMs: number, lo: number, hi: number): ReadonlyArray<MysqlStep> => [
   {
@@ -201,7 +203,7 @@ LEFT JOIN option_contracts c ON c.as_of = ? AND c.ticker = t.ticker`,
     sql: `${insertInto("mysql")}
 SELECT
   ${finalSelect("o.`date`", "DOUBLE")}
-FROM option_bars o
+FROM option_bars o FORCE INDEX (option_bars_date)
 JOIN cons_k k ON k.ticker = o.ticker
 JOIN cons_p p ON p.t = o.window_start_ms
 WHERE o.\`date\` = ?`,

@@ -39,6 +39,21 @@ export const migrate = (sql: MysqlClient.MysqlClient) =>
     alreadyExists: duplicateIndexName
   })
 
+/** Rebuild the date's consolidated rows; the caller wraps it in a transaction. Returns the rows. */
+export const consolidate = (sql: MysqlClient.MysqlClient) => (date: string, windowMs: number) =>
+  Effect.gen(function* () {
+    yield* sql.unsafe(deleteDate("mysql", CONSOLIDATED), [date])
+    yield* sql.unsafe(mysqlDropTemp) // a failed earlier attempt on this connection may have left them
+    const seconds = mysqlSeconds(date)
+    yield* sql.unsafe(seconds.sql, [...seconds.params])
+    const [b] = yield* sql.unsafe<{ lo: number | string | null; hi: number | string | null }>(mysqlBounds)
+    if (b?.lo !== null && b?.lo !== undefined && b.hi !== null)
+      for (const step of mysqlSteps(date, windowMs, Number(b.lo), Number(b.hi))) yield* sql.unsafe(step.sql, [...step.params])
+    yield* sql.unsafe(mysqlDropTemp)
+    const [r] = yield* sql.unsafe<{ n: number | string }>(`SELECT COUNT(*) AS n FROM \`${CONSOLIDATED}\` WHERE \`date\` = ?`, [date])
+    return Number(r!.n)
+  })
+
 export const make = (options: MysqlSinkOptions) =>
   Effect.gen(function* () {
     const sql = yield* MysqlClient.MysqlClient
@@ -71,19 +86,7 @@ export const make = (options: MysqlSinkOptions) =>
             [feed, date, cp.rows, cp.total, cp.fingerprint]
           )
           .pipe(Effect.asVoid),
-      consolidate: (date, windowMs) =>
-        Effect.gen(function* () {
-          yield* sql.unsafe(deleteDate("mysql", CONSOLIDATED), [date])
-          yield* sql.unsafe(mysqlDropTemp) // a failed earlier attempt on this connection may have left them
-          const seconds = mysqlSeconds(date)
-          yield* sql.unsafe(seconds.sql, [...seconds.params])
-          const [b] = yield* sql.unsafe<{ lo: number | string | null; hi: number | string | null }>(mysqlBounds)
-          if (b?.lo !== null && b?.lo !== undefined && b.hi !== null)
-            for (const step of mysqlSteps(date, windowMs, Number(b.lo), Number(b.hi))) yield* sql.unsafe(step.sql, [...step.params])
-          yield* sql.unsafe(mysqlDropTemp)
-          const [r] = yield* sql.unsafe<{ n: number | string }>(`SELECT COUNT(*) AS n FROM \`${CONSOLIDATED}\` WHERE \`date\` = ?`, [date])
-          return Number(r!.n)
-        })
+      consolidate: consolidate(sql)
     }
     const sink: Sink = SqlSink.make(
       ops,

@@ -38,6 +38,16 @@ export const migrate = (sql: PgClient.PgClient) =>
     })
   ).pipe(Effect.mapError(sinkError("postgres", "migrate")))
 
+/** Rebuild the date's consolidated rows; the caller wraps it in a transaction. Returns the rows. */
+export const consolidate = (sql: PgClient.PgClient) => (date: string, windowMs: number) =>
+  Effect.gen(function* () {
+    for (const setting of postgresSessionSettings) yield* sql.unsafe(setting)
+    yield* sql.unsafe(deleteDate("postgres", CONSOLIDATED), [date])
+    yield* sql.unsafe(postgresConsolidate, [date, windowMs])
+    const [r] = yield* sql.unsafe<{ n: string }>(`SELECT count(*) AS n FROM "${CONSOLIDATED}" WHERE "date" = $1`, [date])
+    return Number(r!.n)
+  })
+
 export const make = (options: PgSinkOptions) =>
   Effect.gen(function* () {
     const sql = yield* PgClient.PgClient
@@ -63,14 +73,7 @@ export const make = (options: PgSinkOptions) =>
             [feed, date, cp.rows, cp.total, cp.fingerprint]
           )
           .pipe(Effect.asVoid),
-      consolidate: (date, windowMs) =>
-        Effect.gen(function* () {
-          for (const setting of postgresSessionSettings) yield* sql.unsafe(setting)
-          yield* sql.unsafe(deleteDate("postgres", CONSOLIDATED), [date])
-          yield* sql.unsafe(postgresConsolidate, [date, windowMs])
-          const [r] = yield* sql.unsafe<{ n: string }>(`SELECT count(*) AS n FROM "${CONSOLIDATED}" WHERE "date" = $1`, [date])
-          return Number(r!.n)
-        })
+      consolidate: consolidate(sql)
     }
     const sink: Sink = SqlSink.make(
       ops,
