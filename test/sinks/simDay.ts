@@ -43,7 +43,7 @@ export interface SimDay {
 }
 
 /** Backfills the simulated day into a fresh lake (no sinks), then adds the corrections file. */
-export const simulatedDay = async (seed = 11, date = SIM_DATE): Promise<SimDay> => {
+export const simulatedDay = async (seed = 42, date = SIM_DATE): Promise<SimDay> => {
   const sim = await startSimulator({ port: 0, seed, apiKey: KEY })
   const root = await tempRoot()
   try {
