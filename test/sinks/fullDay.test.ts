@@ -10,8 +10,8 @@ import * as fs from "node:fs/promises"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { SCHEMAS } from "../../src/domain/feeds.js"
 import { consolidatedColumns, FEEDS } from "../../src/sql/tables.js"
-import { referenceRows, type SimDay, simulatedDay } from "./simDay.js"
-import { norm, prepareMysql, preparePg, queryDuck, queryMysql, queryPg, withRouter } from "./support.js"
+import { expectSameLines, lines, referenceRows, type SimDay, simulatedDay } from "./simDay.js"
+import { prepareMysql, preparePg, queryDuck, queryMysql, queryPg, withRouter } from "./support.js"
 
 const WINDOW_MS = 15 * 60_000 // consolidated.news_window_minutes in config/settings.yaml
 const pg = await preparePg("t_fullday")
@@ -20,18 +20,6 @@ let day: SimDay
 
 const barColumns = SCHEMAS.options.columns
 const viewColumns = consolidatedColumns.filter((c) => c.type !== "TIMESTAMP")
-
-/** Rows as sorted lines of normalized values: compared as sets, any difference shown by its lines. */
-const lines = (columns: ReadonlyArray<{ name: string; type: string }>, rows: ReadonlyArray<Record<string, unknown>>) =>
-  rows.map((r) => JSON.stringify(columns.map((c) => norm(c.type, r[c.name])))).sort()
-
-const expectSameLines = (actual: ReadonlyArray<string>, expected: ReadonlyArray<string>) => {
-  const want = new Set(expected)
-  const got = new Set(actual)
-  expect({ unexpected: actual.filter((l) => !want.has(l)).slice(0, 3), missing: expected.filter((l) => !got.has(l)).slice(0, 3) }).toEqual({ unexpected: [], missing: [] })
-  expect(actual.length).toBe(expected.length)
-  expect(got.size).toBe(actual.length) // no row twice
-}
 
 type Read = (table: string, columns: ReadonlyArray<string>) => Promise<Array<Record<string, unknown>>>
 const engines: Array<readonly [string, Read]> = [

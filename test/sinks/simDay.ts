@@ -18,7 +18,8 @@ import * as DuckDb from "../../src/services/DuckDb.js"
 import { startSimulator } from "../../src/simulator/server.js"
 import { FEEDS } from "../../src/sql/tables.js"
 import { loadTestSettings, testSettingsLayer } from "../helpers/settings.js"
-import { dedupe, tempRoot, writeLake } from "./support.js"
+import { expect } from "vitest"
+import { dedupe, norm, tempRoot, writeLake } from "./support.js"
 
 export const SIM_DATE = "2025-10-28"
 const KEY = "test-key-1234"
@@ -107,4 +108,16 @@ export const referenceRows = (day: SimDay, windowMs: number): Array<Record<strin
       latest_news_age_s: latest ? (t - Number(latest["published_utc_ms"])) / 1000 : null
     }
   })
+}
+
+/** Rows as sorted lines of normalized values: compared as sets, any difference shown by its lines. */
+export const lines = (columns: ReadonlyArray<{ name: string; type: string }>, rows: ReadonlyArray<Record<string, unknown>>) =>
+  rows.map((r) => JSON.stringify(columns.map((c) => norm(c.type, r[c.name])))).sort()
+
+export const expectSameLines = (actual: ReadonlyArray<string>, expected: ReadonlyArray<string>) => {
+  const want = new Set(expected)
+  const got = new Set(actual)
+  expect({ unexpected: actual.filter((l) => !want.has(l)).slice(0, 3), missing: expected.filter((l) => !got.has(l)).slice(0, 3) }).toEqual({ unexpected: [], missing: [] })
+  expect(actual.length).toBe(expected.length)
+  expect(got.size).toBe(actual.length) // no row twice
 }
