@@ -1,82 +1,103 @@
 /**
- * Bench: build options_consolidated for one synthetic day in the DuckDB warehouse.
- * Day: 100 contracts × 23 400 per-second option bars (2.34 M), SPY per second with 1 in 7 seconds
- * missing, VIX per second, 400 news articles. The lake is generated with DuckDB SQL straight into
- * Parquet (lake layout under a temp root), loaded with the DuckDB sink, then consolidated 3 times;
- * prints each run and the median. Run: `npm run bench:consolidate` (node dist/bench/consolidate.js;
- * `-- --keep` keeps the generated lake and warehouse).
+ * Bench: build options_consolidated for one synthetic day (2.34 M option bars; ./consolidateData.ts).
+ *
+ *   npm run bench:consolidate -- [--sink duckdb|postgres|mysql] [--history-days N] [--runs 3] [--keep]
+ *
+ * The lake is generated with DuckDB SQL straight into Parquet under a temp root: the bench day and
+ * N history days before it (per-second SPY/VIX, 400 articles and 100 contracts a day, 39 000 option
+ * bars a day). All days are loaded with the chosen sink (through the SinkRouter, as `backfill` does),
+ * then the bench day is consolidated `--runs` times (each run: delete the date's rows, insert them
+ * again, one transaction; PostgreSQL/MySQL: the sink's statements, see `direct`); prints each run, the median and the load average (`uptime`'s three
+ * figures), since the machine may be shared. PostgreSQL and MySQL use DATABASE_URL / MYSQL_URL (or
+ * sinks.<name>.url): the bench works in a private schema `bench_consolidate` (PostgreSQL) or database
+ * `<db>_bench_consolidate` (MySQL), created fresh and dropped at the end unless `--keep`.
  */
-import { Effect } from "effect"
+import { NodeContext } from "@effect/platform-node"
+import { MysqlClient } from "@effect/sql-mysql2"
+import { PgClient } from "@effect/sql-pg"
+import { Effect, Layer, Logger, LogLevel, Option, Redacted } from "effect"
 import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
-import { type Feed, SCHEMAS } from "../domain/feeds.js"
-import { lakePaths } from "../domain/paths.js"
-import * as DuckDb from "../services/DuckDb.js"
-import * as DuckDbSink from "../services/sinks/DuckDbSink.js"
+import type { SinkName } from "../config/Settings.js"
+import { loadSettings } from "../config/load.js"
+import { FEEDS } from "../sql/tables.js"
+import * as Sinks from "../layers/Sinks.js"
+import * as AppSettings from "../services/AppSettings.js"
+import * as MysqlSink from "../services/sinks/MysqlSink.js"
+import * as PgSink from "../services/sinks/PgSink.js"
+import { SinkRouter } from "../services/sinks/SinkRouter.js"
+import { benchDatabase, generateDay, historyDates } from "./consolidateData.js"
 
 const DATE = "2025-10-28"
-const OPEN = Date.parse(`${DATE}T13:30:00Z`)
-const SECONDS = 23_400
+const flag = (name: string) => {
+  const i = process.argv.indexOf(name)
+  return i < 0 ? undefined : process.argv[i + 1]
+}
+const sink = (flag("--sink") ?? "duckdb") as SinkName
+const historyDays = Math.max(0, Number(flag("--history-days") ?? 0))
+const runs = Math.max(1, Number(flag("--runs") ?? 3))
+const keep = process.argv.includes("--keep")
+const loadAverage = () => `load average: ${os.loadavg().map((l) => l.toFixed(2)).join(", ")}`
+const secondsSince = (t: number) => (performance.now() - t) / 1000
 
-/** `SELECT` producing every lake column of `feed` from the given expressions (others NULL). */
-const shape = (feed: Feed, values: Record<string, string>, from: string) =>
-  `SELECT ${SCHEMAS[feed].columns
-    .map((c) => `CAST(${values[c.name] ?? "NULL"} AS ${c.type}) AS "${c.name}"`)
-    .concat(SCHEMAS[feed].timestamps.map(([ms, ts]) => `epoch_ms(CAST(${values[ms]} AS BIGINT))::TIMESTAMPTZ AS "${ts}"`))
-    .join(", ")} FROM ${from}`
-
-const bar = (ticker: string, price: string) => ({
-  ticker, window_start_ms: `${OPEN} + s * 1000`, open: price, high: `${price} + 0.05`, low: `${price} - 0.05`, close: `${price} + 0.01`,
-  volume: "10 + s % 17", vwap: price, transactions: "1 + s % 5", source: "'rest'", received_at_ms: "1761000000000"
-})
-
-const generate = (root: string) =>
-  Effect.gen(function* () {
-    const db = yield* DuckDb.make()
-    const paths = lakePaths(root)
-    const write = (feed: Feed, select: string) =>
-      Effect.gen(function* () {
-        const file = paths.backfillFile(feed, DATE)
-        yield* Effect.promise(() => fs.mkdir(path.dirname(file), { recursive: true }))
-        yield* db.run(`COPY (${select}) TO ${DuckDb.sqlString(file)} (FORMAT parquet, COMPRESSION zstd)`)
-      })
-    const seconds = `range(0, ${SECONDS}) t(s)`
-    const ticker = `'O:SPY251028' || CASE WHEN k % 2 = 0 THEN 'C' ELSE 'P' END || lpad(CAST((530 + k // 2) * 1000 AS VARCHAR), 8, '0')`
-    yield* write("spy", shape("spy", bar("'SPY'", "580 + s / 10000.0"), `${seconds} WHERE s % 7 <> 3`))
-    yield* write("vix", shape("vix", bar("'I:VIX'", "17 + s / 100000.0"), seconds))
-    yield* write("options", shape("options", bar(ticker, "1 + k / 10.0 + s / 100000.0"), `${seconds}, range(0, 100) c(k)`))
-    yield* write("news", shape("news", {
-      id: "'n' || s", published_utc_ms: `${OPEN} - 3600000 + s * 60000 + s % 13`, title: "'headline ' || s", author: "'a'", article_url: "'u'",
-      publisher_name: "'p'", tickers: `'["SPY"]'`, spy_sentiment: "'neutral'", source: "'rest'", received_at_ms: "1761000000000"
-    }, "range(0, 400) t(s)"))
-    yield* write("contracts", shape("contracts", {
-      as_of: `'${DATE}'`, ticker, underlying_ticker: "'SPY'", contract_type: "CASE WHEN k % 2 = 0 THEN 'call' ELSE 'put' END",
-      expiration_date: `'${DATE}'`, strike_price: "530 + k // 2", open_price: "580", moneyness_rank: "k", source: "'rest'", received_at_ms: "1761000000000"
-    }, "range(0, 100) c(k)"))
-  }).pipe(Effect.scoped)
+/**
+ * PostgreSQL/MySQL: the sink's own consolidate statements in one transaction, as the sink runs them,
+ * but outside SqlSink's fixed 20 s transaction timeout (a 2.34 M-row day can take longer on a slow
+ * server, and the timeout would retry it instead of measuring it).
+ */
+const direct = (sink: "postgres" | "mysql", url: Redacted.Redacted<string>, windowMs: number) =>
+  sink === "postgres"
+    ? Effect.flatMap(PgClient.PgClient, (sql) => sql.withTransaction(PgSink.consolidate(sql)(DATE, windowMs))).pipe(Effect.provide(PgClient.layer({ url })))
+    : Effect.flatMap(MysqlClient.MysqlClient, (sql) => sql.withTransaction(MysqlSink.consolidate(sql)(DATE, windowMs))).pipe(Effect.provide(MysqlClient.layer({ url })))
 
 const program = Effect.gen(function* () {
+  if (!["duckdb", "postgres", "mysql"].includes(sink)) return yield* Effect.fail(new Error(`--sink must be duckdb, postgres or mysql (got ${sink})`))
   const root = yield* Effect.promise(() => fs.mkdtemp(path.join(os.tmpdir(), "bench-consolidate-")))
-  const t0 = performance.now()
-  yield* generate(root)
-  const t1 = performance.now()
-  const sink = yield* DuckDbSink.make({ root, newsWindowMinutes: 15, commitSlaS: 300 })
-  for (const feed of ["spy", "vix", "news", "contracts", "options"] as const) yield* sink.loadPartition(feed, DATE)
-  const t2 = performance.now()
-  const runs: Array<number> = []
-  let rows = 0
-  for (let i = 0; i < 3; i++) {
-    const start = performance.now()
-    rows = (yield* sink.consolidate!(DATE)).rows
-    runs.push((performance.now() - start) / 1000)
-    console.log(`run ${i + 1}: ${runs[i]!.toFixed(3)} s (${rows} rows)`)
+  const settings = yield* loadSettings({})
+  let db: { readonly url: Redacted.Redacted<string>; readonly drop: Effect.Effect<void, unknown> } | undefined
+  if (sink === "postgres" || sink === "mysql") {
+    const url = sink === "postgres" ? Option.orElse(settings.sinks.postgres.url, () => settings.databaseUrl) : Option.orElse(settings.sinks.mysql.url, () => settings.mysqlUrl)
+    if (Option.isNone(url)) return yield* Effect.fail(new Error(`--sink ${sink}: set ${sink === "postgres" ? "DATABASE_URL" : "MYSQL_URL"} (or sinks.${sink}.url)`))
+    db = yield* benchDatabase(sink, url.value)
   }
-  const median = [...runs].sort((a, b) => a - b)[1]!
-  console.log(`generate lake: ${((t1 - t0) / 1000).toFixed(2)} s; load warehouse: ${((t2 - t1) / 1000).toFixed(2)} s`)
-  console.log(`consolidate ${DATE}: ${rows} rows, median of 3 = ${median.toFixed(3)} s (target < 2 s) ${median < 2 ? "OK" : "SLOW"}`)
-  if (process.argv.includes("--keep")) console.log(`kept ${root}`); else yield* Effect.promise(() => fs.rm(root, { recursive: true, force: true }))
-}).pipe(Effect.scoped)
+  const dates = [...historyDates(DATE, historyDays), DATE]
+  const t0 = performance.now()
+  for (const date of dates) yield* generateDay(root, date, date === DATE)
+  const generated = secondsSince(t0)
+  const overrides = { storage: { root }, sinks: { enabled: [sink], ...(db ? { [sink]: { url: Redacted.value(db.url) } } : {}) } }
+  const settingsLayer = AppSettings.layer({ overrides }).pipe(Layer.provide(NodeContext.layer))
+  yield* Effect.gen(function* () {
+    const router = yield* SinkRouter
+    const t1 = performance.now()
+    for (const date of dates.filter((d) => d !== DATE)) for (const feed of FEEDS) yield* router.loadPartition(feed, date)
+    const history = secondsSince(t1)
+    const t2 = performance.now()
+    for (const feed of FEEDS) yield* router.loadPartition(feed, DATE)
+    const loaded = secondsSince(t2)
+    console.log(`${sink}: generate lake (${dates.length} days): ${generated.toFixed(2)} s; load ${historyDays} history days: ${history.toFixed(2)} s; load ${DATE}: ${loaded.toFixed(2)} s (${loadAverage()})`)
+    const times: Array<number> = []
+    let rows = 0
+    const windowMs = settings.consolidated.newsWindowMinutes * 60_000
+    for (let i = 0; i < runs; i++) {
+      const start = performance.now()
+      rows = db ? yield* direct(sink as "postgres" | "mysql", db.url, windowMs) : (yield* router.consolidate(DATE, { sink })).rows
+      times.push(secondsSince(start))
+      console.log(`run ${i + 1}: ${times[i]!.toFixed(3)} s (${rows} rows; ${loadAverage()})`)
+    }
+    const median = [...times].sort((a, b) => a - b)[Math.floor(times.length / 2)]!
+    const target = sink === "duckdb" ? 2 : 10
+    console.log(
+      `${sink} consolidate ${DATE} with ${historyDays} history days: ${rows} rows, median of ${runs} = ${median.toFixed(3)} s ` +
+        `(target < ${target} s) ${median < target ? "OK" : "SLOW"}; ${loadAverage()}`
+    )
+  }).pipe(Effect.provide(Sinks.layer.pipe(Layer.provide(settingsLayer))))
+  if (keep) console.log(`kept ${root}${db ? ` and the ${sink} bench ${sink === "postgres" ? "schema bench_consolidate" : "database"}` : ""}`)
+  else {
+    yield* Effect.promise(() => fs.rm(root, { recursive: true, force: true }))
+    if (db) yield* db.drop
+  }
+}).pipe(Effect.scoped, Effect.provide(NodeContext.layer), Logger.withMinimumLogLevel(LogLevel.Warning))
 
 Effect.runPromise(program).catch((e) => {
   console.error(e)

@@ -11,8 +11,9 @@
  *   `published_utc_ms` in (t − window, t] (window = `consolidated.newsWindowMinutes`); the latest
  *   article is the greatest `published_utc_ms` ≤ t, ties broken by the greatest id (binary order).
  *   `latest_news_age_s` = (t − published) / 1000.
- * Engines: DuckDB ASOF LEFT JOIN (+ a running count), PostgreSQL LEFT JOIN LATERAL … LIMIT 1,
- * MySQL/MariaDB correlated subqueries (no LATERAL, no window functions).
+ * Engines: DuckDB ASOF LEFT JOIN (+ a running count); PostgreSQL and MySQL/MariaDB running SUM()s
+ * OVER the merged seconds, bars and articles (./consolidatedPerSecond.ts). Every engine looks up
+ * SPY, VIX and news once per distinct second of the date, then equi-joins the option bars.
  */
 import { assertDate } from "../domain/paths.js"
 import { SPY, VIX } from "../domain/tickers.js"
@@ -97,45 +98,3 @@ LEFT JOIN n ON n.t = o.window_start_ms
 LEFT JOIN n0 ON n0.t = o.window_start_ms
 LEFT JOIN option_contracts c ON c.as_of = ${d} AND c.ticker = o.ticker`
 }
-
-/** PostgreSQL: parameters `$1` = date, `$2` = news window in ms. */
-export const postgresConsolidate = `${insertInto("postgres")}
-SELECT
-  ${selectList("postgres", `o."date"`, "nc.n", "nl")}
-FROM option_bars o
-LEFT JOIN LATERAL (
-  SELECT * FROM spy_bars x WHERE x.ticker = '${SPY}' AND x."date" = o."date" AND x.window_start_ms <= o.window_start_ms
-  ORDER BY x.window_start_ms DESC LIMIT 1) s ON true
-LEFT JOIN LATERAL (
-  SELECT * FROM vix_values x WHERE x.ticker = '${VIX}' AND x."date" = o."date" AND x.window_start_ms <= o.window_start_ms
-  ORDER BY x.window_start_ms DESC LIMIT 1) v ON true
-LEFT JOIN LATERAL (
-  SELECT count(*) AS n FROM news x
-  WHERE x.tickers LIKE ${SPY_TAG} AND x.published_utc_ms > o.window_start_ms - $2::bigint AND x.published_utc_ms <= o.window_start_ms) nc ON true
-LEFT JOIN LATERAL (
-  SELECT x.title, x.spy_sentiment, x.published_utc_ms FROM news x
-  WHERE x.tickers LIKE ${SPY_TAG} AND x.published_utc_ms <= o.window_start_ms
-  ORDER BY x.published_utc_ms DESC, x.id COLLATE "C" DESC LIMIT 1) nl ON true
-LEFT JOIN option_contracts c ON c.as_of = o."date" AND c.ticker = o.ticker
-WHERE o."date" = $1::varchar`
-
-/** MySQL 8 / MariaDB 10.11: parameters in order `[windowMs, date]`. */
-export const mysqlConsolidate = `${insertInto("mysql")}
-SELECT
-  ${selectList("mysql", "o.`date`", "o.news_n", "n")}
-FROM (
-  SELECT b.*,
-    (SELECT MAX(x.window_start_ms) FROM spy_bars x
-      WHERE x.ticker = '${SPY}' AND x.\`date\` = b.\`date\` AND x.window_start_ms <= b.window_start_ms) AS spy_ws,
-    (SELECT MAX(x.window_start_ms) FROM vix_values x
-      WHERE x.ticker = '${VIX}' AND x.\`date\` = b.\`date\` AND x.window_start_ms <= b.window_start_ms) AS vix_ws,
-    (SELECT COUNT(*) FROM news x
-      WHERE x.tickers LIKE ${SPY_TAG} AND x.published_utc_ms > b.window_start_ms - ? AND x.published_utc_ms <= b.window_start_ms) AS news_n,
-    (SELECT x.id FROM news x WHERE x.tickers LIKE ${SPY_TAG} AND x.published_utc_ms <= b.window_start_ms
-      ORDER BY x.published_utc_ms DESC, x.id DESC LIMIT 1) AS news_id
-  FROM option_bars b WHERE b.\`date\` = ?
-) o
-LEFT JOIN spy_bars s ON s.ticker = '${SPY}' AND s.window_start_ms = o.spy_ws
-LEFT JOIN vix_values v ON v.ticker = '${VIX}' AND v.window_start_ms = o.vix_ws
-LEFT JOIN news n ON n.id = o.news_id
-LEFT JOIN option_contracts c ON c.as_of = o.\`date\` AND c.ticker = o.ticker`

@@ -13,7 +13,7 @@ import * as DuckDb from "../../src/services/DuckDb.js"
 import { migrate, type MigrationDriver } from "../../src/services/sinks/migrate.js"
 import { duplicateIndexName } from "../../src/services/sinks/MysqlSink.js"
 import { SinkError } from "../../src/services/sinks/Sink.js"
-import { MIGRATIONS, type Migration, plan } from "../../src/sql/migrations.js"
+import { LATEST_VERSION, MIGRATIONS, type Migration, plan } from "../../src/sql/migrations.js"
 import { CHECKPOINTS, CONSOLIDATED, createIndex, ddl, type Dialect, INDEXES, indexesFor, TABLES } from "../../src/sql/tables.js"
 import { prepareMysql, preparePg, tempRoot } from "./support.js"
 
@@ -62,14 +62,17 @@ const expectedTables = (dialect: Dialect) =>
 
 const withExtra: ReadonlyArray<Migration> = [
   ...MIGRATIONS,
-  { version: 2, name: "test: an extra table", statements: () => ["CREATE TABLE IF NOT EXISTS migration_probe (x BIGINT)"] }
+  { version: LATEST_VERSION + 1, name: "test: an extra table", statements: () => ["CREATE TABLE IF NOT EXISTS migration_probe (x BIGINT)"] }
 ]
 
 describe("migration plan", () => {
   it("applies what is missing, in version order, and refuses unknown versions", () => {
+    const known = MIGRATIONS.map((m) => m.version)
+    expect(known).toEqual([1, 2])
     expect(plan([], withExtra)).toEqual({ _tag: "Apply", pending: withExtra })
-    expect(plan([1], withExtra)).toEqual({ _tag: "Apply", pending: [withExtra[1]] })
-    expect(plan([2, 1], withExtra)).toEqual({ _tag: "Apply", pending: [] })
+    expect(plan([1], withExtra)).toEqual({ _tag: "Apply", pending: withExtra.slice(1) })
+    expect(plan(known, withExtra)).toEqual({ _tag: "Apply", pending: [withExtra.at(-1)] })
+    expect(plan([...known, LATEST_VERSION + 1].reverse(), withExtra)).toEqual({ _tag: "Apply", pending: [] })
     expect(plan([1, 7, 3])).toEqual({ _tag: "TooNew", unknown: [3, 7] })
   })
 })
@@ -84,34 +87,43 @@ describe.each(engines)("migrations on %s", (dialect, makeRunner) => {
     const versions = () => run((d) => d.run(`SELECT version AS v, name FROM schema_migrations ORDER BY version`, []))
     const tables = () => run((d) => d.run(listTables[dialect], [])).then(Either.map((rows) => rows.map((r) => String(r["t"])).sort()))
 
-    expect(await run((d) => migrate(d))).toEqual(Either.right([1]))
+    const all = MIGRATIONS.map((m) => m.version)
+    expect(await run((d) => migrate(d))).toEqual(Either.right(all))
     expect(await tables()).toEqual(Either.right(expectedTables(dialect)))
     const recorded = Either.getOrThrow(await versions()).map((r) => [Number(r["v"]), r["name"]])
-    expect(recorded).toEqual([[1, MIGRATIONS[0]!.name]])
+    expect(recorded).toEqual(MIGRATIONS.map((m) => [m.version, m.name]))
+    if (dialect === "postgres") {
+      // migration 2: options_consolidated indexed by its primary key and the date alone
+      const indexes = await run((d) => d.run(`SELECT indexname AS i, indexdef AS def FROM pg_indexes WHERE schemaname = current_schema() AND tablename = '${CONSOLIDATED}' ORDER BY indexname`, []))
+      expect(Either.getOrThrow(indexes).map((r) => [r["i"], String(r["def"]).replace(/^.* USING /, "")])).toEqual([
+        ["options_consolidated_day", "btree (date)"],
+        ["options_consolidated_pkey", "btree (ticker, window_start_ms)"]
+      ])
+    }
 
     expect(await run((d) => migrate(d))).toEqual(Either.right([]))
-    expect(await run((d) => migrate(d, withExtra))).toEqual(Either.right([2]))
-    expect(Either.getOrThrow(await versions()).map((r) => Number(r["v"]))).toEqual([1, 2])
+    expect(await run((d) => migrate(d, withExtra))).toEqual(Either.right([LATEST_VERSION + 1]))
+    expect(Either.getOrThrow(await versions()).map((r) => Number(r["v"]))).toEqual([...all, LATEST_VERSION + 1])
     expect(Either.getOrThrow(await tables())).toContain("migration_probe")
 
-    // this build knows only version 1: the database (at 2) was migrated by a newer build
+    // this build knows up to LATEST_VERSION: the database (one more) was migrated by a newer build
     const refused = await run((d) => migrate(d))
     expect(Either.isLeft(refused)).toBe(true)
     const error = Either.getLeft(refused).pipe((o) => (o._tag === "Some" ? o.value : undefined)) as SinkError
     expect(error).toBeInstanceOf(SinkError)
     expect([error.sink, error.operation]).toEqual([dialect, "migrate"])
-    expect(error.message).toContain("schema version 2, newer than this build knows (up to 1)")
+    expect(error.message).toContain(`schema version ${LATEST_VERSION + 1}, newer than this build knows (up to ${LATEST_VERSION})`)
   })
 })
 
 describe.each(engines)("migrations on %s, database created before versioning", (dialect, makeRunner) => {
-  it("adopts the existing tables and indexes as version 1", async () => {
+  it("adopts the existing tables and indexes as version 1, then applies the later ones", async () => {
     const run = await makeRunner()
     // what every sink ran at start before migrations were versioned: the tables, then the indexes
     const legacy = [...ddl(dialect), ...(dialect === "duckdb" ? indexesFor("duckdb") : INDEXES).map((i) => createIndex(dialect, i))]
     const clean = [...expectedTables(dialect), "migration_probe"].map((t) => `DROP TABLE IF EXISTS ${dialect === "mysql" ? `\`${t}\`` : `"${t}"`}`)
     expect(Either.isRight(await run((d) => Effect.forEach([...clean, ...legacy], (s) => d.run(s, []))))).toBe(true)
-    expect(await run((d) => migrate(d))).toEqual(Either.right([1]))
+    expect(await run((d) => migrate(d))).toEqual(Either.right(MIGRATIONS.map((m) => m.version)))
     expect(await run((d) => migrate(d))).toEqual(Either.right([]))
   })
 })

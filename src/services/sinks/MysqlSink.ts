@@ -3,11 +3,13 @@
  * versioned migrations at start (tables utf8mb4 with binary collation, so keys compare like
  * PostgreSQL "C" and DuckDB; idempotent statements, so concurrent starters converge), loads with multi-row `INSERT … ON DUPLICATE KEY UPDATE col =
  * IF(newer, VALUES(col), col)` (every value a bound parameter, statements split under the
- * placeholder limit). DATETIME(3) columns hold UTC. Consolidation: correlated subqueries.
+ * placeholder limit). DATETIME(3) columns hold UTC. Consolidation: per-second lookups into
+ * connection-scoped temporary tables, then one INSERT … SELECT, all in the caller's transaction
+ * (src/sql/consolidatedPerSecond.ts).
  */
 import { MysqlClient } from "@effect/sql-mysql2"
 import { Effect } from "effect"
-import { mysqlConsolidate } from "../../sql/consolidated.js"
+import { mysqlBounds, mysqlDropTemp, mysqlSeconds, mysqlSteps } from "../../sql/consolidatedPerSecond.js"
 import { CHECKPOINTS, CONSOLIDATED, TABLES } from "../../sql/tables.js"
 import { deleteDate, mysqlParams, mysqlRowsPerStatement, mysqlUpsert } from "../../sql/upsert.js"
 import { LakeReader } from "./LakeReader.js"
@@ -41,6 +43,21 @@ export const migrate = (sql: MysqlClient.MysqlClient) =>
     dialect: "mysql",
     run: (statement, params) => sql.unsafe<Record<string, unknown>>(statement, params as Array<unknown>),
     alreadyExists: duplicateIndexName
+  })
+
+/** Rebuild the date's consolidated rows; the caller wraps it in a transaction. Returns the rows. */
+export const consolidate = (sql: MysqlClient.MysqlClient) => (date: string, windowMs: number) =>
+  Effect.gen(function* () {
+    yield* sql.unsafe(deleteDate("mysql", CONSOLIDATED), [date])
+    yield* sql.unsafe(mysqlDropTemp) // a failed earlier attempt on this connection may have left them
+    const seconds = mysqlSeconds(date)
+    yield* sql.unsafe(seconds.sql, [...seconds.params])
+    const [b] = yield* sql.unsafe<{ lo: number | string | null; hi: number | string | null }>(mysqlBounds)
+    if (b?.lo !== null && b?.lo !== undefined && b.hi !== null)
+      for (const step of mysqlSteps(date, windowMs, Number(b.lo), Number(b.hi))) yield* sql.unsafe(step.sql, [...step.params])
+    yield* sql.unsafe(mysqlDropTemp)
+    const [r] = yield* sql.unsafe<{ n: number | string }>(`SELECT COUNT(*) AS n FROM \`${CONSOLIDATED}\` WHERE \`date\` = ?`, [date])
+    return Number(r!.n)
   })
 
 export const make = (options: MysqlSinkOptions) =>
@@ -78,13 +95,7 @@ export const make = (options: MysqlSinkOptions) =>
             [feed, date, cp.rows, cp.total, cp.fingerprint]
           )
           .pipe(Effect.asVoid),
-      consolidate: (date, windowMs) =>
-        Effect.gen(function* () {
-          yield* sql.unsafe(deleteDate("mysql", CONSOLIDATED), [date])
-          yield* sql.unsafe(mysqlConsolidate, [windowMs, date])
-          const [r] = yield* sql.unsafe<{ n: number | string }>(`SELECT COUNT(*) AS n FROM \`${CONSOLIDATED}\` WHERE \`date\` = ?`, [date])
-          return Number(r!.n)
-        })
+      consolidate: consolidate(sql)
     }
     const sink: Sink = SqlSink.make(
       ops,

@@ -2,11 +2,12 @@
  * The PostgreSQL sink. Uses its own client tag (`PgClient.PgClient`, never the generic SqlClient),
  * runs the versioned migrations at start (src/sql/migrations.ts, serialized by an advisory lock) and loads with
  * `INSERT … SELECT FROM unnest($1::type[], …) ON CONFLICT … DO UPDATE … WHERE newer` (one array
- * parameter per column: any batch size, every value bound). Consolidation: LEFT JOIN LATERAL.
+ * parameter per column: any batch size, every value bound). Consolidation: one set-based statement
+ * (per-second as-of lookups by running SUM()s OVER, src/sql/consolidatedPerSecond.ts).
  */
 import { PgClient } from "@effect/sql-pg"
 import { Effect } from "effect"
-import { postgresConsolidate } from "../../sql/consolidated.js"
+import { postgresConsolidate, postgresSessionSettings } from "../../sql/consolidatedPerSecond.js"
 import { CHECKPOINTS, CONSOLIDATED, TABLES } from "../../sql/tables.js"
 import { deleteDate, postgresParams, postgresUpsert } from "../../sql/upsert.js"
 import { LakeReader } from "./LakeReader.js"
@@ -43,6 +44,16 @@ export const migrate = (sql: PgClient.PgClient) =>
     })
   ).pipe(Effect.mapError(sinkError("postgres", "migrate")))
 
+/** Rebuild the date's consolidated rows; the caller wraps it in a transaction. Returns the rows. */
+export const consolidate = (sql: PgClient.PgClient) => (date: string, windowMs: number) =>
+  Effect.gen(function* () {
+    for (const setting of postgresSessionSettings) yield* sql.unsafe(setting)
+    yield* sql.unsafe(deleteDate("postgres", CONSOLIDATED), [date])
+    yield* sql.unsafe(postgresConsolidate, [date, windowMs])
+    const [r] = yield* sql.unsafe<{ n: string }>(`SELECT count(*) AS n FROM "${CONSOLIDATED}" WHERE "date" = $1`, [date])
+    return Number(r!.n)
+  })
+
 export const make = (options: PgSinkOptions) =>
   Effect.gen(function* () {
     const sql = yield* PgClient.PgClient
@@ -70,13 +81,7 @@ export const make = (options: PgSinkOptions) =>
             [feed, date, cp.rows, cp.total, cp.fingerprint]
           )
           .pipe(Effect.asVoid),
-      consolidate: (date, windowMs) =>
-        Effect.gen(function* () {
-          yield* sql.unsafe(deleteDate("postgres", CONSOLIDATED), [date])
-          yield* sql.unsafe(postgresConsolidate, [date, windowMs])
-          const [r] = yield* sql.unsafe<{ n: string }>(`SELECT count(*) AS n FROM "${CONSOLIDATED}" WHERE "date" = $1`, [date])
-          return Number(r!.n)
-        })
+      consolidate: consolidate(sql)
     }
     const sink: Sink = SqlSink.make(
       ops,

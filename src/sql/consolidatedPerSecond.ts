@@ -1,0 +1,212 @@
+/**
+ * Set-based `options_consolidated` for PostgreSQL and MySQL 8 / MariaDB 10.11 (semantics: the top of
+ * ./consolidated.ts). Like DuckDB, every as-of lookup runs once per DISTINCT second of the date's
+ * option bars (≤ 23 400 a day), never once per option bar (millions); the option bars are then
+ * equi-joined to one per-second row and one per-contract row.
+ *
+ * Per-second lookups = one sort-merge: the date's SPY bars, VIX bars and the news of the day's
+ * window (kind 0) are merged with the seconds t (kind 1) and the shifted seconds t − window (kind 2),
+ * ordered by (time, kind), and running SUMs OVER that order count, at every second, the SPY bars,
+ * VIX bars and articles at or before it. SPY and VIX bars are ranked by time (rn 1…), so the count
+ * is the rank of the latest bar ≤ t; articles are ranked by (published, id) in binary order, so the
+ * count at t is the rank of the latest article ≤ t (ties: the greatest id wins) and
+ * `news_count` = count(t) − count(t − window). Ranks are then equi-joined to the ranked rows.
+ *
+ * News is restricted to the day, through the `news_published` index: the SPY-tagged articles with
+ * published in (lo − window, hi] (lo/hi = the date's first/last option-bar second), plus the one
+ * latest SPY-tagged article published ≤ lo − window (what the latest-article column needs when the
+ * window holds none). Nothing else in `news` is read, however many days it holds.
+ */
+import { SPY, VIX } from "../domain/tickers.js"
+import { OCC_REGEX, occFields, SPY_TAG } from "./consolidated.js"
+import { CONSOLIDATED, consolidatedColumns, quote } from "./tables.js"
+
+/** The per-second columns (alias p) and per-contract columns (alias k) the final SELECT reads. */
+const finalSelect = (date: string, double: string) =>
+  [
+    date, "o.ticker", "k.f0", "k.f1", "k.f2", "k.f3", "k.listed", "o.window_start_ms", "o.window_start",
+    "o.open", "o.high", "o.low", "o.close", "o.volume", "o.vwap", "o.transactions",
+    "p.s_ws", "p.s_open", "p.s_high", "p.s_low", "p.s_close", "p.s_volume", "p.s_vwap", "o.window_start_ms - p.s_ws",
+    "p.v_close", "p.v_ws", "o.window_start_ms - p.v_ws",
+    "p.news_n", "p.n_title", "p.n_sentiment", `CAST(o.window_start_ms - p.n_published AS ${double}) / 1000`
+  ].join(",\n  ")
+
+/** The per-second row: t plus the SPY bar, the VIX bar and the news columns (aliases l, s, v, n: ranked rows). */
+const perSecondColumns = [
+  "l.t", "s.window_start_ms AS s_ws", "s.open AS s_open", "s.high AS s_high", "s.low AS s_low", "s.close AS s_close",
+  "s.volume AS s_volume", "s.vwap AS s_vwap", "v.close AS v_close", "v.window_start_ms AS v_ws",
+  "l.n_rn - l.n0_rn AS news_n", "n.title AS n_title", "n.spy_sentiment AS n_sentiment", "n.published_utc_ms AS n_published"
+].join(", ")
+
+/** The date's SPY bars ranked by time (rn 1…): the columns the view shows. */
+const rankedSpy = (date: string, q: (id: string) => string) =>
+  `SELECT ROW_NUMBER() OVER (ORDER BY window_start_ms) AS rn, window_start_ms, open, high, low, close, volume, vwap
+FROM spy_bars WHERE ticker = '${SPY}' AND ${q("date")} = ${date}`
+const rankedVix = (date: string, q: (id: string) => string) =>
+  `SELECT ROW_NUMBER() OVER (ORDER BY window_start_ms) AS rn, window_start_ms, close
+FROM vix_values WHERE ticker = '${VIX}' AND ${q("date")} = ${date}`
+
+/**
+ * The merge: events (at, kind, is_spy, is_vix, is_news, t) of the day; running SUMs in (at, kind)
+ * order give, at each second, the rank of the latest SPY bar, VIX bar and article at or before it
+ * (0: none). Running SUMs, not MAX(): MariaDB 10.11 recomputes MAX() over a growing frame from the
+ * start for each row (90 s for 43 k rows), while it keeps SUM() incremental (0.15 s).
+ * `secs` must be a relation of the seconds (column t) referenced ONCE (MySQL cannot reopen a
+ * temporary table), `news` one of the ranked articles (published_utc_ms).
+ */
+const merge = (o: { readonly date: string; readonly window: string; readonly secs: string; readonly news: string; readonly q: (id: string) => string; readonly int: string }) => `
+SELECT t, CAST(MAX(CASE WHEN kind = 1 THEN spy END) AS ${o.int}) AS spy_rn, CAST(MAX(CASE WHEN kind = 1 THEN vix END) AS ${o.int}) AS vix_rn,
+  CAST(MAX(CASE WHEN kind = 1 THEN news END) AS ${o.int}) AS n_rn, CAST(MAX(CASE WHEN kind = 2 THEN news END) AS ${o.int}) AS n0_rn
+FROM (
+  SELECT kind, t, SUM(is_spy) OVER w AS spy, SUM(is_vix) OVER w AS vix, SUM(is_news) OVER w AS news
+  FROM (
+    SELECT window_start_ms AS at, 0 AS kind, 1 AS is_spy, 0 AS is_vix, 0 AS is_news, ${o.int === "BIGINT" ? "NULL::bigint" : "NULL"} AS t
+      FROM spy_bars WHERE ticker = '${SPY}' AND ${o.q("date")} = ${o.date}
+    UNION ALL SELECT window_start_ms, 0, 0, 1, 0, NULL
+      FROM vix_values WHERE ticker = '${VIX}' AND ${o.q("date")} = ${o.date}
+    UNION ALL SELECT published_utc_ms, 0, 0, 0, 1, NULL FROM ${o.news}
+    UNION ALL SELECT CASE WHEN k.kind = 1 THEN s.t ELSE s.t - ${o.window} END, k.kind, 0, 0, 0, s.t
+      FROM ${o.secs} s CROSS JOIN (SELECT 1 AS kind UNION ALL SELECT 2) k
+  ) ev
+  WINDOW w AS (ORDER BY at, kind ROWS UNBOUNDED PRECEDING)
+) r
+WHERE kind > 0
+GROUP BY t`
+
+const pgq = (id: string) => `"${id}"`
+const myq = (id: string) => `\`${id}\``
+
+const insertInto = (dialect: "postgres" | "mysql") =>
+  `INSERT INTO ${quote(dialect, CONSOLIDATED)} (${consolidatedColumns.map((c) => quote(dialect, c.name)).join(", ")})`
+
+const contractColumns = (dialect: "postgres" | "mysql", t: string) =>
+  occFields(t, {
+    length: `CHAR_LENGTH(${t})`,
+    matches: dialect === "postgres" ? `${t} ~ ${OCC_REGEX}` : `${t} REGEXP ${OCC_REGEX}`,
+    double: dialect === "postgres" ? "DOUBLE PRECISION" : "DOUBLE"
+  })
+    .map((e, i) => `${e} AS f${i}`)
+    .join(", ")
+
+/** The SPY-tagged news of the day: (lo − window, hi] plus the latest at or before lo − window. */
+const newsOfDay = (o: { readonly lo: string; readonly hi: string; readonly window: string; readonly idDesc: string }) => `
+  SELECT x.id, x.published_utc_ms, x.title, x.spy_sentiment FROM news x
+  WHERE x.published_utc_ms > ${o.lo} - ${o.window} AND x.published_utc_ms <= ${o.hi} AND x.tickers LIKE ${SPY_TAG}
+  UNION ALL
+  (SELECT x.id, x.published_utc_ms, x.title, x.spy_sentiment FROM news x
+  WHERE x.published_utc_ms <= ${o.lo} - ${o.window} AND x.tickers LIKE ${SPY_TAG}
+  ORDER BY x.published_utc_ms DESC, ${o.idDesc} DESC LIMIT 1)`
+
+/**
+ * PostgreSQL: one statement; parameters `$1` = date, `$2` = news window in ms. The date's contracts
+ * come from a loose index scan of `option_bars_date` (one probe per ticker, not a scan of the bars);
+ * the option bars are read once more, by the final hash joins. Run it after `postgresSessionSettings`.
+ */
+export const postgresConsolidate = `${insertInto("postgres")}
+WITH RECURSIVE secs AS MATERIALIZED (SELECT DISTINCT window_start_ms AS t FROM option_bars WHERE "date" = $1::varchar),
+bounds AS MATERIALIZED (SELECT min(t) AS lo, max(t) AS hi FROM secs),
+news_day AS MATERIALIZED (
+  SELECT d.*, row_number() OVER (ORDER BY d.published_utc_ms, d.id COLLATE "C") AS rn
+  FROM (${newsOfDay({ lo: "(SELECT lo FROM bounds)", hi: "(SELECT hi FROM bounds)", window: "$2::bigint", idDesc: `x.id COLLATE "C"` })}) d
+),
+spy_day AS MATERIALIZED (${rankedSpy("$1::varchar", pgq)}),
+vix_day AS MATERIALIZED (${rankedVix("$1::varchar", pgq)}),
+l AS MATERIALIZED (${merge({ date: "$1::varchar", window: "$2::bigint", secs: "secs", news: "news_day", q: pgq, int: "BIGINT" })}),
+p AS MATERIALIZED (
+  SELECT ${perSecondColumns}
+  FROM l
+  LEFT JOIN spy_day s ON s.rn = l.spy_rn
+  LEFT JOIN vix_day v ON v.rn = l.vix_rn
+  LEFT JOIN news_day n ON n.rn = l.n_rn
+),
+tickers AS (
+  SELECT (SELECT min(ticker) FROM option_bars WHERE "date" = $1::varchar) AS ticker
+  UNION ALL
+  SELECT (SELECT min(b.ticker) FROM option_bars b WHERE b."date" = $1::varchar AND b.ticker > tickers.ticker) FROM tickers WHERE tickers.ticker IS NOT NULL
+),
+k AS MATERIALIZED (
+  SELECT t.ticker, ${contractColumns("postgres", "t.ticker")}, c.ticker IS NOT NULL AS listed
+  FROM tickers t
+  LEFT JOIN option_contracts c ON c.as_of = $1::varchar AND c.ticker = t.ticker
+  WHERE t.ticker IS NOT NULL
+)
+SELECT
+  ${finalSelect(`o."date"`, "DOUBLE PRECISION")}
+FROM option_bars o
+JOIN k ON k.ticker = o.ticker
+JOIN p ON p.t = o.window_start_ms
+WHERE o."date" = $1::varchar`
+
+/**
+ * Transaction-local planner settings for the statement above: right after a load the statistics of
+ * the CTEs are guesses (a few rows), and a nested loop over 23 400 seconds × the day's articles cost
+ * seconds (and disabling it inflates costs past the JIT thresholds: JIT compiling cost ~2 s); the
+ * sorts and hashes of ~100 k rows fit in memory.
+ */
+export const postgresSessionSettings = ["SET LOCAL enable_nestloop = off", "SET LOCAL work_mem = '64MB'", "SET LOCAL jit = off"]
+
+/** One MySQL statement and its bound parameters. */
+export interface MysqlStep {
+  readonly sql: string
+  readonly params: ReadonlyArray<unknown>
+}
+
+/** Connection-scoped temporary tables of one consolidation (dropped before and after). */
+export const MYSQL_TEMP_TABLES = ["cons_secs", "cons_news", "cons_spy", "cons_vix", "cons_l", "cons_p", "cons_k"] as const
+
+export const mysqlDropTemp = `DROP TEMPORARY TABLE IF EXISTS ${MYSQL_TEMP_TABLES.join(", ")}`
+
+/** Step 1: the date's distinct seconds; then read `SELECT MIN(t) lo, MAX(t) hi FROM cons_secs`. */
+export const mysqlSeconds = (date: string): MysqlStep => ({
+  sql: "CREATE TEMPORARY TABLE cons_secs (PRIMARY KEY (t)) ENGINE=InnoDB SELECT DISTINCT window_start_ms AS t FROM option_bars WHERE `date` = ?",
+  params: [date]
+})
+export const mysqlBounds = "SELECT MIN(t) AS lo, MAX(t) AS hi FROM cons_secs"
+
+/**
+ * Steps 2–7 (MySQL 8 / MariaDB 10.11: no LATERAL in MariaDB, and a temporary table may appear only
+ * once per statement in MySQL): ranked news, SPY and VIX of the day, per-second ranks, per-second
+ * rows, per-contract rows; the last step inserts the date's rows, reading the bars through
+ * `option_bars_date` (forced: by the primary key, a ticker's bars of every other date would be
+ * read too). `lo`/`hi`: the bounds of step 1 (numbers).
+ */
+export const mysqlSteps = (date: string, windowMs: number, lo: number, hi: number): ReadonlyArray<MysqlStep> => [
+  {
+    sql: `CREATE TEMPORARY TABLE cons_news (PRIMARY KEY (rn)) ENGINE=InnoDB
+SELECT ROW_NUMBER() OVER (ORDER BY d.published_utc_ms, d.id) AS rn, d.*
+FROM (${newsOfDay({ lo: "?", hi: "?", window: "?", idDesc: "x.id" })}) d`,
+    params: [lo, windowMs, hi, lo, windowMs]
+  },
+  { sql: `CREATE TEMPORARY TABLE cons_spy (PRIMARY KEY (rn)) ENGINE=InnoDB ${rankedSpy("?", myq)}`, params: [date] },
+  { sql: `CREATE TEMPORARY TABLE cons_vix (PRIMARY KEY (rn)) ENGINE=InnoDB ${rankedVix("?", myq)}`, params: [date] },
+  {
+    sql: `CREATE TEMPORARY TABLE cons_l (PRIMARY KEY (t)) ENGINE=InnoDB ${merge({ date: "?", window: "?", secs: "cons_secs", news: "cons_news", q: myq, int: "SIGNED" })}`,
+    params: [date, date, windowMs]
+  },
+  {
+    sql: `CREATE TEMPORARY TABLE cons_p (PRIMARY KEY (t)) ENGINE=InnoDB
+SELECT ${perSecondColumns}
+FROM cons_l l
+LEFT JOIN cons_spy s ON s.rn = l.spy_rn
+LEFT JOIN cons_vix v ON v.rn = l.vix_rn
+LEFT JOIN cons_news n ON n.rn = l.n_rn`,
+    params: []
+  },
+  {
+    sql: `CREATE TEMPORARY TABLE cons_k (PRIMARY KEY (ticker)) ENGINE=InnoDB
+SELECT t.ticker, ${contractColumns("mysql", "t.ticker")}, c.ticker IS NOT NULL AS listed
+FROM (SELECT DISTINCT ticker FROM option_bars WHERE \`date\` = ?) t
+LEFT JOIN option_contracts c ON c.as_of = ? AND c.ticker = t.ticker`,
+    params: [date, date]
+  },
+  {
+    sql: `${insertInto("mysql")}
+SELECT
+  ${finalSelect("o.`date`", "DOUBLE")}
+FROM option_bars o FORCE INDEX (option_bars_date)
+JOIN cons_k k ON k.ticker = o.ticker
+JOIN cons_p p ON p.t = o.window_start_ms
+WHERE o.\`date\` = ?`,
+    params: [date]
+  }
+]
