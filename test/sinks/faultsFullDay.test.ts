@@ -66,7 +66,7 @@ if (pg)
       name: "postgres",
       progress: async () => Number((await queryPg<{ n: string }>(pg, `SELECT coalesce(max("rows"), 0) n FROM sink_checkpoints WHERE feed = 'options'`))[0]!.n),
       consolidating: async () =>
-        (await queryPg(pg, `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' AND query LIKE 'INSERT INTO "options_consolidated"%'`)).length > 0,
+        (await queryPg(pg, `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' AND query LIKE '%INSERT INTO "options_consolidated"%' AND query NOT LIKE '%pg_stat_activity%'`)).length > 0,
       kill: () => queryPg(pg, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`),
       read: (table, columns) => queryPg(pg, `SELECT ${columns.map((c) => `"${c}"`).join(", ")} FROM ${table} WHERE "date" = $1`, [day.date])
     },
@@ -79,7 +79,7 @@ if (mysql) {
       name: "mysql",
       progress: async () => Number((await queryMysql<{ n: number }>(mysql, `SELECT COALESCE(MAX(\`rows\`), 0) n FROM sink_checkpoints WHERE feed = 'options'`))[0]!.n),
       consolidating: async () =>
-        (await queryMysql(mysql, `SELECT 1 FROM information_schema.PROCESSLIST WHERE DB = ? AND (INFO LIKE 'CREATE TEMPORARY TABLE cons_%' OR INFO LIKE 'INSERT INTO \`options_consolidated\`%')`, [db])).length > 0,
+        (await queryMysql(mysql, `SELECT 1 FROM information_schema.PROCESSLIST WHERE DB = ? AND (INFO LIKE '%CREATE TEMPORARY TABLE cons_%' OR INFO LIKE '%INSERT INTO \`options_consolidated\`%') AND INFO NOT LIKE '%PROCESSLIST%'`, [db])).length > 0,
       kill: async () => {
         const ids = await queryMysql<{ id: number }>(mysql, `SELECT ID AS id FROM information_schema.PROCESSLIST WHERE DB = ? AND ID <> CONNECTION_ID()`, [db])
         for (const { id } of ids) await queryMysql(mysql, `KILL ${Number(id)}`).catch(() => undefined)
