@@ -29,7 +29,11 @@ export const layer: Layer.Layer<SinkRouter.SinkRouter, SinkError, AppSettings> =
   Effect.gen(function* () {
     const settings = yield* AppSettings
     const enabled = new Set<SinkName>(settings.sinks.enabled)
-    const common = { newsWindowMinutes: settings.consolidated.newsWindowMinutes, commitSlaS: settings.alerts.commitSlaS }
+    const common = {
+      newsWindowMinutes: settings.consolidated.newsWindowMinutes,
+      commitSlaS: settings.alerts.commitSlaS,
+      barSpanMs: settings.options.timespan === "minute" ? 60_000 : 1_000
+    }
     const sinks: Array<Layer.Layer<never, SinkError, SinkRouter.SinkRouter | LakeReader.LakeReader>> = []
 
     if (enabled.has("duckdb"))

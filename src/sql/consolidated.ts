@@ -2,15 +2,17 @@
  * `options_consolidated`: one row per option bar of the date (deduplicated input: the sink tables
  * hold one row per key, latest received). Semantics, identical in every engine:
  *
- * - t = the option bar's START (`window_start_ms`): the view shows what was known when the bar opened.
+ * Point in time: a row shows what was known when its option bar CLOSED, nothing later.
+ * - t = the option bar's END: `window_start_ms` + the bar's span (1 s; 60 s with minute bars).
  * - Contract fields are parsed from the OCC ticker (`O:SPY251028C00580000`); NULL if it is not one.
  *   `in_contract_list` = the ticker is in option_contracts with `as_of` = the date.
- * - SPY (ticker `SPY`) and VIX (ticker `I:VIX`): the bar of the same date with the greatest
- *   `window_start_ms` ≤ t. Staleness = t − its start (0 for the same second); NULL when none.
+ * - SPY (ticker `SPY`) and VIX (ticker `I:VIX`): the latest bar of the same date whose END ≤ t,
+ *   i.e. the greatest `window_start_ms` ≤ the option bar's start (the bar of the same second ends
+ *   with it). Staleness = option start − its start (0 for the same second); NULL when none.
  * - News: articles whose `tickers` JSON contains `"SPY"`, any date. `news_count_15m` counts
  *   `published_utc_ms` in (t − window, t] (window = `consolidated.newsWindowMinutes`); the latest
- *   article is the greatest `published_utc_ms` ≤ t, ties broken by the greatest id (binary order).
- *   `latest_news_age_s` = (t − published) / 1000.
+ *   article is the greatest `published_utc_ms` ≤ t, ties broken by the greatest id (binary order),
+ *   so an article published inside the bar counts. `latest_news_age_s` = (t − published) / 1000.
  * Engines: DuckDB ASOF LEFT JOIN (+ a running count); PostgreSQL and MySQL/MariaDB running SUM()s
  * OVER the merged seconds, bars and articles (./consolidatedPerSecond.ts). Every engine looks up
  * SPY, VIX and news once per distinct second of the date, then equi-joins the option bars.
@@ -44,13 +46,13 @@ const contractFields = (dialect: Dialect, t: string): ReadonlyArray<string> =>
 const seconds = (dialect: Dialect, ms: string) => `CAST(${ms} AS ${dialect === "postgres" ? "DOUBLE PRECISION" : "DOUBLE"}) / 1000`
 
 /** The SELECT list in `consolidatedColumns` order; aliases: o (option bar), s, v, c, and the news parts. */
-const selectList = (dialect: Dialect, date: string, newsCount: string, latest: string, contract = contractFields(dialect, "o.ticker")): string =>
+const selectList = (dialect: Dialect, date: string, newsCount: string, latest: string, contract = contractFields(dialect, "o.ticker"), spanMs = 1000): string =>
   [
     date, "o.ticker", ...contract, "c.ticker IS NOT NULL", "o.window_start_ms", "o.window_start",
     "o.open", "o.high", "o.low", "o.close", "o.volume", "o.vwap", "o.transactions",
     "s.window_start_ms", "s.open", "s.high", "s.low", "s.close", "s.volume", "s.vwap", "o.window_start_ms - s.window_start_ms",
     "v.close", "v.window_start_ms", "o.window_start_ms - v.window_start_ms",
-    newsCount, `${latest}.title`, `${latest}.spy_sentiment`, seconds(dialect, `o.window_start_ms - ${latest}.published_utc_ms`)
+    newsCount, `${latest}.title`, `${latest}.spy_sentiment`, seconds(dialect, `o.window_start_ms + ${Math.trunc(spanMs)} - ${latest}.published_utc_ms`)
   ].join(",\n  ")
 
 const insertInto = (dialect: Dialect) =>
@@ -62,16 +64,17 @@ const insertInto = (dialect: Dialect) =>
  * each ASOF join sorts its left side, so the option bars are only hash-joined to the per-second results.
  * Likewise the OCC ticker is parsed once per distinct contract (the regex per bar cost ~3 s a day).
  */
-export const duckdbConsolidate = (date: string, windowMs: number): string => `${insertInto("duckdb")}\n${duckdbConsolidateSelect(date, windowMs)}`
+export const duckdbConsolidate = (date: string, windowMs: number, spanMs = 1000): string => `${insertInto("duckdb")}\n${duckdbConsolidateSelect(date, windowMs, spanMs)}`
 
 /** The DuckDB query alone, its columns named and typed as `consolidatedColumns` (unsorted: a global sort of millions of wide rows cost more than the joins). */
-export const duckdbConsolidateQuery = (date: string, windowMs: number): string =>
+export const duckdbConsolidateQuery = (date: string, windowMs: number, spanMs = 1000): string =>
   `SELECT ${consolidatedColumns.map((c) => `CAST(q."${c.name}" AS ${sqlType("duckdb", c.type, false)}) AS "${c.name}"`).join(", ")}
-FROM (${duckdbConsolidateSelect(date, windowMs)}) AS q(${consolidatedColumns.map((c) => `"${c.name}"`).join(", ")})`
+FROM (${duckdbConsolidateSelect(date, windowMs, spanMs)}) AS q(${consolidatedColumns.map((c) => `"${c.name}"`).join(", ")})`
 
-const duckdbConsolidateSelect = (date: string, windowMs: number): string => {
+const duckdbConsolidateSelect = (date: string, windowMs: number, spanMs: number): string => {
   const d = `'${assertDate(date)}'`
   const w = Math.trunc(windowMs)
+  const span = Math.trunc(spanMs)
   const perSecond = (name: string, from: string, on: string) =>
     `${name} AS (SELECT secs.window_start_ms AS t, x.* FROM secs ASOF LEFT JOIN ${from} AS x ON ${on})`
   return `WITH o AS (SELECT * FROM option_bars WHERE "date" = ${d}),
@@ -86,10 +89,10 @@ secs AS (SELECT DISTINCT window_start_ms FROM o),
 k AS (SELECT t.ticker, ${contractFields("duckdb", "t.ticker").map((e, i) => `${e} AS f${i}`).join(", ")} FROM (SELECT DISTINCT ticker FROM o) AS t),
 ${perSecond("s", "spy", "secs.window_start_ms >= x.window_start_ms")},
 ${perSecond("v", "vix", "secs.window_start_ms >= x.window_start_ms")},
-${perSecond("n", "news_spy", "secs.window_start_ms >= x.published_utc_ms")},
-${perSecond("n0", "news_spy", `secs.window_start_ms - ${w} >= x.published_utc_ms`)}
+${perSecond("n", "news_spy", `secs.window_start_ms + ${span} >= x.published_utc_ms`)},
+${perSecond("n0", "news_spy", `secs.window_start_ms + ${span} - ${w} >= x.published_utc_ms`)}
 SELECT
-  ${selectList("duckdb", d, "COALESCE(n.cum, 0) - COALESCE(n0.cum, 0)", "n", ["k.f0", "k.f1", "k.f2", "k.f3"])}
+  ${selectList("duckdb", d, "COALESCE(n.cum, 0) - COALESCE(n0.cum, 0)", "n", ["k.f0", "k.f1", "k.f2", "k.f3"], span)}
 FROM o
 JOIN k ON k.ticker = o.ticker
 LEFT JOIN s ON s.t = o.window_start_ms

@@ -22,13 +22,13 @@ import { OCC_REGEX, occFields, SPY_TAG } from "./consolidated.js"
 import { CONSOLIDATED, consolidatedColumns, quote } from "./tables.js"
 
 /** The per-second columns (alias p) and per-contract columns (alias k) the final SELECT reads. */
-const finalSelect = (date: string, double: string) =>
+const finalSelect = (date: string, double: string, spanMs: number) =>
   [
     date, "o.ticker", "k.f0", "k.f1", "k.f2", "k.f3", "k.listed", "o.window_start_ms", "o.window_start",
     "o.open", "o.high", "o.low", "o.close", "o.volume", "o.vwap", "o.transactions",
     "p.s_ws", "p.s_open", "p.s_high", "p.s_low", "p.s_close", "p.s_volume", "p.s_vwap", "o.window_start_ms - p.s_ws",
     "p.v_close", "p.v_ws", "o.window_start_ms - p.v_ws",
-    "p.news_n", "p.n_title", "p.n_sentiment", `CAST(o.window_start_ms - p.n_published AS ${double}) / 1000`
+    "p.news_n", "p.n_title", "p.n_sentiment", `CAST(o.window_start_ms + ${Math.trunc(spanMs)} - p.n_published AS ${double}) / 1000`
   ].join(",\n  ")
 
 /** The per-second row: t plus the SPY bar, the VIX bar and the news columns (aliases l, s, v, n: ranked rows). */
@@ -54,7 +54,7 @@ FROM vix_values WHERE ticker = '${VIX}' AND ${q("date")} = ${date}`
  * `secs` must be a relation of the seconds (column t) referenced ONCE (MySQL cannot reopen a
  * temporary table), `news` one of the ranked articles (published_utc_ms).
  */
-const merge = (o: { readonly date: string; readonly window: string; readonly secs: string; readonly news: string; readonly q: (id: string) => string; readonly int: string }) => `
+const merge = (o: { readonly date: string; readonly window: string; readonly secs: string; readonly news: string; readonly q: (id: string) => string; readonly int: string; readonly spanMs: number }) => `
 SELECT t, CAST(MAX(CASE WHEN kind = 1 THEN spy END) AS ${o.int}) AS spy_rn, CAST(MAX(CASE WHEN kind = 1 THEN vix END) AS ${o.int}) AS vix_rn,
   CAST(MAX(CASE WHEN kind = 1 THEN news END) AS ${o.int}) AS n_rn, CAST(MAX(CASE WHEN kind = 2 THEN news END) AS ${o.int}) AS n0_rn
 FROM (
@@ -64,7 +64,7 @@ FROM (
       FROM spy_bars WHERE ticker = '${SPY}' AND ${o.q("date")} = ${o.date}
     UNION ALL SELECT window_start_ms, 0, 0, 1, 0, NULL
       FROM vix_values WHERE ticker = '${VIX}' AND ${o.q("date")} = ${o.date}
-    UNION ALL SELECT published_utc_ms, 0, 0, 0, 1, NULL FROM ${o.news}
+    UNION ALL SELECT published_utc_ms - ${Math.trunc(o.spanMs)}, 0, 0, 0, 1, NULL FROM ${o.news}
     UNION ALL SELECT CASE WHEN k.kind = 1 THEN s.t ELSE s.t - ${o.window} END, k.kind, 0, 0, 0, s.t
       FROM ${o.secs} s CROSS JOIN (SELECT 1 AS kind UNION ALL SELECT 2) k
   ) ev
@@ -102,16 +102,16 @@ const newsOfDay = (o: { readonly lo: string; readonly hi: string; readonly windo
  * come from a loose index scan of `option_bars_date` (one probe per ticker, not a scan of the bars);
  * the option bars are read once more, by the final hash joins. Run it after `postgresSessionSettings`.
  */
-export const postgresConsolidate = `${insertInto("postgres")}
+export const postgresConsolidate = (spanMs = 1000): string => `${insertInto("postgres")}
 WITH RECURSIVE secs AS MATERIALIZED (SELECT DISTINCT window_start_ms AS t FROM option_bars WHERE "date" = $1::varchar),
 bounds AS MATERIALIZED (SELECT min(t) AS lo, max(t) AS hi FROM secs),
 news_day AS MATERIALIZED (
   SELECT d.*, row_number() OVER (ORDER BY d.published_utc_ms, d.id COLLATE "C") AS rn
-  FROM (${newsOfDay({ lo: "(SELECT lo FROM bounds)", hi: "(SELECT hi FROM bounds)", window: "$2::bigint", idDesc: `x.id COLLATE "C"` })}) d
+  FROM (${newsOfDay({ lo: `(SELECT lo FROM bounds) + ${Math.trunc(spanMs)}`, hi: `(SELECT hi FROM bounds) + ${Math.trunc(spanMs)}`, window: "$2::bigint", idDesc: `x.id COLLATE "C"` })}) d
 ),
 spy_day AS MATERIALIZED (${rankedSpy("$1::varchar", pgq)}),
 vix_day AS MATERIALIZED (${rankedVix("$1::varchar", pgq)}),
-l AS MATERIALIZED (${merge({ date: "$1::varchar", window: "$2::bigint", secs: "secs", news: "news_day", q: pgq, int: "BIGINT" })}),
+l AS MATERIALIZED (${merge({ date: "$1::varchar", window: "$2::bigint", secs: "secs", news: "news_day", q: pgq, int: "BIGINT", spanMs })}),
 p AS MATERIALIZED (
   SELECT ${perSecondColumns}
   FROM l
@@ -131,7 +131,7 @@ k AS MATERIALIZED (
   WHERE t.ticker IS NOT NULL
 )
 SELECT
-  ${finalSelect(`o."date"`, "DOUBLE PRECISION")}
+  ${finalSelect(`o."date"`, "DOUBLE PRECISION", spanMs)}
 FROM option_bars o
 JOIN k ON k.ticker = o.ticker
 JOIN p ON p.t = o.window_start_ms
@@ -170,17 +170,17 @@ export const mysqlBounds = "SELECT MIN(t) AS lo, MAX(t) AS hi FROM cons_secs"
  * `option_bars_date` (forced: by the primary key, a ticker's bars of every other date would be
  * read too). `lo`/`hi`: the bounds of step 1 (numbers).
  */
-export const mysqlSteps = (date: string, windowMs: number, lo: number, hi: number): ReadonlyArray<MysqlStep> => [
+export const mysqlSteps = (date: string, windowMs: number, lo: number, hi: number, spanMs = 1000): ReadonlyArray<MysqlStep> => [
   {
     sql: `CREATE TEMPORARY TABLE cons_news (PRIMARY KEY (rn)) ENGINE=InnoDB
 SELECT ROW_NUMBER() OVER (ORDER BY d.published_utc_ms, d.id) AS rn, d.*
 FROM (${newsOfDay({ lo: "?", hi: "?", window: "?", idDesc: "x.id" })}) d`,
-    params: [lo, windowMs, hi, lo, windowMs]
+    params: [lo + Math.trunc(spanMs), windowMs, hi + Math.trunc(spanMs), lo + Math.trunc(spanMs), windowMs]
   },
   { sql: `CREATE TEMPORARY TABLE cons_spy (PRIMARY KEY (rn)) ENGINE=InnoDB ${rankedSpy("?", myq)}`, params: [date] },
   { sql: `CREATE TEMPORARY TABLE cons_vix (PRIMARY KEY (rn)) ENGINE=InnoDB ${rankedVix("?", myq)}`, params: [date] },
   {
-    sql: `CREATE TEMPORARY TABLE cons_l (PRIMARY KEY (t)) ENGINE=InnoDB ${merge({ date: "?", window: "?", secs: "cons_secs", news: "cons_news", q: myq, int: "SIGNED" })}`,
+    sql: `CREATE TEMPORARY TABLE cons_l (PRIMARY KEY (t)) ENGINE=InnoDB ${merge({ date: "?", window: "?", secs: "cons_secs", news: "cons_news", q: myq, int: "SIGNED", spanMs })}`,
     params: [date, date, windowMs]
   },
   {
@@ -202,7 +202,7 @@ LEFT JOIN option_contracts c ON c.as_of = ? AND c.ticker = t.ticker`,
   {
     sql: `${insertInto("mysql")}
 SELECT
-  ${finalSelect("o.`date`", "DOUBLE")}
+  ${finalSelect("o.`date`", "DOUBLE", spanMs)}
 FROM option_bars o FORCE INDEX (option_bars_date)
 JOIN cons_k k ON k.ticker = o.ticker
 JOIN cons_p p ON p.t = o.window_start_ms

@@ -107,6 +107,8 @@ describe("sinks: two days in every engine", () => {
     }
   })
 
+  // Hand-computed, point in time: a row's time is its bar's END (start + 1 s). SPY/VIX: the bar of
+  // the same second (it ends with the option bar) or the last before; news: published ≤ the end.
   it.each(viewEngines.map((e) => [e.name, e] as const))("%s: staleness, nulls and the news boundary on hand-built cases", async (_, engine) => {
     const date = DATES[0]
     const open = Date.parse(`${date}T13:30:00Z`)
@@ -115,17 +117,23 @@ describe("sinks: two days in every engine", () => {
     const c0 = "O:SPY251028C00580000"
     const pre = at(c0, open - 1000) // before any SPY/VIX bar of the day
     expect([pre["spy_close"], pre["spy_staleness_ms"], pre["vix_value"], pre["vix_staleness_ms"]]).toEqual([null, null, null, null])
-    expect([pre["news_count_15m"], pre["latest_headline"], pre["latest_news_age_s"]]).toEqual([2, HOSTILE[2], (WINDOW_MS - 2000) / 1000])
-    const first = at(c0, open) // news published exactly t − 15 min is outside (t − 15 min, t]
-    expect([first["spy_staleness_ms"], first["spy_window_start_ms"], first["vix_value"], first["news_count_15m"]]).toEqual([0, open, null, 1])
+    // ends at the open: (open − 15 min, open] holds c (open − 14:59) but not b (open − 15:00 exactly)
+    expect([pre["news_count_15m"], pre["latest_headline"], pre["latest_news_age_s"]]).toEqual([1, HOSTILE[2], (WINDOW_MS - 1000) / 1000])
+    const first = at(c0, open) // ends at open + 1 s: c, published exactly end − 15 min, is outside (end − 15 min, end]
+    expect([first["spy_staleness_ms"], first["spy_window_start_ms"], first["vix_value"], first["news_count_15m"], first["latest_headline"]]).toEqual([0, open, null, 0, HOSTILE[2]])
     const gap = at(c0, open + 3000) // SPY missing this second → the previous second's bar
     expect([gap["spy_window_start_ms"], gap["spy_staleness_ms"], gap["vix_value"], gap["vix_staleness_ms"]]).toEqual([open + 2000, 1000, 17.003, 0])
-    const tie = at(c0, open + 30_000) // two articles at the same ms: the greater id wins
+    const p580 = "O:SPY251028P00580500"
+    const tie = at(p580, open + 29_000) // ends when two articles are published at the same ms: both known, the greater id wins
     expect([tie["latest_headline"], tie["latest_sentiment"], tie["latest_news_age_s"], tie["news_count_15m"]]).toEqual([HOSTILE[4], "positive", 0, 2])
-    const onStart = at(c0, open + 120_000) // article published exactly at the bar start is known
-    expect([onStart["latest_headline"], onStart["latest_news_age_s"], onStart["news_count_15m"]]).toEqual(["SPY at a bar start", 0, 3])
+    const afterTie = at(c0, open + 30_000) // starts at that ms, ends 1 s later
+    expect([afterTie["latest_headline"], afterTie["latest_news_age_s"], afterTie["news_count_15m"]]).toEqual([HOSTILE[4], 1, 2])
+    const endsOnPublish = at(p580, open + 119_000) // ends exactly when "SPY at a bar start" is published: known, age 0
+    expect([endsOnPublish["latest_headline"], endsOnPublish["latest_news_age_s"], endsOnPublish["news_count_15m"]]).toEqual(["SPY at a bar start", 0, 3])
+    const inside = at(c0, open + 120_000) // "SPY mid-bar" is published inside this bar: known at its end
+    expect([inside["latest_headline"], inside["latest_news_age_s"], inside["news_count_15m"]]).toEqual(["SPY mid-bar", 0.5, 4])
     const afterMid = at("O:SPY251028C00581000", open + 121_000)
-    expect([afterMid["latest_headline"], afterMid["latest_news_age_s"], afterMid["news_count_15m"], afterMid["in_contract_list"]]).toEqual(["SPY mid-bar", 0.5, 4, true])
+    expect([afterMid["latest_headline"], afterMid["latest_news_age_s"], afterMid["news_count_15m"], afterMid["in_contract_list"]]).toEqual(["SPY mid-bar", 1.5, 4, true])
     const unlisted = rows.find((r) => r["ticker"] === "O:SPY251028P00582500")!
     expect([unlisted["in_contract_list"], unlisted["contract_type"], unlisted["strike"], unlisted["expiration"]]).toEqual([false, "put", 582.5, "2025-10-28"])
     const hostile = rows.find((r) => String(r["ticker"]).startsWith("O:X'"))!

@@ -11,6 +11,8 @@ import { dedupe } from "./support.js"
 
 export const DATES = ["2025-10-28", "2025-10-29"] as const
 export const WINDOW_MS = 15 * 60_000
+/** Per-second option bars: a consolidated row is as of the bar's end, 1 s after its start. */
+export const BAR_SPAN_MS = 1000
 export const HOSTILE = [
   "'; DROP TABLE news; --",
   `Robert'); DROP TABLE option_bars;-- "quoted" \\back\\slash`,
@@ -115,7 +117,8 @@ export const referenceView = (days: ReadonlyArray<Day>, date: string): Array<Rec
     const t = Number(o["window_start_ms"])
     const s = lastAtOrBefore(spy, t)
     const v = lastAtOrBefore(vix, t)
-    const known = news.filter((n) => Number(n["published_utc_ms"]) <= t)
+    const tEnd = t + BAR_SPAN_MS // the row's time: the bar's end
+    const known = news.filter((n) => Number(n["published_utc_ms"]) <= tEnd)
     const latest = known.sort((a, b) => Number(a["published_utc_ms"]) - Number(b["published_utc_ms"]) || (String(a["id"]) < String(b["id"]) ? -1 : 1)).at(-1)
     const occ = parseOptionTicker(String(o["ticker"]))
     return {
@@ -126,9 +129,9 @@ export const referenceView = (days: ReadonlyArray<Day>, date: string): Array<Rec
       spy_close: s?.["close"] ?? null, spy_volume: s?.["volume"] ?? null, spy_vwap: s?.["vwap"] ?? null,
       spy_staleness_ms: s ? t - Number(s["window_start_ms"]) : null,
       vix_value: v?.["close"] ?? null, vix_window_start_ms: v?.["window_start_ms"] ?? null, vix_staleness_ms: v ? t - Number(v["window_start_ms"]) : null,
-      news_count_15m: known.filter((n) => Number(n["published_utc_ms"]) > t - WINDOW_MS).length,
+      news_count_15m: known.filter((n) => Number(n["published_utc_ms"]) > tEnd - WINDOW_MS).length,
       latest_headline: latest?.["title"] ?? null, latest_sentiment: latest?.["spy_sentiment"] ?? null,
-      latest_news_age_s: latest ? (t - Number(latest["published_utc_ms"])) / 1000 : null
+      latest_news_age_s: latest ? (tEnd - Number(latest["published_utc_ms"])) / 1000 : null
     }
   })
 }

@@ -93,7 +93,8 @@ export const referenceRows = (day: SimDay, windowMs: number): Array<Record<strin
     const t = Number(o["window_start_ms"])
     const s = spy[upper(spyT, t) - 1]
     const v = vix[upper(vixT, t) - 1]
-    const known = upper(newsT, t)
+    const tEnd = t + 1000 // the row's time: the (per-second) bar's end
+    const known = upper(newsT, tEnd)
     const latest = news[known - 1]
     const occ = parseOptionTicker(String(o["ticker"]))
     return {
@@ -103,9 +104,9 @@ export const referenceRows = (day: SimDay, windowMs: number): Array<Record<strin
       spy_window_start_ms: s?.["window_start_ms"] ?? null, spy_open: s?.["open"] ?? null, spy_high: s?.["high"] ?? null, spy_low: s?.["low"] ?? null,
       spy_close: s?.["close"] ?? null, spy_volume: s?.["volume"] ?? null, spy_vwap: s?.["vwap"] ?? null, spy_staleness_ms: s ? t - Number(s["window_start_ms"]) : null,
       vix_value: v?.["close"] ?? null, vix_window_start_ms: v?.["window_start_ms"] ?? null, vix_staleness_ms: v ? t - Number(v["window_start_ms"]) : null,
-      news_count_15m: known - upper(newsT, t - windowMs),
+      news_count_15m: known - upper(newsT, tEnd - windowMs),
       latest_headline: latest?.["title"] ?? null, latest_sentiment: latest?.["spy_sentiment"] ?? null,
-      latest_news_age_s: latest ? (t - Number(latest["published_utc_ms"])) / 1000 : null
+      latest_news_age_s: latest ? (tEnd - Number(latest["published_utc_ms"])) / 1000 : null
     }
   })
 }

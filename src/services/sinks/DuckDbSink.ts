@@ -34,6 +34,8 @@ export interface DuckDbSinkOptions {
   readonly path?: string | undefined
   readonly newsWindowMinutes: number
   readonly commitSlaS: number
+  /** The option bars' span: the consolidated row's time is the bar's end. */
+  readonly barSpanMs?: number
   /** Rows per transaction for large partitions; 0 = the whole partition in one. */
   readonly batchRows?: number | undefined
 }
@@ -201,7 +203,7 @@ export const make = (options: DuckDbSinkOptions) =>
             const tmp = `${target}.tmp-${process.pid}-${Date.now()}`
             try {
               const copied = await c.runAndReadAll(
-                `COPY (${duckdbConsolidateQuery(d, options.newsWindowMinutes * 60_000)}) TO ${DuckDb.sqlString(tmp)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 100000)`
+                `COPY (${duckdbConsolidateQuery(d, options.newsWindowMinutes * 60_000, options.barSpanMs)}) TO ${DuckDb.sqlString(tmp)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 100000)`
               )
               await publish(tmp, target)
               await ensureView(c)

@@ -26,6 +26,7 @@ export interface MysqlSinkOptions {
   readonly maxInFlight: number
   readonly maxRowsPerSecond: number
   readonly newsWindowMinutes: number
+  readonly barSpanMs?: number
   readonly commitSlaS: number
   /** Server-side statement limits and the test-only fault knob (see SqlSink.SqlSinkOptions). */
   readonly statementTimeoutS?: number | undefined
@@ -46,7 +47,7 @@ export const migrate = (sql: MysqlClient.MysqlClient) =>
   })
 
 /** Rebuild the date's consolidated rows; the caller wraps it in a transaction. Returns the rows. */
-export const consolidate = (sql: MysqlClient.MysqlClient) => (date: string, windowMs: number) =>
+export const consolidate = (sql: MysqlClient.MysqlClient) => (date: string, windowMs: number, barSpanMs = 1000) =>
   Effect.gen(function* () {
     yield* sql.unsafe(deleteDate("mysql", CONSOLIDATED), [date])
     yield* sql.unsafe(mysqlDropTemp) // a failed earlier attempt on this connection may have left them
@@ -54,7 +55,7 @@ export const consolidate = (sql: MysqlClient.MysqlClient) => (date: string, wind
     yield* sql.unsafe(seconds.sql, [...seconds.params])
     const [b] = yield* sql.unsafe<{ lo: number | string | null; hi: number | string | null }>(mysqlBounds)
     if (b?.lo !== null && b?.lo !== undefined && b.hi !== null)
-      for (const step of mysqlSteps(date, windowMs, Number(b.lo), Number(b.hi))) yield* sql.unsafe(step.sql, [...step.params])
+      for (const step of mysqlSteps(date, windowMs, Number(b.lo), Number(b.hi), barSpanMs)) yield* sql.unsafe(step.sql, [...step.params])
     yield* sql.unsafe(mysqlDropTemp)
     const [r] = yield* sql.unsafe<{ n: number | string }>(`SELECT COUNT(*) AS n FROM \`${CONSOLIDATED}\` WHERE \`date\` = ?`, [date])
     return Number(r!.n)
@@ -99,7 +100,7 @@ export const make = (options: MysqlSinkOptions) =>
     }
     const sink: Sink = SqlSink.make(
       ops,
-      { name: "mysql", batchRows: options.batchRows, newsWindowMs: options.newsWindowMinutes * 60_000, ...SqlSink.timeouts(options) },
+      { name: "mysql", batchRows: options.batchRows, newsWindowMs: options.newsWindowMinutes * 60_000, barSpanMs: options.barSpanMs, ...SqlSink.timeouts(options) },
       {
         reader,
         metrics: SinkMetrics.make("mysql", options.commitSlaS * 1000, alerts),

@@ -24,6 +24,7 @@ export interface PgSinkOptions {
   readonly maxInFlight: number
   readonly maxRowsPerSecond: number
   readonly newsWindowMinutes: number
+  readonly barSpanMs?: number
   readonly commitSlaS: number
   /** Server-side statement limits and the test-only fault knob (see SqlSink.SqlSinkOptions). */
   readonly statementTimeoutS?: number | undefined
@@ -45,11 +46,11 @@ export const migrate = (sql: PgClient.PgClient) =>
   ).pipe(Effect.mapError(sinkError("postgres", "migrate")))
 
 /** Rebuild the date's consolidated rows; the caller wraps it in a transaction. Returns the rows. */
-export const consolidate = (sql: PgClient.PgClient) => (date: string, windowMs: number) =>
+export const consolidate = (sql: PgClient.PgClient) => (date: string, windowMs: number, barSpanMs = 1000) =>
   Effect.gen(function* () {
     for (const setting of postgresSessionSettings) yield* sql.unsafe(setting)
     yield* sql.unsafe(deleteDate("postgres", CONSOLIDATED), [date])
-    yield* sql.unsafe(postgresConsolidate, [date, windowMs])
+    yield* sql.unsafe(postgresConsolidate(barSpanMs), [date, windowMs])
     const [r] = yield* sql.unsafe<{ n: string }>(`SELECT count(*) AS n FROM "${CONSOLIDATED}" WHERE "date" = $1`, [date])
     return Number(r!.n)
   })
@@ -85,7 +86,7 @@ export const make = (options: PgSinkOptions) =>
     }
     const sink: Sink = SqlSink.make(
       ops,
-      { name: "postgres", batchRows: options.batchRows, newsWindowMs: options.newsWindowMinutes * 60_000, ...SqlSink.timeouts(options) },
+      { name: "postgres", batchRows: options.batchRows, newsWindowMs: options.newsWindowMinutes * 60_000, barSpanMs: options.barSpanMs, ...SqlSink.timeouts(options) },
       {
         reader,
         metrics: SinkMetrics.make("postgres", options.commitSlaS * 1000, alerts),

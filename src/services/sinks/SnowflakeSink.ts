@@ -27,6 +27,7 @@ export interface SnowflakeSinkOptions {
   readonly stage: string
   readonly newsWindowMinutes: number
   readonly commitSlaS: number
+  readonly barSpanMs?: number
 }
 
 /** Loaded only when the sink is enabled: the SDK pulls in the AWS SDK (slow start-up, warnings on Node 20). */
@@ -105,7 +106,7 @@ export const make = (options: SnowflakeSinkOptions) =>
     const consolidate = (date: string) =>
       Effect.gen(function* () {
         const start = yield* Clock.currentTimeMillis
-        yield* inTransaction(consolidated.consolidatePlan(date, options.newsWindowMinutes * 60_000))
+        yield* inTransaction(consolidated.consolidatePlan(date, options.newsWindowMinutes * 60_000, options.barSpanMs))
         const [row] = yield* query(consolidated.countRows(date))
         const rows = Number(row?.["N"] ?? 0)
         yield* metrics.commit(rows, (yield* Clock.currentTimeMillis) - start, { sink: "snowflake", date, op: "consolidate" })

@@ -37,13 +37,15 @@ export interface SqlOps<E> {
   readonly readCheckpoint: (feed: Feed, date: string) => Effect.Effect<Checkpoint | undefined, E>
   readonly writeCheckpoint: (feed: Feed, date: string, cp: Checkpoint) => Effect.Effect<void, E>
   /** Delete the date's consolidated rows, insert them again (caller wraps in a transaction); returns rows. */
-  readonly consolidate: (date: string, windowMs: number) => Effect.Effect<number, E>
+  readonly consolidate: (date: string, windowMs: number, barSpanMs: number) => Effect.Effect<number, E>
 }
 
 export interface SqlSinkOptions {
   readonly name: SinkName
   readonly batchRows: number
   readonly newsWindowMs: number
+  /** The option bars' span (1 s, or 60 s with minute bars): the consolidated row's time t is the bar's end. */
+  readonly barSpanMs?: number
   /** Server-side limit per statement of a load transaction of up to `batchRows` rows; a larger transaction (overwrite) gets it once per `batchRows` rows. */
   readonly statementTimeoutMs?: number | undefined
   /** Server-side limit for the consolidation statement (one statement over the whole day). */
@@ -186,7 +188,7 @@ export const make = <E>(ops: SqlOps<E>, options: SqlSinkOptions, deps: { reader:
     loadPartition: (feed, date, opts = {}) => loadPartition(feed, date, opts.overwrite === true),
     loadFiles,
     consolidate: (date) =>
-      commit(0, { sink: name, date, op: "consolidate" }, Effect.suspend(() => ops.consolidate(date, options.newsWindowMs)), {
+      commit(0, { sink: name, date, op: "consolidate" }, Effect.suspend(() => ops.consolidate(date, options.newsWindowMs, options.barSpanMs ?? 1000)), {
         timeoutMs: options.consolidateTimeoutMs ?? DEFAULT_CONSOLIDATE_TIMEOUT_MS,
         faultSleepS: options.faultSleepConsolidateS
       }).pipe(

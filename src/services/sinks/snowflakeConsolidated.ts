@@ -23,19 +23,24 @@ const asOf = (name: string, from: string, left: string, right: string) =>
   `${name} AS (SELECT secs.T, x.* FROM secs ASOF JOIN ${from} x MATCH_CONDITION (secs.${left} >= x.${id(right)}))`
 
 /** The SELECT list in `consolidatedColumns` order. */
-const selectList = (): string =>
+const selectList = (spanMs: number): string =>
   [
     col("o", "date"), col("o", "ticker"), "k.F0", "k.F1", "k.F2", "k.F3", `${col("c", "ticker")} IS NOT NULL`, ws, col("o", "window_start"),
     ...["open", "high", "low", "close", "volume", "vwap", "transactions"].map((c) => col("o", c)),
     ...bar("s"), `${ws} - ${col("s", "window_start_ms")}`,
     col("v", "close"), col("v", "window_start_ms"), `${ws} - ${col("v", "window_start_ms")}`,
     "COALESCE(n.CUM, 0) - COALESCE(n0.CUM, 0)", col("n", "title"), col("n", "spy_sentiment"),
-    `CAST(${ws} - ${col("n", "published_utc_ms")} AS FLOAT) / 1000`
+    `CAST(${ws} + ${spanMs} - ${col("n", "published_utc_ms")} AS FLOAT) / 1000`
   ].join(",\n  ")
 
-/** Binds: date, date, date, window ms, date (see the `?` order below). */
-export const consolidateInsert = (date: string, windowMs: number): Statement => {
+/**
+ * Binds: date, date, date, window ms, date (see the `?` order below). The row's time is the bar's
+ * end (start + `barSpanMs`): news counts and the latest article are as of then (TN, T0 = TN − window);
+ * SPY and VIX as of the bar's start, whose bars end with it.
+ */
+export const consolidateInsert = (date: string, windowMs: number, barSpanMs = 1000): Statement => {
   const d = assertDate(date)
+  const span = Math.trunc(barSpanMs)
   const t = `t.${id("ticker")}`
   const fields = occFields(t, { length: `LENGTH(${t})`, matches: `REGEXP_LIKE(${t}, ${OCC_REGEX})`, double: "FLOAT" })
   const published = id("published_utc_ms")
@@ -49,14 +54,14 @@ news_spy AS (
   FROM ${id("news")} WHERE ${id("tickers")} LIKE ${SPY_TAG}
   QUALIFY ROW_NUMBER() OVER (PARTITION BY ${published} ORDER BY ${id("id")} DESC) = 1
 ),
-secs AS (SELECT DISTINCT ${id("window_start_ms")} AS T, ${id("window_start_ms")} - ? AS T0 FROM o),
+secs AS (SELECT DISTINCT ${id("window_start_ms")} AS T, ${id("window_start_ms")} + ${span} AS TN, ${id("window_start_ms")} + ${span} - ? AS T0 FROM o),
 k AS (SELECT ${t}, ${fields.map((e, i) => `${e} AS F${i}`).join(", ")} FROM (SELECT DISTINCT ${id("ticker")} FROM o) t),
 ${asOf("s", "spy", "T", "window_start_ms")},
 ${asOf("v", "vix", "T", "window_start_ms")},
-${asOf("n", "news_spy", "T", "published_utc_ms")},
+${asOf("n", "news_spy", "TN", "published_utc_ms")},
 ${asOf("n0", "news_spy", "T0", "published_utc_ms")}
 SELECT
-  ${selectList()}
+  ${selectList(span)}
 FROM o
 JOIN k ON ${col("k", "ticker")} = ${col("o", "ticker")}
 LEFT JOIN s ON s.T = ${ws}
@@ -69,10 +74,10 @@ LEFT JOIN ${id("option_contracts")} c ON ${col("c", "as_of")} = ? AND ${col("c",
 }
 
 /** One transaction: the date's rows replaced; then `countRows` reads how many there are. */
-export const consolidatePlan = (date: string, windowMs: number): ReadonlyArray<Statement> => [
+export const consolidatePlan = (date: string, windowMs: number, barSpanMs = 1000): ReadonlyArray<Statement> => [
   { sqlText: "BEGIN", binds: [] },
   { sqlText: `DELETE FROM ${id(CONSOLIDATED)} WHERE ${id("date")} = ?`, binds: [assertDate(date)] },
-  consolidateInsert(date, windowMs),
+  consolidateInsert(date, windowMs, barSpanMs),
   { sqlText: "COMMIT", binds: [] }
 ]
 
