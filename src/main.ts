@@ -105,10 +105,11 @@ const verify = Command.make(
     config: configPath,
     date: Options.text("date").pipe(Options.withDescription("trading date, YYYY-MM-DD")),
     feeds: Options.text("feeds").pipe(Options.optional, Options.withDescription("comma list of spy,options,vix,news,contracts")),
-    json: Options.boolean("json").pipe(Options.withDescription("the report as JSON"))
+    json: Options.boolean("json").pipe(Options.withDescription("the report as JSON")),
+    lakeOnly: Options.boolean("lake-only").pipe(Options.withDescription("do not compare the enabled sinks with the lake"))
   },
   (o) =>
-    verifyProgram({ date: o.date, feeds: parseVerifyFeeds(o.feeds), json: o.json }).pipe(Effect.asVoid, Effect.provide(settingsLayer(o.config)))
+    verifyProgram({ date: o.date, feeds: parseVerifyFeeds(o.feeds), json: o.json, lakeOnly: o.lakeOnly }).pipe(Effect.asVoid, Effect.provide(settingsLayer(o.config)))
 )
 
 const report = Command.make(

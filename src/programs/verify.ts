@@ -1,6 +1,7 @@
 /**
  * `verify --date D [--feeds …] [--json]`: the completeness and consistency report of a lake day
- * (figures in verify/lakeFigures.ts). Fails (exit 1) on a duplicate key in any feed, or a gap
+ * (figures in verify/lakeFigures.ts) and each enabled sink's rows for the date against the lake's
+ * keys (not with `lakeOnly`). Fails (exit 1) on a duplicate key in any feed, a sink mismatch, or a gap
  * longer than `verify.max_gap_s` in SPY or VIX (continuous series: every slot should hold a bar);
  * option contracts trade sparsely, so their coverage and gaps are reported, not judged.
  */
@@ -12,16 +13,29 @@ import { assertDate, lakePaths } from "../domain/paths.js"
 import { readJsonIfExists } from "../lib/atomicFile.js"
 import { AppSettings } from "../services/AppSettings.js"
 import * as DuckDb from "../services/DuckDb.js"
+import * as Sinks from "../layers/Sinks.js"
+import { SinkRouter } from "../services/sinks/SinkRouter.js"
+import { CONSOLIDATED, TABLES } from "../sql/tables.js"
 import { type DriftEvent, driftEvents, type FeedFigures, feedFigures } from "./verify/lakeFigures.js"
 import { formatVerify } from "./verify/format.js"
 
 export const VERIFY_FEEDS: ReadonlyArray<Feed> = ["spy", "options", "vix", "news", "contracts"]
+
+export interface SinkCount {
+  readonly sink: string
+  readonly table: string
+  readonly rows: number
+  /** What the table should hold: the lake's distinct keys of its feed (options for the consolidated view). */
+  readonly lake: number
+}
 
 export interface VerifyReport {
   readonly date: string
   readonly session: { readonly openMs: number; readonly closeMs: number; readonly earlyClose: boolean }
   readonly feeds: ReadonlyArray<FeedFigures>
   readonly drift: ReadonlyArray<DriftEvent>
+  /** Each enabled sink's rows for the date against the lake (empty with `lakeOnly` or no sink). */
+  readonly sinks: ReadonlyArray<SinkCount>
   readonly problems: ReadonlyArray<string>
 }
 
@@ -59,7 +73,24 @@ const contractTickers = (db: DuckDb.DuckDbService, root: string, date: string) =
       Effect.orElseSucceed(() => [] as ReadonlyArray<string>)
     )
 
-export const verifyReport = (options: { readonly date: string; readonly feeds?: ReadonlyArray<Feed> | undefined }) =>
+/** Each sink's table counts against the lake's keys, and the problems of what differs or could not be counted. */
+const sinkCounts = (date: string, feeds: ReadonlyArray<FeedFigures>) =>
+  Effect.gen(function* () {
+    const router = yield* SinkRouter
+    const counts = yield* router.counts(date)
+    const lakeOf = new Map<string, number>(feeds.map((f) => [TABLES[f.feed], f.distinctKeys]))
+    const options = feeds.find((f) => f.feed === "options")
+    if (options) lakeOf.set(CONSOLIDATED, options.distinctKeys)
+    const rows: Array<SinkCount> = Object.entries(counts).flatMap(([sink, tables]) =>
+      Object.entries(tables).flatMap(([table, n]) => (lakeOf.has(table) ? [{ sink, table, rows: n, lake: lakeOf.get(table)! }] : []))
+    )
+    return { rows, problems: rows.filter((r) => r.rows !== r.lake).map((r) => `${r.sink}: ${r.table} has ${r.rows} rows for ${date}, the lake ${r.lake} keys`) }
+  }).pipe(
+    Effect.provide(Sinks.layer),
+    Effect.catchAll((e) => Effect.succeed({ rows: [] as ReadonlyArray<SinkCount>, problems: [`sinks: cannot count: ${e.message}`] }))
+  )
+
+export const verifyReport = (options: { readonly date: string; readonly feeds?: ReadonlyArray<Feed> | undefined; readonly lakeOnly?: boolean }) =>
   Effect.gen(function* () {
     const settings = yield* AppSettings
     const date = yield* Effect.try({ try: () => assertDate(options.date), catch: () => new VerifyInputError({ message: `--date must be YYYY-MM-DD, got ${options.date}` }) })
@@ -71,11 +102,12 @@ export const verifyReport = (options: { readonly date: string; readonly feeds?: 
     const contracts = yield* contractTickers(db, root, date)
     const feeds = yield* Effect.forEach(options.feeds ?? VERIFY_FEEDS, (feed) => feedFigures(db, root, feed, date, session, slotMs, contracts))
     const drift = yield* driftEvents(root, date)
-    return { date, session, feeds, drift, problems: problemsOf(feeds, settings.verify.maxGapS) } satisfies VerifyReport
+    const sinks = options.lakeOnly === true || settings.sinks.enabled.length === 0 ? { rows: [], problems: [] } : yield* sinkCounts(date, feeds)
+    return { date, session, feeds, drift, sinks: sinks.rows, problems: [...problemsOf(feeds, settings.verify.maxGapS), ...sinks.problems] } satisfies VerifyReport
   }).pipe(Effect.scoped)
 
 /** The command: the report as a table (or JSON), then exit 1 when it found a problem. */
-export const verifyProgram = (options: { readonly date: string; readonly feeds?: ReadonlyArray<Feed> | undefined; readonly json?: boolean }) =>
+export const verifyProgram = (options: { readonly date: string; readonly feeds?: ReadonlyArray<Feed> | undefined; readonly json?: boolean; readonly lakeOnly?: boolean }) =>
   Effect.gen(function* () {
     const report = yield* verifyReport(options)
     yield* Console.log(options.json === true ? JSON.stringify(report, null, 2) : formatVerify(report))

@@ -120,6 +120,7 @@ describe.each(["pg", "mysql"] as const)("statement bounds on the server (%s)", (
           upsert: () => Effect.void,
           deleteDate: () => Effect.void,
           readCheckpoint: () => Effect.succeed(undefined),
+          countDate: () => Effect.succeed(0),
           writeCheckpoint: () => Effect.void,
           consolidate: () =>
             Effect.gen(function* () {

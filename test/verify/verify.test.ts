@@ -11,6 +11,7 @@ import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import { nyTimeMs } from "../../src/domain/calendar.js"
 import { BackfillLayer } from "../../src/layers/Backfill.js"
+import * as Sinks from "../../src/layers/Sinks.js"
 import { backfillProgram } from "../../src/programs/backfill.js"
 import { verifyProgram, verifyReport } from "../../src/programs/verify.js"
 import * as AppSettings from "../../src/services/AppSettings.js"
@@ -61,6 +62,30 @@ describe("verify", () => {
       ])
       const spyAfter = (yield* run(verifyReport({ date: DAY, feeds: ["spy"] }))).feeds[0]!
       assert.deepStrictEqual([spyAfter.rows, spyAfter.distinctKeys, spyAfter.files.map((f) => path.basename(f))], [spyBars.length + 2, spyBars.length, ["backfill.parquet", "live.parquet"]])
+    })
+  )
+
+  it.live("with the DuckDB sink: its tables and the consolidated view equal the lake's keys; rows missing in the sink are named and fail the day", () =>
+    Effect.gen(function* () {
+      const root = yield* Effect.promise(() => tempRoot("verify-sinks-"))
+      const settings = AppSettings.layer({ configPath: "config/settings.yaml", ignoreEnv: true, overrides: { storage: { root }, simulator: { seed: SEED }, sinks: { enabled: ["duckdb"] } } })
+      const run = <A, E>(effect: Effect.Effect<A, E, AppSettings.AppSettings>) => effect.pipe(Effect.provide(settings), Effect.provide(NodeContext.layer))
+      yield* run(backfillProgram({ startDate: DAY, endDate: DAY }).pipe(Effect.provide(Layer.mergeAll(BackfillLayer, Sinks.layer))))
+      const clean = yield* run(verifyReport({ date: DAY }))
+      const keys = new Map(clean.feeds.map((f) => [f.feed, f.distinctKeys]))
+      assert.deepStrictEqual(
+        clean.sinks.map((s) => [s.table, s.rows]).sort(),
+        [["news", keys.get("news")], ["option_bars", keys.get("options")], ["option_contracts", keys.get("contracts")], ["options_consolidated", keys.get("options")], ["spy_bars", keys.get("spy")], ["vix_values", keys.get("vix")]].sort()
+      )
+      assert.deepStrictEqual(clean.problems, [])
+      yield* DuckDb.DuckDb.pipe(
+        Effect.flatMap((db) => db.run(`DELETE FROM spy_bars WHERE window_start_ms IN (SELECT window_start_ms FROM spy_bars ORDER BY window_start_ms LIMIT 3)`)),
+        Effect.provide(DuckDb.layer(path.join(root, "warehouse.duckdb"))),
+        Effect.scoped
+      )
+      const failed = yield* run(verifyReport({ date: DAY }))
+      assert.deepStrictEqual(failed.problems, [`duckdb: spy_bars has ${keys.get("spy")! - 3} rows for ${DAY}, the lake ${keys.get("spy")} keys`])
+      assert.deepStrictEqual((yield* run(verifyReport({ date: DAY, lakeOnly: true }))).problems, [])
     })
   )
 })

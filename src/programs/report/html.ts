@@ -52,11 +52,12 @@ Verdict: <b id="verdict" class="${r.problems.length === 0 ? "verdict-ok" : "verd
 ${r.problems.length === 0 ? "" : `<ul id="problems">${r.problems.map((p) => `<li>${escape(p)}</li>`).join("")}</ul>`}
 ${Object.keys(charts).map((id) => `<div class="chart" id="chart-${id}"></div>`).join("\n")}
 <h2>Feeds</h2>${feedTable(r)}
+${list("Sinks against the lake", r.sinks.map((s) => `<span data-sink="${escape(s.sink)}" data-table="${escape(s.table)}">${escape(`${s.sink} ${s.table}: ${s.rows.toLocaleString("en-US")} rows, lake ${s.lake.toLocaleString("en-US")} keys ${s.rows === s.lake ? "(ok)" : "(MISMATCH)"}`)}</span>`), "no sink enabled")}
 ${list("Gaps (SPY, VIX)", d.gaps.map((g) => `${g.series} ${et(g.from)}–${et(g.to)} ET: ${g.seconds} s`), "none")}
 ${list("SPY news", d.news.map((n) => `${et(n.at)} ET: ${escape(n.title)}`), "none in the session")}
 ${list("Schema drift", r.drift.map((x) => escape(`${x.feed} ${x.kind} ${x.field}`)), "none")}
 ${list("Alerts of the day", d.alerts.map((a) => escape(`${a.at} ${a.open ? "raised" : a.event === true ? "event" : "resolved"} ${a.kind}${a.source ? ` (${a.source})` : ""}: ${a.message}`)), "none")}
-<h2>Not in this report yet</h2><p class="none">Commit latency over the day and reconnects of a live day (only the latest heartbeat is kept), and each sink's row counts against the lake.</p>
+<h2>Not in this report yet</h2><p class="none">Commit latency over the day and reconnects of a live day (only the latest heartbeat is kept).</p>
 <script>${vegaRuntime()}</script>
 <script>
 const specs = ${scriptJson(charts)};

@@ -18,6 +18,8 @@ export const formatVerify = (r: VerifyReport): string => {
       f.tickers.length === 0 ? "-" : String(f.tickers.length), coverage, gap ? `${int(gap.seconds)} s (${gap.ticker} ${ny(gap.fromMs)}–${ny(gap.toMs)})` : "-"]
   })
   out.push(formatTable(["FEED", "FILES", "ROWS", "KEYS", "DUPLICATE KEYS", "OUTSIDE SESSION", "QUARANTINED", "TICKERS", "COVERAGE", "LONGEST GAP"], rows, new Set([1, 2, 3, 4, 5, 6, 7])))
+  if (r.sinks.length > 0)
+    out.push("", formatTable(["SINK", "TABLE", "ROWS", "LAKE KEYS", ""], r.sinks.map((s) => [s.sink, s.table, int(s.rows), int(s.lake), s.rows === s.lake ? "ok" : "MISMATCH"]), new Set([2, 3])))
   out.push("", r.drift.length === 0 ? "schema drift: none" : `schema drift: ${r.drift.map((d) => `${d.feed} ${d.kind} ${d.field}`).join("; ")}`)
   out.push("", r.problems.length === 0 ? "verdict: OK" : ["verdict: FAILED", ...r.problems.map((p) => `- ${p}`)].join("\n"))
   return out.join("\n")

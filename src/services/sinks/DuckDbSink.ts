@@ -221,7 +221,18 @@ export const make = (options: DuckDbSinkOptions) =>
       loadPartition: (feed, date, opts = {}) => validated(date, loadPartition(feed, date, opts.overwrite === true)),
       loadFiles: (feed, date, files) => validated(date, Effect.suspend(() => loadFiles(feed, date, files))),
       consolidate: (date) => validated(date, consolidate(date)),
-      metrics: metrics.snapshot
+      metrics: metrics.snapshot,
+      counts: (date) =>
+        validated(
+          date,
+          db.withConnection(async (c) => {
+            const out: Record<string, number> = {}
+            for (const table of Object.values(TABLES)) out[table] = await countDate(c, table, date)
+            // the view exists once a date has been consolidated (it reads the exports' glob)
+            out[CONSOLIDATED] = await countDate(c, CONSOLIDATED, date).catch(() => 0)
+            return out
+          }, `counts ${date}`).pipe(Effect.mapError(sinkError("duckdb", `counts ${date}`)))
+        )
     }
     return sink
   }).pipe(Effect.annotateLogs({ service: "DuckDbSink" }))

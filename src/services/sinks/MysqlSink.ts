@@ -96,7 +96,9 @@ export const make = (options: MysqlSinkOptions) =>
             [feed, date, cp.rows, cp.total, cp.fingerprint]
           )
           .pipe(Effect.asVoid),
-      consolidate: consolidate(sql)
+      consolidate: consolidate(sql),
+      countDate: (table, date) =>
+        sql.unsafe<{ n: number | string }>(`SELECT COUNT(*) AS n FROM \`${table}\` WHERE \`date\` = ?`, [date]).pipe(Effect.map(([r]) => Number(r!.n)))
     }
     const sink: Sink = SqlSink.make(
       ops,

@@ -82,7 +82,9 @@ export const make = (options: PgSinkOptions) =>
             [feed, date, cp.rows, cp.total, cp.fingerprint]
           )
           .pipe(Effect.asVoid),
-      consolidate: consolidate(sql)
+      consolidate: consolidate(sql),
+      countDate: (table, date) =>
+        sql.unsafe<{ n: string }>(`SELECT count(*) AS n FROM "${table}" WHERE "date" = $1`, [date]).pipe(Effect.map(([r]) => Number(r!.n)))
     }
     const sink: Sink = SqlSink.make(
       ops,

@@ -11,6 +11,7 @@
  *   checkpoint, so the end-of-day `loadPartition` still loads the whole partition.
  * - `consolidate(date)`: rebuild `options_consolidated` for the date (delete + insert, one transaction).
  * - `metrics()`: commit latency percentiles and counters (for heartbeats).
+ * - `counts(date)`: the date's rows per table (what `verify` compares with the lake).
  */
 import { Context, Effect, Layer, Schema } from "effect"
 import type { Feed } from "../../domain/feeds.js"
@@ -43,6 +44,8 @@ export interface Sink {
   /** Absent for a sink that does not build the view. */
   readonly consolidate?: (date: string) => Effect.Effect<{ readonly rows: number }, SinkError>
   readonly metrics: Effect.Effect<MetricsSnapshot>
+  /** The date's rows per warehouse table (feed tables and `options_consolidated`), for `verify`. Absent: not counted. */
+  readonly counts?: (date: string) => Effect.Effect<Readonly<Record<string, number>>, SinkError>
 }
 
 /** Where sinks report operational problems (a commit slower than `alerts.commitSlaS`). */

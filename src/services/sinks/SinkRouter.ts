@@ -32,6 +32,8 @@ export interface SinkRouterService {
   /** Rows of the view for the date (the same in every sink; the first sink's count is returned). */
   readonly consolidate: (date: string, options?: ConsolidateOptions) => Effect.Effect<{ readonly rows: number; readonly bySink: Readonly<Record<string, number>> }, SinkError>
   readonly metrics: Effect.Effect<Readonly<Record<string, MetricsSnapshot>>>
+  /** The date's rows per table in each sink that counts (`Sink.counts`). */
+  readonly counts: (date: string) => Effect.Effect<Readonly<Record<string, Readonly<Record<string, number>>>>, SinkError>
 }
 
 export class SinkRouter extends Context.Tag("spy/SinkRouter")<SinkRouter, SinkRouterService>() {}
@@ -78,7 +80,11 @@ export const make: Effect.Effect<SinkRouterService> = Effect.sync(() => {
     metrics: Effect.gen(function* () {
       const entries = yield* Effect.forEach([...registered.values()], (s) => Effect.map(s.metrics, (m) => [s.name, m] as const))
       return Object.fromEntries(entries)
-    })
+    }),
+    counts: (date) =>
+      fanOut([...registered.values()].filter((s) => s.counts !== undefined), (sink) => Effect.map(sink.counts!(date), (c) => [sink.name, c] as const)).pipe(
+        Effect.map((entries) => Object.fromEntries(entries))
+      )
   }
   return service
 })

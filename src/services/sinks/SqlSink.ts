@@ -16,6 +16,7 @@ import type { SinkName } from "../../config/Settings.js"
 import * as Inflight from "../../lib/inflight.js"
 import type { Feed, Row } from "../../domain/feeds.js"
 import { assertDate } from "../../domain/paths.js"
+import { CONSOLIDATED, TABLES } from "../../sql/tables.js"
 import type { LakeReaderService } from "./LakeReader.js"
 import { type LoadResult, type Sink, type SinkError, sinkError } from "./Sink.js"
 import type { SinkMetrics } from "./SinkMetrics.js"
@@ -38,6 +39,8 @@ export interface SqlOps<E> {
   readonly writeCheckpoint: (feed: Feed, date: string, cp: Checkpoint) => Effect.Effect<void, E>
   /** Delete the date's consolidated rows, insert them again (caller wraps in a transaction); returns rows. */
   readonly consolidate: (date: string, windowMs: number, barSpanMs: number) => Effect.Effect<number, E>
+  /** Rows of `table` whose `date` is the date. */
+  readonly countDate: (table: string, date: string) => Effect.Effect<number, E>
 }
 
 export interface SqlSinkOptions {
@@ -197,6 +200,12 @@ export const make = <E>(ops: SqlOps<E>, options: SqlSinkOptions, deps: { reader:
         validDate(date, `consolidate ${date}`),
         Effect.withSpan(`${name}.consolidate`)
       ),
-    metrics: metrics.snapshot
+    metrics: metrics.snapshot,
+    counts: (date) =>
+      Effect.forEach([...Object.values(TABLES), CONSOLIDATED], (table) => Effect.map(ops.countDate(table, date), (n) => [table, n] as const)).pipe(
+        Effect.map((entries) => Object.fromEntries(entries)),
+        Effect.mapError(sinkError(name, `counts ${date}`)),
+        validDate(date, `counts ${date}`)
+      )
   }
 }
