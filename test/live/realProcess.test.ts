@@ -20,7 +20,6 @@
  *   `pending[ticker]`, and the lake must hold nothing of it after that. No holes anywhere inside.
  */
 import { afterEach, beforeAll, describe, expect, it } from "vitest"
-import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { DuckDBInstance } from "@duckdb/node-api"
@@ -35,6 +34,7 @@ import { makeSyntheticMarket } from "../../src/simulator/market/SyntheticMarket.
 import { chosenContracts } from "../helpers/groundTruth.js"
 import { runCli, startCli, waitFor } from "../helpers/cli.js"
 import { tempRoot } from "../helpers/settings.js"
+import { buildIfStale } from "../helpers/build.js"
 
 const SEED = 7
 const DATE = "2025-10-28"
@@ -60,18 +60,6 @@ afterEach(() => {
   for (const c of children.splice(0)) if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill("SIGKILL")
 })
 
-/** Build dist/ unless every src/**.ts already has a newer dist/**.js. */
-const buildIfStale = () => {
-  const stale = (dir: string): boolean =>
-    fs.readdirSync(dir, { withFileTypes: true }).some((e) => {
-      const p = path.join(dir, e.name)
-      if (e.isDirectory()) return stale(p)
-      if (!e.name.endsWith(".ts") || e.name.endsWith(".d.ts")) return false
-      const out = path.join("dist", path.relative("src", p)).replace(/\.ts$/, ".js")
-      return !fs.existsSync(out) || fs.statSync(out).mtimeMs < fs.statSync(p).mtimeMs
-    })
-  if (stale("src")) execFileSync("npx", ["tsc", "-p", "tsconfig.json"], { stdio: "inherit" })
-}
 
 /** `simulate` as a child on a free port, with the drop fault set through the admin route. */
 const startSimulate = async () => {
