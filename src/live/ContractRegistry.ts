@@ -15,6 +15,7 @@ import { ParquetWriter } from "../services/ParquetWriter.js"
 import { PolygonRest } from "../services/PolygonRest.js"
 import * as Quarantine from "../services/Quarantine.js"
 import { SchemaDrift } from "../services/SchemaDrift.js"
+import { cappedJittered } from "../lib/backoff.js"
 
 class NoOpenYet extends Error {}
 
@@ -44,7 +45,7 @@ export const contractSetForSession = (session: Session) =>
     const set = yield* contractSet(env, session.date, holidays).pipe(
       Effect.flatMap((s) => (s === undefined ? Effect.fail(new NoOpenYet("no SPY official open yet")) : Effect.succeed(s))),
       Effect.tapError((e) => Effect.logWarning(`option contracts for ${session.date} not available yet (${e.message}); retrying`)),
-      Effect.retry(Schedule.exponential("2 seconds").pipe(Schedule.union(Schedule.spaced("30 seconds")), Schedule.jittered, Schedule.upTo("30 minutes")))
+      Effect.retry(cappedJittered("2 seconds", "30 seconds").pipe(Schedule.upTo("30 minutes")))
     )
     return set
   })

@@ -10,7 +10,7 @@
  * Files with a seq above the checkpoint's are a crash between publish and checkpoint: removed at
  * start, their rows come back from the journal.
  */
-import { Clock, Effect, Fiber, Option, Queue, Schedule, type Scope } from "effect"
+import { Clock, Effect, Fiber, Option, Queue, type Scope } from "effect"
 import { holidayIndex } from "../domain/calendar.js"
 import { SCHEMAS } from "../domain/feeds.js"
 import { nyseHolidays } from "../domain/nyseHolidays.js"
@@ -26,6 +26,7 @@ import type { JournalHandle } from "./Journal.js"
 import { compact, type LiveCheckpoint, readCheckpoint, removeUncommitted, warmUp } from "./liveFiles.js"
 import { LiveTelemetry } from "./telemetry.js"
 import type { LiveFeed } from "./wsRows.js"
+import { cappedJittered } from "../lib/backoff.js"
 
 export interface WriterConfig {
   readonly root: string
@@ -56,7 +57,7 @@ export interface WriterHandle {
   readonly finish: (repairUntilMs?: number, tail?: ReadonlyArray<string>) => Effect.Effect<void>
 }
 
-const retryPolicy = Schedule.exponential("200 millis").pipe(Schedule.union(Schedule.spaced("10 seconds")), Schedule.jittered)
+const retryPolicy = cappedJittered("200 millis", "10 seconds")
 /** Journal bytes ingested per step (a few ms of work; then the loop checks for a cut and yields). */
 const STEP_BYTES = 512 << 10
 

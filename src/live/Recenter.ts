@@ -38,6 +38,7 @@ import { subscriptionMarker } from "./recenterRepair.js"
 import { type ConnectionSpec, shard } from "./sharding.js"
 import type { SpyPrices } from "./spyPrice.js"
 import { LiveShard, planShards, type ShardPlan } from "./subscriptions.js"
+import { cappedJittered } from "../lib/backoff.js"
 
 export interface RecenterConfig<R> {
   readonly session: Session
@@ -59,7 +60,7 @@ type Contract = RawItem & ContractLike
 const isContract = (raw: RawItem): raw is Contract =>
   typeof raw["ticker"] === "string" && typeof raw["strike_price"] === "number" && typeof raw["expiration_date"] === "string" && typeof raw["contract_type"] === "string"
 
-const retrySchedule = Schedule.exponential("2 seconds").pipe(Schedule.union(Schedule.spaced("30 seconds")), Schedule.jittered)
+const retrySchedule = cappedJittered("2 seconds", "30 seconds")
 
 /** The marker a restart writes before its connections: since when each current ticker is covered, until when each dropped one was. */
 export const resumeMarker = (r: ReplayedRecenter, stepMs: number) =>

@@ -11,7 +11,7 @@
  * it, never loses it. A bar streamed inside an open range wins over its REST row (GapRepair.ts).
  * At a stop, `commit(cut, true)` fetches whatever is still outstanding right there.
  */
-import { Clock, Effect, Queue, Schedule } from "effect"
+import { Clock, Effect, Queue } from "effect"
 import type { FeedSchema, Row } from "../domain/feeds.js"
 import { lakePaths } from "../domain/paths.js"
 import type { ParquetWriterService } from "../services/ParquetWriter.js"
@@ -21,6 +21,7 @@ import { type Batch, type IngestContext, putRow, SPARE_COLUMNS } from "./ingest.
 import { type LiveCheckpoint, type RepairRange, seqName, writeCheckpoint, writeSideFile } from "./liveFiles.js"
 import type { LiveTelemetryService } from "./telemetry.js"
 import type { LiveFeed } from "./wsRows.js"
+import { cappedJittered } from "../lib/backoff.js"
 
 /** A batch handed from ingest to the committer, with the state it reflects. */
 export interface Cut {
@@ -47,7 +48,7 @@ export interface CommitDeps {
   readonly notify: Effect.Effect<void>
 }
 
-const retryPolicy = Schedule.exponential("200 millis").pipe(Schedule.union(Schedule.spaced("10 seconds")), Schedule.jittered)
+const retryPolicy = cappedJittered("200 millis", "10 seconds")
 
 /** The committer of one feed: commits cuts in order, starting from checkpoint `initial`. */
 export const makeCommitter = (deps: CommitDeps, initial: LiveCheckpoint) =>

@@ -18,6 +18,7 @@ import {
 import { keepalive, type SessionState, watchdog } from "../live/socketWatch.js"
 import type { ConnectionSpec } from "../live/sharding.js"
 import { LiveTelemetry } from "../live/telemetry.js"
+import { cappedJittered } from "../lib/backoff.js"
 
 /** The part of a `ws` WebSocket the feed uses (tests provide a fake). */
 export interface WsLike {
@@ -161,10 +162,7 @@ export const runConnection = (
     const connect = yield* WebSocketConnector
     const telemetry = yield* LiveTelemetry
     const runFork = Runtime.runFork(yield* Effect.runtime<never>())
-    const backoff = Schedule.exponential(Duration.millis(cfg.reconnectBaseMs)).pipe(
-      Schedule.union(Schedule.spaced(Duration.millis(cfg.reconnectMaxMs))),
-      Schedule.jittered
-    )
+    const backoff = cappedJittered(Duration.millis(cfg.reconnectBaseMs), Duration.millis(cfg.reconnectMaxMs))
     const driver = yield* Schedule.driver(backoff)
     let failures = 0
     for (let epoch = 1; ; epoch++) {

@@ -7,7 +7,6 @@
  */
 import { Clock, Context, Duration, Effect, Layer, Ref } from "effect"
 import * as fs from "node:fs/promises"
-import * as path from "node:path"
 import {
   holidayIndex,
   type MarketHoliday,
@@ -20,6 +19,7 @@ import {
 import { lakePaths } from "../domain/paths.js"
 import { AppSettings } from "./AppSettings.js"
 import { PolygonRest } from "./PolygonRest.js"
+import { writeFileAtomic } from "../lib/atomicFile.js"
 
 export type MarketState =
   | { readonly _tag: "Open"; readonly nowMs: number; readonly session: Session }
@@ -64,12 +64,7 @@ const readCache = (file: string) =>
   )
 
 const writeCache = (file: string, holidays: ReadonlyArray<MarketHoliday>, fetchedAtMs: number) =>
-  Effect.tryPromise(async () => {
-    await fs.mkdir(path.dirname(file), { recursive: true })
-    const tmp = `${file}.tmp-${process.pid}`
-    await fs.writeFile(tmp, JSON.stringify({ fetched_at_ms: fetchedAtMs, holidays }, null, 2))
-    await fs.rename(tmp, file)
-  }).pipe(Effect.ignore)
+  Effect.tryPromise(() => writeFileAtomic(file, JSON.stringify({ fetched_at_ms: fetchedAtMs, holidays }, null, 2))).pipe(Effect.ignore)
 
 export const make = Effect.gen(function* () {
   const settings = yield* AppSettings

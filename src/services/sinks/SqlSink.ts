@@ -22,6 +22,7 @@ import { type LoadResult, type Sink, type SinkError, sinkError } from "./Sink.js
 import type { SinkMetrics } from "./SinkMetrics.js"
 import type { GuardOptions } from "./statementGuard.js"
 import type { Throttle } from "./Throttle.js"
+import { cappedJittered } from "../../lib/backoff.js"
 
 export interface Checkpoint {
   readonly rows: number
@@ -71,11 +72,7 @@ export const DEFAULT_CONSOLIDATE_TIMEOUT_MS = 600_000
 export const CLIENT_GRACE_MS = 5_000
 
 /** Capped exponential backoff with jitter after the cap, bounded to 8 retries (≈ 20 s in total). */
-export const defaultRetry: Schedule.Schedule<unknown, unknown> = Schedule.exponential("100 millis").pipe(
-  Schedule.union(Schedule.spaced("3 seconds")),
-  Schedule.jittered,
-  Schedule.intersect(Schedule.recurs(8))
-)
+export const defaultRetry: Schedule.Schedule<unknown, unknown> = cappedJittered("100 millis", "3 seconds").pipe(Schedule.intersect(Schedule.recurs(8)))
 
 const isSqlError = (d: unknown): boolean => typeof d === "object" && d !== null && (d as { _tag?: unknown })._tag === "SqlError"
 
