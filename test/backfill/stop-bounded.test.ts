@@ -119,16 +119,22 @@ const resumeExactly = async (s: NonNullable<Awaited<ReturnType<typeof setup>>>) 
   return resumed
 }
 
+/** The backfill as a child, once its consolidate statement sleeps on both servers. */
+const startSleeping = async (s: { readonly args: ReadonlyArray<string>; readonly env: Record<string, string> }) => {
+  const run = startCli(s.args, s.env)
+  const pid = run.child.pid!
+  await waitFor(async () => {
+    const n = await sleepingIn(pid)
+    return n.postgres === 1 && n.mysql === 1
+  }, 120_000, 100)
+  return { run, pid }
+}
+
 describe("bounded stop (child processes, real PostgreSQL and MariaDB)", () => {
   it("`stop` (SIGTERM) during a slow consolidate statement: exit within 15 s, nothing left on the servers, no checkpoint moved; --resume exact", async () => {
     const s = await setup("term")
     if (s === undefined) return
-    const run = startCli(s.args, s.env)
-    const pid = run.child.pid!
-    await waitFor(async () => {
-      const n = await sleepingIn(pid)
-      return n.postgres === 1 && n.mysql === 1
-    }, 120_000, 100)
+    const { run, pid } = await startSleeping(s)
     const before = await checkpoints()
     // `stop` finds the backfill through state/run/ and sends it SIGTERM
     const sentAt = Date.now()
@@ -156,12 +162,7 @@ describe("bounded stop (child processes, real PostgreSQL and MariaDB)", () => {
   it("a second signal exits at once naming what was unfinished; the next run ends the statements left behind; --resume exact", async () => {
     const s = await setup("twice")
     if (s === undefined) return
-    const run = startCli(s.args, s.env)
-    const pid = run.child.pid!
-    await waitFor(async () => {
-      const n = await sleepingIn(pid)
-      return n.postgres === 1 && n.mysql === 1
-    }, 120_000, 100)
+    const { run, pid } = await startSleeping(s)
     // both signals pending at once (a stopped process; two different signals never merge): the
     // second is handled while the stop the first began is still running
     run.child.kill("SIGSTOP")

@@ -106,16 +106,19 @@ export const optionBars = (seed: number, ticker: string, s: OptionSymbol, day: U
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
     const u = ((t ^ (t >>> 14)) >>> 0) / 4294967296
     if (u >= MAX_TRADE_PROBABILITY || u >= tradeProbability(strike, spot[i]!)) continue
-    const o = round2(priceAt(i === 0 ? 0 : i - 1))
-    const c = round2(priceAt(i))
-    const h = round2(Math.max(o, c) + (rng() < 0.2 ? 0.01 : 0))
-    const l = Math.max(0.01, round2(Math.min(o, c) - (rng() < 0.2 ? 0.01 : 0)))
-    const size = rng()
-    const v = 1 + Math.floor(size * size * 50)
-    const n = 1 + Math.floor(rng() * Math.min(v, 5))
-    bars.push({ v, vw: vwapWithin(l, h, rng()), o, c, h, l, t: day.openMs + i * 1000, n })
+    bars.push(optionBar(rng, round2(priceAt(i === 0 ? 0 : i - 1)), round2(priceAt(i)), day.openMs + i * 1000, 50, 5))
   }
   return bars
+}
+
+/** One traded second from its open and close: high/low a tick outside them at times, size and trades skewed small (the rng draws in a fixed order). */
+const optionBar = (rng: () => number, o: number, c: number, t: number, maxSize: number, maxTrades: number): WireAgg => {
+  const h = round2(Math.max(o, c) + (rng() < 0.2 ? 0.01 : 0))
+  const l = Math.max(0.01, round2(Math.min(o, c) - (rng() < 0.2 ? 0.01 : 0)))
+  const size = rng()
+  const v = 1 + Math.floor(size * size * maxSize)
+  const n = 1 + Math.floor(rng() * Math.min(v, maxTrades))
+  return { v, vw: vwapWithin(l, h, rng()), o, c, h, l, t, n }
 }
 
 /**
@@ -133,13 +136,7 @@ export const optionPostBars = (seed: number, ticker: string, s: OptionSymbol, da
   const bars: Array<WireAgg> = []
   for (let i = 0; i < seconds; i++) {
     if (rng() >= OPTION_POST_FACTOR * tradeProbability(s.strike, ext.postSpot[i]!)) continue
-    const o = round2(price(i - 1)), c = round2(price(i))
-    const h = round2(Math.max(o, c) + (rng() < 0.2 ? 0.01 : 0))
-    const l = Math.max(0.01, round2(Math.min(o, c) - (rng() < 0.2 ? 0.01 : 0)))
-    const size = rng()
-    const v = 1 + Math.floor(size * size * 20)
-    const n = 1 + Math.floor(rng() * Math.min(v, 3))
-    bars.push({ v, vw: vwapWithin(l, h, rng()), o, c, h, l, t: ext.closeMs + i * 1000, n })
+    bars.push(optionBar(rng, round2(price(i - 1)), round2(price(i)), ext.closeMs + i * 1000, 20, 3))
   }
   return bars
 }
