@@ -47,7 +47,8 @@ export const generateDay = (root: string, date: string, full: boolean) =>
     const paths = lakePaths(root)
     const write = (feed: Feed, select: string) =>
       Effect.gen(function* () {
-        const file = paths.backfillFile(feed, date)
+        // One file per partition holds each key once: a valid partition (a later upsert folds it into buckets).
+        const file = path.join(paths.partitionDir(feed, date), "day.parquet")
         yield* Effect.promise(() => fs.mkdir(path.dirname(file), { recursive: true }))
         yield* db.run(`COPY (${select}) TO ${DuckDb.sqlString(file)} (FORMAT parquet, COMPRESSION zstd)`)
       })

@@ -24,8 +24,6 @@ export const lakePaths = (root: string) => ({
   partitionDir: (feed: Feed, date: string) => path.join(root, "raw", feed, `date=${assertDate(date)}`),
   /** Glob of every Parquet file of a feed, for DuckDB `read_parquet(..., hive_partitioning = true)`. */
   feedGlob: (feed: Feed) => path.join(root, "raw", feed, "date=*", "*.parquet"),
-  /** The file a backfill writes for a (feed, date): one file, replaced atomically on overwrite. */
-  backfillFile: (feed: Feed, date: string) => path.join(root, "raw", feed, `date=${assertDate(date)}`, "backfill.parquet"),
   contractsJson: (date: string) => path.join(root, "raw", "contracts", `date=${assertDate(date)}`, "contracts.json"),
   /** Per-unit staging before a partition is assembled (options: one file per contract). */
   stagingDir: (feed: Feed, date: string) => path.join(root, "staging", feed, `date=${assertDate(date)}`),

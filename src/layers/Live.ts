@@ -142,7 +142,7 @@ const resumeClock = (root: string, clockStartMs: number, speed: number) =>
   )
 
 /**
- * The end of a live day: the day's (compacted) partitions into every configured sink, then the
+ * The end of a live day: the day's partitions into every configured sink, then the
  * consolidated view. During the day LiveSinkLoader already loaded the durable files; this full,
  * checkpointed load makes each sink equal the day's lake.
  */

@@ -18,9 +18,9 @@
  * - What was loaded is remembered in memory only. After a restart (even `kill -9`) the set is
  *   empty and the first round reloads the day's durable files once: idempotent (upserts), only
  *   slower. Nothing here writes a sink checkpoint, so the end-of-day `loadPartition` (after
- *   compaction) still loads whole partitions and its fingerprint logic is untouched.
+ *   stop) still loads whole partitions and its fingerprint logic is untouched.
  * - The loop is forked into the live program's scope after the writers, so it is interrupted
- *   before they flush and compact at a stop; the end of the day then does the full load.
+ *   before they flush at a stop; the end of the day then does the full load.
  */
 import { Cause, Clock, Context, Effect, type Scope } from "effect"
 import type { SinkName } from "../config/Settings.js"
@@ -55,7 +55,7 @@ export interface LoaderStatus {
   readonly rounds: number
   readonly running: boolean
   readonly last: ReadonlyArray<SinkRound>
-  /** Every file loaded so far (paths), per sink and feed. */
+  /** Every file loaded so far (paths, each once however often it was rewritten and reloaded), per sink and feed. */
   readonly loaded: Readonly<Record<string, Readonly<Partial<Record<Feed, ReadonlyArray<string>>>>>>
 }
 
@@ -158,7 +158,7 @@ export const make = (config: LiveSinkLoaderConfig): LiveSinkLoaderService => {
       running,
       last,
       loaded: Object.fromEntries(
-        [...loaded].map(([sink, byFeed]) => [sink, Object.fromEntries([...byFeed].map(([feed, ids]) => [feed, [...ids.values()].sort()]))])
+        [...loaded].map(([sink, byFeed]) => [sink, Object.fromEntries([...byFeed].map(([feed, ids]) => [feed, [...new Set(ids.values())].sort()]))])
       )
     }))
   }

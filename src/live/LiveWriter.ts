@@ -23,7 +23,7 @@ import { cutReason, type CutInputs, isBurst, waitMs } from "./cutPolicy.js"
 import * as GapRepair from "./GapRepair.js"
 import { type Batch, type IngestContext, ingestEntries, makeContext, newBatch, pendingEntries, syncLastStart } from "./ingest.js"
 import type { JournalHandle } from "./Journal.js"
-import { compact, type LiveCheckpoint, readCheckpoint, removeUncommitted, warmUp } from "./liveFiles.js"
+import { type LiveCheckpoint, readCheckpoint, removeUncommitted, warmUp } from "./liveFiles.js"
 import { LiveTelemetry } from "./telemetry.js"
 import type { LiveFeed } from "./wsRows.js"
 import { cappedJittered } from "../lib/backoff.js"
@@ -49,7 +49,7 @@ export interface WriterHandle {
   readonly processedOffset: () => number
   readonly committedOffset: () => number
   /**
-   * Drain the journal, commit, checkpoint and compact the date's files. At the end of the day
+   * Drain the journal, commit and checkpoint. At the end of the day
    * pass `repairUntilMs` (now): gaps still open are repaired up to it. With `tail` (the tickers
    * subscribed when the sockets stopped before the close, fetched after the close), every one of
    * them is repaired from its last bar up to the close instead.
@@ -225,9 +225,7 @@ export const start = (cfg: WriterConfig): Effect.Effect<WriterHandle, never, Sco
           GapRepair.tailToClose(ctx.repair, tail, cfg.openMs, cfg.closeMs, stepMs)
           GapRepair.closeAll(ctx.repair, cfg.closeMs, stepMs)
         } else if (repairUntilMs !== undefined) GapRepair.closeAll(ctx.repair, Math.min(repairUntilMs, cfg.closeMs), stepMs)
-        const dates = new Set([cfg.date, ...batch.rows.keys()])
         yield* commitNow
-        for (const d of dates) yield* compact(writer, schema, cfg.root, cfg.feed, d).pipe(Effect.ignoreLogged)
         if (outsideSession > 0) yield* Effect.logInfo(`live ${cfg.feed}: ${outsideSession.toLocaleString("en-US")} bars outside the regular session not stored (session.hours: regular)`)
       }).pipe(Effect.catchAllCause((cause) => Effect.logError(`live writer ${cfg.feed}: final flush failed`, cause)))
 

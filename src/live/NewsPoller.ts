@@ -1,8 +1,8 @@
 /**
  * News while live: Polygon has no news WebSocket, so `/v2/reference/news` is polled every
  * `news.poll_interval_s` for SPY articles published after the last one seen, deduplicated by id
- * and written like the other feeds (`data/raw/news/date=D/live-<seq>.parquet`, compacted on
- * stop). The cursor (last `published_utc`, ids at that instant, seq) is saved after each commit.
+ * and merged into the lake like the other feeds (`data/raw/news/date=D/day.parquet`). The cursor
+ * (last `published_utc`, ids at that instant, seq) is saved after each commit.
  */
 import { Clock, Duration, Effect, Schedule } from "effect"
 import * as path from "node:path"
@@ -14,7 +14,7 @@ import { readJsonIfExists, writeFileAtomic } from "../lib/atomicFile.js"
 import { ParquetWriter } from "../services/ParquetWriter.js"
 import { PolygonRest } from "../services/PolygonRest.js"
 import { SchemaDrift } from "../services/SchemaDrift.js"
-import { compact, removeUncommitted, seqName } from "./liveFiles.js"
+import { removeUncommitted } from "./liveFiles.js"
 import { LiveTelemetry } from "./telemetry.js"
 
 export interface NewsCursor {
@@ -35,17 +35,15 @@ export interface NewsPollerConfig {
 
 const cursorFile = (root: string, date: string) => path.join(lakePaths(root).stateDir, "live", "news", `${date}.json`)
 
-/** Run the poller until interrupted; returns a finaliser that compacts the day's files. */
+/** The poller's loop: run it until interrupted. */
 export const pollNews = (cfg: NewsPollerConfig) =>
   Effect.gen(function* () {
     const rest = yield* PolygonRest
     const writer = yield* ParquetWriter
     const drift = yield* SchemaDrift
     const telemetry = yield* LiveTelemetry
-    const paths = lakePaths(cfg.root)
     const saved = yield* Effect.promise(() => readJsonIfExists<NewsCursor>(cursorFile(cfg.root, cfg.date)))
     let cursor: NewsCursor = saved ?? { lastPublished: cfg.since, ids: [], seq: 0 }
-    const dates = new Set<string>([cfg.date])
     yield* removeUncommitted(cfg.root, "news", [cfg.date], cursor.seq)
 
     const poll = Effect.gen(function* () {
@@ -81,8 +79,7 @@ export const pollNews = (cfg: NewsPollerConfig) =>
       const seq = cursor.seq + 1
       let rows = 0
       for (const [d, list] of byDate) {
-        dates.add(d)
-        rows += yield* writer.write(NEWS_SCHEMA, list, path.join(paths.partitionDir("news", d), seqName(seq, "parquet")), { dedupe: true })
+        rows += (yield* writer.upsert(NEWS_SCHEMA, cfg.root, d, { rows: list })).rows
       }
       cursor = { lastPublished: last, ids: lastIds, seq }
       yield* Effect.promise(() => writeFileAtomic(cursorFile(cfg.root, cfg.date), JSON.stringify(cursor)))
@@ -96,6 +93,5 @@ export const pollNews = (cfg: NewsPollerConfig) =>
       Effect.ignore,
       Effect.repeat(Schedule.spaced(Duration.millis(cfg.intervalMs)))
     )
-    const finish = Effect.forEach([...dates], (d) => compact(writer, NEWS_SCHEMA, cfg.root, "news", d), { discard: true }).pipe(Effect.ignoreLogged)
-    return { loop, finish }
+    return { loop }
   })

@@ -146,7 +146,7 @@ export const run = <R>(cfg: RecenterConfig<R>): Effect.Effect<never, never, R | 
         const n = contractRow(a.raw, { asOf: date, openPrice: a.anchor, moneynessRank: a.rank }, { source: "rest", receivedAtMs: a.at })
         if (n.ok) rows.push(n.row)
       }
-      yield* writer.write(CONTRACTS_SCHEMA, rows, files.parquet)
+      yield* writer.upsert(CONTRACTS_SCHEMA, root, date, { rows })
       const saved = yield* Effect.promise(() => readJsonIfExists<Record<string, unknown>>(files.contractsJson))
       if (saved) {
         const json = { ...saved, added: added.map((a) => ({ ...a.raw, added_at_ms: a.at, anchor: a.anchor, moneyness_rank: a.rank })) }

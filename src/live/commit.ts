@@ -1,9 +1,12 @@
 /**
- * A live commit: one cut batch made durable. Its rows are written per trading date as
- * `live-<seq>.parquet` straight from their columns, late and quarantined lines as side files,
+ * A live commit: one cut batch made durable. Its rows are merged per trading date into the lake
+ * partition straight from their columns (each key into the one file it maps to, a correction
+ * replacing the row it corrects: domain/lakeBuckets.ts), late and quarantined lines as side files,
  * and then the checkpoint (the journal offset the batch reflects, the gap-repair state as of that
  * offset, the repairs not yet committed) is written atomically. A crash anywhere before the
- * checkpoint leaves files with a seq above it, which the next start removes (liveFiles.ts).
+ * checkpoint leaves side files with a seq above it, which the next start removes (liveFiles.ts),
+ * and partition files that may already hold some of the batch's rows: the journal replays the
+ * same rows (same `received_at_ms`), and merging a row again leaves its file as it was.
  *
  * Gap repairs never hold a commit back: a separate fiber (`repairLoop`) fetches the ranges over
  * REST (a failed one is retried after `retryDelayMs`), and each commit merges the rows fetched
@@ -18,7 +21,7 @@ import type { ParquetWriterService } from "../services/ParquetWriter.js"
 import type { PolygonRestService } from "../services/PolygonRest.js"
 import * as GapRepair from "./GapRepair.js"
 import { type Batch, type IngestContext, putRow, SPARE_COLUMNS } from "./ingest.js"
-import { type LiveCheckpoint, type RepairRange, seqName, writeCheckpoint, writeSideFile } from "./liveFiles.js"
+import { type LiveCheckpoint, type RepairRange, writeCheckpoint, writeSideFile } from "./liveFiles.js"
 import type { LiveTelemetryService } from "./telemetry.js"
 import type { LiveFeed } from "./wsRows.js"
 import { cappedJittered } from "../lib/backoff.js"
@@ -122,8 +125,7 @@ export const makeCommitter = (deps: CommitDeps, initial: LiveCheckpoint) =>
         const seq = files ? cp.seq + 1 : cp.seq
         for (const [date, cols] of batch.rows) {
           if (cols.length === 0) continue
-          const target = `${paths.partitionDir(feed, date)}/${seqName(seq, "parquet")}`
-          yield* deps.writer.writeBatches(deps.schema, [cols.toColumnBatch()], target).pipe(Effect.retry({ schedule: retryPolicy, times: 5 }))
+          yield* deps.writer.upsert(deps.schema, deps.root, date, { batches: [cols.toColumnBatch()] }).pipe(Effect.retry({ schedule: retryPolicy, times: 5 }))
         }
         for (const [date, lines] of batch.late) yield* writeSideFile(paths.lateDir(feed, date), seq, lines)
         yield* writeSideFile(paths.quarantineDir(feed, deps.date), seq, batch.quarantine)

@@ -1,7 +1,6 @@
 /**
  * Where the live writer keeps its state: the checkpoint (`data/state/live/<feed>/<date>.json`,
- * what is durable up to which journal offset), the numbered `live-<seq>.parquet` files it commits,
- * and their compaction into one `live.parquet` per date.
+ * what is durable up to which journal offset, and the seq of its numbered side files).
  */
 import { Effect } from "effect"
 import * as fs from "node:fs/promises"
@@ -79,18 +78,6 @@ export const removeUncommitted = (root: string, feed: LiveFeed, dates: ReadonlyA
       ),
     { discard: true }
   ).pipe(Effect.as(undefined))
-
-/** Merge a date's `live-*.parquet` (and a previous `live.parquet`) into one deduplicated `live.parquet`. */
-export const compact = (writer: ParquetWriterService, schema: FeedSchema, root: string, feed: LiveFeed, date: string) =>
-  Effect.gen(function* () {
-    const dir = lakePaths(root).partitionDir(feed, date)
-    const names = (yield* listDir(dir)).filter((n) => n === "live.parquet" || /^live-\d+\.parquet$/.test(n)).sort()
-    const parts = names.filter((n) => n !== "live.parquet")
-    if (parts.length === 0) return 0
-    const rows = yield* writer.merge(schema, names.map((n) => path.join(dir, n)), path.join(dir, "live.parquet"))
-    yield* Effect.forEach(parts, (n) => Effect.promise(() => fs.rm(path.join(dir, n), { force: true })), { discard: true })
-    return rows
-  })
 
 /**
  * One throw-away row written the way commits write (and removed): the writer's first real

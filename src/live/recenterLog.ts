@@ -4,7 +4,7 @@
  * a restart (even after kill -9) resumes the set the sockets were told to follow. A line torn by
  * a crash mid-write was never applied: it is cut off when the log is read back.
  * Also here: the other files of the day's re-centring in the same folder (the expiration's chain
- * `chain.json`, the added contracts `recenter.parquet`).
+ * `chain.json`); the added contracts are merged into the partition's `day.parquet`.
  */
 import { Effect } from "effect"
 import * as fs from "node:fs/promises"
@@ -18,7 +18,6 @@ export const recenterFiles = (root: string, date: string) => {
   return {
     log: path.join(dir, "recenter.ndjson"),
     chain: path.join(dir, "chain.json"),
-    parquet: path.join(dir, "recenter.parquet"),
     contractsJson: lakePaths(root).contractsJson(date)
   }
 }

@@ -3,8 +3,6 @@
  * Trading days only; resumable per unit; `overwrite` replaces each partition atomically.
  */
 import { Clock, Data, Effect } from "effect"
-import * as fs from "node:fs/promises"
-import * as path from "node:path"
 import { holidayIndex, type MarketHoliday, tradingDaysBetween } from "../domain/calendar.js"
 import type { MarketFeed } from "../domain/feeds.js"
 import { nyseHolidays } from "../domain/nyseHolidays.js"
@@ -66,13 +64,6 @@ const calendarFor = (rest: PolygonRest["Type"], startDate: string, endDate: stri
     return holidayIndex([...rules, ...fromApi])
   })
 
-/** Remove files of a partition other than the backfill file (live files), after an overwrite. */
-const pruneOtherFiles = (dir: string, keep: string) =>
-  Effect.promise(async () => {
-    const names = await fs.readdir(dir).catch(() => [] as Array<string>)
-    await Promise.all(names.filter((n) => n.endsWith(".parquet") && n !== path.basename(keep)).map((n) => fs.rm(path.join(dir, n), { force: true })))
-  })
-
 export const backfillProgram = (options: BackfillOptions) =>
   Effect.gen(function* () {
     const settings = yield* AppSettings
@@ -125,9 +116,6 @@ export const backfillProgram = (options: BackfillOptions) =>
             : Effect.void
         ]
         yield* Effect.all(dayFeeds, { concurrency: "unbounded", discard: true })
-        if (env.overwrite) {
-          for (const feed of [...feeds, "contracts" as const]) yield* pruneOtherFiles(env.paths.partitionDir(feed, date), env.paths.backfillFile(feed, date))
-        }
         // Sinks upsert idempotently; after a crash (--resume) the lake may hold data the sinks never saw.
         if (sinks._tag === "Some" && (fetched || options.resume || env.overwrite)) {
           const loaded = [...feeds, ...(feeds.has("options") ? (["contracts"] as const) : [])]

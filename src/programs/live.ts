@@ -5,7 +5,7 @@
  * Outside market hours (more than `live.pre_open_s` before the open) it logs "Market closed - streaming
  * inactive" and the next open, and returns without opening a socket. It stops `live.shutdown_before_close_s` before the close, on interruption
  * (SIGINT/SIGTERM/`stop`), or fails fast on `auth_failed`; every stop drains the journal, commits,
- * checkpoints and compacts, so `live` again resumes where it stopped. With a LiveSinkLoader in the
+ * checkpoints, so `live` again resumes where it stopped. With a LiveSinkLoader in the
  * environment, the day's durable lake files are also loaded into the sinks during the session.
  */
 import { Clock, Duration, Effect, FiberMap } from "effect"
@@ -127,12 +127,11 @@ export const liveProgram = (options: LiveOptions = {}) =>
           root, date, ticker: opt.underlying, intervalMs: settings.news.pollIntervalS * 1000,
           since: new Date(session.openMs - 6.5 * 3600_000).toISOString()
         })
-        yield* Effect.addFinalizer(() => news.finish)
         yield* telemetry.register("news")
         yield* Effect.forkScoped(news.loop)
       }
       // Sinks loaded during the day (when the environment has a LiveSinkLoader: src/layers/LiveSinks.ts).
-      // Forked after the writers, so it stops before they flush and compact.
+      // Forked after the writers, so it stops before they flush.
       const sinkLoader = yield* Effect.serviceOption(LiveSinkLoader)
       if (sinkLoader._tag === "Some") yield* sinkLoader.value.start(date, speed)
 

@@ -12,6 +12,9 @@ import type { ColumnBatch } from "../domain/columnBatch.js"
 import type { Column, FeedSchema, Row } from "../domain/feeds.js"
 import { DuckDb, DuckDbError, sqlString } from "./DuckDb.js"
 import { copyBatches } from "./parquet/batchCopy.js"
+import { makePartitionLocks } from "./parquet/partitionLock.js"
+import { type UpsertMode, type UpsertResult, upsertPartition } from "./parquet/partitionUpsert.js"
+import { lakePaths } from "../domain/paths.js"
 
 export class LakeWriteError extends Data.TaggedError("LakeWriteError")<{ readonly target: string; readonly message: string }> {}
 
@@ -28,7 +31,20 @@ export interface MergeOptions {
   readonly disjoint?: boolean
 }
 
+/** Rows for a partition: column batches, plain rows, and/or Parquet files of the feed's schema. */
+export interface UpsertInput {
+  readonly batches?: ReadonlyArray<ColumnBatch>
+  readonly rows?: ReadonlyArray<Row>
+  readonly files?: ReadonlyArray<string>
+}
+
 export interface ParquetWriterService {
+  /**
+   * Store rows in the (feed, date) partition of the lake at `root` under the lake contract
+   * (domain/lakeBuckets.ts, parquet/partitionUpsert.ts): merged into the file each key maps to,
+   * or (`replace`) as the partition's whole content. Serialized per partition across processes.
+   */
+  readonly upsert: (schema: FeedSchema, root: string, date: string, input: UpsertInput, mode?: UpsertMode) => Effect.Effect<UpsertResult, LakeWriteError>
   /** Write rows to `target` atomically; returns the number of rows in the file. */
   readonly write: (schema: FeedSchema, rows: ReadonlyArray<Row>, target: string, options?: WriteOptions) => Effect.Effect<number, LakeWriteError>
   /**
@@ -195,7 +211,28 @@ export const make = Effect.gen(function* () {
       }, `write batches to ${target}`)
       .pipe(Effect.mapError(fail(target)))
 
-  return { write, writeBatches, merge } satisfies ParquetWriterService
+  const locks = yield* makePartitionLocks
+
+  const upsert: ParquetWriterService["upsert"] = (schema, root, date, input, mode = "merge") => {
+    const dir = lakePaths(root).partitionDir(schema.feed, date)
+    const rowsFile = path.join(lakePaths(root).stateDir, "tmp", `upsert-${schema.feed}-${date}-${process.pid}-${++sequence}.parquet`)
+    const staged = input.rows !== undefined && input.rows.length > 0
+    const run = Effect.gen(function* () {
+      if (staged) yield* write(schema, input.rows!, rowsFile)
+      const files = [...(input.files ?? []), ...(staged ? [rowsFile] : [])]
+      return yield* db
+        .withConnection(
+          (c) => upsertPartition(c, { schema, dir, date, mode, copyOptions, tempName, publish }, { batches: input.batches ?? [], files }),
+          `upsert into ${dir}`
+        )
+        .pipe(Effect.mapError(fail(dir)))
+    }).pipe(Effect.ensuring(staged ? Effect.promise(() => fs.rm(rowsFile, { force: true })) : Effect.void))
+    return locks.withLock(root, schema.feed, date, run).pipe(
+      Effect.catchTag("PartitionBusy", (e) => Effect.fail(new LakeWriteError({ target: dir, message: `partition locked by pid ${e.pid} (${e.lock})` })))
+    )
+  }
+
+  return { write, writeBatches, merge, upsert } satisfies ParquetWriterService
 })
 
 export const layer: Layer.Layer<ParquetWriter, never, DuckDb> = Layer.effect(ParquetWriter, make)

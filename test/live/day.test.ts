@@ -16,6 +16,7 @@ import { loadTestSettings, tempRoot } from "../helpers/settings.js"
 import { fakeRest } from "./fixtures/fakeRest.js"
 import { FakeServer } from "./fixtures/fakeWs.js"
 import { diffLake, liveTestLayer, readLake, realTick, realWait } from "./fixtures/harness.js"
+import { CLEAN_LAYOUT, lakeLayout } from "../helpers/lakeLayout.js"
 
 const DATE = "2025-10-28"
 
@@ -66,8 +67,7 @@ describe("live: a whole day on the TestClock", () => {
         assert.deepStrictEqual({ feed, missing: d.missing, duplicates: d.duplicates, wrong: d.wrong, spurious: d.spurious, rows: d.rows }, {
           feed, missing: 0, duplicates: 0, wrong: 0, spurious: 0, rows: d.expected
         })
-        const files = yield* Effect.promise(() => fs.readdir(path.join(root, "raw", feed, `date=${DATE}`)))
-        assert.deepStrictEqual(files.filter((f) => f.endsWith(".parquet")), ["live.parquet"])
+        assert.deepStrictEqual(yield* Effect.promise(() => lakeLayout(root, feed, DATE)), CLEAN_LAYOUT)
       }
       // The drop at noon was repaired over REST (second bars between the last bar before and the first after).
       const repairs = rest.calls.aggs.filter((c) => c.timespan === "second" && typeof c.from === "number" && c.from > nyTimeMs(DATE, 11))
@@ -76,5 +76,5 @@ describe("live: a whole day on the TestClock", () => {
       const repaired = (yield* readLake(root, "spy", DATE)).filter((r) => r.source === "repair").map((r) => r.s).sort((a, b) => a - b)
       assert.deepStrictEqual(repaired, market.secondBars("SPY", DATE).map((b) => b.t).filter((t) => t >= gap[0] && t < gap[1]))
       assert.strictEqual(rec.alerts.length, 0)
-    }), { timeout: 90_000 })
+    }), { timeout: 180_000 })
 })

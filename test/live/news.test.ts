@@ -27,6 +27,7 @@ import { startSimulator } from "../../src/simulator/server.js"
 import type { SimClock } from "../../src/simulator/SimClock.js"
 import { loadTestSettings, tempRoot } from "../helpers/settings.js"
 import { realWait } from "./fixtures/harness.js"
+import { CLEAN_LAYOUT, lakeLayout } from "../helpers/lakeLayout.js"
 
 const SEED = 11
 const DATE = "2025-10-28"
@@ -102,7 +103,6 @@ describe("live news poller against the simulator", () => {
             yield* TestClock.adjust(INTERVAL_MS)
           }
           yield* Fiber.interrupt(fiber)
-          yield* news.finish
         }).pipe(Effect.provide(layer))
 
       yield* TestClock.setTime(OPEN)
@@ -141,12 +141,13 @@ describe("live news poller against the simulator", () => {
       })
       const beforeNoon = expected.filter((a) => a.published <= NOON).at(-1)!
       assert.strictEqual(Date.parse(atNoon.lastPublished), beforeNoon.published)
-      // Rows committed by the polls (before compaction): each article once, the re-sent ones never again.
+      // Rows committed by the polls: each article once, the re-sent ones never again.
       assert.strictEqual(rec.totals.rows, expected.length)
 
-      // The lake: one compacted file, every id once, exactly the expected articles.
+      // The lake: the day file only, every id once, exactly the expected articles.
       const dir = path.join(root, "raw/news", `date=${DATE}`)
-      assert.deepStrictEqual(fs.readdirSync(dir).filter((f) => f.endsWith(".parquet")), ["live.parquet"])
+      assert.deepStrictEqual(fs.readdirSync(dir).filter((f) => f.endsWith(".parquet")), ["day.parquet"])
+      assert.deepStrictEqual(yield* Effect.promise(() => lakeLayout(root, "news", DATE)), CLEAN_LAYOUT)
       const rows = yield* Effect.flatMap(DuckDb.DuckDb, (db) =>
         db.query<{ id: string; p: number; title: string }>(`SELECT id, published_utc_ms::DOUBLE AS p, title FROM read_parquet('${dir}/*.parquet')`)
       ).pipe(Effect.provide(DuckDb.layer()))

@@ -34,6 +34,8 @@ import { makeSyntheticMarket } from "../../src/simulator/market/SyntheticMarket.
 import { chosenContracts } from "../helpers/groundTruth.js"
 import { runCli, startCli, waitFor } from "../helpers/cli.js"
 import { tempRoot } from "../helpers/settings.js"
+import { CLEAN_LAYOUT, lakeLayout } from "../helpers/lakeLayout.js"
+import { startSimulate as startSimulateChild } from "../helpers/simulate.js"
 import { buildIfStale } from "../helpers/build.js"
 
 const SEED = 7
@@ -62,24 +64,7 @@ afterEach(() => {
 
 
 /** `simulate` as a child on a free port, with the drop fault set through the admin route. */
-const startSimulate = async () => {
-  const sim = spawn(["simulate", "--port", "0", "--seed", String(SEED), "--start", START, "--speed", String(SPEED), "--api-key", KEY], {})
-  let url = ""
-  await waitFor(() => {
-    const { stdout, stderr } = sim.output()
-    const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stdout + stderr)
-    if (m) url = m[1]!
-    return m !== null
-  }, 30_000)
-  const res = await fetch(`${url}/_sim/faults`, { method: "POST", body: JSON.stringify({ ws: { dropEverySimSeconds: DROP_EVERY_S } }) })
-  expect(res.status).toBe(200)
-  /** The simulator's simulated now (whole seconds). */
-  const now = async () => {
-    const body = (await (await fetch(`${url}/v1/marketstatus/now?apiKey=${KEY}`)).json()) as { serverTime: string }
-    return Date.parse(body.serverTime)
-  }
-  return { sim, url, now }
-}
+const startSimulate = () => startSimulateChild(spawn, { seed: SEED, start: START, speed: SPEED, apiKey: KEY, wsFaults: { dropEverySimSeconds: DROP_EVERY_S } })
 
 const liveEnv = (url: string, root: string): Record<string, string> => ({
   POLYGON_REST_URL: url,
@@ -141,7 +126,7 @@ const compareFeed = async (root: string, feed: "spy" | "vix" | "options", ticker
   }
   const missing = [...expected.keys()].filter((k) => !seen.has(k))
   const duplicates = [...seen].filter(([, n]) => n > 1).map(([k]) => k)
-  const files = fs.readdirSync(path.join(root, "raw", feed, `date=${DATE}`)).filter((f) => f.endsWith(".parquet"))
+  const layout = await lakeLayout(root, feed, DATE)
   return {
     feed,
     start: Math.min(...rows.map((r) => r.t)),
@@ -151,7 +136,7 @@ const compareFeed = async (root: string, feed: "spy" | "vix" | "options", ticker
     repaired: rows.filter((r) => r.source === "repair").length,
     pending: Object.keys(cp.pending),
     due: cp.due.length,
-    files,
+    layout,
     diff: { missing: missing.slice(0, 5), missingN: missing.length, wrong: wrong.slice(0, 5), spurious: spurious.slice(0, 5), duplicates: duplicates.slice(0, 5) }
   }
 }
@@ -191,8 +176,8 @@ const verifyLake = async (root: string, stopDecidedSimMs: number, simAfterExitMs
   for (const [feed, tickers] of [["spy", ["SPY"]], ["vix", ["I:VIX"]], ["options", options]] as const) {
     const r = await compareFeed(root, feed, tickers)
     results.push(r)
-    expect({ feed, diff: r.diff, due: r.due, files: r.files }).toEqual({
-      feed, diff: { missing: [], missingN: 0, wrong: [], spurious: [], duplicates: [] }, due: 0, files: ["live.parquet"]
+    expect({ feed, diff: r.diff, due: r.due, layout: r.layout }).toEqual({
+      feed, diff: { missing: [], missingN: 0, wrong: [], spurious: [], duplicates: [] }, due: 0, layout: CLEAN_LAYOUT
     })
     expect(r.rows).toBe(r.expected)
     // The window: from the open to (at least) the moment the test decided to stop, no later than the simulator's clock at exit.
@@ -310,19 +295,7 @@ describe("re-centring against simulate, real processes", () => {
     selectContracts(market.contracts(DATE), price, EXPIRATION, { bandPct: STRIKE_BAND, maxContracts: MAX_CONTRACTS }).map((c) => c.ticker)
   const spyBars = market.secondBars("SPY", DATE)
 
-  const startSimulate = async () => {
-    const sim = spawn(["simulate", "--port", "0", "--seed", String(SEED), "--start", START, "--speed", String(SPEED), "--api-key", KEY], {})
-    let url = ""
-    await waitFor(() => {
-      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(sim.output().stdout + sim.output().stderr)
-      if (m) url = m[1]!
-      return m !== null
-    }, 30_000)
-    const res = await fetch(`${url}/_sim/faults`, { method: "POST", body: JSON.stringify({ ws: { dropEverySimSeconds: 300 } }) })
-    expect(res.status).toBe(200)
-    const now = async () => Date.parse(((await (await fetch(`${url}/v1/marketstatus/now?apiKey=${KEY}`)).json()) as { serverTime: string }).serverTime)
-    return { url, now }
-  }
+  const startSimulate = () => startSimulateChild(spawn, { seed: SEED, start: START, speed: SPEED, apiKey: KEY, wsFaults: { dropEverySimSeconds: 300 } })
 
   const liveEnv = (url: string, root: string): Record<string, string> => ({
     POLYGON_REST_URL: url,

@@ -344,7 +344,10 @@ describe("live: intraday re-centring", () => {
         contractsJson.added.map((a) => [a.ticker, a.added_at_ms, a.anchor, a.moneyness_rank]),
         listedLater.map((l) => [l.ticker, l.entry.t, l.entry.price, l.entry.contracts.indexOf(l.ticker)])
       )
-      const parquet = yield* readContractsParquet(path.join(root, `raw/contracts/date=${DATE}/recenter.parquet`))
+      // The day's contract file holds the open set and, merged in, the contracts re-centring added.
+      const contractRows = yield* readContractsParquet(path.join(root, `raw/contracts/date=${DATE}/day.parquet`))
+      assert.deepStrictEqual(contractRows.filter((r) => openSet.includes(r.ticker)).map((r) => r.ticker).sort(), [...openSet].sort())
+      const parquet = contractRows.filter((r) => !openSet.includes(r.ticker))
       assert.deepStrictEqual(
         parquet.map((r) => [r.ticker, r.open_price, Number(r.moneyness_rank), r.as_of, r.source]),
         [...listedLater].sort((a, b) => a.ticker.localeCompare(b.ticker)).map((l) => [l.ticker, l.entry.price, l.entry.contracts.indexOf(l.ticker), DATE, "rest"])

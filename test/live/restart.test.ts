@@ -17,6 +17,7 @@ import { loadTestSettings, tempRoot } from "../helpers/settings.js"
 import { fakeRest } from "./fixtures/fakeRest.js"
 import { FakeServer } from "./fixtures/fakeWs.js"
 import { diffLake, liveTestLayer, readLake, realTick, realWait } from "./fixtures/harness.js"
+import { CLEAN_LAYOUT, lakeLayout } from "../helpers/lakeLayout.js"
 
 const DATE = "2025-10-28"
 const market = makeSyntheticMarket(42)
@@ -74,7 +75,7 @@ describe("live: crash and restart", () => {
       yield* stream(root, nyTimeMs(DATE, 9, 30), nyTimeMs(DATE, 9, 45))
       const cp = JSON.parse(fs.readFileSync(checkpointFile(root, "spy", DATE), "utf8")) as LiveCheckpoint
       assert.strictEqual(cp.offset, fs.statSync(path.join(root, "journal/spy", `${DATE}.ndjson`)).size)
-      assert.deepStrictEqual(fs.readdirSync(path.join(root, "raw/spy", `date=${DATE}`)), ["live.parquet"])
+      assert.deepStrictEqual(yield* Effect.promise(() => lakeLayout(root, "spy", DATE)), CLEAN_LAYOUT)
       assert.isFalse(fs.existsSync(path.join(root, "state/live.pid")))
       yield* stream(root, nyTimeMs(DATE, 9, 45), nyTimeMs(DATE, 10, 0))
       const rows = yield* readLake(root, "spy", DATE)

@@ -19,6 +19,7 @@ import { loadTestSettings, tempRoot } from "../helpers/settings.js"
 import { fakeRest } from "./fixtures/fakeRest.js"
 import { FakeServer } from "./fixtures/fakeWs.js"
 import { liveTestLayer, readLake, realTick, realWait } from "./fixtures/harness.js"
+import { CLEAN_LAYOUT, lakeLayout } from "../helpers/lakeLayout.js"
 
 const DATE = "2025-10-28"
 const market = makeSyntheticMarket(42)
@@ -175,7 +176,7 @@ describe("FeedSocket", () => {
         const rows = yield* readLake(root, "spy", DATE)
         assert.strictEqual(rows.length, N)
         assert.strictEqual(new Set(rows.map((r) => r.s)).size, N)
-        assert.deepStrictEqual(fs.readdirSync(path.join(root, "raw/spy/date=2025-10-28")), ["live.parquet"])
+        assert.deepStrictEqual(yield* Effect.promise(() => lakeLayout(root, "spy", DATE)), CLEAN_LAYOUT)
       }).pipe(Effect.provide(layer))
     }), { timeout: 60_000 })
 })

@@ -43,8 +43,9 @@ describe.runIf(chromiumPath !== undefined)("day report in a real browser", () =>
     const settings = AppSettings.layer({ configPath: "config/settings.yaml", ignoreEnv: true, overrides: { storage: { root }, simulator: { seed: 5 }, sinks: { enabled: [] } } })
     const run = <A, E>(e: Effect.Effect<A, E, AppSettings.AppSettings>) => Effect.runPromise(e.pipe(Effect.provide(settings), Effect.provide(NodeContext.layer)))
     await run(backfillProgram({ startDate: DAY, endDate: DAY }).pipe(Effect.provide(BackfillLayer)))
-    await cut(path.join(root, "raw/spy", `date=${DAY}`, "backfill.parquet"), `window_start_ms >= ${gapFrom} AND window_start_ms < ${gapTo}`)
-    const options = path.join(root, "raw/options", `date=${DAY}`, "backfill.parquet")
+    // The planted gaps lie inside one bucket file each (domain/lakeBuckets.ts).
+    await cut(path.join(root, "raw/spy", `date=${DAY}`, "bars-1100.parquet"), `window_start_ms >= ${gapFrom} AND window_start_ms < ${gapTo}`)
+    const options = path.join(root, "raw/options", `date=${DAY}`, "bars-1200.parquet")
     const [busiest] = await lake<{ ticker: string }>(`SELECT ticker FROM read_parquet('${options}') GROUP BY ticker ORDER BY count(*) DESC, ticker LIMIT 1`)
     contract = busiest!.ticker
     await cut(options, `ticker = '${contract}' AND window_start_ms >= ${optFrom} AND window_start_ms < ${optTo}`)

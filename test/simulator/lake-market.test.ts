@@ -46,7 +46,7 @@ describe("LakeMarket", () => {
       const root = yield* Effect.promise(() => fs.mkdtemp(path.join(os.tmpdir(), "lake-market-")))
       const paths = lakePaths(root)
       const writer = yield* ParquetWriter.ParquetWriter
-      const write = (feed: keyof typeof SCHEMAS, rows: ReadonlyArray<Row>, file = paths.backfillFile(feed, DATE)) =>
+      const write = (feed: keyof typeof SCHEMAS, rows: ReadonlyArray<Row>, file = path.join(paths.partitionDir(feed, DATE), "backfill.parquet")) =>
         writer.write(SCHEMAS[feed], rows, file)
 
       const spy = synthetic.secondBars("SPY", DATE) as ReadonlyArray<WireAgg>

@@ -42,14 +42,14 @@ describe("WebSocket replay of a recorded lake", () => {
       // fractional volumes, a VWAP with many decimals, WebSocket rows without transactions
       yield* writer.write(SCHEMAS.spy, spy.map((b, i) =>
         i % 3 === 0 ? row("SPY", b, { volume: b.v + 0.25, vwap: b.vw + 1 / 3 }) : i % 3 === 1 ? row("SPY", b, { transactions: null, avg_trade_size: 7, source: "ws" }) : row("SPY", b)
-      ), paths.backfillFile("spy", DATE))
+      ), path.join(paths.partitionDir("spy", DATE), "backfill.parquet"))
       const option = synthetic.contracts(DATE).find((c) => synthetic.secondBars(c.ticker, DATE).length > 2000)!.ticker
-      yield* writer.write(SCHEMAS.options, (synthetic.secondBars(option, DATE) as ReadonlyArray<WireAgg>).map((b) => row(option, b)), paths.backfillFile("options", DATE))
+      yield* writer.write(SCHEMAS.options, (synthetic.secondBars(option, DATE) as ReadonlyArray<WireAgg>).map((b) => row(option, b)), path.join(paths.partitionDir("options", DATE), "backfill.parquet"))
       const vix = synthetic.secondBars("I:VIX", DATE) as ReadonlyArray<WireIndexAgg>
       yield* writer.write(SCHEMAS.vix, vix.map((b) => ({
         ticker: "I:VIX", window_start_ms: b.t, open: b.o, high: b.h, low: b.l, close: b.c + 0.001, window_end_ms: null, official_open: null,
         source: "rest", received_at_ms: 1, extra: null
-      })), paths.backfillFile("vix", DATE))
+      })), path.join(paths.partitionDir("vix", DATE), "backfill.parquet"))
       const lake = yield* Effect.acquireRelease(Effect.promise(() => makeLakeMarket(root)), (m) => Effect.promise(() => m.close()))
       const server = yield* Effect.acquireRelease(
         Effect.promise(() => startWsServer(lake, fixedClock(OPEN, "max"), { faults: { replayUntilMs: CLOSE } })),

@@ -47,8 +47,8 @@ describe("verify", () => {
       const lake = (sql: string) => DuckDb.DuckDb.pipe(Effect.flatMap((db) => db.run(sql)), Effect.provide(DuckDb.layer()), Effect.scoped)
       const spyDir = path.join(root, "raw/spy", `date=${DAY}`)
       const [a, b] = [spyBars[100]!.t, spyBars[200]!.t]
-      yield* lake(`COPY (SELECT * FROM read_parquet('${spyDir}/backfill.parquet') WHERE window_start_ms IN (${a}, ${b})) TO '${spyDir}/live.parquet' (FORMAT parquet)`)
-      const vixFile = path.join(root, "raw/vix", `date=${DAY}`, "backfill.parquet")
+      yield* lake(`COPY (SELECT * FROM read_parquet('${spyDir}/*.parquet') WHERE window_start_ms IN (${a}, ${b})) TO '${spyDir}/stray.parquet' (FORMAT parquet)`)
+      const vixFile = path.join(root, "raw/vix", `date=${DAY}`, "bars-1100.parquet")
       const [from, to] = [nyTimeMs(DAY, 11, 0), nyTimeMs(DAY, 11, 10)]
       yield* lake(`COPY (SELECT * FROM read_parquet('${vixFile}') WHERE window_start_ms < ${from} OR window_start_ms >= ${to}) TO '${vixFile}.new' (FORMAT parquet)`)
       yield* Effect.promise(() => fs.rename(`${vixFile}.new`, vixFile))
@@ -61,7 +61,7 @@ describe("verify", () => {
         `vix: I:VIX has no bar for 600 s from ${new Date(from).toISOString()} to ${new Date(to).toISOString()}`
       ])
       const spyAfter = (yield* run(verifyReport({ date: DAY, feeds: ["spy"] }))).feeds[0]!
-      assert.deepStrictEqual([spyAfter.rows, spyAfter.distinctKeys, spyAfter.files.map((f) => path.basename(f))], [spyBars.length + 2, spyBars.length, ["backfill.parquet", "live.parquet"]])
+      assert.deepStrictEqual([spyAfter.rows, spyAfter.distinctKeys, spyAfter.files.map((f) => path.basename(f))], [spyBars.length + 2, spyBars.length, ["bars-0900.parquet", "bars-1000.parquet", "bars-1100.parquet", "bars-1200.parquet", "bars-1300.parquet", "bars-1400.parquet", "bars-1500.parquet", "stray.parquet"]])
     })
   )
 

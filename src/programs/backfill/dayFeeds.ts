@@ -1,4 +1,4 @@
-/** The one-file-per-day feeds of a backfill: SPY bars, VIX values, SPY news. */
+/** The one-unit-per-day feeds of a backfill: SPY bars, VIX values, SPY news. */
 import { Effect } from "effect"
 import { SPY, VIX } from "../../domain/tickers.js"
 import { addDays, nyDateOf, nyTimeMs } from "../../domain/calendar.js"
@@ -15,7 +15,7 @@ export const spyDay = (env: BackfillEnv, date: string) =>
     fetch: fetchAggs(env, "spy", { ticker: SPY, timespan: "second", from: date, to: date }),
     normalize: (raw, p) => restAggRow("spy", SPY, raw, p),
     bars: true,
-    store: dayFileStore(env, "spy", env.paths.backfillFile("spy", date))
+    store: dayFileStore(env, "spy", date)
   })
 
 export const vixDay = (env: BackfillEnv, date: string) =>
@@ -26,7 +26,7 @@ export const vixDay = (env: BackfillEnv, date: string) =>
     fetch: fetchAggs(env, "vix", { ticker: VIX, timespan: "second", from: date, to: date }),
     normalize: (raw, p) => restIndexRow(VIX, raw, p),
     bars: true,
-    store: dayFileStore(env, "vix", env.paths.backfillFile("vix", date))
+    store: dayFileStore(env, "vix", date)
   })
 
 /** Articles tagged SPY whose `published_utc` falls on the date in New York time. */
@@ -43,6 +43,6 @@ export const newsDay = (env: BackfillEnv, date: string) => {
     normalize: (raw, p) => newsRow(raw, p),
     bars: false,
     keep: (row) => nyDateOf(row["published_utc_ms"] as number) === date && (JSON.parse(row["tickers"] as string) as Array<string>).includes(SPY),
-    store: dayFileStore(env, "news", env.paths.backfillFile("news", date))
+    store: dayFileStore(env, "news", date)
   })
 }

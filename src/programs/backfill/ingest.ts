@@ -8,7 +8,7 @@ import type { ColumnBatch } from "../../domain/columnBatch.js"
 import { type Feed, type Row, SCHEMAS } from "../../domain/feeds.js"
 import type { DriftFinding, Normalized, Provenance } from "../../domain/normalize.js"
 import { keepBatch, keepRows } from "../../domain/sessionFilter.js"
-import type { LakeWriteError } from "../../services/ParquetWriter.js"
+import type { LakeWriteError, UpsertInput } from "../../services/ParquetWriter.js"
 import type { RawItem } from "../../services/PolygonRest.js"
 import type { Rejected } from "../../services/Quarantine.js"
 import type { BackfillEnv } from "./env.js"
@@ -108,8 +108,9 @@ export const runUnit = <E, S>(env: BackfillEnv, spec: UnitSpec<E, S>) =>
     return { rows: written, quarantined: rejected.length, outsideSession, skipped: false } satisfies UnitResult
   })
 
-/** A day unit's store: one Parquet file per (feed, date). */
-export const dayFileStore = (env: BackfillEnv, feed: Feed, target: string): UnitStore<LakeWriteError> => ({
-  rows: (rows) => env.writer.write(SCHEMAS[feed], rows, target),
-  batch: (batch) => env.writer.writeBatches(SCHEMAS[feed], [batch], target)
-})
+/** A day unit's store: the (feed, date) partition, merged into (replaced with `--overwrite`). */
+export const dayFileStore = (env: BackfillEnv, feed: Feed, date: string): UnitStore<LakeWriteError> => {
+  const store = (input: UpsertInput) =>
+    env.writer.upsert(SCHEMAS[feed], env.paths.root, date, input, env.overwrite ? "replace" : "merge").pipe(Effect.map((r) => r.rows))
+  return { rows: (rows) => store({ rows }), batch: (batch) => store({ batches: [batch] }) }
+}

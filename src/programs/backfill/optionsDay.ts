@@ -85,7 +85,7 @@ export const contractSet = (env: BackfillEnv, date: string, holidays: ReadonlyMa
       const n = contractRow(raw, { asOf: date, openPrice, moneynessRank: rank }, { source: "rest", receivedAtMs })
       if (n.ok) rows.push(n.row)
     })
-    yield* env.writer.write(CONTRACTS_SCHEMA, rows, env.paths.backfillFile("contracts", date))
+    yield* env.writer.upsert(CONTRACTS_SCHEMA, env.paths.root, date, { rows }, env.overwrite ? "replace" : "merge")
     const set: ContractSet = { date, openPrice, expiration, contracts: chosen }
     yield* Effect.promise(() => writeFileAtomic(file, JSON.stringify(set, null, 1)))
     yield* Effect.logInfo(
@@ -170,7 +170,7 @@ export const optionsDay = (env: BackfillEnv, set: ContractSet, onUnit: (rows: nu
       { concurrency: env.settings.polygon.maxConcurrency }
     )
     const parts = yield* stagedParts(env, set, fetched)
-    const rows = yield* env.writer.writeBatches(OPTIONS_SCHEMA, parts.batches, env.paths.backfillFile("options", date), parts.files)
+    const { rows } = yield* env.writer.upsert(OPTIONS_SCHEMA, env.paths.root, date, parts, env.overwrite ? "replace" : "merge")
     const quarantined = results.reduce((n, r) => n + r.quarantined, 0)
     const outsideSession = results.reduce((n, r) => n + r.outsideSession, 0)
     const finishedAt = yield* Clock.currentTimeMillis

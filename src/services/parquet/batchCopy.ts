@@ -46,6 +46,25 @@ const batchSelect = (schema: FeedSchema, batch: ColumnBatch, scanned: ReadonlySe
     .join(", ")
 }
 
+/**
+ * One SELECT of the batches' rows then the files' rows (UNION ALL), in the file's columns; `close`
+ * releases the batches' scans once the statement using it has run.
+ */
+export const incomingSelect = (
+  c: DuckDBConnection,
+  schema: FeedSchema,
+  batches: ReadonlyArray<ColumnBatch>,
+  files: ReadonlyArray<string>
+): { readonly sql: string; readonly close: () => void } => {
+  registerScan(c)
+  const scans = batches.filter((b) => b.length > 0).map((batch) => ({ batch, scan: openScan(schema, batch) }))
+  const selects = scans.map(({ batch, scan }) => `SELECT ${batchSelect(schema, batch, new Set(scan.columns.map((col) => col.name)))} FROM ${SCAN_FUNCTION}(${scan.id})`)
+  const columns = fileColumns(schema).map((name) => `"${name}"`).join(", ")
+  if (files.length > 0) selects.push(`SELECT ${columns} FROM read_parquet([${files.map(sqlString).join(", ")}], union_by_name = true)`)
+  if (selects.length === 0) selects.push(`SELECT ${batchSelect(schema, { length: 0, doubles: [], constants: {} }, new Set())} LIMIT 0`)
+  return { sql: selects.join(" UNION ALL "), close: () => scans.forEach(({ scan }) => scan.close()) }
+}
+
 /** COPY the batches and the files' rows to `tmp` with `copyOptions`; returns the rows written. */
 export const copyBatches = async (
   c: DuckDBConnection,
@@ -55,17 +74,12 @@ export const copyBatches = async (
   tmp: string,
   copyOptions: string
 ): Promise<number> => {
-  registerScan(c)
-  const scans = batches.filter((b) => b.length > 0).map((batch) => ({ batch, scan: openScan(schema, batch) }))
+  const incoming = incomingSelect(c, schema, batches, files)
   try {
-    const selects = scans.map(({ batch, scan }) => `SELECT ${batchSelect(schema, batch, new Set(scan.columns.map((col) => col.name)))} FROM ${SCAN_FUNCTION}(${scan.id})`)
-    const columns = fileColumns(schema).map((name) => `"${name}"`).join(", ")
-    if (files.length > 0) selects.push(`SELECT ${columns} FROM read_parquet([${files.map(sqlString).join(", ")}], union_by_name = true)`)
-    if (selects.length === 0) selects.push(`SELECT ${batchSelect(schema, { length: 0, doubles: [], constants: {} }, new Set())} LIMIT 0`)
-    const result = await c.runAndReadAll(`COPY (${selects.join(" UNION ALL ")}) TO ${sqlString(tmp)} ${copyOptions}`)
+    const result = await c.runAndReadAll(`COPY (${incoming.sql}) TO ${sqlString(tmp)} ${copyOptions}`)
     const n = result.getRowsJS()[0]?.[0]
     return typeof n === "bigint" || typeof n === "number" ? Number(n) : 0
   } finally {
-    for (const { scan } of scans) scan.close()
+    incoming.close()
   }
 }

@@ -1,0 +1,113 @@
+/**
+ * Rows into a lake partition under the lake contract (domain/lakeBuckets.ts): each incoming key
+ * goes to the one file its key maps to, merged with what that file holds (the greatest
+ * `received_at_ms` wins; on a tie the incoming row), and each touched file is replaced by one
+ * atomic rename. The caller holds the partition's lock (partitionLock.ts).
+ *
+ * - `merge`: files the incoming rows do not touch stay as they are.
+ * - `replace` (backfill `--overwrite`): the partition becomes the incoming rows; files they do not
+ *   touch are removed after the new ones are in place.
+ * - Files of an older layout (`backfill.parquet`, `live.parquet`, `live-<seq>.parquet`,
+ *   `recenter.parquet`) are folded into the buckets by the first merge and then removed; only
+ *   during that one conversion can a reader see a key twice.
+ */
+import type { DuckDBConnection } from "@duckdb/node-api"
+import * as fs from "node:fs/promises"
+import * as path from "node:path"
+import type { ColumnBatch } from "../../domain/columnBatch.js"
+import type { FeedSchema } from "../../domain/feeds.js"
+import { bucketFileName, bucketOfFile, bucketSql } from "../../domain/lakeBuckets.js"
+import { fsyncDir } from "../../lib/atomicFile.js"
+import { sqlString } from "../DuckDb.js"
+import { fileColumns, incomingSelect } from "./batchCopy.js"
+
+export type UpsertMode = "merge" | "replace"
+
+export interface PartitionInput {
+  readonly batches?: ReadonlyArray<ColumnBatch>
+  /** Parquet files of the feed's schema (staged rows). */
+  readonly files?: ReadonlyArray<string>
+}
+
+export interface UpsertResult {
+  /** Incoming rows (the rows this write stored or confirmed). */
+  readonly rows: number
+  /** The partition's files this write replaced or created. */
+  readonly written: ReadonlyArray<string>
+  /** Files removed (replace mode, or an older layout folded in). */
+  readonly removed: ReadonlyArray<string>
+}
+
+export interface UpsertTarget {
+  readonly schema: FeedSchema
+  readonly dir: string
+  readonly date: string
+  readonly mode: UpsertMode
+  readonly copyOptions: string
+  readonly tempName: (target: string) => string
+  readonly publish: (tmp: string, target: string) => Promise<void>
+}
+
+let sequence = 0
+const count = (rows: ReadonlyArray<ReadonlyArray<unknown>>): number => Number(rows[0]?.[0] ?? 0)
+
+export const upsertPartition = async (c: DuckDBConnection, t: UpsertTarget, input: PartitionInput): Promise<UpsertResult> => {
+  const { schema, dir } = t
+  const feed = schema.feed
+  await fs.mkdir(dir, { recursive: true })
+  const names = (await fs.readdir(dir)).filter((n) => n.endsWith(".parquet")).sort()
+  const buckets = new Map(names.flatMap((n) => { const b = bucketOfFile(feed, n); return b === undefined ? [] : [[b, n] as const] }))
+  const legacy = names.filter((n) => bucketOfFile(feed, n) === undefined)
+  const cols = fileColumns(schema).map((n) => `"${n}"`).join(", ")
+  const key = schema.key.map((k) => `"${k}"`).join(", ")
+  const bucket = bucketSql(feed, t.date)
+  const id = ++sequence
+  const inc = `upsert_in_${feed}_${id}`
+  const fin = `upsert_out_${feed}_${id}`
+  const incoming = incomingSelect(c, schema, input.batches ?? [], input.files ?? [])
+  try {
+    await c.run(`CREATE TEMP TABLE ${inc} AS SELECT ${cols}, ${bucket} AS _b FROM (${incoming.sql})`)
+  } finally {
+    incoming.close()
+  }
+  try {
+    const rows = count((await c.runAndReadAll(`SELECT count(*) FROM ${inc}`)).getRowsJS())
+    const touched = new Set((await c.runAndReadAll(`SELECT DISTINCT _b FROM ${inc}`)).getRowsJS().map((r) => Number(r[0])))
+    const existing: Array<string> = []
+    if (t.mode === "merge") {
+      if (legacy.length > 0) {
+        existing.push(...legacy.map((n) => path.join(dir, n)))
+        const list = `[${existing.map(sqlString).join(", ")}]`
+        const held = await c.runAndReadAll(`SELECT DISTINCT ${bucket} FROM read_parquet(${list}, union_by_name = true)`)
+        for (const r of held.getRowsJS()) touched.add(Number(r[0]))
+      }
+      for (const b of touched) if (buckets.has(b)) existing.push(path.join(dir, buckets.get(b)!))
+    }
+    const old = existing.length === 0 ? "" : `UNION ALL BY NAME SELECT ${cols}, ${bucket} AS _b, 0 AS _p FROM read_parquet([${existing.map(sqlString).join(", ")}], union_by_name = true)`
+    await c.run(
+      `CREATE TEMP TABLE ${fin} AS SELECT * EXCLUDE (_p) FROM (SELECT *, 1 AS _p FROM ${inc} ${old}) ` +
+        `QUALIFY row_number() OVER (PARTITION BY ${key} ORDER BY received_at_ms DESC, _p DESC) = 1`
+    )
+    const written: Array<string> = []
+    for (const b of [...touched].sort((x, y) => x - y)) {
+      const target = path.join(dir, bucketFileName(feed, b))
+      const tmp = t.tempName(target)
+      try {
+        await c.run(`COPY (SELECT ${cols} FROM ${fin} WHERE _b = ${b} ORDER BY ${key}) TO ${sqlString(tmp)} ${t.copyOptions}`)
+        await t.publish(tmp, target)
+      } catch (e) {
+        await fs.rm(tmp, { force: true })
+        throw e
+      }
+      written.push(target)
+    }
+    const keep = new Set(written.map((f) => path.basename(f)))
+    const removed = t.mode === "replace" ? names.filter((n) => !keep.has(n)) : legacy
+    for (const n of removed) await fs.rm(path.join(dir, n), { force: true })
+    if (removed.length > 0) await fsyncDir(dir)
+    return { rows, written, removed: removed.map((n) => path.join(dir, n)) }
+  } finally {
+    await c.run(`DROP TABLE IF EXISTS ${inc}`)
+    await c.run(`DROP TABLE IF EXISTS ${fin}`)
+  }
+}
