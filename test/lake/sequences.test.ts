@@ -91,7 +91,7 @@ const check = async (root: string, until: number | "day") => {
   for (const [feed, tickers] of FEEDS) {
     const rows = await Effect.runPromise(readLake(root, feed as Feed, DATE))
     const last = Math.max(...rows.map((r) => r.s))
-    const d = diffLake(rows, market, tickers, DATE, (t) => until === "day" || t <= Math.min(last, until))
+    const d = diffLake(rows, market, tickers, DATE, (t) => until === "day" || t <= last)
     if (until !== "day") expect(last).toBeGreaterThanOrEqual(STOP_AT - 60_000)
     const layout = await lakeLayout(root, feed as Feed, DATE)
     out.push({ feed, ...d, layout, sources: [...new Set(rows.map((r) => r.source))].sort() })
