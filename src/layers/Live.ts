@@ -7,7 +7,7 @@
  */
 import { FetchHttpClient } from "@effect/platform"
 import { Effect, Layer, Option, Redacted } from "effect"
-import { apiKeyOf } from "../config/Settings.js"
+import { apiKeyOf, simulatorDelayS } from "../config/Settings.js"
 import * as ClockAnchor from "../live/clockAnchor.js"
 import { LiveTelemetry, type LiveTelemetryService } from "../live/telemetry.js"
 import { type LiveOptions, liveProgram } from "../programs/live.js"
@@ -65,7 +65,7 @@ const endpoints = (clockStartMs: number | undefined, speed: number) =>
     if (restUrl === BUILTIN || wsUrl === BUILTIN) {
       sim = yield* simulatorResource({
         port: 0, seed: settings.simulator.seed, apiKey: BUILTIN_KEY, clock: makeSimClock({ startMs: clockStartMs, speed }),
-        rateLimit: { limit: settings.simulator.rateLimit }, extendedHours: settings.simulator.extendedHours
+        rateLimit: { limit: settings.simulator.rateLimit }, extendedHours: settings.simulator.extendedHours, delayS: simulatorDelayS(settings)
       })
       yield* Effect.logInfo(`Started the built-in Polygon simulator at ${sim.url} (seed ${settings.simulator.seed})`)
     }
