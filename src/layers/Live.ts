@@ -50,6 +50,7 @@ export const TelemetryFromObservability: Layer.Layer<LiveTelemetry, never, Metri
       connectionFailure: (source) => Effect.zipRight(metrics.recordConnectionFailure(source), prom.connectionFailure(source)),
       connectionOk: (source) => metrics.resetConnectionFailures(source),
       error: (source, n = 1) => Effect.zipRight(metrics.recordError(source, n), prom.badRows(source, n)),
+      outsideSession: (source, n) => metrics.recordOutsideSession(source, n),
       alert: (kind, message, details) => Effect.asVoid(alerts.raise(kind, message, details)),
       resolveAlert: (kind, source) => Effect.asVoid(alerts.resolve(kind, source))
     } satisfies LiveTelemetryService

@@ -5,6 +5,7 @@
  */
 import { afterEach, describe, expect, it } from "vitest"
 import { nyTimeMs } from "../../src/domain/calendar.js"
+import type { WireAgg } from "../../src/simulator/MarketData.js"
 import type { SimClock } from "../../src/simulator/SimClock.js"
 import { makeSyntheticMarket } from "../../src/simulator/market/SyntheticMarket.js"
 import { type RunningSimulator, startSimulator } from "../../src/simulator/server.js"
@@ -59,7 +60,7 @@ describe("simulator --delay-s", () => {
     expect(got(spy)).toEqual(expected("SPY"))
     expect(got(vix)).toEqual(expected("I:VIX"))
     // 09:45:00-09:46:59 of SPY: the same values as the real-time feed sends
-    const first = market.secondBars("SPY", DATE).find((b) => b.t >= lo)!
+    const first = market.secondBars("SPY", DATE).find((b) => b.t >= lo) as WireAgg
     expect(spy.events("A")[0]).toMatchObject({ sym: "SPY", s: first.t, e: first.t + 1000, o: first.o, c: first.c, h: first.h, l: first.l, v: first.v })
   })
 
