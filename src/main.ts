@@ -145,7 +145,8 @@ const simulate = Command.make(
     apiKey: Options.text("api-key").pipe(Options.optional, Options.withDescription("accept only this key (default: any non-empty key)")),
     faults: Options.text("faults").pipe(Options.optional, Options.withDescription("JSON fault knobs, e.g. {\"rate5xx\":0.1}")),
     rateLimit: Options.integer("rate-limit").pipe(Options.optional, Options.withDescription("REST requests per rolling minute, 429 beyond (the plan's limit; 0 = unlimited)")),
-    extendedHours: Options.choice("extended-hours", ["true", "false"]).pipe(Options.optional, Options.withDescription("REST bars 04:00-20:00 ET as the real API (default simulator.extended_hours: true); false = 09:30-16:00 only"))
+    extendedHours: Options.choice("extended-hours", ["true", "false"]).pipe(Options.optional, Options.withDescription("REST bars 04:00-20:00 ET as the real API (default simulator.extended_hours: true); false = 09:30-16:00 only")),
+    delayS: Options.integer("delay-s").pipe(Options.optional, Options.withDescription("a delayed plan: WebSocket bars sent, and today's REST bars served, this many seconds after they end (900 for the 15-minute plans; default simulator.delay_s: 0)"))
   },
   (o) =>
     simulateProgram({
@@ -157,7 +158,8 @@ const simulate = Command.make(
       apiKey: Option.getOrUndefined(o.apiKey),
       faults: Option.getOrUndefined(o.faults),
       rateLimit: Option.getOrUndefined(o.rateLimit),
-      extendedHours: Option.getOrUndefined(Option.map(o.extendedHours, (v) => v === "true"))
+      extendedHours: Option.getOrUndefined(Option.map(o.extendedHours, (v) => v === "true")),
+      delayS: Option.getOrUndefined(o.delayS)
     }).pipe(Effect.provide(settingsLayer(o.config)))
 )
 

@@ -75,7 +75,15 @@ export const SettingsConfig = Config.all({
     maxConcurrency: int("max_concurrency", 8),
     /** The plan's REST limit (5 on the free plan; 0 = unlimited): one limiter paces every REST call of the process. */
     requestsPerMinute: int("requests_per_minute", 0),
-    pageLimit: int("page_limit", 50_000)
+    pageLimit: int("page_limit", 50_000),
+    /**
+     * `realtime` (default) or `delayed` (the 15-minute plans, `wss://delayed.polygon.io`): with
+     * `delayed`, `live` runs its session on the feed clock, wall clock − `feed_delay_s`.
+     */
+    feed: Config.literal("realtime", "delayed")("feed").pipe(Config.withDefault("realtime" as const)),
+    feedDelayS: num("feed_delay_s", 900).pipe(
+      Config.validate({ message: "polygon.feed_delay_s must be >= 0", validation: (n) => Number.isFinite(n) && n >= 0 })
+    )
   }).pipe(Config.nested("polygon")),
   apiKey: Config.option(Config.redacted("POLYGON_API_KEY")),
   massiveApiKey: Config.option(Config.redacted("MASSIVE_API_KEY")),
@@ -84,7 +92,11 @@ export const SettingsConfig = Config.all({
     /** The built-in simulator's plan limit: REST requests per rolling minute (0 = unlimited), 429 beyond it. */
     rateLimit: int("rate_limit", 0),
     /** The built-in simulator serves pre-market/after-hours REST bars, as the real API does. */
-    extendedHours: bool("extended_hours", true)
+    extendedHours: bool("extended_hours", true),
+    /** The built-in simulator's feed delay (`simulate --delay-s`); with `polygon.feed: delayed` it is `polygon.feed_delay_s`. */
+    delayS: num("delay_s", 0).pipe(
+      Config.validate({ message: "simulator.delay_s must be >= 0", validation: (n) => Number.isFinite(n) && n >= 0 })
+    )
   }).pipe(Config.nested("simulator")),
   /**
    * Which bars are stored: `regular` keeps 09:30:00 ≤ start < 16:00:00 America/New_York (13:00 on
@@ -212,6 +224,13 @@ export const SettingsConfig = Config.all({
 })
 
 export type Settings = Config.Config.Success<typeof SettingsConfig>
+
+/** The live feed's delay in ms: `polygon.feed_delay_s` on a `delayed` feed, else 0. */
+/** The built-in simulator's delay in seconds: the feed's on a `delayed` feed (so the two agree), else `simulator.delay_s`. */
+export const simulatorDelayS = (s: Pick<Settings, "polygon" | "simulator">): number =>
+  s.polygon.feed === "delayed" ? s.polygon.feedDelayS : s.simulator.delayS
+
+export const feedDelayMs = (s: Pick<Settings, "polygon">): number => (s.polygon.feed === "delayed" ? s.polygon.feedDelayS * 1000 : 0)
 
 /** Which variable supplied the key, for messages that must name it. */
 export const apiKeyOf = (s: Settings): Option.Option<{ readonly key: Redacted.Redacted<string>; readonly variable: string }> =>

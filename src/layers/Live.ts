@@ -7,7 +7,7 @@
  */
 import { FetchHttpClient } from "@effect/platform"
 import { Effect, Layer, Option, Redacted } from "effect"
-import { apiKeyOf } from "../config/Settings.js"
+import { apiKeyOf, simulatorDelayS } from "../config/Settings.js"
 import * as ClockAnchor from "../live/clockAnchor.js"
 import { LiveTelemetry, type LiveTelemetryService } from "../live/telemetry.js"
 import { type LiveOptions, liveProgram } from "../programs/live.js"
@@ -50,6 +50,7 @@ export const TelemetryFromObservability: Layer.Layer<LiveTelemetry, never, Metri
       connectionFailure: (source) => Effect.zipRight(metrics.recordConnectionFailure(source), prom.connectionFailure(source)),
       connectionOk: (source) => metrics.resetConnectionFailures(source),
       error: (source, n = 1) => Effect.zipRight(metrics.recordError(source, n), prom.badRows(source, n)),
+      outsideSession: (source, n) => metrics.recordOutsideSession(source, n),
       alert: (kind, message, details) => Effect.asVoid(alerts.raise(kind, message, details)),
       resolveAlert: (kind, source) => Effect.asVoid(alerts.resolve(kind, source))
     } satisfies LiveTelemetryService
@@ -65,7 +66,7 @@ const endpoints = (clockStartMs: number | undefined, speed: number) =>
     if (restUrl === BUILTIN || wsUrl === BUILTIN) {
       sim = yield* simulatorResource({
         port: 0, seed: settings.simulator.seed, apiKey: BUILTIN_KEY, clock: makeSimClock({ startMs: clockStartMs, speed }),
-        rateLimit: { limit: settings.simulator.rateLimit }, extendedHours: settings.simulator.extendedHours
+        rateLimit: { limit: settings.simulator.rateLimit }, extendedHours: settings.simulator.extendedHours, delayS: simulatorDelayS(settings)
       })
       yield* Effect.logInfo(`Started the built-in Polygon simulator at ${sim.url} (seed ${settings.simulator.seed})`)
     }

@@ -5,7 +5,7 @@
  */
 import { FetchHttpClient } from "@effect/platform"
 import { Data, Effect, Layer, Option, Redacted } from "effect"
-import { apiKeyOf } from "../config/Settings.js"
+import { apiKeyOf, simulatorDelayS } from "../config/Settings.js"
 import { AppSettings } from "../services/AppSettings.js"
 import { Alerts, type AlertsService } from "../services/Alerts.js"
 import { type PolygonError, PolygonRest } from "../services/PolygonRest.js"
@@ -22,7 +22,7 @@ export const BUILTIN_KEY = "builtin-simulator"
 export const restEndpoint = Effect.gen(function* () {
   const settings = yield* AppSettings
   if (settings.polygon.restUrl === BUILTIN) {
-    const sim = yield* simulatorResource({ port: 0, seed: settings.simulator.seed, apiKey: BUILTIN_KEY, rateLimit: { limit: settings.simulator.rateLimit }, extendedHours: settings.simulator.extendedHours })
+    const sim = yield* simulatorResource({ port: 0, seed: settings.simulator.seed, apiKey: BUILTIN_KEY, rateLimit: { limit: settings.simulator.rateLimit }, extendedHours: settings.simulator.extendedHours, delayS: simulatorDelayS(settings) })
     yield* Effect.logInfo(`Started the built-in Polygon simulator at ${sim.url} (seed ${settings.simulator.seed})`)
     return { baseUrl: sim.url, apiKey: Redacted.make(BUILTIN_KEY) }
   }

@@ -22,8 +22,11 @@ class NoOpenYet extends Error {}
 /** Wait for the open, then resolve the day's option tickers (retried until SPY has traded). */
 export const contractsForSession = (session: Session) => Effect.map(contractSetForSession(session), (set) => set.contracts.map((c) => c.ticker))
 
-/** The same, as the whole set (open price, expiration, contracts): what re-centring starts from. */
-export const contractSetForSession = (session: Session) =>
+/**
+ * The same, as the whole set (open price, expiration, contracts): what re-centring starts from.
+ * On a delayed feed (`feedDelayMs`) the open's bar exists, over REST too, that much later.
+ */
+export const contractSetForSession = (session: Session, feedDelayMs = 0) =>
   Effect.gen(function* () {
     const settings = yield* AppSettings
     const market = yield* MarketClock
@@ -37,8 +40,8 @@ export const contractSetForSession = (session: Session) =>
       drift: yield* SchemaDrift,
       overwrite: false
     }
-    const now = yield* Clock.currentTimeMillis
-    // SPY's first bar of the day is broadcast about a second after the open.
+    const now = (yield* Clock.currentTimeMillis) - feedDelayMs
+    // SPY's first bar of the day is broadcast about a second after the open (feed time).
     if (now < session.openMs + 2000) yield* Effect.sleep(Duration.millis(session.openMs + 2000 - now))
     const year = Number(session.date.slice(0, 4))
     const holidays = holidayIndex([...(yield* market.holidays(year)), ...(yield* market.holidays(year + 1))])

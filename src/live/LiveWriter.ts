@@ -42,6 +42,8 @@ export interface WriterConfig {
   readonly graceSeconds: number
   /** `session.hours` (default regular): bars outside [openMs, closeMs) are counted, not stored. */
   readonly sessionHours?: SessionHours | undefined
+  /** A delayed feed's delay: late data is judged on the feed clock (receipt − delay). */
+  readonly feedDelayMs?: number | undefined
 }
 
 export interface WriterHandle {
@@ -118,6 +120,7 @@ export const start = (cfg: WriterConfig): Effect.Effect<WriterHandle, never, Sco
       batch = newBatch()
       ctx = makeContext({
         feed: cfg.feed, schema, ev: cfg.ev, sessionDate: cfg.date, sessionOpenMs: cfg.openMs, graceSeconds: cfg.graceSeconds, stepMs, inSession,
+        feedDelayMs: cfg.feedDelayMs ?? 0,
         repair: GapRepair.makeState(cp.lastStart, cp.pending, [], cp.due), driftSeen
       })
       lastCutMs = now
@@ -134,8 +137,10 @@ export const start = (cfg: WriterConfig): Effect.Effect<WriterHandle, never, Sco
       offset = next
       // a restart from the checkpoint reads entries again: count each journal byte range once
       if (next > countedUpTo) {
-        outsideSession += batch.outsideSession - before.outside
+        const outside = batch.outsideSession - before.outside
+        outsideSession += outside
         countedUpTo = next
+        if (outside > 0) yield* telemetry.outsideSession(cfg.feed, outside)
       }
       yield* telemetry.received(cfg.feed, batch.frames - before.frames, batch.events - before.events)
       if (batch.drift.length > 0) yield* drift.report(cfg.date, batch.drift.splice(0))

@@ -53,6 +53,8 @@ export interface RecenterConfig<R> {
   readonly openConnection: (spec: ConnectionSpec) => Effect.Effect<unknown, never, R>
   /** Stop the connection of a shard left empty. */
   readonly closeConnection: (id: string) => Effect.Effect<void>
+  /** A delayed feed's delay: decisions are timed on the feed clock (receipt − delay), as the open and the log are. */
+  readonly feedDelayMs?: number | undefined
 }
 
 type Contract = RawItem & ContractLike
@@ -184,7 +186,7 @@ export const run = <R>(cfg: RecenterConfig<R>): Effect.Effect<never, never, R | 
     }
     if (cfg.prices !== undefined) {
       // A second bar: the new set applies from the window after it.
-      cfg.prices.listen((p) => consider(p.price, p.receivedMs, p.windowStartMs + 1000))
+      cfg.prices.listen((p) => consider(p.price, p.receivedMs - (cfg.feedDelayMs ?? 0), p.windowStartMs + 1000))
       // From here on every SPY frame is a candidate: said in the SPY journal, in order with the frames (audit, tests).
       cfg.prices.mark({ conn: "recenter", following: underlying, anchor: tracker.anchor, changed_at_ms: tracker.changedAtMs }, yield* Clock.currentTimeMillis)
     } else {
@@ -196,7 +198,10 @@ export const run = <R>(cfg: RecenterConfig<R>): Effect.Effect<never, never, R | 
           if (typeof last?.["c"] !== "number" || typeof last["t"] !== "number") return Effect.void
           const [c, t] = [last["c"], last["t"]]
           // The minute bar's end, or now while it is still forming.
-          return Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.sync(() => consider(c, now, Math.min(now, t + 60_000))))
+          return Effect.flatMap(Clock.currentTimeMillis, (wall) => {
+            const now = wall - (cfg.feedDelayMs ?? 0)
+            return Effect.sync(() => consider(c, now, Math.min(now, t + 60_000)))
+          })
         }),
         Effect.catchAll((e) => Effect.logWarning(`Re-centring: ${underlying} price poll failed (${e.message})`))
       )

@@ -56,6 +56,8 @@ export interface IngestContext {
   readonly sessionDate: string
   readonly sessionOpenMs: number
   readonly graceSeconds: number
+  /** A delayed feed's delay: a bar's lateness is measured on the feed clock (receipt − delay). */
+  readonly feedDelayMs?: number | undefined
   readonly stepMs: number
   /** `session.hours: regular`: whether a bar starting at this ms is inside its date's session (undefined keeps all). */
   readonly inSession?: ((startMs: number) => boolean) | undefined
@@ -141,7 +143,7 @@ const ingestEvent = (b: Batch, c: IngestContext, ev: Record<string, unknown>, re
   const row = n.row
   const start = row["window_start_ms"] as number
   const end = typeof row["window_end_ms"] === "number" ? row["window_end_ms"] : start + c.stepMs
-  const decision = classify(start, end, receivedMs, c.sessionDate, c.graceSeconds)
+  const decision = classify(start, end, receivedMs - (c.feedDelayMs ?? 0), c.sessionDate, c.graceSeconds)
   if ((decision._tag === "Current" || decision._tag === "LateAccepted") && c.inSession !== undefined && !c.inSession(start)) {
     b.outsideSession++
     return

@@ -17,6 +17,8 @@ export interface LiveTelemetryService {
   readonly connectionFailure: (source: string) => Effect.Effect<void>
   readonly connectionOk: (source: string) => Effect.Effect<void>
   readonly error: (source: string, n?: number) => Effect.Effect<void>
+  /** `n` bars outside the regular session, counted and not stored (`session.hours: regular`). */
+  readonly outsideSession: (source: string, n: number) => Effect.Effect<void>
   readonly alert: (kind: string, message: string, details: Record<string, unknown>) => Effect.Effect<void>
   /** The condition of an open alert (kind, source) cleared. */
   readonly resolveAlert: (kind: string, source: string) => Effect.Effect<void>
@@ -32,6 +34,7 @@ export const logOnly: LiveTelemetryService = {
   connectionFailure: () => Effect.void,
   connectionOk: () => Effect.void,
   error: () => Effect.void,
+  outsideSession: () => Effect.void,
   alert: (kind, message, details) => Effect.logWarning(`ALERT ${kind}: ${message}`).pipe(Effect.annotateLogs(details)),
   resolveAlert: (kind, source) => Effect.logInfo(`ALERT ${kind} resolved`).pipe(Effect.annotateLogs({ source }))
 }
@@ -44,7 +47,7 @@ export const recorder = () => {
   const resolved: Array<{ kind: string; source: string }> = []
   const states: Array<{ source: string; state: ConnectionStatus }> = []
   const latencies: Array<number> = []
-  const totals = { frames: 0, events: 0, rows: 0, errors: 0, failures: 0 }
+  const totals = { frames: 0, events: 0, rows: 0, errors: 0, failures: 0, outsideSession: 0 }
   const service: LiveTelemetryService = {
     register: () => Effect.void,
     received: (_s, frames, events) =>
@@ -61,6 +64,7 @@ export const recorder = () => {
     connectionFailure: () => Effect.sync(() => void totals.failures++),
     connectionOk: () => Effect.void,
     error: (_s, n = 1) => Effect.sync(() => void (totals.errors += n)),
+    outsideSession: (_s, n) => Effect.sync(() => void (totals.outsideSession += n)),
     alert: (kind, message, details) => Effect.sync(() => void alerts.push({ kind, message, details })),
     resolveAlert: (kind, source) => Effect.sync(() => void resolved.push({ kind, source }))
   }

@@ -8,9 +8,9 @@
  * checkpoints, so `live` again resumes where it stopped. With a LiveSinkLoader in the
  * environment, the day's durable lake files are also loaded into the sinks during the session.
  */
-import { Clock, Duration, Effect, FiberMap } from "effect"
-import { DateTime } from "luxon"
-import { holidayIndex, NY } from "../domain/calendar.js"
+import { Effect, FiberMap } from "effect"
+import { feedDelayMs } from "../config/Settings.js"
+import { holidayIndex } from "../domain/calendar.js"
 import { nyseHolidays } from "../domain/nyseHolidays.js"
 import { SPY, VIX } from "../domain/tickers.js"
 import { contractSetForSession } from "../live/ContractRegistry.js"
@@ -22,6 +22,7 @@ import { pollNews } from "../live/NewsPoller.js"
 import * as Recenter from "../live/Recenter.js"
 import { connectionsFor } from "../live/sharding.js"
 import { makeSpyPrices } from "../live/spyPrice.js"
+import { describeFeedTime, feedNow, onFeedClock, sleepUntilFeed } from "../live/feedClock.js"
 import { LiveSinkLoader } from "../live/LiveSinkLoader.js"
 import { LiveTelemetry } from "../live/telemetry.js"
 import type { LiveFeed } from "../live/wsRows.js"
@@ -41,7 +42,6 @@ export type LiveOutcome =
   | { readonly _tag: "MarketClosed"; readonly nextOpenMs: number }
   | { readonly _tag: "Streamed"; readonly date: string; readonly endOfDay: boolean }
 
-const nyTime = (ms: number) => DateTime.fromMillis(ms, { zone: NY }).toFormat("yyyy-MM-dd HH:mm:ss 'America/New_York'")
 
 /** Journal retention at live start (journalRetention.ts): this year's API holidays (already loaded) plus the NYSE rules for the years it may reach back. */
 const retainJournals = (root: string, date: string, retainDays: number) =>
@@ -61,7 +61,10 @@ export const liveProgram = (options: LiveOptions = {}) =>
       const market = yield* MarketClock
       const telemetry = yield* LiveTelemetry
       const endpoint = yield* FeedEndpoint
-      const state = yield* market.state
+      // A delayed feed's session runs on the feed clock (wall − delay): src/live/feedClock.ts.
+      const delayMs = feedDelayMs(settings)
+      const nyTime = (ms: number) => describeFeedTime(delayMs, ms)
+      const state = yield* onFeedClock(delayMs, market.state)
       // Started just before the open (as `--clock-start …T09:29:50` does): connect now, data starts at the open.
       const preOpen = state._tag === "Closed" && state.next.openMs - state.nowMs <= settings.live.preOpenS * 1000
       if (state._tag === "Closed" && !preOpen) {
@@ -72,7 +75,7 @@ export const liveProgram = (options: LiveOptions = {}) =>
       const session = state._tag === "Open" ? state.session : state.next
       const stopAt = session.closeMs - settings.live.shutdownBeforeCloseS * 1000
       if (state.nowMs >= stopAt) {
-        const next = yield* Effect.flatMap(Clock.currentTimeMillis, () => market.state)
+        const next = yield* onFeedClock(delayMs, market.state)
         yield* Effect.logInfo("Market closed - streaming inactive")
         yield* Effect.logInfo(`The session closes at ${nyTime(session.closeMs)}; streaming stops ${settings.live.shutdownBeforeCloseS} s before`)
         return { _tag: "MarketClosed", nextOpenMs: next._tag === "Closed" ? next.next.openMs : session.closeMs } satisfies LiveOutcome
@@ -116,7 +119,7 @@ export const liveProgram = (options: LiveOptions = {}) =>
             root, feed, date, openMs: session.openMs, closeMs: session.closeMs, journal,
             ev: minute ? "AM" : "A", timespan: minute ? "minute" : "second",
             flushIntervalMs: settings.flush.intervalS * 1000, maxRows: settings.flush.maxRows, graceSeconds: settings.lateData.graceSeconds,
-            sessionHours: settings.session.hours
+            sessionHours: settings.session.hours, feedDelayMs: delayMs
           }),
           (w) => Effect.flatMap(tailFor(feed), (tickers) => w.finish(endOfDay.at, tickers))
         )
@@ -152,12 +155,12 @@ export const liveProgram = (options: LiveOptions = {}) =>
       if (journals.has("vix")) yield* connect("vix", [VIX], "A")
       if (journals.has("options")) {
         const ev = opt.timespan === "minute" ? "AM" : "A"
-        yield* contractSetForSession(session).pipe(
+        yield* contractSetForSession(session, delayMs).pipe(
           Effect.tap((set) => Effect.sync(() => void (tail.optionSet = set))),
           Effect.flatMap((set) =>
             recenter
               ? Recenter.run({
-                session, set, ev, journal: journals.get("options")!, prices: spyPrices,
+                session, set, ev, journal: journals.get("options")!, prices: spyPrices, feedDelayMs: delayMs,
                 openConnection: (spec) => FiberMap.run(sockets, spec.id, runConnection(spec, socketCfg, journals.get("options")!)),
                 closeConnection: (id) => FiberMap.remove(sockets, id)
               })
@@ -169,9 +172,8 @@ export const liveProgram = (options: LiveOptions = {}) =>
       }
       yield* Effect.logInfo(`Streaming ${feeds.join(", ")}${settings.feeds.news.enabled ? ", news" : ""} for ${date} until ${nyTime(stopAt)}`)
 
-      const now = yield* Clock.currentTimeMillis
-      const untilClose = Effect.sleep(Duration.millis(stopAt - now)).pipe(
-        Effect.zipRight(Clock.currentTimeMillis),
+      const untilClose = sleepUntilFeed(delayMs, stopAt).pipe(
+        Effect.zipRight(feedNow(delayMs)),
         Effect.tap((t) => Effect.sync(() => void (endOfDay.at = t))),
         Effect.zipRight(Effect.logInfo(`Market closing at ${nyTime(session.closeMs)}: stopping the live stream`))
       )
@@ -182,7 +184,7 @@ export const liveProgram = (options: LiveOptions = {}) =>
         yield* FiberMap.clear(sockets)
         const readyAt = session.closeMs + live.closeFetchDelayS * 1000
         yield* Effect.logInfo(`Fetching the bars up to the close over REST at ${nyTime(readyAt)}`)
-        yield* Effect.sleep(Duration.millis(Math.max(0, readyAt - (yield* Clock.currentTimeMillis))))
+        yield* sleepUntilFeed(delayMs, readyAt)
         tail.ready = true
       }
       return { _tag: "Streamed", date, endOfDay: endOfDay.at !== undefined } satisfies LiveOutcome

@@ -1,6 +1,7 @@
 /**
  * `status`: per source the last heartbeat and its age, messages in the last 5 min and today,
- * connection state, last commit and its latency; then the open alerts and whether `live` runs.
+ * connection state, last commit and its latency, bars outside the regular session (not stored);
+ * the feed (`polygon.feed`, its delay); then the open alerts and whether `live` runs.
  * Reads only files (`data/state/heartbeat/*.json`, `alerts.ndjson`, `live.pid`), so it works
  * from another process. `formatStatus` is pure.
  */
@@ -44,10 +45,24 @@ export const formatTable = (headers: ReadonlyArray<string>, rows: ReadonlyArray<
 const dash = "-"
 const num = (n: number | null | undefined) => (typeof n === "number" ? String(n) : dash)
 
+/** The feed the newest heartbeat that says it ran on (`polygon.feed`; files written before it have none). */
+const feedLine = (heartbeats: StatusInput["heartbeats"]): ReadonlyArray<string> => {
+  const h = [...heartbeats]
+    .filter((b) => typeof b.feed === "string" && b.last_heartbeat !== undefined)
+    .sort((a, b) => (a.last_heartbeat! < b.last_heartbeat! ? 1 : -1))[0]
+  if (h === undefined) return []
+  const delay = h.feed_delay_s ?? 0
+  return [h.feed === "delayed"
+    ? `feed: delayed by ${delay} s (bars arrive ${formatAge(delay * 1000)} after they end; the session is judged on the feed clock, wall clock - ${delay} s)`
+    : "feed: realtime"]
+}
+
 export const formatStatus = (input: StatusInput): string => {
-  const out: Array<string> = [input.livePid === null ? "live: not running" : `live: running (pid ${input.livePid})`, ""]
+  const out: Array<string> = [input.livePid === null ? "live: not running" : `live: running (pid ${input.livePid})`, ...feedLine(input.heartbeats), ""]
   if (input.heartbeats.length === 0) out.push("no heartbeats yet")
   else {
+    // Bars outside the regular session (session.hours: regular), when the heartbeats count them.
+    const outside = input.heartbeats.some((h) => typeof h.outside_session_today === "number")
     const rows = [...input.heartbeats]
       .sort((a, b) => a.source.localeCompare(b.source))
       .map((h) => {
@@ -55,9 +70,11 @@ export const formatStatus = (input: StatusInput): string => {
         const age = Number.isNaN(beatMs) ? dash : formatAge(input.nowMs - beatMs) + (input.nowMs - beatMs >= input.staleAfterS * 1000 ? " STALE" : "")
         const latency = typeof h.last_commit_latency_ms === "number" ? `${Math.round(h.last_commit_latency_ms)} ms` : dash
         return [h.source, h.last_heartbeat ?? dash, age, num(h.messages_received_last_5min), num(h.total_messages_today),
-          h.connection_status ?? dash, h.last_commit_at ?? dash, latency]
+          ...(outside ? [num(h.outside_session_today)] : []), h.connection_status ?? dash, h.last_commit_at ?? dash, latency]
       })
-    out.push(formatTable(["SOURCE", "LAST HEARTBEAT", "AGE", "MSGS 5M", "MSGS TODAY", "CONNECTION", "LAST COMMIT", "COMMIT LATENCY"], rows, new Set([2, 3, 4, 7])))
+    out.push(outside
+      ? formatTable(["SOURCE", "LAST HEARTBEAT", "AGE", "MSGS 5M", "MSGS TODAY", "OUTSIDE SESSION", "CONNECTION", "LAST COMMIT", "COMMIT LATENCY"], rows, new Set([2, 3, 4, 5, 8]))
+      : formatTable(["SOURCE", "LAST HEARTBEAT", "AGE", "MSGS 5M", "MSGS TODAY", "CONNECTION", "LAST COMMIT", "COMMIT LATENCY"], rows, new Set([2, 3, 4, 7])))
     // Process-wide: the newest heartbeat that measured it.
     const lag = [...input.heartbeats]
       .filter((h) => typeof h.event_loop_lag_p99_ms === "number" && h.last_heartbeat !== undefined)

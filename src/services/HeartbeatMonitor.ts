@@ -29,7 +29,7 @@ import { AppSettings } from "./AppSettings.js"
 import { Metrics, type SourceSnapshot } from "./Metrics.js"
 import * as EventLoopLag from "./metrics/eventLoopLag.js"
 import type { EventLoopLag as Lag, TakeLag } from "./metrics/eventLoopLag.js"
-import { heartbeatOf, writeJsonAtomic } from "./metrics/heartbeatFile.js"
+import { type FeedInfo, heartbeatOf, REALTIME, writeJsonAtomic } from "./metrics/heartbeatFile.js"
 
 export type { HeartbeatFile } from "./metrics/heartbeatFile.js"
 
@@ -64,6 +64,11 @@ export interface HeartbeatOptions {
   readonly memoryUsageMb?: () => number
   /** The event-loop lag since the previous call (one heartbeat period); default: not measured. */
   readonly eventLoopLag?: TakeLag
+  /**
+   * `polygon.feed` and its delay, written in every file. On a delayed feed the default market-hours
+   * check (the data-stall alert) runs on the feed clock, wall − delay: data flows then.
+   */
+  readonly feed?: FeedInfo
 }
 
 interface Registered {
@@ -80,7 +85,8 @@ export const make = (options: HeartbeatOptions): Effect.Effect<HeartbeatMonitorS
   Effect.gen(function* () {
     const metrics = yield* Metrics
     const alerts = yield* Alerts
-    const isMarketOpen = options.isMarketOpen ?? defaultMarketOpen
+    const feed = options.feed ?? REALTIME
+    const isMarketOpen = options.isMarketOpen ?? ((nowMs: number) => defaultMarketOpen(nowMs - feed.feedDelayS * 1000))
     const memoryUsageMb = options.memoryUsageMb ?? rssMb
     const staleMs = options.staleAfterS * 1000
     const sources = new Map<string, Registered>()
@@ -90,7 +96,7 @@ export const make = (options: HeartbeatOptions): Effect.Effect<HeartbeatMonitorS
     let lag: Lag | null = null
 
     const writeOne = (source: string, reg: Registered, now: number, snap: SourceSnapshot) =>
-      Effect.try(() => writeJsonAtomic(options.heartbeatFile(source), heartbeatOf(snap, now, memoryUsageMb(), lag))).pipe(
+      Effect.try(() => writeJsonAtomic(options.heartbeatFile(source), heartbeatOf(snap, now, memoryUsageMb(), lag, feed))).pipe(
         Effect.tap(() => {
           reg.lastBeatMs = now
         }),
@@ -197,7 +203,8 @@ export const layer: Layer.Layer<HeartbeatMonitor, never, AppSettings | Metrics |
       staleAfterS: s.heartbeat.staleAfterS,
       commitSlaS: s.alerts.commitSlaS,
       errorRatePct: s.alerts.errorRatePct,
-      maxConsecutiveConnectionFailures: s.alerts.maxConsecutiveConnectionFailures
+      maxConsecutiveConnectionFailures: s.alerts.maxConsecutiveConnectionFailures,
+      feed: { feed: s.polygon.feed, feedDelayS: s.polygon.feed === "delayed" ? s.polygon.feedDelayS : 0 }
     })
   )
 )

@@ -40,6 +40,8 @@ export interface SourceSnapshot {
   readonly errorsInWindow: number
   readonly successesInWindow: number
   readonly consecutiveConnectionFailures: number
+  /** Bars outside the regular session received today and not stored (`session.hours: regular`). */
+  readonly outsideSessionToday: number
 }
 
 export interface MetricsService {
@@ -53,6 +55,8 @@ export interface MetricsService {
   readonly setConnection: (source: string, status: ConnectionStatus) => Effect.Effect<void>
   readonly recordConnectionFailure: (source: string) => Effect.Effect<void>
   readonly resetConnectionFailures: (source: string) => Effect.Effect<void>
+  /** `n` bars outside the regular session, counted and not stored. */
+  readonly recordOutsideSession: (source: string, n: number) => Effect.Effect<void>
   readonly snapshot: (source: string) => Effect.Effect<SourceSnapshot>
   /** Every source recorded so far, in first-seen order. */
   readonly sources: Effect.Effect<ReadonlyArray<string>>
@@ -77,6 +81,7 @@ class SourceState {
   readonly commits: LatencyReservoir
   messagesToday = 0
   eventsToday = 0
+  outsideSessionToday = 0
   dayEndMs = -Infinity
   connection: ConnectionStatus = "disconnected"
   lastMessageAtMs: number | null = null
@@ -97,6 +102,7 @@ class SourceState {
       if (this.dayEndMs !== -Infinity) {
         this.messagesToday = 0
         this.eventsToday = 0
+        this.outsideSessionToday = 0
       }
       this.dayEndMs = nextNyMidnight(nowMs)
     }
@@ -136,6 +142,10 @@ export const make = (options: MetricsOptions): Effect.Effect<MetricsService> =>
       s.lastCommitAtMs = now
       s.lastCommitLatencyMs = latencyMs
     })
+    const recordOutsideSession = timed((s, now, n: number) => {
+      s.roll(now)
+      s.outsideSessionToday += n
+    })
     const recordError = timed((s, now, n: number = 1) => s.errors.add(now, n))
     const recordSuccess = timed((s, now, n: number = 1) => s.successes.add(now, n))
     const setConnection = (source: string, status: ConnectionStatus) =>
@@ -172,7 +182,8 @@ export const make = (options: MetricsOptions): Effect.Effect<MetricsService> =>
           errorRate: total === 0 ? 0 : errors / total,
           errorsInWindow: errors,
           successesInWindow: successes,
-          consecutiveConnectionFailures: s.connectionFailures
+          consecutiveConnectionFailures: s.connectionFailures,
+          outsideSessionToday: s.outsideSessionToday
         }
       })
 
@@ -185,6 +196,7 @@ export const make = (options: MetricsOptions): Effect.Effect<MetricsService> =>
       setConnection,
       recordConnectionFailure,
       resetConnectionFailures,
+      recordOutsideSession,
       snapshot,
       sources: Effect.sync(() => Array.from(states.keys()))
     } satisfies MetricsService

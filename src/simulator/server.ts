@@ -38,6 +38,12 @@ export interface SimulatorOptions {
    * of day. false = the regular session only.
    */
   readonly extendedHours?: boolean
+  /**
+   * A delayed plan (`--delay-s`, seconds; default 0 = real time): WebSocket windows go out this
+   * long after they end (the `delayMs` knob), and REST aggregates serve only bars that ended
+   * this long ago (rest/delayCut.ts).
+   */
+  readonly delayS?: number
 }
 
 export interface SimulatorStats {
@@ -111,11 +117,14 @@ export const startSimulator = async (options: SimulatorOptions = {}): Promise<Ru
   let requests = 0
   const byStatus: Record<string, number> = {}
   const restMarket = options.extendedHours === false ? market : extendedHoursView(market)
-  const ctx: RestContext = { market: restMarket, clock, drift: (kind) => faults.drift[kind] }
+  const delayMs = Math.max(0, (options.delayS ?? 0) * 1000)
+  const ctx: RestContext = { market: restMarket, clock, drift: (kind) => faults.drift[kind], delayMs }
   const server = http.createServer()
   // the real-time feed sends what trades at that time of day: pre-market and after-hours bars too
   const wsExtended = options.extendedHours !== false && market.extendedSecondBars !== undefined
-  const ws = attachWebSocket(server, { market: wsExtended ? restMarket : market, clock, apiKey: options.apiKey, extendedHours: wsExtended })
+  const ws = attachWebSocket(server, {
+    market: wsExtended ? restMarket : market, clock, apiKey: options.apiKey, extendedHours: wsExtended, faults: { delayMs }
+  })
   if (initialWsFaults !== undefined) ws.setFaults(initialWsFaults)
   const setFaults = (f: Partial<RestFaults>) => {
     faults = withFaults(faults, f)

@@ -47,7 +47,10 @@ describe("HeartbeatMonitor", () => {
           commit_latency_p99_ms: null,
           events_per_second: 0,
           event_loop_lag_p99_ms: 12.5,
-          event_loop_lag_max_ms: 80
+          event_loop_lag_max_ms: 80,
+          outside_session_today: 0,
+          feed: "realtime",
+          feed_delay_s: 0
         })
         yield* TestClock.adjust("200 seconds")
         yield* metrics.recordMessages("spy", 2)
@@ -74,7 +77,10 @@ describe("HeartbeatMonitor", () => {
           commit_latency_p99_ms: 300,
           events_per_second: 0,
           event_loop_lag_p99_ms: 3,
-          event_loop_lag_max_ms: 9.4
+          event_loop_lag_max_ms: 9.4,
+          outside_session_today: 0,
+          feed: "realtime",
+          feed_delay_s: 0
         })
         assert.strictEqual((readJson(path.join(root, "state", "heartbeat", "vix.json")) as { last_heartbeat: string }).last_heartbeat, "2025-10-28T14:10:00.000Z")
         const leftovers = fs.readdirSync(path.dirname(file)).filter((n) => n.includes(".tmp"))
@@ -116,6 +122,31 @@ describe("HeartbeatMonitor", () => {
         assert.deepStrictEqual([lines[1]!["kind"], lines[1]!["source"], lines[1]!["open"], lines[1]!["at"]], ["stale_heartbeat", "spy", false, iso(T0 + 30 * 60_000)])
         assert.deepStrictEqual(yield* alerts.openAlerts, [])
       }).pipe(Effect.provide(observabilityLayer(settingsFor(root))))
+    })
+  })
+
+  it.scoped("a delayed feed: the files say the delay and the bars outside the session; the data stall is judged on the feed clock", () => {
+    const root = tempRoot()
+    const WALL_0930 = Date.parse("2025-10-28T13:30:00.000Z") // 09:30 ET on the wall clock, 09:15 on the feed's
+    return Effect.gen(function* () {
+      yield* TestClock.setTime(WALL_0930)
+      yield* Effect.gen(function* () {
+        const metrics = yield* Metrics
+        yield* (yield* HeartbeatMonitor).register("spy")
+        yield* metrics.recordOutsideSession("spy", 37)
+        yield* metrics.recordOutsideSession("spy", 5)
+        yield* (yield* HeartbeatMonitor).beat
+        const beat = readJson(path.join(root, "state", "heartbeat", "spy.json")) as Record<string, unknown>
+        assert.deepStrictEqual([beat["feed"], beat["feed_delay_s"], beat["outside_session_today"]], ["delayed", 900, 42])
+        // The feed opens at 09:45 wall (09:30 feed); the last check before it (09:44 wall) restarts the stall clock:
+        // no data for 15 minutes from there is 09:59 wall. A real-time feed would have alerted at 09:45.
+        yield* TestClock.adjust("28 minutes")
+        assert.deepStrictEqual(alertLines(root), [])
+        yield* TestClock.adjust("1 minute")
+        assert.deepStrictEqual(alertLines(root).map((a) => [a["at"], a["kind"], a["message"]]), [
+          ["2025-10-28T13:59:00.000Z", "stale_heartbeat", "no data from spy for 900 s during market hours"]
+        ])
+      }).pipe(Effect.provide(observabilityLayer(settingsFor(root), { feed: { feed: "delayed", feedDelayS: 900 } })))
     })
   })
 

@@ -49,6 +49,8 @@ describe("Metrics", () => {
       yield* m.setConnection("spy", "connected")
       yield* m.recordConnectionFailure("spy")
       yield* m.recordConnectionFailure("spy")
+      yield* m.recordOutsideSession("spy", 7)
+      yield* m.recordOutsideSession("spy", 5)
       const s = yield* m.snapshot("spy")
       assert.deepStrictEqual(s, {
         source: "spy",
@@ -64,7 +66,8 @@ describe("Metrics", () => {
         errorRate: 0.01,
         errorsInWindow: 1,
         successesInWindow: 99,
-        consecutiveConnectionFailures: 2
+        consecutiveConnectionFailures: 2,
+        outsideSessionToday: 12
       })
       yield* m.resetConnectionFailures("spy")
       yield* TestClock.adjust("300 seconds")

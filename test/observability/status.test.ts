@@ -44,6 +44,27 @@ describe("status", () => {
       ["live: not running", "", "no heartbeats yet", "", "open alerts: none"].join("\n"))
   })
 
+  it("says the feed's delay and the bars outside the session per source", () => {
+    const beat = (source: string, outside: number) => ({
+      source, last_heartbeat: "2025-10-28T14:15:00.000Z", messages_received_last_5min: 300, total_messages_today: 1800, connection_status: "connected",
+      last_commit_at: null, last_commit_latency_ms: null, outside_session_today: outside, feed: "delayed" as const, feed_delay_s: 900
+    })
+    const text = formatStatus({ nowMs: NOW, staleAfterS: 900, livePid: 7, heartbeats: [beat("vix", 1190), beat("spy", 66), { ...beat("news", 0), outside_session_today: undefined }], openAlerts: [] })
+    assert.strictEqual(text, [
+      "live: running (pid 7)",
+      "feed: delayed by 900 s (bars arrive 15m 00s after they end; the session is judged on the feed clock, wall clock - 900 s)",
+      "",
+      "SOURCE  LAST HEARTBEAT               AGE  MSGS 5M  MSGS TODAY  OUTSIDE SESSION  CONNECTION  LAST COMMIT  COMMIT LATENCY",
+      "news    2025-10-28T14:15:00.000Z  5m 00s      300        1800                -  connected   -                         -",
+      "spy     2025-10-28T14:15:00.000Z  5m 00s      300        1800               66  connected   -                         -",
+      "vix     2025-10-28T14:15:00.000Z  5m 00s      300        1800             1190  connected   -                         -",
+      "",
+      "open alerts: none"
+    ].join("\n"))
+    const realtime = formatStatus({ nowMs: NOW, staleAfterS: 900, livePid: null, heartbeats: [{ ...beat("spy", 0), feed: "realtime", feed_delay_s: 0 }], openAlerts: [] })
+    assert.strictEqual(realtime.split("\n")[1], "feed: realtime")
+  })
+
   it.effect("reads heartbeat files, open alerts and the pid file", () =>
     Effect.gen(function* () {
       const root = tempRoot()

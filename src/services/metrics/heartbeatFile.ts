@@ -24,12 +24,24 @@ export interface HeartbeatFile {
   /** Event-loop lag of the process over the last heartbeat period (null: not measured). */
   readonly event_loop_lag_p99_ms: number | null
   readonly event_loop_lag_max_ms: number | null
+  /** Bars outside the regular session received today by this process, not stored (`session.hours: regular`). */
+  readonly outside_session_today: number
+  /** `realtime` or `delayed` (`polygon.feed`), and the delay: the stream's bars are this much older than the heartbeat. */
+  readonly feed: "realtime" | "delayed"
+  readonly feed_delay_s: number
 }
+
+export interface FeedInfo {
+  readonly feed: "realtime" | "delayed"
+  readonly feedDelayS: number
+}
+
+export const REALTIME: FeedInfo = { feed: "realtime", feedDelayS: 0 }
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString())
 const round1 = (x: number) => Math.round(x * 10) / 10
 
-export const heartbeatOf = (snap: SourceSnapshot, nowMs: number, memoryMb: number, lag: EventLoopLag | null = null): HeartbeatFile => ({
+export const heartbeatOf = (snap: SourceSnapshot, nowMs: number, memoryMb: number, lag: EventLoopLag | null = null, feed: FeedInfo = REALTIME): HeartbeatFile => ({
   source: snap.source,
   last_heartbeat: new Date(nowMs).toISOString(),
   messages_received_last_5min: snap.messagesLast5Min,
@@ -44,7 +56,10 @@ export const heartbeatOf = (snap: SourceSnapshot, nowMs: number, memoryMb: numbe
   commit_latency_p99_ms: snap.commitLatency?.p99 ?? null,
   events_per_second: round1(snap.eventsPerSecond),
   event_loop_lag_p99_ms: lag?.p99Ms ?? null,
-  event_loop_lag_max_ms: lag?.maxMs ?? null
+  event_loop_lag_max_ms: lag?.maxMs ?? null,
+  outside_session_today: snap.outsideSessionToday,
+  feed: feed.feed,
+  feed_delay_s: feed.feedDelayS
 })
 
 let sequence = 0

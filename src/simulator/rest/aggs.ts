@@ -10,6 +10,7 @@ import { driftItem } from "./faults.js"
 import { badRequest, type Handler, ok, okJson, type RestContext } from "./http.js"
 import { type DateOrMs, parseDateOrMs, parseLimit } from "./params.js"
 import { ascendingSlice, descendingSlice, serializedBars } from "./serialize.js"
+import { lastServedStart } from "./delayCut.js"
 import { cachedSecondBars } from "./seriesCache.js"
 
 const DEFAULT_LIMIT = 5000
@@ -155,7 +156,10 @@ export const aggsHandler: Handler = (req, ctx) => {
   const adjusted = q.get("adjusted") !== "false"
   const isIndex = ticker.startsWith("I:")
 
-  const { fromMs, toMs } = boundsOf(from, to, multiplier, timespan)
+  const bounds = boundsOf(from, to, multiplier, timespan)
+  const fromMs = bounds.fromMs
+  const served = lastServedStart(ctx.clock.now(), ctx.delayMs, multiplier, timespan, (ms) => nyMidnight(nyDate(ms)))
+  const toMs = served === undefined ? bounds.toMs : Math.min(bounds.toMs, served)
   const dates = toMs < fromMs ? [] : dateRange(nyDate(fromMs), nyDate(toMs))
   const knobs = ctx.drift("aggs")
   const nextUrl = (nextT: number): string => {

@@ -24,6 +24,11 @@ export interface RestContext {
   readonly market: MarketData
   readonly clock: SimClock
   readonly drift: (kind: DriftKind) => DriftKnobs | undefined
+  /**
+   * The plan's delay (`--delay-s`, ms; 0 = real time, no cut): aggregates serve only bars whose
+   * end is at or before simulated now − delay (see delayCut.ts).
+   */
+  readonly delayMs?: number | undefined
 }
 
 export type Handler = (req: ApiRequest, ctx: RestContext) => ApiResponse

@@ -68,7 +68,8 @@ export const makeReplay = (deps: ReplayDeps) => {
   const perSecond = makePerSecond({ events, universe, faults, stats: deps.stats, connections: deps.connections, dropAll: deps.dropAll })
   const alignDown = (ms: number) => Math.floor(ms / 1000) * 1000
   // at max speed the replay starts at the clock's start: SimClock.now() runs at 1000x meanwhile
-  let cursor = alignDown(clock.speed === "max" ? (clock.startMs ?? clock.now()) : clock.now())
+  // (with a delay, the feed's time: the windows that ended `delayMs` ago are next)
+  let cursor = alignDown((clock.speed === "max" ? (clock.startMs ?? clock.now()) : clock.now()) - faults().delayMs)
   let timer: NodeJS.Timeout | NodeJS.Immediate | undefined
   let running = true
   let started = false
