@@ -24,6 +24,9 @@ export interface HeartbeatFile {
   /** Event-loop lag of the process over the last heartbeat period (null: not measured). */
   readonly event_loop_lag_p99_ms: number | null
   readonly event_loop_lag_max_ms: number | null
+  readonly total_events_today: number
+  readonly rows_committed_today: number
+  readonly reconnects_today: number
 }
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString())
@@ -44,7 +47,10 @@ export const heartbeatOf = (snap: SourceSnapshot, nowMs: number, memoryMb: numbe
   commit_latency_p99_ms: snap.commitLatency?.p99 ?? null,
   events_per_second: round1(snap.eventsPerSecond),
   event_loop_lag_p99_ms: lag?.p99Ms ?? null,
-  event_loop_lag_max_ms: lag?.maxMs ?? null
+  event_loop_lag_max_ms: lag?.maxMs ?? null,
+  total_events_today: snap.totalEventsToday,
+  rows_committed_today: snap.rowsCommittedToday,
+  reconnects_today: snap.reconnectsToday
 })
 
 let sequence = 0
