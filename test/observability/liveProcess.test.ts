@@ -88,13 +88,15 @@ describe("live as a real process: /healthz, /status.json and /metrics", () => {
     // Data flows: healthy, and the counts rise.
     await waitFor(flowing, 90_000, 100)
     expect(await get("/healthz")).toEqual({ status: 200, text: "ok\n" })
-    const before = await status()
-    await waitFor(async () => (await simNow()) >= before.nowMs + 10_000, 30_000, 100)
-    const after = await status()
+    const before = { json: await status(), metrics: (await get("/metrics")).text }
+    await waitFor(async () => (await simNow()) >= before.json.nowMs + 10_000, 30_000, 100)
+    const after = { json: await status(), metrics: (await get("/metrics")).text }
     for (const feed of FEEDS) {
-      const [a, b] = [before, after].map((s) => s.sources.find((x) => x.source === feed)!)
+      const [a, b] = [before, after].map((x) => x.json.sources.find((y) => y.source === feed)!)
       expect(b!.totalMessagesToday).toBeGreaterThan(a!.totalMessagesToday)
       expect(b!.rowsCommittedToday).toBeGreaterThan(a!.rowsCommittedToday)
+      for (const name of ["spy_messages_received_total", "spy_rows_committed_total"])
+        expect(metric(after.metrics, name, feed)).toBeGreaterThan(metric(before.metrics, name, feed))
     }
     expect(await get("/healthz")).toEqual({ status: 200, text: "ok\n" })
 
