@@ -5,7 +5,8 @@
  * connection_failures alert is raised; it is resolved once data flows again), then `report`, opened in headless Chromium offline:
  * the latency table and chart, the reconnects and the alert counts equal, value for value, what
  * `live` persisted (data/state/history/<date>.ndjson, alerts.ndjson); the reconnects also equal the
- * sockets the fake server saw opened again, and the heartbeat files' `reconnects_today`.
+ * sockets the fake server saw opened again, and the heartbeat files' `reconnects_today`. Two bars of
+ * the previous day, delivered at 10:30, are set aside as late and counted on /metrics.
  */
 import { FetchHttpClient } from "@effect/platform"
 import { NodeContext } from "@effect/platform-node"
@@ -23,7 +24,9 @@ import { reportProgram } from "../../src/programs/report.js"
 import { AppSettings } from "../../src/services/AppSettings.js"
 import { parseAlertLines } from "../../src/services/metrics/alertLog.js"
 import { type HistoryLine, parseHistory } from "../../src/services/metrics/historyLog.js"
+import * as PromMetrics from "../../src/services/PromMetrics.js"
 import { makeSyntheticMarket } from "../../src/simulator/market/SyntheticMarket.js"
+import { buildTickerDay } from "../../src/simulator/ws/events.js"
 import { chromiumOrSkip, launch, offlinePage, pngColours } from "../helpers/browser.js"
 import { loadTestSettings, tempRoot } from "../helpers/settings.js"
 import { fakeRest } from "../live/fixtures/fakeRest.js"
@@ -45,7 +48,9 @@ const liveSession = (root: string) =>
     )
     const market = makeSyntheticMarket(42)
     const server = new FakeServer(market, DATE)
+    const prom = PromMetrics.make()
     const telemetry = TelemetryFromObservability.pipe(
+      Layer.provide(Layer.succeed(PromMetrics.PromMetrics, prom)),
       Layer.provide(ObservabilityLive),
       Layer.provide(Layer.merge(Layer.succeed(AppSettings, settings), FetchHttpClient.layer))
     )
@@ -62,17 +67,23 @@ const liveSession = (root: string) =>
       if (t === nyTimeMs(DATE, 9, 31)) yield* subscribed(3)
       if (t <= silentFrom || t > silentTo) server.emitUntil(t)
       else server.nowMs = t
+      if (t === nyTimeMs(DATE, 10, 30)) {
+        // Two bars of the previous trading day: late, set aside (data/late), counted on /metrics.
+        const previous = buildTickerDay("SPY", market.secondBars("SPY", "2025-10-27"))
+        const stocks = server.open().find((x) => x.authed && x.url.includes("/stocks"))!
+        stocks.deliver(JSON.stringify([previous.second(nyTimeMs("2025-10-27", 10)), previous.second(nyTimeMs("2025-10-27", 10) + 1000)]))
+      }
       yield* realTick
     }
     yield* Fiber.interrupt(fiber)
-    return { server, settings }
+    return { server, settings, metrics: (yield* prom.exposition).text }
   })
 
 describe.runIf(chromiumPath !== undefined)("the report of a live day", () => {
   it("shows the persisted commit latency per period, reconnects and alerts, exactly", async () => {
     const root = await tempRoot("report-live-")
     roots.push(root)
-    const { server, settings } = await Effect.runPromise(Effect.scoped(liveSession(root)).pipe(Effect.provide(TestContext.TestContext)))
+    const { server, settings, metrics } = await Effect.runPromise(Effect.scoped(liveSession(root)).pipe(Effect.provide(TestContext.TestContext)))
     const result = await Effect.runPromise(reportProgram({ date: DATE }).pipe(Effect.provide(Layer.succeed(AppSettings, settings)), Effect.provide(NodeContext.layer)))
 
     const history = parseHistory(await fs.readFile(path.join(root, "state/history", `${DATE}.ndjson`), "utf8"))
@@ -88,6 +99,10 @@ describe.runIf(chromiumPath !== undefined)("the report of a live day", () => {
       const beat = JSON.parse(await fs.readFile(path.join(root, "state/heartbeat", `${feed}.json`), "utf8")) as { reconnects_today: number }
       expect(beat.reconnects_today).toBe(sumOf(feed))
     }
+    const lateDir = path.join(root, "late/spy/date=2025-10-27")
+    const lateLines = (await Promise.all((await fs.readdir(lateDir)).map((f) => fs.readFile(path.join(lateDir, f), "utf8")))).join("").split("\n").filter((l) => l !== "")
+    expect(lateLines.length).toBe(2)
+    expect(/^spy_rows_late_total\{source="spy"\} (\S+)$/m.exec(metrics)?.[1]).toBe("2")
     // The silence outlasted max_consecutive_connection_failures (3) reconnects: raised, then resolved once data flowed.
     const failures = alerts.filter((a) => a.kind === "connection_failures" && a.source === "spy")
     expect(failures.map((a) => a.open)).toEqual([true, false])
