@@ -7,8 +7,8 @@
  *   state, as it turns), for every feed within one watchdog period (`live.idle_timeout_s`, raised
  *   to its real-time floor) of the stall;
  * - during the stall `/status.json` and `/metrics` equal the heartbeat files read at the same moment
- *   (messages, events, rows committed, reconnects, last commit), and the status page shows each
- *   contract's last bar as the lake has it.
+ *   (messages, events, rows committed, reconnects, last commit), the queue gauges read 0 once all
+ *   of it is committed, and the status page shows each contract's last bar as the lake has it.
  */
 import { DuckDBInstance } from "@duckdb/node-api"
 import * as fs from "node:fs"
@@ -145,6 +145,8 @@ describe("live as a real process: /healthz, /status.json and /metrics", () => {
       }
     })
     const same = (rows: ReturnType<typeof compare>) => rows.every((r) => [r.messages, r.events, r.rows, r.reconnects, r.lastCommit].every((v) => v.every((x) => x === v[0])))
+    /** Everything received is committed: the queue gauges read 0. */
+    const drained = (metrics: string) => FEEDS.every((f) => metric(metrics, "spy_queue_bytes", f) === 0 && metric(metrics, "spy_queue_rows", f) === 0)
     let seen: Seen | undefined
     await waitFor(async () => {
       const file = beats()
@@ -155,10 +157,11 @@ describe("live as a real process: /healthz, /status.json and /metrics", () => {
       // … and no beat between the reads (a commit or a reconnect in between: read the pair again)
       if (JSON.stringify(beats()) !== JSON.stringify(file)) return false
       seen = { file, json, metrics }
-      return same(compare(seen))
+      return same(compare(seen)) && drained(metrics)
     }, 60_000, 50)
     const rows = compare(seen!)
-    console.log(`stall at ${new Date(stallAt).toISOString()}; first 503: ${JSON.stringify(firstBody)}; ${[...first].map(([s, f]) => `${f.reason} at +${(f.since - stallAt) / 1000} s`).join(", ")} (period ${PERIOD_MS / 1000} s)\n${JSON.stringify(rows)}`)
+    expect(FEEDS.map((f) => [f, metric(seen!.metrics, "spy_queue_bytes", f), metric(seen!.metrics, "spy_queue_rows", f)])).toEqual(FEEDS.map((f) => [f, 0, 0]))
+    console.log(`stall at ${new Date(stallAt).toISOString()}; first 503: ${JSON.stringify(firstBody)}; ${[...first].map(([s, f]) => `${f.reason} at +${(f.since - stallAt) / 1000} s`).join(", ")} (period ${PERIOD_MS / 1000} s)\n${JSON.stringify(rows)}\nqueues: ${FEEDS.map((f) => `${f} ${metric(seen!.metrics, "spy_queue_bytes", f)} B ${metric(seen!.metrics, "spy_queue_rows", f)} rows`).join(", ")}`)
     expect(rows.filter((r) => ![r.messages, r.events, r.rows, r.reconnects, r.lastCommit].every((v) => v.every((x) => x === v[0])))).toEqual([])
 
     // The page: each contract's last bar as the lake has it (everything received was committed).
