@@ -35,6 +35,8 @@ export const lakePaths = (root: string) => ({
   journalDir: path.join(root, "journal"),
   heartbeatFile: (source: string) => path.join(root, "state", "heartbeat", `${source}.json`),
   alertsFile: path.join(root, "state", "alerts.ndjson"),
+  /** The live day's per-period history (commit latency, reconnects): services/metrics/historyLog.ts. */
+  historyFile: (date: string) => path.join(root, "state", "history", `${assertDate(date)}.ndjson`),
   driftFile: path.join(root, "state", "schema_drift.ndjson"),
   holidaysCache: (year: number) => path.join(root, "state", `holidays-${year}.json`),
   pidFile: path.join(root, "state", "live.pid"),

@@ -19,6 +19,7 @@ import * as MarketClock from "../services/MarketClock.js"
 import { Metrics } from "../services/Metrics.js"
 import { PolygonRest } from "../services/PolygonRest.js"
 import { PromMetrics } from "../services/PromMetrics.js"
+import { LastBars } from "../services/status/LastBars.js"
 import { serveStatus } from "../services/status/StatusServer.js"
 import * as PolygonRestLive from "../services/PolygonRestLive.js"
 import { makeSimClock } from "../simulator/SimClock.js"
@@ -30,23 +31,27 @@ import * as Sinks from "./Sinks.js"
 import { ObservabilityLive } from "./Observability.js"
 import { BUILTIN, BUILTIN_KEY, MissingApiKey, restConnectionAlerts } from "./Polygon.js"
 
-/** LiveTelemetry forwarded to Metrics (heartbeats read them), the Prometheus registry and Alerts. */
-export const TelemetryFromObservability: Layer.Layer<LiveTelemetry, never, Metrics | Alerts | HeartbeatMonitor | PromMetrics> = Layer.effect(
+/** LiveTelemetry forwarded to Metrics (heartbeats read them), the Prometheus registry, Alerts and the last bars of the status page. */
+export const TelemetryFromObservability: Layer.Layer<LiveTelemetry, never, Metrics | Alerts | HeartbeatMonitor | PromMetrics | LastBars> = Layer.effect(
   LiveTelemetry,
   Effect.gen(function* () {
     const metrics = yield* Metrics
     const prom = yield* PromMetrics
+    const lastBars = yield* LastBars
     const alerts = yield* Alerts
     const heartbeats = yield* HeartbeatMonitor
     return {
       register: (source) => heartbeats.register(source),
       received: (source, frames, events) =>
-        Effect.all([metrics.recordMessages(source, frames), metrics.recordEvents(source, events), prom.events(source, events)], { discard: true }),
+        Effect.all([metrics.recordMessages(source, frames), metrics.recordEvents(source, events), prom.received(source, frames, events)], { discard: true }),
       commit: (source, rows, at, receipts) => {
         const latencyMs = receipts.length === 0 ? 0 : at - Math.min(...receipts.slice(0, 100_000))
         return Effect.all([metrics.recordCommit(source, latencyMs, rows), metrics.recordSuccess(source, rows), prom.committed(source, rows, latencyMs)], { discard: true })
       },
-      connection: (source, state) => metrics.setConnection(source, state),
+      late: (source, rows) => prom.lateRows(source, rows),
+      lastBars: (_source, bars) => lastBars.record(bars),
+      queue: (source, depth) => prom.queue(source, depth),
+      connection: (source, state) => Effect.zipRight(metrics.setConnection(source, state), state === "reconnecting" ? prom.reconnect(source) : Effect.void),
       connectionFailure: (source) => Effect.zipRight(metrics.recordConnectionFailure(source), prom.connectionFailure(source)),
       connectionOk: (source) => metrics.resetConnectionFailures(source),
       error: (source, n = 1) => Effect.zipRight(metrics.recordError(source, n), prom.badRows(source, n)),

@@ -1,5 +1,5 @@
 /**
- * Metrics + Alerts + HeartbeatMonitor (+ the Prometheus registry of `/metrics`), built from AppSettings. The host provides AppSettings and
+ * Metrics + Alerts + HeartbeatMonitor (+ the Prometheus registry of `/metrics` and the last bars of `/`), built from AppSettings. The host provides AppSettings and
  * an HttpClient (for the optional alert webhook), e.g. `NodeHttpClient.layerUndici` or
  * `FetchHttpClient.layer`.
  */
@@ -10,9 +10,10 @@ import type { AppSettings } from "../services/AppSettings.js"
 import * as HeartbeatMonitor from "../services/HeartbeatMonitor.js"
 import * as Metrics from "../services/Metrics.js"
 import * as PromMetrics from "../services/PromMetrics.js"
+import * as LastBars from "../services/status/LastBars.js"
 
 export const ObservabilityLive: Layer.Layer<
-  Metrics.Metrics | Alerts.Alerts | HeartbeatMonitor.HeartbeatMonitor | PromMetrics.PromMetrics,
+  Metrics.Metrics | Alerts.Alerts | HeartbeatMonitor.HeartbeatMonitor | PromMetrics.PromMetrics | LastBars.LastBars,
   never,
   AppSettings | HttpClient.HttpClient
-> = HeartbeatMonitor.layer.pipe(Layer.provideMerge(Layer.mergeAll(Metrics.layer, Alerts.layer, PromMetrics.layer)))
+> = HeartbeatMonitor.layer.pipe(Layer.provideMerge(Layer.mergeAll(Metrics.layer, Alerts.layer, PromMetrics.layer, LastBars.layer)))

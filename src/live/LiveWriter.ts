@@ -24,6 +24,7 @@ import * as GapRepair from "./GapRepair.js"
 import { type Batch, type IngestContext, ingestEntries, makeContext, newBatch, pendingEntries, syncLastStart } from "./ingest.js"
 import type { JournalHandle } from "./Journal.js"
 import { type LiveCheckpoint, readCheckpoint, removeUncommitted, warmUp } from "./liveFiles.js"
+import { lastBarsOf } from "./lastBars.js"
 import { LiveTelemetry } from "./telemetry.js"
 import type { LiveFeed } from "./wsRows.js"
 import { cappedJittered } from "../lib/backoff.js"
@@ -185,8 +186,12 @@ export const start = (cfg: WriterConfig): Effect.Effect<WriterHandle, never, Sco
       Effect.forever(
         Effect.gen(function* () {
           const c = yield* Queue.take(queue)
+          const late = c.batch.lateRejected
+          const bars = lastBarsOf(c.batch.rows.get(cfg.date))
           committing = true
           yield* committer.commit(c).pipe(Effect.ensuring(Effect.sync(() => void (committing = false))))
+          if (late > 0) yield* telemetry.late(cfg.feed, late)
+          yield* telemetry.lastBars(cfg.feed, bars)
           yield* notify
         })
       )
@@ -202,6 +207,7 @@ export const start = (cfg: WriterConfig): Effect.Effect<WriterHandle, never, Sco
     )
 
     yield* init
+    yield* telemetry.queue(cfg.feed, () => ({ bytes: Math.max(0, cfg.journal.size() - committer.checkpoint().offset), rows: pendingEntries(batch) }))
     // A failed commit restarts the writer from its checkpoint: the journal still holds everything.
     const fiber = yield* Effect.zipRight(warmUp(writer, schema, cfg.root, cfg.feed), run).pipe(
       Effect.sandbox,

@@ -9,6 +9,8 @@ import { IdleTimeout, PongTimeout } from "./protocol.js"
 export interface SessionState {
   lastMessageMs: number
   gotData: boolean
+  /** Called once, on the session's first data frame. */
+  onFirstData?: () => void
   /** Sends a keepalive ping on the socket (set once it exists); false when it could not be sent (still connecting). */
   ping?: () => boolean
   /** Time of the oldest ping not yet answered (undefined when none is outstanding). */

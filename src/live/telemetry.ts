@@ -5,6 +5,15 @@
  */
 import { Context, Effect, Layer } from "effect"
 import type { ConnectionStatus } from "../services/Metrics.js"
+import type { LastBar } from "./lastBars.js"
+
+/** What a feed's writer holds that is not in the lake yet. */
+export interface QueueDepth {
+  /** Journal bytes received and not yet committed (the journal is the queue). */
+  readonly bytes: number
+  /** Rows decoded into the batch being filled. */
+  readonly rows: number
+}
 
 export interface LiveTelemetryService {
   /** A source starts streaming (heartbeats begin). */
@@ -13,6 +22,12 @@ export interface LiveTelemetryService {
   readonly received: (source: string, frames: number, events: number) => Effect.Effect<void>
   /** A durable commit: rows written, and the receipt times (ms) of the frames it covers. */
   readonly commit: (source: string, rows: number, committedAtMs: number, receiptMs: ReadonlyArray<number>) => Effect.Effect<void>
+  /** Late rows set aside (data/late) by a commit. */
+  readonly late: (source: string, rows: number) => Effect.Effect<void>
+  /** The newest committed bar of each ticker of a commit. */
+  readonly lastBars: (source: string, bars: ReadonlyArray<LastBar>) => Effect.Effect<void>
+  /** A probe of the feed's queue depth, read whenever it is asked for (e.g. on /metrics). */
+  readonly queue: (source: string, depth: () => QueueDepth) => Effect.Effect<void>
   readonly connection: (source: string, state: ConnectionStatus) => Effect.Effect<void>
   readonly connectionFailure: (source: string) => Effect.Effect<void>
   readonly connectionOk: (source: string) => Effect.Effect<void>
@@ -30,6 +45,9 @@ export const logOnly: LiveTelemetryService = {
   register: () => Effect.void,
   received: () => Effect.void,
   commit: () => Effect.void,
+  late: () => Effect.void,
+  lastBars: () => Effect.void,
+  queue: () => Effect.void,
   connection: () => Effect.void,
   connectionFailure: () => Effect.void,
   connectionOk: () => Effect.void,
@@ -47,7 +65,7 @@ export const recorder = () => {
   const resolved: Array<{ kind: string; source: string }> = []
   const states: Array<{ source: string; state: ConnectionStatus }> = []
   const latencies: Array<number> = []
-  const totals = { frames: 0, events: 0, rows: 0, errors: 0, failures: 0, outsideSession: 0 }
+  const totals = { frames: 0, events: 0, rows: 0, errors: 0, failures: 0, outsideSession: 0, late: 0 }
   const service: LiveTelemetryService = {
     register: () => Effect.void,
     received: (_s, frames, events) =>
@@ -60,6 +78,9 @@ export const recorder = () => {
         totals.rows += n
         for (const r of receipts) latencies.push(at - r)
       }),
+    late: (_s, n) => Effect.sync(() => void (totals.late += n)),
+    lastBars: () => Effect.void,
+    queue: () => Effect.void,
     connection: (source, state) => Effect.sync(() => void states.push({ source, state })),
     connectionFailure: () => Effect.sync(() => void totals.failures++),
     connectionOk: () => Effect.void,

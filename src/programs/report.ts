@@ -1,7 +1,8 @@
 /**
  * `report --date D [--out data/reports/D.html]`: one self-contained HTML page of a lake day (charts,
- * the `verify` figures, gaps, news, drift, alerts) and a PNG of each chart beside it
- * (`D-price.png`, `D-coverage.png`). The page opens offline.
+ * the `verify` figures, gaps, news, drift, alerts; for a live day its commit latency over the day,
+ * reconnects and alerts raised and resolved) and a PNG of each chart beside it (`D-price.png`,
+ * `D-coverage.png`, `D-latency.png` for a live day). The page opens offline.
  */
 import { Effect } from "effect"
 import * as fs from "node:fs/promises"
@@ -10,8 +11,9 @@ import { sessionOf } from "../domain/calendar.js"
 import { writeFileAtomic } from "../lib/atomicFile.js"
 import { AppSettings } from "../services/AppSettings.js"
 import * as DuckDb from "../services/DuckDb.js"
-import { compile, heatmapSpec, priceSpec, render } from "./report/charts.js"
+import { compile, heatmapSpec, latencySpec, priceSpec, render } from "./report/charts.js"
 import { dayData } from "./report/dayData.js"
+import { liveDayOf, readHistory } from "./report/liveDay.js"
 import { reportHtml } from "./report/html.js"
 import { verifyReport } from "./verify.js"
 
@@ -30,7 +32,13 @@ export const reportProgram = (options: { readonly date: string; readonly out?: s
     const session = sessionOf(report.date, new Map())!
     const db = yield* DuckDb.make()
     const data = yield* dayData(db, settings.storage.root, report.date, { ...session, ...report.session }, MARK_GAPS_FROM_S)
-    const charts = { price: compile(priceSpec(data)), coverage: compile(heatmapSpec(data)) }
+    const history = yield* Effect.promise(() => readHistory(settings.storage.root, report.date))
+    const live = liveDayOf(history, data.alerts)
+    const charts = {
+      price: compile(priceSpec(data)),
+      coverage: compile(heatmapSpec(data)),
+      ...(history.length === 0 ? {} : { latency: compile(latencySpec(history)) })
+    }
     const html = options.out ?? path.join(settings.storage.root, "reports", `${report.date}.html`)
     yield* Effect.promise(() => fs.mkdir(path.dirname(html), { recursive: true }))
     const pngs: Array<string> = []
@@ -40,7 +48,7 @@ export const reportProgram = (options: { readonly date: string; readonly out?: s
       yield* Effect.promise(() => writeFileAtomic(file, png))
       pngs.push(file)
     }
-    yield* Effect.promise(() => writeFileAtomic(html, reportHtml(report, data, charts)))
+    yield* Effect.promise(() => writeFileAtomic(html, reportHtml(report, data, live, charts)))
     yield* Effect.logInfo(`Report of ${report.date}: ${html} (+ ${pngs.map((p) => path.basename(p)).join(", ")})`)
     return { html, pngs } satisfies ReportResult
   }).pipe(Effect.scoped)

@@ -102,6 +102,7 @@ const session = (
         journal.append(bytes, ms)
         // Only frames that may hold a status are decoded here (a cheap byte search decides).
         if (bytes.indexOf(STATUS) < 0) {
+          if (!state.gotData) state.onFirstData?.()
           state.gotData = true
           return
         }
@@ -167,7 +168,12 @@ export const runConnection = (
     let failures = 0
     for (let epoch = 1; ; epoch++) {
       yield* telemetry.connection(spec.feed, epoch === 1 ? "connecting" : "reconnecting")
-      const state: SessionState = { lastMessageMs: yield* Clock.currentTimeMillis, gotData: false }
+      const state: SessionState = {
+        lastMessageMs: yield* Clock.currentTimeMillis,
+        gotData: false,
+        // Data flows again: the failure streak (and its alert) ends now, not at this session's end.
+        onFirstData: () => void runFork(telemetry.connectionOk(spec.feed))
+      }
       const connected = () => void runFork(telemetry.connection(spec.feed, "connected"))
       const pingMs = cfg.pingIntervalMs ?? 0
       const watchers = pingMs > 0

@@ -1,6 +1,7 @@
 /**
  * Heartbeats and health checks. Every `heartbeat.interval_s` each registered source gets
- * `data/state/heartbeat/<source>.json` (written atomically: tmp + rename) and one log line with
+ * `data/state/heartbeat/<source>.json` (written atomically: tmp + rename), a line in the day's
+ * history (`data/state/history/<date>.ndjson`: the period's commit latency and reconnects), and one log line with
  * commit latency p50/p95/p99, events/s and the process's event-loop lag (p99 and max over the
  * period: `eventLoopLag`; the layer measures it with perf_hooks). Every `checkIntervalS` (default min(60, interval)):
  *
@@ -22,7 +23,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
-import { openSessionAt } from "../domain/calendar.js"
+import { nyDateOf, openSessionAt } from "../domain/calendar.js"
 import { lakePaths } from "../domain/paths.js"
 import { Alerts, type AlertKind } from "./Alerts.js"
 import { AppSettings } from "./AppSettings.js"
@@ -30,6 +31,7 @@ import { Metrics, type SourceSnapshot } from "./Metrics.js"
 import * as EventLoopLag from "./metrics/eventLoopLag.js"
 import type { EventLoopLag as Lag, TakeLag } from "./metrics/eventLoopLag.js"
 import { type FeedInfo, heartbeatOf, REALTIME, writeJsonAtomic } from "./metrics/heartbeatFile.js"
+import { appendHistory, historyLineOf } from "./metrics/historyLog.js"
 
 export type { HeartbeatFile } from "./metrics/heartbeatFile.js"
 
@@ -52,6 +54,8 @@ export class HeartbeatMonitor extends Context.Tag("spy/HeartbeatMonitor")<Heartb
 
 export interface HeartbeatOptions {
   readonly heartbeatFile: (source: string) => string
+  /** The day's history file (one line per source and period, historyLog.ts); default: none kept. */
+  readonly historyFile?: (date: string) => string
   readonly intervalS: number
   readonly staleAfterS: number
   readonly commitSlaS: number
@@ -118,14 +122,24 @@ export const make = (options: HeartbeatOptions): Effect.Effect<HeartbeatMonitorS
         })
       )
 
+    const history = (now: number, lines: ReadonlyArray<ReturnType<typeof historyLineOf>>) =>
+      options.historyFile === undefined
+        ? Effect.void
+        : Effect.try(() => appendHistory(options.historyFile!(nyDateOf(now)), lines)).pipe(
+          Effect.catchAll((e) => Effect.logWarning("cannot append to the history file").pipe(Effect.annotateLogs({ error: String(e.error) })))
+        )
+
     const beat = Effect.gen(function* () {
       const now = yield* Clock.currentTimeMillis
       lag = takeLag() ?? lag
+      const lines = []
       for (const [source, reg] of sources) {
         const snap = yield* metrics.snapshot(source)
         yield* writeOne(source, reg, now, snap)
         yield* logOne(snap)
+        lines.push(historyLineOf(source, snap.connectionStatus, yield* metrics.takePeriod(source)))
       }
+      yield* history(now, lines)
     })
 
     const toggle = (condition: boolean, kind: AlertKind, source: string, message: string, details: Record<string, unknown>) =>
@@ -199,6 +213,7 @@ export const layer: Layer.Layer<HeartbeatMonitor, never, AppSettings | Metrics |
     make({
       eventLoopLag,
       heartbeatFile: lakePaths(s.storage.root).heartbeatFile,
+      historyFile: lakePaths(s.storage.root).historyFile,
       intervalS: s.heartbeat.intervalS,
       staleAfterS: s.heartbeat.staleAfterS,
       commitSlaS: s.alerts.commitSlaS,

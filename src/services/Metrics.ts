@@ -18,7 +18,10 @@ import { DateTime } from "luxon"
 import { NY } from "../domain/calendar.js"
 import { type Percentiles, percentiles } from "../domain/percentiles.js"
 import { AppSettings } from "./AppSettings.js"
+import { PeriodCounter, type PeriodStats } from "./metrics/period.js"
 import { BucketWindow, LatencyReservoir } from "./metrics/window.js"
+
+export type { PeriodStats } from "./metrics/period.js"
 
 /** WebSocket sources go connecting → connected (→ disconnected → reconnecting …); REST-polled news is `polling` or `poll_failing`. */
 export type ConnectionStatus = "connecting" | "connected" | "reconnecting" | "disconnected" | "closed" | "polling" | "poll_failing"
@@ -28,7 +31,12 @@ export interface SourceSnapshot {
   readonly messagesLast5Min: number
   readonly totalMessagesToday: number
   readonly totalEventsToday: number
+  readonly rowsCommittedToday: number
+  /** Times the source went `reconnecting` today (every shard's every reconnect). */
+  readonly reconnectsToday: number
   readonly connectionStatus: ConnectionStatus
+  /** When the connection status last changed (null: never set). */
+  readonly connectionSinceMs: number | null
   readonly lastMessageAtMs: number | null
   readonly lastCommitAtMs: number | null
   readonly lastCommitLatencyMs: number | null
@@ -58,6 +66,8 @@ export interface MetricsService {
   /** `n` bars outside the regular session, counted and not stored. */
   readonly recordOutsideSession: (source: string, n: number) => Effect.Effect<void>
   readonly snapshot: (source: string) => Effect.Effect<SourceSnapshot>
+  /** The source's heartbeat period ending now (the next starts now); only the heartbeat loop takes it. */
+  readonly takePeriod: (source: string) => Effect.Effect<PeriodStats>
   /** Every source recorded so far, in first-seen order. */
   readonly sources: Effect.Effect<ReadonlyArray<string>>
 }
@@ -79,11 +89,15 @@ class SourceState {
   readonly errors: BucketWindow
   readonly successes: BucketWindow
   readonly commits: LatencyReservoir
+  readonly period = new PeriodCounter()
   messagesToday = 0
   eventsToday = 0
   outsideSessionToday = 0
+  rowsToday = 0
+  reconnectsToday = 0
   dayEndMs = -Infinity
   connection: ConnectionStatus = "disconnected"
+  connectionSinceMs: number | null = null
   lastMessageAtMs: number | null = null
   lastCommitAtMs: number | null = null
   lastCommitLatencyMs: number | null = null
@@ -103,6 +117,8 @@ class SourceState {
         this.messagesToday = 0
         this.eventsToday = 0
         this.outsideSessionToday = 0
+        this.rowsToday = 0
+        this.reconnectsToday = 0
       }
       this.dayEndMs = nextNyMidnight(nowMs)
     }
@@ -130,14 +146,19 @@ export const make = (options: MetricsOptions): Effect.Effect<MetricsService> =>
       s.roll(now)
       s.messages.add(now, n)
       s.messagesToday += n
+      s.period.messages += n
       s.lastMessageAtMs = now
     })
     const recordEvents = timed((s, now, n: number) => {
       s.roll(now)
       s.events.add(now, n)
       s.eventsToday += n
+      s.period.events += n
     })
-    const recordCommit = timed((s, now, latencyMs: number, _rows: number) => {
+    const recordCommit = timed((s, now, latencyMs: number, rows: number) => {
+      s.roll(now)
+      s.rowsToday += rows
+      s.period.commit(latencyMs, rows)
       s.commits.add(now, latencyMs)
       s.lastCommitAtMs = now
       s.lastCommitLatencyMs = latencyMs
@@ -148,10 +169,15 @@ export const make = (options: MetricsOptions): Effect.Effect<MetricsService> =>
     })
     const recordError = timed((s, now, n: number = 1) => s.errors.add(now, n))
     const recordSuccess = timed((s, now, n: number = 1) => s.successes.add(now, n))
-    const setConnection = (source: string, status: ConnectionStatus) =>
-      Effect.sync(() => {
-        stateOf(source).connection = status
-      })
+    const setConnection = timed((s, now, status: ConnectionStatus) => {
+      s.roll(now)
+      if (status === "reconnecting") {
+        s.reconnectsToday++
+        s.period.reconnects++
+      }
+      if (status !== s.connection || s.connectionSinceMs === null) s.connectionSinceMs = now
+      s.connection = status
+    })
     const recordConnectionFailure = (source: string) =>
       Effect.sync(() => {
         stateOf(source).connectionFailures++
@@ -173,7 +199,10 @@ export const make = (options: MetricsOptions): Effect.Effect<MetricsService> =>
           messagesLast5Min: s.messages.sum(now),
           totalMessagesToday: s.messagesToday,
           totalEventsToday: s.eventsToday,
+          rowsCommittedToday: s.rowsToday,
+          reconnectsToday: s.reconnectsToday,
           connectionStatus: s.connection,
+          connectionSinceMs: s.connectionSinceMs,
           lastMessageAtMs: s.lastMessageAtMs,
           lastCommitAtMs: s.lastCommitAtMs,
           lastCommitLatencyMs: s.lastCommitLatencyMs,
@@ -198,6 +227,7 @@ export const make = (options: MetricsOptions): Effect.Effect<MetricsService> =>
       resetConnectionFailures,
       recordOutsideSession,
       snapshot,
+      takePeriod: (source) => Effect.map(Clock.currentTimeMillis, (now) => stateOf(source).period.take(now)),
       sources: Effect.sync(() => Array.from(states.keys()))
     } satisfies MetricsService
   })

@@ -9,6 +9,7 @@ import * as AppSettings from "../../src/services/AppSettings.js"
 import { HeartbeatMonitor } from "../../src/services/HeartbeatMonitor.js"
 import { Metrics } from "../../src/services/Metrics.js"
 import type { EventLoopLag } from "../../src/services/metrics/eventLoopLag.js"
+import { parseHistory } from "../../src/services/metrics/historyLog.js"
 import { alertLines, observabilityLayer, readJson, settingsFor, T0, tempRoot } from "./_helpers.js"
 
 const iso = (ms: number) => new Date(ms).toISOString()
@@ -50,12 +51,17 @@ describe("HeartbeatMonitor", () => {
           event_loop_lag_max_ms: 80,
           outside_session_today: 0,
           feed: "realtime",
-          feed_delay_s: 0
+          feed_delay_s: 0,
+          total_events_today: 600,
+          rows_committed_today: 600,
+          reconnects_today: 0
         })
         yield* TestClock.adjust("200 seconds")
         yield* metrics.recordMessages("spy", 2)
         yield* metrics.recordCommit("spy", 300, 2)
         yield* metrics.recordEvents("spy", 30)
+        yield* metrics.setConnection("spy", "reconnecting")
+        yield* metrics.setConnection("spy", "connected")
         lags.push({ p99Ms: 3, maxMs: 9.4 })
         yield* TestClock.adjust("100 seconds")
         const beat = readJson(file) as Record<string, unknown>
@@ -80,12 +86,29 @@ describe("HeartbeatMonitor", () => {
           event_loop_lag_max_ms: 9.4,
           outside_session_today: 0,
           feed: "realtime",
-          feed_delay_s: 0
+          feed_delay_s: 0,
+          total_events_today: 630,
+          rows_committed_today: 602,
+          reconnects_today: 1
         })
+        // The day's history: one line per source and period (the loop's first beat ran at 14:00, after the records above).
+        const zero = { commits: 0, latency_p50_ms: null, latency_p95_ms: null, latency_p99_ms: null, latency_max_ms: null, reconnects: 0, messages: 0, events: 0, rows: 0 }
+        const period = (at: string, from: string | null) => ({ at: `2025-10-28T${at}:00.000Z`, from: from === null ? null : `2025-10-28T${from}:00.000Z` })
+        assert.deepStrictEqual(parseHistory(fs.readFileSync(path.join(root, "state", "history", "2025-10-28.ndjson"), "utf8")), [
+          { ...period("14:00", null), source: "spy", connection: "connected", commits: 1, latency_p50_ms: 1200, latency_p95_ms: 1200, latency_p99_ms: 1200, latency_max_ms: 1200, reconnects: 0, messages: 40, events: 600, rows: 600 },
+          { ...period("14:00", null), source: "vix", connection: "disconnected", ...zero },
+          { ...period("14:05", "14:00"), source: "spy", connection: "connected", ...zero },
+          { ...period("14:05", "14:00"), source: "vix", connection: "disconnected", ...zero },
+          { ...period("14:10", "14:05"), source: "spy", connection: "connected", commits: 1, latency_p50_ms: 300, latency_p95_ms: 300, latency_p99_ms: 300, latency_max_ms: 300, reconnects: 1, messages: 2, events: 30, rows: 2 },
+          { ...period("14:10", "14:05"), source: "vix", connection: "disconnected", ...zero }
+        ])
         assert.strictEqual((readJson(path.join(root, "state", "heartbeat", "vix.json")) as { last_heartbeat: string }).last_heartbeat, "2025-10-28T14:10:00.000Z")
         const leftovers = fs.readdirSync(path.dirname(file)).filter((n) => n.includes(".tmp"))
         assert.deepStrictEqual(leftovers, [])
-      }).pipe(Effect.provide(observabilityLayer(settingsFor(root), { eventLoopLag: () => lags.shift() ?? null })))
+      }).pipe(Effect.provide(observabilityLayer(settingsFor(root), {
+        eventLoopLag: () => lags.shift() ?? null,
+        historyFile: (date) => path.join(root, "state", "history", `${date}.ndjson`)
+      })))
     })
   })
 

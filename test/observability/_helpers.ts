@@ -9,6 +9,7 @@ import * as AppSettings from "../../src/services/AppSettings.js"
 import * as HeartbeatMonitor from "../../src/services/HeartbeatMonitor.js"
 import * as Metrics from "../../src/services/Metrics.js"
 import * as PromMetrics from "../../src/services/PromMetrics.js"
+import * as LastBars from "../../src/services/status/LastBars.js"
 
 export const tempRoot = (): string => fs.mkdtempSync(path.join(os.tmpdir(), "obs-"))
 
@@ -17,7 +18,7 @@ export const settingsFor = (root: string, extra: Record<string, unknown> = {}): 
 
 /** Metrics + Alerts + a HeartbeatMonitor with a fixed memory figure, from settings. */
 export const observabilityLayer = (settings: Settings, options: Partial<HeartbeatMonitor.HeartbeatOptions> = {}) => {
-  const base = Layer.mergeAll(Metrics.layer, Alerts.layer, PromMetrics.layer).pipe(
+  const base = Layer.mergeAll(Metrics.layer, Alerts.layer, PromMetrics.layer, LastBars.layer).pipe(
     Layer.provideMerge(Layer.merge(AppSettings.layerValue(settings), FetchHttpClient.layer))
   )
   const monitor = Layer.scoped(

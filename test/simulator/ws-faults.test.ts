@@ -79,6 +79,22 @@ describe("WebSocket faults", () => {
     r.ws.terminate()
   })
 
+  it("stallFromSimMs: nothing is sent from that instant on, on open connections and new ones, which stay open", async () => {
+    const s = await serve({ stallFromSimMs: OPEN + 5000 })
+    const r = await authed(s.url("/stocks"), "A.SPY")
+    await r.until(() => r.events("A").length >= 4)
+    await sleep(300)
+    // Windows ending at OPEN+1 s … OPEN+4 s were sent; the one ending at the stall's instant was not.
+    expect(r.events("A").map(sOf)).toEqual(spy.slice(0, 4).map((b) => b.t))
+    const late = new Recorder(s.url("/stocks"))
+    await late.opened
+    late.send({ action: "auth", params: "k" })
+    await sleep(300)
+    expect({ frames: late.raw.length, open: late.ws.readyState === late.ws.OPEN, first: r.ws.readyState === r.ws.OPEN }).toEqual({ frames: 0, open: true, first: true })
+    r.ws.terminate()
+    late.ws.terminate()
+  })
+
   it("malformedEvery: an invalid frame precedes every M-th data frame and no data is lost", async () => {
     const s = await serve({ malformedEvery: 3 })
     const r = await authed(s.url("/stocks"), "A.SPY")

@@ -10,6 +10,7 @@ import { DateTime } from "luxon"
 import * as vega from "vega"
 import * as vl from "vega-lite"
 import { NY } from "../../domain/calendar.js"
+import type { HistoryLine } from "../../services/metrics/historyLog.js"
 import type { DayData } from "./dayData.js"
 
 const wall = (iso: string) => DateTime.fromISO(iso, { zone: NY }).toFormat("yyyy-MM-dd'T'HH:mm:ss")
@@ -75,6 +76,36 @@ export const heatmapSpec = (d: DayData): vl.TopLevelSpec => ({
     }
   ]
 })
+
+const PERCENTILES = [["p50", "latency_p50_ms"], ["p95", "latency_p95_ms"], ["p99", "latency_p99_ms"]] as const
+
+/** Commit latency per heartbeat period and source (a point per percentile; periods without a commit have none). */
+export const latencySpec = (history: ReadonlyArray<HistoryLine>): vl.TopLevelSpec => {
+  const values = history.flatMap((h) =>
+    PERCENTILES.flatMap(([pct, field]) => {
+      const ms = h[field]
+      return ms === null ? [] : [{ t: wall(h.at), series: `${h.source} ${pct}`, source: h.source, pct, ms, label: `${h.source} ${pct} until ${hhmm(h.at).slice(0, 5)} ET: ${ms} ms` }]
+    })
+  )
+  const encoding = {
+    x: timeX,
+    y: { field: "ms", type: "quantitative", title: "commit latency (ms)" },
+    color: { field: "source", type: "nominal", title: "source" },
+    strokeDash: { field: "pct", type: "nominal", title: "percentile" },
+    detail: { field: "series" }
+  } as const
+  return {
+    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    width: WIDTH,
+    height: 260,
+    title: "Commit latency per heartbeat period: p50, p95, p99",
+    data: { values },
+    layer: [
+      { mark: { type: "line" }, encoding: { ...encoding, description: { value: "latency line" } } },
+      { mark: { type: "point", filled: true, size: 24 }, encoding: { ...encoding, strokeDash: { value: [] }, shape: { field: "pct", type: "nominal" }, description: { field: "label" }, tooltip: { field: "label" } } }
+    ]
+  }
+}
 
 /** Vega-Lite → Vega (what the page embeds). */
 export const compile = (spec: vl.TopLevelSpec): vega.Spec => vl.compile(spec).spec

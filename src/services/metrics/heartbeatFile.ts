@@ -29,6 +29,9 @@ export interface HeartbeatFile {
   /** `realtime` or `delayed` (`polygon.feed`), and the delay: the stream's bars are this much older than the heartbeat. */
   readonly feed: "realtime" | "delayed"
   readonly feed_delay_s: number
+  readonly total_events_today: number
+  readonly rows_committed_today: number
+  readonly reconnects_today: number
 }
 
 export interface FeedInfo {
@@ -59,7 +62,10 @@ export const heartbeatOf = (snap: SourceSnapshot, nowMs: number, memoryMb: numbe
   event_loop_lag_max_ms: lag?.maxMs ?? null,
   outside_session_today: snap.outsideSessionToday,
   feed: feed.feed,
-  feed_delay_s: feed.feedDelayS
+  feed_delay_s: feed.feedDelayS,
+  total_events_today: snap.totalEventsToday,
+  rows_committed_today: snap.rowsCommittedToday,
+  reconnects_today: snap.reconnectsToday
 })
 
 let sequence = 0

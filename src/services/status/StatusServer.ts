@@ -14,6 +14,8 @@ import { AppSettings } from "../AppSettings.js"
 import { HeartbeatMonitor } from "../HeartbeatMonitor.js"
 import { Metrics } from "../Metrics.js"
 import { PromMetrics } from "../PromMetrics.js"
+import { parseOptionTicker } from "../../domain/tickers.js"
+import { LastBars, type LastBarsService } from "./LastBars.js"
 import { liveHealth } from "./health.js"
 import { type ContractLine, statusPage } from "./page.js"
 
@@ -23,16 +25,28 @@ interface Reply {
   readonly body: string
 }
 
-const readContracts = (file: string) =>
+const readTickers = (file: string) =>
   Effect.promise(() =>
     fs.readFile(file, "utf8").then(
-      (t) => ((JSON.parse(t) as { contracts?: ReadonlyArray<ContractLine> }).contracts ?? []).map((c) => ({ ticker: c.ticker })),
-      () => [] as ReadonlyArray<ContractLine>
+      (t) => ((JSON.parse(t) as { contracts?: ReadonlyArray<{ ticker: string }> }).contracts ?? []).map((c) => c.ticker),
+      () => [] as ReadonlyArray<string>
     )
   )
 
+/** The contract set, calls then puts, strikes ascending, each with its last bar. */
+const contractLines = (file: string, lastBars: LastBarsService) =>
+  Effect.flatMap(readTickers(file), (tickers) =>
+    Effect.forEach(tickers, (ticker) =>
+      Effect.map(lastBars.get(ticker), (last): ContractLine & { right: string } => {
+        const o = parseOptionTicker(ticker)
+        return { ticker, strike: o?.strike ?? null, right: o?.right ?? "", last }
+      })).pipe(
+      Effect.map((lines) => [...lines].sort((a, b) => a.right.localeCompare(b.right) || (a.strike ?? 0) - (b.strike ?? 0) || a.ticker.localeCompare(b.ticker)))
+    ))
+
 /**
- * Serves the endpoints; the page shows the contract set of the platform clock's New York date.
+ * Serves the endpoints; the page shows the contract set of the platform clock's New York date, each
+ * contract with the newest bar this process committed.
  * Returns the bound port. A port that cannot be bound (in use) fails: the caller logs it and streams on.
  */
 export const serveStatus = Effect.gen(function* () {
@@ -41,6 +55,7 @@ export const serveStatus = Effect.gen(function* () {
   const alerts = yield* Alerts
   const heartbeats = yield* HeartbeatMonitor
   const prom = yield* PromMetrics
+  const lastBars = yield* LastBars
   const runtime = yield* Effect.runtime<never>()
   const health = Effect.flatMap(heartbeats.registered, (sources) => liveHealth(metrics, sources, alerts.openAlerts, settings.live.idleTimeoutS))
 
@@ -57,7 +72,7 @@ export const serveStatus = Effect.gen(function* () {
       case "/":
         return Effect.flatMap(health, (h) => {
           const date = nyDateOf(h.nowMs)
-          return Effect.map(readContracts(lakePaths(settings.storage.root).contractsJson(date)), (c) => ({
+          return Effect.map(contractLines(lakePaths(settings.storage.root).contractsJson(date), lastBars), (c) => ({
             status: 200, type: "text/html; charset=utf-8", body: statusPage(h, c, date)
           }))
         })

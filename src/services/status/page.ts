@@ -1,5 +1,8 @@
 /** The live status page (refreshes itself every 5 s). Pure. */
+import { DateTime } from "luxon"
+import { NY } from "../../domain/calendar.js"
 import type { LiveHealth } from "./health.js"
+import type { LastBar } from "./LastBars.js"
 
 const escape = (s: string) => s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!)
 const ms = (n: number | null | undefined) => (typeof n === "number" ? `${Math.round(n)} ms` : "-")
@@ -7,6 +10,19 @@ const at = (n: number | null) => (n === null ? "-" : new Date(n).toISOString())
 
 export interface ContractLine {
   readonly ticker: string
+  readonly strike: number | null
+  /** The newest bar committed by this process (undefined: none yet). */
+  readonly last: LastBar | undefined
+}
+
+const contractRow = (c: ContractLine, nowMs: number) => {
+  const last = c.last
+  return `<tr data-ticker="${escape(c.ticker)}"><th>${escape(c.ticker)}</th><td data-field="strike">${c.strike ?? "-"}</td>` +
+    (last === undefined
+      ? `<td data-field="last_window">-</td><td data-field="close">-</td><td data-field="age_s">-</td>`
+      : `<td data-field="last_window" data-ms="${last.windowStartMs}">${DateTime.fromMillis(last.windowStartMs, { zone: NY }).toFormat("HH:mm:ss")}</td>` +
+        `<td data-field="close">${last.close}</td><td data-field="age_s">${Math.round((nowMs - last.windowStartMs) / 1000)}</td>`) +
+    `</tr>`
 }
 
 export const statusPage = (h: LiveHealth, contracts: ReadonlyArray<ContractLine>, date: string | undefined): string => {
@@ -24,7 +40,9 @@ ${h.problems.length === 0 ? "" : `<ul id="problems">${h.problems.map((p) => `<li
 <table><thead><tr><th>source</th><th>connection</th><th>last message</th><th>events/s (1 min)</th><th>messages today</th><th>events today</th><th>commit latency p50 / p95 / p99 (5 min)</th><th>last commit</th><th>bad rows (15 min)</th><th>failures in a row</th></tr></thead>
 <tbody>${rows.join("")}</tbody></table>
 <h2>Open alerts</h2>${h.openAlerts.length === 0 ? "<p>none</p>" : `<ul>${h.openAlerts.map((a) => `<li>${escape(`${a.at} ${a.kind}${a.source ? ` (${a.source})` : ""}: ${a.message}`)}</li>`).join("")}</ul>`}
-<h2>Contract set (${contracts.length})</h2><p id="contracts">${contracts.map((c) => escape(c.ticker)).join(" ")}</p>
+<h2>Contract set (${contracts.length})</h2>
+<table id="contracts"><thead><tr><th>contract</th><th>strike</th><th>last bar (window start, New York)</th><th>close</th><th>age (s)</th></tr></thead>
+<tbody>${contracts.map((c) => contractRow(c, h.nowMs)).join("")}</tbody></table>
 <p><a href="/metrics">/metrics</a> · <a href="/healthz">/healthz</a> · <a href="/status.json">/status.json</a></p>
 </body></html>`
 }

@@ -8,7 +8,7 @@
  */
 import type { RawData, WebSocket } from "ws"
 import type { Cluster } from "./events.js"
-import { HARD_BUFFER_CAP, isNth, type WsFaults } from "./faults.js"
+import { HARD_BUFFER_CAP, isNth, isStalled, type WsFaults } from "./faults.js"
 import type { WsStats } from "./stats.js"
 import { ReadTracker } from "./readTracker.js"
 import { frame, Status, type StatusMessage } from "./status.js"
@@ -53,7 +53,8 @@ export class Connection {
     this.connectedAtSim = deps.replayNow()
     this.reads = deps.trackReads ? new ReadTracker(ws, deps.onDrained) : undefined
     deps.stats.connectionsTotal++
-    this.sendStatus(Status.connected)
+    if (this.stalled()) this.goHalfOpen()
+    else this.sendStatus(Status.connected)
     ws.on("message", (data, isBinary) => this.onMessage(data, isBinary))
     ws.on("close", () => this.onClose())
     ws.on("error", () => this.onClose())
@@ -75,7 +76,12 @@ export class Connection {
     this.deps.onClosed(this)
   }
 
+  private stalled(): boolean {
+    return isStalled(this.deps.faults(), this.deps.replayNow())
+  }
+
   private onMessage(data: RawData, isBinary: boolean): void {
+    if (!this.halfOpen && this.stalled()) this.goHalfOpen()
     if (this.halfOpen || this.closed || this.dropping) return
     let msg: unknown
     try {

@@ -7,6 +7,9 @@
  *   E's frame was sent. Bars broadcast while a client is away are not re-sent.
  * - `halfOpenAfterSimSeconds` H: a connection H simulated seconds old stops sending anything
  *   (no data, no acks, no pongs: its socket is paused) but its TCP connection stays open.
+ * - `stallFromSimMs` X (epoch ms): a stall of the whole feed. From simulated instant X every
+ *   connection, open or opened later, goes half-open as above: nothing is sent at or after X (no
+ *   frame of a window ending at or after X, no `connected`, no acks).
  * - `malformedEvery` M: before every M-th data frame of a connection an extra text frame with
  *   invalid JSON (the first half of that frame) is sent. No data is lost.
  * - `duplicateEvery` D: every D-th event sent on a connection is sent again, unchanged, in that
@@ -29,6 +32,8 @@ export interface WsFaults {
   /** Drop every connection every N simulated seconds (0 = never). */
   readonly dropEverySimSeconds: number
   readonly halfOpenAfterSimSeconds: number
+  /** Every connection silent from this simulated instant on (epoch ms; 0 = never). */
+  readonly stallFromSimMs: number
   readonly malformedEvery: number
   readonly duplicateEvery: number
   readonly correctionEvery: number
@@ -43,6 +48,7 @@ export interface WsFaults {
 export const DEFAULT_WS_FAULTS: WsFaults = {
   dropEverySimSeconds: 0,
   halfOpenAfterSimSeconds: 0,
+  stallFromSimMs: 0,
   malformedEvery: 0,
   duplicateEvery: 0,
   correctionEvery: 0,
@@ -65,6 +71,9 @@ export const mergeFaults = (current: WsFaults, patch: Record<string, unknown>): 
   }
   return next as unknown as WsFaults
 }
+
+/** The feed is stalled at simulated time `nowMs` (`stallFromSimMs`). */
+export const isStalled = (f: WsFaults, nowMs: number): boolean => f.stallFromSimMs > 0 && nowMs >= f.stallFromSimMs
 
 /** True for the k-th, 2k-th, … occurrence (k = 0: never). */
 export const isNth = (count: number, every: number): boolean => every > 0 && count % every === 0

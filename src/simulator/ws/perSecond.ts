@@ -9,7 +9,7 @@
  */
 import type { Connection } from "./connection.js"
 import type { AggEvent, Cluster, EventSource, EventType, WireEvent } from "./events.js"
-import { correct, correctionKey, type CorrectionRecord, isNth, type WsFaults } from "./faults.js"
+import { correct, correctionKey, type CorrectionRecord, isNth, isStalled, type WsFaults } from "./faults.js"
 import { EVENT_TYPES, symbolsOf, type Universe } from "./selection.js"
 import type { WsStats } from "./stats.js"
 
@@ -58,6 +58,7 @@ export const makePerSecond = (deps: PerSecondDeps) => {
     const all = deps.connections()
     if (f.halfOpenAfterSimSeconds > 0)
       for (const c of all) if (c.live && end - c.connectedAtSim >= f.halfOpenAfterSimSeconds * 1000) c.goHalfOpen()
+    if (isStalled(f, end)) for (const c of all) if (c.live) c.goHalfOpen()
     const due = pending.filter((p) => p.due <= end)
     if (due.length > 0) {
       pending = pending.filter((p) => p.due > end)

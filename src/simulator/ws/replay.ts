@@ -105,9 +105,9 @@ export const makeReplay = (deps: ReplayDeps) => {
     cursor += 1000
   }
 
-  /** Duplicates, corrections and half-open connections keep the per-second frames. */
+  /** Duplicates, corrections, half-open connections and a stall keep the per-second frames. */
   const perSecondMode = (f: WsFaults): boolean =>
-    f.duplicateEvery > 0 || f.correctionEvery > 0 || f.halfOpenAfterSimSeconds > 0 || perSecond.hasPending() ||
+    f.duplicateEvery > 0 || f.correctionEvery > 0 || f.halfOpenAfterSimSeconds > 0 || f.stallFromSimMs > 0 || perSecond.hasPending() ||
     deps.connections().some((c) => c.hasPendingDuplicates)
 
   /** One batched step; false when what it needs could not be built before the deadline. */
