@@ -8,7 +8,7 @@ import { execFileSync } from "node:child_process"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import * as DuckDb from "../services/DuckDb.js"
-import type { LiveFeed } from "../live/wsRows.js"
+import type { LiveFeed } from "../live/writer/wsRows.js"
 
 export interface SessionPlan {
   readonly options: Array<string>

@@ -1,7 +1,7 @@
 /** Everything `backfill` needs, built from Settings. */
 import { FetchHttpClient } from "@effect/platform"
 import { Effect, Layer } from "effect"
-import * as Alerts from "../services/Alerts.js"
+import * as Alerts from "../services/observability/Alerts.js"
 import { AppSettings } from "../services/AppSettings.js"
 import * as Checkpoints from "../services/Checkpoints.js"
 import * as DuckDb from "../services/DuckDb.js"

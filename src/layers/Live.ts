@@ -1,33 +1,28 @@
 /**
- * Everything `live` needs, built from Settings, and `runLive`, the entry the CLI calls.
+ * Everything `live` needs, built from Settings (programs/liveRun.ts runs it).
  * With `--clock-start/--clock-speed` (or `clock.start`/`clock.speed`) the whole run, layers
  * included, uses a simulated Effect Clock; with `polygon.rest_url`/`ws_url` = `builtin` the
  * simulator is started in-process on the same simulated time (makeSimClock). A simulated clock is
  * anchored in data/state/clock-anchor.json: a restart with the same start and speed resumes it.
  */
-import { FetchHttpClient } from "@effect/platform"
 import { Effect, Layer, Option, Redacted } from "effect"
 import { apiKeyOf, simulatorDelayS } from "../config/Settings.js"
-import * as ClockAnchor from "../live/clockAnchor.js"
 import { LiveTelemetry, type LiveTelemetryService } from "../live/telemetry.js"
-import { type LiveOptions, liveProgram } from "../programs/live.js"
-import { Alerts } from "../services/Alerts.js"
+import { Alerts } from "../services/observability/Alerts.js"
 import { AppSettings } from "../services/AppSettings.js"
-import { FeedEndpoint, layerWs } from "../services/FeedSocket.js"
-import { HeartbeatMonitor } from "../services/HeartbeatMonitor.js"
+import { FeedEndpoint, layerWs } from "../live/socket/FeedSocket.js"
+import { HeartbeatMonitor } from "../services/observability/HeartbeatMonitor.js"
 import * as MarketClock from "../services/MarketClock.js"
-import { Metrics } from "../services/Metrics.js"
-import { PolygonRest } from "../services/PolygonRest.js"
-import { PromMetrics } from "../services/PromMetrics.js"
-import { LastBars } from "../services/status/LastBars.js"
-import { serveStatus } from "../services/status/StatusServer.js"
-import * as PolygonRestLive from "../services/PolygonRestLive.js"
+import { Metrics } from "../services/observability/Metrics.js"
+import { PolygonRest } from "../services/polygon/PolygonRest.js"
+import { PromMetrics } from "../services/observability/PromMetrics.js"
+import { LastBars } from "../services/observability/status/LastBars.js"
+import { serveStatus } from "../services/observability/status/StatusServer.js"
+import * as PolygonRestLive from "../services/polygon/PolygonRestLive.js"
 import { makeSimClock } from "../simulator/SimClock.js"
 import { simulatorResource } from "../simulator/server.js"
-import { consolidateProgram } from "../programs/consolidate.js"
 import { LakeLayer } from "./Backfill.js"
 import * as LiveSinks from "./LiveSinks.js"
-import * as Sinks from "./Sinks.js"
 import { ObservabilityLive } from "./Observability.js"
 import { BUILTIN, BUILTIN_KEY, MissingApiKey, restConnectionAlerts } from "./Polygon.js"
 
@@ -63,7 +58,7 @@ export const TelemetryFromObservability: Layer.Layer<LiveTelemetry, never, Metri
 )
 
 /** REST and WebSocket endpoints: the real API (key from the environment) or the in-process simulator. */
-const endpoints = (clockStartMs: number | undefined, speed: number) =>
+export const endpoints = (clockStartMs: number | undefined, speed: number) =>
   Effect.gen(function* () {
     const settings = yield* AppSettings
     const { restUrl, wsUrl } = settings.polygon
@@ -108,55 +103,10 @@ export const liveLayer = (ep: Effect.Effect.Success<ReturnType<typeof endpoints>
 }
 
 /** The status page, /metrics and /healthz for the life of the run (`http.port` 0 = off); a port in use is a warning, never a stop. */
-const statusEndpoints = Effect.gen(function* () {
+export const statusEndpoints = Effect.gen(function* () {
   const settings = yield* AppSettings
   if (settings.http.port <= 0) return
   yield* serveStatus.pipe(
     Effect.catchAll((e) => Effect.logWarning(`status page not served on ${settings.http.host}:${settings.http.port}: ${e.message}`))
   )
 })
-
-/** `node dist/main.js live`: the program with every layer, on the (possibly simulated) clock. */
-export const runLive = (options: LiveOptions = {}) =>
-  Effect.gen(function* () {
-    const settings = yield* AppSettings
-    const start = options.clockStart ?? Option.getOrUndefined(settings.clock.start)
-    const speed = options.clockSpeed ?? settings.clock.speed
-    const clockStartMs = start === undefined ? undefined : MarketClock.parseClockStart(start)
-    // A restart with the same --clock-start and speed resumes the first run's wall → simulated mapping (clockAnchor.ts).
-    const startMs = clockStartMs === undefined ? undefined : yield* resumeClock(settings.storage.root, clockStartMs, speed)
-    const run = Effect.scoped(
-      Effect.gen(function* () {
-        const ep = yield* endpoints(startMs, speed)
-        return yield* Effect.zipRight(statusEndpoints, liveProgram(options)).pipe(Effect.provide(liveLayer(ep)))
-      })
-    ).pipe(Effect.provide(FetchHttpClient.layer))
-    const outcome = yield* startMs === undefined ? run : Effect.withClock(run, MarketClock.simulatedClock(startMs, speed))
-    if (outcome._tag === "Streamed" && outcome.endOfDay) yield* loadDayIntoSinks(outcome.date)
-    return outcome
-  })
-
-/** Where the simulated clock starts in this run (logged when it resumes an earlier run's anchor). */
-const resumeClock = (root: string, clockStartMs: number, speed: number) =>
-  Effect.map(
-    Effect.tap(ClockAnchor.anchor(root, clockStartMs, speed), (r) =>
-      r.resumed
-        ? Effect.logInfo(`Simulated clock resumed: --clock-start ${new Date(clockStartMs).toISOString()} at ${speed}x was anchored at wall time ${new Date(r.anchor.wallStartMs).toISOString()}; simulated now ${new Date(r.nowMs).toISOString()}`)
-        : Effect.void
-    ),
-    (r) => r.nowMs
-  )
-
-/**
- * The end of a live day: the day's partitions into every configured sink, then the
- * consolidated view. During the day LiveSinkLoader already loaded the durable files; this full,
- * checkpointed load makes each sink equal the day's lake.
- */
-const loadDayIntoSinks = (date: string) =>
-  Effect.gen(function* () {
-    const { rows } = yield* consolidateProgram({ date })
-    yield* Effect.logInfo(`End of day ${date}: sinks loaded, options_consolidated has ${rows.toLocaleString("en-US")} rows`)
-  }).pipe(
-    Effect.provide(Sinks.layer),
-    Effect.catchAllCause((cause) => Effect.logError(`End of day ${date}: loading the sinks failed (re-run: node dist/main.js consolidate --date ${date})`, cause))
-  )

@@ -1,5 +1,5 @@
 /**
- * The LiveSinkLoader of `live` (src/live/LiveSinkLoader.ts), from Settings: every
+ * The LiveSinkLoader of `live` (src/live/sinks/LiveSinkLoader.ts), from Settings: every
  * `sinks.live_load_interval_s` (0 = off) the day's new durable lake files go into each sink of
  * `sinks.enabled`. Each round opens a sink through src/layers/Sinks.ts with only that sink enabled
  * and closes it afterwards (`layer`: on this thread; `layerWorker`: in a worker thread per sink and
@@ -8,8 +8,8 @@
 import { Context, Effect, Layer } from "effect"
 import type { Settings, SinkName } from "../config/Settings.js"
 import { FEEDS } from "../sql/tables.js"
-import { LiveSinkLoader, type LiveSinkLoaderConfig, make } from "../live/LiveSinkLoader.js"
-import * as SinkWorker from "../live/SinkWorkerClient.js"
+import { LiveSinkLoader, type LiveSinkLoaderConfig, make } from "../live/sinks/LiveSinkLoader.js"
+import * as SinkWorker from "../live/sinks/SinkWorkerClient.js"
 import { LiveTelemetry } from "../live/telemetry.js"
 import { AppSettings } from "../services/AppSettings.js"
 import { SinkAlerts } from "../services/sinks/Sink.js"
@@ -43,8 +43,8 @@ export const layer: Layer.Layer<LiveSinkLoader, never, AppSettings> = build((set
 })
 
 /**
- * What `live` runs: each round loads each sink in its own worker thread (src/live/sinkWorker.ts,
- * the built dist/live/sinkWorker.js), so a round never delays the sockets' frames. The worker uses
+ * What `live` runs: each round loads each sink in its own worker thread (src/programs/sinkWorker.ts,
+ * the built dist/programs/sinkWorker.js), so a round never delays the sockets' frames. The worker uses
  * the real clock (a sink's transaction timeouts and retries are real-time budgets).
  */
 export const layerWorker = (options: { readonly script?: URL | string; readonly stopGraceMs?: number } = {}): Layer.Layer<LiveSinkLoader, never, AppSettings> =>

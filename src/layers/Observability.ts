@@ -5,12 +5,12 @@
  */
 import type * as HttpClient from "@effect/platform/HttpClient"
 import * as Layer from "effect/Layer"
-import * as Alerts from "../services/Alerts.js"
+import * as Alerts from "../services/observability/Alerts.js"
 import type { AppSettings } from "../services/AppSettings.js"
-import * as HeartbeatMonitor from "../services/HeartbeatMonitor.js"
-import * as Metrics from "../services/Metrics.js"
-import * as PromMetrics from "../services/PromMetrics.js"
-import * as LastBars from "../services/status/LastBars.js"
+import * as HeartbeatMonitor from "../services/observability/HeartbeatMonitor.js"
+import * as Metrics from "../services/observability/Metrics.js"
+import * as PromMetrics from "../services/observability/PromMetrics.js"
+import * as LastBars from "../services/observability/status/LastBars.js"
 
 export const ObservabilityLive: Layer.Layer<
   Metrics.Metrics | Alerts.Alerts | HeartbeatMonitor.HeartbeatMonitor | PromMetrics.PromMetrics | LastBars.LastBars,

@@ -7,9 +7,9 @@ import { FetchHttpClient } from "@effect/platform"
 import { Data, Effect, Layer, Option, Redacted } from "effect"
 import { apiKeyOf, simulatorDelayS } from "../config/Settings.js"
 import { AppSettings } from "../services/AppSettings.js"
-import { Alerts, type AlertsService } from "../services/Alerts.js"
-import { type PolygonError, PolygonRest } from "../services/PolygonRest.js"
-import * as PolygonRestLive from "../services/PolygonRestLive.js"
+import { Alerts, type AlertsService } from "../services/observability/Alerts.js"
+import { type PolygonError, PolygonRest } from "../services/polygon/PolygonRest.js"
+import * as PolygonRestLive from "../services/polygon/PolygonRestLive.js"
 import { simulatorResource } from "../simulator/server.js"
 
 export class MissingApiKey extends Data.TaggedError("MissingApiKey")<{ readonly message: string }> {}

@@ -4,16 +4,11 @@
  * tests and the benchmark use `recorder()`.
  */
 import { Context, Effect, Layer } from "effect"
-import type { ConnectionStatus } from "../services/Metrics.js"
-import type { LastBar } from "./lastBars.js"
+import type { ConnectionStatus } from "../services/observability/Metrics.js"
+import type { LastBar } from "./writer/lastBars.js"
+import type { QueueDepth } from "../services/observability/PromMetrics.js"
 
-/** What a feed's writer holds that is not in the lake yet. */
-export interface QueueDepth {
-  /** Journal bytes received and not yet committed (the journal is the queue). */
-  readonly bytes: number
-  /** Rows decoded into the batch being filled. */
-  readonly rows: number
-}
+export type { QueueDepth } from "../services/observability/PromMetrics.js"
 
 export interface LiveTelemetryService {
   /** A source starts streaming (heartbeats begin). */

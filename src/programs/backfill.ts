@@ -11,7 +11,7 @@ import { lakePaths } from "../domain/paths.js"
 import { AppSettings } from "../services/AppSettings.js"
 import { Checkpoints } from "../services/Checkpoints.js"
 import { ParquetWriter } from "../services/ParquetWriter.js"
-import { PolygonRest } from "../services/PolygonRest.js"
+import { PolygonRest } from "../services/polygon/PolygonRest.js"
 import { startProgress } from "../services/Progress.js"
 import { Quarantine } from "../services/Quarantine.js"
 import { SchemaDrift } from "../services/SchemaDrift.js"
@@ -19,7 +19,8 @@ import { SinkRouter } from "../services/sinks/SinkRouter.js"
 import * as Inflight from "../lib/inflight.js"
 import { newsDay, spyDay, vixDay } from "./backfill/dayFeeds.js"
 import type { BackfillEnv } from "./backfill/env.js"
-import { contractSet, optionsDay } from "./backfill/optionsDay.js"
+import { contractSet } from "../live/contracts/contractSet.js"
+import { optionsDay } from "./backfill/optionsDay.js"
 
 export interface BackfillOptions {
   readonly startDate: string

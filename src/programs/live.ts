@@ -13,27 +13,27 @@ import { feedDelayMs } from "../config/Settings.js"
 import { holidayIndex } from "../domain/calendar.js"
 import { nyseHolidays } from "../domain/nyseHolidays.js"
 import { SPY, VIX } from "../domain/tickers.js"
-import { contractSetForSession } from "../live/ContractRegistry.js"
-import { subscribedAtClose } from "../live/dayTail.js"
-import * as Journal from "../live/Journal.js"
-import * as LiveWriter from "../live/LiveWriter.js"
-import { pruneJournals } from "../live/journalRetention.js"
-import { pollNews } from "../live/NewsPoller.js"
-import * as Recenter from "../live/Recenter.js"
-import { connectionsFor } from "../live/sharding.js"
-import { makeSpyPrices } from "../live/spyPrice.js"
+import { contractSetForSession } from "../live/contracts/ContractRegistry.js"
+import { subscribedAtClose } from "../live/writer/dayTail.js"
+import * as Journal from "../live/journal/Journal.js"
+import * as LiveWriter from "../live/writer/LiveWriter.js"
+import { pruneJournals } from "../live/journal/journalRetention.js"
+import { pollNews } from "../live/news/NewsPoller.js"
+import * as Recenter from "../live/contracts/Recenter.js"
+import { connectionsFor } from "../live/socket/sharding.js"
+import { makeSpyPrices } from "../live/contracts/spyPrice.js"
 import { describeFeedTime, feedNow, onFeedClock, sleepUntilFeed } from "../live/feedClock.js"
-import { LiveSinkLoader } from "../live/LiveSinkLoader.js"
+import { LiveSinkLoader } from "../live/sinks/LiveSinkLoader.js"
 import { LiveTelemetry } from "../live/telemetry.js"
-import type { LiveFeed } from "../live/wsRows.js"
+import type { LiveFeed } from "../live/writer/wsRows.js"
 import { AppSettings } from "../services/AppSettings.js"
-import { FeedEndpoint, type FeedSocketConfig, runConnection, withRealFloor } from "../services/FeedSocket.js"
+import { FeedEndpoint, type FeedSocketConfig, runConnection, withRealFloor } from "../live/socket/FeedSocket.js"
 import { MarketClock } from "../services/MarketClock.js"
-import type { ContractSet } from "./backfill/optionsDay.js"
+import type { ContractSet } from "../live/contracts/contractSet.js"
 import { writeLivePidFile } from "./stop.js"
 
 export interface LiveOptions {
-  /** Simulated clock start (ISO); applied by src/layers/Live.ts `runLive`, informative here. */
+  /** Simulated clock start (ISO); applied by src/programs/liveRun.ts `runLive`, informative here. */
   readonly clockStart?: string | undefined
   readonly clockSpeed?: number | undefined
 }
@@ -147,7 +147,7 @@ export const liveProgram = (options: LiveOptions = {}) =>
       const connect = (feed: LiveFeed, tickers: ReadonlyArray<string>, ev: "A" | "AM") =>
         Effect.forEach(connectionsFor(feed, tickers, ev, live.maxSubscriptionsPerConnection), (spec) =>
           FiberMap.run(sockets, spec.id, runConnection(spec, socketCfg, journals.get(feed)!)), { discard: true })
-      // Re-centring (src/live/Recenter.ts) follows SPY's price from the /stocks frames, tapped as they are journaled.
+      // Re-centring (src/live/contracts/Recenter.ts) follows SPY's price from the /stocks frames, tapped as they are journaled.
       const recenter = opt.recenter.enabled && journals.has("options")
       const spyPrices = recenter && journals.has("spy") && opt.underlying === SPY ? makeSpyPrices(SPY) : undefined
       if (spyPrices) journals.set("spy", spyPrices.tap(journals.get("spy")!))
@@ -180,7 +180,7 @@ export const liveProgram = (options: LiveOptions = {}) =>
       yield* Effect.raceFirst(untilClose, FiberMap.join(sockets))
       if (endOfDay.at !== undefined && stopAt < session.closeMs && live.closeFetchDelayS >= 0) {
         // The tail of the day: stop streaming now, and once the close's bars exist over REST the
-        // writers fetch each ticker's bars from its last one up to the close (src/live/dayTail.ts).
+        // writers fetch each ticker's bars from its last one up to the close (src/live/writer/dayTail.ts).
         yield* FiberMap.clear(sockets)
         const readyAt = session.closeMs + live.closeFetchDelayS * 1000
         yield* Effect.logInfo(`Fetching the bars up to the close over REST at ${nyTime(readyAt)}`)

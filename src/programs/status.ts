@@ -13,9 +13,10 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { lakePaths } from "../domain/paths.js"
 import { AppSettings } from "../services/AppSettings.js"
-import { type AlertRecord, openAlertsOf, parseAlertLines } from "../services/metrics/alertLog.js"
-import type { HeartbeatFile } from "../services/metrics/heartbeatFile.js"
-import { isAlive, readPidFile } from "./stop.js"
+import { type AlertRecord, openAlertsOf, parseAlertLines } from "../services/observability/alertLog.js"
+import type { HeartbeatFile } from "../services/observability/heartbeatFile.js"
+import { isAlive } from "../lib/processAlive.js"
+import { readPidFile } from "./stop.js"
 
 export interface StatusInput {
   readonly nowMs: number

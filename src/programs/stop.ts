@@ -6,6 +6,7 @@
  *
  * `writePidFile` is the live program's side: a scoped pid file, removed on release.
  */
+import { isAlive } from "../lib/processAlive.js"
 import * as Clock from "effect/Clock"
 import * as Console from "effect/Console"
 import * as Data from "effect/Data"
@@ -37,15 +38,6 @@ export const readPidFile = (file: string): number | undefined => {
   }
 }
 
-/** Whether a process with this pid exists (EPERM: it exists but belongs to someone else). */
-export const isAlive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM"
-  }
-}
 
 /** Remove the pid file if it still names this process. */
 export const removePidFile = (file: string): Effect.Effect<void> =>

@@ -18,7 +18,7 @@ import {
 } from "../domain/calendar.js"
 import { lakePaths } from "../domain/paths.js"
 import { AppSettings } from "./AppSettings.js"
-import { PolygonRest } from "./PolygonRest.js"
+import { PolygonRest } from "./polygon/PolygonRest.js"
 import { writeFileAtomic } from "../lib/atomicFile.js"
 
 export type MarketState =

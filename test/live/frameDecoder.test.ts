@@ -8,9 +8,9 @@ import { batchRows } from "../../src/domain/columnBatch.js"
 import { SCHEMAS } from "../../src/domain/feeds.js"
 import { nyTimeMs } from "../../src/domain/calendar.js"
 import { SymbolTable } from "../../src/lib/symbolTable.js"
-import { FrameDecoder } from "../../src/live/frameDecoder.js"
-import { dayBounds } from "../../src/live/LateData.js"
-import { eventToRow, type LiveFeed } from "../../src/live/wsRows.js"
+import { FrameDecoder } from "../../src/live/writer/frameDecoder.js"
+import { dayBounds } from "../../src/live/writer/LateData.js"
+import { eventToRow, type LiveFeed } from "../../src/live/writer/wsRows.js"
 
 const DATE = "2025-10-28"
 const OPEN = nyTimeMs(DATE, 9, 30)

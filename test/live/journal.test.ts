@@ -7,8 +7,8 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
 import * as fs from "node:fs"
-import * as Journal from "../../src/live/Journal.js"
-import { type Positioned, readEntries } from "../../src/live/journalLines.js"
+import * as Journal from "../../src/live/journal/Journal.js"
+import { type Positioned, readEntries } from "../../src/live/journal/journalLines.js"
 import { tempRoot } from "../helpers/settings.js"
 
 const DATE = "2025-10-28"

@@ -10,8 +10,8 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { holidayIndex } from "../../src/domain/calendar.js"
 import { nyseHolidays } from "../../src/domain/nyseHolidays.js"
-import { pruneJournals, retentionCutoff } from "../../src/live/journalRetention.js"
-import { checkpointFile, type LiveCheckpoint } from "../../src/live/liveFiles.js"
+import { pruneJournals, retentionCutoff } from "../../src/live/journal/journalRetention.js"
+import { checkpointFile, type LiveCheckpoint } from "../../src/live/writer/liveFiles.js"
 import { tempRoot } from "../helpers/settings.js"
 
 const HOLIDAYS = holidayIndex(nyseHolidays(2025))

@@ -7,7 +7,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { batchRows } from "../../src/domain/columnBatch.js"
 import { type Row, SCHEMAS } from "../../src/domain/feeds.js"
 import { SymbolTable } from "../../src/lib/symbolTable.js"
-import { LiveColumns } from "../../src/live/liveColumns.js"
+import { LiveColumns } from "../../src/live/writer/liveColumns.js"
 
 const row = (ticker: string, s: number, v: number, source = "ws", extra: string | null = null): Row => ({
   ticker, window_start_ms: s, open: 1, high: 2, low: 0.5, close: 1.5, volume: v, vwap: v === 0 ? null : v / 2, transactions: null,

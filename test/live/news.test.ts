@@ -1,5 +1,5 @@
 /**
- * News while live (src/live/NewsPoller.ts) against the in-process simulator over real HTTP, on
+ * News while live (src/live/news/NewsPoller.ts) against the in-process simulator over real HTTP, on
  * the TestClock: the simulator's clock is the test's (it serves only articles published up to
  * simulated now), so every poll's answer is known exactly. Polls every 30 s from the open to the
  * close, with a restart at noon (cursor read back from disk). Exact expectations:
@@ -16,12 +16,12 @@ import { Chunk, Effect, Fiber, Layer, Redacted, TestClock } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { nyTimeMs } from "../../src/domain/calendar.js"
-import { pollNews } from "../../src/live/NewsPoller.js"
+import { pollNews } from "../../src/live/news/NewsPoller.js"
 import { recorder } from "../../src/live/telemetry.js"
 import * as DuckDb from "../../src/services/DuckDb.js"
 import * as ParquetWriter from "../../src/services/ParquetWriter.js"
-import { PolygonRest, type PolygonRestService, type RawItem } from "../../src/services/PolygonRest.js"
-import * as PolygonRestLive from "../../src/services/PolygonRestLive.js"
+import { PolygonRest, type PolygonRestService, type RawItem } from "../../src/services/polygon/PolygonRest.js"
+import * as PolygonRestLive from "../../src/services/polygon/PolygonRestLive.js"
 import * as SchemaDrift from "../../src/services/SchemaDrift.js"
 import { startSimulator } from "../../src/simulator/server.js"
 import type { SimClock } from "../../src/simulator/SimClock.js"

@@ -24,7 +24,7 @@ import { holidayIndex, nextTradingDay, nyTimeMs } from "../../src/domain/calenda
 import { selectContracts } from "../../src/domain/contractSelection.js"
 import { nyseHolidays } from "../../src/domain/nyseHolidays.js"
 import type { RecenterEntry } from "../../src/domain/recenter.js"
-import { checkpointFile, type LiveCheckpoint } from "../../src/live/liveFiles.js"
+import { checkpointFile, type LiveCheckpoint } from "../../src/live/writer/liveFiles.js"
 import { liveProgram } from "../../src/programs/live.js"
 import { makeSyntheticMarket } from "../../src/simulator/market/SyntheticMarket.js"
 import { loadTestSettings, tempRoot } from "../helpers/settings.js"

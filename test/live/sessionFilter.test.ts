@@ -8,9 +8,9 @@ import { holidayIndex, nyTimeMs } from "../../src/domain/calendar.js"
 import { SCHEMAS } from "../../src/domain/feeds.js"
 import { nyseHolidays } from "../../src/domain/nyseHolidays.js"
 import { keepBatch, keepRows, sessionFilterFor } from "../../src/domain/sessionFilter.js"
-import * as GapRepair from "../../src/live/GapRepair.js"
-import { ingestEntries, makeContext, newBatch } from "../../src/live/ingest.js"
-import type { JournalEntry } from "../../src/live/journalLines.js"
+import * as GapRepair from "../../src/live/writer/GapRepair.js"
+import { ingestEntries, makeContext, newBatch } from "../../src/live/writer/ingest.js"
+import type { JournalEntry } from "../../src/live/journal/journalLines.js"
 
 const DATE = "2025-11-28" // early close 13:00
 const OPEN = nyTimeMs(DATE, 9, 30), CLOSE = nyTimeMs(DATE, 13)

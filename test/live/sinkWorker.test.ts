@@ -1,6 +1,6 @@
 /**
- * Live sink rounds in a worker thread (src/live/SinkWorkerClient.ts + the built
- * dist/live/sinkWorker.js), real threads and real time: a round loads exactly the durable files
+ * Live sink rounds in a worker thread (src/live/sinks/SinkWorkerClient.ts + the built
+ * dist/programs/sinkWorker.js), real threads and real time: a round loads exactly the durable files
  * into DuckDB and PostgreSQL; a worker that crashes fails the round with the sink_live_load alert
  * and the files are loaded by the next round (the alert resolved); a worker that ignores `stop`
  * is terminated, so closing a round is bounded in real time.
@@ -12,16 +12,16 @@ import * as path from "node:path"
 import { pathToFileURL } from "node:url"
 import { beforeAll } from "vitest"
 import type { Row } from "../../src/domain/feeds.js"
-import { checkpointFile } from "../../src/live/liveFiles.js"
-import { ALERT_KIND, make } from "../../src/live/LiveSinkLoader.js"
-import * as SinkWorker from "../../src/live/SinkWorkerClient.js"
+import { checkpointFile } from "../../src/live/writer/liveFiles.js"
+import { ALERT_KIND, make } from "../../src/live/sinks/LiveSinkLoader.js"
+import * as SinkWorker from "../../src/live/sinks/SinkWorkerClient.js"
 import { recorder } from "../../src/live/telemetry.js"
 import { buildIfStale } from "../helpers/build.js"
 import { loadTestSettings, tempRoot } from "../helpers/settings.js"
 import { preparePg, queryDuck, queryPg, writeLake } from "../sinks/support.js"
 
 const DATE = "2025-10-28"
-const SCRIPT = pathToFileURL(path.resolve("dist/live/sinkWorker.js"))
+const SCRIPT = pathToFileURL(path.resolve("dist/programs/sinkWorker.js"))
 const OPEN = Date.parse(`${DATE}T13:30:00Z`)
 
 beforeAll(() => buildIfStale(), 120_000)

@@ -8,10 +8,10 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber, Layer } from "effect"
 import { WebSocketServer } from "ws"
-import * as Journal from "../../src/live/Journal.js"
-import { connectionsFor } from "../../src/live/sharding.js"
+import * as Journal from "../../src/live/journal/Journal.js"
+import { connectionsFor } from "../../src/live/socket/sharding.js"
 import { recorder } from "../../src/live/telemetry.js"
-import { type FeedSocketConfig, layerWs, runConnection } from "../../src/services/FeedSocket.js"
+import { type FeedSocketConfig, layerWs, runConnection } from "../../src/live/socket/FeedSocket.js"
 import { tempRoot } from "../helpers/settings.js"
 
 const status = (s: string) => JSON.stringify([{ ev: "status", status: s, message: s }])

@@ -5,7 +5,7 @@ import * as fs from "node:fs"
 import * as http from "node:http"
 import type { AddressInfo } from "node:net"
 import * as path from "node:path"
-import * as Alerts from "../../src/services/Alerts.js"
+import * as Alerts from "../../src/services/observability/Alerts.js"
 import { alertLines, tempRoot } from "./_helpers.js"
 
 const alertsAt = (root: string, webhookUrl: Option.Option<string> = Option.none()) =>

@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, TestClock } from "effect"
-import * as Metrics from "../../src/services/Metrics.js"
+import * as Metrics from "../../src/services/observability/Metrics.js"
 
 const make = Metrics.make({ errorWindowS: 900 })
 

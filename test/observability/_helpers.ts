@@ -4,12 +4,12 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { type Settings, SettingsConfig } from "../../src/config/Settings.js"
-import * as Alerts from "../../src/services/Alerts.js"
+import * as Alerts from "../../src/services/observability/Alerts.js"
 import * as AppSettings from "../../src/services/AppSettings.js"
-import * as HeartbeatMonitor from "../../src/services/HeartbeatMonitor.js"
-import * as Metrics from "../../src/services/Metrics.js"
-import * as PromMetrics from "../../src/services/PromMetrics.js"
-import * as LastBars from "../../src/services/status/LastBars.js"
+import * as HeartbeatMonitor from "../../src/services/observability/HeartbeatMonitor.js"
+import * as Metrics from "../../src/services/observability/Metrics.js"
+import * as PromMetrics from "../../src/services/observability/PromMetrics.js"
+import * as LastBars from "../../src/services/observability/status/LastBars.js"
 
 export const tempRoot = (): string => fs.mkdtempSync(path.join(os.tmpdir(), "obs-"))
 

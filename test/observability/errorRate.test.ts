@@ -7,7 +7,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Effect, Layer, TestClock } from "effect"
 import { TelemetryFromObservability } from "../../src/layers/Live.js"
 import { LiveTelemetry } from "../../src/live/telemetry.js"
-import { HeartbeatMonitor } from "../../src/services/HeartbeatMonitor.js"
+import { HeartbeatMonitor } from "../../src/services/observability/HeartbeatMonitor.js"
 import { alertLines, observabilityLayer, settingsFor, T0, tempRoot } from "./_helpers.js"
 
 describe("error-rate alert", () => {

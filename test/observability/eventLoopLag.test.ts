@@ -1,7 +1,7 @@
 /** The event-loop lag monitor measures a real blocked loop (real time: perf_hooks). */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect } from "effect"
-import { monitor } from "../../src/services/metrics/eventLoopLag.js"
+import { monitor } from "../../src/services/observability/eventLoopLag.js"
 
 const realSleep = (ms: number) => Effect.promise(() => new Promise<void>((r) => setTimeout(r, ms)))
 

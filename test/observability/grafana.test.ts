@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest"
 import { Effect } from "effect"
 import * as fs from "node:fs"
-import * as PromMetrics from "../../src/services/PromMetrics.js"
+import * as PromMetrics from "../../src/services/observability/PromMetrics.js"
 
 describe("config/grafana/spy-platform.json", () => {
   it("every spy_* series of every panel is in the exposition", async () => {

@@ -2,8 +2,8 @@
 import { describe, expect, it } from "vitest"
 import * as fs from "node:fs"
 import * as path from "node:path"
-import { appendHistory, historyLineOf, parseHistory } from "../../src/services/metrics/historyLog.js"
-import { PeriodCounter } from "../../src/services/metrics/period.js"
+import { appendHistory, historyLineOf, parseHistory } from "../../src/services/observability/historyLog.js"
+import { PeriodCounter } from "../../src/services/observability/period.js"
 import { tempRoot } from "./_helpers.js"
 
 describe("history log", () => {

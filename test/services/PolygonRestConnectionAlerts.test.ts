@@ -10,9 +10,9 @@ import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
 import { restConnectionAlerts } from "../../src/layers/Polygon.js"
-import * as Alerts from "../../src/services/Alerts.js"
-import { parseAlertLines } from "../../src/services/metrics/alertLog.js"
-import * as PolygonRestLive from "../../src/services/PolygonRestLive.js"
+import * as Alerts from "../../src/services/observability/Alerts.js"
+import { parseAlertLines } from "../../src/services/observability/alertLog.js"
+import * as PolygonRestLive from "../../src/services/polygon/PolygonRestLive.js"
 
 const retry = { maxRetries: 6, baseDelayMs: 1000, maxDelayMs: 1000, jitter: false, requestTimeoutMs: 30_000, maxRetryAfterMs: 1000 }
 

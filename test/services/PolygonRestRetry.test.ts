@@ -1,8 +1,8 @@
 import { HttpClient, HttpClientResponse } from "@effect/platform"
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Exit, Fiber, Layer, Random, Redacted, TestClock } from "effect"
-import { PolygonRest } from "../../src/services/PolygonRest.js"
-import * as PolygonRestLive from "../../src/services/PolygonRestLive.js"
+import { PolygonRest } from "../../src/services/polygon/PolygonRest.js"
+import * as PolygonRestLive from "../../src/services/polygon/PolygonRestLive.js"
 
 type Scripted = { status: number; body: unknown; headers?: Record<string, string> }
 

@@ -4,9 +4,9 @@
  */
 import { Effect } from "effect"
 import { aggBatch, aggRows } from "../../domain/aggBatch.js"
-import type { AggsRequest } from "../../services/PolygonRest.js"
+import type { AggsRequest } from "../../services/polygon/PolygonRest.js"
 import type { BackfillEnv } from "./env.js"
-import type { Fetched } from "./ingest.js"
+import type { Fetched } from "./unit.js"
 
 export const fetchAggs = (env: BackfillEnv, feed: "spy" | "options" | "vix", request: AggsRequest) => {
   const columnar = env.rest.aggsColumnar

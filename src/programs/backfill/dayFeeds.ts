@@ -5,7 +5,7 @@ import { addDays, nyDateOf, nyTimeMs } from "../../domain/calendar.js"
 import { newsRow, restAggRow, restIndexRow } from "../../domain/normalize.js"
 import { fetchAggs } from "./aggsFetch.js"
 import type { BackfillEnv } from "./env.js"
-import { dayFileStore, type Fetched, runUnit } from "./ingest.js"
+import { dayFileStore, type Fetched, runUnit } from "./unit.js"
 
 export const spyDay = (env: BackfillEnv, date: string) =>
   runUnit(env, {

@@ -3,7 +3,7 @@ import type { Settings } from "../../config/Settings.js"
 import type { LakePaths } from "../../domain/paths.js"
 import type { CheckpointsService } from "../../services/Checkpoints.js"
 import type { ParquetWriterService } from "../../services/ParquetWriter.js"
-import type { PolygonRestService } from "../../services/PolygonRest.js"
+import type { PolygonRestService } from "../../services/polygon/PolygonRest.js"
 import type { QuarantineService } from "../../services/Quarantine.js"
 import type { SchemaDriftService } from "../../services/SchemaDrift.js"
 

@@ -1,98 +1,21 @@
 /**
- * The option feeds of a backfill day: the contract set (from SPY's official open) and one
- * staged Parquet file per contract, assembled into the day's partition once every contract is in.
+ * The option bars of a backfill day: one staged file per contract of the day's set
+ * (live/contractSet.ts), merged into the day's partition once every contract is in.
  */
 import { Clock, Effect } from "effect"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
-import type { MarketHoliday } from "../../domain/calendar.js"
-import { nextTradingDay, sessionOf } from "../../domain/calendar.js"
-import { type ContractLike, selectContracts, strikeBounds } from "../../domain/contractSelection.js"
-import { CONTRACTS_SCHEMA, OPTIONS_SCHEMA, type Row } from "../../domain/feeds.js"
-import { contractRow, restAggRow } from "../../domain/normalize.js"
+import { OPTIONS_SCHEMA } from "../../domain/feeds.js"
+import { restAggRow } from "../../domain/normalize.js"
 import { tickerFileName } from "../../domain/paths.js"
-import { SPY } from "../../domain/tickers.js"
 import type { ColumnBatch } from "../../domain/columnBatch.js"
-import { readJsonIfExists, writeFileAtomic } from "../../lib/atomicFile.js"
 import { readColumnFile, writeColumnFile } from "../../lib/columnFile.js"
 import { LakeWriteError } from "../../services/ParquetWriter.js"
-import type { RawItem } from "../../services/PolygonRest.js"
 import { fetchAggs } from "./aggsFetch.js"
 import type { BackfillEnv } from "./env.js"
-import { runUnit, type UnitStore } from "./ingest.js"
+import type { ContractSet } from "../../live/contracts/contractSet.js"
+import { runUnit, type UnitStore } from "./unit.js"
 
-export interface ContractSet {
-  readonly date: string
-  readonly openPrice: number
-  readonly expiration: string
-  readonly contracts: ReadonlyArray<RawItem & ContractLike>
-}
-
-/**
- * SPY's official open of the date: the open of its first bar at or after 09:30 New York, the
- * regular open (REST aggregates start at 04:00 with pre-market trades, so neither the day bar nor
- * the day's first bar is it). Asked as the second bars of the open's minute (there as soon as the
- * first second has closed, which live needs), else the session's minute bars. Undefined when SPY
- * did not trade in the session (yet).
- */
-export const officialOpen = (env: BackfillEnv, date: string, holidays: ReadonlyMap<string, MarketHoliday>) => {
-  const session = sessionOf(date, holidays)
-  if (session === undefined) return Effect.succeed(undefined)
-  const firstOpen = (bars: ReadonlyArray<RawItem>) => {
-    const first = bars.find((b) => typeof b["t"] === "number" && b["t"] >= session.openMs && b["t"] < session.closeMs)
-    return typeof first?.["o"] === "number" ? first["o"] : undefined
-  }
-  return env.rest.aggs({ ticker: SPY, timespan: "second", from: session.openMs, to: session.openMs + 59_999 }).pipe(
-    Effect.flatMap((bars) => {
-      const open = firstOpen(bars)
-      return open !== undefined
-        ? Effect.succeed(open)
-        : Effect.map(env.rest.aggs({ ticker: SPY, timespan: "minute", from: session.openMs, to: session.closeMs - 1 }), firstOpen)
-    })
-  )
-}
-
-const isContract = (raw: RawItem): raw is RawItem & ContractLike =>
-  typeof raw["ticker"] === "string" && typeof raw["strike_price"] === "number" && typeof raw["expiration_date"] === "string" && typeof raw["contract_type"] === "string"
-
-/** The day's contract set, chosen once and then read back from contracts.json (stable across resumes). */
-export const contractSet = (env: BackfillEnv, date: string, holidays: ReadonlyMap<string, MarketHoliday>) =>
-  Effect.gen(function* () {
-    const file = env.paths.contractsJson(date)
-    if (!env.overwrite) {
-      const saved = yield* Effect.promise(() => readJsonIfExists<ContractSet>(file))
-      if (saved) return saved
-    }
-    const openPrice = yield* officialOpen(env, date, holidays)
-    if (openPrice === undefined) {
-      yield* Effect.logWarning(`No SPY bar in the regular session of ${date}: no official open, so no option contracts (market closed that day?)`)
-      return undefined
-    }
-    const { strikeBandPct: bandPct, maxContracts, expiration: rule, underlying } = env.settings.options
-    const expiration = rule === "same_day" ? date : nextTradingDay(date, holidays)
-    const { low, high } = strikeBounds(openPrice, bandPct)
-    const listed = yield* env.rest.contracts({
-      underlying_ticker: underlying,
-      expiration_date: expiration,
-      as_of: date,
-      "strike_price.gte": Math.floor(low),
-      "strike_price.lte": Math.ceil(high)
-    })
-    const chosen = selectContracts(listed.filter(isContract), openPrice, expiration, { bandPct, maxContracts })
-    const receivedAtMs = yield* Clock.currentTimeMillis
-    const rows: Array<Row> = []
-    chosen.forEach((raw, rank) => {
-      const n = contractRow(raw, { asOf: date, openPrice, moneynessRank: rank }, { source: "rest", receivedAtMs })
-      if (n.ok) rows.push(n.row)
-    })
-    yield* env.writer.upsert(CONTRACTS_SCHEMA, env.paths.root, date, { rows }, env.overwrite ? "replace" : "merge")
-    const set: ContractSet = { date, openPrice, expiration, contracts: chosen }
-    yield* Effect.promise(() => writeFileAtomic(file, JSON.stringify(set, null, 1)))
-    yield* Effect.logInfo(
-      `Selected ${chosen.length} option contracts for ${date}: SPY open ${openPrice}, strikes ${low.toFixed(2)}–${high.toFixed(2)}, expiring ${expiration}`
-    )
-    return set
-  })
 
 /** Where a contract's rows wait for the day's file: clean columns, or (drift, quarantine) a Parquet file. */
 const stagedFiles = (env: BackfillEnv, date: string, ticker: string) => {

@@ -10,7 +10,7 @@ import { DateTime } from "luxon"
 import * as vega from "vega"
 import * as vl from "vega-lite"
 import { NY } from "../../domain/calendar.js"
-import type { HistoryLine } from "../../services/metrics/historyLog.js"
+import type { HistoryLine } from "../../services/observability/historyLog.js"
 import type { DayData } from "./dayData.js"
 
 const wall = (iso: string) => DateTime.fromISO(iso, { zone: NY }).toFormat("yyyy-MM-dd'T'HH:mm:ss")

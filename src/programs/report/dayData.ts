@@ -11,7 +11,7 @@ import type { Session } from "../../domain/calendar.js"
 import { lakePaths } from "../../domain/paths.js"
 import { parseOptionTicker } from "../../domain/tickers.js"
 import { type DuckDbService, sqlString } from "../../services/DuckDb.js"
-import { type AlertRecord, parseAlertLines } from "../../services/metrics/alertLog.js"
+import { type AlertRecord, parseAlertLines } from "../../services/observability/alertLog.js"
 
 export interface MinutePoint { readonly minute: string; readonly close: number | null; readonly bars: number }
 export interface SeriesGap { readonly series: string; readonly from: string; readonly to: string; readonly seconds: number }

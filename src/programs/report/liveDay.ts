@@ -8,8 +8,8 @@ import { DateTime } from "luxon"
 import * as fs from "node:fs/promises"
 import { NY } from "../../domain/calendar.js"
 import { lakePaths } from "../../domain/paths.js"
-import type { AlertRecord } from "../../services/metrics/alertLog.js"
-import { type HistoryLine, parseHistory } from "../../services/metrics/historyLog.js"
+import type { AlertRecord } from "../../services/observability/alertLog.js"
+import { type HistoryLine, parseHistory } from "../../services/observability/historyLog.js"
 
 export interface AlertCount {
   readonly kind: string

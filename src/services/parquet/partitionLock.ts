@@ -8,18 +8,12 @@
 import { Data, Effect, Schedule } from "effect"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
+import { isAlive } from "../../lib/processAlive.js"
 
 export class PartitionBusy extends Data.TaggedError("PartitionBusy")<{ readonly lock: string; readonly pid: number }> {}
 
-const alive = (pid: number): boolean => {
-  if (pid === process.pid) return false // our own fibers are serialized by the semaphore: a file with our pid is stale
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM"
-  }
-}
+// Our own fibers are serialized by the semaphore: a lock file with our pid is stale.
+const alive = (pid: number): boolean => pid !== process.pid && isAlive(pid)
 
 /** Create the lock file, or say who holds it; a stale one is removed and the next try takes it. */
 const tryLock = (lock: string): Effect.Effect<void, PartitionBusy> =>

@@ -22,7 +22,7 @@ import { type LoadResult, type Sink, type SinkError, sinkError } from "./Sink.js
 import type { SinkMetrics } from "./SinkMetrics.js"
 import type { GuardOptions } from "./statementGuard.js"
 import type { Throttle } from "./Throttle.js"
-import { cappedJittered } from "../../lib/backoff.js"
+import { cappedJittered } from "../../lib/schedules.js"
 
 export interface Checkpoint {
   readonly rows: number

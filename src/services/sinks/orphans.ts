@@ -16,7 +16,7 @@ import type { MysqlClient } from "@effect/sql-mysql2"
 import type { PgClient } from "@effect/sql-pg"
 import { Effect, Schedule } from "effect"
 import * as os from "node:os"
-import { isAlive } from "../../programs/stop.js"
+import { isAlive } from "../../lib/processAlive.js"
 import { parseTag, sessionTag } from "./statementGuard.js"
 
 export interface Session {
