@@ -66,6 +66,7 @@ describe("Metrics", () => {
         lastCommitLatencyMs: 100,
         commitLatency: { p50: 50, p95: 95, p99: 99 },
         eventsPerSecond: 10,
+        eventsPerSecond15Min: 600 / 900,
         errorRate: 0.01,
         errorsInWindow: 1,
         successesInWindow: 99,
@@ -79,6 +80,7 @@ describe("Metrics", () => {
       assert.strictEqual(later.commitLatency, null)
       assert.strictEqual(later.lastCommitLatencyMs, 100)
       assert.strictEqual(later.eventsPerSecond, 0)
+      assert.strictEqual(later.eventsPerSecond15Min, 600 / 900) // still inside the 15 minutes
       assert.strictEqual(later.errorsInWindow, 1)
       yield* TestClock.adjust("600 seconds")
       assert.strictEqual((yield* m.snapshot("spy")).errorRate, 0)

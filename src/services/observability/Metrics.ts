@@ -4,7 +4,8 @@
  * timestamp comes from Effect's Clock, so TestClock drives the windows.
  *
  * - messages / events: 1-second buckets; `messagesLast5Min` = the last 300 buckets (current second
- *   included), `eventsPerSecond` = rows of the last 60 buckets / 60.
+ *   included), `eventsPerSecond` = rows of the last 60 buckets / 60; `eventsPerSecond15Min` = rows
+ *   of the last 90 ten-second buckets / 900 (the status page's rate).
  * - errors / successes: bad rows and good rows, in 1-second buckets over `errorWindowS` (default 900),
  *   so the error rate is bad rows over rows received (SCOPE), not bad rows over commits.
  * - commit latency: nearest-rank p50/p95/p99 over the last 10,000 commits of the last 5 minutes.
@@ -43,6 +44,8 @@ export interface SourceSnapshot {
   /** `null` when no commit in the last 5 minutes. */
   readonly commitLatency: Percentiles | null
   readonly eventsPerSecond: number
+  /** Rows per second over the last 15 minutes. */
+  readonly eventsPerSecond15Min: number
   /** Errors / (errors + successes) over the error window, as a fraction 0..1 (0 when nothing recorded). */
   readonly errorRate: number
   readonly errorsInWindow: number
@@ -86,6 +89,7 @@ const nextNyMidnight = (nowMs: number): number =>
 class SourceState {
   readonly messages = new BucketWindow(1000, 300)
   readonly events = new BucketWindow(1000, 60)
+  readonly events15Min = new BucketWindow(10_000, 90)
   readonly errors: BucketWindow
   readonly successes: BucketWindow
   readonly commits: LatencyReservoir
@@ -152,6 +156,7 @@ export const make = (options: MetricsOptions): Effect.Effect<MetricsService> =>
     const recordEvents = timed((s, now, n: number) => {
       s.roll(now)
       s.events.add(now, n)
+      s.events15Min.add(now, n)
       s.eventsToday += n
       s.period.events += n
     })
@@ -208,6 +213,7 @@ export const make = (options: MetricsOptions): Effect.Effect<MetricsService> =>
           lastCommitLatencyMs: s.lastCommitLatencyMs,
           commitLatency: percentiles(s.commits.recent(now, commitWindowMs)) ?? null,
           eventsPerSecond: s.events.sum(now) / 60,
+          eventsPerSecond15Min: s.events15Min.sum(now) / 900,
           errorRate: total === 0 ? 0 : errors / total,
           errorsInWindow: errors,
           successesInWindow: successes,

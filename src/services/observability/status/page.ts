@@ -28,7 +28,7 @@ const contractRow = (c: ContractLine, nowMs: number) => {
 export const statusPage = (h: LiveHealth, contracts: ReadonlyArray<ContractLine>, date: string | undefined): string => {
   const rows = h.sources.map((s) =>
     `<tr data-source="${escape(s.source)}"><th>${escape(s.source)}</th><td data-field="connection">${escape(s.connectionStatus)}</td><td data-field="last_message">${at(s.lastMessageAtMs)}</td>` +
-      `<td data-field="events_per_second">${s.eventsPerSecond.toFixed(1)}</td><td data-field="messages_today">${s.totalMessagesToday}</td><td data-field="events_today">${s.totalEventsToday}</td>` +
+      `<td data-field="events_per_second_15min">${s.eventsPerSecond15Min.toFixed(1)}</td><td data-field="messages_today">${s.totalMessagesToday}</td><td data-field="events_today">${s.totalEventsToday}</td>` +
       `<td>${ms(s.commitLatency?.p50)} / ${ms(s.commitLatency?.p95)} / ${ms(s.commitLatency?.p99)}</td><td data-field="last_commit">${at(s.lastCommitAtMs)}</td>` +
       `<td data-field="errors">${s.errorsInWindow}</td><td data-field="connection_failures">${s.consecutiveConnectionFailures}</td></tr>`
   )
@@ -37,7 +37,7 @@ export const statusPage = (h: LiveHealth, contracts: ReadonlyArray<ContractLine>
 <h1>SPY live status${date ? ` — ${escape(date)}` : ""}</h1>
 <p>As of ${new Date(h.nowMs).toISOString()} (the platform's clock). Health: <b id="health" class="${h.problems.length === 0 ? "ok" : "bad"}">${h.problems.length === 0 ? "OK" : "UNHEALTHY"}</b></p>
 ${h.problems.length === 0 ? "" : `<ul id="problems">${h.problems.map((p) => `<li>${escape(p)}</li>`).join("")}</ul>`}
-<table><thead><tr><th>source</th><th>connection</th><th>last message</th><th>events/s (1 min)</th><th>messages today</th><th>events today</th><th>commit latency p50 / p95 / p99 (5 min)</th><th>last commit</th><th>bad rows (15 min)</th><th>failures in a row</th></tr></thead>
+<table><thead><tr><th>source</th><th>connection</th><th>last message</th><th>events/s (15 min)</th><th>messages today</th><th>events today</th><th>commit latency p50 / p95 / p99 (5 min)</th><th>last commit</th><th>bad rows (15 min)</th><th>failures in a row</th></tr></thead>
 <tbody>${rows.join("")}</tbody></table>
 <h2>Open alerts</h2>${h.openAlerts.length === 0 ? "<p>none</p>" : `<ul>${h.openAlerts.map((a) => `<li>${escape(`${a.at} ${a.kind}${a.source ? ` (${a.source})` : ""}: ${a.message}`)}</li>`).join("")}</ul>`}
 <h2>Contract set (${contracts.length})</h2>
