@@ -11,6 +11,14 @@ const num = (name: string, fallback: number) => Config.number(name).pipe(Config.
 const int = (name: string, fallback: number) => Config.integer(name).pipe(Config.withDefault(fallback))
 const bool = (name: string, fallback: boolean) => Config.boolean(name).pipe(Config.withDefault(fallback))
 const optStr = (name: string) => Config.option(Config.string(name))
+const ticker = Config.string().pipe(
+  Config.validate({ message: "a ticker is 1-40 of A-Z a-z 0-9 : . _ -", validation: (t) => /^[A-Za-z0-9:._-]{1,40}$/.test(t) && !t.includes("..") })
+)
+/** The underlying: `tickers.underlying`, else the older `options.underlying`, else SPY (both keys always agree). */
+const underlying = Config.nested(Config.nested(ticker, "underlying"), "tickers").pipe(
+  Config.orElse(() => Config.nested(Config.nested(ticker, "underlying"), "options")),
+  Config.withDefault("SPY")
+)
 const enabled = (feed: string, fallback = true) => Config.all({ enabled: bool("enabled", fallback) }).pipe(Config.nested(feed))
 
 /**
@@ -116,8 +124,9 @@ export const SettingsConfig = Config.all({
   feeds: Config.all({ spy: enabled("spy"), options: enabled("options"), vix: enabled("vix"), news: enabled("news") }).pipe(
     Config.nested("feeds")
   ),
-  options: Config.all({
-    underlying: str("underlying", "SPY"),
+  /** SCOPE's ticker symbols: the underlying (its bars, its options, its news) and the index (the `vix` feed). */
+  tickers: Config.all({ underlying, index: Config.nested(Config.nested(ticker, "index"), "tickers").pipe(Config.withDefault("I:VIX")) }),
+  options: Config.zipWith(underlying, Config.all({
     strikeBandPct: num("strike_band_pct", 0.01),
     maxContracts: int("max_contracts", 100),
     expiration: Config.literal("next_trading_day", "same_day")("expiration").pipe(Config.withDefault("next_trading_day" as const)),
@@ -127,7 +136,7 @@ export const SettingsConfig = Config.all({
       bandPct: num("band_pct", 0.005),
       cooldownS: int("cooldown_s", 300)
     }).pipe(Config.nested("recenter"))
-  }).pipe(Config.nested("options")),
+  }).pipe(Config.nested("options")), (u, o) => ({ underlying: u, ...o })),
   news: Config.all({ pollIntervalS: num("poll_interval_s", 30) }).pipe(Config.nested("news")),
   clock: Config.all({ start: optStr("start"), speed: num("speed", 1) }).pipe(Config.nested("clock")),
   live: Config.all({

@@ -2,6 +2,17 @@
 export const SPY = "SPY"
 export const VIX = "I:VIX"
 
+/** The configured tickers (`tickers.underlying`, `tickers.index`): the underlying's bars, options and news, and the index. */
+export interface Tickers {
+  readonly underlying: string
+  readonly index: string
+}
+
+export const DEFAULT_TICKERS: Tickers = { underlying: SPY, index: VIX }
+
+/** A SQL LIKE pattern for news tagged with the underlying (tickers are validated: no quotes). */
+export const newsTag = (t: Tickers): string => `'%"${t.underlying}"%'`
+
 export interface OptionSymbol {
   readonly underlying: string
   readonly expiration: string // YYYY-MM-DD

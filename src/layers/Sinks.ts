@@ -32,7 +32,8 @@ export const layer: Layer.Layer<SinkRouter.SinkRouter, SinkError, AppSettings> =
     const common = {
       newsWindowMinutes: settings.consolidated.newsWindowMinutes,
       commitSlaS: settings.alerts.commitSlaS,
-      barSpanMs: settings.options.timespan === "minute" ? 60_000 : 1_000
+      barSpanMs: settings.options.timespan === "minute" ? 60_000 : 1_000,
+      tickers: settings.tickers
     }
     const sinks: Array<Layer.Layer<never, SinkError, SinkRouter.SinkRouter | LakeReader.LakeReader>> = []
 

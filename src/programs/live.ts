@@ -12,7 +12,6 @@ import { Effect, FiberMap } from "effect"
 import { feedDelayMs } from "../config/Settings.js"
 import { holidayIndex } from "../domain/calendar.js"
 import { nyseHolidays } from "../domain/nyseHolidays.js"
-import { SPY, VIX } from "../domain/tickers.js"
 import { contractSetForSession } from "../live/contracts/ContractRegistry.js"
 import { subscribedAtClose } from "../live/writer/dayTail.js"
 import * as Journal from "../live/journal/Journal.js"
@@ -86,12 +85,13 @@ export const liveProgram = (options: LiveOptions = {}) =>
       const date = session.date
       const { options: opt, live } = settings
       const endOfDay = { at: undefined as number | undefined }
+      const { underlying, index } = settings.tickers
       /** The day's tail (stopped before the close): set once the close + delay has passed, read by the writers' finish. */
       const tail = { ready: false, optionSet: undefined as ContractSet | undefined }
       const tailFor = (feed: LiveFeed) =>
         !tail.ready
           ? Effect.succeed(undefined)
-          : feed === "spy" ? Effect.succeed([SPY]) : feed === "vix" ? Effect.succeed([VIX])
+          : feed === "spy" ? Effect.succeed([underlying]) : feed === "vix" ? Effect.succeed([index])
           : tail.optionSet === undefined ? Effect.succeed([])
           : subscribedAtClose(root, session, tail.optionSet, opt.recenter.enabled)
       const speed = options.clockSpeed ?? settings.clock.speed
@@ -127,7 +127,7 @@ export const liveProgram = (options: LiveOptions = {}) =>
       }
       if (settings.feeds.news.enabled) {
         const news = yield* pollNews({
-          root, date, ticker: opt.underlying, intervalMs: settings.news.pollIntervalS * 1000,
+          root, date, ticker: underlying, intervalMs: settings.news.pollIntervalS * 1000,
           since: new Date(session.openMs - 6.5 * 3600_000).toISOString()
         })
         yield* telemetry.register("news")
@@ -149,10 +149,10 @@ export const liveProgram = (options: LiveOptions = {}) =>
           FiberMap.run(sockets, spec.id, runConnection(spec, socketCfg, journals.get(feed)!)), { discard: true })
       // Re-centring (src/live/contracts/Recenter.ts) follows SPY's price from the /stocks frames, tapped as they are journaled.
       const recenter = opt.recenter.enabled && journals.has("options")
-      const spyPrices = recenter && journals.has("spy") && opt.underlying === SPY ? makeSpyPrices(SPY) : undefined
+      const spyPrices = recenter && journals.has("spy") ? makeSpyPrices(underlying) : undefined
       if (spyPrices) journals.set("spy", spyPrices.tap(journals.get("spy")!))
-      if (journals.has("spy")) yield* connect("spy", [SPY], "A")
-      if (journals.has("vix")) yield* connect("vix", [VIX], "A")
+      if (journals.has("spy")) yield* connect("spy", [underlying], "A")
+      if (journals.has("vix")) yield* connect("vix", [index], "A")
       if (journals.has("options")) {
         const ev = opt.timespan === "minute" ? "AM" : "A"
         yield* contractSetForSession(session, delayMs).pipe(

@@ -18,10 +18,9 @@
  * SPY, VIX and news once per distinct second of the date, then equi-joins the option bars.
  */
 import { assertDate } from "../domain/paths.js"
-import { SPY, VIX } from "../domain/tickers.js"
+import { DEFAULT_TICKERS, newsTag, type Tickers } from "../domain/tickers.js"
 import { CONSOLIDATED, consolidatedColumns, type Dialect, quote, sqlType } from "./tables.js"
 
-export const SPY_TAG = `'%"SPY"%'`
 export const OCC_REGEX = `'^O:[A-Z]{1,6}[0-9]{6}[CP][0-9]{8}$'`
 
 /** underlying, expiration (YYYY-MM-DD), strike, call/put of OCC ticker `t`; NULL when `t` is not one. */
@@ -64,25 +63,26 @@ const insertInto = (dialect: Dialect) =>
  * each ASOF join sorts its left side, so the option bars are only hash-joined to the per-second results.
  * Likewise the OCC ticker is parsed once per distinct contract (the regex per bar cost ~3 s a day).
  */
-export const duckdbConsolidate = (date: string, windowMs: number, spanMs = 1000): string => `${insertInto("duckdb")}\n${duckdbConsolidateSelect(date, windowMs, spanMs)}`
+export const duckdbConsolidate = (date: string, windowMs: number, spanMs = 1000, tickers: Tickers = DEFAULT_TICKERS): string =>
+  `${insertInto("duckdb")}\n${duckdbConsolidateSelect(date, windowMs, spanMs, tickers)}`
 
 /** The DuckDB query alone, its columns named and typed as `consolidatedColumns` (unsorted: a global sort of millions of wide rows cost more than the joins). */
-export const duckdbConsolidateQuery = (date: string, windowMs: number, spanMs = 1000): string =>
+export const duckdbConsolidateQuery = (date: string, windowMs: number, spanMs = 1000, tickers: Tickers = DEFAULT_TICKERS): string =>
   `SELECT ${consolidatedColumns.map((c) => `CAST(q."${c.name}" AS ${sqlType("duckdb", c.type, false)}) AS "${c.name}"`).join(", ")}
-FROM (${duckdbConsolidateSelect(date, windowMs, spanMs)}) AS q(${consolidatedColumns.map((c) => `"${c.name}"`).join(", ")})`
+FROM (${duckdbConsolidateSelect(date, windowMs, spanMs, tickers)}) AS q(${consolidatedColumns.map((c) => `"${c.name}"`).join(", ")})`
 
-const duckdbConsolidateSelect = (date: string, windowMs: number, spanMs: number): string => {
+const duckdbConsolidateSelect = (date: string, windowMs: number, spanMs: number, tickers: Tickers): string => {
   const d = `'${assertDate(date)}'`
   const w = Math.trunc(windowMs)
   const span = Math.trunc(spanMs)
   const perSecond = (name: string, from: string, on: string) =>
     `${name} AS (SELECT secs.window_start_ms AS t, x.* FROM secs ASOF LEFT JOIN ${from} AS x ON ${on})`
   return `WITH o AS (SELECT * FROM option_bars WHERE "date" = ${d}),
-spy AS (SELECT * FROM spy_bars WHERE "date" = ${d} AND ticker = '${SPY}'),
-vix AS (SELECT * FROM vix_values WHERE "date" = ${d} AND ticker = '${VIX}'),
+spy AS (SELECT * FROM spy_bars WHERE "date" = ${d} AND ticker = '${tickers.underlying}'),
+vix AS (SELECT * FROM vix_values WHERE "date" = ${d} AND ticker = '${tickers.index}'),
 news_spy AS (
   SELECT published_utc_ms, title, spy_sentiment, count(*) OVER (ORDER BY published_utc_ms RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS cum
-  FROM news WHERE tickers LIKE ${SPY_TAG}
+  FROM news WHERE tickers LIKE ${newsTag(tickers)}
   QUALIFY row_number() OVER (PARTITION BY published_utc_ms ORDER BY id DESC) = 1
 ),
 secs AS (SELECT DISTINCT window_start_ms FROM o),

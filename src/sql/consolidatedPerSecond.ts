@@ -17,8 +17,8 @@
  * latest SPY-tagged article published ≤ lo − window (what the latest-article column needs when the
  * window holds none). Nothing else in `news` is read, however many days it holds.
  */
-import { SPY, VIX } from "../domain/tickers.js"
-import { OCC_REGEX, occFields, SPY_TAG } from "./consolidated.js"
+import { DEFAULT_TICKERS, newsTag, type Tickers } from "../domain/tickers.js"
+import { OCC_REGEX, occFields } from "./consolidated.js"
 import { CONSOLIDATED, consolidatedColumns, quote } from "./tables.js"
 
 /** The per-second columns (alias p) and per-contract columns (alias k) the final SELECT reads. */
@@ -39,12 +39,12 @@ const perSecondColumns = [
 ].join(", ")
 
 /** The date's SPY bars ranked by time (rn 1…): the columns the view shows. */
-const rankedSpy = (date: string, q: (id: string) => string) =>
+const rankedSpy = (date: string, q: (id: string) => string, tk: Tickers) =>
   `SELECT ROW_NUMBER() OVER (ORDER BY window_start_ms) AS rn, window_start_ms, open, high, low, close, volume, vwap
-FROM spy_bars WHERE ticker = '${SPY}' AND ${q("date")} = ${date}`
-const rankedVix = (date: string, q: (id: string) => string) =>
+FROM spy_bars WHERE ticker = '${tk.underlying}' AND ${q("date")} = ${date}`
+const rankedVix = (date: string, q: (id: string) => string, tk: Tickers) =>
   `SELECT ROW_NUMBER() OVER (ORDER BY window_start_ms) AS rn, window_start_ms, close
-FROM vix_values WHERE ticker = '${VIX}' AND ${q("date")} = ${date}`
+FROM vix_values WHERE ticker = '${tk.index}' AND ${q("date")} = ${date}`
 
 /**
  * The merge: events (at, kind, is_spy, is_vix, is_news, t) of the day; running SUMs in (at, kind)
@@ -54,16 +54,16 @@ FROM vix_values WHERE ticker = '${VIX}' AND ${q("date")} = ${date}`
  * `secs` must be a relation of the seconds (column t) referenced ONCE (MySQL cannot reopen a
  * temporary table), `news` one of the ranked articles (published_utc_ms).
  */
-const merge = (o: { readonly date: string; readonly window: string; readonly secs: string; readonly news: string; readonly q: (id: string) => string; readonly int: string; readonly spanMs: number }) => `
+const merge = (o: { readonly date: string; readonly window: string; readonly secs: string; readonly news: string; readonly q: (id: string) => string; readonly int: string; readonly spanMs: number; readonly tickers: Tickers }) => `
 SELECT t, CAST(MAX(CASE WHEN kind = 1 THEN spy END) AS ${o.int}) AS spy_rn, CAST(MAX(CASE WHEN kind = 1 THEN vix END) AS ${o.int}) AS vix_rn,
   CAST(MAX(CASE WHEN kind = 1 THEN news END) AS ${o.int}) AS n_rn, CAST(MAX(CASE WHEN kind = 2 THEN news END) AS ${o.int}) AS n0_rn
 FROM (
   SELECT kind, t, SUM(is_spy) OVER w AS spy, SUM(is_vix) OVER w AS vix, SUM(is_news) OVER w AS news
   FROM (
     SELECT window_start_ms AS at, 0 AS kind, 1 AS is_spy, 0 AS is_vix, 0 AS is_news, ${o.int === "BIGINT" ? "NULL::bigint" : "NULL"} AS t
-      FROM spy_bars WHERE ticker = '${SPY}' AND ${o.q("date")} = ${o.date}
+      FROM spy_bars WHERE ticker = '${o.tickers.underlying}' AND ${o.q("date")} = ${o.date}
     UNION ALL SELECT window_start_ms, 0, 0, 1, 0, NULL
-      FROM vix_values WHERE ticker = '${VIX}' AND ${o.q("date")} = ${o.date}
+      FROM vix_values WHERE ticker = '${o.tickers.index}' AND ${o.q("date")} = ${o.date}
     UNION ALL SELECT published_utc_ms - ${Math.trunc(o.spanMs)}, 0, 0, 0, 1, NULL FROM ${o.news}
     UNION ALL SELECT CASE WHEN k.kind = 1 THEN s.t ELSE s.t - ${o.window} END, k.kind, 0, 0, 0, s.t
       FROM ${o.secs} s CROSS JOIN (SELECT 1 AS kind UNION ALL SELECT 2) k
@@ -89,12 +89,12 @@ const contractColumns = (dialect: "postgres" | "mysql", t: string) =>
     .join(", ")
 
 /** The SPY-tagged news of the day: (lo − window, hi] plus the latest at or before lo − window. */
-const newsOfDay = (o: { readonly lo: string; readonly hi: string; readonly window: string; readonly idDesc: string }) => `
+const newsOfDay = (o: { readonly lo: string; readonly hi: string; readonly window: string; readonly idDesc: string; readonly tickers: Tickers }) => `
   SELECT x.id, x.published_utc_ms, x.title, x.spy_sentiment FROM news x
-  WHERE x.published_utc_ms > ${o.lo} - ${o.window} AND x.published_utc_ms <= ${o.hi} AND x.tickers LIKE ${SPY_TAG}
+  WHERE x.published_utc_ms > ${o.lo} - ${o.window} AND x.published_utc_ms <= ${o.hi} AND x.tickers LIKE ${newsTag(o.tickers)}
   UNION ALL
   (SELECT x.id, x.published_utc_ms, x.title, x.spy_sentiment FROM news x
-  WHERE x.published_utc_ms <= ${o.lo} - ${o.window} AND x.tickers LIKE ${SPY_TAG}
+  WHERE x.published_utc_ms <= ${o.lo} - ${o.window} AND x.tickers LIKE ${newsTag(o.tickers)}
   ORDER BY x.published_utc_ms DESC, ${o.idDesc} DESC LIMIT 1)`
 
 /**
@@ -102,16 +102,16 @@ const newsOfDay = (o: { readonly lo: string; readonly hi: string; readonly windo
  * come from a loose index scan of `option_bars_date` (one probe per ticker, not a scan of the bars);
  * the option bars are read once more, by the final hash joins. Run it after `postgresSessionSettings`.
  */
-export const postgresConsolidate = (spanMs = 1000): string => `${insertInto("postgres")}
+export const postgresConsolidate = (spanMs = 1000, tickers: Tickers = DEFAULT_TICKERS): string => `${insertInto("postgres")}
 WITH RECURSIVE secs AS MATERIALIZED (SELECT DISTINCT window_start_ms AS t FROM option_bars WHERE "date" = $1::varchar),
 bounds AS MATERIALIZED (SELECT min(t) AS lo, max(t) AS hi FROM secs),
 news_day AS MATERIALIZED (
   SELECT d.*, row_number() OVER (ORDER BY d.published_utc_ms, d.id COLLATE "C") AS rn
-  FROM (${newsOfDay({ lo: `(SELECT lo FROM bounds) + ${Math.trunc(spanMs)}`, hi: `(SELECT hi FROM bounds) + ${Math.trunc(spanMs)}`, window: "$2::bigint", idDesc: `x.id COLLATE "C"` })}) d
+  FROM (${newsOfDay({ lo: `(SELECT lo FROM bounds) + ${Math.trunc(spanMs)}`, hi: `(SELECT hi FROM bounds) + ${Math.trunc(spanMs)}`, window: "$2::bigint", idDesc: `x.id COLLATE "C"`, tickers })}) d
 ),
-spy_day AS MATERIALIZED (${rankedSpy("$1::varchar", pgq)}),
-vix_day AS MATERIALIZED (${rankedVix("$1::varchar", pgq)}),
-l AS MATERIALIZED (${merge({ date: "$1::varchar", window: "$2::bigint", secs: "secs", news: "news_day", q: pgq, int: "BIGINT", spanMs })}),
+spy_day AS MATERIALIZED (${rankedSpy("$1::varchar", pgq, tickers)}),
+vix_day AS MATERIALIZED (${rankedVix("$1::varchar", pgq, tickers)}),
+l AS MATERIALIZED (${merge({ date: "$1::varchar", window: "$2::bigint", secs: "secs", news: "news_day", q: pgq, int: "BIGINT", spanMs, tickers })}),
 p AS MATERIALIZED (
   SELECT ${perSecondColumns}
   FROM l
@@ -170,17 +170,17 @@ export const mysqlBounds = "SELECT MIN(t) AS lo, MAX(t) AS hi FROM cons_secs"
  * `option_bars_date` (forced: by the primary key, a ticker's bars of every other date would be
  * read too). `lo`/`hi`: the bounds of step 1 (numbers).
  */
-export const mysqlSteps = (date: string, windowMs: number, lo: number, hi: number, spanMs = 1000): ReadonlyArray<MysqlStep> => [
+export const mysqlSteps = (date: string, windowMs: number, lo: number, hi: number, spanMs = 1000, tickers: Tickers = DEFAULT_TICKERS): ReadonlyArray<MysqlStep> => [
   {
     sql: `CREATE TEMPORARY TABLE cons_news (PRIMARY KEY (rn)) ENGINE=InnoDB
 SELECT ROW_NUMBER() OVER (ORDER BY d.published_utc_ms, d.id) AS rn, d.*
-FROM (${newsOfDay({ lo: "?", hi: "?", window: "?", idDesc: "x.id" })}) d`,
+FROM (${newsOfDay({ lo: "?", hi: "?", window: "?", idDesc: "x.id", tickers })}) d`,
     params: [lo + Math.trunc(spanMs), windowMs, hi + Math.trunc(spanMs), lo + Math.trunc(spanMs), windowMs]
   },
-  { sql: `CREATE TEMPORARY TABLE cons_spy (PRIMARY KEY (rn)) ENGINE=InnoDB ${rankedSpy("?", myq)}`, params: [date] },
-  { sql: `CREATE TEMPORARY TABLE cons_vix (PRIMARY KEY (rn)) ENGINE=InnoDB ${rankedVix("?", myq)}`, params: [date] },
+  { sql: `CREATE TEMPORARY TABLE cons_spy (PRIMARY KEY (rn)) ENGINE=InnoDB ${rankedSpy("?", myq, tickers)}`, params: [date] },
+  { sql: `CREATE TEMPORARY TABLE cons_vix (PRIMARY KEY (rn)) ENGINE=InnoDB ${rankedVix("?", myq, tickers)}`, params: [date] },
   {
-    sql: `CREATE TEMPORARY TABLE cons_l (PRIMARY KEY (t)) ENGINE=InnoDB ${merge({ date: "?", window: "?", secs: "cons_secs", news: "cons_news", q: myq, int: "SIGNED", spanMs })}`,
+    sql: `CREATE TEMPORARY TABLE cons_l (PRIMARY KEY (t)) ENGINE=InnoDB ${merge({ date: "?", window: "?", secs: "cons_secs", news: "cons_news", q: myq, int: "SIGNED", spanMs, tickers })}`,
     params: [date, date, windowMs]
   },
   {

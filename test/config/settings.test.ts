@@ -25,6 +25,17 @@ afterEach(() => {
 })
 
 describe("settings", () => {
+  it("tickers: SPY and I:VIX by default; tickers.underlying (or the older options.underlying) and tickers.index from YAML; unsafe tickers refused", async () => {
+    const d = await load({ ignoreEnv: true })
+    expect([d.tickers, d.options.underlying]).toEqual([{ underlying: "SPY", index: "I:VIX" }, "SPY"])
+    const set = await load({ ignoreEnv: true, configPath: await yamlFile("tickers:\n  underlying: QQQ\n  index: I:VIX9D\n") })
+    expect([set.tickers, set.options.underlying]).toEqual([{ underlying: "QQQ", index: "I:VIX9D" }, "QQQ"])
+    const legacy = await load({ ignoreEnv: true, configPath: await yamlFile("options:\n  underlying: IWM\n") })
+    expect([legacy.tickers.underlying, legacy.options.underlying]).toEqual(["IWM", "IWM"])
+    const bad = await Effect.runPromise(Effect.either(loadSettings({ ignoreEnv: true, configPath: await yamlFile("tickers:\n  underlying: \"SPY'; DROP TABLE x; --\"\n") })).pipe(Effect.provide(NodeContext.layer)))
+    expect(Either.isLeft(bad)).toBe(true)
+  })
+
   it("environment beats settings.yaml, overrides beat the environment, defaults fill the rest", async () => {
     const configPath = await yamlFile("sinks:\n  postgres: { batch_rows: 77 }\n  mysql: { batch_rows: 66 }\n")
     expect((await load({ configPath })).sinks.postgres.batchRows).toBe(77)

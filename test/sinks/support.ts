@@ -127,6 +127,8 @@ export interface TestSinks {
   readonly pg?: string | undefined
   readonly mysql?: string | undefined
   readonly batchRows?: number
+  /** More settings (YAML shape), e.g. `{ tickers: { underlying: "QQQ" } }`. */
+  readonly overrides?: Record<string, unknown>
 }
 
 export const settingsLayer = (t: TestSinks) =>
@@ -139,7 +141,8 @@ export const settingsLayer = (t: TestSinks) =>
         duckdb: { batch_rows: t.batchRows ?? 500 },
         postgres: { url: t.pg ?? "", batch_rows: t.batchRows ?? 500 },
         mysql: { url: t.mysql ?? "", batch_rows: t.batchRows ?? 500 }
-      }
+      },
+      ...t.overrides
     }
   }).pipe(Layer.provide(NodeContext.layer), Layer.orDie)
 

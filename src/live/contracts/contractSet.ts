@@ -11,7 +11,6 @@ import { type ContractLike, selectContracts, strikeBounds } from "../../domain/c
 import { CONTRACTS_SCHEMA, type Row } from "../../domain/feeds.js"
 import { contractRow } from "../../domain/normalize.js"
 import type { LakePaths } from "../../domain/paths.js"
-import { SPY } from "../../domain/tickers.js"
 import { readJsonIfExists, writeFileAtomic } from "../../lib/atomicFile.js"
 import type { ParquetWriterService } from "../../services/ParquetWriter.js"
 import type { PolygonRestService, RawItem } from "../../services/polygon/PolygonRest.js"
@@ -46,12 +45,12 @@ export const officialOpen = (env: ContractSetEnv, date: string, holidays: Readon
     const first = bars.find((b) => typeof b["t"] === "number" && b["t"] >= session.openMs && b["t"] < session.closeMs)
     return typeof first?.["o"] === "number" ? first["o"] : undefined
   }
-  return env.rest.aggs({ ticker: SPY, timespan: "second", from: session.openMs, to: session.openMs + 59_999 }).pipe(
+  return env.rest.aggs({ ticker: env.settings.tickers.underlying, timespan: "second", from: session.openMs, to: session.openMs + 59_999 }).pipe(
     Effect.flatMap((bars) => {
       const open = firstOpen(bars)
       return open !== undefined
         ? Effect.succeed(open)
-        : Effect.map(env.rest.aggs({ ticker: SPY, timespan: "minute", from: session.openMs, to: session.closeMs - 1 }), firstOpen)
+        : Effect.map(env.rest.aggs({ ticker: env.settings.tickers.underlying, timespan: "minute", from: session.openMs, to: session.closeMs - 1 }), firstOpen)
     })
   )
 }
@@ -69,7 +68,7 @@ export const contractSet = (env: ContractSetEnv, date: string, holidays: Readonl
     }
     const openPrice = yield* officialOpen(env, date, holidays)
     if (openPrice === undefined) {
-      yield* Effect.logWarning(`No SPY bar in the regular session of ${date}: no official open, so no option contracts (market closed that day?)`)
+      yield* Effect.logWarning(`No ${env.settings.tickers.underlying} bar in the regular session of ${date}: no official open, so no option contracts (market closed that day?)`)
       return undefined
     }
     const { strikeBandPct: bandPct, maxContracts, expiration: rule, underlying } = env.settings.options
@@ -93,7 +92,7 @@ export const contractSet = (env: ContractSetEnv, date: string, holidays: Readonl
     const set: ContractSet = { date, openPrice, expiration, contracts: chosen }
     yield* Effect.promise(() => writeFileAtomic(file, JSON.stringify(set, null, 1)))
     yield* Effect.logInfo(
-      `Selected ${chosen.length} option contracts for ${date}: SPY open ${openPrice}, strikes ${low.toFixed(2)}–${high.toFixed(2)}, expiring ${expiration}`
+      `Selected ${chosen.length} option contracts for ${date}: ${underlying} open ${openPrice}, strikes ${low.toFixed(2)}–${high.toFixed(2)}, expiring ${expiration}`
     )
     return set
   })

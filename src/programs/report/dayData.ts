@@ -4,6 +4,7 @@
  * close), the day's SPY news, the option bars per contract × minute over the contract list (strikes
  * sorted), the re-centring changes, and the day's alerts.
  */
+import { DEFAULT_TICKERS, newsTag, type Tickers } from "../../domain/tickers.js"
 import { Effect } from "effect"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
@@ -81,12 +82,12 @@ FROM read_parquet(${files(root, "options", date)}) WHERE window_start_ms >= ${s.
 
 const lines = (file: string) => fs.readFile(file, "utf8").catch(() => "")
 
-export const dayData = (db: DuckDbService, root: string, date: string, session: Session, minGapS: number) =>
+export const dayData = (db: DuckDbService, root: string, date: string, session: Session, minGapS: number, tickers: Tickers = DEFAULT_TICKERS) =>
   Effect.gen(function* () {
     const spy = yield* perMinute(db, root, "spy", date, session)
     const vix = yield* perMinute(db, root, "vix", date, session)
     const gaps = [...(yield* gapsOf(db, root, "spy", date, session, minGapS)), ...(yield* gapsOf(db, root, "vix", date, session, minGapS))]
-    const news = (yield* readOr<{ p: unknown; title: string }>(db, `SELECT published_utc_ms AS p, title FROM read_parquet(${files(root, "news", date)}) WHERE tickers LIKE '%"SPY"%' AND published_utc_ms >= ${session.openMs} AND published_utc_ms < ${session.closeMs} ORDER BY p`))
+    const news = (yield* readOr<{ p: unknown; title: string }>(db, `SELECT published_utc_ms AS p, title FROM read_parquet(${files(root, "news", date)}) WHERE tickers LIKE ${newsTag(tickers)} AND published_utc_ms >= ${session.openMs} AND published_utc_ms < ${session.closeMs} ORDER BY p`))
       .map((r) => ({ at: iso(Number(r.p)), title: r.title }))
     const { contracts, heat } = yield* heatmap(db, root, date, session)
     const recenterText = yield* Effect.promise(() => lines(path.join(lakePaths(root).partitionDir("contracts", date), "recenter.ndjson")))

@@ -11,6 +11,7 @@
  * files the same way, in transactions of up to `batchRows` rows, and never writes the checkpoint. `consolidate` rebuilds the date with ASOF LEFT JOINs and exports
  * `consolidated/date=D/consolidated.parquet` atomically (temp file, fsync, rename).
  */
+import type { Tickers } from "../../domain/tickers.js"
 import type { DuckDBConnection } from "@duckdb/node-api"
 import { Clock, Effect } from "effect"
 import * as fs from "node:fs/promises"
@@ -36,6 +37,8 @@ export interface DuckDbSinkOptions {
   readonly commitSlaS: number
   /** The option bars' span: the consolidated row's time is the bar's end. */
   readonly barSpanMs?: number
+  /** The underlying and index the consolidated view joins (default SPY, I:VIX). */
+  readonly tickers?: Tickers
   /** Rows per transaction for large partitions; 0 = the whole partition in one. */
   readonly batchRows?: number | undefined
 }
@@ -203,7 +206,7 @@ export const make = (options: DuckDbSinkOptions) =>
             const tmp = `${target}.tmp-${process.pid}-${Date.now()}`
             try {
               const copied = await c.runAndReadAll(
-                `COPY (${duckdbConsolidateQuery(d, options.newsWindowMinutes * 60_000, options.barSpanMs)}) TO ${DuckDb.sqlString(tmp)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 100000)`
+                `COPY (${duckdbConsolidateQuery(d, options.newsWindowMinutes * 60_000, options.barSpanMs, options.tickers)}) TO ${DuckDb.sqlString(tmp)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 100000)`
               )
               await publish(tmp, target)
               await ensureView(c)

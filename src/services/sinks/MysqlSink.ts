@@ -7,6 +7,7 @@
  * connection-scoped temporary tables, then one INSERT … SELECT, all in the caller's transaction
  * (src/sql/consolidatedPerSecond.ts).
  */
+import type { Tickers } from "../../domain/tickers.js"
 import { MysqlClient } from "@effect/sql-mysql2"
 import { Effect } from "effect"
 import { mysqlBounds, mysqlDropTemp, mysqlSeconds, mysqlSteps } from "../../sql/consolidatedPerSecond.js"
@@ -27,6 +28,8 @@ export interface MysqlSinkOptions {
   readonly maxRowsPerSecond: number
   readonly newsWindowMinutes: number
   readonly barSpanMs?: number
+  /** The underlying and index the consolidated view joins (default SPY, I:VIX). */
+  readonly tickers?: Tickers
   readonly commitSlaS: number
   /** Server-side statement limits and the test-only fault knob (see SqlSink.SqlSinkOptions). */
   readonly statementTimeoutS?: number | undefined
@@ -47,7 +50,7 @@ export const migrate = (sql: MysqlClient.MysqlClient) =>
   })
 
 /** Rebuild the date's consolidated rows; the caller wraps it in a transaction. Returns the rows. */
-export const consolidate = (sql: MysqlClient.MysqlClient) => (date: string, windowMs: number, barSpanMs = 1000) =>
+export const consolidate = (sql: MysqlClient.MysqlClient) => (date: string, windowMs: number, barSpanMs = 1000, tickers?: Tickers) =>
   Effect.gen(function* () {
     yield* sql.unsafe(deleteDate("mysql", CONSOLIDATED), [date])
     yield* sql.unsafe(mysqlDropTemp) // a failed earlier attempt on this connection may have left them
@@ -55,7 +58,7 @@ export const consolidate = (sql: MysqlClient.MysqlClient) => (date: string, wind
     yield* sql.unsafe(seconds.sql, [...seconds.params])
     const [b] = yield* sql.unsafe<{ lo: number | string | null; hi: number | string | null }>(mysqlBounds)
     if (b?.lo !== null && b?.lo !== undefined && b.hi !== null)
-      for (const step of mysqlSteps(date, windowMs, Number(b.lo), Number(b.hi), barSpanMs)) yield* sql.unsafe(step.sql, [...step.params])
+      for (const step of mysqlSteps(date, windowMs, Number(b.lo), Number(b.hi), barSpanMs, tickers)) yield* sql.unsafe(step.sql, [...step.params])
     yield* sql.unsafe(mysqlDropTemp)
     const [r] = yield* sql.unsafe<{ n: number | string }>(`SELECT COUNT(*) AS n FROM \`${CONSOLIDATED}\` WHERE \`date\` = ?`, [date])
     return Number(r!.n)
@@ -102,7 +105,7 @@ export const make = (options: MysqlSinkOptions) =>
     }
     const sink: Sink = SqlSink.make(
       ops,
-      { name: "mysql", batchRows: options.batchRows, newsWindowMs: options.newsWindowMinutes * 60_000, barSpanMs: options.barSpanMs, ...SqlSink.timeouts(options) },
+      { name: "mysql", batchRows: options.batchRows, newsWindowMs: options.newsWindowMinutes * 60_000, barSpanMs: options.barSpanMs, tickers: options.tickers, ...SqlSink.timeouts(options) },
       {
         reader,
         metrics: SinkMetrics.make("mysql", options.commitSlaS * 1000, alerts),

@@ -5,6 +5,7 @@
  * parameter per column: any batch size, every value bound). Consolidation: one set-based statement
  * (per-second as-of lookups by running SUM()s OVER, src/sql/consolidatedPerSecond.ts).
  */
+import type { Tickers } from "../../domain/tickers.js"
 import { PgClient } from "@effect/sql-pg"
 import { Effect } from "effect"
 import { postgresConsolidate, postgresSessionSettings } from "../../sql/consolidatedPerSecond.js"
@@ -25,6 +26,8 @@ export interface PgSinkOptions {
   readonly maxRowsPerSecond: number
   readonly newsWindowMinutes: number
   readonly barSpanMs?: number
+  /** The underlying and index the consolidated view joins (default SPY, I:VIX). */
+  readonly tickers?: Tickers
   readonly commitSlaS: number
   /** Server-side statement limits and the test-only fault knob (see SqlSink.SqlSinkOptions). */
   readonly statementTimeoutS?: number | undefined
@@ -46,11 +49,11 @@ export const migrate = (sql: PgClient.PgClient) =>
   ).pipe(Effect.mapError(sinkError("postgres", "migrate")))
 
 /** Rebuild the date's consolidated rows; the caller wraps it in a transaction. Returns the rows. */
-export const consolidate = (sql: PgClient.PgClient) => (date: string, windowMs: number, barSpanMs = 1000) =>
+export const consolidate = (sql: PgClient.PgClient) => (date: string, windowMs: number, barSpanMs = 1000, tickers?: Tickers) =>
   Effect.gen(function* () {
     for (const setting of postgresSessionSettings) yield* sql.unsafe(setting)
     yield* sql.unsafe(deleteDate("postgres", CONSOLIDATED), [date])
-    yield* sql.unsafe(postgresConsolidate(barSpanMs), [date, windowMs])
+    yield* sql.unsafe(postgresConsolidate(barSpanMs, tickers), [date, windowMs])
     const [r] = yield* sql.unsafe<{ n: string }>(`SELECT count(*) AS n FROM "${CONSOLIDATED}" WHERE "date" = $1`, [date])
     return Number(r!.n)
   })
@@ -88,7 +91,7 @@ export const make = (options: PgSinkOptions) =>
     }
     const sink: Sink = SqlSink.make(
       ops,
-      { name: "postgres", batchRows: options.batchRows, newsWindowMs: options.newsWindowMinutes * 60_000, barSpanMs: options.barSpanMs, ...SqlSink.timeouts(options) },
+      { name: "postgres", batchRows: options.batchRows, newsWindowMs: options.newsWindowMinutes * 60_000, barSpanMs: options.barSpanMs, tickers: options.tickers, ...SqlSink.timeouts(options) },
       {
         reader,
         metrics: SinkMetrics.make("postgres", options.commitSlaS * 1000, alerts),

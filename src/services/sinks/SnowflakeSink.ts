@@ -4,6 +4,7 @@
  * idempotent). `loadFiles` (live incremental loads) PUTs only the given files to the stage's `live/`
  * path and COPYs + MERGEs them, without a checkpoint (snowflakeSql.ts `loadFilesPlan`). `consolidate` rebuilds options_consolidated with ASOF JOINs (snowflakeConsolidated.ts).
  */
+import type { Tickers } from "../../domain/tickers.js"
 import { Clock, Effect, Redacted } from "effect"
 import type * as Snowflake from "snowflake-sdk"
 import type { Feed } from "../../domain/feeds.js"
@@ -28,6 +29,8 @@ export interface SnowflakeSinkOptions {
   readonly newsWindowMinutes: number
   readonly commitSlaS: number
   readonly barSpanMs?: number
+  /** The underlying and index the consolidated view joins (default SPY, I:VIX). */
+  readonly tickers?: Tickers
 }
 
 /** Loaded only when the sink is enabled: the SDK pulls in the AWS SDK (slow start-up, warnings on Node 20). */
@@ -106,7 +109,7 @@ export const make = (options: SnowflakeSinkOptions) =>
     const consolidate = (date: string) =>
       Effect.gen(function* () {
         const start = yield* Clock.currentTimeMillis
-        yield* inTransaction(consolidated.consolidatePlan(date, options.newsWindowMinutes * 60_000, options.barSpanMs))
+        yield* inTransaction(consolidated.consolidatePlan(date, options.newsWindowMinutes * 60_000, options.barSpanMs, options.tickers))
         const [row] = yield* query(consolidated.countRows(date))
         const rows = Number(row?.["N"] ?? 0)
         yield* metrics.commit(rows, (yield* Clock.currentTimeMillis) - start, { sink: "snowflake", date, op: "consolidate" })

@@ -11,6 +11,7 @@
  * Each transaction is retried on failure (capped exponential backoff with jitter, bounded), counted
  * in SinkMetrics, throttled (max in flight, max rows per second).
  */
+import type { Tickers } from "../../domain/tickers.js"
 import { Clock, Effect, Option, Schedule } from "effect"
 import type { SinkName } from "../../config/Settings.js"
 import * as Inflight from "../../lib/inflight.js"
@@ -39,7 +40,7 @@ export interface SqlOps<E> {
   readonly readCheckpoint: (feed: Feed, date: string) => Effect.Effect<Checkpoint | undefined, E>
   readonly writeCheckpoint: (feed: Feed, date: string, cp: Checkpoint) => Effect.Effect<void, E>
   /** Delete the date's consolidated rows, insert them again (caller wraps in a transaction); returns rows. */
-  readonly consolidate: (date: string, windowMs: number, barSpanMs: number) => Effect.Effect<number, E>
+  readonly consolidate: (date: string, windowMs: number, barSpanMs: number, tickers?: Tickers) => Effect.Effect<number, E>
   /** Rows of `table` whose `date` is the date. */
   readonly countDate: (table: string, date: string) => Effect.Effect<number, E>
 }
@@ -50,6 +51,8 @@ export interface SqlSinkOptions {
   readonly newsWindowMs: number
   /** The option bars' span (1 s, or 60 s with minute bars): the consolidated row's time t is the bar's end. */
   readonly barSpanMs?: number
+  /** The underlying and index the consolidated view joins (default SPY, I:VIX). */
+  readonly tickers?: Tickers
   /** Server-side limit per statement of a load transaction of up to `batchRows` rows; a larger transaction (overwrite) gets it once per `batchRows` rows. */
   readonly statementTimeoutMs?: number | undefined
   /** Server-side limit for the consolidation statement (one statement over the whole day). */
@@ -188,7 +191,7 @@ export const make = <E>(ops: SqlOps<E>, options: SqlSinkOptions, deps: { reader:
     loadPartition: (feed, date, opts = {}) => loadPartition(feed, date, opts.overwrite === true),
     loadFiles,
     consolidate: (date) =>
-      commit(0, { sink: name, date, op: "consolidate" }, Effect.suspend(() => ops.consolidate(date, options.newsWindowMs, options.barSpanMs ?? 1000)), {
+      commit(0, { sink: name, date, op: "consolidate" }, Effect.suspend(() => ops.consolidate(date, options.newsWindowMs, options.barSpanMs ?? 1000, options.tickers)), {
         timeoutMs: options.consolidateTimeoutMs ?? DEFAULT_CONSOLIDATE_TIMEOUT_MS,
         faultSleepS: options.faultSleepConsolidateS
       }).pipe(

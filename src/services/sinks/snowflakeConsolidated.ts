@@ -6,9 +6,9 @@
  * A rebuild is one transaction: DELETE the date, INSERT it again. The date and the news window
  * travel as binds; identifiers are ours (upper-case, quoted).
  */
-import { SPY, VIX } from "../../domain/tickers.js"
+import { DEFAULT_TICKERS, newsTag, type Tickers } from "../../domain/tickers.js"
 import { assertDate } from "../../domain/paths.js"
-import { OCC_REGEX, occFields, SPY_TAG } from "../../sql/consolidated.js"
+import { OCC_REGEX, occFields } from "../../sql/consolidated.js"
 import { CONSOLIDATED, CONSOLIDATED_KEY, consolidatedColumns } from "../../sql/tables.js"
 import { id, type Statement, typeOf } from "./snowflakeSql.js"
 
@@ -38,7 +38,7 @@ const selectList = (spanMs: number): string =>
  * end (start + `barSpanMs`): news counts and the latest article are as of then (TN, T0 = TN − window);
  * SPY and VIX as of the bar's start, whose bars end with it.
  */
-export const consolidateInsert = (date: string, windowMs: number, barSpanMs = 1000): Statement => {
+export const consolidateInsert = (date: string, windowMs: number, barSpanMs = 1000, tickers: Tickers = DEFAULT_TICKERS): Statement => {
   const d = assertDate(date)
   const span = Math.trunc(barSpanMs)
   const t = `t.${id("ticker")}`
@@ -47,11 +47,11 @@ export const consolidateInsert = (date: string, windowMs: number, barSpanMs = 10
   return {
     sqlText: `INSERT INTO ${id(CONSOLIDATED)} (${consolidatedColumns.map((c) => id(c.name)).join(", ")})
 WITH o AS (SELECT * FROM ${id("option_bars")} WHERE ${id("date")} = ?),
-spy AS (SELECT * FROM ${id("spy_bars")} WHERE ${id("date")} = ? AND ${id("ticker")} = '${SPY}'),
-vix AS (SELECT * FROM ${id("vix_values")} WHERE ${id("date")} = ? AND ${id("ticker")} = '${VIX}'),
+spy AS (SELECT * FROM ${id("spy_bars")} WHERE ${id("date")} = ? AND ${id("ticker")} = '${tickers.underlying}'),
+vix AS (SELECT * FROM ${id("vix_values")} WHERE ${id("date")} = ? AND ${id("ticker")} = '${tickers.index}'),
 news_spy AS (
   SELECT ${published}, ${id("title")}, ${id("spy_sentiment")}, COUNT(*) OVER (ORDER BY ${published} RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS CUM
-  FROM ${id("news")} WHERE ${id("tickers")} LIKE ${SPY_TAG}
+  FROM ${id("news")} WHERE ${id("tickers")} LIKE ${newsTag(tickers)}
   QUALIFY ROW_NUMBER() OVER (PARTITION BY ${published} ORDER BY ${id("id")} DESC) = 1
 ),
 secs AS (SELECT DISTINCT ${id("window_start_ms")} AS T, ${id("window_start_ms")} + ${span} AS TN, ${id("window_start_ms")} + ${span} - ? AS T0 FROM o),
@@ -74,10 +74,10 @@ LEFT JOIN ${id("option_contracts")} c ON ${col("c", "as_of")} = ? AND ${col("c",
 }
 
 /** One transaction: the date's rows replaced; then `countRows` reads how many there are. */
-export const consolidatePlan = (date: string, windowMs: number, barSpanMs = 1000): ReadonlyArray<Statement> => [
+export const consolidatePlan = (date: string, windowMs: number, barSpanMs = 1000, tickers: Tickers = DEFAULT_TICKERS): ReadonlyArray<Statement> => [
   { sqlText: "BEGIN", binds: [] },
   { sqlText: `DELETE FROM ${id(CONSOLIDATED)} WHERE ${id("date")} = ?`, binds: [assertDate(date)] },
-  consolidateInsert(date, windowMs, barSpanMs),
+  consolidateInsert(date, windowMs, barSpanMs, tickers),
   { sqlText: "COMMIT", binds: [] }
 ]
 
