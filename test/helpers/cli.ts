@@ -34,3 +34,17 @@ export const waitFor = async (condition: () => Promise<boolean> | boolean, timeo
   }
   throw new Error(`condition not met within ${timeoutMs} ms`)
 }
+
+/** `startCli` that remembers its children; `killAll` (in an afterEach) SIGKILLs any still running. */
+export const childPool = () => {
+  const children: Array<ReturnType<typeof startCli>> = []
+  const spawn = (args: ReadonlyArray<string>, env: Record<string, string>) => {
+    const c = startCli(args, env)
+    children.push(c)
+    return c
+  }
+  const killAll = () => {
+    for (const c of children.splice(0)) if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill("SIGKILL")
+  }
+  return { spawn, killAll }
+}

@@ -16,7 +16,7 @@ import type { Feed } from "../../src/domain/feeds.js"
 import { checkpointFile } from "../../src/live/writer/liveFiles.js"
 import { makeSyntheticMarket } from "../../src/simulator/market/SyntheticMarket.js"
 import { buildIfStale } from "../helpers/build.js"
-import { runCli, startCli, waitFor } from "../helpers/cli.js"
+import { childPool, runCli, waitFor } from "../helpers/cli.js"
 import { chosenContracts } from "../helpers/groundTruth.js"
 import { CLEAN_LAYOUT, lakeLayout } from "../helpers/lakeLayout.js"
 import { tempRoot } from "../helpers/settings.js"
@@ -34,15 +34,8 @@ const market = makeSyntheticMarket(SEED)
 const CONTRACTS = chosenContracts(market, DATE, 0.01, MAX_CONTRACTS).map((c) => c.ticker)
 const FEEDS = [["spy", ["SPY"]], ["vix", ["I:VIX"]], ["options", CONTRACTS]] as const
 
-const children: Array<ReturnType<typeof startCli>> = []
-const spawn = (args: ReadonlyArray<string>, env: Record<string, string>) => {
-  const c = startCli(args, env)
-  children.push(c)
-  return c
-}
-afterEach(() => {
-  for (const c of children.splice(0)) if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill("SIGKILL")
-})
+const { spawn, killAll } = childPool()
+afterEach(killAll)
 
 const common = (root: string): Record<string, string> => ({
   STORAGE_ROOT: root, OPTIONS_MAX_CONTRACTS: String(MAX_CONTRACTS), FEEDS_NEWS_ENABLED: "false", SINKS_ENABLED: "duckdb"

@@ -32,7 +32,7 @@ import { checkpointFile, type LiveCheckpoint } from "../../src/live/writer/liveF
 import { latestBar } from "../../src/live/contracts/spyPrice.js"
 import { makeSyntheticMarket } from "../../src/simulator/market/SyntheticMarket.js"
 import { chosenContracts } from "../helpers/groundTruth.js"
-import { runCli, startCli, waitFor } from "../helpers/cli.js"
+import { childPool, runCli, startCli, waitFor } from "../helpers/cli.js"
 import { tempRoot } from "../helpers/settings.js"
 import { CLEAN_LAYOUT, lakeLayout } from "../helpers/lakeLayout.js"
 import { startSimulate as startSimulateChild } from "../helpers/simulate.js"
@@ -52,15 +52,8 @@ const KILL_AT = nyTimeMs(DATE, 10, 1)
 const market = makeSyntheticMarket(SEED)
 
 type Child = ReturnType<typeof startCli>
-const children: Array<Child> = []
-const spawn = (args: ReadonlyArray<string>, env: Record<string, string>) => {
-  const c = startCli(args, env)
-  children.push(c)
-  return c
-}
-afterEach(() => {
-  for (const c of children.splice(0)) if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill("SIGKILL")
-})
+const { spawn, killAll } = childPool()
+afterEach(killAll)
 
 
 /** `simulate` as a child on a free port, with the drop fault set through the admin route. */

@@ -13,17 +13,14 @@ import * as DuckDb from "../../src/services/DuckDb.js"
 import { consolidatedColumns, FEEDS, TABLES } from "../../src/sql/tables.js"
 import { consolidateInsert } from "../../src/services/sinks/snowflakeConsolidated.js"
 import { DATES, dayRows, HOSTILE, makeDay, referenceView, WINDOW_MS } from "./fixtures.js"
-import { norm, prepareMysql, preparePg, queryDuck, queryMysql, queryPg, tempRoot, withRouter, writeDays } from "./support.js"
+import { prepareMysql, preparePg, queryDuck, queryMysql, queryPg, tempRoot, withRouter, writeDays, normalizeView } from "./support.js"
 
 const pg = await preparePg("t_engines")
 const mysql = await prepareMysql("engines")
 const root = await tempRoot()
 const days = DATES.map((d, i) => makeDay(d, i))
 const cols = consolidatedColumns.filter((c) => c.type !== "TIMESTAMP")
-const normalize = (rows: ReadonlyArray<Record<string, unknown>>) =>
-  rows
-    .map((r) => Object.fromEntries(cols.map((c) => [c.name, norm(c.type, r[c.name])])))
-    .sort((a, b) => (String(a["ticker"]) < String(b["ticker"]) ? -1 : String(a["ticker"]) > String(b["ticker"]) ? 1 : Number(a["window_start_ms"]) - Number(b["window_start_ms"])))
+const normalize = normalizeView
 const select = (q: (id: string) => string) => `SELECT ${cols.map((c) => q(c.name)).join(", ")} FROM options_consolidated WHERE ${q("date")} = `
 
 type Engine = { name: string; view: (date: string) => Promise<Array<Record<string, unknown>>>; count: (table: string, date: string) => Promise<number>; titles: () => Promise<Array<string>> }

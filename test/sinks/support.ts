@@ -14,6 +14,7 @@ import { type Feed, type Row, SCHEMAS } from "../../src/domain/feeds.js"
 import { lakePaths } from "../../src/domain/paths.js"
 import * as DuckDb from "../../src/services/DuckDb.js"
 import * as ParquetWriter from "../../src/services/ParquetWriter.js"
+import { consolidatedColumns } from "../../src/sql/tables.js"
 
 export const PG_URL = process.env["DATABASE_URL"] ?? "postgres://postgres@127.0.0.1:5432/spy_test"
 export const MYSQL_URL = process.env["MYSQL_URL"] ?? "mysql://root@127.0.0.1:3306/spy_test"
@@ -175,4 +176,12 @@ export const optionBarsPerEngine = async <A>(t: TestSinks, date: string, columns
 export const writeDays = async (root: string, days: ReadonlyArray<{ date: string; files: Readonly<Record<Feed, ReadonlyArray<readonly [string, ReadonlyArray<Row>]>>> }>) => {
   for (const day of days)
     for (const feed of Object.keys(day.files) as Array<Feed>) for (const [name, rows] of day.files[feed]) await writeLake(root, feed, day.date, name, rows)
+}
+
+/** The consolidated view's rows (timestamps left out), normalized per column type and sorted by key, for exact comparison. */
+export const normalizeView = (rows: ReadonlyArray<Record<string, unknown>>) => {
+  const cols = consolidatedColumns.filter((c) => c.type !== "TIMESTAMP")
+  return rows
+    .map((r) => Object.fromEntries(cols.map((c) => [c.name, norm(c.type, r[c.name])])))
+    .sort((a, b) => (String(a["ticker"]) < String(b["ticker"]) ? -1 : String(a["ticker"]) > String(b["ticker"]) ? 1 : Number(a["window_start_ms"]) - Number(b["window_start_ms"])))
 }

@@ -10,7 +10,7 @@ import { beforeAll, describe, expect, it } from "vitest"
 import type { Feed, Row } from "../../src/domain/feeds.js"
 import { consolidatedColumns, FEEDS } from "../../src/sql/tables.js"
 import { DATES, type Day, dayRows, makeDay, referenceView } from "./fixtures.js"
-import { norm, prepareMysql, preparePg, queryDuck, queryMysql, queryPg, tempRoot, withRouter, writeDays } from "./support.js"
+import { prepareMysql, preparePg, queryDuck, queryMysql, queryPg, tempRoot, withRouter, writeDays, normalizeView } from "./support.js"
 
 const pg = await preparePg("t_tickers")
 const mysql = await prepareMysql("tickers")
@@ -35,10 +35,7 @@ const renamed = (day: Day): Day => {
 }
 
 const cols = consolidatedColumns.filter((c) => c.type !== "TIMESTAMP")
-const normalize = (rows: ReadonlyArray<Record<string, unknown>>) =>
-  rows
-    .map((r) => Object.fromEntries(cols.map((c) => [c.name, norm(c.type, r[c.name])])))
-    .sort((a, b) => (String(a["ticker"]) < String(b["ticker"]) ? -1 : String(a["ticker"]) > String(b["ticker"]) ? 1 : Number(a["window_start_ms"]) - Number(b["window_start_ms"])))
+const normalize = normalizeView
 const select = (q: (id: string) => string) => `SELECT ${cols.map((c) => q(c.name)).join(", ")} FROM options_consolidated WHERE ${q("date")} = `
 const views: Array<[string, (date: string) => Promise<Array<Record<string, unknown>>>]> = [
   ["duckdb", (date) => queryDuck(root, `${select((c) => `"${c}"`)}'${date}'`)],
