@@ -3,6 +3,7 @@ export { backfillProgram, type BackfillOptions, type BackfillSummary } from "./b
 export { backfillRunProgram, type BackfillRunOptions, type BackfillRunRecord, runRecordFile } from "./backfillRun.js"
 export { consolidateProgram } from "./consolidate.js"
 export { liveProgram, type LiveOptions, type LiveOutcome } from "./live.js"
+export { runLive } from "./liveRun.js"
 export { simulateProgram } from "./simulate.js"
 export { statusProgram } from "./status.js"
 export { stopProgram } from "./stop.js"
