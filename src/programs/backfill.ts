@@ -122,6 +122,7 @@ export const backfillProgram = (options: BackfillOptions) =>
           for (const feed of loaded) yield* sinks.value.loadPartition(feed, date, { overwrite: env.overwrite })
           if (feeds.has("options")) yield* sinks.value.consolidate(date)
         }
+        yield* Effect.logInfo(`Day ${date} complete`)
         return { date, rows, quarantined, outsideSession } satisfies DaySummary
       })
     // Two days in flight keep the network and the Parquet writer busy at the same time.
