@@ -1,0 +1,116 @@
+/**
+ * The DuckDB warehouse's feed tables as views over the lake (`sinks.duckdb.storage: lake`, the
+ * default). `spy_bars`, `option_bars`, `vix_values`, `news` and `option_contracts` keep the
+ * tables' columns, in order (lake columns, each `*_ms` followed by its timestamp, then `date`),
+ * but read `raw/<feed>/date=*\/*.parquet` at query time (the `date` column is the hive partition,
+ * so a `WHERE "date" = …` reads one partition). Nothing is copied: a load costs nothing, the
+ * warehouse file holds only the catalog, and a query sees the lake as it is now.
+ *
+ * One row per key holds because the lake holds it: every key of a partition lives in exactly
+ * one file (README, "The lake contract"). News is the exception: a corrected `published_utc` can
+ * move an article to another date's partition, so the view keeps its latest received version
+ * (ties: the later date), as the table's merge did.
+ *
+ * A feed with no file yet gets a view over no rows (DuckDB refuses a glob that matches nothing);
+ * `refresh(feed)` turns it into the lake view once the feed has files.
+ */
+import type { DuckDBConnection } from "@duckdb/node-api"
+import * as fs from "node:fs/promises"
+import * as path from "node:path"
+import type { Feed } from "../../domain/feeds.js"
+import { FEEDS, quote, sinkColumns, sqlType, TABLES } from "../../sql/tables.js"
+import { sqlString } from "../DuckDb.js"
+
+const q = (id: string) => quote("duckdb", id)
+
+const glob = (root: string, feed: Feed) => path.resolve(root, "raw", feed, "date=*", "*.parquet")
+
+/** The view's SELECT list: the table's columns from the lake's (`x`), typed as the table's. */
+const selectList = (feed: Feed) =>
+  sinkColumns(feed)
+    .map((c) =>
+      c.type === "TIMESTAMP"
+        ? `epoch_ms(CAST(x.${q(c.fromMs!)} AS BIGINT))::TIMESTAMPTZ AS ${q(c.name)}`
+        : c.type === "DATE"
+          ? `CAST(x."date" AS VARCHAR) AS "date"`
+          : `CAST(x.${q(c.name)} AS ${sqlType("duckdb", c.type, false)}) AS ${q(c.name)}`
+    )
+    .join(", ")
+
+export const lakeViewSql = (root: string, feed: Feed): string => {
+  const source = `read_parquet(${sqlString(glob(root, feed))}, hive_partitioning = true, union_by_name = true, hive_types = {'date': VARCHAR})`
+  const latestNews = feed === "news" ? ` QUALIFY row_number() OVER (PARTITION BY x."id" ORDER BY x."received_at_ms" DESC, x."date" DESC) = 1` : ""
+  return `CREATE OR REPLACE VIEW ${q(TABLES[feed])} AS SELECT ${selectList(feed)} FROM ${source} AS x${latestNews}`
+}
+
+export const emptyViewSql = (feed: Feed): string =>
+  `CREATE OR REPLACE VIEW ${q(TABLES[feed])} AS SELECT ${sinkColumns(feed)
+    .map((c) => `NULL::${sqlType("duckdb", c.type, false)} AS ${q(c.name)}`)
+    .join(", ")} WHERE false`
+
+/** Whether the lake holds at least one Parquet file of `feed`. */
+export const hasFiles = async (root: string, feed: Feed): Promise<boolean> => {
+  const base = path.join(root, "raw", feed)
+  for (const dir of await fs.readdir(base).catch(() => [] as Array<string>)) {
+    if (!dir.startsWith("date=")) continue
+    if ((await fs.readdir(path.join(base, dir)).catch(() => [] as Array<string>)).some((n) => n.endsWith(".parquet"))) return true
+  }
+  return false
+}
+
+const tableType = async (c: DuckDBConnection, name: string): Promise<string | undefined> =>
+  (await c.runAndReadAll(`SELECT table_type AS t FROM information_schema.tables WHERE table_name = ${sqlString(name)}`)).getRowObjectsJS()[0]?.["t"] as
+    | string
+    | undefined
+
+export interface LakeViews {
+  /** Make `feed`'s view read the lake once it has files (idempotent; concurrent callers share one CREATE). */
+  readonly refresh: (c: DuckDBConnection, feed: Feed) => Promise<void>
+}
+
+/**
+ * Replace the feed tables by views (a table of an earlier warehouse is dropped: its rows are the
+ * lake's, which the view reads) and forget their sink checkpoints.
+ */
+export const install = async (c: DuckDBConnection, root: string): Promise<LakeViews> => {
+  const live = new Set<Feed>()
+  for (const feed of FEEDS) {
+    if ((await tableType(c, TABLES[feed])) === "BASE TABLE") await c.run(`DROP TABLE ${q(TABLES[feed])}`)
+    const present = await hasFiles(root, feed)
+    await c.run(present ? lakeViewSql(root, feed) : emptyViewSql(feed))
+    if (present) live.add(feed)
+  }
+  await c.run(`DELETE FROM sink_checkpoints`)
+  // DuckDB fails the second of two concurrent CREATEs of one view with a write-write conflict.
+  const pending = new Map<Feed, Promise<void>>()
+  const refresh = (conn: DuckDBConnection, feed: Feed): Promise<void> => {
+    if (live.has(feed)) return Promise.resolve()
+    const running = pending.get(feed)
+    if (running !== undefined) return running
+    const p = hasFiles(root, feed)
+      .then((present) => (present ? conn.run(lakeViewSql(root, feed)).then(() => void live.add(feed)) : undefined))
+      .finally(() => pending.delete(feed))
+    pending.set(feed, p)
+    return p
+  }
+  return { refresh }
+}
+
+/**
+ * Back to tables (`storage: tables`) after the views: drop each view, create the table and its
+ * indexes again, and forget its checkpoints so the next loads fill it.
+ */
+export const uninstall = async (c: DuckDBConnection, createTable: (feed: Feed) => ReadonlyArray<string>): Promise<void> => {
+  for (const feed of FEEDS) {
+    if ((await tableType(c, TABLES[feed])) !== "VIEW") continue
+    await c.run(`DROP VIEW ${q(TABLES[feed])}`)
+    for (const s of createTable(feed)) await c.run(s)
+    await c.run(`DELETE FROM sink_checkpoints WHERE feed = ${sqlString(feed)}`)
+  }
+}
+
+/** Rows of the given lake files (from their Parquet footers). */
+export const countFiles = async (c: DuckDBConnection, files: ReadonlyArray<string>): Promise<number> =>
+  files.length === 0
+    ? 0
+    : Number((await c.runAndReadAll(`SELECT count(*)::DOUBLE AS v FROM read_parquet([${files.map(sqlString).join(", ")}], union_by_name = true)`)).getRowsJS()[0]?.[0] ?? 0)
