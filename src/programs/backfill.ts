@@ -139,7 +139,7 @@ export const backfillProgram = (options: BackfillOptions) =>
     const days = yield* Stream.fromIterable(dates).pipe(
       Stream.mapEffect((date) => Inflight.track(`backfill ${date}`)(fetchDay(date)), { concurrency: DAYS_IN_FLIGHT }),
       Stream.buffer({ capacity: DAYS_IN_FLIGHT }),
-      Stream.mapEffect((day) => Inflight.track(`backfill sinks ${day.summary.date}`)(loadDay(day))),
+      Stream.mapEffect((day) => Inflight.track(`backfill ${day.summary.date}`)(loadDay(day))),
       Stream.runCollect,
       Effect.map(Chunk.toReadonlyArray)
     )

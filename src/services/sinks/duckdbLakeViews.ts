@@ -25,16 +25,13 @@ const q = (id: string) => quote("duckdb", id)
 
 const glob = (root: string, feed: Feed) => path.resolve(root, "raw", feed, "date=*", "*.parquet")
 
-/** The view's SELECT list: the table's columns from the lake's (`x`), typed as the table's. */
+/**
+ * The view's SELECT list: the table's columns from the lake's (`x`, the same types), no casts, so
+ * that a filter on `date` reaches the hive partitions and only that date's files are read.
+ */
 const selectList = (feed: Feed) =>
   sinkColumns(feed)
-    .map((c) =>
-      c.type === "TIMESTAMP"
-        ? `epoch_ms(CAST(x.${q(c.fromMs!)} AS BIGINT))::TIMESTAMPTZ AS ${q(c.name)}`
-        : c.type === "DATE"
-          ? `CAST(x."date" AS VARCHAR) AS "date"`
-          : `CAST(x.${q(c.name)} AS ${sqlType("duckdb", c.type, false)}) AS ${q(c.name)}`
-    )
+    .map((c) => (c.type === "TIMESTAMP" ? `epoch_ms(CAST(x.${q(c.fromMs!)} AS BIGINT))::TIMESTAMPTZ AS ${q(c.name)}` : `x.${q(c.name)}`))
     .join(", ")
 
 export const lakeViewSql = (root: string, feed: Feed): string => {
