@@ -50,7 +50,9 @@ const main = async () => {
     const loadAfter = load()
     if (run.exitCode !== 0) throw new Error(`backfill exited ${run.exitCode}:\n${run.output.slice(-4000)}`)
     const urls = await firstPages(sim.url, root, dates)
-    const ceiling = await restCeiling(urls, API_KEY, 8)
+    const ceiling = await restCeiling(urls, API_KEY, 8).catch((e: unknown) => {
+      throw new Error(`REST ceiling: ${String(e)}; simulator ${sim.child.exitCode === null ? "running" : `exited ${sim.child.exitCode}`}: ${sim.stderr().slice(-2000)}`)
+    })
     const lakeBytes = await du(path.join(root, "raw"))
     const warehouseBytes = await fs.stat(path.join(root, "warehouse.duckdb")).then((s) => s.size, () => 0)
     const rate = run.rows / run.seconds
@@ -62,6 +64,7 @@ const main = async () => {
     console.log(`  ratio       : ${(rate / ceilingRate).toFixed(2)} (user's path / REST ceiling)`)
     console.log(`  disk        : lake ${(lakeBytes / 2 ** 20).toFixed(1)} MB, warehouse.duckdb ${(warehouseBytes / 2 ** 20).toFixed(1)} MB (${(warehouseBytes / Math.max(1, lakeBytes)).toFixed(2)}x the lake)`)
     console.log(`  load average: ${loadBefore} before, ${loadAfter} after the backfill, ${load()} now`)
+    if (sim.child.exitCode !== null) throw new Error(`the simulator exited ${sim.child.exitCode}: ${sim.stderr().slice(-2000)}`)
     if (!process.argv.includes("--skip-lake")) await lakeOnlyBench(sim.url, tradingDays(lakeDays), lakeRuns, process.argv.includes("--skip-naive"))
   } finally {
     await sim.stop()

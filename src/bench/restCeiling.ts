@@ -47,6 +47,18 @@ export const firstPages = async (base: string, lake: string, dates: ReadonlyArra
   return urls
 }
 
+/** One page; a connection the server closed under a reused keep-alive socket is tried again (twice at most). */
+const get = async (url: string, apiKey: string, attempt = 0): Promise<{ results?: ReadonlyArray<unknown>; next_url?: string }> => {
+  try {
+    const res = await fetch(url, { headers: { Authorization: `Bearer ${apiKey}` } })
+    if (!res.ok) throw new Error(`GET ${url}: ${res.status}`)
+    return JSON.parse(await res.text()) as { results?: ReadonlyArray<unknown>; next_url?: string }
+  } catch (e) {
+    if (attempt >= 2 || !(e instanceof TypeError)) throw e
+    return get(url, apiKey, attempt + 1)
+  }
+}
+
 /** Fetch every URL and its `next_url` chain, `inFlight` at a time. */
 export const restCeiling = async (urls: ReadonlyArray<string>, apiKey: string, inFlight = 8): Promise<CeilingResult> => {
   const started = performance.now()
@@ -57,9 +69,7 @@ export const restCeiling = async (urls: ReadonlyArray<string>, apiKey: string, i
     while (index < urls.length) {
       let next: string | undefined = urls[index++]
       while (next !== undefined) {
-        const res = await fetch(next, { headers: { Authorization: `Bearer ${apiKey}` } })
-        if (!res.ok) throw new Error(`GET ${next}: ${res.status}`)
-        const page = JSON.parse(await res.text()) as { results?: ReadonlyArray<unknown>; next_url?: string }
+        const page = await get(next, apiKey)
         requests += 1
         items += page.results?.length ?? 0
         next = page.next_url
