@@ -1,5 +1,5 @@
 /**
- * `npm run bench:backfill [-- --days N] [--lake-days N] [--lake-runs N] [--skip-lake] [--skip-naive]`
+ * `npm run bench:backfill [-- --days N] [--rss-every N] [--lake-days N] [--lake-runs N] [--skip-lake] [--skip-naive]`
  *
  * The headline: the user's path. `node dist/main.js backfill` with the default config (lake, the
  * DuckDB warehouse, the consolidated view) over N trading days (default 20; 252 = a year) from
@@ -26,6 +26,7 @@ const flag = (name: string) => {
 const days = Math.max(1, Number(flag("--days") ?? 20))
 const lakeDays = Math.max(1, Number(flag("--lake-days") ?? 3))
 const lakeRuns = Math.max(1, Number(flag("--lake-runs") ?? 3))
+const rssEvery = Math.max(1, Number(flag("--rss-every") ?? 20))
 const load = () => os.loadavg().map((l) => l.toFixed(2)).join(" ")
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US")
 const API_KEY = "bench-key"
@@ -46,7 +47,7 @@ const main = async () => {
     const first = dates[0]!
     const last = dates[dates.length - 1]!
     const loadBefore = load()
-    const run = await runBackfillCli(["--start-date", first, "--end-date", last], { POLYGON_REST_URL: sim.url, POLYGON_API_KEY: API_KEY, STORAGE_ROOT: root })
+    const run = await runBackfillCli(["--start-date", first, "--end-date", last], { POLYGON_REST_URL: sim.url, POLYGON_API_KEY: API_KEY, STORAGE_ROOT: root }, rssEvery)
     const loadAfter = load()
     if (run.exitCode !== 0) throw new Error(`backfill exited ${run.exitCode}:\n${run.output.slice(-4000)}`)
     const urls = await firstPages(sim.url, root, dates)
@@ -59,7 +60,7 @@ const main = async () => {
     const ceilingRate = run.rows / ceiling.seconds
     console.log(`bench:backfill  ${dates.length} trading day(s) ${first}..${last}, default config (lake + DuckDB warehouse + consolidated view), simulator in its own process, ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GB`)
     console.log(`  user's path : ${fmt(run.rows)} rows in ${run.seconds.toFixed(2)} s = ${fmt(rate)} rows/s (\`node dist/main.js backfill\`, process start to exit)   peak RSS ${run.peakRssMb} MB`)
-    console.log(`  RSS by days : ${run.rssByDays.length === 0 ? "(fewer than 20 days)" : run.rssByDays.map(([d, rss, peak]) => `${d} d: ${rss} MB (peak ${peak})`).join(", ")}`)
+    console.log(`  RSS by days : ${run.rssByDays.length === 0 ? `(fewer than ${rssEvery} days)` : run.rssByDays.map(([d, rss, peak]) => `${d} d: ${rss} MB (peak ${peak})`).join(", ")}`)
     console.log(`  REST ceiling: the same ${fmt(ceiling.requests)} pages (${fmt(ceiling.items)} items) in ${ceiling.seconds.toFixed(2)} s = ${fmt(ceilingRate)} rows/s (fetch + JSON.parse, 8 in flight, warm simulator)`)
     console.log(`  ratio       : ${(rate / ceilingRate).toFixed(2)} (user's path / REST ceiling)`)
     console.log(`  disk        : lake ${(lakeBytes / 2 ** 20).toFixed(1)} MB, warehouse.duckdb ${(warehouseBytes / 2 ** 20).toFixed(1)} MB (${(warehouseBytes / Math.max(1, lakeBytes)).toFixed(2)}x the lake)`)
