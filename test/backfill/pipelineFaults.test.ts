@@ -1,14 +1,18 @@
 /**
  * The pipelined backfill under a fault: eight days with the DuckDB warehouse (as views over the
  * lake, the default, and as loaded tables). The warehouse load of the first day is held until a
- * 5xx storm, switched on as that load starts, has failed requests of the later days' fetches:
- * proof that the fetch overlaps the load. The storm then goes on for the rest of the run. At the
+ * 5xx storm, switched on as that load starts, has failed requests of the later days' fetches and
+ * the fourth day is fetched: proof that the fetch runs ahead of the load, while the sink stage
+ * takes the days one at a time, in date order (the backfill before the pipeline ran two days,
+ * fetch then load, side by side: its second slot loaded day 2 during day 1's load). The storm then goes on for the rest of the run. At the
  * end the lake and the warehouse each hold exactly the ground truth: rows = distinct keys = the
  * simulator's bars, compared as sets (ticker, start, close).
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Layer, Schedule } from "effect"
+import { Effect, Layer } from "effect"
+import * as fsSync from "node:fs"
 import * as fs from "node:fs/promises"
+import * as path from "node:path"
 import { BackfillLayer } from "../../src/layers/Backfill.js"
 import { backfillProgram } from "../../src/programs/backfill.js"
 import * as DuckDb from "../../src/services/DuckDb.js"
@@ -64,28 +68,49 @@ describe("pipelined backfill under a 5xx storm during a warehouse load", () => {
           })
         )
         let heldFor5xx = -1
+        const loading = new Set<string>()
+        const overlaps: Array<string> = []
+        const order: Array<string> = []
         // The real DuckDB sink, its first load of the first day held until the storm has hit later fetches.
         const sinks = Layer.scopedDiscard(
           Effect.gen(function* () {
             const router = yield* SinkRouter
             const real = yield* DuckDbSink.make({ root, storage, newsWindowMinutes: 15, commitSlaS: 300 })
             let held = false
+            // the sink stage takes one day at a time, in date order
+            const tracked = <A, E>(date: string, load: Effect.Effect<A, E>) =>
+              Effect.acquireUseRelease(
+                Effect.sync(() => {
+                  for (const d of loading) if (d !== date) overlaps.push(`${date} loaded during ${d}`)
+                  loading.add(date)
+                  if (!order.includes(date)) order.push(date)
+                }),
+                () => load,
+                () => Effect.sync(() => loading.delete(date))
+              )
             yield* router.register({
               ...real,
               loadPartition: (feed, date, o) =>
-                Effect.suspend(() => {
+                tracked(date, Effect.suspend(() => {
                   if (held || date !== DATES[0]) return real.loadPartition(feed, date, o)
                   held = true
                   const before = failures(sim.stats().byStatus)
                   sim.setFaults({ rate5xx: 0.5 })
-                  return Effect.sync(() => failures(sim.stats().byStatus) - before).pipe(
-                    Effect.repeat({ schedule: Schedule.spaced("20 millis"), until: (n) => n >= 10 }),
-                    Effect.timeoutFail({ duration: "60 seconds", onTimeout: () => new Error("no 5xx while day 1 was loading: the fetch does not overlap the warehouse load") }),
+                  // the fourth day fetched and checkpointed while the first is held: more than the 2 days in flight
+                  const fourthDone = path.join(root, "state", "checkpoints", "spy", DATES[3]!, "_day.json")
+                  return Effect.sleep("20 millis").pipe(
+                    Effect.zipRight(Effect.sync(() => [failures(sim.stats().byStatus) - before, fsSync.existsSync(fourthDone)] as const)),
+                    Effect.repeat({ until: ([n, fourth]) => n >= 10 && fourth }),
+                    Effect.map(([n]) => n),
+                    Effect.timeoutFail({
+                      duration: "60 seconds",
+                      onTimeout: () => new Error("day 4 not fetched through a storm while day 1 was loading: the fetch does not run ahead of the warehouse load")
+                    }),
                     Effect.orDie,
                     Effect.flatMap((n) => Effect.sync(() => (heldFor5xx = n))),
                     Effect.zipRight(real.loadPartition(feed, date, o))
                   )
-                })
+                }))
             })
           })
         ).pipe(Layer.provideMerge(routerLayer))
@@ -94,6 +119,7 @@ describe("pipelined backfill under a 5xx storm during a warehouse load", () => {
         )
         assert.deepStrictEqual(summary.days.map((d) => d.date), DATES)
         assert.isAtLeast(heldFor5xx, 10)
+        assert.deepStrictEqual([order, overlaps], [DATES, []])
 
         const want = truth()
         const lake = (feed: string) => `read_parquet('${root}/raw/${feed}/date=*/*.parquet')`
