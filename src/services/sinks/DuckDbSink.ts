@@ -41,8 +41,8 @@ export interface DuckDbSinkOptions {
   readonly batchRows?: number | undefined
   /**
    * `tables` (when omitted): the feed tables hold copies of the lake's rows, loaded by upserts.
-   * `lake` (the settings' default): they are views over the lake's Parquet (./duckdbLakeViews.ts);
-   * loads copy nothing, `options_consolidated` is built the same way.
+   * `lake` (the settings' default): the bar tables are views over the lake's Parquet
+   * (./duckdbLakeViews.ts), loads of them copy nothing; news and contracts stay tables.
    */
   readonly storage?: "tables" | "lake" | undefined
 }
@@ -252,14 +252,14 @@ export const make = (options: DuckDbSinkOptions) =>
       loadPartition: (feed, date, opts = {}) =>
         validated(
           date,
-          lakeViews === undefined
+          lakeViews === undefined || !LakeViews.isView(feed)
             ? loadPartition(feed, date, opts.overwrite === true)
             : viewLoad(lakeViews, feed, date, Effect.map(partitionFiles(options.root, feed, date), (p) => p.files))
         ),
       loadFiles: (feed, date, files) =>
         validated(
           date,
-          lakeViews === undefined
+          lakeViews === undefined || !LakeViews.isView(feed)
             ? Effect.suspend(() => loadFiles(feed, date, files))
             : viewLoad(lakeViews, feed, date, Effect.try(() => partitionSubset(options.root, feed, date, files)))
         ),

@@ -1,15 +1,17 @@
 /**
- * The DuckDB warehouse's feed tables as views over the lake (`sinks.duckdb.storage: lake`, the
- * default). `spy_bars`, `option_bars`, `vix_values`, `news` and `option_contracts` keep the
- * tables' columns, in order (lake columns, each `*_ms` followed by its timestamp, then `date`),
+ * The DuckDB warehouse's bar tables as views over the lake (`sinks.duckdb.storage: lake`, the
+ * default). `spy_bars`, `option_bars` and `vix_values` keep the tables' columns, in order (lake columns, each `*_ms` followed by its timestamp, then `date`),
  * but read `raw/<feed>/date=*\/*.parquet` at query time (the `date` column is the hive partition,
  * so a `WHERE "date" = …` reads one partition). Nothing is copied: a load costs nothing, the
  * warehouse file holds only the catalog, and a query sees the lake as it is now.
  *
+ * Only the bar feeds (spy, options, vix: all but a few kB of a day) are views. News and contracts
+ * stay loaded tables: the consolidation reads every article of every date and the contracts by
+ * `as_of`, which over views would open every day's file of the lake for each day consolidated (a
+ * cost growing with the range); as tables they cost a few kB a day.
+ *
  * One row per key holds because the lake holds it: every key of a partition lives in exactly
- * one file (README, "The lake contract"). News is the exception: a corrected `published_utc` can
- * move an article to another date's partition, so the view keeps its latest received version
- * (ties: the later date), as the table's merge did.
+ * one file (README, "The lake contract").
  *
  * A feed with no file yet gets a view over no rows (DuckDB refuses a glob that matches nothing);
  * `refresh(feed)` turns it into the lake view once the feed has files.
@@ -36,8 +38,7 @@ const selectList = (feed: Feed) =>
 
 export const lakeViewSql = (root: string, feed: Feed): string => {
   const source = `read_parquet(${sqlString(glob(root, feed))}, hive_partitioning = true, union_by_name = true, hive_types = {'date': VARCHAR})`
-  const latestNews = feed === "news" ? ` QUALIFY row_number() OVER (PARTITION BY x."id" ORDER BY x."received_at_ms" DESC, x."date" DESC) = 1` : ""
-  return `CREATE OR REPLACE VIEW ${q(TABLES[feed])} AS SELECT ${selectList(feed)} FROM ${source} AS x${latestNews}`
+  return `CREATE OR REPLACE VIEW ${q(TABLES[feed])} AS SELECT ${selectList(feed)} FROM ${source} AS x`
 }
 
 export const emptyViewSql = (feed: Feed): string =>
@@ -55,29 +56,33 @@ export const hasFiles = async (root: string, feed: Feed): Promise<boolean> => {
   return false
 }
 
+/** The feeds read through views; the others stay loaded tables. */
+export const VIEW_FEEDS: ReadonlyArray<Feed> = ["spy", "options", "vix"]
+export const isView = (feed: Feed): boolean => VIEW_FEEDS.includes(feed)
+
 const tableType = async (c: DuckDBConnection, name: string): Promise<string | undefined> =>
   (await c.runAndReadAll(`SELECT table_type AS t FROM information_schema.tables WHERE table_name = ${sqlString(name)}`)).getRowObjectsJS()[0]?.["t"] as
     | string
     | undefined
 
 export interface LakeViews {
-  /** Make `feed`'s view read the lake once it has files (idempotent; concurrent callers share one CREATE). */
+  /** Make the view of `feed` (one of VIEW_FEEDS) read the lake once it has files (idempotent; concurrent callers share one CREATE). */
   readonly refresh: (c: DuckDBConnection, feed: Feed) => Promise<void>
 }
 
 /**
- * Replace the feed tables by views (a table of an earlier warehouse is dropped: its rows are the
+ * Replace the bar tables by views (a table of an earlier warehouse is dropped: its rows are the
  * lake's, which the view reads) and forget their sink checkpoints.
  */
 export const install = async (c: DuckDBConnection, root: string): Promise<LakeViews> => {
   const live = new Set<Feed>()
-  for (const feed of FEEDS) {
+  for (const feed of VIEW_FEEDS) {
     if ((await tableType(c, TABLES[feed])) === "BASE TABLE") await c.run(`DROP TABLE ${q(TABLES[feed])}`)
     const present = await hasFiles(root, feed)
     await c.run(present ? lakeViewSql(root, feed) : emptyViewSql(feed))
     if (present) live.add(feed)
+    await c.run(`DELETE FROM sink_checkpoints WHERE feed = ${sqlString(feed)}`)
   }
-  await c.run(`DELETE FROM sink_checkpoints`)
   // DuckDB fails the second of two concurrent CREATEs of one view with a write-write conflict.
   const pending = new Map<Feed, Promise<void>>()
   const refresh = (conn: DuckDBConnection, feed: Feed): Promise<void> => {
