@@ -1,6 +1,8 @@
 /**
  * The embedded DuckDB warehouse sink (`<storage.root>/warehouse.duckdb`, its own file-backed
- * instance, separate from the lake writer's in-memory one). A partition loads straight from its
+ * instance, separate from the lake writer's in-memory one). With `storage: "lake"` (the settings'
+ * default) the bar tables are views over the lake (./duckdbLakeViews.ts) and their loads copy
+ * nothing; everything below is how a loaded table is filled. A partition loads straight from its
  * Parquet files (`read_parquet(files, union_by_name)`, deduplicated by key, staged, then merged:
  * new keys inserted, strictly newer versions updated, src/sql/duckdbMerge.ts); values never pass
  * through SQL text. Up to `batchRows` rows it is ONE
