@@ -224,8 +224,17 @@ export const make = (options: DuckDbSinkOptions) =>
             // file cost ~10x the query; a view over the (atomically replaced) files costs nothing.
             const tmp = `${target}.tmp-${process.pid}-${Date.now()}`
             try {
-              const copied = await c.runAndReadAll(
-                `COPY (${duckdbConsolidateQuery(d, options.newsWindowMinutes * 60_000, options.barSpanMs)}) TO ${DuckDb.sqlString(tmp)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 100000)`
+              // over the lake: the date's files only (a view's glob would list every date's, per day consolidated)
+            const bars =
+              options.storage === "lake"
+                ? {
+                    options: await LakeViews.partitionSource(options.root, "options", d),
+                    spy: await LakeViews.partitionSource(options.root, "spy", d),
+                    vix: await LakeViews.partitionSource(options.root, "vix", d)
+                  }
+                : {}
+            const copied = await c.runAndReadAll(
+                `COPY (${duckdbConsolidateQuery(d, options.newsWindowMinutes * 60_000, options.barSpanMs, bars)}) TO ${DuckDb.sqlString(tmp)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 100000)`
               )
               await publish(tmp, target)
               await ensureView(c)

@@ -41,10 +41,20 @@ export const lakeViewSql = (root: string, feed: Feed): string => {
   return `CREATE OR REPLACE VIEW ${q(TABLES[feed])} AS SELECT ${selectList(feed)} FROM ${source} AS x`
 }
 
+/** One partition of `feed` as a parenthesised relation with the table's columns (no row when it has no file). */
+export const partitionSource = async (root: string, feed: Feed, date: string): Promise<string> => {
+  const dir = path.resolve(root, "raw", feed, `date=${date}`)
+  const names = (await fs.readdir(dir).catch(() => [] as Array<string>)).filter((n) => n.endsWith(".parquet"))
+  if (names.length === 0) return `(SELECT ${emptyList(feed)} WHERE false)`
+  const list = `[${names.sort().map((n) => sqlString(path.join(dir, n))).join(", ")}]`
+  const cols = selectList(feed).replace(`x."date"`, `${sqlString(date)} AS "date"`)
+  return `(SELECT ${cols} FROM read_parquet(${list}, union_by_name = true) AS x)`
+}
+
+const emptyList = (feed: Feed) => sinkColumns(feed).map((c) => `NULL::${sqlType("duckdb", c.type, false)} AS ${q(c.name)}`).join(", ")
+
 export const emptyViewSql = (feed: Feed): string =>
-  `CREATE OR REPLACE VIEW ${q(TABLES[feed])} AS SELECT ${sinkColumns(feed)
-    .map((c) => `NULL::${sqlType("duckdb", c.type, false)} AS ${q(c.name)}`)
-    .join(", ")} WHERE false`
+  `CREATE OR REPLACE VIEW ${q(TABLES[feed])} AS SELECT ${emptyList(feed)} WHERE false`
 
 /** Whether the lake holds at least one Parquet file of `feed`. */
 export const hasFiles = async (root: string, feed: Feed): Promise<boolean> => {
