@@ -1,113 +1,84 @@
 /**
- * `npm run bench:backfill [-- DAYS] [--runs N] [--skip-naive]`: backfill N simulated days from a
- * simulator in a separate process, end to end (REST → validated rows → Parquet committed), then
- * the same work done by the naive pipeline (official client + parquetjs-lite). After one untimed
- * pass that warms the simulator, the platform is timed over `--runs` passes (default 3), each into
- * a fresh lake; the median pass is the figure (min and max shown), and the load average is printed
- * next to it, since this 2-core machine is shared.
+ * `npm run bench:backfill [-- --days N] [--rss-every N] [--lake-days N] [--lake-runs N] [--skip-lake] [--skip-naive]`
+ *
+ * The headline: the user's path. `node dist/main.js backfill` with the default config (lake, the
+ * DuckDB warehouse, the consolidated view) over N trading days (default 20; 252 = a year) from
+ * `node dist/main.js simulate` in its own process, timed from process start to exit, with its peak
+ * RSS and its RSS every 20 days. Then, in the same run, the bare REST ceiling of the same pages
+ * (fetch + JSON.parse, 8 in flight, the simulator now warm) and the ratio between the two.
+ * Secondary lines: the lake alone and the naive pipeline over `--lake-days` (default 3) days.
+ * Every figure is printed with the load average: this 2-core machine is often shared.
  */
-import { DuckDBInstance } from "@duckdb/node-api"
-import { NodeContext } from "@effect/platform-node"
-import { Effect, Layer, Logger, LogLevel } from "effect"
 import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
-import { loadSettings } from "../config/load.js"
 import { holidayIndex, tradingDaysBetween } from "../domain/calendar.js"
 import { nyseHolidays } from "../domain/nyseHolidays.js"
-import { BackfillLayer } from "../layers/Backfill.js"
-import { backfillProgram } from "../programs/backfill.js"
-import { AppSettings } from "../services/AppSettings.js"
-import { naiveBackfill } from "./naiveBackfill.js"
-import { peakRssMb, startSimulatorProcess } from "./simulatorProcess.js"
+import { runBackfillCli } from "./cliRun.js"
+import { lakeOnlyBench } from "./lakeOnly.js"
+import { firstPages, restCeiling } from "./restCeiling.js"
+import { startSimulatorProcess } from "./simulatorProcess.js"
 
 const flag = (name: string) => {
   const i = process.argv.indexOf(name)
   return i < 0 ? undefined : process.argv[i + 1]
 }
-const days = Number(process.argv[2] !== undefined && !process.argv[2].startsWith("--") ? process.argv[2] : 3)
-const runs = Math.max(1, Number(flag("--runs") ?? 3))
+const days = Math.max(1, Number(flag("--days") ?? 20))
+const lakeDays = Math.max(1, Number(flag("--lake-days") ?? 3))
+const lakeRuns = Math.max(1, Number(flag("--lake-runs") ?? 3))
+const rssEvery = Math.max(1, Number(flag("--rss-every") ?? 20))
 const load = () => os.loadavg().map((l) => l.toFixed(2)).join(" ")
-const dates = tradingDaysBetween("2025-10-01", "2025-12-31", holidayIndex(nyseHolidays(2025))).slice(0, days)
-const port = 18_765 + Math.floor(Math.random() * 1000)
+const fmt = (n: number) => Math.round(n).toLocaleString("en-US")
+const API_KEY = "bench-key"
 
-/** Both pipelines' bars are the same multiset (exact values); returns how many, or throws. */
-const sameBars = async (lake: string, naiveDir: string): Promise<number> => {
-  const db = await DuckDBInstance.create(":memory:")
-  const c = await db.connect()
-  try {
-    const feed = (f: string, volume: string) =>
-      `SELECT ticker, window_start_ms AS t, open AS o, high AS h, low AS l, close AS c, ${volume} AS v FROM read_parquet('${lake}/raw/${f}/date=*/*.parquet')`
-    const ours = `${feed("spy", "volume")} UNION ALL ${feed("options", "volume")} UNION ALL ${feed("vix", "NULL::DOUBLE")}`
-    const naive = `SELECT ticker, t::BIGINT AS t, o, h, l, c, v FROM read_parquet('${naiveDir}/**/*.parquet')`
-    const r = await c.runAndReadAll(
-      `SELECT (SELECT count(*) FROM (${ours})), (SELECT count(*) FROM ((${ours}) EXCEPT ALL (${naive}))), (SELECT count(*) FROM ((${naive}) EXCEPT ALL (${ours})))`
-    )
-    const [n, onlyOurs, onlyNaive] = r.getRowsJS()[0]!.map(Number)
-    if (onlyOurs !== 0 || onlyNaive !== 0) throw new Error(`the lakes differ: ${onlyOurs} bars only in ours, ${onlyNaive} only in the naive one`)
-    return n!
-  } finally {
-    c.closeSync()
-    db.closeSync()
-  }
+/** The last `n` trading days up to 2025-10-31 (a year back at most two calendars). */
+const tradingDays = (n: number) => {
+  const holidays = holidayIndex([2023, 2024, 2025].flatMap(nyseHolidays))
+  const all = tradingDaysBetween("2023-01-03", "2025-10-31", holidays)
+  return all.slice(Math.max(0, all.length - n))
 }
 
 const main = async () => {
+  const port = 18_765 + Math.floor(Math.random() * 1000)
   const sim = await startSimulatorProcess(port, ["--seed", "42"])
   const root = await fs.mkdtemp(path.join(os.tmpdir(), "bench-backfill-"))
   try {
-    const settings = await Effect.runPromise(
-      loadSettings({ overrides: { polygon: { rest_url: sim.url }, storage: { root }, POLYGON_API_KEY: "bench-key" }, ignoreEnv: true }).pipe(Effect.provide(NodeContext.layer))
-    )
-    const run = (storageRoot: string) =>
-      Effect.runPromise(
-        backfillProgram({ startDate: dates[0]!, endDate: dates[dates.length - 1]! }).pipe(
-          Effect.provide(BackfillLayer.pipe(Layer.provideMerge(Layer.succeed(AppSettings, { ...settings, storage: { root: storageRoot } })))),
-          Logger.withMinimumLogLevel(LogLevel.Warning)
-        )
-      )
-    // A first, untimed pass warms the simulator's caches, so both pipelines are measured against the same warm server.
-    const coldStart = performance.now()
-    await run(path.join(root, "warm-up"))
-    const cold = (performance.now() - coldStart) / 1000
+    const dates = tradingDays(days)
+    const first = dates[0]!
+    const last = dates[dates.length - 1]!
     const loadBefore = load()
-    const passes: Array<{ seconds: number; rows: number }> = []
-    for (let i = 0; i < runs; i++) {
-      const lake = i === 0 ? root : path.join(root, `pass-${i}`)
-      const started = performance.now()
-      const summary = await run(lake)
-      const seconds = (performance.now() - started) / 1000
-      passes.push({ seconds, rows: summary.days.reduce((n, d) => n + (d.rows.spy ?? 0) + (d.rows.options ?? 0) + (d.rows.vix ?? 0) + (d.rows.news ?? 0), 0) })
-      if (i > 0) await fs.rm(lake, { recursive: true, force: true })
-    }
+    const run = await runBackfillCli(["--start-date", first, "--end-date", last], { POLYGON_REST_URL: sim.url, POLYGON_API_KEY: API_KEY, STORAGE_ROOT: root }, rssEvery)
     const loadAfter = load()
-    const sorted = [...passes].sort((a, b) => a.seconds - b.seconds)
-    const median = sorted[Math.floor(sorted.length / 2)]!
-    const ours = median.seconds
-    const rows = median.rows
-    const contracts = new Map<string, ReadonlyArray<string>>()
-    for (const d of dates) {
-      const set = JSON.parse(await fs.readFile(path.join(root, "raw/contracts", `date=${d}`, "contracts.json"), "utf8")) as { contracts: Array<{ ticker: string }> }
-      contracts.set(d, set.contracts.map((c) => c.ticker))
-    }
-    const skipNaive = process.argv.includes("--skip-naive")
-    const naiveStart = performance.now()
-    const naiveRows = skipNaive ? 0 : await naiveBackfill(sim.url, dates, path.join(root, "naive"), (d) => contracts.get(d) ?? [])
-    const naive = Math.max(0.001, (performance.now() - naiveStart) / 1000)
-    const same = skipNaive ? undefined : await sameBars(root, path.join(root, "naive"))
-    const ourRate = rows / ours
-    const naiveRate = naiveRows / naive
-    console.log(`bench:backfill  ${dates.length} simulated day(s) ${dates[0]}..${dates[dates.length - 1]}, simulator in a separate process, ${os.cpus().length} cores`)
-    console.log(`  platform : ${rows.toLocaleString("en-US")} rows in ${ours.toFixed(2)} s = ${Math.round(ourRate).toLocaleString("en-US")} rows/s end to end (REST → validated → Parquet committed), median of ${runs} pass(es)`)
-    console.log(`             passes ${passes.map((p) => `${p.seconds.toFixed(2)} s`).join(", ")}: ${Math.round(rows / sorted[sorted.length - 1]!.seconds).toLocaleString("en-US")}–${Math.round(rows / sorted[0]!.seconds).toLocaleString("en-US")} rows/s; load average (1/5/15 min) ${loadBefore} before, ${loadAfter} after`)
-    console.log(`  (cold simulator, first pass: ${(rows / cold).toFixed(0)} rows/s)`)
-    console.log(`  naive    : ${naiveRows.toLocaleString("en-US")} rows in ${naive.toFixed(2)} s = ${Math.round(naiveRate).toLocaleString("en-US")} rows/s (official client pagination:true + parquetjs-lite)`)
-    if (same !== undefined) console.log(`  same rows: ${same.toLocaleString("en-US")} bars identical in both lakes (ticker, t, o, h, l, c, v compared exactly, both ways)`)
-    console.log(`  speed-up : ${(ourRate / naiveRate).toFixed(1)}x (median pass)   peak RSS ${peakRssMb()} MB   load average ${load()}`)
+    if (run.exitCode !== 0) throw new Error(`backfill exited ${run.exitCode}:\n${run.output.slice(-4000)}`)
+    const urls = await firstPages(sim.url, root, dates)
+    const ceiling = await restCeiling(urls, API_KEY, 8).catch((e: unknown) => {
+      throw new Error(`REST ceiling: ${String(e)}; simulator ${sim.child.exitCode === null ? "running" : `exited ${sim.child.exitCode}`}: ${sim.stderr().slice(-2000)}`)
+    })
+    const lakeBytes = await du(path.join(root, "raw"))
+    const warehouseBytes = await fs.stat(path.join(root, "warehouse.duckdb")).then((s) => s.size, () => 0)
+    const rate = run.rows / run.seconds
+    const ceilingRate = run.rows / ceiling.seconds
+    console.log(`bench:backfill  ${dates.length} trading day(s) ${first}..${last}, default config (lake + DuckDB warehouse + consolidated view), simulator in its own process, ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GB`)
+    console.log(`  user's path : ${fmt(run.rows)} rows in ${run.seconds.toFixed(2)} s = ${fmt(rate)} rows/s (\`node dist/main.js backfill\`, process start to exit)   peak RSS ${run.peakRssMb} MB`)
+    console.log(`  RSS by days : ${run.rssByDays.length === 0 ? `(fewer than ${rssEvery} days)` : run.rssByDays.map(([d, rss, peak]) => `${d} d: ${rss} MB (peak ${peak})`).join(", ")}`)
+    console.log(`  REST ceiling: the same ${fmt(ceiling.requests)} pages (${fmt(ceiling.items)} items) in ${ceiling.seconds.toFixed(2)} s = ${fmt(ceilingRate)} rows/s (fetch + JSON.parse, 8 in flight, warm simulator)`)
+    console.log(`  ratio       : ${(rate / ceilingRate).toFixed(2)} (user's path / REST ceiling)`)
+    console.log(`  disk        : lake ${(lakeBytes / 2 ** 20).toFixed(1)} MB, warehouse.duckdb ${(warehouseBytes / 2 ** 20).toFixed(1)} MB (${(warehouseBytes / Math.max(1, lakeBytes)).toFixed(2)}x the lake)`)
+    console.log(`  load average: ${loadBefore} before, ${loadAfter} after the backfill, ${load()} now`)
+    if (sim.child.exitCode !== null) throw new Error(`the simulator exited ${sim.child.exitCode}: ${sim.stderr().slice(-2000)}`)
+    if (!process.argv.includes("--skip-lake")) await lakeOnlyBench(sim.url, tradingDays(lakeDays), lakeRuns, process.argv.includes("--skip-naive"))
   } finally {
     await sim.stop()
     await fs.rm(root, { recursive: true, force: true })
   }
+}
+
+const du = async (dir: string): Promise<number> => {
+  let total = 0
+  for (const entry of await fs.readdir(dir, { withFileTypes: true, recursive: true })) {
+    if (entry.isFile()) total += (await fs.stat(path.join(entry.parentPath, entry.name))).size
+  }
+  return total
 }
 
 main().catch((e) => {

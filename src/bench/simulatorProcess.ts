@@ -22,7 +22,7 @@ export const startSimulatorProcess = async (port: number, extraArgs: ReadonlyArr
     if (Date.now() > deadline || child.exitCode !== null) throw new Error(`simulator did not start: ${stderr}`)
     await new Promise((r) => setTimeout(r, 100))
   }
-  return { url, child, stop: () => new Promise<void>((resolve) => (child.exitCode !== null ? resolve() : (child.once("exit", () => resolve()), child.kill("SIGTERM")))) }
+  return { url, child, stderr: () => stderr, stop: () => new Promise<void>((resolve) => (child.exitCode !== null ? resolve() : (child.once("exit", () => resolve()), child.kill("SIGTERM")))) }
 }
 
 export const peakRssMb = () => Math.round(process.resourceUsage().maxRSS / 1024)

@@ -192,7 +192,12 @@ export const SettingsConfig = Config.all({
     ),
     /** Run those loads in a worker thread (default), so they never delay the sockets; false = on the main thread. */
     liveLoadWorker: Config.boolean("live_load_worker").pipe(Config.withDefault(true)),
-    duckdb: Config.all({ path: optStr("path"), batchRows: int("batch_rows", 500_000) }).pipe(Config.nested("duckdb")),
+    duckdb: Config.all({
+      path: optStr("path"),
+      batchRows: int("batch_rows", 500_000),
+      /** `lake`: the feed tables are views over the lake's Parquet (nothing copied); `tables`: loaded copies (upserts). */
+      storage: Config.literal("lake", "tables")("storage").pipe(Config.withDefault("lake" as const))
+    }).pipe(Config.nested("duckdb")),
     postgres: Config.all({
       url: Config.option(Config.redacted("url")),
       batchRows: int("batch_rows", 5_000),

@@ -38,7 +38,7 @@ export const layer: Layer.Layer<SinkRouter.SinkRouter, SinkError, AppSettings> =
     const sinks: Array<Layer.Layer<never, SinkError, SinkRouter.SinkRouter | LakeReader.LakeReader>> = []
 
     if (enabled.has("duckdb"))
-      sinks.push(SinkRouter.registerLayer(DuckDbSink.make({ root: settings.storage.root, path: Option.getOrUndefined(settings.sinks.duckdb.path), batchRows: settings.sinks.duckdb.batchRows, ...common })))
+      sinks.push(SinkRouter.registerLayer(DuckDbSink.make({ root: settings.storage.root, path: Option.getOrUndefined(settings.sinks.duckdb.path), batchRows: settings.sinks.duckdb.batchRows, storage: settings.sinks.duckdb.storage, ...common })))
 
     if (enabled.has("postgres")) {
       const url = Option.orElse(settings.sinks.postgres.url, () => settings.databaseUrl)

@@ -2,7 +2,7 @@
  * `backfill`: REST history of SPY, SPY options, VIX and SPY news for a date range into the lake.
  * Trading days only; resumable per unit; `overwrite` replaces each partition atomically.
  */
-import { Clock, Data, Effect } from "effect"
+import { Chunk, Clock, Data, Effect, Stream } from "effect"
 import { holidayIndex, type MarketHoliday, tradingDaysBetween } from "../domain/calendar.js"
 import type { MarketFeed } from "../domain/feeds.js"
 import { nyseHolidays } from "../domain/nyseHolidays.js"
@@ -92,8 +92,9 @@ export const backfillProgram = (options: BackfillOptions) =>
       `Backfill ${options.startDate}..${options.endDate}: ${dates.length} trading day(s), feeds ${[...feeds].join(",")}${env.overwrite ? ", overwrite" : options.resume ? ", resume" : ""}`
     )
     const sinks = yield* Effect.serviceOption(SinkRouter)
-    const progress = yield* startProgress("backfill", dates.length * feeds.size, options.interactive ?? false)
-    const runDay = (date: string) =>
+    const progress = yield* startProgress("backfill", dates.length * feeds.size, options.interactive ?? false, dates.length)
+    /** Stage 1: the day's units fetched into the lake. */
+    const fetchDay = (date: string) =>
       Effect.gen(function* () {
         const rows: DaySummary["rows"] = {}
         let quarantined = 0
@@ -117,16 +118,32 @@ export const backfillProgram = (options: BackfillOptions) =>
             : Effect.void
         ]
         yield* Effect.all(dayFeeds, { concurrency: "unbounded", discard: true })
+        return { summary: { date, rows, quarantined, outsideSession } satisfies DaySummary, fetched }
+      })
+    /** Stage 2: the day's partitions into every sink, then its consolidated view. */
+    const loadDay = ({ summary, fetched }: { summary: DaySummary; fetched: boolean }) =>
+      Effect.gen(function* () {
+        const date = summary.date
         // Sinks upsert idempotently; after a crash (--resume) the lake may hold data the sinks never saw.
         if (sinks._tag === "Some" && (fetched || options.resume || env.overwrite)) {
           const loaded = [...feeds, ...(feeds.has("options") ? (["contracts"] as const) : [])]
           for (const feed of loaded) yield* sinks.value.loadPartition(feed, date, { overwrite: env.overwrite })
           if (feeds.has("options")) yield* sinks.value.consolidate(date)
         }
-        return { date, rows, quarantined, outsideSession } satisfies DaySummary
+        yield* progress.dayDone
+        yield* Effect.logInfo(`Day ${date} complete`)
+        return summary
       })
-    // Two days in flight keep the network and the Parquet writer busy at the same time.
-    const days = yield* Effect.forEach(dates, (date) => Inflight.track(`backfill ${date}`)(runDay(date)), { concurrency: DAYS_IN_FLIGHT })
+    // A pipeline: two days fetched at a time, in date order into a small buffer, while the sink
+    // stage loads and consolidates the days before them (one at a time: the warehouse has one
+    // writer). The network never waits for the warehouse unless the buffer is full.
+    const days = yield* Stream.fromIterable(dates).pipe(
+      Stream.mapEffect((date) => Inflight.track(`backfill ${date}`)(fetchDay(date)), { concurrency: DAYS_IN_FLIGHT }),
+      Stream.buffer({ capacity: DAYS_IN_FLIGHT }),
+      Stream.mapEffect((day) => Inflight.track(`backfill ${day.summary.date}`)(loadDay(day))),
+      Stream.runCollect,
+      Effect.map(Chunk.toReadonlyArray)
+    )
     yield* progress.finish
     const elapsedMs = (yield* Clock.currentTimeMillis) - startedAt
     return { days, skippedDates, elapsedMs, root: settings.storage.root } satisfies BackfillSummary

@@ -71,6 +71,10 @@ export const make = (path = ":memory:", poolSize = 2, options: DuckDbOptions = {
         (c) => Effect.sync(() => c.closeSync())
       )
       yield* Effect.promise(() => connection.run("SET TimeZone = 'UTC'"))
+      // DuckDB keeps the bytes of every file it read in its external file cache; the lake writer and
+      // the warehouse read each lake file once or twice, so the cache only grew with the range (a
+      // 40-day default backfill: peak RSS 739 MB still rising, 626 MB flat from day 10 without it).
+      yield* Effect.promise(() => connection.run("SET enable_external_file_cache = false"))
       yield* Queue.offer(pool, connection)
     }
     const withConnection = <A>(f: (c: DuckDBConnection) => Promise<A>, what: string) =>

@@ -64,22 +64,35 @@ const insertInto = (dialect: Dialect) =>
  * Likewise the OCC ticker is parsed once per distinct contract (the regex per bar cost ~3 s a day).
  */
 export const duckdbConsolidate = (date: string, windowMs: number, spanMs = 1000, tickers: Tickers = DEFAULT_TICKERS): string =>
-  `${insertInto("duckdb")}\n${duckdbConsolidateSelect(date, windowMs, spanMs, tickers)}`
+  `${insertInto("duckdb")}\n${duckdbConsolidateSelect(date, windowMs, spanMs, {}, tickers)}`
 
 /** The DuckDB query alone, its columns named and typed as `consolidatedColumns` (unsorted: a global sort of millions of wide rows cost more than the joins). */
-export const duckdbConsolidateQuery = (date: string, windowMs: number, spanMs = 1000, tickers: Tickers = DEFAULT_TICKERS): string =>
+export const duckdbConsolidateQuery = (date: string, windowMs: number, spanMs = 1000, bars: BarSources = {}, tickers: Tickers = DEFAULT_TICKERS): string =>
   `SELECT ${consolidatedColumns.map((c) => `CAST(q."${c.name}" AS ${sqlType("duckdb", c.type, false)}) AS "${c.name}"`).join(", ")}
-FROM (${duckdbConsolidateSelect(date, windowMs, spanMs, tickers)}) AS q(${consolidatedColumns.map((c) => `"${c.name}"`).join(", ")})`
+FROM (${duckdbConsolidateSelect(date, windowMs, spanMs, bars, tickers)}) AS q(${consolidatedColumns.map((c) => `"${c.name}"`).join(", ")})`
 
-const duckdbConsolidateSelect = (date: string, windowMs: number, spanMs: number, tickers: Tickers): string => {
+/**
+ * The date's option, SPY and VIX bars, each a parenthesised relation with the table's columns
+ * (DuckDB only; the tables filtered by date when omitted). The warehouse over the lake passes the
+ * date's partition files, so a consolidation never lists the other dates' files.
+ */
+export interface BarSources {
+  readonly options?: string
+  readonly spy?: string
+  readonly vix?: string
+}
+
+const duckdbConsolidateSelect = (date: string, windowMs: number, spanMs: number, bars: BarSources = {}, tickers: Tickers = DEFAULT_TICKERS): string => {
   const d = `'${assertDate(date)}'`
   const w = Math.trunc(windowMs)
   const span = Math.trunc(spanMs)
   const perSecond = (name: string, from: string, on: string) =>
     `${name} AS (SELECT secs.window_start_ms AS t, x.* FROM secs ASOF LEFT JOIN ${from} AS x ON ${on})`
-  return `WITH o AS (SELECT * FROM option_bars WHERE "date" = ${d}),
-spy AS (SELECT * FROM spy_bars WHERE "date" = ${d} AND ticker = '${tickers.underlying}'),
-vix AS (SELECT * FROM vix_values WHERE "date" = ${d} AND ticker = '${tickers.index}'),
+  const from = (source: string | undefined, table: string) => source ?? `${table} WHERE "date" = ${d}`
+  const and = (source: string | undefined) => (source === undefined ? "AND" : "WHERE")
+  return `WITH o AS (SELECT * FROM ${from(bars.options, "option_bars")}),
+spy AS (SELECT * FROM ${from(bars.spy, "spy_bars")} ${and(bars.spy)} ticker = '${tickers.underlying}'),
+vix AS (SELECT * FROM ${from(bars.vix, "vix_values")} ${and(bars.vix)} ticker = '${tickers.index}'),
 news_spy AS (
   SELECT published_utc_ms, title, spy_sentiment, count(*) OVER (ORDER BY published_utc_ms RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS cum
   FROM news WHERE tickers LIKE ${newsTag(tickers)}

@@ -52,12 +52,13 @@ parentPort.on("message", (m) => { if (m.type === "load") { ${onLoad} } })
 const count = (rows: ReadonlyArray<Record<string, unknown>>) => Number(rows[0]!["n"])
 
 describe("live sink worker", () => {
+  // loaded copies (storage: tables): a view over the lake reads every published file, durable or not
   it.live("a round in worker threads loads exactly the durable files into DuckDB and PostgreSQL", () =>
     Effect.gen(function* () {
       const root = yield* Effect.promise(() => tempRoot("sink-worker-"))
       const pg = yield* Effect.promise(() => preparePg("sink_worker"))
       const sinks = pg ? (["duckdb", "postgres"] as const) : (["duckdb"] as const)
-      const settings = yield* Effect.promise(() => loadTestSettings({ storage: { root }, sinks: { enabled: [...sinks], postgres: { url: pg ?? "" } } }))
+      const settings = yield* Effect.promise(() => loadTestSettings({ storage: { root }, sinks: { enabled: [...sinks], postgres: { url: pg ?? "" }, duckdb: { storage: "tables" } } }))
       yield* Effect.promise(() => lake(root, 1, bars(5_000)))
       yield* Effect.promise(() => writeLake(root, "spy", DATE, "live-000002.parquet", bars(10, 5_000))) // published, not committed: not durable
       const rec = recorder()

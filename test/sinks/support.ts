@@ -139,7 +139,9 @@ export const settingsLayer = (t: TestSinks) =>
       storage: { root: t.root },
       sinks: {
         enabled: ["duckdb", ...(t.pg ? ["postgres"] : []), ...(t.mysql ? ["mysql"] : [])],
-        duckdb: { batch_rows: t.batchRows ?? 500 },
+        // these tests are about loaded copies (upserts against stale lake files, batches, overwrite);
+        // the default, views over the lake, is covered by test/sinks/lakeViews.test.ts
+        duckdb: { storage: "tables", batch_rows: t.batchRows ?? 500 },
         postgres: { url: t.pg ?? "", batch_rows: t.batchRows ?? 500 },
         mysql: { url: t.mysql ?? "", batch_rows: t.batchRows ?? 500 }
       },

@@ -65,10 +65,11 @@ describe("verify", () => {
     })
   )
 
+  // loaded copies (storage: tables), the only warehouse that can miss rows; views over the lake are the lake
   it.live("with the DuckDB sink: its tables and the consolidated view equal the lake's keys; rows missing in the sink are named and fail the day", () =>
     Effect.gen(function* () {
       const root = yield* Effect.promise(() => tempRoot("verify-sinks-"))
-      const settings = AppSettings.layer({ configPath: "config/settings.yaml", ignoreEnv: true, overrides: { storage: { root }, simulator: { seed: SEED }, sinks: { enabled: ["duckdb"] } } })
+      const settings = AppSettings.layer({ configPath: "config/settings.yaml", ignoreEnv: true, overrides: { storage: { root }, simulator: { seed: SEED }, sinks: { enabled: ["duckdb"], duckdb: { storage: "tables" } } } })
       const run = <A, E>(effect: Effect.Effect<A, E, AppSettings.AppSettings>) => effect.pipe(Effect.provide(settings), Effect.provide(NodeContext.layer))
       yield* run(backfillProgram({ startDate: DAY, endDate: DAY }).pipe(Effect.provide(Layer.mergeAll(BackfillLayer, Sinks.layer))))
       const clean = yield* run(verifyReport({ date: DAY }))

@@ -1,0 +1,118 @@
+/**
+ * `npm run bench:all [-- --quick]`: run every benchmark, one after the other, and write
+ * `bench/RESULTS.md`: each figure with its command, its date, the commit, the load average
+ * (`uptime`) before and after it, and the machine (`nproc`, memory). The README quotes that file.
+ * Each bench is kept short enough that the whole run ends in under 15 minutes on 2 cores;
+ * `--quick` runs each one at its smallest size (a smoke run: proves the scripts, not the figures).
+ */
+import { execFileSync, spawn } from "node:child_process"
+import * as fs from "node:fs/promises"
+import * as os from "node:os"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+
+const DIST = path.dirname(fileURLToPath(import.meta.url))
+const ROOT = path.join(DIST, "..", "..")
+const quick = process.argv.includes("--quick")
+
+interface Bench {
+  readonly title: string
+  /** The command as a user types it. */
+  readonly command: string
+  /** The script under dist/bench and its arguments. */
+  readonly script: string
+  readonly args: ReadonlyArray<string>
+}
+
+const BENCHES: ReadonlyArray<Bench> = [
+  {
+    title: "Backfill, the user's path (default config) vs the REST ceiling; lake only and naive",
+    command: quick ? "npm run bench:backfill -- --days 2 --lake-days 1 --lake-runs 1" : "npm run bench:backfill -- --days 20",
+    script: "backfill.js",
+    args: quick ? ["--days", "2", "--lake-days", "1", "--lake-runs", "1"] : ["--days", "20"]
+  },
+  { title: "Live path at --speed max", command: "npm run bench:live", script: "live.js", args: [] },
+  {
+    title: "Consolidated view in DuckDB (2.34 M option bars)",
+    command: quick ? "npm run bench:consolidate -- --runs 1" : "npm run bench:consolidate",
+    script: "consolidate.js",
+    args: quick ? ["--runs", "1"] : []
+  }
+]
+
+const sh = (cmd: string, args: ReadonlyArray<string>) => {
+  try {
+    return execFileSync(cmd, args, { cwd: ROOT, encoding: "utf8" }).trim()
+  } catch {
+    return "(unavailable)"
+  }
+}
+
+const run = (script: string, args: ReadonlyArray<string>) =>
+  new Promise<{ code: number | null; output: string; seconds: number }>((resolve) => {
+    const started = performance.now()
+    const child = spawn(process.execPath, [path.join(DIST, script), ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] })
+    let output = ""
+    const onData = (d: Buffer) => {
+      output += d.toString()
+      process.stderr.write(d)
+    }
+    child.stdout.on("data", onData)
+    child.stderr.on("data", onData)
+    child.on("exit", (code) => resolve({ code, output, seconds: (performance.now() - started) / 1000 }))
+  })
+
+/** The bench's own result lines: its stdout without log lines and progress noise. */
+const figures = (output: string) =>
+  output
+    .split("\n")
+    .filter((l) => l.trim() !== "" && !/^\d{4}-\d{2}-\d{2}T[\d:.]+Z /.test(l) && !l.includes("\r"))
+    .join("\n")
+
+const main = async () => {
+  const commit = sh("git", ["rev-parse", "HEAD"])
+  const dirty = sh("git", ["status", "--porcelain"]) !== ""
+  const machine = `${sh("nproc", [])} cores (${os.cpus()[0]?.model ?? "?"}), ${(os.totalmem() / 2 ** 30).toFixed(1)} GB memory, Node ${process.version}, ${os.platform()} ${os.release()}`
+  const sections: Array<string> = []
+  const started = new Date()
+  for (const b of BENCHES) {
+    const date = new Date().toISOString()
+    const before = sh("uptime", [])
+    const r = await run(b.script, b.args)
+    const after = sh("uptime", [])
+    sections.push(
+      [
+        `## ${b.title}`,
+        "",
+        `- command: \`${b.command}\``,
+        `- date: ${date} (${r.seconds.toFixed(0)} s)${r.code === 0 ? "" : ` — **exited ${r.code}**`}`,
+        `- commit: \`${commit}\`${dirty ? " (with uncommitted changes)" : ""}`,
+        `- uptime before: \`${before}\``,
+        `- uptime after: \`${after}\``,
+        "",
+        "```",
+        figures(r.output),
+        "```",
+        ""
+      ].join("\n")
+    )
+  }
+  const text = [
+    "# Benchmark results",
+    "",
+    `Written by \`npm run bench:all${quick ? " -- --quick" : ""}\` on ${started.toISOString()}; do not edit by hand.`,
+    `Machine: ${machine}.`,
+    quick ? "\n**Quick run: smallest sizes, a smoke test of the scripts; not figures to quote.**\n" : "",
+    "A load average well above the core count means the figures below were taken on a busy machine.",
+    "",
+    ...sections
+  ].join("\n")
+  await fs.mkdir(path.join(ROOT, "bench"), { recursive: true })
+  await fs.writeFile(path.join(ROOT, "bench", "RESULTS.md"), text)
+  console.log(`wrote ${path.join(ROOT, "bench", "RESULTS.md")}`)
+}
+
+main().catch((e) => {
+  console.error(e)
+  process.exit(1)
+})
