@@ -6,13 +6,13 @@
  * option contracts trade sparsely, so their coverage and gaps are reported, not judged.
  */
 import { Console, Data, Effect } from "effect"
-import * as path from "node:path"
 import { type MarketHoliday, holidayIndex, sessionOf } from "../domain/calendar.js"
 import type { Feed } from "../domain/feeds.js"
 import { assertDate, lakePaths } from "../domain/paths.js"
 import { readJsonIfExists } from "../lib/atomicFile.js"
 import { AppSettings } from "../services/AppSettings.js"
 import * as DuckDb from "../services/DuckDb.js"
+import { scopedSnapshot } from "../services/parquet/lakeSnapshot.js"
 import * as Sinks from "../layers/Sinks.js"
 import { SinkRouter } from "../services/sinks/SinkRouter.js"
 import { CONSOLIDATED, TABLES } from "../sql/tables.js"
@@ -64,14 +64,16 @@ const sessionFor = (root: string, date: string) =>
   })
 
 const contractTickers = (db: DuckDb.DuckDbService, root: string, date: string) =>
-  db
-    .query<{ ticker: string }>(
-      `SELECT DISTINCT ticker FROM read_parquet(${DuckDb.sqlString(path.join(lakePaths(root).partitionDir("contracts", date), "*.parquet"))}) WHERE as_of = ${DuckDb.sqlString(date)} ORDER BY ticker`
-    )
-    .pipe(
-      Effect.map((rows) => rows.map((r) => r.ticker)),
-      Effect.orElseSucceed(() => [] as ReadonlyArray<string>)
-    )
+  Effect.flatMap(scopedSnapshot(root), (snap) => Effect.promise(() => snap.pinPartition("contracts", date))).pipe(
+    Effect.flatMap((files) =>
+      db.query<{ ticker: string }>(
+        `SELECT DISTINCT ticker FROM read_parquet([${files.map(DuckDb.sqlString).join(", ")}]) WHERE as_of = ${DuckDb.sqlString(date)} ORDER BY ticker`
+      )
+    ),
+    Effect.map((rows) => rows.map((r) => r.ticker)),
+    Effect.orElseSucceed(() => [] as ReadonlyArray<string>),
+    Effect.scoped
+  )
 
 /** Each sink's table counts against the lake's keys, and the problems of what differs or could not be counted. */
 const sinkCounts = (date: string, feeds: ReadonlyArray<FeedFigures>) =>

@@ -16,6 +16,7 @@ import { type Feed, SCHEMAS } from "../../domain/feeds.js"
 import type { Session } from "../../domain/calendar.js"
 import { lakePaths } from "../../domain/paths.js"
 import { type DuckDbService, sqlString } from "../../services/DuckDb.js"
+import { scopedSnapshot } from "../../services/parquet/lakeSnapshot.js"
 
 export interface Gap {
   readonly ticker: string
@@ -97,7 +98,10 @@ export const feedFigures = (db: DuckDbService, root: string, feed: Feed, date: s
     const quarantined = yield* countLines(lakePaths(root).quarantineDir(feed, date))
     const empty: FeedFigures = { feed, files, rows: 0, distinctKeys: 0, duplicateKeys: 0, duplicateExamples: [], outsideSession: 0, tickers: [], longestGaps: [], quarantined }
     if (files.length === 0) return empty
-    const source = `read_parquet([${files.map(sqlString).join(", ")}], union_by_name = true)`
+    // Pinned (lakeSnapshot.ts): a live commit may replace a file between these queries or inside one.
+    const pinned = yield* Effect.flatMap(scopedSnapshot(root), (s) => Effect.promise(() => s.pin(files)))
+    if (pinned.length === 0) return empty
+    const source = `read_parquet([${pinned.map(sqlString).join(", ")}], union_by_name = true)`
     const timed = TIME_SERIES.has(feed)
     const [totals] = yield* db.query(`SELECT count(*) AS rows, count(DISTINCT ${keyExpr(feed)}) AS keys${
       timed ? `, count(*) FILTER (WHERE window_start_ms < ${session.openMs} OR window_start_ms >= ${session.closeMs}) AS outside` : ""
@@ -122,7 +126,7 @@ export const feedFigures = (db: DuckDbService, root: string, feed: Feed, date: s
       tickers,
       longestGaps
     } satisfies FeedFigures
-  })
+  }).pipe(Effect.scoped)
 
 /** Schema-drift events recorded for the date (`data/state/schema_drift.ndjson`). */
 export const driftEvents = (root: string, date: string) =>

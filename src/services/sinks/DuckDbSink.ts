@@ -27,6 +27,7 @@ import { dedupedSelect, partitionFiles, partitionSubset } from "./LakeReader.js"
 import * as LakeViews from "./duckdbLakeViews.js"
 import * as DuckDb from "../DuckDb.js"
 import { publish } from "../ParquetWriter.js"
+import { withSnapshot } from "../parquet/lakeSnapshot.js"
 import { currentAlerts, type LoadResult, type Sink, sinkError } from "./Sink.js"
 import * as Migrations from "./migrate.js"
 import * as SinkMetrics from "./SinkMetrics.js"
@@ -173,12 +174,13 @@ export const make = (options: DuckDbSinkOptions) =>
     const loadPartition = (feed: Feed, date: string, overwrite: boolean) =>
       Effect.gen(function* () {
         const d = assertDate(date)
-        const { files, fingerprint } = yield* partitionFiles(options.root, feed, d)
+        const listed = yield* partitionFiles(options.root, feed, d)
         const table = TABLES[feed]
-        const source = files.length === 0 ? undefined : dedupedSelect(feed, files)
         return yield* timed(
           { sink: "duckdb", feed, date },
-          db.withConnection(async (c): Promise<LoadResult> => {
+          db.withConnection((c) => withSnapshot(options.root, async (snap): Promise<LoadResult> => {
+            const [files, fingerprint] = [await snap.pin(listed.files), listed.fingerprint] // pinned: lakeSnapshot.ts
+            const source = files.length === 0 ? undefined : dedupedSelect(feed, files)
             const current = (await c.runAndReadAll(`SELECT fingerprint, "rows"::DOUBLE AS n, total::DOUBLE AS t FROM ${CHECKPOINTS} WHERE feed = '${feed}' AND "date" = '${d}'`)).getRowObjectsJS()[0]
             const same = !overwrite && current !== undefined && current["fingerprint"] === fingerprint
             if (same && Number(current["n"]) >= Number(current["t"])) return { rows: Number(current["t"]), written: 0 }
@@ -195,7 +197,7 @@ export const make = (options: DuckDbSinkOptions) =>
               await writeCheckpoint(c, feed, d, total, total, fingerprint)
               return { rows: stored, written: total }
             })
-          }, `load ${feed} ${d}`)
+          }), `load ${feed} ${d}`)
         )
       }).pipe(Effect.mapError(sinkError("duckdb", `load ${feed} ${date}`)), Effect.withSpan("duckdb.loadPartition"))
 
@@ -206,12 +208,13 @@ export const make = (options: DuckDbSinkOptions) =>
         if (subset.length === 0) return { rows: 0, written: 0 } satisfies LoadResult
         return yield* timed(
           { sink: "duckdb", feed, date, files: subset.length },
-          db.withConnection(async (c): Promise<LoadResult> => {
-            const total = Number(await scalar(c, `SELECT count(*)::DOUBLE AS v FROM (${dedupedSelect(feed, subset)})`))
-            if (batchRows > 0 && total > batchRows) await loadInBatches(c, feed, d, subset, undefined, 0, total)
-            else await inTransaction(c, () => mergeFiles(c, feed, d, subset))
+          db.withConnection((c) => withSnapshot(options.root, async (snap): Promise<LoadResult> => {
+            const pinned = await snap.pin(subset)
+            const total = pinned.length === 0 ? 0 : Number(await scalar(c, `SELECT count(*)::DOUBLE AS v FROM (${dedupedSelect(feed, pinned)})`))
+            if (batchRows > 0 && total > batchRows) await loadInBatches(c, feed, d, pinned, undefined, 0, total)
+            else if (pinned.length > 0) await inTransaction(c, () => mergeFiles(c, feed, d, pinned))
             return { rows: total, written: total }
-          }, `load files ${feed} ${d}`)
+          }), `load files ${feed} ${d}`)
         ) // an interruption interrupts DuckDB and waits until the connection is idle (DuckDb.withConnection)
       }).pipe(Effect.mapError(sinkError("duckdb", `load files ${feed} ${date}`)), Effect.withSpan("duckdb.loadFiles"))
 
@@ -222,20 +225,14 @@ export const make = (options: DuckDbSinkOptions) =>
         yield* Effect.promise(() => fs.mkdir(path.dirname(target), { recursive: true }))
         return yield* timed(
           { sink: "duckdb", date, op: "consolidate" },
-          db.withConnection(async (c) => {
+          db.withConnection((c) => withSnapshot(options.root, async (snap) => {
             // The view table is the exported Parquet itself: writing 2.34 M rows into the warehouse
             // file cost ~10x the query; a view over the (atomically replaced) files costs nothing.
             const tmp = `${target}.tmp-${process.pid}-${Date.now()}`
             try {
               // over the lake: the date's files only (a view's glob would list every date's, per day consolidated)
-            const bars =
-              options.storage === "lake"
-                ? {
-                    options: await LakeViews.partitionSource(options.root, "options", d),
-                    spy: await LakeViews.partitionSource(options.root, "spy", d),
-                    vix: await LakeViews.partitionSource(options.root, "vix", d)
-                  }
-                : {}
+              const source = async (feed: "options" | "spy" | "vix") => LakeViews.partitionSource(feed, d, await snap.pinPartition(feed, d))
+              const bars = options.storage === "lake" ? { options: await source("options"), spy: await source("spy"), vix: await source("vix") } : {}
             const copied = await c.runAndReadAll(
                 `COPY (${duckdbConsolidateQuery(d, options.newsWindowMinutes * 60_000, options.barSpanMs, bars, options.tickers)}) TO ${DuckDb.sqlString(tmp)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 100000)`
               )
@@ -246,7 +243,7 @@ export const make = (options: DuckDbSinkOptions) =>
               await fs.rm(tmp, { force: true })
               throw e
             }
-          }, `consolidate ${d}`)
+          }), `consolidate ${d}`)
         )
       }).pipe(Effect.mapError(sinkError("duckdb", `consolidate ${date}`)), Effect.withSpan("duckdb.consolidate"))
 
@@ -255,10 +252,10 @@ export const make = (options: DuckDbSinkOptions) =>
       Effect.gen(function* () {
         const d = assertDate(date)
         const list = yield* files
-        return yield* db.withConnection(async (c): Promise<LoadResult> => {
+        return yield* db.withConnection((c) => withSnapshot(options.root, async (snap): Promise<LoadResult> => {
           await views.refresh(c, feed)
-          return { rows: await LakeViews.countFiles(c, list), written: 0 }
-        }, `lake view ${feed} ${d}`)
+          return { rows: await LakeViews.countFiles(c, await snap.pin(list)), written: 0 }
+        }), `lake view ${feed} ${d}`)
       }).pipe(Effect.mapError(sinkError("duckdb", `load ${feed} ${date}`)))
 
     const sink: Sink = {

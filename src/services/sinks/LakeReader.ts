@@ -13,6 +13,7 @@ import * as path from "node:path"
 import { type Feed, type Row, SCHEMAS } from "../../domain/feeds.js"
 import { lakePaths } from "../../domain/paths.js"
 import * as DuckDb from "../DuckDb.js"
+import { scopedSnapshot } from "../parquet/lakeSnapshot.js"
 
 export interface PartitionFiles {
   readonly files: ReadonlyArray<string>
@@ -92,14 +93,24 @@ let sequence = 0
 export const make = (root: string) =>
   Effect.gen(function* () {
     const db = yield* DuckDb.make(":memory:", 1, { interruptible: true }) // one connection: the staged partitions are temp tables
-    const stage = (feed: Feed, { files, fingerprint }: PartitionFiles) =>
+    const stage = (feed: Feed, listed: PartitionFiles) =>
       Effect.gen(function* () {
         const schema = SCHEMAS[feed]
-        if (files.length === 0) return { files, fingerprint, total: 0, page: () => Effect.succeed([]) } satisfies Partition
+        if (listed.files.length === 0) return { ...listed, total: 0, page: () => Effect.succeed([]) } satisfies Partition
         const table = `lake_${feed}_${++sequence}`
         const key = schema.key.map((k) => `"${k}"`).join(", ")
-        yield* Effect.acquireRelease(
-          db.run(`CREATE TEMP TABLE ${table} AS SELECT row_number() OVER (ORDER BY ${key}) AS __rn, * FROM (${dedupedSelect(feed, files)})`),
+        // Read through pinned files (lakeSnapshot.ts): a live commit may replace a file mid-read.
+        // The fingerprint is the pinned files', so it names exactly the version staged.
+        const { files, fingerprint } = yield* Effect.acquireRelease(
+          Effect.scoped(
+            Effect.gen(function* () {
+              const pinned = yield* Effect.flatMap(scopedSnapshot(root), (s) => Effect.promise(() => s.pin(listed.files)))
+              const staged = yield* fingerprintOf(pinned)
+              yield* db.run(`CREATE TEMP TABLE ${table} AS SELECT row_number() OVER (ORDER BY ${key}) AS __rn, * FROM (${dedupedSelect(feed, pinned)})`)
+              const names = new Set(pinned.map((f) => path.basename(f)))
+              return { files: listed.files.filter((f) => names.has(path.basename(f))), fingerprint: staged.fingerprint }
+            })
+          ),
           () => Effect.ignore(db.run(`DROP TABLE IF EXISTS temp.${table}`))
         )
         const [count] = yield* db.query<{ n: number }>(`SELECT count(*)::DOUBLE AS n FROM temp.${table}`)

@@ -41,12 +41,10 @@ export const lakeViewSql = (root: string, feed: Feed): string => {
   return `CREATE OR REPLACE VIEW ${q(TABLES[feed])} AS SELECT ${selectList(feed)} FROM ${source} AS x`
 }
 
-/** One partition of `feed` as a parenthesised relation with the table's columns (no row when it has no file). */
-export const partitionSource = async (root: string, feed: Feed, date: string): Promise<string> => {
-  const dir = path.resolve(root, "raw", feed, `date=${date}`)
-  const names = (await fs.readdir(dir).catch(() => [] as Array<string>)).filter((n) => n.endsWith(".parquet"))
-  if (names.length === 0) return `(SELECT ${emptyList(feed)} WHERE false)`
-  const list = `[${names.sort().map((n) => sqlString(path.join(dir, n))).join(", ")}]`
+/** One partition of `feed` (its files, pinned: lakeSnapshot.ts) as a parenthesised relation with the table's columns. */
+export const partitionSource = (feed: Feed, date: string, files: ReadonlyArray<string>): string => {
+  if (files.length === 0) return `(SELECT ${emptyList(feed)} WHERE false)`
+  const list = `[${files.map(sqlString).join(", ")}]`
   const cols = selectList(feed).replace(`x."date"`, `${sqlString(date)} AS "date"`)
   return `(SELECT ${cols} FROM read_parquet(${list}, union_by_name = true) AS x)`
 }
