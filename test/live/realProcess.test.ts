@@ -489,6 +489,12 @@ describe("re-centring against simulate, real processes", () => {
       else spurious.push(k)
     }
     const missing = [...expected.keys()].filter((k) => !seen.has(k))
+    if (missing.length > 0) {
+      // What the next look at a failure needs: was the bar streamed, and what did the log and the checkpoint say.
+      console.log(`missing ${missing.length}: ${missing.slice(0, 5).map((k) => `${k} (${streamed.has(k) ? "streamed" : "not streamed"})`).join(", ")}`)
+      console.log(`changes: ${JSON.stringify(log.map((e) => ({ at: e.at_ms, window: e.window_ms, added: e.added, dropped: e.dropped })))}`)
+      console.log(`kill after change ${beforeRestart.length}; checkpoint: ${JSON.stringify(cp).slice(0, 4000)}; root kept: ${root}`)
+    }
     const duplicates = [...seen].filter(([, n]) => n > 1).map(([k]) => k)
     console.log(
       `recenter (real processes): ${log.length} changes (${beforeRestart.length} before the kill), ${reconnects} connection markers, ` +

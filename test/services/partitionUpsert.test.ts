@@ -95,6 +95,27 @@ describe("ParquetWriter.upsert (the lake contract)", () => {
     }).pipe(Effect.provide(TestLayer))
   )
 
+  it.scoped("into an empty partition: incoming rows that repeat a key keep the latest received; unique rows are written as they are, key-sorted", () =>
+    Effect.gen(function* () {
+      const root = yield* Effect.promise(() => fs.mkdtemp(path.join(os.tmpdir(), "upsert-")))
+      const writer = yield* ParquetWriter.ParquetWriter
+      // Repeated keys (the dedupe path): 09:30:00 three times, the middle one received last.
+      yield* writer.upsert(SPY_SCHEMA, root, DATE, { rows: [bar("SPY", 0, 5, 1), bar("SPY", 0, 9, 2), bar("SPY", 2, 5, 3), bar("SPY", 0, 7, 4)] })
+      const dupes = yield* lakeRows(lakePaths(root).partitionDir("spy", DATE))
+      assert.deepStrictEqual(dupes.map((r) => [r.t - OPEN, r.close, r.received]), [[0, 2, 9], [2000, 3, 5]])
+      // Unique keys, unsorted, over two buckets (the no-dedupe path): every row, in key order within each file.
+      const tickers = ["O:SPY251028P00580000", "O:SPY251028C00580000"]
+      yield* writer.upsert(OPTIONS_SCHEMA, root, DATE, { rows: [bar(tickers[0]!, 700, 1), bar(tickers[1]!, 3, 1), bar(tickers[0]!, 3, 1), bar(tickers[1]!, 601, 1)] })
+      const rows = yield* lakeRows(lakePaths(root).partitionDir("options", DATE))
+      const order = yield* Effect.flatMap(DuckDb.DuckDb, (db) =>
+        db.query<{ ticker: string; t: number }>(`SELECT ticker, window_start_ms::DOUBLE AS t FROM read_parquet('${lakePaths(root).partitionDir("options", DATE)}/bars-0930.parquet')`))
+      assert.deepStrictEqual(rows.map((r) => [r.ticker, r.t - OPEN, r.file]), [
+        [tickers[1], 3000, "bars-0930.parquet"], [tickers[1], 601_000, "bars-0940.parquet"], [tickers[0], 3000, "bars-0930.parquet"], [tickers[0], 700_000, "bars-0940.parquet"]
+      ])
+      assert.deepStrictEqual(order.map((r) => r.ticker), [tickers[1], tickers[0]])
+    }).pipe(Effect.provide(TestLayer))
+  )
+
   it.scoped("replace leaves exactly the incoming rows; files of an older layout are folded in by a merge", () =>
     Effect.gen(function* () {
       const root = yield* Effect.promise(() => fs.mkdtemp(path.join(os.tmpdir(), "upsert-")))

@@ -51,6 +51,10 @@ export interface UpsertTarget {
 let sequence = 0
 const count = (rows: ReadonlyArray<ReadonlyArray<unknown>>): number => Number(rows[0]?.[0] ?? 0)
 
+/** Whether `table` holds each key once (then a write into an empty partition needs no dedupe). */
+const unique = async (c: DuckDBConnection, table: string, key: string): Promise<boolean> =>
+  Boolean((await c.runAndReadAll(`SELECT count(*) = count(DISTINCT (${key})) FROM ${table}`)).getRowsJS()[0]?.[0])
+
 export const upsertPartition = async (c: DuckDBConnection, t: UpsertTarget, input: PartitionInput): Promise<UpsertResult> => {
   const { schema, dir } = t
   const feed = schema.feed
@@ -83,11 +87,17 @@ export const upsertPartition = async (c: DuckDBConnection, t: UpsertTarget, inpu
       }
       for (const b of touched) if (buckets.has(b)) existing.push(path.join(dir, buckets.get(b)!))
     }
-    const old = existing.length === 0 ? "" : `UNION ALL BY NAME SELECT ${cols}, ${bucket} AS _b, 0 AS _p FROM read_parquet([${existing.map(sqlString).join(", ")}], union_by_name = true)`
-    await c.run(
-      `CREATE TEMP TABLE ${fin} AS SELECT * EXCLUDE (_p) FROM (SELECT *, 1 AS _p FROM ${inc} ${old}) ` +
-        `QUALIFY row_number() OVER (PARTITION BY ${key} ORDER BY received_at_ms DESC, _p DESC) = 1`
-    )
+    // Sorted by bucket then key, so each bucket's COPY below reads only its own row groups.
+    const order = `ORDER BY _b, ${key}`
+    if (existing.length === 0 && (await unique(c, inc, key))) {
+      await c.run(`CREATE TEMP TABLE ${fin} AS SELECT * FROM ${inc} ${order}`)
+    } else {
+      const old = existing.length === 0 ? "" : `UNION ALL BY NAME SELECT ${cols}, ${bucket} AS _b, 0 AS _p FROM read_parquet([${existing.map(sqlString).join(", ")}], union_by_name = true)`
+      await c.run(
+        `CREATE TEMP TABLE ${fin} AS SELECT * EXCLUDE (_p) FROM (SELECT *, 1 AS _p FROM ${inc} ${old}) ` +
+          `QUALIFY row_number() OVER (PARTITION BY ${key} ORDER BY received_at_ms DESC, _p DESC) = 1 ${order}`
+      )
+    }
     const written: Array<string> = []
     for (const b of [...touched].sort((x, y) => x - y)) {
       const target = path.join(dir, bucketFileName(feed, b))
