@@ -1,10 +1,12 @@
 /** Everything `backfill` needs, built from Settings. */
 import { FetchHttpClient } from "@effect/platform"
 import { Effect, Layer } from "effect"
+import * as ContractRegistry from "../live/contracts/ContractRegistry.js"
 import * as Alerts from "../services/observability/Alerts.js"
 import { AppSettings } from "../services/AppSettings.js"
 import * as Checkpoints from "../services/Checkpoints.js"
 import * as DuckDb from "../services/DuckDb.js"
+import * as MarketClock from "../services/MarketClock.js"
 import * as ParquetWriter from "../services/ParquetWriter.js"
 import * as Quarantine from "../services/Quarantine.js"
 import * as SchemaDrift from "../services/SchemaDrift.js"
@@ -27,4 +29,11 @@ export const LakeLayer = Layer.unwrapEffect(
 /** Alerts outside `live` (backfill): the same file and webhook. */
 export const AlertsLayer = Alerts.layer.pipe(Layer.provide(FetchHttpClient.layer))
 
-export const BackfillLayer = Layer.mergeAll(LakeLayer, PolygonRestFromSettings).pipe(Layer.provideMerge(AlertsLayer))
+const LakeAndRest = Layer.mergeAll(LakeLayer, PolygonRestFromSettings).pipe(Layer.provideMerge(AlertsLayer))
+
+/** `base` (which has PolygonRest and the lake) plus the ContractRegistry and the MarketClock it asks for holidays. */
+export const withContractRegistry = <ROut, E, RIn>(base: Layer.Layer<ROut, E, RIn>) =>
+  ContractRegistry.layer.pipe(Layer.provide(MarketClock.layer), Layer.provideMerge(base))
+
+/** The lake services, PolygonRest and the ContractRegistry. */
+export const BackfillLayer = withContractRegistry(LakeAndRest)

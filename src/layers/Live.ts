@@ -10,6 +10,8 @@ import { apiKeyOf, simulatorDelayS } from "../config/Settings.js"
 import { LiveTelemetry, type LiveTelemetryService } from "../live/telemetry.js"
 import { Alerts } from "../services/observability/Alerts.js"
 import { AppSettings } from "../services/AppSettings.js"
+import * as ContractRegistry from "../live/contracts/ContractRegistry.js"
+import * as FeedSocket from "../live/socket/FeedSocket.js"
 import { FeedEndpoint, layerWs } from "../live/socket/FeedSocket.js"
 import { HeartbeatMonitor } from "../services/observability/HeartbeatMonitor.js"
 import * as MarketClock from "../services/MarketClock.js"
@@ -87,7 +89,7 @@ export const endpoints = (clockStartMs: number | undefined, speed: number) =>
   })
 
 /** The layers liveProgram needs, given resolved endpoints. Requires AppSettings and an HttpClient. */
-export const liveLayer = (ep: Effect.Effect.Success<ReturnType<typeof endpoints>>) => {
+export const liveLayer = (ep: Effect.Effect.Success<ReturnType<typeof endpoints>>, clockSpeed?: number) => {
   const rest = Layer.scoped(
     PolygonRest,
     Effect.gen(function* () {
@@ -99,7 +101,9 @@ export const liveLayer = (ep: Effect.Effect.Success<ReturnType<typeof endpoints>
     })
   ).pipe(Layer.provide(ObservabilityLive))
   const base = Layer.mergeAll(LakeLayer.pipe(Layer.provide(ObservabilityLive)), rest, ObservabilityLive, layerWs, Layer.succeed(FeedEndpoint, ep.ws))
-  return Layer.mergeAll(MarketClock.layer, TelemetryFromObservability, LiveSinks.layerFromSettings).pipe(Layer.provideMerge(base))
+  const clockAndContracts = ContractRegistry.layer.pipe(Layer.provideMerge(MarketClock.layer))
+  const services = Layer.mergeAll(clockAndContracts, TelemetryFromObservability, LiveSinks.layerFromSettings).pipe(Layer.provideMerge(base))
+  return FeedSocket.layer(clockSpeed).pipe(Layer.provideMerge(services))
 }
 
 /** The status page, /metrics and /healthz for the life of the run (`http.port` 0 = off); a port in use is a warning, never a stop. */

@@ -7,19 +7,14 @@ import { holidayIndex, type MarketHoliday, tradingDaysBetween } from "../domain/
 import type { MarketFeed } from "../domain/feeds.js"
 import { nyseHolidays } from "../domain/nyseHolidays.js"
 import { sessionFilterFor } from "../domain/sessionFilter.js"
-import { lakePaths } from "../domain/paths.js"
 import { AppSettings } from "../services/AppSettings.js"
-import { Checkpoints } from "../services/Checkpoints.js"
-import { ParquetWriter } from "../services/ParquetWriter.js"
 import { PolygonRest } from "../services/polygon/PolygonRest.js"
 import { startProgress } from "../services/Progress.js"
-import { Quarantine } from "../services/Quarantine.js"
-import { SchemaDrift } from "../services/SchemaDrift.js"
 import { SinkRouter } from "../services/sinks/SinkRouter.js"
 import * as Inflight from "../lib/inflight.js"
 import { newsDay, spyDay, vixDay } from "./backfill/dayFeeds.js"
-import type { BackfillEnv } from "./backfill/env.js"
-import { contractSet } from "../live/contracts/contractSet.js"
+import type { BackfillRun } from "./backfill/run.js"
+import { ContractRegistry } from "../live/contracts/ContractRegistry.js"
 import { optionsDay } from "./backfill/optionsDay.js"
 
 export interface BackfillOptions {
@@ -73,23 +68,13 @@ export const backfillProgram = (options: BackfillOptions) =>
     }
     const enabled = (["spy", "options", "vix", "news"] as const).filter((f) => settings.feeds[f].enabled)
     const feeds = new Set(options.feeds ?? enabled)
-    let env: BackfillEnv = {
-      settings,
-      paths: lakePaths(settings.storage.root),
-      rest: yield* PolygonRest,
-      writer: yield* ParquetWriter,
-      checkpoints: yield* Checkpoints,
-      quarantine: yield* Quarantine,
-      drift: yield* SchemaDrift,
-      overwrite: options.overwrite ?? false
-    }
     const startedAt = yield* Clock.currentTimeMillis
-    const holidays = yield* calendarFor(env.rest, options.startDate, options.endDate)
-    env = { ...env, inSession: sessionFilterFor(settings.session.hours, holidays) }
+    const holidays = yield* calendarFor(yield* PolygonRest, options.startDate, options.endDate)
+    const run: BackfillRun = { overwrite: options.overwrite ?? false, inSession: sessionFilterFor(settings.session.hours, holidays) }
     const dates = tradingDaysBetween(options.startDate, options.endDate, holidays)
     const skippedDates = tradingDaysBetween(options.startDate, options.endDate, new Map()).filter((d) => !dates.includes(d))
     yield* Effect.logInfo(
-      `Backfill ${options.startDate}..${options.endDate}: ${dates.length} trading day(s), feeds ${[...feeds].join(",")}${env.overwrite ? ", overwrite" : options.resume ? ", resume" : ""}`
+      `Backfill ${options.startDate}..${options.endDate}: ${dates.length} trading day(s), feeds ${[...feeds].join(",")}${run.overwrite ? ", overwrite" : options.resume ? ", resume" : ""}`
     )
     const sinks = yield* Effect.serviceOption(SinkRouter)
     const progress = yield* startProgress("backfill", dates.length * feeds.size, options.interactive ?? false, dates.length)
@@ -108,11 +93,11 @@ export const backfillProgram = (options: BackfillOptions) =>
             if (r.skipped === false) fetched = true
           }).pipe(Effect.zipRight(feed === "contracts" ? Effect.void : progress.unitDone(r.rows)))
         const dayFeeds = [
-          feeds.has("spy") ? spyDay(env, date).pipe(Effect.flatMap(track("spy"))) : Effect.void,
-          feeds.has("vix") ? vixDay(env, date).pipe(Effect.flatMap(track("vix"))) : Effect.void,
-          feeds.has("news") ? newsDay(env, date).pipe(Effect.flatMap(track("news"))) : Effect.void,
+          feeds.has("spy") ? spyDay(run, date).pipe(Effect.flatMap(track("spy"))) : Effect.void,
+          feeds.has("vix") ? vixDay(run, date).pipe(Effect.flatMap(track("vix"))) : Effect.void,
+          feeds.has("news") ? newsDay(run, date).pipe(Effect.flatMap(track("news"))) : Effect.void,
           feeds.has("options")
-            ? optionsFor(env, date, holidays, (n) => track("contracts")({ rows: n, quarantined: 0 })).pipe(
+            ? optionsFor(run, date, holidays, (n) => track("contracts")({ rows: n, quarantined: 0 })).pipe(
                 Effect.flatMap((r) => (r ? track("options")(r) : progress.unitDone(0)))
               )
             : Effect.void
@@ -125,9 +110,9 @@ export const backfillProgram = (options: BackfillOptions) =>
       Effect.gen(function* () {
         const date = summary.date
         // Sinks upsert idempotently; after a crash (--resume) the lake may hold data the sinks never saw.
-        if (sinks._tag === "Some" && (fetched || options.resume || env.overwrite)) {
+        if (sinks._tag === "Some" && (fetched || options.resume || run.overwrite)) {
           const loaded = [...feeds, ...(feeds.has("options") ? (["contracts"] as const) : [])]
-          for (const feed of loaded) yield* sinks.value.loadPartition(feed, date, { overwrite: env.overwrite })
+          for (const feed of loaded) yield* sinks.value.loadPartition(feed, date, { overwrite: run.overwrite })
           if (feeds.has("options")) yield* sinks.value.consolidate(date)
         }
         yield* progress.dayDone
@@ -149,10 +134,10 @@ export const backfillProgram = (options: BackfillOptions) =>
     return { days, skippedDates, elapsedMs, root: settings.storage.root } satisfies BackfillSummary
   })
 
-const optionsFor = (env: BackfillEnv, date: string, holidays: ReadonlyMap<string, MarketHoliday>, onSet: (contracts: number) => Effect.Effect<void>) =>
+const optionsFor = (run: BackfillRun, date: string, holidays: ReadonlyMap<string, MarketHoliday>, onSet: (contracts: number) => Effect.Effect<void>) =>
   Effect.gen(function* () {
-    const set = yield* contractSet(env, date, holidays)
+    const set = yield* (yield* ContractRegistry).daySet(date, holidays, { overwrite: run.overwrite })
     if (set === undefined) return undefined
     yield* onSet(set.contracts.length)
-    return yield* optionsDay(env, set, () => Effect.void)
+    return yield* optionsDay(run, set, () => Effect.void)
   })

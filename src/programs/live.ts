@@ -12,7 +12,7 @@ import { Effect, FiberMap } from "effect"
 import { feedDelayMs } from "../config/Settings.js"
 import { holidayIndex } from "../domain/calendar.js"
 import { nyseHolidays } from "../domain/nyseHolidays.js"
-import { contractSetForSession } from "../live/contracts/ContractRegistry.js"
+import { ContractRegistry } from "../live/contracts/ContractRegistry.js"
 import { subscribedAtClose } from "../live/writer/dayTail.js"
 import * as Journal from "../live/journal/Journal.js"
 import * as LiveWriter from "../live/writer/LiveWriter.js"
@@ -26,7 +26,7 @@ import { LiveSinkLoader } from "../live/sinks/LiveSinkLoader.js"
 import { LiveTelemetry } from "../live/telemetry.js"
 import type { LiveFeed } from "../live/writer/wsRows.js"
 import { AppSettings } from "../services/AppSettings.js"
-import { FeedEndpoint, type FeedSocketConfig, runConnection, withRealFloor } from "../live/socket/FeedSocket.js"
+import { FeedSocket } from "../live/socket/FeedSocket.js"
 import { MarketClock } from "../services/MarketClock.js"
 import type { ContractSet } from "../live/contracts/contractSet.js"
 import { writeLivePidFile } from "./stop.js"
@@ -59,7 +59,7 @@ export const liveProgram = (options: LiveOptions = {}) =>
       const settings = yield* AppSettings
       const market = yield* MarketClock
       const telemetry = yield* LiveTelemetry
-      const endpoint = yield* FeedEndpoint
+      const feedSocket = yield* FeedSocket
       // A delayed feed's session runs on the feed clock (wall − delay): src/live/feedClock.ts.
       const delayMs = feedDelayMs(settings)
       const nyTime = (ms: number) => describeFeedTime(delayMs, ms)
@@ -95,18 +95,6 @@ export const liveProgram = (options: LiveOptions = {}) =>
           : tail.optionSet === undefined ? Effect.succeed([])
           : subscribedAtClose(root, session, tail.optionSet, opt.recenter.enabled)
       const speed = options.clockSpeed ?? settings.clock.speed
-      const socketCfg: FeedSocketConfig = {
-        baseUrl: endpoint.baseUrl,
-        apiKey: endpoint.apiKey,
-        // On a fast simulated clock both socket timeouts are at least MIN_REAL_TIMEOUT_MS of real time.
-        idleTimeoutMs: withRealFloor(live.idleTimeoutS * 1000, speed),
-        pingIntervalMs: live.pingIntervalS * 1000,
-        pongTimeoutMs: withRealFloor(live.pongTimeoutS * 1000, speed),
-        reconnectBaseMs: live.reconnectBaseMs,
-        reconnectMaxMs: live.reconnectMaxMs,
-        maxConnectionsRetryMs: live.maxConnectionsRetryS * 1000,
-        maxConsecutiveFailures: settings.alerts.maxConsecutiveConnectionFailures
-      }
       const feeds = (["spy", "vix", "options"] as const).filter((f) => settings.feeds[f].enabled)
       yield* retainJournals(root, date, settings.journal.retainDays)
       const journals = new Map<LiveFeed, Journal.JournalHandle>()
@@ -146,7 +134,7 @@ export const liveProgram = (options: LiveOptions = {}) =>
       const sockets = yield* FiberMap.make<string>()
       const connect = (feed: LiveFeed, tickers: ReadonlyArray<string>, ev: "A" | "AM") =>
         Effect.forEach(connectionsFor(feed, tickers, ev, live.maxSubscriptionsPerConnection), (spec) =>
-          FiberMap.run(sockets, spec.id, runConnection(spec, socketCfg, journals.get(feed)!)), { discard: true })
+          FiberMap.run(sockets, spec.id, feedSocket.run(spec, journals.get(feed)!)), { discard: true })
       // Re-centring (src/live/contracts/Recenter.ts) follows SPY's price from the /stocks frames, tapped as they are journaled.
       const recenter = opt.recenter.enabled && journals.has("options")
       const spyPrices = recenter && journals.has("spy") ? makeSpyPrices(underlying) : undefined
@@ -155,13 +143,13 @@ export const liveProgram = (options: LiveOptions = {}) =>
       if (journals.has("vix")) yield* connect("vix", [index], "A")
       if (journals.has("options")) {
         const ev = opt.timespan === "minute" ? "AM" : "A"
-        yield* contractSetForSession(session, delayMs).pipe(
+        yield* (yield* ContractRegistry).sessionSet(session, delayMs).pipe(
           Effect.tap((set) => Effect.sync(() => void (tail.optionSet = set))),
           Effect.flatMap((set) =>
             recenter
               ? Recenter.run({
                 session, set, ev, journal: journals.get("options")!, prices: spyPrices, feedDelayMs: delayMs,
-                openConnection: (spec) => FiberMap.run(sockets, spec.id, runConnection(spec, socketCfg, journals.get("options")!)),
+                openConnection: (spec) => FiberMap.run(sockets, spec.id, feedSocket.run(spec, journals.get("options")!)),
                 closeConnection: (id) => FiberMap.remove(sockets, id)
               })
               : connect("options", set.contracts.map((c) => c.ticker), ev)

@@ -27,7 +27,7 @@ export const runLive = (options: LiveOptions = {}) =>
     const run = Effect.scoped(
       Effect.gen(function* () {
         const ep = yield* endpoints(startMs, speed)
-        return yield* Effect.zipRight(statusEndpoints, liveProgram(options)).pipe(Effect.provide(liveLayer(ep)))
+        return yield* Effect.zipRight(statusEndpoints, liveProgram(options)).pipe(Effect.provide(liveLayer(ep, speed)))
       })
     ).pipe(Effect.provide(FetchHttpClient.layer))
     const outcome = yield* startMs === undefined ? run : Effect.withClock(run, MarketClock.simulatedClock(startMs, speed))

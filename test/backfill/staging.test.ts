@@ -7,7 +7,7 @@ import { Effect, Exit, Layer } from "effect"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import type { ColumnBatch } from "../../src/domain/columnBatch.js"
-import { AlertsLayer, LakeLayer } from "../../src/layers/Backfill.js"
+import { AlertsLayer, LakeLayer, withContractRegistry } from "../../src/layers/Backfill.js"
 import { PolygonRestFromSettings } from "../../src/layers/Polygon.js"
 import { ColumnFileError, readColumnFile, writeColumnFile } from "../../src/lib/columnFile.js"
 import { backfillProgram } from "../../src/programs/backfill.js"
@@ -74,7 +74,7 @@ describe("options day assembled from column and Parquet staging", () => {
         ).pipe(Layer.provide(PolygonRestFromSettings))
       const run = (fail: boolean) =>
         backfillProgram({ startDate: DATE, endDate: DATE, feeds: ["options"] }).pipe(
-          Effect.provide(Layer.mergeAll(LakeLayer, rest(fail)).pipe(Layer.provide(AlertsLayer), Layer.provideMerge(testSettingsLayer(settings))))
+          Effect.provide(withContractRegistry(Layer.mergeAll(LakeLayer, rest(fail))).pipe(Layer.provide(AlertsLayer), Layer.provideMerge(testSettingsLayer(settings))))
         )
       const first = yield* run(true).pipe(Effect.exit)
       assert.ok(Exit.isFailure(first))

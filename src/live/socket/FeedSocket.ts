@@ -15,10 +15,12 @@ import type { JournalHandle } from "../journal/Journal.js"
 import {
   actionFor, AuthFailed, authMessage, describe, type SessionError, SocketClosed, SocketError, statusesOf, subscribeMessages
 } from "./protocol.js"
-import { keepalive, type SessionState, watchdog } from "./socketWatch.js"
+import { keepalive, type SessionState, watchdog, withRealFloor } from "./socketWatch.js"
 import type { ConnectionSpec } from "./sharding.js"
 import { LiveTelemetry } from "../telemetry.js"
 import { cappedJittered } from "../../lib/schedules.js"
+import type { Settings } from "../../config/Settings.js"
+import { AppSettings } from "../../services/AppSettings.js"
 
 /** The part of a `ws` WebSocket the feed uses (tests provide a fake). */
 export interface WsLike {
@@ -210,3 +212,44 @@ export const runConnection = (
 
 /** Where the sockets connect and with which key (resolved by src/layers/Live.ts). */
 export class FeedEndpoint extends Context.Tag("spy/live/FeedEndpoint")<FeedEndpoint, { readonly baseUrl: string; readonly apiKey: string }>() {}
+
+/**
+ * The FeedSocket service: live's connections. `run` keeps one connection (cluster, tickers)
+ * alive for as long as the calling fiber lives, journaling every frame; it fails only on
+ * `auth_failed`. Another implementation (a replay of a journal, a recorded day) can be provided
+ * in its place.
+ */
+export interface FeedSocketService {
+  readonly run: (spec: ConnectionSpec, journal: JournalHandle) => Effect.Effect<never, AuthFailed>
+}
+
+export class FeedSocket extends Context.Tag("spy/FeedSocket")<FeedSocket, FeedSocketService>() {}
+
+export const make = (cfg: FeedSocketConfig): Effect.Effect<FeedSocketService, never, WebSocketConnector | LiveTelemetry> =>
+  Effect.map(Effect.context<WebSocketConnector | LiveTelemetry>(), (ctx) => ({
+    run: (spec, journal) => Effect.provide(runConnection(spec, cfg, journal), ctx)
+  }))
+
+/** The socket settings of `live.*` (and `alerts.*`) for the endpoint. */
+export const configOf = (settings: Settings, endpoint: Context.Tag.Service<FeedEndpoint>, clockSpeed: number): FeedSocketConfig => ({
+  baseUrl: endpoint.baseUrl,
+  apiKey: endpoint.apiKey,
+  // On a fast simulated clock both socket timeouts are at least MIN_REAL_TIMEOUT_MS of real time.
+  idleTimeoutMs: withRealFloor(settings.live.idleTimeoutS * 1000, clockSpeed),
+  pingIntervalMs: settings.live.pingIntervalS * 1000,
+  pongTimeoutMs: withRealFloor(settings.live.pongTimeoutS * 1000, clockSpeed),
+  reconnectBaseMs: settings.live.reconnectBaseMs,
+  reconnectMaxMs: settings.live.reconnectMaxMs,
+  maxConnectionsRetryMs: settings.live.maxConnectionsRetryS * 1000,
+  maxConsecutiveFailures: settings.alerts.maxConsecutiveConnectionFailures
+})
+
+/** Connections to FeedEndpoint with the settings' timeouts; `clockSpeed` defaults to `clock.speed`. */
+export const layer = (clockSpeed?: number): Layer.Layer<FeedSocket, never, AppSettings | FeedEndpoint | WebSocketConnector | LiveTelemetry> =>
+  Layer.effect(
+    FeedSocket,
+    Effect.gen(function* () {
+      const settings = yield* AppSettings
+      return yield* make(configOf(settings, yield* FeedEndpoint, clockSpeed ?? settings.clock.speed))
+    })
+  )

@@ -4,16 +4,16 @@
  */
 import { Effect } from "effect"
 import { aggBatch, aggRows } from "../../domain/aggBatch.js"
-import type { AggsRequest } from "../../services/polygon/PolygonRest.js"
-import type { BackfillEnv } from "./env.js"
+import { type AggsRequest, type PolygonError, PolygonRest } from "../../services/polygon/PolygonRest.js"
 import type { Fetched } from "./unit.js"
 
-export const fetchAggs = (env: BackfillEnv, feed: "spy" | "options" | "vix", request: AggsRequest) => {
-  const columnar = env.rest.aggsColumnar
-  if (columnar === undefined) return env.rest.aggs(request).pipe(Effect.map((items): Fetched => ({ _tag: "Items", items })))
-  return columnar(request, feed === "vix" ? "index" : "agg").pipe(
-    Effect.map((r): Fetched =>
-      r._tag === "Items" ? r : { _tag: "Clean", rows: (p) => aggBatch(request.ticker, r.columns, p) ?? aggRows(feed, request.ticker, r.columns, p) }
+export const fetchAggs = (feed: "spy" | "options" | "vix", request: AggsRequest) =>
+  Effect.flatMap(PolygonRest, (rest): Effect.Effect<Fetched, PolygonError> => {
+    const columnar = rest.aggsColumnar
+    if (columnar === undefined) return rest.aggs(request).pipe(Effect.map((items): Fetched => ({ _tag: "Items", items })))
+    return columnar(request, feed === "vix" ? "index" : "agg").pipe(
+      Effect.map((r): Fetched =>
+        r._tag === "Items" ? r : { _tag: "Clean", rows: (p) => aggBatch(request.ticker, r.columns, p) ?? aggRows(feed, request.ticker, r.columns, p) }
+      )
     )
-  )
-}
+  })

@@ -7,19 +7,21 @@ import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import { OPTIONS_SCHEMA } from "../../domain/feeds.js"
 import { restAggRow } from "../../domain/normalize.js"
-import { tickerFileName } from "../../domain/paths.js"
+import { lakePaths, tickerFileName } from "../../domain/paths.js"
 import type { ColumnBatch } from "../../domain/columnBatch.js"
 import { readColumnFile, writeColumnFile } from "../../lib/columnFile.js"
-import { LakeWriteError } from "../../services/ParquetWriter.js"
+import { AppSettings } from "../../services/AppSettings.js"
+import { Checkpoints } from "../../services/Checkpoints.js"
+import { LakeWriteError, ParquetWriter, type ParquetWriterService } from "../../services/ParquetWriter.js"
 import { fetchAggs } from "./aggsFetch.js"
-import type { BackfillEnv } from "./env.js"
+import type { BackfillRun } from "./run.js"
 import type { ContractSet } from "../../live/contracts/contractSet.js"
 import { runUnit, type UnitStore } from "./unit.js"
 
 
 /** Where a contract's rows wait for the day's file: clean columns, or (drift, quarantine) a Parquet file. */
-const stagedFiles = (env: BackfillEnv, date: string, ticker: string) => {
-  const base = path.join(env.paths.stagingDir("options", date), tickerFileName(ticker))
+const stagedFiles = (root: string, date: string, ticker: string) => {
+  const base = path.join(lakePaths(root).stagingDir("options", date), tickerFileName(ticker))
   return { columns: `${base}.cols`, parquet: `${base}.parquet` }
 }
 
@@ -30,11 +32,11 @@ const lakeError = (target: string) => (e: unknown) => new LakeWriteError({ targe
  * removed, in case an earlier run staged the contract differently (not needed when this run
  * found no staging folder).
  */
-const contractStore = (env: BackfillEnv, date: string, ticker: string, fetched: Map<string, ColumnBatch>, fresh: boolean): UnitStore<LakeWriteError> => {
-  const files = stagedFiles(env, date, ticker)
+const contractStore = (writer: ParquetWriterService, root: string, date: string, ticker: string, fetched: Map<string, ColumnBatch>, fresh: boolean): UnitStore<LakeWriteError> => {
+  const files = stagedFiles(root, date, ticker)
   const drop = (file: string) => (fresh ? Effect.void : Effect.promise(() => fs.rm(file, { force: true })))
   return {
-    rows: (rows) => env.writer.write(OPTIONS_SCHEMA, rows, files.parquet).pipe(Effect.tap(() => drop(files.columns))),
+    rows: (rows) => writer.write(OPTIONS_SCHEMA, rows, files.parquet).pipe(Effect.tap(() => drop(files.columns))),
     batch: (batch) =>
       Effect.tryPromise({ try: () => writeColumnFile(files.columns, batch), catch: lakeError(files.columns) }).pipe(
         Effect.zipRight(drop(files.parquet)),
@@ -44,7 +46,7 @@ const contractStore = (env: BackfillEnv, date: string, ticker: string, fetched: 
 }
 
 /** The day's contracts as batches (this run's, or read back from staging after a resume) and Parquet files. */
-const stagedParts = (env: BackfillEnv, set: ContractSet, fetched: ReadonlyMap<string, ColumnBatch>) =>
+const stagedParts = (root: string, set: ContractSet, fetched: ReadonlyMap<string, ColumnBatch>) =>
   Effect.gen(function* () {
     const batches: Array<ColumnBatch> = []
     const files: Array<string> = []
@@ -54,7 +56,7 @@ const stagedParts = (env: BackfillEnv, set: ContractSet, fetched: ReadonlyMap<st
         batches.push(inMemory)
         continue
       }
-      const staged = stagedFiles(env, set.date, c.ticker)
+      const staged = stagedFiles(root, set.date, c.ticker)
       const exists = (file: string) => Effect.promise(() => fs.access(file).then(() => true, () => false))
       if (yield* exists(staged.columns)) batches.push(yield* Effect.tryPromise({ try: () => readColumnFile(staged.columns), catch: lakeError(staged.columns) }))
       else if (yield* exists(staged.parquet)) files.push(staged.parquet)
@@ -64,40 +66,44 @@ const stagedParts = (env: BackfillEnv, set: ContractSet, fetched: ReadonlyMap<st
   })
 
 /** Fetch every contract's bars (concurrently, resumable per contract), then write the partition in one go. */
-export const optionsDay = (env: BackfillEnv, set: ContractSet, onUnit: (rows: number) => Effect.Effect<void>) =>
+export const optionsDay = (run: BackfillRun, set: ContractSet, onUnit: (rows: number) => Effect.Effect<void>) =>
   Effect.gen(function* () {
     const date = set.date
-    if (!env.overwrite && (yield* env.checkpoints.get("options", date))) {
-      const done = (yield* env.checkpoints.get("options", date))!
+    const settings = yield* AppSettings
+    const writer = yield* ParquetWriter
+    const checkpoints = yield* Checkpoints
+    const root = settings.storage.root
+    if (!run.overwrite && (yield* checkpoints.get("options", date))) {
+      const done = (yield* checkpoints.get("options", date))!
       return { rows: done.rows, quarantined: done.quarantined, outsideSession: done.outsideSession ?? 0, skipped: true }
     }
-    const staging = env.paths.stagingDir("options", date)
-    if (env.overwrite) yield* Effect.promise(() => fs.rm(staging, { recursive: true, force: true }))
+    const staging = lakePaths(root).stagingDir("options", date)
+    if (run.overwrite) yield* Effect.promise(() => fs.rm(staging, { recursive: true, force: true }))
     const fresh = !(yield* Effect.promise(() => fs.access(staging).then(() => true, () => false)))
     const startedAt = yield* Clock.currentTimeMillis
-    const timespan = env.settings.options.timespan
+    const timespan = settings.options.timespan
     const fetched = new Map<string, ColumnBatch>()
     const results = yield* Effect.forEach(
       set.contracts,
       (c) =>
-        runUnit(env, {
+        runUnit(run, {
           feed: "options",
           date,
           unit: c.ticker,
           label: `${c.ticker} bars`,
-          fetch: fetchAggs(env, "options", { ticker: c.ticker, timespan, from: date, to: date }),
+          fetch: fetchAggs("options", { ticker: c.ticker, timespan, from: date, to: date }),
           normalize: (raw, p) => restAggRow("options", c.ticker, raw, p),
           bars: true,
-          store: contractStore(env, date, c.ticker, fetched, fresh)
+          store: contractStore(writer, root, date, c.ticker, fetched, fresh)
         }).pipe(Effect.tap((r) => onUnit(r.rows))),
-      { concurrency: env.settings.polygon.maxConcurrency }
+      { concurrency: settings.polygon.maxConcurrency }
     )
-    const parts = yield* stagedParts(env, set, fetched)
-    const { rows } = yield* env.writer.upsert(OPTIONS_SCHEMA, env.paths.root, date, parts, env.overwrite ? "replace" : "merge")
+    const parts = yield* stagedParts(root, set, fetched)
+    const { rows } = yield* writer.upsert(OPTIONS_SCHEMA, root, date, parts, run.overwrite ? "replace" : "merge")
     const quarantined = results.reduce((n, r) => n + r.quarantined, 0)
     const outsideSession = results.reduce((n, r) => n + r.outsideSession, 0)
     const finishedAt = yield* Clock.currentTimeMillis
-    yield* env.checkpoints.put({ feed: "options", date, rows, quarantined, outsideSession, completedAtMs: finishedAt })
+    yield* checkpoints.put({ feed: "options", date, rows, quarantined, outsideSession, completedAtMs: finishedAt })
     yield* Effect.promise(() => fs.rm(staging, { recursive: true, force: true }))
     yield* Effect.logInfo(
       `Fetched ${rows.toLocaleString("en-US")} option bars (${set.contracts.length} contracts) for ${date} in ${((finishedAt - startedAt) / 1000).toFixed(2)} s`

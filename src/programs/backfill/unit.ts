@@ -8,10 +8,13 @@ import type { ColumnBatch } from "../../domain/columnBatch.js"
 import { type Feed, type Row, SCHEMAS } from "../../domain/feeds.js"
 import type { DriftFinding, Normalized, Provenance } from "../../domain/normalize.js"
 import { keepBatch, keepRows } from "../../domain/sessionFilter.js"
-import type { LakeWriteError, UpsertInput } from "../../services/ParquetWriter.js"
+import { AppSettings } from "../../services/AppSettings.js"
+import { Checkpoints } from "../../services/Checkpoints.js"
+import { type LakeWriteError, ParquetWriter, type UpsertInput } from "../../services/ParquetWriter.js"
 import type { RawItem } from "../../services/polygon/PolygonRest.js"
-import type { Rejected } from "../../services/Quarantine.js"
-import type { BackfillEnv } from "./env.js"
+import { Quarantine, type Rejected } from "../../services/Quarantine.js"
+import { SchemaDrift } from "../../services/SchemaDrift.js"
+import type { BackfillRun } from "./run.js"
 
 /** What a unit fetched: raw items, or items the client already decoded as clean (no drift, no rejects). */
 export type Fetched =
@@ -24,18 +27,18 @@ export interface UnitStore<E> {
   readonly batch: (batch: ColumnBatch) => Effect.Effect<number, E>
 }
 
-export interface UnitSpec<E, S> {
+export interface UnitSpec<E, S, R = never> {
   readonly feed: Feed
   readonly date: string
   /** Contract ticker for option units; undefined for day units. */
   readonly unit?: string | undefined
   /** Human label for the log line, e.g. "SPY bars". */
   readonly label: string
-  readonly fetch: Effect.Effect<Fetched, E>
+  readonly fetch: Effect.Effect<Fetched, E, R>
   readonly normalize: (raw: RawItem, p: Provenance) => Normalized
   /** Optional filter on rows normalized from items (e.g. news outside the trading date). */
   readonly keep?: (row: Row) => boolean
-  /** Bars: keep only those inside the regular session when `env.inSession` is set (news: false). */
+  /** Bars: keep only those inside the regular session when `run.inSession` is set (news: false). */
   readonly bars: boolean
   readonly store: UnitStore<S>
 }
@@ -48,10 +51,11 @@ export interface UnitResult {
   readonly skipped: boolean
 }
 
-export const runUnit = <E, S>(env: BackfillEnv, spec: UnitSpec<E, S>) =>
+export const runUnit = <E, S, R>(run: BackfillRun, spec: UnitSpec<E, S, R>) =>
   Effect.gen(function* () {
-    if (!env.overwrite) {
-      const done = yield* env.checkpoints.get(spec.feed, spec.date, spec.unit)
+    const checkpoints = yield* Checkpoints
+    if (!run.overwrite) {
+      const done = yield* checkpoints.get(spec.feed, spec.date, spec.unit)
       if (done) return { rows: done.rows, quarantined: done.quarantined, outsideSession: done.outsideSession ?? 0, skipped: true } satisfies UnitResult
     }
     const startedAt = yield* Clock.currentTimeMillis
@@ -59,7 +63,7 @@ export const runUnit = <E, S>(env: BackfillEnv, spec: UnitSpec<E, S>) =>
     const receivedAtMs = yield* Clock.currentTimeMillis
     const provenance: Provenance = { source: "rest", receivedAtMs }
     const rejected: Array<Rejected> = []
-    const inSession = spec.bars ? env.inSession : undefined
+    const inSession = spec.bars ? run.inSession : undefined
     let written: number
     let outsideSession = 0
     if (fetched._tag === "Clean") {
@@ -82,14 +86,14 @@ export const runUnit = <E, S>(env: BackfillEnv, spec: UnitSpec<E, S>) =>
         if (!n.ok) rejected.push({ reason: n.reason, raw: item })
         else if (spec.keep === undefined || spec.keep(n.row)) rows.push(n.row)
       }
-      if (drift.size > 0) yield* env.drift.report(spec.date, [...drift.values()])
+      if (drift.size > 0) yield* (yield* SchemaDrift).report(spec.date, [...drift.values()])
       const { kept, outside } = inSession === undefined ? { kept: rows, outside: 0 } : keepRows(rows, inSession)
       outsideSession = outside
       written = yield* spec.store.rows(kept)
     }
-    yield* env.quarantine.put(spec.feed, spec.date, spec.unit ?? "_day", rejected)
+    yield* (yield* Quarantine).put(spec.feed, spec.date, spec.unit ?? "_day", rejected)
     const finishedAt = yield* Clock.currentTimeMillis
-    yield* env.checkpoints.put({
+    yield* checkpoints.put({
       feed: spec.feed,
       date: spec.date,
       unit: spec.unit,
@@ -109,8 +113,10 @@ export const runUnit = <E, S>(env: BackfillEnv, spec: UnitSpec<E, S>) =>
   })
 
 /** A day unit's store: the (feed, date) partition, merged into (replaced with `--overwrite`). */
-export const dayFileStore = (env: BackfillEnv, feed: Feed, date: string): UnitStore<LakeWriteError> => {
-  const store = (input: UpsertInput) =>
-    env.writer.upsert(SCHEMAS[feed], env.paths.root, date, input, env.overwrite ? "replace" : "merge").pipe(Effect.map((r) => r.rows))
-  return { rows: (rows) => store({ rows }), batch: (batch) => store({ batches: [batch] }) }
-}
+export const dayFileStore = (run: BackfillRun, feed: Feed, date: string) =>
+  Effect.gen(function* () {
+    const writer = yield* ParquetWriter
+    const root = (yield* AppSettings).storage.root
+    const store = (input: UpsertInput) => writer.upsert(SCHEMAS[feed], root, date, input, run.overwrite ? "replace" : "merge").pipe(Effect.map((r) => r.rows))
+    return { rows: (rows) => store({ rows }), batch: (batch) => store({ batches: [batch] }) } satisfies UnitStore<LakeWriteError>
+  })
