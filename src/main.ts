@@ -22,7 +22,10 @@ import { simulateProgram } from "./programs/simulate.js"
 import { demoProgram } from "./cli/demo.js"
 import * as AppSettings from "./services/AppSettings.js"
 
-const configPath = Options.file("config").pipe(Options.optional, Options.withDescription("settings YAML (default config/settings.yaml)"))
+const configPath = Options.file("config").pipe(
+  Options.optional,
+  Options.withDescription("settings YAML (default config/settings.yaml)")
+)
 /** Settings from the config file, with `logging.*` applied to the command's logs. */
 const settingsLayer = (config: Option.Option<string>, overrides?: Record<string, unknown>) =>
   Logging.layer.pipe(Layer.provideMerge(AppSettings.layer({ configPath: Option.getOrUndefined(config), overrides })))
@@ -33,7 +36,8 @@ const parseFeeds = (s: Option.Option<string>): ReadonlyArray<MarketFeed> | undef
     onSome: (text) =>
       text.split(",").map((f) => {
         const feed = f.trim()
-        if (!["spy", "options", "vix", "news"].includes(feed)) throw new Error(`unknown feed ${feed} (spy, options, vix, news)`)
+        if (!["spy", "options", "vix", "news"].includes(feed))
+          throw new Error(`unknown feed ${feed} (spy, options, vix, news)`)
         return feed as MarketFeed
       })
   })
@@ -45,19 +49,26 @@ const backfill = Command.make(
     startDate: Options.text("start-date").pipe(Options.optional, Options.withDescription("first date, YYYY-MM-DD")),
     endDate: Options.text("end-date").pipe(Options.optional, Options.withDescription("last date, YYYY-MM-DD")),
     feeds: Options.text("feeds").pipe(Options.optional, Options.withDescription("comma list of spy,options,vix,news")),
-    resume: Options.boolean("resume").pipe(Options.withDescription("finish units left incomplete by an earlier run; alone, the latest interrupted run")),
-    overwrite: Options.boolean("overwrite").pipe(Options.withDescription("re-fetch and atomically replace the date partitions"))
+    resume: Options.boolean("resume").pipe(
+      Options.withDescription("finish units left incomplete by an earlier run; alone, the latest interrupted run")
+    ),
+    overwrite: Options.boolean("overwrite").pipe(
+      Options.withDescription("re-fetch and atomically replace the date partitions")
+    )
   },
   (o) =>
     // registered under state/run/ while it runs, so `stop` ends it too
-    Effect.zipRight(writeRunPidFile("backfill"), backfillRunProgram({
-      startDate: Option.getOrUndefined(o.startDate),
-      endDate: Option.getOrUndefined(o.endDate),
-      feeds: parseFeeds(o.feeds),
-      resume: o.resume,
-      overwrite: o.overwrite,
-      interactive: process.stderr.isTTY === true
-    })).pipe(
+    Effect.zipRight(
+      writeRunPidFile("backfill"),
+      backfillRunProgram({
+        startDate: Option.getOrUndefined(o.startDate),
+        endDate: Option.getOrUndefined(o.endDate),
+        feeds: parseFeeds(o.feeds),
+        resume: o.resume,
+        overwrite: o.overwrite,
+        interactive: process.stderr.isTTY === true
+      })
+    ).pipe(
       Effect.flatMap(Option.match({ onNone: () => Effect.void, onSome: printBackfillSummary })),
       Effect.scoped,
       Effect.provide(Layer.mergeAll(BackfillLayer, Sinks.layer).pipe(Layer.provideMerge(settingsLayer(o.config))))
@@ -72,9 +83,21 @@ const consolidate = Command.make(
     sink: Options.choice("sink", ["duckdb", "postgres", "mysql", "snowflake"]).pipe(Options.optional)
   },
   (o) =>
-    Effect.zipRight(writeRunPidFile("consolidate"), consolidateProgram({ date: o.date, sink: Option.getOrUndefined(o.sink) })).pipe(
+    Effect.zipRight(
+      writeRunPidFile("consolidate"),
+      consolidateProgram({ date: o.date, sink: Option.getOrUndefined(o.sink) })
+    ).pipe(
       Effect.scoped,
-      Effect.provide(Sinks.layer.pipe(Layer.provideMerge(settingsLayer(o.config, Option.match(o.sink, { onNone: () => undefined, onSome: (s) => ({ sinks: { enabled: [s] } }) })))))
+      Effect.provide(
+        Sinks.layer.pipe(
+          Layer.provideMerge(
+            settingsLayer(
+              o.config,
+              Option.match(o.sink, { onNone: () => undefined, onSome: (s) => ({ sinks: { enabled: [s] } }) })
+            )
+          )
+        )
+      )
     )
 )
 
@@ -82,8 +105,14 @@ const live = Command.make(
   "live",
   {
     config: configPath,
-    clockStart: Options.text("clock-start").pipe(Options.optional, Options.withDescription("run on a simulated clock from this ISO time")),
-    clockSpeed: Options.float("clock-speed").pipe(Options.optional, Options.withDescription("simulated clock speed (default 1)"))
+    clockStart: Options.text("clock-start").pipe(
+      Options.optional,
+      Options.withDescription("run on a simulated clock from this ISO time")
+    ),
+    clockSpeed: Options.float("clock-speed").pipe(
+      Options.optional,
+      Options.withDescription("simulated clock speed (default 1)")
+    )
   },
   (o) =>
     runLive({ clockStart: Option.getOrUndefined(o.clockStart), clockSpeed: Option.getOrUndefined(o.clockSpeed) }).pipe(
@@ -93,23 +122,38 @@ const live = Command.make(
 
 const status = Command.make(
   "status",
-  { config: configPath, check: Options.boolean("check").pipe(Options.withDescription("exit 1 when a heartbeat is stale or an alert is open (for cron)")) },
+  {
+    config: configPath,
+    check: Options.boolean("check").pipe(
+      Options.withDescription("exit 1 when a heartbeat is stale or an alert is open (for cron)")
+    )
+  },
   (o) => statusProgram({ check: o.check }).pipe(Effect.provide(settingsLayer(o.config)))
 )
 
-const stop = Command.make("stop", { config: configPath }, (o) => stopAllProgram.pipe(Effect.provide(settingsLayer(o.config))))
+const stop = Command.make("stop", { config: configPath }, (o) =>
+  stopAllProgram.pipe(Effect.provide(settingsLayer(o.config)))
+)
 
 const verify = Command.make(
   "verify",
   {
     config: configPath,
     date: Options.text("date").pipe(Options.withDescription("trading date, YYYY-MM-DD")),
-    feeds: Options.text("feeds").pipe(Options.optional, Options.withDescription("comma list of spy,options,vix,news,contracts")),
+    feeds: Options.text("feeds").pipe(
+      Options.optional,
+      Options.withDescription("comma list of spy,options,vix,news,contracts")
+    ),
     json: Options.boolean("json").pipe(Options.withDescription("the report as JSON")),
-    lakeOnly: Options.boolean("lake-only").pipe(Options.withDescription("do not compare the enabled sinks with the lake"))
+    lakeOnly: Options.boolean("lake-only").pipe(
+      Options.withDescription("do not compare the enabled sinks with the lake")
+    )
   },
   (o) =>
-    verifyProgram({ date: o.date, feeds: parseVerifyFeeds(o.feeds), json: o.json, lakeOnly: o.lakeOnly }).pipe(Effect.asVoid, Effect.provide(settingsLayer(o.config)))
+    verifyProgram({ date: o.date, feeds: parseVerifyFeeds(o.feeds), json: o.json, lakeOnly: o.lakeOnly }).pipe(
+      Effect.asVoid,
+      Effect.provide(settingsLayer(o.config))
+    )
 )
 
 const report = Command.make(
@@ -117,9 +161,16 @@ const report = Command.make(
   {
     config: configPath,
     date: Options.text("date").pipe(Options.withDescription("trading date, YYYY-MM-DD")),
-    out: Options.text("out").pipe(Options.optional, Options.withDescription("the HTML file (default data/reports/DATE.html); PNGs go beside it"))
+    out: Options.text("out").pipe(
+      Options.optional,
+      Options.withDescription("the HTML file (default data/reports/DATE.html); PNGs go beside it")
+    )
   },
-  (o) => reportProgram({ date: o.date, out: Option.getOrUndefined(o.out) }).pipe(Effect.asVoid, Effect.provide(settingsLayer(o.config)))
+  (o) =>
+    reportProgram({ date: o.date, out: Option.getOrUndefined(o.out) }).pipe(
+      Effect.asVoid,
+      Effect.provide(settingsLayer(o.config))
+    )
 )
 
 const parseVerifyFeeds = (s: Option.Option<string>): ReadonlyArray<Feed> | undefined =>
@@ -139,14 +190,39 @@ const simulate = Command.make(
     config: configPath,
     port: Options.integer("port").pipe(Options.withDefault(8765)),
     seed: Options.integer("seed").pipe(Options.optional),
-    start: Options.text("start").pipe(Options.optional, Options.withDescription("simulated start time, ISO 8601 with offset")),
+    start: Options.text("start").pipe(
+      Options.optional,
+      Options.withDescription("simulated start time, ISO 8601 with offset")
+    ),
     speed: Options.text("speed").pipe(Options.withDefault("1"), Options.withDescription("1, 10, 60, … or max")),
-    source: Options.text("source").pipe(Options.optional, Options.withDescription("lake:PATH to replay a recorded lake")),
-    apiKey: Options.text("api-key").pipe(Options.optional, Options.withDescription("accept only this key (default: any non-empty key)")),
-    faults: Options.text("faults").pipe(Options.optional, Options.withDescription("JSON fault knobs, e.g. {\"rate5xx\":0.1}")),
-    rateLimit: Options.integer("rate-limit").pipe(Options.optional, Options.withDescription("REST requests per rolling minute, 429 beyond (the plan's limit; 0 = unlimited)")),
-    extendedHours: Options.choice("extended-hours", ["true", "false"]).pipe(Options.optional, Options.withDescription("REST bars 04:00-20:00 ET as the real API (default simulator.extended_hours: true); false = 09:30-16:00 only")),
-    delayS: Options.integer("delay-s").pipe(Options.optional, Options.withDescription("a delayed plan: WebSocket bars sent, and today's REST bars served, this many seconds after they end (900 for the 15-minute plans; default simulator.delay_s: 0)"))
+    source: Options.text("source").pipe(
+      Options.optional,
+      Options.withDescription("lake:PATH to replay a recorded lake")
+    ),
+    apiKey: Options.text("api-key").pipe(
+      Options.optional,
+      Options.withDescription("accept only this key (default: any non-empty key)")
+    ),
+    faults: Options.text("faults").pipe(
+      Options.optional,
+      Options.withDescription('JSON fault knobs, e.g. {"rate5xx":0.1}')
+    ),
+    rateLimit: Options.integer("rate-limit").pipe(
+      Options.optional,
+      Options.withDescription("REST requests per rolling minute, 429 beyond (the plan's limit; 0 = unlimited)")
+    ),
+    extendedHours: Options.choice("extended-hours", ["true", "false"]).pipe(
+      Options.optional,
+      Options.withDescription(
+        "REST bars 04:00-20:00 ET as the real API (default simulator.extended_hours: true); false = 09:30-16:00 only"
+      )
+    ),
+    delayS: Options.integer("delay-s").pipe(
+      Options.optional,
+      Options.withDescription(
+        "a delayed plan: WebSocket bars sent, and today's REST bars served, this many seconds after they end (900 for the 15-minute plans; default simulator.delay_s: 0)"
+      )
+    )
   },
   (o) =>
     simulateProgram({
@@ -163,9 +239,13 @@ const simulate = Command.make(
     }).pipe(Effect.provide(settingsLayer(o.config)))
 )
 
-const demo = Command.make("demo", { config: configPath }, (o) => demoProgram.pipe(Effect.provide(settingsLayer(o.config))))
+const demo = Command.make("demo", { config: configPath }, (o) =>
+  demoProgram.pipe(Effect.provide(settingsLayer(o.config)))
+)
 
-const root = Command.make("spy-options").pipe(Command.withSubcommands([backfill, simulate, live, stop, status, verify, report, consolidate, demo]))
+const root = Command.make("spy-options").pipe(
+  Command.withSubcommands([backfill, simulate, live, stop, status, verify, report, consolidate, demo])
+)
 
 const cli = Command.run(root, { name: "SPY Options Intelligence Platform", version: "0.1.0" })
 
@@ -179,7 +259,8 @@ cli(process.argv).pipe(
       : Option.match(Cause.failureOption(cause), {
           onNone: () => Console.error(`Error: ${Cause.pretty(cause)}`),
           // @effect/cli has already printed its own usage message for validation errors
-          onSome: (e) => (ValidationError.isValidationError(e) ? Effect.void : Console.error(`Error: ${describeFailure(e)}`))
+          onSome: (e) =>
+            ValidationError.isValidationError(e) ? Effect.void : Console.error(`Error: ${describeFailure(e)}`)
         })
   ),
   Effect.provide(Layer.mergeAll(NodeContext.layer, CompactLoggerLayer)),

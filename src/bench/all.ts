@@ -27,7 +27,9 @@ interface Bench {
 const BENCHES: ReadonlyArray<Bench> = [
   {
     title: "Backfill, the user's path (default config) vs the REST ceiling; lake only and naive",
-    command: quick ? "npm run bench:backfill -- --days 2 --lake-days 1 --lake-runs 1" : "npm run bench:backfill -- --days 20",
+    command: quick
+      ? "npm run bench:backfill -- --days 2 --lake-days 1 --lake-runs 1"
+      : "npm run bench:backfill -- --days 20",
     script: "backfill.js",
     args: quick ? ["--days", "2", "--lake-days", "1", "--lake-runs", "1"] : ["--days", "20"]
   },
@@ -51,7 +53,10 @@ const sh = (cmd: string, args: ReadonlyArray<string>) => {
 const run = (script: string, args: ReadonlyArray<string>) =>
   new Promise<{ code: number | null; output: string; seconds: number }>((resolve) => {
     const started = performance.now()
-    const child = spawn(process.execPath, [path.join(DIST, script), ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] })
+    const child = spawn(process.execPath, [path.join(DIST, script), ...args], {
+      cwd: ROOT,
+      stdio: ["ignore", "pipe", "pipe"]
+    })
     let output = ""
     const onData = (d: Buffer) => {
       output += d.toString()

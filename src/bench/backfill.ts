@@ -18,6 +18,7 @@ import { runBackfillCli } from "./cliRun.js"
 import { lakeOnlyBench } from "./lakeOnly.js"
 import { firstPages, restCeiling } from "./restCeiling.js"
 import { startSimulatorProcess } from "./simulatorProcess.js"
+import { loadAverage } from "./measure.js"
 
 const flag = (name: string) => {
   const i = process.argv.indexOf(name)
@@ -27,7 +28,7 @@ const days = Math.max(1, Number(flag("--days") ?? 20))
 const lakeDays = Math.max(1, Number(flag("--lake-days") ?? 3))
 const lakeRuns = Math.max(1, Number(flag("--lake-runs") ?? 3))
 const rssEvery = Math.max(1, Number(flag("--rss-every") ?? 20))
-const load = () => os.loadavg().map((l) => l.toFixed(2)).join(" ")
+const load = () => loadAverage()
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US")
 const API_KEY = "bench-key"
 
@@ -47,26 +48,47 @@ const main = async () => {
     const first = dates[0]!
     const last = dates[dates.length - 1]!
     const loadBefore = load()
-    const run = await runBackfillCli(["--start-date", first, "--end-date", last], { POLYGON_REST_URL: sim.url, POLYGON_API_KEY: API_KEY, STORAGE_ROOT: root }, rssEvery)
+    const run = await runBackfillCli(
+      ["--start-date", first, "--end-date", last],
+      { POLYGON_REST_URL: sim.url, POLYGON_API_KEY: API_KEY, STORAGE_ROOT: root },
+      rssEvery
+    )
     const loadAfter = load()
     if (run.exitCode !== 0) throw new Error(`backfill exited ${run.exitCode}:\n${run.output.slice(-4000)}`)
     const urls = await firstPages(sim.url, root, dates)
     const ceiling = await restCeiling(urls, API_KEY, 8).catch((e: unknown) => {
-      throw new Error(`REST ceiling: ${String(e)}; simulator ${sim.child.exitCode === null ? "running" : `exited ${sim.child.exitCode}`}: ${sim.stderr().slice(-2000)}`)
+      throw new Error(
+        `REST ceiling: ${String(e)}; simulator ${sim.child.exitCode === null ? "running" : `exited ${sim.child.exitCode}`}: ${sim.stderr().slice(-2000)}`
+      )
     })
     const lakeBytes = await du(path.join(root, "raw"))
-    const warehouseBytes = await fs.stat(path.join(root, "warehouse.duckdb")).then((s) => s.size, () => 0)
+    const warehouseBytes = await fs.stat(path.join(root, "warehouse.duckdb")).then(
+      (s) => s.size,
+      () => 0
+    )
     const rate = run.rows / run.seconds
     const ceilingRate = run.rows / ceiling.seconds
-    console.log(`bench:backfill  ${dates.length} trading day(s) ${first}..${last}, default config (lake + DuckDB warehouse + consolidated view), simulator in its own process, ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GB`)
-    console.log(`  user's path : ${fmt(run.rows)} rows in ${run.seconds.toFixed(2)} s = ${fmt(rate)} rows/s (\`node dist/main.js backfill\`, process start to exit)   peak RSS ${run.peakRssMb} MB`)
-    console.log(`  RSS by days : ${run.rssByDays.length === 0 ? `(fewer than ${rssEvery} days)` : run.rssByDays.map(([d, rss, peak]) => `${d} d: ${rss} MB (peak ${peak})`).join(", ")}`)
-    console.log(`  REST ceiling: the same ${fmt(ceiling.requests)} pages (${fmt(ceiling.items)} items) in ${ceiling.seconds.toFixed(2)} s = ${fmt(ceilingRate)} rows/s (fetch + JSON.parse, 8 in flight, warm simulator)`)
+    console.log(
+      `bench:backfill  ${dates.length} trading day(s) ${first}..${last}, default config (lake + DuckDB warehouse + consolidated view), simulator in its own process, ${os.cpus().length} cores, ${Math.round(os.totalmem() / 2 ** 30)} GB`
+    )
+    console.log(
+      `  user's path : ${fmt(run.rows)} rows in ${run.seconds.toFixed(2)} s = ${fmt(rate)} rows/s (\`node dist/main.js backfill\`, process start to exit)   peak RSS ${run.peakRssMb} MB`
+    )
+    console.log(
+      `  RSS by days : ${run.rssByDays.length === 0 ? `(fewer than ${rssEvery} days)` : run.rssByDays.map(([d, rss, peak]) => `${d} d: ${rss} MB (peak ${peak})`).join(", ")}`
+    )
+    console.log(
+      `  REST ceiling: the same ${fmt(ceiling.requests)} pages (${fmt(ceiling.items)} items) in ${ceiling.seconds.toFixed(2)} s = ${fmt(ceilingRate)} rows/s (fetch + JSON.parse, 8 in flight, warm simulator)`
+    )
     console.log(`  ratio       : ${(rate / ceilingRate).toFixed(2)} (user's path / REST ceiling)`)
-    console.log(`  disk        : lake ${(lakeBytes / 2 ** 20).toFixed(1)} MB, warehouse.duckdb ${(warehouseBytes / 2 ** 20).toFixed(1)} MB (${(warehouseBytes / Math.max(1, lakeBytes)).toFixed(2)}x the lake)`)
+    console.log(
+      `  disk        : lake ${(lakeBytes / 2 ** 20).toFixed(1)} MB, warehouse.duckdb ${(warehouseBytes / 2 ** 20).toFixed(1)} MB (${(warehouseBytes / Math.max(1, lakeBytes)).toFixed(2)}x the lake)`
+    )
     console.log(`  load average: ${loadBefore} before, ${loadAfter} after the backfill, ${load()} now`)
-    if (sim.child.exitCode !== null) throw new Error(`the simulator exited ${sim.child.exitCode}: ${sim.stderr().slice(-2000)}`)
-    if (!process.argv.includes("--skip-lake")) await lakeOnlyBench(sim.url, tradingDays(lakeDays), lakeRuns, process.argv.includes("--skip-naive"))
+    if (sim.child.exitCode !== null)
+      throw new Error(`the simulator exited ${sim.child.exitCode}: ${sim.stderr().slice(-2000)}`)
+    if (!process.argv.includes("--skip-lake"))
+      await lakeOnlyBench(sim.url, tradingDays(lakeDays), lakeRuns, process.argv.includes("--skip-naive"))
   } finally {
     await sim.stop()
     await fs.rm(root, { recursive: true, force: true })

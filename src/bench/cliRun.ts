@@ -43,14 +43,26 @@ const nodePid = (pid: number, timed: boolean): number | undefined => {
   }
 }
 
-export const runBackfillCli = (args: ReadonlyArray<string>, env: Record<string, string>, everyDays = 20): Promise<CliRunResult> =>
+export const runBackfillCli = (
+  args: ReadonlyArray<string>,
+  env: Record<string, string>,
+  everyDays = 20
+): Promise<CliRunResult> =>
   new Promise((resolve, reject) => {
     const timed = fs.existsSync(TIME)
     const command = [process.execPath, MAIN, "backfill", ...args]
     const started = performance.now()
     const child = timed
-      ? spawn(TIME, ["-f", "maxrss_kb=%M", ...command], { cwd: path.join(path.dirname(MAIN), ".."), env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] })
-      : spawn(command[0]!, command.slice(1), { cwd: path.join(path.dirname(MAIN), ".."), env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] })
+      ? spawn(TIME, ["-f", "maxrss_kb=%M", ...command], {
+          cwd: path.join(path.dirname(MAIN), ".."),
+          env: { ...process.env, ...env },
+          stdio: ["ignore", "pipe", "pipe"]
+        })
+      : spawn(command[0]!, command.slice(1), {
+          cwd: path.join(path.dirname(MAIN), ".."),
+          env: { ...process.env, ...env },
+          stdio: ["ignore", "pipe", "pipe"]
+        })
     let output = ""
     let hwm = 0
     let days = 0
@@ -81,6 +93,13 @@ export const runBackfillCli = (args: ReadonlyArray<string>, env: Record<string, 
       const seconds = (performance.now() - started) / 1000
       const fromTime = /maxrss_kb=(\d+)/.exec(output)
       const rows = Number((/([\d,]+) rows in [\d.]+ s/.exec(output)?.[1] ?? "0").replaceAll(",", ""))
-      resolve({ seconds, exitCode: code, rows, peakRssMb: fromTime ? Math.round(Number(fromTime[1]) / 1024) : hwm, rssByDays, output })
+      resolve({
+        seconds,
+        exitCode: code,
+        rows,
+        peakRssMb: fromTime ? Math.round(Number(fromTime[1]) / 1024) : hwm,
+        rssByDays,
+        output
+      })
     })
   })

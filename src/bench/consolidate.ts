@@ -38,7 +38,11 @@ const sink = (flag("--sink") ?? "duckdb") as SinkName
 const historyDays = Math.max(0, Number(flag("--history-days") ?? 0))
 const runs = Math.max(1, Number(flag("--runs") ?? 3))
 const keep = process.argv.includes("--keep")
-const loadAverage = () => `load average: ${os.loadavg().map((l) => l.toFixed(2)).join(", ")}`
+const loadAverage = () =>
+  `load average: ${os
+    .loadavg()
+    .map((l) => l.toFixed(2))
+    .join(", ")}`
 const secondsSince = (t: number) => (performance.now() - t) / 1000
 
 /**
@@ -48,40 +52,59 @@ const secondsSince = (t: number) => (performance.now() - t) / 1000
  */
 const direct = (sink: "postgres" | "mysql", url: Redacted.Redacted<string>, windowMs: number) =>
   sink === "postgres"
-    ? Effect.flatMap(PgClient.PgClient, (sql) => sql.withTransaction(PgSink.consolidate(sql)(DATE, windowMs))).pipe(Effect.provide(PgClient.layer({ url })))
-    : Effect.flatMap(MysqlClient.MysqlClient, (sql) => sql.withTransaction(MysqlSink.consolidate(sql)(DATE, windowMs))).pipe(Effect.provide(MysqlClient.layer({ url })))
+    ? Effect.flatMap(PgClient.PgClient, (sql) => sql.withTransaction(PgSink.consolidate(sql)(DATE, windowMs))).pipe(
+        Effect.provide(PgClient.layer({ url }))
+      )
+    : Effect.flatMap(MysqlClient.MysqlClient, (sql) =>
+        sql.withTransaction(MysqlSink.consolidate(sql)(DATE, windowMs))
+      ).pipe(Effect.provide(MysqlClient.layer({ url })))
 
 const program = Effect.gen(function* () {
-  if (!["duckdb", "postgres", "mysql"].includes(sink)) return yield* Effect.fail(new Error(`--sink must be duckdb, postgres or mysql (got ${sink})`))
+  if (!["duckdb", "postgres", "mysql"].includes(sink))
+    return yield* Effect.fail(new Error(`--sink must be duckdb, postgres or mysql (got ${sink})`))
   const root = yield* Effect.promise(() => fs.mkdtemp(path.join(os.tmpdir(), "bench-consolidate-")))
   const settings = yield* loadSettings({})
   let db: { readonly url: Redacted.Redacted<string>; readonly drop: Effect.Effect<void, unknown> } | undefined
   if (sink === "postgres" || sink === "mysql") {
-    const url = sink === "postgres" ? Option.orElse(settings.sinks.postgres.url, () => settings.databaseUrl) : Option.orElse(settings.sinks.mysql.url, () => settings.mysqlUrl)
-    if (Option.isNone(url)) return yield* Effect.fail(new Error(`--sink ${sink}: set ${sink === "postgres" ? "DATABASE_URL" : "MYSQL_URL"} (or sinks.${sink}.url)`))
+    const url =
+      sink === "postgres"
+        ? Option.orElse(settings.sinks.postgres.url, () => settings.databaseUrl)
+        : Option.orElse(settings.sinks.mysql.url, () => settings.mysqlUrl)
+    if (Option.isNone(url))
+      return yield* Effect.fail(
+        new Error(`--sink ${sink}: set ${sink === "postgres" ? "DATABASE_URL" : "MYSQL_URL"} (or sinks.${sink}.url)`)
+      )
     db = yield* benchDatabase(sink, url.value)
   }
   const dates = [...historyDates(DATE, historyDays), DATE]
   const t0 = performance.now()
   for (const date of dates) yield* generateDay(root, date, date === DATE)
   const generated = secondsSince(t0)
-  const overrides = { storage: { root }, sinks: { enabled: [sink], ...(db ? { [sink]: { url: Redacted.value(db.url) } } : {}) } }
+  const overrides = {
+    storage: { root },
+    sinks: { enabled: [sink], ...(db ? { [sink]: { url: Redacted.value(db.url) } } : {}) }
+  }
   const settingsLayer = AppSettings.layer({ overrides }).pipe(Layer.provide(NodeContext.layer))
   yield* Effect.gen(function* () {
     const router = yield* SinkRouter
     const t1 = performance.now()
-    for (const date of dates.filter((d) => d !== DATE)) for (const feed of FEEDS) yield* router.loadPartition(feed, date)
+    for (const date of dates.filter((d) => d !== DATE))
+      for (const feed of FEEDS) yield* router.loadPartition(feed, date)
     const history = secondsSince(t1)
     const t2 = performance.now()
     for (const feed of FEEDS) yield* router.loadPartition(feed, DATE)
     const loaded = secondsSince(t2)
-    console.log(`${sink}: generate lake (${dates.length} days): ${generated.toFixed(2)} s; load ${historyDays} history days: ${history.toFixed(2)} s; load ${DATE}: ${loaded.toFixed(2)} s (${loadAverage()})`)
+    console.log(
+      `${sink}: generate lake (${dates.length} days): ${generated.toFixed(2)} s; load ${historyDays} history days: ${history.toFixed(2)} s; load ${DATE}: ${loaded.toFixed(2)} s (${loadAverage()})`
+    )
     const times: Array<number> = []
     let rows = 0
     const windowMs = settings.consolidated.newsWindowMinutes * 60_000
     for (let i = 0; i < runs; i++) {
       const start = performance.now()
-      rows = db ? yield* direct(sink as "postgres" | "mysql", db.url, windowMs) : (yield* router.consolidate(DATE, { sink })).rows
+      rows = db
+        ? yield* direct(sink as "postgres" | "mysql", db.url, windowMs)
+        : (yield* router.consolidate(DATE, { sink })).rows
       times.push(secondsSince(start))
       console.log(`run ${i + 1}: ${times[i]!.toFixed(3)} s (${rows} rows; ${loadAverage()})`)
     }
@@ -92,7 +115,10 @@ const program = Effect.gen(function* () {
         `(target < ${target} s) ${median < target ? "OK" : "SLOW"}; ${loadAverage()}`
     )
   }).pipe(Effect.provide(Sinks.layer.pipe(Layer.provide(settingsLayer))))
-  if (keep) console.log(`kept ${root}${db ? ` and the ${sink} bench ${sink === "postgres" ? "schema bench_consolidate" : "database"}` : ""}`)
+  if (keep)
+    console.log(
+      `kept ${root}${db ? ` and the ${sink} bench ${sink === "postgres" ? "schema bench_consolidate" : "database"}` : ""}`
+    )
   else {
     yield* Effect.promise(() => fs.rm(root, { recursive: true, force: true }))
     if (db) yield* db.drop

@@ -31,7 +31,9 @@ export const historyDates = (date: string, n: number): ReadonlyArray<string> => 
 const shape = (feed: Feed, values: Record<string, string>, from: string) =>
   `SELECT ${SCHEMAS[feed].columns
     .map((c) => `CAST(${values[c.name] ?? "NULL"} AS ${c.type}) AS "${c.name}"`)
-    .concat(SCHEMAS[feed].timestamps.map(([ms, ts]) => `epoch_ms(CAST(${values[ms]} AS BIGINT))::TIMESTAMPTZ AS "${ts}"`))
+    .concat(
+      SCHEMAS[feed].timestamps.map(([ms, ts]) => `epoch_ms(CAST(${values[ms]} AS BIGINT))::TIMESTAMPTZ AS "${ts}"`)
+    )
     .join(", ")} FROM ${from}`
 
 /** Writes the lake partitions of `date` under `root`; `full`: per-second option bars, else per-minute. */
@@ -40,8 +42,17 @@ export const generateDay = (root: string, date: string, full: boolean) =>
     const open = Date.parse(`${date}T13:30:00Z`)
     const yymmdd = date.slice(2).replaceAll("-", "")
     const bar = (ticker: string, price: string) => ({
-      ticker, window_start_ms: `${open} + s * 1000`, open: price, high: `${price} + 0.05`, low: `${price} - 0.05`, close: `${price} + 0.01`,
-      volume: "10 + s % 17", vwap: price, transactions: "1 + s % 5", source: "'rest'", received_at_ms: "1761000000000"
+      ticker,
+      window_start_ms: `${open} + s * 1000`,
+      open: price,
+      high: `${price} + 0.05`,
+      low: `${price} - 0.05`,
+      close: `${price} + 0.01`,
+      volume: "10 + s % 17",
+      vwap: price,
+      transactions: "1 + s % 5",
+      source: "'rest'",
+      received_at_ms: "1761000000000"
     })
     const db = yield* DuckDb.make()
     const paths = lakePaths(root)
@@ -56,15 +67,52 @@ export const generateDay = (root: string, date: string, full: boolean) =>
     const ticker = `'O:SPY${yymmdd}' || CASE WHEN k % 2 = 0 THEN 'C' ELSE 'P' END || lpad(CAST((530 + k // 2) * 1000 AS VARCHAR), 8, '0')`
     yield* write("spy", shape("spy", bar("'SPY'", "580 + s / 10000.0"), `${seconds} WHERE s % 7 <> 3`))
     yield* write("vix", shape("vix", bar("'I:VIX'", "17 + s / 100000.0"), seconds))
-    yield* write("options", shape("options", bar(ticker, "1 + k / 10.0 + s / 100000.0"), `${seconds}, range(0, ${CONTRACTS}) c(k)${full ? "" : " WHERE s % 60 = 0"}`))
-    yield* write("news", shape("news", {
-      id: `'n${yymmdd}-' || s`, published_utc_ms: `${open} - 3600000 + s * 60000 + s % 13`, title: "'headline ' || s", author: "'a'", article_url: "'u'",
-      publisher_name: "'p'", tickers: `CASE WHEN s % 5 = 4 THEN '["AAPL"]' ELSE '["SPY"]' END`, spy_sentiment: "'neutral'", source: "'rest'", received_at_ms: "1761000000000"
-    }, "range(0, 400) t(s)"))
-    yield* write("contracts", shape("contracts", {
-      as_of: `'${date}'`, ticker, underlying_ticker: "'SPY'", contract_type: "CASE WHEN k % 2 = 0 THEN 'call' ELSE 'put' END",
-      expiration_date: `'${date}'`, strike_price: "530 + k // 2", open_price: "580", moneyness_rank: "k", source: "'rest'", received_at_ms: "1761000000000"
-    }, `range(0, ${CONTRACTS}) c(k)`))
+    yield* write(
+      "options",
+      shape(
+        "options",
+        bar(ticker, "1 + k / 10.0 + s / 100000.0"),
+        `${seconds}, range(0, ${CONTRACTS}) c(k)${full ? "" : " WHERE s % 60 = 0"}`
+      )
+    )
+    yield* write(
+      "news",
+      shape(
+        "news",
+        {
+          id: `'n${yymmdd}-' || s`,
+          published_utc_ms: `${open} - 3600000 + s * 60000 + s % 13`,
+          title: "'headline ' || s",
+          author: "'a'",
+          article_url: "'u'",
+          publisher_name: "'p'",
+          tickers: `CASE WHEN s % 5 = 4 THEN '["AAPL"]' ELSE '["SPY"]' END`,
+          spy_sentiment: "'neutral'",
+          source: "'rest'",
+          received_at_ms: "1761000000000"
+        },
+        "range(0, 400) t(s)"
+      )
+    )
+    yield* write(
+      "contracts",
+      shape(
+        "contracts",
+        {
+          as_of: `'${date}'`,
+          ticker,
+          underlying_ticker: "'SPY'",
+          contract_type: "CASE WHEN k % 2 = 0 THEN 'call' ELSE 'put' END",
+          expiration_date: `'${date}'`,
+          strike_price: "530 + k // 2",
+          open_price: "580",
+          moneyness_rank: "k",
+          source: "'rest'",
+          received_at_ms: "1761000000000"
+        },
+        `range(0, ${CONTRACTS}) c(k)`
+      )
+    )
   }).pipe(Effect.scoped)
 
 const withPath = (url: string, db: string) => {
@@ -79,17 +127,29 @@ export const benchDatabase = (sink: "postgres" | "mysql", url: Redacted.Redacted
     const base = new URL(Redacted.value(url))
     if (sink === "postgres") {
       const run = (s: string) =>
-        Effect.flatMap(PgClient.PgClient, (c) => c.unsafe(s)).pipe(Effect.provide(PgClient.layer({ url })), Effect.scoped)
+        Effect.flatMap(PgClient.PgClient, (c) => c.unsafe(s)).pipe(
+          Effect.provide(PgClient.layer({ url })),
+          Effect.scoped
+        )
       yield* run(`DROP SCHEMA IF EXISTS bench_consolidate CASCADE`)
       yield* run(`CREATE SCHEMA bench_consolidate`)
       base.searchParams.set("options", "-c search_path=bench_consolidate")
-      return { url: Redacted.make(base.toString()), drop: run(`DROP SCHEMA IF EXISTS bench_consolidate CASCADE`).pipe(Effect.asVoid) }
+      return {
+        url: Redacted.make(base.toString()),
+        drop: run(`DROP SCHEMA IF EXISTS bench_consolidate CASCADE`).pipe(Effect.asVoid)
+      }
     }
     const db = `${base.pathname.slice(1) || "spy"}_bench_consolidate`
     const server = Redacted.make(withPath(Redacted.value(url), "").toString())
     const run = (s: string) =>
-      Effect.flatMap(MysqlClient.MysqlClient, (c) => c.unsafe(s)).pipe(Effect.provide(MysqlClient.layer({ url: server })), Effect.scoped)
+      Effect.flatMap(MysqlClient.MysqlClient, (c) => c.unsafe(s)).pipe(
+        Effect.provide(MysqlClient.layer({ url: server })),
+        Effect.scoped
+      )
     yield* run(`DROP DATABASE IF EXISTS \`${db}\``)
     yield* run(`CREATE DATABASE \`${db}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`)
-    return { url: Redacted.make(withPath(Redacted.value(url), db).toString()), drop: run(`DROP DATABASE IF EXISTS \`${db}\``).pipe(Effect.asVoid) }
+    return {
+      url: Redacted.make(withPath(Redacted.value(url), db).toString()),
+      drop: run(`DROP DATABASE IF EXISTS \`${db}\``).pipe(Effect.asVoid)
+    }
   })

@@ -16,8 +16,9 @@ import { BackfillLayer } from "../layers/Backfill.js"
 import { backfillProgram } from "../programs/backfill.js"
 import { AppSettings } from "../services/AppSettings.js"
 import { naiveBackfill } from "./naiveBackfill.js"
+import { loadAverage } from "./measure.js"
 
-const load = () => os.loadavg().map((l) => l.toFixed(2)).join(" ")
+const load = () => loadAverage()
 
 /** Both pipelines' bars are the same multiset (exact values); returns how many, or throws. */
 const sameBars = async (lake: string, naiveDir: string): Promise<number> => {
@@ -32,7 +33,8 @@ const sameBars = async (lake: string, naiveDir: string): Promise<number> => {
       `SELECT (SELECT count(*) FROM (${ours})), (SELECT count(*) FROM ((${ours}) EXCEPT ALL (${naive}))), (SELECT count(*) FROM ((${naive}) EXCEPT ALL (${ours})))`
     )
     const [n, onlyOurs, onlyNaive] = r.getRowsJS()[0]!.map(Number)
-    if (onlyOurs !== 0 || onlyNaive !== 0) throw new Error(`the lakes differ: ${onlyOurs} bars only in ours, ${onlyNaive} only in the naive one`)
+    if (onlyOurs !== 0 || onlyNaive !== 0)
+      throw new Error(`the lakes differ: ${onlyOurs} bars only in ours, ${onlyNaive} only in the naive one`)
     return n!
   } finally {
     c.closeSync()
@@ -46,12 +48,24 @@ export const lakeOnlyBench = async (simUrl: string, dates: ReadonlyArray<string>
   const root = await fs.mkdtemp(path.join(os.tmpdir(), "bench-lake-only-"))
   try {
     const settings = await Effect.runPromise(
-      loadSettings({ overrides: { polygon: { rest_url: sim.url }, storage: { root }, session: { hours: "extended" }, POLYGON_API_KEY: "bench-key" }, ignoreEnv: true }).pipe(Effect.provide(NodeContext.layer))
+      loadSettings({
+        overrides: {
+          polygon: { rest_url: sim.url },
+          storage: { root },
+          session: { hours: "extended" },
+          POLYGON_API_KEY: "bench-key"
+        },
+        ignoreEnv: true
+      }).pipe(Effect.provide(NodeContext.layer))
     )
     const run = (storageRoot: string) =>
       Effect.runPromise(
         backfillProgram({ startDate: dates[0]!, endDate: dates[dates.length - 1]! }).pipe(
-          Effect.provide(BackfillLayer.pipe(Layer.provideMerge(Layer.succeed(AppSettings, { ...settings, storage: { root: storageRoot } })))),
+          Effect.provide(
+            BackfillLayer.pipe(
+              Layer.provideMerge(Layer.succeed(AppSettings, { ...settings, storage: { root: storageRoot } }))
+            )
+          ),
           Logger.withMinimumLogLevel(LogLevel.Warning)
         )
       )
@@ -66,7 +80,13 @@ export const lakeOnlyBench = async (simUrl: string, dates: ReadonlyArray<string>
       const started = performance.now()
       const summary = await run(lake)
       const seconds = (performance.now() - started) / 1000
-      passes.push({ seconds, rows: summary.days.reduce((n, d) => n + (d.rows.spy ?? 0) + (d.rows.options ?? 0) + (d.rows.vix ?? 0) + (d.rows.news ?? 0), 0) })
+      passes.push({
+        seconds,
+        rows: summary.days.reduce(
+          (n, d) => n + (d.rows.spy ?? 0) + (d.rows.options ?? 0) + (d.rows.vix ?? 0) + (d.rows.news ?? 0),
+          0
+        )
+      })
       if (i > 0) await fs.rm(lake, { recursive: true, force: true })
     }
     const loadAfter = load()
@@ -76,24 +96,43 @@ export const lakeOnlyBench = async (simUrl: string, dates: ReadonlyArray<string>
     const rows = median.rows
     const contracts = new Map<string, ReadonlyArray<string>>()
     for (const d of dates) {
-      const set = JSON.parse(await fs.readFile(path.join(root, "raw/contracts", `date=${d}`, "contracts.json"), "utf8")) as { contracts: Array<{ ticker: string }> }
-      contracts.set(d, set.contracts.map((c) => c.ticker))
+      const set = JSON.parse(
+        await fs.readFile(path.join(root, "raw/contracts", `date=${d}`, "contracts.json"), "utf8")
+      ) as { contracts: Array<{ ticker: string }> }
+      contracts.set(
+        d,
+        set.contracts.map((c) => c.ticker)
+      )
     }
     const naiveStart = performance.now()
-    const naiveRows = skipNaive ? 0 : await naiveBackfill(sim.url, dates, path.join(root, "naive"), (d) => contracts.get(d) ?? [])
+    const naiveRows = skipNaive
+      ? 0
+      : await naiveBackfill(sim.url, dates, path.join(root, "naive"), (d) => contracts.get(d) ?? [])
     const naive = Math.max(0.001, (performance.now() - naiveStart) / 1000)
     const same = skipNaive ? undefined : await sameBars(root, path.join(root, "naive"))
     const ourRate = rows / ours
     const naiveRate = naiveRows / naive
-    console.log(`lake only (secondary): ${dates.length} simulated day(s) ${dates[0]}..${dates[dates.length - 1]}, the backfill program in the bench process, sinks off`)
-    console.log(`  platform : ${rows.toLocaleString("en-US")} rows in ${ours.toFixed(2)} s = ${Math.round(ourRate).toLocaleString("en-US")} rows/s end to end (REST → validated → Parquet committed), median of ${runs} pass(es)`)
-    console.log(`             passes ${passes.map((p) => `${p.seconds.toFixed(2)} s`).join(", ")}: ${Math.round(rows / sorted[sorted.length - 1]!.seconds).toLocaleString("en-US")}–${Math.round(rows / sorted[0]!.seconds).toLocaleString("en-US")} rows/s; load average (1/5/15 min) ${loadBefore} before, ${loadAfter} after`)
+    console.log(
+      `lake only (secondary): ${dates.length} simulated day(s) ${dates[0]}..${dates[dates.length - 1]}, the backfill program in the bench process, sinks off`
+    )
+    console.log(
+      `  platform : ${rows.toLocaleString("en-US")} rows in ${ours.toFixed(2)} s = ${Math.round(ourRate).toLocaleString("en-US")} rows/s end to end (REST → validated → Parquet committed), median of ${runs} pass(es)`
+    )
+    console.log(
+      `             passes ${passes.map((p) => `${p.seconds.toFixed(2)} s`).join(", ")}: ${Math.round(rows / sorted[sorted.length - 1]!.seconds).toLocaleString("en-US")}–${Math.round(rows / sorted[0]!.seconds).toLocaleString("en-US")} rows/s; load average (1/5/15 min) ${loadBefore} before, ${loadAfter} after`
+    )
     console.log(`  (cold simulator, first pass: ${(rows / cold).toFixed(0)} rows/s)`)
-    console.log(`  naive    : ${naiveRows.toLocaleString("en-US")} rows in ${naive.toFixed(2)} s = ${Math.round(naiveRate).toLocaleString("en-US")} rows/s (official client pagination:true + parquetjs-lite)`)
-    if (same !== undefined) console.log(`  same rows: ${same.toLocaleString("en-US")} bars identical in both lakes (ticker, t, o, h, l, c, v compared exactly, both ways)`)
-    console.log(`  speed-up : ${(ourRate / naiveRate).toFixed(1)}x (median pass)   bench process peak RSS ${Math.round(process.resourceUsage().maxRSS / 1024)} MB   load average ${load()}`)
+    console.log(
+      `  naive    : ${naiveRows.toLocaleString("en-US")} rows in ${naive.toFixed(2)} s = ${Math.round(naiveRate).toLocaleString("en-US")} rows/s (official client pagination:true + parquetjs-lite)`
+    )
+    if (same !== undefined)
+      console.log(
+        `  same rows: ${same.toLocaleString("en-US")} bars identical in both lakes (ticker, t, o, h, l, c, v compared exactly, both ways)`
+      )
+    console.log(
+      `  speed-up : ${(ourRate / naiveRate).toFixed(1)}x (median pass)   bench process peak RSS ${Math.round(process.resourceUsage().maxRSS / 1024)} MB   load average ${load()}`
+    )
   } finally {
     await fs.rm(root, { recursive: true, force: true })
   }
 }
-

@@ -46,6 +46,7 @@ import * as PolygonRestLive from "../services/polygon/PolygonRestLive.js"
 import * as SchemaDrift from "../services/SchemaDrift.js"
 import { checkLake, isExact, sessionPlan } from "./liveTruth.js"
 import { startSimulatorProcess } from "./simulatorProcess.js"
+import { cpuSecondsOf, loadAverage, percentile } from "./measure.js"
 
 const DATE = "2025-10-28"
 const START = `${DATE}T09:29:59-04:00`
@@ -67,34 +68,21 @@ const maxSeconds = Number(arg("max-seconds") ?? 300)
 /** `--fsync batch`: journals with group-committed fdatasync (journal.fsync), default none. */
 const fsyncMode: Journal.FsyncMode = arg("fsync") === "batch" ? "batch" : "none"
 
-const pct = (xs: Array<number>, p: number) => {
-  if (xs.length === 0) return NaN
-  const s = [...xs].sort((a, b) => a - b)
-  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!
-}
-const load = () => os.loadavg().map((x) => x.toFixed(2)).join(" ")
+const pct = percentile
+const load = () => loadAverage()
 const DATA = Buffer.from('"ev":"A"', "latin1")
 
 /** CPU seconds per thread of this process (debugging: `--debug`). */
 const threadCpu = (): Map<string, number> => {
   const out = new Map<string, number>()
-  for (const t of fs.readdirSync("/proc/self/task")) {
-    const f = fs.readFileSync(`/proc/self/task/${t}/stat`, "utf8").split(") ")[1]!.split(" ")
-    out.set(t === String(process.pid) ? "main" : t, (Number(f[11]) + Number(f[12])) / 100)
-  }
+  for (const t of fs.readdirSync("/proc/self/task"))
+    out.set(t === String(process.pid) ? "main" : t, cpuSecondsOf(`/proc/self/task/${t}/stat`))
   return out
 }
 let threadsAtFirst: Map<string, number> | undefined
 
 /** CPU seconds (user + system) of a process, from /proc (Linux; NaN elsewhere). */
-const cpuOf = (pid: number | undefined): number => {
-  try {
-    const fields = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")
-    return (Number(fields[11]) + Number(fields[12])) / 100 // utime, stime in clock ticks (USER_HZ = 100)
-  } catch {
-    return NaN
-  }
-}
+const cpuOf = (pid: number | undefined): number => cpuSecondsOf(`/proc/${pid}/stat`)
 
 const main = async () => {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), "bench-live-"))
@@ -105,21 +93,49 @@ const main = async () => {
   // connection limit is raised to the connections the options need (100 subscriptions each).
   const optionConnections = Math.ceil(plan.options.length / 100)
   const faults = { ws: { replayUntilMs: CLOSE, maxConnectionsPerCluster: Math.max(10, optionConnections) } }
-  const sim = await startSimulatorProcess(port, ["--seed", String(seed), "--start", START, "--speed", "max", "--faults", JSON.stringify(faults)])
+  const sim = await startSimulatorProcess(port, [
+    "--seed",
+    String(seed),
+    "--start",
+    START,
+    "--speed",
+    "max",
+    "--faults",
+    JSON.stringify(faults)
+  ])
   const rec = recorder()
   const rest = Layer.scoped(
     PolygonRest,
     PolygonRestLive.make({
-      baseUrl: sim.url, apiKey: Redacted.make("bench"), maxConcurrency: 4, pageLimit: 50_000,
-      retry: { maxRetries: 3, baseDelayMs: 250, maxDelayMs: 10_000, jitter: true, requestTimeoutMs: 30_000, maxRetryAfterMs: 120_000 }
+      baseUrl: sim.url,
+      apiKey: Redacted.make("bench"),
+      maxConcurrency: 4,
+      pageLimit: 50_000,
+      retry: {
+        maxRetries: 3,
+        baseDelayMs: 250,
+        maxDelayMs: 10_000,
+        jitter: true,
+        requestTimeoutMs: 30_000,
+        maxRetryAfterMs: 120_000
+      }
     })
   ).pipe(Layer.provide(FetchHttpClient.layer))
-  const layer = Layer.mergeAll(rest, ParquetWriter.layer.pipe(Layer.provideMerge(DuckDb.layer())), SchemaDrift.layer(root), layerWs, rec.layer)
+  const layer = Layer.mergeAll(
+    rest,
+    ParquetWriter.layer.pipe(Layer.provideMerge(DuckDb.layer())),
+    SchemaDrift.layer(root),
+    layerWs,
+    rec.layer
+  )
 
   let peakSampled = 0
   const sampler = setInterval(() => {
     const m = process.memoryUsage()
-    if (debug) console.error(`DBG mem rss=${(m.rss / 1e6).toFixed(0)} heap=${(m.heapUsed / 1e6).toFixed(0)}/${(m.heapTotal / 1e6).toFixed(0)} external=${(m.external / 1e6).toFixed(0)} arrayBuffers=${(m.arrayBuffers / 1e6).toFixed(0)} MB`)
+    if (debug)
+      console.error(
+        `DBG mem rss=${(m.rss / 1e6).toFixed(0)} heap=${(m.heapUsed / 1e6).toFixed(0)}/${(m.heapTotal / 1e6).toFixed(0)} external=${(m.external / 1e6).toFixed(0)} arrayBuffers=${(m.arrayBuffers / 1e6).toFixed(0)} MB`
+      )
     peakSampled = Math.max(peakSampled, m.rss)
     if (heapSnapshotAtMb !== undefined && m.rss / 1e6 >= Number(heapSnapshotAtMb) && !snapped) {
       snapped = true
@@ -127,10 +143,19 @@ const main = async () => {
     }
   }, 100)
   let snapped = false
-  const feeds: ReadonlyArray<readonly [LiveFeed, ReadonlyArray<string>]> = [["spy", [SPY]], ["vix", [VIX]], ["options", plan.options]]
+  const feeds: ReadonlyArray<readonly [LiveFeed, ReadonlyArray<string>]> = [
+    ["spy", [SPY]],
+    ["vix", [VIX]],
+    ["options", plan.options]
+  ]
   const socketCfg = {
-    baseUrl: `ws://127.0.0.1:${port}`, apiKey: "bench", idleTimeoutMs: 30_000, reconnectBaseMs: 500, reconnectMaxMs: 30_000,
-    maxConnectionsRetryMs: 60_000, maxConsecutiveFailures: 3
+    baseUrl: `ws://127.0.0.1:${port}`,
+    apiKey: "bench",
+    idleTimeoutMs: 30_000,
+    reconnectBaseMs: 500,
+    reconnectMaxMs: 30_000,
+    maxConnectionsRetryMs: 60_000,
+    maxConsecutiveFailures: 3
   }
   let firstData: number | undefined
   let cpuAtFirst: { live: NodeJS.CpuUsage; sim: number } | undefined
@@ -145,7 +170,11 @@ const main = async () => {
         const journal: Journal.JournalHandle = {
           ...opened,
           append: (raw, ms) => {
-            if (firstData === undefined && typeof raw !== "string" && Buffer.from(raw.buffer, raw.byteOffset, raw.length).indexOf(DATA) >= 0) {
+            if (
+              firstData === undefined &&
+              typeof raw !== "string" &&
+              Buffer.from(raw.buffer, raw.byteOffset, raw.length).indexOf(DATA) >= 0
+            ) {
               firstData = performance.now()
               cpuAtFirst = { live: process.cpuUsage(), sim: cpuOf(sim.child.pid) }
               if (debug) threadsAtFirst = threadCpu()
@@ -154,13 +183,26 @@ const main = async () => {
           }
         }
         journals.set(feed, journal)
-        writers.push(yield* LiveWriter.start({
-          root, feed, date: DATE, openMs: OPEN, closeMs: CLOSE, journal, ev: "A", timespan: "second",
-          flushIntervalMs: flushS * 1000, maxRows, graceSeconds: 0
-        }))
+        writers.push(
+          yield* LiveWriter.start({
+            root,
+            feed,
+            date: DATE,
+            openMs: OPEN,
+            closeMs: CLOSE,
+            journal,
+            ev: "A",
+            timespan: "second",
+            flushIntervalMs: flushS * 1000,
+            maxRows,
+            graceSeconds: 0
+          })
+        )
       }
       const connect = ([feed, tickers]: readonly [LiveFeed, ReadonlyArray<string>]) =>
-        Effect.forEach(connectionsFor(feed, tickers, "A", 100), (spec) => Effect.forkScoped(runConnection(spec, socketCfg, journals.get(feed)!)))
+        Effect.forEach(connectionsFor(feed, tickers, "A", 100), (spec) =>
+          Effect.forkScoped(runConnection(spec, socketCfg, journals.get(feed)!))
+        )
       const journalBytes = () => [...journals.values()].reduce((n, j) => n + j.size(), 0)
       const deadline = Date.now() + maxSeconds * 1000
       // Every connection at once: at max speed the simulator holds the replay until the
@@ -172,10 +214,20 @@ const main = async () => {
       const durable = performance.now()
       if (threadsAtFirst !== undefined) {
         const now = threadCpu()
-        console.error("DBG thread CPU s over the window", JSON.stringify([...now].map(([t, c]) => [t, +(c - (threadsAtFirst!.get(t) ?? 0)).toFixed(2)]).filter(([, c]) => (c as number) > 0)))
+        console.error(
+          "DBG thread CPU s over the window",
+          JSON.stringify(
+            [...now]
+              .map(([t, c]) => [t, +(c - (threadsAtFirst!.get(t) ?? 0)).toFixed(2)])
+              .filter(([, c]) => (c as number) > 0)
+          )
+        )
       }
       const liveCpu = cpuAtFirst === undefined ? undefined : process.cpuUsage(cpuAtFirst.live)
-      const cpu = { live: liveCpu === undefined ? NaN : (liveCpu.user + liveCpu.system) / 1e6, sim: cpuOf(sim.child.pid) - (cpuAtFirst?.sim ?? NaN) }
+      const cpu = {
+        live: liveCpu === undefined ? NaN : (liveCpu.user + liveCpu.system) / 1e6,
+        sim: cpuOf(sim.child.pid) - (cpuAtFirst?.sim ?? NaN)
+      }
       const peakRss = Math.max(peakSampled, process.memoryUsage().rss, process.resourceUsage().maxRSS * 1024)
       const loadDuring = load()
       const bytes = journalBytes()
@@ -196,7 +248,7 @@ const main = async () => {
   const raws: Array<string> = []
   for (const [feed] of feeds) {
     const bytes = fs.readFileSync(Journal.journalFile(root, feed, DATE))
-    for (let from = 0; from < bytes.length; ) {
+    for (let from = 0; from < bytes.length;) {
       const nl = bytes.indexOf(10, from)
       const e = Journal.decodeLine(bytes.subarray(from, nl))
       if (e._tag === "Frame") raws.push(Buffer.from(e.raw.buffer, e.raw.byteOffset, e.raw.length).toString("utf8"))

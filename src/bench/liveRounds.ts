@@ -24,6 +24,7 @@ import * as path from "node:path"
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml"
 import { nyTimeMs } from "../domain/calendar.js"
 import { MAIN } from "./simulatorProcess.js"
+import { percentile } from "./measure.js"
 
 const arg = (name: string, fallback: string) => {
   const i = process.argv.indexOf(`--${name}`)
@@ -44,14 +45,22 @@ const sinks = pgUrl === "" ? ["duckdb"] : ["duckdb", "postgres"]
 // The repository's settings with this run's sinks (a list cannot be set through the environment).
 const configFile = path.join(root, "settings.yaml")
 if (root !== "") {
-  const base = (parseYaml(fs.readFileSync("config/settings.yaml", "utf8")) ?? {}) as Record<string, Record<string, unknown>>
+  const base = (parseYaml(fs.readFileSync("config/settings.yaml", "utf8")) ?? {}) as Record<
+    string,
+    Record<string, unknown>
+  >
   base["sinks"] = { ...base["sinks"], enabled: sinks, live_load_interval_s: intervalS, live_load_worker: !inProcess }
   fs.writeFileSync(configFile, stringifyYaml(base))
-  if (fs.existsSync("config/retry_policy.yaml")) fs.copyFileSync("config/retry_policy.yaml", path.join(root, "retry_policy.yaml"))
+  if (fs.existsSync("config/retry_policy.yaml"))
+    fs.copyFileSync("config/retry_policy.yaml", path.join(root, "retry_policy.yaml"))
 }
 const env: NodeJS.ProcessEnv = {
-  PATH: process.env["PATH"], HOME: process.env["HOME"],
-  STORAGE_ROOT: root, POLYGON_REST_URL: "builtin", POLYGON_WS_URL: "builtin", HEARTBEAT_INTERVAL_S: String(heartbeatS),
+  PATH: process.env["PATH"],
+  HOME: process.env["HOME"],
+  STORAGE_ROOT: root,
+  POLYGON_REST_URL: "builtin",
+  POLYGON_WS_URL: "builtin",
+  HEARTBEAT_INTERVAL_S: String(heartbeatS),
   ...(pgUrl === "" ? {} : { DATABASE_URL: pgUrl })
 }
 const start = new Date(nyTimeMs(DATE, 9, 29, 50)).toISOString()
@@ -66,14 +75,12 @@ const run = (args: ReadonlyArray<string>) => {
   return { done, log: () => log }
 }
 
-const pct = (xs: ReadonlyArray<number>, p: number) => {
-  if (xs.length === 0) return Number.NaN
-  const s = [...xs].sort((a, b) => a - b)
-  return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!
-}
+const pct = percentile
 
 const main = async () => {
-  console.log(`live at ${speed}x from ${start} for ${seconds} s real, rounds every ${intervalS} s simulated into ${sinks.join(", ")} (${inProcess ? "main thread" : "worker thread"}); data in ${root}`)
+  console.log(
+    `live at ${speed}x from ${start} for ${seconds} s real, rounds every ${intervalS} s simulated into ${sinks.join(", ")} (${inProcess ? "main thread" : "worker thread"}); data in ${root}`
+  )
   const live = run(["live", "--config", configFile, "--clock-start", start, "--clock-speed", String(speed)])
   const t0 = Date.now()
   await new Promise((r) => setTimeout(r, seconds * 1000))
@@ -83,7 +90,9 @@ const main = async () => {
   const stopS = (Date.now() - stopT0) / 1000
   const log = live.log()
   fs.writeFileSync(path.join(root, "live.log"), log)
-  console.log(`ran ${((stopT0 - t0) / 1000).toFixed(0)} s; stop: exit ${stopCode}, live exit ${liveCode} after ${stopS.toFixed(1)} s`)
+  console.log(
+    `ran ${((stopT0 - t0) / 1000).toFixed(0)} s; stop: exit ${stopCode}, live exit ${liveCode} after ${stopS.toFixed(1)} s`
+  )
   const bad = analyze(log)
   if (!flag("keep")) fs.rmSync(root, { recursive: true, force: true })
   process.exit(bad ? 1 : 0)
@@ -104,12 +113,19 @@ const analyze = (log: string): boolean => {
     // One line per source and beat; the lag is the process's: read it from the spy lines only.
     const p99 = /event_loop_lag_p99_ms=([\d.]+)/.exec(l)
     const max = /event_loop_lag_max_ms=([\d.]+)/.exec(l)
-    return / INFO  heartbeat /.test(l) && / source=spy\b/.test(l) && p99 && max ? [{ at: at(l), p99: Number(p99[1]), max: Number(max[1]) }] : []
+    return / INFO  heartbeat /.test(l) && / source=spy\b/.test(l) && p99 && max
+      ? [{ at: at(l), p99: Number(p99[1]), max: Number(max[1]) }]
+      : []
   })
   const periodMs = heartbeatS * 1000
   const inRound = beats.filter((b) => rounds.some((r) => b.at > r.end - r.seconds * 1000 && b.at - periodMs <= r.end))
   const summary = (bs: ReadonlyArray<{ p99: number; max: number }>) =>
-    bs.length === 0 ? "no heartbeat periods" : `${bs.length} periods: p99 of the periods' p99 ${pct(bs.map((b) => b.p99), 99)} ms, worst period p99 ${Math.max(...bs.map((b) => b.p99))} ms, max ${Math.max(...bs.map((b) => b.max))} ms`
+    bs.length === 0
+      ? "no heartbeat periods"
+      : `${bs.length} periods: p99 of the periods' p99 ${pct(
+          bs.map((b) => b.p99),
+          99
+        )} ms, worst period p99 ${Math.max(...bs.map((b) => b.p99))} ms, max ${Math.max(...bs.map((b) => b.max))} ms`
   console.log(`rounds: ${rounds.length} (${rounds.map((r) => `${r.files} files in ${r.seconds} s`).join("; ")})`)
   console.log(`reconnects: "no message for" ${idle.length}, "no pong" ${pong.length}, all ${reconnects.length}`)
   for (const l of [...idle, ...pong].slice(0, 5)) console.log(`  ${l}`)

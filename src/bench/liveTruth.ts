@@ -46,7 +46,9 @@ export const sessionPlan = (seed: number, date: string, nOptions: number, dir: s
     emit("spy", "SPY"); emit("vix", "I:VIX"); for (const t of options) emit("options", t)
     fs.closeSync(fd)
     console.log(JSON.stringify({ options, counts }))`
-  const out = JSON.parse(execFileSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8", maxBuffer: 64 << 20 })) as Omit<SessionPlan, "truthCsv">
+  const out = JSON.parse(
+    execFileSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8", maxBuffer: 64 << 20 })
+  ) as Omit<SessionPlan, "truthCsv">
   return { ...out, truthCsv }
 }
 
@@ -76,9 +78,19 @@ export const checkLake = (root: string, date: string, plan: SessionPlan) =>
                   (SELECT count(*) FROM ((${truth}) EXCEPT ALL (${lake})))::DOUBLE AS missing,
                   (SELECT count(*) FROM ((${lake}) EXCEPT ALL (${truth})))::DOUBLE AS spurious`
         )
-        .pipe(Effect.map(([r]): LakeCheck => ({ feed, rows: r!.n, distinct: r!.k, missingOrWrong: r!.missing, spurious: r!.spurious })))
+        .pipe(
+          Effect.map(([r]): LakeCheck => ({
+            feed,
+            rows: r!.n,
+            distinct: r!.k,
+            missingOrWrong: r!.missing,
+            spurious: r!.spurious
+          }))
+        )
     })
   ).pipe(Effect.provide(DuckDb.layer()))
 
 export const isExact = (checks: ReadonlyArray<LakeCheck>, plan: SessionPlan): boolean =>
-  checks.every((c) => c.rows === c.distinct && c.rows === plan.counts[c.feed] && c.missingOrWrong === 0 && c.spurious === 0)
+  checks.every(
+    (c) => c.rows === c.distinct && c.rows === plan.counts[c.feed] && c.missingOrWrong === 0 && c.spurious === 0
+  )

@@ -13,17 +13,36 @@ type Client = {
   listNews: (...a: Array<unknown>) => Promise<{ results?: Array<Record<string, unknown>> }>
 }
 
-export const naiveBackfill = async (baseUrl: string, dates: ReadonlyArray<string>, outDir: string, contractsFor: (date: string) => ReadonlyArray<string>) => {
-  const { restClient } = (await import("@polygon.io/client-js")) as unknown as { restClient: (k: string, b: string, o: { pagination: boolean }) => Client }
+export const naiveBackfill = async (
+  baseUrl: string,
+  dates: ReadonlyArray<string>,
+  outDir: string,
+  contractsFor: (date: string) => ReadonlyArray<string>
+) => {
+  const { restClient } = (await import("@polygon.io/client-js")) as unknown as {
+    restClient: (k: string, b: string, o: { pagination: boolean }) => Client
+  }
   const parquetModule = (await import("parquetjs-lite")) as { default?: unknown }
   const parquet = (parquetModule.default ?? parquetModule) as {
     ParquetSchema: new (s: Record<string, unknown>) => unknown
-    ParquetWriter: { openFile: (s: unknown, p: string) => Promise<{ appendRow: (r: Record<string, unknown>) => Promise<void>; close: () => Promise<void> }> }
+    ParquetWriter: {
+      openFile: (
+        s: unknown,
+        p: string
+      ) => Promise<{ appendRow: (r: Record<string, unknown>) => Promise<void>; close: () => Promise<void> }>
+    }
   }
   const client = restClient("bench-key", baseUrl, { pagination: true })
   const barSchema = new parquet.ParquetSchema({
-    ticker: { type: "UTF8" }, t: { type: "INT64" }, o: { type: "DOUBLE" }, h: { type: "DOUBLE" }, l: { type: "DOUBLE" }, c: { type: "DOUBLE" },
-    v: { type: "DOUBLE", optional: true }, vw: { type: "DOUBLE", optional: true }, n: { type: "INT64", optional: true }
+    ticker: { type: "UTF8" },
+    t: { type: "INT64" },
+    o: { type: "DOUBLE" },
+    h: { type: "DOUBLE" },
+    l: { type: "DOUBLE" },
+    c: { type: "DOUBLE" },
+    v: { type: "DOUBLE", optional: true },
+    vw: { type: "DOUBLE", optional: true },
+    n: { type: "INT64", optional: true }
   })
   let rows = 0
   const write = async (file: string, ticker: string, bars: ReadonlyArray<Record<string, number>>) => {
@@ -42,9 +61,24 @@ export const naiveBackfill = async (baseUrl: string, dates: ReadonlyArray<string
       const bars = await client.getOptionsAggregates(ticker, 1, "second", date, date, true, "asc", 50000)
       await write(path.join(outDir, "options", date, `${ticker.replace(":", "_")}.parquet`), ticker, bars.results ?? [])
     }
-    const news = await client.listNews("SPY", undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, undefined, "asc", 1000, "published_utc", {
-      params: { "published_utc.gte": `${date}T04:00:00Z`, "published_utc.lt": `${date}T23:59:59Z` }
-    })
+    const news = await client.listNews(
+      "SPY",
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      undefined,
+      "asc",
+      1000,
+      "published_utc",
+      {
+        params: { "published_utc.gte": `${date}T04:00:00Z`, "published_utc.lt": `${date}T23:59:59Z` }
+      }
+    )
     rows += (news.results ?? []).length
   }
   return rows

@@ -26,13 +26,20 @@ const aggs = (base: string, ticker: string, from: string | number, to: string | 
   `${base}/v2/aggs/ticker/${encodeURIComponent(ticker)}/range/1/${timespan}/${from}/${to}?adjusted=true&sort=asc&limit=50000`
 
 /** The first page of every unit of `dates`, in the order the backfill starts them. */
-export const firstPages = async (base: string, lake: string, dates: ReadonlyArray<string>, bandPct = 0.01): Promise<Array<string>> => {
+export const firstPages = async (
+  base: string,
+  lake: string,
+  dates: ReadonlyArray<string>,
+  bandPct = 0.01
+): Promise<Array<string>> => {
   const urls: Array<string> = []
   for (const date of dates) {
     urls.push(aggs(base, "SPY", date, date), aggs(base, "I:VIX", date, date))
     const from = new Date(nyTimeMs(date, 0)).toISOString()
     const to = new Date(nyTimeMs(addDays(date, 1), 0)).toISOString()
-    urls.push(`${base}/v2/reference/news?limit=1000&ticker=SPY&published_utc.gte=${from}&published_utc.lt=${to}&order=asc&sort=published_utc`)
+    urls.push(
+      `${base}/v2/reference/news?limit=1000&ticker=SPY&published_utc.gte=${from}&published_utc.lt=${to}&order=asc&sort=published_utc`
+    )
     const file = path.join(lake, "raw", "contracts", `date=${date}`, "contracts.json")
     const set = JSON.parse(await fs.readFile(file, "utf8")) as SavedSet
     const open = nyTimeMs(date, 9, 30)
@@ -48,7 +55,11 @@ export const firstPages = async (base: string, lake: string, dates: ReadonlyArra
 }
 
 /** One page; a connection the server closed under a reused keep-alive socket is tried again (twice at most). */
-const get = async (url: string, apiKey: string, attempt = 0): Promise<{ results?: ReadonlyArray<unknown>; next_url?: string }> => {
+const get = async (
+  url: string,
+  apiKey: string,
+  attempt = 0
+): Promise<{ results?: ReadonlyArray<unknown>; next_url?: string }> => {
   try {
     const res = await fetch(url, { headers: { Authorization: `Bearer ${apiKey}` } })
     if (!res.ok) throw new Error(`GET ${url}: ${res.status}`)
@@ -60,7 +71,11 @@ const get = async (url: string, apiKey: string, attempt = 0): Promise<{ results?
 }
 
 /** Fetch every URL and its `next_url` chain, `inFlight` at a time. */
-export const restCeiling = async (urls: ReadonlyArray<string>, apiKey: string, inFlight = 8): Promise<CeilingResult> => {
+export const restCeiling = async (
+  urls: ReadonlyArray<string>,
+  apiKey: string,
+  inFlight = 8
+): Promise<CeilingResult> => {
   const started = performance.now()
   let index = 0
   let requests = 0

@@ -45,17 +45,29 @@ const fetchDay = async (base: string, ticker: string, date: string): Promise<Sam
 }
 
 const optionTickers = async (base: string, date: string): Promise<ReadonlyArray<string>> => {
-  const day = JSON.parse((await get(aggsUrl(base, "SPY", date, "day"))).body.toString("utf8")) as { results: Array<{ o: number }> }
+  const day = JSON.parse((await get(aggsUrl(base, "SPY", date, "day"))).body.toString("utf8")) as {
+    results: Array<{ o: number }>
+  }
   const open = day.results[0]!.o
   const q = new URLSearchParams({
-    underlying_ticker: "SPY", expiration_date: date, as_of: date, limit: "1000", apiKey: KEY,
-    "strike_price.gte": String(Math.floor(open * 0.99)), "strike_price.lte": String(Math.ceil(open * 1.01))
+    underlying_ticker: "SPY",
+    expiration_date: date,
+    as_of: date,
+    limit: "1000",
+    apiKey: KEY,
+    "strike_price.gte": String(Math.floor(open * 0.99)),
+    "strike_price.lte": String(Math.ceil(open * 1.01))
   })
-  const list = JSON.parse((await get(`${base}/v3/reference/options/contracts?${q}`)).body.toString("utf8")) as { results: Array<{ ticker: string; strike_price: number }> }
+  const list = JSON.parse((await get(`${base}/v3/reference/options/contracts?${q}`)).body.toString("utf8")) as {
+    results: Array<{ ticker: string; strike_price: number }>
+  }
   return list.results.filter((c) => c.strike_price >= open * 0.99 && c.strike_price <= open * 1.01).map((c) => c.ticker)
 }
 
-const pass = async (base: string, contracts: ReadonlyMap<string, ReadonlyArray<string>>): Promise<Record<Group, Array<Sample>>> => {
+const pass = async (
+  base: string,
+  contracts: ReadonlyMap<string, ReadonlyArray<string>>
+): Promise<Record<Group, Array<Sample>>> => {
   const out: Record<Group, Array<Sample>> = { spy: [], vix: [], options: [] }
   for (const date of dates) {
     out.spy.push(await fetchDay(base, "SPY", date))
@@ -117,14 +129,21 @@ const main = async () => {
       await sim2.stop()
     }
   }
-  console.log(`bench:restServe  ${rounds} round(s) × ${dates.length} day(s) ${dates[0]}..${dates[dates.length - 1]}, simulator in a separate process; medians over rounds`)
+  console.log(
+    `bench:restServe  ${rounds} round(s) × ${dates.length} day(s) ${dates[0]}..${dates[dates.length - 1]}, simulator in a separate process; medians over rounds`
+  )
   const line = (label: string, s: ReadonlyArray<Summary>) => {
-    const pages = s[0]!.pages, rows = s[0]!.rows
+    const pages = s[0]!.pages,
+      rows = s[0]!.rows
     const ms = median(s.map((x) => x.ms))
     console.log(
       `  ${label.padEnd(32)} ${String(pages).padStart(3)} pages ${rows.toLocaleString("en-US").padStart(8)} rows  ` +
         `${(ms / pages).toFixed(2).padStart(7)} ms/page (max ${median(s.map((x) => x.maxMs)).toFixed(1)})  ` +
-        `${Math.round((pages * 1000) / ms).toLocaleString("en-US").padStart(6)} pages/s  ${Math.round((rows * 1000) / ms).toLocaleString("en-US").padStart(10)} rows/s`
+        `${Math.round((pages * 1000) / ms)
+          .toLocaleString("en-US")
+          .padStart(6)} pages/s  ${Math.round((rows * 1000) / ms)
+          .toLocaleString("en-US")
+          .padStart(10)} rows/s`
     )
   }
   line("SPY second day, cold process", cold)
@@ -133,8 +152,14 @@ const main = async () => {
     line(`I:VIX second day, ${phase === "fresh" ? "1st fetch" : "warm"}`, results[phase].vix)
     line(`option contract-days, ${phase}`, results[phase].options)
     const all = results[phase].spy.map((s, i) => {
-      const v = results[phase].vix[i]!, o = results[phase].options[i]!
-      return { pages: s.pages + v.pages + o.pages, rows: s.rows + v.rows + o.rows, ms: s.ms + v.ms + o.ms, maxMs: Math.max(s.maxMs, v.maxMs, o.maxMs) }
+      const v = results[phase].vix[i]!,
+        o = results[phase].options[i]!
+      return {
+        pages: s.pages + v.pages + o.pages,
+        rows: s.rows + v.rows + o.rows,
+        ms: s.ms + v.ms + o.ms,
+        maxMs: Math.max(s.maxMs, v.maxMs, o.maxMs)
+      }
     })
     line(`all aggs, ${phase}`, all)
   }

@@ -7,7 +7,9 @@ export const MAIN = path.join(path.dirname(fileURLToPath(import.meta.url)), ".."
 
 /** `main`: another build's main.js (e.g. to compare with an earlier version). */
 export const startSimulatorProcess = async (port: number, extraArgs: ReadonlyArray<string> = [], main = MAIN) => {
-  const child = spawn(process.execPath, [main, "simulate", "--port", String(port), ...extraArgs], { stdio: ["ignore", "ignore", "pipe"] })
+  const child = spawn(process.execPath, [main, "simulate", "--port", String(port), ...extraArgs], {
+    stdio: ["ignore", "ignore", "pipe"]
+  })
   let stderr = ""
   child.stderr.on("data", (d: Buffer) => (stderr += d.toString()))
   const url = `http://127.0.0.1:${port}`
@@ -22,7 +24,15 @@ export const startSimulatorProcess = async (port: number, extraArgs: ReadonlyArr
     if (Date.now() > deadline || child.exitCode !== null) throw new Error(`simulator did not start: ${stderr}`)
     await new Promise((r) => setTimeout(r, 100))
   }
-  return { url, child, stderr: () => stderr, stop: () => new Promise<void>((resolve) => (child.exitCode !== null ? resolve() : (child.once("exit", () => resolve()), child.kill("SIGTERM")))) }
+  return {
+    url,
+    child,
+    stderr: () => stderr,
+    stop: () =>
+      new Promise<void>((resolve) =>
+        child.exitCode !== null ? resolve() : (child.once("exit", () => resolve()), child.kill("SIGTERM"))
+      )
+  }
 }
 
 export const peakRssMb = () => Math.round(process.resourceUsage().maxRSS / 1024)

@@ -24,7 +24,6 @@
  */
 import { execFileSync } from "node:child_process"
 import * as fs from "node:fs"
-import * as os from "node:os"
 import * as path from "node:path"
 import WebSocket from "ws"
 import { nyDateOf, nyTimeMs } from "../domain/calendar.js"
@@ -32,6 +31,7 @@ import { SPY, VIX } from "../domain/tickers.js"
 import { makeSimClock } from "../simulator/SimClock.js"
 import { startSimulator } from "../simulator/server.js"
 import { peakRssMb, startSimulatorProcess } from "./simulatorProcess.js"
+import { cpuSecondsOf, loadAverage } from "./measure.js"
 
 const arg = (name: string): string | undefined => {
   const i = process.argv.indexOf(`--${name}`)
@@ -71,7 +71,9 @@ const sessionPlan = (): { options: Array<string>; expected: number } => {
     const clusters = ${JSON.stringify(clusters)}
     const tickers = [...(clusters.includes("stocks") ? ["SPY"] : []), ...(clusters.includes("indices") ? ["I:VIX"] : []), ...(clusters.includes("options") ? options : [])]
     console.log(JSON.stringify({ options, expected: tickers.reduce((n, t) => n + m.secondBars(t, d).length, 0) }))`
-  return JSON.parse(execFileSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8" })) as ReturnType<typeof sessionPlan>
+  return JSON.parse(
+    execFileSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8" })
+  ) as ReturnType<typeof sessionPlan>
 }
 
 interface Counter {
@@ -85,7 +87,16 @@ interface Counter {
   session1: number
   session1End: number | undefined
 }
-const newCounter = (): Counter => ({ events: 0, frames: 0, bytes: 0, maxFrame: 0, first: undefined, last: undefined, session1: 0, session1End: undefined })
+const newCounter = (): Counter => ({
+  events: 0,
+  frames: 0,
+  bytes: 0,
+  maxFrame: 0,
+  first: undefined,
+  last: undefined,
+  session1: 0,
+  session1End: undefined
+})
 
 const EV = Buffer.from(`{"ev":`)
 const S_KEY = `"s":`
@@ -124,7 +135,8 @@ const connect = (wsUrl: string, cluster: string, params: string, counter: Counte
         lastS = at < 0 ? Infinity : Number(data.toString("latin1", at + S_KEY.length, data.indexOf(44, at)))
       }
       const now = performance.now()
-      if (firstFrameCpu === undefined) firstFrameCpu = { client: process.cpuUsage(cpu0), sim: simPid === undefined ? NaN : cpuOf(simPid) - simCpu0 }
+      if (firstFrameCpu === undefined)
+        firstFrameCpu = { client: process.cpuUsage(cpu0), sim: simPid === undefined ? NaN : cpuOf(simPid) - simCpu0 }
       counter.first ??= now
       counter.last = now
       counter.events += count
@@ -133,7 +145,8 @@ const connect = (wsUrl: string, cluster: string, params: string, counter: Counte
         counter.session1 += count
         counter.session1End = now
         session1Seen += count
-        if (session1Seen === expected) session1Cpu = { client: process.cpuUsage(cpu0), sim: simPid === undefined ? NaN : cpuOf(simPid) - simCpu0 }
+        if (session1Seen === expected)
+          session1Cpu = { client: process.cpuUsage(cpu0), sim: simPid === undefined ? NaN : cpuOf(simPid) - simCpu0 }
       }
       counter.frames++
       counter.bytes += data.length
@@ -142,10 +155,7 @@ const connect = (wsUrl: string, cluster: string, params: string, counter: Counte
   })
 
 /** CPU seconds (user + system) of a process, from /proc (Linux). */
-const cpuOf = (pid: number): number => {
-  const fields = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")
-  return (Number(fields[11]) + Number(fields[12])) / 100 // utime, stime in clock ticks (USER_HZ = 100)
-}
+const cpuOf = (pid: number): number => cpuSecondsOf(`/proc/${pid}/stat`)
 
 let cpu0: NodeJS.CpuUsage | undefined
 let simPid: number | undefined
@@ -156,14 +166,22 @@ let session1Cpu: { client: NodeJS.CpuUsage; sim: number } | undefined
 let session1Seen = 0
 let expected = NaN
 
-const load = () => os.loadavg().map((x) => x.toFixed(2)).join(" ")
+const load = () => loadAverage()
 
 const main = async () => {
   const all = contractsArg === "all"
   const plan = sessionPlan()
   expected = plan.expected
   const loadBefore = load()
-  const simArgs = ["--seed", String(seed), "--start", START, "--speed", "max", ...(oneSession ? ["--faults", JSON.stringify({ ws: { replayUntilMs: SESSION1_CLOSE } })] : [])]
+  const simArgs = [
+    "--seed",
+    String(seed),
+    "--start",
+    START,
+    "--speed",
+    "max",
+    ...(oneSession ? ["--faults", JSON.stringify({ ws: { replayUntilMs: SESSION1_CLOSE } })] : [])
+  ]
   let wsUrl: string
   let stop: () => Promise<void>
   if (external !== undefined) {
@@ -171,7 +189,10 @@ const main = async () => {
     stop = async () => {}
   } else if (inProcess) {
     const sim = await startSimulator({
-      port, seed, clock: makeSimClock({ startMs: Date.parse(START), speed: "max" }), faults: oneSession ? { ws: { replayUntilMs: SESSION1_CLOSE } } : {}
+      port,
+      seed,
+      clock: makeSimClock({ startMs: Date.parse(START), speed: "max" }),
+      faults: oneSession ? { ws: { replayUntilMs: SESSION1_CLOSE } } : {}
     })
     wsUrl = sim.wsUrl
     stop = sim.close
@@ -193,12 +214,18 @@ const main = async () => {
   const list = Object.values(counters)
   const total = () => list.reduce((n, c) => n + c.events, 0)
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
-  for (const deadline = Date.now() + 60_000; list.every((c) => c.first === undefined) && Date.now() < deadline; ) await sleep(2)
+  for (const deadline = Date.now() + 60_000; list.every((c) => c.first === undefined) && Date.now() < deadline;)
+    await sleep(2)
   const t0 = performance.now()
   const perSecond: Array<number> = []
   // until the session is complete, or nothing came for 3 s (the replay stopped at the close with events missing)
   const lastFrame = () => Math.max(...list.map((c) => c.last ?? 0))
-  if (oneSession) for (const deadline = Date.now() + 120_000; session1Seen < expected && Date.now() < deadline && performance.now() - lastFrame() < 3000; ) await sleep(5)
+  if (oneSession)
+    for (
+      const deadline = Date.now() + 120_000;
+      session1Seen < expected && Date.now() < deadline && performance.now() - lastFrame() < 3000;
+    )
+      await sleep(5)
   else
     for (let i = 0, last = total(); i < seconds; i++) {
       await sleep(1000)
@@ -206,7 +233,10 @@ const main = async () => {
       last = total()
     }
   const elapsed = (performance.now() - t0) / 1000
-  const simPeakMb = simPid === undefined ? NaN : Math.round(Number(/VmHWM:\s+(\d+)/.exec(fs.readFileSync(`/proc/${simPid}/status`, "utf8"))?.[1]) / 1024)
+  const simPeakMb =
+    simPid === undefined
+      ? NaN
+      : Math.round(Number(/VmHWM:\s+(\d+)/.exec(fs.readFileSync(`/proc/${simPid}/status`, "utf8"))?.[1]) / 1024)
   const cpu = process.cpuUsage(cpu0)
   const received = total()
   sockets.forEach((ws) => ws.terminate())
@@ -226,14 +256,19 @@ const main = async () => {
         `client ${parse ? "JSON.parse" : "counting (no parse)"}; load average before ${loadBefore}, after ${loadAfter}`,
       `first session ${DATE}: ${session1} events (market: ${expected}${session1 === expected ? ", complete" : ", INCOMPLETE"}) in ${Math.round(session1Ms)} ms ` +
         `= ${Math.round(session1 / (session1Ms / 1000))} events/s from the first data frame to its last event` +
-        (session1Cpu === undefined || firstFrameCpu === undefined ? "" :
-          `; CPU per event over that time: client ${us(cpuS(session1Cpu.client) - cpuS(firstFrameCpu.client), session1)} µs` +
-          (simPid === undefined ? "" : `, simulator ${us(session1Cpu.sim - firstFrameCpu.sim, session1)} µs ` +
-            `(before the first frame: ${(firstFrameCpu.sim * 1000).toFixed(0)} ms of simulator CPU, market generation and first chunks)`)),
-      ...(oneSession ? [] : [
-        `over ${elapsed.toFixed(1)} s after the first frame: ${Math.round((received - 0) / elapsed)} events/s received (${list.map((c, i) => `${clusters[i]} ${c.events}`).join(", ")}); ` +
-          `per second ${perSecond.join(" ")}`
-      ]),
+        (session1Cpu === undefined || firstFrameCpu === undefined
+          ? ""
+          : `; CPU per event over that time: client ${us(cpuS(session1Cpu.client) - cpuS(firstFrameCpu.client), session1)} µs` +
+            (simPid === undefined
+              ? ""
+              : `, simulator ${us(session1Cpu.sim - firstFrameCpu.sim, session1)} µs ` +
+                `(before the first frame: ${(firstFrameCpu.sim * 1000).toFixed(0)} ms of simulator CPU, market generation and first chunks)`)),
+      ...(oneSession
+        ? []
+        : [
+            `over ${elapsed.toFixed(1)} s after the first frame: ${Math.round((received - 0) / elapsed)} events/s received (${list.map((c, i) => `${clusters[i]} ${c.events}`).join(", ")}); ` +
+              `per second ${perSecond.join(" ")}`
+          ]),
       `${frames} frames, largest ${Math.round(maxFrame / 1024)} KiB, ${Math.round(list.reduce((n, c) => n + c.bytes, 0) / 1e6)} MB; ` +
         `CPU from connect to the end, per event received (${received}): ${inProcess ? "simulator + client" : "client"} ${us(cpuS(cpu), received)} µs; client peak RSS ${peakRssMb()} MB${simPid === undefined ? "" : `, simulator peak RSS ${simPeakMb} MB`}`
     ].join("\n")

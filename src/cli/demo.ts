@@ -27,7 +27,9 @@ const lakeCounts = (root: string, date: string) =>
     const out: Array<string> = []
     for (const feed of ["spy", "options", "vix", "news"] as const) {
       const glob = `${lakePaths(root).partitionDir(feed, date)}/*.parquet`
-      const [r] = yield* db.query<{ n: number }>(`SELECT count(*)::DOUBLE AS n FROM read_parquet(${DuckDb.sqlString(glob)})`).pipe(Effect.orElseSucceed(() => [{ n: 0 }]))
+      const [r] = yield* db
+        .query<{ n: number }>(`SELECT count(*)::DOUBLE AS n FROM read_parquet(${DuckDb.sqlString(glob)})`)
+        .pipe(Effect.orElseSucceed(() => [{ n: 0 }]))
       out.push(`${feed} ${(r?.n ?? 0).toLocaleString("en-US")}`)
     }
     return out.join(", ")
@@ -39,21 +41,33 @@ export const demoProgram = Effect.gen(function* () {
   const year = Number(today.slice(0, 4))
   const holidays = holidayIndex([...nyseHolidays(year - 1), ...nyseHolidays(year), ...nyseHolidays(year + 1)])
   const day = previousTradingDay(today, holidays)
-  yield* Effect.logInfo(`Demo: backfilling ${day} from the ${settings.polygon.restUrl === "builtin" ? "built-in simulator" : settings.polygon.restUrl} into ${settings.storage.root}/`)
-  const summary = yield* backfillProgram({ startDate: day, endDate: day, interactive: process.stderr.isTTY === true }).pipe(
+  yield* Effect.logInfo(
+    `Demo: backfilling ${day} from the ${settings.polygon.restUrl === "builtin" ? "built-in simulator" : settings.polygon.restUrl} into ${settings.storage.root}/`
+  )
+  const summary = yield* backfillProgram({
+    startDate: day,
+    endDate: day,
+    interactive: process.stderr.isTTY === true
+  }).pipe(
     Effect.provide(Layer.mergeAll(BackfillLayer, Sinks.layer).pipe(Layer.provide(Layer.succeed(AppSettings, settings))))
   )
   yield* printBackfillSummary(summary)
 
   const session = nextTradingDay(day, holidays)
   const clockStart = new Date(nyTimeMs(session, 9, 29, 50)).toISOString()
-  yield* Effect.logInfo(`Demo: streaming the simulated session of ${session} from 09:29:50 ET at ${STREAM_SPEED}x for ${Duration.format(STREAM_FOR)}`)
+  yield* Effect.logInfo(
+    `Demo: streaming the simulated session of ${session} from 09:29:50 ET at ${STREAM_SPEED}x for ${Duration.format(STREAM_FOR)}`
+  )
   // the demo always streams from the open: a stored anchor of an earlier demo would resume mid-session
   yield* Effect.promise(() => fs.rm(anchorFile(settings.storage.root), { force: true }))
   yield* runLive({ clockStart, clockSpeed: STREAM_SPEED }).pipe(
     Effect.timeoutOption(STREAM_FOR),
     Effect.catchAllCause((cause) => Effect.logWarning("Demo: live streaming ended with an error", cause))
   )
-  yield* Console.log(`\nStreamed ${session} (first hour, simulated): ${yield* lakeCounts(settings.storage.root, session)} rows in ${settings.storage.root}/raw/<feed>/date=${session}/`)
-  yield* Console.log(`Status: node dist/main.js status   Consolidated view: ${settings.storage.root}/consolidated/date=${day}/ and ${settings.storage.root}/warehouse.duckdb`)
+  yield* Console.log(
+    `\nStreamed ${session} (first hour, simulated): ${yield* lakeCounts(settings.storage.root, session)} rows in ${settings.storage.root}/raw/<feed>/date=${session}/`
+  )
+  yield* Console.log(
+    `Status: node dist/main.js status   Consolidated view: ${settings.storage.root}/consolidated/date=${day}/ and ${settings.storage.root}/warehouse.duckdb`
+  )
 })

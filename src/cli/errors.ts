@@ -5,7 +5,13 @@
 import { ValidationError } from "@effect/cli"
 import { Cause, ConfigError, Exit, Option } from "effect"
 
-const USAGE_TAGS = new Set(["MissingApiKey", "BackfillInputError", "VerifyInputError", "ConfigFileError", "ValidationError"])
+const USAGE_TAGS = new Set([
+  "MissingApiKey",
+  "BackfillInputError",
+  "VerifyInputError",
+  "ConfigFileError",
+  "ValidationError"
+])
 
 const tagOf = (e: unknown): string | undefined =>
   typeof e === "object" && e !== null && "_tag" in e ? String((e as { _tag: unknown })._tag) : undefined

@@ -12,14 +12,18 @@ const int = (name: string, fallback: number) => Config.integer(name).pipe(Config
 const bool = (name: string, fallback: boolean) => Config.boolean(name).pipe(Config.withDefault(fallback))
 const optStr = (name: string) => Config.option(Config.string(name))
 const ticker = Config.string().pipe(
-  Config.validate({ message: "a ticker is 1-40 of A-Z a-z 0-9 : . _ -", validation: (t) => /^[A-Za-z0-9:._-]{1,40}$/.test(t) && !t.includes("..") })
+  Config.validate({
+    message: "a ticker is 1-40 of A-Z a-z 0-9 : . _ -",
+    validation: (t) => /^[A-Za-z0-9:._-]{1,40}$/.test(t) && !t.includes("..")
+  })
 )
 /** The underlying: `tickers.underlying`, else the older `options.underlying`, else SPY (both keys always agree). */
 const underlying = Config.nested(Config.nested(ticker, "underlying"), "tickers").pipe(
   Config.orElse(() => Config.nested(Config.nested(ticker, "underlying"), "options")),
   Config.withDefault("SPY")
 )
-const enabled = (feed: string, fallback = true) => Config.all({ enabled: bool("enabled", fallback) }).pipe(Config.nested(feed))
+const enabled = (feed: string, fallback = true) =>
+  Config.all({ enabled: bool("enabled", fallback) }).pipe(Config.nested(feed))
 
 /**
  * `max_retries` is the number of retries after the first attempt (3 = 4 attempts, as SCOPE asks).
@@ -31,7 +35,9 @@ const maxRetries = Config.all({
   attempts: Config.option(Config.integer("max_attempts"))
 }).pipe(
   Config.map(({ retries, attempts }) => ({
-    maxRetries: Option.getOrElse(retries, () => Option.match(attempts, { onNone: () => 3, onSome: (a) => Math.max(0, a - 1) })),
+    maxRetries: Option.getOrElse(retries, () =>
+      Option.match(attempts, { onNone: () => 3, onSome: (a) => Math.max(0, a - 1) })
+    ),
     deprecatedMaxAttempts: attempts
   })),
   Config.validate({ message: "retry.max_retries must be >= 0", validation: (r) => r.maxRetries >= 0 })
@@ -60,7 +66,9 @@ export type RetryPolicy = Omit<Config.Config.Success<typeof RetryPolicyConfig>, 
 export const EMPTY_LIST = "<empty list>"
 
 const positive = (name: string, fallback: number) =>
-  num(name, fallback).pipe(Config.validate({ message: `${name} must be > 0`, validation: (n) => Number.isFinite(n) && n > 0 }))
+  num(name, fallback).pipe(
+    Config.validate({ message: `${name} must be > 0`, validation: (n) => Number.isFinite(n) && n > 0 })
+  )
 
 /** Server-side statement limits of a SQL sink (statementGuard.ts), and its test-only fault knob. */
 const sqlBounds = {
@@ -115,28 +123,52 @@ export const SettingsConfig = Config.all({
   }).pipe(Config.nested("session")),
   storage: Config.all({ root: str("root", "data") }).pipe(Config.nested("storage")),
   /** The backfill range when the CLI gives none (`--start-date`/`--end-date` win). */
-  backfill: Config.all({ startDate: optStr("start_date"), endDate: optStr("end_date") }).pipe(Config.nested("backfill")),
+  backfill: Config.all({ startDate: optStr("start_date"), endDate: optStr("end_date") }).pipe(
+    Config.nested("backfill")
+  ),
   logging: Config.all({
-    level: Config.literal("all", "trace", "debug", "info", "warning", "error", "fatal", "none")("level").pipe(Config.withDefault("info" as const)),
+    level: Config.literal(
+      "all",
+      "trace",
+      "debug",
+      "info",
+      "warning",
+      "error",
+      "fatal",
+      "none"
+    )("level").pipe(Config.withDefault("info" as const)),
     /** Also append every log line to data/logs/YYYY-MM-DD.log. */
     file: bool("file", false)
   }).pipe(Config.nested("logging")),
-  feeds: Config.all({ spy: enabled("spy"), options: enabled("options"), vix: enabled("vix"), news: enabled("news") }).pipe(
-    Config.nested("feeds")
-  ),
+  feeds: Config.all({
+    spy: enabled("spy"),
+    options: enabled("options"),
+    vix: enabled("vix"),
+    news: enabled("news")
+  }).pipe(Config.nested("feeds")),
   /** SCOPE's ticker symbols: the underlying (its bars, its options, its news) and the index (the `vix` feed). */
-  tickers: Config.all({ underlying, index: Config.nested(Config.nested(ticker, "index"), "tickers").pipe(Config.withDefault("I:VIX")) }),
-  options: Config.zipWith(underlying, Config.all({
-    strikeBandPct: num("strike_band_pct", 0.01),
-    maxContracts: int("max_contracts", 100),
-    expiration: Config.literal("next_trading_day", "same_day")("expiration").pipe(Config.withDefault("next_trading_day" as const)),
-    timespan: Config.literal("second", "minute")("timespan").pipe(Config.withDefault("second" as const)),
-    recenter: Config.all({
-      enabled: bool("enabled", false),
-      bandPct: num("band_pct", 0.005),
-      cooldownS: int("cooldown_s", 300)
-    }).pipe(Config.nested("recenter"))
-  }).pipe(Config.nested("options")), (u, o) => ({ underlying: u, ...o })),
+  tickers: Config.all({
+    underlying,
+    index: Config.nested(Config.nested(ticker, "index"), "tickers").pipe(Config.withDefault("I:VIX"))
+  }),
+  options: Config.zipWith(
+    underlying,
+    Config.all({
+      strikeBandPct: num("strike_band_pct", 0.01),
+      maxContracts: int("max_contracts", 100),
+      expiration: Config.literal(
+        "next_trading_day",
+        "same_day"
+      )("expiration").pipe(Config.withDefault("next_trading_day" as const)),
+      timespan: Config.literal("second", "minute")("timespan").pipe(Config.withDefault("second" as const)),
+      recenter: Config.all({
+        enabled: bool("enabled", false),
+        bandPct: num("band_pct", 0.005),
+        cooldownS: int("cooldown_s", 300)
+      }).pipe(Config.nested("recenter"))
+    }).pipe(Config.nested("options")),
+    (u, o) => ({ underlying: u, ...o })
+  ),
   news: Config.all({ pollIntervalS: num("poll_interval_s", 30) }).pipe(Config.nested("news")),
   clock: Config.all({ start: optStr("start"), speed: num("speed", 1) }).pipe(Config.nested("clock")),
   live: Config.all({
@@ -188,7 +220,10 @@ export const SettingsConfig = Config.all({
     ),
     /** Seconds between incremental loads of the live day's new lake files into the sinks (0 = only at the end of the day). */
     liveLoadIntervalS: num("live_load_interval_s", 60).pipe(
-      Config.validate({ message: "sinks.live_load_interval_s must be >= 0", validation: (n) => Number.isFinite(n) && n >= 0 })
+      Config.validate({
+        message: "sinks.live_load_interval_s must be >= 0",
+        validation: (n) => Number.isFinite(n) && n >= 0
+      })
     ),
     /** Run those loads in a worker thread (default), so they never delay the sockets; false = on the main thread. */
     liveLoadWorker: Config.boolean("live_load_worker").pipe(Config.withDefault(true)),
@@ -244,10 +279,13 @@ export type Settings = Config.Config.Success<typeof SettingsConfig>
 export const simulatorDelayS = (s: Pick<Settings, "polygon" | "simulator">): number =>
   s.polygon.feed === "delayed" ? s.polygon.feedDelayS : s.simulator.delayS
 
-export const feedDelayMs = (s: Pick<Settings, "polygon">): number => (s.polygon.feed === "delayed" ? s.polygon.feedDelayS * 1000 : 0)
+export const feedDelayMs = (s: Pick<Settings, "polygon">): number =>
+  s.polygon.feed === "delayed" ? s.polygon.feedDelayS * 1000 : 0
 
 /** Which variable supplied the key, for messages that must name it. */
-export const apiKeyOf = (s: Settings): Option.Option<{ readonly key: Redacted.Redacted<string>; readonly variable: string }> =>
+export const apiKeyOf = (
+  s: Settings
+): Option.Option<{ readonly key: Redacted.Redacted<string>; readonly variable: string }> =>
   Option.orElse(
     Option.map(s.apiKey, (key) => ({ key, variable: "POLYGON_API_KEY" })),
     () => Option.map(s.massiveApiKey, (key) => ({ key, variable: "MASSIVE_API_KEY" }))

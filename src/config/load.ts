@@ -16,7 +16,9 @@ const readYaml = (fs: FileSystem.FileSystem, file: string, required: boolean) =>
   fs.readFileString(file).pipe(
     Effect.map((text): Record<string, unknown> => (parseYaml(text) ?? {}) as Record<string, unknown>),
     Effect.catchAll((e) =>
-      required ? Effect.fail(new ConfigFileError(`cannot read config file ${file}: ${e.message}`)) : Effect.succeed<Record<string, unknown>>({})
+      required
+        ? Effect.fail(new ConfigFileError(`cannot read config file ${file}: ${e.message}`))
+        : Effect.succeed<Record<string, unknown>>({})
     )
   )
 
@@ -39,7 +41,9 @@ const dotEnvProvider = (fs: FileSystem.FileSystem, file: string) =>
 /** `[]` → `[EMPTY_LIST]`, recursively (see EMPTY_LIST). */
 const markEmptyLists = (value: unknown): unknown =>
   Array.isArray(value)
-    ? value.length === 0 ? [EMPTY_LIST] : value.map(markEmptyLists)
+    ? value.length === 0
+      ? [EMPTY_LIST]
+      : value.map(markEmptyLists)
     : value !== null && typeof value === "object"
       ? Object.fromEntries(Object.entries(value).map(([k, v]) => [k, markEmptyLists(v)]))
       : value
@@ -60,12 +64,23 @@ export const makeProvider = (options: LoadOptions = {}) =>
     const settingsPath = options.configPath ?? "config/settings.yaml"
     const settings = yield* readYaml(fs, settingsPath, options.configPath !== undefined)
     const retry = yield* readYaml(fs, path.join(path.dirname(settingsPath), "retry_policy.yaml"), false)
-    const files = ConfigProvider.fromJson(markEmptyLists({ ...settings, retry: { ...retry, ...(settings["retry"] as object) } }))
+    const files = ConfigProvider.fromJson(
+      markEmptyLists({ ...settings, retry: { ...retry, ...(settings["retry"] as object) } })
+    )
     const dotenv = yield* dotEnvProvider(fs, ".env")
     const env = ConfigProvider.fromEnv().pipe(ConfigProvider.constantCase)
-    const base = options.ignoreEnv ? files : env.pipe(ConfigProvider.orElse(() => dotenv), ConfigProvider.orElse(() => files))
-    return options.overrides ? ConfigProvider.fromJson(markEmptyLists(options.overrides)).pipe(ConfigProvider.orElse(() => base)) : base
+    const base = options.ignoreEnv
+      ? files
+      : env.pipe(
+          ConfigProvider.orElse(() => dotenv),
+          ConfigProvider.orElse(() => files)
+        )
+    return options.overrides
+      ? ConfigProvider.fromJson(markEmptyLists(options.overrides)).pipe(ConfigProvider.orElse(() => base))
+      : base
   })
 
-export const loadSettings = (options: LoadOptions = {}): Effect.Effect<Settings, ConfigFileError | import("effect/ConfigError").ConfigError, FileSystem.FileSystem> =>
+export const loadSettings = (
+  options: LoadOptions = {}
+): Effect.Effect<Settings, ConfigFileError | import("effect/ConfigError").ConfigError, FileSystem.FileSystem> =>
   Effect.flatMap(makeProvider(options), (provider) => Effect.withConfigProvider(SettingsConfig, provider))

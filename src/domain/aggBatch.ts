@@ -12,8 +12,21 @@ import { type Provenance, restAggRow, restIndexRow } from "./normalize.js"
  * and absent or false on others: that unit goes through row objects instead.
  */
 export const aggBatch = (ticker: string, cols: AggColumns, p: Provenance): ColumnBatch | undefined => {
-  const shared = { ticker, window_end_ms: null, official_open: null, source: p.source, received_at_ms: p.receivedAtMs, extra: null }
-  const prices: ColumnBatch["doubles"] = [["window_start_ms", cols.t], ["open", cols.o], ["high", cols.h], ["low", cols.l], ["close", cols.c]]
+  const shared = {
+    ticker,
+    window_end_ms: null,
+    official_open: null,
+    source: p.source,
+    received_at_ms: p.receivedAtMs,
+    extra: null
+  }
+  const prices: ColumnBatch["doubles"] = [
+    ["window_start_ms", cols.t],
+    ["open", cols.o],
+    ["high", cols.h],
+    ["low", cols.l],
+    ["close", cols.c]
+  ]
   if (cols.shape === "index") return { length: cols.length, doubles: prices, constants: shared }
   let otc: boolean | null = null
   if (cols.otc !== undefined && cols.length > 0) {
@@ -29,7 +42,12 @@ export const aggBatch = (ticker: string, cols: AggColumns, p: Provenance): Colum
 }
 
 /** The same items as row objects, through the normalizer itself (for the rare mixed-`otc` unit). */
-export const aggRows = (feed: "spy" | "options" | "vix", ticker: string, cols: AggColumns, p: Provenance): Array<Row> => {
+export const aggRows = (
+  feed: "spy" | "options" | "vix",
+  ticker: string,
+  cols: AggColumns,
+  p: Provenance
+): Array<Row> => {
   const rows: Array<Row> = []
   for (let i = 0; i < cols.length; i++) {
     const raw: Record<string, unknown> = { o: cols.o[i], c: cols.c[i], h: cols.h[i], l: cols.l[i], t: cols.t[i] }

@@ -13,9 +13,25 @@ import { JsonBytes, keyCode, plainDecimal, plainDecimalValue } from "../lib/json
 export type AggShape = "agg" | "index"
 
 /** Slot order of the columns. */
-const T = 0, O = 1, H = 2, L = 3, C = 4, V = 5, VW = 6, N = 7
+const T = 0,
+  O = 1,
+  H = 2,
+  L = 3,
+  C = 4,
+  V = 5,
+  VW = 6,
+  N = 7
 const SLOTS: Readonly<Record<AggShape, number>> = { agg: 8, index: 5 }
-const K = { t: keyCode("t"), o: keyCode("o"), h: keyCode("h"), l: keyCode("l"), c: keyCode("c"), v: keyCode("v"), vw: keyCode("vw"), n: keyCode("n") }
+const K = {
+  t: keyCode("t"),
+  o: keyCode("o"),
+  h: keyCode("h"),
+  l: keyCode("l"),
+  c: keyCode("c"),
+  v: keyCode("v"),
+  vw: keyCode("vw"),
+  n: keyCode("n")
+}
 const K_OTC = 111 | (116 << 8) | (99 << 16)
 const OTC_BIT = 1 << 8
 
@@ -40,7 +56,10 @@ export class AggColumnsBuilder {
   private cols: Array<Float64Array>
   private otc: Int8Array | undefined
 
-  constructor(readonly shape: AggShape, private capacity = 1024) {
+  constructor(
+    readonly shape: AggShape,
+    private capacity = 1024
+  ) {
     this.cols = Array.from({ length: SLOTS[shape] }, () => new Float64Array(capacity))
   }
 
@@ -89,7 +108,24 @@ export class AggColumnsBuilder {
       let slot: number
       if (b[p + 2] === 34) {
         p += 3
-        slot = k0 === 116 ? T : k0 === 111 ? O : k0 === 104 ? H : k0 === 108 ? L : k0 === 99 ? C : !agg ? -1 : k0 === 118 ? V : k0 === 110 ? N : -1
+        slot =
+          k0 === 116
+            ? T
+            : k0 === 111
+              ? O
+              : k0 === 104
+                ? H
+                : k0 === 108
+                  ? L
+                  : k0 === 99
+                    ? C
+                    : !agg
+                      ? -1
+                      : k0 === 118
+                        ? V
+                        : k0 === 110
+                          ? N
+                          : -1
       } else if (agg && k0 === 118 && b[p + 2] === 119 && b[p + 3] === 34) {
         p += 4
         slot = VW
@@ -156,7 +192,14 @@ export class AggColumnsBuilder {
     return {
       shape: this.shape,
       length: n,
-      t: col(T), o: col(O), h: col(H), l: col(L), c: col(C), v: col(V), vw: col(VW), n: col(N),
+      t: col(T),
+      o: col(O),
+      h: col(H),
+      l: col(L),
+      c: col(C),
+      v: col(V),
+      vw: col(VW),
+      n: col(N),
       otc: this.otc?.subarray(0, n)
     }
   }
@@ -169,18 +212,24 @@ const withOtc = (otc: Int8Array, capacity: number): Int8Array => {
   return out
 }
 
-const RESULTS = "results", NEXT_URL = "next_url", RESULTS_COUNT = "resultsCount"
+const RESULTS = "results",
+  NEXT_URL = "next_url",
+  RESULTS_COUNT = "resultsCount"
 
 /**
  * One page (`{…, "results": [items], …, "next_url": "…"}`) into `into`. Returns the page's
  * `next_url` (undefined on the last page), or undefined as a whole when anything is not the clean
  * shape; `into` may then hold part of the page and must be discarded.
  */
-export const decodeAggPage = (body: Uint8Array, into: AggColumnsBuilder): { readonly nextUrl: string | undefined } | undefined => {
+export const decodeAggPage = (
+  body: Uint8Array,
+  into: AggColumnsBuilder
+): { readonly nextUrl: string | undefined } | undefined => {
   const r = new JsonBytes(body)
   if (!r.eat(123)) return undefined
   let nextUrl: string | undefined
-  let sawResults = false, sawNext = false
+  let sawResults = false,
+    sawNext = false
   if (!r.eat(125)) {
     for (;;) {
       const key = r.string()

@@ -32,9 +32,24 @@ const c = (name: string, type: ColumnType, nullable: boolean, doc: string): Colu
 
 /** Columns shared by every row, whatever the feed: provenance and forward compatibility. */
 const provenance: ReadonlyArray<Column> = [
-  c("source", "VARCHAR", false, "`rest` (backfill), `ws` (live stream) or `repair` (REST gap repair after a reconnect)"),
-  c("received_at_ms", "BIGINT", false, "when the platform received the row (epoch ms, Effect Clock); the latest version of a key wins"),
-  c("extra", "VARCHAR", true, "JSON object of fields the API sent that this schema does not know yet (schema drift); null when none")
+  c(
+    "source",
+    "VARCHAR",
+    false,
+    "`rest` (backfill), `ws` (live stream) or `repair` (REST gap repair after a reconnect)"
+  ),
+  c(
+    "received_at_ms",
+    "BIGINT",
+    false,
+    "when the platform received the row (epoch ms, Effect Clock); the latest version of a key wins"
+  ),
+  c(
+    "extra",
+    "VARCHAR",
+    true,
+    "JSON object of fields the API sent that this schema does not know yet (schema drift); null when none"
+  )
 ]
 
 const aggColumns: ReadonlyArray<Column> = [
@@ -44,7 +59,12 @@ const aggColumns: ReadonlyArray<Column> = [
   c("high", "DOUBLE", false, "`h`"),
   c("low", "DOUBLE", false, "`l`"),
   c("close", "DOUBLE", false, "`c`"),
-  c("volume", "DOUBLE", false, "`v`, exactly as sent (the API sends fractional volumes too; DOUBLE is exact for integers up to 2^53)"),
+  c(
+    "volume",
+    "DOUBLE",
+    false,
+    "`v`, exactly as sent (the API sends fractional volumes too; DOUBLE is exact for integers up to 2^53)"
+  ),
   c("vwap", "DOUBLE", true, "`vw`, the window's VWAP"),
   c("transactions", "BIGINT", true, "`n`, REST only"),
   c("window_end_ms", "BIGINT", true, "`e`, WebSocket only"),

@@ -21,11 +21,20 @@ const observed = (x: DateTime) => (x.weekday === 6 ? x.minus({ days: 1 }) : x.we
 
 const easterSunday = (y: number) => {
   // Anonymous Gregorian algorithm
-  const a = y % 19, b = Math.floor(y / 100), c = y % 100
-  const dd = Math.floor(b / 4), e = b % 4, f = Math.floor((b + 8) / 25), g = Math.floor((b - f + 1) / 3)
-  const h = (19 * a + b - dd - g + 15) % 30, i = Math.floor(c / 4), k = c % 4
-  const l = (32 + 2 * e + 2 * i - h - k) % 7, m = Math.floor((a + 11 * h + 22 * l) / 451)
-  const month = Math.floor((h + l - 7 * m + 114) / 31), day = ((h + l - 7 * m + 114) % 31) + 1
+  const a = y % 19,
+    b = Math.floor(y / 100),
+    c = y % 100
+  const dd = Math.floor(b / 4),
+    e = b % 4,
+    f = Math.floor((b + 8) / 25),
+    g = Math.floor((b - f + 1) / 3)
+  const h = (19 * a + b - dd - g + 15) % 30,
+    i = Math.floor(c / 4),
+    k = c % 4
+  const l = (32 + 2 * e + 2 * i - h - k) % 7,
+    m = Math.floor((a + 11 * h + 22 * l) / 451)
+  const month = Math.floor((h + l - 7 * m + 114) / 31),
+    day = ((h + l - 7 * m + 114) % 31) + 1
   return d(y, month, day)
 }
 

@@ -29,7 +29,14 @@ export const lakePaths = (root: string) => ({
   stagingDir: (feed: Feed, date: string) => path.join(root, "staging", feed, `date=${assertDate(date)}`),
   stateDir: path.join(root, "state"),
   checkpointFile: (feed: Feed, date: string, unit?: string) =>
-    path.join(root, "state", "checkpoints", feed, assertDate(date), `${unit === undefined ? "_day" : tickerFileName(unit)}.json`),
+    path.join(
+      root,
+      "state",
+      "checkpoints",
+      feed,
+      assertDate(date),
+      `${unit === undefined ? "_day" : tickerFileName(unit)}.json`
+    ),
   quarantineDir: (feed: Feed, date: string) => path.join(root, "quarantine", feed, `date=${assertDate(date)}`),
   lateDir: (feed: Feed, date: string) => path.join(root, "late", feed, `date=${assertDate(date)}`),
   journalDir: path.join(root, "journal"),

@@ -17,7 +17,10 @@ export interface RecenterState {
 }
 
 export const shouldRecenter = (state: RecenterState, price: number, nowMs: number, rule: RecenterRule): boolean =>
-  Number.isFinite(price) && price > 0 && Math.abs(price - state.anchor) > state.anchor * rule.bandPct && nowMs - state.changedAtMs >= rule.cooldownMs
+  Number.isFinite(price) &&
+  price > 0 &&
+  Math.abs(price - state.anchor) > state.anchor * rule.bandPct &&
+  nowMs - state.changedAtMs >= rule.cooldownMs
 
 export interface SubscriptionChange {
   readonly add: ReadonlyArray<string>
@@ -26,7 +29,10 @@ export interface SubscriptionChange {
 }
 
 /** What to subscribe and unsubscribe to go from `current` to `target` (order of `target` kept). */
-export const subscriptionChange = (current: ReadonlyArray<string>, target: ReadonlyArray<string>): SubscriptionChange => {
+export const subscriptionChange = (
+  current: ReadonlyArray<string>,
+  target: ReadonlyArray<string>
+): SubscriptionChange => {
   const now = new Set(current)
   const wanted = new Set(target)
   return { add: target.filter((t) => !now.has(t)), drop: current.filter((t) => !wanted.has(t)), next: [...target] }
@@ -89,7 +95,11 @@ export const decide = (
 }
 
 /** The tracker after an entry. */
-export const afterEntry = (e: RecenterEntry): RecenterTracker => ({ anchor: e.new_anchor, changedAtMs: e.at_ms, current: e.contracts })
+export const afterEntry = (e: RecenterEntry): RecenterTracker => ({
+  anchor: e.new_anchor,
+  changedAtMs: e.at_ms,
+  current: e.contracts
+})
 
 export interface ReplayedRecenter extends RecenterTracker {
   /** Per ticker of the current set that a re-centring added: the `window_ms` of its latest addition. */

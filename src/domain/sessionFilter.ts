@@ -17,7 +17,11 @@ export interface SessionWindow {
 }
 
 /** The window rows of `date` must fall in; undefined = keep everything (extended hours). */
-export const sessionWindow = (hours: SessionHours, date: string, holidays: ReadonlyMap<string, MarketHoliday>): SessionWindow | undefined => {
+export const sessionWindow = (
+  hours: SessionHours,
+  date: string,
+  holidays: ReadonlyMap<string, MarketHoliday>
+): SessionWindow | undefined => {
   if (hours === "extended") return undefined
   const s = sessionOf(date, holidays)
   // a closed date has no session: nothing of it is inside (an empty window)
@@ -31,10 +35,11 @@ export const sessionWindow = (hours: SessionHours, date: string, holidays: Reado
 export const sessionFilterFor = (hours: SessionHours, holidays: ReadonlyMap<string, MarketHoliday>) => {
   if (hours === "extended") return undefined
   const byDate = new Map<string, SessionWindow>()
-  let last: SessionWindow & { readonly dayStart: number; readonly dayEnd: number } | undefined
+  let last: (SessionWindow & { readonly dayStart: number; readonly dayEnd: number }) | undefined
   return (startMs: number): boolean => {
     // the same session answers every bar of its day without a calendar call
-    if (last !== undefined && startMs >= last.dayStart && startMs < last.dayEnd) return startMs >= last.openMs && startMs < last.closeMs
+    if (last !== undefined && startMs >= last.dayStart && startMs < last.dayEnd)
+      return startMs >= last.openMs && startMs < last.closeMs
     const date = nyDateOf(startMs)
     let w = byDate.get(date)
     if (w === undefined) byDate.set(date, (w = sessionWindow("regular", date, holidays)!))

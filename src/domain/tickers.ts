@@ -40,4 +40,5 @@ export const formatOptionTicker = (s: OptionSymbol): string => {
 }
 
 /** True for a ticker safe to use as a path segment or a SQL literal value (no `/`, `..`, quotes). */
-export const isSafeTicker = (ticker: string): boolean => /^[A-Za-z0-9:._-]{1,40}$/.test(ticker) && !ticker.includes("..")
+export const isSafeTicker = (ticker: string): boolean =>
+  /^[A-Za-z0-9:._-]{1,40}$/.test(ticker) && !ticker.includes("..")

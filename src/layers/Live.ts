@@ -29,7 +29,11 @@ import { ObservabilityLive } from "./Observability.js"
 import { BUILTIN, BUILTIN_KEY, MissingApiKey, restConnectionAlerts } from "./Polygon.js"
 
 /** LiveTelemetry forwarded to Metrics (heartbeats read them), the Prometheus registry, Alerts and the last bars of the status page. */
-export const TelemetryFromObservability: Layer.Layer<LiveTelemetry, never, Metrics | Alerts | HeartbeatMonitor | PromMetrics | LastBars> = Layer.effect(
+export const TelemetryFromObservability: Layer.Layer<
+  LiveTelemetry,
+  never,
+  Metrics | Alerts | HeartbeatMonitor | PromMetrics | LastBars
+> = Layer.effect(
   LiveTelemetry,
   Effect.gen(function* () {
     const metrics = yield* Metrics
@@ -40,16 +44,35 @@ export const TelemetryFromObservability: Layer.Layer<LiveTelemetry, never, Metri
     return {
       register: (source) => heartbeats.register(source),
       received: (source, frames, events) =>
-        Effect.all([metrics.recordMessages(source, frames), metrics.recordEvents(source, events), prom.received(source, frames, events)], { discard: true }),
+        Effect.all(
+          [
+            metrics.recordMessages(source, frames),
+            metrics.recordEvents(source, events),
+            prom.received(source, frames, events)
+          ],
+          { discard: true }
+        ),
       commit: (source, rows, at, receipts) => {
         const latencyMs = receipts.length === 0 ? 0 : at - Math.min(...receipts.slice(0, 100_000))
-        return Effect.all([metrics.recordCommit(source, latencyMs, rows), metrics.recordSuccess(source, rows), prom.committed(source, rows, latencyMs)], { discard: true })
+        return Effect.all(
+          [
+            metrics.recordCommit(source, latencyMs, rows),
+            metrics.recordSuccess(source, rows),
+            prom.committed(source, rows, latencyMs)
+          ],
+          { discard: true }
+        )
       },
       late: (source, rows) => prom.lateRows(source, rows),
       lastBars: (_source, bars) => lastBars.record(bars),
       queue: (source, depth) => prom.queue(source, depth),
-      connection: (source, state) => Effect.zipRight(metrics.setConnection(source, state), state === "reconnecting" ? prom.reconnect(source) : Effect.void),
-      connectionFailure: (source) => Effect.zipRight(metrics.recordConnectionFailure(source), prom.connectionFailure(source)),
+      connection: (source, state) =>
+        Effect.zipRight(
+          metrics.setConnection(source, state),
+          state === "reconnecting" ? prom.reconnect(source) : Effect.void
+        ),
+      connectionFailure: (source) =>
+        Effect.zipRight(metrics.recordConnectionFailure(source), prom.connectionFailure(source)),
       connectionOk: (source) => metrics.resetConnectionFailures(source),
       error: (source, n = 1) => Effect.zipRight(metrics.recordError(source, n), prom.badRows(source, n)),
       outsideSession: (source, n) => metrics.recordOutsideSession(source, n),
@@ -67,24 +90,33 @@ export const endpoints = (clockStartMs: number | undefined, speed: number) =>
     let sim: { url: string; wsUrl: string } | undefined
     if (restUrl === BUILTIN || wsUrl === BUILTIN) {
       sim = yield* simulatorResource({
-        port: 0, seed: settings.simulator.seed, apiKey: BUILTIN_KEY, clock: makeSimClock({ startMs: clockStartMs, speed }),
-        rateLimit: { limit: settings.simulator.rateLimit }, extendedHours: settings.simulator.extendedHours, delayS: simulatorDelayS(settings)
+        port: 0,
+        seed: settings.simulator.seed,
+        apiKey: BUILTIN_KEY,
+        clock: makeSimClock({ startMs: clockStartMs, speed }),
+        rateLimit: { limit: settings.simulator.rateLimit },
+        extendedHours: settings.simulator.extendedHours,
+        delayS: simulatorDelayS(settings)
       })
       yield* Effect.logInfo(`Started the built-in Polygon simulator at ${sim.url} (seed ${settings.simulator.seed})`)
     }
     const key = apiKeyOf(settings)
     const needKey = restUrl !== BUILTIN || wsUrl !== BUILTIN
     if (needKey && Option.isNone(key)) {
-      return yield* new MissingApiKey({ message: "no API key is set: export POLYGON_API_KEY (or MASSIVE_API_KEY) or put it in .env" })
+      return yield* new MissingApiKey({
+        message: "no API key is set: export POLYGON_API_KEY (or MASSIVE_API_KEY) or put it in .env"
+      })
     }
     const realKey = Option.map(key, (k) => k.key)
     return {
-      rest: restUrl === BUILTIN
-        ? { baseUrl: sim!.url, apiKey: Redacted.make(BUILTIN_KEY) }
-        : { baseUrl: restUrl, apiKey: Option.getOrThrow(realKey) },
-      ws: wsUrl === BUILTIN
-        ? { baseUrl: sim!.wsUrl, apiKey: BUILTIN_KEY }
-        : { baseUrl: wsUrl, apiKey: Redacted.value(Option.getOrThrow(realKey)) }
+      rest:
+        restUrl === BUILTIN
+          ? { baseUrl: sim!.url, apiKey: Redacted.make(BUILTIN_KEY) }
+          : { baseUrl: restUrl, apiKey: Option.getOrThrow(realKey) },
+      ws:
+        wsUrl === BUILTIN
+          ? { baseUrl: sim!.wsUrl, apiKey: BUILTIN_KEY }
+          : { baseUrl: wsUrl, apiKey: Redacted.value(Option.getOrThrow(realKey)) }
     }
   })
 
@@ -95,14 +127,26 @@ export const liveLayer = (ep: Effect.Effect.Success<ReturnType<typeof endpoints>
     Effect.gen(function* () {
       const s = yield* AppSettings
       return yield* PolygonRestLive.make({
-        ...ep.rest, retry: s.retry, maxConcurrency: s.polygon.maxConcurrency, pageLimit: s.polygon.pageLimit, requestsPerMinute: s.polygon.requestsPerMinute,
+        ...ep.rest,
+        retry: s.retry,
+        maxConcurrency: s.polygon.maxConcurrency,
+        pageLimit: s.polygon.pageLimit,
+        requestsPerMinute: s.polygon.requestsPerMinute,
         connectionFailures: restConnectionAlerts(yield* Alerts, s.alerts.maxConsecutiveConnectionFailures)
       })
     })
   ).pipe(Layer.provide(ObservabilityLive))
-  const base = Layer.mergeAll(LakeLayer.pipe(Layer.provide(ObservabilityLive)), rest, ObservabilityLive, layerWs, Layer.succeed(FeedEndpoint, ep.ws))
+  const base = Layer.mergeAll(
+    LakeLayer.pipe(Layer.provide(ObservabilityLive)),
+    rest,
+    ObservabilityLive,
+    layerWs,
+    Layer.succeed(FeedEndpoint, ep.ws)
+  )
   const clockAndContracts = ContractRegistry.layer.pipe(Layer.provideMerge(MarketClock.layer))
-  const services = Layer.mergeAll(clockAndContracts, TelemetryFromObservability, LiveSinks.layerFromSettings).pipe(Layer.provideMerge(base))
+  const services = Layer.mergeAll(clockAndContracts, TelemetryFromObservability, LiveSinks.layerFromSettings).pipe(
+    Layer.provideMerge(base)
+  )
   return FeedSocket.layer(clockSpeed).pipe(Layer.provideMerge(services))
 }
 
@@ -111,6 +155,8 @@ export const statusEndpoints = Effect.gen(function* () {
   const settings = yield* AppSettings
   if (settings.http.port <= 0) return
   yield* serveStatus.pipe(
-    Effect.catchAll((e) => Effect.logWarning(`status page not served on ${settings.http.host}:${settings.http.port}: ${e.message}`))
+    Effect.catchAll((e) =>
+      Effect.logWarning(`status page not served on ${settings.http.host}:${settings.http.port}: ${e.message}`)
+    )
   )
 })

@@ -22,7 +22,9 @@ const sinkAlerts: Layer.Layer<SinkAlerts, never, LiveTelemetry> = Layer.effect(
   Effect.map(LiveTelemetry, (t) => ({ raise: (kind, message, details) => t.alert(kind, message, details) }))
 )
 
-const build = (acquire: (settings: Settings) => LiveSinkLoaderConfig["acquire"]): Layer.Layer<LiveSinkLoader, never, AppSettings> =>
+const build = (
+  acquire: (settings: Settings) => LiveSinkLoaderConfig["acquire"]
+): Layer.Layer<LiveSinkLoader, never, AppSettings> =>
   Layer.effect(
     LiveSinkLoader,
     Effect.map(AppSettings, (settings) =>
@@ -38,8 +40,12 @@ const build = (acquire: (settings: Settings) => LiveSinkLoaderConfig["acquire"])
 
 /** In process (the TestClock tests): each round builds src/layers/Sinks.ts with only that sink on this thread. */
 export const layer: Layer.Layer<LiveSinkLoader, never, AppSettings> = build((settings) => {
-  const only = (sink: SinkName) => Layer.succeed(AppSettings, { ...settings, sinks: { ...settings.sinks, enabled: [sink] } })
-  return (sink) => Effect.map(Layer.build(Sinks.layer.pipe(Layer.provide(Layer.merge(only(sink), sinkAlerts)))), (ctx) => Context.get(ctx, SinkRouter))
+  const only = (sink: SinkName) =>
+    Layer.succeed(AppSettings, { ...settings, sinks: { ...settings.sinks, enabled: [sink] } })
+  return (sink) =>
+    Effect.map(Layer.build(Sinks.layer.pipe(Layer.provide(Layer.merge(only(sink), sinkAlerts)))), (ctx) =>
+      Context.get(ctx, SinkRouter)
+    )
 })
 
 /**
@@ -47,7 +53,9 @@ export const layer: Layer.Layer<LiveSinkLoader, never, AppSettings> = build((set
  * the built dist/programs/sinkWorker.js), so a round never delays the sockets' frames. The worker uses
  * the real clock (a sink's transaction timeouts and retries are real-time budgets).
  */
-export const layerWorker = (options: { readonly script?: URL | string; readonly stopGraceMs?: number } = {}): Layer.Layer<LiveSinkLoader, never, AppSettings> =>
+export const layerWorker = (
+  options: { readonly script?: URL | string; readonly stopGraceMs?: number } = {}
+): Layer.Layer<LiveSinkLoader, never, AppSettings> =>
   build((settings) => (sink) => SinkWorker.acquire({ settings, sink, ...options }))
 
 /** `live`'s: `layerWorker` unless `sinks.live_load_worker` is false. */

@@ -16,4 +16,6 @@ export const ObservabilityLive: Layer.Layer<
   Metrics.Metrics | Alerts.Alerts | HeartbeatMonitor.HeartbeatMonitor | PromMetrics.PromMetrics | LastBars.LastBars,
   never,
   AppSettings | HttpClient.HttpClient
-> = HeartbeatMonitor.layer.pipe(Layer.provideMerge(Layer.mergeAll(Metrics.layer, Alerts.layer, PromMetrics.layer, LastBars.layer)))
+> = HeartbeatMonitor.layer.pipe(
+  Layer.provideMerge(Layer.mergeAll(Metrics.layer, Alerts.layer, PromMetrics.layer, LastBars.layer))
+)

@@ -22,7 +22,14 @@ export const BUILTIN_KEY = "builtin-simulator"
 export const restEndpoint = Effect.gen(function* () {
   const settings = yield* AppSettings
   if (settings.polygon.restUrl === BUILTIN) {
-    const sim = yield* simulatorResource({ port: 0, seed: settings.simulator.seed, apiKey: BUILTIN_KEY, rateLimit: { limit: settings.simulator.rateLimit }, extendedHours: settings.simulator.extendedHours, delayS: simulatorDelayS(settings) })
+    const sim = yield* simulatorResource({
+      port: 0,
+      seed: settings.simulator.seed,
+      apiKey: BUILTIN_KEY,
+      rateLimit: { limit: settings.simulator.rateLimit },
+      extendedHours: settings.simulator.extendedHours,
+      delayS: simulatorDelayS(settings)
+    })
     yield* Effect.logInfo(`Started the built-in Polygon simulator at ${sim.url} (seed ${settings.simulator.seed})`)
     return { baseUrl: sim.url, apiKey: Redacted.make(BUILTIN_KEY) }
   }
@@ -32,7 +39,9 @@ export const restEndpoint = Effect.gen(function* () {
       message: `polygon.rest_url is ${settings.polygon.restUrl} but no API key is set: export POLYGON_API_KEY (or MASSIVE_API_KEY) or put it in .env`
     })
   }
-  yield* Effect.logInfo(`Using ${settings.polygon.restUrl} with the key from ${key.value.variable} (${PolygonRestLive.maskKey(key.value.key)})`)
+  yield* Effect.logInfo(
+    `Using ${settings.polygon.restUrl} with the key from ${key.value.variable} (${PolygonRestLive.maskKey(key.value.key)})`
+  )
   return { baseUrl: settings.polygon.restUrl, apiKey: key.value.key }
 })
 
@@ -40,7 +49,13 @@ export const restEndpoint = Effect.gen(function* () {
 export const restConnectionAlerts = (alerts: AlertsService, max: number) => ({
   failed: (consecutive: number, last: PolygonError) =>
     consecutive > max
-      ? Effect.asVoid(alerts.raise("connection_failures", `REST: ${consecutive} consecutive connection failures (last: ${last.message})`, { source: "rest", failures: consecutive, max }))
+      ? Effect.asVoid(
+          alerts.raise(
+            "connection_failures",
+            `REST: ${consecutive} consecutive connection failures (last: ${last.message})`,
+            { source: "rest", failures: consecutive, max }
+          )
+        )
       : Effect.void,
   recovered: Effect.asVoid(alerts.resolve("connection_failures", "rest"))
 })

@@ -38,7 +38,17 @@ export const layer: Layer.Layer<SinkRouter.SinkRouter, SinkError, AppSettings> =
     const sinks: Array<Layer.Layer<never, SinkError, SinkRouter.SinkRouter | LakeReader.LakeReader>> = []
 
     if (enabled.has("duckdb"))
-      sinks.push(SinkRouter.registerLayer(DuckDbSink.make({ root: settings.storage.root, path: Option.getOrUndefined(settings.sinks.duckdb.path), batchRows: settings.sinks.duckdb.batchRows, storage: settings.sinks.duckdb.storage, ...common })))
+      sinks.push(
+        SinkRouter.registerLayer(
+          DuckDbSink.make({
+            root: settings.storage.root,
+            path: Option.getOrUndefined(settings.sinks.duckdb.path),
+            batchRows: settings.sinks.duckdb.batchRows,
+            storage: settings.sinks.duckdb.storage,
+            ...common
+          })
+        )
+      )
 
     if (enabled.has("postgres")) {
       const url = Option.orElse(settings.sinks.postgres.url, () => settings.databaseUrl)
@@ -77,9 +87,16 @@ export const layer: Layer.Layer<SinkRouter.SinkRouter, SinkError, AppSettings> =
       }
       const { account, username, password, database } = sf
       if (Option.isNone(account) || Option.isNone(username) || Option.isNone(password) || Option.isNone(database)) {
-        const given: Record<string, boolean> = { account: Option.isSome(account), user: Option.isSome(username), password: Option.isSome(password), database: Option.isSome(database) }
+        const given: Record<string, boolean> = {
+          account: Option.isSome(account),
+          user: Option.isSome(username),
+          password: Option.isSome(password),
+          database: Option.isSome(database)
+        }
         const unset = Object.keys(given).filter((k) => !given[k])
-        sinks.push(missing("snowflake", unset.map((k) => `sinks.snowflake.${k} / SNOWFLAKE_${k.toUpperCase()}`).join(", ")))
+        sinks.push(
+          missing("snowflake", unset.map((k) => `sinks.snowflake.${k} / SNOWFLAKE_${k.toUpperCase()}`).join(", "))
+        )
       } else
         sinks.push(
           SinkRouter.registerLayer(

@@ -19,14 +19,21 @@ let counter = 0
 
 export const writeColumnFile = async (target: string, batch: ColumnBatch): Promise<void> => {
   if (os.endianness() !== "LE") throw new ColumnFileError("column files are little-endian only")
-  const json = JSON.stringify({ length: batch.length, doubles: batch.doubles.map(([name]) => name), constants: batch.constants })
+  const json = JSON.stringify({
+    length: batch.length,
+    doubles: batch.doubles.map(([name]) => name),
+    constants: batch.constants
+  })
   const body = Buffer.from(json, "utf8")
   const padded = Math.ceil((12 + body.length) / 8) * 8
   const head = Buffer.alloc(padded, 32)
   head.write(MAGIC, 0, "latin1")
   head.writeUInt32LE(body.length, 8)
   body.copy(head, 12)
-  const parts = [head, ...batch.doubles.map(([, values]) => Buffer.from(values.buffer, values.byteOffset, batch.length * 8))]
+  const parts = [
+    head,
+    ...batch.doubles.map(([, values]) => Buffer.from(values.buffer, values.byteOffset, batch.length * 8))
+  ]
   const tmp = `${target}.tmp-${process.pid}-${++counter}`
   const handle = await fs.open(tmp, "w").catch(async (e: NodeJS.ErrnoException) => {
     if (e.code !== "ENOENT") throw e
@@ -44,7 +51,8 @@ export const writeColumnFile = async (target: string, batch: ColumnBatch): Promi
 
 export const readColumnFile = async (file: string): Promise<ColumnBatch> => {
   const bytes = await fs.readFile(file)
-  if (bytes.length < 12 || bytes.toString("latin1", 0, 8) !== MAGIC) throw new ColumnFileError(`${file} is not a column file`)
+  if (bytes.length < 12 || bytes.toString("latin1", 0, 8) !== MAGIC)
+    throw new ColumnFileError(`${file} is not a column file`)
   const headerLength = bytes.readUInt32LE(8)
   const header = JSON.parse(bytes.toString("utf8", 12, 12 + headerLength)) as {
     length: number
@@ -52,7 +60,8 @@ export const readColumnFile = async (file: string): Promise<ColumnBatch> => {
     constants: ColumnBatch["constants"]
   }
   let offset = Math.ceil((12 + headerLength) / 8) * 8
-  if (bytes.length !== offset + header.doubles.length * header.length * 8) throw new ColumnFileError(`${file} has the wrong size`)
+  if (bytes.length !== offset + header.doubles.length * header.length * 8)
+    throw new ColumnFileError(`${file} has the wrong size`)
   const doubles = header.doubles.map((name) => {
     const values = new Float64Array(header.length)
     new Uint8Array(values.buffer).set(bytes.subarray(offset, offset + header.length * 8))

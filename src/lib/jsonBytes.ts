@@ -9,7 +9,8 @@
 /** 10^0 … 10^22: every one is an exact double. */
 const POW10 = Array.from({ length: 23 }, (_, i) => Number(`1e${i}`))
 const MAX_SAFE = Number.MAX_SAFE_INTEGER
-const latin1 = (buf: Uint8Array, from: number, to: number): string => Buffer.from(buf.buffer, buf.byteOffset + from, to - from).toString("latin1")
+const latin1 = (buf: Uint8Array, from: number, to: number): string =>
+  Buffer.from(buf.buffer, buf.byteOffset + from, to - from).toString("latin1")
 const utf8 = new TextDecoder()
 
 /** The value read by the last `plainDecimal` (a typed array: no boxed double per call). */
@@ -156,7 +157,8 @@ export class JsonBytes {
             if (h === undefined || !((h >= 48 && h <= 57) || (h >= 65 && h <= 70) || (h >= 97 && h <= 102))) return -1
           }
           p += 6
-        } else if (e === 34 || e === 92 || e === 47 || e === 98 || e === 102 || e === 110 || e === 114 || e === 116) p += 2
+        } else if (e === 34 || e === 92 || e === 47 || e === 98 || e === 102 || e === 110 || e === 114 || e === 116)
+          p += 2
         else return -1
       } else {
         if (c >= 128) this.escaped = true
@@ -174,7 +176,9 @@ export class JsonBytes {
     const end = this.skipString()
     if (end < 0) return undefined
     this.pos = end
-    return this.escaped ? (JSON.parse(utf8.decode(this.buf.subarray(start, end))) as string) : latin1(this.buf, start + 1, end - 1)
+    return this.escaped
+      ? (JSON.parse(utf8.decode(this.buf.subarray(start, end))) as string)
+      : latin1(this.buf, start + 1, end - 1)
   }
 
   /**
@@ -191,15 +195,19 @@ export class JsonBytes {
     this.pos = end
     if (!this.eat(58)) return -1
     const b = this.buf
-    return len === 3 ? b[start + 1]! | (b[start + 2]! << 8) | (b[start + 3]! << 16) : b[start + 1]! | (len === 2 ? b[start + 2]! << 8 : 0)
+    return len === 3
+      ? b[start + 1]! | (b[start + 2]! << 8) | (b[start + 3]! << 16)
+      : b[start + 1]! | (len === 2 ? b[start + 2]! << 8 : 0)
   }
 
   /** `true` / `false` as 1 / 0; -1 when the next token is not a boolean. */
   boolean(): number {
     const b = this.buf
     const p = this.peek() === -1 ? -1 : this.pos
-    if (p >= 0 && b[p] === 116 && b[p + 1] === 114 && b[p + 2] === 117 && b[p + 3] === 101) return (this.pos = p + 4), 1
-    if (p >= 0 && b[p] === 102 && b[p + 1] === 97 && b[p + 2] === 108 && b[p + 3] === 115 && b[p + 4] === 101) return (this.pos = p + 5), 0
+    if (p >= 0 && b[p] === 116 && b[p + 1] === 114 && b[p + 2] === 117 && b[p + 3] === 101)
+      return ((this.pos = p + 4), 1)
+    if (p >= 0 && b[p] === 102 && b[p + 1] === 97 && b[p + 2] === 108 && b[p + 3] === 115 && b[p + 4] === 101)
+      return ((this.pos = p + 5), 0)
     return -1
   }
 

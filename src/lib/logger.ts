@@ -8,7 +8,9 @@ import * as path from "node:path"
 
 const formatLine = ({ logLevel, message, date, cause, annotations }: Logger.Logger.Options<unknown>): string => {
   const text = Array.isArray(message) ? message.map(String).join(" ") : String(message)
-  const notes = HashMap.toEntries(annotations).map(([k, v]) => ` ${k}=${typeof v === "string" ? v : JSON.stringify(v)}`).join("")
+  const notes = HashMap.toEntries(annotations)
+    .map(([k, v]) => ` ${k}=${typeof v === "string" ? v : JSON.stringify(v)}`)
+    .join("")
   const failure = Cause.isEmpty(cause) ? "" : `\n${Cause.pretty(cause)}`
   return `${date.toISOString()} ${logLevel.label.padEnd(5)} ${text}${notes}${failure}\n`
 }

@@ -42,9 +42,13 @@ export const installStopGuard = (options: StopGuardOptions = {}): StopGuard => {
   const onSignal = (name: NodeJS.Signals) => {
     if (first === undefined) {
       first = { name, atMs: now() }
-      log(`${name} received: stopping (cancelling running statements, rolling back); in flight: ${Inflight.describe()}. A second ${name} exits at once.`)
+      log(
+        `${name} received: stopping (cancelling running statements, rolling back); in flight: ${Inflight.describe()}. A second ${name} exits at once.`
+      )
       timer = setTimeout(() => {
-        log(`still running ${(watchdogMs / 1000).toFixed(0)} s after ${name}; exiting (1). Left unfinished: ${Inflight.describe()}`)
+        log(
+          `still running ${(watchdogMs / 1000).toFixed(0)} s after ${name}; exiting (1). Left unfinished: ${Inflight.describe()}`
+        )
         exit(1)
       }, watchdogMs)
       timer.unref()
@@ -65,7 +69,9 @@ export const installStopGuard = (options: StopGuardOptions = {}): StopGuard => {
   return {
     signal: () => first,
     stoppedLine: () =>
-      first === undefined ? undefined : `stopped ${((now() - first.atMs) / 1000).toFixed(1)} s after ${first.name}${Inflight.current().length > 0 ? `; left unfinished: ${Inflight.describe()}` : ""}`,
+      first === undefined
+        ? undefined
+        : `stopped ${((now() - first.atMs) / 1000).toFixed(1)} s after ${first.name}${Inflight.current().length > 0 ? `; left unfinished: ${Inflight.describe()}` : ""}`,
     uninstall: () => {
       if (timer) clearTimeout(timer)
       process.off("SIGINT", onInt)

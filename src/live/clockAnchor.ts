@@ -34,11 +34,18 @@ export interface ResolvedClock {
 export const anchorFile = (root: string): string => path.join(lakePaths(root).stateDir, "clock-anchor.json")
 
 const isAnchor = (u: unknown): u is ClockAnchor =>
-  typeof u === "object" && u !== null && ["clockStartMs", "speed", "wallStartMs"].every((k) => typeof (u as Record<string, unknown>)[k] === "number")
+  typeof u === "object" &&
+  u !== null &&
+  ["clockStartMs", "speed", "wallStartMs"].every((k) => typeof (u as Record<string, unknown>)[k] === "number")
 
 /** Pure: the anchor to use at wall time `wallNowMs`, given the stored one (if any). */
 export const resolve = (stored: unknown, clockStartMs: number, speed: number, wallNowMs: number): ResolvedClock => {
-  if (isAnchor(stored) && stored.clockStartMs === clockStartMs && stored.speed === speed && stored.wallStartMs <= wallNowMs) {
+  if (
+    isAnchor(stored) &&
+    stored.clockStartMs === clockStartMs &&
+    stored.speed === speed &&
+    stored.wallStartMs <= wallNowMs
+  ) {
     const nowMs = Math.floor(clockStartMs + (wallNowMs - stored.wallStartMs) * speed)
     if (nyDateOf(nowMs) === nyDateOf(clockStartMs)) return { nowMs, anchor: stored, resumed: true }
   }
@@ -57,7 +64,9 @@ export const anchor = (root: string, clockStartMs: number, speed: number): Effec
     const resolved = resolve(stored, clockStartMs, speed, wallNowMs)
     if (!resolved.resumed)
       yield* Effect.tryPromise(() => writeFileAtomic(file, JSON.stringify(resolved.anchor) + "\n")).pipe(
-        Effect.catchAll((e) => Effect.logWarning(`cannot store the simulated clock's anchor in ${file}: ${String(e.error)}`))
+        Effect.catchAll((e) =>
+          Effect.logWarning(`cannot store the simulated clock's anchor in ${file}: ${String(e.error)}`)
+        )
       )
     return resolved
   })

@@ -27,7 +27,8 @@ export const onFeedClock = <A, E, R>(delayMs: number, self: Effect.Effect<A, E, 
   delayMs === 0 ? self : Effect.flatMap(Effect.clock, (base) => Effect.withClock(self, feedClock(delayMs, base)))
 
 /** The feed clock's now. */
-export const feedNow = (delayMs: number): Effect.Effect<number> => Effect.map(Clock.currentTimeMillis, (t) => t - delayMs)
+export const feedNow = (delayMs: number): Effect.Effect<number> =>
+  Effect.map(Clock.currentTimeMillis, (t) => t - delayMs)
 
 /** Sleep until the feed clock shows `atMs` (at once if it already has). */
 export const sleepUntilFeed = (delayMs: number, atMs: number): Effect.Effect<void> =>
@@ -37,4 +38,6 @@ const hms = (ms: number) => DateTime.fromMillis(ms, { zone: NY }).toFormat("yyyy
 
 /** "16:00:00 …" or, on a delayed feed, "16:00:00 … (feed time; 16:15:00 … on the wall clock, 900 s delay)". */
 export const describeFeedTime = (delayMs: number, atMs: number): string =>
-  delayMs === 0 ? hms(atMs) : `${hms(atMs)} (feed time; ${hms(atMs + delayMs)} on the wall clock, ${delayMs / 1000} s delay)`
+  delayMs === 0
+    ? hms(atMs)
+    : `${hms(atMs)} (feed time; ${hms(atMs + delayMs)} on the wall clock, ${delayMs / 1000} s delay)`

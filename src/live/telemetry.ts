@@ -16,7 +16,12 @@ export interface LiveTelemetryService {
   /** Frames received by a source's socket(s) and the data events they held. */
   readonly received: (source: string, frames: number, events: number) => Effect.Effect<void>
   /** A durable commit: rows written, and the receipt times (ms) of the frames it covers. */
-  readonly commit: (source: string, rows: number, committedAtMs: number, receiptMs: ReadonlyArray<number>) => Effect.Effect<void>
+  readonly commit: (
+    source: string,
+    rows: number,
+    committedAtMs: number,
+    receiptMs: ReadonlyArray<number>
+  ) => Effect.Effect<void>
   /** Late rows set aside (data/late) by a commit. */
   readonly late: (source: string, rows: number) => Effect.Effect<void>
   /** The newest committed bar of each ticker of a commit. */

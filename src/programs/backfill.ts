@@ -49,35 +49,60 @@ export class BackfillInputError extends Data.TaggedError("BackfillInputError")<{
 const calendarFor = (rest: PolygonRest["Type"], startDate: string, endDate: string) =>
   Effect.gen(function* () {
     const fromApi = yield* rest.holidays().pipe(
-      Effect.map((items) => items.filter((h) => h["exchange"] === "NYSE" || h["exchange"] === undefined) as unknown as ReadonlyArray<MarketHoliday>),
+      Effect.map(
+        (items) =>
+          items.filter(
+            (h) => h["exchange"] === "NYSE" || h["exchange"] === undefined
+          ) as unknown as ReadonlyArray<MarketHoliday>
+      ),
       Effect.catchIf(
         (e) => e.reason !== "Unauthorized" && e.reason !== "Forbidden",
-        (e) => Effect.logWarning(`Could not load market holidays from the API (${e.message}); using the NYSE rules only`).pipe(Effect.as([]))
+        (e) =>
+          Effect.logWarning(
+            `Could not load market holidays from the API (${e.message}); using the NYSE rules only`
+          ).pipe(Effect.as([]))
       )
     )
     const rules: Array<MarketHoliday> = []
-    for (let y = Number(startDate.slice(0, 4)); y <= Number(endDate.slice(0, 4)) + 1; y++) rules.push(...nyseHolidays(y))
+    for (let y = Number(startDate.slice(0, 4)); y <= Number(endDate.slice(0, 4)) + 1; y++)
+      rules.push(...nyseHolidays(y))
     return holidayIndex([...rules, ...fromApi])
   })
 
 export const backfillProgram = (options: BackfillOptions) =>
   Effect.gen(function* () {
     const settings = yield* AppSettings
-    if (!/^\d{4}-\d{2}-\d{2}$/.test(options.startDate) || !/^\d{4}-\d{2}-\d{2}$/.test(options.endDate) || options.startDate > options.endDate) {
-      return yield* new BackfillInputError({ message: `invalid date range ${options.startDate} .. ${options.endDate} (YYYY-MM-DD, start <= end)` })
+    if (
+      !/^\d{4}-\d{2}-\d{2}$/.test(options.startDate) ||
+      !/^\d{4}-\d{2}-\d{2}$/.test(options.endDate) ||
+      options.startDate > options.endDate
+    ) {
+      return yield* new BackfillInputError({
+        message: `invalid date range ${options.startDate} .. ${options.endDate} (YYYY-MM-DD, start <= end)`
+      })
     }
     const enabled = (["spy", "options", "vix", "news"] as const).filter((f) => settings.feeds[f].enabled)
     const feeds = new Set(options.feeds ?? enabled)
     const startedAt = yield* Clock.currentTimeMillis
     const holidays = yield* calendarFor(yield* PolygonRest, options.startDate, options.endDate)
-    const run: BackfillRun = { overwrite: options.overwrite ?? false, inSession: sessionFilterFor(settings.session.hours, holidays) }
+    const run: BackfillRun = {
+      overwrite: options.overwrite ?? false,
+      inSession: sessionFilterFor(settings.session.hours, holidays)
+    }
     const dates = tradingDaysBetween(options.startDate, options.endDate, holidays)
-    const skippedDates = tradingDaysBetween(options.startDate, options.endDate, new Map()).filter((d) => !dates.includes(d))
+    const skippedDates = tradingDaysBetween(options.startDate, options.endDate, new Map()).filter(
+      (d) => !dates.includes(d)
+    )
     yield* Effect.logInfo(
       `Backfill ${options.startDate}..${options.endDate}: ${dates.length} trading day(s), feeds ${[...feeds].join(",")}${run.overwrite ? ", overwrite" : options.resume ? ", resume" : ""}`
     )
     const sinks = yield* Effect.serviceOption(SinkRouter)
-    const progress = yield* startProgress("backfill", dates.length * feeds.size, options.interactive ?? false, dates.length)
+    const progress = yield* startProgress(
+      "backfill",
+      dates.length * feeds.size,
+      options.interactive ?? false,
+      dates.length
+    )
     /** Stage 1: the day's units fetched into the lake. */
     const fetchDay = (date: string) =>
       Effect.gen(function* () {
@@ -85,13 +110,15 @@ export const backfillProgram = (options: BackfillOptions) =>
         let quarantined = 0
         let outsideSession = 0
         let fetched = false
-        const track = (feed: MarketFeed | "contracts") => (r: { rows: number; quarantined: number; outsideSession?: number; skipped?: boolean }) =>
-          Effect.sync(() => {
-            rows[feed] = r.rows
-            quarantined += r.quarantined
-            outsideSession += r.outsideSession ?? 0
-            if (r.skipped === false) fetched = true
-          }).pipe(Effect.zipRight(feed === "contracts" ? Effect.void : progress.unitDone(r.rows)))
+        const track =
+          (feed: MarketFeed | "contracts") =>
+          (r: { rows: number; quarantined: number; outsideSession?: number; skipped?: boolean }) =>
+            Effect.sync(() => {
+              rows[feed] = r.rows
+              quarantined += r.quarantined
+              outsideSession += r.outsideSession ?? 0
+              if (r.skipped === false) fetched = true
+            }).pipe(Effect.zipRight(feed === "contracts" ? Effect.void : progress.unitDone(r.rows)))
         const dayFeeds = [
           feeds.has("spy") ? spyDay(run, date).pipe(Effect.flatMap(track("spy"))) : Effect.void,
           feeds.has("vix") ? vixDay(run, date).pipe(Effect.flatMap(track("vix"))) : Effect.void,
@@ -134,7 +161,12 @@ export const backfillProgram = (options: BackfillOptions) =>
     return { days, skippedDates, elapsedMs, root: settings.storage.root } satisfies BackfillSummary
   })
 
-const optionsFor = (run: BackfillRun, date: string, holidays: ReadonlyMap<string, MarketHoliday>, onSet: (contracts: number) => Effect.Effect<void>) =>
+const optionsFor = (
+  run: BackfillRun,
+  date: string,
+  holidays: ReadonlyMap<string, MarketHoliday>,
+  onSet: (contracts: number) => Effect.Effect<void>
+) =>
   Effect.gen(function* () {
     const set = yield* (yield* ContractRegistry).daySet(date, holidays, { overwrite: run.overwrite })
     if (set === undefined) return undefined

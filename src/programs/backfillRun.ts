@@ -32,7 +32,8 @@ export interface BackfillRunOptions extends Omit<BackfillOptions, "startDate" | 
 
 export const runRecordFile = (root: string) => path.join(root, "state", "backfill_run.json")
 
-const write = (file: string, record: BackfillRunRecord) => Effect.promise(() => writeFileAtomic(file, `${JSON.stringify(record, null, 2)}\n`))
+const write = (file: string, record: BackfillRunRecord) =>
+  Effect.promise(() => writeFileAtomic(file, `${JSON.stringify(record, null, 2)}\n`))
 
 /**
  * `backfill.start_date`/`end_date` of the settings: each fills the date the command line does not
@@ -51,19 +52,29 @@ const withConfiguredRange = (options: BackfillRunOptions, configured: Settings["
 const resolve = (file: string, options: BackfillRunOptions) =>
   Effect.gen(function* () {
     if (options.startDate !== undefined && options.endDate !== undefined) {
-      const valid = [options.startDate, options.endDate].every((d) => /^\d{4}-\d{2}-\d{2}$/.test(d)) && options.startDate <= options.endDate
-      if (!valid) return yield* new BackfillInputError({ message: `invalid date range ${options.startDate} .. ${options.endDate} (YYYY-MM-DD, start <= end)` })
+      const valid =
+        [options.startDate, options.endDate].every((d) => /^\d{4}-\d{2}-\d{2}$/.test(d)) &&
+        options.startDate <= options.endDate
+      if (!valid)
+        return yield* new BackfillInputError({
+          message: `invalid date range ${options.startDate} .. ${options.endDate} (YYYY-MM-DD, start <= end)`
+        })
       return Option.some<BackfillOptions>({ ...options, startDate: options.startDate, endDate: options.endDate })
     }
     if (options.startDate !== undefined || options.endDate !== undefined || options.resume !== true)
-      return yield* new BackfillInputError({ message: "give both --start-date and --end-date (or --resume alone to finish the latest interrupted run)" })
+      return yield* new BackfillInputError({
+        message: "give both --start-date and --end-date (or --resume alone to finish the latest interrupted run)"
+      })
     const last = yield* Effect.promise(() => readJsonIfExists<BackfillRunRecord>(file))
-    if (last === undefined) return yield* new BackfillInputError({ message: `nothing to resume: no backfill run recorded in ${file}` })
+    if (last === undefined)
+      return yield* new BackfillInputError({ message: `nothing to resume: no backfill run recorded in ${file}` })
     if (last.status === "completed") {
       yield* Effect.logInfo(`Nothing to resume: the latest backfill (${last.startDate}..${last.endDate}) completed`)
       return Option.none<BackfillOptions>()
     }
-    yield* Effect.logInfo(`Resuming the interrupted backfill ${last.startDate}..${last.endDate}${last.overwrite ? " (overwrite)" : ""}`)
+    yield* Effect.logInfo(
+      `Resuming the interrupted backfill ${last.startDate}..${last.endDate}${last.overwrite ? " (overwrite)" : ""}`
+    )
     return Option.some<BackfillOptions>({
       ...options,
       startDate: last.startDate,
@@ -91,7 +102,11 @@ export const backfillRunProgram = (options: BackfillRunOptions) =>
     }
     yield* write(file, record)
     const summary = yield* backfillProgram(run).pipe(
-      Effect.onInterrupt(() => Effect.logWarning(`backfill ${run.startDate}..${run.endDate} interrupted: units not finished stay unfinished (sink transactions rolled back); finish with \`backfill --resume\``))
+      Effect.onInterrupt(() =>
+        Effect.logWarning(
+          `backfill ${run.startDate}..${run.endDate} interrupted: units not finished stay unfinished (sink transactions rolled back); finish with \`backfill --resume\``
+        )
+      )
     )
     yield* write(file, { ...record, status: "completed", finishedAtMs: yield* Clock.currentTimeMillis })
     return Option.some(summary)

@@ -25,11 +25,17 @@ export const consolidateProgram = (
   Effect.gen(function* () {
     const router = yield* SinkRouter
     const start = yield* Clock.currentTimeMillis
-    for (const feed of ["spy", "options", "vix", "news", "contracts"] as const) yield* router.loadPartition(feed, options.date)
+    for (const feed of ["spy", "options", "vix", "news", "contracts"] as const)
+      yield* router.loadPartition(feed, options.date)
     const result = yield* router.consolidate(options.date, options.sink === undefined ? {} : { sink: options.sink })
     const seconds = ((yield* Clock.currentTimeMillis) - start) / 1000
     yield* Effect.logInfo(
-      `consolidated ${options.date}: ${result.rows} rows in ${seconds.toFixed(2)} s (${Object.entries(result.bySink).map(([s, n]) => `${s}=${n}`).join(", ")})`
+      `consolidated ${options.date}: ${result.rows} rows in ${seconds.toFixed(2)} s (${Object.entries(result.bySink)
+        .map(([s, n]) => `${s}=${n}`)
+        .join(", ")})`
     )
     return result
-  }).pipe(Inflight.track(`consolidate ${options.date}`), Effect.withSpan("consolidateProgram", { attributes: { date: options.date } }))
+  }).pipe(
+    Inflight.track(`consolidate ${options.date}`),
+    Effect.withSpan("consolidateProgram", { attributes: { date: options.date } })
+  )

@@ -41,7 +41,6 @@ export type LiveOutcome =
   | { readonly _tag: "MarketClosed"; readonly nextOpenMs: number }
   | { readonly _tag: "Streamed"; readonly date: string; readonly endOfDay: boolean }
 
-
 /** Journal retention at live start (journalRetention.ts): this year's API holidays (already loaded) plus the NYSE rules for the years it may reach back. */
 const retainJournals = (root: string, date: string, retainDays: number) =>
   Effect.gen(function* () {
@@ -76,8 +75,13 @@ export const liveProgram = (options: LiveOptions = {}) =>
       if (state.nowMs >= stopAt) {
         const next = yield* onFeedClock(delayMs, market.state)
         yield* Effect.logInfo("Market closed - streaming inactive")
-        yield* Effect.logInfo(`The session closes at ${nyTime(session.closeMs)}; streaming stops ${settings.live.shutdownBeforeCloseS} s before`)
-        return { _tag: "MarketClosed", nextOpenMs: next._tag === "Closed" ? next.next.openMs : session.closeMs } satisfies LiveOutcome
+        yield* Effect.logInfo(
+          `The session closes at ${nyTime(session.closeMs)}; streaming stops ${settings.live.shutdownBeforeCloseS} s before`
+        )
+        return {
+          _tag: "MarketClosed",
+          nextOpenMs: next._tag === "Closed" ? next.next.openMs : session.closeMs
+        } satisfies LiveOutcome
       }
       yield* writeLivePidFile
 
@@ -91,9 +95,13 @@ export const liveProgram = (options: LiveOptions = {}) =>
       const tailFor = (feed: LiveFeed) =>
         !tail.ready
           ? Effect.succeed(undefined)
-          : feed === "spy" ? Effect.succeed([underlying]) : feed === "vix" ? Effect.succeed([index])
-          : tail.optionSet === undefined ? Effect.succeed([])
-          : subscribedAtClose(root, session, tail.optionSet, opt.recenter.enabled)
+          : feed === "spy"
+            ? Effect.succeed([underlying])
+            : feed === "vix"
+              ? Effect.succeed([index])
+              : tail.optionSet === undefined
+                ? Effect.succeed([])
+                : subscribedAtClose(root, session, tail.optionSet, opt.recenter.enabled)
       const speed = options.clockSpeed ?? settings.clock.speed
       const feeds = (["spy", "vix", "options"] as const).filter((f) => settings.feeds[f].enabled)
       yield* retainJournals(root, date, settings.journal.retainDays)
@@ -104,10 +112,19 @@ export const liveProgram = (options: LiveOptions = {}) =>
         const minute = feed === "options" && opt.timespan === "minute"
         yield* Effect.acquireRelease(
           LiveWriter.start({
-            root, feed, date, openMs: session.openMs, closeMs: session.closeMs, journal,
-            ev: minute ? "AM" : "A", timespan: minute ? "minute" : "second",
-            flushIntervalMs: settings.flush.intervalS * 1000, maxRows: settings.flush.maxRows, graceSeconds: settings.lateData.graceSeconds,
-            sessionHours: settings.session.hours, feedDelayMs: delayMs
+            root,
+            feed,
+            date,
+            openMs: session.openMs,
+            closeMs: session.closeMs,
+            journal,
+            ev: minute ? "AM" : "A",
+            timespan: minute ? "minute" : "second",
+            flushIntervalMs: settings.flush.intervalS * 1000,
+            maxRows: settings.flush.maxRows,
+            graceSeconds: settings.lateData.graceSeconds,
+            sessionHours: settings.session.hours,
+            feedDelayMs: delayMs
           }),
           (w) => Effect.flatMap(tailFor(feed), (tickers) => w.finish(endOfDay.at, tickers))
         )
@@ -115,7 +132,10 @@ export const liveProgram = (options: LiveOptions = {}) =>
       }
       if (settings.feeds.news.enabled) {
         const news = yield* pollNews({
-          root, date, ticker: underlying, intervalMs: settings.news.pollIntervalS * 1000,
+          root,
+          date,
+          ticker: underlying,
+          intervalMs: settings.news.pollIntervalS * 1000,
           since: new Date(session.openMs - 6.5 * 3600_000).toISOString()
         })
         yield* telemetry.register("news")
@@ -128,13 +148,20 @@ export const liveProgram = (options: LiveOptions = {}) =>
 
       // Runs after the sockets below are closed: the final heartbeat then says so, not "connected".
       yield* Effect.addFinalizer(() =>
-        Effect.forEach([...feeds, ...(settings.feeds.news.enabled ? ["news"] : [])], (source) => telemetry.connection(source, "closed"), { discard: true })
+        Effect.forEach(
+          [...feeds, ...(settings.feeds.news.enabled ? ["news"] : [])],
+          (source) => telemetry.connection(source, "closed"),
+          { discard: true }
+        )
       )
       // Sockets are created after the writers, so they are closed first on the way out: stop reading, then flush.
       const sockets = yield* FiberMap.make<string>()
       const connect = (feed: LiveFeed, tickers: ReadonlyArray<string>, ev: "A" | "AM") =>
-        Effect.forEach(connectionsFor(feed, tickers, ev, live.maxSubscriptionsPerConnection), (spec) =>
-          FiberMap.run(sockets, spec.id, feedSocket.run(spec, journals.get(feed)!)), { discard: true })
+        Effect.forEach(
+          connectionsFor(feed, tickers, ev, live.maxSubscriptionsPerConnection),
+          (spec) => FiberMap.run(sockets, spec.id, feedSocket.run(spec, journals.get(feed)!)),
+          { discard: true }
+        )
       // Re-centring (src/live/contracts/Recenter.ts) follows SPY's price from the /stocks frames, tapped as they are journaled.
       const recenter = opt.recenter.enabled && journals.has("options")
       const spyPrices = recenter && journals.has("spy") ? makeSpyPrices(underlying) : undefined
@@ -148,17 +175,31 @@ export const liveProgram = (options: LiveOptions = {}) =>
           Effect.flatMap((set) =>
             recenter
               ? Recenter.run({
-                session, set, ev, journal: journals.get("options")!, prices: spyPrices, feedDelayMs: delayMs,
-                openConnection: (spec) => FiberMap.run(sockets, spec.id, feedSocket.run(spec, journals.get("options")!)),
-                closeConnection: (id) => FiberMap.remove(sockets, id)
-              })
-              : connect("options", set.contracts.map((c) => c.ticker), ev)
+                  session,
+                  set,
+                  ev,
+                  journal: journals.get("options")!,
+                  prices: spyPrices,
+                  feedDelayMs: delayMs,
+                  openConnection: (spec) =>
+                    FiberMap.run(sockets, spec.id, feedSocket.run(spec, journals.get("options")!)),
+                  closeConnection: (id) => FiberMap.remove(sockets, id)
+                })
+              : connect(
+                  "options",
+                  set.contracts.map((c) => c.ticker),
+                  ev
+                )
           ),
-          Effect.catchAllCause((cause) => Effect.logError("option contracts unavailable: options are not streamed today", cause)),
+          Effect.catchAllCause((cause) =>
+            Effect.logError("option contracts unavailable: options are not streamed today", cause)
+          ),
           Effect.forkScoped
         )
       }
-      yield* Effect.logInfo(`Streaming ${feeds.join(", ")}${settings.feeds.news.enabled ? ", news" : ""} for ${date} until ${nyTime(stopAt)}`)
+      yield* Effect.logInfo(
+        `Streaming ${feeds.join(", ")}${settings.feeds.news.enabled ? ", news" : ""} for ${date} until ${nyTime(stopAt)}`
+      )
 
       const untilClose = sleepUntilFeed(delayMs, stopAt).pipe(
         Effect.zipRight(feedNow(delayMs)),

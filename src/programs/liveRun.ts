@@ -23,14 +23,17 @@ export const runLive = (options: LiveOptions = {}) =>
     const speed = options.clockSpeed ?? settings.clock.speed
     const clockStartMs = start === undefined ? undefined : MarketClock.parseClockStart(start)
     // A restart with the same --clock-start and speed resumes the first run's wall → simulated mapping (clockAnchor.ts).
-    const startMs = clockStartMs === undefined ? undefined : yield* resumeClock(settings.storage.root, clockStartMs, speed)
+    const startMs =
+      clockStartMs === undefined ? undefined : yield* resumeClock(settings.storage.root, clockStartMs, speed)
     const run = Effect.scoped(
       Effect.gen(function* () {
         const ep = yield* endpoints(startMs, speed)
         return yield* Effect.zipRight(statusEndpoints, liveProgram(options)).pipe(Effect.provide(liveLayer(ep, speed)))
       })
     ).pipe(Effect.provide(FetchHttpClient.layer))
-    const outcome = yield* startMs === undefined ? run : Effect.withClock(run, MarketClock.simulatedClock(startMs, speed))
+    const outcome = yield* startMs === undefined
+      ? run
+      : Effect.withClock(run, MarketClock.simulatedClock(startMs, speed))
     if (outcome._tag === "Streamed" && outcome.endOfDay) yield* loadDayIntoSinks(outcome.date)
     return outcome
   })
@@ -40,7 +43,9 @@ const resumeClock = (root: string, clockStartMs: number, speed: number) =>
   Effect.map(
     Effect.tap(ClockAnchor.anchor(root, clockStartMs, speed), (r) =>
       r.resumed
-        ? Effect.logInfo(`Simulated clock resumed: --clock-start ${new Date(clockStartMs).toISOString()} at ${speed}x was anchored at wall time ${new Date(r.anchor.wallStartMs).toISOString()}; simulated now ${new Date(r.nowMs).toISOString()}`)
+        ? Effect.logInfo(
+            `Simulated clock resumed: --clock-start ${new Date(clockStartMs).toISOString()} at ${speed}x was anchored at wall time ${new Date(r.anchor.wallStartMs).toISOString()}; simulated now ${new Date(r.nowMs).toISOString()}`
+          )
         : Effect.void
     ),
     (r) => r.nowMs
@@ -54,8 +59,15 @@ const resumeClock = (root: string, clockStartMs: number, speed: number) =>
 const loadDayIntoSinks = (date: string) =>
   Effect.gen(function* () {
     const { rows } = yield* consolidateProgram({ date })
-    yield* Effect.logInfo(`End of day ${date}: sinks loaded, options_consolidated has ${rows.toLocaleString("en-US")} rows`)
+    yield* Effect.logInfo(
+      `End of day ${date}: sinks loaded, options_consolidated has ${rows.toLocaleString("en-US")} rows`
+    )
   }).pipe(
     Effect.provide(Sinks.layer),
-    Effect.catchAllCause((cause) => Effect.logError(`End of day ${date}: loading the sinks failed (re-run: node dist/main.js consolidate --date ${date})`, cause))
+    Effect.catchAllCause((cause) =>
+      Effect.logError(
+        `End of day ${date}: loading the sinks failed (re-run: node dist/main.js consolidate --date ${date})`,
+        cause
+      )
+    )
   )

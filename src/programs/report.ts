@@ -31,7 +31,14 @@ export const reportProgram = (options: { readonly date: string; readonly out?: s
     const report = yield* verifyReport({ date: options.date })
     const session = sessionOf(report.date, new Map())!
     const db = yield* DuckDb.make()
-    const data = yield* dayData(db, settings.storage.root, report.date, { ...session, ...report.session }, MARK_GAPS_FROM_S, settings.tickers)
+    const data = yield* dayData(
+      db,
+      settings.storage.root,
+      report.date,
+      { ...session, ...report.session },
+      MARK_GAPS_FROM_S,
+      settings.tickers
+    )
     const history = yield* Effect.promise(() => readHistory(settings.storage.root, report.date))
     const live = liveDayOf(history, data.alerts)
     const charts = {

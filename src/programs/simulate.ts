@@ -27,7 +27,8 @@ export const simulateProgram = (o: SimulateOptions) =>
     const settings = yield* AppSettings
     const seed = o.seed ?? settings.simulator.seed
     const startMs = o.start === undefined ? undefined : Date.parse(o.start)
-    if (startMs !== undefined && Number.isNaN(startMs)) return yield* Effect.fail(new Error(`--start is not an ISO time: ${o.start}`))
+    if (startMs !== undefined && Number.isNaN(startMs))
+      return yield* Effect.fail(new Error(`--start is not an ISO time: ${o.start}`))
     const clock = makeSimClock({ startMs, speed: parseSpeed(o.speed) })
     const market =
       o.source === undefined
@@ -39,8 +40,19 @@ export const simulateProgram = (o: SimulateOptions) =>
     const rateLimit = { limit: o.rateLimit ?? settings.simulator.rateLimit }
     const extendedHours = o.extendedHours ?? settings.simulator.extendedHours
     const delayS = o.delayS ?? simulatorDelayS(settings)
-    if (!Number.isFinite(delayS) || delayS < 0) return yield* Effect.fail(new Error(`--delay-s must be a number of seconds >= 0, got ${delayS}`))
-    const sim = yield* simulatorResource({ port: o.port, seed, clock, apiKey: o.apiKey, market, faults, rateLimit, extendedHours, delayS })
+    if (!Number.isFinite(delayS) || delayS < 0)
+      return yield* Effect.fail(new Error(`--delay-s must be a number of seconds >= 0, got ${delayS}`))
+    const sim = yield* simulatorResource({
+      port: o.port,
+      seed,
+      clock,
+      apiKey: o.apiKey,
+      market,
+      faults,
+      rateLimit,
+      extendedHours,
+      delayS
+    })
     yield* Effect.logInfo(
       `Polygon simulator listening on ${sim.url} (REST) and ${sim.wsUrl}/{stocks,options,indices} (WebSocket); seed ${seed}, ` +
         `${o.source ?? "synthetic market"}, clock ${o.start ?? "real time"} x${o.speed ?? 1}` +

@@ -17,7 +17,13 @@ import * as Sinks from "../layers/Sinks.js"
 import { AppSettings } from "../services/AppSettings.js"
 import { SinkAlerts, SinkError } from "../services/sinks/Sink.js"
 import { SinkRouter } from "../services/sinks/SinkRouter.js"
-import { decodeSettings, type FromWorker, type ToWorker, type WireError, type WorkerInit } from "../live/sinks/sinkWorkerProtocol.js"
+import {
+  decodeSettings,
+  type FromWorker,
+  type ToWorker,
+  type WireError,
+  type WorkerInit
+} from "../live/sinks/sinkWorkerProtocol.js"
 
 const port = parentPort
 if (port === null) throw new Error("sinkWorker.js runs only as a worker thread")
@@ -37,7 +43,14 @@ const forwardLogs = Logger.replace(
   Logger.defaultLogger,
   Logger.make(({ logLevel, message }) => {
     const text = Array.isArray(message) ? message.map(String).join(" ") : String(message)
-    const level = logLevel._tag === "Error" || logLevel._tag === "Fatal" ? "Error" : logLevel._tag === "Warning" ? "Warning" : logLevel._tag === "Info" ? "Info" : "Debug"
+    const level =
+      logLevel._tag === "Error" || logLevel._tag === "Fatal"
+        ? "Error"
+        : logLevel._tag === "Warning"
+          ? "Warning"
+          : logLevel._tag === "Info"
+            ? "Info"
+            : "Debug"
     post({ type: "log", level, message: text })
   })
 )
@@ -49,16 +62,20 @@ const alerts = Layer.succeed(SinkAlerts, {
 const program = (inbox: Queue.Queue<ToWorker>) =>
   Effect.gen(function* () {
     const only = { ...settings, sinks: { ...settings.sinks, enabled: [sink] } }
-    const context = yield* Layer.build(Sinks.layer.pipe(Layer.provide(Layer.merge(Layer.succeed(AppSettings, only), alerts)))).pipe(
-      Effect.onError((cause) => Effect.sync(() => post({ type: "fatal", error: wire(cause, "connect") })))
-    )
+    const context = yield* Layer.build(
+      Sinks.layer.pipe(Layer.provide(Layer.merge(Layer.succeed(AppSettings, only), alerts)))
+    ).pipe(Effect.onError((cause) => Effect.sync(() => post({ type: "fatal", error: wire(cause, "connect") }))))
     const router = yield* SinkRouter.pipe(Effect.provide(context))
     post({ type: "ready" })
     for (;;) {
       const m = yield* Queue.take(inbox)
       if (m.type === "stop") return
       const exit = yield* Effect.exit(router.loadFiles(m.feed, m.date, m.files, { sink }))
-      post(Exit.isSuccess(exit) ? { type: "done", id: m.id } : { type: "failed", id: m.id, error: wire(exit.cause, "loadFiles") })
+      post(
+        Exit.isSuccess(exit)
+          ? { type: "done", id: m.id }
+          : { type: "failed", id: m.id, error: wire(exit.cause, "loadFiles") }
+      )
     }
   }).pipe(Effect.scoped)
 
@@ -74,7 +91,8 @@ port.on("message", (m: ToWorker) => {
 })
 fiber.addObserver((exit) => {
   if (!stopping) {
-    if (Exit.isFailure(exit) && !Cause.isInterruptedOnly(exit.cause)) post({ type: "fatal", error: wire(exit.cause, "worker") })
+    if (Exit.isFailure(exit) && !Cause.isInterruptedOnly(exit.cause))
+      post({ type: "fatal", error: wire(exit.cause, "worker") })
     process.exit(Exit.isSuccess(exit) ? 0 : 1)
   }
 })

@@ -36,10 +36,17 @@ export const formatAge = (ms: number): string => {
 }
 
 /** A plain aligned text table: columns separated by two spaces, `right` columns right-aligned. */
-export const formatTable = (headers: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<string>>, right: ReadonlySet<number> = new Set()): string => {
+export const formatTable = (
+  headers: ReadonlyArray<string>,
+  rows: ReadonlyArray<ReadonlyArray<string>>,
+  right: ReadonlySet<number> = new Set()
+): string => {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)))
   const line = (cells: ReadonlyArray<string>) =>
-    cells.map((c, i) => (right.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join("  ").trimEnd()
+    cells
+      .map((c, i) => (right.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .join("  ")
+      .trimEnd()
   return [line(headers), ...rows.map(line)].join("\n")
 }
 
@@ -53,13 +60,19 @@ const feedLine = (heartbeats: StatusInput["heartbeats"]): ReadonlyArray<string> 
     .sort((a, b) => (a.last_heartbeat! < b.last_heartbeat! ? 1 : -1))[0]
   if (h === undefined) return []
   const delay = h.feed_delay_s ?? 0
-  return [h.feed === "delayed"
-    ? `feed: delayed by ${delay} s (bars arrive ${formatAge(delay * 1000)} after they end; the session is judged on the feed clock, wall clock - ${delay} s)`
-    : "feed: realtime"]
+  return [
+    h.feed === "delayed"
+      ? `feed: delayed by ${delay} s (bars arrive ${formatAge(delay * 1000)} after they end; the session is judged on the feed clock, wall clock - ${delay} s)`
+      : "feed: realtime"
+  ]
 }
 
 export const formatStatus = (input: StatusInput): string => {
-  const out: Array<string> = [input.livePid === null ? "live: not running" : `live: running (pid ${input.livePid})`, ...feedLine(input.heartbeats), ""]
+  const out: Array<string> = [
+    input.livePid === null ? "live: not running" : `live: running (pid ${input.livePid})`,
+    ...feedLine(input.heartbeats),
+    ""
+  ]
   if (input.heartbeats.length === 0) out.push("no heartbeats yet")
   else {
     // Bars outside the regular session (session.hours: regular), when the heartbeats count them.
@@ -68,25 +81,65 @@ export const formatStatus = (input: StatusInput): string => {
       .sort((a, b) => a.source.localeCompare(b.source))
       .map((h) => {
         const beatMs = h.last_heartbeat === undefined ? Number.NaN : Date.parse(h.last_heartbeat)
-        const age = Number.isNaN(beatMs) ? dash : formatAge(input.nowMs - beatMs) + (input.nowMs - beatMs >= input.staleAfterS * 1000 ? " STALE" : "")
-        const latency = typeof h.last_commit_latency_ms === "number" ? `${Math.round(h.last_commit_latency_ms)} ms` : dash
-        return [h.source, h.last_heartbeat ?? dash, age, num(h.messages_received_last_5min), num(h.total_messages_today),
-          ...(outside ? [num(h.outside_session_today)] : []), h.connection_status ?? dash, h.last_commit_at ?? dash, latency]
+        const age = Number.isNaN(beatMs)
+          ? dash
+          : formatAge(input.nowMs - beatMs) + (input.nowMs - beatMs >= input.staleAfterS * 1000 ? " STALE" : "")
+        const latency =
+          typeof h.last_commit_latency_ms === "number" ? `${Math.round(h.last_commit_latency_ms)} ms` : dash
+        return [
+          h.source,
+          h.last_heartbeat ?? dash,
+          age,
+          num(h.messages_received_last_5min),
+          num(h.total_messages_today),
+          ...(outside ? [num(h.outside_session_today)] : []),
+          h.connection_status ?? dash,
+          h.last_commit_at ?? dash,
+          latency
+        ]
       })
-    out.push(outside
-      ? formatTable(["SOURCE", "LAST HEARTBEAT", "AGE", "MSGS 5M", "MSGS TODAY", "OUTSIDE SESSION", "CONNECTION", "LAST COMMIT", "COMMIT LATENCY"], rows, new Set([2, 3, 4, 5, 8]))
-      : formatTable(["SOURCE", "LAST HEARTBEAT", "AGE", "MSGS 5M", "MSGS TODAY", "CONNECTION", "LAST COMMIT", "COMMIT LATENCY"], rows, new Set([2, 3, 4, 7])))
+    out.push(
+      outside
+        ? formatTable(
+            [
+              "SOURCE",
+              "LAST HEARTBEAT",
+              "AGE",
+              "MSGS 5M",
+              "MSGS TODAY",
+              "OUTSIDE SESSION",
+              "CONNECTION",
+              "LAST COMMIT",
+              "COMMIT LATENCY"
+            ],
+            rows,
+            new Set([2, 3, 4, 5, 8])
+          )
+        : formatTable(
+            ["SOURCE", "LAST HEARTBEAT", "AGE", "MSGS 5M", "MSGS TODAY", "CONNECTION", "LAST COMMIT", "COMMIT LATENCY"],
+            rows,
+            new Set([2, 3, 4, 7])
+          )
+    )
     // Process-wide: the newest heartbeat that measured it.
     const lag = [...input.heartbeats]
       .filter((h) => typeof h.event_loop_lag_p99_ms === "number" && h.last_heartbeat !== undefined)
       .sort((a, b) => (a.last_heartbeat! < b.last_heartbeat! ? 1 : -1))[0]
-    if (lag) out.push(`event loop lag (last heartbeat period, ${lag.last_heartbeat}): p99 ${lag.event_loop_lag_p99_ms} ms, max ${num(lag.event_loop_lag_max_ms)} ms`)
+    if (lag)
+      out.push(
+        `event loop lag (last heartbeat period, ${lag.last_heartbeat}): p99 ${lag.event_loop_lag_p99_ms} ms, max ${num(lag.event_loop_lag_max_ms)} ms`
+      )
   }
   out.push("")
   if (input.openAlerts.length === 0) out.push("open alerts: none")
   else {
     out.push(`open alerts (${input.openAlerts.length}):`)
-    out.push(formatTable(["SINCE", "KIND", "SOURCE", "MESSAGE"], input.openAlerts.map((a) => [a.at, a.kind, a.source ?? dash, a.message])))
+    out.push(
+      formatTable(
+        ["SINCE", "KIND", "SOURCE", "MESSAGE"],
+        input.openAlerts.map((a) => [a.at, a.kind, a.source ?? dash, a.message])
+      )
+    )
   }
   return out.join("\n")
 }
@@ -131,7 +184,9 @@ export const readStatus: Effect.Effect<StatusInput, never, AppSettings> = Effect
   }
 })
 
-export class StatusCheckFailed extends Data.TaggedError("StatusCheckFailed")<{ readonly problems: ReadonlyArray<string> }> {
+export class StatusCheckFailed extends Data.TaggedError("StatusCheckFailed")<{
+  readonly problems: ReadonlyArray<string>
+}> {
   override get message() {
     return `${this.problems.length} problem(s): ${this.problems.join("; ")}`
   }
@@ -145,14 +200,19 @@ export class StatusCheckFailed extends Data.TaggedError("StatusCheckFailed")<{ r
 export const checkProblems = (input: StatusInput): ReadonlyArray<string> => [
   ...input.heartbeats.flatMap((h) => {
     const beatMs = h.last_heartbeat === undefined ? Number.NaN : Date.parse(h.last_heartbeat)
-    if (h.connection_status === "closed" || Number.isNaN(beatMs) || input.nowMs - beatMs < input.staleAfterS * 1000) return []
-    return [`heartbeat of ${h.source} is ${formatAge(input.nowMs - beatMs)} old (${h.connection_status ?? "unknown state"})`]
+    if (h.connection_status === "closed" || Number.isNaN(beatMs) || input.nowMs - beatMs < input.staleAfterS * 1000)
+      return []
+    return [
+      `heartbeat of ${h.source} is ${formatAge(input.nowMs - beatMs)} old (${h.connection_status ?? "unknown state"})`
+    ]
   }),
   ...input.openAlerts.map((a) => `open alert ${a.kind}${a.source ? ` (${a.source})` : ""} since ${a.at}: ${a.message}`)
 ]
 
 /** The `status` command: prints the table and returns its text; with `check`, fails (exit 1) on any `checkProblems`. Requires AppSettings. */
-export const statusProgram = (options: { readonly check?: boolean } = {}): Effect.Effect<string, StatusCheckFailed, AppSettings> =>
+export const statusProgram = (
+  options: { readonly check?: boolean } = {}
+): Effect.Effect<string, StatusCheckFailed, AppSettings> =>
   Effect.gen(function* () {
     const input = yield* readStatus
     const text = formatStatus(input)

@@ -18,7 +18,10 @@ import { lakePaths } from "../domain/paths.js"
 import { AppSettings } from "../services/AppSettings.js"
 
 export class StopError extends Data.TaggedError("StopError")<{ readonly pid: number; readonly message: string }> {}
-export class AlreadyRunning extends Data.TaggedError("AlreadyRunning")<{ readonly pid: number; readonly pidFile: string }> {
+export class AlreadyRunning extends Data.TaggedError("AlreadyRunning")<{
+  readonly pid: number
+  readonly pidFile: string
+}> {
   override get message() {
     return `a live process is already running (pid ${this.pid}, ${this.pidFile})`
   }
@@ -37,7 +40,6 @@ export const readPidFile = (file: string): number | undefined => {
     return undefined
   }
 }
-
 
 /** Remove the pid file if it still names this process. */
 export const removePidFile = (file: string): Effect.Effect<void> =>
@@ -63,8 +65,9 @@ export const writePidFile = (file: string): Effect.Effect<void, AlreadyRunning, 
   )
 
 /** `writePidFile` at `data/state/live.pid` under the configured storage root. */
-export const writeLivePidFile: Effect.Effect<void, AlreadyRunning, AppSettings | Scope.Scope> = Effect.flatMap(AppSettings, (s) =>
-  writePidFile(lakePaths(s.storage.root).pidFile)
+export const writeLivePidFile: Effect.Effect<void, AlreadyRunning, AppSettings | Scope.Scope> = Effect.flatMap(
+  AppSettings,
+  (s) => writePidFile(lakePaths(s.storage.root).pidFile)
 )
 
 export interface StopOptions {
@@ -83,7 +86,8 @@ export const stopPid = (options: StopOptions): Effect.Effect<StopResult, StopErr
     }
     yield* Effect.try({
       try: () => process.kill(pid, "SIGTERM"),
-      catch: (e) => new StopError({ pid, message: `cannot signal pid ${pid}: ${(e as NodeJS.ErrnoException).code ?? String(e)}` })
+      catch: (e) =>
+        new StopError({ pid, message: `cannot signal pid ${pid}: ${(e as NodeJS.ErrnoException).code ?? String(e)}` })
     })
     const started = yield* Clock.currentTimeMillis
     const timeoutMs = options.timeoutMs ?? 15_000
@@ -109,7 +113,9 @@ export const runDir = (root: string) => path.join(root, "state", "run")
 
 /** This process's pid file under `state/run/` for the scope's lifetime, so `stop` finds it. */
 export const writeRunPidFile = (command: string): Effect.Effect<void, never, AppSettings | Scope.Scope> =>
-  Effect.flatMap(AppSettings, (s) => writePidFile(path.join(runDir(s.storage.root), `${command}-${process.pid}.pid`))).pipe(Effect.orDie)
+  Effect.flatMap(AppSettings, (s) =>
+    writePidFile(path.join(runDir(s.storage.root), `${command}-${process.pid}.pid`))
+  ).pipe(Effect.orDie)
 
 /** A recycled pid must not be signalled: where /proc exists, the process must be a node running main.js. */
 const isOurs = (pid: number): boolean => {
@@ -125,22 +131,28 @@ const isOurs = (pid: number): boolean => {
  * The `stop` command: the live process (`live.pid`) and every backfill/consolidate registered under
  * `state/run/`, all signalled at once, each waited for (15 s). Stale files are removed.
  */
-export const stopAllProgram: Effect.Effect<ReadonlyArray<StopResult>, StopError, AppSettings> = Effect.gen(function* () {
-  const settings = yield* AppSettings
-  const dir = runDir(settings.storage.root)
-  const others = (fs.existsSync(dir) ? fs.readdirSync(dir) : []).filter((n) => n.endsWith(".pid")).map((n) => path.join(dir, n))
-  for (const file of others) {
-    const pid = readPidFile(file)
-    if (pid !== undefined && isAlive(pid) && !isOurs(pid)) fs.rmSync(file, { force: true }) // a recycled pid: not ours
+export const stopAllProgram: Effect.Effect<ReadonlyArray<StopResult>, StopError, AppSettings> = Effect.gen(
+  function* () {
+    const settings = yield* AppSettings
+    const dir = runDir(settings.storage.root)
+    const others = (fs.existsSync(dir) ? fs.readdirSync(dir) : [])
+      .filter((n) => n.endsWith(".pid"))
+      .map((n) => path.join(dir, n))
+    for (const file of others) {
+      const pid = readPidFile(file)
+      if (pid !== undefined && isAlive(pid) && !isOurs(pid)) fs.rmSync(file, { force: true }) // a recycled pid: not ours
+    }
+    const files = [lakePaths(settings.storage.root).pidFile, ...others.filter((f) => fs.existsSync(f))]
+    const results = yield* Effect.forEach(files, (pidFile) => stopPid({ pidFile }), { concurrency: "unbounded" })
+    // "live process 123 stopped after 0.4 s", "backfill process 456 stopped after 0.6 s"
+    const label = (i: number) => (i === 0 ? "live" : path.basename(files[i]!).replace(/-\d+\.pid$/, ""))
+    const stopped = results.flatMap((r, i) =>
+      r._tag === "Stopped" ? [describeStop(r).replace(/^live process/, `${label(i)} process`)] : []
+    )
+    yield* Console.log(stopped.length === 0 ? describeStop(results[0]!) : stopped.join("\n"))
+    return results
   }
-  const files = [lakePaths(settings.storage.root).pidFile, ...others.filter((f) => fs.existsSync(f))]
-  const results = yield* Effect.forEach(files, (pidFile) => stopPid({ pidFile }), { concurrency: "unbounded" })
-  // "live process 123 stopped after 0.4 s", "backfill process 456 stopped after 0.6 s"
-  const label = (i: number) => (i === 0 ? "live" : path.basename(files[i]!).replace(/-\d+\.pid$/, ""))
-  const stopped = results.flatMap((r, i) => (r._tag === "Stopped" ? [describeStop(r).replace(/^live process/, `${label(i)} process`)] : []))
-  yield* Console.log(stopped.length === 0 ? describeStop(results[0]!) : stopped.join("\n"))
-  return results
-})
+)
 
 /** The `stop` command for `live` alone. Requires AppSettings (storage root). */
 export const stopProgram: Effect.Effect<StopResult, StopError, AppSettings> = Effect.gen(function* () {

@@ -50,16 +50,30 @@ export class VerifyInputError extends Data.TaggedError("VerifyInputError")<{ rea
 /** What fails a day: duplicate keys anywhere; gaps over `maxGapS` in the continuous series. */
 export const problemsOf = (feeds: ReadonlyArray<FeedFigures>, maxGapS: number): ReadonlyArray<string> =>
   feeds.flatMap((f) => [
-    ...(f.duplicateKeys > 0 ? [`${f.feed}: ${f.duplicateKeys} duplicate key(s), e.g. ${f.duplicateExamples.slice(0, 3).map((d) => `${d.key} ×${d.rows}`).join(", ")}`] : []),
+    ...(f.duplicateKeys > 0
+      ? [
+          `${f.feed}: ${f.duplicateKeys} duplicate key(s), e.g. ${f.duplicateExamples
+            .slice(0, 3)
+            .map((d) => `${d.key} ×${d.rows}`)
+            .join(", ")}`
+        ]
+      : []),
     ...(f.feed === "spy" || f.feed === "vix"
-      ? f.longestGaps.filter((g) => g.seconds > maxGapS).map((g) => `${f.feed}: ${g.ticker} has no bar for ${g.seconds} s from ${new Date(g.fromMs).toISOString()} to ${new Date(g.toMs).toISOString()}`)
+      ? f.longestGaps
+          .filter((g) => g.seconds > maxGapS)
+          .map(
+            (g) =>
+              `${f.feed}: ${g.ticker} has no bar for ${g.seconds} s from ${new Date(g.fromMs).toISOString()} to ${new Date(g.toMs).toISOString()}`
+          )
       : [])
   ])
 
 /** The session of a date from the cached holidays (no network); a regular session when none is cached. */
 const sessionFor = (root: string, date: string) =>
   Effect.promise(async () => {
-    const cached = await readJsonIfExists<{ holidays: ReadonlyArray<MarketHoliday> }>(lakePaths(root).holidaysCache(Number(date.slice(0, 4))))
+    const cached = await readJsonIfExists<{ holidays: ReadonlyArray<MarketHoliday> }>(
+      lakePaths(root).holidaysCache(Number(date.slice(0, 4)))
+    )
     return sessionOf(date, holidayIndex(cached?.holidays ?? []))
   })
 
@@ -84,32 +98,65 @@ const sinkCounts = (date: string, feeds: ReadonlyArray<FeedFigures>) =>
     const options = feeds.find((f) => f.feed === "options")
     if (options) lakeOf.set(CONSOLIDATED, options.distinctKeys)
     const rows: Array<SinkCount> = Object.entries(counts).flatMap(([sink, tables]) =>
-      Object.entries(tables).flatMap(([table, n]) => (lakeOf.has(table) ? [{ sink, table, rows: n, lake: lakeOf.get(table)! }] : []))
+      Object.entries(tables).flatMap(([table, n]) =>
+        lakeOf.has(table) ? [{ sink, table, rows: n, lake: lakeOf.get(table)! }] : []
+      )
     )
-    return { rows, problems: rows.filter((r) => r.rows !== r.lake).map((r) => `${r.sink}: ${r.table} has ${r.rows} rows for ${date}, the lake ${r.lake} keys`) }
+    return {
+      rows,
+      problems: rows
+        .filter((r) => r.rows !== r.lake)
+        .map((r) => `${r.sink}: ${r.table} has ${r.rows} rows for ${date}, the lake ${r.lake} keys`)
+    }
   }).pipe(
     Effect.provide(Sinks.layer),
-    Effect.catchAll((e) => Effect.succeed({ rows: [] as ReadonlyArray<SinkCount>, problems: [`sinks: cannot count: ${e.message}`] }))
+    Effect.catchAll((e) =>
+      Effect.succeed({ rows: [] as ReadonlyArray<SinkCount>, problems: [`sinks: cannot count: ${e.message}`] })
+    )
   )
 
-export const verifyReport = (options: { readonly date: string; readonly feeds?: ReadonlyArray<Feed> | undefined; readonly lakeOnly?: boolean }) =>
+export const verifyReport = (options: {
+  readonly date: string
+  readonly feeds?: ReadonlyArray<Feed> | undefined
+  readonly lakeOnly?: boolean
+}) =>
   Effect.gen(function* () {
     const settings = yield* AppSettings
-    const date = yield* Effect.try({ try: () => assertDate(options.date), catch: () => new VerifyInputError({ message: `--date must be YYYY-MM-DD, got ${options.date}` }) })
+    const date = yield* Effect.try({
+      try: () => assertDate(options.date),
+      catch: () => new VerifyInputError({ message: `--date must be YYYY-MM-DD, got ${options.date}` })
+    })
     const root = settings.storage.root
     const session = yield* sessionFor(root, date)
     if (session === undefined) return yield* new VerifyInputError({ message: `${date} is not a trading day` })
     const db = yield* DuckDb.make()
     const slotMs = settings.options.timespan === "minute" ? 60_000 : 1_000
     const contracts = yield* contractTickers(db, root, date)
-    const feeds = yield* Effect.forEach(options.feeds ?? VERIFY_FEEDS, (feed) => feedFigures(db, root, feed, date, session, slotMs, contracts))
+    const feeds = yield* Effect.forEach(options.feeds ?? VERIFY_FEEDS, (feed) =>
+      feedFigures(db, root, feed, date, session, slotMs, contracts)
+    )
     const drift = yield* driftEvents(root, date)
-    const sinks = options.lakeOnly === true || settings.sinks.enabled.length === 0 ? { rows: [], problems: [] } : yield* sinkCounts(date, feeds)
-    return { date, session, feeds, drift, sinks: sinks.rows, problems: [...problemsOf(feeds, settings.verify.maxGapS), ...sinks.problems] } satisfies VerifyReport
+    const sinks =
+      options.lakeOnly === true || settings.sinks.enabled.length === 0
+        ? { rows: [], problems: [] }
+        : yield* sinkCounts(date, feeds)
+    return {
+      date,
+      session,
+      feeds,
+      drift,
+      sinks: sinks.rows,
+      problems: [...problemsOf(feeds, settings.verify.maxGapS), ...sinks.problems]
+    } satisfies VerifyReport
   }).pipe(Effect.scoped)
 
 /** The command: the report as a table (or JSON), then exit 1 when it found a problem. */
-export const verifyProgram = (options: { readonly date: string; readonly feeds?: ReadonlyArray<Feed> | undefined; readonly json?: boolean; readonly lakeOnly?: boolean }) =>
+export const verifyProgram = (options: {
+  readonly date: string
+  readonly feeds?: ReadonlyArray<Feed> | undefined
+  readonly json?: boolean
+  readonly lakeOnly?: boolean
+}) =>
   Effect.gen(function* () {
     const report = yield* verifyReport(options)
     yield* Console.log(options.json === true ? JSON.stringify(report, null, 2) : formatVerify(report))

@@ -34,12 +34,21 @@ export class Checkpoints extends Context.Tag("spy/Checkpoints")<Checkpoints, Che
 export const make = (root: string): CheckpointsService => {
   const paths = lakePaths(root)
   const attempt = <A>(what: string, f: () => Promise<A>) =>
-    Effect.tryPromise({ try: f, catch: (e) => new CheckpointError({ message: `${what}: ${e instanceof Error ? e.message : String(e)}` }) })
+    Effect.tryPromise({
+      try: f,
+      catch: (e) => new CheckpointError({ message: `${what}: ${e instanceof Error ? e.message : String(e)}` })
+    })
   return {
-    get: (feed, date, unit) => attempt("read checkpoint", () => readJsonIfExists<Checkpoint>(paths.checkpointFile(feed, date, unit))),
-    put: (cp) => attempt("write checkpoint", () => writeFileAtomic(paths.checkpointFile(cp.feed, cp.date, cp.unit), JSON.stringify(cp))),
+    get: (feed, date, unit) =>
+      attempt("read checkpoint", () => readJsonIfExists<Checkpoint>(paths.checkpointFile(feed, date, unit))),
+    put: (cp) =>
+      attempt("write checkpoint", () =>
+        writeFileAtomic(paths.checkpointFile(cp.feed, cp.date, cp.unit), JSON.stringify(cp))
+      ),
     clear: (feed, date) =>
-      attempt("clear checkpoints", () => fs.rm(paths.checkpointFile(feed, date).replace(/_day\.json$/, ""), { recursive: true, force: true }))
+      attempt("clear checkpoints", () =>
+        fs.rm(paths.checkpointFile(feed, date).replace(/_day\.json$/, ""), { recursive: true, force: true })
+      )
   }
 }
 

@@ -30,7 +30,10 @@ const interruptible = <A>(connection: DuckDBConnection, f: (c: DuckDBConnection)
     const running = f(connection)
     running.then(
       (a) => resume(Effect.succeed(a)),
-      (e) => resume(Effect.fail(new DuckDbError({ sql: what.slice(0, 500), message: e instanceof Error ? e.message : String(e) })))
+      (e) =>
+        resume(
+          Effect.fail(new DuckDbError({ sql: what.slice(0, 500), message: e instanceof Error ? e.message : String(e) }))
+        )
     )
     return Effect.async<void>((settled) => {
       connection.interrupt()
@@ -80,7 +83,8 @@ export const make = (path = ":memory:", poolSize = 2, options: DuckDbOptions = {
     const withConnection = <A>(f: (c: DuckDBConnection) => Promise<A>, what: string) =>
       Effect.acquireUseRelease(
         Queue.take(pool),
-        (connection) => (options.interruptible === true ? interruptible(connection, f, what) : abandoning(connection, f, what)),
+        (connection) =>
+          options.interruptible === true ? interruptible(connection, f, what) : abandoning(connection, f, what),
         (connection) => Queue.offer(pool, connection)
       )
     const service: DuckDbService = {
@@ -92,7 +96,8 @@ export const make = (path = ":memory:", poolSize = 2, options: DuckDbOptions = {
     return service
   })
 
-export const layer = (path?: string, poolSize?: number): Layer.Layer<DuckDb> => Layer.scoped(DuckDb, make(path, poolSize))
+export const layer = (path?: string, poolSize?: number): Layer.Layer<DuckDb> =>
+  Layer.scoped(DuckDb, make(path, poolSize))
 
 /** A SQL string literal (single quotes doubled): for file paths and values we generate. */
 export const sqlString = (s: string): string => `'${s.replace(/'/g, "''")}'`

@@ -64,7 +64,9 @@ const readCache = (file: string) =>
   )
 
 const writeCache = (file: string, holidays: ReadonlyArray<MarketHoliday>, fetchedAtMs: number) =>
-  Effect.tryPromise(() => writeFileAtomic(file, JSON.stringify({ fetched_at_ms: fetchedAtMs, holidays }, null, 2))).pipe(Effect.ignore)
+  Effect.tryPromise(() =>
+    writeFileAtomic(file, JSON.stringify({ fetched_at_ms: fetchedAtMs, holidays }, null, 2))
+  ).pipe(Effect.ignore)
 
 export const make = Effect.gen(function* () {
   const settings = yield* AppSettings
@@ -79,7 +81,9 @@ export const make = Effect.gen(function* () {
       if (cached._tag === "Some") return cached.value
       const items = yield* rest.holidays().pipe(Effect.either)
       if (items._tag === "Left") {
-        yield* Effect.logWarning(`market holidays unavailable (${items.left.message}); assuming no holidays for ${year}`)
+        yield* Effect.logWarning(
+          `market holidays unavailable (${items.left.message}); assuming no holidays for ${year}`
+        )
         return []
       }
       const all = parseHolidays(items.right)
@@ -99,16 +103,17 @@ export const make = Effect.gen(function* () {
     })
 
   const indexAround = (date: string) =>
-    Effect.map(
-      Effect.all([holidays(Number(date.slice(0, 4))), holidays(Number(date.slice(0, 4)) + 1)]),
-      ([a, b]) => holidayIndex([...a, ...b])
+    Effect.map(Effect.all([holidays(Number(date.slice(0, 4))), holidays(Number(date.slice(0, 4)) + 1)]), ([a, b]) =>
+      holidayIndex([...a, ...b])
     )
 
   const state = Effect.gen(function* () {
     const nowMs = yield* Clock.currentTimeMillis
     const index = yield* indexAround(nyDateOf(nowMs))
     const session = openSessionAt(nowMs, index)
-    return session ? ({ _tag: "Open", nowMs, session } as const) : ({ _tag: "Closed", nowMs, next: nextOpen(nowMs, index) } as const)
+    return session
+      ? ({ _tag: "Open", nowMs, session } as const)
+      : ({ _tag: "Closed", nowMs, next: nextOpen(nowMs, index) } as const)
   })
 
   return {
@@ -142,6 +147,7 @@ export const simulatedClock = (startMs: number, speed: number, base: Clock.Clock
 /** Parse `--clock-start` (ISO with offset) into epoch ms, or fail with a readable message. */
 export const parseClockStart = (iso: string): number => {
   const ms = Date.parse(iso)
-  if (!Number.isFinite(ms)) throw new Error(`invalid --clock-start: ${JSON.stringify(iso)} (use ISO 8601, e.g. 2025-10-28T09:29:50-04:00)`)
+  if (!Number.isFinite(ms))
+    throw new Error(`invalid --clock-start: ${JSON.stringify(iso)} (use ISO 8601, e.g. 2025-10-28T09:29:50-04:00)`)
   return ms
 }

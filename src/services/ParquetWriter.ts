@@ -7,16 +7,19 @@ import { DOUBLE, BOOLEAN, VARCHAR, DuckDBDataChunk, type DuckDBType } from "@duc
 import { Context, Data, Effect, Layer } from "effect"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
-import { fsyncDir } from "../lib/atomicFile.js"
 import type { ColumnBatch } from "../domain/columnBatch.js"
 import type { Column, FeedSchema, Row } from "../domain/feeds.js"
+import { publish } from "./parquet/publish.js"
 import { DuckDb, DuckDbError, sqlString } from "./DuckDb.js"
 import { copyBatches } from "./parquet/batchCopy.js"
 import { makePartitionLocks } from "./parquet/partitionLock.js"
 import { type UpsertMode, type UpsertResult, upsertPartition } from "./parquet/partitionUpsert.js"
 import { lakePaths } from "../domain/paths.js"
 
-export class LakeWriteError extends Data.TaggedError("LakeWriteError")<{ readonly target: string; readonly message: string }> {}
+export class LakeWriteError extends Data.TaggedError("LakeWriteError")<{
+  readonly target: string
+  readonly message: string
+}> {}
 
 export interface WriteOptions {
   /** Keep one row per schema key, the one with the greatest `received_at_ms`. */
@@ -44,28 +47,59 @@ export interface ParquetWriterService {
    * (domain/lakeBuckets.ts, parquet/partitionUpsert.ts): merged into the file each key maps to,
    * or (`replace`) as the partition's whole content. Serialized per partition across processes.
    */
-  readonly upsert: (schema: FeedSchema, root: string, date: string, input: UpsertInput, mode?: UpsertMode) => Effect.Effect<UpsertResult, LakeWriteError>
+  readonly upsert: (
+    schema: FeedSchema,
+    root: string,
+    date: string,
+    input: UpsertInput,
+    mode?: UpsertMode
+  ) => Effect.Effect<UpsertResult, LakeWriteError>
   /** Write rows to `target` atomically; returns the number of rows in the file. */
-  readonly write: (schema: FeedSchema, rows: ReadonlyArray<Row>, target: string, options?: WriteOptions) => Effect.Effect<number, LakeWriteError>
+  readonly write: (
+    schema: FeedSchema,
+    rows: ReadonlyArray<Row>,
+    target: string,
+    options?: WriteOptions
+  ) => Effect.Effect<number, LakeWriteError>
   /**
    * Write column batches, then the rows of `files` (Parquet files of the same schema), as one file
    * at `target` atomically; returns the rows written. Their keys must be disjoint (no dedupe).
    */
-  readonly writeBatches: (schema: FeedSchema, batches: ReadonlyArray<ColumnBatch>, target: string, files?: ReadonlyArray<string>) => Effect.Effect<number, LakeWriteError>
+  readonly writeBatches: (
+    schema: FeedSchema,
+    batches: ReadonlyArray<ColumnBatch>,
+    target: string,
+    files?: ReadonlyArray<string>
+  ) => Effect.Effect<number, LakeWriteError>
   /** Merge existing Parquet files into one file at `target` atomically (deduplicated by key); returns rows. */
-  readonly merge: (schema: FeedSchema, sources: ReadonlyArray<string>, target: string, options?: MergeOptions) => Effect.Effect<number, LakeWriteError>
+  readonly merge: (
+    schema: FeedSchema,
+    sources: ReadonlyArray<string>,
+    target: string,
+    options?: MergeOptions
+  ) => Effect.Effect<number, LakeWriteError>
 }
 
 export class ParquetWriter extends Context.Tag("spy/ParquetWriter")<ParquetWriter, ParquetWriterService>() {}
 
 // BIGINT columns are staged as DOUBLE (exact for |x| < 2^53: epoch ms, counts) and cast back in COPY.
-const stagingType = (col: Column): DuckDBType => (col.type === "VARCHAR" ? VARCHAR : col.type === "BOOLEAN" ? BOOLEAN : DOUBLE)
-const stagingSql = (col: Column): string => (col.type === "VARCHAR" ? "VARCHAR" : col.type === "BOOLEAN" ? "BOOLEAN" : "DOUBLE")
+const stagingType = (col: Column): DuckDBType =>
+  col.type === "VARCHAR" ? VARCHAR : col.type === "BOOLEAN" ? BOOLEAN : DOUBLE
+const stagingSql = (col: Column): string =>
+  col.type === "VARCHAR" ? "VARCHAR" : col.type === "BOOLEAN" ? "BOOLEAN" : "DOUBLE"
 const CHUNK = 2048
 
 /** A SQL literal for a value every row shares (only our own row values reach here). */
 const literal = (v: Row[string] | undefined): string =>
-  v === null || v === undefined ? "NULL" : typeof v === "string" ? sqlString(v) : typeof v === "boolean" ? (v ? "TRUE" : "FALSE") : String(v)
+  v === null || v === undefined
+    ? "NULL"
+    : typeof v === "string"
+      ? sqlString(v)
+      : typeof v === "boolean"
+        ? v
+          ? "TRUE"
+          : "FALSE"
+        : String(v)
 
 /**
  * Columns whose value is the same in every row (a unit's ticker, `source`, `received_at_ms`, the
@@ -86,12 +120,21 @@ const constantColumns = (schema: FeedSchema, rows: ReadonlyArray<Row>): Map<stri
 }
 
 /** The SELECT list that turns staged columns into the file's columns (typed, timestamps derived). */
-export const selectList = (schema: FeedSchema, staged: boolean, constants: ReadonlyMap<string, string> = new Map()): string =>
+export const selectList = (
+  schema: FeedSchema,
+  staged: boolean,
+  constants: ReadonlyMap<string, string> = new Map()
+): string =>
   schema.columns
     .flatMap((col) => {
       const id = `"${col.name}"`
       const constant = constants.get(col.name)
-      const source = constant !== undefined ? `CAST(${constant} AS ${col.type})` : staged && col.type === "BIGINT" ? `CAST(${id} AS BIGINT)` : id
+      const source =
+        constant !== undefined
+          ? `CAST(${constant} AS ${col.type})`
+          : staged && col.type === "BIGINT"
+            ? `CAST(${id} AS BIGINT)`
+            : id
       const value = source === id ? id : `${source} AS ${id}`
       const ts = schema.timestamps.find(([ms]) => ms === col.name)
       return ts ? [value, `epoch_ms(${source === id ? id : source})::TIMESTAMPTZ AS "${ts[1]}"`] : [value]
@@ -112,21 +155,7 @@ const copiedRows = (result: ReadonlyArray<ReadonlyArray<unknown>>, fallback: num
 let sequence = 0
 const tempName = (target: string) => `${target}.tmp-${process.pid}-${++sequence}`
 
-const fsyncFile = async (file: string) => {
-  const handle = await fs.open(file, "r")
-  try {
-    await handle.sync()
-  } finally {
-    await handle.close()
-  }
-}
-
-/** Publish a finished temporary file under its final name, durably. */
-export const publish = async (tmp: string, target: string) => {
-  await fsyncFile(tmp)
-  await fs.rename(tmp, target)
-  await fsyncDir(path.dirname(target))
-}
+export { publish } from "./parquet/publish.js"
 
 export const make = Effect.gen(function* () {
   const db = yield* DuckDb
@@ -141,7 +170,8 @@ export const make = Effect.gen(function* () {
         // Dedupe needs the key and received_at_ms as real columns of the staged table.
         if (options.dedupe) for (const k of [...schema.key, "received_at_ms"]) constants.delete(k)
         const staged = schema.columns.filter((col) => !constants.has(col.name))
-        const stagedDdl = staged.length === 0 ? `"_row" BOOLEAN` : staged.map((col) => `"${col.name}" ${stagingSql(col)}`).join(", ")
+        const stagedDdl =
+          staged.length === 0 ? `"_row" BOOLEAN` : staged.map((col) => `"${col.name}" ${stagingSql(col)}`).join(", ")
         await c.run(`CREATE TEMP TABLE ${table} (${stagedDdl})`)
         const tmp = tempName(target)
         try {
@@ -150,7 +180,11 @@ export const make = Effect.gen(function* () {
           for (let start = 0; start < rows.length; start += CHUNK) {
             const slice = rows.slice(start, start + CHUNK)
             const chunk = DuckDBDataChunk.create(types, slice.length)
-            if (staged.length === 0) chunk.setColumnValues(0, slice.map(() => true))
+            if (staged.length === 0)
+              chunk.setColumnValues(
+                0,
+                slice.map(() => true)
+              )
             staged.forEach((col, i) => {
               const values = new Array(slice.length)
               for (let j = 0; j < slice.length; j++) values[j] = slice[j]![col.name] ?? null
@@ -162,7 +196,9 @@ export const make = Effect.gen(function* () {
           appender.closeSync()
           // Deduplicated writes are sorted by key; plain writes keep the input order (REST pages arrive sorted).
           const tail = options.dedupe ? `${dedupeClause(schema)} ${orderClause(schema)}` : ""
-          const copied = await c.runAndReadAll(`COPY (SELECT ${selectList(schema, true, constants)} FROM temp.${table} ${tail}) TO ${sqlString(tmp)} ${copyOptions}`)
+          const copied = await c.runAndReadAll(
+            `COPY (SELECT ${selectList(schema, true, constants)} FROM temp.${table} ${tail}) TO ${sqlString(tmp)} ${copyOptions}`
+          )
           await publish(tmp, target)
           return copiedRows(copied.getRowsJS(), rows.length)
         } catch (e) {
@@ -215,21 +251,34 @@ export const make = Effect.gen(function* () {
 
   const upsert: ParquetWriterService["upsert"] = (schema, root, date, input, mode = "merge") => {
     const dir = lakePaths(root).partitionDir(schema.feed, date)
-    const rowsFile = path.join(lakePaths(root).stateDir, "tmp", `upsert-${schema.feed}-${date}-${process.pid}-${++sequence}.parquet`)
+    const rowsFile = path.join(
+      lakePaths(root).stateDir,
+      "tmp",
+      `upsert-${schema.feed}-${date}-${process.pid}-${++sequence}.parquet`
+    )
     const staged = input.rows !== undefined && input.rows.length > 0
     const run = Effect.gen(function* () {
       if (staged) yield* write(schema, input.rows!, rowsFile)
       const files = [...(input.files ?? []), ...(staged ? [rowsFile] : [])]
       return yield* db
         .withConnection(
-          (c) => upsertPartition(c, { schema, dir, date, mode, copyOptions, tempName, publish }, { batches: input.batches ?? [], files }),
+          (c) =>
+            upsertPartition(
+              c,
+              { schema, dir, date, mode, copyOptions, tempName, publish },
+              { batches: input.batches ?? [], files }
+            ),
           `upsert into ${dir}`
         )
         .pipe(Effect.mapError(fail(dir)))
     }).pipe(Effect.ensuring(staged ? Effect.promise(() => fs.rm(rowsFile, { force: true })) : Effect.void))
-    return locks.withLock(root, schema.feed, date, run).pipe(
-      Effect.catchTag("PartitionBusy", (e) => Effect.fail(new LakeWriteError({ target: dir, message: `partition locked by pid ${e.pid} (${e.lock})` })))
-    )
+    return locks
+      .withLock(root, schema.feed, date, run)
+      .pipe(
+        Effect.catchTag("PartitionBusy", (e) =>
+          Effect.fail(new LakeWriteError({ target: dir, message: `partition locked by pid ${e.pid} (${e.lock})` }))
+        )
+      )
   }
 
   return { write, writeBatches, merge, upsert } satisfies ParquetWriterService

@@ -15,7 +15,12 @@ export interface ProgressTracker {
 
 const PLAIN_EVERY_MS = 5_000
 
-export const startProgress = (label: string, total: number, interactive: boolean, days = 0): Effect.Effect<ProgressTracker> =>
+export const startProgress = (
+  label: string,
+  total: number,
+  interactive: boolean,
+  days = 0
+): Effect.Effect<ProgressTracker> =>
   Effect.gen(function* () {
     const startedAt = yield* Clock.currentTimeMillis
     let done = 0
@@ -36,7 +41,7 @@ export const startProgress = (label: string, total: number, interactive: boolean
       if (bar) bar.update(done, { rate: rate(now).toLocaleString("en-US"), days: dayText() })
       else if (now - lastLineAt >= PLAIN_EVERY_MS) {
         lastLineAt = now
-        const etaS = done === 0 ? 0 : Math.round(((now - startedAt) / done) * (total - done) / 1000)
+        const etaS = done === 0 ? 0 : Math.round((((now - startedAt) / done) * (total - done)) / 1000)
         yield* Effect.logInfo(
           `${label}: ${done}/${total} units fetched, ${rows.toLocaleString("en-US")} rows, ${rate(now).toLocaleString("en-US")} rows/s, ${dayText()} days loaded, ETA ${etaS} s`
         )

@@ -17,7 +17,12 @@ export interface Rejected {
 export class QuarantineError extends Data.TaggedError("QuarantineError")<{ readonly message: string }> {}
 
 export interface QuarantineService {
-  readonly put: (feed: Feed, date: string, unit: string, rejected: ReadonlyArray<Rejected>) => Effect.Effect<void, QuarantineError>
+  readonly put: (
+    feed: Feed,
+    date: string,
+    unit: string,
+    rejected: ReadonlyArray<Rejected>
+  ) => Effect.Effect<void, QuarantineError>
 }
 
 export class Quarantine extends Context.Tag("spy/Quarantine")<Quarantine, QuarantineService>() {}

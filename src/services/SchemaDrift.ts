@@ -57,12 +57,26 @@ export const make = (root: string, onDrift?: DriftAlertHook) =>
     return { report, seen: () => seen } satisfies SchemaDriftService
   })
 
-const alertOncePerFeed = (date: string, fresh: ReadonlyArray<DriftFinding>, alerted: Set<string>, onDrift: DriftAlertHook) =>
-  Effect.forEach(new Set(fresh.map((f) => f.feed)), (feed) => {
-    if (alerted.has(`${date}|${feed}`)) return Effect.void
-    alerted.add(`${date}|${feed}`)
-    const fields = fresh.filter((f) => f.feed === feed).map((f) => `${f.kind.replace("_", " ")} "${f.field}"`)
-    return onDrift(`Schema drift in ${feed} for ${date}: ${fields.join(", ")} (processing continues)`, { source: feed, date, fields })
-  }, { discard: true })
+const alertOncePerFeed = (
+  date: string,
+  fresh: ReadonlyArray<DriftFinding>,
+  alerted: Set<string>,
+  onDrift: DriftAlertHook
+) =>
+  Effect.forEach(
+    new Set(fresh.map((f) => f.feed)),
+    (feed) => {
+      if (alerted.has(`${date}|${feed}`)) return Effect.void
+      alerted.add(`${date}|${feed}`)
+      const fields = fresh.filter((f) => f.feed === feed).map((f) => `${f.kind.replace("_", " ")} "${f.field}"`)
+      return onDrift(`Schema drift in ${feed} for ${date}: ${fields.join(", ")} (processing continues)`, {
+        source: feed,
+        date,
+        fields
+      })
+    },
+    { discard: true }
+  )
 
-export const layer = (root: string, onDrift?: DriftAlertHook): Layer.Layer<SchemaDrift> => Layer.effect(SchemaDrift, make(root, onDrift))
+export const layer = (root: string, onDrift?: DriftAlertHook): Layer.Layer<SchemaDrift> =>
+  Layer.effect(SchemaDrift, make(root, onDrift))

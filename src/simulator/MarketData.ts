@@ -40,7 +40,12 @@ export interface WireContract {
 
 export interface WireArticle {
   readonly id: string
-  readonly publisher: { readonly name: string; readonly homepage_url: string; readonly logo_url: string; readonly favicon_url?: string }
+  readonly publisher: {
+    readonly name: string
+    readonly homepage_url: string
+    readonly logo_url: string
+    readonly favicon_url?: string
+  }
   readonly title: string
   readonly author: string
   readonly published_utc: string
@@ -50,7 +55,11 @@ export interface WireArticle {
   readonly image_url?: string
   readonly description?: string
   readonly keywords?: ReadonlyArray<string>
-  readonly insights?: ReadonlyArray<{ readonly ticker: string; readonly sentiment: "positive" | "neutral" | "negative"; readonly sentiment_reasoning: string }>
+  readonly insights?: ReadonlyArray<{
+    readonly ticker: string
+    readonly sentiment: "positive" | "neutral" | "negative"
+    readonly sentiment_reasoning: string
+  }>
 }
 
 export interface MarketData {

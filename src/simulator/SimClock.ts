@@ -12,7 +12,9 @@ export interface SimClock {
   readonly now: () => number
 }
 
-export const makeSimClock = (options: { readonly startMs?: number | undefined; readonly speed?: Speed | undefined } = {}): SimClock => {
+export const makeSimClock = (
+  options: { readonly startMs?: number | undefined; readonly speed?: Speed | undefined } = {}
+): SimClock => {
   const speed = options.speed ?? 1
   const factor = speed === "max" ? 1000 : speed
   const realStart = Date.now()

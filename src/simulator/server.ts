@@ -123,7 +123,11 @@ export const startSimulator = async (options: SimulatorOptions = {}): Promise<Ru
   // the real-time feed sends what trades at that time of day: pre-market and after-hours bars too
   const wsExtended = options.extendedHours !== false && market.extendedSecondBars !== undefined
   const ws = attachWebSocket(server, {
-    market: wsExtended ? restMarket : market, clock, apiKey: options.apiKey, extendedHours: wsExtended, faults: { delayMs }
+    market: wsExtended ? restMarket : market,
+    clock,
+    apiKey: options.apiKey,
+    extendedHours: wsExtended,
+    faults: { delayMs }
   })
   if (initialWsFaults !== undefined) ws.setFaults(initialWsFaults)
   const setFaults = (f: Partial<RestFaults>) => {
@@ -148,18 +152,28 @@ export const startSimulator = async (options: SimulatorOptions = {}): Promise<Ru
   server.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => {
     const target = parseTarget(req.url ?? "/")
     if (target?.segments[0] === "_sim") {
-      admin(req, res, target).catch(() => send(res, { status: 400, body: { status: "ERROR", error: "invalid JSON body" } }))
+      admin(req, res, target).catch(() =>
+        send(res, { status: 400, body: { status: "ERROR", error: "invalid JSON body" } })
+      )
       return
     }
     const requestNumber = ++requests
     const requestId = newRequestId()
-    const response: ApiResponse = target === undefined
-      ? { status: 400, body: { status: "ERROR", request_id: requestId, error: "malformed request path" } }
-      : respond({
-        req, target, requestNumber, requestId, seed, faults, ctx, admit: rateLimit.admit,
-        origin: `http://${req.headers.host ?? `127.0.0.1:${port}`}`,
-        apiKey: options.apiKey
-      })
+    const response: ApiResponse =
+      target === undefined
+        ? { status: 400, body: { status: "ERROR", request_id: requestId, error: "malformed request path" } }
+        : respond({
+            req,
+            target,
+            requestNumber,
+            requestId,
+            seed,
+            faults,
+            ctx,
+            admit: rateLimit.admit,
+            origin: `http://${req.headers.host ?? `127.0.0.1:${port}`}`,
+            apiKey: options.apiKey
+          })
     const key = String(response.status)
     byStatus[key] = (byStatus[key] ?? 0) + 1
     const finish = () => {

@@ -24,7 +24,10 @@ import { CONSOLIDATED, consolidatedColumns, type Dialect, quote, sqlType } from 
 export const OCC_REGEX = `'^O:[A-Z]{1,6}[0-9]{6}[CP][0-9]{8}$'`
 
 /** underlying, expiration (YYYY-MM-DD), strike, call/put of OCC ticker `t`; NULL when `t` is not one. */
-export const occFields = (t: string, sql: { readonly length: string; readonly matches: string; readonly double: string }): ReadonlyArray<string> => {
+export const occFields = (
+  t: string,
+  sql: { readonly length: string; readonly matches: string; readonly double: string }
+): ReadonlyArray<string> => {
   const sub = (from: string, n: string) => `SUBSTR(${t}, ${sql.length} - ${from}, ${n})`
   const guard = (e: string) => `CASE WHEN ${sql.matches} THEN ${e} END`
   return [
@@ -38,20 +41,56 @@ export const occFields = (t: string, sql: { readonly length: string; readonly ma
 const contractFields = (dialect: Dialect, t: string): ReadonlyArray<string> =>
   occFields(t, {
     length: dialect === "duckdb" ? `length(${t})` : `CHAR_LENGTH(${t})`,
-    matches: dialect === "duckdb" ? `regexp_matches(${t}, ${OCC_REGEX})` : dialect === "postgres" ? `${t} ~ ${OCC_REGEX}` : `${t} REGEXP ${OCC_REGEX}`,
+    matches:
+      dialect === "duckdb"
+        ? `regexp_matches(${t}, ${OCC_REGEX})`
+        : dialect === "postgres"
+          ? `${t} ~ ${OCC_REGEX}`
+          : `${t} REGEXP ${OCC_REGEX}`,
     double: dialect === "postgres" ? "DOUBLE PRECISION" : "DOUBLE"
   })
 
-const seconds = (dialect: Dialect, ms: string) => `CAST(${ms} AS ${dialect === "postgres" ? "DOUBLE PRECISION" : "DOUBLE"}) / 1000`
+const seconds = (dialect: Dialect, ms: string) =>
+  `CAST(${ms} AS ${dialect === "postgres" ? "DOUBLE PRECISION" : "DOUBLE"}) / 1000`
 
 /** The SELECT list in `consolidatedColumns` order; aliases: o (option bar), s, v, c, and the news parts. */
-const selectList = (dialect: Dialect, date: string, newsCount: string, latest: string, contract = contractFields(dialect, "o.ticker"), spanMs = 1000): string =>
+const selectList = (
+  dialect: Dialect,
+  date: string,
+  newsCount: string,
+  latest: string,
+  contract = contractFields(dialect, "o.ticker"),
+  spanMs = 1000
+): string =>
   [
-    date, "o.ticker", ...contract, "c.ticker IS NOT NULL", "o.window_start_ms", "o.window_start",
-    "o.open", "o.high", "o.low", "o.close", "o.volume", "o.vwap", "o.transactions",
-    "s.window_start_ms", "s.open", "s.high", "s.low", "s.close", "s.volume", "s.vwap", "o.window_start_ms - s.window_start_ms",
-    "v.close", "v.window_start_ms", "o.window_start_ms - v.window_start_ms",
-    newsCount, `${latest}.title`, `${latest}.spy_sentiment`, seconds(dialect, `o.window_start_ms + ${Math.trunc(spanMs)} - ${latest}.published_utc_ms`)
+    date,
+    "o.ticker",
+    ...contract,
+    "c.ticker IS NOT NULL",
+    "o.window_start_ms",
+    "o.window_start",
+    "o.open",
+    "o.high",
+    "o.low",
+    "o.close",
+    "o.volume",
+    "o.vwap",
+    "o.transactions",
+    "s.window_start_ms",
+    "s.open",
+    "s.high",
+    "s.low",
+    "s.close",
+    "s.volume",
+    "s.vwap",
+    "o.window_start_ms - s.window_start_ms",
+    "v.close",
+    "v.window_start_ms",
+    "o.window_start_ms - v.window_start_ms",
+    newsCount,
+    `${latest}.title`,
+    `${latest}.spy_sentiment`,
+    seconds(dialect, `o.window_start_ms + ${Math.trunc(spanMs)} - ${latest}.published_utc_ms`)
   ].join(",\n  ")
 
 const insertInto = (dialect: Dialect) =>
@@ -63,11 +102,21 @@ const insertInto = (dialect: Dialect) =>
  * each ASOF join sorts its left side, so the option bars are only hash-joined to the per-second results.
  * Likewise the OCC ticker is parsed once per distinct contract (the regex per bar cost ~3 s a day).
  */
-export const duckdbConsolidate = (date: string, windowMs: number, spanMs = 1000, tickers: Tickers = DEFAULT_TICKERS): string =>
-  `${insertInto("duckdb")}\n${duckdbConsolidateSelect(date, windowMs, spanMs, {}, tickers)}`
+export const duckdbConsolidate = (
+  date: string,
+  windowMs: number,
+  spanMs = 1000,
+  tickers: Tickers = DEFAULT_TICKERS
+): string => `${insertInto("duckdb")}\n${duckdbConsolidateSelect(date, windowMs, spanMs, {}, tickers)}`
 
 /** The DuckDB query alone, its columns named and typed as `consolidatedColumns` (unsorted: a global sort of millions of wide rows cost more than the joins). */
-export const duckdbConsolidateQuery = (date: string, windowMs: number, spanMs = 1000, bars: BarSources = {}, tickers: Tickers = DEFAULT_TICKERS): string =>
+export const duckdbConsolidateQuery = (
+  date: string,
+  windowMs: number,
+  spanMs = 1000,
+  bars: BarSources = {},
+  tickers: Tickers = DEFAULT_TICKERS
+): string =>
   `SELECT ${consolidatedColumns.map((c) => `CAST(q."${c.name}" AS ${sqlType("duckdb", c.type, false)}) AS "${c.name}"`).join(", ")}
 FROM (${duckdbConsolidateSelect(date, windowMs, spanMs, bars, tickers)}) AS q(${consolidatedColumns.map((c) => `"${c.name}"`).join(", ")})`
 
@@ -82,7 +131,13 @@ export interface BarSources {
   readonly vix?: string
 }
 
-const duckdbConsolidateSelect = (date: string, windowMs: number, spanMs: number, bars: BarSources = {}, tickers: Tickers = DEFAULT_TICKERS): string => {
+const duckdbConsolidateSelect = (
+  date: string,
+  windowMs: number,
+  spanMs: number,
+  bars: BarSources = {},
+  tickers: Tickers = DEFAULT_TICKERS
+): string => {
   const d = `'${assertDate(date)}'`
   const w = Math.trunc(windowMs)
   const span = Math.trunc(spanMs)
@@ -99,7 +154,9 @@ news_spy AS (
   QUALIFY row_number() OVER (PARTITION BY published_utc_ms ORDER BY id DESC) = 1
 ),
 secs AS (SELECT DISTINCT window_start_ms FROM o),
-k AS (SELECT t.ticker, ${contractFields("duckdb", "t.ticker").map((e, i) => `${e} AS f${i}`).join(", ")} FROM (SELECT DISTINCT ticker FROM o) AS t),
+k AS (SELECT t.ticker, ${contractFields("duckdb", "t.ticker")
+    .map((e, i) => `${e} AS f${i}`)
+    .join(", ")} FROM (SELECT DISTINCT ticker FROM o) AS t),
 ${perSecond("s", "spy", "secs.window_start_ms >= x.window_start_ms")},
 ${perSecond("v", "vix", "secs.window_start_ms >= x.window_start_ms")},
 ${perSecond("n", "news_spy", `secs.window_start_ms + ${span} >= x.published_utc_ms`)},

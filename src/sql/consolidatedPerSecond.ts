@@ -24,18 +24,55 @@ import { CONSOLIDATED, consolidatedColumns, quote } from "./tables.js"
 /** The per-second columns (alias p) and per-contract columns (alias k) the final SELECT reads. */
 const finalSelect = (date: string, double: string, spanMs: number) =>
   [
-    date, "o.ticker", "k.f0", "k.f1", "k.f2", "k.f3", "k.listed", "o.window_start_ms", "o.window_start",
-    "o.open", "o.high", "o.low", "o.close", "o.volume", "o.vwap", "o.transactions",
-    "p.s_ws", "p.s_open", "p.s_high", "p.s_low", "p.s_close", "p.s_volume", "p.s_vwap", "o.window_start_ms - p.s_ws",
-    "p.v_close", "p.v_ws", "o.window_start_ms - p.v_ws",
-    "p.news_n", "p.n_title", "p.n_sentiment", `CAST(o.window_start_ms + ${Math.trunc(spanMs)} - p.n_published AS ${double}) / 1000`
+    date,
+    "o.ticker",
+    "k.f0",
+    "k.f1",
+    "k.f2",
+    "k.f3",
+    "k.listed",
+    "o.window_start_ms",
+    "o.window_start",
+    "o.open",
+    "o.high",
+    "o.low",
+    "o.close",
+    "o.volume",
+    "o.vwap",
+    "o.transactions",
+    "p.s_ws",
+    "p.s_open",
+    "p.s_high",
+    "p.s_low",
+    "p.s_close",
+    "p.s_volume",
+    "p.s_vwap",
+    "o.window_start_ms - p.s_ws",
+    "p.v_close",
+    "p.v_ws",
+    "o.window_start_ms - p.v_ws",
+    "p.news_n",
+    "p.n_title",
+    "p.n_sentiment",
+    `CAST(o.window_start_ms + ${Math.trunc(spanMs)} - p.n_published AS ${double}) / 1000`
   ].join(",\n  ")
 
 /** The per-second row: t plus the SPY bar, the VIX bar and the news columns (aliases l, s, v, n: ranked rows). */
 const perSecondColumns = [
-  "l.t", "s.window_start_ms AS s_ws", "s.open AS s_open", "s.high AS s_high", "s.low AS s_low", "s.close AS s_close",
-  "s.volume AS s_volume", "s.vwap AS s_vwap", "v.close AS v_close", "v.window_start_ms AS v_ws",
-  "l.n_rn - l.n0_rn AS news_n", "n.title AS n_title", "n.spy_sentiment AS n_sentiment", "n.published_utc_ms AS n_published"
+  "l.t",
+  "s.window_start_ms AS s_ws",
+  "s.open AS s_open",
+  "s.high AS s_high",
+  "s.low AS s_low",
+  "s.close AS s_close",
+  "s.volume AS s_volume",
+  "s.vwap AS s_vwap",
+  "v.close AS v_close",
+  "v.window_start_ms AS v_ws",
+  "l.n_rn - l.n0_rn AS news_n",
+  "n.title AS n_title",
+  "n.spy_sentiment AS n_sentiment",
+  "n.published_utc_ms AS n_published"
 ].join(", ")
 
 /** The date's SPY bars ranked by time (rn 1…): the columns the view shows. */
@@ -54,7 +91,16 @@ FROM vix_values WHERE ticker = '${tk.index}' AND ${q("date")} = ${date}`
  * `secs` must be a relation of the seconds (column t) referenced ONCE (MySQL cannot reopen a
  * temporary table), `news` one of the ranked articles (published_utc_ms).
  */
-const merge = (o: { readonly date: string; readonly window: string; readonly secs: string; readonly news: string; readonly q: (id: string) => string; readonly int: string; readonly spanMs: number; readonly tickers: Tickers }) => `
+const merge = (o: {
+  readonly date: string
+  readonly window: string
+  readonly secs: string
+  readonly news: string
+  readonly q: (id: string) => string
+  readonly int: string
+  readonly spanMs: number
+  readonly tickers: Tickers
+}) => `
 SELECT t, CAST(MAX(CASE WHEN kind = 1 THEN spy END) AS ${o.int}) AS spy_rn, CAST(MAX(CASE WHEN kind = 1 THEN vix END) AS ${o.int}) AS vix_rn,
   CAST(MAX(CASE WHEN kind = 1 THEN news END) AS ${o.int}) AS n_rn, CAST(MAX(CASE WHEN kind = 2 THEN news END) AS ${o.int}) AS n0_rn
 FROM (
@@ -89,7 +135,13 @@ const contractColumns = (dialect: "postgres" | "mysql", t: string) =>
     .join(", ")
 
 /** The SPY-tagged news of the day: (lo − window, hi] plus the latest at or before lo − window. */
-const newsOfDay = (o: { readonly lo: string; readonly hi: string; readonly window: string; readonly idDesc: string; readonly tickers: Tickers }) => `
+const newsOfDay = (o: {
+  readonly lo: string
+  readonly hi: string
+  readonly window: string
+  readonly idDesc: string
+  readonly tickers: Tickers
+}) => `
   SELECT x.id, x.published_utc_ms, x.title, x.spy_sentiment FROM news x
   WHERE x.published_utc_ms > ${o.lo} - ${o.window} AND x.published_utc_ms <= ${o.hi} AND x.tickers LIKE ${newsTag(o.tickers)}
   UNION ALL
@@ -102,7 +154,10 @@ const newsOfDay = (o: { readonly lo: string; readonly hi: string; readonly windo
  * come from a loose index scan of `option_bars_date` (one probe per ticker, not a scan of the bars);
  * the option bars are read once more, by the final hash joins. Run it after `postgresSessionSettings`.
  */
-export const postgresConsolidate = (spanMs = 1000, tickers: Tickers = DEFAULT_TICKERS): string => `${insertInto("postgres")}
+export const postgresConsolidate = (
+  spanMs = 1000,
+  tickers: Tickers = DEFAULT_TICKERS
+): string => `${insertInto("postgres")}
 WITH RECURSIVE secs AS MATERIALIZED (SELECT DISTINCT window_start_ms AS t FROM option_bars WHERE "date" = $1::varchar),
 bounds AS MATERIALIZED (SELECT min(t) AS lo, max(t) AS hi FROM secs),
 news_day AS MATERIALIZED (
@@ -143,7 +198,11 @@ WHERE o."date" = $1::varchar`
  * seconds (and disabling it inflates costs past the JIT thresholds: JIT compiling cost ~2 s); the
  * sorts and hashes of ~100 k rows fit in memory.
  */
-export const postgresSessionSettings = ["SET LOCAL enable_nestloop = off", "SET LOCAL work_mem = '64MB'", "SET LOCAL jit = off"]
+export const postgresSessionSettings = [
+  "SET LOCAL enable_nestloop = off",
+  "SET LOCAL work_mem = '64MB'",
+  "SET LOCAL jit = off"
+]
 
 /** One MySQL statement and its bound parameters. */
 export interface MysqlStep {
@@ -152,7 +211,15 @@ export interface MysqlStep {
 }
 
 /** Connection-scoped temporary tables of one consolidation (dropped before and after). */
-export const MYSQL_TEMP_TABLES = ["cons_secs", "cons_news", "cons_spy", "cons_vix", "cons_l", "cons_p", "cons_k"] as const
+export const MYSQL_TEMP_TABLES = [
+  "cons_secs",
+  "cons_news",
+  "cons_spy",
+  "cons_vix",
+  "cons_l",
+  "cons_p",
+  "cons_k"
+] as const
 
 export const mysqlDropTemp = `DROP TEMPORARY TABLE IF EXISTS ${MYSQL_TEMP_TABLES.join(", ")}`
 
@@ -170,15 +237,28 @@ export const mysqlBounds = "SELECT MIN(t) AS lo, MAX(t) AS hi FROM cons_secs"
  * `option_bars_date` (forced: by the primary key, a ticker's bars of every other date would be
  * read too). `lo`/`hi`: the bounds of step 1 (numbers).
  */
-export const mysqlSteps = (date: string, windowMs: number, lo: number, hi: number, spanMs = 1000, tickers: Tickers = DEFAULT_TICKERS): ReadonlyArray<MysqlStep> => [
+export const mysqlSteps = (
+  date: string,
+  windowMs: number,
+  lo: number,
+  hi: number,
+  spanMs = 1000,
+  tickers: Tickers = DEFAULT_TICKERS
+): ReadonlyArray<MysqlStep> => [
   {
     sql: `CREATE TEMPORARY TABLE cons_news (PRIMARY KEY (rn)) ENGINE=InnoDB
 SELECT ROW_NUMBER() OVER (ORDER BY d.published_utc_ms, d.id) AS rn, d.*
 FROM (${newsOfDay({ lo: "?", hi: "?", window: "?", idDesc: "x.id", tickers })}) d`,
     params: [lo + Math.trunc(spanMs), windowMs, hi + Math.trunc(spanMs), lo + Math.trunc(spanMs), windowMs]
   },
-  { sql: `CREATE TEMPORARY TABLE cons_spy (PRIMARY KEY (rn)) ENGINE=InnoDB ${rankedSpy("?", myq, tickers)}`, params: [date] },
-  { sql: `CREATE TEMPORARY TABLE cons_vix (PRIMARY KEY (rn)) ENGINE=InnoDB ${rankedVix("?", myq, tickers)}`, params: [date] },
+  {
+    sql: `CREATE TEMPORARY TABLE cons_spy (PRIMARY KEY (rn)) ENGINE=InnoDB ${rankedSpy("?", myq, tickers)}`,
+    params: [date]
+  },
+  {
+    sql: `CREATE TEMPORARY TABLE cons_vix (PRIMARY KEY (rn)) ENGINE=InnoDB ${rankedVix("?", myq, tickers)}`,
+    params: [date]
+  },
   {
     sql: `CREATE TEMPORARY TABLE cons_l (PRIMARY KEY (t)) ENGINE=InnoDB ${merge({ date: "?", window: "?", secs: "cons_secs", news: "cons_news", q: myq, int: "SIGNED", spanMs, tickers })}`,
     params: [date, date, windowMs]

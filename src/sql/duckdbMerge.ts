@@ -24,7 +24,11 @@ const q = (id: string) => quote("duckdb", id)
  * consolidation's as-of joins then scan option_bars in window order (1.47 s instead of 1.93 s in
  * key order on the bench day; 1.72 s with the old ON CONFLICT load).
  */
-const storageOrder = (feed: Feed) => [...SCHEMAS[feed].key].reverse().map((k) => `s.${q(k)}`).join(", ")
+const storageOrder = (feed: Feed) =>
+  [...SCHEMAS[feed].key]
+    .reverse()
+    .map((k) => `s.${q(k)}`)
+    .join(", ")
 
 /** `[insertNew, updateNewer]` from the staged relation `stage` (a table or a parenthesised query). */
 export const duckdbMerge = (feed: Feed, date: string, stage: string): readonly [string, string] => {
@@ -32,7 +36,11 @@ export const duckdbMerge = (feed: Feed, date: string, stage: string): readonly [
   const table = q(TABLES[feed])
   const key = SCHEMAS[feed].key
   const value = (c: ReturnType<typeof sinkColumns>[number]) =>
-    c.type === "TIMESTAMP" ? `epoch_ms(CAST(s.${q(c.fromMs!)} AS BIGINT))::TIMESTAMPTZ` : c.type === "DATE" ? `'${d}'` : `s.${q(c.name)}`
+    c.type === "TIMESTAMP"
+      ? `epoch_ms(CAST(s.${q(c.fromMs!)} AS BIGINT))::TIMESTAMPTZ`
+      : c.type === "DATE"
+        ? `'${d}'`
+        : `s.${q(c.name)}`
   const columns = sinkColumns(feed)
   const onDate = feed === "news" ? "" : `t."date" = '${d}' AND `
   const sameKey = onDate + key.map((k) => `t.${q(k)} = s.${q(k)}`).join(" AND ")

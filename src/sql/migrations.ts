@@ -9,7 +9,16 @@
  *
  * To change the schema: append a migration with the next version; never edit a released one.
  */
-import { CONSOLIDATED, type Dialect, createIndex, createTable, ddl, indexesFor, quote, type SinkColumn } from "./tables.js"
+import {
+  CONSOLIDATED,
+  type Dialect,
+  createIndex,
+  createTable,
+  ddl,
+  indexesFor,
+  quote,
+  type SinkColumn
+} from "./tables.js"
 
 export interface Versioned {
   readonly version: number
@@ -37,7 +46,10 @@ export const MIGRATIONS: ReadonlyArray<Migration> = [
     name: "options_consolidated: index on date alone (PostgreSQL)",
     statements: (dialect) =>
       dialect === "postgres"
-        ? [createIndex(dialect, ["options_consolidated_day", CONSOLIDATED, ["date"]]), `DROP INDEX IF EXISTS ${quote(dialect, "options_consolidated_date")}`]
+        ? [
+            createIndex(dialect, ["options_consolidated_day", CONSOLIDATED, ["date"]]),
+            `DROP INDEX IF EXISTS ${quote(dialect, "options_consolidated_date")}`
+          ]
         : []
   }
 ]
@@ -50,21 +62,32 @@ const migrationColumns: ReadonlyArray<SinkColumn> = [
   { name: "applied_at", type: "TIMESTAMP" }
 ]
 
-export const createMigrationsTable = (dialect: Dialect): string => createTable(dialect, MIGRATIONS_TABLE, migrationColumns, ["version"])
+export const createMigrationsTable = (dialect: Dialect): string =>
+  createTable(dialect, MIGRATIONS_TABLE, migrationColumns, ["version"])
 
-export const selectVersions = (dialect: Dialect): string => `SELECT ${quote(dialect, "version")} AS v FROM ${quote(dialect, MIGRATIONS_TABLE)}`
+export const selectVersions = (dialect: Dialect): string =>
+  `SELECT ${quote(dialect, "version")} AS v FROM ${quote(dialect, MIGRATIONS_TABLE)}`
 
 /** Records a migration; a row written meanwhile by a concurrent starter is kept. */
-export const recordMigration = (dialect: Dialect, m: Versioned): { readonly sql: string; readonly params: ReadonlyArray<unknown> } => {
+export const recordMigration = (
+  dialect: Dialect,
+  m: Versioned
+): { readonly sql: string; readonly params: ReadonlyArray<unknown> } => {
   const t = quote(dialect, MIGRATIONS_TABLE)
   const cols = `(${["version", "name", "applied_at"].map((c) => quote(dialect, c)).join(", ")})`
   switch (dialect) {
     case "postgres":
-      return { sql: `INSERT INTO ${t} ${cols} VALUES ($1, $2, now()) ON CONFLICT DO NOTHING`, params: [m.version, m.name] }
+      return {
+        sql: `INSERT INTO ${t} ${cols} VALUES ($1, $2, now()) ON CONFLICT DO NOTHING`,
+        params: [m.version, m.name]
+      }
     case "mysql":
       return { sql: `INSERT IGNORE INTO ${t} ${cols} VALUES (?, ?, NOW(3))`, params: [m.version, m.name] }
     case "duckdb": // no bound parameters in the DuckDb service: both values are this file's own constants
-      return { sql: `INSERT INTO ${t} ${cols} VALUES (${Math.trunc(m.version)}, '${m.name.replaceAll("'", "''")}', now()) ON CONFLICT DO NOTHING`, params: [] }
+      return {
+        sql: `INSERT INTO ${t} ${cols} VALUES (${Math.trunc(m.version)}, '${m.name.replaceAll("'", "''")}', now()) ON CONFLICT DO NOTHING`,
+        params: []
+      }
   }
 }
 
@@ -86,10 +109,16 @@ export type MigrationPlan<M extends Versioned = Migration> =
   | { readonly _tag: "TooNew"; readonly unknown: ReadonlyArray<number> }
 
 /** What to run given the versions a database lists. */
-export const plan = <M extends Versioned = Migration>(applied: ReadonlyArray<number>, migrations: ReadonlyArray<M> = MIGRATIONS as unknown as ReadonlyArray<M>): MigrationPlan<M> => {
+export const plan = <M extends Versioned = Migration>(
+  applied: ReadonlyArray<number>,
+  migrations: ReadonlyArray<M> = MIGRATIONS as unknown as ReadonlyArray<M>
+): MigrationPlan<M> => {
   const known = new Set(migrations.map((m) => m.version))
   const unknown = applied.filter((v) => !known.has(v)).sort((a, b) => a - b)
   if (unknown.length > 0) return { _tag: "TooNew", unknown }
   const done = new Set(applied)
-  return { _tag: "Apply", pending: [...migrations].filter((m) => !done.has(m.version)).sort((a, b) => a.version - b.version) }
+  return {
+    _tag: "Apply",
+    pending: [...migrations].filter((m) => !done.has(m.version)).sort((a, b) => a.version - b.version)
+  }
 }

@@ -33,7 +33,12 @@ export const sinkColumns = (feed: Feed): ReadonlyArray<SinkColumn> => {
   return [
     ...schema.columns.flatMap((col): Array<SinkColumn> => {
       const ts = schema.timestamps.find(([ms]) => ms === col.name)
-      return ts ? [{ name: col.name, type: col.type }, { name: ts[1], type: "TIMESTAMP", fromMs: col.name }] : [{ name: col.name, type: col.type }]
+      return ts
+        ? [
+            { name: col.name, type: col.type },
+            { name: ts[1], type: "TIMESTAMP", fromMs: col.name }
+          ]
+        : [{ name: col.name, type: col.type }]
     }),
     { name: "date", type: "DATE" }
   ]
@@ -60,9 +65,17 @@ export const sqlType = (dialect: Dialect, type: SinkColumnType, isKey: boolean):
 
 const mysqlTableOptions = " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin"
 
-export const createTable = (dialect: Dialect, table: string, columns: ReadonlyArray<SinkColumn>, key: ReadonlyArray<string>): string => {
+export const createTable = (
+  dialect: Dialect,
+  table: string,
+  columns: ReadonlyArray<SinkColumn>,
+  key: ReadonlyArray<string>
+): string => {
   const q = (id: string) => quote(dialect, id)
-  const cols = columns.map((col) => `${q(col.name)} ${sqlType(dialect, col.type, key.includes(col.name))}${key.includes(col.name) ? " NOT NULL" : ""}`)
+  const cols = columns.map(
+    (col) =>
+      `${q(col.name)} ${sqlType(dialect, col.type, key.includes(col.name))}${key.includes(col.name) ? " NOT NULL" : ""}`
+  )
   const pk = key.length > 0 ? `, PRIMARY KEY (${key.map(q).join(", ")})` : ""
   return `CREATE TABLE IF NOT EXISTS ${q(table)} (${cols.join(", ")}${pk})${dialect === "mysql" ? mysqlTableOptions : ""}`
 }
@@ -78,9 +91,13 @@ export const INDEXES: ReadonlyArray<readonly [string, string, ReadonlyArray<stri
   ["options_consolidated_date", CONSOLIDATED, ["date", "ticker", "window_start_ms"]]
 ]
 
-export const indexesFor = (dialect: Dialect) => INDEXES.filter(([, table]) => dialect !== "duckdb" || table !== CONSOLIDATED)
+export const indexesFor = (dialect: Dialect) =>
+  INDEXES.filter(([, table]) => dialect !== "duckdb" || table !== CONSOLIDATED)
 
-export const createIndex = (dialect: Dialect, [name, table, cols]: readonly [string, string, ReadonlyArray<string>]): string =>
+export const createIndex = (
+  dialect: Dialect,
+  [name, table, cols]: readonly [string, string, ReadonlyArray<string>]
+): string =>
   dialect === "mysql"
     ? `CREATE INDEX ${quote(dialect, name)} ON ${quote(dialect, table)} (${cols.map((c) => quote(dialect, c)).join(", ")})`
     : `CREATE INDEX IF NOT EXISTS ${quote(dialect, name)} ON ${quote(dialect, table)} (${cols.map((c) => quote(dialect, c)).join(", ")})`
@@ -98,13 +115,37 @@ export const checkpointColumns: ReadonlyArray<SinkColumn> = [
 /** The consolidated table's columns (see src/sql/consolidated.ts for their meaning). */
 export const consolidatedColumns: ReadonlyArray<SinkColumn> = (
   [
-    ["date", "DATE"], ["ticker", "VARCHAR"], ["underlying", "VARCHAR"], ["expiration", "VARCHAR"], ["strike", "DOUBLE"],
-    ["contract_type", "VARCHAR"], ["in_contract_list", "BOOLEAN"], ["window_start_ms", "BIGINT"], ["window_start", "TIMESTAMP"],
-    ["open", "DOUBLE"], ["high", "DOUBLE"], ["low", "DOUBLE"], ["close", "DOUBLE"], ["volume", "DOUBLE"], ["vwap", "DOUBLE"],
-    ["transactions", "BIGINT"], ["spy_window_start_ms", "BIGINT"], ["spy_open", "DOUBLE"], ["spy_high", "DOUBLE"], ["spy_low", "DOUBLE"],
-    ["spy_close", "DOUBLE"], ["spy_volume", "DOUBLE"], ["spy_vwap", "DOUBLE"], ["spy_staleness_ms", "BIGINT"], ["vix_value", "DOUBLE"],
-    ["vix_window_start_ms", "BIGINT"], ["vix_staleness_ms", "BIGINT"], ["news_count_15m", "BIGINT"], ["latest_headline", "VARCHAR"],
-    ["latest_sentiment", "VARCHAR"], ["latest_news_age_s", "DOUBLE"]
+    ["date", "DATE"],
+    ["ticker", "VARCHAR"],
+    ["underlying", "VARCHAR"],
+    ["expiration", "VARCHAR"],
+    ["strike", "DOUBLE"],
+    ["contract_type", "VARCHAR"],
+    ["in_contract_list", "BOOLEAN"],
+    ["window_start_ms", "BIGINT"],
+    ["window_start", "TIMESTAMP"],
+    ["open", "DOUBLE"],
+    ["high", "DOUBLE"],
+    ["low", "DOUBLE"],
+    ["close", "DOUBLE"],
+    ["volume", "DOUBLE"],
+    ["vwap", "DOUBLE"],
+    ["transactions", "BIGINT"],
+    ["spy_window_start_ms", "BIGINT"],
+    ["spy_open", "DOUBLE"],
+    ["spy_high", "DOUBLE"],
+    ["spy_low", "DOUBLE"],
+    ["spy_close", "DOUBLE"],
+    ["spy_volume", "DOUBLE"],
+    ["spy_vwap", "DOUBLE"],
+    ["spy_staleness_ms", "BIGINT"],
+    ["vix_value", "DOUBLE"],
+    ["vix_window_start_ms", "BIGINT"],
+    ["vix_staleness_ms", "BIGINT"],
+    ["news_count_15m", "BIGINT"],
+    ["latest_headline", "VARCHAR"],
+    ["latest_sentiment", "VARCHAR"],
+    ["latest_news_age_s", "DOUBLE"]
   ] as const
 ).map(([name, type]) => ({ name, type }))
 export const CONSOLIDATED_KEY = ["ticker", "window_start_ms"] as const

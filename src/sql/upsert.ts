@@ -8,19 +8,31 @@ import { assertDate } from "../domain/paths.js"
 import { type Dialect, quote, sinkColumns, TABLES } from "./tables.js"
 
 const lakeColumns = (feed: Feed) => SCHEMAS[feed].columns
-const updatable = (feed: Feed) => sinkColumns(feed).filter((c) => !SCHEMAS[feed].key.includes(c.name) && c.name !== "received_at_ms")
+const updatable = (feed: Feed) =>
+  sinkColumns(feed).filter((c) => !SCHEMAS[feed].key.includes(c.name) && c.name !== "received_at_ms")
 
 /** PostgreSQL: one statement per batch; `$1..$n` = one array per lake column, `$n+1` = date. */
 export const postgresUpsert = (feed: Feed): string => {
   const q = (id: string) => quote("postgres", id)
   const cols = lakeColumns(feed)
-  const arrayType = { BIGINT: "bigint[]", DOUBLE: "double precision[]", VARCHAR: "text[]", BOOLEAN: "boolean[]" } as const
+  const arrayType = {
+    BIGINT: "bigint[]",
+    DOUBLE: "double precision[]",
+    VARCHAR: "text[]",
+    BOOLEAN: "boolean[]"
+  } as const
   const values = sinkColumns(feed).map((c) =>
-    c.type === "TIMESTAMP" ? `timestamptz 'epoch' + u.${q(c.fromMs!)} * interval '1 millisecond'` : c.type === "DATE" ? `$${cols.length + 1}::text` : `u.${q(c.name)}`
+    c.type === "TIMESTAMP"
+      ? `timestamptz 'epoch' + u.${q(c.fromMs!)} * interval '1 millisecond'`
+      : c.type === "DATE"
+        ? `$${cols.length + 1}::text`
+        : `u.${q(c.name)}`
   )
   const set = [...updatable(feed), { name: "received_at_ms" }].map((c) => `${q(c.name)} = excluded.${q(c.name)}`)
   return (
-    `INSERT INTO ${q(TABLES[feed])} AS t (${sinkColumns(feed).map((c) => q(c.name)).join(", ")}) ` +
+    `INSERT INTO ${q(TABLES[feed])} AS t (${sinkColumns(feed)
+      .map((c) => q(c.name))
+      .join(", ")}) ` +
     `SELECT ${values.join(", ")} FROM unnest(${cols.map((c, i) => `$${i + 1}::${arrayType[c.type]}`).join(", ")}) AS u(${cols.map((c) => q(c.name)).join(", ")}) ` +
     `ON CONFLICT (${SCHEMAS[feed].key.map(q).join(", ")}) DO UPDATE SET ${set.join(", ")} WHERE excluded."received_at_ms" >= t."received_at_ms"`
   )
@@ -44,9 +56,13 @@ export const mysqlUpsert = (feed: Feed, rowCount: number): string => {
   )
   const tuple = `(${placeholders.join(", ")})`
   const newer = `VALUES(${q("received_at_ms")}) >= ${q("received_at_ms")}`
-  const set = [...updatable(feed), { name: "received_at_ms" }].map((c) => `${q(c.name)} = IF(${newer}, VALUES(${q(c.name)}), ${q(c.name)})`)
+  const set = [...updatable(feed), { name: "received_at_ms" }].map(
+    (c) => `${q(c.name)} = IF(${newer}, VALUES(${q(c.name)}), ${q(c.name)})`
+  )
   return (
-    `INSERT INTO ${q(TABLES[feed])} (${sinkColumns(feed).map((c) => q(c.name)).join(", ")}) VALUES ` +
+    `INSERT INTO ${q(TABLES[feed])} (${sinkColumns(feed)
+      .map((c) => q(c.name))
+      .join(", ")}) VALUES ` +
     Array.from({ length: rowCount }, () => tuple).join(", ") +
     ` ON DUPLICATE KEY UPDATE ${set.join(", ")}`
   )
@@ -58,7 +74,7 @@ export const mysqlParams = (feed: Feed, rows: ReadonlyArray<Row>, date: string):
   const out: Array<unknown> = []
   for (const r of rows)
     for (const c of cols) {
-      const v = c.type === "DATE" ? d : r[c.fromMs ?? c.name] ?? null
+      const v = c.type === "DATE" ? d : (r[c.fromMs ?? c.name] ?? null)
       out.push(typeof v === "boolean" ? (v ? 1 : 0) : v)
     }
   return out

@@ -9,20 +9,29 @@ import * as path from "node:path"
 import { describe, expect, it } from "vitest"
 
 const RANK: Readonly<Record<string, number>> = {
-  domain: 0, lib: 0, types: 0,
-  config: 1, sql: 1,
+  domain: 0,
+  lib: 0,
+  types: 0,
+  config: 1,
+  sql: 1,
   services: 2,
-  live: 3, simulator: 3,
+  live: 3,
+  simulator: 3,
   layers: 4,
   programs: 5,
-  cli: 6, bench: 6, "main.ts": 6, "index.ts": 6
+  cli: 6,
+  bench: 6,
+  "main.ts": 6,
+  "index.ts": 6
 }
 
 const SRC = path.resolve("src")
 const sources = (dir: string): Array<string> =>
-  fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? sources(path.join(dir, e.name)) : e.name.endsWith(".ts") ? [path.join(dir, e.name)] : []
-  )
+  fs
+    .readdirSync(dir, { withFileTypes: true })
+    .flatMap((e) =>
+      e.isDirectory() ? sources(path.join(dir, e.name)) : e.name.endsWith(".ts") ? [path.join(dir, e.name)] : []
+    )
 const room = (file: string): string => path.relative(SRC, file).split(path.sep)[0]!
 const IMPORT = /(?:from|import\()\s*"(\.{1,2}\/[^"]+)"/g
 
@@ -38,14 +47,17 @@ describe("import direction", () => {
       for (const m of fs.readFileSync(file, "utf8").matchAll(IMPORT)) {
         const target = path.resolve(path.dirname(file), m[1]!)
         const [from, to] = [room(file), room(target)]
-        if (from !== to && RANK[to]! > RANK[from]!) upward.push(`${path.relative(SRC, file)} → ${path.relative(SRC, target)}`)
+        if (from !== to && RANK[to]! > RANK[from]!)
+          upward.push(`${path.relative(SRC, file)} → ${path.relative(SRC, target)}`)
       }
     }
     expect(upward).toEqual([])
   })
 
   it("no source file is over 300 lines", () => {
-    const long = sources(SRC).map((f) => [path.relative(SRC, f), fs.readFileSync(f, "utf8").split("\n").length] as const).filter(([, n]) => n > 300)
+    const long = sources(SRC)
+      .map((f) => [path.relative(SRC, f), fs.readFileSync(f, "utf8").split("\n").length] as const)
+      .filter(([, n]) => n > 300)
     expect(long).toEqual([])
   })
 })

@@ -30,14 +30,20 @@ describe("backfill end to end through loopback HTTP", () => {
       )
       const layer = BackfillLayer.pipe(Layer.provideMerge(testSettingsLayer(settings)))
       const summary = yield* backfillProgram({ startDate: "2025-10-25", endDate: DAYS[1]! }).pipe(Effect.provide(layer))
-      assert.deepStrictEqual(summary.days.map((d) => d.date), DAYS)
+      assert.deepStrictEqual(
+        summary.days.map((d) => d.date),
+        DAYS
+      )
       const market = makeSyntheticMarket(SEED)
 
       const spy = yield* readLake(root, "spy", "ticker, window_start_ms::DOUBLE AS t, open, high, low, close, volume")
       const expectedSpy = DAYS.flatMap((d) => expectedBars(market, "SPY", d).map((b) => ({ ...b, date: d })))
       assert.strictEqual(spy.length, expectedSpy.length)
       assert.deepStrictEqual(
-        spy.map((r) => `${r["date"]}|${r["ticker"]}|${r["t"]}|${r["open"]}|${r["high"]}|${r["low"]}|${r["close"]}|${r["volume"]}`),
+        spy.map(
+          (r) =>
+            `${r["date"]}|${r["ticker"]}|${r["t"]}|${r["open"]}|${r["high"]}|${r["low"]}|${r["close"]}|${r["volume"]}`
+        ),
         expectedSpy.map((b) => `${b.date}|SPY|${b.t}|${b.o}|${b.h}|${b.l}|${b.c}|${b.v}`)
       )
       const vix = yield* readLake(root, "vix", "ticker, window_start_ms::DOUBLE AS t, close")
@@ -47,20 +53,33 @@ describe("backfill end to end through loopback HTTP", () => {
       )
       const options = yield* readLake(root, "options", "ticker, window_start_ms::DOUBLE AS t, close, volume")
       const expectedOptions = DAYS.flatMap((d) =>
-        chosenContracts(market, d).flatMap((c) => expectedBars(market, c.ticker, d).map((b) => `${d}|${b.ticker}|${b.t}|${b.c}|${b.v}`))
+        chosenContracts(market, d).flatMap((c) =>
+          expectedBars(market, c.ticker, d).map((b) => `${d}|${b.ticker}|${b.t}|${b.c}|${b.v}`)
+        )
       ).sort()
       assert.ok(expectedOptions.length > 1000, "the simulated day has option bars to compare")
-      assert.deepStrictEqual(options.map((r) => `${r["date"]}|${r["ticker"]}|${r["t"]}|${r["close"]}|${r["volume"]}`).sort(), expectedOptions)
+      assert.deepStrictEqual(
+        options.map((r) => `${r["date"]}|${r["ticker"]}|${r["t"]}|${r["close"]}|${r["volume"]}`).sort(),
+        expectedOptions
+      )
       const keys = new Set(options.map((r) => `${r["ticker"]}|${r["t"]}`))
       assert.strictEqual(keys.size, options.length, "no (ticker, timestamp) twice")
 
       const news = yield* readLake(root, "news", "id, published_utc_ms::DOUBLE AS t")
-      const expectedNews = DAYS.flatMap((d) => market.news(d).filter((a) => a.tickers.includes("SPY") && nyDateOf(Date.parse(a.published_utc)) === d).map((a) => a.id)).sort()
+      const expectedNews = DAYS.flatMap((d) =>
+        market
+          .news(d)
+          .filter((a) => a.tickers.includes("SPY") && nyDateOf(Date.parse(a.published_utc)) === d)
+          .map((a) => a.id)
+      ).sort()
       assert.deepStrictEqual(news.map((r) => r["id"] as string).sort(), expectedNews)
 
       const requestsBefore = sim.stats().requests
       const again = yield* backfillProgram({ startDate: DAYS[0]!, endDate: DAYS[1]! }).pipe(Effect.provide(layer))
-      assert.deepStrictEqual(again.days.map((d) => d.rows), summary.days.map((d) => d.rows))
+      assert.deepStrictEqual(
+        again.days.map((d) => d.rows),
+        summary.days.map((d) => d.rows)
+      )
       assert.strictEqual(sim.stats().requests - requestsBefore, 1, "only the holiday calendar is fetched again")
       yield* Effect.promise(() => sim.close())
     })

@@ -34,7 +34,9 @@ const lakeKeys = async (root: string, feed: string) => {
 const truth = (feed: "spy" | "options") => {
   const market = makeSyntheticMarket(SEED)
   return DAYS.flatMap((d) =>
-    (feed === "spy" ? ["SPY"] : chosenContracts(market, d).map((c) => c.ticker)).flatMap((t) => market.secondBars(t, d).map((b) => `${d}|${t}|${b.t}|${b.c}`))
+    (feed === "spy" ? ["SPY"] : chosenContracts(market, d).map((c) => c.ticker)).flatMap((t) =>
+      market.secondBars(t, d).map((b) => `${d}|${t}|${b.t}|${b.c}`)
+    )
   ).sort()
 }
 
@@ -46,7 +48,12 @@ describe("crash and resume (child processes)", () => {
   })
   afterAll(() => sim.close())
 
-  const env = (root: string) => ({ POLYGON_REST_URL: sim.url, POLYGON_API_KEY: KEY, STORAGE_ROOT: root, POLYGON_MAX_CONCURRENCY: "2" })
+  const env = (root: string) => ({
+    POLYGON_REST_URL: sim.url,
+    POLYGON_API_KEY: KEY,
+    STORAGE_ROOT: root,
+    POLYGON_MAX_CONCURRENCY: "2"
+  })
   const args = ["backfill", "--start-date", DAYS[0]!, "--end-date", DAYS[1]!, "--feeds", "spy,options"]
 
   it("SIGKILL midway, then a bare --resume (range and feeds from the run record): exact set equality, no duplicates", async () => {
@@ -60,10 +67,18 @@ describe("crash and resume (child processes)", () => {
     expect((await fs.readdir(path.join(root, "state/checkpoints/options"))).length).toBeGreaterThan(0)
 
     const record = runRecordFile(root)
-    expect(JSON.parse(await fs.readFile(record, "utf8"))).toMatchObject({ startDate: DAYS[0], endDate: DAYS[1], feeds: ["spy", "options"], status: "running" })
+    expect(JSON.parse(await fs.readFile(record, "utf8"))).toMatchObject({
+      startDate: DAYS[0],
+      endDate: DAYS[1],
+      feeds: ["spy", "options"],
+      status: "running"
+    })
     const resumed = await runCli(["backfill", "--resume"], env(root))
     expect(resumed.stderr).not.toContain(KEY)
-    expect({ code: resumed.code, output: resumed.code === 0 ? "" : resumed.stdout + resumed.stderr }).toEqual({ code: 0, output: "" })
+    expect({ code: resumed.code, output: resumed.code === 0 ? "" : resumed.stdout + resumed.stderr }).toEqual({
+      code: 0,
+      output: ""
+    })
     expect(resumed.stdout + resumed.stderr).toContain(`Resuming the interrupted backfill ${DAYS[0]}..${DAYS[1]}`)
     expect(JSON.parse(await fs.readFile(record, "utf8"))).toMatchObject({ status: "completed" })
     const again = await runCli(["backfill", "--resume"], env(root))
@@ -81,7 +96,10 @@ describe("crash and resume (child processes)", () => {
 
   it("--overwrite replaces a partition atomically while a reader polls it", async () => {
     const root = await tempRoot("overwrite-")
-    const first = await runCli(["backfill", "--start-date", DAYS[0]!, "--end-date", DAYS[0]!, "--feeds", "spy"], env(root))
+    const first = await runCli(
+      ["backfill", "--start-date", DAYS[0]!, "--end-date", DAYS[0]!, "--feeds", "spy"],
+      env(root)
+    )
     expect(first.code).toBe(0)
     const expected = truth("spy").filter((k) => k.startsWith(DAYS[0]!))
     const db = await DuckDBInstance.create(":memory:")
@@ -90,11 +108,16 @@ describe("crash and resume (child processes)", () => {
     let reading = true
     const reader = (async () => {
       while (reading) {
-        const r = await c.runAndReadAll(`SELECT count(*)::DOUBLE n FROM read_parquet('${root}/raw/spy/date=*/*.parquet')`)
+        const r = await c.runAndReadAll(
+          `SELECT count(*)::DOUBLE n FROM read_parquet('${root}/raw/spy/date=*/*.parquet')`
+        )
         seen.add(r.getRowObjectsJS()[0]!["n"] as number)
       }
     })()
-    const over = await runCli(["backfill", "--start-date", DAYS[0]!, "--end-date", DAYS[0]!, "--feeds", "spy", "--overwrite"], env(root))
+    const over = await runCli(
+      ["backfill", "--start-date", DAYS[0]!, "--end-date", DAYS[0]!, "--feeds", "spy", "--overwrite"],
+      env(root)
+    )
     reading = false
     await reader
     c.closeSync()

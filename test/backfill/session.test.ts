@@ -28,7 +28,9 @@ const keyOf = (date: string, b: ExpectedBar) => `${date}|${b.ticker}|${b.t}|${b.
 const truth = (bars: typeof expectedBars) => ({
   spy: DAYS.flatMap((d) => bars(market, "SPY", d).map((b) => keyOf(d, b))),
   vix: DAYS.flatMap((d) => bars(market, "I:VIX", d).map((b) => keyOf(d, b))),
-  options: DAYS.flatMap((d) => chosenContracts(market, d, 0.01, CONTRACTS).flatMap((c) => bars(market, c.ticker, d).map((b) => keyOf(d, b))))
+  options: DAYS.flatMap((d) =>
+    chosenContracts(market, d, 0.01, CONTRACTS).flatMap((c) => bars(market, c.ticker, d).map((b) => keyOf(d, b)))
+  )
 })
 
 const lakeKeys = (root: string, feed: "spy" | "vix" | "options") =>
@@ -39,7 +41,15 @@ const lakeKeys = (root: string, feed: "spy" | "vix" | "options") =>
        FROM read_parquet('${root}/raw/${feed}/date=*/*.parquet', hive_partitioning = true)`
     )
     return rows.map((r) =>
-      keyOf(String(r["date"]), { ticker: String(r["ticker"]), t: Number(r["t"]), o: Number(r["open"]), h: Number(r["high"]), l: Number(r["low"]), c: Number(r["close"]), ...(r["v"] === null ? {} : { v: Number(r["v"]) }) })
+      keyOf(String(r["date"]), {
+        ticker: String(r["ticker"]),
+        t: Number(r["t"]),
+        o: Number(r["open"]),
+        h: Number(r["high"]),
+        l: Number(r["low"]),
+        c: Number(r["close"]),
+        ...(r["v"] === null ? {} : { v: Number(r["v"]) })
+      })
     )
   }).pipe(Effect.provide(DuckDb.layer()), Effect.scoped)
 
@@ -49,15 +59,27 @@ const assertExact = (feed: string, lake: ReadonlyArray<string>, expected: Readon
   assert.strictEqual(keys.size, lake.length, `${feed}: no key twice`)
   assert.strictEqual(lake.length, new Set(expected).size, `${feed}: rows = truth`)
   const truthKeys = new Set(expected)
-  const missing = [...truthKeys].filter((k) => !keys.has(k)), extra = [...keys].filter((k) => !truthKeys.has(k))
-  assert.deepStrictEqual({ missing: missing.slice(0, 3), extra: extra.slice(0, 3), counts: [missing.length, extra.length] }, { missing: [], extra: [], counts: [0, 0] }, `${feed}: the very bars`)
+  const missing = [...truthKeys].filter((k) => !keys.has(k)),
+    extra = [...keys].filter((k) => !truthKeys.has(k))
+  assert.deepStrictEqual(
+    { missing: missing.slice(0, 3), extra: extra.slice(0, 3), counts: [missing.length, extra.length] },
+    { missing: [], extra: [], counts: [0, 0] },
+    `${feed}: the very bars`
+  )
 }
 
 const backfill = (sim: RunningSimulator, hours: "regular" | "extended", existingRoot?: string) =>
   Effect.gen(function* () {
     const root = existingRoot ?? (yield* Effect.promise(() => tempRoot()))
     const settings = yield* Effect.promise(() =>
-      loadTestSettings({ polygon: { rest_url: sim.url }, storage: { root }, session: { hours }, options: { max_contracts: CONTRACTS }, feeds: { news: { enabled: false } }, POLYGON_API_KEY: KEY })
+      loadTestSettings({
+        polygon: { rest_url: sim.url },
+        storage: { root },
+        session: { hours },
+        options: { max_contracts: CONTRACTS },
+        feeds: { news: { enabled: false } },
+        POLYGON_API_KEY: KEY
+      })
     )
     const layer = BackfillLayer.pipe(Layer.provideMerge(testSettingsLayer(settings)))
     const summary = yield* backfillProgram({ startDate: DAYS[0]!, endDate: DAYS[1]! }).pipe(Effect.provide(layer))
@@ -68,18 +90,33 @@ describe("session.hours on an extended-hours simulator", () => {
   it.live("regular keeps exactly the session and counts the rest; extended keeps the whole extended day", () =>
     Effect.gen(function* () {
       const sim = yield* Effect.promise(() => startSimulator({ port: 0, seed: SEED, apiKey: KEY }))
-      const regular = truth(expectedBars), extended = truth(expectedExtendedBars)
+      const regular = truth(expectedBars),
+        extended = truth(expectedExtendedBars)
       // the simulated days do carry bars outside the session in every feed
-      for (const feed of ["spy", "vix", "options"] as const) assert.ok(extended[feed].length > regular[feed].length, feed)
+      for (const feed of ["spy", "vix", "options"] as const)
+        assert.ok(extended[feed].length > regular[feed].length, feed)
 
       const r = yield* backfill(sim, "regular")
-      assert.deepStrictEqual(r.summary.days.map((d) => d.date), DAYS)
-      for (const feed of ["spy", "vix", "options"] as const) assertExact(feed, yield* lakeKeys(r.root, feed), regular[feed])
-      const outside = (extended.spy.length - regular.spy.length) + (extended.vix.length - regular.vix.length) + (extended.options.length - regular.options.length)
-      assert.strictEqual(r.summary.days.reduce((n, d) => n + d.outsideSession, 0), outside)
+      assert.deepStrictEqual(
+        r.summary.days.map((d) => d.date),
+        DAYS
+      )
+      for (const feed of ["spy", "vix", "options"] as const)
+        assertExact(feed, yield* lakeKeys(r.root, feed), regular[feed])
+      const outside =
+        extended.spy.length -
+        regular.spy.length +
+        (extended.vix.length - regular.vix.length) +
+        (extended.options.length - regular.options.length)
+      assert.strictEqual(
+        r.summary.days.reduce((n, d) => n + d.outsideSession, 0),
+        outside
+      )
       // contracts are chosen from the regular open (the 09:30 bar), not the first pre-market bar
       for (const d of DAYS) {
-        const set = JSON.parse(yield* Effect.promise(() => fs.readFile(lakePaths(r.root).contractsJson(d), "utf8"))) as { openPrice: number }
+        const set = JSON.parse(
+          yield* Effect.promise(() => fs.readFile(lakePaths(r.root).contractsJson(d), "utf8"))
+        ) as { openPrice: number }
         assert.strictEqual(set.openPrice, market.officialOpen(d))
         assert.notStrictEqual(market.extendedSecondBars!("SPY", d)[0]!.o, market.officialOpen(d))
       }
@@ -89,11 +126,18 @@ describe("session.hours on an extended-hours simulator", () => {
 
       // a second run skips every unit (checkpoints) and still reports what was left out
       const again = yield* backfill(sim, "regular", r.root)
-      assert.deepStrictEqual(again.summary.days.map((d) => [d.rows, d.outsideSession]), r.summary.days.map((d) => [d.rows, d.outsideSession]))
+      assert.deepStrictEqual(
+        again.summary.days.map((d) => [d.rows, d.outsideSession]),
+        r.summary.days.map((d) => [d.rows, d.outsideSession])
+      )
 
       const e = yield* backfill(sim, "extended")
-      for (const feed of ["spy", "vix", "options"] as const) assertExact(feed, yield* lakeKeys(e.root, feed), extended[feed])
-      assert.strictEqual(e.summary.days.reduce((n, d) => n + d.outsideSession, 0), 0)
+      for (const feed of ["spy", "vix", "options"] as const)
+        assertExact(feed, yield* lakeKeys(e.root, feed), extended[feed])
+      assert.strictEqual(
+        e.summary.days.reduce((n, d) => n + d.outsideSession, 0),
+        0
+      )
       yield* Effect.promise(() => sim.close())
     })
   )

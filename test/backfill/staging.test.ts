@@ -28,20 +28,35 @@ describe("column staging files", () => {
     const root = await tempRoot("cols-")
     const batch: ColumnBatch = {
       length: 5,
-      doubles: [["a", Float64Array.from([0, -0, 2 ** 53, 1e-300, 123.456])], ["b", Float64Array.from([1, 2, 3, 4, 5])]],
-      constants: { ticker: "O:SPY251028C00580000", note: "é\u{1F600}'\"", n: 1_761_700_000_123, flag: false, none: null }
+      doubles: [
+        ["a", Float64Array.from([0, -0, 2 ** 53, 1e-300, 123.456])],
+        ["b", Float64Array.from([1, 2, 3, 4, 5])]
+      ],
+      constants: {
+        ticker: "O:SPY251028C00580000",
+        note: "é\u{1F600}'\"",
+        n: 1_761_700_000_123,
+        flag: false,
+        none: null
+      }
     }
     const file = path.join(root, "x", "c.cols")
     await writeColumnFile(file, batch)
     const back = await readColumnFile(file)
     assert.strictEqual(back.length, 5)
     assert.deepStrictEqual(back.constants, batch.constants)
-    assert.deepStrictEqual(back.doubles.map(([n, v]) => [n, [...v]]), batch.doubles.map(([n, v]) => [n, [...v]]))
+    assert.deepStrictEqual(
+      back.doubles.map(([n, v]) => [n, [...v]]),
+      batch.doubles.map(([n, v]) => [n, [...v]])
+    )
     assert.ok(Object.is(back.doubles[0]![1][1], -0))
     assert.deepStrictEqual(await fs.readdir(path.dirname(file)), ["c.cols"])
     const bytes = await fs.readFile(file)
     await fs.writeFile(file, bytes.subarray(0, bytes.length - 8))
-    const refused = await readColumnFile(file).then(() => undefined, (e: unknown) => e)
+    const refused = await readColumnFile(file).then(
+      () => undefined,
+      (e: unknown) => e
+    )
     assert.instanceOf(refused, ColumnFileError)
   })
 })
@@ -52,7 +67,12 @@ describe("options day assembled from column and Parquet staging", () => {
       const sim = yield* Effect.promise(() => startSimulator({ port: 0, seed: SEED, apiKey: KEY }))
       const root = yield* Effect.promise(() => tempRoot("staging-"))
       const settings = yield* Effect.promise(() =>
-        loadTestSettings({ polygon: { rest_url: sim.url, max_concurrency: 1 }, storage: { root }, POLYGON_API_KEY: KEY, options: { max_contracts: 12 } })
+        loadTestSettings({
+          polygon: { rest_url: sim.url, max_concurrency: 1 },
+          storage: { root },
+          POLYGON_API_KEY: KEY,
+          options: { max_contracts: 12 }
+        })
       )
       const contracts = chosenContracts(makeSyntheticMarket(SEED), DATE, 0.01, 12).map((c) => c.ticker)
       assert.strictEqual(contracts.length, 12)
@@ -74,17 +94,30 @@ describe("options day assembled from column and Parquet staging", () => {
         ).pipe(Layer.provide(PolygonRestFromSettings))
       const run = (fail: boolean) =>
         backfillProgram({ startDate: DATE, endDate: DATE, feeds: ["options"] }).pipe(
-          Effect.provide(withContractRegistry(Layer.mergeAll(LakeLayer, rest(fail))).pipe(Layer.provide(AlertsLayer), Layer.provideMerge(testSettingsLayer(settings))))
+          Effect.provide(
+            withContractRegistry(Layer.mergeAll(LakeLayer, rest(fail))).pipe(
+              Layer.provide(AlertsLayer),
+              Layer.provideMerge(testSettingsLayer(settings))
+            )
+          )
         )
       const first = yield* run(true).pipe(Effect.exit)
       assert.ok(Exit.isFailure(first))
-      const staged = (yield* Effect.promise(() => fs.readdir(path.join(root, "staging/options", `date=${DATE}`)))).sort()
+      const staged = (yield* Effect.promise(() =>
+        fs.readdir(path.join(root, "staging/options", `date=${DATE}`))
+      )).sort()
       assert.deepStrictEqual(staged.filter((f) => f.endsWith(".cols")).length, 4)
       assert.deepStrictEqual(staged.filter((f) => f.endsWith(".parquet")).length, 2)
 
       const second = yield* run(false)
       const market = makeSyntheticMarket(SEED)
-      const expected = contracts.flatMap((t) => (market.secondBars(t, DATE) as ReadonlyArray<WireAgg>).map((b) => `${t}|${b.t}|${b.o}|${b.h}|${b.l}|${b.c}|${b.v}|${b.vw}|${b.n}`)).sort()
+      const expected = contracts
+        .flatMap((t) =>
+          (market.secondBars(t, DATE) as ReadonlyArray<WireAgg>).map(
+            (b) => `${t}|${b.t}|${b.o}|${b.h}|${b.l}|${b.c}|${b.v}|${b.vw}|${b.n}`
+          )
+        )
+        .sort()
       assert.strictEqual(second.days[0]!.rows.options, expected.length)
       const got = yield* Effect.gen(function* () {
         const db = yield* DuckDb.DuckDb
@@ -92,9 +125,17 @@ describe("options day assembled from column and Parquet staging", () => {
           `SELECT ticker, window_start_ms::DOUBLE t, open, high, low, close, volume, vwap, transactions::DOUBLE n FROM read_parquet('${root}/raw/options/date=*/*.parquet')`
         )
       }).pipe(Effect.provide(DuckDb.layer()), Effect.scoped)
-      const keys = got.map((r) => ["ticker", "t", "open", "high", "low", "close", "volume", "vwap", "n"].map((k) => r[k]).join("|")).sort()
-      assert.ok(keys.length === expected.length && keys.every((k, i) => k === expected[i]), "the partition is the simulator's bars exactly")
-      assert.deepStrictEqual(yield* Effect.promise(() => fs.readdir(path.join(root, "staging/options")).catch(() => [])), [])
+      const keys = got
+        .map((r) => ["ticker", "t", "open", "high", "low", "close", "volume", "vwap", "n"].map((k) => r[k]).join("|"))
+        .sort()
+      assert.ok(
+        keys.length === expected.length && keys.every((k, i) => k === expected[i]),
+        "the partition is the simulator's bars exactly"
+      )
+      assert.deepStrictEqual(
+        yield* Effect.promise(() => fs.readdir(path.join(root, "staging/options")).catch(() => [])),
+        []
+      )
       yield* Effect.promise(() => sim.close())
     })
   )

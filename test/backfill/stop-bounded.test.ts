@@ -36,28 +36,62 @@ const tag = (pid: number) => `spy-options:${os.hostname().slice(0, 40)}:${pid}`
 /** Statements of process `pid` running on each server now. */
 const statementsOf = async (pid: number) => ({
   postgres: Number(
-    (await queryPg<{ n: string }>(pgUrl!, `SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = $1 AND state <> 'idle'`, [tag(pid)]))[0]!.n
+    (
+      await queryPg<{ n: string }>(
+        pgUrl!,
+        `SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = $1 AND state <> 'idle'`,
+        [tag(pid)]
+      )
+    )[0]!.n
   ),
   mysql: Number(
-    (await queryMysql<{ n: number }>(myUrl!, `SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE COMMAND <> 'Sleep' AND INFO LIKE ?`, [`/* ${tag(pid)} */%`]))[0]!.n
+    (
+      await queryMysql<{ n: number }>(
+        myUrl!,
+        `SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE COMMAND <> 'Sleep' AND INFO LIKE ?`,
+        [`/* ${tag(pid)} */%`]
+      )
+    )[0]!.n
   )
 })
 const sleepingIn = async (pid: number) => ({
   postgres: Number(
-    (await queryPg<{ n: string }>(pgUrl!, `SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = $1 AND query LIKE 'SELECT pg_sleep%'`, [tag(pid)]))[0]!.n
+    (
+      await queryPg<{ n: string }>(
+        pgUrl!,
+        `SELECT count(*) AS n FROM pg_stat_activity WHERE application_name = $1 AND query LIKE 'SELECT pg_sleep%'`,
+        [tag(pid)]
+      )
+    )[0]!.n
   ),
-  mysql: Number((await queryMysql<{ n: number }>(myUrl!, `SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE INFO LIKE ?`, [`/* ${tag(pid)} */ SELECT SLEEP%`]))[0]!.n)
+  mysql: Number(
+    (
+      await queryMysql<{ n: number }>(
+        myUrl!,
+        `SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE INFO LIKE ?`,
+        [`/* ${tag(pid)} */ SELECT SLEEP%`]
+      )
+    )[0]!.n
+  )
 })
 
 const checkpoints = async () => ({
-  postgres: await queryPg(pgUrl!, `SELECT "feed", "date"::text AS d, "rows"::text AS n, "fingerprint" FROM "sink_checkpoints" ORDER BY 1, 2`),
-  mysql: await queryMysql(myUrl!, `SELECT \`feed\`, CAST(\`date\` AS CHAR) AS d, CAST(\`rows\` AS CHAR) AS n, \`fingerprint\` FROM \`sink_checkpoints\` ORDER BY 1, 2`)
+  postgres: await queryPg(
+    pgUrl!,
+    `SELECT "feed", "date"::text AS d, "rows"::text AS n, "fingerprint" FROM "sink_checkpoints" ORDER BY 1, 2`
+  ),
+  mysql: await queryMysql(
+    myUrl!,
+    `SELECT \`feed\`, CAST(\`date\` AS CHAR) AS d, CAST(\`rows\` AS CHAR) AS n, \`fingerprint\` FROM \`sink_checkpoints\` ORDER BY 1, 2`
+  )
 })
 
 const lakeOptionBars = async (root: string) => {
   const db = await DuckDBInstance.create(":memory:")
   const c = await db.connect()
-  const r = await c.runAndReadAll(`SELECT count(DISTINCT (ticker, window_start_ms))::DOUBLE AS n FROM read_parquet('${root}/raw/options/date=${DAY}/*.parquet')`)
+  const r = await c.runAndReadAll(
+    `SELECT count(DISTINCT (ticker, window_start_ms))::DOUBLE AS n FROM read_parquet('${root}/raw/options/date=${DAY}/*.parquet')`
+  )
   const n = Number(r.getRowObjectsJS()[0]!["n"])
   c.closeSync()
   db.closeSync()
@@ -100,7 +134,17 @@ const setup = async (name: string) => {
     ].join("\n")
   )
   const env = { POLYGON_REST_URL: sim.url, POLYGON_API_KEY: KEY, POLYGON_MAX_CONCURRENCY: "2" }
-  const args = ["backfill", "--config", config, "--start-date", DAY, "--end-date", DAY, "--feeds", "spy,vix,news,options"]
+  const args = [
+    "backfill",
+    "--config",
+    config,
+    "--start-date",
+    DAY,
+    "--end-date",
+    DAY,
+    "--feeds",
+    "spy,vix,news,options"
+  ]
   return { root, config, env, args }
 }
 
@@ -111,7 +155,10 @@ const resumeExactly = async (s: NonNullable<Awaited<ReturnType<typeof setup>>>) 
     SINKS_POSTGRES_FAULT_SLEEP_CONSOLIDATE_S: "0",
     SINKS_MYSQL_FAULT_SLEEP_CONSOLIDATE_S: "0"
   })
-  expect({ code: resumed.code, output: resumed.code === 0 ? "" : resumed.stdout + resumed.stderr }).toEqual({ code: 0, output: "" })
+  expect({ code: resumed.code, output: resumed.code === 0 ? "" : resumed.stdout + resumed.stderr }).toEqual({
+    code: 0,
+    output: ""
+  })
   expect(JSON.parse(await fs.readFile(runRecordFile(s.root), "utf8"))).toMatchObject({ status: "completed" })
   const lake = await lakeOptionBars(s.root)
   expect(lake).toBeGreaterThan(500)
@@ -123,10 +170,14 @@ const resumeExactly = async (s: NonNullable<Awaited<ReturnType<typeof setup>>>) 
 const startSleeping = async (s: { readonly args: ReadonlyArray<string>; readonly env: Record<string, string> }) => {
   const run = startCli(s.args, s.env)
   const pid = run.child.pid!
-  await waitFor(async () => {
-    const n = await sleepingIn(pid)
-    return n.postgres === 1 && n.mysql === 1
-  }, 120_000, 100)
+  await waitFor(
+    async () => {
+      const n = await sleepingIn(pid)
+      return n.postgres === 1 && n.mysql === 1
+    },
+    120_000,
+    100
+  )
   return { run, pid }
 }
 
@@ -143,7 +194,9 @@ describe("bounded stop (child processes, real PostgreSQL and MariaDB)", () => {
     const ms = Date.now() - sentAt
     console.log(`stop → backfill exit: ${ms} ms (code ${done.code}); stop said: ${stop.stdout.trim()}`)
     // the bound is from the signal (what `stop` measures), not from the `stop` CLI's own start-up
-    const afterSignalS = Number(new RegExp(`^backfill process ${pid} stopped after (\\d+\\.\\d) s$`, "m").exec(stop.stdout)?.[1])
+    const afterSignalS = Number(
+      new RegExp(`^backfill process ${pid} stopped after (\\d+\\.\\d) s$`, "m").exec(stop.stdout)?.[1]
+    )
     expect(stop.code).toBe(0)
     expect(afterSignalS).toBeLessThan(15)
     expect(done.code).toBe(0)
@@ -179,13 +232,19 @@ describe("bounded stop (child processes, real PostgreSQL and MariaDB)", () => {
     expect(done.code).toBe(second === "SIGINT" ? 130 : 143)
     expect(ms).toBeLessThan(2_000)
     expect(done.stderr).toContain(`${first} received: stopping`)
-    expect(done.stderr).toMatch(new RegExp(`second ${second}: exiting now. Left unfinished: backfill ${DAY}; (postgres|mysql) date=${DAY} op=consolidate`))
+    expect(done.stderr).toMatch(
+      new RegExp(
+        `second ${second}: exiting now. Left unfinished: backfill ${DAY}; (postgres|mysql) date=${DAY} op=consolidate`
+      )
+    )
     // what the process had no time to cancel still runs on the servers: the next run's sinks end exactly that, at start
     const left = await statementsOf(pid)
     console.log(`left on the servers by the immediate exit: ${JSON.stringify(left)}`)
     const resumed = await resumeExactly(s)
     expect(await statementsOf(pid)).toEqual({ postgres: 0, mysql: 0 })
-    const ended = (engine: string) => (resumed.stderr.match(new RegExp(`${engine}: ended session \\d+ of ${tag(pid)} \\(dead process\\)`, "g")) ?? []).length
+    const ended = (engine: string) =>
+      (resumed.stderr.match(new RegExp(`${engine}: ended session \\d+ of ${tag(pid)} \\(dead process\\)`, "g")) ?? [])
+        .length
     // a cancel the first signal's stop had already sent may still land after the exit: the next run
     // ends what is left when it starts (at most what the exit left), and nothing is left after it
     for (const engine of ["postgres", "mysql"] as const) expect(ended(engine)).toBeLessThanOrEqual(left[engine])
@@ -212,6 +271,8 @@ describe("bounded stop (child processes, real PostgreSQL and MariaDB)", () => {
     expect(ms).toBeGreaterThanOrEqual(950)
     expect(ms).toBeLessThan(3_000)
     expect(stderr).toContain("SIGTERM received: stopping")
-    expect(stderr).toContain("still running 1 s after SIGTERM; exiting (1). Left unfinished: mysql date=2025-10-29 op=consolidate")
+    expect(stderr).toContain(
+      "still running 1 s after SIGTERM; exiting (1). Left unfinished: mysql date=2025-10-29 op=consolidate"
+    )
   }, 30_000)
 })

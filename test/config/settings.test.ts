@@ -13,13 +13,19 @@ import * as Sinks from "../../src/layers/Sinks.js"
 import * as AppSettings from "../../src/services/AppSettings.js"
 import { tempRoot } from "../helpers/settings.js"
 
-const load = (options: Parameters<typeof loadSettings>[0]) => Effect.runPromise(loadSettings(options).pipe(Effect.provide(NodeContext.layer)))
+const load = (options: Parameters<typeof loadSettings>[0]) =>
+  Effect.runPromise(loadSettings(options).pipe(Effect.provide(NodeContext.layer)))
 const yamlFile = async (text: string) => {
   const file = path.join(await tempRoot("cfg-"), "settings.yaml")
   await fs.writeFile(file, text)
   return file
 }
-const envKeys = ["SINKS_POSTGRES_BATCH_ROWS", "SNOWFLAKE_ACCOUNT", "SINKS_LIVE_LOAD_INTERVAL_S", "SINKS_LIVE_LOAD_WORKER"]
+const envKeys = [
+  "SINKS_POSTGRES_BATCH_ROWS",
+  "SNOWFLAKE_ACCOUNT",
+  "SINKS_LIVE_LOAD_INTERVAL_S",
+  "SINKS_LIVE_LOAD_WORKER"
+]
 afterEach(() => {
   for (const k of envKeys) delete process.env[k]
 })
@@ -28,11 +34,21 @@ describe("settings", () => {
   it("tickers: SPY and I:VIX by default; tickers.underlying (or the older options.underlying) and tickers.index from YAML; unsafe tickers refused", async () => {
     const d = await load({ ignoreEnv: true })
     expect([d.tickers, d.options.underlying]).toEqual([{ underlying: "SPY", index: "I:VIX" }, "SPY"])
-    const set = await load({ ignoreEnv: true, configPath: await yamlFile("tickers:\n  underlying: QQQ\n  index: I:VIX9D\n") })
+    const set = await load({
+      ignoreEnv: true,
+      configPath: await yamlFile("tickers:\n  underlying: QQQ\n  index: I:VIX9D\n")
+    })
     expect([set.tickers, set.options.underlying]).toEqual([{ underlying: "QQQ", index: "I:VIX9D" }, "QQQ"])
     const legacy = await load({ ignoreEnv: true, configPath: await yamlFile("options:\n  underlying: IWM\n") })
     expect([legacy.tickers.underlying, legacy.options.underlying]).toEqual(["IWM", "IWM"])
-    const bad = await Effect.runPromise(Effect.either(loadSettings({ ignoreEnv: true, configPath: await yamlFile("tickers:\n  underlying: \"SPY'; DROP TABLE x; --\"\n") })).pipe(Effect.provide(NodeContext.layer)))
+    const bad = await Effect.runPromise(
+      Effect.either(
+        loadSettings({
+          ignoreEnv: true,
+          configPath: await yamlFile('tickers:\n  underlying: "SPY\'; DROP TABLE x; --"\n')
+        })
+      ).pipe(Effect.provide(NodeContext.layer))
+    )
     expect(Either.isLeft(bad)).toBe(true)
   })
 
@@ -41,37 +57,71 @@ describe("settings", () => {
     expect((await load({ configPath })).sinks.postgres.batchRows).toBe(77)
     process.env["SINKS_POSTGRES_BATCH_ROWS"] = "123"
     const fromEnv = await load({ configPath })
-    expect([fromEnv.sinks.postgres.batchRows, fromEnv.sinks.mysql.batchRows, fromEnv.sinks.duckdb.batchRows]).toEqual([123, 66, 500_000])
-    expect((await load({ configPath, overrides: { sinks: { postgres: { batch_rows: 9 } } } })).sinks.postgres.batchRows).toBe(9)
+    expect([fromEnv.sinks.postgres.batchRows, fromEnv.sinks.mysql.batchRows, fromEnv.sinks.duckdb.batchRows]).toEqual([
+      123, 66, 500_000
+    ])
+    expect(
+      (await load({ configPath, overrides: { sinks: { postgres: { batch_rows: 9 } } } })).sinks.postgres.batchRows
+    ).toBe(9)
   })
 
   it("sinks.live_load_interval_s: 60 by default, 0 turns incremental live loads off, negative is refused", async () => {
     expect((await load({ ignoreEnv: true })).sinks.liveLoadIntervalS).toBe(60)
-    expect((await load({ configPath: await yamlFile("sinks:\n  live_load_interval_s: 15\n") })).sinks.liveLoadIntervalS).toBe(15)
+    expect(
+      (await load({ configPath: await yamlFile("sinks:\n  live_load_interval_s: 15\n") })).sinks.liveLoadIntervalS
+    ).toBe(15)
     process.env["SINKS_LIVE_LOAD_INTERVAL_S"] = "0"
     expect((await load({})).sinks.liveLoadIntervalS).toBe(0)
-    const bad = await Effect.runPromise(Effect.either(loadSettings({ ignoreEnv: true, overrides: { sinks: { live_load_interval_s: -5 } } }).pipe(Effect.provide(NodeContext.layer))))
-    expect(Either.isLeft(bad) && JSON.stringify(bad.left).includes("sinks.live_load_interval_s must be >= 0")).toBe(true)
+    const bad = await Effect.runPromise(
+      Effect.either(
+        loadSettings({ ignoreEnv: true, overrides: { sinks: { live_load_interval_s: -5 } } }).pipe(
+          Effect.provide(NodeContext.layer)
+        )
+      )
+    )
+    expect(Either.isLeft(bad) && JSON.stringify(bad.left).includes("sinks.live_load_interval_s must be >= 0")).toBe(
+      true
+    )
   })
 
   it("sinks.live_load_worker: true by default (live loads in a worker thread), false from the YAML or SINKS_LIVE_LOAD_WORKER", async () => {
     expect((await load({ ignoreEnv: true })).sinks.liveLoadWorker).toBe(true)
-    expect((await load({ configPath: await yamlFile("sinks:\n  live_load_worker: false\n") })).sinks.liveLoadWorker).toBe(false)
+    expect(
+      (await load({ configPath: await yamlFile("sinks:\n  live_load_worker: false\n") })).sinks.liveLoadWorker
+    ).toBe(false)
     process.env["SINKS_LIVE_LOAD_WORKER"] = "false"
     expect((await load({})).sinks.liveLoadWorker).toBe(false)
   })
 
   it("SNOWFLAKE_* variables supply the Snowflake credentials", async () => {
     process.env["SNOWFLAKE_ACCOUNT"] = "acct-from-env"
-    const s = await load({ overrides: { SNOWFLAKE_PASSWORD: "pw-0042", SNOWFLAKE_USER: "u", SNOWFLAKE_DATABASE: "db" } })
-    expect([Option.getOrNull(s.snowflakeEnv.account), Option.getOrNull(s.snowflakeEnv.username), Option.getOrNull(s.snowflakeEnv.database)]).toEqual(["acct-from-env", "u", "db"])
+    const s = await load({
+      overrides: { SNOWFLAKE_PASSWORD: "pw-0042", SNOWFLAKE_USER: "u", SNOWFLAKE_DATABASE: "db" }
+    })
+    expect([
+      Option.getOrNull(s.snowflakeEnv.account),
+      Option.getOrNull(s.snowflakeEnv.username),
+      Option.getOrNull(s.snowflakeEnv.database)
+    ]).toEqual(["acct-from-env", "u", "db"])
     expect(Option.map(s.snowflakeEnv.password, Redacted.value)).toEqual(Option.some("pw-0042"))
     expect(String(s.snowflakeEnv.password)).not.toContain("pw-0042")
   })
 
   it("the Snowflake sink enabled without a password fails at start, naming the variables", async () => {
-    const settings = AppSettings.layer({ ignoreEnv: true, overrides: { sinks: { enabled: ["snowflake"] }, SNOWFLAKE_ACCOUNT: "a", SNOWFLAKE_USER: "u", SNOWFLAKE_DATABASE: "d" } })
-    const result = await Effect.runPromise(Effect.either(Effect.scoped(Layer.build(Sinks.layer.pipe(Layer.provide(settings), Layer.provide(NodeContext.layer))))))
+    const settings = AppSettings.layer({
+      ignoreEnv: true,
+      overrides: {
+        sinks: { enabled: ["snowflake"] },
+        SNOWFLAKE_ACCOUNT: "a",
+        SNOWFLAKE_USER: "u",
+        SNOWFLAKE_DATABASE: "d"
+      }
+    })
+    const result = await Effect.runPromise(
+      Effect.either(
+        Effect.scoped(Layer.build(Sinks.layer.pipe(Layer.provide(settings), Layer.provide(NodeContext.layer))))
+      )
+    )
     expect(Either.isLeft(result)).toBe(true)
     expect(JSON.stringify(Either.isLeft(result) ? result.left : "")).toContain("SNOWFLAKE_PASSWORD")
   })
@@ -79,16 +129,28 @@ describe("settings", () => {
   it("retry.max_retries: 3 by default (4 attempts); max_attempts N is the deprecated spelling of max_retries N-1", async () => {
     expect((await load({ ignoreEnv: true })).retry.maxRetries).toBe(3)
     const retries = await load({ ignoreEnv: true, configPath: await yamlFile("retry: { max_retries: 5 }\n") })
-    expect([retries.retry.maxRetries, Option.getOrNull(retries.retry.deprecatedMaxAttempts ?? Option.none())]).toEqual([5, null])
+    expect([retries.retry.maxRetries, Option.getOrNull(retries.retry.deprecatedMaxAttempts ?? Option.none())]).toEqual([
+      5,
+      null
+    ])
     const legacy = await load({ ignoreEnv: true, configPath: await yamlFile("retry: { max_attempts: 3 }\n") })
-    expect([legacy.retry.maxRetries, Option.getOrNull(legacy.retry.deprecatedMaxAttempts ?? Option.none())]).toEqual([2, 3])
-    const both = await load({ ignoreEnv: true, configPath: await yamlFile("retry: { max_attempts: 9, max_retries: 1 }\n") })
+    expect([legacy.retry.maxRetries, Option.getOrNull(legacy.retry.deprecatedMaxAttempts ?? Option.none())]).toEqual([
+      2, 3
+    ])
+    const both = await load({
+      ignoreEnv: true,
+      configPath: await yamlFile("retry: { max_attempts: 9, max_retries: 1 }\n")
+    })
     expect(both.retry.maxRetries).toBe(1)
   })
 
   it("sinks.enabled: [] in YAML or overrides means no sink", async () => {
-    expect((await load({ ignoreEnv: true, configPath: await yamlFile("sinks:\n  enabled: []\n") })).sinks.enabled).toEqual([])
+    expect(
+      (await load({ ignoreEnv: true, configPath: await yamlFile("sinks:\n  enabled: []\n") })).sinks.enabled
+    ).toEqual([])
     expect((await load({ ignoreEnv: true, overrides: { sinks: { enabled: [] } } })).sinks.enabled).toEqual([])
-    expect((await load({ ignoreEnv: true, overrides: { sinks: { enabled: ["postgres", "mysql"] } } })).sinks.enabled).toEqual(["postgres", "mysql"])
+    expect(
+      (await load({ ignoreEnv: true, overrides: { sinks: { enabled: ["postgres", "mysql"] } } })).sinks.enabled
+    ).toEqual(["postgres", "mysql"])
   })
 })

@@ -15,7 +15,7 @@ const bytes = (s: string) => new TextEncoder().encode(s)
 const p = { source: "rest" as const, receivedAtMs: 1_761_000_000_123 }
 
 /** A deterministic generator (no flaky inputs). */
-const lcg = (seed: number) => () => ((seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648)
+const lcg = (seed: number) => () => (seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648) / 2_147_483_648
 
 const decode = (text: string, shape: AggShape) => {
   const into = new AggColumnsBuilder(shape, 2)
@@ -36,11 +36,15 @@ describe("JsonBytes.number", () => {
     for (let i = 0; i < 50_000; i++) {
       const kind = i % 5
       const x =
-        kind === 0 ? Math.round(rnd() * 1e6) / 100 // prices
-        : kind === 1 ? (rnd() - 0.5) * 10 ** Math.floor(rnd() * 40 - 20) // any magnitude
-        : kind === 2 ? Math.floor(rnd() * 2 ** 53) * (rnd() < 0.5 ? -1 : 1) // big integers
-        : kind === 3 ? 1_761_000_000_000 + Math.floor(rnd() * 1e8) // epoch ms
-        : rnd() * 2 ** Math.floor(rnd() * 2000 - 1000) // extreme exponents
+        kind === 0
+          ? Math.round(rnd() * 1e6) / 100 // prices
+          : kind === 1
+            ? (rnd() - 0.5) * 10 ** Math.floor(rnd() * 40 - 20) // any magnitude
+            : kind === 2
+              ? Math.floor(rnd() * 2 ** 53) * (rnd() < 0.5 ? -1 : 1) // big integers
+              : kind === 3
+                ? 1_761_000_000_000 + Math.floor(rnd() * 1e8) // epoch ms
+                : rnd() * 2 ** Math.floor(rnd() * 2000 - 1000) // extreme exponents
       same(JSON.stringify(x))
     }
   })
@@ -51,14 +55,31 @@ describe("JsonBytes.number", () => {
     for (let i = 0; i < 20_000; i++) {
       const int = String(Number(digits(1 + Math.floor(rnd() * 18))))
       const frac = rnd() < 0.7 ? `.${digits(1 + Math.floor(rnd() * 20))}` : ""
-      const exp = rnd() < 0.3 ? `${rnd() < 0.5 ? "e" : "E"}${["", "+", "-"][Math.floor(rnd() * 3)]}${Math.floor(rnd() * 40)}` : ""
+      const exp =
+        rnd() < 0.3 ? `${rnd() < 0.5 ? "e" : "E"}${["", "+", "-"][Math.floor(rnd() * 3)]}${Math.floor(rnd() * 40)}` : ""
       same(`${rnd() < 0.3 ? "-" : ""}${int}${frac}${exp}`)
     }
-    for (const t of ["0", "-0", "0.0", "-0.0e5", "1e400", "-1e400", "1e-400", "123456789012345678901234567890", "9007199254740993", "0.1", "2.2250738585072014e-308", "5e-324", "1.7976931348623157e308"]) same(t)
+    for (const t of [
+      "0",
+      "-0",
+      "0.0",
+      "-0.0e5",
+      "1e400",
+      "-1e400",
+      "1e-400",
+      "123456789012345678901234567890",
+      "9007199254740993",
+      "0.1",
+      "2.2250738585072014e-308",
+      "5e-324",
+      "1.7976931348623157e308"
+    ])
+      same(t)
   })
 
   it("refuses what is not a JSON number", () => {
-    for (const t of ["", "-", "+1", ".5", "1.", "1e", "1e+", "--1", "x", "NaN", "Infinity"]) expect(new JsonBytes(bytes(t)).number()).toBeNaN()
+    for (const t of ["", "-", "+1", ".5", "1.", "1e", "1e+", "--1", "x", "NaN", "Infinity"])
+      expect(new JsonBytes(bytes(t)).number()).toBeNaN()
     // a leading zero ends the token: the caller then finds "1" where it expects "," or "}"
     const r = new JsonBytes(bytes("01"))
     expect(r.number()).toBe(0)
@@ -78,18 +99,36 @@ const wire = (rnd: () => number, i: number) => ({
 })
 
 describe("decodeAggPage", () => {
-  it.each([undefined, 1, "\t"])("a clean page gives exactly the rows restAggRow gives, whatever the key order (indent %s)", (indent) => {
-    const rnd = lcg(3)
-    const items = Array.from({ length: 3000 }, (_, i) => wire(rnd, i))
-    const shuffled = items.map((b, i) => (i % 3 === 0 ? { t: b.t, n: b.n, l: b.l, h: b.h, c: b.c, o: b.o, vw: b.vw, v: b.v } : b))
-    const text = JSON.stringify({ ticker: "O:SPY251028C00580000", queryCount: 3000, results: shuffled, status: "OK", request_id: "x", next_url: "http://h/v2/aggs/next?cursor=a%2Fb" }, null, indent)
-    const got = decode(text, "agg")!
-    expect(got.nextUrl).toBe("http://h/v2/aggs/next?cursor=a%2Fb")
-    const batch = aggBatch("O:SPY251028C00580000", got.cols, p)!
-    const expected = (JSON.parse(text) as { results: Array<Record<string, unknown>> }).results.map((raw) => restAggRow("options", "O:SPY251028C00580000", raw, p))
-    expect(expected.every((n) => n.ok && n.drift.length === 0)).toBe(true)
-    expect(batchRows(OPTIONS_SCHEMA, batch)).toEqual(expected.map((n) => (n.ok ? n.row : undefined)))
-  })
+  it.each([undefined, 1, "\t"])(
+    "a clean page gives exactly the rows restAggRow gives, whatever the key order (indent %s)",
+    (indent) => {
+      const rnd = lcg(3)
+      const items = Array.from({ length: 3000 }, (_, i) => wire(rnd, i))
+      const shuffled = items.map((b, i) =>
+        i % 3 === 0 ? { t: b.t, n: b.n, l: b.l, h: b.h, c: b.c, o: b.o, vw: b.vw, v: b.v } : b
+      )
+      const text = JSON.stringify(
+        {
+          ticker: "O:SPY251028C00580000",
+          queryCount: 3000,
+          results: shuffled,
+          status: "OK",
+          request_id: "x",
+          next_url: "http://h/v2/aggs/next?cursor=a%2Fb"
+        },
+        null,
+        indent
+      )
+      const got = decode(text, "agg")!
+      expect(got.nextUrl).toBe("http://h/v2/aggs/next?cursor=a%2Fb")
+      const batch = aggBatch("O:SPY251028C00580000", got.cols, p)!
+      const expected = (JSON.parse(text) as { results: Array<Record<string, unknown>> }).results.map((raw) =>
+        restAggRow("options", "O:SPY251028C00580000", raw, p)
+      )
+      expect(expected.every((n) => n.ok && n.drift.length === 0)).toBe(true)
+      expect(batchRows(OPTIONS_SCHEMA, batch)).toEqual(expected.map((n) => (n.ok ? n.row : undefined)))
+    }
+  )
 
   it("otc: constant values stay columns, a mix goes through the normalizer row by row", () => {
     const rnd = lcg(5)
@@ -100,19 +139,35 @@ describe("decodeAggPage", () => {
     const mixed = all.map((b, i) => (i % 2 === 0 ? b : wire(rnd, i)))
     const mixedCols = decode(JSON.stringify({ results: mixed }), "agg")!.cols
     expect(aggBatch("X", mixedCols, p)).toBeUndefined()
-    expect(aggRows("options", "X", mixedCols, p)).toEqual(mixed.map((raw) => (restAggRow("options", "X", raw, p) as { row: unknown }).row))
+    expect(aggRows("options", "X", mixedCols, p)).toEqual(
+      mixed.map((raw) => (restAggRow("options", "X", raw, p) as { row: unknown }).row)
+    )
   })
 
   it("index pages: exactly restIndexRow's rows; stock fields make an index item unclean", () => {
     const rnd = lcg(9)
-    const items = Array.from({ length: 500 }, (_, i) => ({ o: rnd() * 30, c: rnd() * 30, h: rnd() * 30, l: rnd() * 30, t: 1_761_658_200_000 + i * 1000 }))
+    const items = Array.from({ length: 500 }, (_, i) => ({
+      o: rnd() * 30,
+      c: rnd() * 30,
+      h: rnd() * 30,
+      l: rnd() * 30,
+      t: 1_761_658_200_000 + i * 1000
+    }))
     const cols = decode(JSON.stringify({ ticker: "I:VIX", results: items, status: "OK" }), "index")!.cols
-    expect(batchRows(VIX_SCHEMA, aggBatch("I:VIX", cols, p)!)).toEqual(items.map((raw) => (restIndexRow("I:VIX", raw, p) as { row: unknown }).row))
+    expect(batchRows(VIX_SCHEMA, aggBatch("I:VIX", cols, p)!)).toEqual(
+      items.map((raw) => (restIndexRow("I:VIX", raw, p) as { row: unknown }).row)
+    )
     expect(decode(JSON.stringify({ results: [{ ...items[0], v: 1 }] }), "index")).toBeUndefined()
   })
 
   it("empty and missing results, no next_url", () => {
-    for (const text of ['{"ticker":"SPY","queryCount":0,"resultsCount":0,"status":"OK"}', '{"results":[]}', '{"results":null}', "{}", ' { } \n']) {
+    for (const text of [
+      '{"ticker":"SPY","queryCount":0,"resultsCount":0,"status":"OK"}',
+      '{"results":[]}',
+      '{"results":null}',
+      "{}",
+      " { } \n"
+    ]) {
       const got = decode(text, "agg")!
       expect(got.cols.length).toBe(0)
       expect(got.nextUrl).toBeUndefined()
@@ -165,7 +220,10 @@ describe("decodeAggPage", () => {
     expect(got.cols.length).toBe(1)
     // resultsCount is only a size hint: any value, right or wrong, decodes the same results
     for (const count of ['"x"', "-5", "3", "0", "1e300", "2.5", "null", "[1]", "5000000"]) {
-      const page = decode(`{"resultsCount":${count},"results":[{"o":1,"c":2,"h":3,"l":0.5,"t":5},{"o":1,"c":2,"h":3,"l":0.5,"t":6}]}`, "index")
+      const page = decode(
+        `{"resultsCount":${count},"results":[{"o":1,"c":2,"h":3,"l":0.5,"t":5},{"o":1,"c":2,"h":3,"l":0.5,"t":6}]}`,
+        "index"
+      )
       expect(page?.cols.length, count).toBe(2)
       expect([...page!.cols.t]).toEqual([5, 6])
     }

@@ -23,12 +23,20 @@ const FEEDS: ReadonlyArray<Feed> = ["options", "spy", "vix", "news", "contracts"
 describe("lake buckets: files per partition", () => {
   for (const date of ["2025-10-28", "2025-11-02"])
     it(`${date}: regular session 39 option files, 7 SPY/VIX, 1 news/contracts; a whole day 144 / 24 / 1`, () => {
-      const session = Object.fromEntries(FEEDS.map((f) => [f, filesFor(f, date, nyTimeMs(date, 9, 30), nyTimeMs(date, 16, 0)).size]))
+      const session = Object.fromEntries(
+        FEEDS.map((f) => [f, filesFor(f, date, nyTimeMs(date, 9, 30), nyTimeMs(date, 16, 0)).size])
+      )
       expect(session).toEqual({ options: 39, spy: 7, vix: 7, news: 1, contracts: 1 })
       const day = filesFor("options", date, nyTimeMs(date, 0), nyTimeMs(date, 0) + 26 * 3600_000)
-      expect([day.size, filesFor("spy", date, nyTimeMs(date, 0), nyTimeMs(date, 0) + 26 * 3600_000).size]).toEqual([144, 24])
+      expect([day.size, filesFor("spy", date, nyTimeMs(date, 0), nyTimeMs(date, 0) + 26 * 3600_000).size]).toEqual([
+        144, 24
+      ])
       // each of those names is a bucket file of its feed, and no other name is
       for (const name of day) expect(bucketFileName("options", bucketOfFile("options", name)!)).toBe(name)
-      expect(["backfill.parquet", "live-000002.parquet", "bars-0935.parquet", "bars-2400.parquet"].map((n) => bucketOfFile("options", n))).toEqual([undefined, undefined, undefined, undefined])
+      expect(
+        ["backfill.parquet", "live-000002.parquet", "bars-0935.parquet", "bars-2400.parquet"].map((n) =>
+          bucketOfFile("options", n)
+        )
+      ).toEqual([undefined, undefined, undefined, undefined])
     })
 })

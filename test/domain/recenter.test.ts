@@ -1,5 +1,14 @@
 import { describe, expect, it } from "vitest"
-import { afterEntry, decide, type RecenterEntry, type RecenterTracker, replay, shouldRecenter, subscriptionChange, windowFloor } from "../../src/domain/recenter.js"
+import {
+  afterEntry,
+  decide,
+  type RecenterEntry,
+  type RecenterTracker,
+  replay,
+  shouldRecenter,
+  subscriptionChange,
+  windowFloor
+} from "../../src/domain/recenter.js"
 
 const rule = { bandPct: 0.005, cooldownMs: 300_000 }
 
@@ -15,12 +24,21 @@ describe("recenter", () => {
 
   it("hysteresis: after a change the anchor is the new price, so wobbling back does not flip", () => {
     const moved = { anchor: 603.5, changedAtMs: 300_000 }
-    expect([601, 602, 604, 606].map((p) => shouldRecenter(moved, p, 900_000, rule))).toEqual([false, false, false, false])
+    expect([601, 602, 604, 606].map((p) => shouldRecenter(moved, p, 900_000, rule))).toEqual([
+      false,
+      false,
+      false,
+      false
+    ])
     expect(shouldRecenter(moved, 600.4, 900_000, rule)).toBe(true)
   })
 
   it("adds what is new, drops what left, keeps the rest", () => {
-    expect(subscriptionChange(["a", "b", "c"], ["c", "d", "b"])).toEqual({ add: ["d"], drop: ["a"], next: ["c", "d", "b"] })
+    expect(subscriptionChange(["a", "b", "c"], ["c", "d", "b"])).toEqual({
+      add: ["d"],
+      drop: ["a"],
+      next: ["c", "d", "b"]
+    })
     expect(subscriptionChange(["a"], ["a"])).toEqual({ add: [], drop: [], next: ["a"] })
   })
 })
@@ -57,8 +75,15 @@ describe("recenter: decide over a price path", () => {
     })
     expect(entries).toEqual([
       {
-        at_ms: 1_100_000, at: new Date(1_100_000).toISOString(), window_ms: 1_100_000, spy_price: 603.5, old_anchor: 600, new_anchor: 603.5,
-        added: ["K604", "K603", "K605", "K606"], dropped: ["K600", "K599", "K601", "K598"], contracts: ["K604", "K603", "K605", "K602", "K606"]
+        at_ms: 1_100_000,
+        at: new Date(1_100_000).toISOString(),
+        window_ms: 1_100_000,
+        spy_price: 603.5,
+        old_anchor: 600,
+        new_anchor: 603.5,
+        added: ["K604", "K603", "K605", "K606"],
+        dropped: ["K600", "K599", "K601", "K598"],
+        contracts: ["K604", "K603", "K605", "K602", "K606"]
       }
     ])
     expect(state.current).toEqual(around(603.5))
@@ -80,13 +105,25 @@ describe("recenter: decide over a price path", () => {
     const s1 = afterEntry(e1)
     const e2 = decide(s1, 599.9, 800_000, rule, around, 799_000)!
     const r = replay(start, [e1, e2])
-    expect({ anchor: r.anchor, changedAtMs: r.changedAtMs, current: r.current }).toEqual({ anchor: 599.9, changedAtMs: 800_000, current: around(599.9) })
-    expect([e2.added, e2.dropped]).toEqual([["K600", "K599", "K601", "K598"], ["K604", "K603", "K605", "K606"]])
+    expect({ anchor: r.anchor, changedAtMs: r.changedAtMs, current: r.current }).toEqual({
+      anchor: 599.9,
+      changedAtMs: 800_000,
+      current: around(599.9)
+    })
+    expect([e2.added, e2.dropped]).toEqual([
+      ["K600", "K599", "K601", "K598"],
+      ["K604", "K603", "K605", "K606"]
+    ])
     // The open's K600/K599/K601/K598 were dropped at 400 s and re-added at 800 s: covered again from 800 s.
     expect(Object.fromEntries(r.addedAt)).toEqual({ K600: 799_000, K599: 799_000, K601: 799_000, K598: 799_000 })
     expect(Object.fromEntries(r.droppedAt)).toEqual({ K604: 799_000, K603: 799_000, K605: 799_000, K606: 799_000 })
     // First listed that day, beyond the open's set: the day's contract list grows by these.
-    expect(r.listed.map((l) => [l.ticker, l.entry.at_ms])).toEqual([["K604", 400_000], ["K603", 400_000], ["K605", 400_000], ["K606", 400_000]])
+    expect(r.listed.map((l) => [l.ticker, l.entry.at_ms])).toEqual([
+      ["K604", 400_000],
+      ["K603", 400_000],
+      ["K605", 400_000],
+      ["K606", 400_000]
+    ])
     expect(replay(start, [])).toEqual({ ...start, addedAt: new Map(), droppedAt: new Map(), listed: [] })
   })
 

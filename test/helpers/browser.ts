@@ -10,7 +10,8 @@ export const CHROMIUM = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].find(
 
 export const chromiumOrSkip = (): string | undefined => {
   if (CHROMIUM !== undefined) return CHROMIUM
-  if (process.env["CI"]) throw new Error("Chromium is missing under CI: .ci/run installs it with apt-get install -y chromium")
+  if (process.env["CI"])
+    throw new Error("Chromium is missing under CI: .ci/run installs it with apt-get install -y chromium")
   console.warn("skipping browser tests: no chromium (apt-get install -y chromium)")
   return undefined
 }
@@ -46,7 +47,12 @@ export const pngColours = (page: Page, png: Buffer, box = { x0: 0.1, x1: 0.9, y0
       const ctx = canvas.getContext("2d")!
       ctx.drawImage(img, 0, 0)
       const [x, y] = [Math.floor(img.width * box.x0), Math.floor(img.height * box.y0)]
-      const data = ctx.getImageData(x, y, Math.floor(img.width * (box.x1 - box.x0)), Math.floor(img.height * (box.y1 - box.y0))).data
+      const data = ctx.getImageData(
+        x,
+        y,
+        Math.floor(img.width * (box.x1 - box.x0)),
+        Math.floor(img.height * (box.y1 - box.y0))
+      ).data
       const colours = new Set<number>()
       for (let i = 0; i < data.length; i += 4) colours.add((data[i]! << 16) | (data[i + 1]! << 8) | data[i + 2]!)
       return colours.size

@@ -12,7 +12,11 @@ export interface Finished {
 }
 
 /** A clean environment: only what the test passes (plus PATH/HOME), so a developer's .env or keys never leak in. */
-export const childEnv = (env: Record<string, string>): NodeJS.ProcessEnv => ({ PATH: process.env["PATH"], HOME: process.env["HOME"], ...env })
+export const childEnv = (env: Record<string, string>): NodeJS.ProcessEnv => ({
+  PATH: process.env["PATH"],
+  HOME: process.env["HOME"],
+  ...env
+})
 
 export const startCli = (args: ReadonlyArray<string>, env: Record<string, string>, cwd = process.cwd()) => {
   const child = spawn(process.execPath, [MAIN, ...args], { cwd, env: childEnv(env), stdio: ["ignore", "pipe", "pipe"] })
@@ -20,11 +24,14 @@ export const startCli = (args: ReadonlyArray<string>, env: Record<string, string
   let stderr = ""
   child.stdout!.on("data", (d: Buffer) => (stdout += d.toString()))
   child.stderr!.on("data", (d: Buffer) => (stderr += d.toString()))
-  const finished = new Promise<Finished>((resolve) => child.on("exit", (code, signal) => resolve({ code, signal, stdout, stderr })))
+  const finished = new Promise<Finished>((resolve) =>
+    child.on("exit", (code, signal) => resolve({ code, signal, stdout, stderr }))
+  )
   return { child: child as ChildProcess, finished, output: () => ({ stdout, stderr }) }
 }
 
-export const runCli = (args: ReadonlyArray<string>, env: Record<string, string>, cwd?: string) => startCli(args, env, cwd).finished
+export const runCli = (args: ReadonlyArray<string>, env: Record<string, string>, cwd?: string) =>
+  startCli(args, env, cwd).finished
 
 export const waitFor = async (condition: () => Promise<boolean> | boolean, timeoutMs = 60_000, everyMs = 50) => {
   const deadline = Date.now() + timeoutMs
@@ -44,7 +51,8 @@ export const childPool = () => {
     return c
   }
   const killAll = () => {
-    for (const c of children.splice(0)) if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill("SIGKILL")
+    for (const c of children.splice(0))
+      if (c.child.exitCode === null && c.child.signalCode === null) c.child.kill("SIGKILL")
   }
   return { spawn, killAll }
 }

@@ -22,8 +22,22 @@ export const chosenContracts = (market: SyntheticMarket, date: string, bandPct =
 }
 
 export const expectedBars = (market: SyntheticMarket, ticker: string, date: string): ReadonlyArray<ExpectedBar> =>
-  market.secondBars(ticker, date).map((b) => ({ ticker, t: b.t, o: b.o, h: b.h, l: b.l, c: b.c, ...("v" in b ? { v: b.v } : {}) }))
+  market
+    .secondBars(ticker, date)
+    .map((b) => ({ ticker, t: b.t, o: b.o, h: b.h, l: b.l, c: b.c, ...("v" in b ? { v: b.v } : {}) }))
 
 /** The whole extended day the simulator's REST serves by default (pre-market, session, after-hours). */
-export const expectedExtendedBars = (market: SyntheticMarket, ticker: string, date: string): ReadonlyArray<ExpectedBar> =>
-  market.extendedSecondBars!(ticker, date).map((b) => ({ ticker, t: b.t, o: b.o, h: b.h, l: b.l, c: b.c, ...("v" in b ? { v: b.v } : {}) }))
+export const expectedExtendedBars = (
+  market: SyntheticMarket,
+  ticker: string,
+  date: string
+): ReadonlyArray<ExpectedBar> =>
+  market.extendedSecondBars!(ticker, date).map((b) => ({
+    ticker,
+    t: b.t,
+    o: b.o,
+    h: b.h,
+    l: b.l,
+    c: b.c,
+    ...("v" in b ? { v: b.v } : {})
+  }))

@@ -21,7 +21,12 @@ export interface LakeLayout {
 
 export const lakeLayout = async (root: string, feed: Feed, date: string): Promise<LakeLayout> => {
   const dir = lakePaths(root).partitionDir(feed, date)
-  const names = fs.existsSync(dir) ? fs.readdirSync(dir).filter((n) => n.endsWith(".parquet")).sort() : []
+  const names = fs.existsSync(dir)
+    ? fs
+        .readdirSync(dir)
+        .filter((n) => n.endsWith(".parquet"))
+        .sort()
+    : []
   const foreign = names.filter((n) => bucketOfFile(feed, n) === undefined)
   if (names.length === 0) return { foreign, misplaced: [], duplicateKeys: 0 }
   const db = await DuckDBInstance.create(":memory:")
@@ -29,9 +34,16 @@ export const lakeLayout = async (root: string, feed: Feed, date: string): Promis
   try {
     const key = SCHEMAS[feed].key.map((k) => `"${k}"`).join(", ")
     const from = `read_parquet('${path.join(dir, "*.parquet")}', filename = true, union_by_name = true)`
-    const rows = (await c.runAndReadAll(`SELECT DISTINCT parse_filename(filename) AS f, ${bucketSql(feed, date)} AS b FROM ${from}`)).getRowsJS()
-    const misplaced = rows.filter(([f, b]) => f !== bucketFileName(feed, Number(b))).map(([f, b]) => `${String(f)} holds bucket ${Number(b)}`).slice(0, 10)
-    const dup = (await c.runAndReadAll(`SELECT count(*) FROM (SELECT ${key} FROM ${from} GROUP BY ALL HAVING count(*) > 1)`)).getRowsJS()
+    const rows = (
+      await c.runAndReadAll(`SELECT DISTINCT parse_filename(filename) AS f, ${bucketSql(feed, date)} AS b FROM ${from}`)
+    ).getRowsJS()
+    const misplaced = rows
+      .filter(([f, b]) => f !== bucketFileName(feed, Number(b)))
+      .map(([f, b]) => `${String(f)} holds bucket ${Number(b)}`)
+      .slice(0, 10)
+    const dup = (
+      await c.runAndReadAll(`SELECT count(*) FROM (SELECT ${key} FROM ${from} GROUP BY ALL HAVING count(*) > 1)`)
+    ).getRowsJS()
     return { foreign, misplaced, duplicateKeys: Number(dup[0]?.[0] ?? 0) }
   } finally {
     c.closeSync()

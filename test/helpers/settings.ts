@@ -11,6 +11,10 @@ import { AppSettings } from "../../src/services/AppSettings.js"
 export const tempRoot = (prefix = "spy-") => fs.mkdtemp(path.join(os.tmpdir(), prefix))
 
 export const loadTestSettings = (overrides: Record<string, unknown>): Promise<Settings> =>
-  Effect.runPromise(loadSettings({ configPath: "config/settings.yaml", overrides, ignoreEnv: true }).pipe(Effect.provide(NodeContext.layer)))
+  Effect.runPromise(
+    loadSettings({ configPath: "config/settings.yaml", overrides, ignoreEnv: true }).pipe(
+      Effect.provide(NodeContext.layer)
+    )
+  )
 
 export const testSettingsLayer = (settings: Settings) => Layer.succeed(AppSettings, settings)

@@ -15,7 +15,22 @@ export interface SimulateOptions {
 }
 
 export const startSimulate = async (spawn: Spawn, o: SimulateOptions) => {
-  const sim = spawn(["simulate", "--port", "0", "--seed", String(o.seed), "--start", o.start, "--speed", String(o.speed), "--api-key", o.apiKey], {})
+  const sim = spawn(
+    [
+      "simulate",
+      "--port",
+      "0",
+      "--seed",
+      String(o.seed),
+      "--start",
+      o.start,
+      "--speed",
+      String(o.speed),
+      "--api-key",
+      o.apiKey
+    ],
+    {}
+  )
   let url = ""
   await waitFor(() => {
     const { stdout, stderr } = sim.output()

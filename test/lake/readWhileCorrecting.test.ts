@@ -59,7 +59,9 @@ const readLoop = async (root: string, done: () => boolean) => {
           // Through pinned files, as the README advises a reader of a lake being written (lakeSnapshot.ts).
           const r = await withSnapshot(root, async (snap) => {
             const files = (await snap.pinPartition(feed, DATE)).map((f) => `'${f}'`).join(", ")
-            return c.runAndReadAll(`SELECT count(*)::DOUBLE, count(DISTINCT (ticker, window_start_ms))::DOUBLE FROM read_parquet([${files}])`)
+            return c.runAndReadAll(
+              `SELECT count(*)::DOUBLE, count(DISTINCT (ticker, window_start_ms))::DOUBLE FROM read_parquet([${files}])`
+            )
           })
           const [n, d] = r.getRowsJS()[0]! as [number, number]
           stats.reads++
@@ -92,12 +94,23 @@ describe("reading the lake while a live day publishes corrections (real process)
   it("no read sees a key twice; at rest the lake is the truth with every correction applied", async () => {
     const root = await tempRoot("read-correcting-")
     sim = await startSimulator({
-      port: 0, seed: SEED, apiKey: KEY, clock: makeSimClock({ startMs: Date.parse(START), speed: SPEED }),
+      port: 0,
+      seed: SEED,
+      apiKey: KEY,
+      clock: makeSimClock({ startMs: Date.parse(START), speed: SPEED }),
       faults: { ws: { correctionEvery: 3, correctionDelaySimMs: 90_000, replayUntilMs: REPLAY_UNTIL } }
     })
     live = startCli(["live", "--clock-start", START, "--clock-speed", String(SPEED)], {
-      STORAGE_ROOT: root, POLYGON_REST_URL: sim.url, POLYGON_WS_URL: sim.wsUrl, POLYGON_API_KEY: KEY, OPTIONS_MAX_CONTRACTS: String(MAX_CONTRACTS),
-      FEEDS_NEWS_ENABLED: "false", FEEDS_VIX_ENABLED: "false", SINKS_ENABLED: "duckdb", FLUSH_INTERVAL_S: "10", LIVE_IDLE_TIMEOUT_S: "600"
+      STORAGE_ROOT: root,
+      POLYGON_REST_URL: sim.url,
+      POLYGON_WS_URL: sim.wsUrl,
+      POLYGON_API_KEY: KEY,
+      OPTIONS_MAX_CONTRACTS: String(MAX_CONTRACTS),
+      FEEDS_NEWS_ENABLED: "false",
+      FEEDS_VIX_ENABLED: "false",
+      SINKS_ENABLED: "duckdb",
+      FLUSH_INTERVAL_S: "10",
+      LIVE_IDLE_TIMEOUT_S: "600"
     })
     let atRest = false
     const reading = readLoop(root, () => atRest)
@@ -117,23 +130,34 @@ describe("reading the lake while a live day publishes corrections (real process)
     expect(stats.reads).toBeGreaterThan(100)
     expect(stats.sizes.size).toBeGreaterThan(20)
 
-    const tickers = { spy: ["SPY"], options: chosenContracts(makeSyntheticMarket(SEED), DATE, 0.01, MAX_CONTRACTS).map((c) => c.ticker) }
+    const tickers = {
+      spy: ["SPY"],
+      options: chosenContracts(makeSyntheticMarket(SEED), DATE, 0.01, MAX_CONTRACTS).map((c) => c.ticker)
+    }
     let corrected = 0
     for (const feed of FEEDS) {
       const rows = await Effect.runPromise(readLake(root, feed, DATE))
       const last = Math.max(...rows.map((r) => r.s))
       const truth = new Map<string, string>()
-      for (const t of tickers[feed]) for (const b of sim.ws.groundTruth(t, DATE)) if (b.t >= OPEN && b.t <= last) truth.set(`${t}|${b.t}`, `${b.o}|${b.h}|${b.l}|${b.c}|${b.v}`)
+      for (const t of tickers[feed])
+        for (const b of sim.ws.groundTruth(t, DATE))
+          if (b.t >= OPEN && b.t <= last) truth.set(`${t}|${b.t}`, `${b.o}|${b.h}|${b.l}|${b.c}|${b.v}`)
       const lake = new Map(rows.map((r) => [`${r.ticker}|${r.s}`, `${r.o}|${r.h}|${r.l}|${r.c}|${r.v}`]))
       const wrong = [...truth].filter(([k, v]) => lake.get(k) !== v).slice(0, 5)
       expect({ feed, rows: rows.length, keys: lake.size, wrong, layout: await lakeLayout(root, feed, DATE) }).toEqual({
-        feed, rows: truth.size, keys: truth.size, wrong: [], layout: CLEAN_LAYOUT
+        feed,
+        rows: truth.size,
+        keys: truth.size,
+        wrong: [],
+        layout: CLEAN_LAYOUT
       })
       corrected += [...corrections.values()].filter((c) => lake.has(`${c.sym}|${c.s}`)).length
     }
     // Corrections were published during the day, each in a later commit than its original.
     expect(corrected).toBeGreaterThan(100)
-    console.log(`${stats.reads} reads of the partitions during the day, ${stats.sizes.size} distinct sizes seen, ${corrected} corrections in the lake`)
+    console.log(
+      `${stats.reads} reads of the partitions during the day, ${stats.sizes.size} distinct sizes seen, ${corrected} corrections in the lake`
+    )
 
     const stop = await runCli(["stop"], { STORAGE_ROOT: root })
     expect([stop.code, (await live.finished).code]).toEqual([0, 0])

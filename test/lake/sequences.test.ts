@@ -32,17 +32,28 @@ const MAX_CONTRACTS = 6
 const STOP_AT = nyTimeMs(DATE, 9, 50)
 const market = makeSyntheticMarket(SEED)
 const CONTRACTS = chosenContracts(market, DATE, 0.01, MAX_CONTRACTS).map((c) => c.ticker)
-const FEEDS = [["spy", ["SPY"]], ["vix", ["I:VIX"]], ["options", CONTRACTS]] as const
+const FEEDS = [
+  ["spy", ["SPY"]],
+  ["vix", ["I:VIX"]],
+  ["options", CONTRACTS]
+] as const
 
 const { spawn, killAll } = childPool()
 afterEach(killAll)
 
 const common = (root: string): Record<string, string> => ({
-  STORAGE_ROOT: root, OPTIONS_MAX_CONTRACTS: String(MAX_CONTRACTS), FEEDS_NEWS_ENABLED: "false", SINKS_ENABLED: "duckdb"
+  STORAGE_ROOT: root,
+  OPTIONS_MAX_CONTRACTS: String(MAX_CONTRACTS),
+  FEEDS_NEWS_ENABLED: "false",
+  SINKS_ENABLED: "duckdb"
 })
 const liveEnv = (url: string, root: string): Record<string, string> => ({
-  ...common(root), POLYGON_REST_URL: url, POLYGON_WS_URL: url.replace(/^http/, "ws"), POLYGON_API_KEY: KEY,
-  FLUSH_INTERVAL_S: "20", LIVE_IDLE_TIMEOUT_S: "60"
+  ...common(root),
+  POLYGON_REST_URL: url,
+  POLYGON_WS_URL: url.replace(/^http/, "ws"),
+  POLYGON_API_KEY: KEY,
+  FLUSH_INTERVAL_S: "20",
+  LIVE_IDLE_TIMEOUT_S: "60"
 })
 const liveArgs = ["live", "--clock-start", START, "--clock-speed", String(SPEED)]
 
@@ -72,9 +83,22 @@ const liveUntil = async (sim: Awaited<ReturnType<typeof startSimulate>>, root: s
 }
 
 const backfill = async (root: string, overwrite = false) => {
-  const r = await runCli(["backfill", "--start-date", DATE, "--end-date", DATE, "--feeds", "spy,vix,options", ...(overwrite ? ["--overwrite"] : [])], {
-    ...common(root), SIMULATOR_SEED: String(SEED)
-  })
+  const r = await runCli(
+    [
+      "backfill",
+      "--start-date",
+      DATE,
+      "--end-date",
+      DATE,
+      "--feeds",
+      "spy,vix,options",
+      ...(overwrite ? ["--overwrite"] : [])
+    ],
+    {
+      ...common(root),
+      SIMULATOR_SEED: String(SEED)
+    }
+  )
   expect({ code: r.code, stderr: r.code === 0 ? "" : r.stderr.slice(-2000) }).toEqual({ code: 0, stderr: "" })
 }
 
@@ -89,13 +113,33 @@ const check = async (root: string, until: number | "day") => {
     const layout = await lakeLayout(root, feed as Feed, DATE)
     out.push({ feed, ...d, layout, sources: [...new Set(rows.map((r) => r.source))].sort() })
   }
-  return out as Array<{ feed: Feed; expected: number; rows: number; missing: number; duplicates: number; wrong: number; spurious: number; layout: unknown; sources: Array<string> }>
+  return out as Array<{
+    feed: Feed
+    expected: number
+    rows: number
+    missing: number
+    duplicates: number
+    wrong: number
+    spurious: number
+    layout: unknown
+    sources: Array<string>
+  }>
 }
 
 const exactDay = (results: Awaited<ReturnType<typeof check>>, sources: ReadonlyArray<string>) =>
-  expect(results.map((r) => ({ ...r, expected: 0 }))).toEqual(results.map((r) => ({
-    feed: r.feed, expected: 0, rows: r.expected, missing: 0, duplicates: 0, wrong: 0, spurious: 0, layout: CLEAN_LAYOUT, sources
-  })))
+  expect(results.map((r) => ({ ...r, expected: 0 }))).toEqual(
+    results.map((r) => ({
+      feed: r.feed,
+      expected: 0,
+      rows: r.expected,
+      missing: 0,
+      duplicates: 0,
+      wrong: 0,
+      spurious: 0,
+      layout: CLEAN_LAYOUT,
+      sources
+    }))
+  )
 
 describe("the lake contract across commands (real processes)", () => {
   beforeAll(() => buildIfStale(), 180_000)
@@ -105,7 +149,9 @@ describe("the lake contract across commands (real processes)", () => {
     const sim = await startSimulate(spawn, { seed: SEED, start: START, speed: SPEED, apiKey: KEY })
     await liveUntil(sim, root, "stop")
     const streamed = await check(root, STOP_AT)
-    expect(streamed.map((r) => [r.feed, r.duplicates, r.wrong, r.spurious, r.layout])).toEqual(FEEDS.map(([f]) => [f, 0, 0, 0, CLEAN_LAYOUT]))
+    expect(streamed.map((r) => [r.feed, r.duplicates, r.wrong, r.spurious, r.layout])).toEqual(
+      FEEDS.map(([f]) => [f, 0, 0, 0, CLEAN_LAYOUT])
+    )
     expect(streamed.every((r) => r.sources.includes("ws"))).toBe(true)
     await backfill(root)
     exactDay(await check(root, "day"), ["rest"])

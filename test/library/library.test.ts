@@ -28,17 +28,36 @@ describe("library entry", () => {
         Effect.provide(settingsLayer),
         Effect.provide(NodeContext.layer)
       )
-      assert.deepStrictEqual(summary.days.map((d) => d.date), [DAY])
+      assert.deepStrictEqual(
+        summary.days.map((d) => d.date),
+        [DAY]
+      )
 
       const market = SyntheticMarket.makeSyntheticMarket(5)
-      const lake = (sql: string) => DuckDb.DuckDb.pipe(Effect.flatMap((db) => db.query<Record<string, unknown>>(sql)), Effect.provide(DuckDb.layer()), Effect.scoped)
-      const spy = yield* lake(`SELECT window_start_ms::DOUBLE AS t, close FROM read_parquet('${root}/raw/spy/date=${DAY}/*.parquet') ORDER BY t`)
-      assert.deepStrictEqual(spy.map((r) => `${r["t"]}|${r["close"]}`), expectedBars(market, "SPY", DAY).map((b) => `${b.t}|${b.c}`))
+      const lake = (sql: string) =>
+        DuckDb.DuckDb.pipe(
+          Effect.flatMap((db) => db.query<Record<string, unknown>>(sql)),
+          Effect.provide(DuckDb.layer()),
+          Effect.scoped
+        )
+      const spy = yield* lake(
+        `SELECT window_start_ms::DOUBLE AS t, close FROM read_parquet('${root}/raw/spy/date=${DAY}/*.parquet') ORDER BY t`
+      )
+      assert.deepStrictEqual(
+        spy.map((r) => `${r["t"]}|${r["close"]}`),
+        expectedBars(market, "SPY", DAY).map((b) => `${b.t}|${b.c}`)
+      )
 
-      const [options] = yield* lake(`SELECT count(*)::DOUBLE AS n FROM read_parquet('${root}/raw/options/date=${DAY}/*.parquet')`)
+      const [options] = yield* lake(
+        `SELECT count(*)::DOUBLE AS n FROM read_parquet('${root}/raw/options/date=${DAY}/*.parquet')`
+      )
       const warehouse = path.join(root, "warehouse.duckdb")
       const [view] = yield* DuckDb.DuckDb.pipe(
-        Effect.flatMap((db) => db.query<Record<string, unknown>>(`SELECT count(*)::DOUBLE AS n, count(DISTINCT (ticker, window_start_ms))::DOUBLE AS k FROM options_consolidated WHERE date = '${DAY}'`)),
+        Effect.flatMap((db) =>
+          db.query<Record<string, unknown>>(
+            `SELECT count(*)::DOUBLE AS n, count(DISTINCT (ticker, window_start_ms))::DOUBLE AS k FROM options_consolidated WHERE date = '${DAY}'`
+          )
+        ),
         Effect.provide(DuckDb.layer(warehouse)),
         Effect.scoped
       )

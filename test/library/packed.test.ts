@@ -30,7 +30,15 @@ const readmeExample = (): string => {
 
 /** A command's stdout (asynchronously: a blocked event loop would stall vitest's worker). */
 const run = async (cmd: string, args: ReadonlyArray<string>, cwd: string): Promise<string> =>
-  (await promisify(execFile)(cmd, [...args], { cwd, env: { ...childEnv({}), npm_config_update_notifier: "false" }, encoding: "utf8", timeout: 240_000, maxBuffer: 64 * 1024 * 1024 })).stdout
+  (
+    await promisify(execFile)(cmd, [...args], {
+      cwd,
+      env: { ...childEnv({}), npm_config_update_notifier: "false" },
+      encoding: "utf8",
+      timeout: 240_000,
+      maxBuffer: 64 * 1024 * 1024
+    })
+  ).stdout
 
 describe("the packed package as a library", () => {
   beforeAll(() => buildIfStale(), 180_000)
@@ -38,16 +46,45 @@ describe("the packed package as a library", () => {
   it("the README's example, compiled against the installed package, backfills a day exactly; one copy of effect", async () => {
     const work = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), "packed-")))
     try {
-      const tgz = (await run("npm", ["pack", "--silent", "--ignore-scripts", "--pack-destination", work], REPO)).trim().split("\n").at(-1)!
+      const tgz = (await run("npm", ["pack", "--silent", "--ignore-scripts", "--pack-destination", work], REPO))
+        .trim()
+        .split("\n")
+        .at(-1)!
       const app = path.join(work, "app")
       fs.mkdirSync(app)
       fs.writeFileSync(path.join(app, "package.json"), JSON.stringify({ name: "app", private: true, type: "module" }))
-      await run("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund", "--ignore-scripts", "--loglevel=error", path.join(work, tgz)], app)
+      await run(
+        "npm",
+        [
+          "install",
+          "--prefer-offline",
+          "--no-audit",
+          "--no-fund",
+          "--ignore-scripts",
+          "--loglevel=error",
+          path.join(work, tgz)
+        ],
+        app
+      )
       fs.writeFileSync(path.join(app, "example.ts"), readmeExample())
-      await run(process.execPath, [
-        path.join(REPO, "node_modules/typescript/bin/tsc"), "--module", "nodenext", "--moduleResolution", "nodenext", "--target", "es2022",
-        "--strict", "--skipLibCheck", "--outDir", "out", "example.ts"
-      ], app)
+      await run(
+        process.execPath,
+        [
+          path.join(REPO, "node_modules/typescript/bin/tsc"),
+          "--module",
+          "nodenext",
+          "--moduleResolution",
+          "nodenext",
+          "--target",
+          "es2022",
+          "--strict",
+          "--skipLibCheck",
+          "--outDir",
+          "out",
+          "example.ts"
+        ],
+        app
+      )
       const out = await run(process.execPath, ["out/example.js"], app)
       const rows = JSON.parse(out.trim().split("\n").at(-1)!) as Record<string, number>
 
@@ -62,7 +99,10 @@ describe("the packed package as a library", () => {
       const root = path.join(app, "data")
       const layouts = await Promise.all((["spy", "vix", "options"] as const).map((f) => lakeLayout(root, f, DATE)))
       expect(layouts).toEqual([CLEAN_LAYOUT, CLEAN_LAYOUT, CLEAN_LAYOUT])
-      const copies = (await run("npm", ["ls", "effect", "--all", "--parseable"], app)).trim().split("\n").filter((l) => l.length > 0)
+      const copies = (await run("npm", ["ls", "effect", "--all", "--parseable"], app))
+        .trim()
+        .split("\n")
+        .filter((l) => l.length > 0)
       expect(new Set(copies.map((l) => fs.realpathSync(l))).size).toBe(1)
     } finally {
       fs.rmSync(work, { recursive: true, force: true })

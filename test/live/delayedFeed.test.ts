@@ -22,7 +22,10 @@ const setup = (root: string) =>
   Effect.gen(function* () {
     const settings = yield* Effect.promise(() =>
       loadTestSettings({
-        storage: { root }, polygon: { feed: "delayed", feed_delay_s: 900 }, live: { idle_timeout_s: 180 }, flush: { interval_s: 300 },
+        storage: { root },
+        polygon: { feed: "delayed", feed_delay_s: 900 },
+        live: { idle_timeout_s: 180 },
+        flush: { interval_s: 300 },
         feeds: { news: { enabled: false }, options: { enabled: false } }
       })
     )
@@ -38,35 +41,62 @@ describe("live on a delayed feed (TestClock)", () => {
       yield* TestClock.setTime(nyTimeMs(DATE, 9, 35))
       const outcome = yield* liveProgram().pipe(Effect.provide(layer))
       assert.deepStrictEqual(outcome, { _tag: "MarketClosed", nextOpenMs: OPEN })
-    }))
+    })
+  )
 
-  it.scoped("at 09:43:30 wall it streams the feed's pre-open: pre-market bars counted, not stored", () =>
-    Effect.gen(function* () {
-      const root = yield* Effect.promise(() => tempRoot("delayed-open-"))
-      const { server, layer, rec, market } = yield* setup(root)
-      const feedStart = nyTimeMs(DATE, 9, 28, 30)
-      yield* TestClock.setTime(feedStart + DELAY_MS)
-      server.nowMs = feedStart
-      const fiber = yield* Effect.fork(liveProgram().pipe(Effect.provide(layer)))
-      yield* realWait(() => server.open().filter((s) => s.subs.size > 0).length >= 2, 20_000)
-      // the delayed socket sends SPY's pre-market bars of 09:29 (feed time) at 09:44 on the wall clock
-      const pre = [nyTimeMs(DATE, 9, 29), nyTimeMs(DATE, 9, 29, 1), nyTimeMs(DATE, 9, 29, 30)]
-      const spySocket = server.open().find((s) => s.subs.has("SPY"))!
-      spySocket.deliver(JSON.stringify(pre.map((s) => ({ ev: "A", sym: "SPY", v: 10, av: 10, op: 0, vw: 580, o: 580, c: 580, h: 580, l: 580, a: 580, z: 10, s, e: s + 1000 }))))
-      const feedEnd = nyTimeMs(DATE, 9, 32, 10) // 11 steps of 20 s: the last emitUntil is feedEnd
-      for (let t = feedStart; t < feedEnd; t += 20_000) {
-        yield* TestClock.adjust("20 seconds")
-        server.emitUntil(t + 20_000)
-        yield* realTick
-      }
-      yield* realWait(() => rec.totals.outsideSession >= 3, 20_000)
-      assert.isTrue((yield* Fiber.poll(fiber))._tag === "None") // still streaming: the feed's session is open
-      yield* Fiber.interrupt(fiber)
-      assert.strictEqual(rec.totals.outsideSession, 3)
-      // stored: exactly SPY's regular bars from the open up to the last emitted window, none of 09:29
-      const rows = yield* readLake(root, "spy", DATE)
-      const keys = rows.map((r) => r.s).sort((a, b) => a - b)
-      const truth = market.secondBars("SPY", DATE).filter((b) => b.t >= OPEN && b.t + 1000 <= feedEnd).map((b) => b.t)
-      assert.deepStrictEqual(keys, truth)
-    }), { timeout: 120_000 })
+  it.scoped(
+    "at 09:43:30 wall it streams the feed's pre-open: pre-market bars counted, not stored",
+    () =>
+      Effect.gen(function* () {
+        const root = yield* Effect.promise(() => tempRoot("delayed-open-"))
+        const { server, layer, rec, market } = yield* setup(root)
+        const feedStart = nyTimeMs(DATE, 9, 28, 30)
+        yield* TestClock.setTime(feedStart + DELAY_MS)
+        server.nowMs = feedStart
+        const fiber = yield* Effect.fork(liveProgram().pipe(Effect.provide(layer)))
+        yield* realWait(() => server.open().filter((s) => s.subs.size > 0).length >= 2, 20_000)
+        // the delayed socket sends SPY's pre-market bars of 09:29 (feed time) at 09:44 on the wall clock
+        const pre = [nyTimeMs(DATE, 9, 29), nyTimeMs(DATE, 9, 29, 1), nyTimeMs(DATE, 9, 29, 30)]
+        const spySocket = server.open().find((s) => s.subs.has("SPY"))!
+        spySocket.deliver(
+          JSON.stringify(
+            pre.map((s) => ({
+              ev: "A",
+              sym: "SPY",
+              v: 10,
+              av: 10,
+              op: 0,
+              vw: 580,
+              o: 580,
+              c: 580,
+              h: 580,
+              l: 580,
+              a: 580,
+              z: 10,
+              s,
+              e: s + 1000
+            }))
+          )
+        )
+        const feedEnd = nyTimeMs(DATE, 9, 32, 10) // 11 steps of 20 s: the last emitUntil is feedEnd
+        for (let t = feedStart; t < feedEnd; t += 20_000) {
+          yield* TestClock.adjust("20 seconds")
+          server.emitUntil(t + 20_000)
+          yield* realTick
+        }
+        yield* realWait(() => rec.totals.outsideSession >= 3, 20_000)
+        assert.isTrue((yield* Fiber.poll(fiber))._tag === "None") // still streaming: the feed's session is open
+        yield* Fiber.interrupt(fiber)
+        assert.strictEqual(rec.totals.outsideSession, 3)
+        // stored: exactly SPY's regular bars from the open up to the last emitted window, none of 09:29
+        const rows = yield* readLake(root, "spy", DATE)
+        const keys = rows.map((r) => r.s).sort((a, b) => a - b)
+        const truth = market
+          .secondBars("SPY", DATE)
+          .filter((b) => b.t >= OPEN && b.t + 1000 <= feedEnd)
+          .map((b) => b.t)
+        assert.deepStrictEqual(keys, truth)
+      }),
+    { timeout: 120_000 }
+  )
 })

@@ -37,28 +37,52 @@ describe("live: end of day", () => {
       fs.writeFileSync(path.join(root, "journal", feed, `${date}.ndjson`), line)
       if (offset === undefined) return
       fs.mkdirSync(path.join(root, "state", "live", feed), { recursive: true })
-      fs.writeFileSync(path.join(root, "state", "live", feed, `${date}.json`), JSON.stringify({ version: 1, feed, date, offset, seq: 0 }))
+      fs.writeFileSync(
+        path.join(root, "state", "live", feed, `${date}.json`),
+        JSON.stringify({ version: 1, feed, date, offset, seq: 0 })
+      )
     }
     seed("spy", "2025-10-23", line.length) // 3 trading days back, covered: deleted
     seed("vix", "2025-10-23") // no checkpoint: kept
     seed("spy", "2025-10-24", line.length) // 2 back: kept
     const run = await runCli(["live", "--clock-start", `${DATE}T15:53:00-04:00`, "--clock-speed", "20"], {
-      STORAGE_ROOT: root, OPTIONS_MAX_CONTRACTS: "6", FEEDS_NEWS_ENABLED: "false", SINKS_ENABLED: "duckdb",
-      JOURNAL_FSYNC: "batch", JOURNAL_RETAIN_DAYS: "2"
+      STORAGE_ROOT: root,
+      OPTIONS_MAX_CONTRACTS: "6",
+      FEEDS_NEWS_ENABLED: "false",
+      SINKS_ENABLED: "duckdb",
+      JOURNAL_FSYNC: "batch",
+      JOURNAL_RETAIN_DAYS: "2"
     })
     expect(run.code).toBe(0)
-    const journals = ["options", "spy", "vix"].flatMap((f) => fs.readdirSync(path.join(root, "journal", f)).sort().map((n) => `${f}/${n}`))
-    expect(journals).toEqual(["options/2025-10-28.ndjson", "spy/2025-10-24.ndjson", "spy/2025-10-28.ndjson", "vix/2025-10-23.ndjson", "vix/2025-10-28.ndjson"])
+    const journals = ["options", "spy", "vix"].flatMap((f) =>
+      fs
+        .readdirSync(path.join(root, "journal", f))
+        .sort()
+        .map((n) => `${f}/${n}`)
+    )
+    expect(journals).toEqual([
+      "options/2025-10-28.ndjson",
+      "spy/2025-10-24.ndjson",
+      "spy/2025-10-28.ndjson",
+      "vix/2025-10-23.ndjson",
+      "vix/2025-10-28.ndjson"
+    ])
     expect(run.stdout + run.stderr).toContain(`End of day ${DATE}: sinks loaded`)
     // the final heartbeat of each socket source says the stream is closed, not "connected"
     for (const source of ["spy", "vix", "options"]) {
-      const beat = JSON.parse(fs.readFileSync(path.join(root, "state", "heartbeat", `${source}.json`), "utf8")) as { connection_status: string }
+      const beat = JSON.parse(fs.readFileSync(path.join(root, "state", "heartbeat", `${source}.json`), "utf8")) as {
+        connection_status: string
+      }
       expect(`${source}:${beat.connection_status}`).toBe(`${source}:closed`)
     }
     const lake = (feed: string) =>
-      keys(undefined, `SELECT ticker, window_start_ms::DOUBLE AS t FROM read_parquet('${root}/raw/${feed}/date=${DATE}/*.parquet')`)
+      keys(
+        undefined,
+        `SELECT ticker, window_start_ms::DOUBLE AS t FROM read_parquet('${root}/raw/${feed}/date=${DATE}/*.parquet')`
+      )
     const warehouse = path.join(root, "warehouse.duckdb")
-    const table = (name: string) => keys(warehouse, `SELECT ticker, window_start_ms::DOUBLE AS t FROM ${name} WHERE "date" = '${DATE}'`)
+    const table = (name: string) =>
+      keys(warehouse, `SELECT ticker, window_start_ms::DOUBLE AS t FROM ${name} WHERE "date" = '${DATE}'`)
     const options = await lake("options")
     expect(options.length).toBeGreaterThan(6)
     expect(new Set(options).size).toBe(options.length)
@@ -70,12 +94,19 @@ describe("live: end of day", () => {
     // REST after the close: the sockets stopped 60 s before it) included; the REST side serves
     // extended hours (the default), none of which is stored (session.hours: regular)
     const market = makeSyntheticMarket(42)
-    const truth = (tickers: ReadonlyArray<string>) => tickers.flatMap((t) => market.secondBars(t, DATE).map((b) => `${t}|${b.t}`)).sort()
-    const chosen = (JSON.parse(fs.readFileSync(path.join(root, "raw", "contracts", `date=${DATE}`, "contracts.json"), "utf8")) as { contracts: Array<{ ticker: string }> }).contracts.map((c) => c.ticker)
+    const truth = (tickers: ReadonlyArray<string>) =>
+      tickers.flatMap((t) => market.secondBars(t, DATE).map((b) => `${t}|${b.t}`)).sort()
+    const chosen = (
+      JSON.parse(fs.readFileSync(path.join(root, "raw", "contracts", `date=${DATE}`, "contracts.json"), "utf8")) as {
+        contracts: Array<{ ticker: string }>
+      }
+    ).contracts.map((c) => c.ticker)
     expect(await lake("spy")).toEqual(truth(["SPY"]))
     expect(await lake("vix")).toEqual(truth(["I:VIX"]))
     expect(options).toEqual(truth(chosen))
-    const lastMinute = truth(["SPY", "I:VIX", ...chosen]).filter((k) => Number(k.slice(k.lastIndexOf("|") + 1)) >= Date.parse(`${DATE}T15:59:00-04:00`))
+    const lastMinute = truth(["SPY", "I:VIX", ...chosen]).filter(
+      (k) => Number(k.slice(k.lastIndexOf("|") + 1)) >= Date.parse(`${DATE}T15:59:00-04:00`)
+    )
     expect(lastMinute.length).toBeGreaterThan(60)
     expect(run.stdout + run.stderr).toContain("Fetching the bars up to the close over REST")
   }, 120_000)

@@ -22,26 +22,50 @@ const decoder = (feed: LiveFeed, ev: "A" | "AM" = "A") => {
 }
 
 /** Deterministic pseudo-random numbers (LCG). */
-const rng = (seed: number) => () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648)
+const rng = (seed: number) => () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648
 
 /** A decimal as a feed writes it: an integer (at least `min`) over 10^k, k up to `maxK` (no exponent, at most 16 digits). */
-const dec = (r: () => number, min: number, max: number, maxK = 4) => Math.floor(min + r() * (max - min)) / 10 ** Math.floor(r() * (maxK + 1))
+const dec = (r: () => number, min: number, max: number, maxK = 4) =>
+  Math.floor(min + r() * (max - min)) / 10 ** Math.floor(r() * (maxK + 1))
 
 const aggEvent = (r: () => number, i: number, sym: string): Record<string, unknown> => {
   const k = 10 ** Math.floor(r() * 5)
   const li = Math.floor(r() * 60_000)
-  const l = li / k, h = (li + Math.floor(r() * 300)) / k
+  const l = li / k,
+    h = (li + Math.floor(r() * 300)) / k
   const s = OPEN + i * 1000
   return {
-    ev: "A", sym, v: r() < 0.2 ? Math.floor(r() * 1e6) / 8 : Math.floor(r() * 1e6), av: Math.floor(r() * 2 ** 53), op: dec(r, 0, 58_000),
-    vw: dec(r, 1e14, 1e15, 15), o: dec(r, 0, 60_000), c: -dec(r, 0, 60_000), h, l, a: dec(r, 0, 1e9, 6), z: Math.floor(r() * 500), s, e: s + 1000,
+    ev: "A",
+    sym,
+    v: r() < 0.2 ? Math.floor(r() * 1e6) / 8 : Math.floor(r() * 1e6),
+    av: Math.floor(r() * 2 ** 53),
+    op: dec(r, 0, 58_000),
+    vw: dec(r, 1e14, 1e15, 15),
+    o: dec(r, 0, 60_000),
+    c: -dec(r, 0, 60_000),
+    h,
+    l,
+    a: dec(r, 0, 1e9, 6),
+    z: Math.floor(r() * 500),
+    s,
+    e: s + 1000,
     ...(r() < 0.1 ? { otc: r() < 0.5 } : {})
   }
 }
 const indexEvent = (r: () => number, i: number): Record<string, unknown> => {
   const li = Math.floor(r() * 3000)
   const s = OPEN + i * 1000
-  return { ev: "A", sym: "I:VIX", op: 20.58, o: dec(r, 0, 3000, 2), c: 0, h: (li + 200) / 100, l: li / 100, s, e: s + 1000 }
+  return {
+    ev: "A",
+    sym: "I:VIX",
+    op: 20.58,
+    o: dec(r, 0, 3000, 2),
+    c: 0,
+    h: (li + 200) / 100,
+    l: li / 100,
+    s,
+    e: s + 1000
+  }
 }
 
 /** Rows of a decoded frame as objects, in decode order. */
@@ -54,11 +78,16 @@ describe("FrameDecoder", () => {
     it(`${feed}: clean events decode to exactly the normalizer's rows`, () => {
       const r = rng(feed.length)
       const d = decoder(feed)
-      const events = Array.from({ length: 3000 }, (_, i) => (feed === "vix" ? indexEvent(r, i) : aggEvent(r, i, feed === "spy" ? "SPY" : `O:SPY251029C00${570 + (i % 7)}000`)))
+      const events = Array.from({ length: 3000 }, (_, i) =>
+        feed === "vix" ? indexEvent(r, i) : aggEvent(r, i, feed === "spy" ? "SPY" : `O:SPY251029C00${570 + (i % 7)}000`)
+      )
       const frame = bytes(JSON.stringify(events))
       assert.isTrue(d.decode(frame, 0, frame.length, RECEIVED))
       assert.strictEqual(d.frame.objects.length, 0)
-      assert.deepStrictEqual(d.frame.order, events.map((_, i) => i))
+      assert.deepStrictEqual(
+        d.frame.order,
+        events.map((_, i) => i)
+      )
       const expected = events.map((e) => {
         const n = eventToRow(e, feed, RECEIVED)
         assert.isTrue(n.ok && n.drift.length === 0)
@@ -66,7 +95,8 @@ describe("FrameDecoder", () => {
       })
       const got = decodedRows(d, feed)
       for (let i = 0; i < events.length; i++) {
-        for (const col of SCHEMAS[feed].columns) assert.strictEqual(got[i]![col.name], expected[i]![col.name] ?? null, `${feed} row ${i} column ${col.name}`)
+        for (const col of SCHEMAS[feed].columns)
+          assert.strictEqual(got[i]![col.name], expected[i]![col.name] ?? null, `${feed} row ${i} column ${col.name}`)
       }
     })
   }
@@ -79,7 +109,11 @@ describe("FrameDecoder", () => {
       { ev: "status", status: "success", message: "subscribed to: A.SPY" },
       { ...clean(1), ev: "AM" },
       { ...clean(2), extra_field: 1 },
-      (() => { const e = clean(3); delete e["vw"]; return e })(),
+      (() => {
+        const e = clean(3)
+        delete e["vw"]
+        return e
+      })(),
       { ...clean(4), vw: null },
       { ...clean(5), s: OPEN + 5000.5 },
       { ...clean(6), h: 1, l: 2 },
@@ -104,7 +138,12 @@ describe("FrameDecoder", () => {
     ]
     const frame = bytes(`[${text.slice(1, -1)},${extra.join(",")}]`)
     assert.isTrue(d.decode(frame, 0, frame.length, RECEIVED))
-    assert.deepStrictEqual(d.frame.order, [0, ...odd.map((_, k) => -(k + 1)), 1, ...extra.map((_, k) => -(odd.length + k + 1))])
+    assert.deepStrictEqual(d.frame.order, [
+      0,
+      ...odd.map((_, k) => -(k + 1)),
+      1,
+      ...extra.map((_, k) => -(odd.length + k + 1))
+    ])
     assert.deepStrictEqual(d.frame.objects, [...odd, ...extra.map((e) => JSON.parse(e))])
     assert.strictEqual(d.frame.rows.length, 2)
   })
@@ -113,7 +152,16 @@ describe("FrameDecoder", () => {
     const d = decoder("options")
     const r = rng(3)
     const good = JSON.stringify(Array.from({ length: 10 }, (_, i) => aggEvent(r, i, "O:SPY251029C00580000")))
-    for (const text of [good.slice(0, good.length / 2), good + "x", `{"ev":"A"}`, "", "[", "[1,]", `${good},`, good.replace("]", "}")]) {
+    for (const text of [
+      good.slice(0, good.length / 2),
+      good + "x",
+      `{"ev":"A"}`,
+      "",
+      "[",
+      "[1,]",
+      `${good},`,
+      good.replace("]", "}")
+    ]) {
       const b = bytes(text)
       assert.isFalse(d.decode(b, 0, b.length, RECEIVED), text.slice(-20))
     }
@@ -135,7 +183,10 @@ describe("FrameDecoder", () => {
     const table = new SymbolTable()
     const tickers = Array.from({ length: 5000 }, (_, i) => `O:SPY2510${String(i).padStart(5, "0")}C00580000`)
     const ids = tickers.map((t) => table.internString(t))
-    assert.deepStrictEqual(ids, tickers.map((_, i) => i))
+    assert.deepStrictEqual(
+      ids,
+      tickers.map((_, i) => i)
+    )
     const b = Buffer.from(`xx${tickers[1234]}yy`)
     assert.strictEqual(table.intern(b, 2, b.length - 2), 1234)
     assert.strictEqual(table.names[4999], tickers[4999])

@@ -20,20 +20,48 @@ const OPEN = nyTimeMs(DATE, 9, 30)
 
 const context = (graceSeconds = 0) =>
   makeContext({
-    feed: "options", schema: SCHEMAS.options, ev: "A", sessionDate: DATE, sessionOpenMs: OPEN, graceSeconds, stepMs: 1000,
-    repair: GapRepair.makeState(), driftSeen: new Set()
+    feed: "options",
+    schema: SCHEMAS.options,
+    ev: "A",
+    sessionDate: DATE,
+    sessionOpenMs: OPEN,
+    graceSeconds,
+    stepMs: 1000,
+    repair: GapRepair.makeState(),
+    driftSeen: new Set()
   })
 
 const bar = (sym: string, s: number, v: number, extra: Record<string, unknown> = {}) => ({
-  ev: "A", sym, v, av: v * 3, op: 5.5, vw: 5.25, o: 5.1, c: 5.2, h: 5.4, l: 5.0, a: 5.3, z: 7, s, e: s + 1000, ...extra
+  ev: "A",
+  sym,
+  v,
+  av: v * 3,
+  op: 5.5,
+  vw: 5.25,
+  o: 5.1,
+  c: 5.2,
+  h: 5.4,
+  l: 5.0,
+  a: 5.3,
+  z: 7,
+  s,
+  e: s + 1000,
+  ...extra
 })
 
-const frame = (receivedMs: number, text: string): JournalEntry => ({ _tag: "Frame", receivedMs, raw: Buffer.from(text, "utf8") })
+const frame = (receivedMs: number, text: string): JournalEntry => ({
+  _tag: "Frame",
+  receivedMs,
+  raw: Buffer.from(text, "utf8")
+})
 
 /** The reference: the object path alone (what ingest did before the column path). */
 const reference = (entries: ReadonlyArray<JournalEntry>, graceSeconds = 0) => {
   const rows = new Map<string, Row>()
-  let quarantined = 0, late = 0, unknown = 0, events = 0
+  let quarantined = 0,
+    late = 0,
+    unknown = 0,
+    events = 0
   for (const e of entries) {
     if (e._tag === "Corrupt") quarantined++
     if (e._tag !== "Frame") continue
@@ -94,7 +122,8 @@ const sameAsReference = (entries: ReadonlyArray<JournalEntry>, graceSeconds = 0)
   assert.deepStrictEqual([...got.keys()].sort(), [...ref.rows.keys()].sort())
   for (const [k, row] of ref.rows) {
     const g = got.get(k)!
-    for (const col of SCHEMAS.options.columns) assert.strictEqual(g[col.name], row[col.name] ?? null, `${k} ${col.name}`)
+    for (const col of SCHEMAS.options.columns)
+      assert.strictEqual(g[col.name], row[col.name] ?? null, `${k} ${col.name}`)
   }
   assert.strictEqual(b.nRows, ref.rows.size)
   assert.deepStrictEqual(
@@ -111,7 +140,11 @@ describe("ingest: column path = object path", () => {
     for (let k = 0; k < 40; k++) {
       const events = tickers.flatMap((t, j) => [bar(t, OPEN + k * 1000, k * 10 + j)])
       // a correction of an earlier second (out of order), and an exact duplicate in the same frame
-      if (k > 3) events.push(bar(tickers[k % 3]!, OPEN + (k - 3) * 1000, 1000 + k), bar(tickers[0]!, OPEN + k * 1000, k * 10 + 0))
+      if (k > 3)
+        events.push(
+          bar(tickers[k % 3]!, OPEN + (k - 3) * 1000, 1000 + k),
+          bar(tickers[0]!, OPEN + k * 1000, k * 10 + 0)
+        )
       entries.push(frame(OPEN + 1000 + k * 1000, JSON.stringify(events)))
     }
     const b = sameAsReference(entries)
@@ -125,21 +158,49 @@ describe("ingest: column path = object path", () => {
     const entries: Array<JournalEntry> = [
       frame(OPEN + 1000, JSON.stringify([bar(t, OPEN, 1), bar(t, OPEN + 1000, 2)])),
       // a drifted correction of a clean bar, then a clean correction of another
-      frame(OPEN + 2000, JSON.stringify([bar(t, OPEN, 3, { new_field: "x" }), { ev: "status", status: "success", message: "m" }, bar(t, OPEN + 2000, 4)])),
-      frame(OPEN + 3000, JSON.stringify([bar(t, OPEN + 1000, 5), { ev: "AM", sym: t }, bar(t, OPEN + 3000, 6, { vw: null })])),
+      frame(
+        OPEN + 2000,
+        JSON.stringify([
+          bar(t, OPEN, 3, { new_field: "x" }),
+          { ev: "status", status: "success", message: "m" },
+          bar(t, OPEN + 2000, 4)
+        ])
+      ),
+      frame(
+        OPEN + 3000,
+        JSON.stringify([bar(t, OPEN + 1000, 5), { ev: "AM", sym: t }, bar(t, OPEN + 3000, 6, { vw: null })])
+      ),
       // torn in the middle: none of its (valid-looking) first events count
-      frame(OPEN + 4000, JSON.stringify([bar(t, OPEN + 4000, 7), bar(t, OPEN, 99), bar(t, OPEN + 5000, 8)]).slice(0, 300)),
+      frame(
+        OPEN + 4000,
+        JSON.stringify([bar(t, OPEN + 4000, 7), bar(t, OPEN, 99), bar(t, OPEN + 5000, 8)]).slice(0, 300)
+      ),
       frame(OPEN + 5000, "not json"),
       frame(OPEN + 5000, JSON.stringify({ ev: "A" })),
       // late (previous day), future (next day), a quarantined one (h < l), not an object
-      frame(OPEN + 6000, JSON.stringify([bar(t, prev, 9), bar(t, next, 10), bar(t, OPEN + 6000, 11, { h: 1, l: 2 }), 7, bar(t, OPEN + 7000, 12)])),
+      frame(
+        OPEN + 6000,
+        JSON.stringify([
+          bar(t, prev, 9),
+          bar(t, next, 10),
+          bar(t, OPEN + 6000, 11, { h: 1, l: 2 }),
+          7,
+          bar(t, OPEN + 7000, 12)
+        ])
+      ),
       { _tag: "Corrupt", line: "[12,[{" },
-      frame(OPEN + 8000, `[ ${JSON.stringify(bar(t, OPEN + 8000, 13))} , ${JSON.stringify(bar("O:SPY251029C0058\\u0031000", OPEN + 8000, 14))} ]`)
+      frame(
+        OPEN + 8000,
+        `[ ${JSON.stringify(bar(t, OPEN + 8000, 13))} , ${JSON.stringify(bar("O:SPY251029C0058\\u0031000", OPEN + 8000, 14))} ]`
+      )
     ]
     const b = sameAsReference(entries)
     assert.strictEqual(b.quarantine.length, 7)
     assert.strictEqual(b.lateRejected, 1)
-    assert.deepStrictEqual(b.drift.map((d) => `${d.kind}:${d.field}`).sort(), ["missing_field:vw", "unknown_field:new_field"])
+    assert.deepStrictEqual(b.drift.map((d) => `${d.kind}:${d.field}`).sort(), [
+      "missing_field:vw",
+      "unknown_field:new_field"
+    ])
     const rows = batchMap(b)
     assert.strictEqual(rows.get(`${DATE}|${t}|${OPEN}`)!["extra"], JSON.stringify({ new_field: "x" }))
     assert.strictEqual(rows.get(`${DATE}|${t}|${OPEN}`)!["volume"], 3)

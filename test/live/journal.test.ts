@@ -16,7 +16,13 @@ const frameText = (i: number) => JSON.stringify([{ ev: "A", sym: "SPY", v: i, s:
 
 /** Entries in a comparable form. */
 const plain = (es: ReadonlyArray<Positioned>) =>
-  es.map((e) => (e._tag === "Frame" ? `F ${e.receivedMs} ${Buffer.from(e.raw).toString("utf8")} @${e.end}` : e._tag === "Marker" ? `M ${e.ms} ${JSON.stringify(e.data)} @${e.end}` : `C ${e.line} @${e.end}`))
+  es.map((e) =>
+    e._tag === "Frame"
+      ? `F ${e.receivedMs} ${Buffer.from(e.raw).toString("utf8")} @${e.end}`
+      : e._tag === "Marker"
+        ? `M ${e.ms} ${JSON.stringify(e.data)} @${e.end}`
+        : `C ${e.line} @${e.end}`
+  )
 
 /** Everything from `offset` on, through `read`, in comparable form (each read's frames are views valid until the next read or append). */
 const readAll = (j: Journal.JournalHandle, offset = 0, maxBytes?: number) => {
@@ -54,7 +60,8 @@ describe("Journal", () => {
       const memory = readAll(j)
       assert.deepStrictEqual(memory, plain(fromFile(j.file)))
       assert.isTrue(memory[memory.length - 1]!.endsWith(`@${j.size()}`))
-    }))
+    })
+  )
 
   it.scoped("thousands of frames in one tick: one writev, every line intact", () =>
     Effect.gen(function* () {
@@ -63,9 +70,13 @@ describe("Journal", () => {
       for (let i = 0; i < 5000; i++) j.append(Buffer.from(frameText(i)), 1000 + i)
       yield* tick
       const lines = fs.readFileSync(j.file, "utf8").trimEnd().split("\n")
-      assert.deepStrictEqual(lines, Array.from({ length: 5000 }, (_, i) => `[${1000 + i},${frameText(i)}]`))
+      assert.deepStrictEqual(
+        lines,
+        Array.from({ length: 5000 }, (_, i) => `[${1000 + i},${frameText(i)}]`)
+      )
       assert.deepStrictEqual(readAll(j, 0, 4096), plain(fromFile(j.file)))
-    }))
+    })
+  )
 
   it.scoped("a small memory window: older entries come from the file, the rest from memory, the same sequence", () =>
     Effect.gen(function* () {
@@ -83,33 +94,38 @@ describe("Journal", () => {
       const mid = all[200]!.end
       assert.deepStrictEqual(readAll(j, mid), plain(all.filter((e) => e.end > mid)))
       assert.deepStrictEqual(readAll(j, 0), plain(all))
-    }))
+    })
+  )
 
-  it.scoped("ring window: frames of varied sizes (some larger than the ring), consumed while appending, always the file's bytes", () =>
-    Effect.gen(function* () {
-      const root = yield* Effect.promise(() => tempRoot("journal-"))
-      const j = yield* Journal.open(root, "options", DATE, { memoryBytes: 700 })
-      let seed = 7
-      const rand = (n: number) => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) % n
-      const frame = (i: number) => JSON.stringify([{ ev: "A", sym: "O:X".padEnd(3 + rand(i % 50 === 0 ? 900 : 220), "Y"), v: i }])
-      let offset = 0
-      const got: Array<string> = []
-      for (let i = 0; i < 2000; i++) {
-        j.append(frame(i), i)
-        if (i % 97 === 0) j.marker({ conn: "options-0", epoch: i }, i)
-        if (rand(3) === 0) yield* tick
-        // a writer consuming (sometimes lagging): each read used before the next append, as LiveWriter does
-        if (rand(4) === 0) {
-          const { entries, next } = j.read(offset, 1 + rand(1500))
-          got.push(...plain(entries))
-          offset = next
+  it.scoped(
+    "ring window: frames of varied sizes (some larger than the ring), consumed while appending, always the file's bytes",
+    () =>
+      Effect.gen(function* () {
+        const root = yield* Effect.promise(() => tempRoot("journal-"))
+        const j = yield* Journal.open(root, "options", DATE, { memoryBytes: 700 })
+        let seed = 7
+        const rand = (n: number) => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) % n
+        const frame = (i: number) =>
+          JSON.stringify([{ ev: "A", sym: "O:X".padEnd(3 + rand(i % 50 === 0 ? 900 : 220), "Y"), v: i }])
+        let offset = 0
+        const got: Array<string> = []
+        for (let i = 0; i < 2000; i++) {
+          j.append(frame(i), i)
+          if (i % 97 === 0) j.marker({ conn: "options-0", epoch: i }, i)
+          if (rand(3) === 0) yield* tick
+          // a writer consuming (sometimes lagging): each read used before the next append, as LiveWriter does
+          if (rand(4) === 0) {
+            const { entries, next } = j.read(offset, 1 + rand(1500))
+            got.push(...plain(entries))
+            offset = next
+          }
         }
-      }
-      yield* tick
-      got.push(...readAll(j, offset))
-      assert.deepStrictEqual(got, plain(fromFile(j.file)))
-      assert.strictEqual(got.length, 2000 + Math.ceil(2000 / 97))
-    }))
+        yield* tick
+        got.push(...readAll(j, offset))
+        assert.deepStrictEqual(got, plain(fromFile(j.file)))
+        assert.strictEqual(got.length, 2000 + Math.ceil(2000 / 97))
+      })
+  )
 
   it.scoped("a line torn by a crash is terminated at the next open and reads back as one corrupt entry", () =>
     Effect.gen(function* () {
@@ -117,7 +133,11 @@ describe("Journal", () => {
       const file = Journal.journalFile(root, "spy", DATE)
       fs.mkdirSync(`${root}/journal/spy`, { recursive: true })
       fs.writeFileSync(file, `[1,${frameText(1)}]\n[2,${frameText(2).slice(0, 20)}`)
-      assert.deepStrictEqual(plain(readEntries(file, 0, fs.statSync(file).size).entries), [`F 1 ${frameText(1)} @${frameText(1).length + 5}`], "a torn last line is left unread")
+      assert.deepStrictEqual(
+        plain(readEntries(file, 0, fs.statSync(file).size).entries),
+        [`F 1 ${frameText(1)} @${frameText(1).length + 5}`],
+        "a torn last line is left unread"
+      )
       const j = yield* Journal.open(root, "spy", DATE)
       j.append(frameText(3), 3)
       yield* tick
@@ -125,5 +145,6 @@ describe("Journal", () => {
       assert.strictEqual(got.length, 3)
       assert.match(got[1]!, /^C \[2,\[\{"ev":"A"/)
       assert.match(got[2]!, /^F 3 /)
-    }))
+    })
+  )
 })

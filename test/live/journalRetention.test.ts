@@ -18,14 +18,30 @@ const HOLIDAYS = holidayIndex(nyseHolidays(2025))
 const LINE = '[1,[{"ev":"A","sym":"SPY","s":1}]]\n'
 
 /** A journal of `lines` lines and, when `cpLines` is given, a checkpoint at that many lines plus `cpExtraBytes`. */
-const journal = (root: string, feed: "spy" | "vix" | "options", date: string, lines: number, cpLines?: number, cpExtraBytes = 0) => {
+const journal = (
+  root: string,
+  feed: "spy" | "vix" | "options",
+  date: string,
+  lines: number,
+  cpLines?: number,
+  cpExtraBytes = 0
+) => {
   const file = path.join(root, "journal", feed, `${date}.ndjson`)
   fs.mkdirSync(path.dirname(file), { recursive: true })
   fs.writeFileSync(file, LINE.repeat(lines))
   if (cpLines !== undefined) {
     const cp: LiveCheckpoint = {
-      version: 1, feed, date, journal: file, offset: cpLines * LINE.length + cpExtraBytes, seq: 1, rowsCommitted: cpLines,
-      lastStart: {}, pending: {}, due: [], updatedAtMs: 0
+      version: 1,
+      feed,
+      date,
+      journal: file,
+      offset: cpLines * LINE.length + cpExtraBytes,
+      seq: 1,
+      rowsCommitted: cpLines,
+      lastStart: {},
+      pending: {},
+      due: [],
+      updatedAtMs: 0
     }
     fs.mkdirSync(path.dirname(checkpointFile(root, feed, date)), { recursive: true })
     fs.writeFileSync(checkpointFile(root, feed, date), JSON.stringify(cp))
@@ -33,7 +49,15 @@ const journal = (root: string, feed: "spy" | "vix" | "options", date: string, li
 }
 
 const remaining = (root: string) =>
-  fs.readdirSync(path.join(root, "journal")).sort().flatMap((feed) => fs.readdirSync(path.join(root, "journal", feed)).sort().map((n) => `${feed}/${n}`))
+  fs
+    .readdirSync(path.join(root, "journal"))
+    .sort()
+    .flatMap((feed) =>
+      fs
+        .readdirSync(path.join(root, "journal", feed))
+        .sort()
+        .map((n) => `${feed}/${n}`)
+    )
 
 describe("journal retention", () => {
   it("the cutoff counts trading days back (weekends and holidays skipped)", () => {
@@ -62,35 +86,56 @@ describe("journal retention", () => {
       fs.writeFileSync(path.join(root, "journal", "vix", "2025-10-17.ndjson.tmp"), "not a journal")
       const out = yield* pruneJournals(root, today, 2, HOLIDAYS)
       assert.deepStrictEqual(remaining(root), [
-        "options/2025-10-22.ndjson", "options/2025-10-23.ndjson",
-        "spy/2025-10-27.ndjson", "spy/2025-10-28.ndjson", "spy/2025-10-29.ndjson",
-        "vix/2025-10-17.ndjson.tmp", "vix/notes.txt"
+        "options/2025-10-22.ndjson",
+        "options/2025-10-23.ndjson",
+        "spy/2025-10-27.ndjson",
+        "spy/2025-10-28.ndjson",
+        "spy/2025-10-29.ndjson",
+        "vix/2025-10-17.ndjson.tmp",
+        "vix/notes.txt"
       ])
       assert.deepStrictEqual(out.deleted.map((f) => path.relative(path.join(root, "journal"), f)).sort(), [
-        "options/2025-10-21.ndjson", "spy/2025-10-24.ndjson", "spy/2025-10-25.ndjson", "vix/2025-10-20.ndjson", "vix/2025-10-21.ndjson"
+        "options/2025-10-21.ndjson",
+        "spy/2025-10-24.ndjson",
+        "spy/2025-10-25.ndjson",
+        "vix/2025-10-20.ndjson",
+        "vix/2025-10-21.ndjson"
       ])
-      assert.deepStrictEqual(out.uncovered.map((f) => path.relative(path.join(root, "journal"), f)).sort(), ["options/2025-10-22.ndjson", "options/2025-10-23.ndjson"])
+      assert.deepStrictEqual(out.uncovered.map((f) => path.relative(path.join(root, "journal"), f)).sort(), [
+        "options/2025-10-22.ndjson",
+        "options/2025-10-23.ndjson"
+      ])
       // the checkpoints themselves stay (they are the lake's record, not the journal's)
       assert.isTrue(fs.existsSync(checkpointFile(root, "spy", "2025-10-24")))
-    }))
+    })
+  )
 
-  it.effect("retain_days 0 keeps only today's; an uncovered journal of today is never deleted; no journal dir is fine", () =>
-    Effect.gen(function* () {
-      const empty = yield* Effect.promise(() => tempRoot("journal-retention-"))
-      assert.deepStrictEqual(yield* pruneJournals(empty, "2025-10-29", 7, HOLIDAYS), { deleted: [], uncovered: [] })
-      const root = yield* Effect.promise(() => tempRoot("journal-retention-"))
-      journal(root, "spy", "2025-10-29", 3, 3)
-      journal(root, "spy", "2025-10-28", 3, 3)
-      journal(root, "vix", "2025-11-26", 3, 3) // a date after today (clock set back): never deleted
-      yield* pruneJournals(root, "2025-10-29", 0, HOLIDAYS)
-      assert.deepStrictEqual(remaining(root), ["spy/2025-10-29.ndjson", "vix/2025-11-26.ndjson"])
-    }))
+  it.effect(
+    "retain_days 0 keeps only today's; an uncovered journal of today is never deleted; no journal dir is fine",
+    () =>
+      Effect.gen(function* () {
+        const empty = yield* Effect.promise(() => tempRoot("journal-retention-"))
+        assert.deepStrictEqual(yield* pruneJournals(empty, "2025-10-29", 7, HOLIDAYS), { deleted: [], uncovered: [] })
+        const root = yield* Effect.promise(() => tempRoot("journal-retention-"))
+        journal(root, "spy", "2025-10-29", 3, 3)
+        journal(root, "spy", "2025-10-28", 3, 3)
+        journal(root, "vix", "2025-11-26", 3, 3) // a date after today (clock set back): never deleted
+        yield* pruneJournals(root, "2025-10-29", 0, HOLIDAYS)
+        assert.deepStrictEqual(remaining(root), ["spy/2025-10-29.ndjson", "vix/2025-11-26.ndjson"])
+      })
+  )
 
   it.effect("around a holiday: 2 trading days back from the Friday after Thanksgiving keep Tuesday and Wednesday", () =>
     Effect.gen(function* () {
       const root = yield* Effect.promise(() => tempRoot("journal-retention-"))
-      for (const d of ["2025-11-21", "2025-11-24", "2025-11-25", "2025-11-26", "2025-11-28"]) journal(root, "spy", d, 2, 2)
+      for (const d of ["2025-11-21", "2025-11-24", "2025-11-25", "2025-11-26", "2025-11-28"])
+        journal(root, "spy", d, 2, 2)
       yield* pruneJournals(root, "2025-11-28", 2, HOLIDAYS)
-      assert.deepStrictEqual(remaining(root), ["spy/2025-11-25.ndjson", "spy/2025-11-26.ndjson", "spy/2025-11-28.ndjson"])
-    }))
+      assert.deepStrictEqual(remaining(root), [
+        "spy/2025-11-25.ndjson",
+        "spy/2025-11-26.ndjson",
+        "spy/2025-11-28.ndjson"
+      ])
+    })
+  )
 })

@@ -55,9 +55,15 @@ type Child = ReturnType<typeof startCli>
 const { spawn, killAll } = childPool()
 afterEach(killAll)
 
-
 /** `simulate` as a child on a free port, with the drop fault set through the admin route. */
-const startSimulate = () => startSimulateChild(spawn, { seed: SEED, start: START, speed: SPEED, apiKey: KEY, wsFaults: { dropEverySimSeconds: DROP_EVERY_S } })
+const startSimulate = () =>
+  startSimulateChild(spawn, {
+    seed: SEED,
+    start: START,
+    speed: SPEED,
+    apiKey: KEY,
+    wsFaults: { dropEverySimSeconds: DROP_EVERY_S }
+  })
 
 const liveEnv = (url: string, root: string): Record<string, string> => ({
   POLYGON_REST_URL: url,
@@ -72,7 +78,17 @@ const liveEnv = (url: string, root: string): Record<string, string> => ({
 })
 const liveArgs = ["live", "--clock-start", START, "--clock-speed", String(SPEED)]
 
-type LakeRow = { ticker: string; t: number; o: number; h: number; l: number; c: number; v: number | null; vw: number | null; source: string }
+type LakeRow = {
+  ticker: string
+  t: number
+  o: number
+  h: number
+  l: number
+  c: number
+  v: number | null
+  vw: number | null
+  source: string
+}
 
 const readLake = async (root: string, feed: Feed): Promise<Array<LakeRow>> => {
   const dir = path.join(root, "raw", feed, `date=${DATE}`)
@@ -106,7 +122,8 @@ const compareFeed = async (root: string, feed: "spy" | "vix" | "options", ticker
   const expected = new Map<string, string>()
   for (const t of tickers)
     for (const b of market.secondBars(t, DATE))
-      if (b.t >= OPEN && b.t <= endOf(t)) expected.set(`${t}|${b.t}`, fmt({ ...b, v: "v" in b ? b.v : null, vw: "vw" in b ? b.vw : null }))
+      if (b.t >= OPEN && b.t <= endOf(t))
+        expected.set(`${t}|${b.t}`, fmt({ ...b, v: "v" in b ? b.v : null, vw: "vw" in b ? b.vw : null }))
   const seen = new Map<string, number>()
   const wrong: Array<string> = []
   const spurious: Array<string> = []
@@ -130,13 +147,22 @@ const compareFeed = async (root: string, feed: "spy" | "vix" | "options", ticker
     pending: Object.keys(cp.pending),
     due: cp.due.length,
     layout,
-    diff: { missing: missing.slice(0, 5), missingN: missing.length, wrong: wrong.slice(0, 5), spurious: spurious.slice(0, 5), duplicates: duplicates.slice(0, 5) }
+    diff: {
+      missing: missing.slice(0, 5),
+      missingN: missing.length,
+      wrong: wrong.slice(0, 5),
+      spurious: spurious.slice(0, 5),
+      duplicates: duplicates.slice(0, 5)
+    }
   }
 }
 
 /** Subscription markers (one per (re)connection) in a feed's journal. */
 const markers = (root: string, feed: string) =>
-  fs.readFileSync(path.join(root, "journal", feed, `${DATE}.ndjson`), "utf8").split("\n").filter((l) => l.startsWith('["M",')).length
+  fs
+    .readFileSync(path.join(root, "journal", feed, `${DATE}.ndjson`), "utf8")
+    .split("\n")
+    .filter((l) => l.startsWith('["M",')).length
 
 const untilSim = (now: () => Promise<number>, at: number) => waitFor(async () => (await now()) >= at, 120_000, 100)
 
@@ -161,16 +187,25 @@ const stopLive = async (live: Child, root: string) => {
 
 /** Every assertion on the lake after the final stop. */
 const verifyLake = async (root: string, stopDecidedSimMs: number, simAfterExitMs: number) => {
-  const contracts = JSON.parse(fs.readFileSync(path.join(root, `raw/contracts/date=${DATE}/contracts.json`), "utf8")) as { contracts: Array<{ ticker: string }> }
+  const contracts = JSON.parse(
+    fs.readFileSync(path.join(root, `raw/contracts/date=${DATE}/contracts.json`), "utf8")
+  ) as { contracts: Array<{ ticker: string }> }
   const options = contracts.contracts.map((c) => c.ticker)
   expect(options).toEqual(chosenContracts(market, DATE, 0.01, MAX_CONTRACTS).map((c) => c.ticker))
   expect(options.length).toBe(MAX_CONTRACTS)
   const results = []
-  for (const [feed, tickers] of [["spy", ["SPY"]], ["vix", ["I:VIX"]], ["options", options]] as const) {
+  for (const [feed, tickers] of [
+    ["spy", ["SPY"]],
+    ["vix", ["I:VIX"]],
+    ["options", options]
+  ] as const) {
     const r = await compareFeed(root, feed, tickers)
     results.push(r)
     expect({ feed, diff: r.diff, due: r.due, layout: r.layout }).toEqual({
-      feed, diff: { missing: [], missingN: 0, wrong: [], spurious: [], duplicates: [] }, due: 0, layout: CLEAN_LAYOUT
+      feed,
+      diff: { missing: [], missingN: 0, wrong: [], spurious: [], duplicates: [] },
+      due: 0,
+      layout: CLEAN_LAYOUT
     })
     expect(r.rows).toBe(r.expected)
     // The window: from the open to (at least) the moment the test decided to stop, no later than the simulator's clock at exit.
@@ -183,7 +218,10 @@ const verifyLake = async (root: string, stopDecidedSimMs: number, simAfterExitMs
   }
   console.log(
     results
-      .map((r) => `${r.feed}: ${r.rows} rows ${new Date(r.start).toISOString()}..${new Date(r.end).toISOString()}, ${r.repaired} repaired, pending at stop: [${r.pending.join(",")}], reconnects ${markers(root, r.feed)}`)
+      .map(
+        (r) =>
+          `${r.feed}: ${r.rows} rows ${new Date(r.start).toISOString()}..${new Date(r.end).toISOString()}, ${r.repaired} repaired, pending at stop: [${r.pending.join(",")}], reconnects ${markers(root, r.feed)}`
+      )
       .join("\n")
   )
 }
@@ -210,7 +248,11 @@ describe("live against simulate, real processes on loopback", () => {
     const first = spawn(liveArgs, liveEnv(url, root))
     await untilSim(now, KILL_AT)
     // On a loaded machine the first commit can come after KILL_AT: kill only once every feed has one.
-    await waitFor(async () => (["spy", "vix", "options"] as const).every((feed) => fs.existsSync(checkpointFile(root, feed, DATE))), 60_000, 100)
+    await waitFor(
+      async () => (["spy", "vix", "options"] as const).every((feed) => fs.existsSync(checkpointFile(root, feed, DATE))),
+      60_000,
+      100
+    )
     first.child.kill("SIGKILL")
     expect((await first.finished).signal).toBe("SIGKILL")
     // Something received but not yet committed was left in a journal (a tail to replay: anti-vacuity).
@@ -228,9 +270,15 @@ describe("live against simulate, real processes on loopback", () => {
     // simulated mapping (as the simulator's does), not --clock-start again (~30 simulated minutes behind here).
     // Heartbeats are stamped by that clock, one every 5 simulated minutes (2.5 s real).
     expect(second.output().stderr).toContain("Simulated clock resumed")
-    const anchor = JSON.parse(fs.readFileSync(path.join(root, "state/clock-anchor.json"), "utf8")) as { clockStartMs: number; speed: number; wallStartMs: number }
+    const anchor = JSON.parse(fs.readFileSync(path.join(root, "state/clock-anchor.json"), "utf8")) as {
+      clockStartMs: number
+      speed: number
+      wallStartMs: number
+    }
     expect(anchor.wallStartMs).toBeLessThan(Date.now() - (KILL_AT - OPEN) / SPEED) // the first run's, kept
-    const beat = JSON.parse(fs.readFileSync(path.join(root, "state/heartbeat/spy.json"), "utf8")) as { last_heartbeat: string }
+    const beat = JSON.parse(fs.readFileSync(path.join(root, "state/heartbeat/spy.json"), "utf8")) as {
+      last_heartbeat: string
+    }
     const resumedNow = Date.parse(START) + (Date.now() - anchor.wallStartMs) * SPEED
     expect(Date.parse(beat.last_heartbeat)).toBeGreaterThan(resumedNow - 6 * 60_000)
     expect(Date.parse(beat.last_heartbeat)).toBeLessThanOrEqual(resumedNow)
@@ -285,10 +333,20 @@ describe("re-centring against simulate, real processes", () => {
   const market = makeSyntheticMarket(SEED)
   const EXPIRATION = nextTradingDay(DATE, holidayIndex([...nyseHolidays(2025), ...nyseHolidays(2026)]))
   const select = (price: number) =>
-    selectContracts(market.contracts(DATE), price, EXPIRATION, { bandPct: STRIKE_BAND, maxContracts: MAX_CONTRACTS }).map((c) => c.ticker)
+    selectContracts(market.contracts(DATE), price, EXPIRATION, {
+      bandPct: STRIKE_BAND,
+      maxContracts: MAX_CONTRACTS
+    }).map((c) => c.ticker)
   const spyBars = market.secondBars("SPY", DATE)
 
-  const startSimulate = () => startSimulateChild(spawn, { seed: SEED, start: START, speed: SPEED, apiKey: KEY, wsFaults: { dropEverySimSeconds: 300 } })
+  const startSimulate = () =>
+    startSimulateChild(spawn, {
+      seed: SEED,
+      start: START,
+      speed: SPEED,
+      apiKey: KEY,
+      wsFaults: { dropEverySimSeconds: 300 }
+    })
 
   const liveEnv = (url: string, root: string): Record<string, string> => ({
     POLYGON_REST_URL: url,
@@ -310,14 +368,24 @@ describe("re-centring against simulate, real processes", () => {
 
   const logFile = (root: string) => path.join(root, `raw/contracts/date=${DATE}/recenter.ndjson`)
   const entries = (root: string): Array<RecenterEntry> =>
-    fs.existsSync(logFile(root)) ? fs.readFileSync(logFile(root), "utf8").split("\n").filter((l) => l.length > 0).map((l) => JSON.parse(l) as RecenterEntry) : []
+    fs.existsSync(logFile(root))
+      ? fs
+          .readFileSync(logFile(root), "utf8")
+          .split("\n")
+          .filter((l) => l.length > 0)
+          .map((l) => JSON.parse(l) as RecenterEntry)
+      : []
 
   type Line = { readonly ms: number; readonly data: Record<string, unknown> }
   const journalMarkers = (root: string): Array<Line> =>
-    fs.readFileSync(path.join(root, "journal/options", `${DATE}.ndjson`), "utf8").split("\n").filter((l) => l.startsWith('["M",')).map((l) => {
-      const [, ms, data] = JSON.parse(l) as [string, number, Record<string, unknown>]
-      return { ms, data }
-    })
+    fs
+      .readFileSync(path.join(root, "journal/options", `${DATE}.ndjson`), "utf8")
+      .split("\n")
+      .filter((l) => l.startsWith('["M",'))
+      .map((l) => {
+        const [, ms, data] = JSON.parse(l) as [string, number, Record<string, unknown>]
+        return { ms, data }
+      })
 
   const readOptions = async (root: string) => {
     const db = await DuckDBInstance.create(":memory:")
@@ -327,13 +395,21 @@ describe("re-centring against simulate, real processes", () => {
         `SELECT ticker, window_start_ms::DOUBLE AS t, open AS o, high AS h, low AS l, close AS c, volume::DOUBLE AS v, vwap AS vw
          FROM read_parquet('${root}/raw/options/date=${DATE}/*.parquet', union_by_name = true)`
       )
-      return r.getRowObjectsJS() as unknown as Array<{ ticker: string; t: number; o: number; h: number; l: number; c: number; v: number; vw: number | null }>
+      return r.getRowObjectsJS() as unknown as Array<{
+        ticker: string
+        t: number
+        o: number
+        h: number
+        l: number
+        c: number
+        v: number
+        vw: number | null
+      }>
     } finally {
       c.closeSync()
       db.closeSync()
     }
   }
-
 
   it("changes follow the rule on the simulator's SPY; kill -9 and restart resume the recorded set; the lake holds each contract's periods", async () => {
     const root = await tempRoot("live-recenter-real-")
@@ -351,7 +427,11 @@ describe("re-centring against simulate, real processes", () => {
     const restartClock = new Date(await now()).toISOString()
     const second = spawn(["live", "--clock-start", restartClock, "--clock-speed", String(SPEED)], liveEnv(url, root))
     // Two more changes after the restart (or the simulator's 12:00 at the latest: a loaded machine starts `live` late).
-    await waitFor(async () => entries(root).length >= beforeRestart.length + 2 || (await now()) >= STOP_AT, 200_000, 200)
+    await waitFor(
+      async () => entries(root).length >= beforeRestart.length + 2 || (await now()) >= STOP_AT,
+      200_000,
+      200
+    )
     const stop = await runCli(["stop"], { STORAGE_ROOT: root })
     expect(stop.code).toBe(0)
     expect((await second.finished).code).toBe(0)
@@ -364,7 +444,9 @@ describe("re-centring against simulate, real processes", () => {
     // Each frame carries the index of the latest "recenter following" marker before it: the rule
     // listens from that marker on (after a start or restart, once the chain is loaded).
     let armed = -1
-    const spyFrames = fs.readFileSync(path.join(root, "journal/spy", `${DATE}.ndjson`), "utf8").split("\n")
+    const spyFrames = fs
+      .readFileSync(path.join(root, "journal/spy", `${DATE}.ndjson`), "utf8")
+      .split("\n")
       .filter((l) => l.startsWith("["))
       .flatMap((l, i) => {
         if (l.startsWith('["M",')) {
@@ -390,7 +472,13 @@ describe("re-centring against simulate, real processes", () => {
       expect(e.at_ms - changedAt).toBeGreaterThanOrEqual(COOLDOWN_S * 1000)
       // The first opportunity: no price followed (same listening run) after the cooldown and before it was beyond the band.
       const d = deciding[0]!
-      const missed = spyFrames.filter((f) => f.armed === d.armed && f.i < d.i && f.ms >= changedAt + COOLDOWN_S * 1000 && Math.abs(f.c - anchor) > anchor * BAND)
+      const missed = spyFrames.filter(
+        (f) =>
+          f.armed === d.armed &&
+          f.i < d.i &&
+          f.ms >= changedAt + COOLDOWN_S * 1000 &&
+          Math.abs(f.c - anchor) > anchor * BAND
+      )
       expect(missed).toEqual([])
       expect(e.contracts).toEqual(select(e.spy_price))
       expect(e.added).toEqual(e.contracts.filter((t) => !current.includes(t)))
@@ -417,7 +505,9 @@ describe("re-centring against simulate, real processes", () => {
       } catch {
         continue
       }
-      if (Array.isArray(events)) for (const ev of events as Array<Record<string, unknown>>) if (ev["ev"] === "A") streamed.add(`${String(ev["sym"])}|${String(ev["s"])}`)
+      if (Array.isArray(events))
+        for (const ev of events as Array<Record<string, unknown>>)
+          if (ev["ev"] === "A") streamed.add(`${String(ev["sym"])}|${String(ev["s"])}`)
     }
     /** Simulated ms past the ticker's latest unsubscription before `t`, when the bar came over the WebSocket after it. */
     const pastDrop = (ticker: string, t: number): number | undefined => {
@@ -428,7 +518,8 @@ describe("re-centring against simulate, real processes", () => {
     const set = new Set(select(market.officialOpen(DATE)))
     let reconnects = 0
     for (const m of markers) {
-      const subs = m.data["subscriptions"] as { added: Record<string, number>; dropped: Record<string, number> } | undefined
+      const subs = m.data["subscriptions"] as
+        { added: Record<string, number>; dropped: Record<string, number> } | undefined
       if (subs) {
         for (const t of Object.keys(subs.dropped)) set.delete(t)
         for (const t of Object.keys(subs.added)) set.add(t)
@@ -436,7 +527,8 @@ describe("re-centring against simulate, real processes", () => {
       }
       const tickers = m.data["tickers"] as ReadonlyArray<string>
       reconnects++
-      for (const t of tickers) expect(set.has(t), `${String(m.data["conn"])} at ${new Date(m.ms).toISOString()} subscribed ${t}`).toBe(true)
+      for (const t of tickers)
+        expect(set.has(t), `${String(m.data["conn"])} at ${new Date(m.ms).toISOString()} subscribed ${t}`).toBe(true)
     }
     expect(reconnects).toBeGreaterThan(10) // drops every five minutes, on every shard (anti-vacuity)
     // The restart: its resume marker, then one connection per shard of the recorded set (not the
@@ -447,7 +539,9 @@ describe("re-centring against simulate, real processes", () => {
     const recorded = [...beforeRestart.at(-1)!.contracts].sort()
     expect(recorded).not.toEqual([...select(market.officialOpen(DATE))].sort())
     const nextChange = restart.findIndex((m, i) => i > resumeAt && m.data["conn"] === "recenter")
-    const initial = restart.slice(resumeAt + 1, nextChange < 0 ? undefined : nextChange).filter((m) => m.data["epoch"] === 1)
+    const initial = restart
+      .slice(resumeAt + 1, nextChange < 0 ? undefined : nextChange)
+      .filter((m) => m.data["epoch"] === 1)
     const shardsOfRecorded = Math.ceil(recorded.length / PER_CONNECTION)
     if (initial.length === shardsOfRecorded) {
       expect(initial.flatMap((m) => m.data["tickers"] as ReadonlyArray<string>).sort()).toEqual(recorded)
@@ -468,10 +562,12 @@ describe("re-centring against simulate, real processes", () => {
       for (const t of e.dropped) (periods.set(t, [...(periods.get(t) ?? []), [since.get(t)!, f]]), since.delete(t))
       for (const t of e.added) since.set(t, f)
     }
-    for (const [t, f] of since) periods.set(t, [...(periods.get(t) ?? []), [f, Math.min(end, cp.pending[t] ?? Infinity) + 1]])
+    for (const [t, f] of since)
+      periods.set(t, [...(periods.get(t) ?? []), [f, Math.min(end, cp.pending[t] ?? Infinity) + 1]])
     const expected = new Map<string, string>()
     for (const [t, ps] of periods)
-      for (const b of market.secondBars(t, DATE)) if (ps.some(([a, z]) => b.t >= a && b.t < z)) expected.set(`${t}|${b.t}`, fmt(b))
+      for (const b of market.secondBars(t, DATE))
+        if (ps.some(([a, z]) => b.t >= a && b.t < z)) expected.set(`${t}|${b.t}`, fmt(b))
     const seen = new Map<string, number>()
     const wrong: Array<string> = []
     const inFlight: Array<number> = []
@@ -485,29 +581,49 @@ describe("re-centring against simulate, real processes", () => {
         continue
       }
       const late = pastDrop(r.ticker, r.t)
-      if (late !== undefined && market.secondBars(r.ticker, DATE).some((b) => b.t === r.t && fmt(b) === fmt(r))) inFlight.push(late)
+      if (late !== undefined && market.secondBars(r.ticker, DATE).some((b) => b.t === r.t && fmt(b) === fmt(r)))
+        inFlight.push(late)
       else spurious.push(k)
     }
     const missing = [...expected.keys()].filter((k) => !seen.has(k))
     if (missing.length > 0) {
       // What the next look at a failure needs: was the bar streamed, and what did the log and the checkpoint say.
-      console.log(`missing ${missing.length}: ${missing.slice(0, 5).map((k) => `${k} (${streamed.has(k) ? "streamed" : "not streamed"})`).join(", ")}`)
-      console.log(`changes: ${JSON.stringify(log.map((e) => ({ at: e.at_ms, window: e.window_ms, added: e.added, dropped: e.dropped })))}`)
-      console.log(`kill after change ${beforeRestart.length}; checkpoint: ${JSON.stringify(cp).slice(0, 4000)}; root kept: ${root}`)
+      console.log(
+        `missing ${missing.length}: ${missing
+          .slice(0, 5)
+          .map((k) => `${k} (${streamed.has(k) ? "streamed" : "not streamed"})`)
+          .join(", ")}`
+      )
+      console.log(
+        `changes: ${JSON.stringify(log.map((e) => ({ at: e.at_ms, window: e.window_ms, added: e.added, dropped: e.dropped })))}`
+      )
+      console.log(
+        `kill after change ${beforeRestart.length}; checkpoint: ${JSON.stringify(cp).slice(0, 4000)}; root kept: ${root}`
+      )
     }
     const duplicates = [...seen].filter(([, n]) => n > 1).map(([k]) => k)
     console.log(
       `recenter (real processes): ${log.length} changes (${beforeRestart.length} before the kill), ${reconnects} connection markers, ` +
         `${rows.length} option rows, ${expected.size} expected, ${inFlight.length} sent before an unsubscribe took effect`
     )
-    expect({ missing: missing.slice(0, 5), wrong: wrong.slice(0, 5), spurious: spurious.slice(0, 5), duplicates: duplicates.slice(0, 5) }).toEqual({
-      missing: [], wrong: [], spurious: [], duplicates: []
+    expect({
+      missing: missing.slice(0, 5),
+      wrong: wrong.slice(0, 5),
+      spurious: spurious.slice(0, 5),
+      duplicates: duplicates.slice(0, 5)
+    }).toEqual({
+      missing: [],
+      wrong: [],
+      spurious: [],
+      duplicates: []
     })
     expect(expected.size).toBeGreaterThan(5000)
     // The simulator applied every unsubscribe: nothing of a dropped ticker came later than 3 simulated
     // minutes (1.5 s real on this loaded 2-core machine) past the change, out of the hour streamed.
     const lateness = inFlight
-    console.log(`in-flight bars after an unsubscribe: ${lateness.length}, at most ${Math.max(0, ...lateness) / 1000} simulated s past the change`)
+    console.log(
+      `in-flight bars after an unsubscribe: ${lateness.length}, at most ${Math.max(0, ...lateness) / 1000} simulated s past the change`
+    )
     expect(Math.max(0, ...lateness)).toBeLessThan(180_000)
     fs.rmSync(root, { recursive: true, force: true })
   }, 300_000)

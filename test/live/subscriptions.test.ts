@@ -50,12 +50,35 @@ describe("planShards", () => {
   })
 
   it("a shard left empty is closed; an unchanged shard is not touched", () => {
-    const plan = planShards([{ id: "options-0", tickers: ["a", "b"] }, { id: "options-1", tickers: ["c"] }], [], ["c"], 2, ids(2))
-    expect(plan).toEqual({ shards: [{ id: "options-0", tickers: ["a", "b"] }], changes: [], opened: [], closed: ["options-1"] })
+    const plan = planShards(
+      [
+        { id: "options-0", tickers: ["a", "b"] },
+        { id: "options-1", tickers: ["c"] }
+      ],
+      [],
+      ["c"],
+      2,
+      ids(2)
+    )
+    expect(plan).toEqual({
+      shards: [{ id: "options-0", tickers: ["a", "b"] }],
+      changes: [],
+      opened: [],
+      closed: ["options-1"]
+    })
   })
 
   it("an emptied shard with room takes new tickers rather than closing", () => {
-    const plan = planShards([{ id: "options-0", tickers: ["a", "b"] }, { id: "options-1", tickers: ["c"] }], ["x"], ["c"], 2, ids(2))
+    const plan = planShards(
+      [
+        { id: "options-0", tickers: ["a", "b"] },
+        { id: "options-1", tickers: ["c"] }
+      ],
+      ["x"],
+      ["c"],
+      2,
+      ids(2)
+    )
     expect(plan.closed).toEqual([])
     expect(plan.changes).toEqual([{ id: "options-1", subscribe: ["x"], unsubscribe: ["c"] }])
   })
@@ -69,7 +92,10 @@ describe("LiveShard", () => {
     const sent: Array<string> = []
     const detach = shard.attach((m) => sent.push(m))
     shard.apply({ id: "options-0", subscribe: ["O:X4", "O:X5"], unsubscribe: ["O:X2"] })
-    expect(sent).toEqual(['{"action":"unsubscribe","params":"A.O:X2"}', '{"action":"subscribe","params":"A.O:X4,A.O:X5"}'])
+    expect(sent).toEqual([
+      '{"action":"unsubscribe","params":"A.O:X2"}',
+      '{"action":"subscribe","params":"A.O:X4,A.O:X5"}'
+    ])
     detach()
     shard.apply({ id: "options-0", subscribe: [], unsubscribe: ["O:X3"] })
     expect(sent.length).toBe(2)
@@ -79,14 +105,24 @@ describe("LiveShard", () => {
 
 const ctx = (repair: GapRepair.RepairState): IngestContext =>
   makeContext({
-    feed: "options", schema: SCHEMAS.options, ev: "A", sessionDate: "2025-10-28", sessionOpenMs: 1_000_000, graceSeconds: 0, stepMs: 1000, repair, driftSeen: new Set()
+    feed: "options",
+    schema: SCHEMAS.options,
+    ev: "A",
+    sessionDate: "2025-10-28",
+    sessionOpenMs: 1_000_000,
+    graceSeconds: 0,
+    stepMs: 1000,
+    repair,
+    driftSeen: new Set()
   })
 const marker = (ms: number, data: Record<string, unknown>): JournalEntry => ({ _tag: "Marker", ms, data })
 
 describe("gap repair of changing subscriptions (journal markers)", () => {
   it("an added ticker is covered from its subscription, never from the open: its first bar closes the gap from there", () => {
     const s = GapRepair.makeState()
-    ingestEntries(newBatch(), ctx(s), [marker(2_000_000, subscriptionMarker({ "O:NEW": 2_000_000, "O:HOT": 2_000_000 }, {}))])
+    ingestEntries(newBatch(), ctx(s), [
+      marker(2_000_000, subscriptionMarker({ "O:NEW": 2_000_000, "O:HOT": 2_000_000 }, {}))
+    ])
     expect(Object.fromEntries(s.pending)).toEqual({ "O:NEW": 1_999_999, "O:HOT": 1_999_999 })
     GapRepair.onBar(s, "O:HOT", 2_000_000, 1000) // streamed from the change's window: nothing to fetch
     // A reconnect before O:NEW's first bar keeps it pending from its subscription, not from the open.
@@ -95,7 +131,10 @@ describe("gap repair of changing subscriptions (journal markers)", () => {
     GapRepair.onBar(s, "O:NEW", 2_150_000, 1000)
     // O:NEW from its subscription (fetched: [2 000 000, 2 149 999]); the connection delivers again
     // from 2 150 000, so O:HOT's gap since the reconnect closes there too (fetched: [2 001 000, 2 150 000]).
-    expect(s.due).toEqual([{ ticker: "O:NEW", after: 1_999_999, before: 2_150_000 }, { ticker: "O:HOT", after: 2_000_000, before: 2_150_001 }])
+    expect(s.due).toEqual([
+      { ticker: "O:NEW", after: 1_999_999, before: 2_150_000 },
+      { ticker: "O:HOT", after: 2_000_000, before: 2_150_001 }
+    ])
   })
 
   it("an addition never lowers what is known: a re-added ticker is covered from its re-addition", () => {
@@ -125,7 +164,15 @@ describe("gap repair of changing subscriptions (journal markers)", () => {
 })
 
 const entry = (at: number): RecenterEntry => ({
-  at_ms: at, at: new Date(at).toISOString(), window_ms: at, spy_price: 601, old_anchor: 600, new_anchor: 601, added: ["b"], dropped: ["a"], contracts: ["b"]
+  at_ms: at,
+  at: new Date(at).toISOString(),
+  window_ms: at,
+  spy_price: 601,
+  old_anchor: 600,
+  new_anchor: 601,
+  added: ["b"],
+  dropped: ["a"],
+  contracts: ["b"]
 })
 
 describe("gap repair: subscription changes and reconnect groups", () => {
@@ -175,9 +222,15 @@ describe("SPY price tap", () => {
     ])
     expect(latestBar(frame, "SPY")).toEqual([3000, 600.7])
     expect(latestBar('[{"ev":"status","status":"auth_success"}]', "SPY")).toBeUndefined()
-    expect(latestBar("not json \"A\"", "SPY")).toBeUndefined()
+    expect(latestBar('not json "A"', "SPY")).toBeUndefined()
     const journaled: Array<string> = []
-    const journal = { file: "f", append: (raw: string) => void journaled.push(raw), marker: () => {}, size: () => 0, wake: undefined } as unknown as JournalHandle
+    const journal = {
+      file: "f",
+      append: (raw: string) => void journaled.push(raw),
+      marker: () => {},
+      size: () => 0,
+      wake: undefined
+    } as unknown as JournalHandle
     const prices = makeSpyPrices("SPY")
     const seen: Array<[number, number, boolean]> = []
     prices.listen((p) => seen.push([p.price, p.receivedMs, journaled.length > 0]))

@@ -18,49 +18,65 @@ const status = (s: string) => JSON.stringify([{ ev: "status", status: s, message
 const realSleep = (ms: number) => Effect.promise(() => new Promise<void>((r) => setTimeout(r, ms)))
 
 describe("FeedSocket idle watchdog on a blocked event loop (real socket, real time)", () => {
-  it.scopedLive("frames that arrived while the loop was blocked count: the healthy connection is kept", () =>
-    Effect.gen(function* () {
-      const server = yield* Effect.acquireRelease(
-        Effect.async<WebSocketServer>((resume) => {
-          const wss: WebSocketServer = new WebSocketServer({ host: "127.0.0.1", port: 0 }, (): void => resume(Effect.succeed(wss)))
-        }),
-        (wss) => Effect.sync(() => {
-          for (const c of wss.clients) c.terminate()
-          wss.close()
+  it.scopedLive(
+    "frames that arrived while the loop was blocked count: the healthy connection is kept",
+    () =>
+      Effect.gen(function* () {
+        const server = yield* Effect.acquireRelease(
+          Effect.async<WebSocketServer>((resume) => {
+            const wss: WebSocketServer = new WebSocketServer({ host: "127.0.0.1", port: 0 }, (): void =>
+              resume(Effect.succeed(wss))
+            )
+          }),
+          (wss) =>
+            Effect.sync(() => {
+              for (const c of wss.clients) c.terminate()
+              wss.close()
+            })
+        )
+        let connections = 0
+        server.on("connection", (sock) => {
+          connections++
+          sock.send(status("connected"))
+          let timer: NodeJS.Timeout | undefined
+          sock.on("message", (data) => {
+            const msg = JSON.parse(data.toString()) as { action: string }
+            if (msg.action === "auth") sock.send(status("auth_success"))
+            else if (msg.action === "subscribe") {
+              sock.send(status("success"))
+              timer = setInterval(() => sock.send(JSON.stringify([{ ev: "A", sym: "SPY", s: Date.now() }])), 20)
+            }
+          })
+          sock.on("close", () => clearInterval(timer))
         })
-      )
-      let connections = 0
-      server.on("connection", (sock) => {
-        connections++
-        sock.send(status("connected"))
-        let timer: NodeJS.Timeout | undefined
-        sock.on("message", (data) => {
-          const msg = JSON.parse(data.toString()) as { action: string }
-          if (msg.action === "auth") sock.send(status("auth_success"))
-          else if (msg.action === "subscribe") {
-            sock.send(status("success"))
-            timer = setInterval(() => sock.send(JSON.stringify([{ ev: "A", sym: "SPY", s: Date.now() }])), 20)
-          }
-        })
-        sock.on("close", () => clearInterval(timer))
-      })
-      const port = (server.address() as { port: number }).port
-      const root = yield* Effect.promise(() => tempRoot("watchdog-busy-"))
-      const journal = yield* Journal.open(root, "spy", "2025-10-28")
-      const rec = recorder()
-      const cfg: FeedSocketConfig = {
-        baseUrl: `ws://127.0.0.1:${port}`, apiKey: "k", idleTimeoutMs: 1_000, reconnectBaseMs: 100, reconnectMaxMs: 1_000,
-        maxConnectionsRetryMs: 1_000, maxConsecutiveFailures: 3
-      }
-      const spec = connectionsFor("spy", ["SPY"], "A", 100)[0]!
-      const fiber = yield* Effect.fork(runConnection(spec, cfg, journal).pipe(Effect.provide(Layer.merge(rec.layer, layerWs))))
-      yield* realSleep(600) // connected, subscribed, frames flowing
-      assert.strictEqual(connections, 1)
-      const t = Date.now()
-      while (Date.now() - t < 1_500) { /* a sink round hogging the main thread */ }
-      yield* realSleep(600)
-      assert.strictEqual(rec.totals.failures, 0)
-      assert.strictEqual(connections, 1)
-      yield* Fiber.interrupt(fiber)
-    }), 30_000)
+        const port = (server.address() as { port: number }).port
+        const root = yield* Effect.promise(() => tempRoot("watchdog-busy-"))
+        const journal = yield* Journal.open(root, "spy", "2025-10-28")
+        const rec = recorder()
+        const cfg: FeedSocketConfig = {
+          baseUrl: `ws://127.0.0.1:${port}`,
+          apiKey: "k",
+          idleTimeoutMs: 1_000,
+          reconnectBaseMs: 100,
+          reconnectMaxMs: 1_000,
+          maxConnectionsRetryMs: 1_000,
+          maxConsecutiveFailures: 3
+        }
+        const spec = connectionsFor("spy", ["SPY"], "A", 100)[0]!
+        const fiber = yield* Effect.fork(
+          runConnection(spec, cfg, journal).pipe(Effect.provide(Layer.merge(rec.layer, layerWs)))
+        )
+        yield* realSleep(600) // connected, subscribed, frames flowing
+        assert.strictEqual(connections, 1)
+        const t = Date.now()
+        while (Date.now() - t < 1_500) {
+          /* a sink round hogging the main thread */
+        }
+        yield* realSleep(600)
+        assert.strictEqual(rec.totals.failures, 0)
+        assert.strictEqual(connections, 1)
+        yield* Fiber.interrupt(fiber)
+      }),
+    30_000
+  )
 })

@@ -9,7 +9,9 @@ import * as Alerts from "../../src/services/observability/Alerts.js"
 import { alertLines, tempRoot } from "./_helpers.js"
 
 const alertsAt = (root: string, webhookUrl: Option.Option<string> = Option.none()) =>
-  Alerts.make({ file: path.join(root, "state", "alerts.ndjson"), webhookUrl, webhookRetries: 2 }).pipe(Effect.provide(FetchHttpClient.layer))
+  Alerts.make({ file: path.join(root, "state", "alerts.ndjson"), webhookUrl, webhookRetries: 2 }).pipe(
+    Effect.provide(FetchHttpClient.layer)
+  )
 
 interface Received {
   readonly method: string
@@ -27,13 +29,24 @@ const server = (status: number) =>
         let body = ""
         req.on("data", (c: Buffer) => (body += c.toString("utf8")))
         req.on("end", () => {
-          received.push({ method: req.method ?? "", url: req.url ?? "", contentType: req.headers["content-type"] ?? "", body })
+          received.push({
+            method: req.method ?? "",
+            url: req.url ?? "",
+            contentType: req.headers["content-type"] ?? "",
+            body
+          })
           res.writeHead(status).end()
         })
       })
       srv.listen(0, "127.0.0.1", () => {
         const port = (srv.address() as AddressInfo).port
-        resume(Effect.succeed({ url: `http://127.0.0.1:${port}/hooks/SECRET-TOKEN`, received, close: () => srv.close() } as const))
+        resume(
+          Effect.succeed({
+            url: `http://127.0.0.1:${port}/hooks/SECRET-TOKEN`,
+            received,
+            close: () => srv.close()
+          } as const)
+        )
       })
     }),
     (s) => Effect.sync(() => (s as unknown as { close: () => void }).close())
@@ -55,8 +68,18 @@ describe("Alerts", () => {
       assert.isFalse(yield* alerts.raise("schema_drift", "new field on spy bars", { source: "spy", field: "x" }))
       assert.isTrue(yield* alerts.raise("schema_drift", "new field on vix", { source: "vix" }))
       assert.isTrue(yield* alerts.raise("max_connections", "evicted"))
-      const first = { at: "1970-01-01T00:00:00.000Z", kind: "schema_drift", source: "spy", message: "new field on spy bars", details: { source: "spy", field: "x" }, open: true }
-      assert.deepStrictEqual((yield* alerts.openAlerts).map((a) => `${a.kind}/${a.source}`), ["schema_drift/spy", "schema_drift/vix", "max_connections/undefined"])
+      const first = {
+        at: "1970-01-01T00:00:00.000Z",
+        kind: "schema_drift",
+        source: "spy",
+        message: "new field on spy bars",
+        details: { source: "spy", field: "x" },
+        open: true
+      }
+      assert.deepStrictEqual(
+        (yield* alerts.openAlerts).map((a) => `${a.kind}/${a.source}`),
+        ["schema_drift/spy", "schema_drift/vix", "max_connections/undefined"]
+      )
       assert.isTrue(yield* alerts.resolve("schema_drift", "spy"))
       assert.isFalse(yield* alerts.resolve("schema_drift", "spy"))
       assert.isTrue(yield* alerts.raise("schema_drift", "again", { source: "spy" }))
@@ -64,17 +87,39 @@ describe("Alerts", () => {
       assert.isTrue(yield* alerts.raise("max_connections", "evicted again"))
       assert.deepStrictEqual(alertLines(root), [
         first,
-        { at: "1970-01-01T00:14:00.000Z", kind: "schema_drift", source: "vix", message: "new field on vix", details: { source: "vix" }, open: true },
+        {
+          at: "1970-01-01T00:14:00.000Z",
+          kind: "schema_drift",
+          source: "vix",
+          message: "new field on vix",
+          details: { source: "vix" },
+          open: true
+        },
         { at: "1970-01-01T00:14:00.000Z", kind: "max_connections", message: "evicted", details: {}, open: true },
-        { at: "1970-01-01T00:14:00.000Z", kind: "schema_drift", source: "spy", message: "resolved: new field on spy bars", details: { source: "spy", field: "x" }, open: false },
-        { at: "1970-01-01T00:14:00.000Z", kind: "schema_drift", source: "spy", message: "again", details: { source: "spy" }, open: true },
+        {
+          at: "1970-01-01T00:14:00.000Z",
+          kind: "schema_drift",
+          source: "spy",
+          message: "resolved: new field on spy bars",
+          details: { source: "spy", field: "x" },
+          open: false
+        },
+        {
+          at: "1970-01-01T00:14:00.000Z",
+          kind: "schema_drift",
+          source: "spy",
+          message: "again",
+          details: { source: "spy" },
+          open: true
+        },
         { at: "1970-01-01T00:29:00.000Z", kind: "max_connections", message: "evicted again", details: {}, open: true }
       ])
       // a new instance (a restart) picks the open alerts up from the file and keeps deduplicating
       const restarted = yield* alertsAt(root)
-      assert.deepStrictEqual((yield* restarted.openAlerts).map((a) => `${a.kind}/${a.source}/${a.message}`), [
-        "schema_drift/vix/new field on vix", "schema_drift/spy/again", "max_connections/undefined/evicted again"
-      ])
+      assert.deepStrictEqual(
+        (yield* restarted.openAlerts).map((a) => `${a.kind}/${a.source}/${a.message}`),
+        ["schema_drift/vix/new field on vix", "schema_drift/spy/again", "max_connections/undefined/evicted again"]
+      )
       assert.isFalse(yield* restarted.raise("max_connections", "evicted"))
     })
   )
@@ -84,16 +129,30 @@ describe("Alerts", () => {
       const root = tempRoot()
       const hook = yield* server(204)
       const alerts = yield* alertsAt(root, Option.some(hook.url))
-      yield* alerts.raise("connection_failures", "4 consecutive connection failures for spy", { source: "spy", failures: 4 })
+      yield* alerts.raise("connection_failures", "4 consecutive connection failures for spy", {
+        source: "spy",
+        failures: 4
+      })
       yield* until(() => hook.received.length === 1)
       const [line] = fs.readFileSync(path.join(root, "state", "alerts.ndjson"), "utf8").split("\n")
       const req = hook.received[0]!
-      assert.deepStrictEqual([req.method, req.url, req.contentType], ["POST", "/hooks/SECRET-TOKEN", "application/json"])
+      assert.deepStrictEqual(
+        [req.method, req.url, req.contentType],
+        ["POST", "/hooks/SECRET-TOKEN", "application/json"]
+      )
       assert.strictEqual(req.body, line)
       const parsed = JSON.parse(req.body) as Record<string, unknown>
-      assert.deepStrictEqual({ ...parsed, at: "-" }, {
-        at: "-", kind: "connection_failures", source: "spy", message: "4 consecutive connection failures for spy", details: { source: "spy", failures: 4 }, open: true
-      })
+      assert.deepStrictEqual(
+        { ...parsed, at: "-" },
+        {
+          at: "-",
+          kind: "connection_failures",
+          source: "spy",
+          message: "4 consecutive connection failures for spy",
+          details: { source: "spy", failures: 4 },
+          open: true
+        }
+      )
     })
   )
 
@@ -102,9 +161,12 @@ describe("Alerts", () => {
       const root = tempRoot()
       const hook = yield* server(500)
       const logs: Array<string> = []
-      const capture = Logger.replace(Logger.defaultLogger, Logger.make(({ message, annotations }) => {
-        logs.push(JSON.stringify({ message, annotations: Object.fromEntries(annotations) }))
-      }))
+      const capture = Logger.replace(
+        Logger.defaultLogger,
+        Logger.make(({ message, annotations }) => {
+          logs.push(JSON.stringify({ message, annotations: Object.fromEntries(annotations) }))
+        })
+      )
       yield* Effect.gen(function* () {
         const alerts = yield* alertsAt(root, Option.some(hook.url))
         assert.isTrue(yield* alerts.raise("error_rate", "error rate of spy over 1%", { source: "spy" }))
@@ -112,8 +174,14 @@ describe("Alerts", () => {
       }).pipe(Effect.provide(Layer.merge(capture, Layer.empty)))
       assert.strictEqual(hook.received.length, 3)
       assert.isFalse(logs.some((l) => l.includes("SECRET-TOKEN") || l.includes("127.0.0.1")))
-      const failure = JSON.parse(logs.find((l) => l.includes("alert webhook failed"))!) as { annotations: Record<string, unknown> }
-      assert.deepStrictEqual(failure.annotations, { service: "Alerts", alert: "error_rate", reason: "ResponseError StatusCode 500" })
+      const failure = JSON.parse(logs.find((l) => l.includes("alert webhook failed"))!) as {
+        annotations: Record<string, unknown>
+      }
+      assert.deepStrictEqual(failure.annotations, {
+        service: "Alerts",
+        alert: "error_rate",
+        reason: "ResponseError StatusCode 500"
+      })
     })
   )
 })

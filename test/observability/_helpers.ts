@@ -42,7 +42,11 @@ export const readJson = (file: string): unknown => JSON.parse(fs.readFileSync(fi
 export const alertLines = (root: string): ReadonlyArray<Record<string, unknown>> => {
   const file = path.join(root, "state", "alerts.ndjson")
   if (!fs.existsSync(file)) return []
-  return fs.readFileSync(file, "utf8").split("\n").filter((l) => l !== "").map((l) => JSON.parse(l) as Record<string, unknown>)
+  return fs
+    .readFileSync(file, "utf8")
+    .split("\n")
+    .filter((l) => l !== "")
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
 }
 
 /** 2025-10-28 10:00 New York (a Tuesday, market open). */

@@ -11,7 +11,9 @@ describe("event-loop lag", () => {
       const take = yield* monitor
       yield* realSleep(100)
       const t = Date.now()
-      while (Date.now() - t < 200) { /* block the loop */ }
+      while (Date.now() - t < 200) {
+        /* block the loop */
+      }
       yield* realSleep(100)
       const blocked = take()
       assert.isNotNull(blocked)
@@ -21,5 +23,6 @@ describe("event-loop lag", () => {
       const calm = take()
       assert.isNotNull(calm)
       assert.isBelow(calm!.maxMs, 50)
-    }))
+    })
+  )
 })

@@ -13,11 +13,28 @@ describe("history log", () => {
     counter.reconnects = 3
     const first = historyLineOf("spy", "connected", counter.take(Date.parse("2025-10-28T14:05:00Z")))
     expect(first).toEqual({
-      at: "2025-10-28T14:05:00.000Z", from: null, source: "spy", connection: "connected", commits: 200,
-      latency_p50_ms: 100, latency_p95_ms: 190, latency_p99_ms: 198, latency_max_ms: 200, reconnects: 3, messages: 0, events: 0, rows: 400
+      at: "2025-10-28T14:05:00.000Z",
+      from: null,
+      source: "spy",
+      connection: "connected",
+      commits: 200,
+      latency_p50_ms: 100,
+      latency_p95_ms: 190,
+      latency_p99_ms: 198,
+      latency_max_ms: 200,
+      reconnects: 3,
+      messages: 0,
+      events: 0,
+      rows: 400
     })
     const second = historyLineOf("spy", "connected", counter.take(Date.parse("2025-10-28T14:10:00Z")))
-    expect(second).toMatchObject({ from: "2025-10-28T14:05:00.000Z", commits: 0, latency_p99_ms: null, reconnects: 0, rows: 0 })
+    expect(second).toMatchObject({
+      from: "2025-10-28T14:05:00.000Z",
+      commits: 0,
+      latency_p99_ms: null,
+      reconnects: 0,
+      rows: 0
+    })
 
     const file = path.join(tempRoot(), "state", "history", "2025-10-28.ndjson")
     appendHistory(file, [first])

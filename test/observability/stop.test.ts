@@ -22,7 +22,9 @@ describe("stop", () => {
   it.scopedLive("sends SIGTERM to the live pid and waits until it is gone", () =>
     Effect.gen(function* () {
       const root = tempRoot()
-      const proc = yield* child("process.on('SIGTERM',()=>process.exit(0));setInterval(()=>{},1000);console.log('ready')")
+      const proc = yield* child(
+        "process.on('SIGTERM',()=>process.exit(0));setInterval(()=>{},1000);console.log('ready')"
+      )
       const pidFile = path.join(root, "state", "live.pid")
       fs.mkdirSync(path.dirname(pidFile), { recursive: true })
       fs.writeFileSync(pidFile, `${proc.pid}\n`)
@@ -42,8 +44,10 @@ describe("stop", () => {
       fs.writeFileSync(pidFile, `${proc.pid}\n`)
       const exit = yield* Effect.exit(stopPid({ pidFile, timeoutMs: 300, pollMs: 50 }))
       assert.isTrue(Exit.isFailure(exit))
-      assert.deepStrictEqual(Exit.isFailure(exit) && exit.cause._tag === "Fail" ? [exit.cause.error._tag, exit.cause.error.message] : [],
-        ["StopError", `pid ${proc.pid} still running 0.3 s after SIGTERM`])
+      assert.deepStrictEqual(
+        Exit.isFailure(exit) && exit.cause._tag === "Fail" ? [exit.cause.error._tag, exit.cause.error.message] : [],
+        ["StopError", `pid ${proc.pid} still running 0.3 s after SIGTERM`]
+      )
       assert.isTrue(isAlive(proc.pid))
     })
   )

@@ -42,8 +42,11 @@ const liveSession = (root: string) =>
   Effect.gen(function* () {
     const settings = yield* Effect.promise(() =>
       loadTestSettings({
-        storage: { root }, live: { shutdown_before_close_s: -1, idle_timeout_s: 180 }, flush: { interval_s: 60 },
-        feeds: { news: { enabled: false } }, sinks: { enabled: [] }
+        storage: { root },
+        live: { shutdown_before_close_s: -1, idle_timeout_s: 180 },
+        flush: { interval_s: 60 },
+        feeds: { news: { enabled: false } },
+        sinks: { enabled: [] }
       })
     )
     const market = makeSyntheticMarket(42)
@@ -71,7 +74,12 @@ const liveSession = (root: string) =>
         // Two bars of the previous trading day: late, set aside (data/late), counted on /metrics.
         const previous = buildTickerDay("SPY", market.secondBars("SPY", "2025-10-27"))
         const stocks = server.open().find((x) => x.authed && x.url.includes("/stocks"))!
-        stocks.deliver(JSON.stringify([previous.second(nyTimeMs("2025-10-27", 10)), previous.second(nyTimeMs("2025-10-27", 10) + 1000)]))
+        stocks.deliver(
+          JSON.stringify([
+            previous.second(nyTimeMs("2025-10-27", 10)),
+            previous.second(nyTimeMs("2025-10-27", 10) + 1000)
+          ])
+        )
       }
       yield* realTick
     }
@@ -83,8 +91,15 @@ describe.runIf(chromiumPath !== undefined)("the report of a live day", () => {
   it("shows the persisted commit latency per period, reconnects and alerts, exactly", async () => {
     const root = await tempRoot("report-live-")
     roots.push(root)
-    const { server, settings, metrics } = await Effect.runPromise(Effect.scoped(liveSession(root)).pipe(Effect.provide(TestContext.TestContext)))
-    const result = await Effect.runPromise(reportProgram({ date: DATE }).pipe(Effect.provide(Layer.succeed(AppSettings, settings)), Effect.provide(NodeContext.layer)))
+    const { server, settings, metrics } = await Effect.runPromise(
+      Effect.scoped(liveSession(root)).pipe(Effect.provide(TestContext.TestContext))
+    )
+    const result = await Effect.runPromise(
+      reportProgram({ date: DATE }).pipe(
+        Effect.provide(Layer.succeed(AppSettings, settings)),
+        Effect.provide(NodeContext.layer)
+      )
+    )
 
     const history = parseHistory(await fs.readFile(path.join(root, "state/history", `${DATE}.ndjson`), "utf8"))
     const alerts = parseAlertLines(await fs.readFile(path.join(root, "state/alerts.ndjson"), "utf8"))
@@ -96,11 +111,18 @@ describe.runIf(chromiumPath !== undefined)("the report of a live day", () => {
       const sockets = server.sockets.filter((s) => s.url.includes(`/${cluster[feed]}`))
       const shards = new Set(sockets.map((s) => s.url)).size
       expect({ feed, reconnects: sumOf(feed) }).toEqual({ feed, reconnects: sockets.length - shards })
-      const beat = JSON.parse(await fs.readFile(path.join(root, "state/heartbeat", `${feed}.json`), "utf8")) as { reconnects_today: number }
+      const beat = JSON.parse(await fs.readFile(path.join(root, "state/heartbeat", `${feed}.json`), "utf8")) as {
+        reconnects_today: number
+      }
       expect(beat.reconnects_today).toBe(sumOf(feed))
     }
     const lateDir = path.join(root, "late/spy/date=2025-10-27")
-    const lateLines = (await Promise.all((await fs.readdir(lateDir)).map((f) => fs.readFile(path.join(lateDir, f), "utf8")))).join("").split("\n").filter((l) => l !== "")
+    const lateLines = (
+      await Promise.all((await fs.readdir(lateDir)).map((f) => fs.readFile(path.join(lateDir, f), "utf8")))
+    )
+      .join("")
+      .split("\n")
+      .filter((l) => l !== "")
     expect(lateLines.length).toBe(2)
     expect(/^spy_rows_late_total\{source="spy"\} (\S+)$/m.exec(metrics)?.[1]).toBe("2")
     // The silence outlasted max_consecutive_connection_failures (3) reconnects: raised, then resolved once data flowed.
@@ -113,19 +135,42 @@ describe.runIf(chromiumPath !== undefined)("the report of a live day", () => {
       await page.goto(pathToFileURL(result.html).toString())
       await page.waitForSelector(`#chart-latency[data-rendered="true"] svg`, { timeout: 30_000 })
       const cellsOf = (h: HistoryLine) => [
-        etMinute(h.at), h.source, String(h.commits),
-        ...[h.latency_p50_ms, h.latency_p95_ms, h.latency_p99_ms, h.latency_max_ms].map((x) => (x === null ? "-" : String(x))), String(h.reconnects)
+        etMinute(h.at),
+        h.source,
+        String(h.commits),
+        ...[h.latency_p50_ms, h.latency_p95_ms, h.latency_p99_ms, h.latency_max_ms].map((x) =>
+          x === null ? "-" : String(x)
+        ),
+        String(h.reconnects)
       ]
-      const table = await page.locator("#latency tbody tr").evaluateAll((rows) =>
-        rows.map((r) => Array.from((r as unknown as { children: ArrayLike<{ textContent: string | null }> }).children, (c) => c.textContent ?? "")))
+      const table = await page
+        .locator("#latency tbody tr")
+        .evaluateAll((rows) =>
+          rows.map((r) =>
+            Array.from(
+              (r as unknown as { children: ArrayLike<{ textContent: string | null }> }).children,
+              (c) => c.textContent ?? ""
+            )
+          )
+        )
       expect(table).toEqual(history.map(cellsOf))
-      const labels = await page.locator(`#chart-latency [aria-label$=" ms"]`).evaluateAll((els) => els.map((e) => e.getAttribute("aria-label") ?? ""))
+      const labels = await page
+        .locator(`#chart-latency [aria-label$=" ms"]`)
+        .evaluateAll((els) => els.map((e) => e.getAttribute("aria-label") ?? ""))
       const expected = history.flatMap((h) =>
-        ([["p50", h.latency_p50_ms], ["p95", h.latency_p95_ms], ["p99", h.latency_p99_ms]] as const).flatMap(([p, ms]) =>
-          ms === null ? [] : [`${h.source} ${p} until ${etMinute(h.at)} ET: ${ms} ms`]))
+        (
+          [
+            ["p50", h.latency_p50_ms],
+            ["p95", h.latency_p95_ms],
+            ["p99", h.latency_p99_ms]
+          ] as const
+        ).flatMap(([p, ms]) => (ms === null ? [] : [`${h.source} ${p} until ${etMinute(h.at)} ET: ${ms} ms`]))
+      )
       expect(labels.sort()).toEqual(expected.sort())
       for (const feed of feeds) {
-        expect(await page.locator(`#reconnects tr[data-source="${feed}"] td[data-field="reconnects_total"]`).textContent()).toBe(String(sumOf(feed)))
+        expect(
+          await page.locator(`#reconnects tr[data-source="${feed}"] td[data-field="reconnects_total"]`).textContent()
+        ).toBe(String(sumOf(feed)))
       }
       const counted = new Map<string, [number, number, number]>()
       for (const a of alerts.filter((x) => x.at.startsWith(DATE))) {
@@ -136,9 +181,13 @@ describe.runIf(chromiumPath !== undefined)("the report of a live day", () => {
       }
       const shown = await page.locator("#alert-counts tbody tr").evaluateAll((rows) =>
         rows.map((r) => {
-          const cells = Array.from((r as unknown as { children: ArrayLike<{ textContent: string | null }> }).children, (c) => c.textContent ?? "")
+          const cells = Array.from(
+            (r as unknown as { children: ArrayLike<{ textContent: string | null }> }).children,
+            (c) => c.textContent ?? ""
+          )
           return [`${cells[0]}|${cells[1]}`, [Number(cells[2]), Number(cells[3]), Number(cells[4])]] as const
-        }))
+        })
+      )
       expect(new Map(shown)).toEqual(counted)
       expect(blocked).toEqual([])
       const png = result.pngs.find((p) => p.endsWith("-latency.png"))!

@@ -10,9 +10,24 @@ import * as ParquetWriter from "../../src/services/ParquetWriter.js"
 const TestLayer = ParquetWriter.layer.pipe(Layer.provideMerge(DuckDb.layer()))
 
 const bar = (i: number, received = 1, close = 580 + i / 100): Row => ({
-  ticker: "SPY", window_start_ms: 1761658200000 + i * 1000, open: 580, high: 581, low: 579, close,
-  volume: 2 ** 53 - i, vwap: 580.5, transactions: 12, window_end_ms: null, accumulated_volume: null,
-  official_open: null, day_vwap: null, avg_trade_size: null, otc: null, source: "rest", received_at_ms: received, extra: null
+  ticker: "SPY",
+  window_start_ms: 1761658200000 + i * 1000,
+  open: 580,
+  high: 581,
+  low: 579,
+  close,
+  volume: 2 ** 53 - i,
+  vwap: 580.5,
+  transactions: 12,
+  window_end_ms: null,
+  accumulated_volume: null,
+  official_open: null,
+  day_vwap: null,
+  avg_trade_size: null,
+  otc: null,
+  source: "rest",
+  received_at_ms: received,
+  extra: null
 })
 
 describe("ParquetWriter", () => {
@@ -41,13 +56,23 @@ describe("ParquetWriter", () => {
     Effect.gen(function* () {
       const dir = yield* Effect.promise(() => fs.mkdtemp(path.join(os.tmpdir(), "pw-")))
       const writer = yield* ParquetWriter.ParquetWriter
-      const a = path.join(dir, "a.parquet"), b = path.join(dir, "b.parquet"), m = path.join(dir, "m.parquet")
-      assert.strictEqual(yield* writer.write(SPY_SCHEMA, [bar(0, 1, 1), bar(0, 3, 3), bar(1, 1)], a, { dedupe: true }), 2)
+      const a = path.join(dir, "a.parquet"),
+        b = path.join(dir, "b.parquet"),
+        m = path.join(dir, "m.parquet")
+      assert.strictEqual(
+        yield* writer.write(SPY_SCHEMA, [bar(0, 1, 1), bar(0, 3, 3), bar(1, 1)], a, { dedupe: true }),
+        2
+      )
       assert.strictEqual(yield* writer.write(SPY_SCHEMA, [bar(0, 2, 2), bar(2, 1)], b), 2)
       assert.strictEqual(yield* writer.merge(SPY_SCHEMA, [a, b], m), 3)
       const db = yield* DuckDb.DuckDb
-      const rows = yield* db.query<{ close: number }>(`SELECT close FROM read_parquet('${m}') WHERE window_start_ms = 1761658200000`)
-      assert.deepStrictEqual(rows.map((r) => r.close), [3])
+      const rows = yield* db.query<{ close: number }>(
+        `SELECT close FROM read_parquet('${m}') WHERE window_start_ms = 1761658200000`
+      )
+      assert.deepStrictEqual(
+        rows.map((r) => r.close),
+        [3]
+      )
     }).pipe(Effect.provide(TestLayer))
   )
 
@@ -56,7 +81,9 @@ describe("ParquetWriter", () => {
       const dir = yield* Effect.promise(() => fs.mkdtemp(path.join(os.tmpdir(), "pw-")))
       const writer = yield* ParquetWriter.ParquetWriter
       const title = `'; DROP TABLE news; -- “quotes” \u00e9\u{1F600} ${"x".repeat(10_000)}`
-      const row: Row = Object.fromEntries(NEWS_SCHEMA.columns.map((c) => [c.name, c.type === "BIGINT" ? 1 : c.nullable ? null : "v"]))
+      const row: Row = Object.fromEntries(
+        NEWS_SCHEMA.columns.map((c) => [c.name, c.type === "BIGINT" ? 1 : c.nullable ? null : "v"])
+      )
       const target = path.join(dir, "n's.parquet")
       yield* writer.write(NEWS_SCHEMA, [{ ...row, title }], target)
       const db = yield* DuckDb.DuckDb

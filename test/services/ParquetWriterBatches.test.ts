@@ -28,15 +28,30 @@ const optionBatch = (ticker: string, n: number, offset = 0): ColumnBatch => {
       ["vwap", col((i) => 1.1 + i / 7)],
       ["transactions", col((i) => i % 13)]
     ],
-    constants: { ticker, window_end_ms: null, accumulated_volume: null, official_open: null, day_vwap: null, avg_trade_size: null, otc: null, source: "rest", received_at_ms: 1_761_700_000_123, extra: null }
+    constants: {
+      ticker,
+      window_end_ms: null,
+      accumulated_volume: null,
+      official_open: null,
+      day_vwap: null,
+      avg_trade_size: null,
+      otc: null,
+      source: "rest",
+      received_at_ms: 1_761_700_000_123,
+      extra: null
+    }
   }
 }
 
 const dump = (file: string) =>
   Effect.gen(function* () {
     const db = yield* DuckDb.DuckDb
-    const schema = yield* db.query<{ column_name: string; column_type: string }>(`DESCRIBE SELECT * FROM read_parquet(${DuckDb.sqlString(file)})`)
-    const rows = yield* db.query(`SELECT * EXCLUDE (window_start_ms, received_at_ms, transactions), window_start_ms::VARCHAR ms, received_at_ms::VARCHAR r, transactions::VARCHAR n, volume::BIGINT::VARCHAR vi, window_start::VARCHAR ts FROM read_parquet(${DuckDb.sqlString(file)}) ORDER BY ticker, window_start_ms`)
+    const schema = yield* db.query<{ column_name: string; column_type: string }>(
+      `DESCRIBE SELECT * FROM read_parquet(${DuckDb.sqlString(file)})`
+    )
+    const rows = yield* db.query(
+      `SELECT * EXCLUDE (window_start_ms, received_at_ms, transactions), window_start_ms::VARCHAR ms, received_at_ms::VARCHAR r, transactions::VARCHAR n, volume::BIGINT::VARCHAR vi, window_start::VARCHAR ts FROM read_parquet(${DuckDb.sqlString(file)}) ORDER BY ticker, window_start_ms`
+    )
     return { schema: schema.map((c) => `${c.column_name} ${c.column_type}`), rows }
   })
 
@@ -45,9 +60,21 @@ describe("ParquetWriter.writeBatches", () => {
     Effect.gen(function* () {
       const dir = yield* Effect.promise(() => fs.mkdtemp(path.join(os.tmpdir(), "pwb-")))
       const writer = yield* ParquetWriter.ParquetWriter
-      const batches = [optionBatch("O:SPY251028C00580000", 5000), optionBatch("O:SPY251028P00580000", 3, 7), optionBatch("O:SPY251028C00581000", 0)]
-      const viaRows = path.join(dir, "rows.parquet"), viaBatches = path.join(dir, "batches", "b.parquet")
-      assert.strictEqual(yield* writer.write(OPTIONS_SCHEMA, batches.flatMap((b) => batchRows(OPTIONS_SCHEMA, b)), viaRows), 5003)
+      const batches = [
+        optionBatch("O:SPY251028C00580000", 5000),
+        optionBatch("O:SPY251028P00580000", 3, 7),
+        optionBatch("O:SPY251028C00581000", 0)
+      ]
+      const viaRows = path.join(dir, "rows.parquet"),
+        viaBatches = path.join(dir, "batches", "b.parquet")
+      assert.strictEqual(
+        yield* writer.write(
+          OPTIONS_SCHEMA,
+          batches.flatMap((b) => batchRows(OPTIONS_SCHEMA, b)),
+          viaRows
+        ),
+        5003
+      )
       assert.strictEqual(yield* writer.writeBatches(OPTIONS_SCHEMA, batches, viaBatches), 5003)
       const expected = yield* dump(viaRows)
       assert.deepStrictEqual(yield* dump(viaBatches), expected)
@@ -58,15 +85,20 @@ describe("ParquetWriter.writeBatches", () => {
       const extra = optionBatch("O:SPY251028P00579000", 10)
       const extraFile = path.join(dir, "extra.parquet")
       yield* writer.write(OPTIONS_SCHEMA, batchRows(OPTIONS_SCHEMA, extra), extraFile)
-      const combined = path.join(dir, "combined.parquet"), reference = path.join(dir, "reference.parquet")
+      const combined = path.join(dir, "combined.parquet"),
+        reference = path.join(dir, "reference.parquet")
       assert.strictEqual(yield* writer.writeBatches(OPTIONS_SCHEMA, batches, combined, [extraFile]), 5013)
-      yield* writer.write(OPTIONS_SCHEMA, [...batches, extra].flatMap((b) => batchRows(OPTIONS_SCHEMA, b)), reference)
+      yield* writer.write(
+        OPTIONS_SCHEMA,
+        [...batches, extra].flatMap((b) => batchRows(OPTIONS_SCHEMA, b)),
+        reference
+      )
       assert.deepStrictEqual(yield* dump(combined), yield* dump(reference))
 
       const db = yield* DuckDb.DuckDb
       const temp = yield* db.query<{ n: bigint }>(`SELECT count(*) n FROM duckdb_tables() WHERE temporary`)
       assert.strictEqual(temp[0]!.n, 0n, "staging tables dropped")
-      assert.deepStrictEqual((yield* Effect.promise(() => fs.readdir(path.join(dir, "batches")))), ["b.parquet"])
+      assert.deepStrictEqual(yield* Effect.promise(() => fs.readdir(path.join(dir, "batches"))), ["b.parquet"])
     }).pipe(Effect.provide(TestLayer))
   )
 
@@ -76,10 +108,18 @@ describe("ParquetWriter.writeBatches", () => {
       const writer = yield* ParquetWriter.ParquetWriter
       const counts = yield* Effect.forEach(
         Array.from({ length: 8 }, (_, k) => k),
-        (k) => writer.writeBatches(OPTIONS_SCHEMA, [optionBatch(`O:SPY251028C0058${k}000`, 3000 + k), optionBatch(`O:SPY251028P0058${k}000`, 10)], path.join(dir, `${k}.parquet`)),
+        (k) =>
+          writer.writeBatches(
+            OPTIONS_SCHEMA,
+            [optionBatch(`O:SPY251028C0058${k}000`, 3000 + k), optionBatch(`O:SPY251028P0058${k}000`, 10)],
+            path.join(dir, `${k}.parquet`)
+          ),
         { concurrency: 4 }
       )
-      assert.deepStrictEqual(counts, Array.from({ length: 8 }, (_, k) => 3010 + k))
+      assert.deepStrictEqual(
+        counts,
+        Array.from({ length: 8 }, (_, k) => 3010 + k)
+      )
       const db = yield* DuckDb.DuckDb
       const [r] = yield* db.query<{ n: bigint }>(`SELECT count(*) n FROM read_parquet('${dir}/*.parquet')`)
       assert.strictEqual(r!.n, BigInt(8 * 3010 + 28))
@@ -96,28 +136,51 @@ describe("ParquetWriter.writeBatches", () => {
         length: n,
         doubles: [
           ["window_start_ms", col((i) => 1_761_658_200_000 + Math.floor(i / 3) * 1000)],
-          ["open", col((i) => 1 + i / 100)], ["high", col((i) => 2 + i / 100)], ["low", col(() => 0.5)], ["close", col((i) => -i / 8)],
+          ["open", col((i) => 1 + i / 100)],
+          ["high", col((i) => 2 + i / 100)],
+          ["low", col(() => 0.5)],
+          ["close", col((i) => -i / 8)],
           ["volume", col((i) => (i === 0 ? 2 ** 53 : i * 1.5))],
           ["vwap", col((i) => (i % 5 === 0 ? NaN : i / 3))],
           ["transactions", col(() => NaN)],
           ["window_end_ms", col((i) => (i % 7 === 0 ? NaN : 1_761_658_201_000 + Math.floor(i / 3) * 1000))],
-          ["accumulated_volume", col((i) => i * 10)], ["official_open", col(() => 5.5)], ["day_vwap", col((i) => (i % 2 === 0 ? NaN : 5.25))],
-          ["avg_trade_size", col((i) => i % 11)], ["received_at_ms", col((i) => 1_761_658_300_000 + i)]
+          ["accumulated_volume", col((i) => i * 10)],
+          ["official_open", col(() => 5.5)],
+          ["day_vwap", col((i) => (i % 2 === 0 ? NaN : 5.25))],
+          ["avg_trade_size", col((i) => i % 11)],
+          ["received_at_ms", col((i) => 1_761_658_300_000 + i)]
         ],
         constants: {},
         coded: [
-          { name: "ticker", dictionary: ["O:SPY251029C00580000", "O:SPY251029P00580000", "it's \"quoted\""], codes: col((i) => i % 3) },
+          {
+            name: "ticker",
+            dictionary: ["O:SPY251029C00580000", "O:SPY251029P00580000", 'it\'s "quoted"'],
+            codes: col((i) => i % 3)
+          },
           { name: "source", dictionary: ["ws", "repair", "rest"], codes: col((i) => (i % 13 === 0 ? 1 : 0)) },
           { name: "otc", dictionary: [null, true, false], codes: col((i) => i % 3) },
-          { name: "extra", dictionary: [null, '{"x":1}', "{\"q\":\"it's\"}"], codes: col((i) => (i % 17 === 0 ? 1 + (i % 2) : 0)) }
+          {
+            name: "extra",
+            dictionary: [null, '{"x":1}', '{"q":"it\'s"}'],
+            codes: col((i) => (i % 17 === 0 ? 1 + (i % 2) : 0))
+          }
         ],
-        nanIsNull: ["vwap", "transactions", "window_end_ms", "accumulated_volume", "official_open", "day_vwap", "avg_trade_size"]
+        nanIsNull: [
+          "vwap",
+          "transactions",
+          "window_end_ms",
+          "accumulated_volume",
+          "official_open",
+          "day_vwap",
+          "avg_trade_size"
+        ]
       }
       const rows = batchRows(OPTIONS_SCHEMA, batch)
       assert.strictEqual(rows[5]!["vwap"], null)
       assert.strictEqual(rows[1]!["otc"], true)
-      assert.strictEqual(rows[17]!["extra"], "{\"q\":\"it's\"}")
-      const viaRows = path.join(dir, "rows.parquet"), viaBatches = path.join(dir, "batches.parquet")
+      assert.strictEqual(rows[17]!["extra"], '{"q":"it\'s"}')
+      const viaRows = path.join(dir, "rows.parquet"),
+        viaBatches = path.join(dir, "batches.parquet")
       yield* writer.write(OPTIONS_SCHEMA, rows, viaRows)
       assert.strictEqual(yield* writer.writeBatches(OPTIONS_SCHEMA, [batch], viaBatches), n)
       assert.deepStrictEqual(yield* dump(viaBatches), yield* dump(viaRows))
@@ -128,7 +191,8 @@ describe("ParquetWriter.writeBatches", () => {
     Effect.gen(function* () {
       const dir = yield* Effect.promise(() => fs.mkdtemp(path.join(os.tmpdir(), "pwb-")))
       const writer = yield* ParquetWriter.ParquetWriter
-      const a = path.join(dir, "a.parquet"), b = path.join(dir, "b.parquet")
+      const a = path.join(dir, "a.parquet"),
+        b = path.join(dir, "b.parquet")
       assert.strictEqual(yield* writer.writeBatches(VIX_SCHEMA, [], a), 0)
       yield* writer.write(VIX_SCHEMA, [], b)
       const db = yield* DuckDb.DuckDb

@@ -16,11 +16,21 @@ import { startSimulator } from "../../src/simulator/server.js"
 
 const KEY = "columnar-key-0042"
 const DATE = "2025-10-28"
-const retry = { maxRetries: 0, baseDelayMs: 1, maxDelayMs: 1, jitter: false, requestTimeoutMs: 30_000, maxRetryAfterMs: 1 }
+const retry = {
+  maxRetries: 0,
+  baseDelayMs: 1,
+  maxDelayMs: 1,
+  jitter: false,
+  requestTimeoutMs: 30_000,
+  maxRetryAfterMs: 1
+}
 const p = { source: "rest" as const, receivedAtMs: 5 }
 
 const live = (baseUrl: string, pageLimit: number) =>
-  Layer.scoped(PolygonRest, PolygonRestLive.make({ baseUrl, apiKey: Redacted.make(KEY), retry, maxConcurrency: 2, pageLimit }))
+  Layer.scoped(
+    PolygonRest,
+    PolygonRestLive.make({ baseUrl, apiKey: Redacted.make(KEY), retry, maxConcurrency: 2, pageLimit })
+  )
 
 const both = (request: AggsRequest, shape: "agg" | "index") =>
   Effect.gen(function* () {
@@ -32,7 +42,8 @@ describe("PolygonRest.aggsColumnar", () => {
   it.live("clean pages over HTTP: columns whose rows are exactly aggs + restAggRow / restIndexRow, across pages", () =>
     Effect.gen(function* () {
       const sim = yield* Effect.promise(() => startSimulator({ port: 0, seed: 3, apiKey: KEY }))
-      const viaSim = <A, E>(self: Effect.Effect<A, E, PolygonRest>) => self.pipe(Effect.provide(live(sim.url, 5000)), Effect.provide(FetchHttpClient.layer))
+      const viaSim = <A, E>(self: Effect.Effect<A, E, PolygonRest>) =>
+        self.pipe(Effect.provide(live(sim.url, 5000)), Effect.provide(FetchHttpClient.layer))
       const spy = yield* viaSim(both({ ticker: "SPY", timespan: "second", from: DATE, to: DATE }, "agg"))
       assert.ok(spy.items.length > 15_000)
       assert.strictEqual(spy.columnar._tag, "Columns")
@@ -59,12 +70,23 @@ describe("PolygonRest.aggsColumnar", () => {
   it.live("drift served by the simulator: the very items aggs returns (order and damage kept)", () =>
     Effect.gen(function* () {
       const sim = yield* Effect.promise(() =>
-        startSimulator({ port: 0, seed: 3, apiKey: KEY, faults: { drift: { aggs: { missingFieldEvery: 9000, unknownField: false } } } })
+        startSimulator({
+          port: 0,
+          seed: 3,
+          apiKey: KEY,
+          faults: { drift: { aggs: { missingFieldEvery: 9000, unknownField: false } } }
+        })
       )
-      const r = yield* both({ ticker: "SPY", timespan: "second", from: DATE, to: DATE }, "agg").pipe(Effect.provide(live(sim.url, 5000)), Effect.provide(FetchHttpClient.layer))
+      const r = yield* both({ ticker: "SPY", timespan: "second", from: DATE, to: DATE }, "agg").pipe(
+        Effect.provide(live(sim.url, 5000)),
+        Effect.provide(FetchHttpClient.layer)
+      )
       assert.strictEqual(r.columnar._tag, "Items")
       if (r.columnar._tag === "Items") assert.deepStrictEqual(r.columnar.items, r.items)
-      assert.ok(r.items.some((i) => i["c"] === undefined), "the damaged items are there")
+      assert.ok(
+        r.items.some((i) => i["c"] === undefined),
+        "the damaged items are there"
+      )
       yield* Effect.promise(() => sim.close())
     })
   )
@@ -73,18 +95,32 @@ describe("PolygonRest.aggsColumnar", () => {
     Effect.gen(function* () {
       const bar = (t: number) => ({ v: 1, vw: 2.5, o: 3, c: 4, h: 5, l: 0.5, t, n: 7 })
       const pages: Record<string, string> = {
-        first: JSON.stringify({ results: [bar(1000), bar(2000)], next_url: "https://api.polygon.io/v2/aggs/ticker/SPY/range/1/second/3000/4000?cursor=second" }),
+        first: JSON.stringify({
+          results: [bar(1000), bar(2000)],
+          next_url: "https://api.polygon.io/v2/aggs/ticker/SPY/range/1/second/3000/4000?cursor=second"
+        }),
         second: JSON.stringify({ results: [bar(3000), { ...bar(4000), brand_new: true }] })
       }
       const client = Layer.succeed(
         HttpClient.HttpClient,
         HttpClient.make((request) =>
-          Effect.succeed(HttpClientResponse.fromWeb(request, new Response(request.url.includes("cursor=second") ? pages["second"] : pages["first"], { status: 200 })))
+          Effect.succeed(
+            HttpClientResponse.fromWeb(
+              request,
+              new Response(request.url.includes("cursor=second") ? pages["second"] : pages["first"], { status: 200 })
+            )
+          )
         )
       )
-      const r = yield* both({ ticker: "SPY", timespan: "second", from: DATE, to: DATE }, "agg").pipe(Effect.provide(live("https://api.polygon.io", 2)), Effect.provide(client))
+      const r = yield* both({ ticker: "SPY", timespan: "second", from: DATE, to: DATE }, "agg").pipe(
+        Effect.provide(live("https://api.polygon.io", 2)),
+        Effect.provide(client)
+      )
       assert.deepStrictEqual(r.columnar, { _tag: "Items", items: r.items })
-      assert.deepStrictEqual(r.items.map((i) => i["t"]), [1000, 2000, 3000, 4000])
+      assert.deepStrictEqual(
+        r.items.map((i) => i["t"]),
+        [1000, 2000, 3000, 4000]
+      )
     })
   )
 
@@ -93,12 +129,22 @@ describe("PolygonRest.aggsColumnar", () => {
       const answer = (body: string) =>
         Layer.succeed(
           HttpClient.HttpClient,
-          HttpClient.make((request) => Effect.succeed(HttpClientResponse.fromWeb(request, new Response(body, { status: 200 }))))
+          HttpClient.make((request) =>
+            Effect.succeed(HttpClientResponse.fromWeb(request, new Response(body, { status: 200 })))
+          )
         )
       const request = { ticker: "SPY", timespan: "second", from: DATE, to: DATE } as const
-      for (const body of ["<html>gateway</html>", '{"results":[],"next_url":"https://evil.example/v2/aggs?cursor=1"}', '{"results":{"t":1}}']) {
+      for (const body of [
+        "<html>gateway</html>",
+        '{"results":[],"next_url":"https://evil.example/v2/aggs?cursor=1"}',
+        '{"results":{"t":1}}'
+      ]) {
         const run = <A>(f: (rest: PolygonRest["Type"]) => Effect.Effect<A, unknown>) =>
-          Effect.flatMap(PolygonRest, f).pipe(Effect.provide(live("https://api.polygon.io", 50_000)), Effect.provide(answer(body)), Effect.exit)
+          Effect.flatMap(PolygonRest, f).pipe(
+            Effect.provide(live("https://api.polygon.io", 50_000)),
+            Effect.provide(answer(body)),
+            Effect.exit
+          )
         const plain = yield* run((rest) => rest.aggs(request))
         const columnar = yield* run((rest) => rest.aggsColumnar!(request, "agg"))
         assert.ok(Exit.isFailure(plain))

@@ -12,17 +12,34 @@ const scriptedClient = (script: Array<Scripted>, seen: Array<{ url: string; auth
     Effect.sync(() => {
       seen.push({ url: request.url, auth: request.headers["authorization"] })
       const next = script.shift() ?? { status: 500, body: { status: "ERROR", error: "script exhausted" } }
-      return HttpClientResponse.fromWeb(request, new Response(JSON.stringify(next.body), { status: next.status, headers: next.headers ?? {} }))
+      return HttpClientResponse.fromWeb(
+        request,
+        new Response(JSON.stringify(next.body), { status: next.status, headers: next.headers ?? {} })
+      )
     })
   )
 
 const KEY = "abcdefgh-secret-9876"
-const policy = { maxRetries: 2, baseDelayMs: 1000, maxDelayMs: 10_000, jitter: false, requestTimeoutMs: 30_000, maxRetryAfterMs: 120_000 }
+const policy = {
+  maxRetries: 2,
+  baseDelayMs: 1000,
+  maxDelayMs: 10_000,
+  jitter: false,
+  requestTimeoutMs: 30_000,
+  maxRetryAfterMs: 120_000
+}
 
 const restLayer = (script: Array<Scripted>, seen: Array<{ url: string; auth: string | undefined }>, retry = policy) =>
-  Layer.scoped(PolygonRest, PolygonRestLive.make({ baseUrl: "https://api.polygon.io", apiKey: Redacted.make(KEY), retry, maxConcurrency: 2, pageLimit: 50_000 })).pipe(
-    Layer.provide(Layer.succeed(HttpClient.HttpClient, scriptedClient(script, seen)))
-  )
+  Layer.scoped(
+    PolygonRest,
+    PolygonRestLive.make({
+      baseUrl: "https://api.polygon.io",
+      apiKey: Redacted.make(KEY),
+      retry,
+      maxConcurrency: 2,
+      pageLimit: 50_000
+    })
+  ).pipe(Layer.provide(Layer.succeed(HttpClient.HttpClient, scriptedClient(script, seen))))
 
 const ok = { status: 200, body: { status: "OK", results: [{ t: 1, o: 1, h: 1, l: 1, c: 1, v: 1 }] } }
 
@@ -32,11 +49,17 @@ describe("PolygonRest retries (TestClock)", () => {
       const seen: Array<{ url: string; auth: string | undefined }> = []
       const script: Array<Scripted> = [
         { status: 503, body: { status: "ERROR", error: "Internal server error" } },
-        { status: 429, body: { status: "ERROR", error: "You've exceeded the maximum requests per minute" }, headers: { "retry-after": "7" } },
+        {
+          status: 429,
+          body: { status: "ERROR", error: "You've exceeded the maximum requests per minute" },
+          headers: { "retry-after": "7" }
+        },
         ok
       ]
       const fiber = yield* Effect.fork(
-        Effect.flatMap(PolygonRest, (r) => r.aggs({ ticker: "SPY", timespan: "second", from: "2025-10-28", to: "2025-10-28" })).pipe(Effect.provide(restLayer(script, seen)))
+        Effect.flatMap(PolygonRest, (r) =>
+          r.aggs({ ticker: "SPY", timespan: "second", from: "2025-10-28", to: "2025-10-28" })
+        ).pipe(Effect.provide(restLayer(script, seen)))
       )
       yield* TestClock.adjust("1 millis")
       assert.strictEqual(seen.length, 1)
@@ -48,7 +71,10 @@ describe("PolygonRest retries (TestClock)", () => {
       assert.strictEqual(seen.length, 3)
       const items = yield* Fiber.join(fiber)
       assert.strictEqual(items.length, 1)
-      assert.ok(seen.every((s) => s.auth === `Bearer ${KEY}` && !s.url.includes(KEY)), "key only in the Authorization header")
+      assert.ok(
+        seen.every((s) => s.auth === `Bearer ${KEY}` && !s.url.includes(KEY)),
+        "key only in the Authorization header"
+      )
     })
   )
 
@@ -56,7 +82,9 @@ describe("PolygonRest retries (TestClock)", () => {
     Effect.gen(function* () {
       const seen: Array<{ url: string; auth: string | undefined }> = []
       const script = Array.from({ length: 5 }, () => ({ status: 502, body: { status: "ERROR", error: "Bad gateway" } }))
-      const fiber = yield* Effect.fork(Effect.flatMap(PolygonRest, (r) => r.holidays()).pipe(Effect.provide(restLayer(script, seen)), Effect.exit))
+      const fiber = yield* Effect.fork(
+        Effect.flatMap(PolygonRest, (r) => r.holidays()).pipe(Effect.provide(restLayer(script, seen)), Effect.exit)
+      )
       yield* TestClock.adjust("1 minute")
       const exit = yield* Fiber.join(fiber)
       assert.strictEqual(seen.length, 3)
@@ -72,7 +100,13 @@ describe("PolygonRest retries (TestClock)", () => {
       const script = Array.from({ length: 6 }, () => ({ status: 500, body: { status: "ERROR", error: "boom" } }))
       const retry = { ...policy, maxRetries: 5, jitter: true, maxDelayMs: 3000 }
       const layer = restLayer(script, seen, retry)
-      const fiber = yield* Effect.fork(Effect.flatMap(PolygonRest, (r) => r.holidays()).pipe(Effect.provide(layer), Effect.exit, Effect.withRandom(Random.make("seed"))))
+      const fiber = yield* Effect.fork(
+        Effect.flatMap(PolygonRest, (r) => r.holidays()).pipe(
+          Effect.provide(layer),
+          Effect.exit,
+          Effect.withRandom(Random.make("seed"))
+        )
+      )
       for (let ms = 0; ms <= 16_000; ms += 20) {
         const before = seen.length
         yield* TestClock.adjust("20 millis")
@@ -94,8 +128,13 @@ describe("PolygonRest retries (TestClock)", () => {
   it.effect("401 fails at once with the server's message and never shows the key", () =>
     Effect.gen(function* () {
       const seen: Array<{ url: string; auth: string | undefined }> = []
-      const script: Array<Scripted> = [{ status: 401, body: { status: "ERROR", request_id: "x", error: `Unknown API Key ${KEY}` } }]
-      const exit = yield* Effect.flatMap(PolygonRest, (r) => r.news({ ticker: "SPY" })).pipe(Effect.provide(restLayer(script, seen)), Effect.exit)
+      const script: Array<Scripted> = [
+        { status: 401, body: { status: "ERROR", request_id: "x", error: `Unknown API Key ${KEY}` } }
+      ]
+      const exit = yield* Effect.flatMap(PolygonRest, (r) => r.news({ ticker: "SPY" })).pipe(
+        Effect.provide(restLayer(script, seen)),
+        Effect.exit
+      )
       assert.strictEqual(seen.length, 1)
       assert.ok(Exit.isFailure(exit))
       const text = JSON.stringify(exit)
@@ -108,8 +147,13 @@ describe("PolygonRest retries (TestClock)", () => {
   it.effect("next_url on another origin is refused rather than sent the key", () =>
     Effect.gen(function* () {
       const seen: Array<{ url: string; auth: string | undefined }> = []
-      const script: Array<Scripted> = [{ status: 200, body: { status: "OK", results: [], next_url: "https://evil.example/v2/x?cursor=abc" } }]
-      const exit = yield* Effect.flatMap(PolygonRest, (r) => r.contracts({})).pipe(Effect.provide(restLayer(script, seen)), Effect.exit)
+      const script: Array<Scripted> = [
+        { status: 200, body: { status: "OK", results: [], next_url: "https://evil.example/v2/x?cursor=abc" } }
+      ]
+      const exit = yield* Effect.flatMap(PolygonRest, (r) => r.contracts({})).pipe(
+        Effect.provide(restLayer(script, seen)),
+        Effect.exit
+      )
       assert.strictEqual(seen.length, 1)
       assert.include(JSON.stringify(exit), "refusing to send the key")
     })

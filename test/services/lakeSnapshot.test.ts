@@ -26,16 +26,33 @@ const OPEN = nyTimeMs(DATE, 9, 30)
 
 const bars = (seconds: number, received: number, ticker = "O:SPY251028C00580000"): Array<Row> =>
   Array.from({ length: seconds }, (_, s) => ({
-    ticker, window_start_ms: OPEN + s * 1000, open: 1, high: 2, low: 0.5, close: received, volume: 10, vwap: 1,
-    transactions: 1, window_end_ms: null, accumulated_volume: null, official_open: null, day_vwap: null, avg_trade_size: null, otc: null,
-    source: "ws", received_at_ms: received, extra: null
+    ticker,
+    window_start_ms: OPEN + s * 1000,
+    open: 1,
+    high: 2,
+    low: 0.5,
+    close: received,
+    volume: 10,
+    vwap: 1,
+    transactions: 1,
+    window_end_ms: null,
+    accumulated_volume: null,
+    official_open: null,
+    day_vwap: null,
+    avg_trade_size: null,
+    otc: null,
+    source: "ws",
+    received_at_ms: received,
+    extra: null
   }))
 
 const count = async (files: ReadonlyArray<string>) => {
   const db = await DuckDBInstance.create(":memory:")
   const c = await db.connect()
   try {
-    const r = await c.runAndReadAll(`SELECT count(*)::DOUBLE, max(close) FROM read_parquet([${files.map(DuckDb.sqlString).join(", ")}])`)
+    const r = await c.runAndReadAll(
+      `SELECT count(*)::DOUBLE, max(close) FROM read_parquet([${files.map(DuckDb.sqlString).join(", ")}])`
+    )
     return r.getRowsJS()[0] as [number, number]
   } finally {
     c.closeSync()
@@ -53,7 +70,10 @@ describe("lake snapshots (reads while files are replaced)", () => {
       yield* writer.upsert(OPTIONS_SCHEMA, root, DATE, { rows: bars(120, 1) })
       const snap = yield* Effect.promise(() => openSnapshot(root))
       const pinned = yield* Effect.promise(() => snap.pinPartition("options", DATE))
-      assert.deepStrictEqual(pinned.map((f) => path.basename(f)), ["bars-0930.parquet"])
+      assert.deepStrictEqual(
+        pinned.map((f) => path.basename(f)),
+        ["bars-0930.parquet"]
+      )
       // A correction of every bar and 60 more: the partition's file is replaced.
       yield* writer.upsert(OPTIONS_SCHEMA, root, DATE, { rows: bars(180, 2) })
       assert.deepStrictEqual(yield* Effect.promise(() => count(pinned)), [120, 1])
@@ -76,25 +96,39 @@ describe("lake snapshots (reads while files are replaced)", () => {
     }).pipe(Effect.provide(WriterLayer))
   )
 
-  it.scoped("LakeReader.open racing a writer that replaces the partition's files: no read fails, each stages one whole version", () =>
-    Effect.gen(function* () {
-      const root = yield* Effect.promise(() => fs.mkdtemp(path.join(os.tmpdir(), "snapshot-race-")))
-      const writer = yield* ParquetWriter.ParquetWriter
-      const reader = yield* LakeReader.make(root)
-      // Version v: eight contracts, each with every 2nd second of the first hour plus each second of
-      // its first v minutes, all received at v; each upsert corrects every bar, so it replaces each of the six files.
-      const tickers = Array.from({ length: 8 }, (_, i) => `O:SPY251028C00${570 + i}000`)
-      const version = (v: number) => tickers.flatMap((t) => bars(3600, v, t).filter((_, s) => s % 2 === 0 || s < 60 * v))
-      const sizes = new Set(Array.from({ length: 50 }, (_, i) => version(i + 1).length))
-      yield* writer.upsert(OPTIONS_SCHEMA, root, DATE, { rows: version(1) })
-      const next = yield* Ref.make(1)
-      const writing = yield* Effect.fork(Effect.forever(Effect.flatMap(Ref.updateAndGet(next, (v) => (v % 50) + 1), (v) => writer.upsert(OPTIONS_SCHEMA, root, DATE, { rows: version(v) }))))
-      const seen: Array<number> = []
-      for (let i = 0; i < 60; i++) seen.push(yield* Effect.scoped(Effect.map(reader.open("options", DATE), (p) => p.total)))
-      yield* Fiber.interrupt(writing)
-      assert.isTrue(seen.every((n) => sizes.has(n)), `staged totals ${[...new Set(seen)].join(",")}`)
-      // Anti-vacuity: the reads saw the partition change under them.
-      assert.isAbove(new Set(seen).size, 5)
-    }).pipe(Effect.provide(WriterLayer))
+  it.scoped(
+    "LakeReader.open racing a writer that replaces the partition's files: no read fails, each stages one whole version",
+    () =>
+      Effect.gen(function* () {
+        const root = yield* Effect.promise(() => fs.mkdtemp(path.join(os.tmpdir(), "snapshot-race-")))
+        const writer = yield* ParquetWriter.ParquetWriter
+        const reader = yield* LakeReader.make(root)
+        // Version v: eight contracts, each with every 2nd second of the first hour plus each second of
+        // its first v minutes, all received at v; each upsert corrects every bar, so it replaces each of the six files.
+        const tickers = Array.from({ length: 8 }, (_, i) => `O:SPY251028C00${570 + i}000`)
+        const version = (v: number) =>
+          tickers.flatMap((t) => bars(3600, v, t).filter((_, s) => s % 2 === 0 || s < 60 * v))
+        const sizes = new Set(Array.from({ length: 50 }, (_, i) => version(i + 1).length))
+        yield* writer.upsert(OPTIONS_SCHEMA, root, DATE, { rows: version(1) })
+        const next = yield* Ref.make(1)
+        const writing = yield* Effect.fork(
+          Effect.forever(
+            Effect.flatMap(
+              Ref.updateAndGet(next, (v) => (v % 50) + 1),
+              (v) => writer.upsert(OPTIONS_SCHEMA, root, DATE, { rows: version(v) })
+            )
+          )
+        )
+        const seen: Array<number> = []
+        for (let i = 0; i < 60; i++)
+          seen.push(yield* Effect.scoped(Effect.map(reader.open("options", DATE), (p) => p.total)))
+        yield* Fiber.interrupt(writing)
+        assert.isTrue(
+          seen.every((n) => sizes.has(n)),
+          `staged totals ${[...new Set(seen)].join(",")}`
+        )
+        // Anti-vacuity: the reads saw the partition change under them.
+        assert.isAbove(new Set(seen).size, 5)
+      }).pipe(Effect.provide(WriterLayer))
   )
 })

@@ -20,9 +20,24 @@ const DATE = "2025-10-28"
 const OPEN = nyTimeMs(DATE, 9, 30)
 
 const bar = (ticker: string, second: number, received: number, close = 1): Row => ({
-  ticker, window_start_ms: OPEN + second * 1000, open: 1, high: 2, low: 0.5, close, volume: 10, vwap: 1, transactions: 1,
-  window_end_ms: null, accumulated_volume: null, official_open: null, day_vwap: null, avg_trade_size: null, otc: null,
-  source: "ws", received_at_ms: received, extra: null
+  ticker,
+  window_start_ms: OPEN + second * 1000,
+  open: 1,
+  high: 2,
+  low: 0.5,
+  close,
+  volume: 10,
+  vwap: 1,
+  transactions: 1,
+  window_end_ms: null,
+  accumulated_volume: null,
+  official_open: null,
+  day_vwap: null,
+  avg_trade_size: null,
+  otc: null,
+  source: "ws",
+  received_at_ms: received,
+  extra: null
 })
 
 /** Every row of the partition with the file holding it. */
@@ -53,7 +68,10 @@ describe("ParquetWriter.upsert (the lake contract)", () => {
       const r1 = yield* writer.upsert(OPTIONS_SCHEMA, root, DATE, { rows: first })
       assert.strictEqual(r1.rows, first.length)
       const before = yield* fileState(dir)
-      assert.deepStrictEqual([...before.keys()], ["bars-0930.parquet", "bars-0940.parquet", "bars-0950.parquet", "bars-1000.parquet"])
+      assert.deepStrictEqual(
+        [...before.keys()],
+        ["bars-0930.parquet", "bars-0940.parquet", "bars-0950.parquet", "bars-1000.parquet"]
+      )
 
       // A correction of 09:41:03 (newer), a stale version of 09:52:01 (older: must lose), a new bar in 09:42.
       const s1 = 11 * 60 + 3 - ((11 * 60 + 3) % 7)
@@ -62,7 +80,10 @@ describe("ParquetWriter.upsert (the lake contract)", () => {
         batches: [],
         rows: [bar(tickers[0]!, s1, 200, 9), bar(tickers[1]!, s2, 50, 7), bar(tickers[0]!, 12 * 60 + 1, 200, 5)]
       })
-      assert.deepStrictEqual(r2.written.map((f) => path.basename(f)), ["bars-0940.parquet", "bars-0950.parquet"])
+      assert.deepStrictEqual(
+        r2.written.map((f) => path.basename(f)),
+        ["bars-0940.parquet", "bars-0950.parquet"]
+      )
       const after = yield* fileState(dir)
       // Untouched files are the same inodes; touched ones were replaced (a rename, never an edit).
       assert.strictEqual(after.get("bars-0930.parquet"), before.get("bars-0930.parquet"))
@@ -91,29 +112,59 @@ describe("ParquetWriter.upsert (the lake contract)", () => {
       yield* writer.upsert(SPY_SCHEMA, root, DATE, { rows: [bar("SPY", 0, 5, 2)] })
       yield* writer.upsert(SPY_SCHEMA, root, DATE, { rows: [bar("SPY", 0, 5, 2)] })
       const rows = yield* lakeRows(dir)
-      assert.deepStrictEqual(rows.map((r) => [r.t - OPEN, r.close, r.file]), [[0, 2, "bars-0900.parquet"], [1000, 1, "bars-0900.parquet"]])
+      assert.deepStrictEqual(
+        rows.map((r) => [r.t - OPEN, r.close, r.file]),
+        [
+          [0, 2, "bars-0900.parquet"],
+          [1000, 1, "bars-0900.parquet"]
+        ]
+      )
     }).pipe(Effect.provide(TestLayer))
   )
 
-  it.scoped("into an empty partition: incoming rows that repeat a key keep the latest received; unique rows are written as they are, key-sorted", () =>
-    Effect.gen(function* () {
-      const root = yield* Effect.promise(() => fs.mkdtemp(path.join(os.tmpdir(), "upsert-")))
-      const writer = yield* ParquetWriter.ParquetWriter
-      // Repeated keys (the dedupe path): 09:30:00 three times, the middle one received last.
-      yield* writer.upsert(SPY_SCHEMA, root, DATE, { rows: [bar("SPY", 0, 5, 1), bar("SPY", 0, 9, 2), bar("SPY", 2, 5, 3), bar("SPY", 0, 7, 4)] })
-      const dupes = yield* lakeRows(lakePaths(root).partitionDir("spy", DATE))
-      assert.deepStrictEqual(dupes.map((r) => [r.t - OPEN, r.close, r.received]), [[0, 2, 9], [2000, 3, 5]])
-      // Unique keys, unsorted, over two buckets (the no-dedupe path): every row, in key order within each file.
-      const tickers = ["O:SPY251028P00580000", "O:SPY251028C00580000"]
-      yield* writer.upsert(OPTIONS_SCHEMA, root, DATE, { rows: [bar(tickers[0]!, 700, 1), bar(tickers[1]!, 3, 1), bar(tickers[0]!, 3, 1), bar(tickers[1]!, 601, 1)] })
-      const rows = yield* lakeRows(lakePaths(root).partitionDir("options", DATE))
-      const order = yield* Effect.flatMap(DuckDb.DuckDb, (db) =>
-        db.query<{ ticker: string; t: number }>(`SELECT ticker, window_start_ms::DOUBLE AS t FROM read_parquet('${lakePaths(root).partitionDir("options", DATE)}/bars-0930.parquet')`))
-      assert.deepStrictEqual(rows.map((r) => [r.ticker, r.t - OPEN, r.file]), [
-        [tickers[1], 3000, "bars-0930.parquet"], [tickers[1], 601_000, "bars-0940.parquet"], [tickers[0], 3000, "bars-0930.parquet"], [tickers[0], 700_000, "bars-0940.parquet"]
-      ])
-      assert.deepStrictEqual(order.map((r) => r.ticker), [tickers[1], tickers[0]])
-    }).pipe(Effect.provide(TestLayer))
+  it.scoped(
+    "into an empty partition: incoming rows that repeat a key keep the latest received; unique rows are written as they are, key-sorted",
+    () =>
+      Effect.gen(function* () {
+        const root = yield* Effect.promise(() => fs.mkdtemp(path.join(os.tmpdir(), "upsert-")))
+        const writer = yield* ParquetWriter.ParquetWriter
+        // Repeated keys (the dedupe path): 09:30:00 three times, the middle one received last.
+        yield* writer.upsert(SPY_SCHEMA, root, DATE, {
+          rows: [bar("SPY", 0, 5, 1), bar("SPY", 0, 9, 2), bar("SPY", 2, 5, 3), bar("SPY", 0, 7, 4)]
+        })
+        const dupes = yield* lakeRows(lakePaths(root).partitionDir("spy", DATE))
+        assert.deepStrictEqual(
+          dupes.map((r) => [r.t - OPEN, r.close, r.received]),
+          [
+            [0, 2, 9],
+            [2000, 3, 5]
+          ]
+        )
+        // Unique keys, unsorted, over two buckets (the no-dedupe path): every row, in key order within each file.
+        const tickers = ["O:SPY251028P00580000", "O:SPY251028C00580000"]
+        yield* writer.upsert(OPTIONS_SCHEMA, root, DATE, {
+          rows: [bar(tickers[0]!, 700, 1), bar(tickers[1]!, 3, 1), bar(tickers[0]!, 3, 1), bar(tickers[1]!, 601, 1)]
+        })
+        const rows = yield* lakeRows(lakePaths(root).partitionDir("options", DATE))
+        const order = yield* Effect.flatMap(DuckDb.DuckDb, (db) =>
+          db.query<{ ticker: string; t: number }>(
+            `SELECT ticker, window_start_ms::DOUBLE AS t FROM read_parquet('${lakePaths(root).partitionDir("options", DATE)}/bars-0930.parquet')`
+          )
+        )
+        assert.deepStrictEqual(
+          rows.map((r) => [r.ticker, r.t - OPEN, r.file]),
+          [
+            [tickers[1], 3000, "bars-0930.parquet"],
+            [tickers[1], 601_000, "bars-0940.parquet"],
+            [tickers[0], 3000, "bars-0930.parquet"],
+            [tickers[0], 700_000, "bars-0940.parquet"]
+          ]
+        )
+        assert.deepStrictEqual(
+          order.map((r) => r.ticker),
+          [tickers[1], tickers[0]]
+        )
+      }).pipe(Effect.provide(TestLayer))
   )
 
   it.scoped("replace leaves exactly the incoming rows; files of an older layout are folded in by a merge", () =>
@@ -125,12 +176,25 @@ describe("ParquetWriter.upsert (the lake contract)", () => {
       yield* writer.write(SPY_SCHEMA, [bar("SPY", 0, 1, 1), bar("SPY", 3600, 1, 1)], path.join(dir, "backfill.parquet"))
       yield* writer.write(SPY_SCHEMA, [bar("SPY", 0, 2, 2)], path.join(dir, "live.parquet"))
       yield* writer.upsert(SPY_SCHEMA, root, DATE, { rows: [bar("SPY", 7200, 3, 3)] })
-      assert.deepStrictEqual([...(yield* fileState(dir)).keys()], ["bars-0900.parquet", "bars-1000.parquet", "bars-1100.parquet"])
-      assert.deepStrictEqual((yield* lakeRows(dir)).map((r) => [r.t - OPEN, r.close]), [[0, 2], [3_600_000, 1], [7_200_000, 3]])
+      assert.deepStrictEqual(
+        [...(yield* fileState(dir)).keys()],
+        ["bars-0900.parquet", "bars-1000.parquet", "bars-1100.parquet"]
+      )
+      assert.deepStrictEqual(
+        (yield* lakeRows(dir)).map((r) => [r.t - OPEN, r.close]),
+        [
+          [0, 2],
+          [3_600_000, 1],
+          [7_200_000, 3]
+        ]
+      )
 
       const r = yield* writer.upsert(SPY_SCHEMA, root, DATE, { rows: [bar("SPY", 5, 4, 4)] }, "replace")
       assert.deepStrictEqual(r.removed.map((f) => path.basename(f)).sort(), ["bars-1000.parquet", "bars-1100.parquet"])
-      assert.deepStrictEqual((yield* lakeRows(dir)).map((r) => [r.t - OPEN, r.close, r.file]), [[5000, 4, "bars-0900.parquet"]])
+      assert.deepStrictEqual(
+        (yield* lakeRows(dir)).map((r) => [r.t - OPEN, r.close, r.file]),
+        [[5000, 4, "bars-0900.parquet"]]
+      )
     }).pipe(Effect.provide(TestLayer))
   )
 
@@ -140,10 +204,26 @@ describe("ParquetWriter.upsert (the lake contract)", () => {
       const dir = lakePaths(root).partitionDir("news", DATE)
       const writer = yield* ParquetWriter.ParquetWriter
       const article = (id: string, received: number): Row =>
-        Object.fromEntries(NEWS_SCHEMA.columns.map((c) => [c.name, c.name === "id" ? id : c.name === "received_at_ms" ? received : c.type === "BIGINT" ? OPEN : c.nullable ? null : "v"]))
+        Object.fromEntries(
+          NEWS_SCHEMA.columns.map((c) => [
+            c.name,
+            c.name === "id"
+              ? id
+              : c.name === "received_at_ms"
+                ? received
+                : c.type === "BIGINT"
+                  ? OPEN
+                  : c.nullable
+                    ? null
+                    : "v"
+          ])
+        )
       // Twenty writes at once, each of its own article plus a shared one: the lock serializes them.
-      yield* Effect.forEach(Array.from({ length: 20 }, (_, i) => i), (i) =>
-        writer.upsert(NEWS_SCHEMA, root, DATE, { rows: [article(`a${i}`, i), article("shared", i)] }), { concurrency: "unbounded", discard: true })
+      yield* Effect.forEach(
+        Array.from({ length: 20 }, (_, i) => i),
+        (i) => writer.upsert(NEWS_SCHEMA, root, DATE, { rows: [article(`a${i}`, i), article("shared", i)] }),
+        { concurrency: "unbounded", discard: true }
+      )
       const db = yield* DuckDb.DuckDb
       const rows = yield* db.query<{ id: string; received: number; file: string }>(
         `SELECT id, received_at_ms::DOUBLE AS received, parse_filename(filename) AS file FROM read_parquet('${dir}/*.parquet', filename = true) ORDER BY id`

@@ -42,7 +42,8 @@ const keysOf = (bars: ReadonlyArray<{ t: number }>, ticker: string) => bars.map(
 
 describe("simulator --delay-s", () => {
   it("a WebSocket subscriber at simulated time T receives exactly the bars with end <= T - delay", async () => {
-    const T0 = nyTimeMs(DATE, 10), T1 = nyTimeMs(DATE, 10, 2)
+    const T0 = nyTimeMs(DATE, 10),
+      T1 = nyTimeMs(DATE, 10, 2)
     const { sim, set } = await start(T0, DELAY_S)
     const spy = await authed(`${sim.wsUrl}/stocks`, "A.SPY")
     const vix = await authed(`${sim.wsUrl}/indices`, "A.I:VIX")
@@ -50,9 +51,18 @@ describe("simulator --delay-s", () => {
     // the replay's cursor is the feed's time: the bars of 09:45:00 are next, whatever the wall clock says
     expect(sim.ws.nowMs()).toBe(T0 - DELAY_S * 1000)
     set(T1)
-    const lo = T0 - DELAY_S * 1000, hi = T1 - DELAY_S * 1000 // window ends in (lo, hi]
-    const expected = (ticker: string) => keysOf(market.secondBars(ticker, DATE).filter((b) => b.t >= lo && b.t + 1000 <= hi), ticker)
-    const lastOf = (ticker: string) => market.secondBars(ticker, DATE).filter((b) => b.t + 1000 <= hi).at(-1)!.t
+    const lo = T0 - DELAY_S * 1000,
+      hi = T1 - DELAY_S * 1000 // window ends in (lo, hi]
+    const expected = (ticker: string) =>
+      keysOf(
+        market.secondBars(ticker, DATE).filter((b) => b.t >= lo && b.t + 1000 <= hi),
+        ticker
+      )
+    const lastOf = (ticker: string) =>
+      market
+        .secondBars(ticker, DATE)
+        .filter((b) => b.t + 1000 <= hi)
+        .at(-1)!.t
     await spy.until(() => spy.reached("A", lastOf("SPY")))
     await vix.until(() => vix.reached("A", lastOf("I:VIX")))
     expect(sim.ws.nowMs()).toBe(hi)
@@ -61,7 +71,16 @@ describe("simulator --delay-s", () => {
     expect(got(vix)).toEqual(expected("I:VIX"))
     // 09:45:00-09:46:59 of SPY: the same values as the real-time feed sends
     const first = market.secondBars("SPY", DATE).find((b) => b.t >= lo) as WireAgg
-    expect(spy.events("A")[0]).toMatchObject({ sym: "SPY", s: first.t, e: first.t + 1000, o: first.o, c: first.c, h: first.h, l: first.l, v: first.v })
+    expect(spy.events("A")[0]).toMatchObject({
+      sym: "SPY",
+      s: first.t,
+      e: first.t + 1000,
+      o: first.o,
+      c: first.c,
+      h: first.h,
+      l: first.l,
+      v: first.v
+    })
   })
 
   it("REST aggregates of today stop at now - delay (complete bars); earlier days are whole", async () => {
@@ -69,7 +88,9 @@ describe("simulator --delay-s", () => {
     const { sim } = await start(now, DELAY_S)
     const cut = now - DELAY_S * 1000 // 14:52:30
     const aggs = async (ticker: string, span: string, date = DATE) => {
-      const r = await getUrl(withKey(`${sim.url}/v2/aggs/ticker/${ticker}/range/1/${span}/${date}/${date}?limit=50000&sort=asc`))
+      const r = await getUrl(
+        withKey(`${sim.url}/v2/aggs/ticker/${ticker}/range/1/${span}/${date}/${date}?limit=50000&sort=asc`)
+      )
       expect(r.status).toBe(200)
       expect(r.body.next_url).toBeUndefined()
       return ((r.body.results ?? []) as Array<{ t: number }>).map((b) => `${ticker}|${b.t}`)
@@ -77,9 +98,16 @@ describe("simulator --delay-s", () => {
     // the simulator serves extended hours by default: pre-market bars of today are there, up to the cut
     const full = (ticker: string, date = DATE) => market.extendedSecondBars!(ticker, date)
     for (const ticker of ["SPY", "I:VIX"]) {
-      expect(await aggs(ticker, "second")).toEqual(keysOf(full(ticker).filter((b) => b.t + 1000 <= cut), ticker))
+      expect(await aggs(ticker, "second")).toEqual(
+        keysOf(
+          full(ticker).filter((b) => b.t + 1000 <= cut),
+          ticker
+        )
+      )
       const minutes = new Set(full(ticker).map((b) => b.t - (b.t % 60_000)))
-      expect(await aggs(ticker, "minute")).toEqual([...minutes].filter((t) => t + 60_000 <= cut).map((t) => `${ticker}|${t}`))
+      expect(await aggs(ticker, "minute")).toEqual(
+        [...minutes].filter((t) => t + 60_000 <= cut).map((t) => `${ticker}|${t}`)
+      )
       expect(await aggs(ticker, "second", "2025-10-27")).toEqual(keysOf(full(ticker, "2025-10-27"), ticker))
       // today's day bar is not complete: not served
       expect(await aggs(ticker, "day")).toEqual([])
@@ -94,6 +122,8 @@ describe("simulator --delay-s", () => {
   it("without a delay, REST serves today's whole day as before", async () => {
     const { sim } = await start(nyTimeMs(DATE, 10), 0)
     const r = await getUrl(withKey(`${sim.url}/v2/aggs/ticker/SPY/range/1/second/${DATE}/${DATE}?limit=50000`))
-    expect(((r.body.results ?? []) as Array<{ t: number }>).map((b) => `SPY|${b.t}`)).toEqual(keysOf(market.extendedSecondBars!("SPY", DATE), "SPY"))
+    expect(((r.body.results ?? []) as Array<{ t: number }>).map((b) => `SPY|${b.t}`)).toEqual(
+      keysOf(market.extendedSecondBars!("SPY", DATE), "SPY")
+    )
   })
 })

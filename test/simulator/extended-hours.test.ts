@@ -19,7 +19,10 @@ const full = (ticker: string, date: string) => market.extendedSecondBars!(ticker
 /** The ATM call of `date` expiring that day (the busiest contract). */
 const atmCall = (date: string) => {
   const open = market.officialOpen(date)
-  return market.contracts(date).find((c) => c.expiration_date === date && c.contract_type === "call" && c.strike_price === Math.round(open))!.ticker
+  return market
+    .contracts(date)
+    .find((c) => c.expiration_date === date && c.contract_type === "call" && c.strike_price === Math.round(open))!
+    .ticker
 }
 
 const perMinute = (bars: ReadonlyArray<{ t: number }>, lo: number, hi: number) =>
@@ -28,8 +31,10 @@ const perMinute = (bars: ReadonlyArray<{ t: number }>, lo: number, hi: number) =
 describe("SyntheticMarket extended hours", () => {
   it("keeps secondBars the regular session and wraps it, unchanged, in pre-market and after-hours bars", () => {
     for (const ticker of ["SPY", "I:VIX", atmCall(DAY)]) {
-      const session = market.secondBars(ticker, DAY), day = full(ticker, DAY)
-      const open = nyTimeMs(DAY, 9, 30), close = nyTimeMs(DAY, 16)
+      const session = market.secondBars(ticker, DAY),
+        day = full(ticker, DAY)
+      const open = nyTimeMs(DAY, 9, 30),
+        close = nyTimeMs(DAY, 16)
       const inside = day.filter((b) => b.t >= open && b.t < close)
       expect(inside).toEqual(session)
       expect(inside.every((b, i) => b === session[i])).toBe(true)
@@ -53,7 +58,9 @@ describe("SyntheticMarket extended hours", () => {
       expect(thin).toBeGreaterThan(1)
       expect(thin).toBeLessThan(regular / 10)
     }
-    expect(day.every((b) => b.l <= Math.min(b.o, b.c) && b.h >= Math.max(b.o, b.c) && b.vw >= b.l && b.vw <= b.h && b.v >= 1)).toBe(true)
+    expect(
+      day.every((b) => b.l <= Math.min(b.o, b.c) && b.h >= Math.max(b.o, b.c) && b.vw >= b.l && b.vw <= b.h && b.v >= 1)
+    ).toBe(true)
   })
 
   it("options trade until 16:15, I:VIX has values 03:15–09:25 and 16:00–16:15 (UNCONFIRMED windows)", () => {
@@ -64,7 +71,8 @@ describe("SyntheticMarket extended hours", () => {
     expect(after[after.length - 1]!.t).toBeLessThan(nyTimeMs(DAY, 16, 15))
     expect(option[0]!.t).toBeGreaterThanOrEqual(nyTimeMs(DAY, 9, 30))
     const vix = full("I:VIX", DAY)
-    const open = nyTimeMs(DAY, 9, 30), close = nyTimeMs(DAY, 16)
+    const open = nyTimeMs(DAY, 9, 30),
+      close = nyTimeMs(DAY, 16)
     expect(vix[0]!.t).toBe(nyTimeMs(DAY, 3, 15))
     expect(vix.filter((b) => b.t < open).length).toBe(6 * 3600 + 10 * 60)
     expect(vix.filter((b) => b.t >= close).length).toBe(15 * 60)
@@ -93,7 +101,8 @@ describe("REST with and without extended hours", () => {
     await extended.close()
     await regular.close()
   })
-  const onExtended = restHelpers(() => extended), onRegular = restHelpers(() => regular)
+  const onExtended = restHelpers(() => extended),
+    onRegular = restHelpers(() => regular)
 
   it("serves the whole extended day by default and the session only with extendedHours: false", async () => {
     for (const ticker of ["SPY", "I:VIX"]) {
@@ -108,7 +117,8 @@ describe("REST with and without extended hours", () => {
 })
 
 describe("WebSocket with and without extended hours", () => {
-  const PRE = nyTimeMs(DAY, 8), UNTIL = nyTimeMs(DAY, 8, 20)
+  const PRE = nyTimeMs(DAY, 8),
+    UNTIL = nyTimeMs(DAY, 8, 20)
   const stream = async (extendedHours: boolean, until: number) => {
     const sim = await startSimulator({ seed: SEED, clock: makeSimClock({ startMs: PRE, speed: "max" }), extendedHours })
     const r = await authed(`${sim.wsUrl}/stocks`, "A.SPY")
@@ -120,10 +130,14 @@ describe("WebSocket with and without extended hours", () => {
 
   it("streams the pre-market bars at their time of day, `op` the regular open; without extended hours it waits for 09:30", async () => {
     const { sim, events } = await stream(true, UNTIL)
-    const truth = sim.market.extendedSecondBars!("SPY", DAY).filter((b) => b.t >= PRE && b.t < UNTIL) as ReadonlyArray<WireAgg>
+    const truth = sim.market.extendedSecondBars!("SPY", DAY).filter(
+      (b) => b.t >= PRE && b.t < UNTIL
+    ) as ReadonlyArray<WireAgg>
     expect(truth.length).toBeGreaterThan(20)
     const got = events.filter((e) => (e["s"] as number) < UNTIL)
-    expect(got.map((e) => [e["s"], e["o"], e["h"], e["l"], e["c"], e["v"], e["vw"]])).toEqual(truth.map((b) => [b.t, b.o, b.h, b.l, b.c, b.v, b.vw]))
+    expect(got.map((e) => [e["s"], e["o"], e["h"], e["l"], e["c"], e["v"], e["vw"]])).toEqual(
+      truth.map((b) => [b.t, b.o, b.h, b.l, b.c, b.v, b.vw])
+    )
     expect(new Set(got.map((e) => e["op"]))).toEqual(new Set([makeSyntheticMarket(SEED).officialOpen(DAY)]))
 
     const regular = await stream(false, nyTimeMs(DAY, 9, 31))

@@ -30,7 +30,8 @@ describe("SyntheticMarket determinism", () => {
 describe("SPY and VIX per-second bars", () => {
   it("stay inside the regular session, one bar per second at most, ~5% seconds missing", () => {
     const bars = spy(DAY)
-    const open = nyTimeMs(DAY, 9, 30), close = nyTimeMs(DAY, 16)
+    const open = nyTimeMs(DAY, 9, 30),
+      close = nyTimeMs(DAY, 16)
     expect(bars[0]!.t).toBeGreaterThanOrEqual(open)
     expect(bars[bars.length - 1]!.t).toBeLessThan(close)
     expect(bars.every((b, i) => b.t % 1000 === 0 && (i === 0 || b.t - bars[i - 1]!.t >= 1000))).toBe(true)
@@ -41,9 +42,19 @@ describe("SPY and VIX per-second bars", () => {
 
   it("have consistent wire fields: cents prices, l ≤ o,c ≤ h, vw in [l,h], integer sizes", () => {
     for (const b of spy(DAY)) {
-      const valid = [b.o, b.h, b.l, b.c].every(isCents) && b.l <= Math.min(b.o, b.c) && b.h >= Math.max(b.o, b.c) &&
-        b.vw >= b.l && b.vw <= b.h && Number.isInteger(b.v) && b.v >= 100 && b.v <= 20_000 && Number.isInteger(b.n) && b.n >= 1 &&
-        b.o > 450 && b.o < 700
+      const valid =
+        [b.o, b.h, b.l, b.c].every(isCents) &&
+        b.l <= Math.min(b.o, b.c) &&
+        b.h >= Math.max(b.o, b.c) &&
+        b.vw >= b.l &&
+        b.vw <= b.h &&
+        Number.isInteger(b.v) &&
+        b.v >= 100 &&
+        b.v <= 20_000 &&
+        Number.isInteger(b.n) &&
+        b.n >= 1 &&
+        b.o > 450 &&
+        b.o < 700
       if (!valid) expect(b).toBe("a valid bar")
     }
   })
@@ -54,7 +65,9 @@ describe("SPY and VIX per-second bars", () => {
     expect(bars[0]!.t).toBe(nyTimeMs(DAY, 9, 30))
     expect(bars[bars.length - 1]!.t).toBe(nyTimeMs(DAY, 15, 59, 59))
     expect(Object.keys(bars[0]!).sort()).toEqual(["c", "h", "l", "o", "t"])
-    expect(bars.every((b) => b.l >= 14 && b.h <= 25.01 && b.l <= Math.min(b.o, b.c) && b.h >= Math.max(b.o, b.c))).toBe(true)
+    expect(bars.every((b) => b.l >= 14 && b.h <= 25.01 && b.l <= Math.min(b.o, b.c) && b.h >= Math.max(b.o, b.c))).toBe(
+      true
+    )
   })
 
   it("VIX moves against SPY (negative correlation of per-minute changes)", () => {
@@ -63,11 +76,14 @@ describe("SPY and VIX per-second bars", () => {
       for (const b of bars) m.set(Math.floor(b.t / 60_000), b.c)
       return m
     }
-    const s = lastPerMinute(spy(DAY)), v = lastPerMinute(vix(DAY))
+    const s = lastPerMinute(spy(DAY)),
+      v = lastPerMinute(vix(DAY))
     const minutes = [...s.keys()].filter((k) => v.has(k) && s.has(k - 1) && v.has(k - 1))
-    const ds = minutes.map((k) => s.get(k)! - s.get(k - 1)!), dv = minutes.map((k) => v.get(k)! - v.get(k - 1)!)
+    const ds = minutes.map((k) => s.get(k)! - s.get(k - 1)!),
+      dv = minutes.map((k) => v.get(k)! - v.get(k - 1)!)
     const mean = (xs: Array<number>) => xs.reduce((a, b) => a + b, 0) / xs.length
-    const ms = mean(ds), mv = mean(dv)
+    const ms = mean(ds),
+      mv = mean(dv)
     const cov = mean(ds.map((x, i) => (x - ms) * (dv[i]! - mv)))
     const corr = cov / Math.sqrt(mean(ds.map((x) => (x - ms) ** 2)) * mean(dv.map((x) => (x - mv) ** 2)))
     expect(corr).toBeLessThan(-0.5)
@@ -101,24 +117,59 @@ describe("SPY and VIX per-second bars", () => {
 describe("option chain", () => {
   it("lists 5 daily expirations × $1 strikes from floor(open·0.9) to ceil(open·1.1) × call/put, sorted", () => {
     const open = spy(DAY)[0]!.o
-    const low = Math.floor(open * 0.9), high = Math.ceil(open * 1.1)
+    const low = Math.floor(open * 0.9),
+      high = Math.ceil(open * 1.1)
     const chain = market.contracts(DAY)
     expect(chain.length).toBe(5 * (high - low + 1) * 2)
-    expect([...new Set(chain.map((c) => c.expiration_date))].sort()).toEqual(["2025-01-08", "2025-01-09", "2025-01-10", "2025-01-13", "2025-01-14"])
+    expect([...new Set(chain.map((c) => c.expiration_date))].sort()).toEqual([
+      "2025-01-08",
+      "2025-01-09",
+      "2025-01-10",
+      "2025-01-13",
+      "2025-01-14"
+    ])
     const strikes = [...new Set(chain.map((c) => c.strike_price))].sort((a, b) => a - b)
     expect(strikes).toEqual(Array.from({ length: high - low + 1 }, (_, i) => low + i))
-    expect(chain.map((c) => c.ticker)).toEqual(chain.map((c) => c.ticker).slice().sort())
+    expect(chain.map((c) => c.ticker)).toEqual(
+      chain
+        .map((c) => c.ticker)
+        .slice()
+        .sort()
+    )
     for (const c of chain) {
       const parsed = parseOptionTicker(c.ticker)!
-      expect(parsed).toEqual({ underlying: "SPY", expiration: c.expiration_date, right: c.contract_type, strike: c.strike_price })
-      expect([c.cfi, c.exercise_style, c.primary_exchange, c.shares_per_contract, c.underlying_ticker]).toEqual(["OCASPS", "american", "BATO", 100, "SPY"])
+      expect(parsed).toEqual({
+        underlying: "SPY",
+        expiration: c.expiration_date,
+        right: c.contract_type,
+        strike: c.strike_price
+      })
+      expect([c.cfi, c.exercise_style, c.primary_exchange, c.shares_per_contract, c.underlying_ticker]).toEqual([
+        "OCASPS",
+        "american",
+        "BATO",
+        100,
+        "SPY"
+      ])
     }
   })
 
   it("skips the Christmas holiday in expirations and uses the previous close on a weekend", () => {
-    expect([...new Set(market.contracts("2025-12-24").map((c) => c.expiration_date))].sort()).toEqual(["2025-12-24", "2025-12-26", "2025-12-29", "2025-12-30", "2025-12-31"])
+    expect([...new Set(market.contracts("2025-12-24").map((c) => c.expiration_date))].sort()).toEqual([
+      "2025-12-24",
+      "2025-12-26",
+      "2025-12-29",
+      "2025-12-30",
+      "2025-12-31"
+    ])
     const weekend = market.contracts("2025-01-04")
-    expect([...new Set(weekend.map((c) => c.expiration_date))].sort()).toEqual(["2025-01-06", "2025-01-07", "2025-01-08", "2025-01-09", "2025-01-10"])
+    expect([...new Set(weekend.map((c) => c.expiration_date))].sort()).toEqual([
+      "2025-01-06",
+      "2025-01-07",
+      "2025-01-08",
+      "2025-01-09",
+      "2025-01-10"
+    ])
     const close = market.officialOpen("2025-01-04")
     expect(Math.min(...weekend.map((c) => c.strike_price))).toBe(Math.floor(close * 0.9))
   })
@@ -142,8 +193,18 @@ describe("option per-second bars", () => {
     const bars = market.secondBars(ticker(strike), DAY) as ReadonlyArray<WireAgg>
     for (const b of bars) {
       const s = spot.get(b.t)
-      const valid = [b.o, b.h, b.l, b.c].every(isCents) && b.l >= 0.01 && b.l <= Math.min(b.o, b.c) && b.h >= Math.max(b.o, b.c) &&
-        b.vw >= b.l && b.vw <= b.h && Number.isInteger(b.v) && b.v >= 1 && b.v <= 50 && Number.isInteger(b.n) && b.n >= 1 &&
+      const valid =
+        [b.o, b.h, b.l, b.c].every(isCents) &&
+        b.l >= 0.01 &&
+        b.l <= Math.min(b.o, b.c) &&
+        b.h >= Math.max(b.o, b.c) &&
+        b.vw >= b.l &&
+        b.vw <= b.h &&
+        Number.isInteger(b.v) &&
+        b.v >= 1 &&
+        b.v <= 50 &&
+        Number.isInteger(b.n) &&
+        b.n >= 1 &&
         (s === undefined || b.c >= s - strike - 0.02)
       if (!valid) expect({ b, s }).toBe("a valid option bar")
     }
@@ -178,7 +239,11 @@ describe("news", () => {
       const times = articles.map((a) => Date.parse(a.published_utc))
       expect(times).toEqual(times.slice().sort((a, b) => a - b))
       expect(times.every((t) => t >= nyTimeMs(date, 6) && t < nyTimeMs(date, 20))).toBe(true)
-      expect(articles.every((a) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/.test(a.published_utc) && /^[0-9a-f]{64}$/.test(a.id))).toBe(true)
+      expect(
+        articles.every(
+          (a) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/.test(a.published_utc) && /^[0-9a-f]{64}$/.test(a.id)
+        )
+      ).toBe(true)
     }
   })
 
@@ -188,10 +253,23 @@ describe("news", () => {
     const tagged = all.filter((a) => a.tickers.includes("SPY"))
     expect(tagged.length / all.length).toBeGreaterThan(0.75)
     expect(tagged.length / all.length).toBeLessThan(0.95)
-    expect(tagged.every((a) => a.insights!.some((i) => i.ticker === "SPY" && ["positive", "neutral", "negative"].includes(i.sentiment)))).toBe(true)
+    expect(
+      tagged.every((a) =>
+        a.insights!.some((i) => i.ticker === "SPY" && ["positive", "neutral", "negative"].includes(i.sentiment))
+      )
+    ).toBe(true)
     expect(all.some((a) => /[“”‘’—≈]/.test(a.title))).toBe(true)
     expect(all.some((a) => a.title.includes("'"))).toBe(true)
-    expect(all.every((a) => a.publisher.name && a.publisher.homepage_url && a.publisher.logo_url && a.author && a.article_url.startsWith("https://"))).toBe(true)
+    expect(
+      all.every(
+        (a) =>
+          a.publisher.name &&
+          a.publisher.homepage_url &&
+          a.publisher.logo_url &&
+          a.author &&
+          a.article_url.startsWith("https://")
+      )
+    ).toBe(true)
   })
 })
 

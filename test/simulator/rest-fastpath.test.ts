@@ -19,7 +19,11 @@ afterAll(() => sim.close())
 const raw = async (path: string, init?: RequestInit) => {
   const res = await fetch(withKey(`${sim.url}${path}`), init)
   const text = await res.text()
-  return { status: res.status, length: res.headers.get("content-length"), text: text.replace(/"request_id":"[0-9a-f]{32}"/, '"request_id":"-"') }
+  return {
+    status: res.status,
+    length: res.headers.get("content-length"),
+    text: text.replace(/"request_id":"[0-9a-f]{32}"/, '"request_id":"-"')
+  }
 }
 
 /** Fast-path reply, then the same request on the object path. */
@@ -33,7 +37,9 @@ const both = async (path: string) => {
 }
 
 const option = () => {
-  const c = sim.market.contracts("2025-01-03").find((x) => x.expiration_date === "2025-01-03" && Math.abs(x.strike_price - 590) < 3)!
+  const c = sim.market
+    .contracts("2025-01-03")
+    .find((x) => x.expiration_date === "2025-01-03" && Math.abs(x.strike_price - 590) < 3)!
   return encodeURIComponent(c.ticker)
 }
 
@@ -96,24 +102,87 @@ describe("aggregates fast path", () => {
 
 describe("serializeBars", () => {
   it("writes exactly JSON.stringify's text for awkward numbers and shapes", () => {
-    const nums = [0, -0, 1, -1, 9, 10, 99, 100, 12345, 0.5, -0.5, 0.01, 0.0001, 0.00001, 1e-7, 575.23, 575.2, 575.0001, -575.2301, 0.1 + 0.2, 1 / 3,
-      123456789.1234, 999999999.9999, 1e9 + 0.5, 2 ** 53, 2 ** 53 + 2, 9e15, -9e15 - 2, 1e21, 1.5e300, NaN, Infinity, -Infinity, 1_735_828_200_000, 4_294_967_296.25]
-    const rng = (() => { let a = 12345; return () => ((a = (a * 1103515245 + 12345) % 2147483648) / 2147483648) })()
-    for (let i = 0; i < 2000; i++) nums.push(Math.round(rng() * 1e8) / [1, 10, 100, 1000, 10000, 100000][i % 6]!, (rng() - 0.5) * 10 ** (i % 12))
+    const nums = [
+      0,
+      -0,
+      1,
+      -1,
+      9,
+      10,
+      99,
+      100,
+      12345,
+      0.5,
+      -0.5,
+      0.01,
+      0.0001,
+      0.00001,
+      1e-7,
+      575.23,
+      575.2,
+      575.0001,
+      -575.2301,
+      0.1 + 0.2,
+      1 / 3,
+      123456789.1234,
+      999999999.9999,
+      1e9 + 0.5,
+      2 ** 53,
+      2 ** 53 + 2,
+      9e15,
+      -9e15 - 2,
+      1e21,
+      1.5e300,
+      NaN,
+      Infinity,
+      -Infinity,
+      1_735_828_200_000,
+      4_294_967_296.25
+    ]
+    const rng = (() => {
+      let a = 12345
+      return () => (a = (a * 1103515245 + 12345) % 2147483648) / 2147483648
+    })()
+    for (let i = 0; i < 2000; i++)
+      nums.push(Math.round(rng() * 1e8) / [1, 10, 100, 1000, 10000, 100000][i % 6]!, (rng() - 0.5) * 10 ** (i % 12))
     const bars: Array<AnyAgg> = []
     for (let i = 0; i + 8 <= nums.length; i += 3) {
-      const [v, vw, o, c, h, l, t, n] = nums.slice(i, i + 8) as [number, number, number, number, number, number, number, number]
+      const [v, vw, o, c, h, l, t, n] = nums.slice(i, i + 8) as [
+        number,
+        number,
+        number,
+        number,
+        number,
+        number,
+        number,
+        number
+      ]
       bars.push({ v, vw, o, c, h, l, t, n })
     }
     const s = serializeBars(bars)
     expect(s.bytes.toString("utf8")).toBe(`${bars.map((b) => JSON.stringify(b)).join(",")},`)
-    expect(ascendingSlice(s, 3, 9).toString()).toBe(bars.slice(3, 9).map((b) => JSON.stringify(b)).join(","))
-    expect(descendingSlice(s, 3, 9).toString()).toBe(bars.slice(3, 9).reverse().map((b) => JSON.stringify(b)).join(","))
+    expect(ascendingSlice(s, 3, 9).toString()).toBe(
+      bars
+        .slice(3, 9)
+        .map((b) => JSON.stringify(b))
+        .join(",")
+    )
+    expect(descendingSlice(s, 3, 9).toString()).toBe(
+      bars
+        .slice(3, 9)
+        .reverse()
+        .map((b) => JSON.stringify(b))
+        .join(",")
+    )
 
     const index: Array<AnyAgg> = nums.slice(0, 60).map((x, i) => ({ o: x, c: -x, h: x * 3, l: x / 7, t: i }))
     expect(serializeBars(index).bytes.toString()).toBe(`${index.map((b) => JSON.stringify(b)).join(",")},`)
 
-    const odd = [{ o: 1, c: 2, h: 3, l: 0.5, t: 9 }, { o: 1, c: null, h: 3, l: 0.5, t: 10 }, { c: 1, o: 2, h: 3, l: 1, t: 11, x: "é" }] as unknown as Array<AnyAgg>
+    const odd = [
+      { o: 1, c: 2, h: 3, l: 0.5, t: 9 },
+      { o: 1, c: null, h: 3, l: 0.5, t: 10 },
+      { c: 1, o: 2, h: 3, l: 1, t: 11, x: "é" }
+    ] as unknown as Array<AnyAgg>
     expect(serializeBars(odd).bytes.toString()).toBe(`${odd.map((b) => JSON.stringify(b)).join(",")},`)
     const reordered = [{ c: 1, o: 2, h: 3, l: 1, t: 11 }] as unknown as Array<AnyAgg>
     expect(serializeBars(reordered).bytes.toString()).toBe(`${JSON.stringify(reordered[0])},`)

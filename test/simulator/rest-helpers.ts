@@ -47,7 +47,9 @@ export const restHelpers = (current: () => RunningSimulator) => {
 
   /** Articles of the given NY dates published within [lo, hi] ms. */
   const between = (lo: number, hi: number, dates: Array<string>): Array<WireArticle> =>
-    dates.flatMap((d) => current().market.news(d)).filter((a) => Date.parse(a.published_utc) >= lo && Date.parse(a.published_utc) <= hi)
+    dates
+      .flatMap((d) => current().market.news(d))
+      .filter((a) => Date.parse(a.published_utc) >= lo && Date.parse(a.published_utc) <= hi)
 
   return { get, getAll, between }
 }

@@ -44,8 +44,14 @@ describe("aggregates", () => {
     const expected = [...groups].map(([t, g]) => {
       const v = g.reduce((s, b) => s + b.v, 0)
       return {
-        t, o: g[0]!.o, c: g[g.length - 1]!.c, h: Math.max(...g.map((b) => b.h)), l: Math.min(...g.map((b) => b.l)), v,
-        n: g.reduce((s, b) => s + b.n, 0), vw: g.reduce((s, b) => s + b.vw * b.v, 0) / v
+        t,
+        o: g[0]!.o,
+        c: g[g.length - 1]!.c,
+        h: Math.max(...g.map((b) => b.h)),
+        l: Math.min(...g.map((b) => b.l)),
+        v,
+        n: g.reduce((s, b) => s + b.n, 0),
+        vw: g.reduce((s, b) => s + b.vw * b.v, 0) / v
       }
     })
     expect(results.length).toBe(390)
@@ -58,10 +64,20 @@ describe("aggregates", () => {
     const bars = spy("2025-01-02")
     expect(day.body.results).toHaveLength(1)
     expect(day.body.results[0]).toMatchObject({ t: 1735794000000, o: bars[0]!.o, c: bars[bars.length - 1]!.c })
-    for (const path of ["/v2/aggs/ticker/SPY/range/1/second/2025-01-04/2025-01-05", "/v2/aggs/ticker/NOPE/range/1/minute/2025-01-02/2025-01-02"]) {
+    for (const path of [
+      "/v2/aggs/ticker/SPY/range/1/second/2025-01-04/2025-01-05",
+      "/v2/aggs/ticker/NOPE/range/1/minute/2025-01-02/2025-01-02"
+    ]) {
       const empty = await get(path)
       expect(empty.status).toBe(200)
-      expect(Object.keys(empty.body).sort()).toEqual(["adjusted", "queryCount", "request_id", "resultsCount", "status", "ticker"])
+      expect(Object.keys(empty.body).sort()).toEqual([
+        "adjusted",
+        "queryCount",
+        "request_id",
+        "resultsCount",
+        "status",
+        "ticker"
+      ])
       expect([empty.body.queryCount, empty.body.resultsCount, empty.body.adjusted]).toEqual([0, 0, true])
     }
   })
@@ -72,14 +88,18 @@ describe("aggregates", () => {
     expect("adjusted" in vix.body).toBe(false)
     expect(vix.body.results).toEqual(sim.market.secondBars("I:VIX", "2025-01-02"))
     const option = sim.market.contracts("2025-01-02")[700]!.ticker
-    const reply = await get(`/v2/aggs/ticker/${encodeURIComponent(option)}/range/1/second/2025-01-02/2025-01-02?limit=50000`)
+    const reply = await get(
+      `/v2/aggs/ticker/${encodeURIComponent(option)}/range/1/second/2025-01-02/2025-01-02?limit=50000`
+    )
     expect(reply.body.ticker).toBe(option)
     expect(reply.body.results ?? []).toEqual(sim.market.secondBars(option, "2025-01-02"))
   })
 
   it("builds hour and multi-day bars that add up to the second bars", async () => {
     const hours = await get("/v2/aggs/ticker/SPY/range/1/hour/2025-01-02/2025-01-02")
-    expect(hours.body.results.map((b: WireAgg) => b.t)).toEqual([9, 10, 11, 12, 13, 14, 15].map((h) => nyTimeMs("2025-01-02", h)))
+    expect(hours.body.results.map((b: WireAgg) => b.t)).toEqual(
+      [9, 10, 11, 12, 13, 14, 15].map((h) => nyTimeMs("2025-01-02", h))
+    )
     const week = ["2025-01-06", "2025-01-07", "2025-01-08", "2025-01-09", "2025-01-10"]
     const multi = await get("/v2/aggs/ticker/SPY/range/2/day/2025-01-06/2025-01-10")
     const volume = (bars: ReadonlyArray<WireAgg>) => bars.reduce((s, b) => s + b.v, 0)
@@ -89,18 +109,32 @@ describe("aggregates", () => {
 
   it("builds next_url from the request's Host header", async () => {
     const body = await new Promise<any>((resolve, reject) => {
-      http.get({ host: "127.0.0.1", port: sim.port, path: "/v2/aggs/ticker/SPY/range/1/second/2025-01-02/2025-01-02?limit=5&apiKey=k", headers: { host: "sim.example:8443" } }, (res) => {
-        let data = ""
-        res.on("data", (c) => (data += c))
-        res.on("end", () => resolve(JSON.parse(data)))
-      }).on("error", reject)
+      http
+        .get(
+          {
+            host: "127.0.0.1",
+            port: sim.port,
+            path: "/v2/aggs/ticker/SPY/range/1/second/2025-01-02/2025-01-02?limit=5&apiKey=k",
+            headers: { host: "sim.example:8443" }
+          },
+          (res) => {
+            let data = ""
+            res.on("data", (c) => (data += c))
+            res.on("end", () => resolve(JSON.parse(data)))
+          }
+        )
+        .on("error", reject)
     })
-    expect(body.next_url).toBe(`http://sim.example:8443/v2/aggs/ticker/SPY/range/1/second/${spy("2025-01-02")[5]!.t}/2025-01-02?cursor=${Buffer.from("limit=5&sort=asc&adjusted=true").toString("base64url")}`)
+    expect(body.next_url).toBe(
+      `http://sim.example:8443/v2/aggs/ticker/SPY/range/1/second/${spy("2025-01-02")[5]!.t}/2025-01-02?cursor=${Buffer.from("limit=5&sort=asc&adjusted=true").toString("base64url")}`
+    )
   })
 
   it("ignores unknown query params (the JS client's 0=2&1=0 bug) and tolerates // after the host", async () => {
     const plain = await get("/v2/aggs/ticker/SPY/range/1/minute/2025-01-02/2025-01-02?limit=3")
-    const noisy = await getUrl(`${sim.url}//v2/aggs/ticker/SPY/range/1/minute/2025-01-02/2025-01-02?apiKey=k&limit=3&0=2&1=0&2=2&foo=bar`)
+    const noisy = await getUrl(
+      `${sim.url}//v2/aggs/ticker/SPY/range/1/minute/2025-01-02/2025-01-02?apiKey=k&limit=3&0=2&1=0&2=2&foo=bar`
+    )
     expect(noisy.body.results).toEqual(plain.body.results)
   })
 })
@@ -109,12 +143,20 @@ describe("auth and errors", () => {
   it("answers 401 for a missing key, accepts Bearer, and sends X-Request-ID", async () => {
     const missing = await getUrl(`${sim.url}/v1/marketstatus/now`)
     expect(missing.status).toBe(401)
-    expect(missing.body).toEqual({ status: "ERROR", request_id: missing.headers.get("x-request-id"), error: "API Key was not provided" })
+    expect(missing.body).toEqual({
+      status: "ERROR",
+      request_id: missing.headers.get("x-request-id"),
+      error: "API Key was not provided"
+    })
     const bearer = await getUrl(`${sim.url}/v1/marketstatus/now`, { headers: { Authorization: "Bearer abc" } })
     expect(bearer.status).toBe(200)
     const notFound = await get("/v9/nothing")
     expect(notFound.status).toBe(404)
-    expect(notFound.body).toEqual({ status: "NOT_FOUND", request_id: notFound.headers.get("x-request-id"), message: "The requested resource was not found." })
+    expect(notFound.body).toEqual({
+      status: "NOT_FOUND",
+      request_id: notFound.headers.get("x-request-id"),
+      message: "The requested resource was not found."
+    })
   })
 
   it("answers 401 Unknown API Key when a key is configured", async () => {
@@ -184,8 +226,13 @@ describe("schema drift", () => {
         const idx = chain.findIndex((c) => c.ticker === item.ticker)
         expectDamage(item, chain[idx], "strike_price", idx)
       })
-      const reply = await get("/v2/reference/news?published_utc.gte=2025-01-07T00:00:00Z&published_utc.lte=2025-01-07T23:59:59Z&order=asc&limit=100")
-      expect(reply.body.results.length).toBe(between(Date.parse("2025-01-07T00:00:00Z"), Date.parse("2025-01-07T23:59:59Z"), ["2025-01-06", "2025-01-07"]).length)
+      const reply = await get(
+        "/v2/reference/news?published_utc.gte=2025-01-07T00:00:00Z&published_utc.lte=2025-01-07T23:59:59Z&order=asc&limit=100"
+      )
+      expect(reply.body.results.length).toBe(
+        between(Date.parse("2025-01-07T00:00:00Z"), Date.parse("2025-01-07T23:59:59Z"), ["2025-01-06", "2025-01-07"])
+          .length
+      )
       reply.body.results.forEach((item: any) => {
         // drift idx = position in the day list of the article's New York date
         const news = sim.market.news(nyDateOf(Date.parse(item.published_utc)))

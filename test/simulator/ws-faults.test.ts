@@ -2,7 +2,17 @@ import { afterEach, describe, expect, it } from "vitest"
 import { nyTimeMs } from "../../src/domain/calendar.js"
 import type { WireAgg } from "../../src/simulator/MarketData.js"
 import type { WsFaults } from "../../src/simulator/ws/index.js"
-import { authed, DATE, fixedClock, makeFakeMarket, OPEN, Recorder, startWsServer, statuses, type TestServer } from "./ws-helpers.js"
+import {
+  authed,
+  DATE,
+  fixedClock,
+  makeFakeMarket,
+  OPEN,
+  Recorder,
+  startWsServer,
+  statuses,
+  type TestServer
+} from "./ws-helpers.js"
 
 let servers: Array<TestServer> = []
 afterEach(async () => {
@@ -18,7 +28,8 @@ const serve = async (faults: Partial<WsFaults>, start = OPEN, speed: number | "m
 const spy = market.secondBars("SPY", DATE) as ReadonlyArray<WireAgg>
 const sOf = (e: Record<string, unknown>) => e["s"] as number
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
-const upsert = (events: ReadonlyArray<Record<string, unknown>>) => new Map(events.map((e) => [`${e["sym"]}|${e["s"]}`, e]))
+const upsert = (events: ReadonlyArray<Record<string, unknown>>) =>
+  new Map(events.map((e) => [`${e["sym"]}|${e["s"]}`, e]))
 const dataFrames = (r: Recorder) => r.frames.filter((f) => f.some((m) => m["ev"] !== "status"))
 
 describe("WebSocket faults", () => {
@@ -90,7 +101,11 @@ describe("WebSocket faults", () => {
     await late.opened
     late.send({ action: "auth", params: "k" })
     await sleep(300)
-    expect({ frames: late.raw.length, open: late.ws.readyState === late.ws.OPEN, first: r.ws.readyState === r.ws.OPEN }).toEqual({ frames: 0, open: true, first: true })
+    expect({
+      frames: late.raw.length,
+      open: late.ws.readyState === late.ws.OPEN,
+      first: r.ws.readyState === r.ws.OPEN
+    }).toEqual({ frames: 0, open: true, first: true })
     r.ws.terminate()
     late.ws.terminate()
   })
@@ -105,7 +120,12 @@ describe("WebSocket faults", () => {
     r.raw.forEach((f, i) => {
       if (r.invalid.includes(f)) expect(r.raw[i + 1]!.startsWith(f)).toBe(true)
     })
-    expect(r.events("A").filter((e) => sOf(e) < OPEN + 60_000).map(sOf)).toEqual(spy.slice(0, 60).map((b) => b.t))
+    expect(
+      r
+        .events("A")
+        .filter((e) => sOf(e) < OPEN + 60_000)
+        .map(sOf)
+    ).toEqual(spy.slice(0, 60).map((b) => b.t))
   })
 
   it("duplicateEvery: every D-th event is re-sent unchanged in the next data frame", async () => {
@@ -129,16 +149,18 @@ describe("WebSocket faults", () => {
     r.ws.close()
     const end = OPEN + 110_000
     const corrected = [...s.ws.corrections().values()].filter((c) => c.s < end)
-    expect(corrected.map((c) => c.s)).toEqual(spy.filter((_, i) => (i + 1) % 7 === 0 && spy[i]!.t < end).map((b) => b.t))
+    expect(corrected.map((c) => c.s)).toEqual(
+      spy.filter((_, i) => (i + 1) % 7 === 0 && spy[i]!.t < end).map((b) => b.t)
+    )
     for (const c of corrected) {
       expect(c.corrected.v).toBe(c.original.v + 1)
       expect(c.sentAtSimMs).toBe(c.s + 1000 + 2000)
     }
     const truth = s.ws.groundTruth("SPY", DATE).filter((b) => b.t < end)
     const final = [...upsert(r.events("A")).values()].filter((e) => sOf(e) < end)
-    expect(final.map((e) => ({ o: e["o"], h: e["h"], l: e["l"], c: e["c"], v: e["v"], vw: e["vw"], s: e["s"] }))).toEqual(
-      truth.map((b) => ({ o: b.o, h: b.h, l: b.l, c: b.c, v: b.v, vw: b.vw, s: b.t }))
-    )
+    expect(
+      final.map((e) => ({ o: e["o"], h: e["h"], l: e["l"], c: e["c"], v: e["v"], vw: e["vw"], s: e["s"] }))
+    ).toEqual(truth.map((b) => ({ o: b.o, h: b.h, l: b.l, c: b.c, v: b.v, vw: b.vw, s: b.t })))
     expect(truth.filter((b, i) => b.v !== spy[i]!.v).length).toBe(corrected.length)
   })
 

@@ -21,11 +21,18 @@ interface Golden {
   readonly digests: Record<string, { readonly count: number; readonly per10min: ReadonlyArray<string> }>
 }
 const golden = JSON.parse(
-  zlib.gunzipSync(fs.readFileSync(path.join(import.meta.dirname, "fixtures", "ws-replay-golden.json.gz"))).toString("utf8")
+  zlib
+    .gunzipSync(fs.readFileSync(path.join(import.meta.dirname, "fixtures", "ws-replay-golden.json.gz")))
+    .toString("utf8")
 ) as Golden
 const DATE = "2025-10-28"
-const OPEN = nyTimeMs(DATE, 9, 30), CLOSE = nyTimeMs(DATE, 16)
-const WINDOWS = [[OPEN, OPEN + 150_000], [OPEN + 12_540_000, OPEN + 12_660_000], [CLOSE - 120_000, CLOSE]] as const
+const OPEN = nyTimeMs(DATE, 9, 30),
+  CLOSE = nyTimeMs(DATE, 16)
+const WINDOWS = [
+  [OPEN, OPEN + 150_000],
+  [OPEN + 12_540_000, OPEN + 12_660_000],
+  [CLOSE - 120_000, CLOSE]
+] as const
 const market = makeSyntheticMarket(42)
 
 let servers: Array<TestServer> = []
@@ -37,7 +44,9 @@ afterEach(async () => {
 /** Every event each cluster receives through `until` as [send second, raw text], in order. */
 const record = async (faults: Partial<WsFaults>, until: number) => {
   // the replay holds (replayUntilMs) until all three clients have subscribed
-  const s = await startWsServer(market, fixedClock(OPEN - 1000, "max"), { faults: { ...faults, replayUntilMs: OPEN - 1000 } })
+  const s = await startWsServer(market, fixedClock(OPEN - 1000, "max"), {
+    faults: { ...faults, replayUntilMs: OPEN - 1000 }
+  })
   servers.push(s)
   const clients = Object.entries(golden.subs).map(([cluster, params]) => {
     const r = new Recorder(`ws://127.0.0.1:${s.port}/${cluster}`)
@@ -48,7 +57,8 @@ const record = async (faults: Partial<WsFaults>, until: number) => {
     r.send({ action: "auth", params: "k" })
     r.send({ action: "subscribe", params })
   }
-  const acks = (r: Recorder) => r.messages.filter((m) => m["ev"] === "status" && String(m["message"]).startsWith("subscribed")).length
+  const acks = (r: Recorder) =>
+    r.messages.filter((m) => m["ev"] === "status" && String(m["message"]).startsWith("subscribed")).length
   await Promise.all(clients.map(({ r, params }) => r.until(() => acks(r) === params.split(",").length)))
   s.ws.setFaults({ replayUntilMs: until })
   const sendSecond = (m: Record<string, unknown>) => (m["ev"] === "V" ? (m["t"] as number) + 1000 : (m["e"] as number))
@@ -78,14 +88,18 @@ describe("WebSocket replay output equals the recorded output of the previous imp
     for (const cluster of Object.keys(golden.subs)) {
       expect(inWindows(got[cluster]!)).toEqual(golden.windows[cluster])
       const digests: Array<ReturnType<typeof createHash>> = []
-      for (const [k, raw] of got[cluster]!) (digests[Math.floor((k - OPEN - 1) / 600_000)] ??= createHash("sha256")).update(`${k}|${raw}\n`)
-      expect({ count: got[cluster]!.length, per10min: digests.map((h) => h.digest("hex").slice(0, 32)) }).toEqual(golden.digests[cluster])
+      for (const [k, raw] of got[cluster]!)
+        (digests[Math.floor((k - OPEN - 1) / 600_000)] ??= createHash("sha256")).update(`${k}|${raw}\n`)
+      expect({ count: got[cluster]!.length, per10min: digests.map((h) => h.digest("hex").slice(0, 32)) }).toEqual(
+        golden.digests[cluster]
+      )
     }
   }, 180_000)
 
   it("per second (half-open knob armed far away): the first window, event for event", async () => {
     const until = OPEN + 120_000 // a minute boundary: every cluster has an event sent then
     const got = await record({ halfOpenAfterSimSeconds: 1_000_000 }, until)
-    for (const cluster of Object.keys(golden.subs)) expect(got[cluster]).toEqual(golden.windows[cluster]!.filter(([k]) => k <= until))
+    for (const cluster of Object.keys(golden.subs))
+      expect(got[cluster]).toEqual(golden.windows[cluster]!.filter(([k]) => k <= until))
   }, 60_000)
 })

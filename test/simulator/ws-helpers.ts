@@ -13,7 +13,8 @@ export const OPEN = nyTimeMs(DATE, 9, 30)
 /** The fake market trades only the first TRADED_SECONDS of each session (keeps tests light). */
 export const TRADED_SECONDS = 3600
 
-export const optionTicker = (i: number): string => `O:SPY251031${i % 2 === 0 ? "C" : "P"}${String(500_000 + i * 1000).padStart(8, "0")}`
+export const optionTicker = (i: number): string =>
+  `O:SPY251031${i % 2 === 0 ? "C" : "P"}${String(500_000 + i * 1000).padStart(8, "0")}`
 
 /** Options: `optionCount` contracts, all with a bar every second except the last (every 3rd second). */
 export const makeFakeMarket = (optionCount = 4): MarketData => {
@@ -33,15 +34,33 @@ export const makeFakeMarket = (optionCount = 4): MarketData => {
       const base = k < 0 ? 18 : k === 0 ? 580 : 2 + k
       const o = Math.round((base + Math.sin(i / 50 + k) * base * 0.01) * 100) / 100
       const c = Math.round((o + ((i % 7) - 3) / 100) * 100) / 100
-      const h = Math.max(o, c) + 0.02, l = Math.min(o, c) - 0.01
+      const h = Math.max(o, c) + 0.02,
+        l = Math.min(o, c) - 0.01
       if (k < 0) out.push({ o, c, h: Math.round(h * 100) / 100, l: Math.round(l * 100) / 100, t })
-      else out.push({ v: 100 + ((i * 37 + k) % 900), vw: Math.round(((o + c) / 2) * 10000) / 10000, o, c, h: Math.round(h * 100) / 100, l: Math.round(l * 100) / 100, t, n: 1 + (i % 9) })
+      else
+        out.push({
+          v: 100 + ((i * 37 + k) % 900),
+          vw: Math.round(((o + c) / 2) * 10000) / 10000,
+          o,
+          c,
+          h: Math.round(h * 100) / 100,
+          l: Math.round(l * 100) / 100,
+          t,
+          n: 1 + (i % 9)
+        })
     }
     return out
   }
   const contract = (ticker: string): WireContract => ({
-    cfi: "OCASPS", contract_type: ticker.includes("C0") ? "call" : "put", exercise_style: "american", expiration_date: "2025-10-31",
-    primary_exchange: "BATO", shares_per_contract: 100, strike_price: Number(ticker.slice(-8)) / 1000, ticker, underlying_ticker: "SPY"
+    cfi: "OCASPS",
+    contract_type: ticker.includes("C0") ? "call" : "put",
+    exercise_style: "american",
+    expiration_date: "2025-10-31",
+    primary_exchange: "BATO",
+    shares_per_contract: 100,
+    strike_price: Number(ticker.slice(-8)) / 1000,
+    ticker,
+    underlying_ticker: "SPY"
   })
   return {
     holidays: nyseHolidays,
@@ -120,7 +139,8 @@ export class Recorder {
         for (const m of parsed as Array<Record<string, unknown>>) {
           this.messages.push(m)
           const at = (m["s"] ?? m["t"]) as number | undefined
-          if (at !== undefined && at > (this.latest.get(m["ev"] as string) ?? -Infinity)) this.latest.set(m["ev"] as string, at)
+          if (at !== undefined && at > (this.latest.get(m["ev"] as string) ?? -Infinity))
+            this.latest.set(m["ev"] as string, at)
         }
       } catch (e) {
         if (!(e instanceof SyntaxError)) throw e
@@ -146,7 +166,10 @@ export class Recorder {
   until(predicate: () => boolean, ms = 10_000): Promise<void> {
     if (predicate()) return Promise.resolve()
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`timeout; ${this.raw.length} frames, last: ${this.raw.at(-1)?.slice(0, 300)}`)), ms)
+      const timer = setTimeout(
+        () => reject(new Error(`timeout; ${this.raw.length} frames, last: ${this.raw.at(-1)?.slice(0, 300)}`)),
+        ms
+      )
       const check = () => {
         if (!predicate()) return
         clearTimeout(timer)
@@ -161,9 +184,16 @@ export class Recorder {
 
 /** The status frames as `status: message` strings, for exact comparisons. */
 export const statuses = (r: Recorder): ReadonlyArray<string> =>
-  r.frames.filter((f) => f.every((m) => m["ev"] === "status")).map((f) => f.map((m) => `${m["status"]}: ${m["message"]}`).join(" | "))
+  r.frames
+    .filter((f) => f.every((m) => m["ev"] === "status"))
+    .map((f) => f.map((m) => `${m["status"]}: ${m["message"]}`).join(" | "))
 
-export const authed = async (url: string, params: string, key = "k", options: { readonly autoPong?: boolean } = {}): Promise<Recorder> => {
+export const authed = async (
+  url: string,
+  params: string,
+  key = "k",
+  options: { readonly autoPong?: boolean } = {}
+): Promise<Recorder> => {
   const r = new Recorder(url, options)
   await r.opened
   r.send({ action: "auth", params: key })

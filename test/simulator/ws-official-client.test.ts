@@ -34,7 +34,8 @@ interface W3C {
  */
 const stream = (socket: W3C, params: string, done: (events: ReadonlyArray<Message>) => boolean) =>
   new Promise<{ statuses: ReadonlyArray<Message>; events: ReadonlyArray<Message> }>((resolve, reject) => {
-    const statuses: Array<Message> = [], events: Array<Message> = []
+    const statuses: Array<Message> = [],
+      events: Array<Message> = []
     let finished = false
     const timer = setTimeout(() => reject(new Error(`timeout: ${JSON.stringify(statuses)}`)), 20_000)
     socket.onmessage = (e) => {
@@ -72,7 +73,9 @@ describe("@polygon.io/client-js websocketClient against the simulator", () => {
     ])
     const bars = window(served("SPY", DATE), end) as ReadonlyArray<WireAgg>
     const got = events.filter((m) => (m["s"] as number) < end)
-    expect(got.map((m) => ({ ...ohlc(m), v: m["v"], vw: m["vw"] }))).toEqual(bars.map((b) => ({ o: b.o, h: b.h, l: b.l, c: b.c, s: b.t, v: b.v, vw: b.vw })))
+    expect(got.map((m) => ({ ...ohlc(m), v: m["v"], vw: m["vw"] }))).toEqual(
+      bars.map((b) => ({ o: b.o, h: b.h, l: b.l, c: b.c, s: b.t, v: b.v, vw: b.vw }))
+    )
   })
 
   it("options(): A events of a listed contract equal its bars", async () => {
@@ -84,7 +87,9 @@ describe("@polygon.io/client-js websocketClient against the simulator", () => {
     // a sparse contract: stop at the first event at or past `end`, or once every expected bar has arrived
     const { events } = await stream(socket, `A.${ticker}`, (ev) => reached("A", end)(ev) || ev.length >= bars.length)
     const got = events.filter((m) => m["sym"] === ticker && (m["s"] as number) < end)
-    expect(got.map((m) => ({ ...ohlc(m), v: m["v"] }))).toEqual(bars.map((b) => ({ o: b.o, h: b.h, l: b.l, c: b.c, s: b.t, v: b.v })))
+    expect(got.map((m) => ({ ...ohlc(m), v: m["v"] }))).toEqual(
+      bars.map((b) => ({ o: b.o, h: b.h, l: b.l, c: b.c, s: b.t, v: b.v }))
+    )
     expect(bars.length).toBeGreaterThan(2)
   })
 
@@ -101,7 +106,9 @@ describe("@polygon.io/client-js websocketClient against the simulator", () => {
     const end = from + 30_000
     const bars = served("I:VIX", nyDateOf(from)).filter((b) => b.t >= from && b.t < end)
     expect(bars.length).toBeGreaterThan(20)
-    expect(events.filter((m) => m["ev"] === "A" && (m["s"] as number) < end).map(ohlc)).toEqual(bars.map((b) => ({ o: b.o, h: b.h, l: b.l, c: b.c, s: b.t })))
+    expect(events.filter((m) => m["ev"] === "A" && (m["s"] as number) < end).map(ohlc)).toEqual(
+      bars.map((b) => ({ o: b.o, h: b.h, l: b.l, c: b.c, s: b.t }))
+    )
     expect(events.filter((m) => m["ev"] === "V" && (m["t"] as number) >= from && (m["t"] as number) < end)).toEqual(
       bars.map((b) => ({ ev: "V", val: b.c, T: "I:VIX", t: b.t }))
     )

@@ -5,7 +5,18 @@ import type { MarketData, WireAgg, WireIndexAgg } from "../../src/simulator/Mark
 import { buildTickerDay } from "../../src/simulator/ws/events.js"
 import { WINDOW_BYTES } from "../../src/simulator/ws/readTracker.js"
 import { FRAME_BUDGET, HIGH_WATER } from "../../src/simulator/ws/replay.js"
-import { authed, DATE, fixedClock, makeFakeMarket, OPEN, optionTicker, Recorder, startWsServer, statuses, type TestServer } from "./ws-helpers.js"
+import {
+  authed,
+  DATE,
+  fixedClock,
+  makeFakeMarket,
+  OPEN,
+  optionTicker,
+  Recorder,
+  startWsServer,
+  statuses,
+  type TestServer
+} from "./ws-helpers.js"
 
 const SATURDAY = nyTimeMs("2025-10-25", 12)
 let servers: Array<TestServer> = []
@@ -18,8 +29,17 @@ const serve = async (...args: Parameters<typeof startWsServer>) => {
   servers.push(s)
   return { ...s, url: (path: string) => `ws://127.0.0.1:${s.port}${path}` }
 }
-const ofWindow = (bars: ReadonlyArray<WireAgg | WireIndexAgg>, from: number, to: number) => bars.filter((b) => b.t >= from && b.t < to)
-const ohlcv = (e: Record<string, unknown>) => ({ o: e["o"], h: e["h"], l: e["l"], c: e["c"], v: e["v"], vw: e["vw"], s: e["s"] })
+const ofWindow = (bars: ReadonlyArray<WireAgg | WireIndexAgg>, from: number, to: number) =>
+  bars.filter((b) => b.t >= from && b.t < to)
+const ohlcv = (e: Record<string, unknown>) => ({
+  o: e["o"],
+  h: e["h"],
+  l: e["l"],
+  c: e["c"],
+  v: e["v"],
+  vw: e["vw"],
+  s: e["s"]
+})
 const barOhlcv = (b: WireAgg) => ({ o: b.o, h: b.h, l: b.l, c: b.c, v: b.v, vw: b.vw, s: b.t })
 const round4 = (x: number) => Math.round(x * 1e4) / 1e4
 const allFramesSmall = (r: Recorder) => expect(r.raw.filter((f) => f.length >= 512 * 1024)).toEqual([])
@@ -94,7 +114,9 @@ describe("WebSocket replay", () => {
     for (const sym of ["SPY", "I:VIX", optionTicker(3)]) {
       const bars = market.secondBars(sym, DATE)
       const day = buildTickerDay(sym, bars)
-      const a = day.series("A"), am = day.series("AM"), v = day.series("V")
+      const a = day.series("A"),
+        am = day.series("AM"),
+        v = day.series("V")
       expect(a.count).toBe(bars.length)
       bars.forEach((b, i) => {
         expect(a.json(i)).toBe(JSON.stringify(day.second(b.t)))
@@ -119,11 +141,20 @@ describe("WebSocket replay", () => {
     const a = r.events("A").filter((e) => (e["s"] as number) < end)
     expect(a.map(ohlcv)).toEqual(bars.map(barOhlcv))
     expect(Object.keys(a[0]!)).toEqual(["ev", "sym", "v", "av", "op", "vw", "o", "c", "h", "l", "a", "z", "s", "e"])
-    let cumV = 0, cumPV = 0
+    let cumV = 0,
+      cumPV = 0
     bars.forEach((b, i) => {
       cumV += b.v
       cumPV += b.vw * b.v
-      expect(a[i]).toMatchObject({ ev: "A", sym: "SPY", av: cumV, op: bars[0]!.o, a: round4(cumPV / cumV), z: Math.round(b.v / b.n), e: b.t + 1000 })
+      expect(a[i]).toMatchObject({
+        ev: "A",
+        sym: "SPY",
+        av: cumV,
+        op: bars[0]!.o,
+        a: round4(cumPV / cumV),
+        z: Math.round(b.v / b.n),
+        e: b.t + 1000
+      })
     })
     const am = r.events("AM").filter((e) => (e["s"] as number) < end)
     expect(am.length).toBe(30)
@@ -131,10 +162,20 @@ describe("WebSocket replay", () => {
       const minute = bars.slice(k * 60, k * 60 + 60)
       const v = minute.reduce((x, b) => x + b.v, 0)
       expect(m).toEqual({
-        ev: "AM", sym: "SPY", v, av: bars.slice(0, k * 60 + 60).reduce((x, b) => x + b.v, 0), op: bars[0]!.o,
-        vw: round4(minute.reduce((x, b) => x + b.vw * b.v, 0) / v), o: minute[0]!.o, c: minute[59]!.c,
-        h: Math.max(...minute.map((b) => b.h)), l: Math.min(...minute.map((b) => b.l)), a: m["a"],
-        z: Math.round(v / minute.reduce((x, b) => x + b.n, 0)), s: OPEN + k * 60_000, e: OPEN + (k + 1) * 60_000
+        ev: "AM",
+        sym: "SPY",
+        v,
+        av: bars.slice(0, k * 60 + 60).reduce((x, b) => x + b.v, 0),
+        op: bars[0]!.o,
+        vw: round4(minute.reduce((x, b) => x + b.vw * b.v, 0) / v),
+        o: minute[0]!.o,
+        c: minute[59]!.c,
+        h: Math.max(...minute.map((b) => b.h)),
+        l: Math.min(...minute.map((b) => b.l)),
+        a: m["a"],
+        z: Math.round(v / minute.reduce((x, b) => x + b.n, 0)),
+        s: OPEN + k * 60_000,
+        e: OPEN + (k + 1) * 60_000
       })
     })
     allFramesSmall(r)
@@ -149,7 +190,19 @@ describe("WebSocket replay", () => {
     r.ws.close()
     const bars = ofWindow(market.secondBars("I:VIX", DATE), OPEN, OPEN + 120_000)
     const a = r.events("A").filter((e) => (e["s"] as number) < OPEN + 120_000)
-    expect(a).toEqual(bars.map((b) => ({ ev: "A", sym: "I:VIX", op: bars[0]!.o, o: b.o, c: b.c, h: b.h, l: b.l, s: b.t, e: b.t + 1000 })))
+    expect(a).toEqual(
+      bars.map((b) => ({
+        ev: "A",
+        sym: "I:VIX",
+        op: bars[0]!.o,
+        o: b.o,
+        c: b.c,
+        h: b.h,
+        l: b.l,
+        s: b.t,
+        e: b.t + 1000
+      }))
+    )
     const v = r.events("V").filter((e) => (e["t"] as number) < OPEN + 120_000)
     expect(v).toEqual(bars.map((b) => ({ ev: "V", val: b.c, T: "I:VIX", t: b.t })))
     expect(Object.keys(r.events("AM")[0]!)).toEqual(["ev", "sym", "op", "o", "c", "h", "l", "s", "e"])
@@ -163,9 +216,15 @@ describe("WebSocket replay", () => {
     r.ws.close()
     for (let i = 0; i < 4; i++) {
       const got = r.events("A").filter((e) => e["sym"] === optionTicker(i) && (e["s"] as number) < OPEN + 60_000)
-      expect(got.map(ohlcv)).toEqual((ofWindow(market.secondBars(optionTicker(i), DATE), OPEN, OPEN + 60_000) as ReadonlyArray<WireAgg>).map(barOhlcv))
+      expect(got.map(ohlcv)).toEqual(
+        (ofWindow(market.secondBars(optionTicker(i), DATE), OPEN, OPEN + 60_000) as ReadonlyArray<WireAgg>).map(
+          barOhlcv
+        )
+      )
     }
-    expect(r.events("A").filter((e) => e["sym"] === optionTicker(3) && (e["s"] as number) < OPEN + 60_000).length).toBe(20)
+    expect(r.events("A").filter((e) => e["sym"] === optionTicker(3) && (e["s"] as number) < OPEN + 60_000).length).toBe(
+      20
+    )
   })
 
   it("100 option subscriptions at 60x: a contiguous window, exact for every contract", async () => {
@@ -177,7 +236,8 @@ describe("WebSocket replay", () => {
     await r.until(() => r.reached("A", firstS() + 121_000), 30_000)
     r.ws.close()
     const a = r.events("A")
-    const first = Math.min(...a.map((e) => e["s"] as number)), last = Math.max(...a.map((e) => e["s"] as number))
+    const first = Math.min(...a.map((e) => e["s"] as number)),
+      last = Math.max(...a.map((e) => e["s"] as number))
     expect(last - first).toBeGreaterThanOrEqual(120_000)
     for (const t of tickers) expectExact(market, r, t, first, last + 1000)
     allFramesSmall(r)
@@ -209,7 +269,8 @@ describe("WebSocket replay", () => {
     const r = await authed(s.url("/options"), "A.*", "k", { autoPong: false })
     const t0 = Date.now()
     r.ws.pause() // until the server-side buffer has filled (the kernel's socket buffers first)
-    for (let i = 0; i < 400 && s.ws.stats().maxBufferedAmount <= HIGH_WATER / 2; i++) await new Promise((resolve) => setTimeout(resolve, 50))
+    for (let i = 0; i < 400 && s.ws.stats().maxBufferedAmount <= HIGH_WATER / 2; i++)
+      await new Promise((resolve) => setTimeout(resolve, 50))
     expect(s.ws.stats().maxBufferedAmount).toBeGreaterThan(HIGH_WATER / 2)
     await standsStill(s)
     r.ws.resume()
@@ -222,7 +283,9 @@ describe("WebSocket replay", () => {
     expect(stats.slowConsumers).toBe(0)
     for (let i = 0; i < 100; i += 11) expectExact(market, r, optionTicker(i), OPEN, end)
     allFramesSmall(r)
-    console.log(`100 options A.* at max with a stalled reader: ${rate} events/s, max bufferedAmount ${stats.maxBufferedAmount}`)
+    console.log(
+      `100 options A.* at max with a stalled reader: ${rate} events/s, max bufferedAmount ${stats.maxBufferedAmount}`
+    )
   })
 })
 
@@ -240,5 +303,7 @@ const standsStill = async (s: { readonly ws: { readonly nowMs: () => number } })
 
 const expectExact = (market: MarketData, r: Recorder, ticker: string, from: number, to: number) => {
   const got = r.events("A").filter((e) => e["sym"] === ticker && (e["s"] as number) >= from && (e["s"] as number) < to)
-  expect(got.map(ohlcv)).toEqual((ofWindow(market.secondBars(ticker, DATE), from, to) as ReadonlyArray<WireAgg>).map(barOhlcv))
+  expect(got.map(ohlcv)).toEqual(
+    (ofWindow(market.secondBars(ticker, DATE), from, to) as ReadonlyArray<WireAgg>).map(barOhlcv)
+  )
 }

@@ -16,15 +16,31 @@ import { dedupe, queryDuck, tempRoot, writeLake } from "./support.js"
 const root = await tempRoot()
 const date = "2025-10-28"
 const rows: ReadonlyArray<Row> = makeDay(date, 0).files.options.flatMap(([, r]) => r)
-const truth = [...dedupe("options", rows).values()].map((r) => `${r["ticker"]}|${Number(r["window_start_ms"])}|${Number(r["close"])}`).sort()
+const truth = [...dedupe("options", rows).values()]
+  .map((r) => `${r["ticker"]}|${Number(r["window_start_ms"])}|${Number(r["close"])}`)
+  .sort()
 const stored = async () =>
-  (await queryDuck<{ ticker: string; t: number; close: number }>(root, `SELECT ticker, window_start_ms::DOUBLE AS t, close FROM option_bars WHERE "date" = '${date}'`)).map((r) => `${r.ticker}|${r.t}|${r.close}`).sort()
+  (
+    await queryDuck<{ ticker: string; t: number; close: number }>(
+      root,
+      `SELECT ticker, window_start_ms::DOUBLE AS t, close FROM option_bars WHERE "date" = '${date}'`
+    )
+  )
+    .map((r) => `${r.ticker}|${r.t}|${r.close}`)
+    .sort()
 const load = (batchRows: number) =>
   Effect.runPromise(
-    Effect.flatMap(DuckDbSink.make({ root, batchRows, newsWindowMinutes: 15, commitSlaS: 300 }), (sink) => sink.loadPartition("options", date)).pipe(Effect.scoped)
+    Effect.flatMap(DuckDbSink.make({ root, batchRows, newsWindowMinutes: 15, commitSlaS: 300 }), (sink) =>
+      sink.loadPartition("options", date)
+    ).pipe(Effect.scoped)
   )
 const checkpoint = async () =>
-  (await queryDuck<{ rows: number; total: number }>(root, `SELECT "rows"::DOUBLE AS rows, total::DOUBLE AS total FROM sink_checkpoints WHERE feed = 'options' AND "date" = '${date}'`))[0]
+  (
+    await queryDuck<{ rows: number; total: number }>(
+      root,
+      `SELECT "rows"::DOUBLE AS rows, total::DOUBLE AS total FROM sink_checkpoints WHERE feed = 'options' AND "date" = '${date}'`
+    )
+  )[0]
 
 afterAll(() => fs.rm(root, { recursive: true, force: true }))
 
@@ -34,10 +50,16 @@ describe("duckdb sink: batches", () => {
     expect(truth.length).toBeGreaterThan(3 * batchRows)
     await writeLake(root, "options", date, "backfill.parquet", rows)
     const first = await load(batchRows)
-    expect([first, await stored(), await checkpoint()]).toEqual([{ rows: truth.length, written: truth.length }, truth, { rows: truth.length, total: truth.length }])
+    expect([first, await stored(), await checkpoint()]).toEqual([
+      { rows: truth.length, written: truth.length },
+      truth,
+      { rows: truth.length, total: truth.length }
+    ])
 
     // as if the process had died after 2 batches: the rows past them and the checkpoint rolled back
-    const sorted = [...dedupe("options", rows).values()].map((r) => [String(r["ticker"]), Number(r["window_start_ms"])] as const).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] - b[1]))
+    const sorted = [...dedupe("options", rows).values()]
+      .map((r) => [String(r["ticker"]), Number(r["window_start_ms"])] as const)
+      .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] - b[1]))
     const [lastTicker, lastMs] = sorted[2 * batchRows - 1]!
     await Effect.runPromise(
       Effect.flatMap(DuckDb.make(lakePaths(root).warehouse), (db) =>
@@ -49,7 +71,11 @@ describe("duckdb sink: batches", () => {
     )
     expect((await stored()).length).toBe(2 * batchRows)
     const resumed = await load(batchRows)
-    expect([resumed, await stored(), await checkpoint()]).toEqual([{ rows: truth.length, written: truth.length - 2 * batchRows }, truth, { rows: truth.length, total: truth.length }])
+    expect([resumed, await stored(), await checkpoint()]).toEqual([
+      { rows: truth.length, written: truth.length - 2 * batchRows },
+      truth,
+      { rows: truth.length, total: truth.length }
+    ])
     expect(await load(batchRows)).toEqual({ rows: truth.length, written: 0 })
   })
 })

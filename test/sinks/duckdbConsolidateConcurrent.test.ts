@@ -18,13 +18,26 @@ it("two dates consolidated concurrently on a fresh warehouse both land in option
     Effect.scoped(
       Effect.gen(function* () {
         const sink = yield* DuckDbSink.make({ root, newsWindowMinutes: 15, commitSlaS: 300 })
-        for (const d of DATES) for (const feed of ["spy", "vix", "news", "contracts", "options"] as const) yield* sink.loadPartition(feed, d)
-        return yield* Effect.forEach(DATES, (d) => Effect.map(sink.consolidate!(d), (r) => r.rows), { concurrency: "unbounded" })
+        for (const d of DATES)
+          for (const feed of ["spy", "vix", "news", "contracts", "options"] as const) yield* sink.loadPartition(feed, d)
+        return yield* Effect.forEach(DATES, (d) => Effect.map(sink.consolidate!(d), (r) => r.rows), {
+          concurrency: "unbounded"
+        })
       })
     )
   )
-  const optionBars = DATES.map((d) => new Set(days.find((x) => x.date === d)!.files.options.flatMap(([, rows]) => rows.map((r) => `${r["ticker"]}|${r["window_start_ms"]}`))).size)
+  const optionBars = DATES.map(
+    (d) =>
+      new Set(
+        days
+          .find((x) => x.date === d)!
+          .files.options.flatMap(([, rows]) => rows.map((r) => `${r["ticker"]}|${r["window_start_ms"]}`))
+      ).size
+  )
   expect(counts).toEqual(optionBars)
-  const view = await queryDuck<{ d: string; n: number }>(root, `SELECT "date"::VARCHAR AS d, count(*)::DOUBLE AS n FROM options_consolidated GROUP BY ALL ORDER BY d`)
+  const view = await queryDuck<{ d: string; n: number }>(
+    root,
+    `SELECT "date"::VARCHAR AS d, count(*)::DOUBLE AS n FROM options_consolidated GROUP BY ALL ORDER BY d`
+  )
   expect(view).toEqual(DATES.map((d, i) => ({ d, n: optionBars[i] })))
 })

@@ -19,17 +19,39 @@ const rows: Array<Row> = []
 for (let k = 0; k < 100; k++)
   for (let i = 0; i < 600; i++)
     rows.push({
-      ticker: `O:SPY251030${k % 2 ? "C" : "P"}00${String(550 + k).padStart(3, "0")}000`, window_start_ms: open + i * 1000,
-      open: 1 + i / 1000, high: 1.1, low: 0.9, close: 1 + k / 100 + i / 7, volume: i, vwap: null, transactions: k, window_end_ms: null,
-      accumulated_volume: null, official_open: null, day_vwap: null, avg_trade_size: null, otc: null, source: "rest", received_at_ms: 1_761_800_000_000 + i, extra: null
+      ticker: `O:SPY251030${k % 2 ? "C" : "P"}00${String(550 + k).padStart(3, "0")}000`,
+      window_start_ms: open + i * 1000,
+      open: 1 + i / 1000,
+      high: 1.1,
+      low: 0.9,
+      close: 1 + k / 100 + i / 7,
+      volume: i,
+      vwap: null,
+      transactions: k,
+      window_end_ms: null,
+      accumulated_volume: null,
+      official_open: null,
+      day_vwap: null,
+      avg_trade_size: null,
+      otc: null,
+      source: "rest",
+      received_at_ms: 1_761_800_000_000 + i,
+      extra: null
     })
-const expected = [...dedupe("options", rows).values()].map((r) => `${r["ticker"]}|${r["window_start_ms"]}|${r["close"]}`).sort()
+const expected = [...dedupe("options", rows).values()]
+  .map((r) => `${r["ticker"]}|${r["window_start_ms"]}|${r["close"]}`)
+  .sort()
 await writeLake(root, "options", date, "backfill.parquet", rows)
 
 afterAll(() => fs.rm(root, { recursive: true, force: true }))
 
 /** Kill the sink's connections at 10 000 and 20 000 committed rows, then keep killing until a transaction really failed. */
-const loadWhileKilling = (t: { pg?: string; mysql?: string }, sink: string, progress: () => Promise<number>, kill: () => Promise<unknown>) =>
+const loadWhileKilling = (
+  t: { pg?: string; mysql?: string },
+  sink: string,
+  progress: () => Promise<number>,
+  kill: () => Promise<unknown>
+) =>
   withRouter({ root, ...t, batchRows: 1000 }, (router) =>
     Effect.gen(function* () {
       const fiber = yield* Effect.fork(router.loadPartition("options", date))
@@ -52,10 +74,29 @@ describe.skipIf(!pg)("postgres: connections terminated mid-load", () => {
     const metrics = await loadWhileKilling(
       { pg },
       "postgres",
-      async () => Number((await queryPg<{ n: string }>(pg!, `SELECT coalesce(max("rows"), 0) n FROM sink_checkpoints WHERE feed = 'options'`))[0]!.n),
-      () => queryPg(pg!, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`)
+      async () =>
+        Number(
+          (
+            await queryPg<{ n: string }>(
+              pg!,
+              `SELECT coalesce(max("rows"), 0) n FROM sink_checkpoints WHERE feed = 'options'`
+            )
+          )[0]!.n
+        ),
+      () =>
+        queryPg(
+          pg!,
+          `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`
+        )
     )
-    const got = (await queryPg<{ k: string }>(pg!, `SELECT ticker || '|' || window_start_ms || '|' || close::text AS k FROM option_bars`)).map((r) => r.k).sort()
+    const got = (
+      await queryPg<{ k: string }>(
+        pg!,
+        `SELECT ticker || '|' || window_start_ms || '|' || close::text AS k FROM option_bars`
+      )
+    )
+      .map((r) => r.k)
+      .sort()
     expect(got.length).toBe(60_000)
     expect(new Set(got).size).toBe(got.length)
     expect(got).toEqual(expected)
@@ -70,13 +111,32 @@ describe.skipIf(!mysql)("mysql: connections killed mid-load", () => {
     const metrics = await loadWhileKilling(
       { mysql },
       "mysql",
-      async () => Number((await queryMysql<{ n: number }>(mysql!, `SELECT COALESCE(MAX(\`rows\`), 0) n FROM sink_checkpoints WHERE feed = 'options'`))[0]!.n),
+      async () =>
+        Number(
+          (
+            await queryMysql<{ n: number }>(
+              mysql!,
+              `SELECT COALESCE(MAX(\`rows\`), 0) n FROM sink_checkpoints WHERE feed = 'options'`
+            )
+          )[0]!.n
+        ),
       async () => {
-        const ids = await queryMysql<{ id: number }>(mysql!, `SELECT ID AS id FROM information_schema.PROCESSLIST WHERE DB = ? AND ID <> CONNECTION_ID()`, [db])
+        const ids = await queryMysql<{ id: number }>(
+          mysql!,
+          `SELECT ID AS id FROM information_schema.PROCESSLIST WHERE DB = ? AND ID <> CONNECTION_ID()`,
+          [db]
+        )
         for (const { id } of ids) await queryMysql(mysql!, `KILL ${Number(id)}`).catch(() => undefined)
       }
     )
-    const got = (await queryMysql<{ t: string; w: number; c: number }>(mysql!, `SELECT ticker t, window_start_ms w, close c FROM option_bars`)).map((r) => `${r.t}|${Number(r.w)}|${r.c}`).sort()
+    const got = (
+      await queryMysql<{ t: string; w: number; c: number }>(
+        mysql!,
+        `SELECT ticker t, window_start_ms w, close c FROM option_bars`
+      )
+    )
+      .map((r) => `${r.t}|${Number(r.w)}|${r.c}`)
+      .sort()
     expect(got.length).toBe(60_000)
     expect(new Set(got).size).toBe(got.length)
     expect(got).toEqual(expected)

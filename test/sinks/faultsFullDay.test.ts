@@ -64,11 +64,29 @@ if (pg)
   engines.push([
     {
       name: "postgres",
-      progress: async () => Number((await queryPg<{ n: string }>(pg, `SELECT coalesce(max("rows"), 0) n FROM sink_checkpoints WHERE feed = 'options'`))[0]!.n),
+      progress: async () =>
+        Number(
+          (
+            await queryPg<{ n: string }>(
+              pg,
+              `SELECT coalesce(max("rows"), 0) n FROM sink_checkpoints WHERE feed = 'options'`
+            )
+          )[0]!.n
+        ),
       consolidating: async () =>
-        (await queryPg(pg, `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' AND query LIKE '%INSERT INTO "options_consolidated"%' AND query NOT LIKE '%pg_stat_activity%'`)).length > 0,
-      kill: () => queryPg(pg, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`),
-      read: (table, columns) => queryPg(pg, `SELECT ${columns.map((c) => `"${c}"`).join(", ")} FROM ${table} WHERE "date" = $1`, [day.date])
+        (
+          await queryPg(
+            pg,
+            `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' AND query LIKE '%INSERT INTO "options_consolidated"%' AND query NOT LIKE '%pg_stat_activity%'`
+          )
+        ).length > 0,
+      kill: () =>
+        queryPg(
+          pg,
+          `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`
+        ),
+      read: (table, columns) =>
+        queryPg(pg, `SELECT ${columns.map((c) => `"${c}"`).join(", ")} FROM ${table} WHERE "date" = $1`, [day.date])
     },
     { pg }
   ])
@@ -77,28 +95,71 @@ if (mysql) {
   engines.push([
     {
       name: "mysql",
-      progress: async () => Number((await queryMysql<{ n: number }>(mysql, `SELECT COALESCE(MAX(\`rows\`), 0) n FROM sink_checkpoints WHERE feed = 'options'`))[0]!.n),
+      progress: async () =>
+        Number(
+          (
+            await queryMysql<{ n: number }>(
+              mysql,
+              `SELECT COALESCE(MAX(\`rows\`), 0) n FROM sink_checkpoints WHERE feed = 'options'`
+            )
+          )[0]!.n
+        ),
       consolidating: async () =>
-        (await queryMysql(mysql, `SELECT 1 FROM information_schema.PROCESSLIST WHERE DB = ? AND (INFO LIKE '%CREATE TEMPORARY TABLE cons_%' OR INFO LIKE '%INSERT INTO \`options_consolidated\`%') AND INFO NOT LIKE '%PROCESSLIST%'`, [db])).length > 0,
+        (
+          await queryMysql(
+            mysql,
+            `SELECT 1 FROM information_schema.PROCESSLIST WHERE DB = ? AND (INFO LIKE '%CREATE TEMPORARY TABLE cons_%' OR INFO LIKE '%INSERT INTO \`options_consolidated\`%') AND INFO NOT LIKE '%PROCESSLIST%'`,
+            [db]
+          )
+        ).length > 0,
       kill: async () => {
-        const ids = await queryMysql<{ id: number }>(mysql, `SELECT ID AS id FROM information_schema.PROCESSLIST WHERE DB = ? AND ID <> CONNECTION_ID()`, [db])
+        const ids = await queryMysql<{ id: number }>(
+          mysql,
+          `SELECT ID AS id FROM information_schema.PROCESSLIST WHERE DB = ? AND ID <> CONNECTION_ID()`,
+          [db]
+        )
         for (const { id } of ids) await queryMysql(mysql, `KILL ${Number(id)}`).catch(() => undefined)
       },
-      read: (table, columns) => queryMysql(mysql, `SELECT ${columns.map((c) => `\`${c}\``).join(", ")} FROM ${table} WHERE \`date\` = ?`, [day.date])
+      read: (table, columns) =>
+        queryMysql(mysql, `SELECT ${columns.map((c) => `\`${c}\``).join(", ")} FROM ${table} WHERE \`date\` = ?`, [
+          day.date
+        ])
     },
     { mysql }
   ])
 }
 
 describe.skipIf(engines.length === 0)("a full day while the server terminates the sink's connections", () => {
-  it.each(engines.map(([e, t]) => [e.name, e, t] as const))("%s: load and consolidation retried, both exact", async (_, engine, t) => {
-    const { kills, result, metrics } = await runWhileKilling(engine, t)
-    expect(kills).toEqual([expect.stringMatching(/^load at /), expect.stringMatching(/^load at /), "consolidate"])
-    expect(metrics.failures).toBeGreaterThanOrEqual(1) // at least the consolidation, killed while its statement ran
-    expect(result.bySink[engine.name]).toBe(day.truth.options.size)
-    const bars = SCHEMAS.options.columns
-    expectSameLines(lines(bars, await engine.read("option_bars", bars.map((c) => c.name))), lines(bars, [...day.truth.options.values()]))
-    const view = consolidatedColumns.filter((c) => c.type !== "TIMESTAMP")
-    expectSameLines(lines(view, await engine.read("options_consolidated", view.map((c) => c.name))), lines(view, referenceRows(day, WINDOW_MS)))
-  }, 600_000)
+  it.each(engines.map(([e, t]) => [e.name, e, t] as const))(
+    "%s: load and consolidation retried, both exact",
+    async (_, engine, t) => {
+      const { kills, result, metrics } = await runWhileKilling(engine, t)
+      expect(kills).toEqual([expect.stringMatching(/^load at /), expect.stringMatching(/^load at /), "consolidate"])
+      expect(metrics.failures).toBeGreaterThanOrEqual(1) // at least the consolidation, killed while its statement ran
+      expect(result.bySink[engine.name]).toBe(day.truth.options.size)
+      const bars = SCHEMAS.options.columns
+      expectSameLines(
+        lines(
+          bars,
+          await engine.read(
+            "option_bars",
+            bars.map((c) => c.name)
+          )
+        ),
+        lines(bars, [...day.truth.options.values()])
+      )
+      const view = consolidatedColumns.filter((c) => c.type !== "TIMESTAMP")
+      expectSameLines(
+        lines(
+          view,
+          await engine.read(
+            "options_consolidated",
+            view.map((c) => c.name)
+          )
+        ),
+        lines(view, referenceRows(day, WINDOW_MS))
+      )
+    },
+    600_000
+  )
 })

@@ -23,9 +23,34 @@ const viewColumns = consolidatedColumns.filter((c) => c.type !== "TIMESTAMP")
 
 type Read = (table: string, columns: ReadonlyArray<string>) => Promise<Array<Record<string, unknown>>>
 const engines: Array<readonly [string, Read]> = [
-  ["duckdb", (table, columns) => queryDuck(day.root, `SELECT ${columns.map((c) => `"${c}"`).join(", ")} FROM ${table} WHERE "date" = '${day.date}'`)],
-  ...(pg ? [["postgres", (table: string, columns: ReadonlyArray<string>) => queryPg(pg, `SELECT ${columns.map((c) => `"${c}"`).join(", ")} FROM ${table} WHERE "date" = $1`, [day.date])] as const] : []),
-  ...(mysql ? [["mysql", (table: string, columns: ReadonlyArray<string>) => queryMysql(mysql, `SELECT ${columns.map((c) => `\`${c}\``).join(", ")} FROM ${table} WHERE \`date\` = ?`, [day.date])] as const] : [])
+  [
+    "duckdb",
+    (table, columns) =>
+      queryDuck(
+        day.root,
+        `SELECT ${columns.map((c) => `"${c}"`).join(", ")} FROM ${table} WHERE "date" = '${day.date}'`
+      )
+  ],
+  ...(pg
+    ? [
+        [
+          "postgres",
+          (table: string, columns: ReadonlyArray<string>) =>
+            queryPg(pg, `SELECT ${columns.map((c) => `"${c}"`).join(", ")} FROM ${table} WHERE "date" = $1`, [day.date])
+        ] as const
+      ]
+    : []),
+  ...(mysql
+    ? [
+        [
+          "mysql",
+          (table: string, columns: ReadonlyArray<string>) =>
+            queryMysql(mysql, `SELECT ${columns.map((c) => `\`${c}\``).join(", ")} FROM ${table} WHERE \`date\` = ?`, [
+              day.date
+            ])
+        ] as const
+      ]
+    : [])
 ]
 
 beforeAll(async () => {
@@ -51,7 +76,16 @@ describe("a full simulated day in every engine", () => {
 
   it.each(engines)("%s: option_bars equals the lake's latest version of every key, every column", async (_, read) => {
     const expected = lines(barColumns, [...day.truth.options.values()])
-    expectSameLines(lines(barColumns, await read("option_bars", barColumns.map((c) => c.name))), expected)
+    expectSameLines(
+      lines(
+        barColumns,
+        await read(
+          "option_bars",
+          barColumns.map((c) => c.name)
+        )
+      ),
+      expected
+    )
   })
 
   it.each(engines)("%s: options_consolidated equals the reference row for row", async (_, read) => {
@@ -60,6 +94,15 @@ describe("a full simulated day in every engine", () => {
     expect(reference.some((r) => r["spy_staleness_ms"] !== null && Number(r["spy_staleness_ms"]) > 0)).toBe(true)
     expect(new Set(reference.map((r) => r["news_count_15m"])).size).toBeGreaterThan(2)
     expect(reference.filter((r) => r["latest_headline"] !== null).length).toBeGreaterThan(50_000)
-    expectSameLines(lines(viewColumns, await read("options_consolidated", viewColumns.map((c) => c.name))), lines(viewColumns, reference))
+    expectSameLines(
+      lines(
+        viewColumns,
+        await read(
+          "options_consolidated",
+          viewColumns.map((c) => c.name)
+        )
+      ),
+      lines(viewColumns, reference)
+    )
   })
 })

@@ -14,13 +14,24 @@ import { migrate, type MigrationDriver } from "../../src/services/sinks/migrate.
 import { duplicateIndexName } from "../../src/services/sinks/MysqlSink.js"
 import { SinkError } from "../../src/services/sinks/Sink.js"
 import { LATEST_VERSION, MIGRATIONS, type Migration, plan } from "../../src/sql/migrations.js"
-import { CHECKPOINTS, CONSOLIDATED, createIndex, ddl, type Dialect, INDEXES, indexesFor, TABLES } from "../../src/sql/tables.js"
+import {
+  CHECKPOINTS,
+  CONSOLIDATED,
+  createIndex,
+  ddl,
+  type Dialect,
+  INDEXES,
+  indexesFor,
+  TABLES
+} from "../../src/sql/tables.js"
 import { prepareMysql, preparePg, tempRoot } from "./support.js"
 
 const pg = await preparePg("t_migrations")
 const mysql = await prepareMysql("migrations")
 
-type Runner = <A>(f: (driver: MigrationDriver<unknown>) => Effect.Effect<A, unknown>) => Promise<Either.Either<A, unknown>>
+type Runner = <A>(
+  f: (driver: MigrationDriver<unknown>) => Effect.Effect<A, unknown>
+) => Promise<Either.Either<A, unknown>>
 
 const duckRunner = async (): Promise<Runner> => {
   const file = path.join(await tempRoot(), "warehouse.duckdb")
@@ -32,25 +43,33 @@ const duckRunner = async (): Promise<Runner> => {
       }).pipe(Effect.scoped, Effect.either)
     )
 }
-const pgRunner = (url: string): Runner => (f) =>
-  Effect.runPromise(
-    Effect.gen(function* () {
-      const sql = yield* PgClient.PgClient
-      return yield* f({ sink: "postgres", dialect: "postgres", run: (s, p) => sql.unsafe<Record<string, unknown>>(s, p as Array<unknown>) })
-    }).pipe(Effect.provide(PgClient.layer({ url: Redacted.make(url) })), Effect.scoped, Effect.either)
-  )
-const mysqlRunner = (url: string): Runner => (f) =>
-  Effect.runPromise(
-    Effect.gen(function* () {
-      const sql = yield* MysqlClient.MysqlClient
-      return yield* f({
-        sink: "mysql",
-        dialect: "mysql",
-        run: (s, p) => sql.unsafe<Record<string, unknown>>(s, p as Array<unknown>),
-        alreadyExists: duplicateIndexName
-      })
-    }).pipe(Effect.provide(MysqlClient.layer({ url: Redacted.make(url) })), Effect.scoped, Effect.either)
-  )
+const pgRunner =
+  (url: string): Runner =>
+  (f) =>
+    Effect.runPromise(
+      Effect.gen(function* () {
+        const sql = yield* PgClient.PgClient
+        return yield* f({
+          sink: "postgres",
+          dialect: "postgres",
+          run: (s, p) => sql.unsafe<Record<string, unknown>>(s, p as Array<unknown>)
+        })
+      }).pipe(Effect.provide(PgClient.layer({ url: Redacted.make(url) })), Effect.scoped, Effect.either)
+    )
+const mysqlRunner =
+  (url: string): Runner =>
+  (f) =>
+    Effect.runPromise(
+      Effect.gen(function* () {
+        const sql = yield* MysqlClient.MysqlClient
+        return yield* f({
+          sink: "mysql",
+          dialect: "mysql",
+          run: (s, p) => sql.unsafe<Record<string, unknown>>(s, p as Array<unknown>),
+          alreadyExists: duplicateIndexName
+        })
+      }).pipe(Effect.provide(MysqlClient.layer({ url: Redacted.make(url) })), Effect.scoped, Effect.either)
+    )
 
 const listTables: Record<Dialect, string> = {
   duckdb: `SELECT table_name AS t FROM information_schema.tables WHERE table_schema = 'main'`,
@@ -62,7 +81,11 @@ const expectedTables = (dialect: Dialect) =>
 
 const withExtra: ReadonlyArray<Migration> = [
   ...MIGRATIONS,
-  { version: LATEST_VERSION + 1, name: "test: an extra table", statements: () => ["CREATE TABLE IF NOT EXISTS migration_probe (x BIGINT)"] }
+  {
+    version: LATEST_VERSION + 1,
+    name: "test: an extra table",
+    statements: () => ["CREATE TABLE IF NOT EXISTS migration_probe (x BIGINT)"]
+  }
 ]
 
 describe("migration plan", () => {
@@ -85,7 +108,8 @@ describe.each(engines)("migrations on %s", (dialect, makeRunner) => {
   it("fresh: every migration once, recorded; a second start applies nothing; a later one alone; a newer database refused", async () => {
     const run = await makeRunner()
     const versions = () => run((d) => d.run(`SELECT version AS v, name FROM schema_migrations ORDER BY version`, []))
-    const tables = () => run((d) => d.run(listTables[dialect], [])).then(Either.map((rows) => rows.map((r) => String(r["t"])).sort()))
+    const tables = () =>
+      run((d) => d.run(listTables[dialect], [])).then(Either.map((rows) => rows.map((r) => String(r["t"])).sort()))
 
     const all = MIGRATIONS.map((m) => m.version)
     expect(await run((d) => migrate(d))).toEqual(Either.right(all))
@@ -94,7 +118,12 @@ describe.each(engines)("migrations on %s", (dialect, makeRunner) => {
     expect(recorded).toEqual(MIGRATIONS.map((m) => [m.version, m.name]))
     if (dialect === "postgres") {
       // migration 2: options_consolidated indexed by its primary key and the date alone
-      const indexes = await run((d) => d.run(`SELECT indexname AS i, indexdef AS def FROM pg_indexes WHERE schemaname = current_schema() AND tablename = '${CONSOLIDATED}' ORDER BY indexname`, []))
+      const indexes = await run((d) =>
+        d.run(
+          `SELECT indexname AS i, indexdef AS def FROM pg_indexes WHERE schemaname = current_schema() AND tablename = '${CONSOLIDATED}' ORDER BY indexname`,
+          []
+        )
+      )
       expect(Either.getOrThrow(indexes).map((r) => [r["i"], String(r["def"]).replace(/^.* USING /, "")])).toEqual([
         ["options_consolidated_day", "btree (date)"],
         ["options_consolidated_pkey", "btree (ticker, window_start_ms)"]
@@ -112,7 +141,9 @@ describe.each(engines)("migrations on %s", (dialect, makeRunner) => {
     const error = Either.getLeft(refused).pipe((o) => (o._tag === "Some" ? o.value : undefined)) as SinkError
     expect(error).toBeInstanceOf(SinkError)
     expect([error.sink, error.operation]).toEqual([dialect, "migrate"])
-    expect(error.message).toContain(`schema version ${LATEST_VERSION + 1}, newer than this build knows (up to ${LATEST_VERSION})`)
+    expect(error.message).toContain(
+      `schema version ${LATEST_VERSION + 1}, newer than this build knows (up to ${LATEST_VERSION})`
+    )
   })
 })
 
@@ -120,8 +151,13 @@ describe.each(engines)("migrations on %s, database created before versioning", (
   it("adopts the existing tables and indexes as version 1, then applies the later ones", async () => {
     const run = await makeRunner()
     // what every sink ran at start before migrations were versioned: the tables, then the indexes
-    const legacy = [...ddl(dialect), ...(dialect === "duckdb" ? indexesFor("duckdb") : INDEXES).map((i) => createIndex(dialect, i))]
-    const clean = [...expectedTables(dialect), "migration_probe"].map((t) => `DROP TABLE IF EXISTS ${dialect === "mysql" ? `\`${t}\`` : `"${t}"`}`)
+    const legacy = [
+      ...ddl(dialect),
+      ...(dialect === "duckdb" ? indexesFor("duckdb") : INDEXES).map((i) => createIndex(dialect, i))
+    ]
+    const clean = [...expectedTables(dialect), "migration_probe"].map(
+      (t) => `DROP TABLE IF EXISTS ${dialect === "mysql" ? `\`${t}\`` : `"${t}"`}`
+    )
     expect(Either.isRight(await run((d) => Effect.forEach([...clean, ...legacy], (s) => d.run(s, []))))).toBe(true)
     expect(await run((d) => migrate(d))).toEqual(Either.right(MIGRATIONS.map((m) => m.version)))
     expect(await run((d) => migrate(d))).toEqual(Either.right([]))

@@ -25,9 +25,16 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL")
   // the server would keep the killed children's sleeps for minutes
-  if (pgUrl) await queryPg(pgUrl, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(7__)'`)
+  if (pgUrl)
+    await queryPg(
+      pgUrl,
+      `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(7__)'`
+    )
   if (myUrl)
-    for (const r of await queryMysql<{ id: number }>(myUrl, `SELECT ID AS id FROM information_schema.PROCESSLIST WHERE INFO LIKE '%SELECT SLEEP(7__)'`))
+    for (const r of await queryMysql<{ id: number }>(
+      myUrl,
+      `SELECT ID AS id FROM information_schema.PROCESSLIST WHERE INFO LIKE '%SELECT SLEEP(7__)'`
+    ))
       await queryMysql(myUrl, `KILL ${Number(r.id)}`).catch(() => undefined)
 })
 
@@ -40,26 +47,50 @@ const sleeper = (engine: "pg" | "mysql", url: string, marker: number, app?: stri
          c.connect().then(() => c.query("SELECT pg_sleep(${marker})")).catch(() => process.exit(1))`
       : `const mysql = require("mysql2"); const tag = process.env.APP || ("spy-options:" + require("os").hostname() + ":" + process.pid);
          const c = mysql.createConnection(process.env.URL); c.query("/* " + tag + " */ SELECT SLEEP(${marker})", () => process.exit(0))`
-  const child = spawn(process.execPath, ["-e", script], { env: { ...process.env, URL: url, APP: app ?? "" }, stdio: "ignore" })
+  const child = spawn(process.execPath, ["-e", script], {
+    env: { ...process.env, URL: url, APP: app ?? "" },
+    stdio: "ignore"
+  })
   children.push(child)
   return child
 }
 
 const running = {
   pg: async (marker: number) =>
-    Number((await queryPg<{ n: string }>(pgUrl!, `SELECT count(*) AS n FROM pg_stat_activity WHERE state = 'active' AND query = $1`, [`SELECT pg_sleep(${marker})`]))[0]!.n),
+    Number(
+      (
+        await queryPg<{ n: string }>(
+          pgUrl!,
+          `SELECT count(*) AS n FROM pg_stat_activity WHERE state = 'active' AND query = $1`,
+          [`SELECT pg_sleep(${marker})`]
+        )
+      )[0]!.n
+    ),
   mysql: async (marker: number) =>
     Number(
-      (await queryMysql<{ n: number }>(myUrl!, `SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE COMMAND <> 'Sleep' AND INFO LIKE ?`, [`%SELECT SLEEP(${marker})`]))[0]!.n
+      (
+        await queryMysql<{ n: number }>(
+          myUrl!,
+          `SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE COMMAND <> 'Sleep' AND INFO LIKE ?`,
+          [`%SELECT SLEEP(${marker})`]
+        )
+      )[0]!.n
     )
 }
 
 const endOrphans = {
   pg: () =>
     Effect.runPromise(
-      Effect.flatMap(PgClient.PgClient, Orphans.endPostgres).pipe(Effect.provide(PgClient.layer({ url: Redacted.make(pgUrl!), applicationName: sessionTag() })))
+      Effect.flatMap(PgClient.PgClient, Orphans.endPostgres).pipe(
+        Effect.provide(PgClient.layer({ url: Redacted.make(pgUrl!), applicationName: sessionTag() }))
+      )
     ),
-  mysql: () => Effect.runPromise(Effect.flatMap(MysqlClient.MysqlClient, Orphans.endMysql).pipe(Effect.provide(MysqlClient.layer({ url: Redacted.make(myUrl!) }))))
+  mysql: () =>
+    Effect.runPromise(
+      Effect.flatMap(MysqlClient.MysqlClient, Orphans.endMysql).pipe(
+        Effect.provide(MysqlClient.layer({ url: Redacted.make(myUrl!) }))
+      )
+    )
 }
 
 describe("orphansOf", () => {
@@ -85,7 +116,11 @@ describe.each(["pg", "mysql"] as const)("orphaned sessions at sink start (%s)", 
     const deadChild = sleeper(engine, url, dead)
     sleeper(engine, url, live)
     sleeper(engine, url, other, "another-application")
-    await waitFor(async () => (await running[engine](dead)) + (await running[engine](live)) + (await running[engine](other)) === 3, 15_000, 100)
+    await waitFor(
+      async () => (await running[engine](dead)) + (await running[engine](live)) + (await running[engine](other)) === 3,
+      15_000,
+      100
+    )
     deadChild.kill("SIGKILL")
     await new Promise((r) => deadChild.once("exit", r))
     // the server keeps running the dead client's statement

@@ -29,8 +29,12 @@ const readPartition = (root: string, feed: Feed, date: string) =>
   Effect.runPromise(
     Effect.gen(function* () {
       const db = yield* DuckDb.DuckDb
-      const cols = SCHEMAS[feed].columns.map((c) => (c.type === "BIGINT" ? `CAST("${c.name}" AS DOUBLE) AS "${c.name}"` : `"${c.name}"`)).join(", ")
-      return yield* db.query<Row>(`SELECT ${cols} FROM read_parquet('${path.join(lakePaths(root).partitionDir(feed, date), "*.parquet")}')`)
+      const cols = SCHEMAS[feed].columns
+        .map((c) => (c.type === "BIGINT" ? `CAST("${c.name}" AS DOUBLE) AS "${c.name}"` : `"${c.name}"`))
+        .join(", ")
+      return yield* db.query<Row>(
+        `SELECT ${cols} FROM read_parquet('${path.join(lakePaths(root).partitionDir(feed, date), "*.parquet")}')`
+      )
     }).pipe(Effect.provide(DuckDb.layer()), Effect.scoped)
   )
 
@@ -51,14 +55,28 @@ export const simulatedDay = async (seed = 42, date = SIM_DATE): Promise<SimDay> 
     const loaded = await loadTestSettings({ polygon: { rest_url: sim.url }, storage: { root }, POLYGON_API_KEY: KEY })
     // sinks.enabled: [] (an empty list in the overrides reads as unset, i.e. the default [duckdb])
     const settings = { ...loaded, sinks: { ...loaded.sinks, enabled: [] } }
-    await Effect.runPromise(backfillProgram({ startDate: date, endDate: date }).pipe(Effect.provide(BackfillLayer.pipe(Layer.provideMerge(testSettingsLayer(settings))))))
+    await Effect.runPromise(
+      backfillProgram({ startDate: date, endDate: date }).pipe(
+        Effect.provide(BackfillLayer.pipe(Layer.provideMerge(testSettingsLayer(settings))))
+      )
+    )
   } finally {
     await sim.close()
   }
   const options = await readPartition(root, "options", date)
   const received = Math.max(...options.map((r) => Number(r["received_at_ms"])))
-  const newer = options.filter((_, i) => i % 97 === 5).map((r, i) => ({ ...r, close: Number(r["close"]) + 0.5 + i / 1000, volume: 7, source: "ws", received_at_ms: received + 1000 + i }))
-  const older = options.filter((_, i) => i % 89 === 3).map((r) => ({ ...r, close: -1, source: "ws", received_at_ms: Number(r["received_at_ms"]) - 60_000 }))
+  const newer = options
+    .filter((_, i) => i % 97 === 5)
+    .map((r, i) => ({
+      ...r,
+      close: Number(r["close"]) + 0.5 + i / 1000,
+      volume: 7,
+      source: "ws",
+      received_at_ms: received + 1000 + i
+    }))
+  const older = options
+    .filter((_, i) => i % 89 === 3)
+    .map((r) => ({ ...r, close: -1, source: "ws", received_at_ms: Number(r["received_at_ms"]) - 60_000 }))
   await writeLake(root, "options", date, "live-0001.parquet", [...newer, ...older])
   const truth = {} as Record<Feed, ReadonlyMap<string, Row>>
   for (const feed of FEEDS) truth[feed] = dedupe(feed, await readPartition(root, feed, date))
@@ -84,11 +102,17 @@ export const referenceRows = (day: SimDay, windowMs: number): Array<Record<strin
   const vix = byTime(day.truth.vix.values(), "window_start_ms")
   const news = [...day.truth.news.values()]
     .filter((n) => String(n["tickers"]).includes('"SPY"'))
-    .sort((a, b) => Number(a["published_utc_ms"]) - Number(b["published_utc_ms"]) || (String(a["id"]) < String(b["id"]) ? -1 : String(a["id"]) > String(b["id"]) ? 1 : 0))
+    .sort(
+      (a, b) =>
+        Number(a["published_utc_ms"]) - Number(b["published_utc_ms"]) ||
+        (String(a["id"]) < String(b["id"]) ? -1 : String(a["id"]) > String(b["id"]) ? 1 : 0)
+    )
   const spyT = spy.map((r) => Number(r["window_start_ms"]))
   const vixT = vix.map((r) => Number(r["window_start_ms"]))
   const newsT = news.map((r) => Number(r["published_utc_ms"]))
-  const listed = new Set([...day.truth.contracts.values()].filter((c) => c["as_of"] === day.date).map((c) => c["ticker"]))
+  const listed = new Set(
+    [...day.truth.contracts.values()].filter((c) => c["as_of"] === day.date).map((c) => c["ticker"])
+  )
   return [...day.truth.options.values()].map((o) => {
     const t = Number(o["window_start_ms"])
     const s = spy[upper(spyT, t) - 1]
@@ -98,27 +122,53 @@ export const referenceRows = (day: SimDay, windowMs: number): Array<Record<strin
     const latest = news[known - 1]
     const occ = parseOptionTicker(String(o["ticker"]))
     return {
-      date: day.date, ticker: o["ticker"], underlying: occ?.underlying ?? null, expiration: occ?.expiration ?? null, strike: occ?.strike ?? null,
-      contract_type: occ?.right ?? null, in_contract_list: listed.has(o["ticker"]!), window_start_ms: t,
-      open: o["open"], high: o["high"], low: o["low"], close: o["close"], volume: o["volume"], vwap: o["vwap"], transactions: o["transactions"],
-      spy_window_start_ms: s?.["window_start_ms"] ?? null, spy_open: s?.["open"] ?? null, spy_high: s?.["high"] ?? null, spy_low: s?.["low"] ?? null,
-      spy_close: s?.["close"] ?? null, spy_volume: s?.["volume"] ?? null, spy_vwap: s?.["vwap"] ?? null, spy_staleness_ms: s ? t - Number(s["window_start_ms"]) : null,
-      vix_value: v?.["close"] ?? null, vix_window_start_ms: v?.["window_start_ms"] ?? null, vix_staleness_ms: v ? t - Number(v["window_start_ms"]) : null,
+      date: day.date,
+      ticker: o["ticker"],
+      underlying: occ?.underlying ?? null,
+      expiration: occ?.expiration ?? null,
+      strike: occ?.strike ?? null,
+      contract_type: occ?.right ?? null,
+      in_contract_list: listed.has(o["ticker"]!),
+      window_start_ms: t,
+      open: o["open"],
+      high: o["high"],
+      low: o["low"],
+      close: o["close"],
+      volume: o["volume"],
+      vwap: o["vwap"],
+      transactions: o["transactions"],
+      spy_window_start_ms: s?.["window_start_ms"] ?? null,
+      spy_open: s?.["open"] ?? null,
+      spy_high: s?.["high"] ?? null,
+      spy_low: s?.["low"] ?? null,
+      spy_close: s?.["close"] ?? null,
+      spy_volume: s?.["volume"] ?? null,
+      spy_vwap: s?.["vwap"] ?? null,
+      spy_staleness_ms: s ? t - Number(s["window_start_ms"]) : null,
+      vix_value: v?.["close"] ?? null,
+      vix_window_start_ms: v?.["window_start_ms"] ?? null,
+      vix_staleness_ms: v ? t - Number(v["window_start_ms"]) : null,
       news_count_15m: known - upper(newsT, tEnd - windowMs),
-      latest_headline: latest?.["title"] ?? null, latest_sentiment: latest?.["spy_sentiment"] ?? null,
+      latest_headline: latest?.["title"] ?? null,
+      latest_sentiment: latest?.["spy_sentiment"] ?? null,
       latest_news_age_s: latest ? (tEnd - Number(latest["published_utc_ms"])) / 1000 : null
     }
   })
 }
 
 /** Rows as sorted lines of normalized values: compared as sets, any difference shown by its lines. */
-export const lines = (columns: ReadonlyArray<{ name: string; type: string }>, rows: ReadonlyArray<Record<string, unknown>>) =>
-  rows.map((r) => JSON.stringify(columns.map((c) => norm(c.type, r[c.name])))).sort()
+export const lines = (
+  columns: ReadonlyArray<{ name: string; type: string }>,
+  rows: ReadonlyArray<Record<string, unknown>>
+) => rows.map((r) => JSON.stringify(columns.map((c) => norm(c.type, r[c.name])))).sort()
 
 export const expectSameLines = (actual: ReadonlyArray<string>, expected: ReadonlyArray<string>) => {
   const want = new Set(expected)
   const got = new Set(actual)
-  expect({ unexpected: actual.filter((l) => !want.has(l)).slice(0, 3), missing: expected.filter((l) => !got.has(l)).slice(0, 3) }).toEqual({ unexpected: [], missing: [] })
+  expect({
+    unexpected: actual.filter((l) => !want.has(l)).slice(0, 3),
+    missing: expected.filter((l) => !got.has(l)).slice(0, 3)
+  }).toEqual({ unexpected: [], missing: [] })
   expect(actual.length).toBe(expected.length)
   expect(got.size).toBe(actual.length) // no row twice
 }

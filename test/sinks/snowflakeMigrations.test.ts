@@ -16,11 +16,18 @@ const fakeSnowflake = (versions: Array<number>) => {
     Effect.sync(() => {
       log.push({ sql, params })
       if (sql === snowflakeBookkeeping.selectVersions) return versions.map((v) => ({ V: v }))
-      if (sql.startsWith("MERGE INTO \"SCHEMA_MIGRATIONS\"")) versions.push(Number(params[0]))
+      if (sql.startsWith('MERGE INTO "SCHEMA_MIGRATIONS"')) versions.push(Number(params[0]))
       return []
     })
   const start = () =>
-    Effect.runPromise(Effect.either(migrateWith({ sink: "snowflake", bookkeeping: snowflakeBookkeeping, statements: (m) => m.statements, run }, SNOWFLAKE_MIGRATIONS)))
+    Effect.runPromise(
+      Effect.either(
+        migrateWith(
+          { sink: "snowflake", bookkeeping: snowflakeBookkeeping, statements: (m) => m.statements, run },
+          SNOWFLAKE_MIGRATIONS
+        )
+      )
+    )
   return { log, start, versions }
 }
 
@@ -50,7 +57,9 @@ describe("Snowflake migrations", () => {
   it("a schema migrated by a newer build is refused before any DDL", async () => {
     const sf = fakeSnowflake([1, 2])
     const result = await sf.start()
-    expect(Either.isLeft(result) && result.left.message).toMatch(/schema version 2, newer than this build knows \(up to 1\)/)
+    expect(Either.isLeft(result) && result.left.message).toMatch(
+      /schema version 2, newer than this build knows \(up to 1\)/
+    )
     expect(sf.log.map((s) => s.sql)).toEqual([snowflakeBookkeeping.createTable, snowflakeBookkeeping.selectVersions])
   })
 })

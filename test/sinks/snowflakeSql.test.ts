@@ -12,7 +12,10 @@ describe("snowflakeSql", () => {
     expect(sf.copyInto("news", "S1", "2025-10-28")).toBe(
       `COPY INTO "NEWS_LOAD" FROM @"S1"/raw/news/date=2025-10-28/ FILE_FORMAT = (TYPE = PARQUET) MATCH_BY_COLUMN_NAME = CASE_INSENSITIVE ON_ERROR = ABORT_STATEMENT`
     )
-    expect(sf.deleteDate("options", "2025-10-28")).toEqual({ sqlText: `DELETE FROM "OPTION_BARS" WHERE "DATE" = ?`, binds: ["2025-10-28"] })
+    expect(sf.deleteDate("options", "2025-10-28")).toEqual({
+      sqlText: `DELETE FROM "OPTION_BARS" WHERE "DATE" = ?`,
+      binds: ["2025-10-28"]
+    })
   })
 
   it("MERGE keeps the latest received version", () => {
@@ -28,10 +31,19 @@ describe("snowflakeSql", () => {
   })
 
   it("plan order: PUTs, load table before BEGIN, delete only on overwrite, checkpoint in the transaction", () => {
-    const plan = sf.loadPlan("spy", "2025-10-28", "ST", ["/l/a.parquet", "/l/b.parquet"], "fp", true).map((s) => s.sqlText.split(" ").slice(0, 3).join(" "))
+    const plan = sf
+      .loadPlan("spy", "2025-10-28", "ST", ["/l/a.parquet", "/l/b.parquet"], "fp", true)
+      .map((s) => s.sqlText.split(" ").slice(0, 3).join(" "))
     expect(plan).toEqual([
-      `PUT 'file:///l/a.parquet' @"ST"/raw/spy/date=2025-10-28/`, `PUT 'file:///l/b.parquet' @"ST"/raw/spy/date=2025-10-28/`,
-      "CREATE OR REPLACE", "BEGIN", `DELETE FROM "SPY_BARS"`, `COPY INTO "SPY_BARS_LOAD"`, `MERGE INTO "SPY_BARS"`, `MERGE INTO "SINK_CHECKPOINTS"`, "COMMIT"
+      `PUT 'file:///l/a.parquet' @"ST"/raw/spy/date=2025-10-28/`,
+      `PUT 'file:///l/b.parquet' @"ST"/raw/spy/date=2025-10-28/`,
+      "CREATE OR REPLACE",
+      "BEGIN",
+      `DELETE FROM "SPY_BARS"`,
+      `COPY INTO "SPY_BARS_LOAD"`,
+      `MERGE INTO "SPY_BARS"`,
+      `MERGE INTO "SINK_CHECKPOINTS"`,
+      "COMMIT"
     ])
   })
 
@@ -63,11 +75,23 @@ describe("snowflakeSql", () => {
 
   it("consolidation: one transaction, the date and window as binds, ASOF JOINs per second", () => {
     const plan = sfc.consolidatePlan("2025-10-28", 900_000)
-    expect(plan.map((s) => s.sqlText.split(/\s+/).slice(0, 3).join(" "))).toEqual(["BEGIN", `DELETE FROM "OPTIONS_CONSOLIDATED"`, `INSERT INTO "OPTIONS_CONSOLIDATED"`, "COMMIT"])
-    expect(plan.map((s) => s.binds)).toEqual([[], ["2025-10-28"], ["2025-10-28", "2025-10-28", "2025-10-28", 900_000, "2025-10-28"], []])
+    expect(plan.map((s) => s.sqlText.split(/\s+/).slice(0, 3).join(" "))).toEqual([
+      "BEGIN",
+      `DELETE FROM "OPTIONS_CONSOLIDATED"`,
+      `INSERT INTO "OPTIONS_CONSOLIDATED"`,
+      "COMMIT"
+    ])
+    expect(plan.map((s) => s.binds)).toEqual([
+      [],
+      ["2025-10-28"],
+      ["2025-10-28", "2025-10-28", "2025-10-28", 900_000, "2025-10-28"],
+      []
+    ])
     expect(plan[2]!.sqlText.match(/\?/g)).toHaveLength(5)
     expect(plan[2]!.sqlText.match(/ASOF JOIN \w+ x MATCH_CONDITION \(secs\.T[N0]? >= x\."\w+"\)/g)).toHaveLength(4)
-    expect(sfc.createConsolidatedTable()).toMatch(/^CREATE TABLE IF NOT EXISTS "OPTIONS_CONSOLIDATED" \("DATE" VARCHAR\(10\), "TICKER" VARCHAR, .* PRIMARY KEY \("TICKER", "WINDOW_START_MS"\)\)$/)
+    expect(sfc.createConsolidatedTable()).toMatch(
+      /^CREATE TABLE IF NOT EXISTS "OPTIONS_CONSOLIDATED" \("DATE" VARCHAR\(10\), "TICKER" VARCHAR, .* PRIMARY KEY \("TICKER", "WINDOW_START_MS"\)\)$/
+    )
     expect(() => sfc.consolidatePlan("2025-10-28'; DROP TABLE x", 1)).toThrow()
   })
 })

@@ -29,14 +29,22 @@ const MARK = "bounds_marker_"
 const pgLayer = () => PgClient.layer({ url: Redacted.make(pgUrl!), applicationName: StatementGuard.sessionTag() })
 const myLayer = () => MysqlClient.layer({ url: Redacted.make(myUrl!) })
 
-const withClient = <A>(which: "pg" | "mysql", f: (sql: PgClient.PgClient & MysqlClient.MysqlClient) => Effect.Effect<A, unknown>) =>
+const withClient = <A>(
+  which: "pg" | "mysql",
+  f: (sql: PgClient.PgClient & MysqlClient.MysqlClient) => Effect.Effect<A, unknown>
+) =>
   Effect.runPromiseExit(
     Effect.scoped(
       which === "pg"
-        ? Effect.flatMap(PgClient.PgClient, (sql) => f(sql as PgClient.PgClient & MysqlClient.MysqlClient)).pipe(Effect.provide(pgLayer()))
-        : Effect.flatMap(MysqlClient.MysqlClient, (sql) => f(StatementGuard.tagStatements(sql, StatementGuard.sessionTag()) as PgClient.PgClient & MysqlClient.MysqlClient)).pipe(
-            Effect.provide(myLayer())
+        ? Effect.flatMap(PgClient.PgClient, (sql) => f(sql as PgClient.PgClient & MysqlClient.MysqlClient)).pipe(
+            Effect.provide(pgLayer())
           )
+        : Effect.flatMap(MysqlClient.MysqlClient, (sql) =>
+            f(
+              StatementGuard.tagStatements(sql, StatementGuard.sessionTag()) as PgClient.PgClient &
+                MysqlClient.MysqlClient
+            )
+          ).pipe(Effect.provide(myLayer()))
     )
   )
 
@@ -47,19 +55,24 @@ const engines = {
     sleep: (sql: PgClient.PgClient, id: string, s: number) => sql.unsafe(`SELECT pg_sleep(${s}) AS ${MARK}${id}`),
     running: (sql: PgClient.PgClient, id: string) =>
       Effect.map(
-        sql.unsafe<{ n: string }>(`SELECT count(*) AS n FROM pg_stat_activity WHERE state = 'active' AND query LIKE $1 AND pid <> pg_backend_pid()`, [`%AS ${MARK}${id}%`]),
+        sql.unsafe<{ n: string }>(
+          `SELECT count(*) AS n FROM pg_stat_activity WHERE state = 'active' AND query LIKE $1 AND pid <> pg_backend_pid()`,
+          [`%AS ${MARK}${id}%`]
+        ),
         ([r]) => Number(r!.n)
       )
   },
   mysql: {
     url: () => myUrl,
-    guard: (sql: MysqlClient.MysqlClient) => Effect.map(StatementGuard.mysqlFlavor(sql), (f) => StatementGuard.mysql(sql, f)),
+    guard: (sql: MysqlClient.MysqlClient) =>
+      Effect.map(StatementGuard.mysqlFlavor(sql), (f) => StatementGuard.mysql(sql, f)),
     sleep: (sql: MysqlClient.MysqlClient, id: string, s: number) => sql.unsafe(`SELECT SLEEP(${s}) AS ${MARK}${id}`),
     running: (sql: MysqlClient.MysqlClient, id: string) =>
       Effect.map(
-        sql.unsafe<{ n: number | string }>(`SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE COMMAND <> 'Sleep' AND INFO LIKE ? AND ID <> CONNECTION_ID()`, [
-          `%AS ${MARK}${id}%`
-        ]),
+        sql.unsafe<{ n: number | string }>(
+          `SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE COMMAND <> 'Sleep' AND INFO LIKE ? AND ID <> CONNECTION_ID()`,
+          [`%AS ${MARK}${id}%`]
+        ),
         ([r]) => Number(r!.n)
       )
   }
@@ -93,7 +106,12 @@ describe.each(["pg", "mysql"] as const)("statement bounds on the server (%s)", (
         const guard = yield* e.guard(sql)
         const fiber = yield* Effect.fork(guard.transaction(e.sleep(sql, "int", 60), { timeoutMs: 120_000 }))
         // wait until the server runs it, then interrupt (what SIGTERM or the client-side timeout does)
-        yield* e.running(sql, "int").pipe(Effect.repeat({ schedule: Schedule.spaced("50 millis"), until: (n) => n === 1 }), Effect.timeout("10 seconds"))
+        yield* e
+          .running(sql, "int")
+          .pipe(
+            Effect.repeat({ schedule: Schedule.spaced("50 millis"), until: (n) => n === 1 }),
+            Effect.timeout("10 seconds")
+          )
         const started = Date.now()
         const during = yield* e.running(sql, "int")
         yield* Effect.sleep("300 millis")
@@ -133,8 +151,18 @@ describe.each(["pg", "mysql"] as const)("statement bounds on the server (%s)", (
         }
         const sink = SqlSink.make(
           ops,
-          { name: which === "pg" ? "postgres" : "mysql", batchRows: 100, newsWindowMs: 0, consolidateTimeoutMs: 600, retry: Schedule.recurs(2) },
-          { reader: {} as LakeReaderService, metrics: SinkMetrics.make("t", 1e9, logAlerts), throttle: yield* Throttle.make(2, 0) }
+          {
+            name: which === "pg" ? "postgres" : "mysql",
+            batchRows: 100,
+            newsWindowMs: 0,
+            consolidateTimeoutMs: 600,
+            retry: Schedule.recurs(2)
+          },
+          {
+            reader: {} as LakeReaderService,
+            metrics: SinkMetrics.make("t", 1e9, logAlerts),
+            throttle: yield* Throttle.make(2, 0)
+          }
         )
         const started = Date.now()
         const r = yield* Effect.exit(sink.consolidate!("2025-10-28"))
@@ -149,4 +177,3 @@ describe.each(["pg", "mysql"] as const)("statement bounds on the server (%s)", (
     expect(v.ms).toBeLessThan(10_000)
   }, 60_000)
 })
-

@@ -26,7 +26,8 @@ const withDb = (url: string, db: string) => {
   return u.toString()
 }
 
-const timeout = <A>(p: Promise<A>, ms: number) => Promise.race([p, new Promise<never>((_, rej) => setTimeout(() => rej(new Error("timeout")), ms))])
+const timeout = <A>(p: Promise<A>, ms: number) =>
+  Promise.race([p, new Promise<never>((_, rej) => setTimeout(() => rej(new Error("timeout")), ms))])
 
 /** A PostgreSQL URL whose connections use a fresh schema `prefix` in the test database (created if needed). */
 export const preparePg = async (prefix: string, ownDatabase = false): Promise<string | undefined> => {
@@ -45,7 +46,11 @@ export const preparePg = async (prefix: string, ownDatabase = false): Promise<st
         Effect.gen(function* () {
           const sql = yield* PgClient.PgClient
           return (yield* sql.unsafe(`SELECT 1 FROM pg_database WHERE datname = $1`, [db])).length > 0
-        }).pipe(Effect.provide(PgClient.layer({ url: Redacted.make(withDb(PG_URL, "postgres")), connectTimeout: "3 seconds" })))
+        }).pipe(
+          Effect.provide(
+            PgClient.layer({ url: Redacted.make(withDb(PG_URL, "postgres")), connectTimeout: "3 seconds" })
+          )
+        )
       ),
       8000
     )
@@ -90,9 +95,9 @@ const writerLayer = ParquetWriter.layer.pipe(Layer.provide(DuckDb.layer()))
 /** Write `rows` as one Parquet file `name` in the (feed, date) partition of the lake at `root`. */
 export const writeLake = (root: string, feed: Feed, date: string, name: string, rows: ReadonlyArray<Row>) =>
   Effect.runPromise(
-    Effect.flatMap(ParquetWriter.ParquetWriter, (w) => w.write(SCHEMAS[feed], rows, path.join(lakePaths(root).partitionDir(feed, date), name))).pipe(
-      Effect.provide(writerLayer)
-    )
+    Effect.flatMap(ParquetWriter.ParquetWriter, (w) =>
+      w.write(SCHEMAS[feed], rows, path.join(lakePaths(root).partitionDir(feed, date), name))
+    ).pipe(Effect.provide(writerLayer))
   )
 
 /** Latest received version per key, as the sinks must hold it. */
@@ -150,24 +155,48 @@ export const settingsLayer = (t: TestSinks) =>
   }).pipe(Layer.provide(NodeContext.layer), Layer.orDie)
 
 /** Run `f` with a freshly built router (every connection closed afterwards, so DuckDB's file is free). */
-export const withRouter = <A, E>(t: TestSinks, f: (router: import("../../src/services/sinks/SinkRouter.js").SinkRouterService) => Effect.Effect<A, E>) =>
-  Effect.runPromise(Effect.flatMap(SinkRouter, f).pipe(Effect.provide(Sinks.layer.pipe(Layer.provide(settingsLayer(t))))))
+export const withRouter = <A, E>(
+  t: TestSinks,
+  f: (router: import("../../src/services/sinks/SinkRouter.js").SinkRouterService) => Effect.Effect<A, E>
+) =>
+  Effect.runPromise(
+    Effect.flatMap(SinkRouter, f).pipe(Effect.provide(Sinks.layer.pipe(Layer.provide(settingsLayer(t)))))
+  )
 
 export const queryDuck = async <A = Record<string, unknown>>(root: string, sql: string): Promise<Array<A>> =>
-  Effect.runPromise(Effect.flatMap(DuckDb.make(lakePaths(root).warehouse), (db) => db.query<A>(sql)).pipe(Effect.scoped)) as Promise<Array<A>>
-
-export const queryPg = <A extends object = Record<string, unknown>>(url: string, sql: string, params: ReadonlyArray<unknown> = []): Promise<Array<A>> =>
   Effect.runPromise(
-    Effect.flatMap(PgClient.PgClient, (c) => c.unsafe<A>(sql, params as Array<unknown>)).pipe(Effect.provide(PgClient.layer({ url: Redacted.make(url) })))
+    Effect.flatMap(DuckDb.make(lakePaths(root).warehouse), (db) => db.query<A>(sql)).pipe(Effect.scoped)
   ) as Promise<Array<A>>
 
-export const queryMysql = <A extends object = Record<string, unknown>>(url: string, sql: string, params: ReadonlyArray<unknown> = []): Promise<Array<A>> =>
+export const queryPg = <A extends object = Record<string, unknown>>(
+  url: string,
+  sql: string,
+  params: ReadonlyArray<unknown> = []
+): Promise<Array<A>> =>
   Effect.runPromise(
-    Effect.flatMap(MysqlClient.MysqlClient, (c) => c.unsafe<A>(sql, params as Array<unknown>)).pipe(Effect.provide(MysqlClient.layer({ url: Redacted.make(url) })))
+    Effect.flatMap(PgClient.PgClient, (c) => c.unsafe<A>(sql, params as Array<unknown>)).pipe(
+      Effect.provide(PgClient.layer({ url: Redacted.make(url) }))
+    )
+  ) as Promise<Array<A>>
+
+export const queryMysql = <A extends object = Record<string, unknown>>(
+  url: string,
+  sql: string,
+  params: ReadonlyArray<unknown> = []
+): Promise<Array<A>> =>
+  Effect.runPromise(
+    Effect.flatMap(MysqlClient.MysqlClient, (c) => c.unsafe<A>(sql, params as Array<unknown>)).pipe(
+      Effect.provide(MysqlClient.layer({ url: Redacted.make(url) }))
+    )
   ) as Promise<Array<A>>
 
 /** The option bars of `date` in every engine of `t` (DuckDB always; PostgreSQL and MySQL when up), each through `shape`. */
-export const optionBarsPerEngine = async <A>(t: TestSinks, date: string, columns: string, shape: (rows: ReadonlyArray<Record<string, unknown>>) => A) => {
+export const optionBarsPerEngine = async <A>(
+  t: TestSinks,
+  date: string,
+  columns: string,
+  shape: (rows: ReadonlyArray<Record<string, unknown>>) => A
+) => {
   const q = `SELECT ${columns} FROM option_bars WHERE `
   const out: Record<string, A> = { duckdb: shape(await queryDuck(t.root, `${q} "date" = '${date}'`)) }
   if (t.pg) out["postgres"] = shape(await queryPg(t.pg, `${q} "date" = $1`, [date]))
@@ -175,9 +204,16 @@ export const optionBarsPerEngine = async <A>(t: TestSinks, date: string, columns
   return out
 }
 
-export const writeDays = async (root: string, days: ReadonlyArray<{ date: string; files: Readonly<Record<Feed, ReadonlyArray<readonly [string, ReadonlyArray<Row>]>>> }>) => {
+export const writeDays = async (
+  root: string,
+  days: ReadonlyArray<{
+    date: string
+    files: Readonly<Record<Feed, ReadonlyArray<readonly [string, ReadonlyArray<Row>]>>>
+  }>
+) => {
   for (const day of days)
-    for (const feed of Object.keys(day.files) as Array<Feed>) for (const [name, rows] of day.files[feed]) await writeLake(root, feed, day.date, name, rows)
+    for (const feed of Object.keys(day.files) as Array<Feed>)
+      for (const [name, rows] of day.files[feed]) await writeLake(root, feed, day.date, name, rows)
 }
 
 /** The consolidated view's rows (timestamps left out), normalized per column type and sorted by key, for exact comparison. */
@@ -185,5 +221,11 @@ export const normalizeView = (rows: ReadonlyArray<Record<string, unknown>>) => {
   const cols = consolidatedColumns.filter((c) => c.type !== "TIMESTAMP")
   return rows
     .map((r) => Object.fromEntries(cols.map((c) => [c.name, norm(c.type, r[c.name])])))
-    .sort((a, b) => (String(a["ticker"]) < String(b["ticker"]) ? -1 : String(a["ticker"]) > String(b["ticker"]) ? 1 : Number(a["window_start_ms"]) - Number(b["window_start_ms"])))
+    .sort((a, b) =>
+      String(a["ticker"]) < String(b["ticker"])
+        ? -1
+        : String(a["ticker"]) > String(b["ticker"])
+          ? 1
+          : Number(a["window_start_ms"]) - Number(b["window_start_ms"])
+    )
 }

@@ -10,7 +10,17 @@ import { beforeAll, describe, expect, it } from "vitest"
 import type { Feed, Row } from "../../src/domain/feeds.js"
 import { consolidatedColumns, FEEDS } from "../../src/sql/tables.js"
 import { DATES, type Day, dayRows, makeDay, referenceView } from "./fixtures.js"
-import { prepareMysql, preparePg, queryDuck, queryMysql, queryPg, tempRoot, withRouter, writeDays, normalizeView } from "./support.js"
+import {
+  prepareMysql,
+  preparePg,
+  queryDuck,
+  queryMysql,
+  queryPg,
+  tempRoot,
+  withRouter,
+  writeDays,
+  normalizeView
+} from "./support.js"
 
 const pg = await preparePg("t_tickers")
 const mysql = await prepareMysql("tickers")
@@ -20,27 +30,50 @@ const TICKERS = { underlying: "QQQ", index: "I:VIX9D" }
 
 const renamed = (day: Day): Day => {
   const rename = (feed: Feed, row: Row): Row =>
-    feed === "spy" ? { ...row, ticker: "QQQ" }
-    : feed === "vix" ? { ...row, ticker: "I:VIX9D" }
-    : feed === "news" ? { ...row, tickers: String(row["tickers"]).replaceAll('"SPY"', '"QQQ"') }
-    : row
-  const files = Object.fromEntries((Object.keys(day.files) as Array<Feed>).map((feed) => [
-    feed,
-    feed === "spy" || feed === "vix"
-      // the renamed bars, plus the original SPY / I:VIX bars with another price: must not be joined
-      ? [...day.files[feed].map(([name, rows]) => [name, rows.map((r) => rename(feed, r))] as const), [`old-${feed}.parquet`, [...dayRows(day, feed).values()].map((r) => ({ ...r, close: 1 }))] as const]
-      : day.files[feed].map(([name, rows]) => [name, rows.map((r) => rename(feed, r))] as const)
-  ])) as unknown as Day["files"]
+    feed === "spy"
+      ? { ...row, ticker: "QQQ" }
+      : feed === "vix"
+        ? { ...row, ticker: "I:VIX9D" }
+        : feed === "news"
+          ? { ...row, tickers: String(row["tickers"]).replaceAll('"SPY"', '"QQQ"') }
+          : row
+  const files = Object.fromEntries(
+    (Object.keys(day.files) as Array<Feed>).map((feed) => [
+      feed,
+      feed === "spy" || feed === "vix"
+        ? // the renamed bars, plus the original SPY / I:VIX bars with another price: must not be joined
+          [
+            ...day.files[feed].map(([name, rows]) => [name, rows.map((r) => rename(feed, r))] as const),
+            [`old-${feed}.parquet`, [...dayRows(day, feed).values()].map((r) => ({ ...r, close: 1 }))] as const
+          ]
+        : day.files[feed].map(([name, rows]) => [name, rows.map((r) => rename(feed, r))] as const)
+    ])
+  ) as unknown as Day["files"]
   return { ...day, files }
 }
 
 const cols = consolidatedColumns.filter((c) => c.type !== "TIMESTAMP")
 const normalize = normalizeView
-const select = (q: (id: string) => string) => `SELECT ${cols.map((c) => q(c.name)).join(", ")} FROM options_consolidated WHERE ${q("date")} = `
+const select = (q: (id: string) => string) =>
+  `SELECT ${cols.map((c) => q(c.name)).join(", ")} FROM options_consolidated WHERE ${q("date")} = `
 const views: Array<[string, (date: string) => Promise<Array<Record<string, unknown>>>]> = [
   ["duckdb", (date) => queryDuck(root, `${select((c) => `"${c}"`)}'${date}'`)],
-  ...(pg ? [["postgres", (date: string) => queryPg(pg, `${select((c) => `"${c}"`)}$1`, [date])] as [string, (d: string) => Promise<Array<Record<string, unknown>>>]] : []),
-  ...(mysql ? [["mysql", (date: string) => queryMysql(mysql, `${select((c) => `\`${c}\``)}?`, [date])] as [string, (d: string) => Promise<Array<Record<string, unknown>>>]] : [])
+  ...(pg
+    ? [
+        ["postgres", (date: string) => queryPg(pg, `${select((c) => `"${c}"`)}$1`, [date])] as [
+          string,
+          (d: string) => Promise<Array<Record<string, unknown>>>
+        ]
+      ]
+    : []),
+  ...(mysql
+    ? [
+        ["mysql", (date: string) => queryMysql(mysql, `${select((c) => `\`${c}\``)}?`, [date])] as [
+          string,
+          (d: string) => Promise<Array<Record<string, unknown>>>
+        ]
+      ]
+    : [])
 ]
 
 beforeAll(async () => {
@@ -55,7 +88,9 @@ beforeAll(async () => {
 
 describe("the configured tickers in the consolidated view", () => {
   it("has every engine the test needs", () => {
-    expect(views.map(([name]) => name)).toEqual(process.env["CI"] ? ["duckdb", "postgres", "mysql"] : views.map(([name]) => name))
+    expect(views.map(([name]) => name)).toEqual(
+      process.env["CI"] ? ["duckdb", "postgres", "mysql"] : views.map(([name]) => name)
+    )
   })
 
   it.each(views)("%s: QQQ and I:VIX9D joined exactly as SPY and I:VIX were", async (_, view) => {

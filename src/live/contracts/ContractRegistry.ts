@@ -28,10 +28,16 @@ export interface ContractRegistryService {
    * The session's set, waiting for the open's first bar (on a delayed feed, `feedDelayMs` later)
    * and retrying for up to 30 minutes until the underlying has traded.
    */
-  readonly sessionSet: (session: Session, feedDelayMs?: number) => Effect.Effect<ContractSet, PolygonError | LakeWriteError | NoOpenYet>
+  readonly sessionSet: (
+    session: Session,
+    feedDelayMs?: number
+  ) => Effect.Effect<ContractSet, PolygonError | LakeWriteError | NoOpenYet>
 }
 
-export class ContractRegistry extends Context.Tag("spy/ContractRegistry")<ContractRegistry, ContractRegistryService>() {}
+export class ContractRegistry extends Context.Tag("spy/ContractRegistry")<
+  ContractRegistry,
+  ContractRegistryService
+>() {}
 
 export class NoOpenYet extends Error {
   readonly _tag = "NoOpenYet"
@@ -53,8 +59,14 @@ export const make = Effect.gen(function* () {
       const year = Number(session.date.slice(0, 4))
       const holidays = holidayIndex([...(yield* market.holidays(year)), ...(yield* market.holidays(year + 1))])
       return yield* daySet(session.date, holidays).pipe(
-        Effect.flatMap((s) => (s === undefined ? Effect.fail(new NoOpenYet(`no ${settings.tickers.underlying} official open yet`)) : Effect.succeed(s))),
-        Effect.tapError((e) => Effect.logWarning(`option contracts for ${session.date} not available yet (${e.message}); retrying`)),
+        Effect.flatMap((s) =>
+          s === undefined
+            ? Effect.fail(new NoOpenYet(`no ${settings.tickers.underlying} official open yet`))
+            : Effect.succeed(s)
+        ),
+        Effect.tapError((e) =>
+          Effect.logWarning(`option contracts for ${session.date} not available yet (${e.message}); retrying`)
+        ),
         Effect.retry(cappedJittered("2 seconds", "30 seconds").pipe(Schedule.upTo("30 minutes")))
       )
     })
@@ -62,4 +74,5 @@ export const make = Effect.gen(function* () {
 })
 
 /** Needs AppSettings, MarketClock, PolygonRest and ParquetWriter. */
-export const layer: Layer.Layer<ContractRegistry, never, AppSettings | MarketClock | PolygonRest | ParquetWriter> = Layer.effect(ContractRegistry, make)
+export const layer: Layer.Layer<ContractRegistry, never, AppSettings | MarketClock | PolygonRest | ParquetWriter> =
+  Layer.effect(ContractRegistry, make)

@@ -26,7 +26,15 @@ import type { Session } from "../../domain/calendar.js"
 import { type ContractLike, selectContracts } from "../../domain/contractSelection.js"
 import { CONTRACTS_SCHEMA, type Row } from "../../domain/feeds.js"
 import { contractRow } from "../../domain/normalize.js"
-import { afterEntry, decide, type RecenterEntry, type RecenterTracker, replay, type ReplayedRecenter, windowFloor } from "../../domain/recenter.js"
+import {
+  afterEntry,
+  decide,
+  type RecenterEntry,
+  type RecenterTracker,
+  replay,
+  type ReplayedRecenter,
+  windowFloor
+} from "../../domain/recenter.js"
 import { readJsonIfExists, writeFileAtomic } from "../../lib/atomicFile.js"
 import type { ContractSet } from "./contractSet.js"
 import { AppSettings } from "../../services/AppSettings.js"
@@ -60,7 +68,10 @@ export interface RecenterConfig<R> {
 type Contract = RawItem & ContractLike
 
 const isContract = (raw: RawItem): raw is Contract =>
-  typeof raw["ticker"] === "string" && typeof raw["strike_price"] === "number" && typeof raw["expiration_date"] === "string" && typeof raw["contract_type"] === "string"
+  typeof raw["ticker"] === "string" &&
+  typeof raw["strike_price"] === "number" &&
+  typeof raw["expiration_date"] === "string" &&
+  typeof raw["contract_type"] === "string"
 
 const retrySchedule = cappedJittered("2 seconds", "30 seconds")
 
@@ -84,7 +95,9 @@ const loadChain = (root: string, date: string, underlying: string, expiration: s
     return contracts
   })
 
-export const run = <R>(cfg: RecenterConfig<R>): Effect.Effect<never, never, R | AppSettings | PolygonRest | ParquetWriter | Scope.Scope> =>
+export const run = <R>(
+  cfg: RecenterConfig<R>
+): Effect.Effect<never, never, R | AppSettings | PolygonRest | ParquetWriter | Scope.Scope> =>
   Effect.gen(function* () {
     const settings = yield* AppSettings
     const rest = yield* PolygonRest
@@ -101,8 +114,15 @@ export const run = <R>(cfg: RecenterConfig<R>): Effect.Effect<never, never, R | 
     // 1. Where the day stands.
     const log = yield* readLog(root, date)
     if (log.torn) yield* Effect.logWarning(`Re-centring log ${files.log}: a torn last line (never applied) was cut off`)
-    const resumed = replay({ anchor: cfg.set.openPrice, changedAtMs: cfg.session.openMs, current: openSet }, log.entries)
-    let tracker: RecenterTracker = { anchor: resumed.anchor, changedAtMs: resumed.changedAtMs, current: resumed.current }
+    const resumed = replay(
+      { anchor: cfg.set.openPrice, changedAtMs: cfg.session.openMs, current: openSet },
+      log.entries
+    )
+    let tracker: RecenterTracker = {
+      anchor: resumed.anchor,
+      changedAtMs: resumed.changedAtMs,
+      current: resumed.current
+    }
     const listed = [...resumed.listed]
     if (log.entries.length > 0) {
       cfg.journal.marker(resumeMarker(resumed, stepMs), yield* Clock.currentTimeMillis)
@@ -117,7 +137,14 @@ export const run = <R>(cfg: RecenterConfig<R>): Effect.Effect<never, never, R | 
     const shards = new Map<string, LiveShard>()
     const specOf = (s: LiveShard): ConnectionSpec => {
       const now = s.current()
-      return { id: s.id, cluster: "options", feed: "options", params: now.params, tickers: now.tickers, subscriptions: s }
+      return {
+        id: s.id,
+        cluster: "options",
+        feed: "options",
+        params: now.params,
+        tickers: now.tickers,
+        subscriptions: s
+      }
     }
     const addShard = (id: string, tickers: ReadonlyArray<string>) => {
       const s = new LiveShard(id, cfg.ev, tickers)
@@ -128,7 +155,9 @@ export const run = <R>(cfg: RecenterConfig<R>): Effect.Effect<never, never, R | 
 
     // 3. The chain the set is chosen from.
     const chain = yield* loadChain(root, date, underlying, cfg.set.expiration).pipe(
-      Effect.tapError((e) => Effect.logWarning(`Re-centring: the ${cfg.set.expiration} chain is not available yet (${e.message}); retrying`)),
+      Effect.tapError((e) =>
+        Effect.logWarning(`Re-centring: the ${cfg.set.expiration} chain is not available yet (${e.message}); retrying`)
+      ),
       Effect.retry(retrySchedule),
       Effect.orDie
     )
@@ -141,30 +170,52 @@ export const run = <R>(cfg: RecenterConfig<R>): Effect.Effect<never, never, R | 
       if (listed.length === 0) return
       const added = listed.flatMap(({ entry, ticker }) => {
         const raw = byTicker.get(ticker)
-        return raw === undefined ? [] : [{ raw, at: entry.at_ms, anchor: entry.new_anchor, rank: entry.contracts.indexOf(ticker) }]
+        return raw === undefined
+          ? []
+          : [{ raw, at: entry.at_ms, anchor: entry.new_anchor, rank: entry.contracts.indexOf(ticker) }]
       })
       const rows: Array<Row> = []
       for (const a of added) {
-        const n = contractRow(a.raw, { asOf: date, openPrice: a.anchor, moneynessRank: a.rank }, { source: "rest", receivedAtMs: a.at })
+        const n = contractRow(
+          a.raw,
+          { asOf: date, openPrice: a.anchor, moneynessRank: a.rank },
+          { source: "rest", receivedAtMs: a.at }
+        )
         if (n.ok) rows.push(n.row)
       }
       yield* writer.upsert(CONTRACTS_SCHEMA, root, date, { rows })
       const saved = yield* Effect.promise(() => readJsonIfExists<Record<string, unknown>>(files.contractsJson))
       if (saved) {
-        const json = { ...saved, added: added.map((a) => ({ ...a.raw, added_at_ms: a.at, anchor: a.anchor, moneyness_rank: a.rank })) }
+        const json = {
+          ...saved,
+          added: added.map((a) => ({ ...a.raw, added_at_ms: a.at, anchor: a.anchor, moneyness_rank: a.rank }))
+        }
         yield* Effect.promise(() => writeFileAtomic(files.contractsJson, JSON.stringify(json, null, 1)))
       }
-    }).pipe(Effect.catchAllCause((cause) => Effect.logWarning("Re-centring: the added contracts could not be written to the day's contract list", cause)))
+    }).pipe(
+      Effect.catchAllCause((cause) =>
+        Effect.logWarning("Re-centring: the added contracts could not be written to the day's contract list", cause)
+      )
+    )
     yield* writeAdded
 
     /** The subscriptions follow an entry: journal marker, then the messages, in one synchronous step. */
     const applyEntry = (entry: RecenterEntry, nowMs: number): ShardPlan => {
       const from = windowFloor(entry.window_ms, stepMs)
       cfg.journal.marker(
-        subscriptionMarker(Object.fromEntries(entry.added.map((t) => [t, from])), Object.fromEntries(entry.dropped.map((t) => [t, from]))),
+        subscriptionMarker(
+          Object.fromEntries(entry.added.map((t) => [t, from])),
+          Object.fromEntries(entry.dropped.map((t) => [t, from]))
+        ),
         nowMs
       )
-      const plan = planShards([...shards.values()].map((s) => s.state), entry.added, entry.dropped, max, newId)
+      const plan = planShards(
+        [...shards.values()].map((s) => s.state),
+        entry.added,
+        entry.dropped,
+        max,
+        newId
+      )
       for (const change of plan.changes) shards.get(change.id)!.apply(change)
       for (const id of plan.closed) {
         // Unsubscribed now (with the marker), closed right after.
@@ -188,10 +239,15 @@ export const run = <R>(cfg: RecenterConfig<R>): Effect.Effect<never, never, R | 
       // A second bar: the new set applies from the window after it.
       cfg.prices.listen((p) => consider(p.price, p.receivedMs - (cfg.feedDelayMs ?? 0), p.windowStartMs + 1000))
       // From here on every SPY frame is a candidate: said in the SPY journal, in order with the frames (audit, tests).
-      cfg.prices.mark({ conn: "recenter", following: underlying, anchor: tracker.anchor, changed_at_ms: tracker.changedAtMs }, yield* Clock.currentTimeMillis)
+      cfg.prices.mark(
+        { conn: "recenter", following: underlying, anchor: tracker.anchor, changed_at_ms: tracker.changedAtMs },
+        yield* Clock.currentTimeMillis
+      )
     } else {
       const every = Duration.seconds(Math.max(1, Math.min(recenter.cooldownS, 30)))
-      yield* Effect.logInfo(`Re-centring: no ${underlying} stream, polling REST minute bars every ${Duration.toSeconds(every)} s`)
+      yield* Effect.logInfo(
+        `Re-centring: no ${underlying} stream, polling REST minute bars every ${Duration.toSeconds(every)} s`
+      )
       const poll = rest.aggs({ ticker: underlying, timespan: "minute", from: date, to: date }).pipe(
         Effect.flatMap((bars) => {
           const last = bars[bars.length - 1]

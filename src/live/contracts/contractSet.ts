@@ -45,18 +45,36 @@ export const officialOpen = (env: ContractSetEnv, date: string, holidays: Readon
     const first = bars.find((b) => typeof b["t"] === "number" && b["t"] >= session.openMs && b["t"] < session.closeMs)
     return typeof first?.["o"] === "number" ? first["o"] : undefined
   }
-  return env.rest.aggs({ ticker: env.settings.tickers.underlying, timespan: "second", from: session.openMs, to: session.openMs + 59_999 }).pipe(
-    Effect.flatMap((bars) => {
-      const open = firstOpen(bars)
-      return open !== undefined
-        ? Effect.succeed(open)
-        : Effect.map(env.rest.aggs({ ticker: env.settings.tickers.underlying, timespan: "minute", from: session.openMs, to: session.closeMs - 1 }), firstOpen)
+  return env.rest
+    .aggs({
+      ticker: env.settings.tickers.underlying,
+      timespan: "second",
+      from: session.openMs,
+      to: session.openMs + 59_999
     })
-  )
+    .pipe(
+      Effect.flatMap((bars) => {
+        const open = firstOpen(bars)
+        return open !== undefined
+          ? Effect.succeed(open)
+          : Effect.map(
+              env.rest.aggs({
+                ticker: env.settings.tickers.underlying,
+                timespan: "minute",
+                from: session.openMs,
+                to: session.closeMs - 1
+              }),
+              firstOpen
+            )
+      })
+    )
 }
 
 const isContract = (raw: RawItem): raw is RawItem & ContractLike =>
-  typeof raw["ticker"] === "string" && typeof raw["strike_price"] === "number" && typeof raw["expiration_date"] === "string" && typeof raw["contract_type"] === "string"
+  typeof raw["ticker"] === "string" &&
+  typeof raw["strike_price"] === "number" &&
+  typeof raw["expiration_date"] === "string" &&
+  typeof raw["contract_type"] === "string"
 
 /** The day's contract set, chosen once and then read back from contracts.json (stable across resumes). */
 export const contractSet = (env: ContractSetEnv, date: string, holidays: ReadonlyMap<string, MarketHoliday>) =>
@@ -68,7 +86,9 @@ export const contractSet = (env: ContractSetEnv, date: string, holidays: Readonl
     }
     const openPrice = yield* officialOpen(env, date, holidays)
     if (openPrice === undefined) {
-      yield* Effect.logWarning(`No ${env.settings.tickers.underlying} bar in the regular session of ${date}: no official open, so no option contracts (market closed that day?)`)
+      yield* Effect.logWarning(
+        `No ${env.settings.tickers.underlying} bar in the regular session of ${date}: no official open, so no option contracts (market closed that day?)`
+      )
       return undefined
     }
     const { strikeBandPct: bandPct, maxContracts, expiration: rule, underlying } = env.settings.options

@@ -25,11 +25,20 @@ export const recenterFiles = (root: string, date: string) => {
 const isEntry = (x: unknown): x is RecenterEntry => {
   if (x === null || typeof x !== "object") return false
   const e = x as Record<string, unknown>
-  return typeof e["at_ms"] === "number" && typeof e["window_ms"] === "number" && typeof e["new_anchor"] === "number" && Array.isArray(e["contracts"]) && Array.isArray(e["added"]) && Array.isArray(e["dropped"])
+  return (
+    typeof e["at_ms"] === "number" &&
+    typeof e["window_ms"] === "number" &&
+    typeof e["new_anchor"] === "number" &&
+    Array.isArray(e["contracts"]) &&
+    Array.isArray(e["added"]) &&
+    Array.isArray(e["dropped"])
+  )
 }
 
 /** Parse a log's text: complete lines only; returns the entries and the length of the valid prefix. */
-export const parseLog = (text: string): { readonly entries: ReadonlyArray<RecenterEntry>; readonly validBytes: number; readonly torn: boolean } => {
+export const parseLog = (
+  text: string
+): { readonly entries: ReadonlyArray<RecenterEntry>; readonly validBytes: number; readonly torn: boolean } => {
   const entries: Array<RecenterEntry> = []
   let pos = 0
   for (;;) {
@@ -70,7 +79,10 @@ export const appendEntry = (root: string, date: string, entry: RecenterEntry) =>
     try: async () => {
       const file = recenterFiles(root, date).log
       await fs.mkdir(path.dirname(file), { recursive: true })
-      const fresh = await fs.access(file).then(() => false, () => true)
+      const fresh = await fs.access(file).then(
+        () => false,
+        () => true
+      )
       const handle = await fs.open(file, "a")
       try {
         await handle.write(JSON.stringify(entry) + "\n")

@@ -26,13 +26,18 @@ export type SubscriptionMarker = {
   }
 }
 
-export const subscriptionMarker = (added: Readonly<Record<string, number>>, dropped: Readonly<Record<string, number>>): SubscriptionMarker => ({
+export const subscriptionMarker = (
+  added: Readonly<Record<string, number>>,
+  dropped: Readonly<Record<string, number>>
+): SubscriptionMarker => ({
   conn: "recenter",
   subscriptions: { added, dropped }
 })
 
 const numbers = (x: unknown): ReadonlyArray<[string, number]> =>
-  x !== null && typeof x === "object" ? Object.entries(x as Record<string, unknown>).filter((e): e is [string, number] => typeof e[1] === "number") : []
+  x !== null && typeof x === "object"
+    ? Object.entries(x as Record<string, unknown>).filter((e): e is [string, number] => typeof e[1] === "number")
+    : []
 
 /** Apply a journal marker's subscription change (a no-op for any other marker). */
 export const onSubscriptionMarker = (s: RepairState, data: Readonly<Record<string, unknown>>, stepMs: number): void => {

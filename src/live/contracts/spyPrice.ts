@@ -71,7 +71,10 @@ export const makeSpyPrices = (ticker: string): SpyPrices => {
         append: (raw, receivedMs) => {
           journal.append(raw, receivedMs)
           // SPY frames are one small event a second: decoding them to text costs nothing here
-          onFrame(typeof raw === "string" ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.length).toString("utf8"), receivedMs)
+          onFrame(
+            typeof raw === "string" ? raw : Buffer.from(raw.buffer, raw.byteOffset, raw.length).toString("utf8"),
+            receivedMs
+          )
         }
       }
     },

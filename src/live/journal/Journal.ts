@@ -47,7 +47,10 @@ export interface JournalHandle {
    * Frames are views into the window's ring or the file-read buffer: use them before the next
    * append or read (LiveWriter ingests each read synchronously).
    */
-  readonly read: (offset: number, maxBytes?: number) => { readonly entries: ReadonlyArray<Positioned>; readonly next: number }
+  readonly read: (
+    offset: number,
+    maxBytes?: number
+  ) => { readonly entries: ReadonlyArray<Positioned>; readonly next: number }
 }
 
 export interface JournalOptions {
@@ -59,7 +62,8 @@ export interface JournalOptions {
   readonly syncFn?: SyncFn
 }
 
-export const journalFile = (root: string, feed: string, date: string): string => path.join(root, "journal", feed, `${date}.ndjson`)
+export const journalFile = (root: string, feed: string, date: string): string =>
+  path.join(root, "journal", feed, `${date}.ndjson`)
 
 /** Writes every piece, however many and however partial each `writev` turns out. */
 const writeAll = (fd: number, pieces: Array<Uint8Array>): number => {
@@ -84,7 +88,12 @@ const writeAll = (fd: number, pieces: Array<Uint8Array>): number => {
 }
 
 /** Open (append) the journal of a feed and date for this scope. */
-export const open = (root: string, feed: string, date: string, options: JournalOptions = {}): Effect.Effect<JournalHandle, never, Scope.Scope> =>
+export const open = (
+  root: string,
+  feed: string,
+  date: string,
+  options: JournalOptions = {}
+): Effect.Effect<JournalHandle, never, Scope.Scope> =>
   Effect.gen(function* () {
     const file = journalFile(root, feed, date)
     const memoryBytes = options.memoryBytes ?? 32 << 20
@@ -103,10 +112,11 @@ export const open = (root: string, feed: string, date: string, options: JournalO
         const fd = fs.openSync(file, "a+")
         if (batch) {
           // Every folder created here (journal/<feed>/ on a feed's first day) must be durable in its parent too.
-          if (firstNewDir !== undefined) for (let d = dir; ; d = path.dirname(d)) {
-            syncDirectory(d)
-            if (d === firstNewDir || d === path.dirname(d)) break
-          }
+          if (firstNewDir !== undefined)
+            for (let d = dir; ; d = path.dirname(d)) {
+              syncDirectory(d)
+              if (d === firstNewDir || d === path.dirname(d)) break
+            }
           if (created) syncDirectory(file)
         }
         let size = fs.fstatSync(fd).size
@@ -119,12 +129,27 @@ export const open = (root: string, feed: string, date: string, options: JournalO
         if (batch) {
           // What an earlier run left is made durable before this run reads any of it.
           fs.fdatasyncSync(fd)
-          sync = makeGroupSync(fd, size, () => Queue.unsafeOffer(wake, undefined), (err) => {
-            runFork(Effect.logError(`journal ${file}: fdatasync failed (${err.code ?? err.message}); the writer stops reading it, a restart replays it`))
-          }, options.syncFn)
+          sync = makeGroupSync(
+            fd,
+            size,
+            () => Queue.unsafeOffer(wake, undefined),
+            (err) => {
+              runFork(
+                Effect.logError(
+                  `journal ${file}: fdatasync failed (${err.code ?? err.message}); the writer stops reading it, a restart replays it`
+                )
+              )
+            },
+            options.syncFn
+          )
         }
         return {
-          fd, size, end: size, pending: [] as Array<Uint8Array>, scheduled: false, closed: false
+          fd,
+          size,
+          end: size,
+          pending: [] as Array<Uint8Array>,
+          scheduled: false,
+          closed: false
         }
       }),
       (s) =>

@@ -26,11 +26,17 @@ export const sanitize = (raw: Uint8Array): Uint8Array => {
 }
 
 /** The three pieces of a frame's line (written with one writev, no copy of the frame). */
-export const frameLine = (raw: Uint8Array, receivedMs: number): [Buffer, Uint8Array, Buffer] => [Buffer.from(`[${receivedMs},`, "latin1"), raw, TAIL]
+export const frameLine = (raw: Uint8Array, receivedMs: number): [Buffer, Uint8Array, Buffer] => [
+  Buffer.from(`[${receivedMs},`, "latin1"),
+  raw,
+  TAIL
+]
 
-export const markerLine = (data: Record<string, unknown>, ms: number): Buffer => Buffer.from(`["M",${ms},${JSON.stringify(data)}]\n`, "utf8")
+export const markerLine = (data: Record<string, unknown>, ms: number): Buffer =>
+  Buffer.from(`["M",${ms},${JSON.stringify(data)}]\n`, "utf8")
 
-const text = (b: Uint8Array, from: number, to: number) => Buffer.from(b.buffer, b.byteOffset + from, to - from).toString("utf8")
+const text = (b: Uint8Array, from: number, to: number) =>
+  Buffer.from(b.buffer, b.byteOffset + from, to - from).toString("utf8")
 
 /** Decode one journal line (without its newline); the frame itself stays raw bytes. */
 export const decodeLine = (line: Uint8Array): JournalEntry => {
@@ -56,7 +62,11 @@ export const decodeLine = (line: Uint8Array): JournalEntry => {
  * buffer is reused from call to call (frames are views into it: valid until the next call).
  */
 export const readEntries = (
-  file: string, offset: number, end: number, maxBytes = 4 << 20, scratch?: { buf: Buffer }
+  file: string,
+  offset: number,
+  end: number,
+  maxBytes = 4 << 20,
+  scratch?: { buf: Buffer }
 ): { entries: Array<Positioned>; next: number } => {
   const want = Math.min(end - offset, maxBytes)
   if (want <= 0) return { entries: [], next: offset }
@@ -71,9 +81,10 @@ export const readEntries = (
     fs.closeSync(fd)
   }
   const last = buf.lastIndexOf(10, n - 1)
-  if (last < 0) return want === maxBytes ? readEntries(file, offset, end, maxBytes * 2, scratch) : { entries: [], next: offset }
+  if (last < 0)
+    return want === maxBytes ? readEntries(file, offset, end, maxBytes * 2, scratch) : { entries: [], next: offset }
   const entries: Array<Positioned> = []
-  for (let from = 0; from <= last; ) {
+  for (let from = 0; from <= last;) {
     const nl = buf.indexOf(10, from)
     if (nl > from) entries.push({ ...decodeLine(buf.subarray(from, nl)), end: offset + nl + 1 })
     from = nl + 1

@@ -18,7 +18,11 @@ import { readCheckpoint } from "../writer/liveFiles.js"
 const JOURNAL_NAME = /^(\d{4}-\d{2}-\d{2})\.ndjson$/
 
 /** The oldest date whose journals are kept: `retainDays` trading days before `today`. */
-export const retentionCutoff = (today: string, retainDays: number, holidays: ReadonlyMap<string, MarketHoliday>): string => {
+export const retentionCutoff = (
+  today: string,
+  retainDays: number,
+  holidays: ReadonlyMap<string, MarketHoliday>
+): string => {
   let d = today
   for (let i = 0; i < retainDays; i++) d = previousTradingDay(d, holidays)
   return d
@@ -32,7 +36,13 @@ export interface RetentionOutcome {
 }
 
 const listDir = (dir: string) => Effect.promise(() => fs.readdir(dir).catch(() => [] as Array<string>))
-const sizeOf = (file: string) => Effect.promise(() => fs.stat(file).then((s) => (s.isFile() ? s.size : -1), () => -1))
+const sizeOf = (file: string) =>
+  Effect.promise(() =>
+    fs.stat(file).then(
+      (s) => (s.isFile() ? s.size : -1),
+      () => -1
+    )
+  )
 
 /** Delete the journals older than the cutoff whose data is fully checkpointed. */
 export const pruneJournals = (
@@ -53,14 +63,22 @@ export const pruneJournals = (
         const file = path.join(dir, feed, name)
         const size = yield* sizeOf(file)
         if (size < 0) continue
-        const cp = yield* readCheckpoint(root, feed as Feed, date).pipe(Effect.catchAllCause(() => Effect.succeed(undefined)))
+        const cp = yield* readCheckpoint(root, feed as Feed, date).pipe(
+          Effect.catchAllCause(() => Effect.succeed(undefined))
+        )
         if ((cp?.offset ?? 0) >= size) {
           yield* Effect.promise(() => fs.rm(file, { force: true }))
           deleted.push(file)
         } else uncovered.push(file)
       }
     }
-    if (deleted.length > 0) yield* Effect.logInfo(`Journal retention (${retainDays} trading days, before ${cutoff}): deleted ${deleted.length} journals`)
-    if (uncovered.length > 0) yield* Effect.logWarning(`Journal retention: kept ${uncovered.length} old journals whose checkpoint does not cover their end: ${uncovered.join(", ")}`)
+    if (deleted.length > 0)
+      yield* Effect.logInfo(
+        `Journal retention (${retainDays} trading days, before ${cutoff}): deleted ${deleted.length} journals`
+      )
+    if (uncovered.length > 0)
+      yield* Effect.logWarning(
+        `Journal retention: kept ${uncovered.length} old journals whose checkpoint does not cover their end: ${uncovered.join(", ")}`
+      )
     return { deleted, uncovered }
   })

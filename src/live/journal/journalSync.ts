@@ -72,10 +72,11 @@ export const makeGroupSync = (
       next()
     },
     durable: () => durable,
-    drain: () => new Promise<void>((resolve) => {
-      waiters.push(resolve)
-      settle()
-    }),
+    drain: () =>
+      new Promise<void>((resolve) => {
+        waiters.push(resolve)
+        settle()
+      }),
     syncs: () => count
   }
 }

@@ -48,7 +48,11 @@ export const pollNews = (cfg: NewsPollerConfig) =>
 
     const poll = Effect.gen(function* () {
       const items = yield* rest.news({
-        ticker: cfg.ticker, "published_utc.gt": cursor.lastPublished, order: "asc", sort: "published_utc", limit: 1000
+        ticker: cfg.ticker,
+        "published_utc.gt": cursor.lastPublished,
+        order: "asc",
+        sort: "published_utc",
+        limit: 1000
       })
       const receivedAtMs = yield* Clock.currentTimeMillis
       const seen = new Set(cursor.ids)
@@ -88,7 +92,14 @@ export const pollNews = (cfg: NewsPollerConfig) =>
 
     const loop = poll.pipe(
       Effect.tapError((e) =>
-        Effect.all([telemetry.error("news"), telemetry.connection("news", "poll_failing"), Effect.logWarning(`news poll failed: ${e.message}`)], { discard: true })
+        Effect.all(
+          [
+            telemetry.error("news"),
+            telemetry.connection("news", "poll_failing"),
+            Effect.logWarning(`news poll failed: ${e.message}`)
+          ],
+          { discard: true }
+        )
       ),
       Effect.ignore,
       Effect.repeat(Schedule.spaced(Duration.millis(cfg.intervalMs)))

@@ -78,7 +78,8 @@ export const ALERT_KIND = "sink_live_load"
 export const MIN_REAL_INTERVAL_MS = 5_000
 
 /** The Clock interval between rounds for a configured interval on a clock running `speed` times real time. */
-export const effectiveInterval = (intervalMs: number, speed = 1): number => Math.max(intervalMs, MIN_REAL_INTERVAL_MS * Math.max(1, speed))
+export const effectiveInterval = (intervalMs: number, speed = 1): number =>
+  Math.max(intervalMs, MIN_REAL_INTERVAL_MS * Math.max(1, speed))
 
 export const make = (config: LiveSinkLoaderConfig): LiveSinkLoaderService => {
   /** sink → feed → ids (name, size, mtime) of the files loaded. */
@@ -106,7 +107,12 @@ export const make = (config: LiveSinkLoaderConfig): LiveSinkLoaderService => {
       Effect.gen(function* () {
         const router = yield* config.acquire(sink)
         for (const [feed, files] of pending) {
-          yield* router.loadFiles(feed, date, files.map((f) => f.path), { sink })
+          yield* router.loadFiles(
+            feed,
+            date,
+            files.map((f) => f.path),
+            { sink }
+          )
           for (const f of files) seen(sink, feed).set(f.id, f.path)
           done[feed] = files.map((f) => f.path)
         }
@@ -132,19 +138,28 @@ export const make = (config: LiveSinkLoaderConfig): LiveSinkLoaderService => {
       const t0 = yield* Clock.currentTimeMillis
       const durable = new Map<Feed, ReadonlyArray<LakeFile>>()
       for (const feed of config.feeds) durable.set(feed, yield* durableFiles(config.root, feed, date))
-      const result = yield* Effect.forEach(config.sinks, (sink) => loadSink(sink, date, durable), { concurrency: "unbounded" })
+      const result = yield* Effect.forEach(config.sinks, (sink) => loadSink(sink, date, durable), {
+        concurrency: "unbounded"
+      })
       const files = result.reduce((n, r) => n + Object.values(r.loaded).reduce((m, l) => m + (l?.length ?? 0), 0), 0)
       if (files > 0) {
-        const into = result.filter((r) => Object.keys(r.loaded).length > 0).map((r) => r.sink).join(", ")
-        yield* Effect.logInfo(`live sinks ${date}: ${files} new lake files loaded into ${into} in ${(((yield* Clock.currentTimeMillis) - t0) / 1000).toFixed(2)} s`)
+        const into = result
+          .filter((r) => Object.keys(r.loaded).length > 0)
+          .map((r) => r.sink)
+          .join(", ")
+        yield* Effect.logInfo(
+          `live sinks ${date}: ${files} new lake files loaded into ${into} in ${(((yield* Clock.currentTimeMillis) - t0) / 1000).toFixed(2)} s`
+        )
       }
       last = result
       return result
     }).pipe(
-      Effect.ensuring(Effect.sync(() => {
-        running = false
-        rounds++
-      }))
+      Effect.ensuring(
+        Effect.sync(() => {
+          running = false
+          rounds++
+        })
+      )
     )
 
   return {
@@ -152,13 +167,22 @@ export const make = (config: LiveSinkLoaderConfig): LiveSinkLoaderService => {
     start: (date, clockSpeed) =>
       config.intervalMs <= 0 || config.sinks.length === 0
         ? Effect.void
-        : Effect.asVoid(Effect.forkScoped(Effect.forever(Effect.zipRight(Effect.sleep(effectiveInterval(config.intervalMs, clockSpeed)), round(date))))),
+        : Effect.asVoid(
+            Effect.forkScoped(
+              Effect.forever(
+                Effect.zipRight(Effect.sleep(effectiveInterval(config.intervalMs, clockSpeed)), round(date))
+              )
+            )
+          ),
     status: Effect.sync(() => ({
       rounds,
       running,
       last,
       loaded: Object.fromEntries(
-        [...loaded].map(([sink, byFeed]) => [sink, Object.fromEntries([...byFeed].map(([feed, ids]) => [feed, [...new Set(ids.values())].sort()]))])
+        [...loaded].map(([sink, byFeed]) => [
+          sink,
+          Object.fromEntries([...byFeed].map(([feed, ids]) => [feed, [...new Set(ids.values())].sort()]))
+        ])
       )
     }))
   }
@@ -166,5 +190,7 @@ export const make = (config: LiveSinkLoaderConfig): LiveSinkLoaderService => {
 
 const describe = (cause: Cause.Cause<unknown>): string => {
   const e = Cause.squash(cause)
-  return (typeof e === "object" && e !== null && "message" in e ? String((e as { message: unknown }).message) : String(e)).slice(0, 300)
+  return (
+    typeof e === "object" && e !== null && "message" in e ? String((e as { message: unknown }).message) : String(e)
+  ).slice(0, 300)
 }

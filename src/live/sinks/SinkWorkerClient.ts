@@ -16,7 +16,13 @@ import { Worker } from "node:worker_threads"
 import type { Settings, SinkName } from "../../config/Settings.js"
 import { SinkError } from "../../services/sinks/Sink.js"
 import type { FileLoader } from "./LiveSinkLoader.js"
-import { encodeSettings, type FromWorker, type ToWorker, type WireError, type WorkerInit } from "./sinkWorkerProtocol.js"
+import {
+  encodeSettings,
+  type FromWorker,
+  type ToWorker,
+  type WireError,
+  type WorkerInit
+} from "./sinkWorkerProtocol.js"
 import { LiveTelemetry } from "../telemetry.js"
 
 export interface SinkWorkerOptions {
@@ -39,7 +45,9 @@ const toError = (e: WireError) => new SinkError({ sink: e.sink, operation: e.ope
 /** Real time on purpose: a bound on how long a stop waits for a thread, whatever the (simulated) Clock says. */
 const realDelay = <A>(ms: number, value: A) => new Promise<A>((resolve) => setTimeout(() => resolve(value), ms).unref())
 
-export const acquire = (options: SinkWorkerOptions): Effect.Effect<FileLoader, SinkError, Scope.Scope | LiveTelemetry> =>
+export const acquire = (
+  options: SinkWorkerOptions
+): Effect.Effect<FileLoader, SinkError, Scope.Scope | LiveTelemetry> =>
   Effect.gen(function* () {
     const { sink } = options
     const telemetry = yield* LiveTelemetry
@@ -58,16 +66,29 @@ export const acquire = (options: SinkWorkerOptions): Effect.Effect<FileLoader, S
 
     const worker = yield* Effect.acquireRelease(
       Effect.try({
-        try: () => new Worker(options.script ?? defaultScript(), { workerData: { settings: encodeSettings(options.settings), sink } satisfies WorkerInit }),
-        catch: (e) => new SinkError({ sink, operation: "worker", message: `cannot start the sink worker: ${e instanceof Error ? e.message : String(e)}` })
+        try: () =>
+          new Worker(options.script ?? defaultScript(), {
+            workerData: { settings: encodeSettings(options.settings), sink } satisfies WorkerInit
+          }),
+        catch: (e) =>
+          new SinkError({
+            sink,
+            operation: "worker",
+            message: `cannot start the sink worker: ${e instanceof Error ? e.message : String(e)}`
+          })
       }),
-      (w) => Effect.promise(async () => {
-        if (exited) return
-        const gone = new Promise<"exited">((resolve) => w.once("exit", () => resolve("exited")))
-        w.postMessage({ type: "stop" } satisfies ToWorker)
-        if ((await Promise.race([gone, realDelay(options.stopGraceMs ?? DEFAULT_STOP_GRACE_MS, "late" as const)])) === "exited") return
-        await Promise.race([w.terminate(), realDelay(TERMINATE_WAIT_MS, 0)])
-      })
+      (w) =>
+        Effect.promise(async () => {
+          if (exited) return
+          const gone = new Promise<"exited">((resolve) => w.once("exit", () => resolve("exited")))
+          w.postMessage({ type: "stop" } satisfies ToWorker)
+          if (
+            (await Promise.race([gone, realDelay(options.stopGraceMs ?? DEFAULT_STOP_GRACE_MS, "late" as const)])) ===
+            "exited"
+          )
+            return
+          await Promise.race([w.terminate(), realDelay(TERMINATE_WAIT_MS, 0)])
+        })
     )
     worker.on("message", (m: FromWorker) => {
       switch (m.type) {
@@ -83,14 +104,28 @@ export const acquire = (options: SinkWorkerOptions): Effect.Effect<FileLoader, S
           return
         }
         case "alert":
-          return void runFork(telemetry.alert(m.kind, m.message, { ...m.details, source: (m.details["source"] as string | undefined) ?? sink }))
+          return void runFork(
+            telemetry.alert(m.kind, m.message, {
+              ...m.details,
+              source: (m.details["source"] as string | undefined) ?? sink
+            })
+          )
         case "log": {
-          const log = m.level === "Error" ? Effect.logError : m.level === "Warning" ? Effect.logWarning : m.level === "Info" ? Effect.logInfo : Effect.logDebug
+          const log =
+            m.level === "Error"
+              ? Effect.logError
+              : m.level === "Warning"
+                ? Effect.logWarning
+                : m.level === "Info"
+                  ? Effect.logInfo
+                  : Effect.logDebug
           return void runFork(log(m.message).pipe(Effect.annotateLogs({ sink_worker: sink })))
         }
       }
     })
-    worker.on("error", (e) => endAll(new SinkError({ sink, operation: "worker", message: `sink worker crashed: ${e.message}` })))
+    worker.on("error", (e) =>
+      endAll(new SinkError({ sink, operation: "worker", message: `sink worker crashed: ${e.message}` }))
+    )
     worker.on("exit", (code) => {
       exited = true
       endAll(new SinkError({ sink, operation: "worker", message: `sink worker exited (code ${code})` }))

@@ -15,7 +15,13 @@ export interface WorkerInit {
 }
 
 export type ToWorker =
-  | { readonly type: "load"; readonly id: number; readonly feed: Feed; readonly date: string; readonly files: ReadonlyArray<string> }
+  | {
+      readonly type: "load"
+      readonly id: number
+      readonly feed: Feed
+      readonly date: string
+      readonly files: ReadonlyArray<string>
+    }
   | { readonly type: "stop" }
 
 export interface WireError {
@@ -29,7 +35,12 @@ export type FromWorker =
   | { readonly type: "fatal"; readonly error: WireError }
   | { readonly type: "done"; readonly id: number }
   | { readonly type: "failed"; readonly id: number; readonly error: WireError }
-  | { readonly type: "alert"; readonly kind: string; readonly message: string; readonly details: Record<string, unknown> }
+  | {
+      readonly type: "alert"
+      readonly kind: string
+      readonly message: string
+      readonly details: Record<string, unknown>
+    }
   | { readonly type: "log"; readonly level: "Debug" | "Info" | "Warning" | "Error"; readonly message: string }
 
 const OPT = "~option"
@@ -39,7 +50,8 @@ export const encodeValue = (v: unknown): unknown => {
   if (Option.isOption(v)) return { [OPT]: Option.isSome(v) ? [encodeValue(v.value)] : [] }
   if (Redacted.isRedacted(v)) return { [RED]: encodeValue(Redacted.value(v)) }
   if (Array.isArray(v)) return v.map(encodeValue)
-  if (v !== null && typeof v === "object") return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, encodeValue(x)]))
+  if (v !== null && typeof v === "object")
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, encodeValue(x)]))
   return v
 }
 

@@ -13,7 +13,15 @@ import { Clock, Context, Duration, Effect, Layer, Runtime, Schedule } from "effe
 import WebSocket from "ws"
 import type { JournalHandle } from "../journal/Journal.js"
 import {
-  actionFor, AuthFailed, authMessage, describe, type SessionError, SocketClosed, SocketError, statusesOf, subscribeMessages
+  actionFor,
+  AuthFailed,
+  authMessage,
+  describe,
+  type SessionError,
+  SocketClosed,
+  SocketError,
+  statusesOf,
+  subscribeMessages
 } from "./protocol.js"
 import { keepalive, type SessionState, watchdog, withRealFloor } from "./socketWatch.js"
 import type { ConnectionSpec } from "./sharding.js"
@@ -61,10 +69,15 @@ export interface FeedSocketConfig {
   readonly maxConsecutiveFailures: number
 }
 
-
 /** A message's bytes as received (no decoding: frames are journaled as bytes). */
 const toBytes = (data: WebSocket.RawData | string): Buffer =>
-  typeof data === "string" ? Buffer.from(data, "utf8") : Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data as ArrayBuffer)
+  typeof data === "string"
+    ? Buffer.from(data, "utf8")
+    : Array.isArray(data)
+      ? Buffer.concat(data)
+      : Buffer.isBuffer(data)
+        ? data
+        : Buffer.from(data as ArrayBuffer)
 const STATUS = Buffer.from('"status"', "latin1")
 
 export const urlOf = (baseUrl: string, cluster: string): string => `${baseUrl.replace(/\/+$/, "")}/${cluster}`
@@ -178,10 +191,13 @@ export const runConnection = (
       }
       const connected = () => void runFork(telemetry.connection(spec.feed, "connected"))
       const pingMs = cfg.pingIntervalMs ?? 0
-      const watchers = pingMs > 0
-        ? Effect.raceFirst(watchdog(state, cfg.idleTimeoutMs), keepalive(state, pingMs, cfg.pongTimeoutMs ?? pingMs))
-        : watchdog(state, cfg.idleTimeoutMs)
-      const error = yield* Effect.flip(Effect.raceFirst(session(connect, spec, cfg, journal, epoch, state, connected), watchers))
+      const watchers =
+        pingMs > 0
+          ? Effect.raceFirst(watchdog(state, cfg.idleTimeoutMs), keepalive(state, pingMs, cfg.pongTimeoutMs ?? pingMs))
+          : watchdog(state, cfg.idleTimeoutMs)
+      const error = yield* Effect.flip(
+        Effect.raceFirst(session(connect, spec, cfg, journal, epoch, state, connected), watchers)
+      )
       if (state.gotData) {
         failures = 0
         yield* driver.reset
@@ -189,7 +205,10 @@ export const runConnection = (
       }
       if (error._tag === "AuthFailed") {
         yield* telemetry.connection(spec.feed, "closed")
-        yield* telemetry.alert("auth_failed", `${spec.cluster}: ${error.message}`, { source: spec.feed, connection: spec.id })
+        yield* telemetry.alert("auth_failed", `${spec.cluster}: ${error.message}`, {
+          source: spec.feed,
+          connection: spec.id
+        })
         return yield* Effect.fail(error)
       }
       failures++
@@ -197,12 +216,21 @@ export const runConnection = (
       yield* telemetry.connectionFailure(spec.feed)
       yield* Effect.logWarning(`${spec.id}: ${describe(error)}; reconnecting (consecutive failures: ${failures})`)
       if (failures === cfg.maxConsecutiveFailures + 1) {
-        yield* telemetry.alert("connection_failures", `${spec.id}: ${failures} consecutive connection failures (last: ${describe(error)})`, {
-          source: spec.feed, connection: spec.id, failures
-        })
+        yield* telemetry.alert(
+          "connection_failures",
+          `${spec.id}: ${failures} consecutive connection failures (last: ${describe(error)})`,
+          {
+            source: spec.feed,
+            connection: spec.id,
+            failures
+          }
+        )
       }
       if (error._tag === "MaxConnections") {
-        yield* telemetry.alert("max_connections", `${spec.id}: ${error.message}`, { source: spec.feed, connection: spec.id })
+        yield* telemetry.alert("max_connections", `${spec.id}: ${error.message}`, {
+          source: spec.feed,
+          connection: spec.id
+        })
         yield* Effect.sleep(Duration.millis(cfg.maxConnectionsRetryMs))
       } else {
         yield* driver.next(undefined).pipe(Effect.ignore)
@@ -211,7 +239,10 @@ export const runConnection = (
   })
 
 /** Where the sockets connect and with which key (resolved by src/layers/Live.ts). */
-export class FeedEndpoint extends Context.Tag("spy/live/FeedEndpoint")<FeedEndpoint, { readonly baseUrl: string; readonly apiKey: string }>() {}
+export class FeedEndpoint extends Context.Tag("spy/live/FeedEndpoint")<
+  FeedEndpoint,
+  { readonly baseUrl: string; readonly apiKey: string }
+>() {}
 
 /**
  * The FeedSocket service: live's connections. `run` keeps one connection (cluster, tickers)
@@ -225,13 +256,19 @@ export interface FeedSocketService {
 
 export class FeedSocket extends Context.Tag("spy/FeedSocket")<FeedSocket, FeedSocketService>() {}
 
-export const make = (cfg: FeedSocketConfig): Effect.Effect<FeedSocketService, never, WebSocketConnector | LiveTelemetry> =>
+export const make = (
+  cfg: FeedSocketConfig
+): Effect.Effect<FeedSocketService, never, WebSocketConnector | LiveTelemetry> =>
   Effect.map(Effect.context<WebSocketConnector | LiveTelemetry>(), (ctx) => ({
     run: (spec, journal) => Effect.provide(runConnection(spec, cfg, journal), ctx)
   }))
 
 /** The socket settings of `live.*` (and `alerts.*`) for the endpoint. */
-export const configOf = (settings: Settings, endpoint: Context.Tag.Service<FeedEndpoint>, clockSpeed: number): FeedSocketConfig => ({
+export const configOf = (
+  settings: Settings,
+  endpoint: Context.Tag.Service<FeedEndpoint>,
+  clockSpeed: number
+): FeedSocketConfig => ({
   baseUrl: endpoint.baseUrl,
   apiKey: endpoint.apiKey,
   // On a fast simulated clock both socket timeouts are at least MIN_REAL_TIMEOUT_MS of real time.
@@ -245,7 +282,9 @@ export const configOf = (settings: Settings, endpoint: Context.Tag.Service<FeedE
 })
 
 /** Connections to FeedEndpoint with the settings' timeouts; `clockSpeed` defaults to `clock.speed`. */
-export const layer = (clockSpeed?: number): Layer.Layer<FeedSocket, never, AppSettings | FeedEndpoint | WebSocketConnector | LiveTelemetry> =>
+export const layer = (
+  clockSpeed?: number
+): Layer.Layer<FeedSocket, never, AppSettings | FeedEndpoint | WebSocketConnector | LiveTelemetry> =>
   Layer.effect(
     FeedSocket,
     Effect.gen(function* () {

@@ -61,7 +61,9 @@ export const planShards = (
   const kept = work.filter((s) => s.tickers.length > 0)
   return {
     shards: [...kept.map((s) => ({ id: s.id, tickers: s.tickers })), ...opened],
-    changes: kept.filter((s) => s.subscribe.length > 0 || s.unsubscribe.length > 0).map((s) => ({ id: s.id, subscribe: s.subscribe, unsubscribe: s.unsubscribe })),
+    changes: kept
+      .filter((s) => s.subscribe.length > 0 || s.unsubscribe.length > 0)
+      .map((s) => ({ id: s.id, subscribe: s.subscribe, unsubscribe: s.unsubscribe })),
     opened,
     closed: work.filter((s) => s.tickers.length === 0).map((s) => s.id)
   }
@@ -113,8 +115,14 @@ export class LiveShard implements DynamicSubscriptions {
     const send = this.sender
     if (send === undefined) return []
     const messages = [
-      ...controlMessages("unsubscribe", change.unsubscribe.map((t) => `${this.ev}.${t}`)),
-      ...controlMessages("subscribe", change.subscribe.map((t) => `${this.ev}.${t}`))
+      ...controlMessages(
+        "unsubscribe",
+        change.unsubscribe.map((t) => `${this.ev}.${t}`)
+      ),
+      ...controlMessages(
+        "subscribe",
+        change.subscribe.map((t) => `${this.ev}.${t}`)
+      )
     ]
     for (const m of messages) {
       try {

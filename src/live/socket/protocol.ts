@@ -7,19 +7,29 @@ import { Data } from "effect"
 
 export type Cluster = "stocks" | "options" | "indices"
 
-export class SocketClosed extends Data.TaggedError("SocketClosed")<{ readonly code: number; readonly reason: string }> {}
+export class SocketClosed extends Data.TaggedError("SocketClosed")<{
+  readonly code: number
+  readonly reason: string
+}> {}
 export class SocketError extends Data.TaggedError("SocketError")<{ readonly message: string }> {}
 export class IdleTimeout extends Data.TaggedError("IdleTimeout")<{ readonly idleMs: number }> {}
 /** A keepalive ping went unanswered: the connection is dead even if TCP has not noticed. */
 export class PongTimeout extends Data.TaggedError("PongTimeout")<{ readonly timeoutMs: number }> {}
 /** The server refused the key: fatal, never retried. */
-export class AuthFailed extends Data.TaggedError("AuthFailed")<{ readonly message: string; readonly cluster: Cluster }> {}
+export class AuthFailed extends Data.TaggedError("AuthFailed")<{
+  readonly message: string
+  readonly cluster: Cluster
+}> {}
 /** The account's connection limit was hit: retried at most once per `live.max_connections_retry_s`. */
 export class MaxConnections extends Data.TaggedError("MaxConnections")<{ readonly message: string }> {}
 /** `slow_consumer`, `force_disconnect`, `auth_timeout`: server-side disconnects, retried. */
-export class ServerDisconnect extends Data.TaggedError("ServerDisconnect")<{ readonly status: string; readonly message: string }> {}
+export class ServerDisconnect extends Data.TaggedError("ServerDisconnect")<{
+  readonly status: string
+  readonly message: string
+}> {}
 
-export type SessionError = SocketClosed | SocketError | IdleTimeout | PongTimeout | AuthFailed | MaxConnections | ServerDisconnect
+export type SessionError =
+  SocketClosed | SocketError | IdleTimeout | PongTimeout | AuthFailed | MaxConnections | ServerDisconnect
 
 export interface StatusMessage {
   readonly status: string
@@ -63,7 +73,10 @@ export const actionFor = (s: StatusMessage, cluster: Cluster): StatusAction => {
     case "auth_failed":
       return { _tag: "Fail", error: new AuthFailed({ message: s.message || "authentication failed", cluster }) }
     case "max_connections":
-      return { _tag: "Fail", error: new MaxConnections({ message: s.message || "Maximum number of connections exceeded." }) }
+      return {
+        _tag: "Fail",
+        error: new MaxConnections({ message: s.message || "Maximum number of connections exceeded." })
+      }
     case "slow_consumer":
     case "force_disconnect":
     case "auth_timeout":
@@ -80,7 +93,11 @@ export const subscribeMessages = (params: ReadonlyArray<string>, maxChars = 900_
   controlMessages("subscribe", params, maxChars)
 
 /** `subscribe` or `unsubscribe` messages for params (none for none), each under the server's 1 MB limit. */
-export const controlMessages = (action: "subscribe" | "unsubscribe", params: ReadonlyArray<string>, maxChars = 900_000): ReadonlyArray<string> => {
+export const controlMessages = (
+  action: "subscribe" | "unsubscribe",
+  params: ReadonlyArray<string>,
+  maxChars = 900_000
+): ReadonlyArray<string> => {
   const out: Array<string> = []
   let batch: Array<string> = []
   let size = 0

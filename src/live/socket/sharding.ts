@@ -19,7 +19,8 @@ export interface ConnectionSpec {
   readonly subscriptions?: DynamicSubscriptions
 }
 
-export const clusterOf = (feed: LiveFeed): Cluster => (feed === "spy" ? "stocks" : feed === "options" ? "options" : "indices")
+export const clusterOf = (feed: LiveFeed): Cluster =>
+  feed === "spy" ? "stocks" : feed === "options" ? "options" : "indices"
 
 export const shard = <A>(items: ReadonlyArray<A>, max: number): ReadonlyArray<ReadonlyArray<A>> => {
   if (max < 1) throw new Error(`max subscriptions per connection must be >= 1, got ${max}`)

@@ -4,6 +4,7 @@
  * and the real-time floor both timeouts get on a fast simulated clock.
  */
 import { Clock, Duration, Effect } from "effect"
+import { yieldToEventLoop } from "../../lib/eventLoop.js"
 import { IdleTimeout, PongTimeout } from "./protocol.js"
 
 export interface SessionState {
@@ -24,13 +25,8 @@ export interface SessionState {
 export const MIN_REAL_TIMEOUT_MS = 5_000
 
 /** `timeoutMs` (on the Clock) raised to MIN_REAL_TIMEOUT_MS of real time on a clock running `speed` times real time. */
-export const withRealFloor = (timeoutMs: number, speed = 1): number => Math.max(timeoutMs, MIN_REAL_TIMEOUT_MS * Math.max(1, speed))
-
-/** Lets the frames that arrived while the event loop was busy be handled (I/O callbacks run before setImmediate). */
-const drainPendingIo = Effect.async<void>((resume) => {
-  const h = setImmediate(() => resume(Effect.void))
-  return Effect.sync(() => clearImmediate(h))
-})
+export const withRealFloor = (timeoutMs: number, speed = 1): number =>
+  Math.max(timeoutMs, MIN_REAL_TIMEOUT_MS * Math.max(1, speed))
 
 /**
  * Fails with IdleTimeout once no message has arrived for `idleMs`. Before it fails, frames already
@@ -45,7 +41,7 @@ export const watchdog = (state: SessionState, idleMs: number) =>
       const quiet = now - state.lastMessageMs
       if (quiet >= idleMs) {
         if (drained) return yield* Effect.fail(new IdleTimeout({ idleMs }))
-        yield* drainPendingIo
+        yield* yieldToEventLoop
         drained = true
         continue
       }

@@ -45,8 +45,13 @@ export const makeState = (
   open: ReadonlyArray<RepairRange> = []
 ): RepairState => {
   const s: RepairState = {
-    lastStart: new Map(Object.entries(lastStart)), pending: new Map(Object.entries(pending)), due: [...due], watched: 0,
-    open: new Map(), streamedInGap: new Set(), groupOf: new Map()
+    lastStart: new Map(Object.entries(lastStart)),
+    pending: new Map(Object.entries(pending)),
+    due: [...due],
+    watched: 0,
+    open: new Map(),
+    streamedInGap: new Set(),
+    groupOf: new Map()
   }
   for (const r of open) watch(s, r)
   return s
@@ -147,7 +152,13 @@ export const closeAll = (s: RepairState, endMs: number, stepMs: number): void =>
  * The tail of the day (the socket stopped before the close): every subscribed ticker not already
  * pending misses everything after its last bar, up to the close. Pending ones are `closeAll`'s.
  */
-export const tailToClose = (s: RepairState, tickers: ReadonlyArray<string>, openMs: number, closeMs: number, stepMs: number): void => {
+export const tailToClose = (
+  s: RepairState,
+  tickers: ReadonlyArray<string>,
+  openMs: number,
+  closeMs: number,
+  stepMs: number
+): void => {
   for (const ticker of tickers) {
     if (s.pending.has(ticker)) continue
     const after = s.lastStart.get(ticker) ?? openMs - 1

@@ -21,9 +21,18 @@ import { SchemaDrift } from "../../services/SchemaDrift.js"
 import { type Cut, makeCommitter } from "./commit.js"
 import { cutReason, type CutInputs, isBurst, waitMs } from "./cutPolicy.js"
 import * as GapRepair from "./GapRepair.js"
-import { type Batch, type IngestContext, ingestEntries, makeContext, newBatch, pendingEntries, syncLastStart } from "./ingest.js"
+import {
+  type Batch,
+  type IngestContext,
+  ingestEntries,
+  makeContext,
+  newBatch,
+  pendingEntries,
+  syncLastStart
+} from "./ingest.js"
 import type { JournalHandle } from "../journal/Journal.js"
-import { type LiveCheckpoint, readCheckpoint, removeUncommitted, warmUp } from "./liveFiles.js"
+import { yieldToEventLoop } from "../../lib/eventLoop.js"
+import { emptyCheckpoint, type LiveCheckpoint, readCheckpoint, removeUncommitted, warmUp } from "./liveFiles.js"
 import { lastBarsOf } from "./lastBars.js"
 import { LiveTelemetry } from "../telemetry.js"
 import type { LiveFeed } from "./wsRows.js"
@@ -65,16 +74,21 @@ const retryPolicy = cappedJittered("200 millis", "10 seconds")
 const STEP_BYTES = 512 << 10
 
 /**
- * Lets the event loop turn (a macrotask, not a timer: no time is read). Between ingest steps the
- * sockets are read (so the journal keeps up) and DuckDB's callbacks run (a COPY scans the batch
- * through the JS thread), however long the backlog being ingested is.
+ * `session.hours: regular`: a bar of the live date counts inside the configured session; another
+ * date's (a late bar) by the NYSE rules. Undefined (keep every bar) for `extended`.
  */
-const yieldToEventLoop = Effect.async<void>((resume) => {
-  const handle = setImmediate(() => resume(Effect.void))
-  return Effect.sync(() => clearImmediate(handle))
-})
+const sessionFilterOf = (cfg: WriterConfig): ((t: number) => boolean) | undefined => {
+  if ((cfg.sessionHours ?? "regular") === "extended") return undefined
+  const year = Number(cfg.date.slice(0, 4))
+  const otherDates = sessionFilterFor("regular", holidayIndex([...nyseHolidays(year - 1), ...nyseHolidays(year)]))!
+  const dayStartMs = cfg.openMs - 9.5 * 3_600_000
+  const dayEndMs = cfg.openMs + 14.5 * 3_600_000
+  return (t) => (t >= dayStartMs && t < dayEndMs ? t >= cfg.openMs && t < cfg.closeMs : otherDates(t))
+}
 
-export const start = (cfg: WriterConfig): Effect.Effect<WriterHandle, never, Scope.Scope | ParquetWriter | PolygonRest | LiveTelemetry | SchemaDrift> =>
+export const start = (
+  cfg: WriterConfig
+): Effect.Effect<WriterHandle, never, Scope.Scope | ParquetWriter | PolygonRest | LiveTelemetry | SchemaDrift> =>
   Effect.gen(function* () {
     const writer = yield* ParquetWriter
     const rest = yield* PolygonRest
@@ -83,19 +97,24 @@ export const start = (cfg: WriterConfig): Effect.Effect<WriterHandle, never, Sco
     const schema = SCHEMAS[cfg.feed]
     const stepMs = cfg.timespan === "minute" ? 60_000 : 1000
     const driftSeen = new Set<string>()
-    /** Today's session from the config; another date's (a late bar) from the NYSE rules. */
-    const otherDates = sessionFilterFor("regular", holidayIndex([...nyseHolidays(Number(cfg.date.slice(0, 4)) - 1), ...nyseHolidays(Number(cfg.date.slice(0, 4)))]))!
-    const dayStartMs = cfg.openMs - 9.5 * 3_600_000, dayEndMs = cfg.openMs + 14.5 * 3_600_000
-    const inSession = (cfg.sessionHours ?? "regular") === "extended"
-      ? undefined
-      : (t: number) => (t >= dayStartMs && t < dayEndMs ? t >= cfg.openMs && t < cfg.closeMs : otherDates(t))
+    const inSession = sessionFilterOf(cfg)
     /** Bars outside the session seen by this process (logged at the end of the day). */
     let outsideSession = 0
     let countedUpTo = 0
     /** Wakes ingest when the committer becomes idle or repair rows are ready (sliding: never grows). */
     const signal = yield* Effect.acquireRelease(Queue.sliding<void>(1), Queue.shutdown)
     const notify = Effect.asVoid(Queue.offer(signal, undefined))
-    const deps = { root: cfg.root, schema, date: cfg.date, timespan: cfg.timespan, writer, rest, telemetry, retryDelayMs: cfg.flushIntervalMs, notify }
+    const deps = {
+      root: cfg.root,
+      schema,
+      date: cfg.date,
+      timespan: cfg.timespan,
+      writer,
+      rest,
+      telemetry,
+      retryDelayMs: cfg.flushIntervalMs,
+      notify
+    }
     const policy = { maxRows: cfg.maxRows, intervalMs: cfg.flushIntervalMs }
 
     let committer: Effect.Effect.Success<ReturnType<typeof makeCommitter>>
@@ -111,18 +130,23 @@ export const start = (cfg: WriterConfig): Effect.Effect<WriterHandle, never, Sco
     const init = Effect.gen(function* () {
       const saved = yield* readCheckpoint(cfg.root, cfg.feed, cfg.date)
       const now = yield* Clock.currentTimeMillis
-      const cp: LiveCheckpoint = saved ?? {
-        version: 1, feed: cfg.feed, date: cfg.date, journal: cfg.journal.file, offset: 0, seq: 0, rowsCommitted: 0,
-        lastStart: {}, pending: {}, due: [], updatedAtMs: now
-      }
+      const cp: LiveCheckpoint = saved ?? emptyCheckpoint(cfg.feed, cfg.date, cfg.journal.file, now)
       yield* removeUncommitted(cfg.root, cfg.feed, [cfg.date], cp.seq)
       committer = yield* makeCommitter(deps, cp)
       offset = cp.offset
       batch = newBatch()
       ctx = makeContext({
-        feed: cfg.feed, schema, ev: cfg.ev, sessionDate: cfg.date, sessionOpenMs: cfg.openMs, graceSeconds: cfg.graceSeconds, stepMs, inSession,
+        feed: cfg.feed,
+        schema,
+        ev: cfg.ev,
+        sessionDate: cfg.date,
+        sessionOpenMs: cfg.openMs,
+        graceSeconds: cfg.graceSeconds,
+        stepMs,
+        inSession,
         feedDelayMs: cfg.feedDelayMs ?? 0,
-        repair: GapRepair.makeState(cp.lastStart, cp.pending, [], cp.due), driftSeen
+        repair: GapRepair.makeState(cp.lastStart, cp.pending, [], cp.due),
+        driftSeen
       })
       lastCutMs = now
       lastDataMs = now
@@ -152,8 +176,12 @@ export const start = (cfg: WriterConfig): Effect.Effect<WriterHandle, never, Sco
     const cut = Effect.gen(function* () {
       syncLastStart(ctx)
       const c: Cut = {
-        batch, ctx, offset, due: GapRepair.takeDue(ctx.repair),
-        lastStart: GapRepair.toRecord(ctx.repair.lastStart), pending: GapRepair.toRecord(ctx.repair.pending)
+        batch,
+        ctx,
+        offset,
+        due: GapRepair.takeDue(ctx.repair),
+        lastStart: GapRepair.toRecord(ctx.repair.lastStart),
+        pending: GapRepair.toRecord(ctx.repair.pending)
       }
       batch = newBatch()
       lastCutMs = yield* Clock.currentTimeMillis
@@ -168,8 +196,13 @@ export const start = (cfg: WriterConfig): Effect.Effect<WriterHandle, never, Sco
           if (progressed) lastDataMs = now
           const inputs: CutInputs = {
             // Caught up: everything the journal held when the step ended is in the batch (a continuous stream never leaves it empty).
-            pending: pendingEntries(batch), sinceCutMs: now - lastCutMs, quietMs: now - lastDataMs, caughtUp: offset >= cfg.journal.size(),
-            committerIdle: !committing && Option.getOrElse(queue.unsafeSize(), () => 0) <= 0, repairsReady: committer.repairsReady(), burst
+            pending: pendingEntries(batch),
+            sinceCutMs: now - lastCutMs,
+            quietMs: now - lastDataMs,
+            caughtUp: offset >= cfg.journal.size(),
+            committerIdle: !committing && Option.getOrElse(queue.unsafeSize(), () => 0) <= 0,
+            repairsReady: committer.repairsReady(),
+            burst
           }
           const reason = cutReason(inputs, policy)
           if (reason !== undefined) {
@@ -177,8 +210,13 @@ export const start = (cfg: WriterConfig): Effect.Effect<WriterHandle, never, Sco
             yield* Queue.offer(queue, yield* cut)
             continue
           }
+          // Between ingest steps the sockets are read (so the journal keeps up) and DuckDB's callbacks run.
           if (progressed) yield* yieldToEventLoop
-          else yield* Effect.raceFirst(Queue.take(cfg.journal.wake), Effect.raceFirst(Queue.take(signal), Effect.sleep(waitMs(inputs, policy))))
+          else
+            yield* Effect.raceFirst(
+              Queue.take(cfg.journal.wake),
+              Effect.raceFirst(Queue.take(signal), Effect.sleep(waitMs(inputs, policy)))
+            )
         }
       })
 
@@ -207,11 +245,18 @@ export const start = (cfg: WriterConfig): Effect.Effect<WriterHandle, never, Sco
     )
 
     yield* init
-    yield* telemetry.queue(cfg.feed, () => ({ bytes: Math.max(0, cfg.journal.size() - committer.checkpoint().offset), rows: pendingEntries(batch) }))
+    yield* telemetry.queue(cfg.feed, () => ({
+      bytes: Math.max(0, cfg.journal.size() - committer.checkpoint().offset),
+      rows: pendingEntries(batch)
+    }))
     // A failed commit restarts the writer from its checkpoint: the journal still holds everything.
     const fiber = yield* Effect.zipRight(warmUp(writer, schema, cfg.root, cfg.feed), run).pipe(
       Effect.sandbox,
-      Effect.tapError((cause) => Effect.logError(`live writer ${cfg.feed} failed; restarting from its checkpoint`, cause).pipe(Effect.zipRight(init))),
+      Effect.tapError((cause) =>
+        Effect.logError(`live writer ${cfg.feed} failed; restarting from its checkpoint`, cause).pipe(
+          Effect.zipRight(init)
+        )
+      ),
       Effect.retry(retryPolicy),
       Effect.forkScoped,
       Effect.interruptible
@@ -235,10 +280,18 @@ export const start = (cfg: WriterConfig): Effect.Effect<WriterHandle, never, Sco
           syncLastStart(ctx)
           GapRepair.tailToClose(ctx.repair, tail, cfg.openMs, cfg.closeMs, stepMs)
           GapRepair.closeAll(ctx.repair, cfg.closeMs, stepMs)
-        } else if (repairUntilMs !== undefined) GapRepair.closeAll(ctx.repair, Math.min(repairUntilMs, cfg.closeMs), stepMs)
+        } else if (repairUntilMs !== undefined)
+          GapRepair.closeAll(ctx.repair, Math.min(repairUntilMs, cfg.closeMs), stepMs)
         yield* commitNow
-        if (outsideSession > 0) yield* Effect.logInfo(`live ${cfg.feed}: ${outsideSession.toLocaleString("en-US")} bars outside the regular session not stored (session.hours: regular)`)
+        if (outsideSession > 0)
+          yield* Effect.logInfo(
+            `live ${cfg.feed}: ${outsideSession.toLocaleString("en-US")} bars outside the regular session not stored (session.hours: regular)`
+          )
       }).pipe(Effect.catchAllCause((cause) => Effect.logError(`live writer ${cfg.feed}: final flush failed`, cause)))
 
-    return { processedOffset: () => offset, committedOffset: () => committer.checkpoint().offset, finish } satisfies WriterHandle
+    return {
+      processedOffset: () => offset,
+      committedOffset: () => committer.checkpoint().offset,
+      finish
+    } satisfies WriterHandle
   })

@@ -75,10 +75,14 @@ export const makeCommitter = (deps: CommitDeps, initial: LiveCheckpoint) =>
           { concurrency: 4 }
         )
         const failed: Array<RepairRange> = []
-        results.forEach((r, i) => (r._tag === "Right" ? fetched.push({ range: ranges[i]!, rows: r.right }) : failed.push(ranges[i]!)))
+        results.forEach((r, i) =>
+          r._tag === "Right" ? fetched.push({ range: ranges[i]!, rows: r.right }) : failed.push(ranges[i]!)
+        )
         if (failed.length > 0) {
           yield* deps.telemetry.error(feed, failed.length)
-          yield* Effect.logWarning(`gap repair: ${failed.length} of ${ranges.length} ${feed} ranges failed, retried later`)
+          yield* Effect.logWarning(
+            `gap repair: ${failed.length} of ${ranges.length} ${feed} ranges failed, retried later`
+          )
         }
         return failed
       })
@@ -102,7 +106,8 @@ export const makeCommitter = (deps: CommitDeps, initial: LiveCheckpoint) =>
       const repair = cut.ctx.repair
       for (const { range, rows } of done) {
         for (const row of rows) {
-          if (!repair.streamedInGap.has(`${range.ticker}|${row["window_start_ms"]}`)) putRow(cut.batch, cut.ctx, deps.date, row, false)
+          if (!repair.streamedInGap.has(`${range.ticker}|${row["window_start_ms"]}`))
+            putRow(cut.batch, cut.ctx, deps.date, row, false)
         }
       }
       return done.map((d) => d.range)
@@ -125,15 +130,23 @@ export const makeCommitter = (deps: CommitDeps, initial: LiveCheckpoint) =>
         const seq = files ? cp.seq + 1 : cp.seq
         for (const [date, cols] of batch.rows) {
           if (cols.length === 0) continue
-          yield* deps.writer.upsert(deps.schema, deps.root, date, { batches: [cols.toColumnBatch()] }).pipe(Effect.retry({ schedule: retryPolicy, times: 5 }))
+          yield* deps.writer
+            .upsert(deps.schema, deps.root, date, { batches: [cols.toColumnBatch()] })
+            .pipe(Effect.retry({ schedule: retryPolicy, times: 5 }))
         }
         for (const [date, lines] of batch.late) yield* writeSideFile(paths.lateDir(feed, date), seq, lines)
         yield* writeSideFile(paths.quarantineDir(feed, deps.date), seq, batch.quarantine)
         const committed = yield* Clock.currentTimeMillis
         outstanding = outstanding.filter((r) => !repaired.includes(r))
         cp = {
-          ...cp, offset: cut.offset, seq, rowsCommitted: cp.rowsCommitted + batch.nRows, updatedAtMs: committed,
-          lastStart: cut.lastStart, pending: cut.pending, due: [...outstanding]
+          ...cp,
+          offset: cut.offset,
+          seq,
+          rowsCommitted: cp.rowsCommitted + batch.nRows,
+          updatedAtMs: committed,
+          lastStart: cut.lastStart,
+          pending: cut.pending,
+          due: [...outstanding]
         }
         yield* writeCheckpoint(deps.root, cp)
         for (const r of repaired) GapRepair.settle(cut.ctx.repair, r)

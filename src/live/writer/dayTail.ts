@@ -11,10 +11,17 @@ import { replay } from "../../domain/recenter.js"
 import type { ContractSet } from "../contracts/contractSet.js"
 import { readLog } from "../contracts/recenterLog.js"
 
-export const subscribedAtClose = (root: string, session: Session, set: ContractSet, recenter: boolean): Effect.Effect<ReadonlyArray<string>> => {
+export const subscribedAtClose = (
+  root: string,
+  session: Session,
+  set: ContractSet,
+  recenter: boolean
+): Effect.Effect<ReadonlyArray<string>> => {
   const openSet = set.contracts.map((c) => c.ticker)
   if (!recenter) return Effect.succeed(openSet)
   return readLog(root, session.date).pipe(
-    Effect.map((log) => replay({ anchor: set.openPrice, changedAtMs: session.openMs, current: openSet }, log.entries).current)
+    Effect.map(
+      (log) => replay({ anchor: set.openPrice, changedAtMs: session.openMs, current: openSet }, log.entries).current
+    )
   )
 }

@@ -19,14 +19,32 @@ import { LiveColumns, SOURCE_WS } from "./liveColumns.js"
 
 /** Event field → lake column (number fields of the `A`/`AM` events, polygon-wire.md §10.3). */
 const AGG_FIELDS: ReadonlyArray<readonly [string, string]> = [
-  ["s", "window_start_ms"], ["o", "open"], ["h", "high"], ["l", "low"], ["c", "close"], ["v", "volume"], ["vw", "vwap"],
-  ["e", "window_end_ms"], ["av", "accumulated_volume"], ["op", "official_open"], ["a", "day_vwap"], ["z", "avg_trade_size"]
+  ["s", "window_start_ms"],
+  ["o", "open"],
+  ["h", "high"],
+  ["l", "low"],
+  ["c", "close"],
+  ["v", "volume"],
+  ["vw", "vwap"],
+  ["e", "window_end_ms"],
+  ["av", "accumulated_volume"],
+  ["op", "official_open"],
+  ["a", "day_vwap"],
+  ["z", "avg_trade_size"]
 ]
 const INDEX_FIELDS: ReadonlyArray<readonly [string, string]> = [
-  ["s", "window_start_ms"], ["o", "open"], ["h", "high"], ["l", "low"], ["c", "close"], ["e", "window_end_ms"], ["op", "official_open"]
+  ["s", "window_start_ms"],
+  ["o", "open"],
+  ["h", "high"],
+  ["l", "low"],
+  ["c", "close"],
+  ["e", "window_end_ms"],
+  ["op", "official_open"]
 ]
 /** Non-number fields; a field's bit in the `seen` mask: number field f → 1 << (f + 3), these → 1 << (−f − 2). */
-const F_EV = -2, F_SYM = -3, F_OTC = -4
+const F_EV = -2,
+  F_SYM = -3,
+  F_OTC = -4
 const OTC_BIT = 1 << 2
 
 /** A decoded frame: rows in `rows` and parsed non-clean events in `objects`, interleaved as `order` says. */
@@ -137,7 +155,10 @@ export class FrameDecoder {
     p++
     const rows = this.frame.rows
     const numeric = rows.numeric
-    const one = this.one, two = this.two, slotOf = this.slotOf, integer = this.integer
+    const one = this.one,
+      two = this.two,
+      slotOf = this.slotOf,
+      integer = this.integer
     let seen = 0
     let otc = 0
     for (;;) {
@@ -152,7 +173,10 @@ export class FrameDecoder {
         const k1 = b[p + 2]!
         f = k0 < 128 && k1 < 128 ? two[(k0 << 7) | k1]! : -1
         p += 4
-      } else if (b[p + 4] === 34 && ((k0 === 115 && b[p + 2] === 121 && b[p + 3] === 109) || (k0 === 111 && b[p + 2] === 116 && b[p + 3] === 99))) {
+      } else if (
+        b[p + 4] === 34 &&
+        ((k0 === 115 && b[p + 2] === 121 && b[p + 3] === 109) || (k0 === 111 && b[p + 2] === 116 && b[p + 3] === 99))
+      ) {
         f = k0 === 115 ? F_SYM : this.hasOtc ? F_OTC : -1
         p += 5
       } else return -1
@@ -170,8 +194,9 @@ export class FrameDecoder {
         numeric[slotOf[f]!]![i] = x
         c = b[p]!
       } else if (f === F_OTC) {
-        if (c === 116 && b[p + 1] === 114 && b[p + 2] === 117 && b[p + 3] === 101) (otc = 1), (p += 4)
-        else if (c === 102 && b[p + 1] === 97 && b[p + 2] === 108 && b[p + 3] === 115 && b[p + 4] === 101) (otc = 2), (p += 5)
+        if (c === 116 && b[p + 1] === 114 && b[p + 2] === 117 && b[p + 3] === 101) ((otc = 1), (p += 4))
+        else if (c === 102 && b[p + 1] === 97 && b[p + 2] === 108 && b[p + 3] === 115 && b[p + 4] === 101)
+          ((otc = 2), (p += 5))
         else return -1
         c = b[p]!
       } else {
@@ -195,7 +220,13 @@ export class FrameDecoder {
     }
     if (seen !== this.required && seen !== (this.required | OTC_BIT)) return -1
     const s = numeric[this.sS]![i]!
-    if (numeric[this.sH]![i]! < numeric[this.sL]![i]! || numeric[this.sE]![i]! < s || s < this.dayStartMs || s >= this.dayEndMs) return -1
+    if (
+      numeric[this.sH]![i]! < numeric[this.sL]![i]! ||
+      numeric[this.sE]![i]! < s ||
+      s < this.dayStartMs ||
+      s >= this.dayEndMs
+    )
+      return -1
     for (const slot of this.unset) numeric[slot]![i] = NaN
     rows.otc[i] = otc
     rows.source[i] = SOURCE_WS

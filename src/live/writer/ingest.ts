@@ -74,12 +74,16 @@ export interface IngestContext {
 
 export const SPARE_COLUMNS = 2
 
-export const makeContext = (
-  base: Omit<IngestContext, "symbols" | "decoder" | "lastById" | "spare">
-): IngestContext => {
+export const makeContext = (base: Omit<IngestContext, "symbols" | "decoder" | "lastById" | "spare">): IngestContext => {
   const symbols = new SymbolTable()
   const day = dayBounds(base.sessionDate)
-  return { ...base, symbols, decoder: new FrameDecoder(base.schema, symbols, base.ev, day.startMs, day.endMs), lastById: new Float64Array(64).fill(NaN), spare: [] }
+  return {
+    ...base,
+    symbols,
+    decoder: new FrameDecoder(base.schema, symbols, base.ev, day.startMs, day.endMs),
+    lastById: new Float64Array(64).fill(NaN),
+    spare: []
+  }
 }
 
 const MAX_RAW = 64 * 1024
@@ -87,7 +91,12 @@ const MAX_RAW = 64 * 1024
 export const pendingEntries = (b: Batch): number => b.nRows + b.quarantine.length + b.lateRejected
 
 const quarantineLine = (receivedMs: number, reason: string, raw: string) =>
-  JSON.stringify({ received_at_ms: receivedMs, reason, raw: raw.length > MAX_RAW ? raw.slice(0, MAX_RAW) : raw, truncated: raw.length > MAX_RAW })
+  JSON.stringify({
+    received_at_ms: receivedMs,
+    reason,
+    raw: raw.length > MAX_RAW ? raw.slice(0, MAX_RAW) : raw,
+    truncated: raw.length > MAX_RAW
+  })
 
 const columnsOf = (b: Batch, c: IngestContext, date: string): LiveColumns => {
   let cols = b.rows.get(date)
@@ -144,7 +153,11 @@ const ingestEvent = (b: Batch, c: IngestContext, ev: Record<string, unknown>, re
   const start = row["window_start_ms"] as number
   const end = typeof row["window_end_ms"] === "number" ? row["window_end_ms"] : start + c.stepMs
   const decision = classify(start, end, receivedMs - (c.feedDelayMs ?? 0), c.sessionDate, c.graceSeconds)
-  if ((decision._tag === "Current" || decision._tag === "LateAccepted") && c.inSession !== undefined && !c.inSession(start)) {
+  if (
+    (decision._tag === "Current" || decision._tag === "LateAccepted") &&
+    c.inSession !== undefined &&
+    !c.inSession(start)
+  ) {
     b.outsideSession++
     return
   }

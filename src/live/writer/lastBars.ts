@@ -13,5 +13,9 @@ export const lastBarsOf = (cols: LiveColumns | undefined): ReadonlyArray<LastBar
     const j = newest.get(cols.ticker[i]!)
     if (j === undefined || starts[i]! > starts[j]!) newest.set(cols.ticker[i]!, i)
   }
-  return Array.from(newest, ([id, i]) => ({ ticker: cols.symbols.names[id]!, windowStartMs: starts[i]!, close: closes[i]! }))
+  return Array.from(newest, ([id, i]) => ({
+    ticker: cols.symbols.names[id]!,
+    windowStartMs: starts[i]!,
+    close: closes[i]!
+  }))
 }

@@ -40,7 +40,10 @@ export class LiveColumns {
   private tickSeen = new Uint8Array(64)
   private index: Map<number, Map<number, number>> | undefined
 
-  constructor(readonly schema: FeedSchema, readonly symbols: SymbolTable) {
+  constructor(
+    readonly schema: FeedSchema,
+    readonly symbols: SymbolTable
+  ) {
     this.numericNames = schema.columns.filter((c) => c.type === "DOUBLE" || c.type === "BIGINT").map((c) => c.name)
     this.numeric = this.numericNames.map(() => new Float64Array(INITIAL))
     this.ticker = new Int32Array(INITIAL)
@@ -52,7 +55,8 @@ export class LiveColumns {
     const text = schema.columns.filter((c) => c.type === "VARCHAR" || c.type === "BOOLEAN").map((c) => c.name)
     const known = ["ticker", "source", "otc", "extra"]
     const unknown = text.filter((n) => !known.includes(n))
-    if (this.startSlot < 0 || this.receivedSlot < 0 || unknown.length > 0) throw new TypeError(`${schema.feed}: not a live aggregate schema`)
+    if (this.startSlot < 0 || this.receivedSlot < 0 || unknown.length > 0)
+      throw new TypeError(`${schema.feed}: not a live aggregate schema`)
   }
 
   /** Room for one more row at index `length` (callers fill it, then `commit`). */
@@ -112,7 +116,8 @@ export class LiveColumns {
 
   private widenTickers(id: number): void {
     const n = Math.max(id + 1, this.tickMax.length * 2)
-    const max = new Float64Array(n), seen = new Uint8Array(n)
+    const max = new Float64Array(n),
+      seen = new Uint8Array(n)
     max.set(this.tickMax)
     seen.set(this.tickSeen)
     this.tickMax = max
@@ -191,7 +196,11 @@ export class LiveColumns {
     const n = this.length
     const constants: Record<string, Row[string]> = {}
     const coded: Array<CodedColumn> = []
-    const code = (name: string, codesOf: Int32Array | Uint8Array, dictionary: ReadonlyArray<string | boolean | null>) => {
+    const code = (
+      name: string,
+      codesOf: Int32Array | Uint8Array,
+      dictionary: ReadonlyArray<string | boolean | null>
+    ) => {
       if (!this.schema.columns.some((c) => c.name === name)) return
       const codes = codesOf.subarray(0, n)
       if (n > 0 && codes.every((c) => c === codes[0])) constants[name] = dictionary[codes[0]!] ?? null

@@ -41,6 +41,21 @@ export interface LiveCheckpoint {
   readonly updatedAtMs: number
 }
 
+/** The checkpoint of a day not yet committed: nothing ingested, nothing pending. */
+export const emptyCheckpoint = (feed: LiveFeed, date: string, journal: string, nowMs: number): LiveCheckpoint => ({
+  version: 1,
+  feed,
+  date,
+  journal,
+  offset: 0,
+  seq: 0,
+  rowsCommitted: 0,
+  lastStart: {},
+  pending: {},
+  due: [],
+  updatedAtMs: nowMs
+})
+
 export const checkpointFile = (root: string, feed: LiveFeed, date: string): string =>
   path.join(lakePaths(root).stateDir, "live", feed, `${date}.json`)
 
@@ -86,7 +101,12 @@ export const removeUncommitted = (root: string, feed: LiveFeed, dates: ReadonlyA
 export const warmUp = (writer: ParquetWriterService, schema: FeedSchema, root: string, feed: LiveFeed) =>
   Effect.gen(function* () {
     const cols = new LiveColumns(schema, new SymbolTable())
-    cols.putRow(Object.fromEntries(schema.columns.map((c) => [c.name, c.type === "VARCHAR" ? "warm-up" : c.type === "BOOLEAN" ? null : 0])), true)
+    cols.putRow(
+      Object.fromEntries(
+        schema.columns.map((c) => [c.name, c.type === "VARCHAR" ? "warm-up" : c.type === "BOOLEAN" ? null : 0])
+      ),
+      true
+    )
     const target = path.join(lakePaths(root).stateDir, "live", feed, "warm-up.parquet")
     yield* writer.writeBatches(schema, [cols.toColumnBatch()], target)
     yield* Effect.promise(() => fs.rm(target, { force: true }))
@@ -94,4 +114,6 @@ export const warmUp = (writer: ParquetWriterService, schema: FeedSchema, root: s
 
 /** Append-free side outputs (late bars, quarantined events) as numbered ndjson files committed with a flush. */
 export const writeSideFile = (dir: string, seq: number, lines: ReadonlyArray<string>) =>
-  lines.length === 0 ? Effect.void : Effect.promise(() => writeFileAtomic(path.join(dir, seqName(seq, "ndjson")), lines.join("\n") + "\n"))
+  lines.length === 0
+    ? Effect.void
+    : Effect.promise(() => writeFileAtomic(path.join(dir, seqName(seq, "ndjson")), lines.join("\n") + "\n"))

@@ -12,16 +12,24 @@ const semantic = (n: Normalized): Normalized => {
   const r = n.row
   if ((r["high"] as number) < (r["low"] as number)) return { ok: false, reason: "high < low", drift: n.drift }
   const e = r["window_end_ms"]
-  if (typeof e === "number" && e < (r["window_start_ms"] as number)) return { ok: false, reason: "window end before start", drift: n.drift }
+  if (typeof e === "number" && e < (r["window_start_ms"] as number))
+    return { ok: false, reason: "window end before start", drift: n.drift }
   return n
 }
 
 /** One aggregate event of a feed's cluster → its lake row (source `ws`). */
 export const eventToRow = (ev: Readonly<Record<string, unknown>>, feed: LiveFeed, receivedAtMs: number): Normalized =>
-  semantic(feed === "vix" ? wsIndexRow(ev, { source: "ws", receivedAtMs }) : wsAggRow(feed, ev, { source: "ws", receivedAtMs }))
+  semantic(
+    feed === "vix" ? wsIndexRow(ev, { source: "ws", receivedAtMs }) : wsAggRow(feed, ev, { source: "ws", receivedAtMs })
+  )
 
 /** A REST aggregate fetched by gap repair → its lake row (source `repair`). */
-export const repairRow = (item: Readonly<Record<string, unknown>>, ticker: string, feed: LiveFeed, receivedAtMs: number): Normalized =>
+export const repairRow = (
+  item: Readonly<Record<string, unknown>>,
+  ticker: string,
+  feed: LiveFeed,
+  receivedAtMs: number
+): Normalized =>
   semantic(
     feed === "vix"
       ? restIndexRow(ticker, item, { source: "repair", receivedAtMs })

@@ -10,10 +10,16 @@ import type { Fetched } from "./unit.js"
 export const fetchAggs = (feed: "spy" | "options" | "vix", request: AggsRequest) =>
   Effect.flatMap(PolygonRest, (rest): Effect.Effect<Fetched, PolygonError> => {
     const columnar = rest.aggsColumnar
-    if (columnar === undefined) return rest.aggs(request).pipe(Effect.map((items): Fetched => ({ _tag: "Items", items })))
+    if (columnar === undefined)
+      return rest.aggs(request).pipe(Effect.map((items): Fetched => ({ _tag: "Items", items })))
     return columnar(request, feed === "vix" ? "index" : "agg").pipe(
       Effect.map((r): Fetched =>
-        r._tag === "Items" ? r : { _tag: "Clean", rows: (p) => aggBatch(request.ticker, r.columns, p) ?? aggRows(feed, request.ticker, r.columns, p) }
+        r._tag === "Items"
+          ? r
+          : {
+              _tag: "Clean",
+              rows: (p) => aggBatch(request.ticker, r.columns, p) ?? aggRows(feed, request.ticker, r.columns, p)
+            }
       )
     )
   })

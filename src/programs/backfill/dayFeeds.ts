@@ -54,7 +54,9 @@ export const newsDay = (run: BackfillRun, date: string) =>
         .pipe(Effect.map((items): Fetched => ({ _tag: "Items", items }))),
       normalize: (raw, p) => newsRow(raw, p),
       bars: false,
-      keep: (row) => nyDateOf(row["published_utc_ms"] as number) === date && (JSON.parse(row["tickers"] as string) as Array<string>).includes(ticker),
+      keep: (row) =>
+        nyDateOf(row["published_utc_ms"] as number) === date &&
+        (JSON.parse(row["tickers"] as string) as Array<string>).includes(ticker),
       store: yield* dayFileStore(run, "news", date)
     })
   })

@@ -18,21 +18,28 @@ import type { BackfillRun } from "./run.js"
 import type { ContractSet } from "../../live/contracts/contractSet.js"
 import { runUnit, type UnitStore } from "./unit.js"
 
-
 /** Where a contract's rows wait for the day's file: clean columns, or (drift, quarantine) a Parquet file. */
 const stagedFiles = (root: string, date: string, ticker: string) => {
   const base = path.join(lakePaths(root).stagingDir("options", date), tickerFileName(ticker))
   return { columns: `${base}.cols`, parquet: `${base}.parquet` }
 }
 
-const lakeError = (target: string) => (e: unknown) => new LakeWriteError({ target, message: e instanceof Error ? e.message : String(e) })
+const lakeError = (target: string) => (e: unknown) =>
+  new LakeWriteError({ target, message: e instanceof Error ? e.message : String(e) })
 
 /**
  * A contract unit's store: one staging file, kept in memory too when columns. The other kind is
  * removed, in case an earlier run staged the contract differently (not needed when this run
  * found no staging folder).
  */
-const contractStore = (writer: ParquetWriterService, root: string, date: string, ticker: string, fetched: Map<string, ColumnBatch>, fresh: boolean): UnitStore<LakeWriteError> => {
+const contractStore = (
+  writer: ParquetWriterService,
+  root: string,
+  date: string,
+  ticker: string,
+  fetched: Map<string, ColumnBatch>,
+  fresh: boolean
+): UnitStore<LakeWriteError> => {
   const files = stagedFiles(root, date, ticker)
   const drop = (file: string) => (fresh ? Effect.void : Effect.promise(() => fs.rm(file, { force: true })))
   return {
@@ -57,10 +64,23 @@ const stagedParts = (root: string, set: ContractSet, fetched: ReadonlyMap<string
         continue
       }
       const staged = stagedFiles(root, set.date, c.ticker)
-      const exists = (file: string) => Effect.promise(() => fs.access(file).then(() => true, () => false))
-      if (yield* exists(staged.columns)) batches.push(yield* Effect.tryPromise({ try: () => readColumnFile(staged.columns), catch: lakeError(staged.columns) }))
+      const exists = (file: string) =>
+        Effect.promise(() =>
+          fs.access(file).then(
+            () => true,
+            () => false
+          )
+        )
+      if (yield* exists(staged.columns))
+        batches.push(
+          yield* Effect.tryPromise({ try: () => readColumnFile(staged.columns), catch: lakeError(staged.columns) })
+        )
       else if (yield* exists(staged.parquet)) files.push(staged.parquet)
-      else return yield* new LakeWriteError({ target: staged.columns, message: `contract ${c.ticker} is checkpointed but its staged rows are missing` })
+      else
+        return yield* new LakeWriteError({
+          target: staged.columns,
+          message: `contract ${c.ticker} is checkpointed but its staged rows are missing`
+        })
     }
     return { batches, files }
   })
@@ -79,7 +99,12 @@ export const optionsDay = (run: BackfillRun, set: ContractSet, onUnit: (rows: nu
     }
     const staging = lakePaths(root).stagingDir("options", date)
     if (run.overwrite) yield* Effect.promise(() => fs.rm(staging, { recursive: true, force: true }))
-    const fresh = !(yield* Effect.promise(() => fs.access(staging).then(() => true, () => false)))
+    const fresh = !(yield* Effect.promise(() =>
+      fs.access(staging).then(
+        () => true,
+        () => false
+      )
+    ))
     const startedAt = yield* Clock.currentTimeMillis
     const timespan = settings.options.timespan
     const fetched = new Map<string, ColumnBatch>()

@@ -56,7 +56,13 @@ export const runUnit = <E, S, R>(run: BackfillRun, spec: UnitSpec<E, S, R>) =>
     const checkpoints = yield* Checkpoints
     if (!run.overwrite) {
       const done = yield* checkpoints.get(spec.feed, spec.date, spec.unit)
-      if (done) return { rows: done.rows, quarantined: done.quarantined, outsideSession: done.outsideSession ?? 0, skipped: true } satisfies UnitResult
+      if (done)
+        return {
+          rows: done.rows,
+          quarantined: done.quarantined,
+          outsideSession: done.outsideSession ?? 0,
+          skipped: true
+        } satisfies UnitResult
     }
     const startedAt = yield* Clock.currentTimeMillis
     const fetched = yield* spec.fetch
@@ -103,8 +109,11 @@ export const runUnit = <E, S, R>(run: BackfillRun, spec: UnitSpec<E, S, R>) =>
       completedAtMs: finishedAt
     })
     if (spec.unit === undefined) {
-      const q = (rejected.length > 0 ? ` (${rejected.length.toLocaleString("en-US")} quarantined)` : "") +
-        (outsideSession > 0 ? ` (${outsideSession.toLocaleString("en-US")} outside the regular session, not stored)` : "")
+      const q =
+        (rejected.length > 0 ? ` (${rejected.length.toLocaleString("en-US")} quarantined)` : "") +
+        (outsideSession > 0
+          ? ` (${outsideSession.toLocaleString("en-US")} outside the regular session, not stored)`
+          : "")
       yield* Effect.logInfo(
         `Fetched ${written.toLocaleString("en-US")} ${spec.label} for ${spec.date} in ${((finishedAt - startedAt) / 1000).toFixed(2)} s${q}`
       )
@@ -117,6 +126,12 @@ export const dayFileStore = (run: BackfillRun, feed: Feed, date: string) =>
   Effect.gen(function* () {
     const writer = yield* ParquetWriter
     const root = (yield* AppSettings).storage.root
-    const store = (input: UpsertInput) => writer.upsert(SCHEMAS[feed], root, date, input, run.overwrite ? "replace" : "merge").pipe(Effect.map((r) => r.rows))
-    return { rows: (rows) => store({ rows }), batch: (batch) => store({ batches: [batch] }) } satisfies UnitStore<LakeWriteError>
+    const store = (input: UpsertInput) =>
+      writer
+        .upsert(SCHEMAS[feed], root, date, input, run.overwrite ? "replace" : "merge")
+        .pipe(Effect.map((r) => r.rows))
+    return {
+      rows: (rows) => store({ rows }),
+      batch: (batch) => store({ batches: [batch] })
+    } satisfies UnitStore<LakeWriteError>
   })

@@ -26,22 +26,50 @@ export const priceSpec = (d: DayData): vl.TopLevelSpec => ({
   title: "SPY and VIX over the session (red: gaps; ticks: SPY news)",
   layer: [
     {
-      data: { values: d.gaps.map((g) => ({ t: wall(g.from), t2: wall(g.to), label: `gap ${g.series} ${hhmm(g.from)}–${hhmm(g.to)} ET (${g.seconds} s)` })) },
+      data: {
+        values: d.gaps.map((g) => ({
+          t: wall(g.from),
+          t2: wall(g.to),
+          label: `gap ${g.series} ${hhmm(g.from)}–${hhmm(g.to)} ET (${g.seconds} s)`
+        }))
+      },
       mark: { type: "rect", color: "#d62728", opacity: 0.25 },
       encoding: { x: timeX, x2: { field: "t2" }, description: { field: "label" }, tooltip: { field: "label" } }
     },
     {
       data: { values: d.spy.map((p) => ({ t: wall(p.minute), close: p.close })) },
       mark: { type: "line", color: "#1f77b4", invalid: "break-paths-show-path-domains" },
-      encoding: { x: timeX, y: { field: "close", type: "quantitative", scale: { zero: false }, title: "SPY", axis: { titleColor: "#1f77b4" } }, description: { value: "SPY line" } }
+      encoding: {
+        x: timeX,
+        y: {
+          field: "close",
+          type: "quantitative",
+          scale: { zero: false },
+          title: "SPY",
+          axis: { titleColor: "#1f77b4" }
+        },
+        description: { value: "SPY line" }
+      }
     },
     {
       data: { values: d.vix.map((p) => ({ t: wall(p.minute), close: p.close })) },
       mark: { type: "line", color: "#ff7f0e", invalid: "break-paths-show-path-domains" },
-      encoding: { x: timeX, y: { field: "close", type: "quantitative", scale: { zero: false }, title: "VIX", axis: { titleColor: "#ff7f0e", orient: "right" } }, description: { value: "VIX line" } }
+      encoding: {
+        x: timeX,
+        y: {
+          field: "close",
+          type: "quantitative",
+          scale: { zero: false },
+          title: "VIX",
+          axis: { titleColor: "#ff7f0e", orient: "right" }
+        },
+        description: { value: "VIX line" }
+      }
     },
     {
-      data: { values: d.news.map((n) => ({ t: wall(n.at), title: n.title, label: `news ${hhmm(n.at)} ET: ${n.title}` })) },
+      data: {
+        values: d.news.map((n) => ({ t: wall(n.at), title: n.title, label: `news ${hhmm(n.at)} ET: ${n.title}` }))
+      },
       mark: { type: "tick", color: "#2ca02c", thickness: 2, size: 14, yOffset: 7 },
       encoding: { x: timeX, y: { value: 0 }, tooltip: { field: "title" }, description: { field: "label" } }
     }
@@ -56,35 +84,69 @@ export const heatmapSpec = (d: DayData): vl.TopLevelSpec => ({
   title: "Option bars per contract and minute (white: none; lines: re-centring)",
   layer: [
     {
-      data: { values: d.heat.map((c) => ({ t: wall(c.minute), contract: c.contract, bars: c.bars, label: `${c.contract} ${hhmm(c.minute)} ET: ${c.bars} bars` })) },
+      data: {
+        values: d.heat.map((c) => ({
+          t: wall(c.minute),
+          contract: c.contract,
+          bars: c.bars,
+          label: `${c.contract} ${hhmm(c.minute)} ET: ${c.bars} bars`
+        }))
+      },
       mark: { type: "rect" },
       encoding: {
         x: { ...timeX, timeUnit: "hoursminutes" },
         y: { field: "contract", type: "ordinal", sort: [...d.contracts], title: null, axis: { labelFontSize: 8 } },
         color: {
           condition: { test: "datum.bars === 0", value: "#ffffff" },
-          field: "bars", type: "quantitative", scale: { domainMin: 0, range: ["#deebf7", "#08306b"], interpolate: "rgb" }, title: "bars"
+          field: "bars",
+          type: "quantitative",
+          scale: { domainMin: 0, range: ["#deebf7", "#08306b"], interpolate: "rgb" },
+          title: "bars"
         },
         description: { field: "label" },
         tooltip: { field: "label" }
       }
     },
     {
-      data: { values: d.recenters.map((r) => ({ t: wall(r.at), label: `re-centring ${hhmm(r.at)} ET: +${r.added} −${r.dropped}` })) },
+      data: {
+        values: d.recenters.map((r) => ({
+          t: wall(r.at),
+          label: `re-centring ${hhmm(r.at)} ET: +${r.added} −${r.dropped}`
+        }))
+      },
       mark: { type: "rule", color: "#d62728", strokeWidth: 2 },
-      encoding: { x: { ...timeX, timeUnit: "hoursminutes" }, description: { field: "label" }, tooltip: { field: "label" } }
+      encoding: {
+        x: { ...timeX, timeUnit: "hoursminutes" },
+        description: { field: "label" },
+        tooltip: { field: "label" }
+      }
     }
   ]
 })
 
-const PERCENTILES = [["p50", "latency_p50_ms"], ["p95", "latency_p95_ms"], ["p99", "latency_p99_ms"]] as const
+const PERCENTILES = [
+  ["p50", "latency_p50_ms"],
+  ["p95", "latency_p95_ms"],
+  ["p99", "latency_p99_ms"]
+] as const
 
 /** Commit latency per heartbeat period and source (a point per percentile; periods without a commit have none). */
 export const latencySpec = (history: ReadonlyArray<HistoryLine>): vl.TopLevelSpec => {
   const values = history.flatMap((h) =>
     PERCENTILES.flatMap(([pct, field]) => {
       const ms = h[field]
-      return ms === null ? [] : [{ t: wall(h.at), series: `${h.source} ${pct}`, source: h.source, pct, ms, label: `${h.source} ${pct} until ${hhmm(h.at).slice(0, 5)} ET: ${ms} ms` }]
+      return ms === null
+        ? []
+        : [
+            {
+              t: wall(h.at),
+              series: `${h.source} ${pct}`,
+              source: h.source,
+              pct,
+              ms,
+              label: `${h.source} ${pct} until ${hhmm(h.at).slice(0, 5)} ET: ${ms} ms`
+            }
+          ]
     })
   )
   const encoding = {
@@ -102,7 +164,16 @@ export const latencySpec = (history: ReadonlyArray<HistoryLine>): vl.TopLevelSpe
     data: { values },
     layer: [
       { mark: { type: "line" }, encoding: { ...encoding, description: { value: "latency line" } } },
-      { mark: { type: "point", filled: true, size: 24 }, encoding: { ...encoding, strokeDash: { value: [] }, shape: { field: "pct", type: "nominal" }, description: { field: "label" }, tooltip: { field: "label" } } }
+      {
+        mark: { type: "point", filled: true, size: 24 },
+        encoding: {
+          ...encoding,
+          strokeDash: { value: [] },
+          shape: { field: "pct", type: "nominal" },
+          description: { field: "label" },
+          tooltip: { field: "label" }
+        }
+      }
     ]
   }
 }

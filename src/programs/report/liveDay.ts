@@ -41,24 +41,35 @@ export const liveDayOf = (history: ReadonlyArray<HistoryLine>, alerts: ReadonlyA
     else c.resolved++
     counts.set(key, c)
   }
-  return { history, reconnects: Array.from(reconnects, ([source, n]) => ({ source, reconnects: n })), alerts: Array.from(counts.values()) }
+  return {
+    history,
+    reconnects: Array.from(reconnects, ([source, n]) => ({ source, reconnects: n })),
+    alerts: Array.from(counts.values())
+  }
 }
 
-const escape = (s: string) => s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!)
+const escape = (s: string) =>
+  s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!)
 /** New York HH:mm of an ISO instant. */
 export const etMinute = (iso: string) => DateTime.fromISO(iso, { zone: NY }).toFormat("HH:mm")
 const num = (n: number | null) => (n === null ? "-" : String(n))
 const td = (field: string, value: string) => `<td data-field="${field}">${escape(value)}</td>`
 
 export const liveDayHtml = (l: LiveDay): string => {
-  if (l.history.length === 0 && l.alerts.length === 0) return `<h2>Live</h2><p class="none" id="live-none">no live history for this day</p>`
-  const periods = l.history.map((h) =>
-    `<tr data-at="${h.at}" data-source="${escape(h.source)}"><td>${etMinute(h.at)}</td><th>${escape(h.source)}</th>${td("commits", String(h.commits))}` +
+  if (l.history.length === 0 && l.alerts.length === 0)
+    return `<h2>Live</h2><p class="none" id="live-none">no live history for this day</p>`
+  const periods = l.history.map(
+    (h) =>
+      `<tr data-at="${h.at}" data-source="${escape(h.source)}"><td>${etMinute(h.at)}</td><th>${escape(h.source)}</th>${td("commits", String(h.commits))}` +
       `${td("p50", num(h.latency_p50_ms))}${td("p95", num(h.latency_p95_ms))}${td("p99", num(h.latency_p99_ms))}${td("max", num(h.latency_max_ms))}${td("reconnects", String(h.reconnects))}</tr>`
   )
-  const reconnects = l.reconnects.map((r) => `<tr data-source="${escape(r.source)}"><th>${escape(r.source)}</th>${td("reconnects_total", String(r.reconnects))}</tr>`)
-  const alerts = l.alerts.map((a) =>
-    `<tr data-kind="${escape(a.kind)}" data-source="${escape(a.source)}"><th>${escape(a.kind)}</th><td>${escape(a.source)}</td>${td("raised", String(a.raised))}${td("resolved", String(a.resolved))}${td("events", String(a.events))}</tr>`
+  const reconnects = l.reconnects.map(
+    (r) =>
+      `<tr data-source="${escape(r.source)}"><th>${escape(r.source)}</th>${td("reconnects_total", String(r.reconnects))}</tr>`
+  )
+  const alerts = l.alerts.map(
+    (a) =>
+      `<tr data-kind="${escape(a.kind)}" data-source="${escape(a.source)}"><th>${escape(a.kind)}</th><td>${escape(a.source)}</td>${td("raised", String(a.raised))}${td("resolved", String(a.resolved))}${td("events", String(a.events))}</tr>`
   )
   return `<h2>Live</h2>
 <h3>Reconnects</h3><table id="reconnects"><thead><tr><th>source</th><th>reconnects</th></tr></thead><tbody>${reconnects.join("")}</tbody></table>

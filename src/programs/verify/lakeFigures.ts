@@ -63,7 +63,10 @@ const partitionFiles = (root: string, feed: Feed, date: string) =>
   Effect.promise(async () => {
     const dir = lakePaths(root).partitionDir(feed, date)
     const names = await fs.readdir(dir).catch(() => [] as Array<string>)
-    return names.filter((n) => n.endsWith(".parquet")).sort().map((n) => path.join(dir, n))
+    return names
+      .filter((n) => n.endsWith(".parquet"))
+      .sort()
+      .map((n) => path.join(dir, n))
   })
 
 const countLines = (dir: string) =>
@@ -79,9 +82,18 @@ const countLines = (dir: string) =>
 const keyExpr = (feed: Feed) => SCHEMAS[feed].key.map((k) => `CAST("${k}" AS VARCHAR)`).join(` || '|' || `)
 
 /** Coverage and gaps of every ticker (the given list plus any found) over the session's slots. */
-const coverage = (db: DuckDbService, source: string, session: Session, slotMs: number, extraTickers: ReadonlyArray<string>) => {
+const coverage = (
+  db: DuckDbService,
+  source: string,
+  session: Session,
+  slotMs: number,
+  extraTickers: ReadonlyArray<string>
+) => {
   const { openMs: open, closeMs: close } = session
-  const listed = extraTickers.length === 0 ? "SELECT NULL::VARCHAR AS ticker WHERE false" : `SELECT unnest([${extraTickers.map(sqlString).join(", ")}]) AS ticker`
+  const listed =
+    extraTickers.length === 0
+      ? "SELECT NULL::VARCHAR AS ticker WHERE false"
+      : `SELECT unnest([${extraTickers.map(sqlString).join(", ")}]) AS ticker`
   return db.query<{ ticker: string; slots: unknown; gap_from: unknown; gap_to: unknown }>(`
 WITH s AS (SELECT DISTINCT ticker, window_start_ms AS t FROM ${source} WHERE window_start_ms >= ${open} AND window_start_ms < ${close}),
 tickers AS (SELECT ticker FROM s UNION SELECT ticker FROM (${listed})),
@@ -92,30 +104,73 @@ SELECT t.ticker, (SELECT count(*) FROM s WHERE s.ticker = t.ticker) AS slots, l.
 FROM tickers t LEFT JOIN longest l USING (ticker) ORDER BY t.ticker`)
 }
 
-export const feedFigures = (db: DuckDbService, root: string, feed: Feed, date: string, session: Session, slotMs: number, contracts: ReadonlyArray<string>) =>
+export const feedFigures = (
+  db: DuckDbService,
+  root: string,
+  feed: Feed,
+  date: string,
+  session: Session,
+  slotMs: number,
+  contracts: ReadonlyArray<string>
+) =>
   Effect.gen(function* () {
     const files = yield* partitionFiles(root, feed, date)
     const quarantined = yield* countLines(lakePaths(root).quarantineDir(feed, date))
-    const empty: FeedFigures = { feed, files, rows: 0, distinctKeys: 0, duplicateKeys: 0, duplicateExamples: [], outsideSession: 0, tickers: [], longestGaps: [], quarantined }
+    const empty: FeedFigures = {
+      feed,
+      files,
+      rows: 0,
+      distinctKeys: 0,
+      duplicateKeys: 0,
+      duplicateExamples: [],
+      outsideSession: 0,
+      tickers: [],
+      longestGaps: [],
+      quarantined
+    }
     if (files.length === 0) return empty
     // Pinned (lakeSnapshot.ts): a live commit may replace a file between these queries or inside one.
     const pinned = yield* Effect.flatMap(scopedSnapshot(root), (s) => Effect.promise(() => s.pin(files)))
     if (pinned.length === 0) return empty
     const source = `read_parquet([${pinned.map(sqlString).join(", ")}], union_by_name = true)`
     const timed = TIME_SERIES.has(feed)
-    const [totals] = yield* db.query(`SELECT count(*) AS rows, count(DISTINCT ${keyExpr(feed)}) AS keys${
-      timed ? `, count(*) FILTER (WHERE window_start_ms < ${session.openMs} OR window_start_ms >= ${session.closeMs}) AS outside` : ""
-    } FROM ${source}`)
-    const dups = yield* db.query<{ k: string; n: unknown }>(`SELECT ${keyExpr(feed)} AS k, count(*) AS n FROM ${source} GROUP BY k HAVING count(*) > 1 ORDER BY n DESC, k LIMIT 10`)
-    const [dupCount] = yield* db.query(`SELECT count(*) AS n FROM (SELECT ${keyExpr(feed)} AS k FROM ${source} GROUP BY k HAVING count(*) > 1)`)
+    const [totals] = yield* db.query(
+      `SELECT count(*) AS rows, count(DISTINCT ${keyExpr(feed)}) AS keys${
+        timed
+          ? `, count(*) FILTER (WHERE window_start_ms < ${session.openMs} OR window_start_ms >= ${session.closeMs}) AS outside`
+          : ""
+      } FROM ${source}`
+    )
+    const dups = yield* db.query<{ k: string; n: unknown }>(
+      `SELECT ${keyExpr(feed)} AS k, count(*) AS n FROM ${source} GROUP BY k HAVING count(*) > 1 ORDER BY n DESC, k LIMIT 10`
+    )
+    const [dupCount] = yield* db.query(
+      `SELECT count(*) AS n FROM (SELECT ${keyExpr(feed)} AS k FROM ${source} GROUP BY k HAVING count(*) > 1)`
+    )
     const sessionSlots = Math.max(1, Math.round((session.closeMs - session.openMs) / slotMs))
     const tickers: Array<TickerCoverage> = timed
       ? (yield* coverage(db, source, session, slotMs, feed === "options" ? contracts : [])).map((r) => {
-          const gap = r.gap_from === null ? null : { ticker: r.ticker, fromMs: num(r.gap_from), toMs: num(r.gap_to), seconds: (num(r.gap_to) - num(r.gap_from)) / 1000 }
-          return { ticker: r.ticker, slots: num(r.slots), coveragePct: (100 * num(r.slots)) / sessionSlots, longestGap: gap }
+          const gap =
+            r.gap_from === null
+              ? null
+              : {
+                  ticker: r.ticker,
+                  fromMs: num(r.gap_from),
+                  toMs: num(r.gap_to),
+                  seconds: (num(r.gap_to) - num(r.gap_from)) / 1000
+                }
+          return {
+            ticker: r.ticker,
+            slots: num(r.slots),
+            coveragePct: (100 * num(r.slots)) / sessionSlots,
+            longestGap: gap
+          }
         })
       : []
-    const longestGaps = tickers.flatMap((t) => (t.longestGap ? [t.longestGap] : [])).sort((a, b) => b.seconds - a.seconds || a.ticker.localeCompare(b.ticker)).slice(0, 5)
+    const longestGaps = tickers
+      .flatMap((t) => (t.longestGap ? [t.longestGap] : []))
+      .sort((a, b) => b.seconds - a.seconds || a.ticker.localeCompare(b.ticker))
+      .slice(0, 5)
     return {
       ...empty,
       rows: num(totals?.["rows"]),

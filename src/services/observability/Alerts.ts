@@ -69,22 +69,29 @@ const describeFailure = (e: unknown): string => {
   return "unknown error"
 }
 
-export const make = (options: AlertsOptions): Effect.Effect<AlertsService, never, HttpClient.HttpClient | Scope.Scope> =>
+export const make = (
+  options: AlertsOptions
+): Effect.Effect<AlertsService, never, HttpClient.HttpClient | Scope.Scope> =>
   Effect.gen(function* () {
     const cooldownMs = options.cooldownMs ?? 15 * 60_000
     const client = (yield* HttpClient.HttpClient).pipe(HttpClient.filterStatusOk)
     const posts = yield* FiberSet.make()
     const open = new Map<string, { readonly record: AlertRecord; readonly raisedAtMs: number }>()
-    for (const r of readExisting(options.file)) open.set(alertKey(r.kind, r.source), { record: r, raisedAtMs: Date.parse(r.at) })
+    for (const r of readExisting(options.file))
+      open.set(alertKey(r.kind, r.source), { record: r, raisedAtMs: Date.parse(r.at) })
 
     const post = (url: string, record: AlertRecord) =>
       client.execute(HttpClientRequest.post(url).pipe(HttpClientRequest.bodyUnsafeJson(record))).pipe(
         Effect.timeoutFail({ duration: options.webhookTimeoutMs ?? 5000, onTimeout: () => ({ _tag: "Timeout" }) }),
         Effect.retry({ times: options.webhookRetries ?? 2, schedule: Schedule.exponential("500 millis") }),
         Effect.catchAll((e) =>
-          Effect.logWarning("alert webhook failed").pipe(Effect.annotateLogs({ service: "Alerts", alert: record.kind, reason: describeFailure(e) }))
+          Effect.logWarning("alert webhook failed").pipe(
+            Effect.annotateLogs({ service: "Alerts", alert: record.kind, reason: describeFailure(e) })
+          )
         ),
-        Effect.catchAllDefect(() => Effect.logWarning("alert webhook failed").pipe(Effect.annotateLogs({ service: "Alerts", alert: record.kind })))
+        Effect.catchAllDefect(() =>
+          Effect.logWarning("alert webhook failed").pipe(Effect.annotateLogs({ service: "Alerts", alert: record.kind }))
+        )
       )
 
     const append = (record: AlertRecord) =>
@@ -92,13 +99,24 @@ export const make = (options: AlertsOptions): Effect.Effect<AlertsService, never
         fs.mkdirSync(path.dirname(options.file), { recursive: true })
         fs.appendFileSync(options.file, JSON.stringify(record) + "\n")
       }).pipe(
-        Effect.catchAll((e) => Effect.logError("cannot append to the alerts file").pipe(Effect.annotateLogs({ service: "Alerts", error: String(e.error) })))
+        Effect.catchAll((e) =>
+          Effect.logError("cannot append to the alerts file").pipe(
+            Effect.annotateLogs({ service: "Alerts", error: String(e.error) })
+          )
+        )
       )
 
     const emit = (record: AlertRecord) =>
       Effect.gen(function* () {
-        const annotations = { service: "Alerts", alert: record.kind, source: record.source ?? "", details: JSON.stringify(record.details) }
-        yield* (record.open || record.event === true ? Effect.logWarning(record.message) : Effect.logInfo(record.message)).pipe(Effect.annotateLogs(annotations))
+        const annotations = {
+          service: "Alerts",
+          alert: record.kind,
+          source: record.source ?? "",
+          details: JSON.stringify(record.details)
+        }
+        yield* (
+          record.open || record.event === true ? Effect.logWarning(record.message) : Effect.logInfo(record.message)
+        ).pipe(Effect.annotateLogs(annotations))
         yield* append(record)
         if (Option.isSome(options.webhookUrl)) yield* FiberSet.run(posts, post(options.webhookUrl.value, record))
       })
@@ -110,7 +128,14 @@ export const make = (options: AlertsOptions): Effect.Effect<AlertsService, never
         const key = alertKey(kind, source)
         const existing = open.get(key)
         if (existing !== undefined && now - existing.raisedAtMs < cooldownMs) return false
-        const record: AlertRecord = { at: new Date(now).toISOString(), kind, ...(source === undefined ? {} : { source }), message, details, open: true }
+        const record: AlertRecord = {
+          at: new Date(now).toISOString(),
+          kind,
+          ...(source === undefined ? {} : { source }),
+          message,
+          details,
+          open: true
+        }
         open.set(key, { record, raisedAtMs: now })
         yield* emit(record)
         return true
@@ -124,7 +149,14 @@ export const make = (options: AlertsOptions): Effect.Effect<AlertsService, never
         open.delete(key)
         const now = yield* Clock.currentTimeMillis
         const { details, message } = existing.record
-        yield* emit({ at: new Date(now).toISOString(), kind, ...(source === undefined ? {} : { source }), message: `resolved: ${message}`, details, open: false })
+        yield* emit({
+          at: new Date(now).toISOString(),
+          kind,
+          ...(source === undefined ? {} : { source }),
+          message: `resolved: ${message}`,
+          details,
+          open: false
+        })
         return true
       })
 
@@ -132,7 +164,15 @@ export const make = (options: AlertsOptions): Effect.Effect<AlertsService, never
       Effect.gen(function* () {
         const now = yield* Clock.currentTimeMillis
         const source = typeof details["source"] === "string" ? details["source"] : undefined
-        yield* emit({ at: new Date(now).toISOString(), kind, ...(source === undefined ? {} : { source }), message, details, open: false, event: true })
+        yield* emit({
+          at: new Date(now).toISOString(),
+          kind,
+          ...(source === undefined ? {} : { source }),
+          message,
+          details,
+          open: false,
+          event: true
+        })
       })
 
     return {

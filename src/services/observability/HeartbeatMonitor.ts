@@ -50,7 +50,10 @@ export interface HeartbeatMonitorService {
   readonly registered: Effect.Effect<ReadonlyArray<string>>
 }
 
-export class HeartbeatMonitor extends Context.Tag("spy/HeartbeatMonitor")<HeartbeatMonitor, HeartbeatMonitorService>() {}
+export class HeartbeatMonitor extends Context.Tag("spy/HeartbeatMonitor")<
+  HeartbeatMonitor,
+  HeartbeatMonitorService
+>() {}
 
 export interface HeartbeatOptions {
   readonly heartbeatFile: (source: string) => string
@@ -85,7 +88,9 @@ const noHolidays = new Map()
 const defaultMarketOpen = (nowMs: number) => openSessionAt(nowMs, noHolidays) !== undefined
 const rssMb = () => process.memoryUsage().rss / (1024 * 1024)
 
-export const make = (options: HeartbeatOptions): Effect.Effect<HeartbeatMonitorService, never, Metrics | Alerts | Scope.Scope> =>
+export const make = (
+  options: HeartbeatOptions
+): Effect.Effect<HeartbeatMonitorService, never, Metrics | Alerts | Scope.Scope> =>
   Effect.gen(function* () {
     const metrics = yield* Metrics
     const alerts = yield* Alerts
@@ -100,11 +105,17 @@ export const make = (options: HeartbeatOptions): Effect.Effect<HeartbeatMonitorS
     let lag: Lag | null = null
 
     const writeOne = (source: string, reg: Registered, now: number, snap: SourceSnapshot) =>
-      Effect.try(() => writeJsonAtomic(options.heartbeatFile(source), heartbeatOf(snap, now, memoryUsageMb(), lag, feed))).pipe(
+      Effect.try(() =>
+        writeJsonAtomic(options.heartbeatFile(source), heartbeatOf(snap, now, memoryUsageMb(), lag, feed))
+      ).pipe(
         Effect.tap(() => {
           reg.lastBeatMs = now
         }),
-        Effect.catchAll((e) => Effect.logWarning("cannot write heartbeat").pipe(Effect.annotateLogs({ service: "HeartbeatMonitor", source, error: String(e.error) })))
+        Effect.catchAll((e) =>
+          Effect.logWarning("cannot write heartbeat").pipe(
+            Effect.annotateLogs({ service: "HeartbeatMonitor", source, error: String(e.error) })
+          )
+        )
       )
 
     const logOne = (snap: SourceSnapshot) =>
@@ -126,8 +137,12 @@ export const make = (options: HeartbeatOptions): Effect.Effect<HeartbeatMonitorS
       options.historyFile === undefined
         ? Effect.void
         : Effect.try(() => appendHistory(options.historyFile!(nyDateOf(now)), lines)).pipe(
-          Effect.catchAll((e) => Effect.logWarning("cannot append to the history file").pipe(Effect.annotateLogs({ error: String(e.error) })))
-        )
+            Effect.catchAll((e) =>
+              Effect.logWarning("cannot append to the history file").pipe(
+                Effect.annotateLogs({ error: String(e.error) })
+              )
+            )
+          )
 
     const beat = Effect.gen(function* () {
       const now = yield* Clock.currentTimeMillis
@@ -142,8 +157,13 @@ export const make = (options: HeartbeatOptions): Effect.Effect<HeartbeatMonitorS
       yield* history(now, lines)
     })
 
-    const toggle = (condition: boolean, kind: AlertKind, source: string, message: string, details: Record<string, unknown>) =>
-      condition ? alerts.raise(kind, message, { source, ...details }) : alerts.resolve(kind, source)
+    const toggle = (
+      condition: boolean,
+      kind: AlertKind,
+      source: string,
+      message: string,
+      details: Record<string, unknown>
+    ) => (condition ? alerts.raise(kind, message, { source, ...details }) : alerts.resolve(kind, source))
 
     const check = Effect.gen(function* () {
       const now = yield* Clock.currentTimeMillis
@@ -160,31 +180,54 @@ export const make = (options: HeartbeatOptions): Effect.Effect<HeartbeatMonitorS
           : `no data from ${source} for ${Math.round(dataAge / 1000)} s during market hours`
         const details = noBeat
           ? { reason: "no_heartbeat", last_heartbeat: new Date(reg.lastBeatMs).toISOString() }
-          : { reason: "no_data", last_message_at: snap.lastMessageAtMs === null ? null : new Date(snap.lastMessageAtMs).toISOString() }
-        yield* toggle(noBeat || stalled, "stale_heartbeat", source, message, { ...details, stale_after_s: options.staleAfterS })
+          : {
+              reason: "no_data",
+              last_message_at: snap.lastMessageAtMs === null ? null : new Date(snap.lastMessageAtMs).toISOString()
+            }
+        yield* toggle(noBeat || stalled, "stale_heartbeat", source, message, {
+          ...details,
+          stale_after_s: options.staleAfterS
+        })
       }
       for (const source of yield* metrics.sources) {
         const snap = yield* metrics.snapshot(source)
         const slaMs = options.commitSlaS * 1000
         const p99 = snap.commitLatency?.p99 ?? 0
-        const pending = snap.lastCommitAtMs !== null && snap.lastMessageAtMs !== null && snap.lastMessageAtMs > snap.lastCommitAtMs
+        const pending =
+          snap.lastCommitAtMs !== null && snap.lastMessageAtMs !== null && snap.lastMessageAtMs > snap.lastCommitAtMs
         const overdue = pending && now - snap.lastCommitAtMs! > slaMs
-        yield* toggle(p99 > slaMs || overdue, "commit_latency_sla", source, `commit latency of ${source} over the ${options.commitSlaS} s SLA`, {
-          p99_ms: snap.commitLatency?.p99 ?? null,
-          last_commit_at: snap.lastCommitAtMs === null ? null : new Date(snap.lastCommitAtMs).toISOString()
-        })
+        yield* toggle(
+          p99 > slaMs || overdue,
+          "commit_latency_sla",
+          source,
+          `commit latency of ${source} over the ${options.commitSlaS} s SLA`,
+          {
+            p99_ms: snap.commitLatency?.p99 ?? null,
+            last_commit_at: snap.lastCommitAtMs === null ? null : new Date(snap.lastCommitAtMs).toISOString()
+          }
+        )
         const total = snap.errorsInWindow + snap.successesInWindow
-        yield* toggle(total > 0 && snap.errorsInWindow * 100 > options.errorRatePct * total, "error_rate", source,
-          `error rate of ${source} over ${options.errorRatePct}%`, {
+        yield* toggle(
+          total > 0 && snap.errorsInWindow * 100 > options.errorRatePct * total,
+          "error_rate",
+          source,
+          `error rate of ${source} over ${options.errorRatePct}%`,
+          {
             errors: snap.errorsInWindow,
             total,
             error_rate_pct: total === 0 ? 0 : (snap.errorsInWindow * 100) / total
-          })
-        yield* toggle(snap.consecutiveConnectionFailures > options.maxConsecutiveConnectionFailures, "connection_failures", source,
-          `${snap.consecutiveConnectionFailures} consecutive connection failures for ${source}`, {
+          }
+        )
+        yield* toggle(
+          snap.consecutiveConnectionFailures > options.maxConsecutiveConnectionFailures,
+          "connection_failures",
+          source,
+          `${snap.consecutiveConnectionFailures} consecutive connection failures for ${source}`,
+          {
             failures: snap.consecutiveConnectionFailures,
             max: options.maxConsecutiveConnectionFailures
-          })
+          }
+        )
       }
     })
 
@@ -199,12 +242,30 @@ export const make = (options: HeartbeatOptions): Effect.Effect<HeartbeatMonitorS
 
     const interval = Duration.seconds(options.intervalS)
     const checkInterval = Duration.seconds(options.checkIntervalS ?? Math.min(60, options.intervalS))
-    const guard = (name: string) => <A>(self: Effect.Effect<A>) => Effect.catchAllCause(self, (cause) => Effect.logError(`${name} failed`, cause))
-    yield* beat.pipe(guard("heartbeat"), Effect.repeat(Schedule.fixed(interval)), Effect.forkScoped, Effect.interruptible)
-    yield* check.pipe(guard("health check"), Effect.repeat(Schedule.spaced(checkInterval)), Effect.forkScoped, Effect.interruptible)
+    const guard =
+      (name: string) =>
+      <A>(self: Effect.Effect<A>) =>
+        Effect.catchAllCause(self, (cause) => Effect.logError(`${name} failed`, cause))
+    yield* beat.pipe(
+      guard("heartbeat"),
+      Effect.repeat(Schedule.fixed(interval)),
+      Effect.forkScoped,
+      Effect.interruptible
+    )
+    yield* check.pipe(
+      guard("health check"),
+      Effect.repeat(Schedule.spaced(checkInterval)),
+      Effect.forkScoped,
+      Effect.interruptible
+    )
     yield* Effect.addFinalizer(() => guard("final heartbeat")(beat))
 
-    return { register, beat, check, registered: Effect.sync(() => Array.from(sources.keys())) } satisfies HeartbeatMonitorService
+    return {
+      register,
+      beat,
+      check,
+      registered: Effect.sync(() => Array.from(sources.keys()))
+    } satisfies HeartbeatMonitorService
   }).pipe(Effect.annotateLogs({ service: "HeartbeatMonitor" }))
 
 export const layer: Layer.Layer<HeartbeatMonitor, never, AppSettings | Metrics | Alerts> = Layer.scoped(

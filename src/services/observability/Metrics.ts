@@ -25,7 +25,8 @@ import { BucketWindow, LatencyReservoir } from "./window.js"
 export type { PeriodStats } from "./period.js"
 
 /** WebSocket sources go connecting → connected (→ disconnected → reconnecting …); REST-polled news is `polling` or `poll_failing`. */
-export type ConnectionStatus = "connecting" | "connected" | "reconnecting" | "disconnected" | "closed" | "polling" | "poll_failing"
+export type ConnectionStatus =
+  "connecting" | "connected" | "reconnecting" | "disconnected" | "closed" | "polling" | "poll_failing"
 
 export interface SourceSnapshot {
   readonly source: string
@@ -142,7 +143,8 @@ export const make = (options: MetricsOptions): Effect.Effect<MetricsService> =>
       }
       return s
     }
-    const timed = <Args extends ReadonlyArray<unknown>>(f: (s: SourceState, nowMs: number, ...args: Args) => void) =>
+    const timed =
+      <Args extends ReadonlyArray<unknown>>(f: (s: SourceState, nowMs: number, ...args: Args) => void) =>
       (source: string, ...args: Args): Effect.Effect<void> =>
         Effect.clockWith((clock) => Effect.sync(() => f(stateOf(source), clock.unsafeCurrentTimeMillis(), ...args)))
 

@@ -9,7 +9,6 @@
 import { Context, Effect, Layer } from "effect"
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client"
 
-
 /** What a feed's writer holds that is not in the lake yet. */
 export interface QueueDepth {
   /** Journal bytes received and not yet committed (the journal is the queue). */
@@ -40,18 +39,33 @@ export const make = (): PromMetricsService => {
   collectDefaultMetrics({ register: registry, prefix: "spy_" })
   const labelNames = ["source"] as const
   const counter = (name: string, help: string) => new Counter({ name, help, labelNames, registers: [registry] })
-  const messages = counter("spy_messages_received_total", "WebSocket frames received (the heartbeat's total_messages_today)")
+  const messages = counter(
+    "spy_messages_received_total",
+    "WebSocket frames received (the heartbeat's total_messages_today)"
+  )
   const events = counter("spy_events_received_total", "Data events received on the sockets (and news articles polled)")
   const rows = counter("spy_rows_committed_total", "Rows made durable in the lake")
   const bad = counter("spy_rows_bad_total", "Rows quarantined or failed, and failed polls")
   const late = counter("spy_rows_late_total", "Late rows set aside in data/late (their trading day is over)")
   const reconnects = counter("spy_reconnects_total", "Reconnections started (every shard's)")
-  const failures = counter("spy_connection_failures_total", "Connection attempts that failed (each leads to a reconnect)")
-  const latency = new Histogram({ name: "spy_commit_latency_seconds", help: "Receipt-to-durable latency of each commit", labelNames, buckets: LATENCY_BUCKETS, registers: [registry] })
+  const failures = counter(
+    "spy_connection_failures_total",
+    "Connection attempts that failed (each leads to a reconnect)"
+  )
+  const latency = new Histogram({
+    name: "spy_commit_latency_seconds",
+    help: "Receipt-to-durable latency of each commit",
+    labelNames,
+    buckets: LATENCY_BUCKETS,
+    registers: [registry]
+  })
   const probes = new Map<string, () => QueueDepth>()
   const gauge = (name: string, help: string, read: (d: QueueDepth) => number) =>
     new Gauge({
-      name, help, labelNames, registers: [registry],
+      name,
+      help,
+      labelNames,
+      registers: [registry],
       collect() {
         for (const [source, probe] of probes) this.set({ source }, read(probe()))
       }

@@ -27,8 +27,12 @@ export const alertKey = (kind: string, source: string | undefined): string => `$
 const isRecord = (u: unknown): u is AlertRecord => {
   if (typeof u !== "object" || u === null) return false
   const r = u as Record<string, unknown>
-  return typeof r["at"] === "string" && typeof r["kind"] === "string" && typeof r["open"] === "boolean" &&
+  return (
+    typeof r["at"] === "string" &&
+    typeof r["kind"] === "string" &&
+    typeof r["open"] === "boolean" &&
     (r["source"] === undefined || typeof r["source"] === "string")
+  )
 }
 
 /** Parse ndjson text; malformed lines (a torn last line after a crash) are skipped. */

@@ -44,7 +44,13 @@ export const REALTIME: FeedInfo = { feed: "realtime", feedDelayS: 0 }
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString())
 const round1 = (x: number) => Math.round(x * 10) / 10
 
-export const heartbeatOf = (snap: SourceSnapshot, nowMs: number, memoryMb: number, lag: EventLoopLag | null = null, feed: FeedInfo = REALTIME): HeartbeatFile => ({
+export const heartbeatOf = (
+  snap: SourceSnapshot,
+  nowMs: number,
+  memoryMb: number,
+  lag: EventLoopLag | null = null,
+  feed: FeedInfo = REALTIME
+): HeartbeatFile => ({
   source: snap.source,
   last_heartbeat: new Date(nowMs).toISOString(),
   messages_received_last_5min: snap.messagesLast5Min,

@@ -64,8 +64,12 @@ export const appendHistory = (file: string, lines: ReadonlyArray<HistoryLine>): 
 }
 
 const isLine = (u: unknown): u is HistoryLine =>
-  typeof u === "object" && u !== null && typeof (u as HistoryLine).at === "string" && typeof (u as HistoryLine).source === "string" &&
-  typeof (u as HistoryLine).commits === "number" && typeof (u as HistoryLine).reconnects === "number"
+  typeof u === "object" &&
+  u !== null &&
+  typeof (u as HistoryLine).at === "string" &&
+  typeof (u as HistoryLine).source === "string" &&
+  typeof (u as HistoryLine).commits === "number" &&
+  typeof (u as HistoryLine).reconnects === "number"
 
 /** Parse the file's text; torn or foreign lines are skipped. */
 export const parseHistory = (text: string): ReadonlyArray<HistoryLine> =>

@@ -12,7 +12,15 @@ import { enumDictionary, openScan, registerScan, SCAN_FUNCTION } from "./batchSc
 
 /** A SQL literal for a value shared by every row of a batch (only our own values reach here). */
 export const literal = (v: Row[string] | undefined): string =>
-  v === null || v === undefined ? "NULL" : typeof v === "string" ? sqlString(v) : typeof v === "boolean" ? (v ? "TRUE" : "FALSE") : String(v)
+  v === null || v === undefined
+    ? "NULL"
+    : typeof v === "string"
+      ? sqlString(v)
+      : typeof v === "boolean"
+        ? v
+          ? "TRUE"
+          : "FALSE"
+        : String(v)
 
 /** The file's columns in the order `write` produces them: each `*_ms` column followed by its timestamp. */
 export const fileColumns = (schema: FeedSchema): Array<string> =>
@@ -30,7 +38,13 @@ const batchSelect = (schema: FeedSchema, batch: ColumnBatch, scanned: ReadonlySe
       const id = `"${col.name}"`
       const ts = schema.timestamps.find(([ms]) => ms === col.name)
       const dictionary = coded.get(col.name)
-      if (dictionary !== undefined && scanned.has(col.name) && col.type === "VARCHAR" && enumDictionary(dictionary) !== undefined) return [`CAST(${id} AS VARCHAR) AS ${id}`]
+      if (
+        dictionary !== undefined &&
+        scanned.has(col.name) &&
+        col.type === "VARCHAR" &&
+        enumDictionary(dictionary) !== undefined
+      )
+        return [`CAST(${id} AS VARCHAR) AS ${id}`]
       if (dictionary !== undefined && scanned.has(col.name)) {
         const list = `[${dictionary.map((v) => `CAST(${literal(v)} AS ${col.type})`).join(", ")}]`
         return [`CAST(${list}[CAST(${id} AS INTEGER) + 1] AS ${col.type}) AS ${id}`]
@@ -58,10 +72,17 @@ export const incomingSelect = (
 ): { readonly sql: string; readonly close: () => void } => {
   registerScan(c)
   const scans = batches.filter((b) => b.length > 0).map((batch) => ({ batch, scan: openScan(schema, batch) }))
-  const selects = scans.map(({ batch, scan }) => `SELECT ${batchSelect(schema, batch, new Set(scan.columns.map((col) => col.name)))} FROM ${SCAN_FUNCTION}(${scan.id})`)
-  const columns = fileColumns(schema).map((name) => `"${name}"`).join(", ")
-  if (files.length > 0) selects.push(`SELECT ${columns} FROM read_parquet([${files.map(sqlString).join(", ")}], union_by_name = true)`)
-  if (selects.length === 0) selects.push(`SELECT ${batchSelect(schema, { length: 0, doubles: [], constants: {} }, new Set())} LIMIT 0`)
+  const selects = scans.map(
+    ({ batch, scan }) =>
+      `SELECT ${batchSelect(schema, batch, new Set(scan.columns.map((col) => col.name)))} FROM ${SCAN_FUNCTION}(${scan.id})`
+  )
+  const columns = fileColumns(schema)
+    .map((name) => `"${name}"`)
+    .join(", ")
+  if (files.length > 0)
+    selects.push(`SELECT ${columns} FROM read_parquet([${files.map(sqlString).join(", ")}], union_by_name = true)`)
+  if (selects.length === 0)
+    selects.push(`SELECT ${batchSelect(schema, { length: 0, doubles: [], constants: {} }, new Set())} LIMIT 0`)
   return { sql: selects.join(" UNION ALL "), close: () => scans.forEach(({ scan }) => scan.close()) }
 }
 

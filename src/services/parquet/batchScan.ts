@@ -5,7 +5,15 @@
  * 64-bit integers, so the COPY casts nothing; a coded text column comes out as an ENUM of its
  * dictionary (its codes copied as they are), which the COPY casts to VARCHAR. DuckDB runs the callbacks on the JS thread.
  */
-import { BIGINT, type DuckDBConnection, DOUBLE, DuckDBTableFunction, type DuckDBType, ENUM, TIMESTAMPTZ } from "@duckdb/node-api"
+import {
+  BIGINT,
+  type DuckDBConnection,
+  DOUBLE,
+  DuckDBTableFunction,
+  type DuckDBType,
+  ENUM,
+  TIMESTAMPTZ
+} from "@duckdb/node-api"
 import type { ColumnBatch } from "../../domain/columnBatch.js"
 import type { FeedSchema } from "../../domain/feeds.js"
 import { fillDoubles, fillEnumCodes, fillInt64 } from "./vectorFill.js"
@@ -24,8 +32,12 @@ export interface ScanColumn {
 }
 
 /** A coded column is scanned as an ENUM (the COPY casts it to VARCHAR) when its dictionary is distinct strings. */
-export const enumDictionary = (dictionary: ReadonlyArray<string | boolean | null>): ReadonlyArray<string> | undefined =>
-  dictionary.length > 0 && dictionary.every((v) => typeof v === "string") && new Set(dictionary).size === dictionary.length
+export const enumDictionary = (
+  dictionary: ReadonlyArray<string | boolean | null>
+): ReadonlyArray<string> | undefined =>
+  dictionary.length > 0 &&
+  dictionary.every((v) => typeof v === "string") &&
+  new Set(dictionary).size === dictionary.length
     ? (dictionary as ReadonlyArray<string>)
     : undefined
 
@@ -35,8 +47,10 @@ interface Scan {
 }
 
 const DUCK_TYPES: Readonly<Record<Exclude<ScanColumn["kind"], "ENUM">, DuckDBType>> = { DOUBLE, BIGINT, TIMESTAMPTZ }
-const typeOf = (col: ScanColumn): DuckDBType => (col.kind === "ENUM" ? ENUM(col.dictionary as Array<string>) : DUCK_TYPES[col.kind])
-const enumWidth = (col: ScanColumn): 1 | 2 | 4 => ((col.dictionary?.length ?? 0) < 256 ? 1 : (col.dictionary?.length ?? 0) < 65536 ? 2 : 4)
+const typeOf = (col: ScanColumn): DuckDBType =>
+  col.kind === "ENUM" ? ENUM(col.dictionary as Array<string>) : DUCK_TYPES[col.kind]
+const enumWidth = (col: ScanColumn): 1 | 2 | 4 =>
+  (col.dictionary?.length ?? 0) < 256 ? 1 : (col.dictionary?.length ?? 0) < 65536 ? 2 : 4
 
 /**
  * The scan's columns: each varying column with its file type, each derived timestamp after its ms
@@ -51,17 +65,25 @@ export const scanColumns = (schema: FeedSchema, batch: ColumnBatch): Array<ScanC
     const c = coded.get(col.name)
     if (c !== undefined) {
       const dictionary = col.type === "VARCHAR" ? enumDictionary(c.dictionary) : undefined
-      return [dictionary === undefined ? { name: col.name, kind: "DOUBLE", values: c.codes } : { name: col.name, kind: "ENUM", values: c.codes, dictionary }]
+      return [
+        dictionary === undefined
+          ? { name: col.name, kind: "DOUBLE", values: c.codes }
+          : { name: col.name, kind: "ENUM", values: c.codes, dictionary }
+      ]
     }
     const values = varying.get(col.name)
     if (values === undefined) return []
-    if (col.type !== "DOUBLE" && col.type !== "BIGINT") throw new TypeError(`column ${col.name} is ${col.type}, not a number column`)
+    if (col.type !== "DOUBLE" && col.type !== "BIGINT")
+      throw new TypeError(`column ${col.name} is ${col.type}, not a number column`)
     const ts = schema.timestamps.find(([ms]) => ms === col.name)
     if (nanIsNull.has(col.name)) {
       if (ts) throw new TypeError(`column ${col.name} derives a timestamp: it cannot hold NULLs`)
       return [{ name: col.name, kind: "DOUBLE", values }]
     }
-    return [{ name: col.name, kind: col.type, values }, ...(ts ? [{ name: ts[1], kind: "TIMESTAMPTZ" as const, values }] : [])]
+    return [
+      { name: col.name, kind: col.type, values },
+      ...(ts ? [{ name: ts[1], kind: "TIMESTAMPTZ" as const, values }] : [])
+    ]
   })
 }
 
@@ -69,7 +91,10 @@ const scans = new Map<number, Scan>()
 let nextId = 0
 
 /** Makes a batch scannable as `spy_lake_batch(id)` until `close`. */
-export const openScan = (schema: FeedSchema, batch: ColumnBatch): { readonly id: number; readonly columns: ReadonlyArray<ScanColumn>; readonly close: () => void } => {
+export const openScan = (
+  schema: FeedSchema,
+  batch: ColumnBatch
+): { readonly id: number; readonly columns: ReadonlyArray<ScanColumn>; readonly close: () => void } => {
   const id = ++nextId
   const columns = scanColumns(schema, batch)
   scans.set(id, { length: batch.length, columns })
@@ -100,8 +125,18 @@ const scanFunction = DuckDBTableFunction.create({
     try {
       scan.columns.forEach((col, j) => {
         if (col.kind === "DOUBLE") fillDoubles(output, j, col.values, state.next, n)
-        else if (col.kind === "ENUM") fillEnumCodes(output, j, col.values, state.next, n, enumWidth(col), col.dictionary!)
-        else fillInt64(output, j, col.values, state.next, n, col.kind === "TIMESTAMPTZ" ? 1000 : 1, col.kind === "TIMESTAMPTZ")
+        else if (col.kind === "ENUM")
+          fillEnumCodes(output, j, col.values, state.next, n, enumWidth(col), col.dictionary!)
+        else
+          fillInt64(
+            output,
+            j,
+            col.values,
+            state.next,
+            n,
+            col.kind === "TIMESTAMPTZ" ? 1000 : 1,
+            col.kind === "TIMESTAMPTZ"
+          )
       })
       state.next += n
     } catch (e) {

@@ -34,7 +34,8 @@ let sequence = 0
 const sweepDead = async (base: string): Promise<void> => {
   for (const name of await fs.readdir(base).catch(() => [] as Array<string>)) {
     const pid = Number(name.split("-")[0])
-    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && !isAlive(pid)) await fs.rm(path.join(base, name), { recursive: true, force: true })
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && !isAlive(pid))
+      await fs.rm(path.join(base, name), { recursive: true, force: true })
   }
 }
 
@@ -49,7 +50,10 @@ const pinOne = async (file: string, to: string): Promise<boolean> => {
     if (code !== "EXDEV" && code !== "EPERM" && code !== "ENOTSUP") throw e
   }
   // Copied: a replacement can only land between whole files, never inside the copy (rename is atomic).
-  return fs.copyFile(file, to).then(() => true, (e: NodeJS.ErrnoException) => (e.code === "ENOENT" ? false : Promise.reject(e)))
+  return fs.copyFile(file, to).then(
+    () => true,
+    (e: NodeJS.ErrnoException) => (e.code === "ENOENT" ? false : Promise.reject(e))
+  )
 }
 
 export const openSnapshot = async (root: string): Promise<LakeSnapshot> => {
@@ -76,7 +80,9 @@ export const openSnapshot = async (root: string): Promise<LakeSnapshot> => {
   }
   const pinPartition = async (feed: Feed, date: string) => {
     const partition = lakePaths(root).partitionDir(feed, date)
-    const names = (await fs.readdir(partition).catch(() => [] as Array<string>)).filter((n) => n.endsWith(".parquet")).sort()
+    const names = (await fs.readdir(partition).catch(() => [] as Array<string>))
+      .filter((n) => n.endsWith(".parquet"))
+      .sort()
     return pin(names.map((n) => path.join(partition, n)))
   }
   return { pin, pinPartition, release: () => fs.rm(dir, { recursive: true, force: true }) }
@@ -84,7 +90,10 @@ export const openSnapshot = async (root: string): Promise<LakeSnapshot> => {
 
 /** A snapshot for the scope's lifetime. */
 export const scopedSnapshot = (root: string): Effect.Effect<LakeSnapshot, never, Scope.Scope> =>
-  Effect.acquireRelease(Effect.promise(() => openSnapshot(root)), (s) => Effect.promise(() => s.release()))
+  Effect.acquireRelease(
+    Effect.promise(() => openSnapshot(root)),
+    (s) => Effect.promise(() => s.release())
+  )
 
 /** `use` with a snapshot, released after it (also when it throws). */
 export const withSnapshot = async <A>(root: string, use: (s: LakeSnapshot) => Promise<A>): Promise<A> => {

@@ -49,7 +49,12 @@ export const makePartitionLocks = Effect.sync(() => {
     return s
   }
   /** Run `use` holding the partition's lock. */
-  const withLock = <A, E, R>(root: string, feed: string, date: string, use: Effect.Effect<A, E, R>): Effect.Effect<A, E | PartitionBusy, R> => {
+  const withLock = <A, E, R>(
+    root: string,
+    feed: string,
+    date: string,
+    use: Effect.Effect<A, E, R>
+  ): Effect.Effect<A, E | PartitionBusy, R> => {
     const lock = path.join(root, "state", "locks", feed, `${date}.lock`)
     const held = Effect.acquireUseRelease(
       tryLock(lock).pipe(Effect.retry(waitPolicy)),

@@ -55,14 +55,25 @@ const count = (rows: ReadonlyArray<ReadonlyArray<unknown>>): number => Number(ro
 const unique = async (c: DuckDBConnection, table: string, key: string): Promise<boolean> =>
   Boolean((await c.runAndReadAll(`SELECT count(*) = count(DISTINCT (${key})) FROM ${table}`)).getRowsJS()[0]?.[0])
 
-export const upsertPartition = async (c: DuckDBConnection, t: UpsertTarget, input: PartitionInput): Promise<UpsertResult> => {
+export const upsertPartition = async (
+  c: DuckDBConnection,
+  t: UpsertTarget,
+  input: PartitionInput
+): Promise<UpsertResult> => {
   const { schema, dir } = t
   const feed = schema.feed
   await fs.mkdir(dir, { recursive: true })
   const names = (await fs.readdir(dir)).filter((n) => n.endsWith(".parquet")).sort()
-  const buckets = new Map(names.flatMap((n) => { const b = bucketOfFile(feed, n); return b === undefined ? [] : [[b, n] as const] }))
+  const buckets = new Map(
+    names.flatMap((n) => {
+      const b = bucketOfFile(feed, n)
+      return b === undefined ? [] : [[b, n] as const]
+    })
+  )
   const legacy = names.filter((n) => bucketOfFile(feed, n) === undefined)
-  const cols = fileColumns(schema).map((n) => `"${n}"`).join(", ")
+  const cols = fileColumns(schema)
+    .map((n) => `"${n}"`)
+    .join(", ")
   const key = schema.key.map((k) => `"${k}"`).join(", ")
   const bucket = bucketSql(feed, t.date)
   const id = ++sequence
@@ -76,7 +87,9 @@ export const upsertPartition = async (c: DuckDBConnection, t: UpsertTarget, inpu
   }
   try {
     const rows = count((await c.runAndReadAll(`SELECT count(*) FROM ${inc}`)).getRowsJS())
-    const touched = new Set((await c.runAndReadAll(`SELECT DISTINCT _b FROM ${inc}`)).getRowsJS().map((r) => Number(r[0])))
+    const touched = new Set(
+      (await c.runAndReadAll(`SELECT DISTINCT _b FROM ${inc}`)).getRowsJS().map((r) => Number(r[0]))
+    )
     const existing: Array<string> = []
     if (t.mode === "merge") {
       if (legacy.length > 0) {
@@ -92,7 +105,10 @@ export const upsertPartition = async (c: DuckDBConnection, t: UpsertTarget, inpu
     if (existing.length === 0 && (await unique(c, inc, key))) {
       await c.run(`CREATE TEMP TABLE ${fin} AS SELECT * FROM ${inc} ${order}`)
     } else {
-      const old = existing.length === 0 ? "" : `UNION ALL BY NAME SELECT ${cols}, ${bucket} AS _b, 0 AS _p FROM read_parquet([${existing.map(sqlString).join(", ")}], union_by_name = true)`
+      const old =
+        existing.length === 0
+          ? ""
+          : `UNION ALL BY NAME SELECT ${cols}, ${bucket} AS _b, 0 AS _p FROM read_parquet([${existing.map(sqlString).join(", ")}], union_by_name = true)`
       await c.run(
         `CREATE TEMP TABLE ${fin} AS SELECT * EXCLUDE (_p) FROM (SELECT *, 1 AS _p FROM ${inc} ${old}) ` +
           `QUALIFY row_number() OVER (PARTITION BY ${key} ORDER BY received_at_ms DESC, _p DESC) = 1 ${order}`
@@ -103,7 +119,9 @@ export const upsertPartition = async (c: DuckDBConnection, t: UpsertTarget, inpu
       const target = path.join(dir, bucketFileName(feed, b))
       const tmp = t.tempName(target)
       try {
-        await c.run(`COPY (SELECT ${cols} FROM ${fin} WHERE _b = ${b} ORDER BY ${key}) TO ${sqlString(tmp)} ${t.copyOptions}`)
+        await c.run(
+          `COPY (SELECT ${cols} FROM ${fin} WHERE _b = ${b} ORDER BY ${key}) TO ${sqlString(tmp)} ${t.copyOptions}`
+        )
         await t.publish(tmp, target)
       } catch (e) {
         await fs.rm(tmp, { force: true })

@@ -20,14 +20,22 @@ const MAX_ROWS = 2048
 
 interface Bindings {
   readonly data_chunk_get_vector: (chunk: unknown, column: number) => unknown
-  readonly copy_data_to_vector: (vector: unknown, targetByteOffset: number, source: ArrayBufferLike, sourceByteOffset: number, byteCount: number) => void
+  readonly copy_data_to_vector: (
+    vector: unknown,
+    targetByteOffset: number,
+    source: ArrayBufferLike,
+    sourceByteOffset: number,
+    byteCount: number
+  ) => void
 }
 
 const bindings: Bindings | undefined = (() => {
   try {
     const fromNodeApi = createRequire(createRequire(import.meta.url).resolve("@duckdb/node-api"))
     const b = fromNodeApi("@duckdb/node-bindings") as Partial<Bindings>
-    return LITTLE_ENDIAN && typeof b.data_chunk_get_vector === "function" && typeof b.copy_data_to_vector === "function" ? (b as Bindings) : undefined
+    return LITTLE_ENDIAN && typeof b.data_chunk_get_vector === "function" && typeof b.copy_data_to_vector === "function"
+      ? (b as Bindings)
+      : undefined
   } catch {
     return undefined
   }
@@ -48,7 +56,14 @@ const scratch = new Int32Array(2 * MAX_ROWS)
 const scratch64 = new BigInt64Array(scratch.buffer)
 
 /** values[from … from + n) × scale into `words` as little-endian 64-bit integers. */
-const int64Words = (words: Int32Array, wide: BigInt64Array, values: Float64Array, from: number, n: number, scale: number): void => {
+const int64Words = (
+  words: Int32Array,
+  wide: BigInt64Array,
+  values: Float64Array,
+  from: number,
+  n: number,
+  scale: number
+): void => {
   for (let i = 0; i < n; i++) {
     const x = values[from + i]! * scale
     if (Number.isSafeInteger(x)) {
@@ -62,9 +77,22 @@ const int64Words = (words: Int32Array, wide: BigInt64Array, values: Float64Array
 const staged = (vector: DuckDBVector): unknown => (vector as unknown as { readonly items?: unknown }).items
 
 /** values[from … from + n) as column `column` (DOUBLE) of `chunk`. */
-export const fillDoubles = (chunk: DuckDBDataChunk, column: number, values: Float64Array, from: number, n: number, path = DEFAULT_PATH): void => {
+export const fillDoubles = (
+  chunk: DuckDBDataChunk,
+  column: number,
+  values: Float64Array,
+  from: number,
+  n: number,
+  path = DEFAULT_PATH
+): void => {
   if (path === "bindings" && bindings !== undefined && n <= MAX_ROWS) {
-    bindings.copy_data_to_vector(bindings.data_chunk_get_vector(chunk.chunk, column), 0, values.buffer, values.byteOffset + from * 8, n * 8)
+    bindings.copy_data_to_vector(
+      bindings.data_chunk_get_vector(chunk.chunk, column),
+      0,
+      values.buffer,
+      values.byteOffset + from * 8,
+      n * 8
+    )
     return
   }
   const vector = chunk.getColumnVector(column)
@@ -97,7 +125,8 @@ export const fillInt64 = (
   }
   const vector = chunk.getColumnVector(column)
   const items = staged(vector)
-  if (LITTLE_ENDIAN && items instanceof BigInt64Array && items.length === n) int64Words(new Int32Array(items.buffer, items.byteOffset, n * 2), items, values, from, n, scale)
+  if (LITTLE_ENDIAN && items instanceof BigInt64Array && items.length === n)
+    int64Words(new Int32Array(items.buffer, items.byteOffset, n * 2), items, values, from, n, scale)
   else {
     for (let i = 0; i < n; i++) {
       const big = toInt64(values[from + i]!, scale)
@@ -125,7 +154,12 @@ export const fillEnumCodes = (
   path = DEFAULT_PATH
 ): void => {
   if (path === "bindings" && bindings !== undefined && n <= MAX_ROWS) {
-    const out = width === 1 ? new Uint8Array(codeScratch, 0, n) : width === 2 ? new Uint16Array(codeScratch, 0, n) : new Uint32Array(codeScratch, 0, n)
+    const out =
+      width === 1
+        ? new Uint8Array(codeScratch, 0, n)
+        : width === 2
+          ? new Uint16Array(codeScratch, 0, n)
+          : new Uint32Array(codeScratch, 0, n)
     for (let i = 0; i < n; i++) out[i] = codes[from + i]!
     bindings.copy_data_to_vector(bindings.data_chunk_get_vector(chunk.chunk, column), 0, codeScratch, 0, n * width)
     return

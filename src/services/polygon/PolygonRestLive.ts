@@ -4,10 +4,19 @@
  * failures are typed PolygonErrors whose messages never contain the key.
  */
 import { HttpClient, HttpClientRequest, type HttpClientResponse } from "@effect/platform"
-import { Duration, Effect, Layer, Option, RateLimiter, Redacted, Schedule, Schema } from "effect"
+import { Duration, Effect, Layer, Option, Redacted, Schedule, Schema } from "effect"
 import type { RetryPolicy } from "../../config/Settings.js"
 import { AggColumnsBuilder, type AggShape, decodeAggPage } from "../../domain/aggColumns.js"
-import { type AggsRequest, type ColumnarAggs, PolygonError, PolygonRest, type PolygonRestService, type QueryParams, type RawItem } from "./PolygonRest.js"
+import {
+  type AggsRequest,
+  type ColumnarAggs,
+  PolygonError,
+  PolygonRest,
+  type PolygonRestService,
+  type QueryParams,
+  type RawItem
+} from "./PolygonRest.js"
+import { pacer } from "./pacer.js"
 import { retrySchedule } from "./retryPolicy.js"
 
 export interface PolygonRestOptions {
@@ -33,20 +42,13 @@ const isUnpacedRateLimit = (e: PolygonError) => e.reason === "RateLimited" && e.
 /** At most this many window waits per request before a 429 counts as an attempt again. */
 const MAX_WINDOW_WAITS = 10
 
-/**
- * One request every `window / limit` (+2 %, at least 50 ms, so network jitter cannot put limit + 1
- * arrivals in one rolling window of the server): never a burst the plan would refuse.
- */
-const pacer = (limit: number, windowMs: number) =>
-  limit > 0
-    ? Effect.map(RateLimiter.make({ limit: 1, interval: Duration.millis(Math.ceil((windowMs / limit) * 1.02) + 50), algorithm: "token-bucket" }), Option.some)
-    : Effect.succeed(Option.none<RateLimiter.RateLimiter>())
-
 // The envelope only: items are validated one by one in src/domain/normalize.ts (so one bad item
 // is quarantined instead of failing the page), hence `results` is checked to be an array here
 // without walking its 50,000 elements a second time.
 const Page = Schema.Struct({
-  results: Schema.optional(Schema.NullOr(Schema.Unknown.pipe(Schema.filter(Array.isArray, { message: () => "results is not an array" })))),
+  results: Schema.optional(
+    Schema.NullOr(Schema.Unknown.pipe(Schema.filter(Array.isArray, { message: () => "results is not an array" })))
+  ),
   next_url: Schema.optional(Schema.String)
 })
 const decodePage = Schema.decodeUnknown(Page)
@@ -56,7 +58,17 @@ const utf8 = new TextDecoder()
 export const maskKey = (key: Redacted.Redacted<string>): string => `****${Redacted.value(key).slice(-4)}`
 
 const reasonOf = (status: number): PolygonError["reason"] =>
-  status === 401 ? "Unauthorized" : status === 403 ? "Forbidden" : status === 404 ? "NotFound" : status === 429 ? "RateLimited" : status >= 500 ? "Server" : "Client"
+  status === 401
+    ? "Unauthorized"
+    : status === 403
+      ? "Forbidden"
+      : status === 404
+        ? "NotFound"
+        : status === 429
+          ? "RateLimited"
+          : status >= 500
+            ? "Server"
+            : "Client"
 
 export const make = (options: PolygonRestOptions) =>
   Effect.gen(function* () {
@@ -70,8 +82,10 @@ export const make = (options: PolygonRestOptions) =>
       if (hooks === undefined) return attempt
       return attempt.pipe(
         Effect.tapBoth({
-          onFailure: (e) => (isConnectionFailure(e) ? Effect.suspend(() => hooks.failed(++consecutiveFailures, e)) : Effect.void),
-          onSuccess: () => (consecutiveFailures === 0 ? Effect.void : Effect.suspend(() => ((consecutiveFailures = 0), hooks.recovered)))
+          onFailure: (e) =>
+            isConnectionFailure(e) ? Effect.suspend(() => hooks.failed(++consecutiveFailures, e)) : Effect.void,
+          onSuccess: () =>
+            consecutiveFailures === 0 ? Effect.void : Effect.suspend(() => ((consecutiveFailures = 0), hooks.recovered))
         })
       )
     }
@@ -106,32 +120,43 @@ export const make = (options: PolygonRestOptions) =>
     /** One GET, with timeout, typed errors and the retry policy: the 2xx body's bytes. */
     const getBytes = (url: URL): Effect.Effect<Uint8Array, PolygonError> => {
       const path = url.pathname
-      const once = http.execute(HttpClientRequest.get(url.toString()).pipe(HttpClientRequest.bearerToken(options.apiKey))).pipe(
-        Effect.mapError((e) => new PolygonError({ reason: "Transport", message: scrub(e.message), path })),
-        Effect.flatMap((response) =>
-          response.status >= 200 && response.status < 300
-            ? response.arrayBuffer.pipe(
-                Effect.map((buffer) => new Uint8Array(buffer)),
-                Effect.mapError(() => new PolygonError({ reason: "Decode", message: "response is not JSON", path }))
-              )
-            : failFrom(path, response)
-        ),
-        Effect.scoped,
-        Effect.timeoutFail({
-          duration: Duration.millis(options.retry.requestTimeoutMs),
-          onTimeout: () => new PolygonError({ reason: "Timeout", message: `no response within ${options.retry.requestTimeoutMs} ms`, path })
-        }),
-        (request) => Option.match(paced, { onNone: () => request, onSome: (limiter) => limiter(request) }),
-        semaphore.withPermits(1),
-        countConnectionFailures
-      )
+      const once = http
+        .execute(HttpClientRequest.get(url.toString()).pipe(HttpClientRequest.bearerToken(options.apiKey)))
+        .pipe(
+          Effect.mapError((e) => new PolygonError({ reason: "Transport", message: scrub(e.message), path })),
+          Effect.flatMap((response) =>
+            response.status >= 200 && response.status < 300
+              ? response.arrayBuffer.pipe(
+                  Effect.map((buffer) => new Uint8Array(buffer)),
+                  Effect.mapError(() => new PolygonError({ reason: "Decode", message: "response is not JSON", path }))
+                )
+              : failFrom(path, response)
+          ),
+          Effect.scoped,
+          Effect.timeoutFail({
+            duration: Duration.millis(options.retry.requestTimeoutMs),
+            onTimeout: () =>
+              new PolygonError({
+                reason: "Timeout",
+                message: `no response within ${options.retry.requestTimeoutMs} ms`,
+                path
+              })
+          }),
+          (request) => Option.match(paced, { onNone: () => request, onSome: (limiter) => limiter(request) }),
+          semaphore.withPermits(1),
+          countConnectionFailures
+        )
       const windowWaits = Option.isNone(paced)
         ? once
         : once.pipe(
             Effect.retry({
               schedule: Schedule.spaced(Duration.millis(windowMs)).pipe(
                 Schedule.intersect(Schedule.recurs(MAX_WINDOW_WAITS)),
-                Schedule.tapOutput(() => Effect.logWarning(`${path}: 429 without Retry-After; waiting ${windowMs} ms for the rate window (not counted as an attempt)`))
+                Schedule.tapOutput(() =>
+                  Effect.logWarning(
+                    `${path}: 429 without Retry-After; waiting ${windowMs} ms for the rate window (not counted as an attempt)`
+                  )
+                )
               ),
               while: (e: PolygonError) => isUnpacedRateLimit(e)
             })
@@ -140,15 +165,23 @@ export const make = (options: PolygonRestOptions) =>
     }
 
     const parseJson = (bytes: Uint8Array, path: string): Effect.Effect<unknown, PolygonError> =>
-      Effect.try({ try: () => JSON.parse(utf8.decode(bytes)) as unknown, catch: () => new PolygonError({ reason: "Decode", message: "response is not JSON", path }) })
+      Effect.try({
+        try: () => JSON.parse(utf8.decode(bytes)) as unknown,
+        catch: () => new PolygonError({ reason: "Decode", message: "response is not JSON", path })
+      })
 
-    const getJson = (url: URL): Effect.Effect<unknown, PolygonError> => getBytes(url).pipe(Effect.flatMap((bytes) => parseJson(bytes, url.pathname)))
+    const getJson = (url: URL): Effect.Effect<unknown, PolygonError> =>
+      getBytes(url).pipe(Effect.flatMap((bytes) => parseJson(bytes, url.pathname)))
 
     /** A list page's envelope (`results`, `next_url`), checked. */
     const pageOf = (bytes: Uint8Array, path: string): Effect.Effect<typeof Page.Type, PolygonError> =>
       parseJson(bytes, path).pipe(
         Effect.flatMap(decodePage),
-        Effect.mapError((e) => (e._tag === "PolygonError" ? e : new PolygonError({ reason: "Decode", message: "unexpected response envelope", path })))
+        Effect.mapError((e) =>
+          e._tag === "PolygonError"
+            ? e
+            : new PolygonError({ reason: "Decode", message: "unexpected response envelope", path })
+        )
       )
 
     /** The next page to fetch: `next_url` only on our own origin (the key goes nowhere else). */
@@ -157,7 +190,13 @@ export const make = (options: PolygonRestOptions) =>
       const candidate = new URL(nextUrl, base)
       return candidate.origin === base.origin
         ? Effect.succeed(candidate)
-        : Effect.fail(new PolygonError({ reason: "Decode", message: `next_url leaves ${base.origin}; refusing to send the key there`, path }))
+        : Effect.fail(
+            new PolygonError({
+              reason: "Decode",
+              message: `next_url leaves ${base.origin}; refusing to send the key there`,
+              path
+            })
+          )
     }
 
     const urlFor = (path: string, params: QueryParams = {}) => {
@@ -180,11 +219,14 @@ export const make = (options: PolygonRestOptions) =>
       })
 
     const aggsUrl = (r: AggsRequest) =>
-      urlFor(`/v2/aggs/ticker/${encodeURIComponent(r.ticker)}/range/${r.multiplier ?? 1}/${r.timespan}/${r.from}/${r.to}`, {
-        adjusted: "true",
-        sort: "asc",
-        limit: options.pageLimit
-      })
+      urlFor(
+        `/v2/aggs/ticker/${encodeURIComponent(r.ticker)}/range/${r.multiplier ?? 1}/${r.timespan}/${r.from}/${r.to}`,
+        {
+          adjusted: "true",
+          sort: "asc",
+          limit: options.pageLimit
+        }
+      )
 
     /**
      * `aggs` decoded into columns while every page is clean; at the first page that is not, the
@@ -199,7 +241,8 @@ export const make = (options: PolygonRestOptions) =>
         while (next !== undefined) {
           const path: string = next.pathname
           const bytes: Uint8Array = yield* getBytes(next)
-          const fast: { readonly nextUrl: string | undefined } | undefined = items === undefined ? decodeAggPage(bytes, into) : undefined
+          const fast: { readonly nextUrl: string | undefined } | undefined =
+            items === undefined ? decodeAggPage(bytes, into) : undefined
           if (fast !== undefined) {
             decoded.push([bytes, path])
             next = yield* nextPage(fast.nextUrl, path)
@@ -207,7 +250,8 @@ export const make = (options: PolygonRestOptions) =>
           }
           if (items === undefined) {
             items = []
-            for (const [earlier, p] of decoded) for (const item of ((yield* pageOf(earlier, p)).results ?? []) as ReadonlyArray<RawItem>) items.push(item)
+            for (const [earlier, p] of decoded)
+              for (const item of ((yield* pageOf(earlier, p)).results ?? []) as ReadonlyArray<RawItem>) items.push(item)
           }
           const page: typeof Page.Type = yield* pageOf(bytes, path)
           for (const item of (page.results ?? []) as ReadonlyArray<RawItem>) items.push(item)
@@ -226,7 +270,13 @@ export const make = (options: PolygonRestOptions) =>
           Effect.flatMap((body) =>
             Array.isArray(body)
               ? Effect.succeed(body as ReadonlyArray<RawItem>)
-              : Effect.fail(new PolygonError({ reason: "Decode", message: "holidays: expected an array", path: "/v1/marketstatus/upcoming" }))
+              : Effect.fail(
+                  new PolygonError({
+                    reason: "Decode",
+                    message: "holidays: expected an array",
+                    path: "/v1/marketstatus/upcoming"
+                  })
+                )
           )
         ),
       marketStatus: () => getJson(urlFor("/v1/marketstatus/now")).pipe(Effect.map((body) => body as RawItem))

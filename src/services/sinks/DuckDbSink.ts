@@ -20,17 +20,24 @@ import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import { type Feed, SCHEMAS } from "../../domain/feeds.js"
 import { assertDate, lakePaths } from "../../domain/paths.js"
-import { duckdbConsolidateQuery } from "../../sql/consolidated.js"
-import { CHECKPOINTS, CONSOLIDATED, createIndex, createTable, indexesFor, sinkColumns, TABLES } from "../../sql/tables.js"
-import { duckdbMerge } from "../../sql/duckdbMerge.js"
+import {
+  CHECKPOINTS,
+  CONSOLIDATED,
+  createIndex,
+  createTable,
+  indexesFor,
+  sinkColumns,
+  TABLES
+} from "../../sql/tables.js"
 import { dedupedSelect, partitionFiles, partitionSubset } from "./LakeReader.js"
 import * as LakeViews from "./duckdbLakeViews.js"
 import * as DuckDb from "../DuckDb.js"
-import { publish } from "../ParquetWriter.js"
 import { withSnapshot } from "../parquet/lakeSnapshot.js"
 import { currentAlerts, type LoadResult, type Sink, sinkError } from "./Sink.js"
 import * as Migrations from "./migrate.js"
 import * as SinkMetrics from "./SinkMetrics.js"
+import * as Tables from "./duckdbTables.js"
+import { consolidatedView, consolidateToParquet, hasExport } from "./duckdbConsolidate.js"
 
 export interface DuckDbSinkOptions {
   /** The lake root (`storage.root`). */
@@ -53,24 +60,6 @@ export interface DuckDbSinkOptions {
   readonly storage?: "tables" | "lake" | undefined
 }
 
-const inTransaction = async <A>(c: DuckDBConnection, f: () => Promise<A>): Promise<A> => {
-  await c.run("BEGIN TRANSACTION")
-  try {
-    const a = await f()
-    await c.run("COMMIT")
-    return a
-  } catch (e) {
-    await c.run("ROLLBACK").catch(() => undefined)
-    throw e
-  }
-}
-
-const scalar = async (c: DuckDBConnection, sql: string): Promise<unknown> =>
-  (await c.runAndReadAll(sql)).getRowObjectsJS()[0]?.["v"]
-
-const consolidatedView = (root: string) =>
-  `CREATE OR REPLACE VIEW ${CONSOLIDATED} AS SELECT * FROM read_parquet(${DuckDb.sqlString(path.resolve(root, "consolidated", "date=*", "consolidated.parquet"))}, hive_partitioning = false)`
-
 export const make = (options: DuckDbSinkOptions) =>
   Effect.gen(function* () {
     const paths = lakePaths(options.root)
@@ -78,7 +67,11 @@ export const make = (options: DuckDbSinkOptions) =>
     yield* Effect.promise(() => fs.mkdir(path.dirname(file), { recursive: true }))
     const db = yield* DuckDb.make(file, 2, { interruptible: true })
     // DuckDB statements here never take bound parameters (see recordMigration).
-    yield* Migrations.migrate({ sink: "duckdb", dialect: "duckdb", run: (statement) => db.query<Record<string, unknown>>(statement) })
+    yield* Migrations.migrate({
+      sink: "duckdb",
+      dialect: "duckdb",
+      run: (statement) => db.query<Record<string, unknown>>(statement)
+    })
     const lakeViews =
       options.storage === "lake"
         ? yield* Effect.orDie(db.withConnection((c) => LakeViews.install(c, options.root), "install lake views"))
@@ -87,7 +80,9 @@ export const make = (options: DuckDbSinkOptions) =>
               (c) =>
                 LakeViews.uninstall(c, (feed) => [
                   createTable("duckdb", TABLES[feed], sinkColumns(feed), SCHEMAS[feed].key),
-                  ...indexesFor("duckdb").filter(([, t]) => t === TABLES[feed]).map((i) => createIndex("duckdb", i))
+                  ...indexesFor("duckdb")
+                    .filter(([, t]) => t === TABLES[feed])
+                    .map((i) => createIndex("duckdb", i))
                 ]),
               "tables instead of lake views"
             )
@@ -96,14 +91,14 @@ export const make = (options: DuckDbSinkOptions) =>
     // write Parquet from both threads halves the consolidated export (3.5 s -> 1.85 s on the bench day).
     yield* Effect.orDie(db.run("SET GLOBAL preserve_insertion_order = false"))
     // options_consolidated is a view over data/consolidated/date=*/consolidated.parquet (once one exists).
-    const [kind] = yield* Effect.orDie(db.query<{ t: string }>(`SELECT table_type AS t FROM information_schema.tables WHERE table_name = '${CONSOLIDATED}'`))
+    const [kind] = yield* Effect.orDie(
+      db.query<{ t: string }>(
+        `SELECT table_type AS t FROM information_schema.tables WHERE table_name = '${CONSOLIDATED}'`
+      )
+    )
     if (kind?.t === "BASE TABLE") yield* Effect.orDie(db.run(`DROP TABLE ${CONSOLIDATED}`))
     // a date=… folder without its export (a consolidation interrupted or killed before publishing) does not count
-    const exported = yield* Effect.promise(async () => {
-      const dirs = (await fs.readdir(path.join(options.root, "consolidated")).catch(() => [] as Array<string>)).filter((d) => d.startsWith("date="))
-      for (const d of dirs) if (await fs.stat(path.join(options.root, "consolidated", d, "consolidated.parquet")).then(() => true, () => false)) return true
-      return false
-    })
+    const exported = yield* Effect.promise(() => hasExport(options.root))
     if (exported) yield* Effect.orDie(db.run(consolidatedView(options.root)))
     // The view reads a glob that DuckDB expands at every query, so it is created once, after the
     // first export; two days consolidated at once (backfill runs days concurrently) must not both
@@ -118,7 +113,10 @@ export const make = (options: DuckDbSinkOptions) =>
         }
       ))
     const metrics = SinkMetrics.make("duckdb", options.commitSlaS * 1000, yield* currentAlerts)
-    const timed = <A extends { rows: number }>(context: Record<string, unknown>, effect: Effect.Effect<A, DuckDb.DuckDbError>) =>
+    const timed = <A extends { rows: number }>(
+      context: Record<string, unknown>,
+      effect: Effect.Effect<A, DuckDb.DuckDbError>
+    ) =>
       Effect.gen(function* () {
         const start = yield* Clock.currentTimeMillis
         const a = yield* effect
@@ -127,49 +125,7 @@ export const make = (options: DuckDbSinkOptions) =>
       }).pipe(Effect.tapError(() => metrics.failure))
 
     const batchRows = options.batchRows ?? 0
-    const writeCheckpoint = (c: DuckDBConnection, feed: Feed, d: string, rows: number, total: number, fingerprint: string) =>
-      c.run(
-        `INSERT INTO ${CHECKPOINTS} VALUES ('${feed}', '${d}', ${rows}, ${total}, '${fingerprint}', now()) ` +
-          `ON CONFLICT (feed, "date") DO UPDATE SET "rows" = excluded."rows", total = excluded.total, fingerprint = excluded.fingerprint, loaded_at = excluded.loaded_at`
-      )
-    const countDate = async (c: DuckDBConnection, table: string, d: string) => Number(await scalar(c, `SELECT count(*)::DOUBLE AS v FROM ${table} WHERE "date" = '${d}'`))
-
-    /** Latest received wins, as two set statements (src/sql/duckdbMerge.ts); the caller holds the transaction. */
-    const merge = async (c: DuckDBConnection, feed: Feed, d: string, stage: string) => {
-      for (const statement of duckdbMerge(feed, d, stage)) await c.run(statement)
-    }
-    /** The files' deduplicated rows staged once (the merge reads them twice), merged, unstaged. */
-    const mergeFiles = async (c: DuckDBConnection, feed: Feed, d: string, files: ReadonlyArray<string>) => {
-      const stage = `merge_${feed}`
-      await c.run(`CREATE OR REPLACE TEMP TABLE ${stage} AS ${dedupedSelect(feed, files)}`)
-      try {
-        await merge(c, feed, d, `temp.${stage}`)
-      } finally {
-        await c.run(`DROP TABLE IF EXISTS temp.${stage}`)
-      }
-    }
-
-    /**
-     * Stage the deduplicated files in key order, then commit them `batchRows` at a time from `offset`,
-     * each batch with the partition checkpoint when `fingerprint` is given (whole-partition loads only).
-     */
-    const loadInBatches = async (c: DuckDBConnection, feed: Feed, d: string, files: ReadonlyArray<string>, fingerprint: string | undefined, offset: number, total: number) => {
-      const stage = `stage_${feed}`
-      const key = SCHEMAS[feed].key.map((k) => `"${k}"`).join(", ")
-      await c.run(`CREATE OR REPLACE TEMP TABLE ${stage} AS SELECT row_number() OVER (ORDER BY ${key}) AS __rn, * FROM (${dedupedSelect(feed, files)})`)
-      try {
-        const cols = SCHEMAS[feed].columns.map((col) => `"${col.name}"`).join(", ")
-        for (let from = offset; from < total; from += batchRows) {
-          const to = Math.min(from + batchRows, total)
-          await inTransaction(c, async () => {
-            await merge(c, feed, d, `(SELECT ${cols} FROM temp.${stage} WHERE __rn > ${from} AND __rn <= ${to})`)
-            if (fingerprint !== undefined) await writeCheckpoint(c, feed, d, to, total, fingerprint)
-          })
-        }
-      } finally {
-        await c.run(`DROP TABLE IF EXISTS temp.${stage}`)
-      }
-    }
+    const { writeCheckpoint, countDate, mergeFiles, loadInBatches } = Tables.tableLoads(batchRows)
 
     const loadPartition = (feed: Feed, date: string, overwrite: boolean) =>
       Effect.gen(function* () {
@@ -178,43 +134,67 @@ export const make = (options: DuckDbSinkOptions) =>
         const table = TABLES[feed]
         return yield* timed(
           { sink: "duckdb", feed, date },
-          db.withConnection((c) => withSnapshot(options.root, async (snap): Promise<LoadResult> => {
-            const [files, fingerprint] = [await snap.pin(listed.files), listed.fingerprint] // pinned: lakeSnapshot.ts
-            const source = files.length === 0 ? undefined : dedupedSelect(feed, files)
-            const current = (await c.runAndReadAll(`SELECT fingerprint, "rows"::DOUBLE AS n, total::DOUBLE AS t FROM ${CHECKPOINTS} WHERE feed = '${feed}' AND "date" = '${d}'`)).getRowObjectsJS()[0]
-            const same = !overwrite && current !== undefined && current["fingerprint"] === fingerprint
-            if (same && Number(current["n"]) >= Number(current["t"])) return { rows: Number(current["t"]), written: 0 }
-            const total = source === undefined ? 0 : Number(await scalar(c, `SELECT count(*)::DOUBLE AS v FROM (${source})`))
-            if (!overwrite && batchRows > 0 && total > batchRows) {
-              const offset = same ? Math.min(Number(current["n"]), total) : 0
-              await loadInBatches(c, feed, d, files, fingerprint, offset, total)
-              return { rows: await countDate(c, table, d), written: total - offset }
-            }
-            return inTransaction(c, async () => {
-              if (overwrite) await c.run(`DELETE FROM ${table} WHERE "date" = '${d}'`)
-              if (files.length > 0) await mergeFiles(c, feed, d, files)
-              const stored = files.length === 0 ? 0 : await countDate(c, table, d)
-              await writeCheckpoint(c, feed, d, total, total, fingerprint)
-              return { rows: stored, written: total }
-            })
-          }), `load ${feed} ${d}`)
+          db.withConnection(
+            (c) =>
+              withSnapshot(options.root, async (snap): Promise<LoadResult> => {
+                const [files, fingerprint] = [await snap.pin(listed.files), listed.fingerprint] // pinned: lakeSnapshot.ts
+                const source = files.length === 0 ? undefined : dedupedSelect(feed, files)
+                const current = (
+                  await c.runAndReadAll(
+                    `SELECT fingerprint, "rows"::DOUBLE AS n, total::DOUBLE AS t FROM ${CHECKPOINTS} WHERE feed = '${feed}' AND "date" = '${d}'`
+                  )
+                ).getRowObjectsJS()[0]
+                const same = !overwrite && current !== undefined && current["fingerprint"] === fingerprint
+                if (same && Number(current["n"]) >= Number(current["t"]))
+                  return { rows: Number(current["t"]), written: 0 }
+                const total =
+                  source === undefined
+                    ? 0
+                    : Number(await Tables.scalar(c, `SELECT count(*)::DOUBLE AS v FROM (${source})`))
+                if (!overwrite && batchRows > 0 && total > batchRows) {
+                  const offset = same ? Math.min(Number(current["n"]), total) : 0
+                  await loadInBatches(c, feed, d, files, fingerprint, offset, total)
+                  return { rows: await countDate(c, table, d), written: total - offset }
+                }
+                return Tables.inTransaction(c, async () => {
+                  if (overwrite) await c.run(`DELETE FROM ${table} WHERE "date" = '${d}'`)
+                  if (files.length > 0) await mergeFiles(c, feed, d, files)
+                  const stored = files.length === 0 ? 0 : await countDate(c, table, d)
+                  await writeCheckpoint(c, feed, d, total, total, fingerprint)
+                  return { rows: stored, written: total }
+                })
+              }),
+            `load ${feed} ${d}`
+          )
         )
       }).pipe(Effect.mapError(sinkError("duckdb", `load ${feed} ${date}`)), Effect.withSpan("duckdb.loadPartition"))
 
     const loadFiles = (feed: Feed, date: string, files: ReadonlyArray<string>) =>
       Effect.gen(function* () {
         const d = assertDate(date)
-        const subset = yield* Effect.try({ try: () => partitionSubset(options.root, feed, d, files), catch: sinkError("duckdb", `load files ${feed} ${date}`) })
+        const subset = yield* Effect.try({
+          try: () => partitionSubset(options.root, feed, d, files),
+          catch: sinkError("duckdb", `load files ${feed} ${date}`)
+        })
         if (subset.length === 0) return { rows: 0, written: 0 } satisfies LoadResult
         return yield* timed(
           { sink: "duckdb", feed, date, files: subset.length },
-          db.withConnection((c) => withSnapshot(options.root, async (snap): Promise<LoadResult> => {
-            const pinned = await snap.pin(subset)
-            const total = pinned.length === 0 ? 0 : Number(await scalar(c, `SELECT count(*)::DOUBLE AS v FROM (${dedupedSelect(feed, pinned)})`))
-            if (batchRows > 0 && total > batchRows) await loadInBatches(c, feed, d, pinned, undefined, 0, total)
-            else if (pinned.length > 0) await inTransaction(c, () => mergeFiles(c, feed, d, pinned))
-            return { rows: total, written: total }
-          }), `load files ${feed} ${d}`)
+          db.withConnection(
+            (c) =>
+              withSnapshot(options.root, async (snap): Promise<LoadResult> => {
+                const pinned = await snap.pin(subset)
+                const total =
+                  pinned.length === 0
+                    ? 0
+                    : Number(
+                        await Tables.scalar(c, `SELECT count(*)::DOUBLE AS v FROM (${dedupedSelect(feed, pinned)})`)
+                      )
+                if (batchRows > 0 && total > batchRows) await loadInBatches(c, feed, d, pinned, undefined, 0, total)
+                else if (pinned.length > 0) await Tables.inTransaction(c, () => mergeFiles(c, feed, d, pinned))
+                return { rows: total, written: total }
+              }),
+            `load files ${feed} ${d}`
+          )
         ) // an interruption interrupts DuckDB and waits until the connection is idle (DuckDb.withConnection)
       }).pipe(Effect.mapError(sinkError("duckdb", `load files ${feed} ${date}`)), Effect.withSpan("duckdb.loadFiles"))
 
@@ -225,37 +205,35 @@ export const make = (options: DuckDbSinkOptions) =>
         yield* Effect.promise(() => fs.mkdir(path.dirname(target), { recursive: true }))
         return yield* timed(
           { sink: "duckdb", date, op: "consolidate" },
-          db.withConnection((c) => withSnapshot(options.root, async (snap) => {
-            // The view table is the exported Parquet itself: writing 2.34 M rows into the warehouse
-            // file cost ~10x the query; a view over the (atomically replaced) files costs nothing.
-            const tmp = `${target}.tmp-${process.pid}-${Date.now()}`
-            try {
-              // over the lake: the date's files only (a view's glob would list every date's, per day consolidated)
-              const source = async (feed: "options" | "spy" | "vix") => LakeViews.partitionSource(feed, d, await snap.pinPartition(feed, d))
-              const bars = options.storage === "lake" ? { options: await source("options"), spy: await source("spy"), vix: await source("vix") } : {}
-            const copied = await c.runAndReadAll(
-                `COPY (${duckdbConsolidateQuery(d, options.newsWindowMinutes * 60_000, options.barSpanMs, bars, options.tickers)}) TO ${DuckDb.sqlString(tmp)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 100000)`
-              )
-              await publish(tmp, target)
-              await ensureView(c)
-              return { rows: Number(copied.getRowsJS()[0]?.[0] ?? 0) }
-            } catch (e) {
-              await fs.rm(tmp, { force: true })
-              throw e
-            }
-          }), `consolidate ${d}`)
+          db.withConnection(
+            (c) =>
+              consolidateToParquet(c, options, d, target).then(async (r) => {
+                await ensureView(c)
+                return r
+              }),
+            `consolidate ${d}`
+          )
         )
       }).pipe(Effect.mapError(sinkError("duckdb", `consolidate ${date}`)), Effect.withSpan("duckdb.consolidate"))
 
     /** Lake views: nothing to copy; the view is made to read the feed's files once there are some. */
-    const viewLoad = (views: LakeViews.LakeViews, feed: Feed, date: string, files: Effect.Effect<ReadonlyArray<string>, unknown>) =>
+    const viewLoad = (
+      views: LakeViews.LakeViews,
+      feed: Feed,
+      date: string,
+      files: Effect.Effect<ReadonlyArray<string>, unknown>
+    ) =>
       Effect.gen(function* () {
         const d = assertDate(date)
         const list = yield* files
-        return yield* db.withConnection((c) => withSnapshot(options.root, async (snap): Promise<LoadResult> => {
-          await views.refresh(c, feed)
-          return { rows: await LakeViews.countFiles(c, await snap.pin(list)), written: 0 }
-        }), `lake view ${feed} ${d}`)
+        return yield* db.withConnection(
+          (c) =>
+            withSnapshot(options.root, async (snap): Promise<LoadResult> => {
+              await views.refresh(c, feed)
+              return { rows: await LakeViews.countFiles(c, await snap.pin(list)), written: 0 }
+            }),
+          `lake view ${feed} ${d}`
+        )
       }).pipe(Effect.mapError(sinkError("duckdb", `load ${feed} ${date}`)))
 
     const sink: Sink = {
@@ -265,27 +243,39 @@ export const make = (options: DuckDbSinkOptions) =>
           date,
           lakeViews === undefined || !LakeViews.isView(feed)
             ? loadPartition(feed, date, opts.overwrite === true)
-            : viewLoad(lakeViews, feed, date, Effect.map(partitionFiles(options.root, feed, date), (p) => p.files))
+            : viewLoad(
+                lakeViews,
+                feed,
+                date,
+                Effect.map(partitionFiles(options.root, feed, date), (p) => p.files)
+              )
         ),
       loadFiles: (feed, date, files) =>
         validated(
           date,
           lakeViews === undefined || !LakeViews.isView(feed)
             ? Effect.suspend(() => loadFiles(feed, date, files))
-            : viewLoad(lakeViews, feed, date, Effect.try(() => partitionSubset(options.root, feed, date, files)))
+            : viewLoad(
+                lakeViews,
+                feed,
+                date,
+                Effect.try(() => partitionSubset(options.root, feed, date, files))
+              )
         ),
       consolidate: (date) => validated(date, consolidate(date)),
       metrics: metrics.snapshot,
       counts: (date) =>
         validated(
           date,
-          db.withConnection(async (c) => {
-            const out: Record<string, number> = {}
-            for (const table of Object.values(TABLES)) out[table] = await countDate(c, table, date)
-            // the view exists once a date has been consolidated (it reads the exports' glob)
-            out[CONSOLIDATED] = await countDate(c, CONSOLIDATED, date).catch(() => 0)
-            return out
-          }, `counts ${date}`).pipe(Effect.mapError(sinkError("duckdb", `counts ${date}`)))
+          db
+            .withConnection(async (c) => {
+              const out: Record<string, number> = {}
+              for (const table of Object.values(TABLES)) out[table] = await countDate(c, table, date)
+              // the view exists once a date has been consolidated (it reads the exports' glob)
+              out[CONSOLIDATED] = await countDate(c, CONSOLIDATED, date).catch(() => 0)
+              return out
+            }, `counts ${date}`)
+            .pipe(Effect.mapError(sinkError("duckdb", `counts ${date}`)))
         )
     }
     return sink

@@ -30,7 +30,11 @@ export interface LakeReaderService {
   readonly files: (feed: Feed, date: string) => Effect.Effect<PartitionFiles>
   readonly open: (feed: Feed, date: string) => Effect.Effect<Partition, DuckDb.DuckDbError, Scope.Scope>
   /** Only `files` (absolute paths of `.parquet` files directly in the (feed, date) partition). */
-  readonly openFiles: (feed: Feed, date: string, files: ReadonlyArray<string>) => Effect.Effect<Partition, DuckDb.DuckDbError, Scope.Scope>
+  readonly openFiles: (
+    feed: Feed,
+    date: string,
+    files: ReadonlyArray<string>
+  ) => Effect.Effect<Partition, DuckDb.DuckDbError, Scope.Scope>
 }
 
 export class LakeReader extends Context.Tag("spy/LakeReader")<LakeReader, LakeReaderService>() {}
@@ -55,12 +59,18 @@ export const partitionFiles = (root: string, feed: Feed, date: string): Effect.E
  * `files` resolved, each checked to be a `.parquet` file directly in the (feed, date) partition of
  * `root` (a sink never reads outside the lake); duplicates removed, sorted. Throws otherwise.
  */
-export const partitionSubset = (root: string, feed: Feed, date: string, files: ReadonlyArray<string>): ReadonlyArray<string> => {
+export const partitionSubset = (
+  root: string,
+  feed: Feed,
+  date: string,
+  files: ReadonlyArray<string>
+): ReadonlyArray<string> => {
   const dir = path.resolve(lakePaths(root).partitionDir(feed, date))
   const out = new Set<string>()
   for (const f of files) {
     const abs = path.resolve(f)
-    if (path.dirname(abs) !== dir || !abs.endsWith(".parquet")) throw new Error(`not a Parquet file of the ${feed} ${date} partition: ${JSON.stringify(f)}`)
+    if (path.dirname(abs) !== dir || !abs.endsWith(".parquet"))
+      throw new Error(`not a Parquet file of the ${feed} ${date} partition: ${JSON.stringify(f)}`)
     out.add(abs)
   }
   return [...out].sort()
@@ -96,7 +106,8 @@ export const make = (root: string) =>
     const stage = (feed: Feed, listed: PartitionFiles) =>
       Effect.gen(function* () {
         const schema = SCHEMAS[feed]
-        if (listed.files.length === 0) return { ...listed, total: 0, page: () => Effect.succeed([]) } satisfies Partition
+        if (listed.files.length === 0)
+          return { ...listed, total: 0, page: () => Effect.succeed([]) } satisfies Partition
         const table = `lake_${feed}_${++sequence}`
         const key = schema.key.map((k) => `"${k}"`).join(", ")
         // Read through pinned files (lakeSnapshot.ts): a live commit may replace a file mid-read.
@@ -104,9 +115,13 @@ export const make = (root: string) =>
         const { files, fingerprint } = yield* Effect.acquireRelease(
           Effect.scoped(
             Effect.gen(function* () {
-              const pinned = yield* Effect.flatMap(scopedSnapshot(root), (s) => Effect.promise(() => s.pin(listed.files)))
+              const pinned = yield* Effect.flatMap(scopedSnapshot(root), (s) =>
+                Effect.promise(() => s.pin(listed.files))
+              )
               const staged = yield* fingerprintOf(pinned)
-              yield* db.run(`CREATE TEMP TABLE ${table} AS SELECT row_number() OVER (ORDER BY ${key}) AS __rn, * FROM (${dedupedSelect(feed, pinned)})`)
+              yield* db.run(
+                `CREATE TEMP TABLE ${table} AS SELECT row_number() OVER (ORDER BY ${key}) AS __rn, * FROM (${dedupedSelect(feed, pinned)})`
+              )
               const names = new Set(pinned.map((f) => path.basename(f)))
               return { files: listed.files.filter((f) => names.has(path.basename(f))), fingerprint: staged.fingerprint }
             })
@@ -114,17 +129,28 @@ export const make = (root: string) =>
           () => Effect.ignore(db.run(`DROP TABLE IF EXISTS temp.${table}`))
         )
         const [count] = yield* db.query<{ n: number }>(`SELECT count(*)::DOUBLE AS n FROM temp.${table}`)
-        const cols = schema.columns.map((c) => (c.type === "BIGINT" ? `"${c.name}"::DOUBLE AS "${c.name}"` : `"${c.name}"`)).join(", ")
+        const cols = schema.columns
+          .map((c) => (c.type === "BIGINT" ? `"${c.name}"::DOUBLE AS "${c.name}"` : `"${c.name}"`))
+          .join(", ")
         const page = (offset: number, limit: number) =>
-          db.query<Row>(`SELECT ${cols} FROM temp.${table} WHERE __rn > ${Math.trunc(offset)} AND __rn <= ${Math.trunc(offset + limit)} ORDER BY __rn`)
+          db.query<Row>(
+            `SELECT ${cols} FROM temp.${table} WHERE __rn > ${Math.trunc(offset)} AND __rn <= ${Math.trunc(offset + limit)} ORDER BY __rn`
+          )
         return { files, fingerprint, total: Number(count!.n), page } satisfies Partition
       })
     const open = (feed: Feed, date: string) => Effect.flatMap(partitionFiles(root, feed, date), (pf) => stage(feed, pf))
     const openFiles = (feed: Feed, date: string, files: ReadonlyArray<string>) =>
       Effect.try({
         try: () => partitionSubset(root, feed, date, files),
-        catch: (e) => new DuckDb.DuckDbError({ sql: `openFiles ${feed} ${date}`, message: e instanceof Error ? e.message : String(e) })
-      }).pipe(Effect.flatMap(fingerprintOf), Effect.flatMap((pf) => stage(feed, pf)))
+        catch: (e) =>
+          new DuckDb.DuckDbError({
+            sql: `openFiles ${feed} ${date}`,
+            message: e instanceof Error ? e.message : String(e)
+          })
+      }).pipe(
+        Effect.flatMap(fingerprintOf),
+        Effect.flatMap((pf) => stage(feed, pf))
+      )
     return { files: (feed, date) => partitionFiles(root, feed, date), open, openFiles } satisfies LakeReaderService
   })
 

@@ -38,7 +38,8 @@ export interface MysqlSinkOptions {
 }
 
 /** An index created before versioning, or by a concurrent starter: "Duplicate key name" (1061). */
-export const duplicateIndexName = (e: unknown): boolean => String((e as { cause?: { errno?: number } }).cause?.errno) === "1061"
+export const duplicateIndexName = (e: unknown): boolean =>
+  String((e as { cause?: { errno?: number } }).cause?.errno) === "1061"
 
 /** Versioned migrations (MySQL DDL commits implicitly: each statement is idempotent instead). */
 export const migrate = (sql: MysqlClient.MysqlClient) =>
@@ -50,19 +51,25 @@ export const migrate = (sql: MysqlClient.MysqlClient) =>
   })
 
 /** Rebuild the date's consolidated rows; the caller wraps it in a transaction. Returns the rows. */
-export const consolidate = (sql: MysqlClient.MysqlClient) => (date: string, windowMs: number, barSpanMs = 1000, tickers?: Tickers) =>
-  Effect.gen(function* () {
-    yield* sql.unsafe(deleteDate("mysql", CONSOLIDATED), [date])
-    yield* sql.unsafe(mysqlDropTemp) // a failed earlier attempt on this connection may have left them
-    const seconds = mysqlSeconds(date)
-    yield* sql.unsafe(seconds.sql, [...seconds.params])
-    const [b] = yield* sql.unsafe<{ lo: number | string | null; hi: number | string | null }>(mysqlBounds)
-    if (b?.lo !== null && b?.lo !== undefined && b.hi !== null)
-      for (const step of mysqlSteps(date, windowMs, Number(b.lo), Number(b.hi), barSpanMs, tickers)) yield* sql.unsafe(step.sql, [...step.params])
-    yield* sql.unsafe(mysqlDropTemp)
-    const [r] = yield* sql.unsafe<{ n: number | string }>(`SELECT COUNT(*) AS n FROM \`${CONSOLIDATED}\` WHERE \`date\` = ?`, [date])
-    return Number(r!.n)
-  })
+export const consolidate =
+  (sql: MysqlClient.MysqlClient) =>
+  (date: string, windowMs: number, barSpanMs = 1000, tickers?: Tickers) =>
+    Effect.gen(function* () {
+      yield* sql.unsafe(deleteDate("mysql", CONSOLIDATED), [date])
+      yield* sql.unsafe(mysqlDropTemp) // a failed earlier attempt on this connection may have left them
+      const seconds = mysqlSeconds(date)
+      yield* sql.unsafe(seconds.sql, [...seconds.params])
+      const [b] = yield* sql.unsafe<{ lo: number | string | null; hi: number | string | null }>(mysqlBounds)
+      if (b?.lo !== null && b?.lo !== undefined && b.hi !== null)
+        for (const step of mysqlSteps(date, windowMs, Number(b.lo), Number(b.hi), barSpanMs, tickers))
+          yield* sql.unsafe(step.sql, [...step.params])
+      yield* sql.unsafe(mysqlDropTemp)
+      const [r] = yield* sql.unsafe<{ n: number | string }>(
+        `SELECT COUNT(*) AS n FROM \`${CONSOLIDATED}\` WHERE \`date\` = ?`,
+        [date]
+      )
+      return Number(r!.n)
+    })
 
 export const make = (options: MysqlSinkOptions) =>
   Effect.gen(function* () {
@@ -72,7 +79,10 @@ export const make = (options: MysqlSinkOptions) =>
     const alerts = yield* currentAlerts
     yield* Orphans.endMysql(sql)
     yield* migrate(sql)
-    const guard = StatementGuard.mysql(sql, yield* StatementGuard.mysqlFlavor(sql).pipe(Effect.mapError(sinkError("mysql", "version"))))
+    const guard = StatementGuard.mysql(
+      sql,
+      yield* StatementGuard.mysqlFlavor(sql).pipe(Effect.mapError(sinkError("mysql", "version")))
+    )
     const ops: SqlSink.SqlOps<unknown> = {
       transaction: (effect, bounds) => guard.transaction(effect, bounds),
       upsert: (feed, rows, date) =>
@@ -90,7 +100,11 @@ export const make = (options: MysqlSinkOptions) =>
             `SELECT \`rows\`, \`total\`, \`fingerprint\` FROM \`${CHECKPOINTS}\` WHERE \`feed\` = ? AND \`date\` = ?`,
             [feed, date]
           )
-          .pipe(Effect.map(([r]) => (r ? { rows: Number(r.rows), total: Number(r.total), fingerprint: r.fingerprint } : undefined))),
+          .pipe(
+            Effect.map(([r]) =>
+              r ? { rows: Number(r.rows), total: Number(r.total), fingerprint: r.fingerprint } : undefined
+            )
+          ),
       writeCheckpoint: (feed, date, cp) =>
         sql
           .unsafe(
@@ -101,11 +115,20 @@ export const make = (options: MysqlSinkOptions) =>
           .pipe(Effect.asVoid),
       consolidate: consolidate(sql),
       countDate: (table, date) =>
-        sql.unsafe<{ n: number | string }>(`SELECT COUNT(*) AS n FROM \`${table}\` WHERE \`date\` = ?`, [date]).pipe(Effect.map(([r]) => Number(r!.n)))
+        sql
+          .unsafe<{ n: number | string }>(`SELECT COUNT(*) AS n FROM \`${table}\` WHERE \`date\` = ?`, [date])
+          .pipe(Effect.map(([r]) => Number(r!.n)))
     }
     const sink: Sink = SqlSink.make(
       ops,
-      { name: "mysql", batchRows: options.batchRows, newsWindowMs: options.newsWindowMinutes * 60_000, barSpanMs: options.barSpanMs, tickers: options.tickers, ...SqlSink.timeouts(options) },
+      {
+        name: "mysql",
+        batchRows: options.batchRows,
+        newsWindowMs: options.newsWindowMinutes * 60_000,
+        barSpanMs: options.barSpanMs,
+        tickers: options.tickers,
+        ...SqlSink.timeouts(options)
+      },
       {
         reader,
         metrics: SinkMetrics.make("mysql", options.commitSlaS * 1000, alerts),

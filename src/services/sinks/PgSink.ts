@@ -37,26 +37,32 @@ export interface PgSinkOptions {
 
 /** Versioned migrations in one transaction (PostgreSQL DDL is transactional), serialized by an advisory lock. */
 export const migrate = (sql: PgClient.PgClient) =>
-  sql.withTransaction(
-    Effect.gen(function* () {
-      yield* sql.unsafe(`SELECT pg_advisory_xact_lock(7335150)`)
-      return yield* Migrations.migrate({
-        sink: "postgres",
-        dialect: "postgres",
-        run: (statement, params) => sql.unsafe<Record<string, unknown>>(statement, params as Array<unknown>)
+  sql
+    .withTransaction(
+      Effect.gen(function* () {
+        yield* sql.unsafe(`SELECT pg_advisory_xact_lock(7335150)`)
+        return yield* Migrations.migrate({
+          sink: "postgres",
+          dialect: "postgres",
+          run: (statement, params) => sql.unsafe<Record<string, unknown>>(statement, params as Array<unknown>)
+        })
       })
-    })
-  ).pipe(Effect.mapError(sinkError("postgres", "migrate")))
+    )
+    .pipe(Effect.mapError(sinkError("postgres", "migrate")))
 
 /** Rebuild the date's consolidated rows; the caller wraps it in a transaction. Returns the rows. */
-export const consolidate = (sql: PgClient.PgClient) => (date: string, windowMs: number, barSpanMs = 1000, tickers?: Tickers) =>
-  Effect.gen(function* () {
-    for (const setting of postgresSessionSettings) yield* sql.unsafe(setting)
-    yield* sql.unsafe(deleteDate("postgres", CONSOLIDATED), [date])
-    yield* sql.unsafe(postgresConsolidate(barSpanMs, tickers), [date, windowMs])
-    const [r] = yield* sql.unsafe<{ n: string }>(`SELECT count(*) AS n FROM "${CONSOLIDATED}" WHERE "date" = $1`, [date])
-    return Number(r!.n)
-  })
+export const consolidate =
+  (sql: PgClient.PgClient) =>
+  (date: string, windowMs: number, barSpanMs = 1000, tickers?: Tickers) =>
+    Effect.gen(function* () {
+      for (const setting of postgresSessionSettings) yield* sql.unsafe(setting)
+      yield* sql.unsafe(deleteDate("postgres", CONSOLIDATED), [date])
+      yield* sql.unsafe(postgresConsolidate(barSpanMs, tickers), [date, windowMs])
+      const [r] = yield* sql.unsafe<{ n: string }>(`SELECT count(*) AS n FROM "${CONSOLIDATED}" WHERE "date" = $1`, [
+        date
+      ])
+      return Number(r!.n)
+    })
 
 export const make = (options: PgSinkOptions) =>
   Effect.gen(function* () {
@@ -68,7 +74,8 @@ export const make = (options: PgSinkOptions) =>
     const guard = StatementGuard.postgres(sql)
     const ops: SqlSink.SqlOps<unknown> = {
       transaction: (effect, bounds) => guard.transaction(effect, bounds),
-      upsert: (feed, rows, date) => sql.unsafe(postgresUpsert(feed), postgresParams(feed, rows, date) as Array<unknown>).pipe(Effect.asVoid),
+      upsert: (feed, rows, date) =>
+        sql.unsafe(postgresUpsert(feed), postgresParams(feed, rows, date) as Array<unknown>).pipe(Effect.asVoid),
       deleteDate: (feed, date) => sql.unsafe(deleteDate("postgres", TABLES[feed]), [date]).pipe(Effect.asVoid),
       readCheckpoint: (feed, date) =>
         sql
@@ -76,7 +83,11 @@ export const make = (options: PgSinkOptions) =>
             `SELECT "rows", "total", "fingerprint" FROM "${CHECKPOINTS}" WHERE "feed" = $1 AND "date" = $2`,
             [feed, date]
           )
-          .pipe(Effect.map(([r]) => (r ? { rows: Number(r.rows), total: Number(r.total), fingerprint: r.fingerprint } : undefined))),
+          .pipe(
+            Effect.map(([r]) =>
+              r ? { rows: Number(r.rows), total: Number(r.total), fingerprint: r.fingerprint } : undefined
+            )
+          ),
       writeCheckpoint: (feed, date, cp) =>
         sql
           .unsafe(
@@ -87,11 +98,20 @@ export const make = (options: PgSinkOptions) =>
           .pipe(Effect.asVoid),
       consolidate: consolidate(sql),
       countDate: (table, date) =>
-        sql.unsafe<{ n: string }>(`SELECT count(*) AS n FROM "${table}" WHERE "date" = $1`, [date]).pipe(Effect.map(([r]) => Number(r!.n)))
+        sql
+          .unsafe<{ n: string }>(`SELECT count(*) AS n FROM "${table}" WHERE "date" = $1`, [date])
+          .pipe(Effect.map(([r]) => Number(r!.n)))
     }
     const sink: Sink = SqlSink.make(
       ops,
-      { name: "postgres", batchRows: options.batchRows, newsWindowMs: options.newsWindowMinutes * 60_000, barSpanMs: options.barSpanMs, tickers: options.tickers, ...SqlSink.timeouts(options) },
+      {
+        name: "postgres",
+        batchRows: options.batchRows,
+        newsWindowMs: options.newsWindowMinutes * 60_000,
+        barSpanMs: options.barSpanMs,
+        tickers: options.tickers,
+        ...SqlSink.timeouts(options)
+      },
       {
         reader,
         metrics: SinkMetrics.make("postgres", options.commitSlaS * 1000, alerts),

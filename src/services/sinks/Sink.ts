@@ -70,8 +70,14 @@ const describe = (e: unknown): string =>
   typeof e === "object" && e !== null && "message" in e ? String((e as { message: unknown }).message) : String(e)
 
 /** Wrap a foreign failure; a driver error's own message (the `cause` of an SqlError) is kept. */
-export const sinkError = (sink: string, operation: string) => (e: unknown): SinkError => {
-  if (e instanceof SinkError) return e
-  const cause = typeof e === "object" && e !== null && "cause" in e ? (e as { cause: unknown }).cause : undefined
-  return new SinkError({ sink, operation, message: cause === undefined ? describe(e) : `${describe(e)}: ${describe(cause)}` })
-}
+export const sinkError =
+  (sink: string, operation: string) =>
+  (e: unknown): SinkError => {
+    if (e instanceof SinkError) return e
+    const cause = typeof e === "object" && e !== null && "cause" in e ? (e as { cause: unknown }).cause : undefined
+    return new SinkError({
+      sink,
+      operation,
+      message: cause === undefined ? describe(e) : `${describe(e)}: ${describe(cause)}`
+    })
+  }

@@ -23,7 +23,9 @@ export interface SinkMetrics {
 }
 
 export const percentile = (sorted: ReadonlyArray<number>, p: number): number | null =>
-  sorted.length === 0 ? null : sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!
+  sorted.length === 0
+    ? null
+    : sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!
 
 export const make = (sink: string, slaMs: number, alerts: SinkAlertsService, window = 1024): SinkMetrics => {
   const latencies: Array<number> = []
@@ -40,7 +42,12 @@ export const make = (sink: string, slaMs: number, alerts: SinkAlertsService, win
         commits++
         rows += n
         return ms > slaMs
-          ? alerts.raise("sink_commit_sla", `${sink} commit took ${Math.round(ms)} ms (SLA ${slaMs} ms)`, { sink, ms, rows: n, ...context })
+          ? alerts.raise("sink_commit_sla", `${sink} commit took ${Math.round(ms)} ms (SLA ${slaMs} ms)`, {
+              sink,
+              ms,
+              rows: n,
+              ...context
+            })
           : Effect.void
       }),
     failure: Effect.sync(() => {

@@ -28,17 +28,29 @@ export interface SinkRouterService {
   readonly sinks: Effect.Effect<ReadonlyArray<SinkName>>
   readonly loadPartition: (feed: Feed, date: string, options?: LoadOptions) => Effect.Effect<void, SinkError>
   /** Upsert only `files` of the partition (Sink.loadFiles) into every sink, or only `options.sink`. */
-  readonly loadFiles: (feed: Feed, date: string, files: ReadonlyArray<string>, options?: { readonly sink?: SinkName }) => Effect.Effect<void, SinkError>
+  readonly loadFiles: (
+    feed: Feed,
+    date: string,
+    files: ReadonlyArray<string>,
+    options?: { readonly sink?: SinkName }
+  ) => Effect.Effect<void, SinkError>
   /** Rows of the view for the date (the same in every sink; the first sink's count is returned). */
-  readonly consolidate: (date: string, options?: ConsolidateOptions) => Effect.Effect<{ readonly rows: number; readonly bySink: Readonly<Record<string, number>> }, SinkError>
+  readonly consolidate: (
+    date: string,
+    options?: ConsolidateOptions
+  ) => Effect.Effect<{ readonly rows: number; readonly bySink: Readonly<Record<string, number>> }, SinkError>
   readonly metrics: Effect.Effect<Readonly<Record<string, MetricsSnapshot>>>
   /** The date's rows per table in each sink that counts (`Sink.counts`). */
-  readonly counts: (date: string) => Effect.Effect<Readonly<Record<string, Readonly<Record<string, number>>>>, SinkError>
+  readonly counts: (
+    date: string
+  ) => Effect.Effect<Readonly<Record<string, Readonly<Record<string, number>>>>, SinkError>
 }
 
 export class SinkRouter extends Context.Tag("spy/SinkRouter")<SinkRouter, SinkRouterService>() {}
 
-const firstFailure = <A>(results: ReadonlyArray<Either.Either<A, SinkError>>): Effect.Effect<ReadonlyArray<A>, SinkError> => {
+const firstFailure = <A>(
+  results: ReadonlyArray<Either.Either<A, SinkError>>
+): Effect.Effect<ReadonlyArray<A>, SinkError> => {
   const failed = results.find(Either.isLeft)
   return failed ? Effect.fail(failed.left) : Effect.succeed(results.map((r) => (r as Either.Right<SinkError, A>).right))
 }
@@ -47,7 +59,9 @@ export const make: Effect.Effect<SinkRouterService> = Effect.sync(() => {
   const registered = new Map<SinkName, Sink>()
 
   const fanOut = <A>(targets: ReadonlyArray<Sink>, f: (sink: Sink) => Effect.Effect<A, SinkError>) =>
-    Effect.forEach(targets, (sink) => Effect.either(f(sink)), { concurrency: "unbounded" }).pipe(Effect.flatMap(firstFailure))
+    Effect.forEach(targets, (sink) => Effect.either(f(sink)), { concurrency: "unbounded" }).pipe(
+      Effect.flatMap(firstFailure)
+    )
 
   const service: SinkRouterService = {
     register: (sink) =>
@@ -58,33 +72,54 @@ export const make: Effect.Effect<SinkRouterService> = Effect.sync(() => {
     sinks: Effect.sync(() => [...registered.keys()]),
     loadPartition: (feed, date, options) =>
       fanOut([...registered.values()], (sink) =>
-        sink.loadPartition(feed, date, options).pipe(Effect.withSpan("SinkRouter.loadPartition", { attributes: { sink: sink.name, feed, date } }))
+        sink
+          .loadPartition(feed, date, options)
+          .pipe(Effect.withSpan("SinkRouter.loadPartition", { attributes: { sink: sink.name, feed, date } }))
       ).pipe(Effect.asVoid),
     loadFiles: (feed, date, files, options = {}) =>
       Effect.gen(function* () {
         const targets = [...registered.values()].filter((s) => options.sink === undefined || s.name === options.sink)
         if (options.sink !== undefined && targets.length === 0)
-          return yield* new SinkError({ sink: options.sink, operation: "loadFiles", message: `sink ${options.sink} is not registered` })
+          return yield* new SinkError({
+            sink: options.sink,
+            operation: "loadFiles",
+            message: `sink ${options.sink} is not registered`
+          })
         yield* fanOut(targets, (sink) =>
-          sink.loadFiles(feed, date, files).pipe(Effect.withSpan("SinkRouter.loadFiles", { attributes: { sink: sink.name, feed, date, files: files.length } }))
+          sink.loadFiles(feed, date, files).pipe(
+            Effect.withSpan("SinkRouter.loadFiles", {
+              attributes: { sink: sink.name, feed, date, files: files.length }
+            })
+          )
         )
       }),
     consolidate: (date, options = {}) =>
       Effect.gen(function* () {
-        const targets = [...registered.values()].filter((s) => s.consolidate !== undefined && (options.sink === undefined || s.name === options.sink))
+        const targets = [...registered.values()].filter(
+          (s) => s.consolidate !== undefined && (options.sink === undefined || s.name === options.sink)
+        )
         if (options.sink !== undefined && targets.length === 0)
-          return yield* new SinkError({ sink: options.sink, operation: "consolidate", message: `sink ${options.sink} is not configured (sinks.enabled) or cannot consolidate` })
-        const counts = yield* fanOut(targets, (sink) => Effect.map(sink.consolidate!(date), (r) => [sink.name, r.rows] as const))
+          return yield* new SinkError({
+            sink: options.sink,
+            operation: "consolidate",
+            message: `sink ${options.sink} is not configured (sinks.enabled) or cannot consolidate`
+          })
+        const counts = yield* fanOut(targets, (sink) =>
+          Effect.map(sink.consolidate!(date), (r) => [sink.name, r.rows] as const)
+        )
         return { rows: counts[0]?.[1] ?? 0, bySink: Object.fromEntries(counts) }
       }),
     metrics: Effect.gen(function* () {
-      const entries = yield* Effect.forEach([...registered.values()], (s) => Effect.map(s.metrics, (m) => [s.name, m] as const))
+      const entries = yield* Effect.forEach([...registered.values()], (s) =>
+        Effect.map(s.metrics, (m) => [s.name, m] as const)
+      )
       return Object.fromEntries(entries)
     }),
     counts: (date) =>
-      fanOut([...registered.values()].filter((s) => s.counts !== undefined), (sink) => Effect.map(sink.counts!(date), (c) => [sink.name, c] as const)).pipe(
-        Effect.map((entries) => Object.fromEntries(entries))
-      )
+      fanOut(
+        [...registered.values()].filter((s) => s.counts !== undefined),
+        (sink) => Effect.map(sink.counts!(date), (c) => [sink.name, c] as const)
+      ).pipe(Effect.map((entries) => Object.fromEntries(entries)))
   }
   return service
 })
@@ -92,7 +127,9 @@ export const make: Effect.Effect<SinkRouterService> = Effect.sync(() => {
 export const layer: Layer.Layer<SinkRouter> = Layer.effect(SinkRouter, make)
 
 /** A sink as a layer: build it, register it for the layer's lifetime. */
-export const registerLayer = <E, R>(build: Effect.Effect<Sink, E, R>): Layer.Layer<never, E, Exclude<R, Scope.Scope> | SinkRouter> =>
+export const registerLayer = <E, R>(
+  build: Effect.Effect<Sink, E, R>
+): Layer.Layer<never, E, Exclude<R, Scope.Scope> | SinkRouter> =>
   Layer.scopedDiscard(
     Effect.gen(function* () {
       const router = yield* SinkRouter

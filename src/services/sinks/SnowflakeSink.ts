@@ -70,12 +70,15 @@ export const make = (options: SnowflakeSinkOptions) =>
       })
     const exec = (st: sf.Statement) => Effect.asVoid(query(st))
     const plain = (sqlText: string): sf.Statement => ({ sqlText, binds: [] })
-    yield* migrateWith({
-      sink: "snowflake",
-      bookkeeping: snowflakeBookkeeping,
-      statements: (m) => m.statements,
-      run: (sqlText, binds) => query({ sqlText, binds: binds as ReadonlyArray<string | number> })
-    }, SNOWFLAKE_MIGRATIONS)
+    yield* migrateWith(
+      {
+        sink: "snowflake",
+        bookkeeping: snowflakeBookkeeping,
+        statements: (m) => m.statements,
+        run: (sqlText, binds) => query({ sqlText, binds: binds as ReadonlyArray<string | number> })
+      },
+      SNOWFLAKE_MIGRATIONS
+    )
     yield* exec(plain(sf.createStage(options.stage))).pipe(Effect.mapError(sinkError("snowflake", "create stage")))
     const lock = yield* Effect.makeSemaphore(1)
     const metrics = SinkMetrics.make("snowflake", options.commitSlaS * 1000, yield* currentAlerts)
@@ -95,7 +98,12 @@ export const make = (options: SnowflakeSinkOptions) =>
         const subset = partitionSubset(options.root, feed, date, files)
         const start = yield* Clock.currentTimeMillis
         if (subset.length > 0) yield* inTransaction(sf.loadFilesPlan(feed, date, options.stage, subset))
-        yield* metrics.commit(subset.length, (yield* Clock.currentTimeMillis) - start, { sink: "snowflake", feed, date, files: subset.length })
+        yield* metrics.commit(subset.length, (yield* Clock.currentTimeMillis) - start, {
+          sink: "snowflake",
+          feed,
+          date,
+          files: subset.length
+        })
         return { rows: subset.length, written: subset.length }
       }).pipe(lock.withPermits(1), Effect.mapError(sinkError("snowflake", `load files ${feed} ${date}`)))
 
@@ -109,10 +117,16 @@ export const make = (options: SnowflakeSinkOptions) =>
     const consolidate = (date: string) =>
       Effect.gen(function* () {
         const start = yield* Clock.currentTimeMillis
-        yield* inTransaction(consolidated.consolidatePlan(date, options.newsWindowMinutes * 60_000, options.barSpanMs, options.tickers))
+        yield* inTransaction(
+          consolidated.consolidatePlan(date, options.newsWindowMinutes * 60_000, options.barSpanMs, options.tickers)
+        )
         const [row] = yield* query(consolidated.countRows(date))
         const rows = Number(row?.["N"] ?? 0)
-        yield* metrics.commit(rows, (yield* Clock.currentTimeMillis) - start, { sink: "snowflake", date, op: "consolidate" })
+        yield* metrics.commit(rows, (yield* Clock.currentTimeMillis) - start, {
+          sink: "snowflake",
+          date,
+          op: "consolidate"
+        })
         return { rows }
       }).pipe(lock.withPermits(1), Effect.mapError(sinkError("snowflake", `consolidate ${date}`)))
 
@@ -127,7 +141,9 @@ export const make = (options: SnowflakeSinkOptions) =>
           Effect.catchAllDefect((d) => Effect.fail(sinkError("snowflake", `load files ${feed} ${date}`)(d)))
         ),
       consolidate: (date) =>
-        Effect.suspend(() => consolidate(date)).pipe(Effect.catchAllDefect((d) => Effect.fail(sinkError("snowflake", `consolidate ${date}`)(d)))),
+        Effect.suspend(() => consolidate(date)).pipe(
+          Effect.catchAllDefect((d) => Effect.fail(sinkError("snowflake", `consolidate ${date}`)(d)))
+        ),
       metrics: metrics.snapshot
     }
     return sink

@@ -40,7 +40,12 @@ export interface SqlOps<E> {
   readonly readCheckpoint: (feed: Feed, date: string) => Effect.Effect<Checkpoint | undefined, E>
   readonly writeCheckpoint: (feed: Feed, date: string, cp: Checkpoint) => Effect.Effect<void, E>
   /** Delete the date's consolidated rows, insert them again (caller wraps in a transaction); returns rows. */
-  readonly consolidate: (date: string, windowMs: number, barSpanMs: number, tickers?: Tickers) => Effect.Effect<number, E>
+  readonly consolidate: (
+    date: string,
+    windowMs: number,
+    barSpanMs: number,
+    tickers?: Tickers
+  ) => Effect.Effect<number, E>
   /** Rows of `table` whose `date` is the date. */
   readonly countDate: (table: string, date: string) => Effect.Effect<number, E>
 }
@@ -63,7 +68,11 @@ export interface SqlSinkOptions {
 }
 
 /** The SqlSinkOptions bounds from a sink's settings in seconds (`sinks.<sink>.statement_timeout_s`, …). */
-export const timeouts = (o: { statementTimeoutS?: number | undefined; consolidateTimeoutS?: number | undefined; faultSleepConsolidateS?: number | undefined }) => ({
+export const timeouts = (o: {
+  statementTimeoutS?: number | undefined
+  consolidateTimeoutS?: number | undefined
+  faultSleepConsolidateS?: number | undefined
+}) => ({
   statementTimeoutMs: o.statementTimeoutS === undefined ? undefined : o.statementTimeoutS * 1000,
   consolidateTimeoutMs: o.consolidateTimeoutS === undefined ? undefined : o.consolidateTimeoutS * 1000,
   faultSleepConsolidateS: o.faultSleepConsolidateS
@@ -75,9 +84,12 @@ export const DEFAULT_CONSOLIDATE_TIMEOUT_MS = 600_000
 export const CLIENT_GRACE_MS = 5_000
 
 /** Capped exponential backoff with jitter after the cap, bounded to 8 retries (≈ 20 s in total). */
-export const defaultRetry: Schedule.Schedule<unknown, unknown> = cappedJittered("100 millis", "3 seconds").pipe(Schedule.intersect(Schedule.recurs(8)))
+export const defaultRetry: Schedule.Schedule<unknown, unknown> = cappedJittered("100 millis", "3 seconds").pipe(
+  Schedule.intersect(Schedule.recurs(8))
+)
 
-const isSqlError = (d: unknown): boolean => typeof d === "object" && d !== null && (d as { _tag?: unknown })._tag === "SqlError"
+const isSqlError = (d: unknown): boolean =>
+  typeof d === "object" && d !== null && (d as { _tag?: unknown })._tag === "SqlError"
 
 /** The load timeout of a transaction of `rows` rows: `statementTimeoutMs` per started `batchRows` (at least once). */
 export const loadTimeoutMs = (rows: number, batchRows: number, statementTimeoutMs: number): number =>
@@ -94,7 +106,11 @@ export const isRetryable = (e: unknown): boolean => {
   return ![1054, 1064, 1146, 1264, 1292, 1366, 1406, 1048, 1062].includes(Number(cause?.errno))
 }
 
-export const make = <E>(ops: SqlOps<E>, options: SqlSinkOptions, deps: { reader: LakeReaderService; metrics: SinkMetrics; throttle: Throttle }): Sink => {
+export const make = <E>(
+  ops: SqlOps<E>,
+  options: SqlSinkOptions,
+  deps: { reader: LakeReaderService; metrics: SinkMetrics; throttle: Throttle }
+): Sink => {
   const { reader, metrics, throttle } = deps
   const retry = options.retry ?? defaultRetry
   const name = options.name
@@ -106,7 +122,12 @@ export const make = <E>(ops: SqlOps<E>, options: SqlSinkOptions, deps: { reader:
    * client (an interruption: the guard cancels the statement on the server, then rolls back, so a
    * retry never starts beside a running attempt); throttled, retried; each failed attempt counted and logged.
    */
-  const commit = <A>(rows: number, context: Record<string, unknown>, effect: Effect.Effect<A, E>, guard: GuardOptions = { timeoutMs: loadTimeoutMs(rows, options.batchRows, statementTimeoutMs) }) =>
+  const commit = <A>(
+    rows: number,
+    context: Record<string, unknown>,
+    effect: Effect.Effect<A, E>,
+    guard: GuardOptions = { timeoutMs: loadTimeoutMs(rows, options.batchRows, statementTimeoutMs) }
+  ) =>
     throttle
       .run(
         rows,
@@ -116,20 +137,40 @@ export const make = <E>(ops: SqlOps<E>, options: SqlSinkOptions, deps: { reader:
           const a = yield* ops.transaction(effect, guard).pipe(
             // @effect/sql turns a failed COMMIT/ROLLBACK (dead connection) into a defect: make it a retryable failure
             Effect.catchSomeDefect((d) => (isSqlError(d) ? Option.some(Effect.fail(d as E)) : Option.none())),
-            Effect.timeoutFail({ duration: limit, onTimeout: () => new Error(`transaction timed out after ${limit / 1000} s (cancelled on the server, rolled back)`) })
+            Effect.timeoutFail({
+              duration: limit,
+              onTimeout: () =>
+                new Error(`transaction timed out after ${limit / 1000} s (cancelled on the server, rolled back)`)
+            })
           )
           yield* metrics.commit(rows, (yield* Clock.currentTimeMillis) - start, context)
           return a
-        }).pipe(Inflight.track(`${name} ${Object.entries(context).map(([k, v]) => (k === "sink" ? "" : `${k}=${String(v)}`)).filter((x) => x !== "").join(" ")}`))
+        }).pipe(
+          Inflight.track(
+            `${name} ${Object.entries(context)
+              .map(([k, v]) => (k === "sink" ? "" : `${k}=${String(v)}`))
+              .filter((x) => x !== "")
+              .join(" ")}`
+          )
+        )
       )
       .pipe(
-        Effect.tapError((e) => Effect.zipRight(metrics.failure, Effect.logWarning(`${name} transaction failed: ${sinkError(name, "commit")(e).message.slice(0, 300)}`).pipe(Effect.annotateLogs(context)))),
+        Effect.tapError((e) =>
+          Effect.zipRight(
+            metrics.failure,
+            Effect.logWarning(`${name} transaction failed: ${sinkError(name, "commit")(e).message.slice(0, 300)}`).pipe(
+              Effect.annotateLogs(context)
+            )
+          )
+        ),
         Effect.retry({ schedule: retry, while: isRetryable })
       )
 
   /** Reject a malformed date before touching anything. */
-  const validDate = (date: string, operation: string) => <A, R>(effect: Effect.Effect<A, SinkError, R>) =>
-    Effect.zipRight(Effect.try({ try: () => assertDate(date), catch: sinkError(name, operation) }), effect)
+  const validDate =
+    (date: string, operation: string) =>
+    <A, R>(effect: Effect.Effect<A, SinkError, R>) =>
+      Effect.zipRight(Effect.try({ try: () => assertDate(date), catch: sinkError(name, operation) }), effect)
 
   const loadPartition = (feed: Feed, date: string, overwrite: boolean) =>
     Effect.gen(function* () {
@@ -137,26 +178,35 @@ export const make = <E>(ops: SqlOps<E>, options: SqlSinkOptions, deps: { reader:
       const { total, fingerprint } = partition
       const context = { sink: name, feed, date }
       if (overwrite) {
-        yield* commit(total, context, Effect.gen(function* () {
-          yield* ops.deleteDate(feed, date)
-          for (let offset = 0; offset < total; offset += options.batchRows) {
-            yield* ops.upsert(feed, yield* Effect.orDie(partition.page(offset, options.batchRows)), date)
-          }
-          yield* ops.writeCheckpoint(feed, date, { rows: total, total, fingerprint })
-        }))
+        yield* commit(
+          total,
+          context,
+          Effect.gen(function* () {
+            yield* ops.deleteDate(feed, date)
+            for (let offset = 0; offset < total; offset += options.batchRows) {
+              yield* ops.upsert(feed, yield* Effect.orDie(partition.page(offset, options.batchRows)), date)
+            }
+            yield* ops.writeCheckpoint(feed, date, { rows: total, total, fingerprint })
+          })
+        )
         return { rows: total, written: total } satisfies LoadResult
       }
       const checkpoint = yield* ops.readCheckpoint(feed, date).pipe(Effect.retry(retry))
       let offset = checkpoint && checkpoint.fingerprint === fingerprint ? Math.min(checkpoint.rows, total) : 0
-      if (checkpoint && checkpoint.fingerprint === fingerprint && offset >= total) return { rows: total, written: 0 } satisfies LoadResult
+      if (checkpoint && checkpoint.fingerprint === fingerprint && offset >= total)
+        return { rows: total, written: 0 } satisfies LoadResult
       const first = offset
       do {
         const rows = yield* Effect.orDie(partition.page(offset, options.batchRows))
         const end = offset + rows.length
-        yield* commit(rows.length, { ...context, offset }, Effect.zipRight(
-          rows.length > 0 ? ops.upsert(feed, rows, date) : Effect.void,
-          ops.writeCheckpoint(feed, date, { rows: end, total, fingerprint })
-        ))
+        yield* commit(
+          rows.length,
+          { ...context, offset },
+          Effect.zipRight(
+            rows.length > 0 ? ops.upsert(feed, rows, date) : Effect.void,
+            ops.writeCheckpoint(feed, date, { rows: end, total, fingerprint })
+          )
+        )
         offset = end
       } while (offset < total)
       return { rows: total, written: total - first } satisfies LoadResult
@@ -191,10 +241,15 @@ export const make = <E>(ops: SqlOps<E>, options: SqlSinkOptions, deps: { reader:
     loadPartition: (feed, date, opts = {}) => loadPartition(feed, date, opts.overwrite === true),
     loadFiles,
     consolidate: (date) =>
-      commit(0, { sink: name, date, op: "consolidate" }, Effect.suspend(() => ops.consolidate(date, options.newsWindowMs, options.barSpanMs ?? 1000, options.tickers)), {
-        timeoutMs: options.consolidateTimeoutMs ?? DEFAULT_CONSOLIDATE_TIMEOUT_MS,
-        faultSleepS: options.faultSleepConsolidateS
-      }).pipe(
+      commit(
+        0,
+        { sink: name, date, op: "consolidate" },
+        Effect.suspend(() => ops.consolidate(date, options.newsWindowMs, options.barSpanMs ?? 1000, options.tickers)),
+        {
+          timeoutMs: options.consolidateTimeoutMs ?? DEFAULT_CONSOLIDATE_TIMEOUT_MS,
+          faultSleepS: options.faultSleepConsolidateS
+        }
+      ).pipe(
         Effect.map((rows) => ({ rows })),
         Effect.mapError(sinkError(name, `consolidate ${date}`)),
         validDate(date, `consolidate ${date}`),
@@ -202,7 +257,9 @@ export const make = <E>(ops: SqlOps<E>, options: SqlSinkOptions, deps: { reader:
       ),
     metrics: metrics.snapshot,
     counts: (date) =>
-      Effect.forEach([...Object.values(TABLES), CONSOLIDATED], (table) => Effect.map(ops.countDate(table, date), (n) => [table, n] as const)).pipe(
+      Effect.forEach([...Object.values(TABLES), CONSOLIDATED], (table) =>
+        Effect.map(ops.countDate(table, date), (n) => [table, n] as const)
+      ).pipe(
         Effect.map((entries) => Object.fromEntries(entries)),
         Effect.mapError(sinkError(name, `counts ${date}`)),
         validDate(date, `counts ${date}`)

@@ -33,7 +33,11 @@ const glob = (root: string, feed: Feed) => path.resolve(root, "raw", feed, "date
  */
 const selectList = (feed: Feed) =>
   sinkColumns(feed)
-    .map((c) => (c.type === "TIMESTAMP" ? `epoch_ms(CAST(x.${q(c.fromMs!)} AS BIGINT))::TIMESTAMPTZ AS ${q(c.name)}` : `x.${q(c.name)}`))
+    .map((c) =>
+      c.type === "TIMESTAMP"
+        ? `epoch_ms(CAST(x.${q(c.fromMs!)} AS BIGINT))::TIMESTAMPTZ AS ${q(c.name)}`
+        : `x.${q(c.name)}`
+    )
     .join(", ")
 
 export const lakeViewSql = (root: string, feed: Feed): string => {
@@ -49,7 +53,10 @@ export const partitionSource = (feed: Feed, date: string, files: ReadonlyArray<s
   return `(SELECT ${cols} FROM read_parquet(${list}, union_by_name = true) AS x)`
 }
 
-const emptyList = (feed: Feed) => sinkColumns(feed).map((c) => `NULL::${sqlType("duckdb", c.type, false)} AS ${q(c.name)}`).join(", ")
+const emptyList = (feed: Feed) =>
+  sinkColumns(feed)
+    .map((c) => `NULL::${sqlType("duckdb", c.type, false)} AS ${q(c.name)}`)
+    .join(", ")
 
 export const emptyViewSql = (feed: Feed): string =>
   `CREATE OR REPLACE VIEW ${q(TABLES[feed])} AS SELECT ${emptyList(feed)} WHERE false`
@@ -59,7 +66,8 @@ export const hasFiles = async (root: string, feed: Feed): Promise<boolean> => {
   const base = path.join(root, "raw", feed)
   for (const dir of await fs.readdir(base).catch(() => [] as Array<string>)) {
     if (!dir.startsWith("date=")) continue
-    if ((await fs.readdir(path.join(base, dir)).catch(() => [] as Array<string>)).some((n) => n.endsWith(".parquet"))) return true
+    if ((await fs.readdir(path.join(base, dir)).catch(() => [] as Array<string>)).some((n) => n.endsWith(".parquet")))
+      return true
   }
   return false
 }
@@ -69,9 +77,9 @@ export const VIEW_FEEDS: ReadonlyArray<Feed> = ["spy", "options", "vix"]
 export const isView = (feed: Feed): boolean => VIEW_FEEDS.includes(feed)
 
 const tableType = async (c: DuckDBConnection, name: string): Promise<string | undefined> =>
-  (await c.runAndReadAll(`SELECT table_type AS t FROM information_schema.tables WHERE table_name = ${sqlString(name)}`)).getRowObjectsJS()[0]?.["t"] as
-    | string
-    | undefined
+  (
+    await c.runAndReadAll(`SELECT table_type AS t FROM information_schema.tables WHERE table_name = ${sqlString(name)}`)
+  ).getRowObjectsJS()[0]?.["t"] as string | undefined
 
 export interface LakeViews {
   /** Make the view of `feed` (one of VIEW_FEEDS) read the lake once it has files (idempotent; concurrent callers share one CREATE). */
@@ -110,7 +118,10 @@ export const install = async (c: DuckDBConnection, root: string): Promise<LakeVi
  * Back to tables (`storage: tables`) after the views: drop each view, create the table and its
  * indexes again, and forget its checkpoints so the next loads fill it.
  */
-export const uninstall = async (c: DuckDBConnection, createTable: (feed: Feed) => ReadonlyArray<string>): Promise<void> => {
+export const uninstall = async (
+  c: DuckDBConnection,
+  createTable: (feed: Feed) => ReadonlyArray<string>
+): Promise<void> => {
   for (const feed of FEEDS) {
     if ((await tableType(c, TABLES[feed])) !== "VIEW") continue
     await c.run(`DROP VIEW ${q(TABLES[feed])}`)
@@ -123,4 +134,10 @@ export const uninstall = async (c: DuckDBConnection, createTable: (feed: Feed) =
 export const countFiles = async (c: DuckDBConnection, files: ReadonlyArray<string>): Promise<number> =>
   files.length === 0
     ? 0
-    : Number((await c.runAndReadAll(`SELECT count(*)::DOUBLE AS v FROM read_parquet([${files.map(sqlString).join(", ")}], union_by_name = true)`)).getRowsJS()[0]?.[0] ?? 0)
+    : Number(
+        (
+          await c.runAndReadAll(
+            `SELECT count(*)::DOUBLE AS v FROM read_parquet([${files.map(sqlString).join(", ")}], union_by_name = true)`
+          )
+        ).getRowsJS()[0]?.[0] ?? 0
+      )

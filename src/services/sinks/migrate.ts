@@ -4,14 +4,24 @@
  * refuses a database migrated by a newer build. One log line per applied migration.
  */
 import { Effect } from "effect"
-import { bookkeepingFor, type Migration, type MigrationBookkeeping, MIGRATIONS, plan, type Versioned } from "../../sql/migrations.js"
+import {
+  bookkeepingFor,
+  type Migration,
+  type MigrationBookkeeping,
+  MIGRATIONS,
+  plan,
+  type Versioned
+} from "../../sql/migrations.js"
 import type { Dialect } from "../../sql/tables.js"
 import { SinkError, sinkError } from "./Sink.js"
 
 export interface MigrationDriver<E> {
   readonly sink: string
   readonly dialect: Dialect
-  readonly run: (sql: string, params: ReadonlyArray<unknown>) => Effect.Effect<ReadonlyArray<Record<string, unknown>>, E>
+  readonly run: (
+    sql: string,
+    params: ReadonlyArray<unknown>
+  ) => Effect.Effect<ReadonlyArray<Record<string, unknown>>, E>
   /** An error a statement may end with when its object already exists (MySQL: duplicate index name). */
   readonly alreadyExists?: (e: E) => boolean
 }
@@ -23,10 +33,19 @@ export interface BookkeptDriver<E, M extends Versioned> extends Omit<MigrationDr
 }
 
 /** The versions applied by this call (empty when the database was up to date). */
-export const migrate = <E>(driver: MigrationDriver<E>, migrations: ReadonlyArray<Migration> = MIGRATIONS): Effect.Effect<ReadonlyArray<number>, SinkError> =>
-  migrateWith({ ...driver, bookkeeping: bookkeepingFor(driver.dialect), statements: (m) => m.statements(driver.dialect) }, migrations)
+export const migrate = <E>(
+  driver: MigrationDriver<E>,
+  migrations: ReadonlyArray<Migration> = MIGRATIONS
+): Effect.Effect<ReadonlyArray<number>, SinkError> =>
+  migrateWith(
+    { ...driver, bookkeeping: bookkeepingFor(driver.dialect), statements: (m) => m.statements(driver.dialect) },
+    migrations
+  )
 
-export const migrateWith = <E, M extends Versioned>(driver: BookkeptDriver<E, M>, migrations: ReadonlyArray<M>): Effect.Effect<ReadonlyArray<number>, SinkError> =>
+export const migrateWith = <E, M extends Versioned>(
+  driver: BookkeptDriver<E, M>,
+  migrations: ReadonlyArray<M>
+): Effect.Effect<ReadonlyArray<number>, SinkError> =>
   Effect.gen(function* () {
     const { bookkeeping, run } = driver
     yield* run(bookkeeping.createTable, [])
@@ -44,7 +63,9 @@ export const migrateWith = <E, M extends Versioned>(driver: BookkeptDriver<E, M>
     for (const m of next.pending) {
       for (const statement of driver.statements(m)) {
         const tolerate = driver.alreadyExists
-        yield* tolerate ? run(statement, []).pipe(Effect.catchIf(tolerate, () => Effect.succeed([]))) : run(statement, [])
+        yield* tolerate
+          ? run(statement, []).pipe(Effect.catchIf(tolerate, () => Effect.succeed([])))
+          : run(statement, [])
       }
       const record = bookkeeping.record(m)
       yield* run(record.sql, record.params)

@@ -26,7 +26,11 @@ export interface Session {
 }
 
 /** The sessions to end: tagged, on this host, naming a dead pid (`alive` injectable for tests). */
-export const orphansOf = (sessions: ReadonlyArray<Session>, alive: (pid: number) => boolean = isAlive, host: string = os.hostname()): ReadonlyArray<Session> => {
+export const orphansOf = (
+  sessions: ReadonlyArray<Session>,
+  alive: (pid: number) => boolean = isAlive,
+  host: string = os.hostname()
+): ReadonlyArray<Session> => {
   const ownHost = parseTag(sessionTag(1, host))!.host
   return sessions.filter((s) => {
     const t = parseTag(s.tag)
@@ -34,19 +38,29 @@ export const orphansOf = (sessions: ReadonlyArray<Session>, alive: (pid: number)
   })
 }
 
-const describe = (s: Session) => `session ${s.id} of ${s.tag} (dead process): ${s.query.replace(/\s+/g, " ").slice(0, 120)}`
+const describe = (s: Session) =>
+  `session ${s.id} of ${s.tag} (dead process): ${s.query.replace(/\s+/g, " ").slice(0, 120)}`
 
 /** Poll `remaining` until it is empty (every 200 ms, at most 15 s). */
 const untilGone = (remaining: Effect.Effect<number, unknown>) =>
   remaining.pipe(
-    Effect.filterOrFail((n) => n === 0, (n) => n),
+    Effect.filterOrFail(
+      (n) => n === 0,
+      (n) => n
+    ),
     Effect.retry(Schedule.spaced("200 millis").pipe(Schedule.upTo("15 seconds"))),
-    Effect.catchAll((n) => Effect.logWarning(`${typeof n === "number" ? n : "some"} orphaned session(s) still on the server 15 s after being ended (rolling back?)`))
+    Effect.catchAll((n) =>
+      Effect.logWarning(
+        `${typeof n === "number" ? n : "some"} orphaned session(s) still on the server 15 s after being ended (rolling back?)`
+      )
+    )
   )
 
 /** A failure to look or to end (privileges) is logged, never fatal: the sink still starts. */
 const bestEffort = (engine: string) => (effect: Effect.Effect<number, unknown>) =>
-  Effect.catchAll(effect, (e) => Effect.as(Effect.logWarning(`${engine}: could not end orphaned sessions of earlier runs (privileges?)`, e), 0))
+  Effect.catchAll(effect, (e) =>
+    Effect.as(Effect.logWarning(`${engine}: could not end orphaned sessions of earlier runs (privileges?)`, e), 0)
+  )
 
 export const endPostgres = (sql: PgClient.PgClient): Effect.Effect<number> =>
   Effect.gen(function* () {
@@ -61,7 +75,12 @@ export const endPostgres = (sql: PgClient.PgClient): Effect.Effect<number> =>
     }
     if (orphans.length > 0)
       yield* untilGone(
-        Effect.map(sql.unsafe<{ n: string }>(`SELECT count(*) AS n FROM pg_stat_activity WHERE pid = ANY($1::int[])`, [orphans.map((o) => o.id)]), ([r]) => Number(r!.n))
+        Effect.map(
+          sql.unsafe<{ n: string }>(`SELECT count(*) AS n FROM pg_stat_activity WHERE pid = ANY($1::int[])`, [
+            orphans.map((o) => o.id)
+          ]),
+          ([r]) => Number(r!.n)
+        )
       )
     return orphans.length
   }).pipe(bestEffort("postgres"))
@@ -78,13 +97,17 @@ export const endMysql = (sql: MysqlClient.MysqlClient): Effect.Effect<number> =>
     const orphans = orphansOf(sessions)
     for (const o of orphans) {
       // the connection's client is gone: end the connection (its transaction rolls back)
-      yield* sql.unsafe(`KILL ${o.id}`).pipe(Effect.catchAll((e) => Effect.logWarning(`mysql: KILL ${o.id} failed (already gone?)`, e)))
+      yield* sql
+        .unsafe(`KILL ${o.id}`)
+        .pipe(Effect.catchAll((e) => Effect.logWarning(`mysql: KILL ${o.id} failed (already gone?)`, e)))
       yield* Effect.logWarning(`mysql: ended ${describe(o)}`)
     }
     if (orphans.length > 0)
       yield* untilGone(
         Effect.map(
-          sql.unsafe<{ n: number | string }>(`SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE ID IN (${orphans.map((o) => o.id).join(",")})`),
+          sql.unsafe<{ n: number | string }>(
+            `SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE ID IN (${orphans.map((o) => o.id).join(",")})`
+          ),
           ([r]) => Number(r!.n)
         )
       )

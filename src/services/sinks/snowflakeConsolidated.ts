@@ -18,18 +18,32 @@ export const createConsolidatedTable = (): string =>
 
 const col = (alias: string, name: string) => `${alias}.${id(name)}`
 const ws = col("o", "window_start_ms")
-const bar = (alias: string) => ["window_start_ms", "open", "high", "low", "close", "volume", "vwap"].map((c) => col(alias, c))
+const bar = (alias: string) =>
+  ["window_start_ms", "open", "high", "low", "close", "volume", "vwap"].map((c) => col(alias, c))
 const asOf = (name: string, from: string, left: string, right: string) =>
   `${name} AS (SELECT secs.T, x.* FROM secs ASOF JOIN ${from} x MATCH_CONDITION (secs.${left} >= x.${id(right)}))`
 
 /** The SELECT list in `consolidatedColumns` order. */
 const selectList = (spanMs: number): string =>
   [
-    col("o", "date"), col("o", "ticker"), "k.F0", "k.F1", "k.F2", "k.F3", `${col("c", "ticker")} IS NOT NULL`, ws, col("o", "window_start"),
+    col("o", "date"),
+    col("o", "ticker"),
+    "k.F0",
+    "k.F1",
+    "k.F2",
+    "k.F3",
+    `${col("c", "ticker")} IS NOT NULL`,
+    ws,
+    col("o", "window_start"),
     ...["open", "high", "low", "close", "volume", "vwap", "transactions"].map((c) => col("o", c)),
-    ...bar("s"), `${ws} - ${col("s", "window_start_ms")}`,
-    col("v", "close"), col("v", "window_start_ms"), `${ws} - ${col("v", "window_start_ms")}`,
-    "COALESCE(n.CUM, 0) - COALESCE(n0.CUM, 0)", col("n", "title"), col("n", "spy_sentiment"),
+    ...bar("s"),
+    `${ws} - ${col("s", "window_start_ms")}`,
+    col("v", "close"),
+    col("v", "window_start_ms"),
+    `${ws} - ${col("v", "window_start_ms")}`,
+    "COALESCE(n.CUM, 0) - COALESCE(n0.CUM, 0)",
+    col("n", "title"),
+    col("n", "spy_sentiment"),
     `CAST(${ws} + ${spanMs} - ${col("n", "published_utc_ms")} AS FLOAT) / 1000`
   ].join(",\n  ")
 
@@ -38,7 +52,12 @@ const selectList = (spanMs: number): string =>
  * end (start + `barSpanMs`): news counts and the latest article are as of then (TN, T0 = TN − window);
  * SPY and VIX as of the bar's start, whose bars end with it.
  */
-export const consolidateInsert = (date: string, windowMs: number, barSpanMs = 1000, tickers: Tickers = DEFAULT_TICKERS): Statement => {
+export const consolidateInsert = (
+  date: string,
+  windowMs: number,
+  barSpanMs = 1000,
+  tickers: Tickers = DEFAULT_TICKERS
+): Statement => {
   const d = assertDate(date)
   const span = Math.trunc(barSpanMs)
   const t = `t.${id("ticker")}`
@@ -74,7 +93,12 @@ LEFT JOIN ${id("option_contracts")} c ON ${col("c", "as_of")} = ? AND ${col("c",
 }
 
 /** One transaction: the date's rows replaced; then `countRows` reads how many there are. */
-export const consolidatePlan = (date: string, windowMs: number, barSpanMs = 1000, tickers: Tickers = DEFAULT_TICKERS): ReadonlyArray<Statement> => [
+export const consolidatePlan = (
+  date: string,
+  windowMs: number,
+  barSpanMs = 1000,
+  tickers: Tickers = DEFAULT_TICKERS
+): ReadonlyArray<Statement> => [
   { sqlText: "BEGIN", binds: [] },
   { sqlText: `DELETE FROM ${id(CONSOLIDATED)} WHERE ${id("date")} = ?`, binds: [assertDate(date)] },
   consolidateInsert(date, windowMs, barSpanMs, tickers),

@@ -16,7 +16,11 @@ export interface SnowflakeMigration extends Versioned {
 const nameOf = (version: number): string => MIGRATIONS.find((m) => m.version === version)!.name
 
 export const SNOWFLAKE_MIGRATIONS: ReadonlyArray<SnowflakeMigration> = [
-  { version: 1, name: nameOf(1), statements: [...FEEDS.map(sf.createTable), createConsolidatedTable(), sf.createCheckpoints()] }
+  {
+    version: 1,
+    name: nameOf(1),
+    statements: [...FEEDS.map(sf.createTable), createConsolidatedTable(), sf.createCheckpoints()]
+  }
 ]
 
 const table = sf.id("schema_migrations")
@@ -26,7 +30,8 @@ export const snowflakeBookkeeping: MigrationBookkeeping = {
   selectVersions: `SELECT "VERSION" AS "V" FROM ${table}`,
   // MERGE: a row written meanwhile by a concurrent starter is kept
   record: (m) => ({
-    sql: `MERGE INTO ${table} t USING (SELECT ? AS "V", ? AS "N") s ON t."VERSION" = s."V" ` +
+    sql:
+      `MERGE INTO ${table} t USING (SELECT ? AS "V", ? AS "N") s ON t."VERSION" = s."V" ` +
       `WHEN NOT MATCHED THEN INSERT ("VERSION", "NAME", "APPLIED_AT") VALUES (s."V", s."N", CURRENT_TIMESTAMP())`,
     params: [m.version, m.name]
   })

@@ -22,45 +22,62 @@ export interface Statement {
 
 export const id = (name: string) => `"${name.toUpperCase()}"`
 export const typeOf = (c: SinkColumn): string =>
-  ({ BIGINT: "NUMBER(38,0)", DOUBLE: "FLOAT", VARCHAR: "VARCHAR", BOOLEAN: "BOOLEAN", TIMESTAMP: "TIMESTAMP_TZ", DATE: "VARCHAR(10)" })[c.type]
+  ({
+    BIGINT: "NUMBER(38,0)",
+    DOUBLE: "FLOAT",
+    VARCHAR: "VARCHAR",
+    BOOLEAN: "BOOLEAN",
+    TIMESTAMP: "TIMESTAMP_TZ",
+    DATE: "VARCHAR(10)"
+  })[c.type]
 
 export const stageName = (stage: string): string => {
-  if (!/^[A-Za-z_][A-Za-z0-9_$]{0,254}$/.test(stage)) throw new Error(`invalid Snowflake stage name: ${JSON.stringify(stage)}`)
+  if (!/^[A-Za-z_][A-Za-z0-9_$]{0,254}$/.test(stage))
+    throw new Error(`invalid Snowflake stage name: ${JSON.stringify(stage)}`)
   return id(stage)
 }
 
 export const createTable = (feed: Feed): string =>
-  `CREATE TABLE IF NOT EXISTS ${id(TABLES[feed])} (${sinkColumns(feed).map((c) => `${id(c.name)} ${typeOf(c)}`).join(", ")}, ` +
-  `PRIMARY KEY (${SCHEMAS[feed].key.map(id).join(", ")}))`
+  `CREATE TABLE IF NOT EXISTS ${id(TABLES[feed])} (${sinkColumns(feed)
+    .map((c) => `${id(c.name)} ${typeOf(c)}`)
+    .join(", ")}, ` + `PRIMARY KEY (${SCHEMAS[feed].key.map(id).join(", ")}))`
 
 export const createCheckpoints = (): string =>
   `CREATE TABLE IF NOT EXISTS ${id(CHECKPOINTS)} (${checkpointColumns.map((c) => `${id(c.name)} ${typeOf(c)}`).join(", ")}, PRIMARY KEY ("FEED", "DATE"))`
 
-export const createStage = (stage: string): string => `CREATE STAGE IF NOT EXISTS ${stageName(stage)} FILE_FORMAT = (TYPE = PARQUET)`
+export const createStage = (stage: string): string =>
+  `CREATE STAGE IF NOT EXISTS ${stageName(stage)} FILE_FORMAT = (TYPE = PARQUET)`
 
-export const stagePath = (stage: string, feed: Feed, date: string): string => `@${stageName(stage)}/raw/${feed}/date=${assertDate(date)}/`
+export const stagePath = (stage: string, feed: Feed, date: string): string =>
+  `@${stageName(stage)}/raw/${feed}/date=${assertDate(date)}/`
 
 const putTo = (localFile: string, target: string): string => {
-  if (!localFile.startsWith("/") || /['\\\n\r]/.test(localFile)) throw new Error(`unsupported file path for PUT: ${JSON.stringify(localFile)}`)
+  if (!localFile.startsWith("/") || /['\\\n\r]/.test(localFile))
+    throw new Error(`unsupported file path for PUT: ${JSON.stringify(localFile)}`)
   return `PUT 'file://${localFile}' ${target} AUTO_COMPRESS = FALSE OVERWRITE = TRUE`
 }
 
-export const put = (localFile: string, stage: string, feed: Feed, date: string): string => putTo(localFile, stagePath(stage, feed, date))
+export const put = (localFile: string, stage: string, feed: Feed, date: string): string =>
+  putTo(localFile, stagePath(stage, feed, date))
 
 /** Where incremental loads stage their files (never the lake path `raw/…`). */
-export const liveStagePath = (stage: string, feed: Feed, date: string): string => `@${stageName(stage)}/live/${feed}/date=${assertDate(date)}/`
+export const liveStagePath = (stage: string, feed: Feed, date: string): string =>
+  `@${stageName(stage)}/live/${feed}/date=${assertDate(date)}/`
 
-export const putLive = (localFile: string, stage: string, feed: Feed, date: string): string => putTo(localFile, liveStagePath(stage, feed, date))
+export const putLive = (localFile: string, stage: string, feed: Feed, date: string): string =>
+  putTo(localFile, liveStagePath(stage, feed, date))
 
 const fileName = (localFile: string): string => {
   const name = localFile.slice(localFile.lastIndexOf("/") + 1)
-  if (!/^[A-Za-z0-9_.-]+\.parquet$/.test(name)) throw new Error(`unsupported file name for COPY: ${JSON.stringify(name)}`)
+  if (!/^[A-Za-z0-9_.-]+\.parquet$/.test(name))
+    throw new Error(`unsupported file name for COPY: ${JSON.stringify(name)}`)
   return name
 }
 
 const loadTable = (feed: Feed) => id(`${TABLES[feed]}_load`)
 
-export const createLoadTable = (feed: Feed): string => `CREATE OR REPLACE TEMPORARY TABLE ${loadTable(feed)} LIKE ${id(TABLES[feed])}`
+export const createLoadTable = (feed: Feed): string =>
+  `CREATE OR REPLACE TEMPORARY TABLE ${loadTable(feed)} LIKE ${id(TABLES[feed])}`
 
 export const copyInto = (feed: Feed, stage: string, date: string): string =>
   `COPY INTO ${loadTable(feed)} FROM ${stagePath(stage, feed, date)} FILE_FORMAT = (TYPE = PARQUET) MATCH_BY_COLUMN_NAME = CASE_INSENSITIVE ON_ERROR = ABORT_STATEMENT`
@@ -121,7 +138,12 @@ export const loadPlan = (
 }
 
 /** The statements of an incremental load of some files of a partition, in order (see the header). */
-export const loadFilesPlan = (feed: Feed, date: string, stage: string, files: ReadonlyArray<string>): ReadonlyArray<Statement> => {
+export const loadFilesPlan = (
+  feed: Feed,
+  date: string,
+  stage: string,
+  files: ReadonlyArray<string>
+): ReadonlyArray<Statement> => {
   if (files.length === 0) return []
   const s = (sqlText: string): Statement => ({ sqlText, binds: [] })
   return [

@@ -25,7 +25,8 @@ import * as os from "node:os"
 export const TAG_PREFIX = "spy-options"
 
 /** This process's session tag (PostgreSQL keeps 63 bytes of application_name: the host is cut to fit). */
-export const sessionTag = (pid: number = process.pid, host: string = os.hostname()): string => `${TAG_PREFIX}:${host.slice(0, 40)}:${pid}`
+export const sessionTag = (pid: number = process.pid, host: string = os.hostname()): string =>
+  `${TAG_PREFIX}:${host.slice(0, 40)}:${pid}`
 
 /** The host and pid a session tag names, or undefined for anything else. */
 export const parseTag = (tag: string): { readonly host: string; readonly pid: number } | undefined => {
@@ -43,20 +44,33 @@ export interface GuardOptions {
 export interface StatementGuard {
   readonly engine: "postgres" | "mysql" | "mariadb"
   /** `effect` as one transaction bounded on the server; an interruption cancels the running statement on the server, then rolls back. */
-  readonly transaction: <A, E>(effect: Effect.Effect<A, E>, options: GuardOptions) => Effect.Effect<A, E | SqlError.SqlError>
+  readonly transaction: <A, E>(
+    effect: Effect.Effect<A, E>,
+    options: GuardOptions
+  ) => Effect.Effect<A, E | SqlError.SqlError>
 }
 
 /** Run on a pooled connection of its own even inside a transaction (the cancel must not queue behind the statement it cancels). */
 const outsideTransaction = <A, E>(effect: Effect.Effect<A, E>): Effect.Effect<A, E> =>
-  Effect.mapInputContext(effect, (ctx: Context.Context<never>) => Context.omit(SqlClient.TransactionConnection)(ctx) as Context.Context<never>)
+  Effect.mapInputContext(
+    effect,
+    (ctx: Context.Context<never>) => Context.omit(SqlClient.TransactionConnection)(ctx) as Context.Context<never>
+  )
 
 /** Cancel `session`'s running statement from another connection; logged, best effort, at most 5 s. */
 const cancelOnInterrupt = (engine: string, session: number, statement: Effect.Effect<unknown, SqlError.SqlError>) =>
   outsideTransaction(statement).pipe(
     Effect.timeout("5 seconds"),
     Effect.matchCauseEffect({
-      onSuccess: () => Effect.logWarning(`${engine}: transaction interrupted; cancelled its running statement on the server (session ${session}), rolling back`),
-      onFailure: (cause) => Effect.logWarning(`${engine}: transaction interrupted; cancelling session ${session} on the server failed, rolling back after it ends`, cause)
+      onSuccess: () =>
+        Effect.logWarning(
+          `${engine}: transaction interrupted; cancelled its running statement on the server (session ${session}), rolling back`
+        ),
+      onFailure: (cause) =>
+        Effect.logWarning(
+          `${engine}: transaction interrupted; cancelling session ${session} on the server failed, rolling back after it ends`,
+          cause
+        )
     })
   )
 
@@ -66,17 +80,27 @@ export const postgres = (sql: PgClient.PgClient): StatementGuard => ({
     sql.withTransaction(
       Effect.gen(function* () {
         const timeout = String(Math.max(1, Math.ceil(options.timeoutMs)))
-        const [row] = yield* sql.unsafe<{ pid: number }>(`SELECT pg_backend_pid() AS pid, set_config('statement_timeout', $1, true)`, [timeout])
+        const [row] = yield* sql.unsafe<{ pid: number }>(
+          `SELECT pg_backend_pid() AS pid, set_config('statement_timeout', $1, true)`,
+          [timeout]
+        )
         const pid = Number(row!.pid)
-        const body = (options.faultSleepS ?? 0) > 0 ? Effect.zipRight(sql.unsafe(`SELECT pg_sleep($1)`, [options.faultSleepS]), effect) : effect
-        return yield* Effect.onInterrupt(body, () => cancelOnInterrupt("postgres", pid, sql.unsafe(`SELECT pg_cancel_backend($1)`, [pid])))
+        const body =
+          (options.faultSleepS ?? 0) > 0
+            ? Effect.zipRight(sql.unsafe(`SELECT pg_sleep($1)`, [options.faultSleepS]), effect)
+            : effect
+        return yield* Effect.onInterrupt(body, () =>
+          cancelOnInterrupt("postgres", pid, sql.unsafe(`SELECT pg_cancel_backend($1)`, [pid]))
+        )
       })
     )
 })
 
 /** MariaDB or MySQL, from `SELECT VERSION()`: they bound statements differently. */
 export const mysqlFlavor = (sql: MysqlClient.MysqlClient) =>
-  Effect.map(sql.unsafe<{ v: string }>(`SELECT VERSION() AS v`), ([r]) => (/mariadb/i.test(String(r?.v)) ? ("mariadb" as const) : ("mysql" as const)))
+  Effect.map(sql.unsafe<{ v: string }>(`SELECT VERSION() AS v`), ([r]) =>
+    /mariadb/i.test(String(r?.v)) ? ("mariadb" as const) : ("mysql" as const)
+  )
 
 /**
  * `sql` with every `unsafe` statement tagged by a leading comment (PROCESSLIST.INFO shows it).
@@ -100,7 +124,10 @@ export const mysql = (sql: MysqlClient.MysqlClient, flavor: "mysql" | "mariadb")
         yield* flavor === "mariadb"
           ? sql.unsafe(`SET SESSION max_statement_time = ?`, [Math.max(0.001, options.timeoutMs / 1000)])
           : sql.unsafe(`SET SESSION max_execution_time = ?`, [Math.max(1, Math.ceil(options.timeoutMs))])
-        const body = (options.faultSleepS ?? 0) > 0 ? Effect.zipRight(sql.unsafe(`SELECT SLEEP(?)`, [options.faultSleepS]), effect) : effect
+        const body =
+          (options.faultSleepS ?? 0) > 0
+            ? Effect.zipRight(sql.unsafe(`SELECT SLEEP(?)`, [options.faultSleepS]), effect)
+            : effect
         return yield* Effect.onInterrupt(body, () => cancelOnInterrupt(flavor, id, sql.unsafe(`KILL QUERY ${id}`)))
       })
     )

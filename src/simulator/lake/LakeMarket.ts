@@ -24,11 +24,15 @@ export interface LakeMarket extends MarketData {
 
 const BAR_COLUMNS: Record<"spy" | "options" | "vix", string> = {
   spy: "ticker, CAST(window_start_ms AS DOUBLE) AS t, open, high, low, close, volume, vwap, CAST(transactions AS DOUBLE) AS transactions, avg_trade_size",
-  options: "ticker, CAST(window_start_ms AS DOUBLE) AS t, open, high, low, close, volume, vwap, CAST(transactions AS DOUBLE) AS transactions, avg_trade_size",
+  options:
+    "ticker, CAST(window_start_ms AS DOUBLE) AS t, open, high, low, close, volume, vwap, CAST(transactions AS DOUBLE) AS transactions, avg_trade_size",
   vix: "ticker, CAST(window_start_ms AS DOUBLE) AS t, open, high, low, close"
 }
-const CONTRACT_COLUMNS = "ticker, underlying_ticker, contract_type, expiration_date, strike_price, shares_per_contract, primary_exchange, cfi"
-const NEWS_COLUMNS = SCHEMAS.news.columns.map((c) => (c.type === "BIGINT" ? `CAST("${c.name}" AS DOUBLE) AS "${c.name}"` : `"${c.name}"`)).join(", ")
+const CONTRACT_COLUMNS =
+  "ticker, underlying_ticker, contract_type, expiration_date, strike_price, shares_per_contract, primary_exchange, cfi"
+const NEWS_COLUMNS = SCHEMAS.news.columns
+  .map((c) => (c.type === "BIGINT" ? `CAST("${c.name}" AS DOUBLE) AS "${c.name}"` : `"${c.name}"`))
+  .join(", ")
 
 const latestByKey = (feed: Feed) =>
   `QUALIFY row_number() OVER (PARTITION BY ${SCHEMAS[feed].key.map((k) => `"${k}"`).join(", ")} ORDER BY received_at_ms DESC) = 1`
@@ -47,9 +51,16 @@ interface BarDay {
   readonly built: Map<string, ReadonlyArray<WireAgg | WireIndexAgg>>
 }
 
-export const makeLakeMarket = async (root: string, options: { readonly cachedDays?: number } = {}): Promise<LakeMarket> => {
+export const makeLakeMarket = async (
+  root: string,
+  options: { readonly cachedDays?: number } = {}
+): Promise<LakeMarket> => {
   const paths = lakePaths(root)
-  if (!fs.existsSync(paths.feedDir("spy")) && !fs.existsSync(paths.feedDir("options")) && !fs.existsSync(paths.feedDir("vix")))
+  if (
+    !fs.existsSync(paths.feedDir("spy")) &&
+    !fs.existsSync(paths.feedDir("options")) &&
+    !fs.existsSync(paths.feedDir("vix"))
+  )
     throw new Error(`not a lake (no raw/spy, raw/options or raw/vix under ${root})`)
   const db = await startSyncQuery()
   const capacity = options.cachedDays ?? 6
@@ -61,7 +72,9 @@ export const makeLakeMarket = async (root: string, options: { readonly cachedDay
     const dir = paths.partitionDir(feed, date)
     if (!hasParquet(dir)) return undefined
     const glob = sqlString(`${dir}/*.parquet`)
-    return db.query(`SELECT ${columns} FROM read_parquet(${glob}, hive_partitioning = true, union_by_name = true) ${latestByKey(feed)} ORDER BY ${order}`)
+    return db.query(
+      `SELECT ${columns} FROM read_parquet(${glob}, hive_partitioning = true, union_by_name = true) ${latestByKey(feed)} ORDER BY ${order}`
+    )
   }
 
   const remember = <A>(cache: Map<string, A>, key: string, value: A): A => {
@@ -75,7 +88,11 @@ export const makeLakeMarket = async (root: string, options: { readonly cachedDay
     const hit = barDays.get(key)
     if (hit !== undefined) return hit
     const result = partition(feed, date, BAR_COLUMNS[feed], "ticker, t")
-    return remember(barDays, key, { result: result ?? { rows: 0, columns: {} }, runs: result ? tickerRuns(result) : new Map(), built: new Map() })
+    return remember(barDays, key, {
+      result: result ?? { rows: 0, columns: {} },
+      runs: result ? tickerRuns(result) : new Map(),
+      built: new Map()
+    })
   }
 
   const holidays = new Map<number, ReturnType<typeof holidayIndex>>()
@@ -110,7 +127,10 @@ export const makeLakeMarket = async (root: string, options: { readonly cachedDay
   const news = (date: string): ReadonlyArray<WireArticle> => {
     if (newsByDate === undefined) {
       const byDate = new Map<string, Array<WireArticle>>()
-      if (fs.existsSync(paths.feedDir("news")) && fs.readdirSync(paths.feedDir("news")).some((d) => hasParquet(`${paths.feedDir("news")}/${d}`))) {
+      if (
+        fs.existsSync(paths.feedDir("news")) &&
+        fs.readdirSync(paths.feedDir("news")).some((d) => hasParquet(`${paths.feedDir("news")}/${d}`))
+      ) {
         const glob = sqlString(paths.feedGlob("news"))
         const result = db.query(
           `SELECT ${NEWS_COLUMNS} FROM read_parquet(${glob}, hive_partitioning = true, union_by_name = true) ${latestByKey("news")} ORDER BY published_utc_ms, id`

@@ -15,7 +15,7 @@ const orUndefined = <A>(x: A | null | undefined): A | undefined => (x === null ?
 export const tickerRuns = (r: ColumnarResult): ReadonlyMap<string, readonly [number, number]> => {
   const tickers = strs(r, "ticker")
   const runs = new Map<string, readonly [number, number]>()
-  for (let i = 0; i < r.rows; ) {
+  for (let i = 0; i < r.rows;) {
     let j = i
     while (j < r.rows && tickers[j] === tickers[i]) j++
     runs.set(tickers[i]!, [i, j])
@@ -25,11 +25,30 @@ export const tickerRuns = (r: ColumnarResult): ReadonlyMap<string, readonly [num
 }
 
 export const aggBars = (r: ColumnarResult, [from, to]: readonly [number, number]): ReadonlyArray<WireAgg> => {
-  const [t, o, h, l, c, v, vw, n, z] = ["t", "open", "high", "low", "close", "volume", "vwap", "transactions", "avg_trade_size"].map((k) => num(r, k))
+  const [t, o, h, l, c, v, vw, n, z] = [
+    "t",
+    "open",
+    "high",
+    "low",
+    "close",
+    "volume",
+    "vwap",
+    "transactions",
+    "avg_trade_size"
+  ].map((k) => num(r, k))
   const out: Array<WireAgg> = []
   for (let i = from; i < to; i++) {
     const trades = !Number.isNaN(n![i]!) ? n![i]! : z![i]! > 0 ? Math.round(v![i]! / z![i]!) : 0
-    out.push({ v: v![i]!, vw: Number.isNaN(vw![i]!) ? c![i]! : vw![i]!, o: o![i]!, c: c![i]!, h: h![i]!, l: l![i]!, t: t![i]!, n: trades })
+    out.push({
+      v: v![i]!,
+      vw: Number.isNaN(vw![i]!) ? c![i]! : vw![i]!,
+      o: o![i]!,
+      c: c![i]!,
+      h: h![i]!,
+      l: l![i]!,
+      t: t![i]!,
+      n: trades
+    })
   }
   return out
 }
@@ -43,7 +62,8 @@ export const indexBars = (r: ColumnarResult, [from, to]: readonly [number, numbe
 
 export const contracts = (r: ColumnarResult): ReadonlyArray<WireContract> => {
   const s = (k: string, i: number) => strs(r, k)[i] ?? null
-  const strike = num(r, "strike_price"), shares = num(r, "shares_per_contract")
+  const strike = num(r, "strike_price"),
+    shares = num(r, "shares_per_contract")
   const out: Array<WireContract> = []
   for (let i = 0; i < r.rows; i++) {
     const type = s("contract_type", i) === "put" ? "put" : "call"
@@ -65,7 +85,9 @@ export const contracts = (r: ColumnarResult): ReadonlyArray<WireContract> => {
 /** `2025-10-28T13:30:05Z` (whole seconds) or with milliseconds when present. */
 export const isoUtc = (ms: number): string => new Date(ms).toISOString().replace(/\.000Z$/, "Z")
 
-export const articles = (r: ColumnarResult): ReadonlyArray<{ readonly publishedMs: number; readonly article: WireArticle }> => {
+export const articles = (
+  r: ColumnarResult
+): ReadonlyArray<{ readonly publishedMs: number; readonly article: WireArticle }> => {
   const s = (k: string, i: number) => strs(r, k)[i] ?? null
   const published = num(r, "published_utc_ms")
   const json = <A>(k: string, i: number): A | undefined => {

@@ -60,16 +60,20 @@ export const startSyncQuery = async (timeoutMs = 120_000): Promise<SyncQuery> =>
   const worker = new Worker(WORKER, { eval: true, workerData: { duckdb, port: port2, flag }, transferList: [port2] })
   worker.unref()
   await new Promise<void>((resolve, reject) => {
-    worker.once("message", (m: { ready?: boolean; error?: string }) => (m.ready ? resolve() : reject(new Error(m.error))))
+    worker.once("message", (m: { ready?: boolean; error?: string }) =>
+      m.ready ? resolve() : reject(new Error(m.error))
+    )
     worker.once("error", reject)
   })
   return {
     query: (sql) => {
       Atomics.store(flag, 0, 0)
       port1.postMessage({ sql })
-      if (Atomics.wait(flag, 0, 0, timeoutMs) === "timed-out") throw new Error(`lake query timed out after ${timeoutMs} ms`)
+      if (Atomics.wait(flag, 0, 0, timeoutMs) === "timed-out")
+        throw new Error(`lake query timed out after ${timeoutMs} ms`)
       const answer = receiveMessageOnPort(port1)?.message as (ColumnarResult & { error?: string }) | undefined
-      if (answer === undefined || answer.error !== undefined) throw new Error(`lake query failed: ${answer?.error ?? "no answer"}\n${sql}`)
+      if (answer === undefined || answer.error !== undefined)
+        throw new Error(`lake query failed: ${answer?.error ?? "no answer"}\n${sql}`)
       return answer
     },
     close: async () => {

@@ -56,10 +56,12 @@ const thinSpyBars = (rng: () => number, startMs: number, path: Float64Array, fir
   for (let i = 0; i < path.length; i++) {
     const bits = bitsOf(rng())
     if ((bits & 0xffff) >= SPY_EXTENDED_TRADE * 0x10000) continue
-    const size = rng(), vwFraction = rng()
-    const o = round2(i === 0 ? first : path[i - 1]!), c = round2(path[i]!)
+    const size = rng(),
+      vwFraction = rng()
+    const o = round2(i === 0 ? first : path[i - 1]!),
+      c = round2(path[i]!)
     const h = round2(Math.max(o, c) + (((bits >>> 16) & 0xff) < 64 ? 0.01 : 0))
-    const l = round2(Math.min(o, c) - ((bits >>> 24) < 64 ? 0.01 : 0))
+    const l = round2(Math.min(o, c) - (bits >>> 24 < 64 ? 0.01 : 0))
     const v = 1 + Math.floor(size * size * 2_000)
     const n = Math.max(1, Math.round(v / 150))
     bars.push({ v, vw: vwapWithin(l, h, vwFraction), o, c, h, l, t: startMs + i * 1000, n })
@@ -71,9 +73,11 @@ const vixBars = (rng: () => number, startMs: number, values: Float64Array, first
   const bars: Array<WireIndexAgg> = []
   let previous = first
   for (let i = 0; i < values.length; i++) {
-    const o = round2(previous), c = round2(values[i]!)
+    const o = round2(previous),
+      c = round2(values[i]!)
     const wicks = bitsOf(rng())
-    const up = (wicks & 0xffff) < 0.1 * 0x10000 ? 0.01 : 0, down = wicks >>> 16 < 0.1 * 0x10000 ? 0.01 : 0
+    const up = (wicks & 0xffff) < 0.1 * 0x10000 ? 0.01 : 0,
+      down = wicks >>> 16 < 0.1 * 0x10000 ? 0.01 : 0
     bars.push({ o, c, h: round2(Math.max(o, c) + up), l: round2(Math.min(o, c) - down), t: startMs + i * 1000 })
     previous = values[i]!
   }
@@ -87,7 +91,8 @@ export const generateExtendedDay = (seed: number, day: UnderlyingDay): ExtendedD
   const { date, openMs, spot, vix } = day
   const closeMs = openMs + spot.length * 1000
   const open = day.spyBars[0]?.o ?? spot[0]!
-  const last = spot[spot.length - 1]!, lastVix = vix[vix.length - 1]!
+  const last = spot[spot.length - 1]!,
+    lastVix = vix[vix.length - 1]!
 
   const preStart = nyTimeMs(date, 4)
   const preRng = rngFor(seed, "SPY-pre", date)
@@ -98,7 +103,8 @@ export const generateExtendedDay = (seed: number, day: UnderlyingDay): ExtendedD
   const postSpot = walk(postRng, last, SPY_POST_MS / 1000, false)
   const postSpy = thinSpyBars(postRng, closeMs, postSpot, last)
 
-  const vixPreStart = nyTimeMs(date, 3, 15), vixPreEnd = nyTimeMs(date, 9, 25)
+  const vixPreStart = nyTimeMs(date, 3, 15),
+    vixPreEnd = nyTimeMs(date, 9, 25)
   const vixPreRng = rngFor(seed, "VIX-pre", date)
   const preValues = walk(vixPreRng, vix[0]!, Math.round((vixPreEnd - vixPreStart) / 1000), true).map(clampVix)
   const preVix = vixBars(vixPreRng, vixPreStart, preValues, preValues[0]!)

@@ -6,7 +6,16 @@ import { createHash } from "node:crypto"
 import type { WireArticle } from "../MarketData.js"
 import { nyTimeMs } from "../../domain/calendar.js"
 import { SPY } from "../../domain/tickers.js"
-import { AUTHORS, HEADLINES, KEYWORDS, OTHER_TICKERS, PUBLISHERS, REASONING, SECTORS, type Sentiment } from "./newsCopy.js"
+import {
+  AUTHORS,
+  HEADLINES,
+  KEYWORDS,
+  OTHER_TICKERS,
+  PUBLISHERS,
+  REASONING,
+  SECTORS,
+  type Sentiment
+} from "./newsCopy.js"
 import { intBetween, pick, type Rng, rngFor } from "./random.js"
 
 const SPY_TAGGED_SHARE = 0.85
@@ -16,7 +25,12 @@ const SENTIMENTS: ReadonlyArray<Sentiment> = ["positive", "neutral", "negative"]
 export const rfc3339 = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z")
 
 const slugOf = (title: string): string =>
-  title.toLowerCase().normalize("NFKD").replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "").slice(0, 60)
+  title
+    .toLowerCase()
+    .normalize("NFKD")
+    .replace(/[^a-z0-9]+/g, "-")
+    .replace(/^-|-$/g, "")
+    .slice(0, 60)
 
 const distinctPicks = (rng: Rng, items: ReadonlyArray<string>, count: number): Array<string> => {
   const out: Array<string> = []
@@ -29,7 +43,9 @@ const distinctPicks = (rng: Rng, items: ReadonlyArray<string>, count: number): A
 
 const article = (seed: number, date: string, index: number, publishedMs: number, rng: Rng): WireArticle => {
   const spyTagged = rng() < SPY_TAGGED_SHARE
-  const tickers = spyTagged ? [SPY, ...distinctPicks(rng, OTHER_TICKERS, intBetween(rng, 0, 2))] : distinctPicks(rng, OTHER_TICKERS, intBetween(rng, 1, 3))
+  const tickers = spyTagged
+    ? [SPY, ...distinctPicks(rng, OTHER_TICKERS, intBetween(rng, 0, 2))]
+    : distinctPicks(rng, OTHER_TICKERS, intBetween(rng, 1, 3))
   const sentiment = pick(rng, SENTIMENTS)
   const main = tickers[0]!
   const title = pick(rng, HEADLINES[sentiment])
@@ -66,6 +82,8 @@ export const generateNews = (seed: number, date: string): Array<WireArticle> => 
   const count = weekday === 0 || weekday === 6 ? intBetween(rng, 3, 8) : intBetween(rng, 17, 23)
   const dayStart = nyTimeMs(date, 6)
   const windowSeconds = (nyTimeMs(date, 20) - dayStart) / 1000
-  const times = Array.from({ length: count }, () => dayStart + Math.floor(rng() * windowSeconds) * 1000).sort((a, b) => a - b)
+  const times = Array.from({ length: count }, () => dayStart + Math.floor(rng() * windowSeconds) * 1000).sort(
+    (a, b) => a - b
+  )
   return times.map((ms, i) => article(seed, date, i, ms, rng))
 }

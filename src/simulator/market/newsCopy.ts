@@ -10,21 +10,61 @@ const logo = (slug: string, ext: string) => `https://s3.polygon.io/public/assets
 const favicon = (slug: string) => `https://s3.polygon.io/public/assets/news/favicons/${slug}.ico`
 
 export const PUBLISHERS: ReadonlyArray<Publisher> = [
-  { name: "The Motley Fool", homepage_url: "https://www.fool.com/", logo_url: logo("themotleyfool", "svg"), favicon_url: favicon("themotleyfool") },
-  { name: "Benzinga", homepage_url: "https://www.benzinga.com/", logo_url: logo("benzinga", "svg"), favicon_url: favicon("benzinga") },
-  { name: "Investing.com", homepage_url: "https://www.investing.com/", logo_url: logo("investing", "png"), favicon_url: favicon("investing") },
+  {
+    name: "The Motley Fool",
+    homepage_url: "https://www.fool.com/",
+    logo_url: logo("themotleyfool", "svg"),
+    favicon_url: favicon("themotleyfool")
+  },
+  {
+    name: "Benzinga",
+    homepage_url: "https://www.benzinga.com/",
+    logo_url: logo("benzinga", "svg"),
+    favicon_url: favicon("benzinga")
+  },
+  {
+    name: "Investing.com",
+    homepage_url: "https://www.investing.com/",
+    logo_url: logo("investing", "png"),
+    favicon_url: favicon("investing")
+  },
   { name: "MarketWatch", homepage_url: "https://www.marketwatch.com/", logo_url: logo("marketwatch", "svg") },
-  { name: "Zacks Investment Research", homepage_url: "https://www.zacks.com/", logo_url: logo("zacks", "png"), favicon_url: favicon("zacks") },
-  { name: "GlobeNewswire Inc.", homepage_url: "https://www.globenewswire.com/", logo_url: logo("globenewswire", "svg"), favicon_url: favicon("globenewswire") }
+  {
+    name: "Zacks Investment Research",
+    homepage_url: "https://www.zacks.com/",
+    logo_url: logo("zacks", "png"),
+    favicon_url: favicon("zacks")
+  },
+  {
+    name: "GlobeNewswire Inc.",
+    homepage_url: "https://www.globenewswire.com/",
+    logo_url: logo("globenewswire", "svg"),
+    favicon_url: favicon("globenewswire")
+  }
 ]
 
 export const AUTHORS: ReadonlyArray<string> = [
-  "Travis Hoium", "Sam Boughedda", "Zaheer Anwari", "Chris Katje", "Renée Lefebvre", "José Álvarez", "Benzinga Insights", "Zacks Equity Research", "Søren Kierkegaard Jr."
+  "Travis Hoium",
+  "Sam Boughedda",
+  "Zaheer Anwari",
+  "Chris Katje",
+  "Renée Lefebvre",
+  "José Álvarez",
+  "Benzinga Insights",
+  "Zacks Equity Research",
+  "Søren Kierkegaard Jr."
 ]
 
 export const OTHER_TICKERS: ReadonlyArray<string> = ["QQQ", "AAPL", "MSFT", "NVDA", "IWM", "DIA", "TSLA", "AMZN"]
 
-export const SECTORS: ReadonlyArray<string> = ["tech", "energy", "financials", "health care", "utilities", "semiconductors"]
+export const SECTORS: ReadonlyArray<string> = [
+  "tech",
+  "energy",
+  "financials",
+  "health care",
+  "utilities",
+  "semiconductors"
+]
 
 export type Sentiment = "positive" | "neutral" | "negative"
 
@@ -54,11 +94,23 @@ export const HEADLINES: Readonly<Record<Sentiment, ReadonlyArray<string>>> = {
 }
 
 export const REASONING: Readonly<Record<Sentiment, string>> = {
-  positive: "The article describes broad buying interest and improving momentum, which supports the ticker's near-term outlook.",
-  neutral: "The article mainly previews upcoming data and discusses levels without taking a directional view on the ticker.",
-  negative: "The article highlights selling pressure and rising risk aversion, which weighs on the ticker's near-term outlook."
+  positive:
+    "The article describes broad buying interest and improving momentum, which supports the ticker's near-term outlook.",
+  neutral:
+    "The article mainly previews upcoming data and discusses levels without taking a directional view on the ticker.",
+  negative:
+    "The article highlights selling pressure and rising risk aversion, which weighs on the ticker's near-term outlook."
 }
 
 export const KEYWORDS: ReadonlyArray<string> = [
-  "S&P 500", "Federal Reserve", "interest rates", "options", "volatility", "earnings", "inflation", "Treasury yields", "ETF flows", "market breadth"
+  "S&P 500",
+  "Federal Reserve",
+  "interest rates",
+  "options",
+  "volatility",
+  "earnings",
+  "inflation",
+  "Treasury yields",
+  "ETF flows",
+  "market breadth"
 ]

@@ -47,7 +47,10 @@ export const chainContracts = (spec: ChainSpec): Array<WireContract> => {
 }
 
 export const isListed = (spec: ChainSpec, s: OptionSymbol): boolean =>
-  s.underlying === SPY && Number.isInteger(s.strike) && s.strike >= spec.lowStrike && s.strike <= spec.highStrike &&
+  s.underlying === SPY &&
+  Number.isInteger(s.strike) &&
+  s.strike >= spec.lowStrike &&
+  s.strike <= spec.highStrike &&
   spec.expirations.includes(s.expiration)
 
 const YEAR_MS = 365.25 * 86_400_000
@@ -58,12 +61,20 @@ const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI)
 const normCdf = (x: number): number => {
   const z = Math.abs(x) / Math.SQRT2
   const t = 1 / (1 + 0.3275911 * z)
-  const erf = 1 - t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429)))) * Math.exp(-z * z)
+  const erf =
+    1 -
+    t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429)))) * Math.exp(-z * z)
   return x >= 0 ? 0.5 * (1 + erf) : 0.5 * (1 - erf)
 }
 
 /** Bachelier price: intrinsic plus a time value that shrinks smoothly away from the money. */
-export const optionPrice = (right: "call" | "put", spot: number, strike: number, vol: number, years: number): number => {
+export const optionPrice = (
+  right: "call" | "put",
+  spot: number,
+  strike: number,
+  vol: number,
+  years: number
+): number => {
   const s = spot * vol * Math.sqrt(Math.max(years, MIN_T))
   const moneyness = right === "call" ? spot - strike : strike - spot
   const d = moneyness / s
@@ -71,7 +82,8 @@ export const optionPrice = (right: "call" | "put", spot: number, strike: number,
 }
 
 /** Probability that a contract trades in a given second: busier near the money. */
-export const tradeProbability = (strike: number, spot: number): number => 0.45 * Math.exp(-Math.abs(strike - spot) / 2.5) + 0.01
+export const tradeProbability = (strike: number, spot: number): number =>
+  0.45 * Math.exp(-Math.abs(strike - spot) / 2.5) + 0.01
 
 /** The largest value `tradeProbability` can take (distance 0), computed the same way. */
 const MAX_TRADE_PROBABILITY = tradeProbability(0, 0)
@@ -87,9 +99,13 @@ export const optionBars = (seed: number, ticker: string, s: OptionSymbol, day: U
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296
   }
-  const spot = day.spot, vix = day.vix, strike = s.strike, right = s.right
+  const spot = day.spot,
+    vix = day.vix,
+    strike = s.strike,
+    right = s.right
   // the price of second i is needed as one bar's close and the next bar's open: computed once
-  let pricedIndex = -1, priced = 0
+  let pricedIndex = -1,
+    priced = 0
   const priceAt = (i: number): number => {
     if (i !== pricedIndex) {
       priced = optionPrice(right, spot[i]!, strike, vix[i]! / 100, (expiryMs - (day.openMs + (i + 1) * 1000)) / YEAR_MS)
@@ -125,14 +141,32 @@ const optionBar = (rng: () => number, o: number, c: number, t: number, maxSize: 
  * After-the-close option bars (close to close+15 min, as SPY's options trade until 16:15 ET),
  * priced off the after-hours SPY/VIX paths, from their own stream so session bars never change.
  */
-export const optionPostBars = (seed: number, ticker: string, s: OptionSymbol, day: UnderlyingDay, ext: ExtendedDay): Array<WireAgg> => {
+export const optionPostBars = (
+  seed: number,
+  ticker: string,
+  s: OptionSymbol,
+  day: UnderlyingDay,
+  ext: ExtendedDay
+): Array<WireAgg> => {
   const expiryMs = sessionOn(s.expiration)?.closeMs ?? Date.parse(`${s.expiration}T21:00:00Z`)
   const rng = rngFor(seed, ticker, day.date, "post")
   const seconds = OPTION_POST_MS / 1000
   const price = (i: number) =>
     i < 0
-      ? optionPrice(s.right, day.spot[day.spot.length - 1]!, s.strike, day.vix[day.vix.length - 1]! / 100, (expiryMs - ext.closeMs) / YEAR_MS)
-      : optionPrice(s.right, ext.postSpot[i]!, s.strike, ext.postVixValues[i]! / 100, (expiryMs - (ext.closeMs + (i + 1) * 1000)) / YEAR_MS)
+      ? optionPrice(
+          s.right,
+          day.spot[day.spot.length - 1]!,
+          s.strike,
+          day.vix[day.vix.length - 1]! / 100,
+          (expiryMs - ext.closeMs) / YEAR_MS
+        )
+      : optionPrice(
+          s.right,
+          ext.postSpot[i]!,
+          s.strike,
+          ext.postVixValues[i]! / 100,
+          (expiryMs - (ext.closeMs + (i + 1) * 1000)) / YEAR_MS
+        )
   const bars: Array<WireAgg> = []
   for (let i = 0; i < seconds; i++) {
     if (rng() >= OPTION_POST_FACTOR * tradeProbability(s.strike, ext.postSpot[i]!)) continue

@@ -63,8 +63,10 @@ const spyBarsOf = (seed: number, date: string, openMs: number, start: number, sp
     // one draw decides presence and wicks (16 + 8 + 8 bits), one the VWAP, one the sizes
     const bits = bitsOf(rng())
     if ((bits & 0xffff) < SPY_MISSING_SECOND * 0x10000) continue
-    const vwFraction = rng(), size = rng()
-    const wickUp = ((bits >>> 16) & 0xff) / 256, wickDown = (bits >>> 24) / 256
+    const vwFraction = rng(),
+      size = rng()
+    const wickUp = ((bits >>> 16) & 0xff) / 256,
+      wickDown = (bits >>> 24) / 256
     const tradeSize = (bitsOf(size) & 0xffff) / 0x10000
     const o = round2(i === 0 ? start : spot[i - 1]!)
     const c = round2(spot[i]!)
@@ -89,7 +91,8 @@ const vixPathAndBars = (seed: number, date: string, openMs: number, start: numbe
     noise = 0.999 * noise + 0.01 * normal()
     const value = Math.min(25, Math.max(14, base - 0.45 * (spot[i]! - start) + noise))
     vix[i] = value
-    const o = round2(previous), c = round2(value)
+    const o = round2(previous),
+      c = round2(value)
     const wicks = bitsOf(rng())
     const wickUp = (wicks & 0xffff) < 0.1 * 0x10000 ? 0.01 : 0
     const wickDown = wicks >>> 16 < 0.1 * 0x10000 ? 0.01 : 0

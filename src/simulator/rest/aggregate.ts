@@ -19,14 +19,18 @@ const hasVolume = (bar: AnyAgg): bar is WireAgg => "v" in bar
 /** One bar out of consecutive bars (non-empty), stamped `t`. */
 export const combineBars = (group: ReadonlyArray<AnyAgg>, t: number): AnyAgg => {
   const first = group[0]!
-  let h = first.h, l = first.l
+  let h = first.h,
+    l = first.l
   for (const b of group) {
     if (b.h > h) h = b.h
     if (b.l < l) l = b.l
   }
-  const o = first.o, c = group[group.length - 1]!.c
+  const o = first.o,
+    c = group[group.length - 1]!.c
   if (!hasVolume(first)) return { o, c, h, l, t }
-  let v = 0, n = 0, notional = 0
+  let v = 0,
+    n = 0,
+    notional = 0
   for (const b of group as ReadonlyArray<WireAgg>) {
     v += b.v
     n += b.n
@@ -54,7 +58,13 @@ export const aggregateBars = (bars: ReadonlyArray<AnyAgg>, windowOf: (t: number)
  * A NY date's bars at `multiplier × timespan` (for `day`, the single day bar; grouping several
  * days is done by the caller). Indices into this array are the drift `idx` of aggs.
  */
-export const daySeries = (market: MarketData, ticker: string, date: string, multiplier: number, timespan: Timespan): ReadonlyArray<AnyAgg> => {
+export const daySeries = (
+  market: MarketData,
+  ticker: string,
+  date: string,
+  multiplier: number,
+  timespan: Timespan
+): ReadonlyArray<AnyAgg> => {
   const bars = market.secondBars(ticker, date)
   if (bars.length === 0) return bars
   if (timespan === "day") return [combineBars(bars, nyTimeMs(date, 0))]

@@ -22,7 +22,8 @@ interface Picked {
 }
 
 const firstAtOrAfter = (s: ReadonlyArray<AnyAgg>, t: number): number => {
-  let lo = 0, hi = s.length
+  let lo = 0,
+    hi = s.length
   while (lo < hi) {
     const mid = (lo + hi) >>> 1
     if (s[mid]!.t < t) lo = mid + 1
@@ -32,7 +33,14 @@ const firstAtOrAfter = (s: ReadonlyArray<AnyAgg>, t: number): number => {
 }
 
 /** Up to `want` bars with t in [fromMs, toMs], walking the dates in the sort direction. */
-const collect = (dates: ReadonlyArray<string>, series: (date: string) => ReadonlyArray<AnyAgg>, fromMs: number, toMs: number, desc: boolean, want: number): Array<Picked> => {
+const collect = (
+  dates: ReadonlyArray<string>,
+  series: (date: string) => ReadonlyArray<AnyAgg>,
+  fromMs: number,
+  toMs: number,
+  desc: boolean,
+  want: number
+): Array<Picked> => {
   const out: Array<Picked> = []
   for (const date of desc ? [...dates].reverse() : dates) {
     const s = series(date)
@@ -62,12 +70,20 @@ interface Run {
  * `collect` without per-bar objects: the page as runs (in page order) plus the bar after the page.
  * Same walk, same bars: run i of a descending page lists its bars from `to - 1` down to `from`.
  */
-const collectRuns = (dates: ReadonlyArray<string>, series: (date: string) => ReadonlyArray<AnyAgg>, fromMs: number, toMs: number, desc: boolean, limit: number) => {
+const collectRuns = (
+  dates: ReadonlyArray<string>,
+  series: (date: string) => ReadonlyArray<AnyAgg>,
+  fromMs: number,
+  toMs: number,
+  desc: boolean,
+  limit: number
+) => {
   const runs: Array<Run> = []
   let count = 0
   for (let d = 0; d < dates.length; d++) {
     const s = series(dates[desc ? dates.length - 1 - d : d]!)
-    const lo = firstAtOrAfter(s, fromMs), hi = firstAtOrAfter(s, toMs + 1)
+    const lo = firstAtOrAfter(s, fromMs),
+      hi = firstAtOrAfter(s, toMs + 1)
     if (hi <= lo) continue
     if (count === limit) return { runs, count, next: s[desc ? hi - 1 : lo] }
     const take = Math.min(hi - lo, limit - count)
@@ -84,7 +100,13 @@ const collectRuns = (dates: ReadonlyArray<string>, series: (date: string) => Rea
  */
 const derived = new WeakMap<ReadonlyArray<AnyAgg>, Map<string, ReadonlyArray<AnyAgg>>>()
 
-const cachedDaySeries = (ctx: RestContext, ticker: string, date: string, multiplier: number, timespan: Timespan): ReadonlyArray<AnyAgg> => {
+const cachedDaySeries = (
+  ctx: RestContext,
+  ticker: string,
+  date: string,
+  multiplier: number,
+  timespan: Timespan
+): ReadonlyArray<AnyAgg> => {
   const source = cachedSecondBars(ctx.market, ticker, date)
   if (source.length === 0 || (timespan === "second" && multiplier === 1)) return source
   let byResolution = derived.get(source)
@@ -119,7 +141,12 @@ const dateRange = (first: string, last: string): Array<string> => {
 const dayNumber = (date: string) => Math.floor(Date.parse(`${date}T00:00:00Z`) / 86_400_000)
 
 /** Multi-day bars: groups of `multiplier` calendar days aligned on the epoch day number. */
-const multiDaySeries = (ctx: RestContext, ticker: string, dates: ReadonlyArray<string>, multiplier: number): Array<AnyAgg> => {
+const multiDaySeries = (
+  ctx: RestContext,
+  ticker: string,
+  dates: ReadonlyArray<string>,
+  multiplier: number
+): Array<AnyAgg> => {
   const groups = new Map<number, { start: string; bars: Array<AnyAgg> }>()
   for (const date of dates) {
     const bar = daySeries(ctx.market, ticker, date, 1, "day")[0]
@@ -143,11 +170,15 @@ const boundsOf = (from: DateOrMs, to: DateOrMs, multiplier: number, timespan: Ti
 export const aggsHandler: Handler = (req, ctx) => {
   const [, , , ticker = "", , rawMultiplier = "", rawTimespan = "", rawFrom = "", rawTo = ""] = req.segments
   const multiplier = Number(rawMultiplier)
-  if (!Number.isInteger(multiplier) || multiplier < 1) return badRequest(req.requestId, "multiplier must be a positive integer")
-  if (!TIMESPANS.includes(rawTimespan as Timespan)) return badRequest(req.requestId, `unsupported timespan: ${rawTimespan}`)
+  if (!Number.isInteger(multiplier) || multiplier < 1)
+    return badRequest(req.requestId, "multiplier must be a positive integer")
+  if (!TIMESPANS.includes(rawTimespan as Timespan))
+    return badRequest(req.requestId, `unsupported timespan: ${rawTimespan}`)
   const timespan = rawTimespan as Timespan
-  const from = parseDateOrMs(rawFrom), to = parseDateOrMs(rawTo)
-  if (from === undefined || to === undefined) return badRequest(req.requestId, "from and to must be YYYY-MM-DD or a Unix ms timestamp")
+  const from = parseDateOrMs(rawFrom),
+    to = parseDateOrMs(rawTo)
+  if (from === undefined || to === undefined)
+    return badRequest(req.requestId, "from and to must be YYYY-MM-DD or a Unix ms timestamp")
 
   const cursor = req.query.get("cursor")
   const q = cursor ? decodeQueryCursor(cursor) : req.query
@@ -172,7 +203,14 @@ export const aggsHandler: Handler = (req, ctx) => {
   // Fast path (no drift knobs): the page's bars are slices of their series' cached JSON bytes and
   // the envelope is written around them, in the same key order as the object below.
   if (knobs === undefined && !(timespan === "day" && multiplier > 1)) {
-    const { runs, count, next } = collectRuns(dates, (date) => cachedDaySeries(ctx, ticker, date, multiplier, timespan), fromMs, toMs, desc, limit)
+    const { runs, count, next } = collectRuns(
+      dates,
+      (date) => cachedDaySeries(ctx, ticker, date, multiplier, timespan),
+      fromMs,
+      toMs,
+      desc,
+      limit
+    )
     let head = `{"ticker":${JSON.stringify(ticker)},"queryCount":${count},"resultsCount":${count}`
     if (!isIndex) head += `,"adjusted":${adjusted}`
     const chunks: Array<Uint8Array | string> = []
@@ -193,9 +231,19 @@ export const aggsHandler: Handler = (req, ctx) => {
   }
 
   // multi-day bars straddle dates, so they form one series (drift idx 0, like every day bar)
-  const picked = timespan === "day" && multiplier > 1
-    ? collect(["all"], () => multiDaySeries(ctx, ticker, dates, multiplier), fromMs, toMs, desc, limit + 1).map((p) => ({ ...p, idx: 0 }))
-    : collect(dates, (date) => cachedDaySeries(ctx, ticker, date, multiplier, timespan), fromMs, toMs, desc, limit + 1)
+  const picked =
+    timespan === "day" && multiplier > 1
+      ? collect(["all"], () => multiDaySeries(ctx, ticker, dates, multiplier), fromMs, toMs, desc, limit + 1).map(
+          (p) => ({ ...p, idx: 0 })
+        )
+      : collect(
+          dates,
+          (date) => cachedDaySeries(ctx, ticker, date, multiplier, timespan),
+          fromMs,
+          toMs,
+          desc,
+          limit + 1
+        )
 
   const page = picked.slice(0, limit)
   const envelope: Record<string, unknown> = { ticker, queryCount: page.length, resultsCount: page.length }

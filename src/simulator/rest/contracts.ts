@@ -37,7 +37,8 @@ export const expiredContracts = (market: MarketData, asOf: string): ReadonlyArra
 
 const normalizedQuery = (query: URLSearchParams, today: string): Record<string, string> => {
   const q: Record<string, string> = {}
-  for (const name of RANGED) for (const { op, value } of rangeParams(query, name)) q[op === "eq" ? name : `${name}.${op}`] = value
+  for (const name of RANGED)
+    for (const { op, value } of rangeParams(query, name)) q[op === "eq" ? name : `${name}.${op}`] = value
   for (const name of PLAIN) {
     const value = query.get(name)
     if (value !== null && value !== "") q[name] = value
@@ -49,16 +50,22 @@ const normalizedQuery = (query: URLSearchParams, today: string): Record<string, 
 const matches = (c: WireContract, q: URLSearchParams): boolean => {
   if (q.has("ticker") && c.ticker !== q.get("ticker")) return false
   if (q.has("contract_type") && c.contract_type !== q.get("contract_type")) return false
-  for (const { op, value } of rangeParams(q, "underlying_ticker")) if (!compareWith(op, compareStrings(c.underlying_ticker, value))) return false
-  for (const { op, value } of rangeParams(q, "expiration_date")) if (!compareWith(op, compareStrings(c.expiration_date, value))) return false
-  for (const { op, value } of rangeParams(q, "strike_price")) if (!compareWith(op, c.strike_price - Number(value))) return false
+  for (const { op, value } of rangeParams(q, "underlying_ticker"))
+    if (!compareWith(op, compareStrings(c.underlying_ticker, value))) return false
+  for (const { op, value } of rangeParams(q, "expiration_date"))
+    if (!compareWith(op, compareStrings(c.expiration_date, value))) return false
+  for (const { op, value } of rangeParams(q, "strike_price"))
+    if (!compareWith(op, c.strike_price - Number(value))) return false
   return true
 }
 
 export const listContractsHandler: Handler = (req, ctx) => {
   const cursor = req.query.get("cursor")
-  const state = cursor ? (decodeCursor(cursor) as { q?: Record<string, string>; offset?: number } | undefined) : undefined
-  if (cursor && (state?.q === undefined || typeof state.offset !== "number")) return badRequest(req.requestId, "invalid cursor")
+  const state = cursor
+    ? (decodeCursor(cursor) as { q?: Record<string, string>; offset?: number } | undefined)
+    : undefined
+  if (cursor && (state?.q === undefined || typeof state.offset !== "number"))
+    return badRequest(req.requestId, "invalid cursor")
   const raw = state?.q ?? normalizedQuery(req.query, nyDateOf(ctx.clock.now()))
   const offset = state?.offset ?? 0
   const q = new URLSearchParams(raw)
@@ -74,14 +81,20 @@ export const listContractsHandler: Handler = (req, ctx) => {
   })
   if (sortKey !== "ticker") {
     const key = (x: Indexed) => x.c[sortKey]
-    selected.sort((a, b) => { const ka = key(a), kb = key(b); return ka < kb ? -1 : ka > kb ? 1 : 0 })
+    selected.sort((a, b) => {
+      const ka = key(a),
+        kb = key(b)
+      return ka < kb ? -1 : ka > kb ? 1 : 0
+    })
   }
   if (q.get("order") === "desc") selected.reverse()
 
   const knobs = ctx.drift("contracts")
   const page = selected.slice(offset, offset + limit).map((x) => driftItem("contracts", knobs, x.c, x.idx))
   const body: Record<string, unknown> = { results: page, status: "OK", request_id: req.requestId }
-  if (offset + limit < selected.length) body["next_url"] = `${req.origin}/v3/reference/options/contracts?cursor=${encodeCursor({ q: raw, offset: offset + limit })}`
+  if (offset + limit < selected.length)
+    body["next_url"] =
+      `${req.origin}/v3/reference/options/contracts?cursor=${encodeCursor({ q: raw, offset: offset + limit })}`
   return ok(body)
 }
 
@@ -89,7 +102,8 @@ export const listContractsHandler: Handler = (req, ctx) => {
 const findContract = (market: MarketData, ticker: string, asOf: string | null): Indexed | undefined => {
   const symbol = parseOptionTicker(ticker)
   if (symbol === undefined) return undefined
-  const days = asOf !== null ? [asOf] : datesBetween(addDays(symbol.expiration, -7), symbol.expiration).filter(isTradingDay)
+  const days =
+    asOf !== null ? [asOf] : datesBetween(addDays(symbol.expiration, -7), symbol.expiration).filter(isTradingDay)
   for (const day of days) {
     const idx = market.contracts(day).findIndex((c) => c.ticker === ticker)
     if (idx >= 0) return { c: market.contracts(day)[idx]!, idx }
@@ -103,5 +117,9 @@ export const getContractHandler: Handler = (req, ctx) => {
   if (asOf !== null && !isIsoDate(asOf)) return badRequest(req.requestId, "as_of must be YYYY-MM-DD")
   const found = findContract(ctx.market, ticker, asOf)
   if (found === undefined) return notFound(req.requestId, `Contract ${ticker} not found.`)
-  return ok({ results: driftItem("contracts", ctx.drift("contracts"), found.c, found.idx), status: "OK", request_id: req.requestId })
+  return ok({
+    results: driftItem("contracts", ctx.drift("contracts"), found.c, found.idx),
+    status: "OK",
+    request_id: req.requestId
+  })
 }

@@ -45,7 +45,10 @@ export const withFaults = (current: RestFaults, update: Partial<RestFaults>): Re
   return next as unknown as RestFaults
 }
 
-export type StatusFault = { readonly _tag: "None" } | { readonly _tag: "ServerError"; readonly status: 500 | 502 | 503 } | { readonly _tag: "RateLimited" }
+export type StatusFault =
+  | { readonly _tag: "None" }
+  | { readonly _tag: "ServerError"; readonly status: 500 | 502 | 503 }
+  | { readonly _tag: "RateLimited" }
 
 const SERVER_ERRORS = [500, 502, 503] as const
 
@@ -59,7 +62,11 @@ export const faultFor = (seed: number, requestNumber: number, faults: RestFaults
 }
 
 /** The field each kind loses, retypes or nulls. */
-export const DAMAGED_FIELD: Readonly<Record<DriftKind, string>> = { aggs: "c", contracts: "strike_price", news: "title" }
+export const DAMAGED_FIELD: Readonly<Record<DriftKind, string>> = {
+  aggs: "c",
+  contracts: "strike_price",
+  news: "title"
+}
 
 /** True when knob value `every` selects index `idx`. */
 export const isDamaged = (idx: number, every: number | undefined): boolean =>
@@ -76,7 +83,12 @@ export const damageOf = (knobs: DriftKnobs | undefined, idx: number): Damage | u
 }
 
 /** The item as served under drift; the original (cached, immutable) object when untouched. */
-export const driftItem = <A extends object>(kind: DriftKind, knobs: DriftKnobs | undefined, item: A, idx: number): A => {
+export const driftItem = <A extends object>(
+  kind: DriftKind,
+  knobs: DriftKnobs | undefined,
+  item: A,
+  idx: number
+): A => {
   if (knobs === undefined) return item
   const damage = damageOf(knobs, idx)
   if (damage === undefined && !knobs.unknownField) return item

@@ -42,7 +42,12 @@ export const okJson = (chunks: ReadonlyArray<Uint8Array | string>): ApiResponse 
   json: chunks.map((c) => (typeof c === "string" ? Buffer.from(c, "utf8") : c))
 })
 
-export const errorResponse = (status: number, requestId: string, error: string, headers?: Record<string, string>): ApiResponse => ({
+export const errorResponse = (
+  status: number,
+  requestId: string,
+  error: string,
+  headers?: Record<string, string>
+): ApiResponse => ({
   status,
   body: { status: "ERROR", request_id: requestId, error },
   ...(headers ? { headers } : {})

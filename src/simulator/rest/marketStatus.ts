@@ -18,13 +18,18 @@ export const upcomingHandler: Handler = (_req, ctx) => {
 type MarketState = "open" | "extended-hours" | "closed"
 
 /** Regular session → open; 04:00–open and close–20:00 on a trading day → extended hours. */
-export const marketStateAt = (nowMs: number, holidays: Parameters<typeof sessionOf>[1]): { state: MarketState; earlyHours: boolean; afterHours: boolean } => {
+export const marketStateAt = (
+  nowMs: number,
+  holidays: Parameters<typeof sessionOf>[1]
+): { state: MarketState; earlyHours: boolean; afterHours: boolean } => {
   const date = nyDateOf(nowMs)
   const session = sessionOf(date, holidays)
   if (session === undefined) return { state: "closed", earlyHours: false, afterHours: false }
   if (nowMs >= session.openMs && nowMs < session.closeMs) return { state: "open", earlyHours: false, afterHours: false }
-  if (nowMs >= nyTimeMs(date, 4) && nowMs < session.openMs) return { state: "extended-hours", earlyHours: true, afterHours: false }
-  if (nowMs >= session.closeMs && nowMs < nyTimeMs(date, 20)) return { state: "extended-hours", earlyHours: false, afterHours: true }
+  if (nowMs >= nyTimeMs(date, 4) && nowMs < session.openMs)
+    return { state: "extended-hours", earlyHours: true, afterHours: false }
+  if (nowMs >= session.closeMs && nowMs < nyTimeMs(date, 20))
+    return { state: "extended-hours", earlyHours: false, afterHours: true }
   return { state: "closed", earlyHours: false, afterHours: false }
 }
 

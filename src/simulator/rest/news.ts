@@ -32,10 +32,11 @@ const publishedBounds = (query: URLSearchParams, nowMs: number): { lo: number; h
   for (const { op, value } of rangeParams(query, "published_utc")) {
     const instant = parseInstant(value)
     if (instant === undefined) return `invalid published_utc${op === "eq" ? "" : `.${op}`}: ${value}`
-    const start = instant.ms, end = instant.dateOnly ? start + DAY_MS - 1 : start
+    const start = instant.ms,
+      end = instant.dateOnly ? start + DAY_MS - 1 : start
     const raiseLo = (x: number) => (lo = lo === undefined ? x : Math.max(lo, x))
     const lowerHi = (x: number) => (hi = hi === undefined ? x : Math.min(hi, x))
-    if (op === "eq") raiseLo(start), lowerHi(end)
+    if (op === "eq") (raiseLo(start), lowerHi(end))
     else if (op === "gte") raiseLo(start)
     else if (op === "gt") raiseLo(end + 1)
     else if (op === "lte") lowerHi(end)
@@ -66,8 +67,14 @@ export const newsHandler: Handler = (req, ctx) => {
   if (parsed === undefined || typeof parsed === "string") return badRequest(req.requestId, parsed ?? "invalid cursor")
   const q = parsed
   const found: Array<{ article: WireArticle; date: string; idx: number }> = []
-  const first = nyDateOf(q.lo), last = nyDateOf(q.hi)
-  const walk = q.hi < q.lo ? [] : q.desc ? [...datesBetween(first, q.after?.date ?? last)].reverse() : datesBetween(q.after?.date ?? first, last)
+  const first = nyDateOf(q.lo),
+    last = nyDateOf(q.hi)
+  const walk =
+    q.hi < q.lo
+      ? []
+      : q.desc
+        ? [...datesBetween(first, q.after?.date ?? last)].reverse()
+        : datesBetween(q.after?.date ?? first, last)
   outer: for (const date of walk) {
     const articles = ctx.market.news(date)
     for (let k = 0; k < articles.length; k++) {

@@ -28,7 +28,10 @@ export type RangeOp = "eq" | "gte" | "gt" | "lte" | "lt"
 export const RANGE_OPS: ReadonlyArray<RangeOp> = ["eq", "gte", "gt", "lte", "lt"]
 
 /** `name`, `name.gte`, … as present in the query. */
-export const rangeParams = (query: URLSearchParams, name: string): Array<{ readonly op: RangeOp; readonly value: string }> =>
+export const rangeParams = (
+  query: URLSearchParams,
+  name: string
+): Array<{ readonly op: RangeOp; readonly value: string }> =>
   RANGE_OPS.flatMap((op) => {
     const value = query.get(op === "eq" ? name : `${name}.${op}`)
     return value === null || value === "" ? [] : [{ op, value }]

@@ -15,7 +15,10 @@ export const parseTarget = (rawUrl: string): Target | undefined => {
   const q = rawUrl.indexOf("?")
   const path = q < 0 ? rawUrl : rawUrl.slice(0, q)
   try {
-    const segments = path.split("/").filter((s) => s !== "").map(decodeURIComponent)
+    const segments = path
+      .split("/")
+      .filter((s) => s !== "")
+      .map(decodeURIComponent)
     return { segments, query: new URLSearchParams(q < 0 ? "" : rawUrl.slice(q + 1)) }
   } catch {
     return undefined
@@ -34,4 +37,5 @@ const ROUTES: ReadonlyArray<readonly [(s: ReadonlyArray<string>) => boolean, Han
   [(s) => is(s, "v1", "marketstatus", "now"), nowHandler]
 ]
 
-export const findHandler = (segments: ReadonlyArray<string>): Handler | undefined => ROUTES.find(([matches]) => matches(segments))?.[1]
+export const findHandler = (segments: ReadonlyArray<string>): Handler | undefined =>
+  ROUTES.find(([matches]) => matches(segments))?.[1]

@@ -42,7 +42,24 @@ const writeSmall = (buf: Uint8Array, pos: number, k: number): number => {
     buf[pos] = 48 + k
     return pos + 1
   }
-  const len = k < 100 ? 2 : k < 1000 ? 3 : k < 10_000 ? 4 : k < 100_000 ? 5 : k < 1_000_000 ? 6 : k < 10_000_000 ? 7 : k < 100_000_000 ? 8 : k < 1_000_000_000 ? 9 : 10
+  const len =
+    k < 100
+      ? 2
+      : k < 1000
+        ? 3
+        : k < 10_000
+          ? 4
+          : k < 100_000
+            ? 5
+            : k < 1_000_000
+              ? 6
+              : k < 10_000_000
+                ? 7
+                : k < 100_000_000
+                  ? 8
+                  : k < 1_000_000_000
+                    ? 9
+                    : 10
   const end = pos + len
   let i = end
   while (k >= 100) {
@@ -105,7 +122,8 @@ const writeNumber = (buf: Uint8Array, pos: number, x: number): number => {
       const frac = k - ip * 10000 // 1..9999: up to four digits, trailing zeros dropped
       pos = writeSmall(buf, pos, ip)
       buf[pos++] = 46
-      const hi = (frac / 100) | 0, lo = frac - hi * 100
+      const hi = (frac / 100) | 0,
+        lo = frac - hi * 100
       if (lo === 0) {
         if (hi % 10 === 0) {
           buf[pos] = 48 + hi / 10
@@ -145,7 +163,8 @@ const key = (buf: Uint8Array, pos: number, lead: number, k: number): number => {
   buf[pos + 4] = 58
   return pos + 5
 }
-const LBRACE = 123, COMMA = 44
+const LBRACE = 123,
+  COMMA = 44
 
 const writeAgg = (buf: Uint8Array, pos: number, b: WireAgg): number => {
   pos = writeNumber(buf, key(buf, pos, LBRACE, 118), b.v)
@@ -180,12 +199,25 @@ const writeIndex = (buf: Uint8Array, pos: number, b: WireIndexAgg): number => {
 
 const isAgg = (b: AnyAgg): b is WireAgg => {
   const a = b as WireAgg
-  return typeof a.v === "number" && typeof a.vw === "number" && typeof a.o === "number" && typeof a.c === "number" &&
-    typeof a.h === "number" && typeof a.l === "number" && typeof a.t === "number" && typeof a.n === "number" && sameKeys(a, AGG_KEYS)
+  return (
+    typeof a.v === "number" &&
+    typeof a.vw === "number" &&
+    typeof a.o === "number" &&
+    typeof a.c === "number" &&
+    typeof a.h === "number" &&
+    typeof a.l === "number" &&
+    typeof a.t === "number" &&
+    typeof a.n === "number" &&
+    sameKeys(a, AGG_KEYS)
+  )
 }
 
 const isIndex = (b: AnyAgg): boolean =>
-  typeof b.o === "number" && typeof b.c === "number" && typeof b.h === "number" && typeof b.l === "number" && typeof b.t === "number" &&
+  typeof b.o === "number" &&
+  typeof b.c === "number" &&
+  typeof b.h === "number" &&
+  typeof b.l === "number" &&
+  typeof b.t === "number" &&
   sameKeys(b, INDEX_KEYS)
 
 /** Longest text of one bar on the fast path: keys + 8 numbers of at most 24 characters. */
@@ -238,7 +270,8 @@ export const serializedBars = (series: ReadonlyArray<AnyAgg>): SerializedBars =>
 }
 
 /** Bars [from, to) in order, without the trailing comma. */
-export const ascendingSlice = (s: SerializedBars, from: number, to: number): Buffer => s.bytes.subarray(s.offsets[from]!, s.offsets[to]! - 1)
+export const ascendingSlice = (s: SerializedBars, from: number, to: number): Buffer =>
+  s.bytes.subarray(s.offsets[from]!, s.offsets[to]! - 1)
 
 /** Bars [from, to) in descending order (bar to-1 first), comma-separated, in a new buffer. */
 export const descendingSlice = (s: SerializedBars, from: number, to: number): Buffer => {

@@ -16,7 +16,8 @@ import { type Selection, selectionOf, type Universe } from "./selection.js"
 /** Target size of a batched frame (frames stay < MAX_FRAME_BYTES = 512 KiB). */
 export const FRAME_BUDGET = 256 * 1024
 const STEP_BYTES = 2 * FRAME_BUDGET
-const OPEN_BRACKET = 91, CLOSE_BRACKET = 93
+const OPEN_BRACKET = 91,
+  CLOSE_BRACKET = 93
 
 export interface BatchDeps {
   readonly events: EventSource
@@ -105,7 +106,10 @@ export const makeBatch = (deps: BatchDeps) => {
     const index = Math.floor(kCursor / CHUNK_SECONDS)
     const lo = index * CHUNK_SECONDS
     const fromL = kCursor - lo
-    const maxL = Math.max(fromL + 1, Math.min(CHUNK_SECONDS, spanOf(session) - lo, Math.ceil((limitMs - session.openMs) / 1000) - lo))
+    const maxL = Math.max(
+      fromL + 1,
+      Math.min(CHUNK_SECONDS, spanOf(session) - lo, Math.ceil((limitMs - session.openMs) / 1000) - lo)
+    )
     const chunks = targets.map((c) => deps.chunks.get(selectionFor(c, session.date), session, index))
     let toL = maxL
     for (const chunk of chunks) {

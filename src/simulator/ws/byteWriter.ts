@@ -12,8 +12,12 @@
  */
 
 const MAX_EXACT = 9_007_199_254_740_992 // 2^53
-const DOT = 46, MINUS = 45, ZERO = 48, CLOSE_BRACE = 125
-const S_KEY = Buffer.from(`,"s":`), E_KEY = Buffer.from(`,"e":`)
+const DOT = 46,
+  MINUS = 45,
+  ZERO = 48,
+  CLOSE_BRACE = 125
+const S_KEY = Buffer.from(`,"s":`),
+  E_KEY = Buffer.from(`,"e":`)
 
 export class ByteWriter {
   buf: Buffer

@@ -67,7 +67,9 @@ export class Connection {
 
   /** Authenticated, open and still talking: the replay delivers to it. */
   get live(): boolean {
-    return this.key !== undefined && !this.halfOpen && !this.closed && !this.dropping && this.ws.readyState === this.ws.OPEN
+    return (
+      this.key !== undefined && !this.halfOpen && !this.closed && !this.dropping && this.ws.readyState === this.ws.OPEN
+    )
   }
 
   private onClose(): void {
@@ -89,7 +91,10 @@ export class Connection {
     } catch {
       return this.sendStatus(Status.invalidJson)
     }
-    const { action, params } = (typeof msg === "object" && msg !== null ? msg : {}) as { action?: unknown; params?: unknown }
+    const { action, params } = (typeof msg === "object" && msg !== null ? msg : {}) as {
+      action?: unknown
+      params?: unknown
+    }
     switch (action) {
       case "auth":
         return this.auth(params)
@@ -109,7 +114,8 @@ export class Connection {
   }
 
   private auth(params: unknown): void {
-    const ok = typeof params === "string" && params.length > 0 && (this.deps.apiKey === undefined || params === this.deps.apiKey)
+    const ok =
+      typeof params === "string" && params.length > 0 && (this.deps.apiKey === undefined || params === this.deps.apiKey)
     if (!ok) {
       this.sendStatus(Status.authFailed)
       return this.close(1008, "authentication failed")

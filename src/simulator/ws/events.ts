@@ -15,7 +15,16 @@
 import type { MarketData, WireAgg, WireIndexAgg } from "../MarketData.js"
 import { ByteWriter } from "./byteWriter.js"
 import { minuteEvents } from "./minutes.js"
-import { type AggEvent, eventWriters, type EventType, type IndexAggEvent, isVolumeBar, round4, type ValueEvent, type WireEvent } from "./wireEvents.js"
+import {
+  type AggEvent,
+  eventWriters,
+  type EventType,
+  type IndexAggEvent,
+  isVolumeBar,
+  round4,
+  type ValueEvent,
+  type WireEvent
+} from "./wireEvents.js"
 
 export type { AggEvent, Cluster, EventType, IndexAggEvent, ValueEvent, WireEvent } from "./wireEvents.js"
 
@@ -43,23 +52,37 @@ export interface TickerDay {
 
 const NO_SERIES: EventSeries = { count: 0, sendAt: () => NaN, write: () => {}, json: () => "" }
 const EMPTY: TickerDay = {
-  second: () => undefined, minute: () => undefined, value: () => undefined, secondJson: () => undefined, series: () => NO_SERIES
+  second: () => undefined,
+  minute: () => undefined,
+  value: () => undefined,
+  secondJson: () => undefined,
+  series: () => NO_SERIES
 }
 
 const scratch = new ByteWriter(4096)
-const textOf = (write: (i: number, w: ByteWriter) => void) => (i: number): string => {
-  scratch.pos = 0
-  write(i, scratch)
-  return scratch.text(0)
-}
+const textOf =
+  (write: (i: number, w: ByteWriter) => void) =>
+  (i: number): string => {
+    scratch.pos = 0
+    write(i, scratch)
+    return scratch.text(0)
+  }
 
-const series = (count: number, sendAt: (i: number) => number, write: (i: number, w: ByteWriter) => void): EventSeries =>
-  count === 0 ? NO_SERIES : { count, sendAt, write, json: textOf(write) }
+const series = (
+  count: number,
+  sendAt: (i: number) => number,
+  write: (i: number, w: ByteWriter) => void
+): EventSeries => (count === 0 ? NO_SERIES : { count, sendAt, write, json: textOf(write) })
 
-export const buildTickerDay = (sym: string, bars: ReadonlyArray<WireAgg | WireIndexAgg>, regularOpenMs = -Infinity): TickerDay => {
+export const buildTickerDay = (
+  sym: string,
+  bars: ReadonlyArray<WireAgg | WireIndexAgg>,
+  regularOpenMs = -Infinity
+): TickerDay => {
   if (bars.length === 0) return EMPTY
   const indexOf = (s: number): number => {
-    let lo = 0, hi = bars.length - 1
+    let lo = 0,
+      hi = bars.length - 1
     while (lo <= hi) {
       const mid = (lo + hi) >>> 1
       const t = bars[mid]!.t
@@ -75,7 +98,8 @@ export const buildTickerDay = (sym: string, bars: ReadonlyArray<WireAgg | WireIn
   const cumV = new Float64Array(index ? 0 : bars.length)
   const cumPV = new Float64Array(index ? 0 : bars.length)
   if (!index) {
-    let v = 0, pv = 0
+    let v = 0,
+      pv = 0
     for (let i = 0; i < bars.length; i++) {
       const bar = bars[i] as WireAgg
       v += bar.v
@@ -90,8 +114,20 @@ export const buildTickerDay = (sym: string, bars: ReadonlyArray<WireAgg | WireIn
     const b = bars[i]!
     if (!isVolumeBar(b)) return { ev: "A", sym, op, o: b.o, c: b.c, h: b.h, l: b.l, s: b.t, e: b.t + 1000 }
     return {
-      ev: "A", sym, v: b.v, av: cumV[i]!, op, vw: b.vw, o: b.o, c: b.c, h: b.h, l: b.l,
-      a: dayVwap(i, b.vw), z: b.n > 0 ? Math.round(b.v / b.n) : 0, s: b.t, e: b.t + 1000
+      ev: "A",
+      sym,
+      v: b.v,
+      av: cumV[i]!,
+      op,
+      vw: b.vw,
+      o: b.o,
+      c: b.c,
+      h: b.h,
+      l: b.l,
+      a: dayVwap(i, b.vw),
+      z: b.n > 0 ? Math.round(b.v / b.n) : 0,
+      s: b.t,
+      e: b.t + 1000
     }
   }
 
@@ -135,7 +171,11 @@ export const buildTickerDay = (sym: string, bars: ReadonlyArray<WireAgg | WireIn
       if (ev === "A") return seconds
       if (ev === "V") return values
       const list = minutes()
-      return (minuteSeries ??= series(list.length, (i) => list[i]!.s + 60_000, (i, w) => write.minute(w, list[i]!)))
+      return (minuteSeries ??= series(
+        list.length,
+        (i) => list[i]!.s + 60_000,
+        (i, w) => write.minute(w, list[i]!)
+      ))
     }
   }
 }
@@ -145,7 +185,11 @@ export const buildTickerDay = (sym: string, bars: ReadonlyArray<WireAgg | WireIn
  * holds two dates only (the replayed one and the next one, which the replay may build ahead),
  * at most `capacity` tickers each.
  */
-export const makeEventSource = (market: MarketData, capacity = 4096, regularOpenOf: (date: string) => number = () => -Infinity) => {
+export const makeEventSource = (
+  market: MarketData,
+  capacity = 4096,
+  regularOpenOf: (date: string) => number = () => -Infinity
+) => {
   const byDate = new Map<string, Map<string, TickerDay>>()
   const has = (sym: string, date: string): boolean => byDate.get(date)?.has(sym) ?? false
   return {

@@ -33,7 +33,8 @@ export interface Chunk {
 
 /** First index of a series whose window end is after `ms` (sendAt ascending). */
 const firstAfter = (s: EventSeries, ms: number): number => {
-  let lo = 0, hi = s.count
+  let lo = 0,
+    hi = s.count
   while (lo < hi) {
     const mid = (lo + hi) >>> 1
     if (s.sendAt(mid) <= ms) lo = mid + 1
@@ -48,7 +49,8 @@ const build = (events: EventSource, selection: Selection, session: Session, inde
   const C = CHUNK_SECONDS
   const lo = index * C
   const hi = Math.min(lo + C, spanOf(session))
-  const fromMs = session.openMs + lo * 1000, toMs = session.openMs + hi * 1000
+  const fromMs = session.openMs + lo * 1000,
+    toMs = session.openMs + hi * 1000
   const series = selection.series.map(({ ev, sym }) => events.day(sym, selection.date).series(ev))
   const first = series.map((s) => firstAfter(s, fromMs))
   const localOf = (ms: number): number => {
@@ -66,7 +68,8 @@ const build = (events: EventSource, selection: Selection, session: Session, inde
   for (let L = 1; L <= C; L++) secondEnds[L]! += secondEnds[L - 1]!
   const total = secondEnds[C]!
   const next = secondEnds.slice(0, C) // next free slot of local second L + 1
-  const src = new Int32Array(total), idx = new Int32Array(total)
+  const src = new Int32Array(total),
+    idx = new Int32Array(total)
   series.forEach((s, j) => {
     for (let i = first[j]!; i < s.count && s.sendAt(i) <= toMs; i++) {
       const L = localOf(s.sendAt(i))

@@ -42,7 +42,12 @@ export const makePerSecond = (deps: PerSecondDeps) => {
       if (json !== undefined && cluster !== "indices" && isNth(++aCount, faults().correctionEvery)) {
         const original = day.second(end - 1000) as AggEvent
         const corrected = correct(original)
-        pending.push({ due: end + faults().correctionDelaySimMs, cluster, json: JSON.stringify(corrected), record: { sym, s: original.s, original, corrected } })
+        pending.push({
+          due: end + faults().correctionDelaySimMs,
+          cluster,
+          json: JSON.stringify(corrected),
+          record: { sym, s: original.s, original, corrected }
+        })
       }
       return json
     }

@@ -65,7 +65,14 @@ export const makeReplay = (deps: ReplayDeps) => {
   const chunks = makeFrameChunks(events)
   const batch = makeBatch({ events, chunks, universe })
   const ahead = makeBuildAhead({ sessions, batch, chunks, replayUntilMs: () => faults().replayUntilMs })
-  const perSecond = makePerSecond({ events, universe, faults, stats: deps.stats, connections: deps.connections, dropAll: deps.dropAll })
+  const perSecond = makePerSecond({
+    events,
+    universe,
+    faults,
+    stats: deps.stats,
+    connections: deps.connections,
+    dropAll: deps.dropAll
+  })
   const alignDown = (ms: number) => Math.floor(ms / 1000) * 1000
   // at max speed the replay starts at the clock's start: SimClock.now() runs at 1000x meanwhile
   // (with a delay, the feed's time: the windows that ended `delayMs` ago are next)
@@ -107,7 +114,11 @@ export const makeReplay = (deps: ReplayDeps) => {
 
   /** Duplicates, corrections, half-open connections and a stall keep the per-second frames. */
   const perSecondMode = (f: WsFaults): boolean =>
-    f.duplicateEvery > 0 || f.correctionEvery > 0 || f.halfOpenAfterSimSeconds > 0 || f.stallFromSimMs > 0 || perSecond.hasPending() ||
+    f.duplicateEvery > 0 ||
+    f.correctionEvery > 0 ||
+    f.halfOpenAfterSimSeconds > 0 ||
+    f.stallFromSimMs > 0 ||
+    perSecond.hasPending() ||
     deps.connections().some((c) => c.hasPendingDuplicates)
 
   /** One batched step; false when what it needs could not be built before the deadline. */

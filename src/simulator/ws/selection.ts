@@ -46,5 +46,10 @@ export const symbolsOf = (c: Connection, ev: EventType, date: string, universe: 
 export const selectionOf = (c: Connection, date: string, universe: Universe): Selection => {
   const series: Array<{ ev: EventType; sym: string }> = []
   for (const ev of EVENT_TYPES[c.cluster]) for (const sym of symbolsOf(c, ev, date, universe)) series.push({ ev, sym })
-  return { date, version: c.subs.version, series, key: `${c.cluster}|${series.map((s) => `${s.ev}.${s.sym}`).join(",")}` }
+  return {
+    date,
+    version: c.subs.version,
+    series,
+    key: `${c.cluster}|${series.map((s) => `${s.ev}.${s.sym}`).join(",")}`
+  }
 }

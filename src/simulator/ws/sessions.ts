@@ -3,7 +3,15 @@
  * defines them (its holidays), or with `extended` the whole extended day (03:15 ET, when I:VIX
  * starts, to close + 4 h, when SPY's after-hours end): every bar of `extendedSecondBars` falls in it.
  */
-import { addDays, holidayIndex, type MarketHoliday, nyDateOf, nyTimeMs, type Session, sessionOf } from "../../domain/calendar.js"
+import {
+  addDays,
+  holidayIndex,
+  type MarketHoliday,
+  nyDateOf,
+  nyTimeMs,
+  type Session,
+  sessionOf
+} from "../../domain/calendar.js"
 import type { MarketData } from "../MarketData.js"
 
 export const makeSessions = (market: MarketData, extended = false) => {
@@ -16,7 +24,12 @@ export const makeSessions = (market: MarketData, extended = false) => {
       let holidays = years.get(year)
       if (!holidays) years.set(year, (holidays = holidayIndex(market.holidays(year))))
       const regular = sessionOf(date, holidays)
-      s = regular === undefined ? null : extended ? { ...regular, openMs: nyTimeMs(date, 3, 15), closeMs: regular.closeMs + 4 * 3_600_000 } : regular
+      s =
+        regular === undefined
+          ? null
+          : extended
+            ? { ...regular, openMs: nyTimeMs(date, 3, 15), closeMs: regular.closeMs + 4 * 3_600_000 }
+            : regular
       byDate.set(date, s)
     }
     return s ?? undefined

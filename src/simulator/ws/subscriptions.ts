@@ -10,7 +10,12 @@ export interface Channel {
 
 /** `"A.SPY, AM.SPY"` → `["A.SPY", "AM.SPY"]` (split on commas, trimmed, empties dropped). */
 export const splitParams = (params: unknown): ReadonlyArray<string> =>
-  typeof params === "string" ? params.split(",").map((p) => p.trim()).filter((p) => p.length > 0) : []
+  typeof params === "string"
+    ? params
+        .split(",")
+        .map((p) => p.trim())
+        .filter((p) => p.length > 0)
+    : []
 
 /** `A.O:SPY251030C00580000` → `{ev: "A", sym: "O:SPY251030C00580000"}` (split at the first dot). */
 export const parseChannel = (param: string): Channel | undefined => {

@@ -53,9 +53,21 @@ export const round4 = (x: number): number => Math.round(x * 1e4) / 1e4
 export const isVolumeBar = (b: WireAgg | WireIndexAgg): b is WireAgg => "v" in b
 
 const K = {
-  v: fragment(`,"v":`), av: fragment(`,"av":`), op: fragment(`,"op":`), vw: fragment(`,"vw":`), o: fragment(`,"o":`),
-  c: fragment(`,"c":`), h: fragment(`,"h":`), l: fragment(`,"l":`), a: fragment(`,"a":`), z: fragment(`,"z":`),
-  s: fragment(`,"s":`), e: fragment(`,"e":`), T: fragment(`,"T":`), t: fragment(`,"t":`), val: fragment(`{"ev":"V","val":`)
+  v: fragment(`,"v":`),
+  av: fragment(`,"av":`),
+  op: fragment(`,"op":`),
+  vw: fragment(`,"vw":`),
+  o: fragment(`,"o":`),
+  c: fragment(`,"c":`),
+  h: fragment(`,"h":`),
+  l: fragment(`,"l":`),
+  a: fragment(`,"a":`),
+  z: fragment(`,"z":`),
+  s: fragment(`,"s":`),
+  e: fragment(`,"e":`),
+  T: fragment(`,"T":`),
+  t: fragment(`,"t":`),
+  val: fragment(`{"ev":"V","val":`)
 }
 const CLOSE_BRACE = 125
 

@@ -28,7 +28,8 @@ interface Reply {
 const readTickers = (file: string) =>
   Effect.promise(() =>
     fs.readFile(file, "utf8").then(
-      (t) => ((JSON.parse(t) as { contracts?: ReadonlyArray<{ ticker: string }> }).contracts ?? []).map((c) => c.ticker),
+      (t) =>
+        ((JSON.parse(t) as { contracts?: ReadonlyArray<{ ticker: string }> }).contracts ?? []).map((c) => c.ticker),
       () => [] as ReadonlyArray<string>
     )
   )
@@ -40,9 +41,16 @@ const contractLines = (file: string, lastBars: LastBarsService) =>
       Effect.map(lastBars.get(ticker), (last): ContractLine & { right: string } => {
         const o = parseOptionTicker(ticker)
         return { ticker, strike: o?.strike ?? null, right: o?.right ?? "", last }
-      })).pipe(
-      Effect.map((lines) => [...lines].sort((a, b) => a.right.localeCompare(b.right) || (a.strike ?? 0) - (b.strike ?? 0) || a.ticker.localeCompare(b.ticker)))
-    ))
+      })
+    ).pipe(
+      Effect.map((lines) =>
+        [...lines].sort(
+          (a, b) =>
+            a.right.localeCompare(b.right) || (a.strike ?? 0) - (b.strike ?? 0) || a.ticker.localeCompare(b.ticker)
+        )
+      )
+    )
+  )
 
 /**
  * Serves the endpoints; the page shows the contract set of the platform clock's New York date, each
@@ -57,7 +65,9 @@ export const serveStatus = Effect.gen(function* () {
   const prom = yield* PromMetrics
   const lastBars = yield* LastBars
   const runtime = yield* Effect.runtime<never>()
-  const health = Effect.flatMap(heartbeats.registered, (sources) => liveHealth(metrics, sources, alerts.openAlerts, settings.live.idleTimeoutS))
+  const health = Effect.flatMap(heartbeats.registered, (sources) =>
+    liveHealth(metrics, sources, alerts.openAlerts, settings.live.idleTimeoutS)
+  )
 
   const route = (url: string): Effect.Effect<Reply> => {
     const path = new URL(url, "http://localhost").pathname
@@ -66,14 +76,19 @@ export const serveStatus = Effect.gen(function* () {
         return Effect.map(prom.exposition, (m) => ({ status: 200, type: m.contentType, body: m.text }))
       case "/healthz":
         return Effect.map(health, (h) =>
-          h.problems.length === 0 ? { status: 200, type: "text/plain", body: "ok\n" } : { status: 503, type: "text/plain", body: `${h.problems.join("\n")}\n` })
+          h.problems.length === 0
+            ? { status: 200, type: "text/plain", body: "ok\n" }
+            : { status: 503, type: "text/plain", body: `${h.problems.join("\n")}\n` }
+        )
       case "/status.json":
         return Effect.map(health, (h) => ({ status: 200, type: "application/json", body: JSON.stringify(h) }))
       case "/":
         return Effect.flatMap(health, (h) => {
           const date = nyDateOf(h.nowMs)
           return Effect.map(contractLines(lakePaths(settings.storage.root).contractsJson(date), lastBars), (c) => ({
-            status: 200, type: "text/html; charset=utf-8", body: statusPage(h, c, date)
+            status: 200,
+            type: "text/html; charset=utf-8",
+            body: statusPage(h, c, date)
           }))
         })
       default:
@@ -92,10 +107,11 @@ export const serveStatus = Effect.gen(function* () {
       server.once("error", (e) => resume(Effect.fail(e)))
       server.listen(settings.http.port, settings.http.host, () => resume(Effect.void))
     }),
-    () => Effect.async<void>((resume) => {
-      server.close(() => resume(Effect.void))
-      server.closeAllConnections()
-    })
+    () =>
+      Effect.async<void>((resume) => {
+        server.close(() => resume(Effect.void))
+        server.closeAllConnections()
+      })
   )
   const port = (server.address() as AddressInfo).port
   yield* Effect.logInfo(`Status page on http://${settings.http.host}:${port}/ (/metrics, /healthz, /status.json)`)

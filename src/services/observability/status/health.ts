@@ -17,20 +17,37 @@ export interface LiveHealth {
   readonly problems: ReadonlyArray<string>
 }
 
-export const healthProblems = (nowMs: number, sources: ReadonlyArray<SourceSnapshot>, openAlerts: ReadonlyArray<AlertRecord>, idleTimeoutS: number): ReadonlyArray<string> => [
+export const healthProblems = (
+  nowMs: number,
+  sources: ReadonlyArray<SourceSnapshot>,
+  openAlerts: ReadonlyArray<AlertRecord>,
+  idleTimeoutS: number
+): ReadonlyArray<string> => [
   ...sources.flatMap((s) => [
     ...(HEALTHY.has(s.connectionStatus) ? [] : [`${s.source}: ${s.connectionStatus}`]),
-    ...(s.connectionStatus === "connected" && s.lastMessageAtMs !== null && nowMs - s.lastMessageAtMs > 2 * idleTimeoutS * 1000
+    ...(s.connectionStatus === "connected" &&
+    s.lastMessageAtMs !== null &&
+    nowMs - s.lastMessageAtMs > 2 * idleTimeoutS * 1000
       ? [`${s.source}: no message for ${Math.round((nowMs - s.lastMessageAtMs) / 1000)} s`]
       : [])
   ]),
   ...openAlerts.map((a) => `alert ${a.kind}${a.source ? ` (${a.source})` : ""}: ${a.message}`)
 ]
 
-export const liveHealth = (metrics: MetricsService, sources: ReadonlyArray<string>, openAlerts: Effect.Effect<ReadonlyArray<AlertRecord>>, idleTimeoutS: number) =>
+export const liveHealth = (
+  metrics: MetricsService,
+  sources: ReadonlyArray<string>,
+  openAlerts: Effect.Effect<ReadonlyArray<AlertRecord>>,
+  idleTimeoutS: number
+) =>
   Effect.gen(function* () {
     const nowMs = yield* Clock.currentTimeMillis
     const snaps = yield* Effect.forEach(sources, (s) => metrics.snapshot(s))
     const alerts = yield* openAlerts
-    return { nowMs, sources: snaps, openAlerts: alerts, problems: healthProblems(nowMs, snaps, alerts, idleTimeoutS) } satisfies LiveHealth
+    return {
+      nowMs,
+      sources: snaps,
+      openAlerts: alerts,
+      problems: healthProblems(nowMs, snaps, alerts, idleTimeoutS)
+    } satisfies LiveHealth
   })

@@ -4,7 +4,8 @@ import { NY } from "../../../domain/calendar.js"
 import type { LiveHealth } from "./health.js"
 import type { LastBar } from "./LastBars.js"
 
-const escape = (s: string) => s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!)
+const escape = (s: string) =>
+  s.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!)
 const ms = (n: number | null | undefined) => (typeof n === "number" ? `${Math.round(n)} ms` : "-")
 const at = (n: number | null) => (n === null ? "-" : new Date(n).toISOString())
 
@@ -17,17 +18,20 @@ export interface ContractLine {
 
 const contractRow = (c: ContractLine, nowMs: number) => {
   const last = c.last
-  return `<tr data-ticker="${escape(c.ticker)}"><th>${escape(c.ticker)}</th><td data-field="strike">${c.strike ?? "-"}</td>` +
+  return (
+    `<tr data-ticker="${escape(c.ticker)}"><th>${escape(c.ticker)}</th><td data-field="strike">${c.strike ?? "-"}</td>` +
     (last === undefined
       ? `<td data-field="last_window">-</td><td data-field="close">-</td><td data-field="age_s">-</td>`
       : `<td data-field="last_window" data-ms="${last.windowStartMs}">${DateTime.fromMillis(last.windowStartMs, { zone: NY }).toFormat("HH:mm:ss")}</td>` +
         `<td data-field="close">${last.close}</td><td data-field="age_s">${Math.round((nowMs - last.windowStartMs) / 1000)}</td>`) +
     `</tr>`
+  )
 }
 
 export const statusPage = (h: LiveHealth, contracts: ReadonlyArray<ContractLine>, date: string | undefined): string => {
-  const rows = h.sources.map((s) =>
-    `<tr data-source="${escape(s.source)}"><th>${escape(s.source)}</th><td data-field="connection">${escape(s.connectionStatus)}</td><td data-field="last_message">${at(s.lastMessageAtMs)}</td>` +
+  const rows = h.sources.map(
+    (s) =>
+      `<tr data-source="${escape(s.source)}"><th>${escape(s.source)}</th><td data-field="connection">${escape(s.connectionStatus)}</td><td data-field="last_message">${at(s.lastMessageAtMs)}</td>` +
       `<td data-field="events_per_second_15min">${s.eventsPerSecond15Min.toFixed(1)}</td><td data-field="messages_today">${s.totalMessagesToday}</td><td data-field="events_today">${s.totalEventsToday}</td>` +
       `<td>${ms(s.commitLatency?.p50)} / ${ms(s.commitLatency?.p95)} / ${ms(s.commitLatency?.p99)}</td><td data-field="last_commit">${at(s.lastCommitAtMs)}</td>` +
       `<td data-field="errors">${s.errorsInWindow}</td><td data-field="connection_failures">${s.consecutiveConnectionFailures}</td></tr>`
