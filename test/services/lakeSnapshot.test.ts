@@ -20,31 +20,13 @@ import * as DuckDb from "../../src/services/DuckDb.js"
 import { openSnapshot } from "../../src/services/parquet/lakeSnapshot.js"
 import * as ParquetWriter from "../../src/services/ParquetWriter.js"
 import * as LakeReader from "../../src/services/sinks/LakeReader.js"
+import { barRow } from "../helpers/barRows.js"
 
 const DATE = "2025-10-28"
 const OPEN = nyTimeMs(DATE, 9, 30)
 
 const bars = (seconds: number, received: number, ticker = "O:SPY251028C00580000"): Array<Row> =>
-  Array.from({ length: seconds }, (_, s) => ({
-    ticker,
-    window_start_ms: OPEN + s * 1000,
-    open: 1,
-    high: 2,
-    low: 0.5,
-    close: received,
-    volume: 10,
-    vwap: 1,
-    transactions: 1,
-    window_end_ms: null,
-    accumulated_volume: null,
-    official_open: null,
-    day_vwap: null,
-    avg_trade_size: null,
-    otc: null,
-    source: "ws",
-    received_at_ms: received,
-    extra: null
-  }))
+  Array.from({ length: seconds }, (_, s) => barRow(DATE, ticker, s, received, received))
 
 const count = async (files: ReadonlyArray<string>) => {
   const db = await DuckDBInstance.create(":memory:")

@@ -14,31 +14,14 @@ import { bucketFileName, bucketOf } from "../../src/domain/lakeBuckets.js"
 import { lakePaths } from "../../src/domain/paths.js"
 import * as DuckDb from "../../src/services/DuckDb.js"
 import * as ParquetWriter from "../../src/services/ParquetWriter.js"
+import { barRow } from "../helpers/barRows.js"
 
 const TestLayer = ParquetWriter.layer.pipe(Layer.provideMerge(DuckDb.layer()))
 const DATE = "2025-10-28"
 const OPEN = nyTimeMs(DATE, 9, 30)
 
-const bar = (ticker: string, second: number, received: number, close = 1): Row => ({
-  ticker,
-  window_start_ms: OPEN + second * 1000,
-  open: 1,
-  high: 2,
-  low: 0.5,
-  close,
-  volume: 10,
-  vwap: 1,
-  transactions: 1,
-  window_end_ms: null,
-  accumulated_volume: null,
-  official_open: null,
-  day_vwap: null,
-  avg_trade_size: null,
-  otc: null,
-  source: "ws",
-  received_at_ms: received,
-  extra: null
-})
+const bar = (ticker: string, second: number, received: number, close = 1): Row =>
+  barRow(DATE, ticker, second, received, close)
 
 /** Every row of the partition with the file holding it. */
 const lakeRows = (dir: string) =>
