@@ -14,6 +14,7 @@ import { readJsonIfExists, writeFileAtomic } from "../lib/atomicFile.js"
 import type { Settings } from "../config/Settings.js"
 import { AppSettings } from "../services/AppSettings.js"
 import { BackfillInputError, type BackfillOptions, backfillProgram, type BackfillSummary } from "./backfill.js"
+import { fileIo } from "../lib/fileIo.js"
 
 export interface BackfillRunRecord {
   readonly startDate: string
@@ -33,7 +34,7 @@ export interface BackfillRunOptions extends Omit<BackfillOptions, "startDate" | 
 export const runRecordFile = (root: string) => path.join(root, "state", "backfill_run.json")
 
 const write = (file: string, record: BackfillRunRecord) =>
-  Effect.promise(() => writeFileAtomic(file, `${JSON.stringify(record, null, 2)}\n`))
+  fileIo("write", file, () => writeFileAtomic(file, `${JSON.stringify(record, null, 2)}\n`))
 
 /**
  * `backfill.start_date`/`end_date` of the settings: each fills the date the command line does not
@@ -65,7 +66,7 @@ const resolve = (file: string, options: BackfillRunOptions) =>
       return yield* new BackfillInputError({
         message: "give both --start-date and --end-date (or --resume alone to finish the latest interrupted run)"
       })
-    const last = yield* Effect.promise(() => readJsonIfExists<BackfillRunRecord>(file))
+    const last = yield* fileIo("read", file, () => readJsonIfExists<BackfillRunRecord>(file))
     if (last === undefined)
       return yield* new BackfillInputError({ message: `nothing to resume: no backfill run recorded in ${file}` })
     if (last.status === "completed") {

@@ -16,6 +16,7 @@ import { dayData } from "./report/dayData.js"
 import { liveDayOf, readHistory } from "./report/liveDay.js"
 import { reportHtml } from "./report/html.js"
 import { verifyReport } from "./verify.js"
+import { fileIo } from "../lib/fileIo.js"
 
 /** Gaps at least this long are marked on the price chart. */
 const MARK_GAPS_FROM_S = 30
@@ -39,7 +40,9 @@ export const reportProgram = (options: { readonly date: string; readonly out?: s
       MARK_GAPS_FROM_S,
       settings.tickers
     )
-    const history = yield* Effect.promise(() => readHistory(settings.storage.root, report.date))
+    const history = yield* fileIo("read history", settings.storage.root, () =>
+      readHistory(settings.storage.root, report.date)
+    )
     const live = liveDayOf(history, data.alerts)
     const charts = {
       price: compile(priceSpec(data)),
@@ -47,15 +50,15 @@ export const reportProgram = (options: { readonly date: string; readonly out?: s
       ...(history.length === 0 ? {} : { latency: compile(latencySpec(history)) })
     }
     const html = options.out ?? path.join(settings.storage.root, "reports", `${report.date}.html`)
-    yield* Effect.promise(() => fs.mkdir(path.dirname(html), { recursive: true }))
+    yield* fileIo("mkdir", path.dirname(html), () => fs.mkdir(path.dirname(html), { recursive: true }))
     const pngs: Array<string> = []
     for (const [id, spec] of Object.entries(charts)) {
       const { png } = yield* Effect.promise(() => render(spec))
       const file = path.join(path.dirname(html), `${path.basename(html, ".html")}-${id}.png`)
-      yield* Effect.promise(() => writeFileAtomic(file, png))
+      yield* fileIo("write", file, () => writeFileAtomic(file, png))
       pngs.push(file)
     }
-    yield* Effect.promise(() => writeFileAtomic(html, reportHtml(report, data, live, charts)))
+    yield* fileIo("write", html, () => writeFileAtomic(html, reportHtml(report, data, live, charts)))
     yield* Effect.logInfo(`Report of ${report.date}: ${html} (+ ${pngs.map((p) => path.basename(p)).join(", ")})`)
     return { html, pngs } satisfies ReportResult
   }).pipe(Effect.scoped)

@@ -10,6 +10,7 @@
 import { Clock, Context, Duration, Effect, Layer, Schedule } from "effect"
 import { holidayIndex, type MarketHoliday, type Session } from "../../domain/calendar.js"
 import { lakePaths } from "../../domain/paths.js"
+import type { FileIoError } from "../../lib/fileIo.js"
 import { cappedJittered } from "../../lib/schedules.js"
 import { AppSettings } from "../../services/AppSettings.js"
 import { MarketClock } from "../../services/MarketClock.js"
@@ -23,7 +24,7 @@ export interface ContractRegistryService {
     date: string,
     holidays: ReadonlyMap<string, MarketHoliday>,
     options?: { readonly overwrite?: boolean }
-  ) => Effect.Effect<ContractSet | undefined, PolygonError | LakeWriteError>
+  ) => Effect.Effect<ContractSet | undefined, PolygonError | LakeWriteError | FileIoError>
   /**
    * The session's set, waiting for the open's first bar (on a delayed feed, `feedDelayMs` later)
    * and retrying for up to 30 minutes until the underlying has traded.
@@ -31,7 +32,7 @@ export interface ContractRegistryService {
   readonly sessionSet: (
     session: Session,
     feedDelayMs?: number
-  ) => Effect.Effect<ContractSet, PolygonError | LakeWriteError | NoOpenYet>
+  ) => Effect.Effect<ContractSet, PolygonError | LakeWriteError | FileIoError | NoOpenYet>
 }
 
 export class ContractRegistry extends Context.Tag("spy/ContractRegistry")<

@@ -47,6 +47,7 @@ import { type ConnectionSpec, shard } from "../socket/sharding.js"
 import type { SpyPrices } from "./spyPrice.js"
 import { LiveShard, planShards, type ShardPlan } from "../socket/liveShards.js"
 import { cappedJittered } from "../../lib/schedules.js"
+import { fileIo } from "../../lib/fileIo.js"
 
 export interface RecenterConfig<R> {
   readonly session: Session
@@ -86,12 +87,16 @@ export const resumeMarker = (r: ReplayedRecenter, stepMs: number) =>
 const loadChain = (root: string, date: string, underlying: string, expiration: string) =>
   Effect.gen(function* () {
     const file = recenterFiles(root, date).chain
-    const saved = yield* Effect.promise(() => readJsonIfExists<{ readonly contracts: ReadonlyArray<Contract> }>(file))
+    const saved = yield* fileIo("read", file, () =>
+      readJsonIfExists<{ readonly contracts: ReadonlyArray<Contract> }>(file)
+    )
     if (saved) return saved.contracts
     const rest = yield* PolygonRest
     const listed = yield* rest.contracts({ underlying_ticker: underlying, expiration_date: expiration, as_of: date })
     const contracts = listed.filter(isContract).filter((c) => c.expiration_date === expiration)
-    yield* Effect.promise(() => writeFileAtomic(file, JSON.stringify({ date, underlying, expiration, contracts })))
+    yield* fileIo("write", file, () =>
+      writeFileAtomic(file, JSON.stringify({ date, underlying, expiration, contracts }))
+    )
     return contracts
   })
 
@@ -184,13 +189,17 @@ export const run = <R>(
         if (n.ok) rows.push(n.row)
       }
       yield* writer.upsert(CONTRACTS_SCHEMA, root, date, { rows })
-      const saved = yield* Effect.promise(() => readJsonIfExists<Record<string, unknown>>(files.contractsJson))
+      const saved = yield* fileIo("read", files.contractsJson, () =>
+        readJsonIfExists<Record<string, unknown>>(files.contractsJson)
+      )
       if (saved) {
         const json = {
           ...saved,
           added: added.map((a) => ({ ...a.raw, added_at_ms: a.at, anchor: a.anchor, moneyness_rank: a.rank }))
         }
-        yield* Effect.promise(() => writeFileAtomic(files.contractsJson, JSON.stringify(json, null, 1)))
+        yield* fileIo("write", files.contractsJson, () =>
+          writeFileAtomic(files.contractsJson, JSON.stringify(json, null, 1))
+        )
       }
     }).pipe(
       Effect.catchAllCause((cause) =>

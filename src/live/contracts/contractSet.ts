@@ -14,6 +14,7 @@ import type { LakePaths } from "../../domain/paths.js"
 import { readJsonIfExists, writeFileAtomic } from "../../lib/atomicFile.js"
 import type { ParquetWriterService } from "../../services/ParquetWriter.js"
 import type { PolygonRestService, RawItem } from "../../services/polygon/PolygonRest.js"
+import { fileIo } from "../../lib/fileIo.js"
 
 /** What choosing the set needs (a backfill's environment has it all). */
 export interface ContractSetEnv {
@@ -81,7 +82,7 @@ export const contractSet = (env: ContractSetEnv, date: string, holidays: Readonl
   Effect.gen(function* () {
     const file = env.paths.contractsJson(date)
     if (!env.overwrite) {
-      const saved = yield* Effect.promise(() => readJsonIfExists<ContractSet>(file))
+      const saved = yield* fileIo("read", file, () => readJsonIfExists<ContractSet>(file))
       if (saved) return saved
     }
     const openPrice = yield* officialOpen(env, date, holidays)
@@ -110,7 +111,7 @@ export const contractSet = (env: ContractSetEnv, date: string, holidays: Readonl
     })
     yield* env.writer.upsert(CONTRACTS_SCHEMA, env.paths.root, date, { rows }, env.overwrite ? "replace" : "merge")
     const set: ContractSet = { date, openPrice, expiration, contracts: chosen }
-    yield* Effect.promise(() => writeFileAtomic(file, JSON.stringify(set, null, 1)))
+    yield* fileIo("write", file, () => writeFileAtomic(file, JSON.stringify(set, null, 1)))
     yield* Effect.logInfo(
       `Selected ${chosen.length} option contracts for ${date}: ${underlying} open ${openPrice}, strikes ${low.toFixed(2)}–${high.toFixed(2)}, expiring ${expiration}`
     )

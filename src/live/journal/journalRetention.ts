@@ -14,6 +14,7 @@ import * as path from "node:path"
 import { type MarketHoliday, previousTradingDay } from "../../domain/calendar.js"
 import type { Feed } from "../../domain/feeds.js"
 import { readCheckpoint } from "../writer/liveFiles.js"
+import { fileIo } from "../../lib/fileIo.js"
 
 const JOURNAL_NAME = /^(\d{4}-\d{2}-\d{2})\.ndjson$/
 
@@ -67,8 +68,14 @@ export const pruneJournals = (
           Effect.catchAllCause(() => Effect.succeed(undefined))
         )
         if ((cp?.offset ?? 0) >= size) {
-          yield* Effect.promise(() => fs.rm(file, { force: true }))
-          deleted.push(file)
+          // Retention never stops live: a journal that cannot be removed is kept and said.
+          const removed = yield* fileIo("remove", file, () => fs.rm(file, { force: true })).pipe(
+            Effect.as(true),
+            Effect.catchAll((e) =>
+              Effect.as(Effect.logWarning(`Journal retention: ${file} kept (${e.message})`), false)
+            )
+          )
+          if (removed) deleted.push(file)
         } else uncovered.push(file)
       }
     }

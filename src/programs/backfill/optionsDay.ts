@@ -17,6 +17,7 @@ import { fetchAggs } from "./aggsFetch.js"
 import type { BackfillRun } from "./run.js"
 import type { ContractSet } from "../../live/contracts/contractSet.js"
 import { runUnit, type UnitStore } from "./unit.js"
+import { type FileIoError, fileIo } from "../../lib/fileIo.js"
 
 /** Where a contract's rows wait for the day's file: clean columns, or (drift, quarantine) a Parquet file. */
 const stagedFiles = (root: string, date: string, ticker: string) => {
@@ -39,9 +40,9 @@ const contractStore = (
   ticker: string,
   fetched: Map<string, ColumnBatch>,
   fresh: boolean
-): UnitStore<LakeWriteError> => {
+): UnitStore<LakeWriteError | FileIoError> => {
   const files = stagedFiles(root, date, ticker)
-  const drop = (file: string) => (fresh ? Effect.void : Effect.promise(() => fs.rm(file, { force: true })))
+  const drop = (file: string) => (fresh ? Effect.void : fileIo("remove", file, () => fs.rm(file, { force: true })))
   return {
     rows: (rows) => writer.write(OPTIONS_SCHEMA, rows, files.parquet).pipe(Effect.tap(() => drop(files.columns))),
     batch: (batch) =>
@@ -98,7 +99,7 @@ export const optionsDay = (run: BackfillRun, set: ContractSet, onUnit: (rows: nu
       return { rows: done.rows, quarantined: done.quarantined, outsideSession: done.outsideSession ?? 0, skipped: true }
     }
     const staging = lakePaths(root).stagingDir("options", date)
-    if (run.overwrite) yield* Effect.promise(() => fs.rm(staging, { recursive: true, force: true }))
+    if (run.overwrite) yield* fileIo("remove", staging, () => fs.rm(staging, { recursive: true, force: true }))
     const fresh = !(yield* Effect.promise(() =>
       fs.access(staging).then(
         () => true,
@@ -129,7 +130,7 @@ export const optionsDay = (run: BackfillRun, set: ContractSet, onUnit: (rows: nu
     const outsideSession = results.reduce((n, r) => n + r.outsideSession, 0)
     const finishedAt = yield* Clock.currentTimeMillis
     yield* checkpoints.put({ feed: "options", date, rows, quarantined, outsideSession, completedAtMs: finishedAt })
-    yield* Effect.promise(() => fs.rm(staging, { recursive: true, force: true }))
+    yield* fileIo("remove", staging, () => fs.rm(staging, { recursive: true, force: true }))
     yield* Effect.logInfo(
       `Fetched ${rows.toLocaleString("en-US")} option bars (${set.contracts.length} contracts) for ${date} in ${((finishedAt - startedAt) / 1000).toFixed(2)} s`
     )
