@@ -33,7 +33,12 @@ const BENCHES: ReadonlyArray<Bench> = [
     script: "backfill.js",
     args: quick ? ["--days", "2", "--lake-days", "1", "--lake-runs", "1"] : ["--days", "20"]
   },
-  { title: "Live path at --speed max", command: "npm run bench:live", script: "live.js", args: [] },
+  {
+    title: "Live path at --speed max, a whole session, 3 runs",
+    command: quick ? "npm run bench:live -- --options 100 --runs 1" : "npm run bench:live",
+    script: "liveRuns.js",
+    args: quick ? ["--options", "100", "--runs", "1"] : []
+  },
   {
     title: "Consolidated view in DuckDB (2.34 M option bars)",
     command: quick ? "npm run bench:consolidate -- --runs 1" : "npm run bench:consolidate",
