@@ -18,6 +18,7 @@ import { SinkRouter } from "../services/sinks/SinkRouter.js"
 import { CONSOLIDATED, TABLES } from "../sql/tables.js"
 import { type DriftEvent, driftEvents, type FeedFigures, feedFigures } from "./verify/lakeFigures.js"
 import { formatVerify } from "./verify/format.js"
+import { fileIo } from "../lib/fileIo.js"
 
 export const VERIFY_FEEDS: ReadonlyArray<Feed> = ["spy", "options", "vix", "news", "contracts"]
 
@@ -70,7 +71,7 @@ export const problemsOf = (feeds: ReadonlyArray<FeedFigures>, maxGapS: number): 
 
 /** The session of a date from the cached holidays (no network); a regular session when none is cached. */
 const sessionFor = (root: string, date: string) =>
-  Effect.promise(async () => {
+  fileIo("read holidays", lakePaths(root).stateDir, async () => {
     const cached = await readJsonIfExists<{ holidays: ReadonlyArray<MarketHoliday> }>(
       lakePaths(root).holidaysCache(Number(date.slice(0, 4)))
     )
@@ -78,7 +79,9 @@ const sessionFor = (root: string, date: string) =>
   })
 
 const contractTickers = (db: DuckDb.DuckDbService, root: string, date: string) =>
-  Effect.flatMap(scopedSnapshot(root), (snap) => Effect.promise(() => snap.pinPartition("contracts", date))).pipe(
+  Effect.flatMap(scopedSnapshot(root), (snap) =>
+    fileIo("pin", lakePaths(root).partitionDir("contracts", date), () => snap.pinPartition("contracts", date))
+  ).pipe(
     Effect.flatMap((files) =>
       db.query<{ ticker: string }>(
         `SELECT DISTINCT ticker FROM read_parquet([${files.map(DuckDb.sqlString).join(", ")}]) WHERE as_of = ${DuckDb.sqlString(date)} ORDER BY ticker`

@@ -16,6 +16,7 @@ import { PolygonRest } from "../../services/polygon/PolygonRest.js"
 import { SchemaDrift } from "../../services/SchemaDrift.js"
 import { removeUncommitted } from "../writer/liveFiles.js"
 import { LiveTelemetry } from "../telemetry.js"
+import { fileIo } from "../../lib/fileIo.js"
 
 export interface NewsCursor {
   readonly lastPublished: string
@@ -42,7 +43,9 @@ export const pollNews = (cfg: NewsPollerConfig) =>
     const writer = yield* ParquetWriter
     const drift = yield* SchemaDrift
     const telemetry = yield* LiveTelemetry
-    const saved = yield* Effect.promise(() => readJsonIfExists<NewsCursor>(cursorFile(cfg.root, cfg.date)))
+    const saved = yield* fileIo("read", cursorFile(cfg.root, cfg.date), () =>
+      readJsonIfExists<NewsCursor>(cursorFile(cfg.root, cfg.date))
+    )
     let cursor: NewsCursor = saved ?? { lastPublished: cfg.since, ids: [], seq: 0 }
     yield* removeUncommitted(cfg.root, "news", [cfg.date], cursor.seq)
 
@@ -86,7 +89,9 @@ export const pollNews = (cfg: NewsPollerConfig) =>
         rows += (yield* writer.upsert(NEWS_SCHEMA, cfg.root, d, { rows: list })).rows
       }
       cursor = { lastPublished: last, ids: lastIds, seq }
-      yield* Effect.promise(() => writeFileAtomic(cursorFile(cfg.root, cfg.date), JSON.stringify(cursor)))
+      yield* fileIo("write", cursorFile(cfg.root, cfg.date), () =>
+        writeFileAtomic(cursorFile(cfg.root, cfg.date), JSON.stringify(cursor))
+      )
       yield* telemetry.commit("news", rows, yield* Clock.currentTimeMillis, [receivedAtMs])
     })
 

@@ -14,6 +14,7 @@ import { parseOptionTicker } from "../../domain/tickers.js"
 import { type DuckDbService, sqlString } from "../../services/DuckDb.js"
 import { scopedSnapshot } from "../../services/parquet/lakeSnapshot.js"
 import { type AlertRecord, parseAlertLines } from "../../services/observability/alertLog.js"
+import { fileIo } from "../../lib/fileIo.js"
 
 export interface MinutePoint {
   readonly minute: string
@@ -63,7 +64,8 @@ const pinnedSources = (root: string, date: string) =>
     const snap = yield* scopedSnapshot(root)
     const out: Partial<Sources> = {}
     for (const feed of READ)
-      out[feed] = `[${(yield* Effect.promise(() => snap.pinPartition(feed, date))).map(sqlString).join(", ")}]`
+      out[feed] =
+        `[${(yield* fileIo("pin", lakePaths(root).partitionDir(feed, date), () => snap.pinPartition(feed, date))).map(sqlString).join(", ")}]`
     return out as Sources
   })
 

@@ -17,6 +17,7 @@ import type { Session } from "../../domain/calendar.js"
 import { lakePaths } from "../../domain/paths.js"
 import { type DuckDbService, sqlString } from "../../services/DuckDb.js"
 import { scopedSnapshot } from "../../services/parquet/lakeSnapshot.js"
+import { fileIo } from "../../lib/fileIo.js"
 
 export interface Gap {
   readonly ticker: string
@@ -70,7 +71,7 @@ const partitionFiles = (root: string, feed: Feed, date: string) =>
   })
 
 const countLines = (dir: string) =>
-  Effect.promise(async () => {
+  fileIo("count quarantined rows", dir, async () => {
     const names = await fs.readdir(dir).catch(() => [] as Array<string>)
     let n = 0
     for (const name of names.filter((x) => x.endsWith(".ndjson"))) {
@@ -130,7 +131,9 @@ export const feedFigures = (
     }
     if (files.length === 0) return empty
     // Pinned (lakeSnapshot.ts): a live commit may replace a file between these queries or inside one.
-    const pinned = yield* Effect.flatMap(scopedSnapshot(root), (s) => Effect.promise(() => s.pin(files)))
+    const pinned = yield* Effect.flatMap(scopedSnapshot(root), (s) =>
+      fileIo("pin", lakePaths(root).partitionDir(feed, date), () => s.pin(files))
+    )
     if (pinned.length === 0) return empty
     const source = `read_parquet([${pinned.map(sqlString).join(", ")}], union_by_name = true)`
     const timed = TIME_SERIES.has(feed)
