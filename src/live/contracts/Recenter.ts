@@ -23,7 +23,7 @@
  */
 import { Clock, Duration, Effect, Queue, Schedule, type Scope } from "effect"
 import type { Session } from "../../domain/calendar.js"
-import { type ContractLike, selectContracts } from "../../domain/contractSelection.js"
+import { selectContracts } from "../../domain/contractSelection.js"
 import { CONTRACTS_SCHEMA, type Row } from "../../domain/feeds.js"
 import { contractRow } from "../../domain/normalize.js"
 import {
@@ -39,9 +39,10 @@ import { readJsonIfExists, writeFileAtomic } from "../../lib/atomicFile.js"
 import type { ContractSet } from "./contractSet.js"
 import { AppSettings } from "../../services/AppSettings.js"
 import { ParquetWriter } from "../../services/ParquetWriter.js"
-import { PolygonRest, type RawItem } from "../../services/polygon/PolygonRest.js"
+import { PolygonRest } from "../../services/polygon/PolygonRest.js"
 import type { JournalHandle } from "../journal/Journal.js"
 import { appendEntry, readLog, recenterFiles } from "./recenterLog.js"
+import { type Contract, loadChain } from "./recenterChain.js"
 import { subscriptionMarker } from "./recenterRepair.js"
 import { type ConnectionSpec, shard } from "../socket/sharding.js"
 import type { SpyPrices } from "./spyPrice.js"
@@ -66,14 +67,6 @@ export interface RecenterConfig<R> {
   readonly feedDelayMs?: number | undefined
 }
 
-type Contract = RawItem & ContractLike
-
-const isContract = (raw: RawItem): raw is Contract =>
-  typeof raw["ticker"] === "string" &&
-  typeof raw["strike_price"] === "number" &&
-  typeof raw["expiration_date"] === "string" &&
-  typeof raw["contract_type"] === "string"
-
 const retrySchedule = cappedJittered("2 seconds", "30 seconds")
 
 /** The marker a restart writes before its connections: since when each current ticker is covered, until when each dropped one was. */
@@ -82,23 +75,6 @@ export const resumeMarker = (r: ReplayedRecenter, stepMs: number) =>
     Object.fromEntries([...r.addedAt].map(([t, at]) => [t, windowFloor(at, stepMs)])),
     Object.fromEntries([...r.droppedAt].map(([t, at]) => [t, windowFloor(at, stepMs)]))
   )
-
-/** The expiration's chain as listed on the date: read back from chain.json, else fetched (all strikes) and kept. */
-const loadChain = (root: string, date: string, underlying: string, expiration: string) =>
-  Effect.gen(function* () {
-    const file = recenterFiles(root, date).chain
-    const saved = yield* fileIo("read", file, () =>
-      readJsonIfExists<{ readonly contracts: ReadonlyArray<Contract> }>(file)
-    )
-    if (saved) return saved.contracts
-    const rest = yield* PolygonRest
-    const listed = yield* rest.contracts({ underlying_ticker: underlying, expiration_date: expiration, as_of: date })
-    const contracts = listed.filter(isContract).filter((c) => c.expiration_date === expiration)
-    yield* fileIo("write", file, () =>
-      writeFileAtomic(file, JSON.stringify({ date, underlying, expiration, contracts }))
-    )
-    return contracts
-  })
 
 export const run = <R>(
   cfg: RecenterConfig<R>
