@@ -6,12 +6,13 @@
  */
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
+import { threadId } from "node:worker_threads"
 
 let counter = 0
 
 export const writeFileAtomic = async (target: string, content: string | Uint8Array): Promise<void> => {
   await fs.mkdir(path.dirname(target), { recursive: true })
-  const tmp = `${target}.tmp-${process.pid}-${++counter}`
+  const tmp = `${target}.tmp-${process.pid}-${threadId}-${++counter}`
   const handle = await fs.open(tmp, "w")
   try {
     await handle.writeFile(content)

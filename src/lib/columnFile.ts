@@ -10,6 +10,7 @@ import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
 import type { ColumnBatch } from "../domain/columnBatch.js"
+import { threadId } from "node:worker_threads"
 
 const MAGIC = "SPYCOLS1"
 
@@ -34,7 +35,7 @@ export const writeColumnFile = async (target: string, batch: ColumnBatch): Promi
     head,
     ...batch.doubles.map(([, values]) => Buffer.from(values.buffer, values.byteOffset, batch.length * 8))
   ]
-  const tmp = `${target}.tmp-${process.pid}-${++counter}`
+  const tmp = `${target}.tmp-${process.pid}-${threadId}-${++counter}`
   const handle = await fs.open(tmp, "w").catch(async (e: NodeJS.ErrnoException) => {
     if (e.code !== "ENOENT") throw e
     await fs.mkdir(path.dirname(target), { recursive: true })

@@ -7,6 +7,7 @@ import { DOUBLE, BOOLEAN, VARCHAR, DuckDBDataChunk, type DuckDBType } from "@duc
 import { Context, Data, Effect, Layer } from "effect"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
+import { threadId } from "node:worker_threads"
 import type { ColumnBatch } from "../domain/columnBatch.js"
 import type { Column, FeedSchema, Row } from "../domain/feeds.js"
 import { publish } from "./parquet/publish.js"
@@ -153,7 +154,8 @@ const copiedRows = (result: ReadonlyArray<ReadonlyArray<unknown>>, fallback: num
 }
 
 let sequence = 0
-const tempName = (target: string) => `${target}.tmp-${process.pid}-${++sequence}`
+// The thread id too: the sink worker threads share the pid and each has its own `sequence`.
+const tempName = (target: string) => `${target}.tmp-${process.pid}-${threadId}-${++sequence}`
 
 export { publish } from "./parquet/publish.js"
 

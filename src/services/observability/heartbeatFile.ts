@@ -3,6 +3,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import type { SourceSnapshot } from "./Metrics.js"
 import type { EventLoopLag } from "./eventLoopLag.js"
+import { threadId } from "node:worker_threads"
 
 export interface HeartbeatFile {
   readonly source: string
@@ -79,7 +80,7 @@ let sequence = 0
 /** Write JSON to a temporary sibling, then rename over the target: readers never see a torn file. */
 export const writeJsonAtomic = (file: string, value: unknown): void => {
   fs.mkdirSync(path.dirname(file), { recursive: true })
-  const tmp = `${file}.tmp-${process.pid}-${++sequence}`
+  const tmp = `${file}.tmp-${process.pid}-${threadId}-${++sequence}`
   try {
     fs.writeFileSync(tmp, JSON.stringify(value, null, 2) + "\n")
     fs.renameSync(tmp, file)

@@ -7,7 +7,7 @@
  * off, and 0 of 733 read through hard links. A hard link pins the file's content: a rename changes
  * what the path names, never a linked inode.
  *
- * Pins live in `state/snapshots/<pid>-<n>/` (the lake's file system, so links work; a copy where
+ * Pins live in `state/snapshots/<pid>-<random>/` (the lake's file system, so links work; a copy where
  * the file system refuses links) and are removed on release; a dead process's are removed by the
  * next snapshot of the same root.
  */
@@ -28,8 +28,6 @@ export interface LakeSnapshot {
   readonly pinPartition: (feed: Feed, date: string) => Promise<ReadonlyArray<string>>
   readonly release: () => Promise<void>
 }
-
-let sequence = 0
 
 const sweepDead = async (base: string): Promise<void> => {
   for (const name of await fs.readdir(base).catch(() => [] as Array<string>)) {
@@ -60,8 +58,8 @@ export const openSnapshot = async (root: string): Promise<LakeSnapshot> => {
   const base = path.join(path.resolve(lakePaths(root).stateDir), "snapshots")
   await fs.mkdir(base, { recursive: true })
   await sweepDead(base)
-  const dir = path.join(base, `${process.pid}-${++sequence}`)
-  await fs.mkdir(dir)
+  // mkdtemp: unique across the process's worker threads too (each has its own module state).
+  const dir = await fs.mkdtemp(path.join(base, `${process.pid}-`))
   const folders = new Map<string, string>() // source directory → its folder in the snapshot
   const pin = async (files: ReadonlyArray<string>) => {
     const out: Array<string> = []

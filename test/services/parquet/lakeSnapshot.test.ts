@@ -73,7 +73,7 @@ describe("lake snapshots (reads while files are replaced)", () => {
       const next = yield* Effect.promise(() => openSnapshot(root))
       const left = yield* Effect.promise(() => fs.readdir(base))
       assert.strictEqual(left.length, 1)
-      assert.match(left[0]!, new RegExp(`^${process.pid}-\\d+$`))
+      assert.match(left[0]!, new RegExp(`^${process.pid}-\\w{6}$`))
       yield* Effect.promise(() => next.release())
     }).pipe(Effect.provide(WriterLayer))
   )
