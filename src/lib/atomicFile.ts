@@ -10,9 +10,15 @@ import { threadId } from "node:worker_threads"
 
 let counter = 0
 
+/**
+ * The temporary name a file is written under before its rename: unique across processes (pid),
+ * the worker threads of one process (thread id: each thread has its own module state) and calls.
+ */
+export const tempPath = (target: string): string => `${target}.tmp-${process.pid}-${threadId}-${++counter}`
+
 export const writeFileAtomic = async (target: string, content: string | Uint8Array): Promise<void> => {
   await fs.mkdir(path.dirname(target), { recursive: true })
-  const tmp = `${target}.tmp-${process.pid}-${threadId}-${++counter}`
+  const tmp = tempPath(target)
   const handle = await fs.open(tmp, "w")
   try {
     await handle.writeFile(content)

@@ -10,13 +10,11 @@ import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
 import type { ColumnBatch } from "../domain/columnBatch.js"
-import { threadId } from "node:worker_threads"
+import { tempPath } from "./atomicFile.js"
 
 const MAGIC = "SPYCOLS1"
 
 export class ColumnFileError extends Error {}
-
-let counter = 0
 
 export const writeColumnFile = async (target: string, batch: ColumnBatch): Promise<void> => {
   if (os.endianness() !== "LE") throw new ColumnFileError("column files are little-endian only")
@@ -35,7 +33,7 @@ export const writeColumnFile = async (target: string, batch: ColumnBatch): Promi
     head,
     ...batch.doubles.map(([, values]) => Buffer.from(values.buffer, values.byteOffset, batch.length * 8))
   ]
-  const tmp = `${target}.tmp-${process.pid}-${threadId}-${++counter}`
+  const tmp = tempPath(target)
   const handle = await fs.open(tmp, "w").catch(async (e: NodeJS.ErrnoException) => {
     if (e.code !== "ENOENT") throw e
     await fs.mkdir(path.dirname(target), { recursive: true })

@@ -7,7 +7,6 @@ import { DOUBLE, BOOLEAN, VARCHAR, DuckDBDataChunk, type DuckDBType } from "@duc
 import { Context, Data, Effect, Layer } from "effect"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
-import { threadId } from "node:worker_threads"
 import type { ColumnBatch } from "../domain/columnBatch.js"
 import type { Column, FeedSchema, Row } from "../domain/feeds.js"
 import { publish } from "./parquet/publish.js"
@@ -16,6 +15,7 @@ import { copyBatches } from "./parquet/batchCopy.js"
 import { makePartitionLocks } from "./parquet/partitionLock.js"
 import { type UpsertMode, type UpsertResult, upsertPartition } from "./parquet/partitionUpsert.js"
 import { lakePaths } from "../domain/paths.js"
+import { tempPath } from "../lib/atomicFile.js"
 
 export class LakeWriteError extends Data.TaggedError("LakeWriteError")<{
   readonly target: string
@@ -154,8 +154,7 @@ const copiedRows = (result: ReadonlyArray<ReadonlyArray<unknown>>, fallback: num
 }
 
 let sequence = 0
-// The thread id too: the sink worker threads share the pid and each has its own `sequence`.
-const tempName = (target: string) => `${target}.tmp-${process.pid}-${threadId}-${++sequence}`
+const tempName = tempPath
 
 export { publish } from "./parquet/publish.js"
 

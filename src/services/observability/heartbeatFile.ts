@@ -3,7 +3,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import type { SourceSnapshot } from "./Metrics.js"
 import type { EventLoopLag } from "./eventLoopLag.js"
-import { threadId } from "node:worker_threads"
+import { tempPath } from "../../lib/atomicFile.js"
 
 export interface HeartbeatFile {
   readonly source: string
@@ -75,12 +75,10 @@ export const heartbeatOf = (
   reconnects_today: snap.reconnectsToday
 })
 
-let sequence = 0
-
 /** Write JSON to a temporary sibling, then rename over the target: readers never see a torn file. */
 export const writeJsonAtomic = (file: string, value: unknown): void => {
   fs.mkdirSync(path.dirname(file), { recursive: true })
-  const tmp = `${file}.tmp-${process.pid}-${threadId}-${++sequence}`
+  const tmp = tempPath(file)
   try {
     fs.writeFileSync(tmp, JSON.stringify(value, null, 2) + "\n")
     fs.renameSync(tmp, file)

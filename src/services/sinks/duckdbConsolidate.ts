@@ -14,7 +14,7 @@ import { sqlString } from "../DuckDb.js"
 import { withSnapshot } from "../parquet/lakeSnapshot.js"
 import { publish } from "../ParquetWriter.js"
 import * as LakeViews from "./duckdbLakeViews.js"
-import { threadId } from "node:worker_threads"
+import { tempPath } from "../../lib/atomicFile.js"
 
 export interface ConsolidateOptions {
   readonly root: string
@@ -31,7 +31,7 @@ export const consolidateToParquet = (
   target: string
 ): Promise<{ rows: number }> =>
   withSnapshot(o.root, async (snap) => {
-    const tmp = `${target}.tmp-${process.pid}-${threadId}-${Date.now()}`
+    const tmp = tempPath(target)
     try {
       const source = async (feed: "options" | "spy" | "vix") =>
         LakeViews.partitionSource(feed, d, await snap.pinPartition(feed, d))

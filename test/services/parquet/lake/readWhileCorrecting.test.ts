@@ -57,12 +57,16 @@ const readLoop = async (root: string, done: () => boolean) => {
         if (!fs.existsSync(dir) || !fs.readdirSync(dir).some((n) => n.endsWith(".parquet"))) continue
         try {
           // Through pinned files, as the README advises a reader of a lake being written (lakeSnapshot.ts).
+          // Nothing pinned (the partition emptied between the listing above and the pin): no read.
           const r = await withSnapshot(root, async (snap) => {
-            const files = (await snap.pinPartition(feed, DATE)).map((f) => `'${f}'`).join(", ")
+            const pinned = await snap.pinPartition(feed, DATE)
+            if (pinned.length === 0) return undefined
+            const files = pinned.map((f) => `'${f}'`).join(", ")
             return c.runAndReadAll(
               `SELECT count(*)::DOUBLE, count(DISTINCT (ticker, window_start_ms))::DOUBLE FROM read_parquet([${files}])`
             )
           })
+          if (r === undefined) continue
           const [n, d] = r.getRowsJS()[0]! as [number, number]
           stats.reads++
           stats.sizes.add(n)
