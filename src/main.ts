@@ -16,6 +16,7 @@ import { runLive } from "./programs/liveRun.js"
 import { stopAllProgram, writeRunPidFile } from "./programs/stop.js"
 import { CompactLoggerLayer } from "./lib/logger.js"
 import { installStopGuard } from "./lib/stopGuard.js"
+import { abandonedThreads, hardExit } from "./lib/threadExit.js"
 import { backfillRunProgram } from "./programs/backfillRun.js"
 import { printBackfillSummary } from "./programs/summary.js"
 import { simulateProgram } from "./programs/simulate.js"
@@ -272,7 +273,11 @@ cli(process.argv).pipe(
         const stopped = stopGuard.stoppedLine()
         if (stopped !== undefined) process.stderr.write(`${new Date().toISOString()} WARN  ${stopped}\n`)
         stopGuard.uninstall()
-        onExit(exitCodeOf(exit as Exit.Exit<unknown, unknown>))
+        const code = exitCodeOf(exit as Exit.Exit<unknown, unknown>)
+        // an abandoned worker thread would make a normal exit wait for it forever
+        if (abandonedThreads().length > 0)
+          hardExit(code, (text) => process.stderr.write(`${new Date().toISOString()} WARN  ${text}\n`))
+        else onExit(code)
       }
     })
 )

@@ -4,13 +4,15 @@
  * - first signal: log it and what is in flight (src/lib/inflight.ts); the interruption then cancels
  *   running sink statements on the server and rolls their transactions back;
  * - watchdog: if the process is still running `watchdogMs` after that signal, log what is still
- *   in flight and exit 1 (the server bounds — statementGuard.ts — still end the statements);
+ *   in flight and exit 1 (the server bounds — statementGuard.ts — still end the statements), or
+ *   SIGKILL itself when a stuck worker thread would make exit wait forever (src/lib/threadExit.ts);
  * - second signal: exit at once (130 for SIGINT, 143 for SIGTERM), naming what was left unfinished.
  * `stopped()` says how a stop ended, for the last log line.
  *
  * Plain Node on purpose: it must act even when the Effect runtime is busy finishing the interruption.
  */
 import * as Inflight from "./inflight.js"
+import { hardExit } from "./threadExit.js"
 
 export interface StopGuardOptions {
   readonly watchdogMs?: number
@@ -33,7 +35,7 @@ const line = (level: string, text: string) => `${new Date().toISOString()} ${lev
 
 export const installStopGuard = (options: StopGuardOptions = {}): StopGuard => {
   const log = options.log ?? ((text: string) => process.stderr.write(line("WARN", text)))
-  const exit = options.exit ?? ((code: number) => process.exit(code))
+  const exit = options.exit ?? ((code: number) => hardExit(code, log))
   const now = options.now ?? (() => performance.now())
   const watchdogMs = options.watchdogMs ?? WATCHDOG_MS
   let first: { name: NodeJS.Signals; atMs: number } | undefined

@@ -8,11 +8,13 @@
  * - The sink's alerts (SinkAlerts) and this thread's log lines go to the main thread, which raises
  *   and logs them as its own.
  * - `stop` interrupts the running load (its transaction rolls back; the sink's own interrupt
- *   handling applies), closes the sink and ends the thread. The main thread terminates a worker
- *   that does not end within its grace period.
+ *   handling applies), closes the sink and ends the thread, but only once no DuckDB query runs on
+ *   it (ending a thread under one deadlocks: src/lib/threadExit.ts). A worker that does not end
+ *   within its grace period is terminated only while no query runs on it, else abandoned.
  */
 import { Cause, Effect, Exit, Fiber, Layer, Logger, Queue } from "effect"
 import { parentPort, workerData } from "node:worker_threads"
+import { adoptNativeState, whenNativeIdle } from "../lib/threadExit.js"
 import * as Sinks from "../layers/Sinks.js"
 import { AppSettings } from "../services/AppSettings.js"
 import { SinkAlerts, SinkError } from "../services/sinks/Sink.js"
@@ -30,6 +32,7 @@ if (port === null) throw new Error("sinkWorker.js runs only as a worker thread")
 const post = (m: FromWorker) => port.postMessage(m)
 
 const init = workerData as WorkerInit
+adoptNativeState(init.nativeState)
 const settings = decodeSettings(init.settings)
 const sink = init.sink
 
@@ -87,12 +90,13 @@ port.on("message", (m: ToWorker) => {
   if (stopping) return
   stopping = true
   // Interrupt whatever runs (a load in progress is rolled back), close the sink, end the thread.
-  Effect.runFork(Fiber.interrupt(fiber).pipe(Effect.ensuring(Effect.sync(() => process.exit(0)))))
+  Effect.runFork(Fiber.interrupt(fiber).pipe(Effect.ensuring(Effect.promise(() => endThread(0)))))
 })
+const endThread = (code: number) => whenNativeIdle().then(() => process.exit(code))
 fiber.addObserver((exit) => {
   if (!stopping) {
     if (Exit.isFailure(exit) && !Cause.isInterruptedOnly(exit.cause))
       post({ type: "fatal", error: wire(exit.cause, "worker") })
-    process.exit(Exit.isSuccess(exit) ? 0 : 1)
+    void endThread(Exit.isSuccess(exit) ? 0 : 1)
   }
 })

@@ -6,10 +6,14 @@
  * With `{ interruptible: true }` (the sinks and their lake reader), interrupting `withConnection`
  * interrupts DuckDB (`connection.interrupt()`, repeated until `f` settles, so a multi-statement `f`
  * stops too) and waits for it: the connection goes back to the pool, or is closed, only when nothing
- * runs on it. Without it (the lake writers), an interruption stops waiting and `f` runs to its end.
+ * runs on it. Without it (the lake writers), an interruption stops waiting and `f` runs to its end;
+ * its connection returns to the pool only then.
+ * A connection or instance is never closed under a running query (src/lib/threadExit.ts says why):
+ * the scope's end interrupts and waits for it, and leaves open a connection that will not settle.
  */
 import { DuckDBConnection, DuckDBInstance } from "@duckdb/node-api"
 import { Context, Data, Effect, Layer, Queue } from "effect"
+import { runNative } from "../lib/threadExit.js"
 
 export class DuckDbError extends Data.TaggedError("DuckDbError")<{ readonly sql: string; readonly message: string }> {}
 
@@ -41,7 +45,7 @@ const interruptible = <A>(connection: DuckDBConnection, f: (c: DuckDBConnection)
       // the repeated interrupt may also have hit `f`'s own ROLLBACK: end any transaction left open (an error when none is)
       const done = () => {
         clearInterval(again)
-        connection.run("ROLLBACK").then(
+        runNative(() => connection.run("ROLLBACK")).then(
           () => settled(Effect.void),
           () => settled(Effect.void)
         )
@@ -61,32 +65,83 @@ const abandoning = <A>(connection: DuckDBConnection, f: (c: DuckDBConnection) =>
     catch: (e) => new DuckDbError({ sql: what.slice(0, 500), message: e instanceof Error ? e.message : String(e) })
   })
 
+/** REAL ms the scope's end waits for a query it interrupted before leaving its connection open. */
+const CLOSE_WAIT_MS = 10_000
+
+const settled = (p: Promise<unknown>): Promise<void> =>
+  p.then(
+    () => undefined,
+    () => undefined
+  )
+
+/** Interrupt what runs on `c` until it settles; true if it did within `CLOSE_WAIT_MS`. */
+const quiesce = async (c: DuckDBConnection, running: Promise<unknown> | undefined): Promise<boolean> => {
+  if (running === undefined) return true
+  c.interrupt()
+  const again = setInterval(() => c.interrupt(), 20)
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), CLOSE_WAIT_MS)))
+  const ok = await Promise.race([settled(running).then(() => true as const), late])
+  clearInterval(again)
+  clearTimeout(timer)
+  return ok
+}
+
 export const make = (path = ":memory:", poolSize = 2, options: DuckDbOptions = {}) =>
   Effect.gen(function* () {
+    /** What runs on each connection now (its `f`, or the setup statements). */
+    const running = new Map<DuckDBConnection, Promise<unknown>>()
+    let leftOpen = 0
+    const track = <A>(c: DuckDBConnection, start: () => Promise<A>): Promise<A> => {
+      const work = runNative(start)
+      running.set(c, work)
+      void settled(work).then(() => {
+        if (running.get(c) === work) running.delete(c)
+      })
+      return work
+    }
     const instance = yield* Effect.acquireRelease(
-      Effect.promise(() => DuckDBInstance.create(path, { threads: "2" })),
-      (i) => Effect.sync(() => i.closeSync())
+      Effect.promise(() => runNative(() => DuckDBInstance.create(path, { threads: "2" }))),
+      (i) =>
+        Effect.sync(() => {
+          if (leftOpen === 0) i.closeSync()
+        })
     )
     const pool = yield* Effect.acquireRelease(Queue.unbounded<DuckDBConnection>(), Queue.shutdown)
     for (let i = 0; i < poolSize; i++) {
       const connection = yield* Effect.acquireRelease(
-        Effect.promise(() => instance.connect()),
-        (c) => Effect.sync(() => c.closeSync())
+        Effect.promise(() => runNative(() => instance.connect())),
+        (c) =>
+          Effect.promise(async () => {
+            if (await quiesce(c, running.get(c))) c.closeSync()
+            else leftOpen++
+          })
       )
-      yield* Effect.promise(() => connection.run("SET TimeZone = 'UTC'"))
+      yield* Effect.promise(() => track(connection, () => connection.run("SET TimeZone = 'UTC'")))
       // DuckDB keeps the bytes of every file it read in its external file cache; the lake writer and
       // the warehouse read each lake file once or twice, so the cache only grew with the range (a
       // 40-day default backfill: peak RSS 739 MB still rising, 626 MB flat from day 10 without it).
-      yield* Effect.promise(() => connection.run("SET enable_external_file_cache = false"))
+      yield* Effect.promise(() => track(connection, () => connection.run("SET enable_external_file_cache = false")))
       yield* Queue.offer(pool, connection)
     }
-    const withConnection = <A>(f: (c: DuckDBConnection) => Promise<A>, what: string) =>
-      Effect.acquireUseRelease(
+    const withConnection = <A>(f: (c: DuckDBConnection) => Promise<A>, what: string) => {
+      const tracked = (c: DuckDBConnection) => track(c, () => f(c))
+      return Effect.acquireUseRelease(
         Queue.take(pool),
         (connection) =>
-          options.interruptible === true ? interruptible(connection, f, what) : abandoning(connection, f, what),
-        (connection) => Queue.offer(pool, connection)
+          options.interruptible === true
+            ? interruptible(connection, tracked, what)
+            : abandoning(connection, tracked, what),
+        (connection) => {
+          const still = running.get(connection)
+          if (still === undefined) return Queue.offer(pool, connection).pipe(Effect.asVoid)
+          // an abandoned `f` still runs: the connection is reused only once it has ended
+          return Effect.forkDaemon(
+            Effect.promise(() => settled(still)).pipe(Effect.zipRight(Queue.offer(pool, connection)))
+          ).pipe(Effect.asVoid)
+        }
       )
+    }
     const service: DuckDbService = {
       withConnection,
       run: (sql) => withConnection((c) => c.run(sql).then(() => undefined), sql),

@@ -5,6 +5,7 @@
  */
 import { Effect, Exit, Fiber } from "effect"
 import { describe, expect, it } from "vitest"
+import { nativeBusy } from "../../src/lib/threadExit.js"
 import * as DuckDb from "../../src/services/DuckDb.js"
 
 const SLOW = "SELECT count(*) AS n FROM range(20000000000) t(a) WHERE a % 7 = 3"
@@ -36,5 +37,32 @@ describe("DuckDb interruption", () => {
     expect(result.interrupted).toBe(true)
     expect(result.ms).toBeLessThan(1_000)
     expect(result.rows).toBe(0)
+  }, 30_000)
+})
+
+describe("DuckDb scope end", () => {
+  it("never closes a connection under a running query: it interrupts it and waits for it to settle", async () => {
+    const order: Array<string> = []
+    await Effect.runPromise(
+      Effect.gen(function* () {
+        const db = yield* DuckDb.make(":memory:", 1) // not interruptible: an interruption abandons `f`
+        const fiber = yield* Effect.fork(
+          db.withConnection(
+            (c) =>
+              c.run(SLOW).then(
+                () => order.push("query ended"),
+                () => order.push("query interrupted")
+              ),
+            "slow"
+          )
+        )
+        yield* Effect.sleep("300 millis")
+        yield* Fiber.interrupt(fiber) // returns at once; the query goes on
+        expect(nativeBusy()).toBe(1)
+      }).pipe(Effect.scoped)
+    )
+    order.push("scope closed")
+    expect(order).toEqual(["query interrupted", "scope closed"])
+    expect(nativeBusy()).toBe(0)
   }, 30_000)
 })

@@ -5,8 +5,11 @@
  * the sockets' frames.
  *
  * - The worker lives for the scope (one round): acquired when the round opens the sink; released
- *   by asking it to stop (it interrupts a running load, which rolls back, and closes the sink),
- *   then, after `stopGraceMs` of REAL time, by `terminate()`. The release is bounded in real time.
+ *   by asking it to stop (it interrupts a running load, which rolls back, and closes the sink).
+ *   A worker still alive after `stopGraceMs` of REAL time is `terminate()`d if no DuckDB query
+ *   runs on it, else abandoned: tearing a thread down under a running query deadlocks
+ *   (src/lib/threadExit.ts). The release is bounded in real time; an abandoned thread ends itself
+ *   once its query settles.
  * - A worker that cannot open its sink, crashes, or exits fails the round's `loadFiles` with a
  *   SinkError: LiveSinkLoader raises `sink_live_load` and retries the files next round.
  * - Its alerts and log lines are raised and logged on the main thread (LiveTelemetry, the logger).
@@ -14,6 +17,7 @@
 import { Deferred, Effect, Runtime, type Scope } from "effect"
 import { Worker } from "node:worker_threads"
 import type { Settings, SinkName } from "../../config/Settings.js"
+import { abandon, claimForTermination, newNativeState } from "../../lib/threadExit.js"
 import { SinkError } from "../../services/sinks/Sink.js"
 import type { FileLoader } from "./LiveSinkLoader.js"
 import {
@@ -35,10 +39,11 @@ export interface SinkWorkerOptions {
 }
 
 export const DEFAULT_STOP_GRACE_MS = 3_000
-/** REAL ms `terminate()` may take before the release gives up waiting (the thread is abandoned). */
-const TERMINATE_WAIT_MS = 2_000
 
 export const defaultScript = (): URL => new URL("../../programs/sinkWorker.js", import.meta.url)
+
+/** REAL ms `terminate()` may take before the release stops waiting for it. */
+const TERMINATE_WAIT_MS = 2_000
 
 const toError = (e: WireError) => new SinkError({ sink: e.sink, operation: e.operation, message: e.message })
 
@@ -64,11 +69,13 @@ export const acquire = (
       pending.clear()
     }
 
+    const nativeState = newNativeState()
+    let abandoned = false
     const worker = yield* Effect.acquireRelease(
       Effect.try({
         try: () =>
           new Worker(options.script ?? defaultScript(), {
-            workerData: { settings: encodeSettings(options.settings), sink } satisfies WorkerInit
+            workerData: { settings: encodeSettings(options.settings), sink, nativeState } satisfies WorkerInit
           }),
         catch: (e) =>
           new SinkError({
@@ -87,8 +94,18 @@ export const acquire = (
             "exited"
           )
             return
-          await Promise.race([w.terminate(), realDelay(TERMINATE_WAIT_MS, 0)])
-        })
+          if (claimForTermination(nativeState)) await Promise.race([w.terminate(), realDelay(TERMINATE_WAIT_MS, 0)])
+          else {
+            abandoned = true
+            abandon(w, `${sink} sink worker`)
+          }
+        }).pipe(
+          Effect.tap(() =>
+            abandoned
+              ? Effect.logWarning(`the ${sink} sink worker is stuck in a DuckDB query; abandoned until it ends`)
+              : Effect.void
+          )
+        )
     )
     worker.on("message", (m: FromWorker) => {
       switch (m.type) {

@@ -12,6 +12,8 @@ import type { Feed } from "../../domain/feeds.js"
 export interface WorkerInit {
   readonly settings: unknown
   readonly sink: SinkName
+  /** The worker's native-work counter (src/lib/threadExit.ts), shared with its parent. */
+  readonly nativeState: SharedArrayBuffer
 }
 
 export type ToWorker =

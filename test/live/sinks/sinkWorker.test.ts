@@ -3,18 +3,21 @@
  * dist/programs/sinkWorker.js), real threads and real time: a round loads exactly the durable files
  * into DuckDB and PostgreSQL; a worker that crashes fails the round with the sink_live_load alert
  * and the files are loaded by the next round (the alert resolved); a worker that ignores `stop`
- * is terminated, so closing a round is bounded in real time.
+ * is terminated, so closing a round is bounded in real time, unless a DuckDB query runs on it:
+ * then it is abandoned (terminating it would deadlock, src/lib/threadExit.ts) and ends by itself.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber } from "effect"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
+import { createRequire } from "node:module"
 import { pathToFileURL } from "node:url"
 import { beforeAll } from "vitest"
 import type { Row } from "../../../src/domain/feeds.js"
 import { checkpointFile } from "../../../src/live/writer/liveFiles.js"
 import { ALERT_KIND, make } from "../../../src/live/sinks/LiveSinkLoader.js"
 import * as SinkWorker from "../../../src/live/sinks/SinkWorkerClient.js"
+import { abandonedThreads } from "../../../src/lib/threadExit.js"
 import { recorder } from "../../../src/live/telemetry.js"
 import { buildIfStale } from "../../helpers/build.js"
 import { loadTestSettings, tempRoot } from "../../helpers/settings.js"
@@ -62,6 +65,29 @@ const badScript = async (dir: string, name: string, onLoad: string) => {
     `import { parentPort } from "node:worker_threads"
 parentPort.postMessage({ type: "ready" })
 parentPort.on("message", (m) => { if (m.type === "load") { ${onLoad} } })
+`
+  )
+  return pathToFileURL(file)
+}
+
+/** A worker that, on its first load, runs a ~3 s DuckDB query (counted as native work), ignores `stop`, and exits when the query ends. */
+const busyScript = async (dir: string) => {
+  const duckdb = pathToFileURL(createRequire(import.meta.url).resolve("@duckdb/node-api")).href
+  const threadExit = pathToFileURL(path.resolve("dist/lib/threadExit.js")).href
+  const file = path.join(dir, "busy.mjs")
+  await fs.writeFile(
+    file,
+    `import { parentPort, workerData } from "node:worker_threads"
+import { DuckDBInstance } from ${JSON.stringify(duckdb)}
+import { adoptNativeState, runNative } from ${JSON.stringify(threadExit)}
+adoptNativeState(workerData.nativeState)
+const db = await DuckDBInstance.create(":memory:", { threads: "2" })
+const c = await db.connect()
+parentPort.postMessage({ type: "ready" })
+parentPort.on("message", (m) => {
+  if (m.type === "load")
+    runNative(() => c.run("SELECT count(*) FROM range(1000000000) t(a) WHERE a % 7 = 3")).then(() => process.exit(0))
+})
 `
   )
   return pathToFileURL(file)
@@ -177,6 +203,40 @@ describe("live sink worker", () => {
         assert.isAtLeast(took, 450) // it was asked to stop, waited the grace, then terminated
         assert.isBelow(took, 3_000)
         assert.deepStrictEqual(rec.alerts, [])
+      }),
+    60_000
+  )
+
+  it.live(
+    "a worker busy in a DuckDB query when its grace ends is abandoned, not terminated, and ends by itself",
+    () =>
+      Effect.gen(function* () {
+        const root = yield* Effect.promise(() => tempRoot("sink-worker-busy-"))
+        const settings = yield* Effect.promise(() =>
+          loadTestSettings({ storage: { root }, sinks: { enabled: ["duckdb"] } })
+        )
+        yield* Effect.promise(() => lake(root, 1, bars(10)))
+        const script = yield* Effect.promise(() => busyScript(root))
+        const loader = make({
+          root,
+          intervalMs: 60_000,
+          sinks: ["duckdb"],
+          feeds: ["spy"],
+          acquire: (sink) => SinkWorker.acquire({ settings, sink, script, stopGraceMs: 300 })
+        })
+        const fiber = yield* Effect.fork(loader.round(DATE).pipe(Effect.provide(recorder().layer)))
+        yield* Effect.promise(() => new Promise((r) => setTimeout(r, 500))) // the query now runs
+        const t0 = Date.now()
+        yield* Fiber.interrupt(fiber)
+        const took = Date.now() - t0
+        assert.isAtLeast(took, 250)
+        assert.isBelow(took, 1_500) // the grace, not the query's length: the release did not wait for it
+        assert.deepStrictEqual(abandonedThreads(), ["duckdb sink worker"])
+        // the query ends, and then the thread exits by itself (a deadlocked teardown never would)
+        const deadline = Date.now() + 30_000
+        while (abandonedThreads().length > 0 && Date.now() < deadline)
+          yield* Effect.promise(() => new Promise((r) => setTimeout(r, 50)))
+        assert.deepStrictEqual(abandonedThreads(), [])
       }),
     60_000
   )
