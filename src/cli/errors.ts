@@ -10,6 +10,7 @@ const USAGE_TAGS = new Set([
   "BackfillInputError",
   "VerifyInputError",
   "ConfigFileError",
+  "ConfigCheckError",
   "ValidationError"
 ])
 

@@ -5,6 +5,10 @@
  * is `POLYGON_REST_URL`, `options.max_contracts` is `OPTIONS_MAX_CONTRACTS`.
  */
 import { Config, Option, type Redacted } from "effect"
+import { RetryPolicyConfig } from "./retryPolicy.js"
+import { applyUniverse, UniverseConfig } from "./universe.js"
+
+export type { RetryPolicy } from "./retryPolicy.js"
 
 const str = (name: string, fallback: string) => Config.string(name).pipe(Config.withDefault(fallback))
 const num = (name: string, fallback: number) => Config.number(name).pipe(Config.withDefault(fallback))
@@ -24,40 +28,6 @@ const underlying = Config.nested(Config.nested(ticker, "underlying"), "tickers")
 )
 const enabled = (feed: string, fallback = true) =>
   Config.all({ enabled: bool("enabled", fallback) }).pipe(Config.nested(feed))
-
-/**
- * `max_retries` is the number of retries after the first attempt (3 = 4 attempts, as SCOPE asks).
- * `max_attempts` (total attempts) is the deprecated spelling: used when `max_retries` is absent,
- * as `max_attempts - 1` (ignored when `max_retries` is set), and reported by `deprecatedMaxAttempts` so the CLI warns.
- */
-const maxRetries = Config.all({
-  retries: Config.option(Config.integer("max_retries")),
-  attempts: Config.option(Config.integer("max_attempts"))
-}).pipe(
-  Config.map(({ retries, attempts }) => ({
-    maxRetries: Option.getOrElse(retries, () =>
-      Option.match(attempts, { onNone: () => 3, onSome: (a) => Math.max(0, a - 1) })
-    ),
-    deprecatedMaxAttempts: attempts
-  })),
-  Config.validate({ message: "retry.max_retries must be >= 0", validation: (r) => r.maxRetries >= 0 })
-)
-
-export const RetryPolicyConfig = Config.all({
-  retries: maxRetries,
-  baseDelayMs: int("base_delay_ms", 250),
-  maxDelayMs: int("max_delay_ms", 10_000),
-  jitter: bool("jitter", true),
-  requestTimeoutMs: int("request_timeout_ms", 30_000),
-  /** Upper bound on a server's Retry-After we are willing to sleep. */
-  maxRetryAfterMs: int("max_retry_after_ms", 120_000)
-}).pipe(
-  Config.map(({ retries, ...rest }) => ({ ...rest, ...retries })),
-  Config.nested("retry")
-)
-export type RetryPolicy = Omit<Config.Config.Success<typeof RetryPolicyConfig>, "deprecatedMaxAttempts"> & {
-  readonly deprecatedMaxAttempts?: Option.Option<number>
-}
 
 /**
  * Effect's JSON ConfigProvider reads an empty array as one missing element: the loader writes `[]`
@@ -83,7 +53,7 @@ const sqlBounds = {
 export const SinkNames = ["duckdb", "postgres", "mysql", "snowflake"] as const
 export type SinkName = (typeof SinkNames)[number]
 
-export const SettingsConfig = Config.all({
+const BaseSettingsConfig = Config.all({
   polygon: Config.all({
     restUrl: str("rest_url", "builtin"),
     wsUrl: str("ws_url", "builtin"),
@@ -173,6 +143,8 @@ export const SettingsConfig = Config.all({
   clock: Config.all({ start: optStr("start"), speed: num("speed", 1) }).pipe(Config.nested("clock")),
   live: Config.all({
     maxSubscriptionsPerConnection: int("max_subscriptions_per_connection", 100),
+    /** The plan's WebSocket connections per cluster and key (the real plans: 1; 0 = not checked). */
+    maxConnectionsPerCluster: int("max_connections_per_cluster", 0),
     idleTimeoutS: num("idle_timeout_s", 30),
     /** Keepalive: a WebSocket ping every ping_interval_s (0 = none), dead without a pong within pong_timeout_s. */
     pingIntervalS: num("ping_interval_s", 10),
@@ -271,6 +243,12 @@ export const SettingsConfig = Config.all({
   }),
   retry: RetryPolicyConfig
 })
+
+/** Everything, with `underlyings` and `indices` (./universe.ts) resolved against `tickers.*` and `options.*`. */
+export const SettingsConfig = Config.zipWith(BaseSettingsConfig, UniverseConfig, (base, input) => ({
+  base,
+  input
+})).pipe(Config.mapOrFail(({ base, input }) => applyUniverse(base, input)))
 
 export type Settings = Config.Config.Success<typeof SettingsConfig>
 

@@ -9,6 +9,7 @@
  * environment, the day's durable lake files are also loaded into the sinks during the session.
  */
 import { Effect, FiberMap } from "effect"
+import { checkConnectionPlan, checkIngestsUniverse } from "../config/checks.js"
 import { feedDelayMs } from "../config/Settings.js"
 import { holidayIndex } from "../domain/calendar.js"
 import { nyseHolidays } from "../domain/nyseHolidays.js"
@@ -56,6 +57,8 @@ export const liveProgram = (options: LiveOptions = {}) =>
   Effect.scoped(
     Effect.gen(function* () {
       const settings = yield* AppSettings
+      const refused = checkIngestsUniverse(settings) ?? checkConnectionPlan(settings)
+      if (refused) return yield* refused
       const market = yield* MarketClock
       const telemetry = yield* LiveTelemetry
       const feedSocket = yield* FeedSocket
