@@ -4,6 +4,7 @@
  * MarketData, so they agree bar for bar.
  */
 import type { MarketHoliday } from "../domain/calendar.js"
+import { SPY, VIX } from "../domain/tickers.js"
 
 /** One REST aggregate result item for a stock or option (`/v2/aggs`, §6 of polygon-wire.md). */
 export interface WireAgg {
@@ -62,11 +63,24 @@ export interface WireArticle {
   }>
 }
 
+/** The tickers a market serves: what the WebSocket wildcards expand to, per cluster. */
+export interface MarketUniverse {
+  /** `/stocks` tickers; the first is the primary underlying (the default of `contracts`). */
+  readonly stocks: ReadonlyArray<string>
+  /** `/indices` tickers. */
+  readonly indices: ReadonlyArray<string>
+  /** The stocks with listed options, in the order their chains are concatenated. */
+  readonly optionUnderlyings: ReadonlyArray<string>
+}
+
+/** SPY, I:VIX and SPY's options: the universe of a market that declares none (a recorded lake). */
+export const DEFAULT_UNIVERSE: MarketUniverse = { stocks: [SPY], indices: [VIX], optionUnderlyings: [SPY] }
+
 export interface MarketData {
   /** Holidays and early closes of a year (NYSE rows, as `/v1/marketstatus/upcoming` lists them). */
   readonly holidays: (year: number) => ReadonlyArray<MarketHoliday>
   /**
-   * Per-second bars of a ticker (`SPY`, `I:VIX`, `O:SPY…`) on a trading date, sorted by `t`,
+   * Per-second bars of a ticker (`SPY`, `QQQ`, `I:VIX`, `I:SPX`, `O:SPY…`) on a trading date, sorted by `t`,
    * only inside the regular session; empty on closed days and for unknown tickers.
    * Index tickers return WireIndexAgg. Results are cached and must be treated as immutable.
    */
@@ -77,11 +91,25 @@ export interface MarketData {
    * without extended hours (a recorded lake) leaves it out: it is then `secondBars`.
    */
   readonly extendedSecondBars?: (ticker: string, date: string) => ReadonlyArray<WireAgg | WireIndexAgg>
-  /** The option contracts listed (not expired) on `asOf`, sorted by ticker. */
-  readonly contracts: (asOf: string) => ReadonlyArray<WireContract>
+  /**
+   * The option contracts of `underlying` listed (not expired) on `asOf`, sorted by ticker; empty
+   * for an underlying without options. Without `underlying`: the primary underlying's (SPY) on a
+   * market with a `universe`, every contract listed on one without (a lake holds what was recorded).
+   */
+  readonly contracts: (asOf: string, underlying?: string) => ReadonlyArray<WireContract>
+  /** The tickers served (default: DEFAULT_UNIVERSE). */
+  readonly universe?: MarketUniverse
   /** Articles published on a calendar date (America/New_York), sorted by `published_utc`. */
   readonly news: (date: string) => ReadonlyArray<WireArticle>
 }
+
+export const universeOf = (market: MarketData): MarketUniverse => market.universe ?? DEFAULT_UNIVERSE
+
+/** Every contract listed on `asOf`: the underlyings' chains one after the other, in universe order. */
+export const listedContracts = (market: MarketData, asOf: string): ReadonlyArray<WireContract> =>
+  market.universe === undefined
+    ? market.contracts(asOf)
+    : market.universe.optionUnderlyings.flatMap((u) => market.contracts(asOf, u))
 
 /** What the REST side serves with extended hours on: `secondBars` answers with the whole extended day. */
 export const extendedHoursView = (market: MarketData): MarketData =>

@@ -101,8 +101,9 @@ describe("SPY and VIX per-second bars", () => {
       expect(spy(date)).toEqual([])
       expect(vix(date)).toEqual([])
     }
-    expect(market.secondBars("QQQ", DAY)).toEqual([])
-    expect(market.secondBars("I:SPX", DAY)).toEqual([])
+    expect(market.secondBars("XYZ", DAY)).toEqual([])
+    expect(market.secondBars("I:DJI", DAY)).toEqual([])
+    expect(market.secondBars("O:XYZ250110C00100000", DAY)).toEqual([])
   })
 
   it("officialOpen is the first bar's open, and the previous close on a closed day", () => {

@@ -45,7 +45,7 @@ describe("options contracts", () => {
       "O:SPY250110C00580000",
       "O:SPY250110P00580000"
     ])
-    expect((await get("/v3/reference/options/contracts?underlying_ticker=QQQ")).body.results).toEqual([])
+    expect((await get("/v3/reference/options/contracts?underlying_ticker=XYZ")).body.results).toEqual([])
   })
 
   it("returns one contract as an object, and 404 for an unknown one", async () => {

@@ -220,8 +220,11 @@ describe("schema drift", () => {
       const bars = spy("2025-01-02")
       const aggs = await get(`/v2/aggs/ticker/SPY/range/1/second/${bars[1234]!.t}/2025-01-02?limit=300`)
       aggs.body.results.forEach((item: any, i: number) => expectDamage(item, bars[1234 + i], "c", 1234 + i))
+      // with an underlying named, the drift idx is the position in that underlying's chain
       const chain = sim.market.contracts("2025-01-08")
-      const puts = await get("/v3/reference/options/contracts?contract_type=put&limit=200&as_of=2025-01-08")
+      const puts = await get(
+        "/v3/reference/options/contracts?underlying_ticker=SPY&contract_type=put&limit=200&as_of=2025-01-08"
+      )
       puts.body.results.forEach((item: any) => {
         const idx = chain.findIndex((c) => c.ticker === item.ticker)
         expectDamage(item, chain[idx], "strike_price", idx)

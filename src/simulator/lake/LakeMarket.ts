@@ -117,11 +117,17 @@ export const makeLakeMarket = async (
     return bars
   }
 
-  const contractsOn = (asOf: string): ReadonlyArray<WireContract> => {
+  const allContractsOn = (asOf: string): ReadonlyArray<WireContract> => {
     const hit = contractDays.get(asOf)
     if (hit !== undefined) return hit
     const result = partition("contracts", asOf, CONTRACT_COLUMNS, "ticker")
     return remember(contractDays, asOf, result ? contracts(result) : [])
+  }
+
+  /** Every recorded contract of `asOf`, or one underlying's. */
+  const contractsOn = (asOf: string, underlying?: string): ReadonlyArray<WireContract> => {
+    const all = allContractsOn(asOf)
+    return underlying === undefined ? all : all.filter((c) => c.underlying_ticker === underlying)
   }
 
   const news = (date: string): ReadonlyArray<WireArticle> => {

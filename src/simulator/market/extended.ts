@@ -34,24 +34,36 @@ export interface ExtendedDay {
   readonly postVixValues: Float64Array
 }
 
-const SIGMA = 0.02
+/** SPY's per-second step outside the session (other tickers scale it to their level). */
+export const SIGMA = 0.02
 
 /** A walk of `seconds` values; `backward` walks away from `anchor` towards the past. */
-const walk = (rng: () => number, anchor: number, seconds: number, backward: boolean): Float64Array => {
+export const walk = (
+  rng: () => number,
+  anchor: number,
+  seconds: number,
+  backward: boolean,
+  sigma = SIGMA
+): Float64Array => {
   const out = new Float64Array(seconds)
   const normal = normals(rng)
   let x = anchor
   for (let k = 0; k < seconds; k++) {
     const i = backward ? seconds - 1 - k : k
-    if (!backward) x += SIGMA * normal()
+    if (!backward) x += sigma * normal()
     out[i] = x
-    if (backward) x += SIGMA * normal()
+    if (backward) x += sigma * normal()
   }
   return out
 }
 
-/** Thin SPY bars over a path: bar i opens at path[i-1] (or `first`) and closes at path[i]. */
-const thinSpyBars = (rng: () => number, startMs: number, path: Float64Array, first: number): Array<WireAgg> => {
+/** Thin stock bars over a path: bar i opens at path[i-1] (or `first`) and closes at path[i]. */
+export const thinStockBars = (
+  rng: () => number,
+  startMs: number,
+  path: Float64Array,
+  first: number
+): Array<WireAgg> => {
   const bars: Array<WireAgg> = []
   for (let i = 0; i < path.length; i++) {
     const bits = bitsOf(rng())
@@ -69,7 +81,13 @@ const thinSpyBars = (rng: () => number, startMs: number, path: Float64Array, fir
   return bars
 }
 
-const vixBars = (rng: () => number, startMs: number, values: Float64Array, first: number): Array<WireIndexAgg> => {
+/** Index bars over values: one per second, bar i opens at values[i-1] (or `first`), wicks a cent at times. */
+export const indexBars = (
+  rng: () => number,
+  startMs: number,
+  values: Float64Array,
+  first: number
+): Array<WireIndexAgg> => {
   const bars: Array<WireIndexAgg> = []
   let previous = first
   for (let i = 0; i < values.length; i++) {
@@ -84,6 +102,12 @@ const vixBars = (rng: () => number, startMs: number, values: Float64Array, first
   return bars
 }
 
+/** The pre-market window of index values (I:VIX's, which every index of the universe shares): 03:15–09:25 ET. */
+export const indexPreWindow = (date: string): readonly [number, number] => [
+  nyTimeMs(date, 3, 15),
+  nyTimeMs(date, 9, 25)
+]
+
 const clampVix = (x: number): number => Math.min(25, Math.max(14, x))
 
 /** The extended hours of a generated regular day (undefined day = closed market = nothing). */
@@ -97,21 +121,20 @@ export const generateExtendedDay = (seed: number, day: UnderlyingDay): ExtendedD
   const preStart = nyTimeMs(date, 4)
   const preRng = rngFor(seed, "SPY-pre", date)
   const prePath = walk(preRng, open, Math.round((openMs - preStart) / 1000), true)
-  const preSpy = thinSpyBars(preRng, preStart, prePath, prePath[0]!)
+  const preSpy = thinStockBars(preRng, preStart, prePath, prePath[0]!)
 
   const postRng = rngFor(seed, "SPY-post", date)
   const postSpot = walk(postRng, last, SPY_POST_MS / 1000, false)
-  const postSpy = thinSpyBars(postRng, closeMs, postSpot, last)
+  const postSpy = thinStockBars(postRng, closeMs, postSpot, last)
 
-  const vixPreStart = nyTimeMs(date, 3, 15),
-    vixPreEnd = nyTimeMs(date, 9, 25)
+  const [vixPreStart, vixPreEnd] = indexPreWindow(date)
   const vixPreRng = rngFor(seed, "VIX-pre", date)
   const preValues = walk(vixPreRng, vix[0]!, Math.round((vixPreEnd - vixPreStart) / 1000), true).map(clampVix)
-  const preVix = vixBars(vixPreRng, vixPreStart, preValues, preValues[0]!)
+  const preVix = indexBars(vixPreRng, vixPreStart, preValues, preValues[0]!)
 
   const vixPostRng = rngFor(seed, "VIX-post", date)
   const postVixValues = walk(vixPostRng, lastVix, VIX_POST_MS / 1000, false).map(clampVix)
-  const postVix = vixBars(vixPostRng, closeMs, postVixValues, lastVix)
+  const postVix = indexBars(vixPostRng, closeMs, postVixValues, lastVix)
 
   return { preSpy, postSpy, preVix, postVix, closeMs, postSpot, postVixValues }
 }

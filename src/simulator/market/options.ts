@@ -1,6 +1,7 @@
 /**
- * SPY option chains (daily expirations, $1 strikes around the open) and sparse per-second
- * option bars priced off the SPY/VIX path with a Bachelier (normal) model.
+ * Option chains of the universe's stocks (daily expirations, $1 strikes around the open; SPY's
+ * by default) and sparse per-second option bars priced off the underlying's path and its implied
+ * vol (VIX points: VIX itself for SPY) with a Bachelier (normal) model.
  */
 import type { WireAgg, WireContract } from "../MarketData.js"
 import { formatOptionTicker, type OptionSymbol, SPY } from "../../domain/tickers.js"
@@ -26,7 +27,7 @@ export const chainSpec = (asOf: string, open: number): ChainSpec => ({
   highStrike: Math.ceil(open * 1.1)
 })
 
-const contractOf = (expiration: string, right: "call" | "put", strike: number): WireContract => ({
+const contractOf = (underlying: string, expiration: string, right: "call" | "put", strike: number): WireContract => ({
   cfi: "OCASPS",
   contract_type: right,
   exercise_style: "american",
@@ -34,20 +35,20 @@ const contractOf = (expiration: string, right: "call" | "put", strike: number): 
   primary_exchange: "BATO",
   shares_per_contract: 100,
   strike_price: strike,
-  ticker: formatOptionTicker({ underlying: SPY, expiration, right, strike }),
-  underlying_ticker: SPY
+  ticker: formatOptionTicker({ underlying, expiration, right, strike }),
+  underlying_ticker: underlying
 })
 
-export const chainContracts = (spec: ChainSpec): Array<WireContract> => {
+export const chainContracts = (spec: ChainSpec, underlying: string = SPY): Array<WireContract> => {
   const out: Array<WireContract> = []
   for (const expiration of spec.expirations)
     for (let strike = spec.lowStrike; strike <= spec.highStrike; strike++)
-      for (const right of ["call", "put"] as const) out.push(contractOf(expiration, right, strike))
+      for (const right of ["call", "put"] as const) out.push(contractOf(underlying, expiration, right, strike))
   return out.sort((a, b) => (a.ticker < b.ticker ? -1 : a.ticker > b.ticker ? 1 : 0))
 }
 
-export const isListed = (spec: ChainSpec, s: OptionSymbol): boolean =>
-  s.underlying === SPY &&
+export const isListed = (spec: ChainSpec, s: OptionSymbol, underlying: string = SPY): boolean =>
+  s.underlying === underlying &&
   Number.isInteger(s.strike) &&
   s.strike >= spec.lowStrike &&
   s.strike <= spec.highStrike &&
@@ -88,7 +89,13 @@ export const tradeProbability = (strike: number, spot: number): number =>
 /** The largest value `tradeProbability` can take (distance 0), computed the same way. */
 const MAX_TRADE_PROBABILITY = tradeProbability(0, 0)
 
-export const optionBars = (seed: number, ticker: string, s: OptionSymbol, day: UnderlyingDay): Array<WireAgg> => {
+/** What options are priced off: the underlying's price and implied vol (in VIX points) at the end of each session second. */
+export type PricingDay = Pick<UnderlyingDay, "date" | "openMs" | "spot" | "vix">
+
+/** The after-hours paths options are priced off until close+15 min. */
+export type PostPricing = Pick<ExtendedDay, "closeMs" | "postSpot" | "postVixValues">
+
+export const optionBars = (seed: number, ticker: string, s: OptionSymbol, day: PricingDay): Array<WireAgg> => {
   const expiryMs = sessionOn(s.expiration)?.closeMs ?? Date.parse(`${s.expiration}T21:00:00Z`)
   // rngFor(seed, ticker, date)'s mulberry32 stream, stepped inline: the per-second draw is the hot loop
   let a = hashString(`${seed}|${ticker}|${day.date}`) >>> 0
@@ -139,14 +146,14 @@ const optionBar = (rng: () => number, o: number, c: number, t: number, maxSize: 
 
 /**
  * After-the-close option bars (close to close+15 min, as SPY's options trade until 16:15 ET),
- * priced off the after-hours SPY/VIX paths, from their own stream so session bars never change.
+ * priced off the underlying's after-hours paths, from their own stream so session bars never change.
  */
 export const optionPostBars = (
   seed: number,
   ticker: string,
   s: OptionSymbol,
-  day: UnderlyingDay,
-  ext: ExtendedDay
+  day: PricingDay,
+  ext: PostPricing
 ): Array<WireAgg> => {
   const expiryMs = sessionOn(s.expiration)?.closeMs ?? Date.parse(`${s.expiration}T21:00:00Z`)
   const rng = rngFor(seed, ticker, day.date, "post")

@@ -2,7 +2,7 @@
  * `GET /v3/reference/options/contracts` and `/v3/reference/options/contracts/:ticker`
  * (polygon-wire.md §7). The cursor carries every filter (with `as_of` resolved) plus the offset.
  */
-import type { MarketData, WireContract } from "../MarketData.js"
+import { listedContracts, type MarketData, type WireContract } from "../MarketData.js"
 import { addDays, datesBetween, nyDateOf } from "../../domain/calendar.js"
 import { parseOptionTicker } from "../../domain/tickers.js"
 import { isTradingDay, previousTradingDay } from "../market/tradingCalendar.js"
@@ -24,15 +24,43 @@ interface Indexed {
   readonly idx: number
 }
 
+const byTicker = (a: WireContract, b: WireContract): number => (a.ticker < b.ticker ? -1 : a.ticker > b.ticker ? 1 : 0)
+
+/** Every underlying's contracts listed on `asOf`, sorted by ticker (kept for the last few dates). */
+const allListed = (() => {
+  const cache = new WeakMap<MarketData, Map<string, ReadonlyArray<WireContract>>>()
+  return (market: MarketData, asOf: string): ReadonlyArray<WireContract> => {
+    let byDate = cache.get(market)
+    if (byDate === undefined) cache.set(market, (byDate = new Map()))
+    let list = byDate.get(asOf)
+    if (list === undefined) {
+      if (byDate.size >= 8) byDate.clear()
+      byDate.set(asOf, (list = [...listedContracts(market, asOf)].sort(byTicker)))
+    }
+    return list
+  }
+})()
+
+/**
+ * The contracts a listing walks: one underlying's chain when the query names it (`underlying_ticker=`),
+ * else every underlying's, by ticker. Drift indices are positions in this list.
+ */
+const listedOn = (market: MarketData, asOf: string, underlying: string | undefined): ReadonlyArray<WireContract> =>
+  underlying === undefined ? allListed(market, asOf) : market.contracts(asOf, underlying)
+
 /** Contracts listed on the last few sessions before `asOf` that expired before it, by ticker. */
-export const expiredContracts = (market: MarketData, asOf: string): ReadonlyArray<WireContract> => {
-  const byTicker = new Map<string, WireContract>()
+export const expiredContracts = (
+  market: MarketData,
+  asOf: string,
+  underlying?: string
+): ReadonlyArray<WireContract> => {
+  const expired = new Map<string, WireContract>()
   let day = asOf
   for (let i = 0; i < EXPIRED_LOOKBACK_DAYS; i++) {
     day = previousTradingDay(day)
-    for (const c of market.contracts(day)) if (c.expiration_date < asOf) byTicker.set(c.ticker, c)
+    for (const c of listedOn(market, day, underlying)) if (c.expiration_date < asOf) expired.set(c.ticker, c)
   }
-  return [...byTicker.values()].sort((a, b) => (a.ticker < b.ticker ? -1 : 1))
+  return [...expired.values()].sort(byTicker)
 }
 
 const normalizedQuery = (query: URLSearchParams, today: string): Record<string, string> => {
@@ -74,7 +102,11 @@ export const listContractsHandler: Handler = (req, ctx) => {
   const limit = parseLimit(q.get("limit"), DEFAULT_LIMIT, MAX_LIMIT)
   const sortKey = SORT_KEYS.find((k) => k === q.get("sort")) ?? "ticker"
 
-  const source = q.get("expired") === "true" ? expiredContracts(ctx.market, asOf) : ctx.market.contracts(asOf)
+  const underlying = q.get("underlying_ticker") ?? undefined
+  const source =
+    q.get("expired") === "true"
+      ? expiredContracts(ctx.market, asOf, underlying)
+      : listedOn(ctx.market, asOf, underlying)
   const selected: Array<Indexed> = []
   source.forEach((c, idx) => {
     if (matches(c, q)) selected.push({ c, idx })
@@ -105,8 +137,9 @@ const findContract = (market: MarketData, ticker: string, asOf: string | null): 
   const days =
     asOf !== null ? [asOf] : datesBetween(addDays(symbol.expiration, -7), symbol.expiration).filter(isTradingDay)
   for (const day of days) {
-    const idx = market.contracts(day).findIndex((c) => c.ticker === ticker)
-    if (idx >= 0) return { c: market.contracts(day)[idx]!, idx }
+    const listed = market.contracts(day, symbol.underlying)
+    const idx = listed.findIndex((c) => c.ticker === ticker)
+    if (idx >= 0) return { c: listed[idx]!, idx }
   }
   return undefined
 }

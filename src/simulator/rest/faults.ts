@@ -10,7 +10,9 @@
  * Schema drift damages result items by their index in the ground-truth daily series (`idx`):
  *  - aggs: position of the bar in the NY day's series at the requested resolution (for 1-second
  *    bars: the index in `market.secondBars(ticker, date)`; day bars always have idx 0);
- *  - contracts: index in `market.contracts(asOf)` (for `expired=true`, in the expired list);
+ *  - contracts: index in `market.contracts(asOf, underlying)` when the query names an
+ *    `underlying_ticker`, else in every underlying's contracts by ticker (for `expired=true`, in
+ *    the expired list);
  *  - news: index in `market.news(date)` for the article's NY date.
  * These never depend on paging, limit or sort. For an item, the first knob `N` (in the order
  * missing, wrongType, null) with `idx % N === 0` decides the damage to the kind's field

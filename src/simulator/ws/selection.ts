@@ -1,12 +1,12 @@
 /**
  * What a connection receives on a date: its subscribed (event type, ticker) series in send order
  * within a second: A, then AM, then V (indices only); within a type, the subscription order, or
- * the cluster's universe when the type is subscribed with `*`. Wildcards expand to SPY
- * (/stocks), I:VIX (/indices) and every contract `contracts(date)` lists (/options: the
- * synthetic chain has ~1,160).
+ * the cluster's universe when the type is subscribed with `*`. Wildcards expand to the market's
+ * universe (MarketData.universe): its stocks (/stocks: SPY, QQQ, IWM), its indices (/indices:
+ * I:VIX, I:SPX, I:NDX, I:RUT) and every contract listed on the date, chain after chain in the
+ * universe's order (/options: SPY's ~1,160, then QQQ's ~1,000 and IWM's ~470).
  */
-import { SPY, VIX } from "../../domain/tickers.js"
-import type { MarketData } from "../MarketData.js"
+import { listedContracts, type MarketData, universeOf } from "../MarketData.js"
 import type { Connection } from "./connection.js"
 import type { Cluster, EventType } from "./events.js"
 
@@ -27,12 +27,13 @@ export interface Selection {
 
 export const makeUniverse = (market: MarketData) => {
   const options = new Map<string, ReadonlyArray<string>>()
+  const { stocks, indices } = universeOf(market)
   return (cluster: Cluster, date: string): ReadonlyArray<string> => {
-    if (cluster !== "options") return [cluster === "stocks" ? SPY : VIX]
+    if (cluster !== "options") return cluster === "stocks" ? stocks : indices
     let u = options.get(date)
     if (!u) {
       if (options.size > 16) options.clear()
-      options.set(date, (u = market.contracts(date).map((c) => c.ticker)))
+      options.set(date, (u = listedContracts(market, date).map((c) => c.ticker)))
     }
     return u
   }
