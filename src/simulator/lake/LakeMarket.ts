@@ -11,7 +11,6 @@ import { holidayIndex, nyDateOf, sessionOf } from "../../domain/calendar.js"
 import { type Feed, SCHEMAS } from "../../domain/feeds.js"
 import { nyseHolidays } from "../../domain/nyseHolidays.js"
 import { lakePaths } from "../../domain/paths.js"
-import { VIX } from "../../domain/tickers.js"
 import { sqlString } from "../../services/DuckDb.js"
 import type { MarketData, WireAgg, WireArticle, WireContract, WireIndexAgg } from "../MarketData.js"
 import { aggBars, articles, contracts, indexBars, tickerRuns } from "./lakeRows.js"
@@ -105,7 +104,8 @@ export const makeLakeMarket = async (
   const secondBars = (ticker: string, date: string): ReadonlyArray<WireAgg | WireIndexAgg> => {
     const s = session(date)
     if (s === undefined) return []
-    const feed = ticker === VIX ? "vix" : ticker.startsWith("O:") ? "options" : "spy"
+    // index rows (I:VIX, and whatever other index a lake recorded) live in the vix feed
+    const feed = ticker.startsWith("I:") ? "vix" : ticker.startsWith("O:") ? "options" : "spy"
     const day = barDay(feed, date)!
     let bars = day.built.get(ticker)
     if (bars === undefined) {
