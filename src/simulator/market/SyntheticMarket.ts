@@ -116,8 +116,8 @@ export const makeSyntheticMarket = (seed: number, options: SyntheticMarketOption
   }
 }
 
-/** SPY's official open for any MarketData (first SPY bar's o), undefined on a closed day. */
-export const officialOpen = (market: MarketData, date: string): number | undefined => {
-  const first = market.secondBars(SPY, date)[0] as WireAgg | undefined
+/** A stock's (default SPY) official open for any MarketData (its first bar's o), undefined on a closed day. */
+export const officialOpen = (market: MarketData, date: string, ticker: string = SPY): number | undefined => {
+  const first = market.secondBars(ticker, date)[0] as WireAgg | undefined
   return first?.o
 }
