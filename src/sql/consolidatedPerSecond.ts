@@ -122,8 +122,8 @@ GROUP BY t`
 const pgq = (id: string) => `"${id}"`
 const myq = (id: string) => `\`${id}\``
 
-const insertInto = (dialect: "postgres" | "mysql") =>
-  `INSERT INTO ${quote(dialect, CONSOLIDATED)} (${consolidatedColumns.map((c) => quote(dialect, c.name)).join(", ")})`
+const insertInto = (dialect: "postgres" | "mysql", target: string) =>
+  `INSERT INTO ${quote(dialect, target)} (${consolidatedColumns.map((c) => quote(dialect, c.name)).join(", ")})`
 
 const contractColumns = (dialect: "postgres" | "mysql", t: string) =>
   occFields(t, {
@@ -156,8 +156,9 @@ const newsOfDay = (o: {
  */
 export const postgresConsolidate = (
   spanMs = 1000,
-  tickers: Tickers = DEFAULT_TICKERS
-): string => `${insertInto("postgres")}
+  tickers: Tickers = DEFAULT_TICKERS,
+  target: string = CONSOLIDATED
+): string => `${insertInto("postgres", target)}
 WITH RECURSIVE secs AS MATERIALIZED (SELECT DISTINCT window_start_ms AS t FROM option_bars WHERE "date" = $1::varchar),
 bounds AS MATERIALIZED (SELECT min(t) AS lo, max(t) AS hi FROM secs),
 news_day AS MATERIALIZED (
@@ -243,7 +244,8 @@ export const mysqlSteps = (
   lo: number,
   hi: number,
   spanMs = 1000,
-  tickers: Tickers = DEFAULT_TICKERS
+  tickers: Tickers = DEFAULT_TICKERS,
+  target: string = CONSOLIDATED
 ): ReadonlyArray<MysqlStep> => [
   {
     sql: `CREATE TEMPORARY TABLE cons_news (PRIMARY KEY (rn)) ENGINE=InnoDB
@@ -280,13 +282,13 @@ LEFT JOIN option_contracts c ON c.as_of = ? AND c.ticker = t.ticker`,
     params: [date, date]
   },
   {
-    sql: `${insertInto("mysql")}
-SELECT
+    sql: `${insertInto("mysql", target)}
+SELECT STRAIGHT_JOIN
   ${finalSelect("o.`date`", "DOUBLE", spanMs)}
-FROM option_bars o FORCE INDEX (option_bars_date)
-JOIN cons_k k ON k.ticker = o.ticker
+FROM cons_k k
+JOIN option_bars o FORCE INDEX (PRIMARY) ON o.ticker = k.ticker AND o.window_start_ms BETWEEN ? AND ?
 JOIN cons_p p ON p.t = o.window_start_ms
 WHERE o.\`date\` = ?`,
-    params: [date]
+    params: [lo, hi, date]
   }
 ]

@@ -9,6 +9,7 @@
  *
  * To change the schema: append a migration with the next version; never edit a released one.
  */
+import { createPartitioned, mysqlPartitions, PARTITIONED_KEY } from "./consolidatedSwap.js"
 import {
   CONSOLIDATED,
   type Dialect,
@@ -27,6 +28,13 @@ export interface Versioned {
 
 export interface Migration extends Versioned {
   readonly statements: (dialect: Dialect) => ReadonlyArray<string>
+  /** Statements that depend on what the database holds, run after `statements`: `query`'s rows → statements. */
+  readonly derived?: (dialect: Dialect) => Derived | undefined
+}
+
+export interface Derived {
+  readonly query: string
+  readonly statements: (rows: ReadonlyArray<Record<string, unknown>>) => ReadonlyArray<string>
 }
 
 export const MIGRATIONS_TABLE = "schema_migrations"
@@ -51,8 +59,47 @@ export const MIGRATIONS: ReadonlyArray<Migration> = [
             `DROP INDEX IF EXISTS ${quote(dialect, "options_consolidated_date")}`
           ]
         : []
+  },
+  {
+    // A date is rebuilt by swapping a freshly built table in for its partition (./consolidatedSwap.ts)
+    // instead of DELETE + INSERT through the indexes; the key gains `date` (a partitioned table's
+    // unique keys must hold it) and the date index goes (partition pruning replaces it).
+    version: 3,
+    name: "options_consolidated: partitioned by date (PostgreSQL, MySQL)",
+    statements: (dialect) => (dialect === "postgres" ? [pgPartition] : []),
+    derived: (dialect) => (dialect === "mysql" ? mysqlPartition : undefined)
   }
 ]
+
+/** PostgreSQL, in the migrations' transaction: a new partitioned table, one partition per stored date, the rows moved. */
+const pgPartition = `DO $migration$
+DECLARE d text;
+BEGIN
+  IF EXISTS (SELECT 1 FROM pg_partitioned_table WHERE partrelid = to_regclass('"${CONSOLIDATED}"')) THEN RETURN; END IF;
+  ALTER TABLE "${CONSOLIDATED}" RENAME TO "${CONSOLIDATED}_unpartitioned";
+  ALTER INDEX IF EXISTS "${CONSOLIDATED}_pkey" RENAME TO "${CONSOLIDATED}_unpartitioned_pkey";
+  ${createPartitioned("postgres", CONSOLIDATED)};
+  FOR d IN SELECT DISTINCT "date" FROM "${CONSOLIDATED}_unpartitioned" WHERE "date" IS NOT NULL ORDER BY 1 LOOP
+    EXECUTE format('CREATE TABLE %I PARTITION OF "${CONSOLIDATED}" FOR VALUES IN (%L)', '${CONSOLIDATED}_p' || replace(d, '-', ''), d);
+  END LOOP;
+  INSERT INTO "${CONSOLIDATED}" SELECT * FROM "${CONSOLIDATED}_unpartitioned" WHERE "date" IS NOT NULL;
+  DROP TABLE "${CONSOLIDATED}_unpartitioned";
+END $migration$`
+
+/** MySQL: one ALTER (atomic) naming a partition per stored date; nothing when already partitioned. */
+const mysqlPartition: Derived = {
+  query: `SELECT 'partitioned' AS k, NULL AS d FROM information_schema.PARTITIONS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = '${CONSOLIDATED}' AND PARTITION_NAME IS NOT NULL
+UNION ALL SELECT DISTINCT 'date', \`date\` FROM \`${CONSOLIDATED}\` WHERE \`date\` IS NOT NULL`,
+  statements: (rows) =>
+    rows.some((r) => r["k"] === "partitioned")
+      ? []
+      : [
+          `DELETE FROM \`${CONSOLIDATED}\` WHERE \`date\` IS NULL`,
+          `ALTER TABLE \`${CONSOLIDATED}\` MODIFY \`date\` VARCHAR(10) NOT NULL, DROP PRIMARY KEY, ` +
+            `ADD PRIMARY KEY (${PARTITIONED_KEY.map((c) => `\`${c}\``).join(", ")}), DROP INDEX \`options_consolidated_date\` ` +
+            mysqlPartitions(rows.map((r) => String(r["d"])).sort())
+        ]
+}
 
 export const LATEST_VERSION = Math.max(...MIGRATIONS.map((m) => m.version))
 

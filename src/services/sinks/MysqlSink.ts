@@ -11,7 +11,8 @@ import type { Tickers } from "../../domain/tickers.js"
 import { MysqlClient } from "@effect/sql-mysql2"
 import { Effect } from "effect"
 import { mysqlBounds, mysqlDropTemp, mysqlSeconds, mysqlSteps } from "../../sql/consolidatedPerSecond.js"
-import { CHECKPOINTS, CONSOLIDATED, TABLES } from "../../sql/tables.js"
+import * as Swap from "../../sql/consolidatedSwap.js"
+import { CHECKPOINTS, TABLES } from "../../sql/tables.js"
 import { deleteDate, mysqlParams, mysqlRowsPerStatement, mysqlUpsert } from "../../sql/upsert.js"
 import { LakeReader } from "./LakeReader.js"
 import * as Migrations from "./migrate.js"
@@ -50,26 +51,72 @@ export const migrate = (sql: MysqlClient.MysqlClient) =>
     alreadyExists: duplicateIndexName
   })
 
-/** Rebuild the date's consolidated rows; the caller wraps it in a transaction. Returns the rows. */
+/**
+ * Rebuild the date's consolidated rows by a swap (src/sql/consolidatedSwap.ts): the rows go into a
+ * fresh staging table, which then replaces the date's partition (EXCHANGE PARTITION, atomic), and
+ * is dropped holding the old rows. DDL commits implicitly: a failed attempt's staging table is
+ * dropped by `dropStages` (the next attempt, and after the last one), a killed run's at the next
+ * start (orphans.ts). Returns the rows.
+ */
 export const consolidate =
-  (sql: MysqlClient.MysqlClient) =>
+  (sql: MysqlClient.MysqlClient, stages: Stages = makeStages()) =>
   (date: string, windowMs: number, barSpanMs = 1000, tickers?: Tickers) =>
     Effect.gen(function* () {
-      yield* sql.unsafe(deleteDate("mysql", CONSOLIDATED), [date])
+      yield* dropStages(sql, stages) // earlier attempts', stopped on the server before this one began
       yield* sql.unsafe(mysqlDropTemp) // a failed earlier attempt on this connection may have left them
-      const seconds = mysqlSeconds(date)
-      yield* sql.unsafe(seconds.sql, [...seconds.params])
-      const [b] = yield* sql.unsafe<{ lo: number | string | null; hi: number | string | null }>(mysqlBounds)
-      if (b?.lo !== null && b?.lo !== undefined && b.hi !== null)
-        for (const step of mysqlSteps(date, windowMs, Number(b.lo), Number(b.hi), barSpanMs, tickers))
-          yield* sql.unsafe(step.sql, [...step.params])
-      yield* sql.unsafe(mysqlDropTemp)
-      const [r] = yield* sql.unsafe<{ n: number | string }>(
-        `SELECT COUNT(*) AS n FROM \`${CONSOLIDATED}\` WHERE \`date\` = ?`,
-        [date]
-      )
-      return Number(r!.n)
+      const stage = Swap.stageName(date)
+      stages.created.add(stage)
+      stages.active.add(stage)
+      return yield* Effect.ensuring(
+        build(sql, stage, date, windowMs, barSpanMs, tickers),
+        Effect.sync(() => stages.active.delete(stage))
+      ).pipe(Effect.tap(() => dropStages(sql, stages)))
     })
+
+const build = (
+  sql: MysqlClient.MysqlClient,
+  stage: string,
+  date: string,
+  windowMs: number,
+  barSpanMs: number,
+  tickers: Tickers | undefined
+) =>
+  Effect.gen(function* () {
+    yield* sql.unsafe(Swap.mysqlCreateStage(stage, StatementGuard.sessionTag()))
+    const seconds = mysqlSeconds(date)
+    yield* sql.unsafe(seconds.sql, [...seconds.params])
+    const [b] = yield* sql.unsafe<{ lo: number | string | null; hi: number | string | null }>(mysqlBounds)
+    let rows = 0
+    if (b?.lo !== null && b?.lo !== undefined && b.hi !== null)
+      for (const step of mysqlSteps(date, windowMs, Number(b.lo), Number(b.hi), barSpanMs, tickers, stage)) {
+        const r = yield* sql.unsafe(step.sql, [...step.params]).raw
+        rows = Number((r as { affectedRows?: unknown }).affectedRows ?? 0)
+      }
+    yield* sql.unsafe(mysqlDropTemp)
+    const [p] = yield* sql.unsafe<{ n: number | string }>(Swap.mysqlHasPartition, [Swap.partitionName("mysql", date)])
+    if (Number(p?.n) === 0)
+      yield* sql
+        .unsafe(Swap.mysqlAddPartition(date))
+        .pipe(Effect.catchIf(Swap.duplicatePartition, () => Effect.succeed([])))
+    yield* sql.unsafe(Swap.mysqlExchange(stage, date))
+    return rows
+  })
+
+/** This process's staging tables: created and not yet dropped; in use by a running attempt. */
+export interface Stages {
+  readonly created: Set<string>
+  readonly active: Set<string>
+}
+export const makeStages = (): Stages => ({ created: new Set(), active: new Set() })
+
+/** Drop the staging tables this process created that no running attempt uses (and forget them). */
+export const dropStages = (sql: MysqlClient.MysqlClient, stages: Stages) =>
+  Effect.suspend(() => {
+    const names = [...stages.created].filter((n) => !stages.active.has(n))
+    return names.length === 0
+      ? Effect.void
+      : Effect.tap(sql.unsafe(Swap.mysqlDropStage(names)), () => names.forEach((n) => stages.created.delete(n)))
+  })
 
 export const make = (options: MysqlSinkOptions) =>
   Effect.gen(function* () {
@@ -79,6 +126,8 @@ export const make = (options: MysqlSinkOptions) =>
     const alerts = yield* currentAlerts
     yield* Orphans.endMysql(sql)
     yield* migrate(sql)
+    yield* Orphans.dropMysqlStages(sql)
+    const stages = makeStages()
     const guard = StatementGuard.mysql(
       sql,
       yield* StatementGuard.mysqlFlavor(sql).pipe(Effect.mapError(sinkError("mysql", "version")))
@@ -113,7 +162,8 @@ export const make = (options: MysqlSinkOptions) =>
             [feed, date, cp.rows, cp.total, cp.fingerprint]
           )
           .pipe(Effect.asVoid),
-      consolidate: consolidate(sql),
+      consolidate: consolidate(sql, stages),
+      afterConsolidate: dropStages(sql, stages),
       countDate: (table, date) =>
         sql
           .unsafe<{ n: number | string }>(`SELECT COUNT(*) AS n FROM \`${table}\` WHERE \`date\` = ?`, [date])

@@ -9,7 +9,8 @@ import type { Tickers } from "../../domain/tickers.js"
 import { PgClient } from "@effect/sql-pg"
 import { Effect } from "effect"
 import { postgresConsolidate, postgresSessionSettings } from "../../sql/consolidatedPerSecond.js"
-import { CHECKPOINTS, CONSOLIDATED, TABLES } from "../../sql/tables.js"
+import * as Swap from "../../sql/consolidatedSwap.js"
+import { CHECKPOINTS, TABLES } from "../../sql/tables.js"
 import { deleteDate, postgresParams, postgresUpsert } from "../../sql/upsert.js"
 import { LakeReader } from "./LakeReader.js"
 import * as Migrations from "./migrate.js"
@@ -50,18 +51,29 @@ export const migrate = (sql: PgClient.PgClient) =>
     )
     .pipe(Effect.mapError(sinkError("postgres", "migrate")))
 
-/** Rebuild the date's consolidated rows; the caller wraps it in a transaction. Returns the rows. */
+/**
+ * Rebuild the date's consolidated rows by a swap (src/sql/consolidatedSwap.ts); the caller wraps
+ * it in ONE transaction, so a stopped or failed attempt leaves the old partition and no staging
+ * table. Returns the rows.
+ */
 export const consolidate =
   (sql: PgClient.PgClient) =>
   (date: string, windowMs: number, barSpanMs = 1000, tickers?: Tickers) =>
     Effect.gen(function* () {
       for (const setting of postgresSessionSettings) yield* sql.unsafe(setting)
-      yield* sql.unsafe(deleteDate("postgres", CONSOLIDATED), [date])
-      yield* sql.unsafe(postgresConsolidate(barSpanMs, tickers), [date, windowMs])
-      const [r] = yield* sql.unsafe<{ n: string }>(`SELECT count(*) AS n FROM "${CONSOLIDATED}" WHERE "date" = $1`, [
-        date
-      ])
-      return Number(r!.n)
+      const stage = Swap.stageName(date)
+      yield* sql.unsafe(Swap.pgCreateStage(stage, date))
+      const inserted = yield* sql.unsafe(postgresConsolidate(barSpanMs, tickers, stage), [date, windowMs]).raw
+      yield* sql.unsafe(Swap.pgStageKey(stage))
+      yield* sql.unsafe(Swap.pgSwapLock, [date])
+      const old = yield* sql.unsafe<{ name: string }>(Swap.pgPartitionsOf, [date])
+      for (const statement of Swap.pgSwap(
+        stage,
+        date,
+        old.map((r) => r.name)
+      ))
+        yield* sql.unsafe(statement)
+      return Number((inserted as { rowCount?: unknown }).rowCount)
     })
 
 export const make = (options: PgSinkOptions) =>

@@ -39,13 +39,15 @@ export interface SqlOps<E> {
   readonly deleteDate: (feed: Feed, date: string) => Effect.Effect<void, E>
   readonly readCheckpoint: (feed: Feed, date: string) => Effect.Effect<Checkpoint | undefined, E>
   readonly writeCheckpoint: (feed: Feed, date: string, cp: Checkpoint) => Effect.Effect<void, E>
-  /** Delete the date's consolidated rows, insert them again (caller wraps in a transaction); returns rows. */
+  /** Rebuild the date's consolidated rows (caller wraps in a transaction); returns rows. */
   readonly consolidate: (
     date: string,
     windowMs: number,
     barSpanMs: number,
     tickers?: Tickers
   ) => Effect.Effect<number, E>
+  /** After a consolidation and its retries ended (however): clean what an attempt left (MySQL staging tables). */
+  readonly afterConsolidate?: Effect.Effect<void, E>
   /** Rows of `table` whose `date` is the date. */
   readonly countDate: (table: string, date: string) => Effect.Effect<number, E>
 }
@@ -250,6 +252,13 @@ export const make = <E>(
           faultSleepS: options.faultSleepConsolidateS
         }
       ).pipe(
+        Effect.ensuring(
+          (ops.afterConsolidate ?? Effect.void).pipe(
+            Effect.catchAllCause((cause) =>
+              Effect.logWarning(`${name}: dropping the staging tables of consolidate ${date} failed`, cause)
+            )
+          )
+        ),
         Effect.map((rows) => ({ rows })),
         Effect.mapError(sinkError(name, `consolidate ${date}`)),
         validDate(date, `consolidate ${date}`),

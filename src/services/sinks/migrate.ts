@@ -6,6 +6,7 @@
 import { Effect } from "effect"
 import {
   bookkeepingFor,
+  type Derived,
   type Migration,
   type MigrationBookkeeping,
   MIGRATIONS,
@@ -30,6 +31,8 @@ export interface MigrationDriver<E> {
 export interface BookkeptDriver<E, M extends Versioned> extends Omit<MigrationDriver<E>, "dialect"> {
   readonly bookkeeping: MigrationBookkeeping
   readonly statements: (m: M) => ReadonlyArray<string>
+  /** Statements that depend on the database's contents (Migration.derived), run after `statements`. */
+  readonly derived?: (m: M) => Derived | undefined
 }
 
 /** The versions applied by this call (empty when the database was up to date). */
@@ -38,7 +41,12 @@ export const migrate = <E>(
   migrations: ReadonlyArray<Migration> = MIGRATIONS
 ): Effect.Effect<ReadonlyArray<number>, SinkError> =>
   migrateWith(
-    { ...driver, bookkeeping: bookkeepingFor(driver.dialect), statements: (m) => m.statements(driver.dialect) },
+    {
+      ...driver,
+      bookkeeping: bookkeepingFor(driver.dialect),
+      statements: (m) => m.statements(driver.dialect),
+      derived: (m) => m.derived?.(driver.dialect)
+    },
     migrations
   )
 
@@ -60,13 +68,14 @@ export const migrateWith = <E, M extends Versioned>(
         message: `the database lists schema version ${next.unknown.join(", ")}, newer than this build knows (up to ${latest}): it was migrated by a newer version of the platform; upgrade before writing to it`
       })
     }
+    const tolerate = driver.alreadyExists
+    const runTolerant = (statement: string) =>
+      tolerate ? run(statement, []).pipe(Effect.catchIf(tolerate, () => Effect.succeed([]))) : run(statement, [])
     for (const m of next.pending) {
-      for (const statement of driver.statements(m)) {
-        const tolerate = driver.alreadyExists
-        yield* tolerate
-          ? run(statement, []).pipe(Effect.catchIf(tolerate, () => Effect.succeed([])))
-          : run(statement, [])
-      }
+      for (const statement of driver.statements(m)) yield* runTolerant(statement)
+      const derived = driver.derived?.(m)
+      if (derived)
+        for (const statement of derived.statements(yield* run(derived.query, []))) yield* runTolerant(statement)
       const record = bookkeeping.record(m)
       yield* run(record.sql, record.params)
       yield* Effect.logInfo(`Applied schema migration ${m.version} (${m.name}) to ${driver.sink}`)

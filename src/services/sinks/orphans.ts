@@ -17,6 +17,7 @@ import type { PgClient } from "@effect/sql-pg"
 import { Effect, Schedule } from "effect"
 import * as os from "node:os"
 import { isAlive } from "../../lib/processAlive.js"
+import { mysqlDropStage, mysqlListStages } from "../../sql/consolidatedSwap.js"
 import { parseTag, sessionTag } from "./statementGuard.js"
 
 export interface Session {
@@ -111,5 +112,23 @@ export const endMysql = (sql: MysqlClient.MysqlClient): Effect.Effect<number> =>
           ([r]) => Number(r!.n)
         )
       )
+    return orphans.length
+  }).pipe(bestEffort("mysql"))
+
+/**
+ * MySQL: drop the `options_consolidated` staging tables a killed run on this host left (their
+ * COMMENT is the session tag; same rule as the sessions above). PostgreSQL needs none: its staging
+ * table lives inside the consolidation's transaction.
+ */
+export const dropMysqlStages = (sql: MysqlClient.MysqlClient): Effect.Effect<number> =>
+  Effect.gen(function* () {
+    const rows = yield* sql.unsafe<{ name: string; tag: string | null }>(mysqlListStages)
+    const orphans = orphansOf(rows.map((r) => ({ id: 0, tag: r.tag ?? "", query: r.name })))
+    if (orphans.length > 0) {
+      yield* sql.unsafe(mysqlDropStage(orphans.map((o) => o.query)))
+      yield* Effect.logWarning(
+        `mysql: dropped ${orphans.length} staging table(s) of dead processes: ${orphans.map((o) => o.query).join(", ")}`
+      )
+    }
     return orphans.length
   }).pipe(bestEffort("mysql"))

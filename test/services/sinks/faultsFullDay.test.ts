@@ -77,7 +77,7 @@ if (pg)
         (
           await queryPg(
             pg,
-            `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' AND query LIKE '%INSERT INTO "options_consolidated"%' AND query NOT LIKE '%pg_stat_activity%'`
+            `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' AND query LIKE '%INSERT INTO "options_consolidated%' AND query NOT LIKE '%pg_stat_activity%'`
           )
         ).length > 0,
       kill: () =>

@@ -91,12 +91,12 @@ const withExtra: ReadonlyArray<Migration> = [
 describe("migration plan", () => {
   it("applies what is missing, in version order, and refuses unknown versions", () => {
     const known = MIGRATIONS.map((m) => m.version)
-    expect(known).toEqual([1, 2])
+    expect(known).toEqual([1, 2, 3])
     expect(plan([], withExtra)).toEqual({ _tag: "Apply", pending: withExtra })
     expect(plan([1], withExtra)).toEqual({ _tag: "Apply", pending: withExtra.slice(1) })
     expect(plan(known, withExtra)).toEqual({ _tag: "Apply", pending: [withExtra.at(-1)] })
     expect(plan([...known, LATEST_VERSION + 1].reverse(), withExtra)).toEqual({ _tag: "Apply", pending: [] })
-    expect(plan([1, 7, 3])).toEqual({ _tag: "TooNew", unknown: [3, 7] })
+    expect(plan([1, 7, 4])).toEqual({ _tag: "TooNew", unknown: [4, 7] })
   })
 })
 
@@ -117,7 +117,7 @@ describe.each(engines)("migrations on %s", (dialect, makeRunner) => {
     const recorded = Either.getOrThrow(await versions()).map((r) => [Number(r["v"]), r["name"]])
     expect(recorded).toEqual(MIGRATIONS.map((m) => [m.version, m.name]))
     if (dialect === "postgres") {
-      // migration 2: options_consolidated indexed by its primary key and the date alone
+      // migration 2 indexed options_consolidated by the date; migration 3 partitions it by date instead
       const indexes = await run((d) =>
         d.run(
           `SELECT indexname AS i, indexdef AS def FROM pg_indexes WHERE schemaname = current_schema() AND tablename = '${CONSOLIDATED}' ORDER BY indexname`,
@@ -125,8 +125,7 @@ describe.each(engines)("migrations on %s", (dialect, makeRunner) => {
         )
       )
       expect(Either.getOrThrow(indexes).map((r) => [r["i"], String(r["def"]).replace(/^.* USING /, "")])).toEqual([
-        ["options_consolidated_day", "btree (date)"],
-        ["options_consolidated_pkey", "btree (ticker, window_start_ms)"]
+        ["options_consolidated_pkey", "btree (ticker, window_start_ms, date)"]
       ])
     }
 
@@ -163,3 +162,45 @@ describe.each(engines)("migrations on %s, database created before versioning", (
     expect(await run((d) => migrate(d))).toEqual(Either.right([]))
   })
 })
+
+describe.each(engines.filter(([d]) => d !== "duckdb"))(
+  "migration 3 on %s, rows already stored",
+  (dialect, makeRunner) => {
+    it("partitions options_consolidated by date and keeps every row, one partition per stored date", async () => {
+      const run = await makeRunner()
+      const q = (id: string) => (dialect === "mysql" ? `\`${id}\`` : `"${id}"`)
+      const clean = [...expectedTables(dialect), "migration_probe"].map((t) => `DROP TABLE IF EXISTS ${q(t)}`)
+      expect(Either.isRight(await run((d) => Effect.forEach(clean, (s) => d.run(s, []))))).toBe(true)
+      expect(await run((d) => migrate(d, MIGRATIONS.slice(0, 2)))).toEqual(Either.right([1, 2]))
+      const rows = [
+        ["2025-10-28", "O:A", 1],
+        ["2025-10-28", "O:B", 2],
+        ["2025-10-29", "O:A", 3]
+      ]
+      const insert = `INSERT INTO ${q(CONSOLIDATED)} (${["date", "ticker", "window_start_ms"].map(q).join(", ")}) VALUES ${rows.map(([d, t, w]) => `('${d}', '${t}', ${w})`).join(", ")}`
+      expect(Either.isRight(await run((d) => d.run(insert, [])))).toBe(true)
+      expect(await run((d) => migrate(d))).toEqual(Either.right([3]))
+      const stored = await run((d) =>
+        d.run(
+          `SELECT ${["date", "ticker", "window_start_ms"].map(q).join(", ")} FROM ${q(CONSOLIDATED)} ORDER BY 3`,
+          []
+        )
+      )
+      expect(Either.getOrThrow(stored).map((r) => [r["date"], r["ticker"], Number(r["window_start_ms"])])).toEqual(rows)
+      const partitions = await run((d) =>
+        d.run(
+          dialect === "postgres"
+            ? `SELECT c.relname AS p FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = '${CONSOLIDATED}'::regclass ORDER BY 1`
+            : `SELECT PARTITION_NAME AS p FROM information_schema.PARTITIONS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = '${CONSOLIDATED}' ORDER BY 1`,
+          []
+        )
+      )
+      expect(Either.getOrThrow(partitions).map((r) => r["p"])).toEqual(
+        dialect === "postgres"
+          ? ["options_consolidated_p20251028", "options_consolidated_p20251029"]
+          : ["p00000000", "p20251028", "p20251029"]
+      )
+      expect(await run((d) => migrate(d))).toEqual(Either.right([]))
+    })
+  }
+)
