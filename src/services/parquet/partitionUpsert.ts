@@ -7,6 +7,9 @@
  * - `merge`: files the incoming rows do not touch stay as they are.
  * - `replace` (backfill `--overwrite`): the partition becomes the incoming rows; files they do not
  *   touch are removed after the new ones are in place.
+ * - `{ replaceWhere }` (backfill `--overwrite` of one ticker of a feed that holds several): the rows
+ *   matching the SQL predicate become the incoming rows, the others stay; a file left without
+ *   rows is removed.
  * - Files of an older layout (`backfill.parquet`, `live.parquet`, `live-<seq>.parquet`,
  *   `recenter.parquet`) are folded into the buckets by the first merge and then removed; only
  *   during that one conversion can a reader see a key twice.
@@ -21,7 +24,8 @@ import { fsyncDir } from "../../lib/atomicFile.js"
 import { sqlString } from "../DuckDb.js"
 import { fileColumns, incomingSelect } from "./batchCopy.js"
 
-export type UpsertMode = "merge" | "replace"
+/** `replaceWhere`: a DuckDB boolean expression over the feed's columns, built by the caller from its own values. */
+export type UpsertMode = "merge" | "replace" | { readonly replaceWhere: string }
 
 export interface PartitionInput {
   readonly batches?: ReadonlyArray<ColumnBatch>
@@ -91,11 +95,19 @@ export const upsertPartition = async (
       (await c.runAndReadAll(`SELECT DISTINCT _b FROM ${inc}`)).getRowsJS().map((r) => Number(r[0]))
     )
     const existing: Array<string> = []
-    if (t.mode === "merge") {
+    const scope = typeof t.mode === "object" ? t.mode.replaceWhere : undefined
+    if (t.mode !== "replace") {
       if (legacy.length > 0) {
         existing.push(...legacy.map((n) => path.join(dir, n)))
         const list = `[${existing.map(sqlString).join(", ")}]`
         const held = await c.runAndReadAll(`SELECT DISTINCT ${bucket} FROM read_parquet(${list}, union_by_name = true)`)
+        for (const r of held.getRowsJS()) touched.add(Number(r[0]))
+      }
+      if (scope !== undefined && buckets.size > 0) {
+        const list = `[${[...buckets.values()].map((n) => sqlString(path.join(dir, n))).join(", ")}]`
+        const held = await c.runAndReadAll(
+          `SELECT DISTINCT ${bucket} FROM read_parquet(${list}, union_by_name = true) WHERE ${scope}`
+        )
         for (const r of held.getRowsJS()) touched.add(Number(r[0]))
       }
       for (const b of touched) if (buckets.has(b)) existing.push(path.join(dir, buckets.get(b)!))
@@ -108,14 +120,21 @@ export const upsertPartition = async (
       const old =
         existing.length === 0
           ? ""
-          : `UNION ALL BY NAME SELECT ${cols}, ${bucket} AS _b, 0 AS _p FROM read_parquet([${existing.map(sqlString).join(", ")}], union_by_name = true)`
+          : `UNION ALL BY NAME SELECT ${cols}, ${bucket} AS _b, 0 AS _p FROM read_parquet([${existing.map(sqlString).join(", ")}], union_by_name = true)` +
+            (scope === undefined ? "" : ` WHERE NOT coalesce((${scope}), false)`)
+      // Replacing a scope, an incoming row wins whatever its age (the old rows of the scope are gone).
+      const wins = scope === undefined ? "received_at_ms DESC, _p DESC" : "_p DESC, received_at_ms DESC"
       await c.run(
         `CREATE TEMP TABLE ${fin} AS SELECT * EXCLUDE (_p) FROM (SELECT *, 1 AS _p FROM ${inc} ${old}) ` +
-          `QUALIFY row_number() OVER (PARTITION BY ${key} ORDER BY received_at_ms DESC, _p DESC) = 1 ${order}`
+          `QUALIFY row_number() OVER (PARTITION BY ${key} ORDER BY ${wins}) = 1 ${order}`
       )
     }
+    const held =
+      scope === undefined
+        ? touched
+        : new Set((await c.runAndReadAll(`SELECT DISTINCT _b FROM ${fin}`)).getRowsJS().map((r) => Number(r[0])))
     const written: Array<string> = []
-    for (const b of [...touched].sort((x, y) => x - y)) {
+    for (const b of [...held].sort((x, y) => x - y)) {
       const target = path.join(dir, bucketFileName(feed, b))
       const tmp = t.tempName(target)
       try {
@@ -130,7 +149,8 @@ export const upsertPartition = async (
       written.push(target)
     }
     const keep = new Set(written.map((f) => path.basename(f)))
-    const removed = t.mode === "replace" ? names.filter((n) => !keep.has(n)) : legacy
+    const emptied = [...touched].flatMap((b) => (!held.has(b) && buckets.has(b) ? [buckets.get(b)!] : []))
+    const removed = t.mode === "replace" ? names.filter((n) => !keep.has(n)) : [...legacy, ...emptied]
     for (const n of removed) await fs.rm(path.join(dir, n), { force: true })
     if (removed.length > 0) await fsyncDir(dir)
     return { rows, written, removed: removed.map((n) => path.join(dir, n)) }

@@ -216,4 +216,40 @@ describe("ParquetWriter.upsert (the lake contract)", () => {
       assert.strictEqual(rows.find((r) => r.id === "shared")!.received, 19)
     }).pipe(Effect.provide(TestLayer))
   )
+
+  it.scoped("replaceWhere: the scope's rows become the incoming ones, the others stay, an emptied file goes", () =>
+    Effect.gen(function* () {
+      const root = yield* Effect.promise(() => fs.mkdtemp(path.join(os.tmpdir(), "upsert-")))
+      const dir = lakePaths(root).partitionDir("spy", DATE)
+      const writer = yield* ParquetWriter.ParquetWriter
+      const fileOf = (second: number) => bucketFileName("spy", bucketOf("spy", DATE, OPEN + second * 1000))
+      // SPY over 09:30 and 10:30 (two 60-minute files), QQQ over 09:30 only.
+      yield* writer.upsert(SPY_SCHEMA, root, DATE, {
+        rows: [bar("SPY", 1, 100), bar("SPY", 3601, 100), bar("QQQ", 1, 100), bar("QQQ", 2, 100)]
+      })
+      // QQQ again, older received and one bar fewer: replaces QQQ's rows, SPY's stay untouched.
+      const r = yield* writer.upsert(
+        SPY_SCHEMA,
+        root,
+        DATE,
+        { rows: [bar("QQQ", 2, 50, 9)] },
+        {
+          replaceWhere: "ticker = 'QQQ'"
+        }
+      )
+      assert.strictEqual(r.rows, 1)
+      assert.deepStrictEqual(
+        (yield* lakeRows(dir)).map((x) => `${x.ticker}|${x.t - OPEN}|${x.close}|${x.received}|${x.file}`),
+        [`QQQ|2000|9|50|${fileOf(2)}`, `SPY|1000|1|100|${fileOf(1)}`, `SPY|3601000|1|100|${fileOf(3601)}`]
+      )
+      // SPY replaced by nothing in the later hour: that file is removed; the first keeps QQQ.
+      assert.notStrictEqual(fileOf(1), fileOf(3601))
+      yield* writer.upsert(SPY_SCHEMA, root, DATE, { rows: [bar("SPY", 1, 100)] }, { replaceWhere: "ticker = 'SPY'" })
+      assert.deepStrictEqual([...(yield* fileState(dir)).keys()], [fileOf(1)])
+      assert.deepStrictEqual(
+        (yield* lakeRows(dir)).map((x) => `${x.ticker}|${x.t - OPEN}`),
+        ["QQQ|2000", "SPY|1000"]
+      )
+    }).pipe(Effect.provide(TestLayer))
+  )
 })
