@@ -6,8 +6,9 @@
  * The lake is generated with DuckDB SQL straight into Parquet under a temp root: the bench day and
  * N history days before it (per-second SPY/VIX, 400 articles and 100 contracts a day, 39 000 option
  * bars a day). All days are loaded with the chosen sink (through the SinkRouter, as `backfill` does),
- * then the bench day is consolidated `--runs` times (each run: delete the date's rows, insert them
- * again, one transaction; PostgreSQL/MySQL: the sink's statements, see `direct`); prints each run, the median and the load average (`uptime`'s three
+ * then the bench day is consolidated `--runs` times (run 1 is the first build, the others rebuilds
+ * of the same date; PostgreSQL/MySQL: the sink's statements, a staging table swapped in for the
+ * date's partition, see `direct`); prints each run, the median and the load average (`uptime`'s three
  * figures), since the machine may be shared. PostgreSQL and MySQL use DATABASE_URL / MYSQL_URL (or
  * sinks.<name>.url): the bench works in a private schema `bench_consolidate` (PostgreSQL) or database
  * `<db>_bench_consolidate` (MySQL), created fresh and dropped at the end unless `--keep`.

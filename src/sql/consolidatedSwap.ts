@@ -12,7 +12,9 @@
  *   VALIDATION), then DROP the staging table, which holds the old rows. DDL commits implicitly, so
  *   the staging table is visible: it carries the session tag as its COMMENT and a name of its own
  *   (`options_consolidated_stage_<yyyymmdd>_<pid>_<n>`), is dropped after a failed or stopped
- *   attempt, and a killed run's is dropped at the next start (orphans.ts).
+ *   attempt, and a killed run's is dropped at the next start (orphans.ts). A date with no
+ *   partition yet (a first build) gets one, and its rows go straight into it: nothing to swap out,
+ *   and no validation scan of 2.34 M rows.
  * Readers see the date's old rows until the swap, then the new ones; never none, never both.
  */
 import { assertDate } from "../domain/paths.js"

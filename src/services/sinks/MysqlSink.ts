@@ -54,7 +54,7 @@ export const migrate = (sql: MysqlClient.MysqlClient) =>
 /**
  * Rebuild the date's consolidated rows by a swap (src/sql/consolidatedSwap.ts): the rows go into a
  * fresh staging table, which then replaces the date's partition (EXCHANGE PARTITION, atomic), and
- * is dropped holding the old rows. DDL commits implicitly: a failed attempt's staging table is
+ * is dropped holding the old rows (a date without a partition yet: straight into a new one). DDL commits implicitly: a failed attempt's staging table is
  * dropped by `dropStages` (the next attempt, and after the last one), a killed run's at the next
  * start (orphans.ts). Returns the rows.
  */
@@ -65,24 +65,41 @@ export const consolidate =
       yield* dropStages(sql, stages) // earlier attempts', stopped on the server before this one began
       yield* sql.unsafe(mysqlDropTemp) // a failed earlier attempt on this connection may have left them
       const stage = Swap.stageName(date)
-      stages.created.add(stage)
-      stages.active.add(stage)
       return yield* Effect.ensuring(
-        build(sql, stage, date, windowMs, barSpanMs, tickers),
-        Effect.sync(() => stages.active.delete(stage))
+        build(sql, stages, stage, date, windowMs, barSpanMs, tickers),
+        Effect.sync(() => stages.active.delete(stage)) // no longer in use
       ).pipe(Effect.tap(() => dropStages(sql, stages)))
     })
 
+/**
+ * The date's partition is added first when missing (DDL, committed at once; a concurrent adder's
+ * "duplicate partition" is fine). When THIS attempt added it, the partition is new and empty:
+ * the rows go straight into it (one INSERT, atomic; no staging table, no EXCHANGE validation scan).
+ * Otherwise they go into the staging table `stageName`, swapped in by EXCHANGE PARTITION.
+ */
 const build = (
   sql: MysqlClient.MysqlClient,
-  stage: string,
+  stages: Stages,
+  stageName: string,
   date: string,
   windowMs: number,
   barSpanMs: number,
   tickers: Tickers | undefined
 ) =>
   Effect.gen(function* () {
-    yield* sql.unsafe(Swap.mysqlCreateStage(stage, StatementGuard.sessionTag()))
+    const [p] = yield* sql.unsafe<{ n: number | string }>(Swap.mysqlHasPartition, [Swap.partitionName("mysql", date)])
+    const added =
+      Number(p?.n) === 0 &&
+      (yield* sql.unsafe(Swap.mysqlAddPartition(date)).pipe(
+        Effect.as(true),
+        Effect.catchIf(Swap.duplicatePartition, () => Effect.succeed(false))
+      ))
+    const stage = added ? undefined : stageName
+    if (stage !== undefined) {
+      stages.created.add(stage)
+      stages.active.add(stage)
+      yield* sql.unsafe(Swap.mysqlCreateStage(stage, StatementGuard.sessionTag()))
+    }
     const seconds = mysqlSeconds(date)
     yield* sql.unsafe(seconds.sql, [...seconds.params])
     const [b] = yield* sql.unsafe<{ lo: number | string | null; hi: number | string | null }>(mysqlBounds)
@@ -93,12 +110,7 @@ const build = (
         rows = Number((r as { affectedRows?: unknown }).affectedRows ?? 0)
       }
     yield* sql.unsafe(mysqlDropTemp)
-    const [p] = yield* sql.unsafe<{ n: number | string }>(Swap.mysqlHasPartition, [Swap.partitionName("mysql", date)])
-    if (Number(p?.n) === 0)
-      yield* sql
-        .unsafe(Swap.mysqlAddPartition(date))
-        .pipe(Effect.catchIf(Swap.duplicatePartition, () => Effect.succeed([])))
-    yield* sql.unsafe(Swap.mysqlExchange(stage, date))
+    if (stage !== undefined) yield* sql.unsafe(Swap.mysqlExchange(stage, date))
     return rows
   })
 
