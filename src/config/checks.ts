@@ -2,8 +2,8 @@
  * Start-time checks of a command's configuration that no single key can express:
  * - `connectionPlan`: the WebSocket connections `live` needs per cluster, against the plan's
  *   `live.max_connections_per_cluster` (the real plans allow one per cluster and key);
- * - `ingestsUniverse`: this build ingests one underlying and one index; more are refused at start
- *   with the list, never half-ingested.
+ * - `ingestsUniverse`: `live` and the sinks ingest one underlying and one index; more are refused
+ *   at start with the list (`backfill` into the lake alone takes any number), never half-ingested.
  */
 import { Data } from "effect"
 import type { Settings } from "./Settings.js"
@@ -63,14 +63,22 @@ export const checkConnectionPlan = (s: PlanSettings): ConfigCheckError | undefin
   })
 }
 
-/** Fails when the config lists more than one underlying or index (not ingested by this build yet). */
-export const checkIngestsUniverse = (s: Pick<Settings, "underlyings" | "indices">): ConfigCheckError | undefined =>
-  s.underlyings.length <= 1 && s.indices.length <= 1
-    ? undefined
-    : new ConfigCheckError({
-        message: `this build ingests one underlying and one index; the config lists ${s.underlyings
-          .map((u) => u.ticker)
-          .join(
-            ", "
-          )} and ${s.indices.join(", ")}. Several at once are not supported yet (the issue "Many underlyings"): list one of each`
-      })
+/**
+ * Fails when the config lists more than one underlying or index where this build cannot ingest
+ * them: `live` always, `backfill` unless the lake is its only destination (`sinks.enabled: []`;
+ * the sinks' consolidated view still joins the first underlying only).
+ */
+export const checkIngestsUniverse = (
+  s: Pick<Settings, "underlyings" | "indices"> & { readonly sinks: { readonly enabled: ReadonlyArray<string> } },
+  command: "backfill" | "live"
+): ConfigCheckError | undefined => {
+  if (s.underlyings.length <= 1 && s.indices.length <= 1) return undefined
+  if (command === "backfill" && s.sinks.enabled.length === 0) return undefined
+  const listed = `the config lists ${s.underlyings.map((u) => u.ticker).join(", ")} and ${s.indices.join(", ")}`
+  return new ConfigCheckError({
+    message:
+      command === "live"
+        ? `live ingests one underlying and one index; ${listed}. Several at once are not supported by live yet (the issue "Many underlyings"): list one of each, or backfill them into the lake with sinks.enabled: []`
+        : `backfill ingests several underlyings or indices into the lake only; ${listed} with sinks ${s.sinks.enabled.join(", ")}. The sinks' consolidated view still joins the first underlying only (the issue "Many underlyings"): set sinks.enabled: [] (the lake alone), or list one of each`
+  })
+}

@@ -1,5 +1,6 @@
 /**
- * `backfill`: REST history of SPY, SPY options, VIX and SPY news for a date range into the lake.
+ * `backfill`: REST history of the underlyings (SPY by default), their options, the indices (I:VIX)
+ * and the underlyings' news for a date range into the lake.
  * Trading days only; resumable per unit; `overwrite` replaces each partition atomically.
  */
 import { Chunk, Clock, Data, Effect, Stream } from "effect"
@@ -15,8 +16,7 @@ import { SinkRouter } from "../services/sinks/SinkRouter.js"
 import * as Inflight from "../lib/inflight.js"
 import { newsDay, spyDay, vixDay } from "./backfill/dayFeeds.js"
 import type { BackfillRun } from "./backfill/run.js"
-import { ContractRegistry } from "../live/contracts/ContractRegistry.js"
-import { optionsDay } from "./backfill/optionsDay.js"
+import { optionsFor } from "./backfill/optionsUniverse.js"
 
 export interface BackfillOptions {
   readonly startDate: string
@@ -73,7 +73,7 @@ const calendarFor = (rest: PolygonRest["Type"], startDate: string, endDate: stri
 export const backfillProgram = (options: BackfillOptions) =>
   Effect.gen(function* () {
     const settings = yield* AppSettings
-    const refused = checkIngestsUniverse(settings)
+    const refused = checkIngestsUniverse(settings, "backfill")
     if (refused) return yield* refused
     if (
       !/^\d{4}-\d{2}-\d{2}$/.test(options.startDate) ||
@@ -162,17 +162,4 @@ export const backfillProgram = (options: BackfillOptions) =>
     yield* progress.finish
     const elapsedMs = (yield* Clock.currentTimeMillis) - startedAt
     return { days, skippedDates, elapsedMs, root: settings.storage.root } satisfies BackfillSummary
-  })
-
-const optionsFor = (
-  run: BackfillRun,
-  date: string,
-  holidays: ReadonlyMap<string, MarketHoliday>,
-  onSet: (contracts: number) => Effect.Effect<void>
-) =>
-  Effect.gen(function* () {
-    const set = yield* (yield* ContractRegistry).daySet(date, holidays, { overwrite: run.overwrite })
-    if (set === undefined) return undefined
-    yield* onSet(set.contracts.length)
-    return yield* optionsDay(run, set, () => Effect.void)
   })

@@ -57,7 +57,7 @@ export const liveProgram = (options: LiveOptions = {}) =>
   Effect.scoped(
     Effect.gen(function* () {
       const settings = yield* AppSettings
-      const refused = checkIngestsUniverse(settings) ?? checkConnectionPlan(settings)
+      const refused = checkIngestsUniverse(settings, "live") ?? checkConnectionPlan(settings)
       if (refused) return yield* refused
       const market = yield* MarketClock
       const telemetry = yield* LiveTelemetry

@@ -2,8 +2,10 @@
  * `verify --date D [--feeds …] [--json]`: the completeness and consistency report of a lake day
  * (figures in verify/lakeFigures.ts) and each enabled sink's rows for the date against the lake's
  * keys (not with `lakeOnly`). Fails (exit 1) on a duplicate key in any feed, a sink mismatch, or a gap
- * longer than `verify.max_gap_s` in SPY or VIX (continuous series: every slot should hold a bar);
- * option contracts trade sparsely, so their coverage and gaps are reported, not judged.
+ * longer than `verify.max_gap_s` in any underlying's bars (feed `spy`) or index's values (feed
+ * `vix`): continuous series, every slot should hold a bar, and each configured ticker is expected
+ * (one missing is a gap as long as the session). Option contracts trade sparsely, so their
+ * coverage and gaps are reported (per underlying too), not judged.
  */
 import { Console, Data, Effect } from "effect"
 import { type MarketHoliday, holidayIndex, sessionOf } from "../domain/calendar.js"
@@ -30,11 +32,23 @@ export interface SinkCount {
   readonly lake: number
 }
 
+/** An underlying's contracts of the day (the contracts partition) and their session coverage in the options feed. */
+export interface UnderlyingContracts {
+  readonly underlying: string
+  readonly contracts: number
+  /** Contracts with at least one bar in the session. */
+  readonly traded: number
+  readonly minCoveragePct: number | null
+  readonly maxCoveragePct: number | null
+}
+
 export interface VerifyReport {
   readonly date: string
   readonly session: { readonly openMs: number; readonly closeMs: number; readonly earlyClose: boolean }
   readonly feeds: ReadonlyArray<FeedFigures>
   readonly drift: ReadonlyArray<DriftEvent>
+  /** Per underlying of the contracts partition: its contracts and their coverage. */
+  readonly contracts: ReadonlyArray<UnderlyingContracts>
   /** Each enabled sink's rows for the date against the lake (empty with `lakeOnly` or no sink). */
   readonly sinks: ReadonlyArray<SinkCount>
   readonly problems: ReadonlyArray<string>
@@ -60,7 +74,8 @@ export const problemsOf = (feeds: ReadonlyArray<FeedFigures>, maxGapS: number): 
         ]
       : []),
     ...(f.feed === "spy" || f.feed === "vix"
-      ? f.longestGaps
+      ? f.tickers
+          .flatMap((t) => (t.longestGap ? [t.longestGap] : []))
           .filter((g) => g.seconds > maxGapS)
           .map(
             (g) =>
@@ -83,12 +98,11 @@ const contractTickers = (db: DuckDb.DuckDbService, root: string, date: string) =
     fileIo("pin", lakePaths(root).partitionDir("contracts", date), () => snap.pinPartition("contracts", date))
   ).pipe(
     Effect.flatMap((files) =>
-      db.query<{ ticker: string }>(
-        `SELECT DISTINCT ticker FROM read_parquet([${files.map(DuckDb.sqlString).join(", ")}]) WHERE as_of = ${DuckDb.sqlString(date)} ORDER BY ticker`
+      db.query<{ ticker: string; underlying: string }>(
+        `SELECT DISTINCT ticker, underlying_ticker AS underlying FROM read_parquet([${files.map(DuckDb.sqlString).join(", ")}]) WHERE as_of = ${DuckDb.sqlString(date)} ORDER BY ticker`
       )
     ),
-    Effect.map((rows) => rows.map((r) => r.ticker)),
-    Effect.orElseSucceed(() => [] as ReadonlyArray<string>),
+    Effect.orElseSucceed(() => [] as ReadonlyArray<{ ticker: string; underlying: string }>),
     Effect.scoped
   )
 
@@ -118,6 +132,29 @@ const sinkCounts = (date: string, feeds: ReadonlyArray<FeedFigures>) =>
     )
   )
 
+/** The day's contracts grouped by underlying, with the coverage of their bars (when the options feed was read). */
+const perUnderlying = (
+  contracts: ReadonlyArray<{ readonly ticker: string; readonly underlying: string }>,
+  options: FeedFigures | undefined
+): ReadonlyArray<UnderlyingContracts> => {
+  const coverage = new Map((options?.tickers ?? []).map((t) => [t.ticker, t]))
+  const groups = new Map<string, Array<string>>()
+  for (const c of contracts) groups.set(c.underlying, [...(groups.get(c.underlying) ?? []), c.ticker])
+  return [...groups].map(([underlying, tickers]) => {
+    const pcts = tickers.flatMap((t) => {
+      const c = coverage.get(t)
+      return c ? [c.coveragePct] : []
+    })
+    return {
+      underlying,
+      contracts: tickers.length,
+      traded: tickers.filter((t) => (coverage.get(t)?.slots ?? 0) > 0).length,
+      minCoveragePct: pcts.length === 0 ? null : Math.min(...pcts),
+      maxCoveragePct: pcts.length === 0 ? null : Math.max(...pcts)
+    }
+  })
+}
+
 export const verifyReport = (options: {
   readonly date: string
   readonly feeds?: ReadonlyArray<Feed> | undefined
@@ -135,8 +172,16 @@ export const verifyReport = (options: {
     const db = yield* DuckDb.make()
     const slotMs = settings.options.timespan === "minute" ? 60_000 : 1_000
     const contracts = yield* contractTickers(db, root, date)
+    const listed = (feed: Feed): ReadonlyArray<string> =>
+      feed === "options"
+        ? contracts.map((c) => c.ticker)
+        : feed === "spy"
+          ? settings.underlyings.map((u) => u.ticker)
+          : feed === "vix"
+            ? settings.indices
+            : []
     const feeds = yield* Effect.forEach(options.feeds ?? VERIFY_FEEDS, (feed) =>
-      feedFigures(db, root, feed, date, session, slotMs, contracts)
+      feedFigures(db, root, feed, date, session, slotMs, listed(feed))
     )
     const drift = yield* driftEvents(root, date)
     const sinks =
@@ -148,6 +193,10 @@ export const verifyReport = (options: {
       session,
       feeds,
       drift,
+      contracts: perUnderlying(
+        contracts,
+        feeds.find((f) => f.feed === "options")
+      ),
       sinks: sinks.rows,
       problems: [...problemsOf(feeds, settings.verify.maxGapS), ...sinks.problems]
     } satisfies VerifyReport

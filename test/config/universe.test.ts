@@ -2,8 +2,8 @@
  * `underlyings:` and `indices:` (src/config/universe.ts) and the start-time checks
  * (src/config/checks.ts): a one-underlying config means what it meant before; every underlying's
  * rule defaults to `options.*`; bad lists are refused at load; `live` refuses a config that needs
- * more WebSocket connections than the plan allows, saying how many, and both commands refuse
- * several underlyings (not ingested by this build yet), exit 2, before any request.
+ * more WebSocket connections than the plan allows, saying how many; `live` refuses several
+ * underlyings, `backfill` too unless the lake is its only destination, exit 2, before any request.
  */
 import { NodeContext } from "@effect/platform-node"
 import { Effect, Either } from "effect"
@@ -110,11 +110,16 @@ describe("underlyings and indices", () => {
     expect(refused?.message).toMatch(
       /^live needs 3 WebSocket connections on the options cluster \(250 option contracts \(SPY 100, QQQ 150\), at most 100 per connection\), but live\.max_connections_per_cluster is 2/
     )
-    expect(checkIngestsUniverse(s)?.message).toContain("the config lists SPY, QQQ and I:VIX, I:SPX")
-    expect(checkIngestsUniverse(await settingsOf(""))).toBeUndefined()
+    expect(checkIngestsUniverse(s, "live")?.message).toContain("the config lists SPY, QQQ and I:VIX, I:SPX")
+    expect(checkIngestsUniverse(s, "backfill")?.message).toContain("set sinks.enabled: []")
+    expect(checkIngestsUniverse({ ...s, sinks: { ...s.sinks, enabled: [] } }, "backfill")).toBeUndefined()
+    expect(checkIngestsUniverse({ ...s, sinks: { ...s.sinks, enabled: [] } }, "live")?.message).toContain(
+      "live ingests one underlying and one index"
+    )
+    expect(checkIngestsUniverse(await settingsOf(""), "live")).toBeUndefined()
   })
 
-  it("the CLI refuses at start, exit 2: live over the plan's connections; backfill with two underlyings", async () => {
+  it("the CLI refuses at start, exit 2: live over the plan's connections; backfill with two underlyings and a sink", async () => {
     const root = await tempRoot("universe-cli-")
     const config = path.join(root, "settings.yaml")
     await fs.writeFile(config, "options: { max_contracts: 150 }\nlive: { max_connections_per_cluster: 1 }\n")
@@ -130,6 +135,8 @@ describe("underlyings and indices", () => {
       { ...env, POLYGON_API_KEY: "k" }
     )
     expect(backfill.code).toBe(2)
-    expect(backfill.stderr + backfill.stdout).toContain("this build ingests one underlying and one index")
+    expect(backfill.stderr + backfill.stdout).toContain(
+      "backfill ingests several underlyings or indices into the lake only"
+    )
   }, 60_000)
 })

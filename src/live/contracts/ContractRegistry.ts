@@ -3,7 +3,8 @@
  * strike band around the underlying's official open, the configured expiration, at most
  * `options.max_contracts` nearest the money) is applied once per date; the set is saved as
  * `contracts.json` + Parquet and read back after, so backfill, live and a restart agree on it.
- * - `daySet`: the date's set (backfill), undefined when the underlying did not trade that day;
+ * - `daySet`: the date's set (backfill) of the first underlying or of `rule`'s, undefined when the
+ *   underlying did not trade that day;
  * - `sessionSet`: live's set, once the open has happened on the feed clock (retried until the
  *   underlying has traded). Re-centring (Recenter.ts) starts from it.
  */
@@ -16,14 +17,14 @@ import { AppSettings } from "../../services/AppSettings.js"
 import { MarketClock } from "../../services/MarketClock.js"
 import { type LakeWriteError, ParquetWriter } from "../../services/ParquetWriter.js"
 import { type PolygonError, PolygonRest } from "../../services/polygon/PolygonRest.js"
-import { type ContractSet, contractSet } from "./contractSet.js"
+import { type ContractSet, contractSet, type SetRule } from "./contractSet.js"
 
 export interface ContractRegistryService {
   /** The date's set; with `overwrite` chosen again (backfill `--overwrite`) instead of read back. */
   readonly daySet: (
     date: string,
     holidays: ReadonlyMap<string, MarketHoliday>,
-    options?: { readonly overwrite?: boolean }
+    options?: { readonly overwrite?: boolean; readonly rule?: SetRule | undefined }
   ) => Effect.Effect<ContractSet | undefined, PolygonError | LakeWriteError | FileIoError>
   /**
    * The session's set, waiting for the open's first bar (on a delayed feed, `feedDelayMs` later)
@@ -51,7 +52,7 @@ export const make = Effect.gen(function* () {
   const writer = yield* ParquetWriter
   const paths = lakePaths(settings.storage.root)
   const daySet: ContractRegistryService["daySet"] = (date, holidays, options = {}) =>
-    contractSet({ settings, paths, rest, writer, overwrite: options.overwrite ?? false }, date, holidays)
+    contractSet({ settings, paths, rest, writer, overwrite: options.overwrite ?? false }, date, holidays, options.rule)
   const sessionSet: ContractRegistryService["sessionSet"] = (session, feedDelayMs = 0) =>
     Effect.gen(function* () {
       const now = (yield* Clock.currentTimeMillis) - feedDelayMs

@@ -1,18 +1,22 @@
 /**
- * The day's option contract set: chosen once from SPY's official open (strikes within the band,
- * the configured expiration, nearest the money first), saved in `contracts.json` and read back
- * from there after, so backfill, live and a resume agree on it.
+ * The day's option contract set of an underlying: chosen once from its official open (strikes
+ * within its band, its expiration, at most its `max_contracts` nearest the money first), saved in
+ * `contracts.json` (the first underlying) or `contracts-<TICKER>.json` (each further one) and read
+ * back from there after, so backfill, live and a resume agree on it.
  */
 import { Clock, Effect } from "effect"
 import type { Settings } from "../../config/Settings.js"
+import type { UnderlyingRule } from "../../config/universe.js"
 import type { MarketHoliday } from "../../domain/calendar.js"
 import { nextTradingDay, sessionOf } from "../../domain/calendar.js"
 import { type ContractLike, selectContracts, strikeBounds } from "../../domain/contractSelection.js"
 import { CONTRACTS_SCHEMA, type Row } from "../../domain/feeds.js"
 import { contractRow } from "../../domain/normalize.js"
-import type { LakePaths } from "../../domain/paths.js"
+import { type LakePaths, tickerFileName } from "../../domain/paths.js"
 import { readJsonIfExists, writeFileAtomic } from "../../lib/atomicFile.js"
-import type { ParquetWriterService } from "../../services/ParquetWriter.js"
+import { LakeWriteError, type ParquetWriterService } from "../../services/ParquetWriter.js"
+import type { UpsertMode } from "../../services/parquet/partitionUpsert.js"
+import { sqlString } from "../../services/DuckDb.js"
 import type { PolygonRestService, RawItem } from "../../services/polygon/PolygonRest.js"
 import { fileIo } from "../../lib/fileIo.js"
 
@@ -32,14 +36,24 @@ export interface ContractSet {
   readonly contracts: ReadonlyArray<RawItem & ContractLike>
 }
 
+/** The rule a set is chosen by: an underlying's, by default the first's (`options.*`). */
+export type SetRule = Pick<UnderlyingRule, "ticker" | "strikeBandPct" | "maxContracts" | "expiration">
+
+export const firstRule = (settings: Settings): SetRule => ({ ...settings.options, ticker: settings.options.underlying })
+
 /**
- * SPY's official open of the date: the open of its first bar at or after 09:30 New York, the
+ * The underlying's official open of the date: the open of its first bar at or after 09:30 New York, the
  * regular open (REST aggregates start at 04:00 with pre-market trades, so neither the day bar nor
  * the day's first bar is it). Asked as the second bars of the open's minute (there as soon as the
  * first second has closed, which live needs), else the session's minute bars. Undefined when SPY
  * did not trade in the session (yet).
  */
-export const officialOpen = (env: ContractSetEnv, date: string, holidays: ReadonlyMap<string, MarketHoliday>) => {
+export const officialOpen = (
+  env: ContractSetEnv,
+  date: string,
+  holidays: ReadonlyMap<string, MarketHoliday>,
+  ticker: string = env.settings.tickers.underlying
+) => {
   const session = sessionOf(date, holidays)
   if (session === undefined) return Effect.succeed(undefined)
   const firstOpen = (bars: ReadonlyArray<RawItem>) => {
@@ -48,7 +62,7 @@ export const officialOpen = (env: ContractSetEnv, date: string, holidays: Readon
   }
   return env.rest
     .aggs({
-      ticker: env.settings.tickers.underlying,
+      ticker,
       timespan: "second",
       from: session.openMs,
       to: session.openMs + 59_999
@@ -60,7 +74,7 @@ export const officialOpen = (env: ContractSetEnv, date: string, holidays: Readon
           ? Effect.succeed(open)
           : Effect.map(
               env.rest.aggs({
-                ticker: env.settings.tickers.underlying,
+                ticker,
                 timespan: "minute",
                 from: session.openMs,
                 to: session.closeMs - 1
@@ -77,23 +91,52 @@ const isContract = (raw: RawItem): raw is RawItem & ContractLike =>
   typeof raw["expiration_date"] === "string" &&
   typeof raw["contract_type"] === "string"
 
-/** The day's contract set, chosen once and then read back from contracts.json (stable across resumes). */
-export const contractSet = (env: ContractSetEnv, date: string, holidays: ReadonlyMap<string, MarketHoliday>) =>
+/** Where the set of `ticker` is saved: `contracts.json` for the first underlying, `contracts-<TICKER>.json` beside it else. */
+export const contractsFile = (env: Pick<ContractSetEnv, "settings" | "paths">, date: string, ticker: string) =>
+  ticker === env.settings.tickers.underlying
+    ? env.paths.contractsJson(date)
+    : env.paths.contractsJson(date).replace(/contracts\.json$/, `contracts-${tickerFileName(ticker)}.json`)
+
+/**
+ * How a set's rows go into the contracts partition: the partition (`replace`) when the config has
+ * one underlying, the underlying's rows (`underlying_ticker`) when it has several.
+ */
+const contractsMode = (env: ContractSetEnv, ticker: string): UpsertMode =>
+  !env.overwrite
+    ? "merge"
+    : env.settings.underlyings.length <= 1
+      ? "replace"
+      : { replaceWhere: `underlying_ticker = ${sqlString(ticker)}` }
+
+/** The day's contract set, chosen once and then read back from its file (stable across resumes). */
+export const contractSet = (
+  env: ContractSetEnv,
+  date: string,
+  holidays: ReadonlyMap<string, MarketHoliday>,
+  rule: SetRule = firstRule(env.settings)
+) =>
   Effect.gen(function* () {
-    const file = env.paths.contractsJson(date)
+    const underlying = rule.ticker
+    const file = contractsFile(env, date, underlying)
     if (!env.overwrite) {
       const saved = yield* fileIo("read", file, () => readJsonIfExists<ContractSet>(file))
+      const other = saved?.contracts.find((c) => c["underlying_ticker"] !== underlying)?.["underlying_ticker"]
+      if (other !== undefined)
+        return yield* new LakeWriteError({
+          target: file,
+          message: `${file} holds ${String(other)}'s contracts, not ${underlying}'s: the first underlying of the config changed (keep the order of underlyings:, or choose the set again with --overwrite)`
+        })
       if (saved) return saved
     }
-    const openPrice = yield* officialOpen(env, date, holidays)
+    const openPrice = yield* officialOpen(env, date, holidays, underlying)
     if (openPrice === undefined) {
       yield* Effect.logWarning(
-        `No ${env.settings.tickers.underlying} bar in the regular session of ${date}: no official open, so no option contracts (market closed that day?)`
+        `No ${underlying} bar in the regular session of ${date}: no official open, so no option contracts (market closed that day?)`
       )
       return undefined
     }
-    const { strikeBandPct: bandPct, maxContracts, expiration: rule, underlying } = env.settings.options
-    const expiration = rule === "same_day" ? date : nextTradingDay(date, holidays)
+    const { strikeBandPct: bandPct, maxContracts, expiration: when } = rule
+    const expiration = when === "same_day" ? date : nextTradingDay(date, holidays)
     const { low, high } = strikeBounds(openPrice, bandPct)
     const listed = yield* env.rest.contracts({
       underlying_ticker: underlying,
@@ -109,7 +152,7 @@ export const contractSet = (env: ContractSetEnv, date: string, holidays: Readonl
       const n = contractRow(raw, { asOf: date, openPrice, moneynessRank: rank }, { source: "rest", receivedAtMs })
       if (n.ok) rows.push(n.row)
     })
-    yield* env.writer.upsert(CONTRACTS_SCHEMA, env.paths.root, date, { rows }, env.overwrite ? "replace" : "merge")
+    yield* env.writer.upsert(CONTRACTS_SCHEMA, env.paths.root, date, { rows }, contractsMode(env, underlying))
     const set: ContractSet = { date, openPrice, expiration, contracts: chosen }
     yield* fileIo("write", file, () => writeFileAtomic(file, JSON.stringify(set, null, 1)))
     yield* Effect.logInfo(

@@ -1,53 +1,80 @@
-/** The one-unit-per-day feeds of a backfill: SPY bars, VIX values, SPY news. */
+/**
+ * The day units of a backfill: every underlying's bars (feed `spy`), every index's values (feed
+ * `vix`), the news of every underlying with `news: true`. A feed with one ticker is one unit
+ * (`_day`, as a one-underlying lake always had); with several, one unit per ticker (named after
+ * it), each merging into the shared partition, and with `--overwrite` replacing that ticker's rows.
+ */
 import { Effect } from "effect"
 import { addDays, nyDateOf, nyTimeMs } from "../../domain/calendar.js"
+import type { Feed } from "../../domain/feeds.js"
 import { newsRow, restAggRow, restIndexRow } from "../../domain/normalize.js"
 import { AppSettings } from "../../services/AppSettings.js"
+import { sqlString } from "../../services/DuckDb.js"
 import { PolygonRest } from "../../services/polygon/PolygonRest.js"
 import { fetchAggs } from "./aggsFetch.js"
 import type { BackfillRun } from "./run.js"
-import { dayFileStore, type Fetched, runUnit } from "./unit.js"
+import { dayFileStore, type Fetched, runUnit, sumResults, type UnitResult } from "./unit.js"
 
-/** The underlying's bars (`tickers.underlying`, SPY by default) in the `spy` feed. */
+/** Each ticker's unit: with one ticker the day unit (no name, the whole partition), else named and scoped to it. */
+const perTicker = <E, R>(
+  tickers: ReadonlyArray<string>,
+  unit: (ticker: string, name: string | undefined) => Effect.Effect<UnitResult, E, R>
+): Effect.Effect<UnitResult, E, R> =>
+  tickers.length === 0
+    ? Effect.succeed({ rows: 0, quarantined: 0, outsideSession: 0, skipped: true })
+    : tickers.length === 1
+      ? unit(tickers[0]!, undefined)
+      : Effect.map(
+          Effect.forEach(tickers, (t) => unit(t, t), { concurrency: "unbounded" }),
+          sumResults
+        )
+
+/** Bars of a ticker in a bar feed (`spy`: an underlying, `vix`: an index). */
+const barsDay = (run: BackfillRun, feed: "spy" | "vix", date: string, ticker: string, name: string | undefined) =>
+  Effect.gen(function* () {
+    return yield* runUnit(run, {
+      feed,
+      date,
+      unit: name,
+      label: feed === "spy" ? `${ticker} bars` : `${ticker} values`,
+      fetch: fetchAggs(feed, { ticker, timespan: "second", from: date, to: date }),
+      normalize: (raw, p) => (feed === "spy" ? restAggRow("spy", ticker, raw, p) : restIndexRow(ticker, raw, p)),
+      bars: true,
+      store: yield* dayFileStore(run, feed, date, scopeOf(feed, ticker, name))
+    })
+  })
+
+/** The rows of `ticker` in a feed that holds several (undefined: the whole partition). */
+const scopeOf = (feed: Feed, ticker: string, name: string | undefined) =>
+  name === undefined
+    ? undefined
+    : feed === "news"
+      ? `contains(tickers, ${sqlString(JSON.stringify(ticker))})`
+      : `ticker = ${sqlString(ticker)}`
+
+/** Every underlying's bars (`underlyings`, SPY by default) in the `spy` feed. */
 export const spyDay = (run: BackfillRun, date: string) =>
-  Effect.gen(function* () {
-    const ticker = (yield* AppSettings).tickers.underlying
-    return yield* runUnit(run, {
-      feed: "spy",
-      date,
-      label: `${ticker} bars`,
-      fetch: fetchAggs("spy", { ticker, timespan: "second", from: date, to: date }),
-      normalize: (raw, p) => restAggRow("spy", ticker, raw, p),
-      bars: true,
-      store: yield* dayFileStore(run, "spy", date)
-    })
-  })
+  Effect.flatMap(AppSettings, (s) =>
+    perTicker(
+      s.underlyings.map((u) => u.ticker),
+      (ticker, name) => barsDay(run, "spy", date, ticker, name)
+    )
+  )
 
-/** The index's values (`tickers.index`, I:VIX by default) in the `vix` feed. */
+/** Every index's values (`indices`, I:VIX by default) in the `vix` feed. */
 export const vixDay = (run: BackfillRun, date: string) =>
-  Effect.gen(function* () {
-    const ticker = (yield* AppSettings).tickers.index
-    return yield* runUnit(run, {
-      feed: "vix",
-      date,
-      label: `${ticker} values`,
-      fetch: fetchAggs("vix", { ticker, timespan: "second", from: date, to: date }),
-      normalize: (raw, p) => restIndexRow(ticker, raw, p),
-      bars: true,
-      store: yield* dayFileStore(run, "vix", date)
-    })
-  })
+  Effect.flatMap(AppSettings, (s) => perTicker(s.indices, (ticker, name) => barsDay(run, "vix", date, ticker, name)))
 
-/** Articles tagged with the underlying whose `published_utc` falls on the date in New York time. */
-export const newsDay = (run: BackfillRun, date: string) =>
+/** Articles tagged with the ticker whose `published_utc` falls on the date in New York time. */
+const tickerNews = (run: BackfillRun, date: string, ticker: string, name: string | undefined) =>
   Effect.gen(function* () {
-    const ticker = (yield* AppSettings).tickers.underlying
     const rest = yield* PolygonRest
     const from = new Date(nyTimeMs(date, 0)).toISOString()
     const to = new Date(nyTimeMs(addDays(date, 1), 0)).toISOString()
     return yield* runUnit(run, {
       feed: "news",
       date,
+      unit: name,
       label: `${ticker} news articles`,
       fetch: rest
         .news({ ticker, "published_utc.gte": from, "published_utc.lt": to, order: "asc", sort: "published_utc" })
@@ -57,6 +84,15 @@ export const newsDay = (run: BackfillRun, date: string) =>
       keep: (row) =>
         nyDateOf(row["published_utc_ms"] as number) === date &&
         (JSON.parse(row["tickers"] as string) as Array<string>).includes(ticker),
-      store: yield* dayFileStore(run, "news", date)
+      store: yield* dayFileStore(run, "news", date, scopeOf("news", ticker, name))
     })
   })
+
+/** The news of every underlying with `news: true`: one article (key id) once, whichever tickers it is tagged with. */
+export const newsDay = (run: BackfillRun, date: string) =>
+  Effect.flatMap(AppSettings, (s) =>
+    perTicker(
+      s.underlyings.filter((u) => u.news).map((u) => u.ticker),
+      (ticker, name) => tickerNews(run, date, ticker, name)
+    )
+  )

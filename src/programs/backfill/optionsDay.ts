@@ -19,9 +19,19 @@ import type { ContractSet } from "../../live/contracts/contractSet.js"
 import { runUnit, type UnitStore } from "./unit.js"
 import { type FileIoError, fileIo } from "../../lib/fileIo.js"
 
+/**
+ * One underlying's part of an options day when the config has several: its day checkpoint (named
+ * after it), its staging folder, and with `--overwrite` the rows of the partition it replaces.
+ */
+export interface UnderlyingScope {
+  readonly underlying: string
+  /** A SQL predicate over the options feed's columns: this underlying's contracts. */
+  readonly replaceWhere: string
+}
+
 /** Where a contract's rows wait for the day's file: clean columns, or (drift, quarantine) a Parquet file. */
-const stagedFiles = (root: string, date: string, ticker: string) => {
-  const base = path.join(lakePaths(root).stagingDir("options", date), tickerFileName(ticker))
+const stagedFiles = (staging: string, ticker: string) => {
+  const base = path.join(staging, tickerFileName(ticker))
   return { columns: `${base}.cols`, parquet: `${base}.parquet` }
 }
 
@@ -35,13 +45,12 @@ const lakeError = (target: string) => (e: unknown) =>
  */
 const contractStore = (
   writer: ParquetWriterService,
-  root: string,
-  date: string,
+  staging: string,
   ticker: string,
   fetched: Map<string, ColumnBatch>,
   fresh: boolean
 ): UnitStore<LakeWriteError | FileIoError> => {
-  const files = stagedFiles(root, date, ticker)
+  const files = stagedFiles(staging, ticker)
   const drop = (file: string) => (fresh ? Effect.void : fileIo("remove", file, () => fs.rm(file, { force: true })))
   return {
     rows: (rows) => writer.write(OPTIONS_SCHEMA, rows, files.parquet).pipe(Effect.tap(() => drop(files.columns))),
@@ -54,7 +63,7 @@ const contractStore = (
 }
 
 /** The day's contracts as batches (this run's, or read back from staging after a resume) and Parquet files. */
-const stagedParts = (root: string, set: ContractSet, fetched: ReadonlyMap<string, ColumnBatch>) =>
+const stagedParts = (staging: string, set: ContractSet, fetched: ReadonlyMap<string, ColumnBatch>) =>
   Effect.gen(function* () {
     const batches: Array<ColumnBatch> = []
     const files: Array<string> = []
@@ -64,7 +73,7 @@ const stagedParts = (root: string, set: ContractSet, fetched: ReadonlyMap<string
         batches.push(inMemory)
         continue
       }
-      const staged = stagedFiles(root, set.date, c.ticker)
+      const staged = stagedFiles(staging, c.ticker)
       const exists = (file: string) =>
         Effect.promise(() =>
           fs.access(file).then(
@@ -86,19 +95,28 @@ const stagedParts = (root: string, set: ContractSet, fetched: ReadonlyMap<string
     return { batches, files }
   })
 
-/** Fetch every contract's bars (concurrently, resumable per contract), then write the partition in one go. */
-export const optionsDay = (run: BackfillRun, set: ContractSet, onUnit: (rows: number) => Effect.Effect<void>) =>
+/**
+ * Fetch every contract's bars (concurrently, resumable per contract), then write the partition in
+ * one go; with a `scope` (several underlyings) only this underlying's part of it.
+ */
+export const optionsDay = (
+  run: BackfillRun,
+  set: ContractSet,
+  onUnit: (rows: number) => Effect.Effect<void>,
+  scope?: UnderlyingScope
+) =>
   Effect.gen(function* () {
     const date = set.date
     const settings = yield* AppSettings
     const writer = yield* ParquetWriter
     const checkpoints = yield* Checkpoints
     const root = settings.storage.root
-    if (!run.overwrite && (yield* checkpoints.get("options", date))) {
-      const done = (yield* checkpoints.get("options", date))!
+    const dayUnit = scope?.underlying
+    const done = run.overwrite ? undefined : yield* checkpoints.get("options", date, dayUnit)
+    if (done)
       return { rows: done.rows, quarantined: done.quarantined, outsideSession: done.outsideSession ?? 0, skipped: true }
-    }
-    const staging = lakePaths(root).stagingDir("options", date)
+    const dayStaging = lakePaths(root).stagingDir("options", date)
+    const staging = scope === undefined ? dayStaging : path.join(dayStaging, tickerFileName(scope.underlying))
     if (run.overwrite) yield* fileIo("remove", staging, () => fs.rm(staging, { recursive: true, force: true }))
     const fresh = !(yield* Effect.promise(() =>
       fs.access(staging).then(
@@ -109,10 +127,13 @@ export const optionsDay = (run: BackfillRun, set: ContractSet, onUnit: (rows: nu
     const startedAt = yield* Clock.currentTimeMillis
     const timespan = settings.options.timespan
     const fetched = new Map<string, ColumnBatch>()
+    // Without staged rows a contract's checkpoint is an earlier completed day's (e.g. before another
+    // underlying was added): its rows are in the partition, not staged, so it is fetched again.
+    const unitRun = fresh ? { ...run, overwrite: true } : run
     const results = yield* Effect.forEach(
       set.contracts,
       (c) =>
-        runUnit(run, {
+        runUnit(unitRun, {
           feed: "options",
           date,
           unit: c.ticker,
@@ -120,19 +141,30 @@ export const optionsDay = (run: BackfillRun, set: ContractSet, onUnit: (rows: nu
           fetch: fetchAggs("options", { ticker: c.ticker, timespan, from: date, to: date }),
           normalize: (raw, p) => restAggRow("options", c.ticker, raw, p),
           bars: true,
-          store: contractStore(writer, root, date, c.ticker, fetched, fresh)
+          store: contractStore(writer, staging, c.ticker, fetched, fresh)
         }).pipe(Effect.tap((r) => onUnit(r.rows))),
       { concurrency: settings.polygon.maxConcurrency }
     )
-    const parts = yield* stagedParts(root, set, fetched)
-    const { rows } = yield* writer.upsert(OPTIONS_SCHEMA, root, date, parts, run.overwrite ? "replace" : "merge")
+    const parts = yield* stagedParts(staging, set, fetched)
+    const mode = !run.overwrite ? "merge" : scope === undefined ? "replace" : { replaceWhere: scope.replaceWhere }
+    const { rows } = yield* writer.upsert(OPTIONS_SCHEMA, root, date, parts, mode)
     const quarantined = results.reduce((n, r) => n + r.quarantined, 0)
     const outsideSession = results.reduce((n, r) => n + r.outsideSession, 0)
     const finishedAt = yield* Clock.currentTimeMillis
-    yield* checkpoints.put({ feed: "options", date, rows, quarantined, outsideSession, completedAtMs: finishedAt })
+    yield* checkpoints.put({
+      feed: "options",
+      date,
+      unit: dayUnit,
+      rows,
+      quarantined,
+      outsideSession,
+      completedAtMs: finishedAt
+    })
     yield* fileIo("remove", staging, () => fs.rm(staging, { recursive: true, force: true }))
+    // The day's folder goes with its last underlying (a folder left behind would read as staged rows).
+    if (scope !== undefined) yield* Effect.promise(() => fs.rmdir(dayStaging).catch(() => undefined))
     yield* Effect.logInfo(
-      `Fetched ${rows.toLocaleString("en-US")} option bars (${set.contracts.length} contracts) for ${date} in ${((finishedAt - startedAt) / 1000).toFixed(2)} s`
+      `Fetched ${rows.toLocaleString("en-US")} ${dayUnit === undefined ? "" : `${dayUnit} `}option bars (${set.contracts.length} contracts) for ${date} in ${((finishedAt - startedAt) / 1000).toFixed(2)} s`
     )
     return { rows, quarantined, outsideSession, skipped: false }
   })

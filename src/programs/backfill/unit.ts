@@ -108,7 +108,7 @@ export const runUnit = <E, S, R>(run: BackfillRun, spec: UnitSpec<E, S, R>) =>
       outsideSession,
       completedAtMs: finishedAt
     })
-    if (spec.unit === undefined) {
+    if (spec.feed !== "options") {
       const q =
         (rejected.length > 0 ? ` (${rejected.length.toLocaleString("en-US")} quarantined)` : "") +
         (outsideSession > 0
@@ -121,14 +121,31 @@ export const runUnit = <E, S, R>(run: BackfillRun, spec: UnitSpec<E, S, R>) =>
     return { rows: written, quarantined: rejected.length, outsideSession, skipped: false } satisfies UnitResult
   })
 
-/** A day unit's store: the (feed, date) partition, merged into (replaced with `--overwrite`). */
-export const dayFileStore = (run: BackfillRun, feed: Feed, date: string) =>
+/** Units of a feed's day, one per ticker, as one result (rows and rejects summed; skipped when all were). */
+export const sumResults = (results: ReadonlyArray<UnitResult>): UnitResult => ({
+  rows: results.reduce((n, r) => n + r.rows, 0),
+  quarantined: results.reduce((n, r) => n + r.quarantined, 0),
+  outsideSession: results.reduce((n, r) => n + r.outsideSession, 0),
+  skipped: results.every((r) => r.skipped)
+})
+
+/**
+ * A day unit's store: the (feed, date) partition, merged into; with `--overwrite` replaced, or only
+ * its rows matching `scope` (a SQL predicate: one ticker of a feed that holds several) replaced.
+ */
+export const dayFileStore = (run: BackfillRun, feed: Feed, date: string, scope?: string) =>
   Effect.gen(function* () {
     const writer = yield* ParquetWriter
     const root = (yield* AppSettings).storage.root
     const store = (input: UpsertInput) =>
       writer
-        .upsert(SCHEMAS[feed], root, date, input, run.overwrite ? "replace" : "merge")
+        .upsert(
+          SCHEMAS[feed],
+          root,
+          date,
+          input,
+          !run.overwrite ? "merge" : scope === undefined ? "replace" : { replaceWhere: scope }
+        )
         .pipe(Effect.map((r) => r.rows))
     return {
       rows: (rows) => store({ rows }),

@@ -53,6 +53,22 @@ export const formatVerify = (r: VerifyReport): string => {
       new Set([1, 2, 3, 4, 5, 6, 7])
     )
   )
+  if (r.contracts.length > 1)
+    out.push(
+      "",
+      formatTable(
+        ["UNDERLYING", "CONTRACTS", "TRADED", "COVERAGE"],
+        r.contracts.map((u) => [
+          u.underlying,
+          int(u.contracts),
+          int(u.traded),
+          u.minCoveragePct === null || u.maxCoveragePct === null
+            ? "-"
+            : `${pct(u.minCoveragePct)}..${pct(u.maxCoveragePct)}`
+        ]),
+        new Set([1, 2])
+      )
+    )
   if (r.sinks.length > 0)
     out.push(
       "",

@@ -6,8 +6,9 @@
  *
  * Coverage of a ticker = bar slots (seconds, or minutes with `options.timespan: minute`) of the
  * session holding a bar / slots in the session. A gap = a run of empty slots, counted from the open
- * and up to the close. Options are measured over the day's contract list plus any other ticker
- * found, so a contract with no bar shows 0 %.
+ * and up to the close. Each feed is measured over the tickers it should hold (options: the day's
+ * contract list; spy: the configured underlyings; vix: the indices) plus any other ticker found,
+ * so a listed ticker with no bar shows 0 % and a gap as long as the session.
  */
 import { Effect } from "effect"
 import * as fs from "node:fs/promises"
@@ -112,7 +113,8 @@ export const feedFigures = (
   date: string,
   session: Session,
   slotMs: number,
-  contracts: ReadonlyArray<string>
+  /** Tickers the feed should hold (the day's contracts, the configured underlyings or indices): 0 % when absent. */
+  listed: ReadonlyArray<string>
 ) =>
   Effect.gen(function* () {
     const files = yield* partitionFiles(root, feed, date)
@@ -152,7 +154,7 @@ export const feedFigures = (
     )
     const sessionSlots = Math.max(1, Math.round((session.closeMs - session.openMs) / slotMs))
     const tickers: Array<TickerCoverage> = timed
-      ? (yield* coverage(db, source, session, slotMs, feed === "options" ? contracts : [])).map((r) => {
+      ? (yield* coverage(db, source, session, slotMs, listed)).map((r) => {
           const gap =
             r.gap_from === null
               ? null
