@@ -62,6 +62,20 @@ const contractStore = (
   }
 }
 
+const exists = (file: string) =>
+  Effect.promise(() =>
+    fs.access(file).then(
+      () => true,
+      () => false
+    )
+  )
+
+/** Whether a contract's rows are staged (either kind of file). */
+const stagedAny = (staging: string, ticker: string) => {
+  const files = stagedFiles(staging, ticker)
+  return Effect.zipWith(exists(files.columns), exists(files.parquet), (a, b) => a || b)
+}
+
 /** The day's contracts as batches (this run's, or read back from staging after a resume) and Parquet files. */
 const stagedParts = (staging: string, set: ContractSet, fetched: ReadonlyMap<string, ColumnBatch>) =>
   Effect.gen(function* () {
@@ -74,13 +88,6 @@ const stagedParts = (staging: string, set: ContractSet, fetched: ReadonlyMap<str
         continue
       }
       const staged = stagedFiles(staging, c.ticker)
-      const exists = (file: string) =>
-        Effect.promise(() =>
-          fs.access(file).then(
-            () => true,
-            () => false
-          )
-        )
       if (yield* exists(staged.columns))
         batches.push(
           yield* Effect.tryPromise({ try: () => readColumnFile(staged.columns), catch: lakeError(staged.columns) })
@@ -118,31 +125,33 @@ export const optionsDay = (
     const dayStaging = lakePaths(root).stagingDir("options", date)
     const staging = scope === undefined ? dayStaging : path.join(dayStaging, tickerFileName(scope.underlying))
     if (run.overwrite) yield* fileIo("remove", staging, () => fs.rm(staging, { recursive: true, force: true }))
-    const fresh = !(yield* Effect.promise(() =>
-      fs.access(staging).then(
-        () => true,
-        () => false
-      )
-    ))
+    const fresh = !(yield* exists(staging))
     const startedAt = yield* Clock.currentTimeMillis
     const timespan = settings.options.timespan
     const fetched = new Map<string, ColumnBatch>()
-    // Without staged rows a contract's checkpoint is an earlier completed day's (e.g. before another
-    // underlying was added): its rows are in the partition, not staged, so it is fetched again.
-    const unitRun = fresh ? { ...run, overwrite: true } : run
+    // A contract's checkpoint without its staged rows is an earlier completed day's (another
+    // arrangement of underlyings, e.g. before one was added): its rows are merged, not staged, so
+    // the contract is fetched again.
+    const unitRun = (ticker: string) =>
+      Effect.map(
+        fresh ? Effect.succeed(false) : Effect.map(stagedAny(staging, ticker), (staged) => !staged),
+        (refetch) => (fresh || refetch ? { ...run, overwrite: true } : run)
+      )
     const results = yield* Effect.forEach(
       set.contracts,
       (c) =>
-        runUnit(unitRun, {
-          feed: "options",
-          date,
-          unit: c.ticker,
-          label: `${c.ticker} bars`,
-          fetch: fetchAggs("options", { ticker: c.ticker, timespan, from: date, to: date }),
-          normalize: (raw, p) => restAggRow("options", c.ticker, raw, p),
-          bars: true,
-          store: contractStore(writer, staging, c.ticker, fetched, fresh)
-        }).pipe(Effect.tap((r) => onUnit(r.rows))),
+        Effect.flatMap(unitRun(c.ticker), (r) =>
+          runUnit(r, {
+            feed: "options",
+            date,
+            unit: c.ticker,
+            label: `${c.ticker} bars`,
+            fetch: fetchAggs("options", { ticker: c.ticker, timespan, from: date, to: date }),
+            normalize: (raw, p) => restAggRow("options", c.ticker, raw, p),
+            bars: true,
+            store: contractStore(writer, staging, c.ticker, fetched, fresh)
+          })
+        ).pipe(Effect.tap((r) => onUnit(r.rows))),
       { concurrency: settings.polygon.maxConcurrency }
     )
     const parts = yield* stagedParts(staging, set, fetched)
