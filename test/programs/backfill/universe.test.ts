@@ -46,21 +46,18 @@ describe("backfill of several underlyings and indices (lake only)", () => {
     Effect.gen(function* () {
       const sim = yield* Effect.promise(() => startSimulator({ port: 0, seed: SEED, apiKey: "test-key-1234" }))
       const root = yield* Effect.promise(() => tempRoot("universe-backfill-"))
-      const settings = AppSettings.layer({
-        configPath: "config/settings.yaml",
-        ignoreEnv: true,
-        overrides: {
-          polygon: { rest_url: sim.url },
-          storage: { root },
-          sinks: { enabled: [] },
-          underlyings: [
-            { ticker: "SPY", strike_band_pct: BAND.SPY, max_contracts: CAP },
-            { ticker: "QQQ", strike_band_pct: BAND.QQQ, max_contracts: CAP }
-          ],
-          indices: ["I:VIX", "I:SPX"],
-          POLYGON_API_KEY: "test-key-1234"
-        }
-      })
+      const overrides = {
+        polygon: { rest_url: sim.url },
+        storage: { root },
+        sinks: { enabled: [] },
+        underlyings: [
+          { ticker: "SPY", strike_band_pct: BAND.SPY, max_contracts: CAP },
+          { ticker: "QQQ", strike_band_pct: BAND.QQQ, max_contracts: CAP }
+        ],
+        indices: ["I:VIX", "I:SPX"],
+        POLYGON_API_KEY: "test-key-1234"
+      }
+      const settings = AppSettings.layer({ configPath: "config/settings.yaml", ignoreEnv: true, overrides })
       const run = <A, E>(effect: Effect.Effect<A, E, AppSettings.AppSettings>) =>
         effect.pipe(Effect.provide(settings), Effect.provide(NodeContext.layer))
       const backfill = (options: Parameters<typeof backfillProgram>[0]) =>
@@ -172,9 +169,22 @@ describe("backfill of several underlyings and indices (lake only)", () => {
         ),
         barKeys(["SPY", "QQQ"])
       )
-      // One request per unit of the day: 2 + 2 bar series, 2 news, 2 opens, 2 chain listings, 2 × CAP contracts
-      // (+ the holiday calendar); nothing twice.
-      assert.ok(overwriteRequests >= 2 * CAP + 11, `overwrite fetched the day again (${overwriteRequests} requests)`)
+      // Nothing fetched twice: the overwrite asked exactly what a first backfill of the day into an empty lake asks.
+      const fresh = yield* Effect.promise(() => tempRoot("universe-fresh-"))
+      const beforeFresh = sim.stats().requests
+      yield* backfillProgram({ startDate: DAYS[0]!, endDate: DAYS[0]! }).pipe(
+        Effect.provide(BackfillLayer),
+        Effect.provide(
+          AppSettings.layer({
+            configPath: "config/settings.yaml",
+            ignoreEnv: true,
+            overrides: { ...overrides, storage: { root: fresh } }
+          })
+        ),
+        Effect.provide(NodeContext.layer)
+      )
+      assert.strictEqual(overwriteRequests, sim.stats().requests - beforeFresh)
+      assert.ok(overwriteRequests >= 2 * CAP + 11, `one request per unit at least (${overwriteRequests})`)
 
       const rerun = sim.stats().requests
       const again = yield* backfill({ startDate: DAYS[0]!, endDate: DAYS[1]! })
