@@ -65,20 +65,24 @@ export const checkConnectionPlan = (s: PlanSettings): ConfigCheckError | undefin
 
 /**
  * Fails when the config lists more than one underlying or index where this build cannot ingest
- * them: `live` always, `backfill` unless the lake is its only destination (`sinks.enabled: []`;
- * the sinks' consolidated view still joins the first underlying only).
+ * them: `live` always, `backfill` unless its sinks are among those whose consolidated view joins
+ * each option with its own underlying (DuckDB so far; none = the lake alone).
  */
+/** The sinks whose consolidated view joins each option with its own underlying. */
+const MANY_UNDERLYING_SINKS: ReadonlySet<string> = new Set(["duckdb"])
+
 export const checkIngestsUniverse = (
   s: Pick<Settings, "underlyings" | "indices"> & { readonly sinks: { readonly enabled: ReadonlyArray<string> } },
   command: "backfill" | "live"
 ): ConfigCheckError | undefined => {
   if (s.underlyings.length <= 1 && s.indices.length <= 1) return undefined
-  if (command === "backfill" && s.sinks.enabled.length === 0) return undefined
+  const unready = s.sinks.enabled.filter((sink) => !MANY_UNDERLYING_SINKS.has(sink))
+  if (command === "backfill" && unready.length === 0) return undefined
   const listed = `the config lists ${s.underlyings.map((u) => u.ticker).join(", ")} and ${s.indices.join(", ")}`
   return new ConfigCheckError({
     message:
       command === "live"
         ? `live ingests one underlying and one index; ${listed}. Several at once are not supported by live yet (the issue "Many underlyings"): list one of each, or backfill them into the lake with sinks.enabled: []`
-        : `backfill ingests several underlyings or indices into the lake only; ${listed} with sinks ${s.sinks.enabled.join(", ")}. The sinks' consolidated view still joins the first underlying only (the issue "Many underlyings"): set sinks.enabled: [] (the lake alone), or list one of each`
+        : `backfill ingests several underlyings or indices into the lake and the DuckDB sink only; ${listed} with sinks ${s.sinks.enabled.join(", ")}. The consolidated view of ${unready.join(", ")} still joins the first underlying only (the issue "Many underlyings"): enable only duckdb (or no sink), or list one of each`
   })
 }

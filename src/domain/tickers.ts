@@ -6,6 +6,8 @@ export const VIX = "I:VIX"
 export interface Tickers {
   readonly underlying: string
   readonly index: string
+  /** Every configured underlying, the first being `underlying` (absent = that one alone). */
+  readonly underlyings?: ReadonlyArray<string>
 }
 
 export const DEFAULT_TICKERS: Tickers = { underlying: SPY, index: VIX }

@@ -33,7 +33,7 @@ export const layer: Layer.Layer<SinkRouter.SinkRouter, SinkError, AppSettings> =
       newsWindowMinutes: settings.consolidated.newsWindowMinutes,
       commitSlaS: settings.alerts.commitSlaS,
       barSpanMs: settings.options.timespan === "minute" ? 60_000 : 1_000,
-      tickers: settings.tickers
+      tickers: { ...settings.tickers, underlyings: settings.underlyings.map((u) => u.ticker) }
     }
     const sinks: Array<Layer.Layer<never, SinkError, SinkRouter.SinkRouter | LakeReader.LakeReader>> = []
 

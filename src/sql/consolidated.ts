@@ -38,7 +38,7 @@ export const occFields = (
   ]
 }
 
-const contractFields = (dialect: Dialect, t: string): ReadonlyArray<string> =>
+export const contractFields = (dialect: Dialect, t: string): ReadonlyArray<string> =>
   occFields(t, {
     length: dialect === "duckdb" ? `length(${t})` : `CHAR_LENGTH(${t})`,
     matches:
@@ -54,7 +54,7 @@ const seconds = (dialect: Dialect, ms: string) =>
   `CAST(${ms} AS ${dialect === "postgres" ? "DOUBLE PRECISION" : "DOUBLE"}) / 1000`
 
 /** The SELECT list in `consolidatedColumns` order; aliases: o (option bar), s, v, c, and the news parts. */
-const selectList = (
+export const selectList = (
   dialect: Dialect,
   date: string,
   newsCount: string,
@@ -93,7 +93,7 @@ const selectList = (
     seconds(dialect, `o.window_start_ms + ${Math.trunc(spanMs)} - ${latest}.published_utc_ms`)
   ].join(",\n  ")
 
-const insertInto = (dialect: Dialect) =>
+export const insertInto = (dialect: Dialect) =>
   `INSERT INTO ${quote(dialect, CONSOLIDATED)} (${consolidatedColumns.map((c) => quote(dialect, c.name)).join(", ")})`
 
 /**
@@ -137,6 +137,17 @@ const duckdbConsolidateSelect = (
   spanMs: number,
   bars: BarSources = {},
   tickers: Tickers = DEFAULT_TICKERS
+): string =>
+  (tickers.underlyings?.length ?? 1) > 1
+    ? duckdbConsolidateSelectMany(date, windowMs, spanMs, bars, tickers)
+    : duckdbConsolidateSelectOne(date, windowMs, spanMs, bars, tickers)
+
+const duckdbConsolidateSelectOne = (
+  date: string,
+  windowMs: number,
+  spanMs: number,
+  bars: BarSources,
+  tickers: Tickers
 ): string => {
   const d = `'${assertDate(date)}'`
   const w = Math.trunc(windowMs)
@@ -169,5 +180,62 @@ LEFT JOIN s ON s.t = o.window_start_ms
 LEFT JOIN v ON v.t = o.window_start_ms
 LEFT JOIN n ON n.t = o.window_start_ms
 LEFT JOIN n0 ON n0.t = o.window_start_ms
+LEFT JOIN option_contracts c ON c.as_of = ${d} AND c.ticker = o.ticker`
+}
+
+/**
+ * DuckDB's query when several underlyings are configured: each option bar
+ * is joined with ITS OWN underlying (the `underlying` parsed from its OCC ticker; a ticker that
+ * names no configured underlying is joined with the first one, as in the one-underlying query):
+ * the underlying's latest bar at or before the option bar's start, and the news tagged with that
+ * underlying. The index is the first configured one for every row. Same semantics per row as
+ * the one-underlying query (point in time, staleness, news window, latest article with ties broken by id);
+ * the as-of lookups run once per distinct (underlying, second), then equi-join the bars.
+ */
+const literal = (t: string) => `'${t.replace(/'/g, "''")}'`
+
+export const duckdbConsolidateSelectMany = (
+  date: string,
+  windowMs: number,
+  spanMs: number,
+  bars: BarSources,
+  tickers: Tickers
+): string => {
+  const d = `'${assertDate(date)}'`
+  const w = Math.trunc(windowMs)
+  const span = Math.trunc(spanMs)
+  const list = tickers.underlyings ?? [tickers.underlying]
+  const inList = list.map(literal).join(", ")
+  const from = (source: string | undefined, table: string) => source ?? `${table} WHERE "date" = ${d}`
+  const and = (source: string | undefined) => (source === undefined ? "AND" : "WHERE")
+  const perKey = (name: string, from: string, on: string) =>
+    `${name} AS (SELECT keys.u, keys.window_start_ms AS t, x.* EXCLUDE (u) FROM keys ASOF LEFT JOIN ${from} AS x ON keys.u = x.u AND ${on})`
+  return `WITH o AS (SELECT * FROM ${from(bars.options, "option_bars")}),
+k AS (SELECT t.ticker, ${contractFields("duckdb", "t.ticker")
+    .map((e, i) => `${e} AS f${i}`)
+    .join(", ")} FROM (SELECT DISTINCT ticker FROM o) AS t),
+ku AS (SELECT k.*, CASE WHEN k.f0 IN (${inList}) THEN k.f0 ELSE ${literal(tickers.underlying)} END AS u FROM k),
+spy AS (SELECT ticker AS u, * FROM ${from(bars.spy, "spy_bars")} ${and(bars.spy)} ticker IN (${inList})),
+vix AS (SELECT * FROM ${from(bars.vix, "vix_values")} ${and(bars.vix)} ticker = ${literal(tickers.index)}),
+news_u AS (
+  SELECT u.u, x.published_utc_ms, x.title, x.spy_sentiment,
+    count(*) OVER (PARTITION BY u.u ORDER BY x.published_utc_ms RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS cum
+  FROM news AS x JOIN (SELECT unnest([${inList}]) AS u) AS u ON x.tickers LIKE '%"' || u.u || '"%'
+  QUALIFY row_number() OVER (PARTITION BY u.u, x.published_utc_ms ORDER BY x.id DESC) = 1
+),
+keys AS (SELECT DISTINCT ku.u, o.window_start_ms FROM o JOIN ku ON ku.ticker = o.ticker),
+secs AS (SELECT DISTINCT window_start_ms FROM o),
+${perKey("s", "spy", "keys.window_start_ms >= x.window_start_ms")},
+v AS (SELECT secs.window_start_ms AS t, x.* FROM secs ASOF LEFT JOIN vix AS x ON secs.window_start_ms >= x.window_start_ms),
+${perKey("n", "news_u", `keys.window_start_ms + ${span} >= x.published_utc_ms`)},
+${perKey("n0", "news_u", `keys.window_start_ms + ${span} - ${w} >= x.published_utc_ms`)}
+SELECT
+  ${selectList("duckdb", d, "COALESCE(n.cum, 0) - COALESCE(n0.cum, 0)", "n", ["ku.f0", "ku.f1", "ku.f2", "ku.f3"], span)}
+FROM o
+JOIN ku ON ku.ticker = o.ticker
+LEFT JOIN s ON s.u = ku.u AND s.t = o.window_start_ms
+LEFT JOIN v ON v.t = o.window_start_ms
+LEFT JOIN n ON n.u = ku.u AND n.t = o.window_start_ms
+LEFT JOIN n0 ON n0.u = ku.u AND n0.t = o.window_start_ms
 LEFT JOIN option_contracts c ON c.as_of = ${d} AND c.ticker = o.ticker`
 }

@@ -111,7 +111,11 @@ describe("underlyings and indices", () => {
       /^live needs 3 WebSocket connections on the options cluster \(250 option contracts \(SPY 100, QQQ 150\), at most 100 per connection\), but live\.max_connections_per_cluster is 2/
     )
     expect(checkIngestsUniverse(s, "live")?.message).toContain("the config lists SPY, QQQ and I:VIX, I:SPX")
-    expect(checkIngestsUniverse(s, "backfill")?.message).toContain("set sinks.enabled: []")
+    expect(checkIngestsUniverse(s, "backfill")).toBeUndefined() // the default sink, DuckDB, joins each underlying
+    const withPg = { ...s, sinks: { ...s.sinks, enabled: ["duckdb", "postgres"] as const } }
+    expect(checkIngestsUniverse(withPg, "backfill")?.message).toContain(
+      "The consolidated view of postgres still joins the first underlying only"
+    )
     expect(checkIngestsUniverse({ ...s, sinks: { ...s.sinks, enabled: [] } }, "backfill")).toBeUndefined()
     expect(checkIngestsUniverse({ ...s, sinks: { ...s.sinks, enabled: [] } }, "live")?.message).toContain(
       "live ingests one underlying and one index"
@@ -129,14 +133,19 @@ describe("underlyings and indices", () => {
     expect(live.stderr + live.stdout).toContain(
       "live needs 2 WebSocket connections on the options cluster (150 option contracts (SPY 150), at most 100 per connection), but live.max_connections_per_cluster is 1"
     )
-    await fs.writeFile(config, "underlyings: [{ ticker: SPY }, { ticker: QQQ }]\n")
+    // a sink that builds (PostgreSQL runs here and in CI) but whose consolidated view is not per underlying yet
+    const pg = process.env["DATABASE_URL"] ?? "postgres://postgres@127.0.0.1:5432/test"
+    await fs.writeFile(
+      config,
+      `underlyings: [{ ticker: SPY }, { ticker: QQQ }]\nsinks: { enabled: [duckdb, postgres], postgres: { url: "${pg}" } }\n`
+    )
     const backfill = await runCli(
       ["backfill", "--config", config, "--start-date", "2025-10-28", "--end-date", "2025-10-28"],
       { ...env, POLYGON_API_KEY: "k" }
     )
     expect(backfill.code).toBe(2)
     expect(backfill.stderr + backfill.stdout).toContain(
-      "backfill ingests several underlyings or indices into the lake only"
+      "backfill ingests several underlyings or indices into the lake and the DuckDB sink only"
     )
   }, 60_000)
 })
