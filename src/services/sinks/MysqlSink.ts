@@ -4,8 +4,8 @@
  * PostgreSQL "C" and DuckDB; idempotent statements, so concurrent starters converge), loads with multi-row `INSERT … ON DUPLICATE KEY UPDATE col =
  * IF(newer, VALUES(col), col)` (every value a bound parameter, statements split under the
  * placeholder limit). DATETIME(3) columns hold UTC. Consolidation: per-second lookups into
- * connection-scoped temporary tables, then one INSERT … SELECT, all in the caller's transaction
- * (src/sql/consolidatedPerSecond.ts).
+ * connection-scoped temporary tables, then one INSERT … SELECT (src/sql/consolidatedPerSecond.ts)
+ * into a staging table swapped in for the date's partition (src/sql/consolidatedSwap.ts).
  */
 import type { Tickers } from "../../domain/tickers.js"
 import { MysqlClient } from "@effect/sql-mysql2"

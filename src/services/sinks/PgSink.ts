@@ -3,7 +3,8 @@
  * runs the versioned migrations at start (src/sql/migrations.ts, serialized by an advisory lock) and loads with
  * `INSERT … SELECT FROM unnest($1::type[], …) ON CONFLICT … DO UPDATE … WHERE newer` (one array
  * parameter per column: any batch size, every value bound). Consolidation: one set-based statement
- * (per-second as-of lookups by running SUM()s OVER, src/sql/consolidatedPerSecond.ts).
+ * (per-second as-of lookups by running SUM()s OVER, src/sql/consolidatedPerSecond.ts) into a
+ * staging table swapped in for the date's partition (src/sql/consolidatedSwap.ts).
  */
 import type { Tickers } from "../../domain/tickers.js"
 import { PgClient } from "@effect/sql-pg"

@@ -9,7 +9,8 @@
  *   files of that partition), for the live day's incremental loads. Rows already in the sink are
  *   kept unless a file has a version at least as new. It never writes the partition's sink
  *   checkpoint, so the end-of-day `loadPartition` still loads the whole partition.
- * - `consolidate(date)`: rebuild `options_consolidated` for the date (delete + insert, one transaction).
+ * - `consolidate(date)`: rebuild `options_consolidated` for the date, atomically (DuckDB, Snowflake: delete +
+ *   insert in one transaction; PostgreSQL, MySQL: a per-date swap, src/sql/consolidatedSwap.ts).
  * - `metrics()`: commit latency percentiles and counters (for heartbeats).
  * - `counts(date)`: the date's rows per table (what `verify` compares with the lake).
  */
