@@ -20,6 +20,7 @@ import * as SinkWorker from "../../../src/live/sinks/SinkWorkerClient.js"
 import { abandonedThreads } from "../../../src/lib/threadExit.js"
 import { recorder } from "../../../src/live/telemetry.js"
 import { buildIfStale } from "../../helpers/build.js"
+import { waitFor } from "../../helpers/cli.js"
 import { loadTestSettings, tempRoot } from "../../helpers/settings.js"
 import { preparePg, queryDuck, queryPg, writeLake } from "../../services/sinks/support.js"
 
@@ -70,14 +71,18 @@ parentPort.on("message", (m) => { if (m.type === "load") { ${onLoad} } })
   return pathToFileURL(file)
 }
 
-/** A worker that, on its first load, runs a ~3 s DuckDB query (counted as native work), ignores `stop`, and exits when the query ends. */
+/**
+ * A worker that, on its first load, runs a ~3 s DuckDB query (counted as native work), writes
+ * `started` once it runs, ignores `stop`, and exits when the query ends.
+ */
 const busyScript = async (dir: string) => {
   const duckdb = pathToFileURL(createRequire(import.meta.url).resolve("@duckdb/node-api")).href
   const threadExit = pathToFileURL(path.resolve("dist/lib/threadExit.js")).href
   const file = path.join(dir, "busy.mjs")
   await fs.writeFile(
     file,
-    `import { parentPort, workerData } from "node:worker_threads"
+    `import { writeFileSync } from "node:fs"
+import { parentPort, workerData } from "node:worker_threads"
 import { DuckDBInstance } from ${JSON.stringify(duckdb)}
 import { adoptNativeState, runNative } from ${JSON.stringify(threadExit)}
 adoptNativeState(workerData.nativeState)
@@ -85,8 +90,9 @@ const db = await DuckDBInstance.create(":memory:", { threads: "2" })
 const c = await db.connect()
 parentPort.postMessage({ type: "ready" })
 parentPort.on("message", (m) => {
-  if (m.type === "load")
-    runNative(() => c.run("SELECT count(*) FROM range(1000000000) t(a) WHERE a % 7 = 3")).then(() => process.exit(0))
+  if (m.type !== "load") return
+  runNative(() => c.run("SELECT count(*) FROM range(1000000000) t(a) WHERE a % 7 = 3")).then(() => process.exit(0))
+  writeFileSync(${JSON.stringify(path.join(dir, "started"))}, "")
 })
 `
   )
@@ -225,12 +231,22 @@ describe("live sink worker", () => {
           acquire: (sink) => SinkWorker.acquire({ settings, sink, script, stopGraceMs: 300 })
         })
         const fiber = yield* Effect.fork(loader.round(DATE).pipe(Effect.provide(recorder().layer)))
-        yield* Effect.promise(() => new Promise((r) => setTimeout(r, 500))) // the query now runs
+        // the query runs (a loaded machine can take seconds to start the worker and its DuckDB)
+        yield* Effect.promise(() =>
+          waitFor(
+            () =>
+              fs.access(path.join(root, "started")).then(
+                () => true,
+                () => false
+              ),
+            30_000
+          )
+        )
         const t0 = Date.now()
         yield* Fiber.interrupt(fiber)
         const took = Date.now() - t0
         assert.isAtLeast(took, 250)
-        assert.isBelow(took, 1_500) // the grace, not the query's length: the release did not wait for it
+        assert.isBelow(took, 2_500) // the grace, not the query (3 s or more): the release did not wait for it
         assert.deepStrictEqual(abandonedThreads(), ["duckdb sink worker"])
         // the query ends, and then the thread exits by itself (a deadlocked teardown never would)
         const deadline = Date.now() + 30_000
