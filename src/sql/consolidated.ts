@@ -142,6 +142,18 @@ const duckdbConsolidateSelect = (
     ? duckdbConsolidateSelectMany(date, windowMs, spanMs, bars, tickers)
     : duckdbConsolidateSelectOne(date, windowMs, spanMs, bars, tickers)
 
+/** The date literal, window and span, and a bar relation: the given source, else the table filtered by date (`and` continues its WHERE). */
+const duckdbParts = (date: string, windowMs: number, spanMs: number) => {
+  const d = `'${assertDate(date)}'`
+  return {
+    d,
+    w: Math.trunc(windowMs),
+    span: Math.trunc(spanMs),
+    from: (source: string | undefined, table: string) => source ?? `${table} WHERE "date" = ${d}`,
+    and: (source: string | undefined) => (source === undefined ? "AND" : "WHERE")
+  }
+}
+
 const duckdbConsolidateSelectOne = (
   date: string,
   windowMs: number,
@@ -149,13 +161,9 @@ const duckdbConsolidateSelectOne = (
   bars: BarSources,
   tickers: Tickers
 ): string => {
-  const d = `'${assertDate(date)}'`
-  const w = Math.trunc(windowMs)
-  const span = Math.trunc(spanMs)
+  const { d, w, span, from, and } = duckdbParts(date, windowMs, spanMs)
   const perSecond = (name: string, from: string, on: string) =>
     `${name} AS (SELECT secs.window_start_ms AS t, x.* FROM secs ASOF LEFT JOIN ${from} AS x ON ${on})`
-  const from = (source: string | undefined, table: string) => source ?? `${table} WHERE "date" = ${d}`
-  const and = (source: string | undefined) => (source === undefined ? "AND" : "WHERE")
   return `WITH o AS (SELECT * FROM ${from(bars.options, "option_bars")}),
 spy AS (SELECT * FROM ${from(bars.spy, "spy_bars")} ${and(bars.spy)} ticker = '${tickers.underlying}'),
 vix AS (SELECT * FROM ${from(bars.vix, "vix_values")} ${and(bars.vix)} ticker = '${tickers.index}'),
@@ -201,13 +209,8 @@ export const duckdbConsolidateSelectMany = (
   bars: BarSources,
   tickers: Tickers
 ): string => {
-  const d = `'${assertDate(date)}'`
-  const w = Math.trunc(windowMs)
-  const span = Math.trunc(spanMs)
-  const list = tickers.underlyings ?? [tickers.underlying]
-  const inList = list.map(literal).join(", ")
-  const from = (source: string | undefined, table: string) => source ?? `${table} WHERE "date" = ${d}`
-  const and = (source: string | undefined) => (source === undefined ? "AND" : "WHERE")
+  const { d, w, span, from, and } = duckdbParts(date, windowMs, spanMs)
+  const inList = (tickers.underlyings ?? [tickers.underlying]).map(literal).join(", ")
   const perKey = (name: string, from: string, on: string) =>
     `${name} AS (SELECT keys.u, keys.window_start_ms AS t, x.* EXCLUDE (u) FROM keys ASOF LEFT JOIN ${from} AS x ON keys.u = x.u AND ${on})`
   return `WITH o AS (SELECT * FROM ${from(bars.options, "option_bars")}),

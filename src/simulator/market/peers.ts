@@ -8,9 +8,8 @@ import type { WireAgg } from "../MarketData.js"
 import { addDays, nyTimeMs } from "../../domain/calendar.js"
 import { SIGMA, thinStockBars, walk } from "./extended.js"
 import type { PostPricing, PricingDay } from "./options.js"
-import { bitsOf, gaussian, normals, rngFor } from "./random.js"
-import { round2, vwapWithin } from "./rounding.js"
-import type { UnderlyingDay } from "./underlying.js"
+import { gaussian, normals, rngFor } from "./random.js"
+import { secondBars, type UnderlyingDay } from "./underlying.js"
 
 export interface PeerSpec {
   readonly ticker: string
@@ -91,28 +90,15 @@ const barsOf = (
   openMs: number,
   start: number,
   spot: Float64Array
-): Array<WireAgg> => {
-  const rng = rngFor(seed, `${spec.ticker}-bars`, date)
-  const bars: Array<WireAgg> = []
-  const maxExtra = Math.round(19_900 * spec.volumeScale)
-  for (let i = 0; i < spot.length; i++) {
-    const bits = bitsOf(rng())
-    if ((bits & 0xffff) < MISSING_SECOND * 0x10000) continue
-    const vwFraction = rng(),
-      size = rng()
-    const wickUp = ((bits >>> 16) & 0xff) / 256,
-      wickDown = (bits >>> 24) / 256
-    const tradeSize = (bitsOf(size) & 0xffff) / 0x10000
-    const o = round2(i === 0 ? start : spot[i - 1]!)
-    const c = round2(spot[i]!)
-    const h = round2(Math.max(o, c) + (wickUp < 0.3 ? 0.01 * Math.ceil(wickUp * 10) : 0))
-    const l = round2(Math.min(o, c) - (wickDown < 0.3 ? 0.01 * Math.ceil(wickDown * 10) : 0))
-    const v = 100 + Math.floor(size * size * size * maxExtra)
-    const n = Math.max(1, Math.round(v / (80 + tradeSize * 220)))
-    bars.push({ v, vw: vwapWithin(l, h, vwFraction), o, c, h, l, t: openMs + i * 1000, n })
-  }
-  return bars
-}
+): Array<WireAgg> =>
+  secondBars(
+    rngFor(seed, `${spec.ticker}-bars`, date),
+    openMs,
+    start,
+    spot,
+    MISSING_SECOND,
+    Math.round(19_900 * spec.volumeScale)
+  )
 
 /** The ticker's session on SPY's trading day (same seconds), its options' vol from SPY's VIX. */
 export const generatePeerDay = (seed: number, spec: PeerSpec, spy: UnderlyingDay): PeerDay => {

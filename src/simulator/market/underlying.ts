@@ -56,13 +56,23 @@ const spotPath = (seed: number, date: string, seconds: number): { start: number;
   return { start, spot }
 }
 
-const spyBarsOf = (seed: number, date: string, openMs: number, start: number, spot: Float64Array): Array<WireAgg> => {
-  const rng = rngFor(seed, "SPY-bars", date)
+/**
+ * Per-second bars along `spot` (each second's close; `start` opens the first), drawn from `rng`:
+ * about `missing` of the seconds have no bar; volumes are 100 + up to `maxExtra`.
+ */
+export const secondBars = (
+  rng: () => number,
+  openMs: number,
+  start: number,
+  spot: Float64Array,
+  missing: number,
+  maxExtra: number
+): Array<WireAgg> => {
   const bars: Array<WireAgg> = []
   for (let i = 0; i < spot.length; i++) {
     // one draw decides presence and wicks (16 + 8 + 8 bits), one the VWAP, one the sizes
     const bits = bitsOf(rng())
-    if ((bits & 0xffff) < SPY_MISSING_SECOND * 0x10000) continue
+    if ((bits & 0xffff) < missing * 0x10000) continue
     const vwFraction = rng(),
       size = rng()
     const wickUp = ((bits >>> 16) & 0xff) / 256,
@@ -72,12 +82,15 @@ const spyBarsOf = (seed: number, date: string, openMs: number, start: number, sp
     const c = round2(spot[i]!)
     const h = round2(Math.max(o, c) + (wickUp < 0.3 ? 0.01 * Math.ceil(wickUp * 10) : 0))
     const l = round2(Math.min(o, c) - (wickDown < 0.3 ? 0.01 * Math.ceil(wickDown * 10) : 0))
-    const v = 100 + Math.floor(size * size * size * 19_900)
+    const v = 100 + Math.floor(size * size * size * maxExtra)
     const n = Math.max(1, Math.round(v / (80 + tradeSize * 220)))
     bars.push({ v, vw: vwapWithin(l, h, vwFraction), o, c, h, l, t: openMs + i * 1000, n })
   }
   return bars
 }
+
+const spyBarsOf = (seed: number, date: string, openMs: number, start: number, spot: Float64Array): Array<WireAgg> =>
+  secondBars(rngFor(seed, "SPY-bars", date), openMs, start, spot, SPY_MISSING_SECOND, 19_900)
 
 const vixPathAndBars = (seed: number, date: string, openMs: number, start: number, spot: Float64Array) => {
   const rng = rngFor(seed, "VIX", date)
