@@ -18,7 +18,7 @@
  * window holds none). Nothing else in `news` is read, however many days it holds.
  */
 import { DEFAULT_TICKERS, newsTag, type Tickers } from "../domain/tickers.js"
-import { OCC_REGEX, occFields } from "./consolidated.js"
+import { contractFields } from "./consolidated.js"
 import { CONSOLIDATED, consolidatedColumns, quote } from "./tables.js"
 
 /** The per-second columns (alias p) and per-contract columns (alias k) the final SELECT reads. */
@@ -126,13 +126,12 @@ const insertInto = (dialect: "postgres" | "mysql", target: string) =>
   `INSERT INTO ${quote(dialect, target)} (${consolidatedColumns.map((c) => quote(dialect, c.name)).join(", ")})`
 
 const contractColumns = (dialect: "postgres" | "mysql", t: string) =>
-  occFields(t, {
-    length: `CHAR_LENGTH(${t})`,
-    matches: dialect === "postgres" ? `${t} ~ ${OCC_REGEX}` : `${t} REGEXP ${OCC_REGEX}`,
-    double: dialect === "postgres" ? "DOUBLE PRECISION" : "DOUBLE"
-  })
+  contractFields(dialect, t)
     .map((e, i) => `${e} AS f${i}`)
     .join(", ")
+/** The condition `owns` (./consolidatedUnderlyings.ts) on the contract `t.ticker`, after `prefix`; "" when undefined. */
+const owned = (dialect: "postgres" | "mysql", prefix: string, owns?: (occUnderlying: string) => string) =>
+  owns === undefined ? "" : `${prefix}${owns(contractFields(dialect, "t.ticker")[0]!)}`
 
 /** The SPY-tagged news of the day: (lo − window, hi] plus the latest at or before lo − window. */
 const newsOfDay = (o: {
@@ -153,11 +152,13 @@ const newsOfDay = (o: {
  * PostgreSQL: one statement; parameters `$1` = date, `$2` = news window in ms. The date's contracts
  * come from a loose index scan of `option_bars_date` (one probe per ticker, not a scan of the bars);
  * the option bars are read once more, by the final hash joins. Run it after `postgresSessionSettings`.
+ * `owns`: only the contracts of one underlying's part (several underlyings: ./consolidatedUnderlyings.ts).
  */
 export const postgresConsolidate = (
   spanMs = 1000,
   tickers: Tickers = DEFAULT_TICKERS,
-  target: string = CONSOLIDATED
+  target: string = CONSOLIDATED,
+  owns?: (occUnderlying: string) => string
 ): string => `${insertInto("postgres", target)}
 WITH RECURSIVE secs AS MATERIALIZED (SELECT DISTINCT window_start_ms AS t FROM option_bars WHERE "date" = $1::varchar),
 bounds AS MATERIALIZED (SELECT min(t) AS lo, max(t) AS hi FROM secs),
@@ -184,7 +185,7 @@ k AS MATERIALIZED (
   SELECT t.ticker, ${contractColumns("postgres", "t.ticker")}, c.ticker IS NOT NULL AS listed
   FROM tickers t
   LEFT JOIN option_contracts c ON c.as_of = $1::varchar AND c.ticker = t.ticker
-  WHERE t.ticker IS NOT NULL
+  WHERE t.ticker IS NOT NULL${owned("postgres", " AND ", owns)}
 )
 SELECT
   ${finalSelect(`o."date"`, "DOUBLE PRECISION", spanMs)}
@@ -236,7 +237,7 @@ export const mysqlBounds = "SELECT MIN(t) AS lo, MAX(t) AS hi FROM cons_secs"
  * once per statement in MySQL): ranked news, SPY and VIX of the day, per-second ranks, per-second
  * rows, per-contract rows; the last step inserts the date's rows, reading the bars through
  * `option_bars_date` (forced: by the primary key, a ticker's bars of every other date would be
- * read too). `lo`/`hi`: the bounds of step 1 (numbers).
+ * read too). `lo`/`hi`: the bounds of step 1 (numbers). `owns`: as in `postgresConsolidate`.
  */
 export const mysqlSteps = (
   date: string,
@@ -245,7 +246,8 @@ export const mysqlSteps = (
   hi: number,
   spanMs = 1000,
   tickers: Tickers = DEFAULT_TICKERS,
-  target: string = CONSOLIDATED
+  target: string = CONSOLIDATED,
+  owns?: (occUnderlying: string) => string
 ): ReadonlyArray<MysqlStep> => [
   {
     sql: `CREATE TEMPORARY TABLE cons_news (PRIMARY KEY (rn)) ENGINE=InnoDB
@@ -278,7 +280,7 @@ LEFT JOIN cons_news n ON n.rn = l.n_rn`,
     sql: `CREATE TEMPORARY TABLE cons_k (PRIMARY KEY (ticker)) ENGINE=InnoDB
 SELECT t.ticker, ${contractColumns("mysql", "t.ticker")}, c.ticker IS NOT NULL AS listed
 FROM (SELECT DISTINCT ticker FROM option_bars WHERE \`date\` = ?) t
-LEFT JOIN option_contracts c ON c.as_of = ? AND c.ticker = t.ticker`,
+LEFT JOIN option_contracts c ON c.as_of = ? AND c.ticker = t.ticker${owned("mysql", "\nWHERE ", owns)}`,
     params: [date, date]
   },
   {

@@ -12,6 +12,7 @@ import { MysqlClient } from "@effect/sql-mysql2"
 import { Effect } from "effect"
 import { mysqlBounds, mysqlDropTemp, mysqlSeconds, mysqlSteps } from "../../sql/consolidatedPerSecond.js"
 import * as Swap from "../../sql/consolidatedSwap.js"
+import { mysqlDropPartTemp, underlyingParts } from "../../sql/consolidatedUnderlyings.js"
 import { CHECKPOINTS, TABLES } from "../../sql/tables.js"
 import { deleteDate, mysqlParams, mysqlRowsPerStatement, mysqlUpsert } from "../../sql/upsert.js"
 import { LakeReader } from "./LakeReader.js"
@@ -76,6 +77,8 @@ export const consolidate =
  * "duplicate partition" is fine). When THIS attempt added it, the partition is new and empty:
  * the rows go straight into it (one INSERT, atomic; no staging table, no EXCHANGE validation scan).
  * Otherwise they go into the staging table `stageName`, swapped in by EXCHANGE PARTITION.
+ * Several underlyings: the steps run once per underlying (src/sql/consolidatedUnderlyings.ts), all
+ * inserting into the same target in this one transaction.
  */
 const build = (
   sql: MysqlClient.MysqlClient,
@@ -104,10 +107,17 @@ const build = (
     yield* sql.unsafe(seconds.sql, [...seconds.params])
     const [b] = yield* sql.unsafe<{ lo: number | string | null; hi: number | string | null }>(mysqlBounds)
     let rows = 0
+    const parts = underlyingParts(tickers) // one per underlying (one with a single underlying), sharing cons_secs
     if (b?.lo !== null && b?.lo !== undefined && b.hi !== null)
-      for (const step of mysqlSteps(date, windowMs, Number(b.lo), Number(b.hi), barSpanMs, tickers, stage)) {
-        const r = yield* sql.unsafe(step.sql, [...step.params]).raw
-        rows = Number((r as { affectedRows?: unknown }).affectedRows ?? 0)
+      for (const [i, part] of parts.entries()) {
+        if (i > 0) yield* sql.unsafe(mysqlDropPartTemp)
+        const [lo, hi] = [Number(b.lo), Number(b.hi)]
+        let last = 0
+        for (const step of mysqlSteps(date, windowMs, lo, hi, barSpanMs, part.tickers, stage, part.owns)) {
+          const r = yield* sql.unsafe(step.sql, [...step.params]).raw
+          last = Number((r as { affectedRows?: unknown }).affectedRows ?? 0)
+        }
+        rows += last // the last step inserts the part's rows
       }
     yield* sql.unsafe(mysqlDropTemp)
     if (stage !== undefined) yield* sql.unsafe(Swap.mysqlExchange(stage, date))

@@ -11,6 +11,7 @@ import { PgClient } from "@effect/sql-pg"
 import { Effect } from "effect"
 import { postgresConsolidate, postgresSessionSettings } from "../../sql/consolidatedPerSecond.js"
 import * as Swap from "../../sql/consolidatedSwap.js"
+import { underlyingParts } from "../../sql/consolidatedUnderlyings.js"
 import { CHECKPOINTS, TABLES } from "../../sql/tables.js"
 import { deleteDate, postgresParams, postgresUpsert } from "../../sql/upsert.js"
 import { LakeReader } from "./LakeReader.js"
@@ -55,7 +56,8 @@ export const migrate = (sql: PgClient.PgClient) =>
 /**
  * Rebuild the date's consolidated rows by a swap (src/sql/consolidatedSwap.ts); the caller wraps
  * it in ONE transaction, so a stopped or failed attempt leaves the old partition and no staging
- * table. Returns the rows.
+ * table. Several underlyings: one statement per underlying into the staging table
+ * (src/sql/consolidatedUnderlyings.ts). Returns the rows.
  */
 export const consolidate =
   (sql: PgClient.PgClient) =>
@@ -64,7 +66,12 @@ export const consolidate =
       for (const setting of postgresSessionSettings) yield* sql.unsafe(setting)
       const stage = Swap.stageName(date)
       yield* sql.unsafe(Swap.pgCreateStage(stage, date))
-      const inserted = yield* sql.unsafe(postgresConsolidate(barSpanMs, tickers, stage), [date, windowMs]).raw
+      let inserted = 0 // one statement per underlying (one with a single underlying), into the same stage
+      for (const part of underlyingParts(tickers)) {
+        const insert = postgresConsolidate(barSpanMs, part.tickers, stage, part.owns)
+        const r = yield* sql.unsafe(insert, [date, windowMs]).raw
+        inserted += Number((r as { rowCount?: unknown }).rowCount)
+      }
       yield* sql.unsafe(Swap.pgStageKey(stage))
       yield* sql.unsafe(Swap.pgSwapLock, [date])
       const old = yield* sql.unsafe<{ name: string }>(Swap.pgPartitionsOf, [date])
@@ -74,7 +81,7 @@ export const consolidate =
         old.map((r) => r.name)
       ))
         yield* sql.unsafe(statement)
-      return Number((inserted as { rowCount?: unknown }).rowCount)
+      return inserted
     })
 
 export const make = (options: PgSinkOptions) =>

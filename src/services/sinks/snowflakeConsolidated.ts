@@ -9,6 +9,7 @@
 import { DEFAULT_TICKERS, newsTag, type Tickers } from "../../domain/tickers.js"
 import { assertDate } from "../../domain/paths.js"
 import { OCC_REGEX, occFields } from "../../sql/consolidated.js"
+import { underlyingParts } from "../../sql/consolidatedUnderlyings.js"
 import { CONSOLIDATED, CONSOLIDATED_KEY, consolidatedColumns } from "../../sql/tables.js"
 import { id, type Statement, typeOf } from "./snowflakeSql.js"
 
@@ -56,7 +57,8 @@ export const consolidateInsert = (
   date: string,
   windowMs: number,
   barSpanMs = 1000,
-  tickers: Tickers = DEFAULT_TICKERS
+  tickers: Tickers = DEFAULT_TICKERS,
+  owns?: (occUnderlying: string) => string
 ): Statement => {
   const d = assertDate(date)
   const span = Math.trunc(barSpanMs)
@@ -74,7 +76,7 @@ news_spy AS (
   QUALIFY ROW_NUMBER() OVER (PARTITION BY ${published} ORDER BY ${id("id")} DESC) = 1
 ),
 secs AS (SELECT DISTINCT ${id("window_start_ms")} AS T, ${id("window_start_ms")} + ${span} AS TN, ${id("window_start_ms")} + ${span} - ? AS T0 FROM o),
-k AS (SELECT ${t}, ${fields.map((e, i) => `${e} AS F${i}`).join(", ")} FROM (SELECT DISTINCT ${id("ticker")} FROM o) t),
+k AS (SELECT ${t}, ${fields.map((e, i) => `${e} AS F${i}`).join(", ")} FROM (SELECT DISTINCT ${id("ticker")} FROM o) t${owns === undefined ? "" : ` WHERE ${owns(fields[0]!)}`}),
 ${asOf("s", "spy", "T", "window_start_ms")},
 ${asOf("v", "vix", "T", "window_start_ms")},
 ${asOf("n", "news_spy", "TN", "published_utc_ms")},
@@ -92,7 +94,10 @@ LEFT JOIN ${id("option_contracts")} c ON ${col("c", "as_of")} = ? AND ${col("c",
   }
 }
 
-/** One transaction: the date's rows replaced; then `countRows` reads how many there are. */
+/**
+ * One transaction: the date's rows replaced; then `countRows` reads how many there are. Several
+ * underlyings: one INSERT per underlying, each with its own contracts (src/sql/consolidatedUnderlyings.ts).
+ */
 export const consolidatePlan = (
   date: string,
   windowMs: number,
@@ -101,7 +106,7 @@ export const consolidatePlan = (
 ): ReadonlyArray<Statement> => [
   { sqlText: "BEGIN", binds: [] },
   { sqlText: `DELETE FROM ${id(CONSOLIDATED)} WHERE ${id("date")} = ?`, binds: [assertDate(date)] },
-  consolidateInsert(date, windowMs, barSpanMs, tickers),
+  ...underlyingParts(tickers).map((part) => consolidateInsert(date, windowMs, barSpanMs, part.tickers, part.owns)),
   { sqlText: "COMMIT", binds: [] }
 ]
 

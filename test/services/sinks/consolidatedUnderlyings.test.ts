@@ -1,0 +1,94 @@
+/**
+ * The per-underlying parts of a consolidation (src/sql/consolidatedUnderlyings.ts) as SQL text:
+ * one underlying gives exactly the one-underlying statements; several give one statement per
+ * underlying, each the one-underlying statement of that underlying plus one condition on the
+ * per-contract rows. What those statements compute is checked on real servers by
+ * manyUnderlyingsSql.test.ts.
+ */
+import { describe, expect, it } from "vitest"
+import { consolidateInsert, consolidatePlan } from "../../../src/services/sinks/snowflakeConsolidated.js"
+import { OCC_REGEX } from "../../../src/sql/consolidated.js"
+import { MYSQL_TEMP_TABLES, mysqlSteps, postgresConsolidate } from "../../../src/sql/consolidatedPerSecond.js"
+import { mysqlDropPartTemp, underlyingParts } from "../../../src/sql/consolidatedUnderlyings.js"
+
+const DATE = "2025-10-28"
+const W = 900_000
+const SEVERAL = { underlying: "SPY", index: "I:VIX", underlyings: ["SPY", "QQQ", "IWM"] }
+const owner = (f0: string) => `CASE WHEN (${f0}) IN ('SPY', 'QQQ', 'IWM') THEN (${f0}) ELSE 'SPY' END`
+
+describe("consolidation parts per underlying", () => {
+  it("one underlying: one part, the tickers as given, no condition; the statements unchanged", () => {
+    const one = { underlying: "QQQ", index: "I:SPX", underlyings: ["QQQ"] }
+    for (const t of [undefined, { underlying: "SPY", index: "I:VIX" }, one]) {
+      const parts = underlyingParts(t)
+      expect(parts).toHaveLength(1)
+      expect(parts[0]!.owns).toBeUndefined()
+      expect(parts[0]!.tickers).toEqual(t ?? { underlying: "SPY", index: "I:VIX" })
+    }
+    expect(consolidatePlan(DATE, W, 1000, one)).toEqual(
+      consolidatePlan(DATE, W, 1000, { underlying: "QQQ", index: "I:SPX" })
+    )
+    expect(postgresConsolidate(1000, one, "stage", underlyingParts(one)[0]!.owns)).toBe(
+      postgresConsolidate(1000, one, "stage")
+    )
+    expect(mysqlSteps(DATE, W, 1, 2, 1000, one, "stage", underlyingParts(one)[0]!.owns)).toEqual(
+      mysqlSteps(DATE, W, 1, 2, 1000, one, "stage")
+    )
+  })
+
+  it("several: one part per underlying in order, the index shared, contracts owned as DuckDB's ku.u", () => {
+    const parts = underlyingParts({ ...SEVERAL, underlyings: [...SEVERAL.underlyings, "QQQ"] })
+    expect(parts.map((p) => p.tickers)).toEqual(
+      ["SPY", "QQQ", "IWM"].map((underlying) => ({ underlying, index: "I:VIX" }))
+    )
+    expect(parts.map((p) => p.owns!("f"))).toEqual(["'SPY'", "'QQQ'", "'IWM'"].map((u) => `${owner("f")} = ${u}`))
+    expect(mysqlDropPartTemp).toBe(
+      `DROP TEMPORARY TABLE IF EXISTS ${MYSQL_TEMP_TABLES.filter((t) => t !== "cons_secs").join(", ")}`
+    )
+    expect(mysqlDropPartTemp).not.toContain("cons_secs")
+  })
+
+  it("PostgreSQL and MySQL: each part is its underlying's statement with the per-contract rows filtered", () => {
+    const t = "t.ticker"
+    const f0 = (matches: string) => `CASE WHEN ${matches} THEN SUBSTR(${t}, 3, CHAR_LENGTH(${t}) - 17) END`
+    for (const part of underlyingParts(SEVERAL)) {
+      const u = `'${part.tickers.underlying}'`
+      const pg = postgresConsolidate(1000, part.tickers, "stage", part.owns)
+      const plainPg = postgresConsolidate(1000, part.tickers, "stage")
+      const cond = `${owner(f0(`${t} ~ ${OCC_REGEX}`))} = ${u}`
+      expect(pg).toBe(plainPg.replace("WHERE t.ticker IS NOT NULL\n", () => `WHERE t.ticker IS NOT NULL AND ${cond}\n`))
+      expect(pg).not.toBe(plainPg)
+      expect(pg).toContain(`FROM spy_bars WHERE ticker = ${u} AND`)
+      expect(pg).toContain(`x.tickers LIKE '%"${part.tickers.underlying}"%'`)
+      expect(pg).toContain(`FROM vix_values WHERE ticker = 'I:VIX' AND`)
+      const my = mysqlSteps(DATE, W, 1, 2, 1000, part.tickers, "stage", part.owns)
+      const plainMy = mysqlSteps(DATE, W, 1, 2, 1000, part.tickers, "stage")
+      const myCond = `${owner(f0(`${t} REGEXP ${OCC_REGEX}`))} = ${u}`
+      expect(my.map((s) => s.params)).toEqual(plainMy.map((s) => s.params))
+      expect(my.map((s) => s.sql)).toEqual(
+        plainMy.map((s) => (s.sql.startsWith("CREATE TEMPORARY TABLE cons_k ") ? `${s.sql}\nWHERE ${myCond}` : s.sql))
+      )
+    }
+  })
+
+  it("Snowflake: one INSERT per underlying in one transaction, each filtering its contracts", () => {
+    const plan = consolidatePlan(DATE, W, 1000, SEVERAL)
+    expect(plan.map((s) => s.sqlText.split(/\s+/).slice(0, 3).join(" "))).toEqual([
+      "BEGIN",
+      `DELETE FROM "OPTIONS_CONSOLIDATED"`,
+      ...SEVERAL.underlyings.map(() => `INSERT INTO "OPTIONS_CONSOLIDATED"`),
+      "COMMIT"
+    ])
+    const t = `t."TICKER"`
+    const f0 = `CASE WHEN REGEXP_LIKE(${t}, ${OCC_REGEX}) THEN SUBSTR(${t}, 3, LENGTH(${t}) - 17) END`
+    SEVERAL.underlyings.forEach((u, i) => {
+      const plain = consolidateInsert(DATE, W, 1000, { underlying: u, index: "I:VIX" })
+      expect(plan[2 + i]).toEqual({
+        sqlText: plain.sqlText.replace(` FROM o) t),`, () => ` FROM o) t WHERE ${owner(f0)} = '${u}'),`),
+        binds: plain.binds
+      })
+      expect(plan[2 + i]!.sqlText).not.toBe(plain.sqlText)
+      expect(plain.sqlText).toContain(`"TICKER" = '${u}'`)
+    })
+  })
+})

@@ -1,0 +1,172 @@
+/**
+ * Several underlyings in the consolidated view of PostgreSQL and MariaDB (real servers) and of the
+ * Snowflake SQL (run on DuckDB after the mechanical rewrites of engines.test.ts), against the same
+ * expectation as DuckDB's (./manyUnderlyingsDays.ts): every row of the whole view of each date, as
+ * a set. Built with `[SPY, QQQ]` (a first build: MariaDB inserts straight into a new partition),
+ * then rebuilt with `[QQQ, SPY]` (PostgreSQL drops the old partition; MariaDB swaps a staging
+ * table in), so the tickers of no configured underlying go first with SPY, then with QQQ.
+ */
+import { Effect } from "effect"
+import * as fs from "node:fs/promises"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { lakePaths } from "../../../src/domain/paths.js"
+import * as DuckDb from "../../../src/services/DuckDb.js"
+import { consolidatePlan } from "../../../src/services/sinks/snowflakeConsolidated.js"
+import { STAGE_PREFIX } from "../../../src/sql/consolidatedSwap.js"
+import { consolidatedColumns, FEEDS } from "../../../src/sql/tables.js"
+import { DATES, WINDOW_MS } from "./fixtures.js"
+import { allDays, expectedView, optionBarsOf, underlyingsOverrides } from "./manyUnderlyingsDays.js"
+import {
+  normalizeView,
+  prepareMysql,
+  preparePg,
+  queryDuck,
+  queryMysql,
+  queryPg,
+  tempRoot,
+  withRouter,
+  writeDays
+} from "./support.js"
+
+const pg = await preparePg("t_many")
+const mysql = await prepareMysql("many")
+const root = await tempRoot()
+const ORDERS = [
+  ["SPY", "QQQ"],
+  ["QQQ", "SPY"]
+] as const
+type Order = (typeof ORDERS)[number]
+
+/** The Snowflake plan's INSERTs (one per underlying), their SELECTs run on the DuckDB warehouse. */
+const snowflakeOnDuckDb = async (date: string, order: Order) => {
+  const tickers = { underlying: order[0], index: "I:VIX", underlyings: order }
+  const inserts = consolidatePlan(date, WINDOW_MS, 1000, tickers).filter((s) => s.sqlText.startsWith("INSERT"))
+  const rows = await Effect.runPromise(
+    Effect.flatMap(DuckDb.make(lakePaths(root).warehouse), (db) =>
+      db.withConnection(async (c) => {
+        const out: Array<Array<unknown>> = []
+        for (const st of inserts) {
+          const sql = st.sqlText
+            .slice(st.sqlText.indexOf("\nWITH ") + 1)
+            .replace(/ASOF JOIN (\w+) x MATCH_CONDITION \(([^()]*)\)/g, "ASOF LEFT JOIN $1 x ON $2")
+            .replaceAll("REGEXP_LIKE(", "regexp_full_match(")
+            .replaceAll(" AS FLOAT)", " AS DOUBLE)")
+          out.push(...(await c.runAndReadAll(sql, [...st.binds])).getRowsJS())
+        }
+        return out
+      }, "snowflake sql")
+    ).pipe(Effect.scoped)
+  )
+  return rows.map((r) => Object.fromEntries(consolidatedColumns.map((c, i) => [c.name, r[i]])))
+}
+
+interface Engine {
+  readonly name: string
+  readonly view: (date: string) => Promise<Array<Record<string, unknown>>>
+  /** PostgreSQL and MySQL: the partitions of options_consolidated, the staging tables, and how to list them. */
+  readonly swap?: {
+    readonly partitions: string
+    readonly stages: string
+    readonly names: (q: string) => Promise<Array<string>>
+  }
+}
+
+const cols = consolidatedColumns.map((c) => c.name)
+const engines: ReadonlyArray<Engine> = [
+  {
+    name: "duckdb",
+    view: (date: string) => queryDuck(root, `SELECT * FROM options_consolidated WHERE "date" = '${date}'`)
+  },
+  ...(pg
+    ? [
+        {
+          name: "postgres",
+          view: (date: string) => queryPg(pg, `SELECT * FROM options_consolidated WHERE "date" = $1`, [date]),
+          swap: {
+            partitions: `SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'options_consolidated'::regclass ORDER BY 1`,
+            stages: `SELECT relname AS name FROM pg_class WHERE relnamespace = current_schema()::regnamespace AND relname LIKE '${STAGE_PREFIX}%'`,
+            names: async (q: string) => (await queryPg<{ name: string }>(pg, q)).map((r) => r.name)
+          }
+        }
+      ]
+    : []),
+  ...(mysql
+    ? [
+        {
+          name: "mysql",
+          view: (date: string) =>
+            queryMysql(
+              mysql,
+              `SELECT ${cols.map((c) => `\`${c}\``).join(", ")} FROM options_consolidated WHERE \`date\` = ?`,
+              [date]
+            ),
+          swap: {
+            partitions: `SELECT PARTITION_NAME AS name FROM information_schema.PARTITIONS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'options_consolidated' ORDER BY 1`,
+            stages: `SELECT TABLE_NAME AS name FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME LIKE 'options\\_consolidated\\_stage\\_%'`,
+            names: async (q: string) => (await queryMysql<{ name: string }>(mysql, q)).map((r) => r.name)
+          }
+        }
+      ]
+    : [])
+]
+
+/** Per order: the view of every engine, and the rows each consolidation reported, by date. */
+const seen = new Map<Order, { views: Record<string, Record<string, unknown>>; reported: Record<string, unknown> }>()
+
+beforeAll(async () => {
+  await writeDays(root, allDays)
+  for (const order of ORDERS) {
+    const reported: Record<string, unknown> = {}
+    await withRouter({ root, pg, mysql, overrides: underlyingsOverrides(order) }, (router) =>
+      Effect.gen(function* () {
+        for (const date of DATES) for (const feed of FEEDS) yield* router.loadPartition(feed, date)
+        for (const date of DATES) reported[date] = (yield* router.consolidate(date)).bySink
+      })
+    )
+    const views: Record<string, Record<string, unknown>> = {}
+    for (const e of engines) for (const date of DATES) (views[e.name] ??= {})[date] = normalizeView(await e.view(date))
+    for (const date of DATES) (views["snowflake"] ??= {})[date] = normalizeView(await snowflakeOnDuckDb(date, order))
+    seen.set(order, { views, reported })
+  }
+}, 300_000)
+
+afterAll(() => fs.rm(root, { recursive: true, force: true }))
+
+describe("consolidated view with several underlyings: PostgreSQL, MariaDB, the Snowflake SQL", () => {
+  it("the expectation tells the orders apart (the other tickers' rows differ) and has one row per option bar", () => {
+    for (const date of DATES) {
+      const [a, b] = ORDERS.map((o) => normalizeView(expectedView(date, o)))
+      expect(a!.length).toBe(optionBarsOf(date))
+      expect(b!.length).toBe(a!.length)
+      const differ = a!.filter((r, i) => JSON.stringify(r) !== JSON.stringify(b![i]))
+      expect(new Set(differ.map((r) => String(r["ticker"]).slice(0, 5)))).toEqual(
+        new Set(["O:IWM", "O:QQQ", "O:qqq", "QQQ", `O:X'"`])
+      )
+      expect(differ.every((r) => !/^O:(SPY|QQQ)\d/.test(String(r["ticker"])))).toBe(true)
+    }
+  })
+
+  it.each(
+    ORDERS.flatMap((order) => [...engines.map((e) => e.name), "snowflake"].map((name) => [name, order] as const))
+  )("%s with underlyings %j: the whole view equals the expectation, row for row", (name, order) => {
+    const { views, reported } = seen.get(order)!
+    for (const date of DATES) {
+      const want = normalizeView(expectedView(date, order))
+      expect(views[name]![date]).toEqual(want)
+      if (name !== "snowflake") expect((reported[date] as Record<string, number>)[name]).toBe(want.length)
+    }
+  })
+
+  it.each(engines.flatMap((e) => (e.swap ? [[e.name, e.swap] as const] : [])))(
+    "%s: one partition per date after the rebuild, no staging table left",
+    async (name, swap) => {
+      const dates = DATES.map((d) => d.replaceAll("-", ""))
+      expect(await swap.names(swap.partitions)).toEqual(
+        name === "postgres"
+          ? dates.map((d) => `options_consolidated_p${d}`)
+          : ["p00000000", ...dates.map((d) => `p${d}`)]
+      )
+      expect(await swap.names(swap.stages)).toEqual([])
+    }
+  )
+})
