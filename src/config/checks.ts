@@ -2,8 +2,8 @@
  * Start-time checks of a command's configuration that no single key can express:
  * - `connectionPlan`: the WebSocket connections `live` needs per cluster, against the plan's
  *   `live.max_connections_per_cluster` (the real plans allow one per cluster and key);
- * - `ingestsUniverse`: `live` and the sinks ingest one underlying and one index; more are refused
- *   at start with the list (`backfill` into the lake alone takes any number), never half-ingested.
+ * - `liveUniverse`: live re-centring with several underlyings is refused at start (it follows
+ *   one underlying), never half-ingested.
  */
 import { Data } from "effect"
 import type { Settings } from "./Settings.js"
@@ -64,25 +64,14 @@ export const checkConnectionPlan = (s: PlanSettings): ConfigCheckError | undefin
 }
 
 /**
- * Fails when the config lists more than one underlying or index where this build cannot ingest
- * them: `live` always, `backfill` unless its sinks are among those whose consolidated view joins
- * each option with its own underlying (DuckDB so far; none = the lake alone).
+ * Fails when `live` is asked to re-centre with several underlyings (re-centring follows one
+ * underlying). Everything else takes any number of underlyings and indices: every sink's
+ * consolidated view joins each option with its own underlying.
  */
-/** The sinks whose consolidated view joins each option with its own underlying. */
-const MANY_UNDERLYING_SINKS: ReadonlySet<string> = new Set(["duckdb"])
-
-export const checkIngestsUniverse = (
-  s: Pick<Settings, "underlyings" | "indices"> & { readonly sinks: { readonly enabled: ReadonlyArray<string> } },
-  command: "backfill" | "live"
-): ConfigCheckError | undefined => {
-  if (s.underlyings.length <= 1 && s.indices.length <= 1) return undefined
-  const unready = s.sinks.enabled.filter((sink) => !MANY_UNDERLYING_SINKS.has(sink))
-  if (command === "backfill" && unready.length === 0) return undefined
-  const listed = `the config lists ${s.underlyings.map((u) => u.ticker).join(", ")} and ${s.indices.join(", ")}`
+export const checkLiveUniverse = (s: Pick<Settings, "underlyings">): ConfigCheckError | undefined => {
+  const recentred = s.underlyings.filter((u) => u.recenter.enabled).map((u) => u.ticker)
+  if (s.underlyings.length <= 1 || recentred.length === 0) return undefined
   return new ConfigCheckError({
-    message:
-      command === "live"
-        ? `live ingests one underlying and one index; ${listed}. Several at once are not supported by live yet (the issue "Many underlyings"): list one of each, or backfill them into the lake with sinks.enabled: []`
-        : `backfill ingests several underlyings or indices into the lake and the DuckDB sink only; ${listed} with sinks ${s.sinks.enabled.join(", ")}. The consolidated view of ${unready.join(", ")} still joins the first underlying only (the issue "Many underlyings"): enable only duckdb (or no sink), or list one of each`
+    message: `live re-centres the options of one underlying only; the config lists ${s.underlyings.map((u) => u.ticker).join(", ")}, with recenter.enabled for ${recentred.join(", ")}. Re-centring with several underlyings is not supported yet (the issue "Many underlyings"): disable recenter, or list one underlying`
   })
 }

@@ -8,7 +8,6 @@ import { holidayIndex, type MarketHoliday, tradingDaysBetween } from "../domain/
 import type { MarketFeed } from "../domain/feeds.js"
 import { nyseHolidays } from "../domain/nyseHolidays.js"
 import { sessionFilterFor } from "../domain/sessionFilter.js"
-import { checkIngestsUniverse } from "../config/checks.js"
 import { AppSettings } from "../services/AppSettings.js"
 import { PolygonRest } from "../services/polygon/PolygonRest.js"
 import { startProgress } from "../services/Progress.js"
@@ -73,8 +72,6 @@ const calendarFor = (rest: PolygonRest["Type"], startDate: string, endDate: stri
 export const backfillProgram = (options: BackfillOptions) =>
   Effect.gen(function* () {
     const settings = yield* AppSettings
-    const refused = checkIngestsUniverse(settings, "backfill")
-    if (refused) return yield* refused
     if (
       !/^\d{4}-\d{2}-\d{2}$/.test(options.startDate) ||
       !/^\d{4}-\d{2}-\d{2}$/.test(options.endDate) ||

@@ -9,11 +9,11 @@
  * environment, the day's durable lake files are also loaded into the sinks during the session.
  */
 import { Effect, FiberMap } from "effect"
-import { checkConnectionPlan, checkIngestsUniverse } from "../config/checks.js"
+import { checkConnectionPlan, checkLiveUniverse } from "../config/checks.js"
 import { feedDelayMs } from "../config/Settings.js"
 import { holidayIndex } from "../domain/calendar.js"
 import { nyseHolidays } from "../domain/nyseHolidays.js"
-import { ContractRegistry } from "../live/contracts/ContractRegistry.js"
+import { sessionSets, setTickers } from "../live/contracts/sessionSets.js"
 import { subscribedAtClose } from "../live/writer/dayTail.js"
 import * as Journal from "../live/journal/Journal.js"
 import * as LiveWriter from "../live/writer/LiveWriter.js"
@@ -57,7 +57,7 @@ export const liveProgram = (options: LiveOptions = {}) =>
   Effect.scoped(
     Effect.gen(function* () {
       const settings = yield* AppSettings
-      const refused = checkIngestsUniverse(settings, "live") ?? checkConnectionPlan(settings)
+      const refused = checkLiveUniverse(settings) ?? checkConnectionPlan(settings)
       if (refused) return yield* refused
       const market = yield* MarketClock
       const telemetry = yield* LiveTelemetry
@@ -92,19 +92,21 @@ export const liveProgram = (options: LiveOptions = {}) =>
       const date = session.date
       const { options: opt, live } = settings
       const endOfDay = { at: undefined as number | undefined }
-      const { underlying, index } = settings.tickers
+      const { underlying } = settings.tickers
+      const underlyings = settings.underlyings.map((u) => u.ticker)
       /** The day's tail (stopped before the close): set once the close + delay has passed, read by the writers' finish. */
-      const tail = { ready: false, optionSet: undefined as ContractSet | undefined }
+      const tail = { ready: false, optionSets: [] as ReadonlyArray<ContractSet> }
       const tailFor = (feed: LiveFeed) =>
         !tail.ready
           ? Effect.succeed(undefined)
           : feed === "spy"
-            ? Effect.succeed([underlying])
+            ? Effect.succeed(underlyings)
             : feed === "vix"
-              ? Effect.succeed([index])
-              : tail.optionSet === undefined
-                ? Effect.succeed([])
-                : subscribedAtClose(root, session, tail.optionSet, opt.recenter.enabled)
+              ? Effect.succeed(settings.indices)
+              : Effect.map(
+                  Effect.forEach(tail.optionSets, (set) => subscribedAtClose(root, session, set, opt.recenter.enabled)),
+                  (lists) => lists.flat()
+                )
       const speed = options.clockSpeed ?? settings.clock.speed
       const feeds = (["spy", "vix", "options"] as const).filter((f) => settings.feeds[f].enabled)
       yield* retainJournals(root, date, settings.journal.retainDays)
@@ -134,15 +136,18 @@ export const liveProgram = (options: LiveOptions = {}) =>
         yield* telemetry.register(feed)
       }
       if (settings.feeds.news.enabled) {
-        const news = yield* pollNews({
-          root,
-          date,
-          ticker: underlying,
-          intervalMs: settings.news.pollIntervalS * 1000,
-          since: new Date(session.openMs - 6.5 * 3600_000).toISOString()
-        })
+        for (const ticker of settings.underlyings.filter((u) => u.news).map((u) => u.ticker)) {
+          const news = yield* pollNews({
+            root,
+            date,
+            ticker,
+            focusTicker: underlying,
+            intervalMs: settings.news.pollIntervalS * 1000,
+            since: new Date(session.openMs - 6.5 * 3600_000).toISOString()
+          })
+          yield* Effect.forkScoped(news.loop)
+        }
         yield* telemetry.register("news")
-        yield* Effect.forkScoped(news.loop)
       }
       // Sinks loaded during the day (when the environment has a LiveSinkLoader: src/layers/LiveSinks.ts).
       // Forked after the writers, so it stops before they flush.
@@ -169,17 +174,17 @@ export const liveProgram = (options: LiveOptions = {}) =>
       const recenter = opt.recenter.enabled && journals.has("options")
       const spyPrices = recenter && journals.has("spy") ? makeSpyPrices(underlying) : undefined
       if (spyPrices) journals.set("spy", spyPrices.tap(journals.get("spy")!))
-      if (journals.has("spy")) yield* connect("spy", [underlying], "A")
-      if (journals.has("vix")) yield* connect("vix", [index], "A")
+      if (journals.has("spy")) yield* connect("spy", underlyings, "A")
+      if (journals.has("vix")) yield* connect("vix", settings.indices, "A")
       if (journals.has("options")) {
         const ev = opt.timespan === "minute" ? "AM" : "A"
-        yield* (yield* ContractRegistry).sessionSet(session, delayMs).pipe(
-          Effect.tap((set) => Effect.sync(() => void (tail.optionSet = set))),
-          Effect.flatMap((set) =>
-            recenter
+        yield* sessionSets(session, delayMs).pipe(
+          Effect.tap((sets) => Effect.sync(() => void (tail.optionSets = sets))),
+          Effect.flatMap((sets) =>
+            recenter && sets.length === 1
               ? Recenter.run({
                   session,
-                  set,
+                  set: sets[0]!,
                   ev,
                   journal: journals.get("options")!,
                   prices: spyPrices,
@@ -188,11 +193,7 @@ export const liveProgram = (options: LiveOptions = {}) =>
                     FiberMap.run(sockets, spec.id, feedSocket.run(spec, journals.get("options")!)),
                   closeConnection: (id) => FiberMap.remove(sockets, id)
                 })
-              : connect(
-                  "options",
-                  set.contracts.map((c) => c.ticker),
-                  ev
-                )
+              : connect("options", setTickers(sets), ev)
           ),
           Effect.catchAllCause((cause) =>
             Effect.logError("option contracts unavailable: options are not streamed today", cause)

@@ -10,7 +10,7 @@ import { Effect, Either } from "effect"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import { beforeAll, describe, expect, it } from "vitest"
-import { checkConnectionPlan, checkIngestsUniverse, connectionNeeds } from "../../src/config/checks.js"
+import { checkConnectionPlan, checkLiveUniverse, connectionNeeds } from "../../src/config/checks.js"
 import { loadSettings } from "../../src/config/load.js"
 import { buildIfStale } from "../helpers/build.js"
 import { runCli } from "../helpers/cli.js"
@@ -110,20 +110,19 @@ describe("underlyings and indices", () => {
     expect(refused?.message).toMatch(
       /^live needs 3 WebSocket connections on the options cluster \(250 option contracts \(SPY 100, QQQ 150\), at most 100 per connection\), but live\.max_connections_per_cluster is 2/
     )
-    expect(checkIngestsUniverse(s, "live")?.message).toContain("the config lists SPY, QQQ and I:VIX, I:SPX")
-    expect(checkIngestsUniverse(s, "backfill")).toBeUndefined() // the default sink, DuckDB, joins each underlying
-    const withPg = { ...s, sinks: { ...s.sinks, enabled: ["duckdb", "postgres"] as const } }
-    expect(checkIngestsUniverse(withPg, "backfill")?.message).toContain(
-      "The consolidated view of postgres still joins the first underlying only"
+    expect(checkLiveUniverse(s)).toBeUndefined() // every sink joins each option with its own underlying
+    const recentred = {
+      ...s,
+      underlyings: s.underlyings.map((u, i) => (i === 1 ? { ...u, recenter: { ...u.recenter, enabled: true } } : u))
+    }
+    expect(checkLiveUniverse(recentred)?.message).toMatch(
+      /^live re-centres the options of one underlying only; the config lists SPY, QQQ, with recenter\.enabled for QQQ/
     )
-    expect(checkIngestsUniverse({ ...s, sinks: { ...s.sinks, enabled: [] } }, "backfill")).toBeUndefined()
-    expect(checkIngestsUniverse({ ...s, sinks: { ...s.sinks, enabled: [] } }, "live")?.message).toContain(
-      "live ingests one underlying and one index"
-    )
-    expect(checkIngestsUniverse(await settingsOf(""), "live")).toBeUndefined()
+    expect(checkLiveUniverse({ underlyings: recentred.underlyings.slice(1) })).toBeUndefined() // one underlying re-centres
+    expect(checkLiveUniverse(await settingsOf(""))).toBeUndefined()
   })
 
-  it("the CLI refuses at start, exit 2: live over the plan's connections; backfill with two underlyings and a sink", async () => {
+  it("the CLI refuses at start, exit 2: live over the plan's connections; live re-centring two underlyings", async () => {
     const root = await tempRoot("universe-cli-")
     const config = path.join(root, "settings.yaml")
     await fs.writeFile(config, "options: { max_contracts: 150 }\nlive: { max_connections_per_cluster: 1 }\n")
@@ -133,19 +132,15 @@ describe("underlyings and indices", () => {
     expect(live.stderr + live.stdout).toContain(
       "live needs 2 WebSocket connections on the options cluster (150 option contracts (SPY 150), at most 100 per connection), but live.max_connections_per_cluster is 1"
     )
-    // a sink that builds (PostgreSQL runs here and in CI) but whose consolidated view is not per underlying yet
-    const pg = process.env["DATABASE_URL"] ?? "postgres://postgres@127.0.0.1:5432/test"
+    // live re-centring with two underlyings
     await fs.writeFile(
       config,
-      `underlyings: [{ ticker: SPY }, { ticker: QQQ }]\nsinks: { enabled: [duckdb, postgres], postgres: { url: "${pg}" } }\n`
+      "underlyings: [{ ticker: SPY }, { ticker: QQQ, recenter: { enabled: true } }]\nsinks: { enabled: [] }\n"
     )
-    const backfill = await runCli(
-      ["backfill", "--config", config, "--start-date", "2025-10-28", "--end-date", "2025-10-28"],
-      { ...env, POLYGON_API_KEY: "k" }
-    )
-    expect(backfill.code).toBe(2)
-    expect(backfill.stderr + backfill.stdout).toContain(
-      "backfill ingests several underlyings or indices into the lake and the DuckDB sink only"
+    const recentred = await runCli(["live", "--config", config], { ...env, POLYGON_API_KEY: "k" })
+    expect(recentred.code).toBe(2)
+    expect(recentred.stderr + recentred.stdout).toContain(
+      "live re-centres the options of one underlying only; the config lists SPY, QQQ, with recenter.enabled for QQQ"
     )
   }, 60_000)
 })

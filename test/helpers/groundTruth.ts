@@ -14,11 +14,20 @@ export interface ExpectedBar {
   readonly v?: number
 }
 
-export const chosenContracts = (market: SyntheticMarket, date: string, bandPct = 0.01, maxContracts = 100) => {
+export const chosenContracts = (
+  market: SyntheticMarket,
+  date: string,
+  bandPct = 0.01,
+  maxContracts = 100,
+  underlying = "SPY"
+) => {
   const year = Number(date.slice(0, 4))
   const holidays = holidayIndex([...nyseHolidays(year), ...nyseHolidays(year + 1)])
-  const open = market.officialOpen(date)
-  return selectContracts(market.contracts(date), open, nextTradingDay(date, holidays), { bandPct, maxContracts })
+  const open = market.officialOpen(date, underlying)
+  return selectContracts(market.contracts(date, underlying), open, nextTradingDay(date, holidays), {
+    bandPct,
+    maxContracts
+  })
 }
 
 export const expectedBars = (market: SyntheticMarket, ticker: string, date: string): ReadonlyArray<ExpectedBar> =>

@@ -5,8 +5,8 @@
  * `contracts.json` + Parquet and read back after, so backfill, live and a restart agree on it.
  * - `daySet`: the date's set (backfill) of the first underlying or of `rule`'s, undefined when the
  *   underlying did not trade that day;
- * - `sessionSet`: live's set, once the open has happened on the feed clock (retried until the
- *   underlying has traded). Re-centring (Recenter.ts) starts from it.
+ * - `sessionSet`: live's set of the first underlying or of `rule`'s, once the open has happened on
+ *   the feed clock (retried until the underlying has traded). Re-centring (Recenter.ts) starts from it.
  */
 import { Clock, Context, Duration, Effect, Layer, Schedule } from "effect"
 import { holidayIndex, type MarketHoliday, type Session } from "../../domain/calendar.js"
@@ -32,7 +32,8 @@ export interface ContractRegistryService {
    */
   readonly sessionSet: (
     session: Session,
-    feedDelayMs?: number
+    feedDelayMs?: number,
+    rule?: SetRule
   ) => Effect.Effect<ContractSet, PolygonError | LakeWriteError | FileIoError | NoOpenYet>
 }
 
@@ -53,17 +54,17 @@ export const make = Effect.gen(function* () {
   const paths = lakePaths(settings.storage.root)
   const daySet: ContractRegistryService["daySet"] = (date, holidays, options = {}) =>
     contractSet({ settings, paths, rest, writer, overwrite: options.overwrite ?? false }, date, holidays, options.rule)
-  const sessionSet: ContractRegistryService["sessionSet"] = (session, feedDelayMs = 0) =>
+  const sessionSet: ContractRegistryService["sessionSet"] = (session, feedDelayMs = 0, rule) =>
     Effect.gen(function* () {
       const now = (yield* Clock.currentTimeMillis) - feedDelayMs
       // The underlying's first bar of the day is broadcast about a second after the open (feed time).
       if (now < session.openMs + 2000) yield* Effect.sleep(Duration.millis(session.openMs + 2000 - now))
       const year = Number(session.date.slice(0, 4))
       const holidays = holidayIndex([...(yield* market.holidays(year)), ...(yield* market.holidays(year + 1))])
-      return yield* daySet(session.date, holidays).pipe(
+      return yield* daySet(session.date, holidays, { rule }).pipe(
         Effect.flatMap((s) =>
           s === undefined
-            ? Effect.fail(new NoOpenYet(`no ${settings.tickers.underlying} official open yet`))
+            ? Effect.fail(new NoOpenYet(`no ${rule?.ticker ?? settings.tickers.underlying} official open yet`))
             : Effect.succeed(s)
         ),
         Effect.tapError((e) =>

@@ -1,15 +1,16 @@
 /**
  * News while live: Polygon has no news WebSocket, so `/v2/reference/news` is polled every
- * `news.poll_interval_s` for SPY articles published after the last one seen, deduplicated by id
- * and merged into the lake like the other feeds (`data/raw/news/date=D/day.parquet`). The cursor
- * (last `published_utc`, ids at that instant, seq) is saved after each commit.
+ * `news.poll_interval_s` for an underlying's articles (one poller per underlying with `news: true`)
+ * published after the last one seen, deduplicated by id and merged into the lake like the other
+ * feeds (`data/raw/news/date=D/day.parquet`). The cursor (last `published_utc`, ids at that
+ * instant, seq) is saved after each commit.
  */
 import { Clock, Duration, Effect, Schedule } from "effect"
 import * as path from "node:path"
 import { nyDateOf } from "../../domain/calendar.js"
 import { NEWS_SCHEMA, type Row } from "../../domain/feeds.js"
 import { newsRow } from "../../domain/normalize.js"
-import { lakePaths } from "../../domain/paths.js"
+import { lakePaths, tickerFileName } from "../../domain/paths.js"
 import { readJsonIfExists, writeFileAtomic } from "../../lib/atomicFile.js"
 import { ParquetWriter } from "../../services/ParquetWriter.js"
 import { PolygonRest } from "../../services/polygon/PolygonRest.js"
@@ -29,12 +30,16 @@ export interface NewsPollerConfig {
   readonly root: string
   readonly date: string
   readonly ticker: string
+  /** Whose sentiment the rows carry (the first underlying's, as in backfill); default `ticker`. */
+  readonly focusTicker?: string
   readonly intervalMs: number
   /** Start of the window on a first run (ISO UTC). */
   readonly since: string
 }
 
-const cursorFile = (root: string, date: string) => path.join(lakePaths(root).stateDir, "live", "news", `${date}.json`)
+/** The first underlying's cursor is `<date>.json` (as before several underlyings), another's `<date>-<TICKER>.json`. */
+const cursorFile = (root: string, date: string, ticker: string, first: boolean) =>
+  path.join(lakePaths(root).stateDir, "live", "news", first ? `${date}.json` : `${date}-${tickerFileName(ticker)}.json`)
 
 /** The poller's loop: run it until interrupted. */
 export const pollNews = (cfg: NewsPollerConfig) =>
@@ -43,9 +48,8 @@ export const pollNews = (cfg: NewsPollerConfig) =>
     const writer = yield* ParquetWriter
     const drift = yield* SchemaDrift
     const telemetry = yield* LiveTelemetry
-    const saved = yield* fileIo("read", cursorFile(cfg.root, cfg.date), () =>
-      readJsonIfExists<NewsCursor>(cursorFile(cfg.root, cfg.date))
-    )
+    const file = cursorFile(cfg.root, cfg.date, cfg.ticker, (cfg.focusTicker ?? cfg.ticker) === cfg.ticker)
+    const saved = yield* fileIo("read", file, () => readJsonIfExists<NewsCursor>(file))
     let cursor: NewsCursor = saved ?? { lastPublished: cfg.since, ids: [], seq: 0 }
     yield* removeUncommitted(cfg.root, "news", [cfg.date], cursor.seq)
 
@@ -63,7 +67,7 @@ export const pollNews = (cfg: NewsPollerConfig) =>
       let last = cursor.lastPublished
       let lastIds = [...cursor.ids]
       for (const item of items) {
-        const n = newsRow(item, { source: "rest", receivedAtMs }, cfg.ticker)
+        const n = newsRow(item, { source: "rest", receivedAtMs }, cfg.focusTicker ?? cfg.ticker)
         if (n.drift.length > 0) yield* drift.report(cfg.date, n.drift)
         const published = typeof item["published_utc"] === "string" ? item["published_utc"] : undefined
         if (!n.ok || published === undefined) continue
@@ -89,9 +93,7 @@ export const pollNews = (cfg: NewsPollerConfig) =>
         rows += (yield* writer.upsert(NEWS_SCHEMA, cfg.root, d, { rows: list })).rows
       }
       cursor = { lastPublished: last, ids: lastIds, seq }
-      yield* fileIo("write", cursorFile(cfg.root, cfg.date), () =>
-        writeFileAtomic(cursorFile(cfg.root, cfg.date), JSON.stringify(cursor))
-      )
+      yield* fileIo("write", file, () => writeFileAtomic(file, JSON.stringify(cursor)))
       yield* telemetry.commit("news", rows, yield* Clock.currentTimeMillis, [receivedAtMs])
     })
 

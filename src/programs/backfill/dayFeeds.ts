@@ -69,6 +69,7 @@ export const vixDay = (run: BackfillRun, date: string) =>
 const tickerNews = (run: BackfillRun, date: string, ticker: string, name: string | undefined) =>
   Effect.gen(function* () {
     const rest = yield* PolygonRest
+    const focus = (yield* AppSettings).tickers.underlying
     const from = new Date(nyTimeMs(date, 0)).toISOString()
     const to = new Date(nyTimeMs(addDays(date, 1), 0)).toISOString()
     return yield* runUnit(run, {
@@ -79,7 +80,7 @@ const tickerNews = (run: BackfillRun, date: string, ticker: string, name: string
       fetch: rest
         .news({ ticker, "published_utc.gte": from, "published_utc.lt": to, order: "asc", sort: "published_utc" })
         .pipe(Effect.map((items): Fetched => ({ _tag: "Items", items }))),
-      normalize: (raw, p) => newsRow(raw, p),
+      normalize: (raw, p) => newsRow(raw, p, focus),
       bars: false,
       keep: (row) =>
         nyDateOf(row["published_utc_ms"] as number) === date &&

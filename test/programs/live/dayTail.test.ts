@@ -18,7 +18,19 @@ import { diffLake, liveTestLayer, readLake, realTick, realWait } from "../../liv
 
 const DATE = "2025-10-28"
 
-describe("live: the tail of the day", () => {
+/** SPY alone (the defaults), and SPY + QQQ with I:VIX + I:SPX (every underlying, index and set has its tail). */
+const CASES = [
+  { name: "SPY", overrides: {}, underlyings: ["SPY"], indices: ["I:VIX"], sets: ["contracts.json"] },
+  {
+    name: "SPY and QQQ, I:VIX and I:SPX",
+    overrides: { underlyings: [{ ticker: "SPY" }, { ticker: "QQQ", max_contracts: 30 }], indices: ["I:VIX", "I:SPX"] },
+    underlyings: ["SPY", "QQQ"],
+    indices: ["I:VIX", "I:SPX"],
+    sets: ["contracts.json", "contracts-QQQ.json"]
+  }
+] as const
+
+describe.each(CASES)("live: the tail of the day ($name)", (c) => {
   it.scoped(
     "stops at 15:59:00, then fetches every ticker's last bars up to 16:00 over REST: the day is complete and exact",
     () =>
@@ -26,6 +38,7 @@ describe("live: the tail of the day", () => {
         const root = yield* Effect.promise(() => tempRoot("live-tail-"))
         const settings = yield* Effect.promise(() =>
           loadTestSettings({
+            ...c.overrides,
             storage: { root },
             live: { idle_timeout_s: 180 },
             flush: { interval_s: 300 },
@@ -54,17 +67,17 @@ describe("live: the tail of the day", () => {
         const outcome = yield* Fiber.join(fiber)
         assert.deepStrictEqual(outcome, { _tag: "Streamed", date: DATE, endOfDay: true })
 
-        const set = JSON.parse(
-          yield* Effect.promise(() =>
-            fs.readFile(path.join(root, "raw/contracts/date=2025-10-28/contracts.json"), "utf8")
-          )
-        ) as {
-          contracts: Array<{ ticker: string }>
+        const options: Array<string> = []
+        for (const file of c.sets) {
+          const set = JSON.parse(
+            yield* Effect.promise(() => fs.readFile(path.join(root, "raw/contracts/date=2025-10-28", file), "utf8"))
+          ) as { contracts: Array<{ ticker: string }> }
+          assert.isAbove(set.contracts.length, 10)
+          options.push(...set.contracts.map((x) => x.ticker))
         }
-        const options = set.contracts.map((c) => c.ticker)
         for (const [feed, tickers] of [
-          ["spy", ["SPY"]],
-          ["vix", ["I:VIX"]],
+          ["spy", c.underlyings],
+          ["vix", c.indices],
           ["options", options]
         ] as const) {
           const rows = yield* readLake(root, feed, DATE)
@@ -95,7 +108,10 @@ describe("live: the tail of the day", () => {
         }
         // one tail request per ticker, made after the close
         const tailCalls = rest.calls.aggs.filter((c) => c.timespan === "second" && c.to === close - 1)
-        assert.deepStrictEqual(tailCalls.map((c) => c.ticker).sort(), ["I:VIX", "SPY", ...options].sort())
+        assert.deepStrictEqual(
+          tailCalls.map((c) => c.ticker).sort(),
+          [...c.indices, ...c.underlyings, ...options].sort()
+        )
       }),
     { timeout: 120_000 }
   )
