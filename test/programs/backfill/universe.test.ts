@@ -1,10 +1,12 @@
 /**
- * A backfill of several underlyings and indices into the lake (sinks off), against the built-in
- * simulator: SPY and QQQ in `raw/spy`, I:VIX and I:SPX in `raw/vix`, each underlying's contracts
- * (chosen from its own open by its own rule, the cap per underlying) and their bars in
- * `raw/options`, the union of their news in `raw/news`, every partition equal to the simulator's
- * truth per ticker as sets (rows = distinct keys = truth). Then `--overwrite` of one day replaces
- * the configured tickers' rows only, a re-run fetches nothing, and `verify` passes.
+ * A backfill of several underlyings and indices into the lake, against the built-in simulator: SPY
+ * and QQQ in `raw/spy`, I:VIX and I:SPX in `raw/vix`, each underlying's contracts (chosen from its
+ * own open by its own rule, the cap per underlying) and their bars in `raw/options`, the union of
+ * their news in `raw/news`, every partition equal to the simulator's truth per ticker as sets
+ * (rows = distinct keys = truth). That first backfill also loads the default DuckDB sink (views over
+ * the lake), whose `options_consolidated` must join each option bar with its own underlying's bar
+ * and I:VIX, exactly (the issue "Many underlyings"). Then (sinks off) `--overwrite` of one day
+ * replaces the configured tickers' rows only, a re-run fetches nothing, and `verify` passes.
  */
 import { NodeContext } from "@effect/platform-node"
 import { assert, describe, it } from "@effect/vitest"
@@ -14,6 +16,7 @@ import { selectContracts } from "../../../src/domain/contractSelection.js"
 import { SPY_SCHEMA } from "../../../src/domain/feeds.js"
 import { nyseHolidays } from "../../../src/domain/nyseHolidays.js"
 import { BackfillLayer } from "../../../src/layers/Backfill.js"
+import * as Sinks from "../../../src/layers/Sinks.js"
 import { backfillProgram } from "../../../src/programs/backfill.js"
 import { verifyReport } from "../../../src/programs/verify.js"
 import { formatVerify } from "../../../src/programs/verify/format.js"
@@ -25,6 +28,7 @@ import { startSimulator } from "../../../src/simulator/server.js"
 import { barRow } from "../../helpers/barRows.js"
 import { expectedBars } from "../../helpers/groundTruth.js"
 import { tempRoot } from "../../helpers/settings.js"
+import { queryDuck } from "../../services/sinks/support.js"
 
 const SEED = 11
 const DAYS = ["2025-10-27", "2025-10-28"]
@@ -41,7 +45,22 @@ const rowsOf = (root: string, feed: string, cols: string) =>
 
 const sorted = (xs: ReadonlyArray<string>) => [...xs].sort()
 
-describe("backfill of several underlyings and indices (lake only)", () => {
+/** The bar of `bars` (sorted by t) in force at `s`: the latest with t ≤ s. */
+const asOf = <B extends { t: number }>(bars: ReadonlyArray<B>, s: number): B | undefined => {
+  let lo = 0
+  let hi = bars.length - 1
+  let found: B | undefined
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1
+    if (bars[mid]!.t <= s) {
+      found = bars[mid]
+      lo = mid + 1
+    } else hi = mid - 1
+  }
+  return found
+}
+
+describe("backfill of several underlyings and indices (lake, and the DuckDB view of the first run)", () => {
   it.live("SPY + QQQ, I:VIX + I:SPX over two days: every partition equals the truth per ticker", () =>
     Effect.gen(function* () {
       const sim = yield* Effect.promise(() => startSimulator({ port: 0, seed: SEED, apiKey: "test-key-1234" }))
@@ -138,12 +157,92 @@ describe("backfill of several underlyings and indices (lake only)", () => {
         assert.deepStrictEqual(sorted(news.map((r) => `${r["date"]}|${r["id"]}`)), sorted(expectedNews))
       })
 
-      const first = yield* backfill({ startDate: DAYS[0]!, endDate: DAYS[1]! })
+      // The first backfill as the CLI runs it, with the default DuckDB sink (views over the lake): each day
+      // loaded and consolidated. The later runs are lake only.
+      const withDuckDb = AppSettings.layer({
+        configPath: "config/settings.yaml",
+        ignoreEnv: true,
+        overrides: { ...overrides, sinks: { enabled: ["duckdb"], duckdb: { storage: "lake" } } }
+      })
+      const first = yield* backfillProgram({ startDate: DAYS[0]!, endDate: DAYS[1]! }).pipe(
+        Effect.provide(Layer.mergeAll(BackfillLayer, Sinks.layer)),
+        Effect.provide(withDuckDb),
+        Effect.provide(NodeContext.layer)
+      )
       assert.deepStrictEqual(
         first.days.map((d) => d.date),
         DAYS
       )
       yield* assertLake
+
+      // The consolidated view: every option bar of each underlying's chosen contracts with its OWN underlying's
+      // latest bar at or before the option bar's start (NULL if none) and I:VIX's. The truth is built from the
+      // bars the lake holds (the session's, as assertLake just showed: expectedBars), per date.
+      const viewLine = (
+        ticker: string,
+        u: string,
+        t: number,
+        own: { t: number; c: number } | undefined,
+        vix?: number
+      ) => `${ticker}|${u}|${t}|${own?.t ?? null}|${own?.c ?? null}|${vix ?? null}`
+      let viewRows = 0
+      for (const d of DAYS) {
+        const view = yield* Effect.promise(() =>
+          queryDuck<{
+            ticker: string
+            underlying: string
+            s: bigint
+            spy_s: bigint | null
+            spy_close: number | null
+            vix: number | null
+          }>(
+            root,
+            `SELECT ticker, underlying, window_start_ms AS s, spy_window_start_ms AS spy_s, spy_close, vix_value AS vix
+             FROM options_consolidated WHERE "date" = '${d}'`
+          )
+        )
+        const got = sorted(view.map((r) => `${r.ticker}|${r.underlying}|${r.s}|${r.spy_s}|${r.spy_close}|${r.vix}`))
+        const vix = expectedBars(market, "I:VIX", d)
+        const truth = (barsOf: (u: "SPY" | "QQQ") => ReadonlyArray<{ t: number; c: number }>) =>
+          sorted(
+            (["SPY", "QQQ"] as const).flatMap((u) =>
+              chosen(d, u).flatMap((c) =>
+                expectedBars(market, c.ticker, d).map((b) =>
+                  viewLine(c.ticker, u, b.t, asOf(barsOf(u), b.t), asOf(vix, b.t)?.c)
+                )
+              )
+            )
+          )
+        const own = { SPY: expectedBars(market, "SPY", d), QQQ: expectedBars(market, "QQQ", d) }
+        const want = truth((u) => own[u])
+        assert.isAbove(want.length, 10_000, `${d}: a large truth`)
+        const qqqRows = want.filter((l) => l.split("|")[1] === "QQQ")
+        assert.isAbove(qqqRows.length, 1_000, `${d}: QQQ's options are in the view`)
+        assert.ok(
+          qqqRows.every((l) => l.startsWith("O:QQQ")),
+          "only QQQ's contracts carry QQQ"
+        )
+        // The check tells the underlyings apart: QQQ's options joined with SPY's bars would differ on every QQQ row.
+        const crossed = new Set(truth(() => own.SPY))
+        assert.ok(
+          qqqRows.every((l) => !crossed.has(l)),
+          `${d}: SPY's bars give QQQ's rows other values`
+        )
+        // A short report first (a diff of 10^5 lines takes minutes to print), then the exact equality.
+        const gotSet = new Set(got)
+        const wantSet = new Set(want)
+        assert.deepStrictEqual(
+          {
+            missing: want.filter((l) => !gotSet.has(l)).slice(0, 5),
+            spurious: got.filter((l) => !wantSet.has(l)).slice(0, 5)
+          },
+          { missing: [], spurious: [] },
+          `${d}: options_consolidated against the truth`
+        )
+        assert.deepStrictEqual(got, want, `${d}: options_consolidated equals the truth`)
+        viewRows += got.length
+      }
+      assert.isAbove(viewRows, 20_000)
 
       // A stale QQQ bar (a key the API does not serve) and a session of an unconfigured ticker: `--overwrite`
       // of the day replaces QQQ's rows (the stale one goes), and leaves IWM's alone.
