@@ -2,8 +2,8 @@
  * Start-time checks of a command's configuration that no single key can express:
  * - `connectionPlan`: the WebSocket connections `live` needs per cluster, against the plan's
  *   `live.max_connections_per_cluster` (the real plans allow one per cluster and key);
- * - `liveUniverse`: live re-centring with several underlyings is refused at start (it follows
- *   one underlying), never half-ingested.
+ *   A re-centring underlying's contracts are sharded on connections of their own, the others'
+ *   together.
  */
 import { Data } from "effect"
 import type { Settings } from "./Settings.js"
@@ -22,13 +22,17 @@ type PlanSettings = Pick<Settings, "underlyings" | "indices" | "live" | "feeds">
 /** Per cluster, the worst case of the config: every underlying's `max_contracts` subscribed at once. */
 export const connectionNeeds = (s: PlanSettings): ReadonlyArray<ClusterNeed> => {
   const per = s.live.maxSubscriptionsPerConnection
-  const need = (cluster: ClusterNeed["cluster"], subscriptions: number, what: string): ClusterNeed => ({
-    cluster,
-    subscriptions,
-    connections: Math.ceil(subscriptions / per),
-    what
-  })
+  const need = (
+    cluster: ClusterNeed["cluster"],
+    subscriptions: number,
+    what: string,
+    connections = Math.ceil(subscriptions / per)
+  ): ClusterNeed => ({ cluster, subscriptions, connections, what })
   const contracts = s.underlyings.reduce((n, u) => n + u.maxContracts, 0)
+  // A re-centring underlying owns its connections; the others' contracts share theirs.
+  const moving = s.underlyings.filter((u) => u.recenter.enabled)
+  const fixed = s.underlyings.filter((u) => !u.recenter.enabled).reduce((n, u) => n + u.maxContracts, 0)
+  const optionConnections = moving.reduce((n, u) => n + Math.ceil(u.maxContracts / per), 0) + Math.ceil(fixed / per)
   return [
     ...(s.feeds.spy.enabled ? [need("stocks", s.underlyings.length, `${s.underlyings.length} underlying(s)`)] : []),
     ...(s.feeds.options.enabled
@@ -36,7 +40,8 @@ export const connectionNeeds = (s: PlanSettings): ReadonlyArray<ClusterNeed> => 
           need(
             "options",
             contracts,
-            `${contracts} option contracts (${s.underlyings.map((u) => `${u.ticker} ${u.maxContracts}`).join(", ")})`
+            `${contracts} option contracts (${s.underlyings.map((u) => `${u.ticker} ${u.maxContracts}`).join(", ")}${moving.length > 0 && s.underlyings.length > 1 ? `; re-centring on their own connections: ${moving.map((u) => u.ticker).join(", ")}` : ""})`,
+            optionConnections
           )
         ]
       : []),
@@ -60,18 +65,5 @@ export const checkConnectionPlan = (s: PlanSettings): ConfigCheckError | undefin
       .concat(
         ": lower max_contracts or the number of underlyings, or raise live.max_connections_per_cluster if the plan allows more"
       )
-  })
-}
-
-/**
- * Fails when `live` is asked to re-centre with several underlyings (re-centring follows one
- * underlying). Everything else takes any number of underlyings and indices: every sink's
- * consolidated view joins each option with its own underlying.
- */
-export const checkLiveUniverse = (s: Pick<Settings, "underlyings">): ConfigCheckError | undefined => {
-  const recentred = s.underlyings.filter((u) => u.recenter.enabled).map((u) => u.ticker)
-  if (s.underlyings.length <= 1 || recentred.length === 0) return undefined
-  return new ConfigCheckError({
-    message: `live re-centres the options of one underlying only; the config lists ${s.underlyings.map((u) => u.ticker).join(", ")}, with recenter.enabled for ${recentred.join(", ")}. Re-centring with several underlyings is not supported yet (the issue "Many underlyings"): disable recenter, or list one underlying`
   })
 }

@@ -9,19 +9,19 @@
  * environment, the day's durable lake files are also loaded into the sinks during the session.
  */
 import { Effect, FiberMap } from "effect"
-import { checkConnectionPlan, checkLiveUniverse } from "../config/checks.js"
+import { checkConnectionPlan } from "../config/checks.js"
 import { feedDelayMs } from "../config/Settings.js"
 import { holidayIndex } from "../domain/calendar.js"
 import { nyseHolidays } from "../domain/nyseHolidays.js"
-import { sessionSets, setTickers } from "../live/contracts/sessionSets.js"
+import { type ChosenSet, otherUnderlying } from "../live/contracts/sessionSets.js"
+import { streamOptions } from "../live/contracts/optionStreams.js"
 import { subscribedAtClose } from "../live/writer/dayTail.js"
 import * as Journal from "../live/journal/Journal.js"
 import * as LiveWriter from "../live/writer/LiveWriter.js"
 import { pruneJournals } from "../live/journal/journalRetention.js"
 import { pollNews } from "../live/news/NewsPoller.js"
-import * as Recenter from "../live/contracts/Recenter.js"
-import { connectionsFor } from "../live/socket/sharding.js"
-import { makeSpyPrices } from "../live/contracts/spyPrice.js"
+import { type ConnectionSpec, connectionsFor } from "../live/socket/sharding.js"
+import { makeSpyPrices, type SpyPrices } from "../live/contracts/spyPrice.js"
 import { describeFeedTime, feedNow, onFeedClock, sleepUntilFeed } from "../live/feedClock.js"
 import { LiveSinkLoader } from "../live/sinks/LiveSinkLoader.js"
 import { LiveTelemetry } from "../live/telemetry.js"
@@ -29,7 +29,6 @@ import type { LiveFeed } from "../live/writer/wsRows.js"
 import { AppSettings } from "../services/AppSettings.js"
 import { FeedSocket } from "../live/socket/FeedSocket.js"
 import { MarketClock } from "../services/MarketClock.js"
-import type { ContractSet } from "../live/contracts/contractSet.js"
 import { writeLivePidFile } from "./stop.js"
 
 export interface LiveOptions {
@@ -57,7 +56,7 @@ export const liveProgram = (options: LiveOptions = {}) =>
   Effect.scoped(
     Effect.gen(function* () {
       const settings = yield* AppSettings
-      const refused = checkLiveUniverse(settings) ?? checkConnectionPlan(settings)
+      const refused = checkConnectionPlan(settings)
       if (refused) return yield* refused
       const market = yield* MarketClock
       const telemetry = yield* LiveTelemetry
@@ -95,7 +94,7 @@ export const liveProgram = (options: LiveOptions = {}) =>
       const { underlying } = settings.tickers
       const underlyings = settings.underlyings.map((u) => u.ticker)
       /** The day's tail (stopped before the close): set once the close + delay has passed, read by the writers' finish. */
-      const tail = { ready: false, optionSets: [] as ReadonlyArray<ContractSet> }
+      const tail = { ready: false, optionSets: [] as ReadonlyArray<ChosenSet> }
       const tailFor = (feed: LiveFeed) =>
         !tail.ready
           ? Effect.succeed(undefined)
@@ -104,7 +103,9 @@ export const liveProgram = (options: LiveOptions = {}) =>
             : feed === "vix"
               ? Effect.succeed(settings.indices)
               : Effect.map(
-                  Effect.forEach(tail.optionSets, (set) => subscribedAtClose(root, session, set, opt.recenter.enabled)),
+                  Effect.forEach(tail.optionSets, ({ rule, set }) =>
+                    subscribedAtClose(root, session, set, rule.recenter.enabled, otherUnderlying(settings, rule.ticker))
+                  ),
                   (lists) => lists.flat()
                 )
       const speed = options.clockSpeed ?? settings.clock.speed
@@ -170,31 +171,36 @@ export const liveProgram = (options: LiveOptions = {}) =>
           (spec) => FiberMap.run(sockets, spec.id, feedSocket.run(spec, journals.get(feed)!)),
           { discard: true }
         )
-      // Re-centring (src/live/contracts/Recenter.ts) follows SPY's price from the /stocks frames, tapped as they are journaled.
-      const recenter = opt.recenter.enabled && journals.has("options")
-      const spyPrices = recenter && journals.has("spy") ? makeSpyPrices(underlying) : undefined
-      if (spyPrices) journals.set("spy", spyPrices.tap(journals.get("spy")!))
+      // Re-centring (src/live/contracts/Recenter.ts) follows each underlying's price from the /stocks frames, tapped as they are journaled.
+      const prices = new Map<string, SpyPrices>()
+      if (journals.has("options") && journals.has("spy"))
+        for (const u of settings.underlyings.filter((r) => r.recenter.enabled)) {
+          const tapped = makeSpyPrices(u.ticker)
+          prices.set(u.ticker, tapped)
+          journals.set("spy", tapped.tap(journals.get("spy")!))
+        }
       if (journals.has("spy")) yield* connect("spy", underlyings, "A")
       if (journals.has("vix")) yield* connect("vix", settings.indices, "A")
       if (journals.has("options")) {
         const ev = opt.timespan === "minute" ? "AM" : "A"
-        yield* sessionSets(session, delayMs).pipe(
-          Effect.tap((sets) => Effect.sync(() => void (tail.optionSets = sets))),
-          Effect.flatMap((sets) =>
-            recenter && sets.length === 1
-              ? Recenter.run({
-                  session,
-                  set: sets[0]!,
-                  ev,
-                  journal: journals.get("options")!,
-                  prices: spyPrices,
-                  feedDelayMs: delayMs,
-                  openConnection: (spec) =>
-                    FiberMap.run(sockets, spec.id, feedSocket.run(spec, journals.get("options")!)),
-                  closeConnection: (id) => FiberMap.remove(sockets, id)
-                })
-              : connect("options", setTickers(sets), ev)
-          ),
+        const runOptions = (spec: ConnectionSpec) =>
+          FiberMap.run(sockets, spec.id, feedSocket.run(spec, journals.get("options")!))
+        yield* streamOptions({
+          session,
+          feedDelayMs: delayMs,
+          ev,
+          journal: journals.get("options")!,
+          prices,
+          onSets: (sets) => void (tail.optionSets = sets),
+          connectFixed: (tickers, renamed) =>
+            Effect.forEach(
+              connectionsFor("options", tickers, ev, live.maxSubscriptionsPerConnection),
+              (spec) => runOptions(renamed ? { ...spec, id: spec.id.replace(/^options-/, "options-fixed-") } : spec),
+              { discard: true }
+            ),
+          openConnection: runOptions,
+          closeConnection: (id) => FiberMap.remove(sockets, id)
+        }).pipe(
           Effect.catchAllCause((cause) =>
             Effect.logError("option contracts unavailable: options are not streamed today", cause)
           ),

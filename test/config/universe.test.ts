@@ -10,7 +10,7 @@ import { Effect, Either } from "effect"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import { beforeAll, describe, expect, it } from "vitest"
-import { checkConnectionPlan, checkLiveUniverse, connectionNeeds } from "../../src/config/checks.js"
+import { checkConnectionPlan, connectionNeeds } from "../../src/config/checks.js"
 import { loadSettings } from "../../src/config/load.js"
 import { buildIfStale } from "../helpers/build.js"
 import { runCli } from "../helpers/cli.js"
@@ -110,19 +110,26 @@ describe("underlyings and indices", () => {
     expect(refused?.message).toMatch(
       /^live needs 3 WebSocket connections on the options cluster \(250 option contracts \(SPY 100, QQQ 150\), at most 100 per connection\), but live\.max_connections_per_cluster is 2/
     )
-    expect(checkLiveUniverse(s)).toBeUndefined() // every sink joins each option with its own underlying
+    // a re-centring underlying shards its own contracts: QQQ's 150 on 2 connections, SPY's 100 on 1
     const recentred = {
       ...s,
       underlyings: s.underlyings.map((u, i) => (i === 1 ? { ...u, recenter: { ...u.recenter, enabled: true } } : u))
     }
-    expect(checkLiveUniverse(recentred)?.message).toMatch(
-      /^live re-centres the options of one underlying only; the config lists SPY, QQQ, with recenter\.enabled for QQQ/
+    expect(connectionNeeds(recentred).map((n) => [n.cluster, n.subscriptions, n.connections])).toEqual([
+      ["stocks", 2, 1],
+      ["options", 250, 3],
+      ["indices", 2, 1]
+    ])
+    const shared = { ...s, live: { ...s.live, maxSubscriptionsPerConnection: 125 } }
+    expect(connectionNeeds(shared).find((n) => n.cluster === "options")?.connections).toBe(2) // 250 together
+    const apart = { ...recentred, live: { ...s.live, maxSubscriptionsPerConnection: 125 } }
+    expect(connectionNeeds(apart).find((n) => n.cluster === "options")?.connections).toBe(3) // QQQ 150 → 2, SPY 100 → 1
+    expect(checkConnectionPlan({ ...apart, live: { ...apart.live, maxConnectionsPerCluster: 2 } })?.message).toContain(
+      "live needs 3 WebSocket connections on the options cluster (250 option contracts (SPY 100, QQQ 150; re-centring on their own connections: QQQ)"
     )
-    expect(checkLiveUniverse({ underlyings: recentred.underlyings.slice(1) })).toBeUndefined() // one underlying re-centres
-    expect(checkLiveUniverse(await settingsOf(""))).toBeUndefined()
   })
 
-  it("the CLI refuses at start, exit 2: live over the plan's connections; live re-centring two underlyings", async () => {
+  it("the CLI refuses at start, exit 2: live over the plan's connections", async () => {
     const root = await tempRoot("universe-cli-")
     const config = path.join(root, "settings.yaml")
     await fs.writeFile(config, "options: { max_contracts: 150 }\nlive: { max_connections_per_cluster: 1 }\n")
@@ -131,16 +138,6 @@ describe("underlyings and indices", () => {
     expect(live.code).toBe(2)
     expect(live.stderr + live.stdout).toContain(
       "live needs 2 WebSocket connections on the options cluster (150 option contracts (SPY 150), at most 100 per connection), but live.max_connections_per_cluster is 1"
-    )
-    // live re-centring with two underlyings
-    await fs.writeFile(
-      config,
-      "underlyings: [{ ticker: SPY }, { ticker: QQQ, recenter: { enabled: true } }]\nsinks: { enabled: [] }\n"
-    )
-    const recentred = await runCli(["live", "--config", config], { ...env, POLYGON_API_KEY: "k" })
-    expect(recentred.code).toBe(2)
-    expect(recentred.stderr + recentred.stdout).toContain(
-      "live re-centres the options of one underlying only; the config lists SPY, QQQ, with recenter.enabled for QQQ"
     )
   }, 60_000)
 })

@@ -36,6 +36,7 @@ import {
   windowFloor
 } from "../../domain/recenter.js"
 import { readJsonIfExists, writeFileAtomic } from "../../lib/atomicFile.js"
+import type { UnderlyingRule } from "../../config/universe.js"
 import type { ContractSet } from "./contractSet.js"
 import { AppSettings } from "../../services/AppSettings.js"
 import { ParquetWriter } from "../../services/ParquetWriter.js"
@@ -65,6 +66,11 @@ export interface RecenterConfig<R> {
   readonly closeConnection: (id: string) => Effect.Effect<void>
   /** A delayed feed's delay: decisions are timed on the feed clock (receipt − delay), as the open and the log are. */
   readonly feedDelayMs?: number | undefined
+  /**
+   * The underlying followed, by default the first (`options.*`). A further one keeps its own log,
+   * chain and contract list (`recenter-QQQ.ndjson`…) and names its connections `options-QQQ-N`.
+   */
+  readonly rule?: UnderlyingRule | undefined
 }
 
 const retrySchedule = cappedJittered("2 seconds", "30 seconds")
@@ -85,15 +91,21 @@ export const run = <R>(
     const writer = yield* ParquetWriter
     const root = settings.storage.root
     const date = cfg.session.date
-    const { strikeBandPct, maxContracts, underlying, recenter } = settings.options
+    const {
+      strikeBandPct,
+      maxContracts,
+      ticker: underlying,
+      recenter
+    } = cfg.rule ?? { ...settings.options, ticker: settings.options.underlying }
+    const other = underlying === settings.tickers.underlying ? undefined : underlying
     const rule = { bandPct: recenter.bandPct, cooldownMs: recenter.cooldownS * 1000 }
     const max = settings.live.maxSubscriptionsPerConnection
     const stepMs = cfg.ev === "AM" ? 60_000 : 1000
-    const files = recenterFiles(root, date)
+    const files = recenterFiles(root, date, other)
     const openSet = cfg.set.contracts.map((c) => c.ticker)
 
     // 1. Where the day stands.
-    const log = yield* readLog(root, date)
+    const log = yield* readLog(root, date, other)
     if (log.torn) yield* Effect.logWarning(`Re-centring log ${files.log}: a torn last line (never applied) was cut off`)
     const resumed = replay(
       { anchor: cfg.set.openPrice, changedAtMs: cfg.session.openMs, current: openSet },
@@ -114,7 +126,7 @@ export const run = <R>(
 
     // 2. The shards and their connections.
     let nextIndex = 0
-    const newId = () => `options-${nextIndex++}`
+    const newId = () => (other === undefined ? `options-${nextIndex++}` : `options-${other}-${nextIndex++}`)
     const shards = new Map<string, LiveShard>()
     const specOf = (s: LiveShard): ConnectionSpec => {
       const now = s.current()
@@ -135,7 +147,7 @@ export const run = <R>(
     for (const group of shard(resumed.current, max)) yield* cfg.openConnection(specOf(addShard(newId(), group)))
 
     // 3. The chain the set is chosen from.
-    const chain = yield* loadChain(root, date, underlying, cfg.set.expiration).pipe(
+    const chain = yield* loadChain(root, date, underlying, cfg.set.expiration, other).pipe(
       Effect.tapError((e) =>
         Effect.logWarning(`Re-centring: the ${cfg.set.expiration} chain is not available yet (${e.message}); retrying`)
       ),
@@ -256,7 +268,7 @@ export const run = <R>(
     const seen = new Set([...openSet, ...listed.map((l) => l.ticker)])
     for (;;) {
       const entry = yield* Queue.take(decisions)
-      yield* appendEntry(root, date, entry).pipe(
+      yield* appendEntry(root, date, entry, other).pipe(
         Effect.tapError((e) => Effect.logWarning(`Re-centring: ${e.message}; retrying`)),
         Effect.retry(retrySchedule),
         Effect.orDie

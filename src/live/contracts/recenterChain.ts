@@ -14,10 +14,13 @@ const isContract = (raw: RawItem): raw is Contract =>
   typeof raw["expiration_date"] === "string" &&
   typeof raw["contract_type"] === "string"
 
-/** The expiration's chain as listed on the date: read back from chain.json, else fetched (all strikes) and kept. */
-export const loadChain = (root: string, date: string, underlying: string, expiration: string) =>
+/**
+ * The expiration's chain as listed on the date: read back from chain.json, else fetched (all
+ * strikes) and kept; `other`: a further underlying's (its own chain-<TICKER>.json).
+ */
+export const loadChain = (root: string, date: string, underlying: string, expiration: string, other?: string) =>
   Effect.gen(function* () {
-    const file = recenterFiles(root, date).chain
+    const file = recenterFiles(root, date, other).chain
     const saved = yield* fileIo("read", file, () =>
       readJsonIfExists<{ readonly contracts: ReadonlyArray<Contract> }>(file)
     )

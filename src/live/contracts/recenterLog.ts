@@ -4,21 +4,25 @@
  * a restart (even after kill -9) resumes the set the sockets were told to follow. A line torn by
  * a crash mid-write was never applied: it is cut off when the log is read back.
  * Also here: the other files of the day's re-centring in the same folder (the expiration's chain
- * `chain.json`); the added contracts are merged into the partition's `day.parquet`.
+ * `chain.json`); the added contracts are merged into the partition's `day.parquet`. A further
+ * underlying (`underlyings:` beyond the first, `other`) has its own: `recenter-QQQ.ndjson`,
+ * `chain-QQQ.json`, `contracts-QQQ.json`.
  */
 import { Effect } from "effect"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
-import { lakePaths } from "../../domain/paths.js"
+import { lakePaths, tickerFileName } from "../../domain/paths.js"
 import { fsyncDir } from "../../lib/atomicFile.js"
 import type { RecenterEntry } from "../../domain/recenter.js"
 
-export const recenterFiles = (root: string, date: string) => {
+/** `other`: a further underlying's ticker (undefined: the first underlying, the files of one). */
+export const recenterFiles = (root: string, date: string, other?: string) => {
   const dir = lakePaths(root).partitionDir("contracts", date)
+  const own = other === undefined ? "" : `-${tickerFileName(other)}`
   return {
-    log: path.join(dir, "recenter.ndjson"),
-    chain: path.join(dir, "chain.json"),
-    contractsJson: lakePaths(root).contractsJson(date)
+    log: path.join(dir, `recenter${own}.ndjson`),
+    chain: path.join(dir, `chain${own}.json`),
+    contractsJson: path.join(dir, `contracts${own}.json`)
   }
 }
 
@@ -61,9 +65,9 @@ export const parseLog = (
 }
 
 /** Read the day's entries; a torn or damaged tail (never applied) is truncated away. */
-export const readLog = (root: string, date: string) =>
+export const readLog = (root: string, date: string, other?: string) =>
   Effect.promise(async () => {
-    const file = recenterFiles(root, date).log
+    const file = recenterFiles(root, date, other).log
     const text = await fs.readFile(file, "utf8").catch((e: NodeJS.ErrnoException) => {
       if (e.code === "ENOENT") return ""
       throw e
@@ -74,10 +78,10 @@ export const readLog = (root: string, date: string) =>
   })
 
 /** Append one entry durably (write + fsync; the folder is fsynced when the file is new). */
-export const appendEntry = (root: string, date: string, entry: RecenterEntry) =>
+export const appendEntry = (root: string, date: string, entry: RecenterEntry, other?: string) =>
   Effect.tryPromise({
     try: async () => {
-      const file = recenterFiles(root, date).log
+      const file = recenterFiles(root, date, other).log
       await fs.mkdir(path.dirname(file), { recursive: true })
       const fresh = await fs.access(file).then(
         () => false,
