@@ -50,3 +50,18 @@ export const expectedExtendedBars = (
     c: b.c,
     ...("v" in b ? { v: b.v } : {})
   }))
+
+/** The bar of `bars` (sorted by t) in force at `s`: the latest with t ≤ s. */
+export const asOf = <B extends { t: number }>(bars: ReadonlyArray<B>, s: number): B | undefined => {
+  let lo = 0
+  let hi = bars.length - 1
+  let found: B | undefined
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1
+    if (bars[mid]!.t <= s) {
+      found = bars[mid]
+      lo = mid + 1
+    } else hi = mid - 1
+  }
+  return found
+}

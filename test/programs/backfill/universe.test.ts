@@ -26,7 +26,7 @@ import * as ParquetWriter from "../../../src/services/ParquetWriter.js"
 import { makeSyntheticMarket } from "../../../src/simulator/market/SyntheticMarket.js"
 import { startSimulator } from "../../../src/simulator/server.js"
 import { barRow } from "../../helpers/barRows.js"
-import { expectedBars } from "../../helpers/groundTruth.js"
+import { asOf, expectedBars } from "../../helpers/groundTruth.js"
 import { tempRoot } from "../../helpers/settings.js"
 import { queryDuck } from "../../services/sinks/support.js"
 
@@ -44,21 +44,6 @@ const rowsOf = (root: string, feed: string, cols: string) =>
   ).pipe(Effect.provide(DuckDb.layer()), Effect.scoped)
 
 const sorted = (xs: ReadonlyArray<string>) => [...xs].sort()
-
-/** The bar of `bars` (sorted by t) in force at `s`: the latest with t ≤ s. */
-const asOf = <B extends { t: number }>(bars: ReadonlyArray<B>, s: number): B | undefined => {
-  let lo = 0
-  let hi = bars.length - 1
-  let found: B | undefined
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1
-    if (bars[mid]!.t <= s) {
-      found = bars[mid]
-      lo = mid + 1
-    } else hi = mid - 1
-  }
-  return found
-}
 
 describe("backfill of several underlyings and indices (lake, and the DuckDB view of the first run)", () => {
   it.live("SPY + QQQ, I:VIX + I:SPX over two days: every partition equals the truth per ticker", () =>

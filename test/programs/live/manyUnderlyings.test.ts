@@ -14,7 +14,7 @@ import { nyTimeMs } from "../../../src/domain/calendar.js"
 import { liveProgram } from "../../../src/programs/live.js"
 import { FEEDS } from "../../../src/sql/tables.js"
 import { makeSyntheticMarket } from "../../../src/simulator/market/SyntheticMarket.js"
-import { chosenContracts } from "../../helpers/groundTruth.js"
+import { asOf, chosenContracts } from "../../helpers/groundTruth.js"
 import { loadTestSettings, tempRoot } from "../../helpers/settings.js"
 import { fakeRest } from "../../live/fixtures/fakeRest.js"
 import { FakeServer } from "../../live/fixtures/fakeWs.js"
@@ -30,21 +30,6 @@ const contractsOf = (root: string, file: string) =>
     const text = await fs.readFile(path.join(root, "raw/contracts/date=2025-10-28", file), "utf8")
     return (JSON.parse(text) as { contracts: Array<{ ticker: string }> }).contracts.map((c) => c.ticker)
   })
-
-/** The bar of `bars` in force at `s`: the latest with t ≤ s. */
-const asOf = <B extends { t: number }>(bars: ReadonlyArray<B>, s: number): B | undefined => {
-  let lo = 0
-  let hi = bars.length - 1
-  let found: B | undefined
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1
-    if (bars[mid]!.t <= s) {
-      found = bars[mid]
-      lo = mid + 1
-    } else hi = mid - 1
-  }
-  return found
-}
 
 describe("live: several underlyings and indices", () => {
   it.scoped(
