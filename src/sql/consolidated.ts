@@ -19,6 +19,7 @@
  */
 import { assertDate } from "../domain/paths.js"
 import { DEFAULT_TICKERS, newsTag, type Tickers } from "../domain/tickers.js"
+import { duckdbInsightSentiment } from "./consolidatedNews.js"
 import { CONSOLIDATED, consolidatedColumns, type Dialect, quote, sqlType } from "./tables.js"
 
 export const OCC_REGEX = `'^O:[A-Z]{1,6}[0-9]{6}[CP][0-9]{8}$'`
@@ -199,6 +200,8 @@ LEFT JOIN option_contracts c ON c.as_of = ${d} AND c.ticker = o.ticker`
  * underlying. The index is the first configured one for every row. Same semantics per row as
  * the one-underlying query (point in time, staleness, news window, latest article with ties broken by id);
  * the as-of lookups run once per distinct (underlying, second), then equi-join the bars.
+ * `latest_sentiment`: the article's `spy_sentiment` for the first underlying, its insight for the
+ * row's underlying otherwise (./consolidatedNews.ts), computed once per (article, underlying) in `news_u`.
  */
 const literal = (t: string) => `'${t.replace(/'/g, "''")}'`
 
@@ -221,7 +224,8 @@ ku AS (SELECT k.*, CASE WHEN k.f0 IN (${inList}) THEN k.f0 ELSE ${literal(ticker
 spy AS (SELECT ticker AS u, * FROM ${from(bars.spy, "spy_bars")} ${and(bars.spy)} ticker IN (${inList})),
 vix AS (SELECT * FROM ${from(bars.vix, "vix_values")} ${and(bars.vix)} ticker = ${literal(tickers.index)}),
 news_u AS (
-  SELECT u.u, x.published_utc_ms, x.title, x.spy_sentiment,
+  SELECT u.u, x.published_utc_ms, x.title,
+    CASE WHEN u.u = ${literal(tickers.underlying)} THEN x.spy_sentiment ELSE ${duckdbInsightSentiment("x.insights", "u.u")} END AS spy_sentiment,
     count(*) OVER (PARTITION BY u.u ORDER BY x.published_utc_ms RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS cum
   FROM news AS x JOIN (SELECT unnest([${inList}]) AS u) AS u ON x.tickers LIKE '%"' || u.u || '"%'
   QUALIFY row_number() OVER (PARTITION BY u.u, x.published_utc_ms ORDER BY x.id DESC) = 1

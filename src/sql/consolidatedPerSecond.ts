@@ -15,10 +15,11 @@
  * News is restricted to the day, through the `news_published` index: the SPY-tagged articles with
  * published in (lo − window, hi] (lo/hi = the date's first/last option-bar second), plus the one
  * latest SPY-tagged article published ≤ lo − window (what the latest-article column needs when the
- * window holds none). Nothing else in `news` is read, however many days it holds.
+ * window holds none). Nothing else in `news` is read, however many days it holds (./consolidatedNews.ts).
  */
-import { DEFAULT_TICKERS, newsTag, type Tickers } from "../domain/tickers.js"
+import { DEFAULT_TICKERS, type Tickers } from "../domain/tickers.js"
 import { contractFields } from "./consolidated.js"
+import { newsOfDay, sentimentColumn } from "./consolidatedNews.js"
 import { CONSOLIDATED, consolidatedColumns, quote } from "./tables.js"
 
 /** The per-second columns (alias p) and per-contract columns (alias k) the final SELECT reads. */
@@ -133,38 +134,24 @@ const contractColumns = (dialect: "postgres" | "mysql", t: string) =>
 const owned = (dialect: "postgres" | "mysql", prefix: string, owns?: (occUnderlying: string) => string) =>
   owns === undefined ? "" : `${prefix}${owns(contractFields(dialect, "t.ticker")[0]!)}`
 
-/** The SPY-tagged news of the day: (lo − window, hi] plus the latest at or before lo − window. */
-const newsOfDay = (o: {
-  readonly lo: string
-  readonly hi: string
-  readonly window: string
-  readonly idDesc: string
-  readonly tickers: Tickers
-}) => `
-  SELECT x.id, x.published_utc_ms, x.title, x.spy_sentiment FROM news x
-  WHERE x.published_utc_ms > ${o.lo} - ${o.window} AND x.published_utc_ms <= ${o.hi} AND x.tickers LIKE ${newsTag(o.tickers)}
-  UNION ALL
-  (SELECT x.id, x.published_utc_ms, x.title, x.spy_sentiment FROM news x
-  WHERE x.published_utc_ms <= ${o.lo} - ${o.window} AND x.tickers LIKE ${newsTag(o.tickers)}
-  ORDER BY x.published_utc_ms DESC, ${o.idDesc} DESC LIMIT 1)`
-
 /**
  * PostgreSQL: one statement; parameters `$1` = date, `$2` = news window in ms. The date's contracts
  * come from a loose index scan of `option_bars_date` (one probe per ticker, not a scan of the bars);
  * the option bars are read once more, by the final hash joins. Run it after `postgresSessionSettings`.
- * `owns`: only the contracts of one underlying's part (several underlyings: ./consolidatedUnderlyings.ts).
+ * `owns`, `insight`: one underlying's part (several underlyings: ./consolidatedUnderlyings.ts).
  */
 export const postgresConsolidate = (
   spanMs = 1000,
   tickers: Tickers = DEFAULT_TICKERS,
   target: string = CONSOLIDATED,
-  owns?: (occUnderlying: string) => string
+  owns?: (occUnderlying: string) => string,
+  insight?: string
 ): string => `${insertInto("postgres", target)}
 WITH RECURSIVE secs AS MATERIALIZED (SELECT DISTINCT window_start_ms AS t FROM option_bars WHERE "date" = $1::varchar),
 bounds AS MATERIALIZED (SELECT min(t) AS lo, max(t) AS hi FROM secs),
 news_day AS MATERIALIZED (
   SELECT d.*, row_number() OVER (ORDER BY d.published_utc_ms, d.id COLLATE "C") AS rn
-  FROM (${newsOfDay({ lo: `(SELECT lo FROM bounds) + ${Math.trunc(spanMs)}`, hi: `(SELECT hi FROM bounds) + ${Math.trunc(spanMs)}`, window: "$2::bigint", idDesc: `x.id COLLATE "C"`, tickers })}) d
+  FROM (${newsOfDay({ lo: `(SELECT lo FROM bounds) + ${Math.trunc(spanMs)}`, hi: `(SELECT hi FROM bounds) + ${Math.trunc(spanMs)}`, window: "$2::bigint", idDesc: `x.id COLLATE "C"`, tickers, sentiment: sentimentColumn("postgres", "x.spy_sentiment", "x.insights", "spy_sentiment", insight) })}) d
 ),
 spy_day AS MATERIALIZED (${rankedSpy("$1::varchar", pgq, tickers)}),
 vix_day AS MATERIALIZED (${rankedVix("$1::varchar", pgq, tickers)}),
@@ -237,7 +224,7 @@ export const mysqlBounds = "SELECT MIN(t) AS lo, MAX(t) AS hi FROM cons_secs"
  * once per statement in MySQL): ranked news, SPY and VIX of the day, per-second ranks, per-second
  * rows, per-contract rows; the last step inserts the date's rows, reading the bars through
  * `option_bars_date` (forced: by the primary key, a ticker's bars of every other date would be
- * read too). `lo`/`hi`: the bounds of step 1 (numbers). `owns`: as in `postgresConsolidate`.
+ * read too). `lo`/`hi`: the bounds of step 1 (numbers). `owns`, `insight`: as in `postgresConsolidate`.
  */
 export const mysqlSteps = (
   date: string,
@@ -247,12 +234,13 @@ export const mysqlSteps = (
   spanMs = 1000,
   tickers: Tickers = DEFAULT_TICKERS,
   target: string = CONSOLIDATED,
-  owns?: (occUnderlying: string) => string
+  owns?: (occUnderlying: string) => string,
+  insight?: string
 ): ReadonlyArray<MysqlStep> => [
   {
     sql: `CREATE TEMPORARY TABLE cons_news (PRIMARY KEY (rn)) ENGINE=InnoDB
 SELECT ROW_NUMBER() OVER (ORDER BY d.published_utc_ms, d.id) AS rn, d.*
-FROM (${newsOfDay({ lo: "?", hi: "?", window: "?", idDesc: "x.id", tickers })}) d`,
+FROM (${newsOfDay({ lo: "?", hi: "?", window: "?", idDesc: "x.id", tickers, sentiment: sentimentColumn("mysql", "x.spy_sentiment", "x.insights", "spy_sentiment", insight) })}) d`,
     params: [lo + Math.trunc(spanMs), windowMs, hi + Math.trunc(spanMs), lo + Math.trunc(spanMs), windowMs]
   },
   {

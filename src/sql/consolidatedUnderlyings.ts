@@ -11,6 +11,9 @@
  * an underlying not configured. The test is made once per distinct contract (the per-contract rows
  * `k`), never per bar: the option bars are filtered by the join to those rows.
  *
+ * Each part's `latest_sentiment` is its own underlying's: the first reads the news column
+ * `spy_sentiment`, a further one its insight in the news `insights` (./consolidatedNews.ts).
+ *
  * With one underlying there is one part, the tickers as given and no filter: the statements are
  * exactly the one-underlying ones.
  */
@@ -26,6 +29,11 @@ export interface UnderlyingPart {
    * undefined when the part takes every contract (one underlying).
    */
   readonly owns: ((occUnderlying: string) => string) | undefined
+  /**
+   * Whose insight `latest_sentiment` is: undefined = the news column `spy_sentiment` (the first
+   * underlying, or one); else this further underlying, read from the news `insights` (./consolidatedNews.ts).
+   */
+  readonly insight: string | undefined
 }
 
 const literal = (s: string) => `'${s.replaceAll("'", "''")}'`
@@ -40,10 +48,11 @@ export const ownerOf = (occUnderlying: string, underlyings: ReadonlyArray<string
  */
 export const underlyingParts = (tickers: Tickers = DEFAULT_TICKERS): ReadonlyArray<UnderlyingPart> => {
   const list = [...new Set(tickers.underlyings ?? [])]
-  if (list.length <= 1) return [{ tickers, owns: undefined }]
+  if (list.length <= 1) return [{ tickers, owns: undefined, insight: undefined }]
   return list.map((u) => ({
     tickers: { underlying: u, index: tickers.index },
-    owns: (occUnderlying: string) => `${ownerOf(occUnderlying, list, tickers.underlying)} = ${literal(u)}`
+    owns: (occUnderlying: string) => `${ownerOf(occUnderlying, list, tickers.underlying)} = ${literal(u)}`,
+    insight: u === tickers.underlying ? undefined : u
   }))
 }
 

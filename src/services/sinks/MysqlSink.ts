@@ -113,7 +113,8 @@ const build = (
         if (i > 0) yield* sql.unsafe(mysqlDropPartTemp)
         const [lo, hi] = [Number(b.lo), Number(b.hi)]
         let last = 0
-        for (const step of mysqlSteps(date, windowMs, lo, hi, barSpanMs, part.tickers, stage, part.owns)) {
+        const steps = mysqlSteps(date, windowMs, lo, hi, barSpanMs, part.tickers, stage, part.owns, part.insight)
+        for (const step of steps) {
           const r = yield* sql.unsafe(step.sql, [...step.params]).raw
           last = Number((r as { affectedRows?: unknown }).affectedRows ?? 0)
         }

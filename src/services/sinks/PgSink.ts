@@ -68,7 +68,7 @@ export const consolidate =
       yield* sql.unsafe(Swap.pgCreateStage(stage, date))
       let inserted = 0 // one statement per underlying (one with a single underlying), into the same stage
       for (const part of underlyingParts(tickers)) {
-        const insert = postgresConsolidate(barSpanMs, part.tickers, stage, part.owns)
+        const insert = postgresConsolidate(barSpanMs, part.tickers, stage, part.owns, part.insight)
         const r = yield* sql.unsafe(insert, [date, windowMs]).raw
         inserted += Number((r as { rowCount?: unknown }).rowCount)
       }

@@ -9,6 +9,7 @@
 import { DEFAULT_TICKERS, newsTag, type Tickers } from "../../domain/tickers.js"
 import { assertDate } from "../../domain/paths.js"
 import { OCC_REGEX, occFields } from "../../sql/consolidated.js"
+import { sentimentColumn } from "../../sql/consolidatedNews.js"
 import { underlyingParts } from "../../sql/consolidatedUnderlyings.js"
 import { CONSOLIDATED, CONSOLIDATED_KEY, consolidatedColumns } from "../../sql/tables.js"
 import { id, type Statement, typeOf } from "./snowflakeSql.js"
@@ -51,27 +52,31 @@ const selectList = (spanMs: number): string =>
 /**
  * Binds: date, date, date, window ms, date (see the `?` order below). The row's time is the bar's
  * end (start + `barSpanMs`): news counts and the latest article are as of then (TN, T0 = TN − window);
- * SPY and VIX as of the bar's start, whose bars end with it.
+ * SPY and VIX as of the bar's start, whose bars end with it. `owns`, `insight`: one underlying's part
+ * (src/sql/consolidatedUnderlyings.ts); `insight` = a further underlying's sentiment, read from the
+ * news `insights` once per article in `news_spy` (src/sql/consolidatedNews.ts).
  */
 export const consolidateInsert = (
   date: string,
   windowMs: number,
   barSpanMs = 1000,
   tickers: Tickers = DEFAULT_TICKERS,
-  owns?: (occUnderlying: string) => string
+  owns?: (occUnderlying: string) => string,
+  insight?: string
 ): Statement => {
   const d = assertDate(date)
   const span = Math.trunc(barSpanMs)
   const t = `t.${id("ticker")}`
   const fields = occFields(t, { length: `LENGTH(${t})`, matches: `REGEXP_LIKE(${t}, ${OCC_REGEX})`, double: "FLOAT" })
   const published = id("published_utc_ms")
+  const sentiment = sentimentColumn("snowflake", id("spy_sentiment"), id("insights"), id("spy_sentiment"), insight)
   return {
     sqlText: `INSERT INTO ${id(CONSOLIDATED)} (${consolidatedColumns.map((c) => id(c.name)).join(", ")})
 WITH o AS (SELECT * FROM ${id("option_bars")} WHERE ${id("date")} = ?),
 spy AS (SELECT * FROM ${id("spy_bars")} WHERE ${id("date")} = ? AND ${id("ticker")} = '${tickers.underlying}'),
 vix AS (SELECT * FROM ${id("vix_values")} WHERE ${id("date")} = ? AND ${id("ticker")} = '${tickers.index}'),
 news_spy AS (
-  SELECT ${published}, ${id("title")}, ${id("spy_sentiment")}, COUNT(*) OVER (ORDER BY ${published} RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS CUM
+  SELECT ${published}, ${id("title")}, ${sentiment}, COUNT(*) OVER (ORDER BY ${published} RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS CUM
   FROM ${id("news")} WHERE ${id("tickers")} LIKE ${newsTag(tickers)}
   QUALIFY ROW_NUMBER() OVER (PARTITION BY ${published} ORDER BY ${id("id")} DESC) = 1
 ),
@@ -106,7 +111,9 @@ export const consolidatePlan = (
 ): ReadonlyArray<Statement> => [
   { sqlText: "BEGIN", binds: [] },
   { sqlText: `DELETE FROM ${id(CONSOLIDATED)} WHERE ${id("date")} = ?`, binds: [assertDate(date)] },
-  ...underlyingParts(tickers).map((part) => consolidateInsert(date, windowMs, barSpanMs, part.tickers, part.owns)),
+  ...underlyingParts(tickers).map((part) =>
+    consolidateInsert(date, windowMs, barSpanMs, part.tickers, part.owns, part.insight)
+  ),
   { sqlText: "COMMIT", binds: [] }
 ]
 

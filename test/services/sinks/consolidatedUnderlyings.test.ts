@@ -9,6 +9,7 @@ import { describe, expect, it } from "vitest"
 import { consolidateInsert, consolidatePlan } from "../../../src/services/sinks/snowflakeConsolidated.js"
 import { OCC_REGEX } from "../../../src/sql/consolidated.js"
 import { MYSQL_TEMP_TABLES, mysqlSteps, postgresConsolidate } from "../../../src/sql/consolidatedPerSecond.js"
+import { insightSentiment } from "../../../src/sql/consolidatedNews.js"
 import { mysqlDropPartTemp, underlyingParts } from "../../../src/sql/consolidatedUnderlyings.js"
 
 const DATE = "2025-10-28"
@@ -23,6 +24,7 @@ describe("consolidation parts per underlying", () => {
       const parts = underlyingParts(t)
       expect(parts).toHaveLength(1)
       expect(parts[0]!.owns).toBeUndefined()
+      expect(parts[0]!.insight).toBeUndefined()
       expect(parts[0]!.tickers).toEqual(t ?? { underlying: "SPY", index: "I:VIX" })
     }
     expect(consolidatePlan(DATE, W, 1000, one)).toEqual(
@@ -42,6 +44,7 @@ describe("consolidation parts per underlying", () => {
       ["SPY", "QQQ", "IWM"].map((underlying) => ({ underlying, index: "I:VIX" }))
     )
     expect(parts.map((p) => p.owns!("f"))).toEqual(["'SPY'", "'QQQ'", "'IWM'"].map((u) => `${owner("f")} = ${u}`))
+    expect(parts.map((p) => p.insight)).toEqual([undefined, "QQQ", "IWM"]) // the first reads spy_sentiment
     expect(mysqlDropPartTemp).toBe(
       `DROP TEMPORARY TABLE IF EXISTS ${MYSQL_TEMP_TABLES.filter((t) => t !== "cons_secs").join(", ")}`
     )
@@ -68,6 +71,23 @@ describe("consolidation parts per underlying", () => {
       expect(my.map((s) => s.sql)).toEqual(
         plainMy.map((s) => (s.sql.startsWith("CREATE TEMPORARY TABLE cons_k ") ? `${s.sql}\nWHERE ${myCond}` : s.sql))
       )
+      // latest_sentiment: the first part reads spy_sentiment; a further one its insight, in the news it selects
+      const u0 = part.tickers.underlying
+      const pgInsight = insightSentiment("postgres", "x.insights", u0)
+      const myInsight = insightSentiment("mysql", "x.insights", u0)
+      expect(part.insight).toBe(u0 === "SPY" ? undefined : u0)
+      const withPg = postgresConsolidate(1000, part.tickers, "stage", part.owns, part.insight)
+      const withMy = mysqlSteps(DATE, W, 1, 2, 1000, part.tickers, "stage", part.owns, part.insight)
+      if (part.insight === undefined) {
+        expect(withPg).toBe(pg)
+        expect(withMy).toEqual(my)
+      } else {
+        expect(withPg.split(`${pgInsight} AS spy_sentiment`)).toHaveLength(3)
+        expect(withPg.replaceAll(`${pgInsight} AS spy_sentiment`, "x.spy_sentiment")).toBe(pg)
+        expect(withMy[0]!.sql.replaceAll(`${myInsight} AS spy_sentiment`, "x.spy_sentiment")).toBe(my[0]!.sql)
+        expect(withMy[0]!.sql).not.toBe(my[0]!.sql)
+        expect(withMy.slice(1)).toEqual(my.slice(1))
+      }
     }
   })
 
@@ -82,7 +102,14 @@ describe("consolidation parts per underlying", () => {
     const t = `t."TICKER"`
     const f0 = `CASE WHEN REGEXP_LIKE(${t}, ${OCC_REGEX}) THEN SUBSTR(${t}, 3, LENGTH(${t}) - 17) END`
     SEVERAL.underlyings.forEach((u, i) => {
-      const plain = consolidateInsert(DATE, W, 1000, { underlying: u, index: "I:VIX" })
+      const plain = consolidateInsert(
+        DATE,
+        W,
+        1000,
+        { underlying: u, index: "I:VIX" },
+        undefined,
+        i > 0 ? u : undefined
+      )
       expect(plan[2 + i]).toEqual({
         sqlText: plain.sqlText.replace(` FROM o) t),`, () => ` FROM o) t WHERE ${owner(f0)} = '${u}'),`),
         binds: plain.binds

@@ -9,12 +9,113 @@
  * computed as if that underlying were SPY, then renamed: each option joined with its own
  * underlying's bars and news, the index shared, every other ticker joined with the FIRST configured
  * underlying (whichever it is).
+ *
+ * `latest_sentiment`: the news column `spy_sentiment` is the insight of the underlying first at
+ * ingest; the days are stored once, as ingested with SPY first (an article's `spy_sentiment` is its
+ * SPY insight, NULL when it has none), and read under both orders. The rule: a row of the FIRST
+ * configured underlying (and every ticker joined with it) shows the latest article's `spy_sentiment`;
+ * a row of a further underlying U the `sentiment` of the article's `insights` element whose ticker is
+ * U (NULL when none). So with `[SPY, QQQ]` O:QQQ rows show QQQ insights, which differ from the
+ * articles' `spy_sentiment` or are missing; with `[QQQ, SPY]` (the config reordered over the same
+ * lake, without re-ingesting) O:QQQ rows show the column as stored (SPY's insight) and O:SPY rows
+ * their SPY insight read from `insights` (equal to the column, as ingested; the QQQ elements among
+ * the SPY articles' insights differ, so reading another ticker's insight shows).
  */
 import type { Feed, Row } from "../../../src/domain/feeds.js"
 import { parseOptionTicker } from "../../../src/domain/tickers.js"
 import { DATES, type Day, dayRows, makeDay, referenceView } from "./fixtures.js"
 
-export const spyDays = DATES.map((d, i) => makeDay(d, i))
+type Insight = readonly [ticker: string, sentiment: string | null]
+const insightsJson = (list: ReadonlyArray<Insight> | null) =>
+  list === null
+    ? null
+    : JSON.stringify(
+        list.map(([ticker, sentiment]) => ({
+          ticker,
+          sentiment,
+          sentiment_reasoning: `it's ${ticker}: {"ticker":"QQQ","sentiment":"weird"} %_`
+        }))
+      )
+
+/** Each article's insights by the letter ending its id, as stored: the SPY days' articles, realistic for SPY first. */
+const SPY_INSIGHTS: Record<string, ReadonlyArray<Insight> | null> = {
+  a: [
+    ["QQQ", "neutral"],
+    ["SPY", "negative"]
+  ],
+  b: [["SPY", "neutral"]],
+  c: [
+    ["SPY", "positive"],
+    ["QQQ", "negative"]
+  ],
+  d: null,
+  e: [
+    ["SPY", "positive"],
+    ["QQQ", "negative"]
+  ],
+  f: [["AAPL", "positive"]],
+  g: [
+    ["QQQ", "positive"],
+    ["SPY", "neutral"]
+  ],
+  h: [["SPY", "negative"]]
+}
+
+/**
+ * The QQQ days' articles: SPY's insight as in `spy_sentiment`, and a QQQ insight that differs from
+ * it (a, c, e, g), or none (b; h: no insights at all, so no `spy_sentiment` either); QQQM and a
+ * lower-case qqq before QQQ's element (c) must not match.
+ */
+const QQQ_INSIGHTS: Record<string, { readonly spy: string | null; readonly insights: ReadonlyArray<Insight> | null }> =
+  {
+    a: {
+      spy: "negative",
+      insights: [
+        ["SPY", "negative"],
+        ["QQQ", "positive"]
+      ]
+    },
+    b: { spy: "neutral", insights: [["SPY", "neutral"]] },
+    c: {
+      spy: "positive",
+      insights: [
+        ["QQQM", "neutral"],
+        ["qqq", "positive"],
+        ["SPY", "positive"],
+        ["QQQ", "negative"]
+      ]
+    },
+    d: { spy: null, insights: [["QQQ", "negative"]] },
+    e: {
+      spy: "positive",
+      insights: [
+        ["QQQ", "neutral"],
+        ["SPY", "positive"]
+      ]
+    },
+    f: { spy: null, insights: null },
+    g: {
+      spy: "neutral",
+      insights: [
+        ["SPY", "neutral"],
+        ["QQQ", "positive"]
+      ]
+    },
+    h: { spy: null, insights: null }
+  }
+const letter = (r: Row) => String(r["id"]).slice(-1)
+
+const withSpyInsights = (day: Day): Day => ({
+  ...day,
+  files: {
+    ...day.files,
+    news: day.files.news.map(
+      ([n, rows]) => [n, rows.map((r) => ({ ...r, insights: insightsJson(SPY_INSIGHTS[letter(r)]!) }))] as const
+    )
+  }
+})
+
+export const spyDays = DATES.map((d, i) => withSpyInsights(makeDay(d, i)))
 
 /** The QQQ side, still spelled SPY (so referenceView computes its expectation): other prices and gaps, the SPY days' index. */
 const qqqAsSpy: Array<Day> = DATES.map((d, i) => {
@@ -29,7 +130,16 @@ const qqqAsSpy: Array<Day> = DATES.map((d, i) => {
       options: files.options.map(
         ([n, rows]) => [n, rows.filter((r) => String(r["ticker"]).startsWith("O:SPY"))] as const
       ),
-      news: files.news.map(([n, rows]) => [n, rows.map((r) => ({ ...r, id: `q-${String(r["id"])}` }))] as const)
+      news: files.news.map(
+        ([n, rows]) =>
+          [
+            n,
+            rows.map((r) => {
+              const q = QQQ_INSIGHTS[letter(r)]!
+              return { ...r, id: `q-${String(r["id"])}`, spy_sentiment: q.spy, insights: insightsJson(q.insights) }
+            })
+          ] as const
+      )
     }
   }
 })
@@ -103,6 +213,26 @@ const ownerOf = (ticker: string, order: ReadonlyArray<string>): string => {
   return u !== undefined && order.includes(u) ? u : order[0]!
 }
 
+/** The sentiment toward `ticker` in an article's `insights` (JSON text): the first element's with that ticker, else null. */
+export const insightOf = (insights: unknown, ticker: string): string | null => {
+  const list: unknown = typeof insights === "string" ? JSON.parse(insights) : null
+  const hit = Array.isArray(list)
+    ? (list as Array<Record<string, unknown>>).find((e) => e?.["ticker"] === ticker)
+    : undefined
+  return typeof hit?.["sentiment"] === "string" ? hit["sentiment"] : null
+}
+
+/**
+ * The news as referenceView must read it for `underlying`'s rows: `spy_sentiment` as stored when
+ * it is the first underlying of `order`, else replaced by the article's insight for it.
+ */
+const sentimentFor = (news: Day["files"]["news"], underlying: string, order: ReadonlyArray<string>) =>
+  underlying === order[0]
+    ? news
+    : news.map(
+        ([n, rows]) => [n, rows.map((r) => ({ ...r, spy_sentiment: insightOf(r["insights"], underlying) }))] as const
+      )
+
 /** The whole view of `date` with the underlyings listed in `order` (each of SPY and QQQ must be listed). */
 export const expectedView = (date: string, order: ReadonlyArray<string>): Array<Record<string, unknown>> =>
   views.flatMap((view) => {
@@ -110,6 +240,7 @@ export const expectedView = (date: string, order: ReadonlyArray<string>): Array<
       date: day.date,
       files: {
         ...day.files,
+        news: sentimentFor(day.files.news, view.underlying, order),
         options: [...day.files.options, ...outsiders(i, view)].map(
           ([n, rows]) =>
             [n, rows.filter((r) => ownerOf(view.real(String(r["ticker"])), order) === view.underlying)] as const

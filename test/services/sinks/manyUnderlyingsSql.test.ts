@@ -11,8 +11,10 @@ import * as fs from "node:fs/promises"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { lakePaths } from "../../../src/domain/paths.js"
 import * as DuckDb from "../../../src/services/DuckDb.js"
-import { consolidatePlan } from "../../../src/services/sinks/snowflakeConsolidated.js"
+import { consolidateInsert, consolidatePlan } from "../../../src/services/sinks/snowflakeConsolidated.js"
+import { insightSentiment } from "../../../src/sql/consolidatedNews.js"
 import { STAGE_PREFIX } from "../../../src/sql/consolidatedSwap.js"
+import { underlyingParts } from "../../../src/sql/consolidatedUnderlyings.js"
 import { consolidatedColumns, FEEDS } from "../../../src/sql/tables.js"
 import { DATES, WINDOW_MS } from "./fixtures.js"
 import { allDays, expectedView, optionBarsOf, underlyingsOverrides } from "./manyUnderlyingsDays.js"
@@ -31,13 +33,19 @@ import {
 const pg = await preparePg("t_many")
 const mysql = await prepareMysql("many")
 const root = await tempRoot()
+const INSIGHTS = `"INSIGHTS"`
 const ORDERS = [
   ["SPY", "QQQ"],
   ["QQQ", "SPY"]
 ] as const
 type Order = (typeof ORDERS)[number]
 
-/** The Snowflake plan's INSERTs (one per underlying), their SELECTs run on the DuckDB warehouse. */
+/**
+ * The Snowflake plan's INSERTs (one per underlying), their SELECTs run on the DuckDB warehouse after
+ * the rewrites of engines.test.ts, plus one: a further underlying's insight expression (FILTER over
+ * PARSE_JSON: Snowflake only) replaced by DuckDB's (src/sql/consolidatedNews.ts), so only its text
+ * is Snowflake's (checked below), the rest of the statement runs.
+ */
 const snowflakeOnDuckDb = async (date: string, order: Order) => {
   const tickers = { underlying: order[0], index: "I:VIX", underlyings: order }
   const inserts = consolidatePlan(date, WINDOW_MS, 1000, tickers).filter((s) => s.sqlText.startsWith("INSERT"))
@@ -46,11 +54,15 @@ const snowflakeOnDuckDb = async (date: string, order: Order) => {
       db.withConnection(async (c) => {
         const out: Array<Array<unknown>> = []
         for (const st of inserts) {
-          const sql = st.sqlText
+          const body = st.sqlText
             .slice(st.sqlText.indexOf("\nWITH ") + 1)
             .replace(/ASOF JOIN (\w+) x MATCH_CONDITION \(([^()]*)\)/g, "ASOF LEFT JOIN $1 x ON $2")
             .replaceAll("REGEXP_LIKE(", "regexp_full_match(")
             .replaceAll(" AS FLOAT)", " AS DOUBLE)")
+          const sql = order.reduce(
+            (q, u) => q.replaceAll(insightSentiment("snowflake", INSIGHTS, u), insightSentiment("duckdb", INSIGHTS, u)),
+            body
+          )
           out.push(...(await c.runAndReadAll(sql, [...st.binds])).getRowsJS())
         }
         return out
@@ -133,7 +145,7 @@ beforeAll(async () => {
 afterAll(() => fs.rm(root, { recursive: true, force: true }))
 
 describe("consolidated view with several underlyings: PostgreSQL, MariaDB, the Snowflake SQL", () => {
-  it("the expectation tells the orders apart (the other tickers' rows differ) and has one row per option bar", () => {
+  it("the expectation tells the orders apart (the other tickers' rows, O:QQQ's latest_sentiment) and has one row per option bar", () => {
     for (const date of DATES) {
       const [a, b] = ORDERS.map((o) => normalizeView(expectedView(date, o)))
       expect(a!.length).toBe(optionBarsOf(date))
@@ -142,7 +154,21 @@ describe("consolidated view with several underlyings: PostgreSQL, MariaDB, the S
       expect(new Set(differ.map((r) => String(r["ticker"]).slice(0, 5)))).toEqual(
         new Set(["O:IWM", "O:QQQ", "O:qqq", "QQQ", `O:X'"`])
       )
-      expect(differ.every((r) => !/^O:(SPY|QQQ)\d/.test(String(r["ticker"])))).toBe(true)
+      expect(differ.every((r) => !/^O:SPY\d/.test(String(r["ticker"])))).toBe(true)
+      // O:QQQ rows: only latest_sentiment differs (QQQ's insight with [SPY, QQQ], spy_sentiment with [QQQ, SPY])
+      const qqq = differ.filter((r) => /^O:QQQ\d/.test(String(r["ticker"])))
+      expect(qqq.length).toBeGreaterThan(100)
+      const i = (r: Record<string, unknown>) => a!.indexOf(r)
+      expect(
+        qqq.every(
+          (r) => JSON.stringify({ ...r, latest_sentiment: 0 }) === JSON.stringify({ ...b![i(r)], latest_sentiment: 0 })
+        )
+      ).toBe(true)
+      // with [SPY, QQQ], O:QQQ rows show QQQ insights: each value, and NULL after an article without one
+      const shown = a!.filter((r) => /^O:QQQ\d/.test(String(r["ticker"])) && r["latest_headline"] !== null)
+      expect(new Set(shown.map((r) => r["latest_sentiment"]))).toEqual(
+        new Set(["positive", "negative", "neutral", null])
+      )
     }
   })
 
@@ -156,6 +182,22 @@ describe("consolidated view with several underlyings: PostgreSQL, MariaDB, the S
       if (name !== "snowflake") expect((reported[date] as Record<string, number>)[name]).toBe(want.length)
     }
   })
+
+  it.each(ORDERS)(
+    "the Snowflake SQL with %j: the first part reads SPY_SENTIMENT, the second its insight",
+    (...order) => {
+      const tickers = { underlying: order[0], index: "I:VIX", underlyings: order }
+      const [first, second] = consolidatePlan(DATES[0], WINDOW_MS, 1000, tickers).filter((s) =>
+        s.sqlText.startsWith("INSERT")
+      )
+      const part = underlyingParts(tickers)[0]!
+      expect(part.insight).toBeUndefined()
+      expect(first).toEqual(consolidateInsert(DATES[0], WINDOW_MS, 1000, part.tickers, part.owns))
+      expect(first!.sqlText).not.toContain(INSIGHTS)
+      const expr = `GET(GET(FILTER(AS_ARRAY(TRY_PARSE_JSON(${INSIGHTS})), e -> e:ticker::STRING = '${order[1]}'), 0), 'sentiment')::STRING`
+      expect(second!.sqlText).toContain(`SELECT "PUBLISHED_UTC_MS", "TITLE", ${expr} AS "SPY_SENTIMENT", COUNT(*) OVER`)
+    }
+  )
 
   it.each(engines.flatMap((e) => (e.swap ? [[e.name, e.swap] as const] : [])))(
     "%s: one partition per date after the rebuild, no staging table left",
