@@ -10,7 +10,7 @@ import { RunnerAddress } from "@effect/cluster/RunnerAddress"
 import { SqlMessageStorage, SqlRunnerStorage } from "@effect/cluster"
 import { NodeClusterSocket } from "@effect/platform-node"
 import { RpcSerialization } from "@effect/rpc"
-import type { SqlClient } from "@effect/sql/SqlClient"
+import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import { PgClient } from "@effect/sql-pg"
 import { Data, Duration, Effect, Layer, Option } from "effect"
@@ -44,7 +44,7 @@ const shardingConfig = (s: Settings, runner: boolean) =>
   })
 
 /** PostgreSQL for the cluster's tables (cluster_runners, cluster_messages, cluster_replies, …). */
-const storageSql = (s: Settings): Layer.Layer<SqlClient, ClusterConfigError | SqlError> =>
+const storageSql = (s: Settings): Layer.Layer<SqlClient.SqlClient, ClusterConfigError | SqlError> =>
   Option.match(
     Option.orElse(s.cluster.databaseUrl, () => s.databaseUrl),
     {
@@ -58,14 +58,35 @@ const storageSql = (s: Settings): Layer.Layer<SqlClient, ClusterConfigError | Sq
     }
   )
 
-const storage = <A, E, R>(s: Settings, runner: boolean, sharding: Layer.Layer<A, E, R>) =>
-  sharding.pipe(
+/** Any number 17 owns: the advisory lock under which one process at a time creates the cluster's tables. */
+const MIGRATION_LOCK = 1_717_017
+
+/**
+ * The cluster's tables created by one process at a time: two runners starting on an empty database
+ * would both run `CREATE TABLE IF NOT EXISTS` and one fails (a duplicate key in pg_type).
+ */
+const migrated = Layer.effectDiscard(
+  Effect.scoped(
+    Effect.gen(function* () {
+      const conn = yield* (yield* SqlClient.SqlClient).reserve
+      yield* conn.executeRaw("SELECT pg_advisory_lock($1)", [MIGRATION_LOCK])
+      yield* Effect.scoped(Layer.build(Layer.merge(SqlMessageStorage.layer, SqlRunnerStorage.layer)))
+      yield* conn.executeRaw("SELECT pg_advisory_unlock($1)", [MIGRATION_LOCK])
+    })
+  )
+)
+
+const storage = <A, E, R>(s: Settings, runner: boolean, sharding: Layer.Layer<A, E, R>) => {
+  const config = shardingConfig(s, runner)
+  const sql = migrated.pipe(Layer.provideMerge(storageSql(s)), Layer.provide(config))
+  return sharding.pipe(
     Layer.provideMerge(Layer.orDie(SqlMessageStorage.layer)),
     Layer.provide(Layer.orDie(SqlRunnerStorage.layer)),
-    Layer.provide(shardingConfig(s, runner)),
+    Layer.provide(config),
     Layer.provide(RpcSerialization.layerMsgPack),
-    Layer.provide(storageSql(s))
+    Layer.provide(sql)
   )
+}
 
 /** This process as a runner: it listens at cluster.host:cluster.port, registers, and takes its share of the shards. */
 export const RunnerLayer = Layer.unwrapEffect(
