@@ -18,7 +18,7 @@ import { CompactLoggerLayer } from "./lib/logger.js"
 import { installStopGuard } from "./lib/stopGuard.js"
 import { abandonedThreads, hardExit } from "./lib/threadExit.js"
 import { backfillRunProgram } from "./programs/backfillRun.js"
-import { clusterBackfill, clusterOptions } from "./cli/cluster.js"
+import { clusterBackfill, clusterOptions, clusterStatus } from "./cli/cluster.js"
 import { runnerProgram } from "./programs/cluster/runner.js"
 import { printBackfillSummary } from "./programs/summary.js"
 import { simulateProgram } from "./programs/simulate.js"
@@ -136,9 +136,14 @@ const status = Command.make(
     config: configPath,
     check: Options.boolean("check").pipe(
       Options.withDescription("exit 1 when a heartbeat is stale or an alert is open (for cron)")
-    )
+    ),
+    cluster: Options.boolean("cluster").pipe(Options.withDescription("the cluster's runners, shards and units"))
   },
-  (o) => statusProgram({ check: o.check }).pipe(Effect.provide(settingsLayer(o.config)))
+  (o) =>
+    Effect.if(o.cluster, {
+      onTrue: () => clusterStatus,
+      onFalse: () => Effect.asVoid(statusProgram({ check: o.check }))
+    }).pipe(Effect.provide(settingsLayer(o.config)))
 )
 
 const stop = Command.make("stop", { config: configPath }, (o) =>

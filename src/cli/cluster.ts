@@ -1,4 +1,4 @@
-/** The CLI's cluster parts (issue 17): `backfill --cluster [--run-id ID]`; `runner` is in main.ts. */
+/** The CLI's cluster parts (issue 17): `backfill --cluster [--run-id ID]`, `status --cluster`; `runner` is in main.ts. */
 import { Options } from "@effect/cli"
 import { Effect, Layer, Option } from "effect"
 import type { MarketFeed } from "../domain/feeds.js"
@@ -6,6 +6,7 @@ import { BackfillLayer } from "../layers/Backfill.js"
 import * as Cluster from "../layers/Cluster.js"
 import * as Sinks from "../layers/Sinks.js"
 import { BackfillInputError } from "../programs/backfill.js"
+import { clusterStatusProgram } from "../programs/cluster/status.js"
 import { clusterBackfillProgram } from "../programs/cluster/submit.js"
 import { writeRunPidFile } from "../programs/stop.js"
 import { printBackfillSummary } from "../programs/summary.js"
@@ -44,3 +45,6 @@ export const clusterBackfill = (
     Effect.scoped,
     Effect.provide(Layer.mergeAll(BackfillLayer, Sinks.layer, Cluster.ClientLayer))
   )
+
+/** `status --cluster`: the runners, their shards and the backfill units, from the cluster's tables. */
+export const clusterStatus = clusterStatusProgram.pipe(Effect.asVoid, Effect.provide(Cluster.ClusterSqlLayer))

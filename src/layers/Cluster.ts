@@ -20,7 +20,7 @@ import { AppSettings } from "../services/AppSettings.js"
 export class ClusterConfigError extends Data.TaggedError("ClusterConfigError")<{ readonly message: string }> {}
 
 /** Failover timings: a dead runner is noticed within seconds, its shards' messages read again within 2 s. */
-const TIMINGS: Partial<ShardingConfig.ShardingConfig["Type"]> = {
+export const TIMINGS: Partial<ShardingConfig.ShardingConfig["Type"]> = {
   runnerHealthCheckInterval: Duration.seconds(3),
   refreshAssignmentsInterval: Duration.seconds(1),
   entityMessagePollInterval: Duration.seconds(2),
@@ -44,7 +44,7 @@ const shardingConfig = (s: Settings, runner: boolean) =>
   })
 
 /** PostgreSQL for the cluster's tables (cluster_runners, cluster_messages, cluster_replies, …). */
-const storageSql = (s: Settings): Layer.Layer<SqlClient.SqlClient, ClusterConfigError | SqlError> =>
+export const storageSql = (s: Settings): Layer.Layer<SqlClient.SqlClient, ClusterConfigError | SqlError> =>
   Option.match(
     Option.orElse(s.cluster.databaseUrl, () => s.databaseUrl),
     {
@@ -87,6 +87,9 @@ const storage = <A, E, R>(s: Settings, runner: boolean, sharding: Layer.Layer<A,
     Layer.provide(sql)
   )
 }
+
+/** The cluster's PostgreSQL alone (`status --cluster` reads its tables). */
+export const ClusterSqlLayer = Layer.unwrapEffect(Effect.map(AppSettings, storageSql))
 
 /** This process as a runner: it listens at cluster.host:cluster.port, registers, and takes its share of the shards. */
 export const RunnerLayer = Layer.unwrapEffect(

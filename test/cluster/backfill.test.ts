@@ -131,6 +131,12 @@ describe("distributed backfill on @effect/cluster (real processes, PostgreSQL)",
       .map((e) => e.date)
       .filter((d) => !atKill.some((c) => c.event === "completed" && c.date === d && c.runner === victim))
     expect(unfinished.length).toBeGreaterThan(0)
+    // `status --cluster` while it runs: every date stored, none failed.
+    const mid = await runCli(["status", "--cluster", "--config", config], env)
+    const counts = /backfill units: (\d+) done, (\d+) running, (\d+) pending, (\d+) failed/.exec(mid.stdout)
+    expect(counts, mid.stdout + mid.stderr).not.toBeNull()
+    expect(counts!.slice(1).reduce((n, c) => n + Number(c), 0)).toBe(DAYS.length)
+    expect(Number(counts![4])).toBe(0)
 
     const done = await submit.finished
     expect({ code: done.code, err: done.code === 0 ? "" : done.stderr.slice(-3000) }).toEqual({ code: 0, err: "" })
@@ -184,6 +190,19 @@ describe("distributed backfill on @effect/cluster (real processes, PostgreSQL)",
     const replies = messages.map((m) => JSON.parse(String(m["payload"])) as { _tag: string; value: { runner: string } })
     expect(replies.map((r) => r._tag)).toEqual(DAYS.map(() => "Success"))
     for (const d of unfinished) expect(replies[DAYS.indexOf(d)]!.value.runner).not.toBe(victim)
+
+    // `status --cluster` at the end: the two survivors share all the shards, every unit done.
+    const end = await runCli(["status", "--cluster", "--config", config], env)
+    expect(end.stdout).toContain(`backfill units: ${DAYS.length} done, 0 running, 0 pending, 0 failed`)
+    const survivors = runners.filter((r) => r.name !== victim).map((r) => r.name)
+    const shardsOf = (name: string) =>
+      Number(new RegExp(`^${name.replace(/\./g, "\\.")}\\s+yes\\s+\\d+ s\\s+(\\d+)$`, "m").exec(end.stdout)?.[1] ?? NaN)
+    expect(
+      survivors.map(shardsOf).reduce((a, b) => a + b, 0),
+      end.stdout
+    ).toBe(300)
+    expect(shardsOf(victim)).toBeNaN() // not listed as healthy: no heartbeat since the kill
+    console.log(`${mid.stdout}\n${end.stdout}`)
 
     // The same submission again: every unit answered from its stored reply, no runner starts a date.
     const again = await runCli([...args, "--run-id", runId], env)
