@@ -7,6 +7,7 @@
  */
 import { Cause, Clock, Effect, Layer } from "effect"
 import { sessionFilterFor } from "../../domain/sessionFilter.js"
+import * as Inflight from "../../lib/inflight.js"
 import { BackfillLayer } from "../../layers/Backfill.js"
 import { RunnerLayer, runnerName } from "../../layers/Cluster.js"
 import { AppSettings } from "../../services/AppSettings.js"
@@ -99,7 +100,10 @@ export const BackfillDayHandlers = Layer.unwrapEffect(
     const settings = yield* AppSettings
     const permits = yield* Effect.makeSemaphore(Math.max(1, settings.cluster.unitsPerRunner))
     return BackfillDay.toLayer(
-      BackfillDay.of({ Run: (envelope) => permits.withPermits(1)(runDate(envelope.payload)) }),
+      BackfillDay.of({
+        Run: (envelope) =>
+          permits.withPermits(1)(Inflight.track(`cluster unit ${envelope.payload.date}`)(runDate(envelope.payload)))
+      }),
       { concurrency: 1 }
     )
   })
