@@ -28,7 +28,10 @@ export const TIMINGS: Partial<ShardingConfig.ShardingConfig["Type"]> = {
   shardLockRefreshInterval: Duration.seconds(3),
   shardLockExpiration: Duration.seconds(10),
   // a unit (a whole trading day) can run for minutes between messages
-  entityMaxIdleTime: Duration.minutes(10)
+  entityMaxIdleTime: Duration.minutes(10),
+  // on SIGINT/SIGTERM, running units get this long, then are interrupted (left for another runner):
+  // within the CLI's 12 s stop bound
+  entityTerminationTimeout: Duration.seconds(5)
 }
 
 export const runnerName = (s: Settings) => `${s.cluster.host}:${s.cluster.port}`

@@ -94,15 +94,29 @@ const runDate = (req: UnitRequest) =>
     )
   )
 
-/** The BackfillDay entity's handlers on this runner, sharing one limit of dates at a time. */
-export const BackfillDayHandlers = Layer.unwrapEffect(
+/**
+ * The BackfillDay entity's handlers on this runner, sharing one limit of dates at a time. Once the
+ * runner stops (SIGINT/SIGTERM), a date still waiting for a permit never starts: the cluster's
+ * shutdown interrupts it with the running ones (after `entityTerminationTimeout`), and an
+ * interrupted persisted message stays unprocessed for the runner that takes the shard next.
+ */
+export const BackfillDayHandlers = Layer.unwrapScoped(
   Effect.gen(function* () {
     const settings = yield* AppSettings
     const permits = yield* Effect.makeSemaphore(Math.max(1, settings.cluster.unitsPerRunner))
+    let stopping = false
+    // released before the cluster's layers (they were built first), so before the shutdown interrupts
+    yield* Effect.addFinalizer(() => Effect.sync(() => (stopping = true)))
     return BackfillDay.toLayer(
       BackfillDay.of({
         Run: (envelope) =>
-          permits.withPermits(1)(Inflight.track(`cluster unit ${envelope.payload.date}`)(runDate(envelope.payload)))
+          permits.withPermits(1)(
+            Effect.suspend(() =>
+              stopping
+                ? Effect.never
+                : Inflight.track(`cluster unit ${envelope.payload.date}`)(runDate(envelope.payload))
+            )
+          )
       }),
       { concurrency: 1 }
     )
