@@ -10,6 +10,8 @@
  *   `completed` line per date) and in the cluster's (one message per date, processed, with one
  *   exit reply, a success);
  * - the same submission sent again is answered from the stored replies: no runner runs any date.
+ * And a runner stopped with SIGTERM (the only one) starts no new date, exits 0 within 12 s, and a
+ * runner started afterwards finishes the range: the lake equals the truth.
  * PostgreSQL missing: the test fails under CI, else it is skipped with a message.
  */
 import * as fs from "node:fs/promises"
@@ -62,8 +64,8 @@ const lake = async (root: string, feed: string, cols: string) => {
 
 const market = makeSyntheticMarket(SEED)
 const holidays = holidayIndex([...nyseHolidays(2025), ...nyseHolidays(2026)])
-const bars = (tickers: (d: string) => ReadonlyArray<string>) =>
-  DAYS.flatMap((d) => tickers(d).flatMap((t) => market.secondBars(t, d).map((b) => `${d}|${t}|${b.t}|${b.c}`))).sort()
+const bars = (days: ReadonlyArray<string>, tickers: (d: string) => ReadonlyArray<string>) =>
+  days.flatMap((d) => tickers(d).flatMap((t) => market.secondBars(t, d).map((b) => `${d}|${t}|${b.t}|${b.c}`))).sort()
 const contracts = (d: string) =>
   UNDERLYINGS.flatMap((u) =>
     selectContracts(market.contracts(d, u), market.officialOpen(d, u), nextTradingDay(d, holidays), {
@@ -71,6 +73,37 @@ const contracts = (d: string) =>
       maxContracts: CAP
     }).map((c) => c.ticker)
   )
+
+/** Every feed of the lake over `days` equals the simulator's truth per ticker, no key twice. */
+const expectLakeIsTruth = async (root: string, days: ReadonlyArray<string>) => {
+  const line = (r: Record<string, unknown>) => `${r["d"]}|${r["ticker"]}|${r["t"]}|${r["close"]}`
+  const expected = {
+    spy: bars(days, () => UNDERLYINGS),
+    vix: bars(days, () => ["I:VIX"]),
+    options: bars(days, contracts)
+  }
+  for (const feed of ["spy", "vix", "options"] as const) {
+    const got = (await lake(root, feed, "ticker, window_start_ms::DOUBLE AS t, close")).map(line).sort()
+    expect(new Set(got).size).toBe(got.length)
+    expect(got.length).toBe(expected[feed].length)
+    expect(got).toEqual(expected[feed])
+  }
+  const news = (await lake(root, "news", "id")).map((r) => `${r["d"]}|${r["id"]}`).sort()
+  expect(new Set(news).size).toBe(news.length)
+  expect(news).toEqual(
+    days
+      .flatMap((d) =>
+        market
+          .news(d)
+          .filter((a) => UNDERLYINGS.some((u) => a.tickers.includes(u)) && nyDateOf(Date.parse(a.published_utc)) === d)
+          .map((a) => `${d}|${a.id}`)
+      )
+      .sort()
+  )
+  const sets = (await lake(root, "contracts", "ticker")).map((r) => `${r["d"]}|${r["ticker"]}`).sort()
+  expect(sets).toEqual(days.flatMap((d) => contracts(d).map((t) => `${d}|${t}`)).sort())
+  expect(await fs.readdir(path.join(root, "staging/options")).catch(() => [])).toEqual([])
+}
 
 describe("distributed backfill on @effect/cluster (real processes, PostgreSQL)", () => {
   const pool = childPool()
@@ -142,28 +175,7 @@ describe("distributed backfill on @effect/cluster (real processes, PostgreSQL)",
     expect({ code: done.code, err: done.code === 0 ? "" : done.stderr.slice(-3000) }).toEqual({ code: 0, err: "" })
     for (const d of DAYS) expect(done.stdout).toContain(d)
 
-    // The lake: every feed equals the truth per ticker, no key twice.
-    const line = (r: Record<string, unknown>) => `${r["d"]}|${r["ticker"]}|${r["t"]}|${r["close"]}`
-    const expected = { spy: bars(() => UNDERLYINGS), vix: bars(() => ["I:VIX"]), options: bars(contracts) }
-    for (const feed of ["spy", "vix", "options"] as const) {
-      const got = (await lake(root, feed, "ticker, window_start_ms::DOUBLE AS t, close")).map(line).sort()
-      expect(new Set(got).size).toBe(got.length)
-      expect(got.length).toBe(expected[feed].length)
-      expect(got).toEqual(expected[feed])
-    }
-    const news = (await lake(root, "news", "id")).map((r) => `${r["d"]}|${r["id"]}`).sort()
-    expect(new Set(news).size).toBe(news.length)
-    expect(news).toEqual(
-      DAYS.flatMap((d) =>
-        market
-          .news(d)
-          .filter((a) => UNDERLYINGS.some((u) => a.tickers.includes(u)) && nyDateOf(Date.parse(a.published_utc)) === d)
-          .map((a) => `${d}|${a.id}`)
-      ).sort()
-    )
-    const sets = (await lake(root, "contracts", "ticker")).map((r) => `${r["d"]}|${r["ticker"]}`).sort()
-    expect(sets).toEqual(DAYS.flatMap((d) => contracts(d).map((t) => `${d}|${t}`)).sort())
-    expect(await fs.readdir(path.join(root, "staging/options")).catch(() => [])).toEqual([])
+    await expectLakeIsTruth(root, DAYS)
 
     // The runners' record: one completion per date; the victim's unfinished dates finished elsewhere.
     const events = (await readUnitEvents(root)).filter((e) => e.runId === runId)
@@ -209,4 +221,52 @@ describe("distributed backfill on @effect/cluster (real processes, PostgreSQL)",
     expect({ code: again.code, err: again.code === 0 ? "" : again.stderr.slice(-3000) }).toEqual({ code: 0, err: "" })
     expect((await readUnitEvents(root)).filter((e) => e.runId === runId)).toEqual(events)
   }, 300_000)
+
+  it("a runner stopped with SIGTERM hands its dates over: it starts no new one, exits 0, another finishes them", async (ctx) => {
+    const dbUrl = await freshClusterDatabase(DB)
+    if (dbUrl === undefined) return ctx.skip()
+    sim = await startSimulator({ port: 0, seed: SEED, apiKey: KEY, faults: { latencyMs: 5 } })
+    const root = await tempRoot("cluster-sigterm-")
+    const config = path.join(root, "settings.yaml")
+    await fs.writeFile(config, CONFIG)
+    const env = { POLYGON_REST_URL: sim.url, POLYGON_API_KEY: KEY, STORAGE_ROOT: root, DATABASE_URL: dbUrl }
+    const [p1, p2] = await freePorts(2)
+    const runner = (port: number) =>
+      pool.spawn(["runner", "--config", config], { ...env, CLUSTER_HOST: "127.0.0.1", CLUSTER_PORT: String(port) })
+    const first = runner(p1!)
+    await waitFor(() => first.output().stderr.includes("Listening on"), 60_000, 100)
+    const days = DAYS.slice(0, 5)
+    const runId = `sigterm-${Date.now()}`
+    const submit = pool.spawn(
+      [
+        "backfill",
+        "--cluster",
+        "--config",
+        config,
+        "--start-date",
+        days[0]!,
+        "--end-date",
+        days.at(-1)!,
+        "--run-id",
+        runId
+      ],
+      env
+    )
+    await waitFor(async () => (await readUnitEvents(root)).some((e) => e.event === "started"), 120_000, 50)
+    const stoppedAt = Date.now()
+    first.child.kill("SIGTERM")
+    const exit = await first.finished
+    expect({ code: exit.code, s: Math.round((Date.now() - stoppedAt) / 1000) <= 12 }).toEqual({ code: 0, s: true })
+    const byFirst = (await readUnitEvents(root)).filter((e) => e.runner === `127.0.0.1:${p1}`)
+    expect(byFirst.filter((e) => e.event === "started" && e.atMs! > stoppedAt + 500)).toEqual([])
+    expect(byFirst.filter((e) => e.event === "completed").length).toBeLessThan(days.length)
+
+    runner(p2!)
+    const done = await submit.finished
+    expect({ code: done.code, err: done.code === 0 ? "" : done.stderr.slice(-3000) }).toEqual({ code: 0, err: "" })
+    await expectLakeIsTruth(root, days)
+    const completed = (await readUnitEvents(root)).filter((e) => e.event === "completed")
+    expect(completed.map((e) => e.date).sort()).toEqual(days)
+    expect(completed.some((e) => e.runner === `127.0.0.1:${p2}`)).toBe(true)
+  }, 240_000)
 })
