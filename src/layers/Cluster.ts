@@ -5,9 +5,15 @@
  * takes shards); `ClientLayer` only sends messages (`backfill --cluster`). The ShardingConfig is
  * built here, not read from the environment (ShardingConfig.layerFromEnv would read HOST/PORT).
  */
-import { RunnerHealth, Runners, ShardingConfig, SocketRunner } from "@effect/cluster"
+import {
+  RunnerHealth,
+  Runners,
+  ShardingConfig,
+  SocketRunner,
+  SqlMessageStorage,
+  SqlRunnerStorage
+} from "@effect/cluster"
 import { RunnerAddress } from "@effect/cluster/RunnerAddress"
-import { SqlMessageStorage, SqlRunnerStorage } from "@effect/cluster"
 import { NodeClusterSocket } from "@effect/platform-node"
 import { RpcSerialization } from "@effect/rpc"
 import * as SqlClient from "@effect/sql/SqlClient"
