@@ -18,6 +18,8 @@ import { CompactLoggerLayer } from "./lib/logger.js"
 import { installStopGuard } from "./lib/stopGuard.js"
 import { abandonedThreads, hardExit } from "./lib/threadExit.js"
 import { backfillRunProgram } from "./programs/backfillRun.js"
+import { clusterBackfill, clusterOptions, clusterStatus } from "./cli/cluster.js"
+import { runnerProgram } from "./programs/cluster/runner.js"
 import { printBackfillSummary } from "./programs/summary.js"
 import { simulateProgram } from "./programs/simulate.js"
 import { demoProgram } from "./cli/demo.js"
@@ -55,25 +57,32 @@ const backfill = Command.make(
     ),
     overwrite: Options.boolean("overwrite").pipe(
       Options.withDescription("re-fetch and atomically replace the date partitions")
-    )
+    ),
+    ...clusterOptions
   },
   (o) =>
-    // registered under state/run/ while it runs, so `stop` ends it too
-    Effect.zipRight(
-      writeRunPidFile("backfill"),
-      backfillRunProgram({
-        startDate: Option.getOrUndefined(o.startDate),
-        endDate: Option.getOrUndefined(o.endDate),
-        feeds: parseFeeds(o.feeds),
-        resume: o.resume,
-        overwrite: o.overwrite,
-        interactive: process.stderr.isTTY === true
-      })
-    ).pipe(
-      Effect.flatMap(Option.match({ onNone: () => Effect.void, onSome: printBackfillSummary })),
-      Effect.scoped,
-      Effect.provide(Layer.mergeAll(BackfillLayer, Sinks.layer).pipe(Layer.provideMerge(settingsLayer(o.config))))
-    )
+    o.cluster
+      ? clusterBackfill(o, parseFeeds(o.feeds)).pipe(Effect.provide(settingsLayer(o.config)))
+      : // registered under state/run/ while it runs, so `stop` ends it too
+        Effect.zipRight(
+          writeRunPidFile("backfill"),
+          backfillRunProgram({
+            startDate: Option.getOrUndefined(o.startDate),
+            endDate: Option.getOrUndefined(o.endDate),
+            feeds: parseFeeds(o.feeds),
+            resume: o.resume,
+            overwrite: o.overwrite,
+            interactive: process.stderr.isTTY === true
+          })
+        ).pipe(
+          Effect.flatMap(Option.match({ onNone: () => Effect.void, onSome: printBackfillSummary })),
+          Effect.scoped,
+          Effect.provide(Layer.mergeAll(BackfillLayer, Sinks.layer).pipe(Layer.provideMerge(settingsLayer(o.config))))
+        )
+)
+
+const runner = Command.make("runner", { config: configPath }, (o) =>
+  runnerProgram.pipe(Effect.provide(settingsLayer(o.config)))
 )
 
 const consolidate = Command.make(
@@ -127,9 +136,14 @@ const status = Command.make(
     config: configPath,
     check: Options.boolean("check").pipe(
       Options.withDescription("exit 1 when a heartbeat is stale or an alert is open (for cron)")
-    )
+    ),
+    cluster: Options.boolean("cluster").pipe(Options.withDescription("the cluster's runners, shards and units"))
   },
-  (o) => statusProgram({ check: o.check }).pipe(Effect.provide(settingsLayer(o.config)))
+  (o) =>
+    Effect.if(o.cluster, {
+      onTrue: () => clusterStatus,
+      onFalse: () => Effect.asVoid(statusProgram({ check: o.check }))
+    }).pipe(Effect.provide(settingsLayer(o.config)))
 )
 
 const stop = Command.make("stop", { config: configPath }, (o) =>
@@ -245,7 +259,7 @@ const demo = Command.make("demo", { config: configPath }, (o) =>
 )
 
 const root = Command.make("spy-options").pipe(
-  Command.withSubcommands([backfill, simulate, live, stop, status, verify, report, consolidate, demo])
+  Command.withSubcommands([backfill, runner, simulate, live, stop, status, verify, report, consolidate, demo])
 )
 
 const cli = Command.run(root, { name: "SPY Options Intelligence Platform", version: "0.1.0" })

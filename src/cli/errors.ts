@@ -11,6 +11,7 @@ const USAGE_TAGS = new Set([
   "VerifyInputError",
   "ConfigFileError",
   "ConfigCheckError",
+  "ClusterConfigError",
   "ValidationError"
 ])
 

@@ -229,6 +229,17 @@ const BaseSettingsConfig = Config.all({
       stage: str("stage", "SPY_LAKE_STAGE")
     }).pipe(Config.nested("snowflake"))
   }).pipe(Config.nested("sinks")),
+  /**
+   * `runner` and `backfill --cluster` (issue 17): this runner's address (host:port, reachable by the other
+   * runners), the shards, and each runner's units at a time. Cluster tables go to `database_url`, else DATABASE_URL.
+   */
+  cluster: Config.all({
+    host: str("host", "127.0.0.1"),
+    port: int("port", 34431),
+    databaseUrl: Config.option(Config.redacted("database_url")),
+    shards: int("shards", 300),
+    unitsPerRunner: int("units_per_runner", 2)
+  }).pipe(Config.nested("cluster")),
   /** Top-level env fallbacks named by the issues. */
   databaseUrl: Config.option(Config.redacted("DATABASE_URL")),
   mysqlUrl: Config.option(Config.redacted("MYSQL_URL")),

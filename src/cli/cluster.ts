@@ -1,0 +1,50 @@
+/** The CLI's cluster parts (issue 17): `backfill --cluster [--run-id ID]`, `status --cluster`; `runner` is in main.ts. */
+import { Options } from "@effect/cli"
+import { Effect, Layer, Option } from "effect"
+import type { MarketFeed } from "../domain/feeds.js"
+import { BackfillLayer } from "../layers/Backfill.js"
+import * as Cluster from "../layers/Cluster.js"
+import * as Sinks from "../layers/Sinks.js"
+import { BackfillInputError } from "../programs/backfill.js"
+import { clusterStatusProgram } from "../programs/cluster/status.js"
+import { clusterBackfillProgram } from "../programs/cluster/submit.js"
+import { writeRunPidFile } from "../programs/stop.js"
+import { printBackfillSummary } from "../programs/summary.js"
+
+export const clusterOptions = {
+  cluster: Options.boolean("cluster").pipe(
+    Options.withDescription("send the range's dates to the cluster's runners (`runner`) and wait for them")
+  ),
+  runId: Options.text("run-id").pipe(
+    Options.optional,
+    Options.withDescription("with --cluster: the submission's id (default: time and pid)")
+  )
+}
+
+/** `backfill --cluster`: the dates as units to the runners (src/programs/cluster/submit.ts), then the sinks here. */
+export const clusterBackfill = (
+  o: {
+    readonly startDate: Option.Option<string>
+    readonly endDate: Option.Option<string>
+    readonly resume: boolean
+    readonly overwrite: boolean
+    readonly runId: Option.Option<string>
+  },
+  feeds: ReadonlyArray<MarketFeed> | undefined
+) =>
+  Effect.gen(function* () {
+    const [startDate, endDate] = [Option.getOrUndefined(o.startDate), Option.getOrUndefined(o.endDate)]
+    if (startDate === undefined || endDate === undefined)
+      return yield* new BackfillInputError({ message: "backfill --cluster needs --start-date and --end-date" })
+    // registered under state/run/ while it runs, so `stop` ends it too
+    yield* writeRunPidFile("backfill")
+    const runId = Option.getOrUndefined(o.runId)
+    return yield* clusterBackfillProgram({ startDate, endDate, feeds, resume: o.resume, overwrite: o.overwrite, runId })
+  }).pipe(
+    Effect.flatMap(printBackfillSummary),
+    Effect.scoped,
+    Effect.provide(Layer.mergeAll(BackfillLayer, Sinks.layer, Cluster.ClientLayer))
+  )
+
+/** `status --cluster`: the runners, their shards and the backfill units, from the cluster's tables. */
+export const clusterStatus = clusterStatusProgram.pipe(Effect.asVoid, Effect.provide(Cluster.ClusterSqlLayer))

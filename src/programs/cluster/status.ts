@@ -1,0 +1,76 @@
+/**
+ * `status --cluster` (issue 17): the runners in the cluster's storage (healthy: marked so and a heartbeat within the shard lock expiry; and
+ * how many of the shards each owns, computed with the hash ring the runners use), then the backfill
+ * units: done (a stored success), failed (a stored failure), running (a healthy runner's `started`
+ * line with no `completed`/`failed` after it, in units.ndjson) and pending (stored, not taken, or
+ * taken by a runner that is gone).
+ */
+import { Runner } from "@effect/cluster/Runner"
+import { RunnerAddress } from "@effect/cluster/RunnerAddress"
+import * as SqlClient from "@effect/sql/SqlClient"
+import { Console, Duration, Effect, HashRing, Schema } from "effect"
+import { TIMINGS } from "../../layers/Cluster.js"
+import { AppSettings } from "../../services/AppSettings.js"
+import { formatTable } from "../status.js"
+import { readUnitEvents } from "./units.js"
+
+export const clusterStatusProgram = Effect.gen(function* () {
+  const settings = yield* AppSettings
+  const sql = yield* SqlClient.SqlClient
+  // As the runners see it (SqlRunnerStorage.getRunners): a runner without a heartbeat for the lock expiry is gone.
+  const expiry = Math.ceil(Duration.toSeconds(TIMINGS.shardLockExpiration!))
+  const runners = yield* sql<{ address: string; runner: string; healthy: boolean; age_s: number }>`
+    SELECT address, runner, healthy AND last_heartbeat > NOW() - make_interval(secs => ${expiry}) AS healthy,
+      EXTRACT(EPOCH FROM NOW() - last_heartbeat)::float8 AS age_s
+    FROM cluster_runners ORDER BY address`
+  const ring = HashRing.make<RunnerAddress>()
+  for (const r of runners.filter((r) => r.healthy)) {
+    const runner = Schema.decodeSync(Runner)(JSON.parse(r.runner))
+    HashRing.add(ring, runner.address, { weight: runner.weight })
+  }
+  const shards = new Map<string, number>()
+  for (const a of HashRing.getShards(ring, settings.cluster.shards) ?? [])
+    shards.set(`${a.host}:${a.port}`, (shards.get(`${a.host}:${a.port}`) ?? 0) + 1)
+  const units = yield* sql<{ entity_id: string; message_id: string; processed: boolean; exit: string | null }>`
+    SELECT m.entity_id, m.message_id, m.processed, r.payload::json->>'_tag' AS exit
+    FROM cluster_messages m LEFT JOIN cluster_replies r ON r.request_id = m.request_id AND r.kind = 0
+    WHERE m.entity_type = 'BackfillDay' AND m.kind = 0 ORDER BY m.entity_id`
+  const events = yield* Effect.promise(() => readUnitEvents(settings.storage.root))
+  const runningOn = (runId: string, date: string) => {
+    const last = events.filter((e) => e.runId === runId && e.date === date).at(-1)
+    return last?.event === "started" ? last.runner : undefined
+  }
+  const rows = units.map((u) => {
+    const runId = u.message_id.split("/Run/")[1]?.split("/")[0] ?? ""
+    const on = runningOn(runId, u.entity_id)
+    // a date started by a runner that is gone waits for its shard's new owner
+    const live = on !== undefined && runners.some((r) => r.healthy && r.address === on)
+    const state = u.exit === "Success" ? "done" : u.exit !== null ? "failed" : live ? "running" : "pending"
+    return { runId, date: u.entity_id, state, on: on === undefined ? "" : live ? on : `(was ${on}, gone)` }
+  })
+  const count = (s: string) => rows.filter((r) => r.state === s).length
+  const text = [
+    formatTable(
+      ["runner", "healthy", "heartbeat age", "shards"],
+      runners.map((r) => [
+        r.address,
+        r.healthy ? "yes" : "no",
+        `${Math.round(Number(r.age_s))} s`,
+        String(shards.get(r.address) ?? 0)
+      ]),
+      new Set([3])
+    ),
+    "",
+    `backfill units: ${count("done")} done, ${count("running")} running, ${count("pending")} pending, ${count("failed")} failed`,
+    ...(rows.some((r) => r.state !== "done")
+      ? [
+          formatTable(
+            ["run", "date", "state", "runner"],
+            rows.filter((r) => r.state !== "done").map((r) => [r.runId, r.date, r.state, r.on])
+          )
+        ]
+      : [])
+  ].join("\n")
+  yield* Console.log(text)
+  return rows
+})

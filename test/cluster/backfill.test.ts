@@ -1,0 +1,272 @@
+/**
+ * Distributed backfill on @effect/cluster with real processes (issue 17): the simulator (in this
+ * process), three `runner` children sharing a fresh PostgreSQL database for the cluster's tables
+ * and one lake root, and `backfill --cluster` of 8 trading days of SPY and QQQ (with I:VIX). One
+ * runner is SIGKILLed while it works on a date. Then:
+ * - the submitter exits 0 and every partition of the lake equals the simulator's truth per ticker
+ *   (rows = distinct keys = truth);
+ * - the killed runner's unfinished dates were delivered again and completed by another runner;
+ * - no unit completed twice: in the runners' own record (state/cluster/units.ndjson, one
+ *   `completed` line per date) and in the cluster's (one message per date, processed, with one
+ *   exit reply, a success);
+ * - the same submission sent again is answered from the stored replies: no runner runs any date.
+ * And a runner stopped with SIGTERM (the only one) starts no new date, exits 0 within 12 s, and a
+ * runner started afterwards finishes the range: the lake equals the truth.
+ * PostgreSQL missing: the test fails under CI, else it is skipped with a message.
+ */
+import * as fs from "node:fs/promises"
+import * as path from "node:path"
+import { DuckDBInstance } from "@duckdb/node-api"
+import { afterEach, beforeAll, describe, expect, it } from "vitest"
+import { holidayIndex, nextTradingDay, nyDateOf } from "../../src/domain/calendar.js"
+import { selectContracts } from "../../src/domain/contractSelection.js"
+import { nyseHolidays } from "../../src/domain/nyseHolidays.js"
+import { readUnitEvents } from "../../src/programs/cluster/units.js"
+import { makeSyntheticMarket } from "../../src/simulator/market/SyntheticMarket.js"
+import { type RunningSimulator, startSimulator } from "../../src/simulator/server.js"
+import { buildIfStale } from "../helpers/build.js"
+import { childPool, runCli, waitFor } from "../helpers/cli.js"
+import { tempRoot } from "../helpers/settings.js"
+import { dropDatabase, freePorts, freshClusterDatabase, pgQuery } from "./support.js"
+
+const SEED = 17
+const KEY = "cluster-test-key-0017"
+const START = "2025-10-27"
+const END = "2025-11-05"
+const DAYS = [
+  "2025-10-27",
+  "2025-10-28",
+  "2025-10-29",
+  "2025-10-30",
+  "2025-10-31",
+  "2025-11-03",
+  "2025-11-04",
+  "2025-11-05"
+]
+const CAP = 6
+const UNDERLYINGS = ["SPY", "QQQ"] as const
+const CONFIG = `underlyings: [{ ticker: SPY, max_contracts: ${CAP} }, { ticker: QQQ, max_contracts: ${CAP} }]
+sinks: { enabled: [] }
+`
+const DB = `cluster_test_backfill_${process.pid}`
+
+const lake = async (root: string, feed: string, cols: string) => {
+  const db = await DuckDBInstance.create(":memory:")
+  const c = await db.connect()
+  const r = await c.runAndReadAll(
+    `SELECT date::VARCHAR AS d, ${cols} FROM read_parquet('${root}/raw/${feed}/date=*/*.parquet', hive_partitioning = true)`
+  )
+  const rows = r.getRowObjectsJS()
+  c.closeSync()
+  db.closeSync()
+  return rows
+}
+
+const market = makeSyntheticMarket(SEED)
+const holidays = holidayIndex([...nyseHolidays(2025), ...nyseHolidays(2026)])
+const bars = (days: ReadonlyArray<string>, tickers: (d: string) => ReadonlyArray<string>) =>
+  days.flatMap((d) => tickers(d).flatMap((t) => market.secondBars(t, d).map((b) => `${d}|${t}|${b.t}|${b.c}`))).sort()
+const contracts = (d: string) =>
+  UNDERLYINGS.flatMap((u) =>
+    selectContracts(market.contracts(d, u), market.officialOpen(d, u), nextTradingDay(d, holidays), {
+      bandPct: 0.01,
+      maxContracts: CAP
+    }).map((c) => c.ticker)
+  )
+
+/** Every feed of the lake over `days` equals the simulator's truth per ticker, no key twice. */
+const expectLakeIsTruth = async (root: string, days: ReadonlyArray<string>) => {
+  const line = (r: Record<string, unknown>) => `${r["d"]}|${r["ticker"]}|${r["t"]}|${r["close"]}`
+  const expected = {
+    spy: bars(days, () => UNDERLYINGS),
+    vix: bars(days, () => ["I:VIX"]),
+    options: bars(days, contracts)
+  }
+  for (const feed of ["spy", "vix", "options"] as const) {
+    const got = (await lake(root, feed, "ticker, window_start_ms::DOUBLE AS t, close")).map(line).sort()
+    expect(new Set(got).size).toBe(got.length)
+    expect(got.length).toBe(expected[feed].length)
+    expect(got).toEqual(expected[feed])
+  }
+  const news = (await lake(root, "news", "id")).map((r) => `${r["d"]}|${r["id"]}`).sort()
+  expect(new Set(news).size).toBe(news.length)
+  expect(news).toEqual(
+    days
+      .flatMap((d) =>
+        market
+          .news(d)
+          .filter((a) => UNDERLYINGS.some((u) => a.tickers.includes(u)) && nyDateOf(Date.parse(a.published_utc)) === d)
+          .map((a) => `${d}|${a.id}`)
+      )
+      .sort()
+  )
+  const sets = (await lake(root, "contracts", "ticker")).map((r) => `${r["d"]}|${r["ticker"]}`).sort()
+  expect(sets).toEqual(days.flatMap((d) => contracts(d).map((t) => `${d}|${t}`)).sort())
+  expect(await fs.readdir(path.join(root, "staging/options")).catch(() => [])).toEqual([])
+}
+
+describe("distributed backfill on @effect/cluster (real processes, PostgreSQL)", () => {
+  const pool = childPool()
+  let sim: RunningSimulator | undefined
+  beforeAll(() => buildIfStale())
+  afterEach(async () => {
+    pool.killAll()
+    await sim?.close()
+    await dropDatabase(DB)
+  })
+
+  it("3 runners, one SIGKILLed mid-unit: the lake equals the truth, every unit completed exactly once", async (ctx) => {
+    const dbUrl = await freshClusterDatabase(DB)
+    if (dbUrl === undefined) return ctx.skip()
+    sim = await startSimulator({ port: 0, seed: SEED, apiKey: KEY, faults: { latencyMs: 5 } })
+    const root = await tempRoot("cluster-backfill-")
+    const config = path.join(root, "settings.yaml")
+    await fs.writeFile(config, CONFIG)
+    const env = { POLYGON_REST_URL: sim.url, POLYGON_API_KEY: KEY, STORAGE_ROOT: root, DATABASE_URL: dbUrl }
+    const ports = await freePorts(3)
+    const runners = ports.map((port) => ({
+      name: `127.0.0.1:${port}`,
+      proc: pool.spawn(["runner", "--config", config], {
+        ...env,
+        CLUSTER_HOST: "127.0.0.1",
+        CLUSTER_PORT: String(port)
+      })
+    }))
+    await waitFor(() => runners.every((r) => r.proc.output().stderr.includes("Listening on")), 60_000, 100)
+
+    const runId = `test-${Date.now()}`
+    const args = ["backfill", "--cluster", "--config", config, "--start-date", START, "--end-date", END]
+    const submit = pool.spawn([...args, "--run-id", runId], env)
+    // A runner that has been working on a date for a second: SIGKILL it.
+    let victim = ""
+    await waitFor(
+      async () => {
+        const events = (await readUnitEvents(root)).filter((e) => e.runId === runId)
+        const now = Date.now()
+        const busy = events.find(
+          (e) =>
+            e.event === "started" &&
+            now - (e.atMs ?? now) > 1000 &&
+            !events.some((c) => c.event === "completed" && c.date === e.date && c.runner === e.runner)
+        )
+        if (busy) victim = busy.runner
+        return busy !== undefined
+      },
+      120_000,
+      50
+    )
+    const killed = runners.find((r) => r.name === victim)!
+    killed.proc.child.kill("SIGKILL")
+    expect((await killed.proc.finished).signal).toBe("SIGKILL")
+    const atKill = (await readUnitEvents(root)).filter((e) => e.runId === runId)
+    const unfinished = atKill
+      .filter((e) => e.runner === victim && e.event === "started")
+      .map((e) => e.date)
+      .filter((d) => !atKill.some((c) => c.event === "completed" && c.date === d && c.runner === victim))
+    expect(unfinished.length).toBeGreaterThan(0)
+    // `status --cluster` while it runs: every date stored, none failed.
+    const mid = await runCli(["status", "--cluster", "--config", config], env)
+    const counts = /backfill units: (\d+) done, (\d+) running, (\d+) pending, (\d+) failed/.exec(mid.stdout)
+    expect(counts, mid.stdout + mid.stderr).not.toBeNull()
+    expect(counts!.slice(1).reduce((n, c) => n + Number(c), 0)).toBe(DAYS.length)
+    expect(Number(counts![4])).toBe(0)
+
+    const done = await submit.finished
+    expect({ code: done.code, err: done.code === 0 ? "" : done.stderr.slice(-3000) }).toEqual({ code: 0, err: "" })
+    for (const d of DAYS) expect(done.stdout).toContain(d)
+
+    await expectLakeIsTruth(root, DAYS)
+
+    // The runners' record: one completion per date; the victim's unfinished dates finished elsewhere.
+    const events = (await readUnitEvents(root)).filter((e) => e.runId === runId)
+    const completed = events.filter((e) => e.event === "completed")
+    expect(completed.map((e) => e.date).sort()).toEqual(DAYS)
+    expect(events.filter((e) => e.event === "failed")).toEqual([])
+    for (const d of unfinished) {
+      const by = completed.find((e) => e.date === d)!
+      expect(by.runner).not.toBe(victim)
+      expect(events.filter((e) => e.event === "started" && e.date === d).length).toBeGreaterThanOrEqual(2)
+    }
+
+    console.log(
+      `killed ${victim} while on ${unfinished.join(", ")}; completed by ${unfinished.map((d) => completed.find((e) => e.date === d)!.runner).join(", ")}; runners: ${[...new Set(completed.map((e) => e.runner))].join(", ")}`
+    )
+
+    // The cluster's record: one persisted message per date, processed, with exactly one exit reply (a success).
+    const messages = await pgQuery(dbUrl, [
+      `SELECT m.entity_id, m.processed, r.kind, r.payload FROM cluster_messages m LEFT JOIN cluster_replies r ON r.request_id = m.request_id WHERE m.message_id LIKE 'BackfillDay/%/Run/${runId}/%' ORDER BY m.entity_id`
+    ])
+    expect(messages.map((m) => [m["entity_id"], m["processed"], Number(m["kind"])])).toEqual(
+      DAYS.map((d) => [d, true, 0])
+    )
+    const replies = messages.map((m) => JSON.parse(String(m["payload"])) as { _tag: string; value: { runner: string } })
+    expect(replies.map((r) => r._tag)).toEqual(DAYS.map(() => "Success"))
+    for (const d of unfinished) expect(replies[DAYS.indexOf(d)]!.value.runner).not.toBe(victim)
+
+    // `status --cluster` at the end: the two survivors share all the shards, every unit done.
+    const end = await runCli(["status", "--cluster", "--config", config], env)
+    expect(end.stdout).toContain(`backfill units: ${DAYS.length} done, 0 running, 0 pending, 0 failed`)
+    const survivors = runners.filter((r) => r.name !== victim).map((r) => r.name)
+    const shardsOf = (name: string) =>
+      Number(new RegExp(`^${name.replace(/\./g, "\\.")}\\s+yes\\s+\\d+ s\\s+(\\d+)$`, "m").exec(end.stdout)?.[1] ?? NaN)
+    expect(
+      survivors.map(shardsOf).reduce((a, b) => a + b, 0),
+      end.stdout
+    ).toBe(300)
+    expect(shardsOf(victim)).toBeNaN() // not listed as healthy: no heartbeat since the kill
+    console.log(`${mid.stdout}\n${end.stdout}`)
+
+    // The same submission again: every unit answered from its stored reply, no runner starts a date.
+    const again = await runCli([...args, "--run-id", runId], env)
+    expect({ code: again.code, err: again.code === 0 ? "" : again.stderr.slice(-3000) }).toEqual({ code: 0, err: "" })
+    expect((await readUnitEvents(root)).filter((e) => e.runId === runId)).toEqual(events)
+  }, 300_000)
+
+  it("a runner stopped with SIGTERM hands its dates over: it starts no new one, exits 0, another finishes them", async (ctx) => {
+    const dbUrl = await freshClusterDatabase(DB)
+    if (dbUrl === undefined) return ctx.skip()
+    sim = await startSimulator({ port: 0, seed: SEED, apiKey: KEY, faults: { latencyMs: 5 } })
+    const root = await tempRoot("cluster-sigterm-")
+    const config = path.join(root, "settings.yaml")
+    await fs.writeFile(config, CONFIG)
+    const env = { POLYGON_REST_URL: sim.url, POLYGON_API_KEY: KEY, STORAGE_ROOT: root, DATABASE_URL: dbUrl }
+    const [p1, p2] = await freePorts(2)
+    const runner = (port: number) =>
+      pool.spawn(["runner", "--config", config], { ...env, CLUSTER_HOST: "127.0.0.1", CLUSTER_PORT: String(port) })
+    const first = runner(p1!)
+    await waitFor(() => first.output().stderr.includes("Listening on"), 60_000, 100)
+    const days = DAYS.slice(0, 5)
+    const runId = `sigterm-${Date.now()}`
+    const submit = pool.spawn(
+      [
+        "backfill",
+        "--cluster",
+        "--config",
+        config,
+        "--start-date",
+        days[0]!,
+        "--end-date",
+        days.at(-1)!,
+        "--run-id",
+        runId
+      ],
+      env
+    )
+    await waitFor(async () => (await readUnitEvents(root)).some((e) => e.event === "started"), 120_000, 50)
+    const stoppedAt = Date.now()
+    first.child.kill("SIGTERM")
+    const exit = await first.finished
+    expect({ code: exit.code, s: Math.round((Date.now() - stoppedAt) / 1000) <= 12 }).toEqual({ code: 0, s: true })
+    const byFirst = (await readUnitEvents(root)).filter((e) => e.runner === `127.0.0.1:${p1}`)
+    expect(byFirst.filter((e) => e.event === "started" && e.atMs! > stoppedAt + 500)).toEqual([])
+    expect(byFirst.filter((e) => e.event === "completed").length).toBeLessThan(days.length)
+
+    runner(p2!)
+    const done = await submit.finished
+    expect({ code: done.code, err: done.code === 0 ? "" : done.stderr.slice(-3000) }).toEqual({ code: 0, err: "" })
+    await expectLakeIsTruth(root, days)
+    const completed = (await readUnitEvents(root)).filter((e) => e.event === "completed")
+    expect(completed.map((e) => e.date).sort()).toEqual(days)
+    expect(completed.some((e) => e.runner === `127.0.0.1:${p2}`)).toBe(true)
+  }, 240_000)
+})
