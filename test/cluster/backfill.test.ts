@@ -257,8 +257,11 @@ describe("distributed backfill on @effect/cluster (real processes, PostgreSQL)",
     first.child.kill("SIGTERM")
     const exit = await first.finished
     expect({ code: exit.code, s: Math.round((Date.now() - stoppedAt) / 1000) <= 12 }).toEqual({ code: 0, s: true })
+    // No date started after its stop began (its own `stopping` line: a loaded machine may take a while to get there).
     const byFirst = (await readUnitEvents(root)).filter((e) => e.runner === `127.0.0.1:${p1}`)
-    expect(byFirst.filter((e) => e.event === "started" && e.atMs! > stoppedAt + 500)).toEqual([])
+    const stopLine = byFirst.findIndex((e) => e.event === "stopping")
+    expect(stopLine).toBeGreaterThan(0)
+    expect(byFirst.slice(stopLine).filter((e) => e.event === "started")).toEqual([])
     expect(byFirst.filter((e) => e.event === "completed").length).toBeLessThan(days.length)
 
     runner(p2!)

@@ -105,8 +105,23 @@ export const BackfillDayHandlers = Layer.unwrapScoped(
     const settings = yield* AppSettings
     const permits = yield* Effect.makeSemaphore(Math.max(1, settings.cluster.unitsPerRunner))
     let stopping = false
-    // released before the cluster's layers (they were built first), so before the shutdown interrupts
-    yield* Effect.addFinalizer(() => Effect.sync(() => (stopping = true)))
+    // released before the cluster's layers (they were built first), so before the shutdown interrupts;
+    // the `stopping` line says from where on in the record this runner starts no date
+    yield* Effect.addFinalizer(() =>
+      Effect.sync(() => (stopping = true)).pipe(
+        Effect.zipRight(
+          Effect.ignore(
+            appendUnitEvent(settings.storage.root, {
+              event: "stopping",
+              runId: "",
+              date: "",
+              runner: runnerName(settings),
+              pid: process.pid
+            })
+          )
+        )
+      )
+    )
     return BackfillDay.toLayer(
       BackfillDay.of({
         Run: (envelope) =>

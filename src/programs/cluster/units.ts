@@ -4,7 +4,8 @@
  * takes a date and `completed` once the date is in the lake (written before the cluster stores the
  * reply). Appends of one short line are atomic across processes (O_APPEND), so every runner writes
  * the same file. A `started` with no `completed` from the same runner is a unit it did not finish
- * (killed), which the cluster delivered again to another runner.
+ * (killed), which the cluster delivered again to another runner. `stopping` (no run, no date): the
+ * runner's stop began; it starts no date after that line.
  */
 import { Clock, Effect } from "effect"
 import * as fs from "node:fs/promises"
@@ -12,7 +13,7 @@ import * as path from "node:path"
 import { fileIo } from "../../lib/fileIo.js"
 
 export interface UnitEvent {
-  readonly event: "started" | "completed" | "failed"
+  readonly event: "started" | "completed" | "failed" | "stopping"
   readonly runId: string
   readonly date: string
   readonly runner: string
