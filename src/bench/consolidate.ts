@@ -47,15 +47,18 @@ const loadAverage = () =>
 const secondsSince = (t: number) => (performance.now() - t) / 1000
 
 /**
- * PostgreSQL/MySQL: the sink's own consolidate statements in one transaction, as the sink runs them,
- * but outside SqlSink's fixed 20 s transaction timeout (a 2.34 M-row day can take longer on a slow
+ * PostgreSQL/MySQL: the sink's own consolidate statements in one transaction, as the sink runs them
+ * (PostgreSQL: after the sink's VACUUM of the loaded bars, timed with it), but outside SqlSink's fixed 20 s transaction timeout (a 2.34 M-row day can take longer on a slow
  * server, and the timeout would retry it instead of measuring it).
  */
 const direct = (sink: "postgres" | "mysql", url: Redacted.Redacted<string>, windowMs: number) =>
   sink === "postgres"
-    ? Effect.flatMap(PgClient.PgClient, (sql) => sql.withTransaction(PgSink.consolidate(sql)(DATE, windowMs))).pipe(
-        Effect.provide(PgClient.layer({ url }))
-      )
+    ? Effect.flatMap(PgClient.PgClient, (sql) =>
+        Effect.zipRight(
+          sql.unsafe(PgSink.PG_PREPARE_CONSOLIDATE),
+          sql.withTransaction(PgSink.consolidate(sql)(DATE, windowMs))
+        )
+      ).pipe(Effect.provide(PgClient.layer({ url })))
     : Effect.flatMap(MysqlClient.MysqlClient, (sql) =>
         sql.withTransaction(MysqlSink.consolidate(sql)(DATE, windowMs))
       ).pipe(Effect.provide(MysqlClient.layer({ url })))

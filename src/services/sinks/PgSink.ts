@@ -84,6 +84,17 @@ export const consolidate =
       return inserted
     })
 
+/**
+ * Before a consolidation, outside its transaction (VACUUM cannot run in one): the bars a load just
+ * committed carry no hint bits and are not all-visible, so the consolidation's two reads of the
+ * date's ~2.34 M option bars would set the hint bits while the staging table's inserts fill the
+ * buffer pool, and write those pages back from inside the statement. VACUUM does it once, cheaply
+ * (pages already all-visible, every earlier date's, are skipped: the cost is the new date's, not the
+ * history's), and marks them all-visible. INDEX_CLEANUP OFF: no index pass (autovacuum does it);
+ * SKIP_LOCKED: never wait for another VACUUM. Best effort: SqlSink logs a failure and consolidates.
+ */
+export const PG_PREPARE_CONSOLIDATE = `VACUUM (SKIP_LOCKED, INDEX_CLEANUP OFF) ${[TABLES.options, TABLES.spy, TABLES.vix].map((t) => `"${t}"`).join(", ")}`
+
 export const make = (options: PgSinkOptions) =>
   Effect.gen(function* () {
     const sql = yield* PgClient.PgClient
@@ -116,6 +127,7 @@ export const make = (options: PgSinkOptions) =>
             [feed, date, cp.rows, cp.total, cp.fingerprint]
           )
           .pipe(Effect.asVoid),
+      beforeConsolidate: sql.unsafe(PG_PREPARE_CONSOLIDATE).pipe(Effect.asVoid),
       consolidate: consolidate(sql),
       countDate: (table, date) =>
         sql

@@ -46,6 +46,8 @@ export interface SqlOps<E> {
     barSpanMs: number,
     tickers?: Tickers
   ) => Effect.Effect<number, E>
+  /** Before the consolidation's transaction, best effort (PostgreSQL: VACUUM the freshly loaded bars, see PgSink). */
+  readonly beforeConsolidate?: Effect.Effect<void, E>
   /** After a consolidation and its retries ended (however): clean what an attempt left (MySQL staging tables). */
   readonly afterConsolidate?: Effect.Effect<void, E>
   /** Rows of `table` whose `date` is the date. */
@@ -243,14 +245,21 @@ export const make = <E>(
     loadPartition: (feed, date, opts = {}) => loadPartition(feed, date, opts.overwrite === true),
     loadFiles,
     consolidate: (date) =>
-      commit(
-        0,
-        { sink: name, date, op: "consolidate" },
-        Effect.suspend(() => ops.consolidate(date, options.newsWindowMs, options.barSpanMs ?? 1000, options.tickers)),
-        {
-          timeoutMs: options.consolidateTimeoutMs ?? DEFAULT_CONSOLIDATE_TIMEOUT_MS,
-          faultSleepS: options.faultSleepConsolidateS
-        }
+      Effect.zipRight(
+        (ops.beforeConsolidate ?? Effect.void).pipe(
+          Effect.catchAllCause((cause) =>
+            Effect.logWarning(`${name}: preparing consolidate ${date} failed (consolidating anyway)`, cause)
+          )
+        ),
+        commit(
+          0,
+          { sink: name, date, op: "consolidate" },
+          Effect.suspend(() => ops.consolidate(date, options.newsWindowMs, options.barSpanMs ?? 1000, options.tickers)),
+          {
+            timeoutMs: options.consolidateTimeoutMs ?? DEFAULT_CONSOLIDATE_TIMEOUT_MS,
+            faultSleepS: options.faultSleepConsolidateS
+          }
+        )
       ).pipe(
         Effect.ensuring(
           (ops.afterConsolidate ?? Effect.void).pipe(
