@@ -103,6 +103,9 @@ const build = (
       stages.active.add(stage)
       yield* sql.unsafe(Swap.mysqlCreateStage(stage, StatementGuard.sessionTag()))
     }
+    // DDL (the partition, the staging table) ended the guard's transaction on the server: without a
+    // new one, each underlying's INSERT into a new partition would commit on its own (half a date)
+    yield* sql.unsafe("START TRANSACTION")
     const seconds = mysqlSeconds(date)
     yield* sql.unsafe(seconds.sql, [...seconds.params])
     const [b] = yield* sql.unsafe<{ lo: number | string | null; hi: number | string | null }>(mysqlBounds)
