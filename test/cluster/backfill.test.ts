@@ -3,7 +3,7 @@
  * process), three `runner` children sharing a fresh PostgreSQL database for the cluster's tables
  * and one lake root, and `backfill --cluster` of 8 trading days of SPY and QQQ (with I:VIX), sent
  * as 32 units, one per lake partition (`<feed>/<date>`: spy, options, vix, news × 8 dates). One
- * runner is SIGKILLed while it works on a unit. Then:
+ * runner is SIGKILLed mid-range while it works on a unit. Then:
  * - the submitter exits 0 and every partition of the lake equals the simulator's truth per ticker
  *   (rows = distinct keys = truth);
  * - the killed runner's unfinished units were delivered again and completed by another runner;
@@ -57,6 +57,8 @@ sinks: { enabled: [] }
 const DB = `cluster_test_backfill_${process.pid}`
 /** A unit started this long ago and not completed: the runner is busy with it (units take seconds here). */
 const BUSY_MS = 300
+/** Units of the run completed (by any runner) before the kill: the victim dies mid-range, not at the start. */
+const DONE_BEFORE_KILL = 4
 
 const lake = async (root: string, feed: string, cols: string) => {
   const db = await DuckDBInstance.create(":memory:")
@@ -145,7 +147,7 @@ describe("distributed backfill on @effect/cluster (real processes, PostgreSQL)",
     const runId = `test-${Date.now()}`
     const args = ["backfill", "--cluster", "--config", config, "--start-date", START, "--end-date", END]
     const submit = pool.spawn([...args, "--run-id", runId], env)
-    // A runner that has been working on a unit for a while: SIGKILL it.
+    // Mid-range (some units already completed), a runner that has been working on a unit for a while: SIGKILL it.
     let victim = ""
     await waitFor(
       async () => {
@@ -153,6 +155,7 @@ describe("distributed backfill on @effect/cluster (real processes, PostgreSQL)",
         const now = Date.now()
         const busy = events.find(
           (e) =>
+            events.filter((c) => c.event === "completed").length >= DONE_BEFORE_KILL &&
             e.event === "started" &&
             now - (e.atMs ?? now) > BUSY_MS &&
             !events.some((c) => c.event === "completed" && c.unit === e.unit && c.runner === e.runner)
@@ -201,7 +204,7 @@ describe("distributed backfill on @effect/cluster (real processes, PostgreSQL)",
     expect(Math.max(...runnersOfDate)).toBeGreaterThan(1)
 
     console.log(
-      `killed ${victim} while on ${unfinished.join(", ")}; completed by ${unfinished.map((u) => completed.find((e) => e.unit === u)!.runner).join(", ")}; runners: ${[...new Set(completed.map((e) => e.runner))].join(", ")}; runners per date: ${runnersOfDate.join(",")}`
+      `killed ${victim} (${atKill.filter((e) => e.event === "completed" && e.runner === victim).length} unit(s) done by it, ${atKill.filter((e) => e.event === "completed").length} in all) while on ${unfinished.join(", ")}; completed by ${unfinished.map((u) => completed.find((e) => e.unit === u)!.runner).join(", ")}; runners: ${[...new Set(completed.map((e) => e.runner))].join(", ")}; runners per date: ${runnersOfDate.join(",")}`
     )
 
     // The cluster's record: one persisted message per unit key, processed, with exactly one exit reply (a success).
