@@ -13,7 +13,9 @@ import { printBackfillSummary } from "../programs/summary.js"
 
 export const clusterOptions = {
   cluster: Options.boolean("cluster").pipe(
-    Options.withDescription("send the range's dates to the cluster's runners (`runner`) and wait for them")
+    Options.withDescription(
+      "send the range to the cluster's runners (`runner`) as units, one per feed and date, and wait for them"
+    )
   ),
   runId: Options.text("run-id").pipe(
     Options.optional,
@@ -21,7 +23,7 @@ export const clusterOptions = {
   )
 }
 
-/** `backfill --cluster`: the dates as units to the runners (src/programs/cluster/submit.ts), then the sinks here. */
+/** `backfill --cluster`: the range as units (feed × date) to the runners (src/programs/cluster/submit.ts), then the sinks here. */
 export const clusterBackfill = (
   o: {
     readonly startDate: Option.Option<string>

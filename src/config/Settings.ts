@@ -238,7 +238,7 @@ const BaseSettingsConfig = Config.all({
     port: int("port", 34431),
     databaseUrl: Config.option(Config.redacted("database_url")),
     shards: int("shards", 300),
-    unitsPerRunner: int("units_per_runner", 2)
+    unitsPerRunner: int("units_per_runner", 4)
   }).pipe(Config.nested("cluster")),
   /** Top-level env fallbacks named by the issues. */
   databaseUrl: Config.option(Config.redacted("DATABASE_URL")),

@@ -33,7 +33,7 @@ export const TIMINGS: Partial<ShardingConfig.ShardingConfig["Type"]> = {
   entityReplyPollInterval: Duration.millis(500),
   shardLockRefreshInterval: Duration.seconds(3),
   shardLockExpiration: Duration.seconds(10),
-  // a unit (a whole trading day) can run for minutes between messages
+  // a unit (a feed of a trading day, e.g. every underlying's options) can run for minutes between messages
   entityMaxIdleTime: Duration.minutes(10),
   // on SIGINT/SIGTERM, running units get this long, then are interrupted (left for another runner):
   // within the CLI's 12 s stop bound

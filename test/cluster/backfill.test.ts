@@ -1,16 +1,18 @@
 /**
  * Distributed backfill on @effect/cluster with real processes (issue 17): the simulator (in this
  * process), three `runner` children sharing a fresh PostgreSQL database for the cluster's tables
- * and one lake root, and `backfill --cluster` of 8 trading days of SPY and QQQ (with I:VIX). One
- * runner is SIGKILLed while it works on a date. Then:
+ * and one lake root, and `backfill --cluster` of 8 trading days of SPY and QQQ (with I:VIX), sent
+ * as 32 units, one per lake partition (`<feed>/<date>`: spy, options, vix, news × 8 dates). One
+ * runner is SIGKILLed mid-range while it works on a unit. Then:
  * - the submitter exits 0 and every partition of the lake equals the simulator's truth per ticker
  *   (rows = distinct keys = truth);
- * - the killed runner's unfinished dates were delivered again and completed by another runner;
+ * - the killed runner's unfinished units were delivered again and completed by another runner;
  * - no unit completed twice: in the runners' own record (state/cluster/units.ndjson, one
- *   `completed` line per date) and in the cluster's (one message per date, processed, with one
- *   exit reply, a success);
- * - the same submission sent again is answered from the stored replies: no runner runs any date.
- * And a runner stopped with SIGTERM (the only one) starts no new date, exits 0 within 12 s, and a
+ *   `completed` line per unit key) and in the cluster's (one message per unit key, processed, with
+ *   one exit reply, a success);
+ * - the units of a date ran on more than one runner (the split is finer than a date);
+ * - the same submission sent again is answered from the stored replies: no runner runs any unit.
+ * And a runner stopped with SIGTERM (the only one) starts no new unit, exits 0 within 12 s, and a
  * runner started afterwards finishes the range: the lake equals the truth.
  * PostgreSQL missing: the test fails under CI, else it is skipped with a message.
  */
@@ -43,12 +45,20 @@ const DAYS = [
   "2025-11-04",
   "2025-11-05"
 ]
+const FEEDS = ["news", "options", "spy", "vix"] as const
+/** The unit keys of `days`, sorted. */
+const unitsOf = (days: ReadonlyArray<string>) => days.flatMap((d) => FEEDS.map((f) => `${f}/${d}`)).sort()
+const UNITS = unitsOf(DAYS)
 const CAP = 6
 const UNDERLYINGS = ["SPY", "QQQ"] as const
 const CONFIG = `underlyings: [{ ticker: SPY, max_contracts: ${CAP} }, { ticker: QQQ, max_contracts: ${CAP} }]
 sinks: { enabled: [] }
 `
 const DB = `cluster_test_backfill_${process.pid}`
+/** A unit started this long ago and not completed: the runner is busy with it (units take seconds here). */
+const BUSY_MS = 300
+/** Units of the run completed (by any runner) before the kill: the victim dies mid-range, not at the start. */
+const DONE_BEFORE_KILL = 4
 
 const lake = async (root: string, feed: string, cols: string) => {
   const db = await DuckDBInstance.create(":memory:")
@@ -137,7 +147,7 @@ describe("distributed backfill on @effect/cluster (real processes, PostgreSQL)",
     const runId = `test-${Date.now()}`
     const args = ["backfill", "--cluster", "--config", config, "--start-date", START, "--end-date", END]
     const submit = pool.spawn([...args, "--run-id", runId], env)
-    // A runner that has been working on a date for a second: SIGKILL it.
+    // Mid-range (some units already completed), a runner that has been working on a unit for a while: SIGKILL it.
     let victim = ""
     await waitFor(
       async () => {
@@ -145,9 +155,10 @@ describe("distributed backfill on @effect/cluster (real processes, PostgreSQL)",
         const now = Date.now()
         const busy = events.find(
           (e) =>
+            events.filter((c) => c.event === "completed").length >= DONE_BEFORE_KILL &&
             e.event === "started" &&
-            now - (e.atMs ?? now) > 1000 &&
-            !events.some((c) => c.event === "completed" && c.date === e.date && c.runner === e.runner)
+            now - (e.atMs ?? now) > BUSY_MS &&
+            !events.some((c) => c.event === "completed" && c.unit === e.unit && c.runner === e.runner)
         )
         if (busy) victim = busy.runner
         return busy !== undefined
@@ -161,14 +172,14 @@ describe("distributed backfill on @effect/cluster (real processes, PostgreSQL)",
     const atKill = (await readUnitEvents(root)).filter((e) => e.runId === runId)
     const unfinished = atKill
       .filter((e) => e.runner === victim && e.event === "started")
-      .map((e) => e.date)
-      .filter((d) => !atKill.some((c) => c.event === "completed" && c.date === d && c.runner === victim))
+      .map((e) => e.unit)
+      .filter((u) => !atKill.some((c) => c.event === "completed" && c.unit === u && c.runner === victim))
     expect(unfinished.length).toBeGreaterThan(0)
-    // `status --cluster` while it runs: every date stored, none failed.
+    // `status --cluster` while it runs: every unit stored, none failed.
     const mid = await runCli(["status", "--cluster", "--config", config], env)
     const counts = /backfill units: (\d+) done, (\d+) running, (\d+) pending, (\d+) failed/.exec(mid.stdout)
     expect(counts, mid.stdout + mid.stderr).not.toBeNull()
-    expect(counts!.slice(1).reduce((n, c) => n + Number(c), 0)).toBe(DAYS.length)
+    expect(counts!.slice(1).reduce((n, c) => n + Number(c), 0)).toBe(UNITS.length)
     expect(Number(counts![4])).toBe(0)
 
     const done = await submit.finished
@@ -177,35 +188,44 @@ describe("distributed backfill on @effect/cluster (real processes, PostgreSQL)",
 
     await expectLakeIsTruth(root, DAYS)
 
-    // The runners' record: one completion per date; the victim's unfinished dates finished elsewhere.
+    // The runners' record: one completion per unit key; the victim's unfinished units finished elsewhere.
     const events = (await readUnitEvents(root)).filter((e) => e.runId === runId)
     const completed = events.filter((e) => e.event === "completed")
-    expect(completed.map((e) => e.date).sort()).toEqual(DAYS)
+    expect(completed.map((e) => e.unit).sort()).toEqual(UNITS)
+    for (const e of completed) expect(e.unit).toBe(`${e.feed}/${e.date}`)
     expect(events.filter((e) => e.event === "failed")).toEqual([])
-    for (const d of unfinished) {
-      const by = completed.find((e) => e.date === d)!
+    for (const u of unfinished) {
+      const by = completed.find((e) => e.unit === u)!
       expect(by.runner).not.toBe(victim)
-      expect(events.filter((e) => e.event === "started" && e.date === d).length).toBeGreaterThanOrEqual(2)
+      expect(events.filter((e) => e.event === "started" && e.unit === u).length).toBeGreaterThanOrEqual(2)
     }
+    // The split is finer than a date: the units of some date completed on more than one runner.
+    const runnersOfDate = DAYS.map((d) => new Set(completed.filter((e) => e.date === d).map((e) => e.runner)).size)
+    expect(Math.max(...runnersOfDate)).toBeGreaterThan(1)
 
     console.log(
-      `killed ${victim} while on ${unfinished.join(", ")}; completed by ${unfinished.map((d) => completed.find((e) => e.date === d)!.runner).join(", ")}; runners: ${[...new Set(completed.map((e) => e.runner))].join(", ")}`
+      `killed ${victim} (${atKill.filter((e) => e.event === "completed" && e.runner === victim).length} unit(s) done by it, ${atKill.filter((e) => e.event === "completed").length} in all) while on ${unfinished.join(", ")}; completed by ${unfinished.map((u) => completed.find((e) => e.unit === u)!.runner).join(", ")}; runners: ${[...new Set(completed.map((e) => e.runner))].join(", ")}; runners per date: ${runnersOfDate.join(",")}`
     )
 
-    // The cluster's record: one persisted message per date, processed, with exactly one exit reply (a success).
+    // The cluster's record: one persisted message per unit key, processed, with exactly one exit reply (a success).
     const messages = await pgQuery(dbUrl, [
-      `SELECT m.entity_id, m.processed, r.kind, r.payload FROM cluster_messages m LEFT JOIN cluster_replies r ON r.request_id = m.request_id WHERE m.message_id LIKE 'BackfillDay/%/Run/${runId}/%' ORDER BY m.entity_id`
+      `SELECT m.entity_id, m.message_id, m.processed, r.kind, r.payload FROM cluster_messages m LEFT JOIN cluster_replies r ON r.request_id = m.request_id WHERE m.message_id LIKE 'BackfillUnit/%/Run/${runId}/%' ORDER BY m.entity_id COLLATE "C"`
     ])
     expect(messages.map((m) => [m["entity_id"], m["processed"], Number(m["kind"])])).toEqual(
-      DAYS.map((d) => [d, true, 0])
+      UNITS.map((u) => [u, true, 0])
     )
-    const replies = messages.map((m) => JSON.parse(String(m["payload"])) as { _tag: string; value: { runner: string } })
-    expect(replies.map((r) => r._tag)).toEqual(DAYS.map(() => "Success"))
-    for (const d of unfinished) expect(replies[DAYS.indexOf(d)]!.value.runner).not.toBe(victim)
+    expect(messages.map((m) => String(m["message_id"]).split("/Run/")[1])).toEqual(UNITS.map((u) => `${runId}/${u}`))
+    const replies = messages.map(
+      (m) => JSON.parse(String(m["payload"])) as { _tag: string; value: { runner: string; unit: string } }
+    )
+    expect(replies.map((r) => [r._tag, r.value.unit])).toEqual(UNITS.map((u) => ["Success", u]))
+    for (const u of unfinished) expect(replies[UNITS.indexOf(u)]!.value.runner).not.toBe(victim)
 
-    // `status --cluster` at the end: the two survivors share all the shards, every unit done.
+    // `status --cluster` at the end: the two survivors share all the shards, every unit done, listed by key.
     const end = await runCli(["status", "--cluster", "--config", config], env)
-    expect(end.stdout).toContain(`backfill units: ${DAYS.length} done, 0 running, 0 pending, 0 failed`)
+    expect(end.stdout).toContain(`backfill units: ${UNITS.length} done, 0 running, 0 pending, 0 failed`)
+    for (const u of UNITS)
+      expect(end.stdout).toMatch(new RegExp(`^${runId}\\s+${u}\\s+done\\s+127\\.0\\.0\\.1:\\d+`, "m"))
     const survivors = runners.filter((r) => r.name !== victim).map((r) => r.name)
     const shardsOf = (name: string) =>
       Number(new RegExp(`^${name.replace(/\./g, "\\.")}\\s+yes\\s+\\d+ s\\s+(\\d+)$`, "m").exec(end.stdout)?.[1] ?? NaN)
@@ -216,13 +236,13 @@ describe("distributed backfill on @effect/cluster (real processes, PostgreSQL)",
     expect(shardsOf(victim)).toBeNaN() // not listed as healthy: no heartbeat since the kill
     console.log(`${mid.stdout}\n${end.stdout}`)
 
-    // The same submission again: every unit answered from its stored reply, no runner starts a date.
+    // The same submission again: every unit answered from its stored reply, no runner starts a unit.
     const again = await runCli([...args, "--run-id", runId], env)
     expect({ code: again.code, err: again.code === 0 ? "" : again.stderr.slice(-3000) }).toEqual({ code: 0, err: "" })
     expect((await readUnitEvents(root)).filter((e) => e.runId === runId)).toEqual(events)
   }, 300_000)
 
-  it("a runner stopped with SIGTERM hands its dates over: it starts no new one, exits 0, another finishes them", async (ctx) => {
+  it("a runner stopped with SIGTERM hands its units over: it starts no new one, exits 0, another finishes them", async (ctx) => {
     const dbUrl = await freshClusterDatabase(DB)
     if (dbUrl === undefined) return ctx.skip()
     sim = await startSimulator({ port: 0, seed: SEED, apiKey: KEY, faults: { latencyMs: 5 } })
@@ -257,19 +277,19 @@ describe("distributed backfill on @effect/cluster (real processes, PostgreSQL)",
     first.child.kill("SIGTERM")
     const exit = await first.finished
     expect({ code: exit.code, s: Math.round((Date.now() - stoppedAt) / 1000) <= 12 }).toEqual({ code: 0, s: true })
-    // No date started after its stop began (its own `stopping` line: a loaded machine may take a while to get there).
+    // No unit started after its stop began (its own `stopping` line: a loaded machine may take a while to get there).
     const byFirst = (await readUnitEvents(root)).filter((e) => e.runner === `127.0.0.1:${p1}`)
     const stopLine = byFirst.findIndex((e) => e.event === "stopping")
     expect(stopLine).toBeGreaterThan(0)
     expect(byFirst.slice(stopLine).filter((e) => e.event === "started")).toEqual([])
-    expect(byFirst.filter((e) => e.event === "completed").length).toBeLessThan(days.length)
+    expect(byFirst.filter((e) => e.event === "completed").length).toBeLessThan(unitsOf(days).length)
 
     runner(p2!)
     const done = await submit.finished
     expect({ code: done.code, err: done.code === 0 ? "" : done.stderr.slice(-3000) }).toEqual({ code: 0, err: "" })
     await expectLakeIsTruth(root, days)
     const completed = (await readUnitEvents(root)).filter((e) => e.event === "completed")
-    expect(completed.map((e) => e.date).sort()).toEqual(days)
+    expect(completed.map((e) => e.unit).sort()).toEqual(unitsOf(days))
     expect(completed.some((e) => e.runner === `127.0.0.1:${p2}`)).toBe(true)
   }, 240_000)
 })

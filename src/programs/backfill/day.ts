@@ -5,7 +5,7 @@
  */
 import { Data, Effect, Option } from "effect"
 import { holidayIndex, type MarketHoliday } from "../../domain/calendar.js"
-import type { MarketFeed } from "../../domain/feeds.js"
+import { MARKET_FEEDS, type MarketFeed } from "../../domain/feeds.js"
 import { nyseHolidays } from "../../domain/nyseHolidays.js"
 import type { PolygonRest } from "../../services/polygon/PolygonRest.js"
 import type { SinkRouter } from "../../services/sinks/SinkRouter.js"
@@ -61,10 +61,14 @@ export interface DayContext {
   readonly unitDone: (rows: number) => Effect.Effect<void>
 }
 
-/** Stage 1: the day's units fetched into the lake (each skipped when its checkpoint says it is done). */
-export const fetchDay = (ctx: DayContext, date: string) =>
+/**
+ * One feed of a day fetched into the lake: the feed's (feed, date) partition, every ticker of the
+ * feed in it (each ticker's unit skipped when its checkpoint says it is done). A cluster runner
+ * (issue 17) runs one of these per unit; `fetchDay` runs the day's feeds concurrently.
+ */
+export const fetchFeed = (ctx: DayContext, date: string, feed: MarketFeed) =>
   Effect.gen(function* () {
-    const { run, feeds, holidays } = ctx
+    const { run, holidays } = ctx
     const rows: DaySummary["rows"] = {}
     let quarantined = 0
     let outsideSession = 0
@@ -78,19 +82,39 @@ export const fetchDay = (ctx: DayContext, date: string) =>
           outsideSession += r.outsideSession ?? 0
           if (r.skipped === false) fetched = true
         }).pipe(Effect.zipRight(feed === "contracts" ? Effect.void : ctx.unitDone(r.rows)))
-    const dayFeeds = [
-      feeds.has("spy") ? spyDay(run, date).pipe(Effect.flatMap(track("spy"))) : Effect.void,
-      feeds.has("vix") ? vixDay(run, date).pipe(Effect.flatMap(track("vix"))) : Effect.void,
-      feeds.has("news") ? newsDay(run, date).pipe(Effect.flatMap(track("news"))) : Effect.void,
-      feeds.has("options")
-        ? optionsFor(run, date, holidays, (n) => track("contracts")({ rows: n, quarantined: 0 })).pipe(
-            Effect.flatMap((r) => (r ? track("options")(r) : ctx.unitDone(0)))
-          )
-        : Effect.void
-    ]
-    yield* Effect.all(dayFeeds, { concurrency: "unbounded", discard: true })
+    yield* feed === "spy"
+      ? spyDay(run, date).pipe(Effect.flatMap(track("spy")))
+      : feed === "vix"
+        ? vixDay(run, date).pipe(Effect.flatMap(track("vix")))
+        : feed === "news"
+          ? newsDay(run, date).pipe(Effect.flatMap(track("news")))
+          : optionsFor(run, date, holidays, (n) => track("contracts")({ rows: n, quarantined: 0 })).pipe(
+              Effect.flatMap((r) => (r ? track("options")(r) : ctx.unitDone(0)))
+            )
     return { summary: { date, rows, quarantined, outsideSession } satisfies DaySummary, fetched } satisfies FetchedDay
   })
+
+/** The feeds of one date fetched separately, as the day they make up (rows per feed, counts summed). */
+export const mergeFetched = (date: string, parts: ReadonlyArray<FetchedDay>): FetchedDay => ({
+  summary: {
+    date,
+    rows: Object.assign({}, ...parts.map((p) => p.summary.rows)) as DaySummary["rows"],
+    quarantined: parts.reduce((n, p) => n + p.summary.quarantined, 0),
+    outsideSession: parts.reduce((n, p) => n + p.summary.outsideSession, 0)
+  },
+  fetched: parts.some((p) => p.fetched)
+})
+
+/** Stage 1: the day's units fetched into the lake (each skipped when its checkpoint says it is done). */
+export const fetchDay = (ctx: DayContext, date: string) =>
+  Effect.map(
+    Effect.forEach(
+      MARKET_FEEDS.filter((f) => ctx.feeds.has(f)),
+      (feed) => fetchFeed(ctx, date, feed),
+      { concurrency: "unbounded" }
+    ),
+    (parts) => mergeFetched(date, parts)
+  )
 
 /** Stage 2: the day's partitions into every sink, then its consolidated view (one writer at a time). */
 export const loadDay = (

@@ -1,9 +1,10 @@
 /**
  * `runner` (issue 17): this process joins the cluster as a runner (src/layers/Cluster.ts) and
- * serves the `BackfillDay` entity: each `Run` message is one trading date fetched into the shared
- * lake by the single-process code (`fetchDay`, every unit skipped when its checkpoint says it is
- * done), at most `cluster.units_per_runner` dates at a time. Sinks are not loaded here: the
- * submitting `backfill --cluster` loads them, one writer, once every date is in the lake.
+ * serves the `BackfillUnit` entity: each `Run` message is one unit, a lake partition (feed × date),
+ * fetched into the shared lake by the single-process code (`fetchFeed`: every ticker of the feed,
+ * each skipped when its checkpoint says it is done), at most `cluster.units_per_runner` units at a
+ * time. Sinks are not loaded here: the submitting `backfill --cluster` loads them, one writer,
+ * once every unit of a date is in the lake.
  */
 import { Cause, Clock, Effect, Layer } from "effect"
 import { sessionFilterFor } from "../../domain/sessionFilter.js"
@@ -11,16 +12,19 @@ import * as Inflight from "../../lib/inflight.js"
 import { BackfillLayer } from "../../layers/Backfill.js"
 import { RunnerLayer, runnerName } from "../../layers/Cluster.js"
 import { AppSettings } from "../../services/AppSettings.js"
-import { BackfillDay, UnitFailed, UnitResult } from "../../services/cluster/BackfillUnit.js"
+import { BackfillUnit, UnitFailed, type UnitFeed, UnitResult, unitKey } from "../../services/cluster/BackfillUnit.js"
 import { PolygonRest } from "../../services/polygon/PolygonRest.js"
-import { calendarFor, fetchDay } from "../backfill/day.js"
+import { calendarFor, fetchFeed } from "../backfill/day.js"
 import type { BackfillRun } from "../backfill/run.js"
 import { appendUnitEvent } from "./units.js"
+
+type Holidays = Effect.Effect.Success<ReturnType<typeof calendarFor>>
+type CalendarError = Effect.Effect.Error<ReturnType<typeof calendarFor>>
 
 interface UnitRequest {
   readonly runId: string
   readonly date: string
-  readonly feeds: ReadonlyArray<"spy" | "options" | "vix" | "news">
+  readonly feed: UnitFeed
   readonly overwrite: boolean
 }
 
@@ -37,35 +41,39 @@ const message = (cause: Cause.Cause<unknown>) => {
   return Cause.pretty(cause)
 }
 
-/** One date on this runner: the day's units into the lake, then its record line. */
-const runDate = (req: UnitRequest) =>
+/** One unit on this runner: its partition into the lake, then its record line. */
+const runOne = (req: UnitRequest, calendar: (year: string) => Effect.Effect<Holidays, CalendarError>) =>
   Effect.gen(function* () {
     const settings = yield* AppSettings
     const runner = runnerName(settings)
     const root = settings.storage.root
+    const unit = unitKey(req.feed, req.date)
     const startedAt = yield* Clock.currentTimeMillis
-    const event = { runId: req.runId, date: req.date, runner, pid: process.pid }
+    const event = { runId: req.runId, unit, date: req.date, feed: req.feed, runner, pid: process.pid }
     yield* appendUnitEvent(root, { ...event, event: "started" })
-    yield* Effect.logInfo(`Unit ${req.date} (run ${req.runId}) started on runner ${runner}`)
-    const holidays = yield* calendarFor(yield* PolygonRest, req.date, req.date)
+    yield* Effect.logInfo(`Unit ${unit} (run ${req.runId}) started on runner ${runner}`)
+    const holidays = yield* calendar(req.date.slice(0, 4))
     const run: BackfillRun = { overwrite: req.overwrite, inSession: sessionFilterFor(settings.session.hours, holidays) }
-    const day = yield* fetchDay({ run, feeds: new Set(req.feeds), holidays, unitDone: () => Effect.void }, req.date)
-    const rows = Object.fromEntries(Object.entries(day.summary.rows).filter(([, n]) => n !== undefined)) as Record<
+    const ctx = { run, feeds: new Set([req.feed]), holidays, unitDone: () => Effect.void }
+    const done = yield* fetchFeed(ctx, req.date, req.feed)
+    const rows = Object.fromEntries(Object.entries(done.summary.rows).filter(([, n]) => n !== undefined)) as Record<
       string,
       number
     >
-    const total = Object.values(rows).reduce((a, b) => a + b, 0)
-    yield* appendUnitEvent(root, { ...event, event: "completed", fetched: day.fetched, rows: total })
+    const total = rows[req.feed] ?? 0
+    yield* appendUnitEvent(root, { ...event, event: "completed", fetched: done.fetched, rows: total })
     const elapsedMs = (yield* Clock.currentTimeMillis) - startedAt
     yield* Effect.logInfo(
-      `Unit ${req.date} (run ${req.runId}) completed on runner ${runner}: ${total} rows${day.fetched ? "" : " (already in the lake)"} in ${(elapsedMs / 1000).toFixed(1)} s`
+      `Unit ${unit} (run ${req.runId}) completed on runner ${runner}: ${total} rows${done.fetched ? "" : " (already in the lake)"} in ${(elapsedMs / 1000).toFixed(1)} s`
     )
     return new UnitResult({
+      unit,
       date: req.date,
+      feed: req.feed,
       rows,
-      quarantined: day.summary.quarantined,
-      outsideSession: day.summary.outsideSession,
-      fetched: day.fetched,
+      quarantined: done.summary.quarantined,
+      outsideSession: done.summary.outsideSession,
+      fetched: done.fetched,
       runner,
       pid: process.pid,
       elapsedMs
@@ -78,35 +86,41 @@ const runDate = (req: UnitRequest) =>
         : Effect.gen(function* () {
             const settings = yield* AppSettings
             const runner = runnerName(settings)
+            const unit = unitKey(req.feed, req.date)
             const text = message(cause)
-            yield* Effect.logError(`Unit ${req.date} (run ${req.runId}) failed on runner ${runner}: ${text}`)
+            yield* Effect.logError(`Unit ${unit} (run ${req.runId}) failed on runner ${runner}: ${text}`)
             yield* Effect.ignore(
               appendUnitEvent(settings.storage.root, {
                 event: "failed",
                 runId: req.runId,
+                unit,
                 date: req.date,
+                feed: req.feed,
                 runner,
                 pid: process.pid
               })
             )
-            return yield* new UnitFailed({ date: req.date, runner, message: text })
+            return yield* new UnitFailed({ unit, date: req.date, runner, message: text })
           })
     )
   )
 
 /**
- * The BackfillDay entity's handlers on this runner, sharing one limit of dates at a time. Once the
- * runner stops (SIGINT/SIGTERM), a date still waiting for a permit never starts: the cluster's
+ * The BackfillUnit entity's handlers on this runner, sharing one limit of units at a time. Once the
+ * runner stops (SIGINT/SIGTERM), a unit still waiting for a permit never starts: the cluster's
  * shutdown interrupts it with the running ones (after `entityTerminationTimeout`), and an
  * interrupted persisted message stays unprocessed for the runner that takes the shard next.
  */
-export const BackfillDayHandlers = Layer.unwrapScoped(
+export const BackfillUnitHandlers = Layer.unwrapScoped(
   Effect.gen(function* () {
     const settings = yield* AppSettings
     const permits = yield* Effect.makeSemaphore(Math.max(1, settings.cluster.unitsPerRunner))
+    // the holidays of a year, fetched once per runner (not once per unit)
+    const rest = yield* PolygonRest
+    const calendar = yield* Effect.cachedFunction((year: string) => calendarFor(rest, `${year}-01-01`, `${year}-12-31`))
     let stopping = false
     // released before the cluster's layers (they were built first), so before the shutdown interrupts;
-    // the `stopping` line says from where on in the record this runner starts no date
+    // the `stopping` line says from where on in the record this runner starts no unit
     yield* Effect.addFinalizer(() =>
       Effect.sync(() => (stopping = true)).pipe(
         Effect.zipRight(
@@ -114,6 +128,7 @@ export const BackfillDayHandlers = Layer.unwrapScoped(
             appendUnitEvent(settings.storage.root, {
               event: "stopping",
               runId: "",
+              unit: "",
               date: "",
               runner: runnerName(settings),
               pid: process.pid
@@ -122,14 +137,16 @@ export const BackfillDayHandlers = Layer.unwrapScoped(
         )
       )
     )
-    return BackfillDay.toLayer(
-      BackfillDay.of({
+    return BackfillUnit.toLayer(
+      BackfillUnit.of({
         Run: (envelope) =>
           permits.withPermits(1)(
             Effect.suspend(() =>
               stopping
                 ? Effect.never
-                : Inflight.track(`cluster unit ${envelope.payload.date}`)(runDate(envelope.payload))
+                : Inflight.track(`cluster unit ${unitKey(envelope.payload.feed, envelope.payload.date)}`)(
+                    runOne(envelope.payload, calendar)
+                  )
             )
           )
       }),
@@ -144,5 +161,5 @@ export const runnerProgram = Effect.gen(function* () {
   yield* Effect.logInfo(
     `Runner ${runnerName(settings)} joining the cluster (lake ${settings.storage.root}, ${settings.cluster.unitsPerRunner} unit(s) at a time)`
   )
-  return yield* Layer.launch(BackfillDayHandlers.pipe(Layer.provide(RunnerLayer), Layer.provide(BackfillLayer)))
+  return yield* Layer.launch(BackfillUnitHandlers.pipe(Layer.provide(RunnerLayer), Layer.provide(BackfillLayer)))
 })

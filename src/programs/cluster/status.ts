@@ -1,9 +1,9 @@
 /**
  * `status --cluster` (issue 17): the runners in the cluster's storage (healthy: marked so and a heartbeat within the shard lock expiry; and
  * how many of the shards each owns, computed with the hash ring the runners use), then the backfill
- * units: done (a stored success), failed (a stored failure), running (a healthy runner's `started`
- * line with no `completed`/`failed` after it, in units.ndjson) and pending (stored, not taken, or
- * taken by a runner that is gone).
+ * units by key (`<feed>/<date>`): done (a stored success, with the runner that did it), failed (a
+ * stored failure), running (a healthy runner's `started` line with no `completed`/`failed` after
+ * it, in units.ndjson) and pending (stored, not taken, or taken by a runner that is gone).
  */
 import { Runner } from "@effect/cluster/Runner"
 import { RunnerAddress } from "@effect/cluster/RunnerAddress"
@@ -31,22 +31,30 @@ export const clusterStatusProgram = Effect.gen(function* () {
   const shards = new Map<string, number>()
   for (const a of HashRing.getShards(ring, settings.cluster.shards) ?? [])
     shards.set(`${a.host}:${a.port}`, (shards.get(`${a.host}:${a.port}`) ?? 0) + 1)
-  const units = yield* sql<{ entity_id: string; message_id: string; processed: boolean; exit: string | null }>`
-    SELECT m.entity_id, m.message_id, m.processed, r.payload::json->>'_tag' AS exit
+  const units = yield* sql<{
+    entity_id: string
+    message_id: string
+    processed: boolean
+    exit: string | null
+    by: string | null
+  }>`
+    SELECT m.entity_id, m.message_id, m.processed, r.payload::json->>'_tag' AS exit,
+      r.payload::json->'value'->>'runner' AS by
     FROM cluster_messages m LEFT JOIN cluster_replies r ON r.request_id = m.request_id AND r.kind = 0
-    WHERE m.entity_type = 'BackfillDay' AND m.kind = 0 ORDER BY m.entity_id`
+    WHERE m.entity_type = 'BackfillUnit' AND m.kind = 0 ORDER BY m.entity_id, m.message_id`
   const events = yield* Effect.promise(() => readUnitEvents(settings.storage.root))
-  const runningOn = (runId: string, date: string) => {
-    const last = events.filter((e) => e.runId === runId && e.date === date).at(-1)
+  const runningOn = (runId: string, unit: string) => {
+    const last = events.filter((e) => e.runId === runId && e.unit === unit).at(-1)
     return last?.event === "started" ? last.runner : undefined
   }
   const rows = units.map((u) => {
     const runId = u.message_id.split("/Run/")[1]?.split("/")[0] ?? ""
     const on = runningOn(runId, u.entity_id)
-    // a date started by a runner that is gone waits for its shard's new owner
+    // a unit started by a runner that is gone waits for its shard's new owner
     const live = on !== undefined && runners.some((r) => r.healthy && r.address === on)
     const state = u.exit === "Success" ? "done" : u.exit !== null ? "failed" : live ? "running" : "pending"
-    return { runId, date: u.entity_id, state, on: on === undefined ? "" : live ? on : `(was ${on}, gone)` }
+    const runner = state === "done" ? (u.by ?? "") : on === undefined ? "" : live ? on : `(was ${on}, gone)`
+    return { runId, unit: u.entity_id, state, on: runner }
   })
   const count = (s: string) => rows.filter((r) => r.state === s).length
   const text = [
@@ -62,11 +70,11 @@ export const clusterStatusProgram = Effect.gen(function* () {
     ),
     "",
     `backfill units: ${count("done")} done, ${count("running")} running, ${count("pending")} pending, ${count("failed")} failed`,
-    ...(rows.some((r) => r.state !== "done")
+    ...(rows.length > 0
       ? [
           formatTable(
-            ["run", "date", "state", "runner"],
-            rows.filter((r) => r.state !== "done").map((r) => [r.runId, r.date, r.state, r.on])
+            ["run", "unit", "state", "runner"],
+            rows.map((r) => [r.runId, r.unit, r.state, r.on])
           )
         ]
       : [])

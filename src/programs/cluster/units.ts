@@ -1,11 +1,11 @@
 /**
  * A runner's record of its units (issue 17): one JSON line per event appended to
  * `<storage.root>/state/cluster/units.ndjson` in the shared lake root, `started` when a runner
- * takes a date and `completed` once the date is in the lake (written before the cluster stores the
- * reply). Appends of one short line are atomic across processes (O_APPEND), so every runner writes
- * the same file. A `started` with no `completed` from the same runner is a unit it did not finish
- * (killed), which the cluster delivered again to another runner. `stopping` (no run, no date): the
- * runner's stop began; it starts no date after that line.
+ * takes a unit (`unit`: its key, `<feed>/<date>`; `date` and `feed` beside it) and `completed` once
+ * the unit's partition is in the lake (written before the cluster stores the reply). Appends of
+ * one short line are atomic across processes (O_APPEND), so every runner writes the same file. A `started` with no `completed` from the same runner is a unit it did not finish
+ * (killed), which the cluster delivered again to another runner. `stopping` (no run, no unit): the
+ * runner's stop began; it starts no unit after that line.
  */
 import { Clock, Effect } from "effect"
 import * as fs from "node:fs/promises"
@@ -15,7 +15,10 @@ import { fileIo } from "../../lib/fileIo.js"
 export interface UnitEvent {
   readonly event: "started" | "completed" | "failed" | "stopping"
   readonly runId: string
+  /** The unit's key, `<feed>/<date>` ("" on a `stopping` line). */
+  readonly unit: string
   readonly date: string
+  readonly feed?: string
   readonly runner: string
   readonly pid: number
   readonly fetched?: boolean
