@@ -238,7 +238,13 @@ const BaseSettingsConfig = Config.all({
     port: int("port", 34431),
     databaseUrl: Config.option(Config.redacted("database_url")),
     shards: int("shards", 300),
-    unitsPerRunner: int("units_per_runner", 4)
+    unitsPerRunner: int("units_per_runner", 4),
+    /** Failover (src/layers/Cluster.ts): a dead runner's shard locks expire after this long, then its shards move. */
+    shardLockExpirationS: positive("shard_lock_expiration_s", 10),
+    /** How often one runner pings the others and marks an unreachable one unhealthy. */
+    healthCheckIntervalS: positive("health_check_interval_s", 3),
+    /** How often a runner reads unprocessed messages of its shards from storage (a moved shard's, too). */
+    messagePollIntervalS: positive("message_poll_interval_s", 2)
   }).pipe(Config.nested("cluster")),
   /** Top-level env fallbacks named by the issues. */
   databaseUrl: Config.option(Config.redacted("DATABASE_URL")),

@@ -25,26 +25,31 @@ import { AppSettings } from "../services/AppSettings.js"
 
 export class ClusterConfigError extends Data.TaggedError("ClusterConfigError")<{ readonly message: string }> {}
 
-/** Failover timings: a dead runner is noticed within seconds, its shards' messages read again within 2 s. */
-export const TIMINGS: Partial<ShardingConfig.ShardingConfig["Type"]> = {
-  runnerHealthCheckInterval: Duration.seconds(3),
+/**
+ * Failover timings. From the settings (`cluster.shard_lock_expiration_s`, `health_check_interval_s`,
+ * `message_poll_interval_s`): a dead runner's shards move once its shard locks expire (sooner when
+ * the health check marks it unhealthy first), and their messages are read again within one poll.
+ * The lock is refreshed three times per expiry (at most every 3 s), so a live owner never loses it.
+ */
+export const timings = (c: Settings["cluster"]): Partial<ShardingConfig.ShardingConfig["Type"]> => ({
+  runnerHealthCheckInterval: Duration.seconds(c.healthCheckIntervalS),
   refreshAssignmentsInterval: Duration.seconds(1),
-  entityMessagePollInterval: Duration.seconds(2),
+  entityMessagePollInterval: Duration.seconds(c.messagePollIntervalS),
   entityReplyPollInterval: Duration.millis(500),
-  shardLockRefreshInterval: Duration.seconds(3),
-  shardLockExpiration: Duration.seconds(10),
+  shardLockRefreshInterval: Duration.seconds(Math.min(3, c.shardLockExpirationS / 3)),
+  shardLockExpiration: Duration.seconds(c.shardLockExpirationS),
   // a unit (a feed of a trading day, e.g. every underlying's options) can run for minutes between messages
   entityMaxIdleTime: Duration.minutes(10),
   // on SIGINT/SIGTERM, running units get this long, then are interrupted (left for another runner):
   // within the CLI's 12 s stop bound
   entityTerminationTimeout: Duration.seconds(5)
-}
+})
 
 export const runnerName = (s: Settings) => `${s.cluster.host}:${s.cluster.port}`
 
 const shardingConfig = (s: Settings, runner: boolean) =>
   ShardingConfig.layer({
-    ...TIMINGS,
+    ...timings(s.cluster),
     shardsPerGroup: s.cluster.shards,
     runnerAddress: runner
       ? Option.some(RunnerAddress.make({ host: s.cluster.host, port: s.cluster.port }))

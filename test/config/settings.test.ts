@@ -4,11 +4,13 @@
  * start naming what is missing (and opens no connection).
  */
 import { NodeContext } from "@effect/platform-node"
-import { Effect, Either, Layer, Option, Redacted } from "effect"
+import { Duration, Effect, Either, Layer, Option, Redacted } from "effect"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import { afterEach, describe, expect, it } from "vitest"
 import { loadSettings } from "../../src/config/load.js"
+import type { Settings } from "../../src/config/Settings.js"
+import { timings } from "../../src/layers/Cluster.js"
 import * as Sinks from "../../src/layers/Sinks.js"
 import * as AppSettings from "../../src/services/AppSettings.js"
 import { tempRoot } from "../helpers/settings.js"
@@ -91,6 +93,31 @@ describe("settings", () => {
     ).toBe(false)
     process.env["SINKS_LIVE_LOAD_WORKER"] = "false"
     expect((await load({})).sinks.liveLoadWorker).toBe(false)
+  })
+
+  it("cluster failover timings: defaults, from the YAML into the ShardingConfig, a non-positive one refused", async () => {
+    const seconds = (d: Duration.DurationInput | undefined) => Duration.toSeconds(Duration.decode(d!))
+    const of = (c: Settings["cluster"]) => {
+      const t = timings(c)
+      return [
+        t.shardLockExpiration,
+        t.shardLockRefreshInterval,
+        t.runnerHealthCheckInterval,
+        t.entityMessagePollInterval
+      ].map(seconds)
+    }
+    expect(of((await load({ ignoreEnv: true })).cluster)).toEqual([10, 3, 3, 2])
+    const yaml =
+      "cluster:\n  shard_lock_expiration_s: 6\n  health_check_interval_s: 1.5\n  message_poll_interval_s: 0.5\n"
+    expect(of((await load({ ignoreEnv: true, configPath: await yamlFile(yaml) })).cluster)).toEqual([6, 2, 1.5, 0.5])
+    const bad = await Effect.runPromise(
+      Effect.either(
+        loadSettings({ ignoreEnv: true, overrides: { cluster: { shard_lock_expiration_s: 0 } } }).pipe(
+          Effect.provide(NodeContext.layer)
+        )
+      )
+    )
+    expect(Either.isLeft(bad) && JSON.stringify(bad.left).includes("shard_lock_expiration_s must be > 0")).toBe(true)
   })
 
   it("SNOWFLAKE_* variables supply the Snowflake credentials", async () => {

@@ -9,7 +9,7 @@ import { Runner } from "@effect/cluster/Runner"
 import { RunnerAddress } from "@effect/cluster/RunnerAddress"
 import * as SqlClient from "@effect/sql/SqlClient"
 import { Console, Duration, Effect, HashRing, Schema } from "effect"
-import { TIMINGS } from "../../layers/Cluster.js"
+import { timings } from "../../layers/Cluster.js"
 import { AppSettings } from "../../services/AppSettings.js"
 import { formatTable } from "../status.js"
 import { readUnitEvents } from "./units.js"
@@ -18,7 +18,7 @@ export const clusterStatusProgram = Effect.gen(function* () {
   const settings = yield* AppSettings
   const sql = yield* SqlClient.SqlClient
   // As the runners see it (SqlRunnerStorage.getRunners): a runner without a heartbeat for the lock expiry is gone.
-  const expiry = Math.ceil(Duration.toSeconds(TIMINGS.shardLockExpiration!))
+  const expiry = Math.ceil(Duration.toSeconds(timings(settings.cluster).shardLockExpiration!))
   const runners = yield* sql<{ address: string; runner: string; healthy: boolean; age_s: number }>`
     SELECT address, runner, healthy AND last_heartbeat > NOW() - make_interval(secs => ${expiry}) AS healthy,
       EXTRACT(EPOCH FROM NOW() - last_heartbeat)::float8 AS age_s
