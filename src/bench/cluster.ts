@@ -33,7 +33,7 @@ const counts = (flag("--runners") ?? "1,2,3")
   .split(",")
   .map(Number)
   .filter((n) => n >= 1)
-const idleS = Math.max(1, Number(flag("--idle-s") ?? 5))
+const idleS = Math.max(1, Number(flag("--idle-s") ?? 10))
 const API_KEY = "bench-key"
 const fmt = (n: number, digits = 0) =>
   Number.isFinite(n) ? n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits }) : "-"
@@ -66,6 +66,7 @@ const report = (runs: ReadonlyArray<ClusterRun>) => {
         "runners' part s",
         "rows/s (lake)",
         "sinks s",
+        "runner cores busy",
         "runner peak RSS MB",
         "submitter RSS MB",
         "load before → after"
@@ -80,6 +81,7 @@ const report = (runs: ReadonlyArray<ClusterRun>) => {
         fmt(r.runnersSeconds, 2),
         fmt(r.rows / r.runnersSeconds),
         fmt(r.sinkSeconds, 2),
+        fmt(r.runnerCpuS / r.runnersSeconds, 2),
         r.runnerRssMb.join(" / "),
         String(r.cli.peakRssMb),
         `${r.loadBefore} → ${r.loadAfter}`
@@ -96,15 +98,18 @@ const report = (runs: ReadonlyArray<ClusterRun>) => {
         "REST req/unit",
         "rows/unit",
         "lake KB/unit",
+        "lake files/unit",
         "runner CPU s/unit",
         "sim CPU s/unit",
         "send→started s (1st wave)",
         "completed→reply s",
         "sink load s/date",
-        "PG xacts/unit",
-        "PG rows ins+upd/unit",
+        "PG xacts/unit beyond idle",
+        "PG rows written in run",
         "PG idle xacts/s",
-        "messages, replies"
+        "PG idle rows written/s",
+        "messages, replies",
+        "PG sessions"
       ],
       runs.map((r) => {
         const u = r.units
@@ -123,15 +128,18 @@ const report = (runs: ReadonlyArray<ClusterRun>) => {
           fmt(r.restRequests / k, 1),
           fmt(median(u.map((x) => x.rows))),
           fmt(median(u.map((x) => x.bytes)) / 1024),
+          fmt(median(u.map((x) => x.files))),
           fmt(r.runnerCpuS / k, 2),
           fmt(r.simCpuS / k, 2),
           fmt(median(firstWave.map((x) => x.toStartMs)) / 1000, 2),
           fmt(median(u.map((x) => x.replyMs)) / 1000, 2),
           fmt(median(r.sinkPerDateMs) / 1000, 2),
-          fmt(r.pgRun.xacts / k, 1),
-          fmt((r.pgRun.inserted + r.pgRun.updated) / k, 1),
+          fmt((r.pgRun.xacts - r.pgIdlePerS.xacts * r.seconds) / k, 1),
+          fmt(r.pgRun.inserted + r.pgRun.updated),
           fmt(r.pgIdlePerS.xacts, 1),
-          `${r.messages}, ${r.replies}`
+          fmt(r.pgIdlePerS.inserted + r.pgIdlePerS.updated),
+          `${r.messages}, ${r.replies}`,
+          String(r.pgSessions)
         ]
       })
     )
@@ -151,7 +159,7 @@ const report = (runs: ReadonlyArray<ClusterRun>) => {
     `  C_unit  = ${fmt(one.runnerCpuS / k, 2)} runner CPU s + ${fmt(one.simCpuS / k, 2)} simulator CPU s per unit`
   )
   console.log(
-    `  Q_unit  = ${fmt(one.pgRun.xacts / k, 1)} PostgreSQL transactions per unit beyond idle; Q_idle = ${fmt(one.pgIdlePerS.xacts / one.n, 2)} per runner per second`
+    `  Q_unit  = ${fmt((one.pgRun.xacts - one.pgIdlePerS.xacts * one.seconds) / k, 1)} PostgreSQL transactions per unit beyond idle; Q_idle = ${fmt(one.pgIdlePerS.xacts / one.n, 2)} per runner per second, ${fmt(one.pgIdlePerS.inserted + one.pgIdlePerS.updated)} rows written/s idle (shard lock refresh, heartbeats)`
   )
   console.log(
     `  S_date  = ${fmt(median(one.sinkPerDateMs) / 1000, 2)} s of the submitter's sink load per date (one writer)`

@@ -3,8 +3,8 @@
  * PostgreSQL database and a fresh lake root, then `backfill --cluster` over the dates (the
  * submitter as a child under /usr/bin/time, cliRun.ts), timed from its spawn to its exit. Around it:
  * the simulator's request count (`/_sim/stats`), CPU seconds of the simulator and of the runners
- * (/proc), PostgreSQL's transaction and tuple counters for the database (pg_stat_database), idle
- * for a few seconds first (the runners' heartbeat, lock refresh and message poll), and the rows of
+ * (/proc), PostgreSQL's transaction and tuple counters for the database (pg_stat_database) over the
+ * run and then idle for `idleS` (the runners' heartbeat, lock refresh and message poll), and the rows of
  * cluster_messages / cluster_replies. The runners' record (units.ndjson) and the submitter's log
  * lines (ISO timestamps) give the per-unit times.
  */
@@ -56,6 +56,7 @@ export interface ClusterRun {
     readonly wallMs: number
     readonly rows: number
     readonly bytes: number
+    readonly files: number
     /** The submitter's "sending" log line to the unit's `started` (includes waiting for one of the runner's permits). */
     readonly toStartMs: number
     /** `completed` to the submitter's "Unit D done" log line. */
@@ -65,10 +66,13 @@ export interface ClusterRun {
   readonly runnerCpuS: number
   readonly simCpuS: number
   readonly pgIdlePerS: PgCounters
+  /** pg_stat_database over the run: the idle traffic (pgIdlePerS × seconds) included. */
   readonly pgRun: PgCounters
   readonly messages: number
   readonly replies: number
   readonly warehouseBytes: number
+  /** The runners' PostgreSQL sessions at the end of the run (pg_stat_activity, ours not counted). */
+  readonly pgSessions: number
 }
 
 export const runCluster = async (
@@ -110,18 +114,7 @@ export const runCluster = async (
       if (Date.now() > deadline) throw new Error("the runners did not register in cluster_runners")
       await sleep(200)
     }
-    await sleep(3000) // shard assignments settle (refreshed every second)
-    const idle0 = await pgCounters(dbUrl, db)
-    await sleep(idleS * 1000)
-    const idle1 = await pgCounters(dbUrl, db)
-    const idle = minus(idle1, idle0)
-    const pgIdlePerS = {
-      xacts: idle.xacts / idleS,
-      inserted: idle.inserted / idleS,
-      updated: idle.updated / idleS,
-      read: idle.read / idleS
-    }
-
+    await sleep(5000) // shard assignments settle (refreshed every second)
     const requests0 = await simStats(sim.url)
     const simCpu0 = cpuSecondsOf(`/proc/${sim.pid}/stat`)
     const runnerCpu = () => runners.reduce((s, r) => s + cpuSecondsOf(`/proc/${r.child.pid}/stat`), 0)
@@ -142,15 +135,23 @@ export const runCluster = async (
     const restRequests = (await simStats(sim.url)) - requests0
     const runnerRssMb = runners.map((r) => hwmMb(r.child.pid))
     await sleep(1500) // the backends' statistics reach pg_stat_database within a second of going idle
-    const pgRun = minus(minus(await pgCounters(dbUrl, db), pg0), {
-      xacts: pgIdlePerS.xacts * seconds,
-      inserted: pgIdlePerS.inserted * seconds,
-      updated: pgIdlePerS.updated * seconds,
-      read: pgIdlePerS.read * seconds
-    })
+    const pg1 = await pgCounters(dbUrl, db)
+    const pgRun = minus(pg1, pg0)
+    // idle traffic measured after the run, the shards settled: heartbeats, lock refresh, message polls
+    await sleep(idleS * 1000)
+    const idle = minus(await pgCounters(dbUrl, db), pg1)
+    const pgIdlePerS = {
+      xacts: idle.xacts / idleS,
+      inserted: idle.inserted / idleS,
+      updated: idle.updated / idleS,
+      read: idle.read / idleS
+    }
     const count = async (table: string) =>
       Number((await pgQuery(dbUrl, [`SELECT count(*) AS c FROM ${table}`]))[0]!["c"])
     const [messages, replies] = [await count("cluster_messages"), await count("cluster_replies")]
+    const pgSessions =
+      Number((await pgQuery(dbUrl, [`SELECT count(*) AS c FROM pg_stat_activity WHERE datname = '${db}'`]))[0]!["c"]) -
+      1
 
     const events = await readUnitEvents(root)
     const sent = logTimes(cli.output, /Cluster backfill .*(unit)\(s\), one per trading day/)[0]?.[0] ?? t0
@@ -169,7 +170,7 @@ export const runCluster = async (
         runner: c.runner,
         wallMs: c.atMs! - s.atMs!,
         rows: c.rows ?? 0,
-        bytes: await bytesOfDate(root, date),
+        ...(await bytesOfDate(root, date)),
         toStartMs: s.atMs! - sent,
         replyMs: (done.get(date) ?? Number.NaN) - c.atMs!
       })
@@ -199,7 +200,8 @@ export const runCluster = async (
       pgRun,
       messages,
       replies,
-      warehouseBytes
+      warehouseBytes,
+      pgSessions
     }
   } finally {
     await Promise.all(

@@ -81,15 +81,16 @@ export const minus = (a: PgCounters, b: PgCounters): PgCounters => ({
 export const simStats = async (url: string) =>
   ((await (await fetch(`${url}/_sim/stats`)).json()) as { requests: number }).requests
 
-/** Bytes under <root>/raw/<feed>/date=<date>/ for every feed. */
+/** Bytes and files under <root>/raw/<feed>/date=<date>/ for every feed. */
 export const bytesOfDate = async (root: string, date: string) => {
   let total = 0
+  let files = 0
   for (const feed of await fs.readdir(path.join(root, "raw")).catch(() => [] as Array<string>)) {
     const dir = path.join(root, "raw", feed, `date=${date}`)
     for (const e of await fs.readdir(dir, { withFileTypes: true, recursive: true }).catch(() => []))
-      if (e.isFile()) total += (await fs.stat(path.join(e.parentPath, e.name))).size
+      if (e.isFile()) ((total += (await fs.stat(path.join(e.parentPath, e.name))).size), (files += 1))
   }
-  return total
+  return { bytes: total, files }
 }
 
 /** `[ms, message]` of the submitter's log lines that carry an ISO timestamp. */
