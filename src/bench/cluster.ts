@@ -13,12 +13,13 @@
  * (or CLUSTER_DATABASE_URL), else postgres://postgres@127.0.0.1:5432; its databases are dropped at the end.
  * First, untimed, a single-process backfill of the range warms the simulator (`--no-warm-up`: not).
  */
+import { rmSync } from "node:fs"
 import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
 import { holidayIndex, tradingDaysBetween } from "../domain/calendar.js"
 import { nyseHolidays } from "../domain/nyseHolidays.js"
-import { type ClusterRun, children, runCluster } from "./clusterRun.js"
+import { type ClusterRun, children, roots, runCluster } from "./clusterRun.js"
 import { dropDatabase, PG_URL, pgQuery, withDb } from "./clusterSupport.js"
 import { runBackfillCli } from "./cliRun.js"
 import { loadAverage, percentile } from "./measure.js"
@@ -188,6 +189,7 @@ const main = async () => {
     if (!process.argv.includes("--no-warm-up")) {
       // untimed: the simulator's caches warm for the range, so the first N is not charged a cold server
       const warm = await fs.mkdtemp(path.join(os.tmpdir(), "bench-cluster-warm-"))
+      roots.add(warm)
       const r = await runBackfillCli(["--start-date", dates[0]!, "--end-date", dates.at(-1)!], {
         POLYGON_REST_URL: sim.url,
         POLYGON_API_KEY: API_KEY,
@@ -214,6 +216,7 @@ const main = async () => {
 
 const killAll = () => {
   for (const c of children) c.kill("SIGKILL")
+  for (const r of roots) rmSync(r, { recursive: true, force: true })
 }
 process.on("exit", killAll)
 for (const s of ["SIGINT", "SIGTERM"] as const)

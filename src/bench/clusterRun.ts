@@ -33,8 +33,9 @@ import { MAIN } from "./simulatorProcess.js"
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
-/** Every child this bench started: killed on the way out, whatever happens. */
+/** Every child this bench started and every lake root it made: killed and removed on the way out, whatever happens. */
 export const children = new Set<ChildProcess>()
+export const roots = new Set<string>()
 
 export interface ClusterRun {
   readonly n: number
@@ -86,6 +87,7 @@ export const runCluster = async (
   await pgQuery(withDb(PG_URL, "postgres"), [`DROP DATABASE IF EXISTS "${db}" WITH (FORCE)`, `CREATE DATABASE "${db}"`])
   const dbUrl = withDb(PG_URL, db)
   const root = await fs.mkdtemp(path.join(os.tmpdir(), `bench-cluster-${n}-`))
+  roots.add(root)
   const env = { POLYGON_REST_URL: sim.url, POLYGON_API_KEY: apiKey, STORAGE_ROOT: root, CLUSTER_DATABASE_URL: dbUrl }
   const runners: Array<{ child: ChildProcess; out: () => string }> = []
   try {
@@ -217,5 +219,6 @@ export const runCluster = async (
     )
     await dropDatabase(db)
     await fs.rm(root, { recursive: true, force: true })
+    roots.delete(root)
   }
 }
