@@ -36,6 +36,8 @@ const counts = (flag("--runners") ?? "1,2,3")
   .filter((n) => n >= 1)
 const idleS = Math.max(1, Number(flag("--idle-s") ?? 10))
 const API_KEY = "bench-key"
+/** cluster.units_per_runner: the default config's 2 unless the environment overrides it (the runners inherit it). */
+const unitsPerRunner = Math.max(1, Number(process.env["CLUSTER_UNITS_PER_RUNNER"] ?? 2))
 const fmt = (n: number, digits = 0) =>
   Number.isFinite(n) ? n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits }) : "-"
 const median = (xs: ReadonlyArray<number>) => percentile(xs, 50)
@@ -115,7 +117,7 @@ const report = (runs: ReadonlyArray<ClusterRun>) => {
       runs.map((r) => {
         const u = r.units
         const k = Math.max(1, u.length)
-        const firstWave = [...u].sort((a, b) => a.toStartMs - b.toStartMs).slice(0, 2 * r.n)
+        const firstWave = [...u].sort((a, b) => a.toStartMs - b.toStartMs).slice(0, unitsPerRunner * r.n)
         return [
           String(r.n),
           fmt(median(u.map((x) => x.wallMs)) / 1000, 2),
@@ -150,7 +152,7 @@ const report = (runs: ReadonlyArray<ClusterRun>) => {
   const k = Math.max(1, u.length)
   console.log(`\nscaling model inputs (README "Scaling model"; from the ${one.n}-runner run):`)
   console.log(
-    `  T_unit  = ${fmt(median(u.map((x) => x.wallMs)) / 1000, 2)} s   wall time of a unit on a runner (${one.n} runner(s), 2 units at a time each)`
+    `  T_unit  = ${fmt(median(u.map((x) => x.wallMs)) / 1000, 2)} s   wall time of a unit on a runner (${one.n} runner(s), ${unitsPerRunner} units at a time each)`
   )
   console.log(`  R_unit  = ${fmt(one.restRequests / k, 1)} REST requests per unit (the simulator's count / units)`)
   console.log(
