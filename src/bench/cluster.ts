@@ -91,7 +91,9 @@ const report = (runs: ReadonlyArray<ClusterRun>) => {
       ])
     )
   )
-  console.log("\nper-unit costs (one unit = one trading date; medians over the run's units unless said)")
+  console.log(
+    "\nper-unit costs (one unit = one trading date; medians over the run's units unless said; rows/unit: the runner's `completed` count, the contract listing included)"
+  )
   console.log(
     table(
       [
