@@ -44,6 +44,13 @@ const BENCHES: ReadonlyArray<Bench> = [
     command: quick ? "npm run bench:consolidate -- --runs 1" : "npm run bench:consolidate",
     script: "consolidate.js",
     args: quick ? ["--runs", "1"] : []
+  },
+  {
+    // needs PostgreSQL (DATABASE_URL, or 127.0.0.1:5432): without it this section says so and exits 1
+    title: "Distributed backfill (backfill --cluster) with 1, 2 and 3 runners; per-unit costs",
+    command: quick ? "npm run bench:cluster -- --days 2" : "npm run bench:cluster",
+    script: "cluster.js",
+    args: quick ? ["--days", "2"] : []
   }
 ]
 
