@@ -36,8 +36,8 @@ const counts = (flag("--runners") ?? "1,2,3")
   .filter((n) => n >= 1)
 const idleS = Math.max(1, Number(flag("--idle-s") ?? 10))
 const API_KEY = "bench-key"
-/** cluster.units_per_runner: the default config's 2 unless the environment overrides it (the runners inherit it). */
-const unitsPerRunner = Math.max(1, Number(process.env["CLUSTER_UNITS_PER_RUNNER"] ?? 2))
+/** cluster.units_per_runner: the default config's 4 unless the environment overrides it (the runners inherit it). */
+const unitsPerRunner = Math.max(1, Number(process.env["CLUSTER_UNITS_PER_RUNNER"] ?? 4))
 const fmt = (n: number, digits = 0) =>
   Number.isFinite(n) ? n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits }) : "-"
 const median = (xs: ReadonlyArray<number>) => percentile(xs, 50)
@@ -92,7 +92,7 @@ const report = (runs: ReadonlyArray<ClusterRun>) => {
     )
   )
   console.log(
-    "\nper-unit costs (one unit = one trading date; medians over the run's units unless said; rows/unit: the runner's `completed` count, the contract listing included)"
+    "\nper-unit costs (one unit = one feed partition of a trading date, <feed>/<date>; medians over the run's units unless said; rows/unit: the runner's `completed` count, the contract listing included)"
   )
   console.log(
     table(

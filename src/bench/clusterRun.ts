@@ -52,6 +52,8 @@ export interface ClusterRun {
   readonly loadAfter: string
   readonly runnerRssMb: ReadonlyArray<number>
   readonly units: ReadonlyArray<{
+    /** `<feed>/<date>`: one feed partition of a trading date. */
+    readonly key: string
     readonly date: string
     readonly runner: string
     readonly wallMs: number
@@ -60,7 +62,7 @@ export interface ClusterRun {
     readonly files: number
     /** The submitter's "sending" log line to the unit's `started` (includes waiting for one of the runner's permits). */
     readonly toStartMs: number
-    /** `completed` to the submitter's "Unit D done" log line. */
+    /** `completed` to the submitter's "Unit <key> done" log line. */
     readonly replyMs: number
   }>
   readonly restRequests: number
@@ -156,25 +158,28 @@ export const runCluster = async (
       1
 
     const events = await readUnitEvents(root)
-    const sent = logTimes(cli.output, /Cluster backfill .*(unit)\(s\), one per trading day/)[0]?.[0] ?? t0
-    const done = new Map(logTimes(cli.output, /Unit (\d{4}-\d{2}-\d{2}) done by runner/).map(([t, d]) => [d, t]))
+    const sent = logTimes(cli.output, /Cluster backfill .*unit\(s\), one per/)[0]?.[0] ?? t0
+    const done = new Map(logTimes(cli.output, /Unit (\S+) done by runner/).map(([t, key]) => [key, t]))
     const dayDone = logTimes(cli.output, /Day (\d{4}-\d{2}-\d{2}) complete/).map(([t]) => t)
     const lastReply = Math.max(...done.values())
     const sinkPerDateMs = dayDone.map((t, i) => t - (i === 0 ? lastReply : dayDone[i - 1]!))
-    const last = (d: string, e: UnitEvent["event"]) => events.filter((x) => x.date === d && x.event === e).at(-1)
+    const last = (key: string, e: UnitEvent["event"]) => events.filter((x) => x.unit === key && x.event === e).at(-1)
     const units = []
-    for (const date of dates) {
-      const s = last(date, "started")
-      const c = last(date, "completed")
+    for (const key of new Set(events.filter((e) => e.unit !== "").map((e) => e.unit))) {
+      const s = last(key, "started")
+      const c = last(key, "completed")
       if (s === undefined || c === undefined) continue
+      const feed = c.feed ?? key.split("/")[0]!
       units.push({
-        date,
+        key,
+        date: c.date,
         runner: c.runner,
         wallMs: c.atMs! - s.atMs!,
         rows: c.rows ?? 0,
-        ...(await bytesOfDate(root, date)),
+        // the options unit also writes the date's contract sets (the contracts partition)
+        ...(await bytesOfDate(root, c.date, feed === "options" ? ["options", "contracts"] : [feed])),
         toStartMs: s.atMs! - sent,
-        replyMs: (done.get(date) ?? Number.NaN) - c.atMs!
+        replyMs: (done.get(key) ?? Number.NaN) - c.atMs!
       })
     }
     const lastCompleted = Math.max(...units.map((u) => u.wallMs + u.toStartMs + sent))

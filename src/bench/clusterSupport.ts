@@ -82,10 +82,10 @@ export const simStats = async (url: string) =>
   ((await (await fetch(`${url}/_sim/stats`)).json()) as { requests: number }).requests
 
 /** Bytes and files under <root>/raw/<feed>/date=<date>/ for every feed. */
-export const bytesOfDate = async (root: string, date: string) => {
+export const bytesOfDate = async (root: string, date: string, feeds?: ReadonlyArray<string>) => {
   let total = 0
   let files = 0
-  for (const feed of await fs.readdir(path.join(root, "raw")).catch(() => [] as Array<string>)) {
+  for (const feed of feeds ?? (await fs.readdir(path.join(root, "raw")).catch(() => [] as Array<string>))) {
     const dir = path.join(root, "raw", feed, `date=${date}`)
     for (const e of await fs.readdir(dir, { withFileTypes: true, recursive: true }).catch(() => []))
       if (e.isFile()) ((total += (await fs.stat(path.join(e.parentPath, e.name))).size), (files += 1))
