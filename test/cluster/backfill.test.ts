@@ -22,6 +22,7 @@ import { DuckDBInstance } from "@duckdb/node-api"
 import { afterEach, beforeAll, describe, expect, it } from "vitest"
 import { holidayIndex, nextTradingDay, nyDateOf } from "../../src/domain/calendar.js"
 import { selectContracts } from "../../src/domain/contractSelection.js"
+import { lakePaths } from "../../src/domain/paths.js"
 import { nyseHolidays } from "../../src/domain/nyseHolidays.js"
 import { readUnitEvents } from "../../src/programs/cluster/units.js"
 import { makeSyntheticMarket } from "../../src/simulator/market/SyntheticMarket.js"
@@ -52,7 +53,7 @@ const UNITS = unitsOf(DAYS)
 const CAP = 6
 const UNDERLYINGS = ["SPY", "QQQ"] as const
 const CONFIG = `underlyings: [{ ticker: SPY, max_contracts: ${CAP} }, { ticker: QQQ, max_contracts: ${CAP} }]
-sinks: { enabled: [] }
+sinks: { enabled: [duckdb] }
 `
 const DB = `cluster_test_backfill_${process.pid}`
 /** A unit started this long ago and not completed: the runner is busy with it (units take seconds here). */
@@ -83,6 +84,21 @@ const contracts = (d: string) =>
       maxContracts: CAP
     }).map((c) => c.ticker)
   )
+
+/** The submitter's DuckDB warehouse (it has exited): option_bars and options_consolidated keys, sorted. */
+const warehouseKeys = async (root: string) => {
+  const db = await DuckDBInstance.create(lakePaths(root).warehouse, { access_mode: "READ_ONLY" })
+  const c = await db.connect()
+  const keys = async (table: string) =>
+    (await c.runAndReadAll(`SELECT "date"::VARCHAR || '|' || ticker || '|' || window_start_ms AS k FROM ${table}`))
+      .getRowsJS()
+      .map((r) => String(r[0]))
+      .sort()
+  const out = { bars: await keys("option_bars"), consolidated: await keys("options_consolidated") }
+  c.closeSync()
+  db.closeSync()
+  return out
+}
 
 /** Every feed of the lake over `days` equals the simulator's truth per ticker, no key twice. */
 const expectLakeIsTruth = async (root: string, days: ReadonlyArray<string>) => {
@@ -187,6 +203,13 @@ describe("distributed backfill on @effect/cluster (real processes, PostgreSQL)",
     for (const d of DAYS) expect(done.stdout).toContain(d)
 
     await expectLakeIsTruth(root, DAYS)
+    // The submitter loaded each date into the warehouse as soon as its units were in the lake (while
+    // the runners worked on later ones): option bars and the consolidated view are exactly the lake's.
+    const lakeBars = (await lake(root, "options", "ticker, window_start_ms"))
+      .map((r) => `${r["d"]}|${r["ticker"]}|${r["window_start_ms"]}`)
+      .sort()
+    expect(lakeBars.length).toBeGreaterThan(DAYS.length * 1000)
+    expect(await warehouseKeys(root)).toEqual({ bars: lakeBars, consolidated: lakeBars })
 
     // The runners' record: one completion per unit key; the victim's unfinished units finished elsewhere.
     const events = (await readUnitEvents(root)).filter((e) => e.runId === runId)

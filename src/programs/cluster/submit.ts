@@ -1,18 +1,18 @@
 /**
  * `backfill --cluster` (issue 17): the range as units, one per lake partition (feed × date, key
  * `<feed>/<date>`), sent as persisted `Run` messages to the `BackfillUnit` entity (one entity per
- * unit key, spread over the runners by shard), waiting for every reply; then, here and one date at
- * a time once all of that date's units are done, the configured sinks and the consolidated view
- * (the runners write only the lake). A runner killed mid-unit loses nothing: its shards move to
+ * unit key, spread over the runners by shard), waiting for every reply; meanwhile, here and one
+ * date at a time in date order, as soon as all of a date's units are done, the configured sinks and
+ * the consolidated view (the runners write only the lake), overlapping the runners' later dates. A runner killed mid-unit loses nothing: its shards move to
  * the others, which read the unprocessed message from storage and run the unit again (its
  * finished tickers and contracts are skipped by their checkpoints).
  */
-import { Clock, Data, Effect, Either } from "effect"
+import { Clock, Data, Deferred, Effect, Either } from "effect"
 import { AppSettings } from "../../services/AppSettings.js"
 import { BackfillUnit, type UnitResult, unitKey } from "../../services/cluster/BackfillUnit.js"
 import { SinkRouter } from "../../services/sinks/SinkRouter.js"
 import { type BackfillOptions, type BackfillSummary, planBackfill } from "../backfill.js"
-import { type DaySummary, loadDay, mergeFetched } from "../backfill/day.js"
+import { loadDay, mergeFetched } from "../backfill/day.js"
 import { MARKET_FEEDS } from "../../domain/feeds.js"
 
 export class ClusterBackfillError extends Data.TaggedError("ClusterBackfillError")<{ readonly message: string }> {}
@@ -41,13 +41,32 @@ export const clusterBackfillProgram = (options: ClusterBackfillOptions) =>
     )
     const client = yield* BackfillUnit.client
     let done = 0
-    const left = new Map(dates.map((d) => [d, units.filter((u) => u.date === d).length]))
-    const dateDone = (date: string) =>
+    const byDate = new Map(
+      dates.map((d) => [d, { left: units.filter((u) => u.date === d).length, ok: [] as Array<UnitResult>, failed: 0 }])
+    )
+    const ready = new Map(
+      yield* Effect.forEach(dates, (d) => Effect.map(Deferred.make<boolean>(), (r) => [d, r] as const))
+    )
+    // a date with no unit (no market feed asked for) is ready at once
+    for (const [date, day] of byDate) if (day.left === 0) yield* Deferred.succeed(ready.get(date)!, true)
+    const failed: Array<string> = []
+    /** A unit of `date` ended; the date is ready for the sinks once none is left (true: none failed). */
+    const unitEnded = (date: string, result: Either.Either<UnitResult, string>) =>
       Effect.suspend(() => {
-        left.set(date, left.get(date)! - 1)
-        return left.get(date) === 0 ? Effect.logInfo(`Date ${date}: every unit in the lake`) : Effect.void
+        const day = byDate.get(date)!
+        day.left -= 1
+        if (Either.isRight(result)) day.ok.push(result.right)
+        else {
+          day.failed += 1
+          failed.push(result.left)
+        }
+        if (day.left > 0) return Effect.void
+        return Effect.zipRight(
+          day.failed === 0 ? Effect.logInfo(`Date ${date}: every unit in the lake`) : Effect.void,
+          Deferred.succeed(ready.get(date)!, day.failed === 0)
+        )
       })
-    const results = yield* Effect.forEach(
+    const send = Effect.forEach(
       units,
       (u) =>
         client(u.key)
@@ -56,34 +75,42 @@ export const clusterBackfillProgram = (options: ClusterBackfillOptions) =>
             Effect.tap((r: UnitResult) =>
               Effect.logInfo(
                 `Unit ${u.key} done by runner ${r.runner} (pid ${r.pid}), ${r.fetched ? "fetched" : "already in the lake"} (${++done}/${units.length})`
-              ).pipe(Effect.zipRight(dateDone(u.date)))
+              )
             ),
             Effect.tapError((e) => Effect.logError(`Unit ${u.key} failed: ${describe(e)}`)),
-            Effect.either
+            Effect.either,
+            Effect.flatMap((r) =>
+              unitEnded(
+                u.date,
+                Either.mapLeft(r, (e) => `${u.key}: ${describe(e)}`)
+              )
+            )
           ),
-      { concurrency: "unbounded" }
+      { concurrency: "unbounded", discard: true }
     )
-    const failed = results.flatMap((r, i) => (Either.isLeft(r) ? [`${units[i]!.key}: ${describe(r.left)}`] : []))
-    if (failed.length > 0)
-      return yield* new ClusterBackfillError({
-        message: `${failed.length} of ${units.length} unit(s) failed (the others are in the lake; run again to retry): ${failed.join("; ")}`
-      })
-    const succeeded = results.flatMap((r) => (Either.isRight(r) ? [r.right] : []))
-    // The sinks have one writer: this process, in date order, each date once all its units are in the lake.
+    // The sinks have one writer: this process, in date order, each date as soon as all its units are
+    // in the lake, while the runners work on later dates. A date with a failed unit is not loaded.
     const sinks = yield* Effect.serviceOption(SinkRouter)
-    const days: Array<DaySummary> = []
-    for (const date of dates) {
-      const day = mergeFetched(
-        date,
-        succeeded
-          .filter((u) => u.date === date)
-          .map((u) => ({
+    const load = Effect.forEach(dates, (date) =>
+      Effect.flatMap(Deferred.await(ready.get(date)!), (complete) => {
+        if (!complete) return Effect.succeed(undefined)
+        const day = mergeFetched(
+          date,
+          byDate.get(date)!.ok.map((u) => ({
             summary: { date, rows: u.rows, quarantined: u.quarantined, outsideSession: u.outsideSession },
             fetched: u.fetched
           }))
-      )
-      days.push(yield* loadDay({ run, feeds, resume: options.resume ?? false }, sinks, day, Effect.void))
-    }
+        )
+        return loadDay({ run, feeds, resume: options.resume ?? false }, sinks, day, Effect.void)
+      })
+    )
+    const [, loaded] = yield* Effect.all([send, load], { concurrency: 2 })
+    if (failed.length > 0)
+      return yield* new ClusterBackfillError({
+        message: `${failed.length} of ${units.length} unit(s) failed (the others are in the lake, and every date without a failed unit in the sinks; run again to retry): ${failed.join("; ")}`
+      })
+    const days = loaded.flatMap((d) => (d === undefined ? [] : [d]))
+    const succeeded = [...byDate.values()].flatMap((d) => d.ok)
     const runners = new Set(succeeded.map((u) => u.runner))
     yield* Effect.logInfo(
       `Cluster backfill (run ${runId}): ${succeeded.length} unit(s) done by ${runners.size} runner(s)`
