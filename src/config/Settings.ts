@@ -239,6 +239,8 @@ const BaseSettingsConfig = Config.all({
     databaseUrl: Config.option(Config.redacted("database_url")),
     shards: int("shards", 300),
     unitsPerRunner: int("units_per_runner", 4),
+    /** `backfill --cluster`: load each date into the sinks as soon as its units are done, while the runners work (false: after the last unit). */
+    overlapSinkLoads: Config.boolean("overlap_sink_loads").pipe(Config.withDefault(false)),
     /** Failover (src/layers/Cluster.ts): a dead runner's shard locks expire after this long, then its shards move. */
     shardLockExpirationS: positive("shard_lock_expiration_s", 10),
     /** How often one runner pings the others and marks an unreachable one unhealthy. */

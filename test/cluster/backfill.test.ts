@@ -147,7 +147,7 @@ describe("distributed backfill on @effect/cluster (real processes, PostgreSQL)",
     sim = await startSimulator({ port: 0, seed: SEED, apiKey: KEY, faults: { latencyMs: 5 } })
     const root = await tempRoot("cluster-backfill-")
     const config = path.join(root, "settings.yaml")
-    await fs.writeFile(config, CONFIG)
+    await fs.writeFile(config, `${CONFIG}cluster: { overlap_sink_loads: true }\n`) // the submitter loads dates while runners work
     const env = { POLYGON_REST_URL: sim.url, POLYGON_API_KEY: KEY, STORAGE_ROOT: root, DATABASE_URL: dbUrl }
     const ports = await freePorts(3)
     const runners = ports.map((port) => ({

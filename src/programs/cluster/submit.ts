@@ -1,9 +1,10 @@
 /**
  * `backfill --cluster` (issue 17): the range as units, one per lake partition (feed × date, key
  * `<feed>/<date>`), sent as persisted `Run` messages to the `BackfillUnit` entity (one entity per
- * unit key, spread over the runners by shard), waiting for every reply; meanwhile, here and one
- * date at a time in date order, as soon as all of a date's units are done, the configured sinks and
- * the consolidated view (the runners write only the lake), overlapping the runners' later dates. A runner killed mid-unit loses nothing: its shards move to
+ * unit key, spread over the runners by shard), waiting for every reply; then (or, with
+ * `cluster.overlap_sink_loads`, meanwhile, as soon as all of a date's units are done), here and one
+ * date at a time in date order, the configured sinks and the consolidated view (the runners write
+ * only the lake). A runner killed mid-unit loses nothing: its shards move to
  * the others, which read the unprocessed message from storage and run the unit again (its
  * finished tickers and contracts are skipped by their checkpoints).
  */
@@ -88,8 +89,10 @@ export const clusterBackfillProgram = (options: ClusterBackfillOptions) =>
           ),
       { concurrency: "unbounded", discard: true }
     )
-    // The sinks have one writer: this process, in date order, each date as soon as all its units are
-    // in the lake, while the runners work on later dates. A date with a failed unit is not loaded.
+    // The sinks have one writer: this process, in date order, once every unit is in the lake; with
+    // cluster.overlap_sink_loads each date as soon as all its units are, while the runners work on
+    // later ones (faster when the submitter has cores of its own; on a shared 2-core machine slower,
+    // see README "Cluster"). A date with a failed unit is not loaded.
     const sinks = yield* Effect.serviceOption(SinkRouter)
     const load = Effect.forEach(dates, (date) =>
       Effect.flatMap(Deferred.await(ready.get(date)!), (complete) => {
@@ -104,7 +107,9 @@ export const clusterBackfillProgram = (options: ClusterBackfillOptions) =>
         return loadDay({ run, feeds, resume: options.resume ?? false }, sinks, day, Effect.void)
       })
     )
-    const [, loaded] = yield* Effect.all([send, load], { concurrency: 2 })
+    const loaded = settings.cluster.overlapSinkLoads
+      ? (yield* Effect.all([send, load], { concurrency: 2 }))[1]
+      : yield* Effect.zipRight(send, load)
     if (failed.length > 0)
       return yield* new ClusterBackfillError({
         message: `${failed.length} of ${units.length} unit(s) failed (the others are in the lake, and every date without a failed unit in the sinks; run again to retry): ${failed.join("; ")}`
