@@ -265,7 +265,7 @@ describe("distributed backfill on @effect/cluster (real processes, PostgreSQL)",
     expect((await readUnitEvents(root)).filter((e) => e.runId === runId)).toEqual(events)
   }, 300_000)
 
-  it("a runner stopped with SIGTERM hands its units over: it starts no new one, exits 0, another finishes them", async (ctx) => {
+  it("a runner stopped with SIGTERM hands its units over (it starts no new one, exits 0, another finishes them); a killed submitter is resumed by --resume", async (ctx) => {
     const dbUrl = await freshClusterDatabase(DB)
     if (dbUrl === undefined) return ctx.skip()
     sim = await startSimulator({ port: 0, seed: SEED, apiKey: KEY, faults: { latencyMs: 5 } })
@@ -308,11 +308,20 @@ describe("distributed backfill on @effect/cluster (real processes, PostgreSQL)",
     expect(byFirst.filter((e) => e.event === "completed").length).toBeLessThan(unitsOf(days).length)
 
     runner(p2!)
-    const done = await submit.finished
+    // The submitter killed too (its messages are stored: the new runner goes on with them), then
+    // `backfill --cluster --resume` alone: the latest submission again, same run id, sinks loaded.
+    submit.child.kill("SIGKILL")
+    expect((await submit.finished).signal).toBe("SIGKILL")
+    const done = await runCli(["backfill", "--cluster", "--resume", "--config", config], env)
     expect({ code: done.code, err: done.code === 0 ? "" : done.stderr.slice(-3000) }).toEqual({ code: 0, err: "" })
+    expect(done.stdout + done.stderr).toContain(`(run ${runId})`)
     await expectLakeIsTruth(root, days)
     const completed = (await readUnitEvents(root)).filter((e) => e.event === "completed")
-    expect(completed.map((e) => e.unit).sort()).toEqual(unitsOf(days))
+    expect(completed.map((e) => e.unit).sort()).toEqual(unitsOf(days)) // each unit completed once
     expect(completed.some((e) => e.runner === `127.0.0.1:${p2}`)).toBe(true)
+    const lakeBars = (await lake(root, "options", "ticker, window_start_ms"))
+      .map((r) => `${r["d"]}|${r["ticker"]}|${r["window_start_ms"]}`)
+      .sort()
+    expect(await warehouseKeys(root)).toEqual({ bars: lakeBars, consolidated: lakeBars })
   }, 240_000)
 })

@@ -15,6 +15,7 @@ import { SinkRouter } from "../../services/sinks/SinkRouter.js"
 import { type BackfillOptions, type BackfillSummary, planBackfill } from "../backfill.js"
 import { loadDay, mergeFetched } from "../backfill/day.js"
 import { MARKET_FEEDS } from "../../domain/feeds.js"
+import { writeSubmission } from "./units.js"
 
 export class ClusterBackfillError extends Data.TaggedError("ClusterBackfillError")<{ readonly message: string }> {}
 
@@ -34,6 +35,13 @@ export const clusterBackfillProgram = (options: ClusterBackfillOptions) =>
     const settings = yield* AppSettings
     const { feeds, run, dates, skippedDates } = yield* planBackfill(options)
     const runId = options.runId ?? `${new Date(startedAt).toISOString().replace(/[-:.]/g, "")}-${process.pid}`
+    yield* writeSubmission(settings.storage.root, {
+      runId,
+      startDate: options.startDate,
+      endDate: options.endDate,
+      feeds: [...feeds],
+      overwrite: run.overwrite
+    })
     const units = dates.flatMap((date) =>
       MARKET_FEEDS.filter((f) => feeds.has(f)).map((feed) => ({ date, feed, key: unitKey(feed, date) }))
     )

@@ -10,6 +10,7 @@
 import { Clock, Effect } from "effect"
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
+import { readJsonIfExists, writeFileAtomic } from "../../lib/atomicFile.js"
 import { fileIo } from "../../lib/fileIo.js"
 
 export interface UnitEvent {
@@ -45,3 +46,23 @@ export const readUnitEvents = async (root: string): Promise<ReadonlyArray<UnitEv
     .filter((l) => l.trim() !== "")
     .map((l) => JSON.parse(l) as UnitEvent)
 }
+
+/** The latest `backfill --cluster` submission (`backfill --cluster --resume` sends it again, same run id). */
+export interface Submission {
+  readonly runId: string
+  readonly startDate: string
+  readonly endDate: string
+  readonly feeds: ReadonlyArray<string>
+  readonly overwrite: boolean
+}
+
+export const submissionFile = (root: string) => path.join(root, "state", "cluster", "submission.json")
+
+export const writeSubmission = (root: string, submission: Submission) =>
+  fileIo("write", submissionFile(root), async () => {
+    await fs.mkdir(path.dirname(submissionFile(root)), { recursive: true })
+    await writeFileAtomic(submissionFile(root), JSON.stringify(submission))
+  })
+
+export const readSubmission = (root: string) =>
+  fileIo("read", submissionFile(root), () => readJsonIfExists<Submission>(submissionFile(root)))
