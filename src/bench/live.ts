@@ -21,7 +21,8 @@
  * seconds, thousands of times real time), so peak RSS here is the burst figure.
  *
  * Run: `npm run bench:live [-- --port 8792 --seed 42 --options 100 --flush-s 5 --max-rows 50000]`
- * (`--options 1160`: every contract of the day; `--fsync batch`: journals fdatasynced as in
+ * (`--options 1160`: every contract of the day; `--underlyings SPY,QQQ,IWM`: each with its own
+ * `--options` contracts, 2,620 in all with 1160; `--fsync batch`: journals fdatasynced as in
  * `journal.fsync: batch`; `--keep` keeps the data directory; `--debug` prints memory every 100 ms
  * and CPU per thread; `--heap-snapshot-at-mb N` writes one V8 heap snapshot once RSS reaches N MB).
  */
@@ -60,6 +61,7 @@ const arg = (name: string): string | undefined => {
 const port = Number(arg("port") ?? 8792)
 const seed = Number(arg("seed") ?? 42)
 const nOptions = Number(arg("options") ?? 100)
+const underlyings = (arg("underlyings") ?? SPY).split(",") // e.g. SPY,QQQ,IWM: more events than one chain has
 const debug = process.argv.includes("--debug")
 const heapSnapshotAtMb = arg("heap-snapshot-at-mb")
 const flushS = Number(arg("flush-s") ?? 5)
@@ -86,7 +88,7 @@ const cpuOf = (pid: number | undefined): number => cpuSecondsOf(`/proc/${pid}/st
 
 const main = async () => {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), "bench-live-"))
-  const plan = sessionPlan(seed, DATE, nOptions, root)
+  const plan = sessionPlan(seed, DATE, nOptions, root, underlyings)
   const expected = plan.counts.spy + plan.counts.vix + plan.counts.options
   const loadBefore = load()
   // The replay stops at the session close, so only the measured session flows. The account's
@@ -144,7 +146,7 @@ const main = async () => {
   }, 100)
   let snapped = false
   const feeds: ReadonlyArray<readonly [LiveFeed, ReadonlyArray<string>]> = [
-    ["spy", [SPY]],
+    ["spy", plan.underlyings],
     ["vix", [VIX]],
     ["options", plan.options]
   ]
@@ -271,7 +273,7 @@ const main = async () => {
   const rate = Math.round(expected / sustainedS)
   console.log(
     [
-      `bench:live — simulator at --speed max (child process), live path in-process: SPY + I:VIX + ${plan.options.length} options, ${DATE} session, flush every ${flushS} s / ${maxRows.toLocaleString("en-US")} rows, journal fsync ${fsyncMode}`,
+      `bench:live — simulator at --speed max (child process), live path in-process: ${plan.underlyings.join(" + ")} + I:VIX + ${plan.options.length} options, ${DATE} session, flush every ${flushS} s / ${maxRows.toLocaleString("en-US")} rows, journal fsync ${fsyncMode}`,
       `load average (1/5/15 min): ${loadBefore} before, ${run.loadDuring} at the end of the run (${os.cpus().length} cores)`,
       `session events: ${expected} (spy ${plan.counts.spy}, vix ${plan.counts.vix}, options ${plan.counts.options}); frames: ${rec.totals.frames}; journal ${Math.round(run.bytes / 1e6)} MB`,
       `sustained (first data frame received → last session row durable): ${rate} events/s over ${sustainedS.toFixed(2)} s; stop + final flush + compaction afterwards ${((run.finished - run.durable) / 1000).toFixed(1)} s`,

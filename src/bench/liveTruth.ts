@@ -11,6 +11,8 @@ import * as DuckDb from "../services/DuckDb.js"
 import type { LiveFeed } from "../live/writer/wsRows.js"
 
 export interface SessionPlan {
+  /** The underlyings streamed on /stocks (their bars are the `spy` feed). */
+  readonly underlyings: Array<string>
   readonly options: Array<string>
   readonly counts: Record<LiveFeed, number>
   /** CSV of every bar: feed,ticker,t,o,h,l,c,v,vw (v and vw empty for I:VIX). */
@@ -18,24 +20,33 @@ export interface SessionPlan {
 }
 
 /**
- * The `nOptions` contracts nearest the money of the next expiration after `date` (the live rule
+ * Per underlying, the `nOptions` contracts nearest its money of the next expiration after `date` (the live rule
  * with max_contracts = nOptions); beyond that expiration's chain, the other expirations' contracts
  * follow in date order, so a large count takes the whole day's chain.
  */
-export const sessionPlan = (seed: number, date: string, nOptions: number, dir: string): SessionPlan => {
+export const sessionPlan = (
+  seed: number,
+  date: string,
+  nOptions: number,
+  dir: string,
+  underlyings: ReadonlyArray<string> = ["SPY"]
+): SessionPlan => {
   const here = path.dirname(fileURLToPath(import.meta.url))
   const truthCsv = path.join(dir, "truth.csv")
   const script = `
     const fs = await import("node:fs")
     const { makeSyntheticMarket } = await import(${JSON.stringify(path.join(here, "..", "simulator/market/SyntheticMarket.js"))})
     const m = makeSyntheticMarket(${seed}); const d = ${JSON.stringify(date)}
-    const open = m.officialOpen(d); const cs = m.contracts(d)
-    const next = cs.map((c) => c.expiration_date).filter((e) => e > d).sort()[0]
-    const rank = (e) => (e === next ? "0" : "1" + e)
-    const options = cs
-      .sort((a, b) => (rank(a.expiration_date) < rank(b.expiration_date) ? -1 : rank(a.expiration_date) > rank(b.expiration_date) ? 1 : 0) ||
-        Math.abs(a.strike_price - open) - Math.abs(b.strike_price - open) || (a.ticker < b.ticker ? -1 : 1))
-      .slice(0, ${nOptions}).map((c) => c.ticker)
+    const underlyings = ${JSON.stringify(underlyings)}
+    const options = underlyings.flatMap((u) => {
+      const open = m.officialOpen(d, u); const cs = m.contracts(d, u)
+      const next = cs.map((c) => c.expiration_date).filter((e) => e > d).sort()[0]
+      const rank = (e) => (e === next ? "0" : "1" + e)
+      return cs
+        .sort((a, b) => (rank(a.expiration_date) < rank(b.expiration_date) ? -1 : rank(a.expiration_date) > rank(b.expiration_date) ? 1 : 0) ||
+          Math.abs(a.strike_price - open) - Math.abs(b.strike_price - open) || (a.ticker < b.ticker ? -1 : 1))
+        .slice(0, ${nOptions}).map((c) => c.ticker)
+    })
     const fd = fs.openSync(${JSON.stringify(truthCsv)}, "w")
     const counts = { spy: 0, vix: 0, options: 0 }
     const emit = (feed, t) => {
@@ -43,9 +54,10 @@ export const sessionPlan = (seed: number, date: string, nOptions: number, dir: s
       counts[feed] += lines.length
       if (lines.length > 0) fs.writeSync(fd, lines.join("\\n") + "\\n")
     }
-    emit("spy", "SPY"); emit("vix", "I:VIX"); for (const t of options) emit("options", t)
+    for (const u of underlyings) emit("spy", u)
+    emit("vix", "I:VIX"); for (const t of options) emit("options", t)
     fs.closeSync(fd)
-    console.log(JSON.stringify({ options, counts }))`
+    console.log(JSON.stringify({ underlyings, options, counts }))`
   const out = JSON.parse(
     execFileSync(process.execPath, ["--input-type=module", "-e", script], { encoding: "utf8", maxBuffer: 64 << 20 })
   ) as Omit<SessionPlan, "truthCsv">
