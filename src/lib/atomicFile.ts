@@ -7,6 +7,7 @@
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import { threadId } from "node:worker_threads"
+import { isAlive } from "./processAlive.js"
 
 let counter = 0
 
@@ -27,6 +28,21 @@ export const writeFileAtomic = async (target: string, content: string | Uint8Arr
     await handle.close()
   }
   await fs.rename(tmp, target)
+}
+
+/**
+ * Removes the temporary files of `target` (`<target>.tmp-<pid>-…`) that a process killed before its
+ * rename left, i.e. whose pid is no longer alive; another live writer's are kept. Returns their names.
+ */
+export const removeDeadTemps = async (target: string): Promise<ReadonlyArray<string>> => {
+  const prefix = `${path.basename(target)}.tmp-`
+  const names = await fs.readdir(path.dirname(target)).catch(() => [] as Array<string>)
+  const dead = names.filter((n) => {
+    const pid = n.startsWith(prefix) ? Number(/^(\d+)-/.exec(n.slice(prefix.length))?.[1]) : Number.NaN
+    return Number.isInteger(pid) && pid !== process.pid && !isAlive(pid)
+  })
+  await Promise.all(dead.map((n) => fs.rm(path.join(path.dirname(target), n), { force: true })))
+  return dead
 }
 
 /** Makes a rename (or a new entry) in `dir` survive a power cut. */

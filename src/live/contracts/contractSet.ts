@@ -13,7 +13,7 @@ import { type ContractLike, selectContracts, strikeBounds } from "../../domain/c
 import { CONTRACTS_SCHEMA, type Row } from "../../domain/feeds.js"
 import { contractRow } from "../../domain/normalize.js"
 import { type LakePaths, tickerFileName } from "../../domain/paths.js"
-import { readJsonIfExists, writeFileAtomic } from "../../lib/atomicFile.js"
+import { readJsonIfExists, removeDeadTemps, writeFileAtomic } from "../../lib/atomicFile.js"
 import { LakeWriteError, type ParquetWriterService } from "../../services/ParquetWriter.js"
 import type { UpsertMode } from "../../services/parquet/partitionUpsert.js"
 import { sqlString } from "../../services/DuckDb.js"
@@ -154,7 +154,10 @@ export const contractSet = (
     })
     yield* env.writer.upsert(CONTRACTS_SCHEMA, env.paths.root, date, { rows }, contractsMode(env, underlying))
     const set: ContractSet = { date, openPrice, expiration, contracts: chosen }
-    yield* fileIo("write", file, () => writeFileAtomic(file, JSON.stringify(set, null, 1)))
+    // a run killed between writing the set and its rename left a temporary file beside it
+    yield* fileIo("write", file, () =>
+      removeDeadTemps(file).then(() => writeFileAtomic(file, JSON.stringify(set, null, 1)))
+    )
     yield* Effect.logInfo(
       `Selected ${chosen.length} option contracts for ${date}: ${underlying} open ${openPrice}, strikes ${low.toFixed(2)}–${high.toFixed(2)}, expiring ${expiration}`
     )
