@@ -13,14 +13,17 @@
  * (or CLUSTER_DATABASE_URL), else postgres://postgres@127.0.0.1:5432; its databases are dropped at the end.
  * First, untimed, a single-process backfill of the range warms the simulator (`--no-warm-up`: not).
  */
+import { NodeContext } from "@effect/platform-node"
+import { Effect } from "effect"
 import { rmSync } from "node:fs"
 import * as fs from "node:fs/promises"
 import * as os from "node:os"
 import * as path from "node:path"
+import { loadSettings } from "../config/load.js"
 import { holidayIndex, tradingDaysBetween } from "../domain/calendar.js"
 import { nyseHolidays } from "../domain/nyseHolidays.js"
 import { type ClusterRun, children, roots, runCluster } from "./clusterRun.js"
-import { dropDatabase, PG_URL, pgQuery, withDb } from "./clusterSupport.js"
+import { benchPgUrl, dropDatabase, pgQuery, withDb } from "./clusterSupport.js"
 import { runBackfillCli } from "./cliRun.js"
 import { loadAverage, percentile } from "./measure.js"
 import { startSimulatorProcess } from "./simulatorProcess.js"
@@ -36,8 +39,10 @@ const counts = (flag("--runners") ?? "1,2,3")
   .filter((n) => n >= 1)
 const idleS = Math.max(1, Number(flag("--idle-s") ?? 10))
 const API_KEY = "bench-key"
-/** cluster.units_per_runner: the default config's 4 unless the environment overrides it (the runners inherit it). */
-const unitsPerRunner = Math.max(1, Number(process.env["CLUSTER_UNITS_PER_RUNNER"] ?? 4))
+/** The settings the runners also read (config/settings.yaml and the environment they inherit): units_per_runner, PostgreSQL. */
+const settings = await Effect.runPromise(loadSettings({}).pipe(Effect.provide(NodeContext.layer)))
+const unitsPerRunner = settings.cluster.unitsPerRunner
+const pgUrl = benchPgUrl(settings)
 const fmt = (n: number, digits = 0) =>
   Number.isFinite(n) ? n.toLocaleString("en-US", { maximumFractionDigits: digits, minimumFractionDigits: digits }) : "-"
 const median = (xs: ReadonlyArray<number>) => percentile(xs, 50)
@@ -176,7 +181,7 @@ const report = (runs: ReadonlyArray<ClusterRun>) => {
 
 const main = async () => {
   try {
-    await pgQuery(withDb(PG_URL, "postgres"), ["SELECT 1"])
+    await pgQuery(withDb(pgUrl, "postgres"), ["SELECT 1"])
   } catch (e) {
     throw new Error(
       `bench:cluster needs PostgreSQL (set DATABASE_URL; \`source .ci/services.sh\` starts it): ${String(e).split("\n")[0]}`
@@ -205,7 +210,7 @@ const main = async () => {
     }
     const runs: Array<ClusterRun> = []
     for (const n of counts) {
-      runs.push(await runCluster(n, dates, { url: sim.url, pid: sim.child.pid! }, API_KEY, idleS))
+      runs.push(await runCluster(n, dates, { url: sim.url, pid: sim.child.pid! }, API_KEY, idleS, pgUrl))
       console.error(`bench:cluster: ${n} runner(s) done in ${runs.at(-1)!.seconds.toFixed(1)} s`)
       if (sim.child.exitCode !== null)
         throw new Error(`the simulator exited ${sim.child.exitCode}: ${sim.stderr().slice(-2000)}`)
@@ -226,7 +231,7 @@ process.on("exit", killAll)
 for (const s of ["SIGINT", "SIGTERM"] as const)
   process.on(s, () => {
     killAll()
-    void Promise.all(counts.map((n) => dropDatabase(`bench_cluster_${process.pid}_${n}`))).finally(() =>
+    void Promise.all(counts.map((n) => dropDatabase(pgUrl, `bench_cluster_${process.pid}_${n}`))).finally(() =>
       process.exit(130)
     )
   })

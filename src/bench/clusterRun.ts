@@ -22,7 +22,6 @@ import {
   hwmMb,
   logTimes,
   minus,
-  PG_URL,
   type PgCounters,
   pgCounters,
   pgQuery,
@@ -83,11 +82,12 @@ export const runCluster = async (
   dates: ReadonlyArray<string>,
   sim: { url: string; pid: number },
   apiKey: string,
-  idleS: number
+  idleS: number,
+  pgUrl: string
 ): Promise<ClusterRun> => {
   const db = `bench_cluster_${process.pid}_${n}`
-  await pgQuery(withDb(PG_URL, "postgres"), [`DROP DATABASE IF EXISTS "${db}" WITH (FORCE)`, `CREATE DATABASE "${db}"`])
-  const dbUrl = withDb(PG_URL, db)
+  await pgQuery(withDb(pgUrl, "postgres"), [`DROP DATABASE IF EXISTS "${db}" WITH (FORCE)`, `CREATE DATABASE "${db}"`])
+  const dbUrl = withDb(pgUrl, db)
   const root = await fs.mkdtemp(path.join(os.tmpdir(), `bench-cluster-${n}-`))
   roots.add(root)
   const env = { POLYGON_REST_URL: sim.url, POLYGON_API_KEY: apiKey, STORAGE_ROOT: root, CLUSTER_DATABASE_URL: dbUrl }
@@ -222,7 +222,7 @@ export const runCluster = async (
           })
       )
     )
-    await dropDatabase(db)
+    await dropDatabase(pgUrl, db)
     await fs.rm(root, { recursive: true, force: true })
     roots.delete(root)
   }

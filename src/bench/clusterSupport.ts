@@ -1,13 +1,21 @@
 /** Helpers of bench:cluster (clusterRun.ts): PostgreSQL, free ports, /proc, the simulator's counter, the lake's bytes. */
 import { PgClient } from "@effect/sql-pg"
-import { Effect, Redacted } from "effect"
+import { Effect, Option, Redacted } from "effect"
+import type { Settings } from "../config/Settings.js"
 import { readFileSync } from "node:fs"
 import * as fs from "node:fs/promises"
 import * as net from "node:net"
 import * as path from "node:path"
 
-export const PG_URL =
-  process.env["CLUSTER_DATABASE_URL"] ?? process.env["DATABASE_URL"] ?? "postgres://postgres@127.0.0.1:5432/postgres"
+/** The PostgreSQL the bench creates its databases on: cluster.database_url, else DATABASE_URL (the settings), else the local one. */
+export const benchPgUrl = (s: Settings): string =>
+  Option.getOrElse(
+    Option.map(
+      Option.orElse(s.cluster.databaseUrl, () => s.databaseUrl),
+      Redacted.value
+    ),
+    () => "postgres://postgres@127.0.0.1:5432/postgres"
+  )
 export const withDb = (url: string, db: string) => {
   const u = new URL(url)
   u.pathname = `/${db}`
@@ -28,8 +36,9 @@ export const pgQuery = (url: string, statements: ReadonlyArray<string>) =>
     )
   )
 
-export const dropDatabase = (db: string) =>
-  pgQuery(withDb(PG_URL, "postgres"), [`DROP DATABASE IF EXISTS "${db}" WITH (FORCE)`]).catch(() => undefined)
+/** Drops `db` on the server of `pgUrl` (a crashed run's or this one's); never fails. */
+export const dropDatabase = (pgUrl: string, db: string) =>
+  pgQuery(withDb(pgUrl, "postgres"), [`DROP DATABASE IF EXISTS "${db}" WITH (FORCE)`]).catch(() => undefined)
 
 export const freePorts = async (n: number): Promise<Array<number>> => {
   const servers = await Promise.all(

@@ -1,5 +1,5 @@
 /** Support for the cluster's real-process tests: a fresh PostgreSQL database, free ports, runners. */
-import { freePorts, pgQuery, withDb } from "../../src/bench/clusterSupport.js"
+import { dropDatabase as dropOn, freePorts, pgQuery, withDb } from "../../src/bench/clusterSupport.js"
 
 export { freePorts, pgQuery }
 
@@ -21,5 +21,4 @@ export const freshClusterDatabase = async (name: string): Promise<string | undef
   }
 }
 
-export const dropDatabase = (name: string) =>
-  pgQuery(withDb(PG_URL, "postgres"), [`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`]).catch(() => undefined)
+export const dropDatabase = (name: string) => dropOn(PG_URL, name)
