@@ -122,12 +122,15 @@ const live = Command.make(
     clockSpeed: Options.float("clock-speed").pipe(
       Options.optional,
       Options.withDescription("simulated clock speed (default 1)")
-    )
+    ),
+    cluster: Options.boolean("cluster").pipe(Options.withDescription("the cluster's runners stream the sockets"))
   },
   (o) =>
-    runLive({ clockStart: Option.getOrUndefined(o.clockStart), clockSpeed: Option.getOrUndefined(o.clockSpeed) }).pipe(
-      Effect.provide(settingsLayer(o.config))
-    )
+    runLive({
+      clockStart: Option.getOrUndefined(o.clockStart),
+      clockSpeed: Option.getOrUndefined(o.clockSpeed),
+      cluster: o.cluster
+    }).pipe(Effect.provide(settingsLayer(o.config)))
 )
 
 const status = Command.make(

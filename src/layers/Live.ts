@@ -12,6 +12,7 @@ import { Alerts } from "../services/observability/Alerts.js"
 import { AppSettings } from "../services/AppSettings.js"
 import * as ContractRegistry from "../live/contracts/ContractRegistry.js"
 import * as FeedSocket from "../live/socket/FeedSocket.js"
+import * as RemoteFeedSocket from "../live/socket/RemoteFeedSocket.js"
 import { FeedEndpoint, layerWs } from "../live/socket/FeedSocket.js"
 import { HeartbeatMonitor } from "../services/observability/HeartbeatMonitor.js"
 import * as MarketClock from "../services/MarketClock.js"
@@ -24,6 +25,7 @@ import * as PolygonRestLive from "../services/polygon/PolygonRestLive.js"
 import { makeSimClock } from "../simulator/SimClock.js"
 import { simulatorResource } from "../simulator/server.js"
 import { LakeLayer } from "./Backfill.js"
+import { ClientLayer } from "./Cluster.js"
 import * as LiveSinks from "./LiveSinks.js"
 import { ObservabilityLive } from "./Observability.js"
 import { BUILTIN, BUILTIN_KEY, MissingApiKey, restConnectionAlerts } from "./Polygon.js"
@@ -120,8 +122,15 @@ export const endpoints = (clockStartMs: number | undefined, speed: number) =>
     }
   })
 
-/** The layers liveProgram needs, given resolved endpoints. Requires AppSettings and an HttpClient. */
-export const liveLayer = (ep: Effect.Effect.Success<ReturnType<typeof endpoints>>, clockSpeed?: number) => {
+/**
+ * The layers liveProgram needs, given resolved endpoints. Requires AppSettings and an HttpClient.
+ * With `remote` (`live --cluster`) the sockets are the cluster runners' (RemoteFeedSocket).
+ */
+export const liveLayer = (
+  ep: Effect.Effect.Success<ReturnType<typeof endpoints>>,
+  clockSpeed?: number,
+  remote?: RemoteFeedSocket.RemoteOptions
+) => {
   const rest = Layer.scoped(
     PolygonRest,
     Effect.gen(function* () {
@@ -147,7 +156,11 @@ export const liveLayer = (ep: Effect.Effect.Success<ReturnType<typeof endpoints>
   const services = Layer.mergeAll(clockAndContracts, TelemetryFromObservability, LiveSinks.layerFromSettings).pipe(
     Layer.provideMerge(base)
   )
-  return FeedSocket.layer(clockSpeed).pipe(Layer.provideMerge(services))
+  const sockets =
+    remote === undefined
+      ? FeedSocket.layer(clockSpeed)
+      : RemoteFeedSocket.layer(remote).pipe(Layer.provide(ClientLayer))
+  return sockets.pipe(Layer.provideMerge(services))
 }
 
 /** The status page, /metrics and /healthz for the life of the run (`http.port` 0 = off); a port in use is a warning, never a stop. */

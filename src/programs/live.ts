@@ -35,6 +35,8 @@ export interface LiveOptions {
   /** Simulated clock start (ISO); applied by src/programs/liveRun.ts `runLive`, informative here. */
   readonly clockStart?: string | undefined
   readonly clockSpeed?: number | undefined
+  /** `live --cluster`: the cluster's runners stream the sockets (src/live/socket/RemoteFeedSocket.ts). */
+  readonly cluster?: boolean | undefined
 }
 
 export type LiveOutcome =

@@ -7,6 +7,9 @@
  */
 import { FetchHttpClient } from "@effect/platform"
 import { Effect, Option } from "effect"
+import { ClusterConfigError } from "../layers/Cluster.js"
+import { feedDelayMs, type Settings } from "../config/Settings.js"
+import { BUILTIN } from "../layers/Polygon.js"
 import * as ClockAnchor from "../live/clockAnchor.js"
 import { AppSettings } from "../services/AppSettings.js"
 import * as MarketClock from "../services/MarketClock.js"
@@ -19,6 +22,7 @@ import { type LiveOptions, liveProgram } from "./live.js"
 export const runLive = (options: LiveOptions = {}) =>
   Effect.gen(function* () {
     const settings = yield* AppSettings
+    if (options.cluster) yield* refuseClusterLive(settings)
     const start = options.clockStart ?? Option.getOrUndefined(settings.clock.start)
     const speed = options.clockSpeed ?? settings.clock.speed
     const clockStartMs = start === undefined ? undefined : MarketClock.parseClockStart(start)
@@ -28,7 +32,12 @@ export const runLive = (options: LiveOptions = {}) =>
     const run = Effect.scoped(
       Effect.gen(function* () {
         const ep = yield* endpoints(startMs, speed)
-        return yield* Effect.zipRight(statusEndpoints, liveProgram(options)).pipe(Effect.provide(liveLayer(ep, speed)))
+        const remote = options.cluster
+          ? { simulatedSpeed: startMs === undefined ? undefined : speed, feedDelayMs: feedDelayMs(settings) }
+          : undefined
+        return yield* Effect.zipRight(statusEndpoints, liveProgram(options)).pipe(
+          Effect.provide(liveLayer(ep, speed, remote))
+        )
       })
     ).pipe(Effect.provide(FetchHttpClient.layer))
     const outcome = yield* startMs === undefined
@@ -37,6 +46,17 @@ export const runLive = (options: LiveOptions = {}) =>
     if (outcome._tag === "Streamed" && outcome.endOfDay) yield* loadDayIntoSinks(outcome.date)
     return outcome
   })
+
+/** What `live --cluster` cannot do yet: a built-in simulator (one per process) and re-centring (changing subscriptions). */
+const refuseClusterLive = (settings: Settings) => {
+  const why =
+    settings.polygon.wsUrl === BUILTIN
+      ? "live --cluster needs polygon.ws_url (and rest_url) pointing at the API or at a `simulate` process that every runner reaches; the built-in simulator lives inside one process"
+      : settings.underlyings.some((u) => u.recenter.enabled)
+        ? "live --cluster does not re-centre yet: set recenter.enabled: false (options.recenter) or run live without --cluster"
+        : undefined
+  return why === undefined ? Effect.void : Effect.fail(new ClusterConfigError({ message: why }))
+}
 
 /** Where the simulated clock starts in this run (logged when it resumes an earlier run's anchor). */
 const resumeClock = (root: string, clockStartMs: number, speed: number) =>

@@ -93,9 +93,14 @@ export const open = (
   feed: string,
   date: string,
   options: JournalOptions = {}
+): Effect.Effect<JournalHandle, never, Scope.Scope> => openFile(journalFile(root, feed, date), options)
+
+/** Open (append) a journal file for this scope (a cluster runner's socket shard journals to its own file). */
+export const openFile = (
+  file: string,
+  options: JournalOptions = {}
 ): Effect.Effect<JournalHandle, never, Scope.Scope> =>
   Effect.gen(function* () {
-    const file = journalFile(root, feed, date)
     const memoryBytes = options.memoryBytes ?? 32 << 20
     const batch = options.fsync === "batch"
     const window = new JournalWindow(memoryBytes)

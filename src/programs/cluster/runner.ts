@@ -16,6 +16,7 @@ import { BackfillUnit, UnitFailed, type UnitFeed, UnitResult, unitKey } from "..
 import { PolygonRest } from "../../services/polygon/PolygonRest.js"
 import { calendarFor, fetchFeed } from "../backfill/day.js"
 import type { BackfillRun } from "../backfill/run.js"
+import { LiveShardHandlers } from "./liveShard.js"
 import { appendUnitEvent } from "./units.js"
 
 type Holidays = Effect.Effect.Success<ReturnType<typeof calendarFor>>
@@ -161,5 +162,7 @@ export const runnerProgram = Effect.gen(function* () {
   yield* Effect.logInfo(
     `Runner ${runnerName(settings)} joining the cluster (lake ${settings.storage.root}, ${settings.cluster.unitsPerRunner} unit(s) at a time)`
   )
-  return yield* Layer.launch(BackfillUnitHandlers.pipe(Layer.provide(RunnerLayer), Layer.provide(BackfillLayer)))
+  return yield* Layer.launch(
+    Layer.merge(BackfillUnitHandlers, LiveShardHandlers).pipe(Layer.provide(RunnerLayer), Layer.provide(BackfillLayer))
+  )
 })

@@ -25,7 +25,6 @@ import * as path from "node:path"
 import { DuckDBInstance } from "@duckdb/node-api"
 import { holidayIndex, nextTradingDay, nyTimeMs } from "../../../src/domain/calendar.js"
 import { selectContracts } from "../../../src/domain/contractSelection.js"
-import type { Feed } from "../../../src/domain/feeds.js"
 import { nyseHolidays } from "../../../src/domain/nyseHolidays.js"
 import type { RecenterEntry } from "../../../src/domain/recenter.js"
 import { checkpointFile, type LiveCheckpoint } from "../../../src/live/writer/liveFiles.js"
@@ -34,7 +33,8 @@ import { makeSyntheticMarket } from "../../../src/simulator/market/SyntheticMark
 import { chosenContracts } from "../../helpers/groundTruth.js"
 import { childPool, runCli, startCli, waitFor } from "../../helpers/cli.js"
 import { tempRoot } from "../../helpers/settings.js"
-import { CLEAN_LAYOUT, lakeLayout } from "../../helpers/lakeLayout.js"
+import { CLEAN_LAYOUT } from "../../helpers/lakeLayout.js"
+import { compareFeed as compareLive, fmt } from "../../helpers/liveLake.js"
 import { startSimulate as startSimulateChild } from "../../helpers/simulate.js"
 import { buildIfStale } from "../../helpers/build.js"
 
@@ -78,84 +78,8 @@ const liveEnv = (url: string, root: string): Record<string, string> => ({
 })
 const liveArgs = ["live", "--clock-start", START, "--clock-speed", String(SPEED)]
 
-type LakeRow = {
-  ticker: string
-  t: number
-  o: number
-  h: number
-  l: number
-  c: number
-  v: number | null
-  vw: number | null
-  source: string
-}
-
-const readLake = async (root: string, feed: Feed): Promise<Array<LakeRow>> => {
-  const dir = path.join(root, "raw", feed, `date=${DATE}`)
-  const vol = feed === "vix" ? "NULL::DOUBLE AS v, NULL::DOUBLE AS vw" : "volume::DOUBLE AS v, vwap AS vw"
-  const db = await DuckDBInstance.create(":memory:")
-  const c = await db.connect()
-  try {
-    const r = await c.runAndReadAll(
-      `SELECT ticker, window_start_ms::DOUBLE AS t, open AS o, high AS h, low AS l, close AS c, ${vol}, source
-       FROM read_parquet('${dir}/*.parquet', union_by_name = true)`
-    )
-    return r.getRowObjectsJS() as unknown as Array<LakeRow>
-  } finally {
-    c.closeSync()
-    db.closeSync()
-  }
-}
-
-const fmt = (x: { o: number; h: number; l: number; c: number; v?: number | null; vw?: number | null }) =>
-  `${x.o}|${x.h}|${x.l}|${x.c}|${x.v ?? ""}|${x.vw ?? ""}`
-
-/**
- * Compare one feed's lake with the market over [OPEN, end(ticker)], as sets of
- * (ticker, window start) with values. Returns the window and samples of every difference.
- */
-const compareFeed = async (root: string, feed: "spy" | "vix" | "options", tickers: ReadonlyArray<string>) => {
-  const rows = await readLake(root, feed)
-  const cp = JSON.parse(fs.readFileSync(checkpointFile(root, feed, DATE), "utf8")) as LiveCheckpoint
-  const end = Math.max(...rows.map((r) => r.t))
-  const endOf = (t: string) => Math.min(end, cp.pending[t] ?? Infinity)
-  const expected = new Map<string, string>()
-  for (const t of tickers)
-    for (const b of market.secondBars(t, DATE))
-      if (b.t >= OPEN && b.t <= endOf(t))
-        expected.set(`${t}|${b.t}`, fmt({ ...b, v: "v" in b ? b.v : null, vw: "vw" in b ? b.vw : null }))
-  const seen = new Map<string, number>()
-  const wrong: Array<string> = []
-  const spurious: Array<string> = []
-  for (const r of rows) {
-    const k = `${r.ticker}|${r.t}`
-    seen.set(k, (seen.get(k) ?? 0) + 1)
-    const e = expected.get(k)
-    if (e === undefined) spurious.push(k)
-    else if (e !== fmt(r)) wrong.push(`${k}: ${fmt(r)} != ${e}`)
-  }
-  const missing = [...expected.keys()].filter((k) => !seen.has(k))
-  const duplicates = [...seen].filter(([, n]) => n > 1).map(([k]) => k)
-  const layout = await lakeLayout(root, feed, DATE)
-  return {
-    feed,
-    start: Math.min(...rows.map((r) => r.t)),
-    end,
-    rows: rows.length,
-    expected: expected.size,
-    repaired: rows.filter((r) => r.source === "repair").length,
-    pending: Object.keys(cp.pending),
-    due: cp.due.length,
-    layout,
-    diff: {
-      missing: missing.slice(0, 5),
-      missingN: missing.length,
-      wrong: wrong.slice(0, 5),
-      spurious: spurious.slice(0, 5),
-      duplicates: duplicates.slice(0, 5)
-    }
-  }
-}
+const compareFeed = (root: string, feed: "spy" | "vix" | "options", tickers: ReadonlyArray<string>) =>
+  compareLive({ root, date: DATE, openMs: OPEN, market }, feed, tickers)
 
 /** Subscription markers (one per (re)connection) in a feed's journal. */
 const markers = (root: string, feed: string) =>
