@@ -4,7 +4,7 @@ import { Command, Options, ValidationError } from "@effect/cli"
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { Cause, Console, Effect, Exit, Layer, Option } from "effect"
 import { describeFailure, exitCodeOf } from "./cli/errors.js"
-import type { Feed, MarketFeed } from "./domain/feeds.js"
+import type { Feed } from "./domain/feeds.js"
 import { BackfillLayer } from "./layers/Backfill.js"
 import * as Logging from "./layers/Logging.js"
 import * as Sinks from "./layers/Sinks.js"
@@ -23,6 +23,7 @@ import { runnerProgram } from "./programs/cluster/runner.js"
 import { printBackfillSummary } from "./programs/summary.js"
 import { simulateProgram } from "./programs/simulate.js"
 import { demoProgram } from "./cli/demo.js"
+import { parseFeeds } from "./cli/parseFeeds.js"
 import * as AppSettings from "./services/AppSettings.js"
 
 const configPath = Options.file("config").pipe(
@@ -32,18 +33,6 @@ const configPath = Options.file("config").pipe(
 /** Settings from the config file, with `logging.*` applied to the command's logs. */
 const settingsLayer = (config: Option.Option<string>, overrides?: Record<string, unknown>) =>
   Logging.layer.pipe(Layer.provideMerge(AppSettings.layer({ configPath: Option.getOrUndefined(config), overrides })))
-
-const parseFeeds = (s: Option.Option<string>): ReadonlyArray<MarketFeed> | undefined =>
-  Option.match(s, {
-    onNone: () => undefined,
-    onSome: (text) =>
-      text.split(",").map((f) => {
-        const feed = f.trim()
-        if (!["spy", "options", "vix", "news"].includes(feed))
-          throw new Error(`unknown feed ${feed} (spy, options, vix, news)`)
-        return feed as MarketFeed
-      })
-  })
 
 const backfill = Command.make(
   "backfill",
