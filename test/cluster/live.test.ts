@@ -132,6 +132,10 @@ sinks: { enabled: [] }
     const failoverS = (Date.now() - killedAt) / 1000
     expect(failoverS).toBeLessThan(30)
     const movedAt = await now()
+    // `status --cluster` meanwhile: the runners, and every shard of the session streaming on a healthy one
+    const mid = await runCli(["status", "--cluster", "--config", config], env)
+    expect(mid.stdout, mid.stderr).toContain("live shards: 5 streaming, 0 pending, 0 ended, 0 failed")
+    for (const s of SHARDS) expect(mid.stdout).toMatch(new RegExp(`${DATE}/${s}\\s+streaming\\s+127\\.0\\.0\\.1:\\d+`))
     await waitFor(async () => (await now()) >= movedAt + AFTER_FAILOVER_MS, 60_000, 100)
 
     const stop = await runCli(["stop"], { STORAGE_ROOT: root })

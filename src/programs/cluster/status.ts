@@ -3,7 +3,9 @@
  * how many of the shards each owns, computed with the hash ring the runners use), then the backfill
  * units by key (`<feed>/<date>`): done (a stored success, with the runner that did it), failed (a
  * stored failure), running (a healthy runner's `started` line with no `completed`/`failed` after
- * it, in units.ndjson) and pending (stored, not taken, or taken by a runner that is gone).
+ * it, in units.ndjson) and pending (stored, not taken, or taken by a runner that is gone); then
+ * the live socket shards (`live --cluster`) of every session the same way: streaming, pending
+ * (waiting for a runner, e.g. after its runner died), ended, failed.
  */
 import { Runner } from "@effect/cluster/Runner"
 import { RunnerAddress } from "@effect/cluster/RunnerAddress"
@@ -31,7 +33,8 @@ export const clusterStatusProgram = Effect.gen(function* () {
   const shards = new Map<string, number>()
   for (const a of HashRing.getShards(ring, settings.cluster.shards) ?? [])
     shards.set(`${a.host}:${a.port}`, (shards.get(`${a.host}:${a.port}`) ?? 0) + 1)
-  const units = yield* sql<{
+  const events = yield* Effect.promise(() => readUnitEvents(settings.storage.root))
+  const messages = (entityType: string) => sql<{
     entity_id: string
     message_id: string
     processed: boolean
@@ -41,21 +44,26 @@ export const clusterStatusProgram = Effect.gen(function* () {
     SELECT m.entity_id, m.message_id, m.processed, r.payload::json->>'_tag' AS exit,
       r.payload::json->'value'->>'runner' AS by
     FROM cluster_messages m LEFT JOIN cluster_replies r ON r.request_id = m.request_id AND r.kind = 0
-    WHERE m.entity_type = 'BackfillUnit' AND m.kind = 0 ORDER BY m.entity_id, m.message_id`
-  const events = yield* Effect.promise(() => readUnitEvents(settings.storage.root))
-  const runningOn = (runId: string, unit: string) => {
-    const last = events.filter((e) => e.runId === runId && e.unit === unit).at(-1)
-    return last?.event === "started" ? last.runner : undefined
-  }
-  const rows = units.map((u) => {
-    const runId = u.message_id.split("/Run/")[1]?.split("/")[0] ?? ""
-    const on = runningOn(runId, u.entity_id)
-    // a unit started by a runner that is gone waits for its shard's new owner
-    const live = on !== undefined && runners.some((r) => r.healthy && r.address === on)
-    const state = u.exit === "Success" ? "done" : u.exit !== null ? "failed" : live ? "running" : "pending"
-    const runner = state === "done" ? (u.by ?? "") : on === undefined ? "" : live ? on : `(was ${on}, gone)`
-    return { runId, unit: u.entity_id, state, on: runner }
-  })
+    WHERE m.entity_type = ${entityType} AND m.kind = 0 ORDER BY m.entity_id, m.message_id`
+  /** Each message's state: done (a stored success), failed, running (a healthy runner's `started` with nothing after it), pending. */
+  const states = (
+    ms: Effect.Effect.Success<ReturnType<typeof messages>>,
+    tag: string,
+    unitOf: (id: string) => string
+  ) =>
+    ms.map((u) => {
+      const runId = u.message_id.split(`/${tag}/`)[1]?.split("/")[0] ?? ""
+      const last = events.filter((e) => e.runId === runId && e.unit === unitOf(u.entity_id)).at(-1)
+      const on = last?.event === "started" ? last.runner : undefined
+      // a unit started by a runner that is gone waits for its shard's new owner
+      const live = on !== undefined && runners.some((r) => r.healthy && r.address === on)
+      const state = u.exit === "Success" ? "done" : u.exit !== null ? "failed" : live ? "running" : "pending"
+      const runner = state === "done" ? (u.by ?? "") : on === undefined ? "" : live ? on : `(was ${on}, gone)`
+      return { runId, unit: u.entity_id, state, on: runner }
+    })
+  const rows = states(yield* messages("BackfillUnit"), "Run", (id) => id)
+  const shardRows = states(yield* messages("LiveShard"), "Stream", (id) => `live/${id}`)
+  const shardCount = (s: string) => shardRows.filter((r) => r.state === s).length
   const count = (s: string) => rows.filter((r) => r.state === s).length
   const text = [
     formatTable(
@@ -77,8 +85,23 @@ export const clusterStatusProgram = Effect.gen(function* () {
             rows.map((r) => [r.runId, r.unit, r.state, r.on])
           )
         ]
+      : []),
+    ...(shardRows.length > 0
+      ? [
+          "",
+          `live shards: ${shardCount("running")} streaming, ${shardCount("pending")} pending, ${shardCount("done")} ended, ${shardCount("failed")} failed`,
+          formatTable(
+            ["session", "shard", "state", "runner"],
+            shardRows.map((r) => [
+              r.runId,
+              r.unit,
+              r.state === "running" ? "streaming" : r.state === "done" ? "ended" : r.state,
+              r.on
+            ])
+          )
+        ]
       : [])
   ].join("\n")
   yield* Console.log(text)
-  return rows
+  return { units: rows, shards: shardRows }
 })
