@@ -69,6 +69,23 @@ describe("distributed live, real processes", () => {
   beforeAll(() => buildIfStale(), 180_000)
   afterAll(() => dropDatabase(DB))
 
+  it("live --cluster refuses the built-in simulator and re-centring (exit 2, saying why)", async () => {
+    const root = await tempRoot("cluster-live-refused-")
+    const builtin = await runCli(["live", "--cluster"], { STORAGE_ROOT: root })
+    expect(builtin.code).toBe(2)
+    expect(builtin.stderr + builtin.stdout).toContain("the built-in simulator lives inside one process")
+    const recenter = await runCli(["live", "--cluster"], {
+      STORAGE_ROOT: root,
+      POLYGON_REST_URL: "http://127.0.0.1:9",
+      POLYGON_WS_URL: "ws://127.0.0.1:9",
+      POLYGON_API_KEY: KEY,
+      OPTIONS_RECENTER_ENABLED: "true"
+    })
+    expect(recenter.code).toBe(2)
+    expect(recenter.stderr + recenter.stdout).toContain("live --cluster does not re-centre yet")
+    fs.rmSync(root, { recursive: true, force: true })
+  })
+
   it("3 runners, the busiest SIGKILLed: its shards move, the lake equals the truth", async (ctx) => {
     const dbUrl = await freshClusterDatabase(DB)
     if (dbUrl === undefined) return ctx.skip()
