@@ -6,7 +6,8 @@
  * the lake. A journal with a tail no checkpoint covers (a crash the writer never replayed, a torn
  * last line) is kept and named in a warning; today's journal is never touched. A date's age is
  * the number of trading days after it up to the session's date, so with 7 the journals of the
- * 7 previous trading days stay (weekends and holidays do not count).
+ * 7 previous trading days stay (weekends and holidays do not count). The runners' shard journals
+ * of `live --cluster` follow the same cutoff once relayed (shardRetention.ts).
  */
 import { Effect } from "effect"
 import * as fs from "node:fs/promises"
@@ -15,6 +16,7 @@ import { type MarketHoliday, previousTradingDay } from "../../domain/calendar.js
 import type { Feed } from "../../domain/feeds.js"
 import { readCheckpoint } from "../writer/liveFiles.js"
 import { fileIo } from "../../lib/fileIo.js"
+import { pruneShardJournals } from "./shardRetention.js"
 
 const JOURNAL_NAME = /^(\d{4}-\d{2}-\d{2})\.ndjson$/
 
@@ -57,7 +59,11 @@ export const pruneJournals = (
     const dir = path.join(root, "journal")
     const deleted: Array<string> = []
     const uncovered: Array<string> = []
+    const shards = yield* pruneShardJournals(root, cutoff)
+    deleted.push(...shards.deleted)
+    uncovered.push(...shards.uncovered)
     for (const feed of (yield* listDir(dir)).sort()) {
+      if (feed === "shards") continue
       for (const name of (yield* listDir(path.join(dir, feed))).sort()) {
         const date = JOURNAL_NAME.exec(name)?.[1]
         if (date === undefined || date >= cutoff || date >= today) continue

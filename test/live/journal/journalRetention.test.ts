@@ -138,4 +138,44 @@ describe("journal retention", () => {
       ])
     })
   )
+
+  it.effect(
+    "the runners' shard journals (live --cluster): an old date is deleted once every file was relayed to its end",
+    () =>
+      Effect.gen(function* () {
+        const root = yield* Effect.promise(() => tempRoot("journal-retention-"))
+        const shard = (date: string, connection: string, file: string, bytes: number, relayed?: number) => {
+          const dir = path.join(root, "journal", "shards", date, connection)
+          fs.mkdirSync(dir, { recursive: true })
+          fs.writeFileSync(path.join(dir, file), LINE.repeat(bytes / LINE.length))
+          if (relayed !== undefined) {
+            const pos = path.join(root, "state", "cluster", "live", date, "relay", `${connection}.json`)
+            const prev = fs.existsSync(pos) ? (JSON.parse(fs.readFileSync(pos, "utf8")) as Record<string, number>) : {}
+            fs.mkdirSync(path.dirname(pos), { recursive: true })
+            fs.writeFileSync(pos, JSON.stringify({ ...prev, [file]: relayed }))
+          }
+        }
+        const n = LINE.length
+        shard("2025-10-22", "spy-0", "1-1.ndjson", 3 * n, 3 * n) // relayed: deleted
+        shard("2025-10-22", "spy-0", "2-2.ndjson", 2 * n, 2 * n)
+        shard("2025-10-23", "options-0", "1-1.ndjson", 3 * n, 3 * n)
+        shard("2025-10-23", "options-1", "1-1.ndjson", 3 * n, 2 * n) // one line not relayed: the date is kept
+        shard("2025-10-24", "vix-0", "1-1.ndjson", 3 * n) // no positions at all: kept
+        shard("2025-10-27", "spy-0", "1-1.ndjson", 3 * n, 3 * n) // the cutoff: kept
+        const out = yield* pruneJournals(root, "2025-10-29", 2, HOLIDAYS)
+        assert.deepStrictEqual(fs.readdirSync(path.join(root, "journal", "shards")).sort(), [
+          "2025-10-23",
+          "2025-10-24",
+          "2025-10-27"
+        ])
+        assert.deepStrictEqual(
+          out.deleted.map((f) => path.relative(root, f)),
+          ["journal/shards/2025-10-22"]
+        )
+        assert.deepStrictEqual(
+          out.uncovered.map((f) => path.relative(root, f)),
+          ["journal/shards/2025-10-23", "journal/shards/2025-10-24"]
+        )
+      })
+  )
 })
