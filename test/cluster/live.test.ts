@@ -7,12 +7,14 @@
  * - each of its shards streams again on another runner, into a new file (every journal file of a
  *   shard was written by one process: its name carries the pid), within the shard lock expiry plus
  *   a poll (measured and printed);
+ * - then the coordinator itself is SIGKILLed and started again with the same arguments: the new
+ *   session stops the old one's shards and streams every shard again;
  * - after `stop`, the coordinator exits 0 within 15 s, and every feed's lake equals the simulator's
  *   truth from the open to its last bar (rows = distinct keys = truth, values exact, no duplicate,
  *   nothing left to repair), the hole of the failover filled over REST by gap repair (repaired > 0
  *   in every feed the victim streamed: anti-vacuity);
- * - the cluster's own records: one message per shard of the session, processed, answered with a
- *   success once the session stopped.
+ * - the cluster's own records: one message per shard and session, processed, answered with a
+ *   success once its session stopped.
  * PostgreSQL missing: the test fails under CI, else it is skipped with a message.
  */
 import * as fs from "node:fs"
@@ -115,10 +117,17 @@ sinks: { enabled: [] }
     await waitFor(() => runners.every((r) => r.proc.output().stderr.includes("Listening on")), 60_000, 100)
     // the coordinator's clock starts where the simulator's is now (it started before the runners)
     const clockStart = new Date((await now()) + 1000).toISOString()
-    const live = spawn(
-      ["live", "--cluster", "--config", config, "--clock-start", clockStart, "--clock-speed", String(SPEED)],
-      env
-    )
+    const liveArgs = [
+      "live",
+      "--cluster",
+      "--config",
+      config,
+      "--clock-start",
+      clockStart,
+      "--clock-speed",
+      String(SPEED)
+    ]
+    const first = spawn(liveArgs, env)
 
     // Every shard streams (its first file holds a subscription marker) for a few simulated minutes; the runner with the most shards is the victim.
     await waitFor(() => SHARDS.every((s) => subscribed(root, s) !== undefined), 90_000, 100)
@@ -162,6 +171,25 @@ sinks: { enabled: [] }
     )
     for (const s of SHARDS) expect(mid.stdout).toMatch(new RegExp(`${DATE}/${s}\\s+streaming\\s+127\\.0\\.0\\.1:\\d+`))
     await waitFor(async () => (await now()) >= movedAt + AFTER_FAILOVER_MS, 60_000, 100)
+
+    // The coordinator SIGKILLed and started again: a new session stops the old one's shards and streams its own.
+    first.child.kill("SIGKILL")
+    expect((await first.finished).signal).toBe("SIGKILL")
+    const live = spawn(liveArgs, env)
+    await waitFor(
+      async () => {
+        const started = (await shardEvents(root)).filter((e) => e.event === "started")
+        const sessions = [...new Set(started.map((e) => e.runId))]
+        return (
+          sessions.length === 2 &&
+          SHARDS.every((s) => started.some((e) => e.runId === sessions[1] && connectionOf(e.unit) === s))
+        )
+      },
+      90_000,
+      100
+    )
+    const restartedAt = await now()
+    await waitFor(async () => (await now()) >= restartedAt + AFTER_FAILOVER_MS, 60_000, 100)
 
     const stop = await runCli(["stop"], { STORAGE_ROOT: root })
     expect(stop.code).toBe(0)
@@ -222,7 +250,7 @@ sinks: { enabled: [] }
        WHERE m.entity_type = 'LiveShard' AND m.kind = 0 ORDER BY m.entity_id`
     ])
     expect(messages.map((m) => `${m["entity_id"]} ${m["processed"]} ${m["exit"]}`)).toEqual(
-      SHARDS.map((s) => `${DATE}/${s} true Success`)
+      SHARDS.flatMap((s) => [`${DATE}/${s} true Success`, `${DATE}/${s} true Success`]) // one per session
     )
     console.log(
       `victim ${victim.r.name} streamed ${victim.shards.join(", ")}; its shards streamed again ${failoverS.toFixed(1)} s after the SIGKILL\n` +
