@@ -16,7 +16,7 @@ import { runLive } from "./programs/liveRun.js"
 import { stopAllProgram, writeRunPidFile } from "./programs/stop.js"
 import { CompactLoggerLayer } from "./lib/logger.js"
 import { installStopGuard } from "./lib/stopGuard.js"
-import { abandonedThreads, hardExit } from "./lib/threadExit.js"
+import { abandonedThreads, abandonedThreadsEnded, hardExit } from "./lib/threadExit.js"
 import { backfillRunProgram } from "./programs/backfillRun.js"
 import { clusterBackfill, clusterOptions, clusterStatus } from "./cli/cluster.js"
 import { runnerProgram } from "./programs/cluster/runner.js"
@@ -25,6 +25,9 @@ import { simulateProgram } from "./programs/simulate.js"
 import { demoProgram } from "./cli/demo.js"
 import { parseFeeds } from "./cli/parseFeeds.js"
 import * as AppSettings from "./services/AppSettings.js"
+
+/** Real ms an exiting process waits for an abandoned sink worker's interrupted query (within the 15 s stop bound). */
+const EXIT_WAIT_MS = 4_000
 
 const configPath = Options.file("config").pipe(
   Options.optional,
@@ -280,9 +283,14 @@ cli(process.argv).pipe(
         if (stopped !== undefined) process.stderr.write(`${new Date().toISOString()} WARN  ${stopped}\n`)
         stopGuard.uninstall()
         const code = exitCodeOf(exit as Exit.Exit<unknown, unknown>)
-        // an abandoned worker thread would make a normal exit wait for it forever
+        // an abandoned worker thread would make a normal exit wait for it forever: its interrupted
+        // query gets a few more seconds to end (a loaded machine), then the process ends by SIGKILL
         if (abandonedThreads().length > 0)
-          hardExit(code, (text) => process.stderr.write(`${new Date().toISOString()} WARN  ${text}\n`))
+          void abandonedThreadsEnded(EXIT_WAIT_MS).then(() =>
+            abandonedThreads().length > 0
+              ? hardExit(code, (text) => process.stderr.write(`${new Date().toISOString()} WARN  ${text}\n`))
+              : onExit(code)
+          )
         else onExit(code)
       }
     })

@@ -95,6 +95,14 @@ export const abandon = (worker: Worker, what: string): void => {
 
 export const abandonedThreads = (): ReadonlyArray<string> => [...abandoned.values()]
 
+/** Resolves once no abandoned thread is left (an interrupted query ended), or after `maxMs` of real time. */
+export const abandonedThreadsEnded = (maxMs: number): Promise<void> =>
+  new Promise((resolve) => {
+    const deadline = Date.now() + maxMs
+    const check = () => (abandoned.size === 0 || Date.now() >= deadline ? resolve() : void setTimeout(check, 50))
+    check()
+  })
+
 /**
  * `process.exit(code)`, or SIGKILL when an abandoned worker thread still lives (exit would wait
  * for it forever). `log` is written synchronously first.

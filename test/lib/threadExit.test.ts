@@ -3,7 +3,11 @@
  * can be claimed for termination only when none runs, and once claimed it starts no more.
  */
 import { describe, expect, it } from "vitest"
+import { Worker } from "node:worker_threads"
 import {
+  abandon,
+  abandonedThreads,
+  abandonedThreadsEnded,
   adoptNativeState,
   claimForTermination,
   nativeBusy,
@@ -42,5 +46,18 @@ describe("threadExit", () => {
     expect(started).toBe(false)
     expect(nativeBusy()).toBe(0)
     adoptNativeState(newNativeState())
+  })
+
+  it("abandonedThreadsEnded waits for an abandoned thread to end, at most the given time", async () => {
+    await abandonedThreadsEnded(10_000) // none: at once
+    const worker = new Worker("setTimeout(() => {}, 300)", { eval: true })
+    abandon(worker, "a busy thread")
+    expect(abandonedThreads()).toEqual(["a busy thread"])
+    const t0 = Date.now()
+    await abandonedThreadsEnded(50) // gives up first
+    expect(abandonedThreads()).toEqual(["a busy thread"])
+    await abandonedThreadsEnded(10_000)
+    expect(abandonedThreads()).toEqual([])
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(200)
   })
 })
