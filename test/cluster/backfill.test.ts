@@ -1,9 +1,10 @@
 /**
  * Distributed backfill on @effect/cluster with real processes (issue 17): the simulator (in this
  * process), three `runner` children sharing a fresh PostgreSQL database for the cluster's tables
- * and one lake root, and `backfill --cluster` of 8 trading days of SPY and QQQ (with I:VIX), sent
- * as 32 units, one per lake partition (`<feed>/<date>`: spy, options, vix, news × 8 dates). One
- * runner is SIGKILLed mid-range while it works on a unit. Then:
+ * and one lake root, and `backfill --cluster` of 10 trading days of SPY and QQQ (with I:VIX), sent
+ * as 70 units, underlying (or index) × feed × date (`<feed>/<date>/<ticker>`: spy, options and news
+ * of SPY and of QQQ, vix of I:VIX, × 10 dates), each to its partition's entity. One runner is
+ * SIGKILLed mid-range while it works on a unit. Then:
  * - the submitter exits 0 and every partition of the lake equals the simulator's truth per ticker
  *   (rows = distinct keys = truth);
  * - the killed runner's unfinished units were delivered again and completed by another runner;
@@ -35,7 +36,7 @@ import { dropDatabase, freePorts, freshClusterDatabase, pgQuery } from "./suppor
 const SEED = 17
 const KEY = "cluster-test-key-0017"
 const START = "2025-10-27"
-const END = "2025-11-05"
+const END = "2025-11-07"
 const DAYS = [
   "2025-10-27",
   "2025-10-28",
@@ -44,11 +45,18 @@ const DAYS = [
   "2025-10-31",
   "2025-11-03",
   "2025-11-04",
-  "2025-11-05"
+  "2025-11-05",
+  "2025-11-06",
+  "2025-11-07"
 ]
 const FEEDS = ["news", "options", "spy", "vix"] as const
-/** The unit keys of `days`, sorted. */
-const unitsOf = (days: ReadonlyArray<string>) => days.flatMap((d) => FEEDS.map((f) => `${f}/${d}`)).sort()
+/** The tickers each feed's units are split by (both underlyings have news: true by default). */
+const TICKERS_OF = { news: ["QQQ", "SPY"], options: ["QQQ", "SPY"], spy: ["QQQ", "SPY"], vix: ["I:VIX"] } as const
+/** The unit keys of `days` (`<feed>/<date>/<ticker>`), sorted. */
+const unitsOf = (days: ReadonlyArray<string>) =>
+  days.flatMap((d) => FEEDS.flatMap((f) => TICKERS_OF[f].map((t) => `${f}/${d}/${t}`))).sort()
+/** A unit's entity: its partition, `<feed>/<date>`. */
+const partitionOf = (unit: string) => unit.split("/").slice(0, 2).join("/")
 const UNITS = unitsOf(DAYS)
 const CAP = 6
 const UNDERLYINGS = ["SPY", "QQQ"] as const
@@ -215,7 +223,7 @@ describe("distributed backfill on @effect/cluster (real processes, PostgreSQL)",
     const events = (await readUnitEvents(root)).filter((e) => e.runId === runId)
     const completed = events.filter((e) => e.event === "completed")
     expect(completed.map((e) => e.unit).sort()).toEqual(UNITS)
-    for (const e of completed) expect(e.unit).toBe(`${e.feed}/${e.date}`)
+    for (const e of completed) expect(partitionOf(e.unit)).toBe(`${e.feed}/${e.date}`)
     expect(events.filter((e) => e.event === "failed")).toEqual([])
     for (const u of unfinished) {
       const by = completed.find((e) => e.unit === u)!
@@ -232,10 +240,10 @@ describe("distributed backfill on @effect/cluster (real processes, PostgreSQL)",
 
     // The cluster's record: one persisted message per unit key, processed, with exactly one exit reply (a success).
     const messages = await pgQuery(dbUrl, [
-      `SELECT m.entity_id, m.message_id, m.processed, r.kind, r.payload FROM cluster_messages m LEFT JOIN cluster_replies r ON r.request_id = m.request_id WHERE m.message_id LIKE 'BackfillUnit/%/Run/${runId}/%' ORDER BY m.entity_id COLLATE "C"`
+      `SELECT m.entity_id, m.message_id, m.processed, r.kind, r.payload FROM cluster_messages m LEFT JOIN cluster_replies r ON r.request_id = m.request_id WHERE m.message_id LIKE 'BackfillUnit/%/Run/${runId}/%' ORDER BY m.entity_id COLLATE "C", m.message_id COLLATE "C"`
     ])
     expect(messages.map((m) => [m["entity_id"], m["processed"], Number(m["kind"])])).toEqual(
-      UNITS.map((u) => [u, true, 0])
+      UNITS.map((u) => [partitionOf(u), true, 0])
     )
     expect(messages.map((m) => String(m["message_id"]).split("/Run/")[1])).toEqual(UNITS.map((u) => `${runId}/${u}`))
     const replies = messages.map(
@@ -316,8 +324,15 @@ describe("distributed backfill on @effect/cluster (real processes, PostgreSQL)",
     expect({ code: done.code, err: done.code === 0 ? "" : done.stderr.slice(-3000) }).toEqual({ code: 0, err: "" })
     expect(done.stdout + done.stderr).toContain(`(run ${runId})`)
     await expectLakeIsTruth(root, days)
+    // Each unit fetched to completion once. A unit that completed during the stopping runner's grace
+    // but whose reply the shutdown cut off is delivered again and completes as a no-op (its
+    // checkpoint is done: `fetched: false`), the limit the README states.
     const completed = (await readUnitEvents(root)).filter((e) => e.event === "completed")
-    expect(completed.map((e) => e.unit).sort()).toEqual(unitsOf(days)) // each unit completed once
+    const fetchedOnce = completed.filter(
+      (e) => e.fetched !== false || completed.filter((c) => c.unit === e.unit).length === 1
+    )
+    expect(fetchedOnce.map((e) => e.unit).sort()).toEqual(unitsOf(days))
+    for (const again of completed.filter((e) => !fetchedOnce.includes(e))) expect(again.fetched).toBe(false)
     expect(completed.some((e) => e.runner === `127.0.0.1:${p2}`)).toBe(true)
     const lakeBars = (await lake(root, "options", "ticker, window_start_ms"))
       .map((r) => `${r["d"]}|${r["ticker"]}|${r["window_start_ms"]}`)

@@ -63,10 +63,11 @@ export interface DayContext {
 
 /**
  * One feed of a day fetched into the lake: the feed's (feed, date) partition, every ticker of the
- * feed in it (each ticker's unit skipped when its checkpoint says it is done). A cluster runner
- * (issue 17) runs one of these per unit; `fetchDay` runs the day's feeds concurrently.
+ * feed in it (each ticker's unit skipped when its checkpoint says it is done); `only`: one ticker's
+ * part (a cluster unit, issue 17: underlying or index × feed × date). `fetchDay` runs the day's
+ * feeds concurrently.
  */
-export const fetchFeed = (ctx: DayContext, date: string, feed: MarketFeed) =>
+export const fetchFeed = (ctx: DayContext, date: string, feed: MarketFeed, only?: string) =>
   Effect.gen(function* () {
     const { run, holidays } = ctx
     const rows: DaySummary["rows"] = {}
@@ -83,12 +84,12 @@ export const fetchFeed = (ctx: DayContext, date: string, feed: MarketFeed) =>
           if (r.skipped === false) fetched = true
         }).pipe(Effect.zipRight(feed === "contracts" ? Effect.void : ctx.unitDone(r.rows)))
     yield* feed === "spy"
-      ? spyDay(run, date).pipe(Effect.flatMap(track("spy")))
+      ? spyDay(run, date, only).pipe(Effect.flatMap(track("spy")))
       : feed === "vix"
-        ? vixDay(run, date).pipe(Effect.flatMap(track("vix")))
+        ? vixDay(run, date, only).pipe(Effect.flatMap(track("vix")))
         : feed === "news"
-          ? newsDay(run, date).pipe(Effect.flatMap(track("news")))
-          : optionsFor(run, date, holidays, (n) => track("contracts")({ rows: n, quarantined: 0 })).pipe(
+          ? newsDay(run, date, only).pipe(Effect.flatMap(track("news")))
+          : optionsFor(run, date, holidays, (n) => track("contracts")({ rows: n, quarantined: 0 }), only).pipe(
               Effect.flatMap((r) => (r ? track("options")(r) : ctx.unitDone(0)))
             )
     return { summary: { date, rows, quarantined, outsideSession } satisfies DaySummary, fetched } satisfies FetchedDay

@@ -15,19 +15,25 @@ import { fetchAggs } from "./aggsFetch.js"
 import type { BackfillRun } from "./run.js"
 import { dayFileStore, type Fetched, runUnit, sumResults, type UnitResult } from "./unit.js"
 
-/** Each ticker's unit: with one ticker the day unit (no name, the whole partition), else named and scoped to it. */
+/**
+ * Each ticker's unit: with one ticker the day unit (no name, the whole partition), else named and
+ * scoped to it. `only`: just that ticker's unit (a cluster unit), named as in the whole feed.
+ */
 const perTicker = <E, R>(
   tickers: ReadonlyArray<string>,
-  unit: (ticker: string, name: string | undefined) => Effect.Effect<UnitResult, E, R>
-): Effect.Effect<UnitResult, E, R> =>
-  tickers.length === 0
+  unit: (ticker: string, name: string | undefined) => Effect.Effect<UnitResult, E, R>,
+  only?: string
+): Effect.Effect<UnitResult, E, R> => {
+  const chosen = only === undefined ? tickers : tickers.filter((t) => t === only)
+  return chosen.length === 0
     ? Effect.succeed({ rows: 0, quarantined: 0, outsideSession: 0, skipped: true })
     : tickers.length === 1
-      ? unit(tickers[0]!, undefined)
+      ? unit(chosen[0]!, undefined)
       : Effect.map(
-          Effect.forEach(tickers, (t) => unit(t, t), { concurrency: "unbounded" }),
+          Effect.forEach(chosen, (t) => unit(t, t), { concurrency: "unbounded" }),
           sumResults
         )
+}
 
 /** Bars of a ticker in a bar feed (`spy`: an underlying, `vix`: an index). */
 const barsDay = (run: BackfillRun, feed: "spy" | "vix", date: string, ticker: string, name: string | undefined) =>
@@ -53,17 +59,20 @@ const scopeOf = (feed: Feed, ticker: string, name: string | undefined) =>
       : `ticker = ${sqlString(ticker)}`
 
 /** Every underlying's bars (`underlyings`, SPY by default) in the `spy` feed. */
-export const spyDay = (run: BackfillRun, date: string) =>
+export const spyDay = (run: BackfillRun, date: string, only?: string) =>
   Effect.flatMap(AppSettings, (s) =>
     perTicker(
       s.underlyings.map((u) => u.ticker),
-      (ticker, name) => barsDay(run, "spy", date, ticker, name)
+      (ticker, name) => barsDay(run, "spy", date, ticker, name),
+      only
     )
   )
 
 /** Every index's values (`indices`, I:VIX by default) in the `vix` feed. */
-export const vixDay = (run: BackfillRun, date: string) =>
-  Effect.flatMap(AppSettings, (s) => perTicker(s.indices, (ticker, name) => barsDay(run, "vix", date, ticker, name)))
+export const vixDay = (run: BackfillRun, date: string, only?: string) =>
+  Effect.flatMap(AppSettings, (s) =>
+    perTicker(s.indices, (ticker, name) => barsDay(run, "vix", date, ticker, name), only)
+  )
 
 /** Articles tagged with the ticker whose `published_utc` falls on the date in New York time. */
 const tickerNews = (run: BackfillRun, date: string, ticker: string, name: string | undefined) =>
@@ -90,10 +99,11 @@ const tickerNews = (run: BackfillRun, date: string, ticker: string, name: string
   })
 
 /** The news of every underlying with `news: true`: one article (key id) once, whichever tickers it is tagged with. */
-export const newsDay = (run: BackfillRun, date: string) =>
+export const newsDay = (run: BackfillRun, date: string, only?: string) =>
   Effect.flatMap(AppSettings, (s) =>
     perTicker(
       s.underlyings.filter((u) => u.news).map((u) => u.ticker),
-      (ticker, name) => tickerNews(run, date, ticker, name)
+      (ticker, name) => tickerNews(run, date, ticker, name),
+      only
     )
   )

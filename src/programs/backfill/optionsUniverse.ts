@@ -4,6 +4,7 @@
  * bars (optionsDay.ts). One underlying is today's options day (`_day`); with several each is its
  * own part of the partition (checkpoint and staging named after it, `--overwrite` replacing only
  * its contracts' rows), run one after the other so the REST concurrency stays per contract.
+ * `only`: one underlying's part alone (a cluster unit), as it runs within the whole feed.
  */
 import { Effect } from "effect"
 import type { UnderlyingRule } from "../../config/universe.js"
@@ -34,11 +35,13 @@ export const optionsFor = (
   run: BackfillRun,
   date: string,
   holidays: ReadonlyMap<string, MarketHoliday>,
-  onSet: (contracts: number) => Effect.Effect<void>
+  onSet: (contracts: number) => Effect.Effect<void>,
+  only?: string
 ) =>
   Effect.gen(function* () {
     const settings = yield* AppSettings
     const registry = yield* ContractRegistry
+    if (only !== undefined && !settings.underlyings.some((u) => u.ticker === only)) return undefined
     if (settings.underlyings.length <= 1) {
       const set = yield* registry.daySet(date, holidays, { overwrite: run.overwrite })
       if (set === undefined) return undefined
@@ -63,7 +66,8 @@ export const optionsFor = (
         }
         return { contracts: set.contracts.length, result: yield* optionsDay(run, set, () => Effect.void, scope) }
       })
-    const parts = (yield* Effect.forEach(settings.underlyings, one)).filter((p) => p !== undefined)
+    const rules = settings.underlyings.filter((u) => only === undefined || u.ticker === only)
+    const parts = (yield* Effect.forEach(rules, one)).filter((p) => p !== undefined)
     if (parts.length === 0) return undefined
     yield* onSet(parts.reduce((n, p) => n + p.contracts, 0))
     return sumResults(parts.map((p): UnitResult => p.result))

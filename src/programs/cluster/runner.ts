@@ -1,9 +1,10 @@
 /**
  * `runner` (issue 17): this process joins the cluster as a runner (src/layers/Cluster.ts) and
- * serves the `BackfillUnit` entity: each `Run` message is one unit, a lake partition (feed × date),
- * fetched into the shared lake by the single-process code (`fetchFeed`: every ticker of the feed,
- * each skipped when its checkpoint says it is done), at most `cluster.units_per_runner` units at a
- * time. Sinks are not loaded here: the submitting `backfill --cluster` loads them, one writer,
+ * serves the `BackfillUnit` entity: each `Run` message is one unit, a ticker's part of a lake
+ * partition (underlying or index × feed × date), fetched into the shared lake by the single-process
+ * code (`fetchFeed` for that ticker, skipped when its checkpoint says it is done), at most
+ * `cluster.units_per_runner` units at a time (a partition's units one at a time: one entity), and
+ * serves the `LiveShard` entity (liveShard.ts). Sinks are not loaded here: the submitting `backfill --cluster` loads them, one writer,
  * once every unit of a date is in the lake.
  */
 import { Cause, Clock, Effect, Layer } from "effect"
@@ -26,6 +27,7 @@ interface UnitRequest {
   readonly runId: string
   readonly date: string
   readonly feed: UnitFeed
+  readonly ticker: string
   readonly overwrite: boolean
 }
 
@@ -48,7 +50,7 @@ const runOne = (req: UnitRequest, calendar: (year: string) => Effect.Effect<Holi
     const settings = yield* AppSettings
     const runner = runnerName(settings)
     const root = settings.storage.root
-    const unit = unitKey(req.feed, req.date)
+    const unit = unitKey(req.feed, req.date, req.ticker)
     const startedAt = yield* Clock.currentTimeMillis
     const event = { runId: req.runId, unit, date: req.date, feed: req.feed, runner, pid: process.pid }
     yield* appendUnitEvent(root, { ...event, event: "started" })
@@ -56,7 +58,7 @@ const runOne = (req: UnitRequest, calendar: (year: string) => Effect.Effect<Holi
     const holidays = yield* calendar(req.date.slice(0, 4))
     const run: BackfillRun = { overwrite: req.overwrite, inSession: sessionFilterFor(settings.session.hours, holidays) }
     const ctx = { run, feeds: new Set([req.feed]), holidays, unitDone: () => Effect.void }
-    const done = yield* fetchFeed(ctx, req.date, req.feed)
+    const done = yield* fetchFeed(ctx, req.date, req.feed, req.ticker)
     const rows = Object.fromEntries(Object.entries(done.summary.rows).filter(([, n]) => n !== undefined)) as Record<
       string,
       number
@@ -87,7 +89,7 @@ const runOne = (req: UnitRequest, calendar: (year: string) => Effect.Effect<Holi
         : Effect.gen(function* () {
             const settings = yield* AppSettings
             const runner = runnerName(settings)
-            const unit = unitKey(req.feed, req.date)
+            const unit = unitKey(req.feed, req.date, req.ticker)
             const text = message(cause)
             yield* Effect.logError(`Unit ${unit} (run ${req.runId}) failed on runner ${runner}: ${text}`)
             yield* Effect.ignore(
@@ -145,9 +147,9 @@ export const BackfillUnitHandlers = Layer.unwrapScoped(
             Effect.suspend(() =>
               stopping
                 ? Effect.never
-                : Inflight.track(`cluster unit ${unitKey(envelope.payload.feed, envelope.payload.date)}`)(
-                    runOne(envelope.payload, calendar)
-                  )
+                : Inflight.track(
+                    `cluster unit ${unitKey(envelope.payload.feed, envelope.payload.date, envelope.payload.ticker)}`
+                  )(runOne(envelope.payload, calendar))
             )
           )
       }),

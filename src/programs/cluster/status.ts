@@ -1,7 +1,7 @@
 /**
  * `status --cluster` (issue 17): the runners in the cluster's storage (healthy: marked so and a heartbeat within the shard lock expiry; and
  * how many of the shards each owns, computed with the hash ring the runners use), then the backfill
- * units by key (`<feed>/<date>`): done (a stored success, with the runner that did it), failed (a
+ * units by key (`<feed>/<date>/<ticker>`): done (a stored success, with the runner that did it), failed (a
  * stored failure), running (a healthy runner's `started` line with no `completed`/`failed` after
  * it, in units.ndjson) and pending (stored, not taken, or taken by a runner that is gone); then
  * the live socket shards (`live --cluster`) of every session the same way: streaming, pending
@@ -49,19 +49,22 @@ export const clusterStatusProgram = Effect.gen(function* () {
   const states = (
     ms: Effect.Effect.Success<ReturnType<typeof messages>>,
     tag: string,
-    unitOf: (id: string) => string
+    unitOf: (entityId: string, key: string) => string
   ) =>
     ms.map((u) => {
-      const runId = u.message_id.split(`/${tag}/`)[1]?.split("/")[0] ?? ""
-      const last = events.filter((e) => e.runId === runId && e.unit === unitOf(u.entity_id)).at(-1)
+      // the message id ends with the primary key: `<run or session>/<the unit's own key>`
+      const pk = u.message_id.split(`/${tag}/`)[1] ?? ""
+      const runId = pk.split("/")[0] ?? ""
+      const unit = unitOf(u.entity_id, pk.slice(runId.length + 1))
+      const last = events.filter((e) => e.runId === runId && e.unit === unit).at(-1)
       const on = last?.event === "started" ? last.runner : undefined
       // a unit started by a runner that is gone waits for its shard's new owner
       const live = on !== undefined && runners.some((r) => r.healthy && r.address === on)
       const state = u.exit === "Success" ? "done" : u.exit !== null ? "failed" : live ? "running" : "pending"
       const runner = state === "done" ? (u.by ?? "") : on === undefined ? "" : live ? on : `(was ${on}, gone)`
-      return { runId, unit: u.entity_id, state, on: runner }
+      return { runId, unit, state, on: runner }
     })
-  const rows = states(yield* messages("BackfillUnit"), "Run", (id) => id)
+  const rows = states(yield* messages("BackfillUnit"), "Run", (_, key) => key)
   const shardRows = states(yield* messages("LiveShard"), "Stream", (id) => `live/${id}`)
   const shardCount = (s: string) => shardRows.filter((r) => r.state === s).length
   const count = (s: string) => rows.filter((r) => r.state === s).length

@@ -1,7 +1,8 @@
 /**
- * `backfill --cluster` (issue 17): the range as units, one per lake partition (feed × date, key
- * `<feed>/<date>`), sent as persisted `Run` messages to the `BackfillUnit` entity (one entity per
- * unit key, spread over the runners by shard), waiting for every reply; then (or, with
+ * `backfill --cluster` (issue 17): the range as units, one per ticker of each lake partition
+ * (underlying or index × feed × date, key `<feed>/<date>/<ticker>`), sent as persisted `Run`
+ * messages to the `BackfillUnit` entity of their partition (`<feed>/<date>`, spread over the runners
+ * by shard; a partition's units run one at a time), waiting for every reply; then (or, with
  * `cluster.overlap_sink_loads`, meanwhile, as soon as all of a date's units are done), here and one
  * date at a time in date order, the configured sinks and the consolidated view (the runners write
  * only the lake). A runner killed mid-unit loses nothing: its shards move to
@@ -10,7 +11,13 @@
  */
 import { Clock, Data, Deferred, Effect, Either } from "effect"
 import { AppSettings } from "../../services/AppSettings.js"
-import { BackfillUnit, type UnitResult, unitKey } from "../../services/cluster/BackfillUnit.js"
+import {
+  BackfillUnit,
+  partitionKey,
+  type UnitResult,
+  unitKey,
+  unitTickers
+} from "../../services/cluster/BackfillUnit.js"
 import { SinkRouter } from "../../services/sinks/SinkRouter.js"
 import { type BackfillOptions, type BackfillSummary, planBackfill } from "../backfill.js"
 import { loadDay, mergeFetched } from "../backfill/day.js"
@@ -43,10 +50,12 @@ export const clusterBackfillProgram = (options: ClusterBackfillOptions) =>
       overwrite: run.overwrite
     })
     const units = dates.flatMap((date) =>
-      MARKET_FEEDS.filter((f) => feeds.has(f)).map((feed) => ({ date, feed, key: unitKey(feed, date) }))
+      MARKET_FEEDS.filter((f) => feeds.has(f)).flatMap((feed) =>
+        unitTickers(settings, feed).map((ticker) => ({ date, feed, ticker, key: unitKey(feed, date, ticker) }))
+      )
     )
     yield* Effect.logInfo(
-      `Cluster backfill ${options.startDate}..${options.endDate} (run ${runId}): ${units.length} unit(s), one per feed partition (${feeds.size} feed(s) × ${dates.length} trading day(s)), feeds ${[...feeds].join(",")}${run.overwrite ? ", overwrite" : ""}`
+      `Cluster backfill ${options.startDate}..${options.endDate} (run ${runId}): ${units.length} unit(s), one per ticker of each feed partition (${feeds.size} feed(s) × ${dates.length} trading day(s)), feeds ${[...feeds].join(",")}${run.overwrite ? ", overwrite" : ""}`
     )
     const client = yield* BackfillUnit.client
     let done = 0
@@ -78,8 +87,8 @@ export const clusterBackfillProgram = (options: ClusterBackfillOptions) =>
     const send = Effect.forEach(
       units,
       (u) =>
-        client(u.key)
-          .Run({ runId, date: u.date, feed: u.feed, overwrite: run.overwrite })
+        client(partitionKey(u.feed, u.date))
+          .Run({ runId, date: u.date, feed: u.feed, ticker: u.ticker, overwrite: run.overwrite })
           .pipe(
             Effect.tap((r: UnitResult) =>
               Effect.logInfo(
