@@ -97,7 +97,7 @@ const report = (runs: ReadonlyArray<ClusterRun>) => {
     )
   )
   console.log(
-    "\nper-unit costs (one unit = one feed partition of a trading date, <feed>/<date>; medians over the run's units unless said; rows/unit: the runner's `completed` count, the contract listing included)"
+    "\nper-unit costs (one unit = one ticker of a feed partition of a trading date, <feed>/<date>/<ticker>; medians over the run's units unless said; rows/unit: the runner's `completed` count, the contract listing included)"
   )
   console.log(
     table(
