@@ -23,7 +23,12 @@ export interface RelayPass {
   readonly markers: number
   /** Lines that were not a frame or a marker (skipped). */
   readonly corrupt: number
+  /** The pass stopped at its byte budget: more is waiting. */
+  readonly more: boolean
 }
+
+/** Bytes one pass relays at most: a coordinator catching up on a day of shard journals does it in slices. */
+export const RELAY_PASS_BYTES = 8 << 20
 
 const listFiles = (dir: string): ReadonlyArray<string> => {
   try {
@@ -45,18 +50,21 @@ export const relayOnce = (
   dir: string,
   positions: RelayPositions,
   journal: JournalHandle,
-  untilMs = Infinity
+  untilMs = Infinity,
+  budget = RELAY_PASS_BYTES
 ): RelayPass => {
   let frames = 0
   let markers = 0
   let corrupt = 0
+  let bytes = 0
   for (const name of listFiles(dir)) {
     const file = path.join(dir, name)
     const size = fileSize(file)
     let offset = positions[name] ?? 0
     while (offset < size) {
+      if (bytes >= budget) return { frames, markers, corrupt, more: true }
       // no scratch buffer: the journal keeps a frame's bytes until its write, after this loop
-      const { entries, next } = readEntries(file, offset, size)
+      const { entries, next } = readEntries(file, offset, size, Math.min(4 << 20, budget))
       for (const e of entries) {
         if (e._tag === "Frame") {
           if (e.receivedMs > untilMs) continue
@@ -69,11 +77,12 @@ export const relayOnce = (
         } else corrupt++
       }
       if (next === offset) break // a torn last line: its writer is still writing it, or died mid-line
+      bytes += next - offset
       offset = next
+      positions[name] = offset
     }
-    positions[name] = offset
   }
-  return { frames, markers, corrupt }
+  return { frames, markers, corrupt, more: false }
 }
 
 export const positionsFile = (stateDir: string, connection: string) =>

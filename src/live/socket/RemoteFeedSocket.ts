@@ -99,7 +99,7 @@ export const layer = (options: RemoteOptions) =>
           const positions = readPositions(posFile)
           let savedAt = 0
           let connected = false
-          const pass = (force: boolean, untilMs?: number) =>
+          const pass = (force: boolean, untilMs?: number): Effect.Effect<boolean> =>
             Effect.gen(function* () {
               const moved = relayOnce(dir, positions, journal, untilMs)
               if (!connected && moved.markers > 0) {
@@ -116,6 +116,7 @@ export const layer = (options: RemoteOptions) =>
                 yield* journal.sync
                 savePositions(posFile, positions)
               }
+              return moved.more
             })
           // the session's sockets end at one instant, the first stop of the session (as one process's do)
           yield* Effect.addFinalizer(() =>
@@ -131,12 +132,13 @@ export const layer = (options: RemoteOptions) =>
                 Effect.ignore,
                 Effect.withClock(realClock)
               )
-              yield* pass(true, untilMs)
+              while (yield* pass(true, untilMs)) yield* Effect.yieldNow()
             })
           )
           for (;;) {
-            yield* pass(false)
-            yield* realSleep(RELAY_EVERY_MS)
+            // catching up (a budget-sized slice relayed, more waiting): the next slice at once, after the journal's write
+            if (yield* pass(false)) yield* journal.sync
+            else yield* realSleep(RELAY_EVERY_MS)
           }
         }).pipe(Effect.scoped)
 

@@ -35,10 +35,10 @@ describe("shardRelay", () => {
     fs.appendFileSync(a, '[1002,[{"ev":"A"')
     const { got, journal } = recorder()
     const positions = {}
-    expect(relayOnce(dir, positions, journal)).toEqual({ frames: 1, markers: 1, corrupt: 0 })
+    expect(relayOnce(dir, positions, journal)).toEqual({ frames: 1, markers: 1, corrupt: 0, more: false })
     fs.appendFileSync(a, ',"t":2}]]\n')
     fs.writeFileSync(b, Buffer.concat([markerLine({ conn: "options-0", epoch: 1 }, 5000), frame("[3]", 5001)]))
-    expect(relayOnce(dir, positions, journal)).toEqual({ frames: 2, markers: 1, corrupt: 0 })
+    expect(relayOnce(dir, positions, journal)).toEqual({ frames: 2, markers: 1, corrupt: 0, more: false })
     expect(got).toEqual([
       'M 1000 {"conn":"options-0","epoch":1}',
       'F 1001 [{"ev":"A","t":1}]',
@@ -46,20 +46,35 @@ describe("shardRelay", () => {
       'M 5000 {"conn":"options-0","epoch":1}',
       "F 5001 [3]"
     ])
-    expect(relayOnce(dir, positions, journal)).toEqual({ frames: 0, markers: 0, corrupt: 0 })
+    expect(relayOnce(dir, positions, journal)).toEqual({ frames: 0, markers: 0, corrupt: 0, more: false })
 
     const saved = path.join(dir, "state", "relay", "options-0.json")
     savePositions(saved, positions)
     fs.appendFileSync(b, Buffer.concat([frame("[4]", 6000), frame("[5]", 7000), markerLine({ conn: "x" }, 7001)]))
     const resumed = recorder()
-    expect(relayOnce(dir, readPositions(saved), resumed.journal, 6500)).toEqual({ frames: 1, markers: 0, corrupt: 0 })
+    expect(relayOnce(dir, readPositions(saved), resumed.journal, 6500)).toEqual({
+      frames: 1,
+      markers: 0,
+      corrupt: 0,
+      more: false
+    })
     expect(resumed.got).toEqual(["F 6000 [4]"])
+
+    // a pass stops at its byte budget (whole lines), the next one goes on from there
+    const sliced = recorder()
+    const at: Record<string, number> = {}
+    const first = relayOnce(dir, at, sliced.journal, Infinity, 1)
+    expect(first).toEqual({ frames: 0, markers: 1, corrupt: 0, more: true })
+    let passes = 1
+    while (relayOnce(dir, at, sliced.journal, Infinity, 1).more) passes++
+    expect(sliced.got).toEqual([...got, "F 6000 [4]", "F 7000 [5]", 'M 7001 {"conn":"x"}'])
+    expect(passes).toBeGreaterThan(2)
     fs.rmSync(dir, { recursive: true, force: true })
   })
 
   it("a missing folder relays nothing; unreadable positions start from the beginning", () => {
     const { got, journal } = recorder()
-    expect(relayOnce("/nonexistent/relay", {}, journal)).toEqual({ frames: 0, markers: 0, corrupt: 0 })
+    expect(relayOnce("/nonexistent/relay", {}, journal)).toEqual({ frames: 0, markers: 0, corrupt: 0, more: false })
     expect(got).toEqual([])
     expect(readPositions("/nonexistent/positions.json")).toEqual({})
   })
