@@ -1,41 +1,27 @@
 #!/usr/bin/env node
 /** The command line: composition only. Each subcommand gets just the layers it needs. */
 import { Command, Options, ValidationError } from "@effect/cli"
-import { NodeContext, NodeRuntime } from "@effect/platform-node"
+import * as NodeContext from "@effect/platform-node/NodeContext"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Cause, Console, Effect, Exit, Layer, Option } from "effect"
 import { describeFailure, exitCodeOf } from "./cli/errors.js"
-import type { Feed } from "./domain/feeds.js"
 import { BackfillLayer } from "./layers/Backfill.js"
-import * as Logging from "./layers/Logging.js"
 import * as Sinks from "./layers/Sinks.js"
-import { consolidateProgram } from "./programs/consolidate.js"
-import { statusProgram } from "./programs/status.js"
-import { VERIFY_FEEDS, verifyProgram } from "./programs/verify.js"
-import { reportProgram } from "./programs/report.js"
-import { runLive } from "./programs/liveRun.js"
 import { stopAllProgram, writeRunPidFile } from "./programs/stop.js"
 import { CompactLoggerLayer } from "./lib/logger.js"
 import { installStopGuard } from "./lib/stopGuard.js"
 import { abandonedThreads, abandonedThreadsEnded, hardExit } from "./lib/threadExit.js"
 import { backfillRunProgram } from "./programs/backfillRun.js"
-import { clusterBackfill, clusterOptions, clusterStatus } from "./cli/cluster.js"
-import { runnerProgram } from "./programs/cluster/runner.js"
 import { printBackfillSummary } from "./programs/summary.js"
-import { simulateProgram } from "./programs/simulate.js"
-import { demoProgram } from "./cli/demo.js"
 import { parseFeeds } from "./cli/parseFeeds.js"
-import * as AppSettings from "./services/AppSettings.js"
+import { clusterOptions } from "./cli/clusterOptions.js"
+import { lazy } from "./cli/lazy.js"
+import { configPath, settingsLayer } from "./cli/common.js"
+import { simulate } from "./cli/simulateCommand.js"
+import { report, verify } from "./cli/inspectCommands.js"
 
 /** Real ms an exiting process waits for an abandoned sink worker's interrupted query (within the 15 s stop bound). */
 const EXIT_WAIT_MS = 4_000
-
-const configPath = Options.file("config").pipe(
-  Options.optional,
-  Options.withDescription("settings YAML (default config/settings.yaml)")
-)
-/** Settings from the config file, with `logging.*` applied to the command's logs. */
-const settingsLayer = (config: Option.Option<string>, overrides?: Record<string, unknown>) =>
-  Logging.layer.pipe(Layer.provideMerge(AppSettings.layer({ configPath: Option.getOrUndefined(config), overrides })))
 
 const backfill = Command.make(
   "backfill",
@@ -54,7 +40,10 @@ const backfill = Command.make(
   },
   (o) =>
     o.cluster
-      ? clusterBackfill(o, parseFeeds(o.feeds)).pipe(Effect.provide(settingsLayer(o.config)))
+      ? lazy(
+          () => import("./cli/cluster.js"),
+          (m) => m.clusterBackfill(o, parseFeeds(o.feeds))
+        ).pipe(Effect.provide(settingsLayer(o.config)))
       : // registered under state/run/ while it runs, so `stop` ends it too
         Effect.zipRight(
           writeRunPidFile("backfill"),
@@ -74,7 +63,10 @@ const backfill = Command.make(
 )
 
 const runner = Command.make("runner", { config: configPath }, (o) =>
-  runnerProgram.pipe(Effect.provide(settingsLayer(o.config)))
+  lazy(
+    () => import("./programs/cluster/runner.js"),
+    (m) => m.runnerProgram
+  ).pipe(Effect.provide(settingsLayer(o.config)))
 )
 
 const consolidate = Command.make(
@@ -87,7 +79,10 @@ const consolidate = Command.make(
   (o) =>
     Effect.zipRight(
       writeRunPidFile("consolidate"),
-      consolidateProgram({ date: o.date, sink: Option.getOrUndefined(o.sink) })
+      lazy(
+        () => import("./programs/consolidate.js"),
+        (m) => m.consolidateProgram({ date: o.date, sink: Option.getOrUndefined(o.sink) })
+      )
     ).pipe(
       Effect.scoped,
       Effect.provide(
@@ -118,11 +113,15 @@ const live = Command.make(
     cluster: Options.boolean("cluster").pipe(Options.withDescription("the cluster's runners stream the sockets"))
   },
   (o) =>
-    runLive({
-      clockStart: Option.getOrUndefined(o.clockStart),
-      clockSpeed: Option.getOrUndefined(o.clockSpeed),
-      cluster: o.cluster
-    }).pipe(Effect.provide(settingsLayer(o.config)))
+    lazy(
+      () => import("./programs/liveRun.js"),
+      (m) =>
+        m.runLive({
+          clockStart: Option.getOrUndefined(o.clockStart),
+          clockSpeed: Option.getOrUndefined(o.clockSpeed),
+          cluster: o.cluster
+        })
+    ).pipe(Effect.provide(settingsLayer(o.config)))
 )
 
 const status = Command.make(
@@ -136,8 +135,16 @@ const status = Command.make(
   },
   (o) =>
     Effect.if(o.cluster, {
-      onTrue: () => clusterStatus,
-      onFalse: () => Effect.asVoid(statusProgram({ check: o.check }))
+      onTrue: () =>
+        lazy(
+          () => import("./cli/cluster.js"),
+          (m) => m.clusterStatus
+        ),
+      onFalse: () =>
+        lazy(
+          () => import("./programs/status.js"),
+          (m) => Effect.asVoid(m.statusProgram({ check: o.check }))
+        )
     }).pipe(Effect.provide(settingsLayer(o.config)))
 )
 
@@ -145,112 +152,11 @@ const stop = Command.make("stop", { config: configPath }, (o) =>
   stopAllProgram.pipe(Effect.provide(settingsLayer(o.config)))
 )
 
-const verify = Command.make(
-  "verify",
-  {
-    config: configPath,
-    date: Options.text("date").pipe(Options.withDescription("trading date, YYYY-MM-DD")),
-    feeds: Options.text("feeds").pipe(
-      Options.optional,
-      Options.withDescription("comma list of spy,options,vix,news,contracts")
-    ),
-    json: Options.boolean("json").pipe(Options.withDescription("the report as JSON")),
-    lakeOnly: Options.boolean("lake-only").pipe(
-      Options.withDescription("do not compare the enabled sinks with the lake")
-    )
-  },
-  (o) =>
-    verifyProgram({ date: o.date, feeds: parseVerifyFeeds(o.feeds), json: o.json, lakeOnly: o.lakeOnly }).pipe(
-      Effect.asVoid,
-      Effect.provide(settingsLayer(o.config))
-    )
-)
-
-const report = Command.make(
-  "report",
-  {
-    config: configPath,
-    date: Options.text("date").pipe(Options.withDescription("trading date, YYYY-MM-DD")),
-    out: Options.text("out").pipe(
-      Options.optional,
-      Options.withDescription("the HTML file (default data/reports/DATE.html); PNGs go beside it")
-    )
-  },
-  (o) =>
-    reportProgram({ date: o.date, out: Option.getOrUndefined(o.out) }).pipe(
-      Effect.asVoid,
-      Effect.provide(settingsLayer(o.config))
-    )
-)
-
-const parseVerifyFeeds = (s: Option.Option<string>): ReadonlyArray<Feed> | undefined =>
-  Option.match(s, {
-    onNone: () => undefined,
-    onSome: (text) =>
-      text.split(",").map((f) => {
-        const feed = f.trim() as Feed
-        if (!VERIFY_FEEDS.includes(feed)) throw new Error(`unknown feed ${feed} (${VERIFY_FEEDS.join(", ")})`)
-        return feed
-      })
-  })
-
-const simulate = Command.make(
-  "simulate",
-  {
-    config: configPath,
-    port: Options.integer("port").pipe(Options.withDefault(8765)),
-    seed: Options.integer("seed").pipe(Options.optional),
-    start: Options.text("start").pipe(
-      Options.optional,
-      Options.withDescription("simulated start time, ISO 8601 with offset")
-    ),
-    speed: Options.text("speed").pipe(Options.withDefault("1"), Options.withDescription("1, 10, 60, … or max")),
-    source: Options.text("source").pipe(
-      Options.optional,
-      Options.withDescription("lake:PATH to replay a recorded lake")
-    ),
-    apiKey: Options.text("api-key").pipe(
-      Options.optional,
-      Options.withDescription("accept only this key (default: any non-empty key)")
-    ),
-    faults: Options.text("faults").pipe(
-      Options.optional,
-      Options.withDescription('JSON fault knobs, e.g. {"rate5xx":0.1}')
-    ),
-    rateLimit: Options.integer("rate-limit").pipe(
-      Options.optional,
-      Options.withDescription("REST requests per rolling minute, 429 beyond (the plan's limit; 0 = unlimited)")
-    ),
-    extendedHours: Options.choice("extended-hours", ["true", "false"]).pipe(
-      Options.optional,
-      Options.withDescription(
-        "REST bars 04:00-20:00 ET as the real API (default simulator.extended_hours: true); false = 09:30-16:00 only"
-      )
-    ),
-    delayS: Options.integer("delay-s").pipe(
-      Options.optional,
-      Options.withDescription(
-        "a delayed plan: WebSocket bars sent, and today's REST bars served, this many seconds after they end (900 for the 15-minute plans; default simulator.delay_s: 0)"
-      )
-    )
-  },
-  (o) =>
-    simulateProgram({
-      port: o.port,
-      seed: Option.getOrUndefined(o.seed),
-      start: Option.getOrUndefined(o.start),
-      speed: o.speed,
-      source: Option.getOrUndefined(o.source),
-      apiKey: Option.getOrUndefined(o.apiKey),
-      faults: Option.getOrUndefined(o.faults),
-      rateLimit: Option.getOrUndefined(o.rateLimit),
-      extendedHours: Option.getOrUndefined(Option.map(o.extendedHours, (v) => v === "true")),
-      delayS: Option.getOrUndefined(o.delayS)
-    }).pipe(Effect.provide(settingsLayer(o.config)))
-)
-
 const demo = Command.make("demo", { config: configPath }, (o) =>
-  demoProgram.pipe(Effect.provide(settingsLayer(o.config)))
+  lazy(
+    () => import("./cli/demo.js"),
+    (m) => m.demoProgram
+  ).pipe(Effect.provide(settingsLayer(o.config)))
 )
 
 const root = Command.make("spy-options").pipe(

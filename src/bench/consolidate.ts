@@ -13,7 +13,7 @@
  * sinks.<name>.url): the bench works in a private schema `bench_consolidate` (PostgreSQL) or database
  * `<db>_bench_consolidate` (MySQL), created fresh and dropped at the end unless `--keep`.
  */
-import { NodeContext } from "@effect/platform-node"
+import * as NodeContext from "@effect/platform-node/NodeContext"
 import { MysqlClient } from "@effect/sql-mysql2"
 import { PgClient } from "@effect/sql-pg"
 import { Effect, Layer, Logger, LogLevel, Option, Redacted } from "effect"

@@ -6,7 +6,7 @@
  * bar by bar; the lake keeps every bar the API sends (`session.hours: extended`), as the naive one does.
  */
 import { DuckDBInstance } from "@duckdb/node-api"
-import { NodeContext } from "@effect/platform-node"
+import * as NodeContext from "@effect/platform-node/NodeContext"
 import { Effect, Layer, Logger, LogLevel } from "effect"
 import * as fs from "node:fs/promises"
 import * as os from "node:os"

@@ -1,5 +1,4 @@
 /** The CLI's cluster parts (issue 17): `backfill --cluster [--run-id ID] [--resume]`, `status --cluster`; `runner` is in main.ts. */
-import { Options } from "@effect/cli"
 import { Effect, Layer, Option } from "effect"
 import type { MarketFeed } from "../domain/feeds.js"
 import { BackfillLayer } from "../layers/Backfill.js"
@@ -13,17 +12,7 @@ import { clusterBackfillProgram } from "../programs/cluster/submit.js"
 import { writeRunPidFile } from "../programs/stop.js"
 import { printBackfillSummary } from "../programs/summary.js"
 
-export const clusterOptions = {
-  cluster: Options.boolean("cluster").pipe(
-    Options.withDescription(
-      "send the range to the cluster's runners (`runner`) as units, one per feed and date, and wait for them"
-    )
-  ),
-  runId: Options.text("run-id").pipe(
-    Options.optional,
-    Options.withDescription("with --cluster: the submission's id (default: time and pid)")
-  )
-}
+export { clusterOptions } from "./clusterOptions.js"
 
 /** `backfill --cluster`: the range as units (feed × date) to the runners (src/programs/cluster/submit.ts), then the sinks here. */
 export const clusterBackfill = (
