@@ -203,7 +203,9 @@ const BaseSettingsConfig = Config.all({
       path: optStr("path"),
       batchRows: int("batch_rows", 500_000),
       /** `lake`: the feed tables are views over the lake's Parquet (nothing copied); `tables`: loaded copies (upserts). */
-      storage: Config.literal("lake", "tables")("storage").pipe(Config.withDefault("lake" as const))
+      storage: Config.literal("lake", "tables")("storage").pipe(Config.withDefault("lake" as const)),
+      /** DuckDB threads per statement: 1 by default, as a backfill already runs days and feeds concurrently. */
+      threads: positive("threads", 1).pipe(Config.map(Math.trunc))
     }).pipe(Config.nested("duckdb")),
     postgres: Config.all({
       url: Config.option(Config.redacted("url")),

@@ -18,7 +18,9 @@ export const LakeLayer = Layer.unwrapEffect(
     const s = yield* AppSettings
     const alerts = yield* Alerts.Alerts
     return Layer.mergeAll(
-      ParquetWriter.layer.pipe(Layer.provideMerge(DuckDb.layer())),
+      // one thread per statement: the lake writer's parallelism is its concurrent statements (days,
+      // feeds); on 2 cores a second thread per statement made `backfill` slower (README "Benchmarks")
+      ParquetWriter.layer.pipe(Layer.provideMerge(DuckDb.layer(undefined, undefined, { threads: 1 }))),
       Checkpoints.layer(s.storage.root),
       Quarantine.layer(s.storage.root),
       SchemaDrift.layer(s.storage.root, (message, details) => alerts.notify("schema_drift", message, details))

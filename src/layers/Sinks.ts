@@ -45,6 +45,7 @@ export const layer: Layer.Layer<SinkRouter.SinkRouter, SinkError, AppSettings> =
             path: Option.getOrUndefined(settings.sinks.duckdb.path),
             batchRows: settings.sinks.duckdb.batchRows,
             storage: settings.sinks.duckdb.storage,
+            threads: settings.sinks.duckdb.threads,
             ...common
           })
         )

@@ -57,6 +57,8 @@ const interruptible = <A>(connection: DuckDBConnection, f: (c: DuckDBConnection)
 export interface DuckDbOptions {
   /** Interrupt DuckDB when `withConnection` is interrupted (see above). */
   readonly interruptible?: boolean
+  /** DuckDB's worker threads per statement (default 2). */
+  readonly threads?: number
 }
 
 const abandoning = <A>(connection: DuckDBConnection, f: (c: DuckDBConnection) => Promise<A>, what: string) =>
@@ -101,7 +103,7 @@ export const make = (path = ":memory:", poolSize = 2, options: DuckDbOptions = {
       return work
     }
     const instance = yield* Effect.acquireRelease(
-      Effect.promise(() => runNative(() => DuckDBInstance.create(path, { threads: "2" }))),
+      Effect.promise(() => runNative(() => DuckDBInstance.create(path, { threads: String(options.threads ?? 2) }))),
       (i) =>
         Effect.sync(() => {
           if (leftOpen === 0) i.closeSync()
@@ -151,8 +153,8 @@ export const make = (path = ":memory:", poolSize = 2, options: DuckDbOptions = {
     return service
   })
 
-export const layer = (path?: string, poolSize?: number): Layer.Layer<DuckDb> =>
-  Layer.scoped(DuckDb, make(path, poolSize))
+export const layer = (path?: string, poolSize?: number, options?: DuckDbOptions): Layer.Layer<DuckDb> =>
+  Layer.scoped(DuckDb, make(path, poolSize, options))
 
 /** A SQL string literal (single quotes doubled): for file paths and values we generate. */
 export const sqlString = (s: string): string => `'${s.replace(/'/g, "''")}'`

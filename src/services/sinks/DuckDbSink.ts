@@ -58,6 +58,8 @@ export interface DuckDbSinkOptions {
    * (./duckdbLakeViews.ts), loads of them copy nothing; news and contracts stay tables.
    */
   readonly storage?: "tables" | "lake" | undefined
+  /** DuckDB threads per statement (`sinks.duckdb.threads`; default 2). */
+  readonly threads?: number | undefined
 }
 
 export const make = (options: DuckDbSinkOptions) =>
@@ -65,7 +67,7 @@ export const make = (options: DuckDbSinkOptions) =>
     const paths = lakePaths(options.root)
     const file = options.path ?? paths.warehouse
     yield* Effect.promise(() => fs.mkdir(path.dirname(file), { recursive: true }))
-    const db = yield* DuckDb.make(file, 2, { interruptible: true })
+    const db = yield* DuckDb.make(file, 2, { interruptible: true, threads: options.threads ?? 2 })
     // DuckDB statements here never take bound parameters (see recordMigration).
     yield* Migrations.migrate({
       sink: "duckdb",
