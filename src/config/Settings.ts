@@ -204,8 +204,8 @@ const BaseSettingsConfig = Config.all({
       batchRows: int("batch_rows", 500_000),
       /** `lake`: the feed tables are views over the lake's Parquet (nothing copied); `tables`: loaded copies (upserts). */
       storage: Config.literal("lake", "tables")("storage").pipe(Config.withDefault("lake" as const)),
-      /** DuckDB threads per statement: 1 by default, as a backfill already runs days and feeds concurrently. */
-      threads: positive("threads", 1).pipe(Config.map(Math.trunc))
+      /** DuckDB threads per statement in the warehouse. */
+      threads: positive("threads", 2).pipe(Config.map(Math.trunc))
     }).pipe(Config.nested("duckdb")),
     postgres: Config.all({
       url: Config.option(Config.redacted("url")),
