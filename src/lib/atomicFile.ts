@@ -34,22 +34,14 @@ export const writeFileAtomic = async (target: string, content: string | Uint8Arr
  * Removes the temporary files of `target` (`<target>.tmp-<pid>-…`) that a process killed before its
  * rename left, i.e. whose pid is no longer alive; another live writer's are kept. Returns their names.
  */
-export const removeDeadTemps = (target: string): Promise<ReadonlyArray<string>> => removeDeadTempsOf([target])
-
-/** `removeDeadTemps` of several targets, reading each folder once. */
-export const removeDeadTempsOf = async (targets: ReadonlyArray<string>): Promise<ReadonlyArray<string>> => {
-  const dead: Array<string> = []
-  for (const dir of new Set(targets.map((t) => path.dirname(t)))) {
-    const prefixes = targets.filter((t) => path.dirname(t) === dir).map((t) => `${path.basename(t)}.tmp-`)
-    const names = await fs.readdir(dir).catch(() => [] as Array<string>)
-    const found = names.filter((n) => {
-      const prefix = prefixes.find((p) => n.startsWith(p))
-      const pid = prefix === undefined ? Number.NaN : Number(/^(\d+)-/.exec(n.slice(prefix.length))?.[1])
-      return Number.isInteger(pid) && pid !== process.pid && !isAlive(pid)
-    })
-    await Promise.all(found.map((n) => fs.rm(path.join(dir, n), { force: true })))
-    dead.push(...found)
-  }
+export const removeDeadTemps = async (target: string): Promise<ReadonlyArray<string>> => {
+  const prefix = `${path.basename(target)}.tmp-`
+  const names = await fs.readdir(path.dirname(target)).catch(() => [] as Array<string>)
+  const dead = names.filter((n) => {
+    const pid = n.startsWith(prefix) ? Number(/^(\d+)-/.exec(n.slice(prefix.length))?.[1]) : Number.NaN
+    return Number.isInteger(pid) && pid !== process.pid && !isAlive(pid)
+  })
+  await Promise.all(dead.map((n) => fs.rm(path.join(path.dirname(target), n), { force: true })))
   return dead
 }
 

@@ -49,37 +49,15 @@ export interface UpsertTarget {
   readonly mode: UpsertMode
   readonly copyOptions: string
   readonly tempName: (target: string) => string
-  /** Publishes the partition's new files together (fsync, rename, folder fsync). */
-  readonly publish: (files: ReadonlyArray<readonly [tmp: string, target: string]>) => Promise<void>
+  readonly publish: (tmp: string, target: string) => Promise<void>
 }
 
 let sequence = 0
+const count = (rows: ReadonlyArray<ReadonlyArray<unknown>>): number => Number(rows[0]?.[0] ?? 0)
 
 /** Whether `table` holds each key once (then a write into an empty partition needs no dedupe). */
 const unique = async (c: DuckDBConnection, table: string, key: string): Promise<boolean> =>
   Boolean((await c.runAndReadAll(`SELECT count(*) = count(DISTINCT (${key})) FROM ${table}`)).getRowsJS()[0]?.[0])
-
-/** A table's rows per bucket, and the rowid range each bucket occupies. */
-interface BucketRows {
-  readonly bucket: number
-  readonly rows: number
-  readonly first: number
-  readonly last: number
-}
-
-const bucketRows = async (c: DuckDBConnection, table: string): Promise<Array<BucketRows>> =>
-  (await c.runAndReadAll(`SELECT _b, count(*), min(rowid), max(rowid) FROM ${table} GROUP BY _b ORDER BY _b`))
-    .getRowsJS()
-    .map((r) => ({ bucket: Number(r[0]), rows: Number(r[1]), first: Number(r[2]), last: Number(r[3]) }))
-
-/**
- * The WHERE of one bucket's rows. A table built sorted by bucket holds each bucket in one rowid
- * range, which DuckDB scans alone (39 buckets then cost one pass, not 39); otherwise by `_b`.
- */
-const bucketWhere = (all: ReadonlyArray<BucketRows>, b: BucketRows): string => {
-  const contiguous = all.every((x) => x.last - x.first + 1 === x.rows)
-  return contiguous ? `rowid BETWEEN ${b.first} AND ${b.last}` : `_b = ${b.bucket}`
-}
 
 export const upsertPartition = async (
   c: DuckDBConnection,
@@ -106,19 +84,16 @@ export const upsertPartition = async (
   const inc = `upsert_in_${feed}_${id}`
   const fin = `upsert_out_${feed}_${id}`
   const incoming = incomingSelect(c, schema, input.batches ?? [], input.files ?? [])
-  // Sorted by bucket then key: into an empty partition, this table is already the result.
-  const order = `ORDER BY _b, ${key}`
   try {
-    await c.run(`CREATE TEMP TABLE ${inc} AS SELECT ${cols}, ${bucket} AS _b FROM (${incoming.sql}) ${order}`)
+    await c.run(`CREATE TEMP TABLE ${inc} AS SELECT ${cols}, ${bucket} AS _b FROM (${incoming.sql})`)
   } finally {
     incoming.close()
   }
-  const written: Array<string> = []
-  const temps: Array<string> = []
   try {
-    const incomingBuckets = await bucketRows(c, inc)
-    const rows = incomingBuckets.reduce((n, b) => n + b.rows, 0)
-    const touched = new Set(incomingBuckets.map((b) => b.bucket))
+    const rows = count((await c.runAndReadAll(`SELECT count(*) FROM ${inc}`)).getRowsJS())
+    const touched = new Set(
+      (await c.runAndReadAll(`SELECT DISTINCT _b FROM ${inc}`)).getRowsJS().map((r) => Number(r[0]))
+    )
     const existing: Array<string> = []
     const scope = typeof t.mode === "object" ? t.mode.replaceWhere : undefined
     if (t.mode !== "replace") {
@@ -137,8 +112,11 @@ export const upsertPartition = async (
       }
       for (const b of touched) if (buckets.has(b)) existing.push(path.join(dir, buckets.get(b)!))
     }
-    let result = inc
-    if (existing.length > 0 || !(await unique(c, inc, key))) {
+    // Sorted by bucket then key, so each bucket's COPY below reads only its own row groups.
+    const order = `ORDER BY _b, ${key}`
+    if (existing.length === 0 && (await unique(c, inc, key))) {
+      await c.run(`CREATE TEMP TABLE ${fin} AS SELECT * FROM ${inc} ${order}`)
+    } else {
       const old =
         existing.length === 0
           ? ""
@@ -150,21 +128,26 @@ export const upsertPartition = async (
         `CREATE TEMP TABLE ${fin} AS SELECT * EXCLUDE (_p) FROM (SELECT *, 1 AS _p FROM ${inc} ${old}) ` +
           `QUALIFY row_number() OVER (PARTITION BY ${key} ORDER BY ${wins}) = 1 ${order}`
       )
-      result = fin
     }
-    const resultBuckets = result === inc ? incomingBuckets : await bucketRows(c, result)
-    const held = new Set(resultBuckets.map((b) => b.bucket))
-    for (const b of resultBuckets) {
-      const target = path.join(dir, bucketFileName(feed, b.bucket))
+    const held =
+      scope === undefined
+        ? touched
+        : new Set((await c.runAndReadAll(`SELECT DISTINCT _b FROM ${fin}`)).getRowsJS().map((r) => Number(r[0])))
+    const written: Array<string> = []
+    for (const b of [...held].sort((x, y) => x - y)) {
+      const target = path.join(dir, bucketFileName(feed, b))
       const tmp = t.tempName(target)
-      temps.push(tmp)
-      await c.run(
-        `COPY (SELECT ${cols} FROM ${result} WHERE ${bucketWhere(resultBuckets, b)} ORDER BY ${key}) TO ${sqlString(tmp)} ${t.copyOptions}`
-      )
+      try {
+        await c.run(
+          `COPY (SELECT ${cols} FROM ${fin} WHERE _b = ${b} ORDER BY ${key}) TO ${sqlString(tmp)} ${t.copyOptions}`
+        )
+        await t.publish(tmp, target)
+      } catch (e) {
+        await fs.rm(tmp, { force: true })
+        throw e
+      }
       written.push(target)
     }
-    await t.publish(written.map((target, i) => [temps[i]!, target] as const))
-    temps.length = 0
     const keep = new Set(written.map((f) => path.basename(f)))
     const emptied = [...touched].flatMap((b) => (!held.has(b) && buckets.has(b) ? [buckets.get(b)!] : []))
     const removed = t.mode === "replace" ? names.filter((n) => !keep.has(n)) : [...legacy, ...emptied]
@@ -172,7 +155,6 @@ export const upsertPartition = async (
     if (removed.length > 0) await fsyncDir(dir)
     return { rows, written, removed: removed.map((n) => path.join(dir, n)) }
   } finally {
-    await Promise.all(temps.map((tmp) => fs.rm(tmp, { force: true })))
     await c.run(`DROP TABLE IF EXISTS ${inc}`)
     await c.run(`DROP TABLE IF EXISTS ${fin}`)
   }
