@@ -103,16 +103,7 @@ export const make = (path = ":memory:", poolSize = 2, options: DuckDbOptions = {
       return work
     }
     const instance = yield* Effect.acquireRelease(
-      Effect.promise(() =>
-        runNative(() =>
-          DuckDBInstance.create(path, {
-            threads: String(options.threads ?? 2),
-            // the lake is local: the OS page cache holds its files already, and DuckDB's own copy of
-            // every file read grew the process with the range (a year's backfill reads the whole lake)
-            enable_external_file_cache: "false"
-          })
-        )
-      ),
+      Effect.promise(() => runNative(() => DuckDBInstance.create(path, { threads: String(options.threads ?? 2) }))),
       (i) =>
         Effect.sync(() => {
           if (leftOpen === 0) i.closeSync()
