@@ -122,6 +122,11 @@ export const lakeOnlyBench = async (simUrl: string, dates: ReadonlyArray<string>
       `             passes ${passes.map((p) => `${p.seconds.toFixed(2)} s`).join(", ")}: ${Math.round(rows / sorted[sorted.length - 1]!.seconds).toLocaleString("en-US")}–${Math.round(rows / sorted[0]!.seconds).toLocaleString("en-US")} rows/s; load average (1/5/15 min) ${loadBefore} before, ${loadAfter} after`
     )
     console.log(`  (cold simulator, first pass: ${(rows / cold).toFixed(0)} rows/s)`)
+    const rss = `bench process peak RSS ${Math.round(process.resourceUsage().maxRSS / 1024)} MB   load average ${load()}`
+    if (skipNaive) {
+      console.log(`  naive    : skipped (--skip-naive)   ${rss}`)
+      return
+    }
     console.log(
       `  naive    : ${naiveRows.toLocaleString("en-US")} rows in ${naive.toFixed(2)} s = ${Math.round(naiveRate).toLocaleString("en-US")} rows/s (official client pagination:true + parquetjs-lite)`
     )
@@ -129,9 +134,7 @@ export const lakeOnlyBench = async (simUrl: string, dates: ReadonlyArray<string>
       console.log(
         `  same rows: ${same.toLocaleString("en-US")} bars identical in both lakes (ticker, t, o, h, l, c, v compared exactly, both ways)`
       )
-    console.log(
-      `  speed-up : ${(ourRate / naiveRate).toFixed(1)}x (median pass)   bench process peak RSS ${Math.round(process.resourceUsage().maxRSS / 1024)} MB   load average ${load()}`
-    )
+    console.log(`  speed-up : ${(ourRate / naiveRate).toFixed(1)}x (median pass)   ${rss}`)
   } finally {
     await fs.rm(root, { recursive: true, force: true })
   }

@@ -19,6 +19,7 @@ import { lakePaths } from "../../domain/paths.js"
 import { type DuckDbService, sqlString } from "../../services/DuckDb.js"
 import { scopedSnapshot } from "../../services/parquet/lakeSnapshot.js"
 import { fileIo } from "../../lib/fileIo.js"
+import { parquetNames } from "../../lib/stableListing.js"
 
 export interface Gap {
   readonly ticker: string
@@ -64,11 +65,7 @@ const num = (v: unknown) => Number(v ?? 0)
 const partitionFiles = (root: string, feed: Feed, date: string) =>
   Effect.promise(async () => {
     const dir = lakePaths(root).partitionDir(feed, date)
-    const names = await fs.readdir(dir).catch(() => [] as Array<string>)
-    return names
-      .filter((n) => n.endsWith(".parquet"))
-      .sort()
-      .map((n) => path.join(dir, n))
+    return (await parquetNames(dir)).map((n) => path.join(dir, n))
   })
 
 const countLines = (dir: string) =>

@@ -17,6 +17,7 @@ import * as path from "node:path"
 import type { Feed } from "../../domain/feeds.js"
 import { lakePaths } from "../../domain/paths.js"
 import { isAlive } from "../../lib/processAlive.js"
+import { parquetNames } from "../../lib/stableListing.js"
 
 export interface LakeSnapshot {
   /**
@@ -78,10 +79,7 @@ export const openSnapshot = async (root: string): Promise<LakeSnapshot> => {
   }
   const pinPartition = async (feed: Feed, date: string) => {
     const partition = lakePaths(root).partitionDir(feed, date)
-    const names = (await fs.readdir(partition).catch(() => [] as Array<string>))
-      .filter((n) => n.endsWith(".parquet"))
-      .sort()
-    return pin(names.map((n) => path.join(partition, n)))
+    return pin((await parquetNames(partition)).map((n) => path.join(partition, n)))
   }
   return { pin, pinPartition, release: () => fs.rm(dir, { recursive: true, force: true }) }
 }

@@ -13,6 +13,7 @@ import * as path from "node:path"
 import { type Feed, type Row, SCHEMAS } from "../../domain/feeds.js"
 import { lakePaths } from "../../domain/paths.js"
 import * as DuckDb from "../DuckDb.js"
+import { parquetNames } from "../../lib/stableListing.js"
 import { scopedSnapshot } from "../parquet/lakeSnapshot.js"
 
 export interface PartitionFiles {
@@ -42,7 +43,7 @@ export class LakeReader extends Context.Tag("spy/LakeReader")<LakeReader, LakeRe
 export const partitionFiles = (root: string, feed: Feed, date: string): Effect.Effect<PartitionFiles> =>
   Effect.promise(async () => {
     const dir = lakePaths(root).partitionDir(feed, date)
-    const names = (await fs.readdir(dir).catch(() => [] as Array<string>)).filter((n) => n.endsWith(".parquet")).sort()
+    const names = await parquetNames(dir)
     const hash = createHash("sha256")
     const files: Array<string> = []
     for (const name of names) {
