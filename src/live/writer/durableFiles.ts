@@ -17,6 +17,7 @@ import * as path from "node:path"
 import type { Feed } from "../../domain/feeds.js"
 import { lakePaths } from "../../domain/paths.js"
 import { readJsonIfExists } from "../../lib/atomicFile.js"
+import { parquetNames } from "../../lib/stableListing.js"
 import { checkpointFile } from "./liveFiles.js"
 
 export interface LakeFile {
@@ -37,7 +38,7 @@ export const durableFiles = (root: string, feed: Feed, date: string): Effect.Eff
     // The checkpoint first: a file it covers stays covered, whatever is committed while we list.
     const seq = await committedSeq(root, feed, date)
     const dir = lakePaths(root).partitionDir(feed, date)
-    const names = (await fs.readdir(dir).catch(() => [] as Array<string>)).filter((n) => n.endsWith(".parquet")).sort()
+    const names = await parquetNames(dir)
     const out: Array<LakeFile> = []
     for (const name of names) {
       const m = SEQ_FILE.exec(name)
