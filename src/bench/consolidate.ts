@@ -28,6 +28,7 @@ import * as AppSettings from "../services/AppSettings.js"
 import * as MysqlSink from "../services/sinks/MysqlSink.js"
 import * as PgSink from "../services/sinks/PgSink.js"
 import { SinkRouter } from "../services/sinks/SinkRouter.js"
+import { formatSteps, recordSteps, type StepTimer } from "../services/sinks/stepTimes.js"
 import { benchDatabase, generateDay, historyDates } from "./consolidateData.js"
 
 const DATE = "2025-10-28"
@@ -51,16 +52,16 @@ const secondsSince = (t: number) => (performance.now() - t) / 1000
  * (PostgreSQL: after the sink's VACUUM of the loaded bars, timed with it), but outside SqlSink's fixed 20 s transaction timeout (a 2.34 M-row day can take longer on a slow
  * server, and the timeout would retry it instead of measuring it).
  */
-const direct = (sink: "postgres" | "mysql", url: Redacted.Redacted<string>, windowMs: number) =>
+const direct = (sink: "postgres" | "mysql", url: Redacted.Redacted<string>, windowMs: number, time: StepTimer) =>
   sink === "postgres"
     ? Effect.flatMap(PgClient.PgClient, (sql) =>
         Effect.zipRight(
-          sql.unsafe(PgSink.PG_PREPARE_CONSOLIDATE),
-          sql.withTransaction(PgSink.consolidate(sql)(DATE, windowMs))
+          time("vacuum", sql.unsafe(PgSink.PG_PREPARE_CONSOLIDATE)),
+          time("commit", sql.withTransaction(PgSink.consolidate(sql, time)(DATE, windowMs)))
         )
       ).pipe(Effect.provide(PgClient.layer({ url })))
     : Effect.flatMap(MysqlClient.MysqlClient, (sql) =>
-        sql.withTransaction(MysqlSink.consolidate(sql)(DATE, windowMs))
+        time("commit", sql.withTransaction(MysqlSink.consolidate(sql, MysqlSink.makeStages(), time)(DATE, windowMs)))
       ).pipe(Effect.provide(MysqlClient.layer({ url })))
 
 const program = Effect.gen(function* () {
@@ -106,11 +107,19 @@ const program = Effect.gen(function* () {
     const windowMs = settings.consolidated.newsWindowMinutes * 60_000
     for (let i = 0; i < runs; i++) {
       const start = performance.now()
+      const steps: Array<readonly [string, number]> = []
       rows = db
-        ? yield* direct(sink as "postgres" | "mysql", db.url, windowMs)
+        ? yield* direct(sink as "postgres" | "mysql", db.url, windowMs, recordSteps(steps))
         : (yield* router.consolidate(DATE, { sink })).rows
       times.push(secondsSince(start))
       console.log(`run ${i + 1}: ${times[i]!.toFixed(3)} s (${rows} rows; ${loadAverage()})`)
+      // "commit" spans the transaction: its own share is what the steps inside it leave over
+      const inside = steps.filter(([l]) => l !== "vacuum" && l !== "commit").reduce((a, [, ms]) => a + ms, 0)
+      const own = steps.map(([l, ms]) => [l, l === "commit" ? ms - inside : ms] as const)
+      if (db)
+        console.log(
+          `  steps: ${formatSteps(own)}, other ${(times[i]! - own.reduce((a, [, ms]) => a + ms, 0) / 1000).toFixed(2)} s`
+        )
     }
     const median = [...times].sort((a, b) => a - b)[Math.floor(times.length / 2)]!
     const target = sink === "duckdb" ? 2 : 10

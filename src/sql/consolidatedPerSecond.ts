@@ -23,7 +23,7 @@ import { newsOfDay, sentimentColumn } from "./consolidatedNews.js"
 import { CONSOLIDATED, consolidatedColumns, quote } from "./tables.js"
 
 /** The per-second columns (alias p) and per-contract columns (alias k) the final SELECT reads. */
-const finalSelect = (date: string, double: string, spanMs: number) =>
+export const finalSelect = (date: string, double: string, spanMs: number) =>
   [
     date,
     "o.ticker",
@@ -59,7 +59,7 @@ const finalSelect = (date: string, double: string, spanMs: number) =>
   ].join(",\n  ")
 
 /** The per-second row: t plus the SPY bar, the VIX bar and the news columns (aliases l, s, v, n: ranked rows). */
-const perSecondColumns = [
+export const perSecondColumns = [
   "l.t",
   "s.window_start_ms AS s_ws",
   "s.open AS s_open",
@@ -77,10 +77,10 @@ const perSecondColumns = [
 ].join(", ")
 
 /** The date's SPY bars ranked by time (rn 1…): the columns the view shows. */
-const rankedSpy = (date: string, q: (id: string) => string, tk: Tickers) =>
+export const rankedSpy = (date: string, q: (id: string) => string, tk: Tickers) =>
   `SELECT ROW_NUMBER() OVER (ORDER BY window_start_ms) AS rn, window_start_ms, open, high, low, close, volume, vwap
 FROM spy_bars WHERE ticker = '${tk.underlying}' AND ${q("date")} = ${date}`
-const rankedVix = (date: string, q: (id: string) => string, tk: Tickers) =>
+export const rankedVix = (date: string, q: (id: string) => string, tk: Tickers) =>
   `SELECT ROW_NUMBER() OVER (ORDER BY window_start_ms) AS rn, window_start_ms, close
 FROM vix_values WHERE ticker = '${tk.index}' AND ${q("date")} = ${date}`
 
@@ -92,7 +92,7 @@ FROM vix_values WHERE ticker = '${tk.index}' AND ${q("date")} = ${date}`
  * `secs` must be a relation of the seconds (column t) referenced ONCE (MySQL cannot reopen a
  * temporary table), `news` one of the ranked articles (published_utc_ms).
  */
-const merge = (o: {
+export const merge = (o: {
   readonly date: string
   readonly window: string
   readonly secs: string
@@ -121,17 +121,17 @@ WHERE kind > 0
 GROUP BY t`
 
 const pgq = (id: string) => `"${id}"`
-const myq = (id: string) => `\`${id}\``
+export const myq = (id: string) => `\`${id}\``
 
-const insertInto = (dialect: "postgres" | "mysql", target: string) =>
+export const insertInto = (dialect: "postgres" | "mysql", target: string) =>
   `INSERT INTO ${quote(dialect, target)} (${consolidatedColumns.map((c) => quote(dialect, c.name)).join(", ")})`
 
-const contractColumns = (dialect: "postgres" | "mysql", t: string) =>
+export const contractColumns = (dialect: "postgres" | "mysql", t: string) =>
   contractFields(dialect, t)
     .map((e, i) => `${e} AS f${i}`)
     .join(", ")
 /** The condition `owns` (./consolidatedUnderlyings.ts) on the contract `t.ticker`, after `prefix`; "" when undefined. */
-const owned = (dialect: "postgres" | "mysql", prefix: string, owns?: (occUnderlying: string) => string) =>
+export const owned = (dialect: "postgres" | "mysql", prefix: string, owns?: (occUnderlying: string) => string) =>
   owns === undefined ? "" : `${prefix}${owns(contractFields(dialect, "t.ticker")[0]!)}`
 
 /**
@@ -191,94 +191,4 @@ export const postgresSessionSettings = [
   "SET LOCAL enable_nestloop = off",
   "SET LOCAL work_mem = '64MB'",
   "SET LOCAL jit = off"
-]
-
-/** One MySQL statement and its bound parameters. */
-export interface MysqlStep {
-  readonly sql: string
-  readonly params: ReadonlyArray<unknown>
-}
-
-/** Connection-scoped temporary tables of one consolidation (dropped before and after). */
-export const MYSQL_TEMP_TABLES = [
-  "cons_secs",
-  "cons_news",
-  "cons_spy",
-  "cons_vix",
-  "cons_l",
-  "cons_p",
-  "cons_k"
-] as const
-
-export const mysqlDropTemp = `DROP TEMPORARY TABLE IF EXISTS ${MYSQL_TEMP_TABLES.join(", ")}`
-
-/** Step 1: the date's distinct seconds; then read `SELECT MIN(t) lo, MAX(t) hi FROM cons_secs`. */
-export const mysqlSeconds = (date: string): MysqlStep => ({
-  sql: "CREATE TEMPORARY TABLE cons_secs (PRIMARY KEY (t)) ENGINE=InnoDB SELECT DISTINCT window_start_ms AS t FROM option_bars WHERE `date` = ?",
-  params: [date]
-})
-export const mysqlBounds = "SELECT MIN(t) AS lo, MAX(t) AS hi FROM cons_secs"
-
-/**
- * Steps 2–7 (MySQL 8 / MariaDB 10.11: no LATERAL in MariaDB, and a temporary table may appear only
- * once per statement in MySQL): ranked news, SPY and VIX of the day, per-second ranks, per-second
- * rows, per-contract rows; the last step inserts the date's rows, reading the bars through
- * `option_bars_date` (forced: by the primary key, a ticker's bars of every other date would be
- * read too). `lo`/`hi`: the bounds of step 1 (numbers). `owns`, `insight`: as in `postgresConsolidate`.
- */
-export const mysqlSteps = (
-  date: string,
-  windowMs: number,
-  lo: number,
-  hi: number,
-  spanMs = 1000,
-  tickers: Tickers = DEFAULT_TICKERS,
-  target: string = CONSOLIDATED,
-  owns?: (occUnderlying: string) => string,
-  insight?: string
-): ReadonlyArray<MysqlStep> => [
-  {
-    sql: `CREATE TEMPORARY TABLE cons_news (PRIMARY KEY (rn)) ENGINE=InnoDB
-SELECT ROW_NUMBER() OVER (ORDER BY d.published_utc_ms, d.id) AS rn, d.*
-FROM (${newsOfDay({ lo: "?", hi: "?", window: "?", idDesc: "x.id", tickers, sentiment: sentimentColumn("mysql", "x.spy_sentiment", "x.insights", "spy_sentiment", insight) })}) d`,
-    params: [lo + Math.trunc(spanMs), windowMs, hi + Math.trunc(spanMs), lo + Math.trunc(spanMs), windowMs]
-  },
-  {
-    sql: `CREATE TEMPORARY TABLE cons_spy (PRIMARY KEY (rn)) ENGINE=InnoDB ${rankedSpy("?", myq, tickers)}`,
-    params: [date]
-  },
-  {
-    sql: `CREATE TEMPORARY TABLE cons_vix (PRIMARY KEY (rn)) ENGINE=InnoDB ${rankedVix("?", myq, tickers)}`,
-    params: [date]
-  },
-  {
-    sql: `CREATE TEMPORARY TABLE cons_l (PRIMARY KEY (t)) ENGINE=InnoDB ${merge({ date: "?", window: "?", secs: "cons_secs", news: "cons_news", q: myq, int: "SIGNED", spanMs, tickers })}`,
-    params: [date, date, windowMs]
-  },
-  {
-    sql: `CREATE TEMPORARY TABLE cons_p (PRIMARY KEY (t)) ENGINE=InnoDB
-SELECT ${perSecondColumns}
-FROM cons_l l
-LEFT JOIN cons_spy s ON s.rn = l.spy_rn
-LEFT JOIN cons_vix v ON v.rn = l.vix_rn
-LEFT JOIN cons_news n ON n.rn = l.n_rn`,
-    params: []
-  },
-  {
-    sql: `CREATE TEMPORARY TABLE cons_k (PRIMARY KEY (ticker)) ENGINE=InnoDB
-SELECT t.ticker, ${contractColumns("mysql", "t.ticker")}, c.ticker IS NOT NULL AS listed
-FROM (SELECT DISTINCT ticker FROM option_bars WHERE \`date\` = ?) t
-LEFT JOIN option_contracts c ON c.as_of = ? AND c.ticker = t.ticker${owned("mysql", "\nWHERE ", owns)}`,
-    params: [date, date]
-  },
-  {
-    sql: `${insertInto("mysql", target)}
-SELECT STRAIGHT_JOIN
-  ${finalSelect("o.`date`", "DOUBLE", spanMs)}
-FROM cons_k k
-JOIN option_bars o FORCE INDEX (PRIMARY) ON o.ticker = k.ticker AND o.window_start_ms BETWEEN ? AND ?
-JOIN cons_p p ON p.t = o.window_start_ms
-WHERE o.\`date\` = ?`,
-    params: [lo, hi, date]
-  }
 ]

@@ -18,7 +18,7 @@
  * exactly the one-underlying ones.
  */
 import { DEFAULT_TICKERS, type Tickers } from "../domain/tickers.js"
-import { MYSQL_TEMP_TABLES } from "./consolidatedPerSecond.js"
+import { MYSQL_TEMP_TABLES } from "./consolidatedMysql.js"
 
 export interface UnderlyingPart {
   /** What this part's statement joins: its underlying and the shared index. */

@@ -10,7 +10,7 @@
 import type { Tickers } from "../../domain/tickers.js"
 import { MysqlClient } from "@effect/sql-mysql2"
 import { Effect } from "effect"
-import { mysqlBounds, mysqlDropTemp, mysqlSeconds, mysqlSteps } from "../../sql/consolidatedPerSecond.js"
+import { mysqlBounds, mysqlDropTemp, mysqlSeconds, mysqlSteps } from "../../sql/consolidatedMysql.js"
 import * as Swap from "../../sql/consolidatedSwap.js"
 import { mysqlDropPartTemp, underlyingParts } from "../../sql/consolidatedUnderlyings.js"
 import { CHECKPOINTS, TABLES } from "../../sql/tables.js"
@@ -19,6 +19,7 @@ import { LakeReader } from "./LakeReader.js"
 import * as Migrations from "./migrate.js"
 import * as Orphans from "./orphans.js"
 import * as StatementGuard from "./statementGuard.js"
+import { type StepTimer, untimed } from "./stepTimes.js"
 import { currentAlerts, type Sink, sinkError } from "./Sink.js"
 import * as SinkMetrics from "./SinkMetrics.js"
 import * as SqlSink from "./SqlSink.js"
@@ -60,14 +61,14 @@ export const migrate = (sql: MysqlClient.MysqlClient) =>
  * start (orphans.ts). Returns the rows.
  */
 export const consolidate =
-  (sql: MysqlClient.MysqlClient, stages: Stages = makeStages()) =>
+  (sql: MysqlClient.MysqlClient, stages: Stages = makeStages(), time: StepTimer = untimed) =>
   (date: string, windowMs: number, barSpanMs = 1000, tickers?: Tickers) =>
     Effect.gen(function* () {
       yield* dropStages(sql, stages) // earlier attempts', stopped on the server before this one began
       yield* sql.unsafe(mysqlDropTemp) // a failed earlier attempt on this connection may have left them
       const stage = Swap.stageName(date)
       return yield* Effect.ensuring(
-        build(sql, stages, stage, date, windowMs, barSpanMs, tickers),
+        build(sql, stages, stage, date, windowMs, barSpanMs, tickers, time),
         Effect.sync(() => stages.active.delete(stage)) // no longer in use
       ).pipe(Effect.tap(() => dropStages(sql, stages)))
     })
@@ -87,7 +88,8 @@ const build = (
   date: string,
   windowMs: number,
   barSpanMs: number,
-  tickers: Tickers | undefined
+  tickers: Tickers | undefined,
+  time: StepTimer
 ) =>
   Effect.gen(function* () {
     const [p] = yield* sql.unsafe<{ n: number | string }>(Swap.mysqlHasPartition, [Swap.partitionName("mysql", date)])
@@ -107,7 +109,7 @@ const build = (
     // new one, each underlying's INSERT into a new partition would commit on its own (half a date)
     yield* sql.unsafe("START TRANSACTION")
     const seconds = mysqlSeconds(date)
-    yield* sql.unsafe(seconds.sql, [...seconds.params])
+    yield* time("seconds", sql.unsafe(seconds.sql, [...seconds.params]))
     const [b] = yield* sql.unsafe<{ lo: number | string | null; hi: number | string | null }>(mysqlBounds)
     let rows = 0
     const parts = underlyingParts(tickers) // one per underlying (one with a single underlying), sharing cons_secs
@@ -118,13 +120,13 @@ const build = (
         let last = 0
         const steps = mysqlSteps(date, windowMs, lo, hi, barSpanMs, part.tickers, stage, part.owns, part.insight)
         for (const step of steps) {
-          const r = yield* sql.unsafe(step.sql, [...step.params]).raw
+          const r = yield* time(step.label, sql.unsafe(step.sql, [...step.params]).raw)
           last = Number((r as { affectedRows?: unknown }).affectedRows ?? 0)
         }
         rows += last // the last step inserts the part's rows
       }
     yield* sql.unsafe(mysqlDropTemp)
-    if (stage !== undefined) yield* sql.unsafe(Swap.mysqlExchange(stage, date))
+    if (stage !== undefined) yield* time("exchange", sql.unsafe(Swap.mysqlExchange(stage, date)))
     return rows
   })
 

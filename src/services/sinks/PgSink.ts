@@ -18,6 +18,7 @@ import { LakeReader } from "./LakeReader.js"
 import * as Migrations from "./migrate.js"
 import * as Orphans from "./orphans.js"
 import * as StatementGuard from "./statementGuard.js"
+import { type StepTimer, untimed } from "./stepTimes.js"
 import { currentAlerts, type Sink, sinkError } from "./Sink.js"
 import * as SinkMetrics from "./SinkMetrics.js"
 import * as SqlSink from "./SqlSink.js"
@@ -60,7 +61,7 @@ export const migrate = (sql: PgClient.PgClient) =>
  * (src/sql/consolidatedUnderlyings.ts). Returns the rows.
  */
 export const consolidate =
-  (sql: PgClient.PgClient) =>
+  (sql: PgClient.PgClient, time: StepTimer = untimed) =>
   (date: string, windowMs: number, barSpanMs = 1000, tickers?: Tickers) =>
     Effect.gen(function* () {
       for (const setting of postgresSessionSettings) yield* sql.unsafe(setting)
@@ -69,18 +70,23 @@ export const consolidate =
       let inserted = 0 // one statement per underlying (one with a single underlying), into the same stage
       for (const part of underlyingParts(tickers)) {
         const insert = postgresConsolidate(barSpanMs, part.tickers, stage, part.owns, part.insight)
-        const r = yield* sql.unsafe(insert, [date, windowMs]).raw
+        const r = yield* time("insert", sql.unsafe(insert, [date, windowMs]).raw)
         inserted += Number((r as { rowCount?: unknown }).rowCount)
       }
-      yield* sql.unsafe(Swap.pgStageKey(stage))
-      yield* sql.unsafe(Swap.pgSwapLock, [date])
-      const old = yield* sql.unsafe<{ name: string }>(Swap.pgPartitionsOf, [date])
-      for (const statement of Swap.pgSwap(
-        stage,
-        date,
-        old.map((r) => r.name)
-      ))
-        yield* sql.unsafe(statement)
+      yield* time("primary key", sql.unsafe(Swap.pgStageKey(stage)))
+      yield* time(
+        "swap",
+        Effect.gen(function* () {
+          yield* sql.unsafe(Swap.pgSwapLock, [date])
+          const old = yield* sql.unsafe<{ name: string }>(Swap.pgPartitionsOf, [date])
+          for (const statement of Swap.pgSwap(
+            stage,
+            date,
+            old.map((r) => r.name)
+          ))
+            yield* sql.unsafe(statement)
+        })
+      )
       return inserted
     })
 

@@ -8,7 +8,8 @@
 import { describe, expect, it } from "vitest"
 import { consolidateInsert, consolidatePlan } from "../../../src/services/sinks/snowflakeConsolidated.js"
 import { OCC_REGEX } from "../../../src/sql/consolidated.js"
-import { MYSQL_TEMP_TABLES, mysqlSteps, postgresConsolidate } from "../../../src/sql/consolidatedPerSecond.js"
+import { MYSQL_TEMP_TABLES, mysqlSteps } from "../../../src/sql/consolidatedMysql.js"
+import { postgresConsolidate } from "../../../src/sql/consolidatedPerSecond.js"
 import { insightSentiment } from "../../../src/sql/consolidatedNews.js"
 import { mysqlDropPartTemp, underlyingParts } from "../../../src/sql/consolidatedUnderlyings.js"
 
