@@ -7,9 +7,11 @@
  * N history days before it (per-second SPY/VIX, 400 articles and 100 contracts a day, 39 000 option
  * bars a day). All days are loaded with the chosen sink (through the SinkRouter, as `backfill` does),
  * then the bench day is consolidated `--runs` times (run 1 is the first build, the others rebuilds
- * of the same date; PostgreSQL/MySQL: the sink's statements, a staging table swapped in for the
- * date's partition, see `direct`); prints each run, the median and the load average (`uptime`'s three
- * figures), since the machine may be shared. PostgreSQL and MySQL use DATABASE_URL / MYSQL_URL (or
+ * of the same date; PostgreSQL/MySQL: the sink's statements, see `direct`); prints each run, the
+ * median and the load average (`uptime`'s three figures), since the machine may be shared.
+ * PostgreSQL/MySQL then time what a reader of the whole day pays: `options_consolidated` is a view
+ * joining the bars to per-second and per-contract rows (src/sql/consolidatedView.ts), so a full-day
+ * read (an aggregate over columns of all three tables, on the server) is measured too. PostgreSQL and MySQL use DATABASE_URL / MYSQL_URL (or
  * sinks.<name>.url): the bench works in a private schema `bench_consolidate` (PostgreSQL) or database
  * `<db>_bench_consolidate` (MySQL), created fresh and dropped at the end unless `--keep`.
  */
@@ -61,8 +63,20 @@ const direct = (sink: "postgres" | "mysql", url: Redacted.Redacted<string>, wind
         )
       ).pipe(Effect.provide(PgClient.layer({ url })))
     : Effect.flatMap(MysqlClient.MysqlClient, (sql) =>
-        time("commit", sql.withTransaction(MysqlSink.consolidate(sql, MysqlSink.makeStages(), time)(DATE, windowMs)))
+        time("commit", sql.withTransaction(MysqlSink.consolidate(sql, time)(DATE, windowMs)))
       ).pipe(Effect.provide(MysqlClient.layer({ url })))
+
+/** PostgreSQL/MySQL: one server-side pass over the date's view rows, touching columns of each joined table. */
+const readDay = (sink: "postgres" | "mysql", url: Redacted.Redacted<string>) => {
+  const query = `SELECT COUNT(*) AS n, SUM(close) AS a, SUM(spy_close) AS b, SUM(strike) AS c, SUM(LENGTH(latest_headline)) AS d FROM options_consolidated WHERE date = ${sink === "postgres" ? "$1" : "?"}`
+  return sink === "postgres"
+    ? Effect.flatMap(PgClient.PgClient, (sql) => sql.unsafe(query, [DATE])).pipe(
+        Effect.provide(PgClient.layer({ url }))
+      )
+    : Effect.flatMap(MysqlClient.MysqlClient, (sql) => sql.unsafe(query, [DATE])).pipe(
+        Effect.provide(MysqlClient.layer({ url }))
+      )
+}
 
 const program = Effect.gen(function* () {
   if (!["duckdb", "postgres", "mysql"].includes(sink))
@@ -121,6 +135,14 @@ const program = Effect.gen(function* () {
           `  steps: ${formatSteps(own)}, other ${(times[i]! - own.reduce((a, [, ms]) => a + ms, 0) / 1000).toFixed(2)} s`
         )
     }
+    if (db)
+      for (let i = 0; i < 2; i++) {
+        const start = performance.now()
+        const [r] = yield* readDay(sink as "postgres" | "mysql", db.url)
+        console.log(
+          `read the whole day from the view, run ${i + 1}: ${secondsSince(start).toFixed(3)} s (${String((r as { n?: unknown } | undefined)?.n)} rows; ${loadAverage()})`
+        )
+      }
     const median = [...times].sort((a, b) => a - b)[Math.floor(times.length / 2)]!
     const target = sink === "duckdb" ? 2 : 10
     console.log(

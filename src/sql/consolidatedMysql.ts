@@ -1,23 +1,15 @@
 /**
- * MySQL 8 / MariaDB 10.11 `options_consolidated` of one date: the set-based per-second lookups of
- * ./consolidatedPerSecond.ts (semantics and method there) run as seven statements through
+ * MySQL 8 / MariaDB 10.11 consolidation of one date: the set-based per-second lookups of
+ * ./consolidatedPerSecond.ts (semantics and method there) run as statements through
  * connection-scoped temporary tables, since MariaDB has no LATERAL and MySQL lets a temporary
- * table appear only once per statement.
+ * table appear only once per statement; the last two insert the date's rows of
+ * `consolidated_seconds` and `consolidated_contracts` (./consolidatedView.ts).
  */
 import { DEFAULT_TICKERS, type Tickers } from "../domain/tickers.js"
+import { contractFields } from "./consolidated.js"
 import { newsOfDay, sentimentColumn } from "./consolidatedNews.js"
-import {
-  contractColumns,
-  finalSelect,
-  insertInto,
-  merge,
-  myq,
-  owned,
-  perSecondColumns,
-  rankedSpy,
-  rankedVix
-} from "./consolidatedPerSecond.js"
-import { CONSOLIDATED } from "./tables.js"
+import { insertInto, merge, myq, owned, rankedSpy, rankedVix, secondValues } from "./consolidatedPerSecond.js"
+import { CONTRACTS, SECONDS } from "./consolidatedView.js"
 
 /** One MySQL statement and its bound parameters. */
 export interface MysqlStep {
@@ -28,15 +20,7 @@ export interface MysqlStep {
 }
 
 /** Connection-scoped temporary tables of one consolidation (dropped before and after). */
-export const MYSQL_TEMP_TABLES = [
-  "cons_secs",
-  "cons_news",
-  "cons_spy",
-  "cons_vix",
-  "cons_l",
-  "cons_p",
-  "cons_k"
-] as const
+export const MYSQL_TEMP_TABLES = ["cons_secs", "cons_news", "cons_spy", "cons_vix", "cons_l"] as const
 
 export const mysqlDropTemp = `DROP TEMPORARY TABLE IF EXISTS ${MYSQL_TEMP_TABLES.join(", ")}`
 
@@ -49,11 +33,10 @@ export const mysqlSeconds = (date: string): MysqlStep => ({
 export const mysqlBounds = "SELECT MIN(t) AS lo, MAX(t) AS hi FROM cons_secs"
 
 /**
- * Steps 2–7 (MySQL 8 / MariaDB 10.11: no LATERAL in MariaDB, and a temporary table may appear only
- * once per statement in MySQL): ranked news, SPY and VIX of the day, per-second ranks, per-second
- * rows, per-contract rows; the last step inserts the date's rows, reading the bars through
- * `option_bars_date` (forced: by the primary key, a ticker's bars of every other date would be
- * read too). `lo`/`hi`: the bounds of step 1 (numbers). `owns`, `insight`: as in `postgresConsolidate`.
+ * Steps 2–7 of one underlying's part: ranked news, SPY and VIX of the day, per-second ranks, then
+ * the part's per-second rows and its contracts (the date's distinct tickers, through
+ * `option_bars_date`). `lo`/`hi`: the bounds of step 1 (numbers). `part`: the part's name in both
+ * tables. `owns`, `insight`: as in `postgresConsolidate`.
  */
 export const mysqlSteps = (
   date: string,
@@ -62,7 +45,7 @@ export const mysqlSteps = (
   hi: number,
   spanMs = 1000,
   tickers: Tickers = DEFAULT_TICKERS,
-  target: string = CONSOLIDATED,
+  part: string = tickers.underlying,
   owns?: (occUnderlying: string) => string,
   insight?: string
 ): ReadonlyArray<MysqlStep> => [
@@ -89,32 +72,22 @@ FROM (${newsOfDay({ lo: "?", hi: "?", window: "?", idDesc: "x.id", tickers, sent
     label: "per-second ranks"
   },
   {
-    sql: `CREATE TEMPORARY TABLE cons_p (PRIMARY KEY (t)) ENGINE=InnoDB
-SELECT ${perSecondColumns}
+    sql: `${insertInto("mysql", SECONDS)}
+SELECT ?, ?, ${secondValues(spanMs)}
 FROM cons_l l
 LEFT JOIN cons_spy s ON s.rn = l.spy_rn
 LEFT JOIN cons_vix v ON v.rn = l.vix_rn
-LEFT JOIN cons_news n ON n.rn = l.n_rn`,
-    params: [],
+LEFT JOIN cons_news n ON n.rn = l.n_rn
+ORDER BY l.t`,
+    params: [date, part],
     label: "per-second rows"
   },
   {
-    sql: `CREATE TEMPORARY TABLE cons_k (PRIMARY KEY (ticker)) ENGINE=InnoDB
-SELECT t.ticker, ${contractColumns("mysql", "t.ticker")}, c.ticker IS NOT NULL AS listed
+    sql: `${insertInto("mysql", CONTRACTS)}
+SELECT ?, t.ticker, ?, ${contractFields("mysql", "t.ticker").join(", ")}, c.ticker IS NOT NULL
 FROM (SELECT DISTINCT ticker FROM option_bars WHERE \`date\` = ?) t
 LEFT JOIN option_contracts c ON c.as_of = ? AND c.ticker = t.ticker${owned("mysql", "\nWHERE ", owns)}`,
-    params: [date, date],
+    params: [date, part, date, date],
     label: "contracts"
-  },
-  {
-    sql: `${insertInto("mysql", target)}
-SELECT STRAIGHT_JOIN
-  ${finalSelect("o.`date`", "DOUBLE", spanMs)}
-FROM cons_k k
-JOIN option_bars o FORCE INDEX (PRIMARY) ON o.ticker = k.ticker AND o.window_start_ms BETWEEN ? AND ?
-JOIN cons_p p ON p.t = o.window_start_ms
-WHERE o.\`date\` = ?`,
-    params: [lo, hi, date],
-    label: "insert"
   }
 ]

@@ -1,8 +1,9 @@
 /**
- * Set-based `options_consolidated` for PostgreSQL and MySQL 8 / MariaDB 10.11 (semantics: the top of
+ * Set-based consolidation for PostgreSQL and MySQL 8 / MariaDB 10.11 (semantics: the top of
  * ./consolidated.ts). Like DuckDB, every as-of lookup runs once per DISTINCT second of the date's
- * option bars (≤ 23 400 a day), never once per option bar (millions); the option bars are then
- * equi-joined to one per-second row and one per-contract row.
+ * option bars (≤ 23 400 a day), never once per option bar (millions). The results are stored as one
+ * row per second and one per contract (`consolidated_seconds`, `consolidated_contracts`); the view
+ * `options_consolidated` equi-joins each option bar to them (./consolidatedView.ts).
  *
  * Per-second lookups = one sort-merge: the date's SPY bars, VIX bars and the news of the day's
  * window (kind 0) are merged with the seconds t (kind 1) and the shifted seconds t − window (kind 2),
@@ -20,61 +21,30 @@
 import { DEFAULT_TICKERS, type Tickers } from "../domain/tickers.js"
 import { contractFields } from "./consolidated.js"
 import { newsOfDay, sentimentColumn } from "./consolidatedNews.js"
-import { CONSOLIDATED, consolidatedColumns, quote } from "./tables.js"
+import { CONTRACTS, contractsColumns, SECONDS, secondsColumns } from "./consolidatedView.js"
+import { quote } from "./tables.js"
 
-/** The per-second columns (alias p) and per-contract columns (alias k) the final SELECT reads. */
-export const finalSelect = (date: string, double: string, spanMs: number) =>
+/**
+ * The per-second row's values after (date, part), in `consolidated_seconds` order (./consolidatedView.ts);
+ * aliases l (ranks), s, v, n (ranked rows). news_ref_ms = the latest article's published − the bar span.
+ */
+export const secondValues = (spanMs: number) =>
   [
-    date,
-    "o.ticker",
-    "k.f0",
-    "k.f1",
-    "k.f2",
-    "k.f3",
-    "k.listed",
-    "o.window_start_ms",
-    "o.window_start",
-    "o.open",
-    "o.high",
-    "o.low",
-    "o.close",
-    "o.volume",
-    "o.vwap",
-    "o.transactions",
-    "p.s_ws",
-    "p.s_open",
-    "p.s_high",
-    "p.s_low",
-    "p.s_close",
-    "p.s_volume",
-    "p.s_vwap",
-    "o.window_start_ms - p.s_ws",
-    "p.v_close",
-    "p.v_ws",
-    "o.window_start_ms - p.v_ws",
-    "p.news_n",
-    "p.n_title",
-    "p.n_sentiment",
-    `CAST(o.window_start_ms + ${Math.trunc(spanMs)} - p.n_published AS ${double}) / 1000`
-  ].join(",\n  ")
-
-/** The per-second row: t plus the SPY bar, the VIX bar and the news columns (aliases l, s, v, n: ranked rows). */
-export const perSecondColumns = [
-  "l.t",
-  "s.window_start_ms AS s_ws",
-  "s.open AS s_open",
-  "s.high AS s_high",
-  "s.low AS s_low",
-  "s.close AS s_close",
-  "s.volume AS s_volume",
-  "s.vwap AS s_vwap",
-  "v.close AS v_close",
-  "v.window_start_ms AS v_ws",
-  "l.n_rn - l.n0_rn AS news_n",
-  "n.title AS n_title",
-  "n.spy_sentiment AS n_sentiment",
-  "n.published_utc_ms AS n_published"
-].join(", ")
+    "l.t",
+    "s.window_start_ms",
+    "s.open",
+    "s.high",
+    "s.low",
+    "s.close",
+    "s.volume",
+    "s.vwap",
+    "v.close",
+    "v.window_start_ms",
+    "l.n_rn - l.n0_rn",
+    "n.title",
+    "n.spy_sentiment",
+    `n.published_utc_ms - ${Math.trunc(spanMs)}`
+  ].join(", ")
 
 /** The date's SPY bars ranked by time (rn 1…): the columns the view shows. */
 export const rankedSpy = (date: string, q: (id: string) => string, tk: Tickers) =>
@@ -123,31 +93,28 @@ GROUP BY t`
 const pgq = (id: string) => `"${id}"`
 export const myq = (id: string) => `\`${id}\``
 
-export const insertInto = (dialect: "postgres" | "mysql", target: string) =>
-  `INSERT INTO ${quote(dialect, target)} (${consolidatedColumns.map((c) => quote(dialect, c.name)).join(", ")})`
+/** INSERT INTO one of the view's tables, every column named. */
+export const insertInto = (dialect: "postgres" | "mysql", table: typeof SECONDS | typeof CONTRACTS) =>
+  `INSERT INTO ${quote(dialect, table)} (${(table === SECONDS ? secondsColumns : contractsColumns).map((c) => quote(dialect, c.name)).join(", ")})`
 
-export const contractColumns = (dialect: "postgres" | "mysql", t: string) =>
-  contractFields(dialect, t)
-    .map((e, i) => `${e} AS f${i}`)
-    .join(", ")
 /** The condition `owns` (./consolidatedUnderlyings.ts) on the contract `t.ticker`, after `prefix`; "" when undefined. */
 export const owned = (dialect: "postgres" | "mysql", prefix: string, owns?: (occUnderlying: string) => string) =>
   owns === undefined ? "" : `${prefix}${owns(contractFields(dialect, "t.ticker")[0]!)}`
 
 /**
- * PostgreSQL: one statement; parameters `$1` = date, `$2` = news window in ms. The date's contracts
- * come from a loose index scan of `option_bars_date` (one probe per ticker, not a scan of the bars);
- * the option bars are read once more, by the final hash joins. Run it after `postgresSessionSettings`.
- * `owns`, `insight`: one underlying's part (several underlyings: ./consolidatedUnderlyings.ts).
+ * PostgreSQL: one underlying's part of a date, two statements. `seconds`: $1 = date, $2 = news
+ * window in ms, $3 = part. `contracts`: $1 = date, $2 = part; the date's contracts come from a loose
+ * index scan of `option_bars_date` (one probe per ticker, not a scan of the bars). Run them after
+ * `postgresSessionSettings`. `owns`, `insight`: one underlying's part (./consolidatedUnderlyings.ts).
  */
 export const postgresConsolidate = (
   spanMs = 1000,
   tickers: Tickers = DEFAULT_TICKERS,
-  target: string = CONSOLIDATED,
   owns?: (occUnderlying: string) => string,
   insight?: string
-): string => `${insertInto("postgres", target)}
-WITH RECURSIVE secs AS MATERIALIZED (SELECT DISTINCT window_start_ms AS t FROM option_bars WHERE "date" = $1::varchar),
+): { readonly seconds: string; readonly contracts: string } => ({
+  seconds: `${insertInto("postgres", SECONDS)}
+WITH secs AS MATERIALIZED (SELECT DISTINCT window_start_ms AS t FROM option_bars WHERE "date" = $1::varchar),
 bounds AS MATERIALIZED (SELECT min(t) AS lo, max(t) AS hi FROM secs),
 news_day AS MATERIALIZED (
   SELECT d.*, row_number() OVER (ORDER BY d.published_utc_ms, d.id COLLATE "C") AS rn
@@ -155,31 +122,23 @@ news_day AS MATERIALIZED (
 ),
 spy_day AS MATERIALIZED (${rankedSpy("$1::varchar", pgq, tickers)}),
 vix_day AS MATERIALIZED (${rankedVix("$1::varchar", pgq, tickers)}),
-l AS MATERIALIZED (${merge({ date: "$1::varchar", window: "$2::bigint", secs: "secs", news: "news_day", q: pgq, int: "BIGINT", spanMs, tickers })}),
-p AS MATERIALIZED (
-  SELECT ${perSecondColumns}
-  FROM l
-  LEFT JOIN spy_day s ON s.rn = l.spy_rn
-  LEFT JOIN vix_day v ON v.rn = l.vix_rn
-  LEFT JOIN news_day n ON n.rn = l.n_rn
-),
-tickers AS (
+l AS MATERIALIZED (${merge({ date: "$1::varchar", window: "$2::bigint", secs: "secs", news: "news_day", q: pgq, int: "BIGINT", spanMs, tickers })})
+SELECT $1::varchar, $3::varchar, ${secondValues(spanMs)}
+FROM l
+LEFT JOIN spy_day s ON s.rn = l.spy_rn
+LEFT JOIN vix_day v ON v.rn = l.vix_rn
+LEFT JOIN news_day n ON n.rn = l.n_rn`,
+  contracts: `${insertInto("postgres", CONTRACTS)}
+WITH RECURSIVE tickers AS (
   SELECT (SELECT min(ticker) FROM option_bars WHERE "date" = $1::varchar) AS ticker
   UNION ALL
   SELECT (SELECT min(b.ticker) FROM option_bars b WHERE b."date" = $1::varchar AND b.ticker > tickers.ticker) FROM tickers WHERE tickers.ticker IS NOT NULL
-),
-k AS MATERIALIZED (
-  SELECT t.ticker, ${contractColumns("postgres", "t.ticker")}, c.ticker IS NOT NULL AS listed
-  FROM tickers t
-  LEFT JOIN option_contracts c ON c.as_of = $1::varchar AND c.ticker = t.ticker
-  WHERE t.ticker IS NOT NULL${owned("postgres", " AND ", owns)}
 )
-SELECT
-  ${finalSelect(`o."date"`, "DOUBLE PRECISION", spanMs)}
-FROM option_bars o
-JOIN k ON k.ticker = o.ticker
-JOIN p ON p.t = o.window_start_ms
-WHERE o."date" = $1::varchar`
+SELECT $1::varchar, t.ticker, $2::varchar, ${contractFields("postgres", "t.ticker").join(", ")}, c.ticker IS NOT NULL
+FROM tickers t
+LEFT JOIN option_contracts c ON c.as_of = $1::varchar AND c.ticker = t.ticker
+WHERE t.ticker IS NOT NULL${owned("postgres", " AND ", owns)}`
+})
 
 /**
  * Transaction-local planner settings for the statement above: right after a load the statistics of

@@ -4,15 +4,15 @@
  * PostgreSQL "C" and DuckDB; idempotent statements, so concurrent starters converge), loads with multi-row `INSERT … ON DUPLICATE KEY UPDATE col =
  * IF(newer, VALUES(col), col)` (every value a bound parameter, statements split under the
  * placeholder limit). DATETIME(3) columns hold UTC. Consolidation: per-second lookups into
- * connection-scoped temporary tables, then one INSERT … SELECT (src/sql/consolidatedPerSecond.ts)
- * into a staging table swapped in for the date's partition (src/sql/consolidatedSwap.ts).
+ * connection-scoped temporary tables (src/sql/consolidatedMysql.ts) rebuild the date's rows of the
+ * tables behind the `options_consolidated` view (src/sql/consolidatedView.ts).
  */
 import type { Tickers } from "../../domain/tickers.js"
 import { MysqlClient } from "@effect/sql-mysql2"
 import { Effect } from "effect"
 import { mysqlBounds, mysqlDropTemp, mysqlSeconds, mysqlSteps } from "../../sql/consolidatedMysql.js"
-import * as Swap from "../../sql/consolidatedSwap.js"
 import { mysqlDropPartTemp, underlyingParts } from "../../sql/consolidatedUnderlyings.js"
+import * as View from "../../sql/consolidatedView.js"
 import { CHECKPOINTS, TABLES } from "../../sql/tables.js"
 import { deleteDate, mysqlParams, mysqlRowsPerStatement, mysqlUpsert } from "../../sql/upsert.js"
 import { LakeReader } from "./LakeReader.js"
@@ -54,97 +54,45 @@ export const migrate = (sql: MysqlClient.MysqlClient) =>
   })
 
 /**
- * Rebuild the date's consolidated rows by a swap (src/sql/consolidatedSwap.ts): the rows go into a
- * fresh staging table, which then replaces the date's partition (EXCHANGE PARTITION, atomic), and
- * is dropped holding the old rows (a date without a partition yet: straight into a new one). DDL commits implicitly: a failed attempt's staging table is
- * dropped by `dropStages` (the next attempt, and after the last one), a killed run's at the next
- * start (orphans.ts). Returns the rows.
+ * Rebuild the date's rows of the consolidated view's tables (src/sql/consolidatedView.ts) in the
+ * caller's one transaction: DELETE them (InnoDB locks the date's key range: a concurrent rebuild of
+ * the same date waits), then each underlying's steps (src/sql/consolidatedUnderlyings.ts) insert
+ * its per-second rows and contracts. A stopped or failed attempt rolls back to the old rows; the
+ * temporary tables are connection-scoped (dropped before and after). Returns the view's rows.
  */
 export const consolidate =
-  (sql: MysqlClient.MysqlClient, stages: Stages = makeStages(), time: StepTimer = untimed) =>
+  (sql: MysqlClient.MysqlClient, time: StepTimer = untimed) =>
   (date: string, windowMs: number, barSpanMs = 1000, tickers?: Tickers) =>
     Effect.gen(function* () {
-      yield* dropStages(sql, stages) // earlier attempts', stopped on the server before this one began
       yield* sql.unsafe(mysqlDropTemp) // a failed earlier attempt on this connection may have left them
-      const stage = Swap.stageName(date)
-      return yield* Effect.ensuring(
-        build(sql, stages, stage, date, windowMs, barSpanMs, tickers, time),
-        Effect.sync(() => stages.active.delete(stage)) // no longer in use
-      ).pipe(Effect.tap(() => dropStages(sql, stages)))
-    })
-
-/**
- * The date's partition is added first when missing (DDL, committed at once; a concurrent adder's
- * "duplicate partition" is fine). When THIS attempt added it, the partition is new and empty:
- * the rows go straight into it (one INSERT, atomic; no staging table, no EXCHANGE validation scan).
- * Otherwise they go into the staging table `stageName`, swapped in by EXCHANGE PARTITION.
- * Several underlyings: the steps run once per underlying (src/sql/consolidatedUnderlyings.ts), all
- * inserting into the same target in this one transaction.
- */
-const build = (
-  sql: MysqlClient.MysqlClient,
-  stages: Stages,
-  stageName: string,
-  date: string,
-  windowMs: number,
-  barSpanMs: number,
-  tickers: Tickers | undefined,
-  time: StepTimer
-) =>
-  Effect.gen(function* () {
-    const [p] = yield* sql.unsafe<{ n: number | string }>(Swap.mysqlHasPartition, [Swap.partitionName("mysql", date)])
-    const added =
-      Number(p?.n) === 0 &&
-      (yield* sql.unsafe(Swap.mysqlAddPartition(date)).pipe(
-        Effect.as(true),
-        Effect.catchIf(Swap.duplicatePartition, () => Effect.succeed(false))
-      ))
-    const stage = added ? undefined : stageName
-    if (stage !== undefined) {
-      stages.created.add(stage)
-      stages.active.add(stage)
-      yield* sql.unsafe(Swap.mysqlCreateStage(stage, StatementGuard.sessionTag()))
-    }
-    // DDL (the partition, the staging table) ended the guard's transaction on the server: without a
-    // new one, each underlying's INSERT into a new partition would commit on its own (half a date)
-    yield* sql.unsafe("START TRANSACTION")
-    const seconds = mysqlSeconds(date)
-    yield* time("seconds", sql.unsafe(seconds.sql, [...seconds.params]))
-    const [b] = yield* sql.unsafe<{ lo: number | string | null; hi: number | string | null }>(mysqlBounds)
-    let rows = 0
-    const parts = underlyingParts(tickers) // one per underlying (one with a single underlying), sharing cons_secs
-    if (b?.lo !== null && b?.lo !== undefined && b.hi !== null)
-      for (const [i, part] of parts.entries()) {
-        if (i > 0) yield* sql.unsafe(mysqlDropPartTemp)
-        const [lo, hi] = [Number(b.lo), Number(b.hi)]
-        let last = 0
-        const steps = mysqlSteps(date, windowMs, lo, hi, barSpanMs, part.tickers, stage, part.owns, part.insight)
-        for (const step of steps) {
-          const r = yield* time(step.label, sql.unsafe(step.sql, [...step.params]).raw)
-          last = Number((r as { affectedRows?: unknown }).affectedRows ?? 0)
+      yield* time(
+        "delete",
+        Effect.forEach(View.deleteDateRows("mysql"), (s) => sql.unsafe(s, [date]))
+      )
+      const seconds = mysqlSeconds(date)
+      yield* time("seconds", sql.unsafe(seconds.sql, [...seconds.params]))
+      const [b] = yield* sql.unsafe<{ lo: number | string | null; hi: number | string | null }>(mysqlBounds)
+      if (b?.lo !== null && b?.lo !== undefined && b.hi !== null)
+        for (const [i, part] of underlyingParts(tickers).entries()) {
+          if (i > 0) yield* sql.unsafe(mysqlDropPartTemp) // the parts share cons_secs
+          const [lo, hi] = [Number(b.lo), Number(b.hi)]
+          const steps = mysqlSteps(
+            date,
+            windowMs,
+            lo,
+            hi,
+            barSpanMs,
+            part.tickers,
+            part.tickers.underlying,
+            part.owns,
+            part.insight
+          )
+          for (const step of steps) yield* time(step.label, sql.unsafe(step.sql, [...step.params]))
         }
-        rows += last // the last step inserts the part's rows
-      }
-    yield* sql.unsafe(mysqlDropTemp)
-    if (stage !== undefined) yield* time("exchange", sql.unsafe(Swap.mysqlExchange(stage, date)))
-    return rows
-  })
-
-/** This process's staging tables: created and not yet dropped; in use by a running attempt. */
-export interface Stages {
-  readonly created: Set<string>
-  readonly active: Set<string>
-}
-export const makeStages = (): Stages => ({ created: new Set(), active: new Set() })
-
-/** Drop the staging tables this process created that no running attempt uses (and forget them). */
-export const dropStages = (sql: MysqlClient.MysqlClient, stages: Stages) =>
-  Effect.suspend(() => {
-    const names = [...stages.created].filter((n) => !stages.active.has(n))
-    return names.length === 0
-      ? Effect.void
-      : Effect.tap(sql.unsafe(Swap.mysqlDropStage(names)), () => names.forEach((n) => stages.created.delete(n)))
-  })
+      yield* sql.unsafe(mysqlDropTemp)
+      const [n] = yield* time("count", sql.unsafe<{ n: number | string }>(View.barsOfDate("mysql"), [date]))
+      return Number(n?.n ?? 0)
+    })
 
 export const make = (options: MysqlSinkOptions) =>
   Effect.gen(function* () {
@@ -155,7 +103,6 @@ export const make = (options: MysqlSinkOptions) =>
     yield* Orphans.endMysql(sql)
     yield* migrate(sql)
     yield* Orphans.dropMysqlStages(sql)
-    const stages = makeStages()
     const guard = StatementGuard.mysql(
       sql,
       yield* StatementGuard.mysqlFlavor(sql).pipe(Effect.mapError(sinkError("mysql", "version")))
@@ -190,8 +137,7 @@ export const make = (options: MysqlSinkOptions) =>
             [feed, date, cp.rows, cp.total, cp.fingerprint]
           )
           .pipe(Effect.asVoid),
-      consolidate: consolidate(sql, stages),
-      afterConsolidate: dropStages(sql, stages),
+      consolidate: consolidate(sql),
       countDate: (table, date) =>
         sql
           .unsafe<{ n: number | string }>(`SELECT COUNT(*) AS n FROM \`${table}\` WHERE \`date\` = ?`, [date])

@@ -2,16 +2,16 @@
  * The PostgreSQL sink. Uses its own client tag (`PgClient.PgClient`, never the generic SqlClient),
  * runs the versioned migrations at start (src/sql/migrations.ts, serialized by an advisory lock) and loads with
  * `INSERT … SELECT FROM unnest($1::type[], …) ON CONFLICT … DO UPDATE … WHERE newer` (one array
- * parameter per column: any batch size, every value bound). Consolidation: one set-based statement
- * (per-second as-of lookups by running SUM()s OVER, src/sql/consolidatedPerSecond.ts) into a
- * staging table swapped in for the date's partition (src/sql/consolidatedSwap.ts).
+ * parameter per column: any batch size, every value bound). Consolidation: set-based statements
+ * (per-second as-of lookups by running SUM()s OVER, src/sql/consolidatedPerSecond.ts) rebuild the
+ * date's rows of the tables behind the `options_consolidated` view (src/sql/consolidatedView.ts).
  */
 import type { Tickers } from "../../domain/tickers.js"
 import { PgClient } from "@effect/sql-pg"
 import { Effect } from "effect"
 import { postgresConsolidate, postgresSessionSettings } from "../../sql/consolidatedPerSecond.js"
-import * as Swap from "../../sql/consolidatedSwap.js"
 import { underlyingParts } from "../../sql/consolidatedUnderlyings.js"
+import * as View from "../../sql/consolidatedView.js"
 import { CHECKPOINTS, TABLES } from "../../sql/tables.js"
 import { deleteDate, postgresParams, postgresUpsert } from "../../sql/upsert.js"
 import { LakeReader } from "./LakeReader.js"
@@ -55,46 +55,35 @@ export const migrate = (sql: PgClient.PgClient) =>
     .pipe(Effect.mapError(sinkError("postgres", "migrate")))
 
 /**
- * Rebuild the date's consolidated rows by a swap (src/sql/consolidatedSwap.ts); the caller wraps
- * it in ONE transaction, so a stopped or failed attempt leaves the old partition and no staging
- * table. Several underlyings: one statement per underlying into the staging table
- * (src/sql/consolidatedUnderlyings.ts). Returns the rows.
+ * Rebuild the date's rows of the consolidated view's tables (src/sql/consolidatedView.ts): DELETE
+ * them, then insert each underlying's per-second rows and contracts (src/sql/consolidatedUnderlyings.ts).
+ * The caller wraps it in ONE transaction: a stopped or failed attempt leaves the date's old rows.
+ * Returns the view's rows for the date.
  */
 export const consolidate =
   (sql: PgClient.PgClient, time: StepTimer = untimed) =>
   (date: string, windowMs: number, barSpanMs = 1000, tickers?: Tickers) =>
     Effect.gen(function* () {
       for (const setting of postgresSessionSettings) yield* sql.unsafe(setting)
-      const stage = Swap.stageName(date)
-      yield* sql.unsafe(Swap.pgCreateStage(stage, date))
-      let inserted = 0 // one statement per underlying (one with a single underlying), into the same stage
-      for (const part of underlyingParts(tickers)) {
-        const insert = postgresConsolidate(barSpanMs, part.tickers, stage, part.owns, part.insight)
-        const r = yield* time("insert", sql.unsafe(insert, [date, windowMs]).raw)
-        inserted += Number((r as { rowCount?: unknown }).rowCount)
-      }
-      yield* time("primary key", sql.unsafe(Swap.pgStageKey(stage)))
+      yield* sql.unsafe(View.pgDateLock, [date])
       yield* time(
-        "swap",
-        Effect.gen(function* () {
-          yield* sql.unsafe(Swap.pgSwapLock, [date])
-          const old = yield* sql.unsafe<{ name: string }>(Swap.pgPartitionsOf, [date])
-          for (const statement of Swap.pgSwap(
-            stage,
-            date,
-            old.map((r) => r.name)
-          ))
-            yield* sql.unsafe(statement)
-        })
+        "delete",
+        Effect.forEach(View.deleteDateRows("postgres"), (s) => sql.unsafe(s, [date]))
       )
-      return inserted
+      for (const part of underlyingParts(tickers)) {
+        const { seconds, contracts } = postgresConsolidate(barSpanMs, part.tickers, part.owns, part.insight)
+        yield* time("per-second rows", sql.unsafe(seconds, [date, windowMs, part.tickers.underlying]))
+        yield* time("contracts", sql.unsafe(contracts, [date, part.tickers.underlying]))
+      }
+      const [n] = yield* time("count", sql.unsafe<{ n: string }>(View.barsOfDate("postgres"), [date]))
+      return Number(n?.n ?? 0)
     })
 
 /**
  * Before a consolidation, outside its transaction (VACUUM cannot run in one): the bars a load just
- * committed carry no hint bits and are not all-visible, so the consolidation's two reads of the
- * date's ~2.34 M option bars would set the hint bits while the staging table's inserts fill the
- * buffer pool, and write those pages back from inside the statement. VACUUM does it once, cheaply
+ * committed carry no hint bits and are not all-visible, so the consolidation's read of the date's
+ * ~2.34 M option bars (its distinct seconds) would set the hint bits and write those pages back from
+ * inside the statement, and the date's count could not be an index-only scan. VACUUM does it once, cheaply
  * (pages already all-visible, every earlier date's, are skipped: the cost is the new date's, not the
  * history's), and marks them all-visible. INDEX_CLEANUP OFF: no index pass (autovacuum does it);
  * SKIP_LOCKED: never wait for another VACUUM. Best effort: SqlSink logs a failure and consolidates.

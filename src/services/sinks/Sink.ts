@@ -10,7 +10,8 @@
  *   kept unless a file has a version at least as new. It never writes the partition's sink
  *   checkpoint, so the end-of-day `loadPartition` still loads the whole partition.
  * - `consolidate(date)`: rebuild `options_consolidated` for the date, atomically (DuckDB, Snowflake: delete +
- *   insert in one transaction; PostgreSQL, MySQL: a per-date swap, src/sql/consolidatedSwap.ts).
+ *   insert in one transaction; PostgreSQL, MySQL: the date's per-second and per-contract rows behind
+ *   the view, delete + insert in one transaction, src/sql/consolidatedView.ts).
  * - `metrics()`: commit latency percentiles and counters (for heartbeats).
  * - `counts(date)`: the date's rows per table (what `verify` compares with the lake).
  */

@@ -17,7 +17,7 @@ import type { PgClient } from "@effect/sql-pg"
 import { Effect, Schedule } from "effect"
 import * as os from "node:os"
 import { isAlive } from "../../lib/processAlive.js"
-import { mysqlDropStage, mysqlListStages } from "../../sql/consolidatedSwap.js"
+import { mysqlDropStage, mysqlListStages } from "../../sql/consolidatedPartitioned.js"
 import { parseTag, sessionTag } from "./statementGuard.js"
 
 export interface Session {

@@ -31,11 +31,9 @@ describe("consolidation parts per underlying", () => {
     expect(consolidatePlan(DATE, W, 1000, one)).toEqual(
       consolidatePlan(DATE, W, 1000, { underlying: "QQQ", index: "I:SPX" })
     )
-    expect(postgresConsolidate(1000, one, "stage", underlyingParts(one)[0]!.owns)).toBe(
-      postgresConsolidate(1000, one, "stage")
-    )
-    expect(mysqlSteps(DATE, W, 1, 2, 1000, one, "stage", underlyingParts(one)[0]!.owns)).toEqual(
-      mysqlSteps(DATE, W, 1, 2, 1000, one, "stage")
+    expect(postgresConsolidate(1000, one, underlyingParts(one)[0]!.owns)).toEqual(postgresConsolidate(1000, one))
+    expect(mysqlSteps(DATE, W, 1, 2, 1000, one, "QQQ", underlyingParts(one)[0]!.owns)).toEqual(
+      mysqlSteps(DATE, W, 1, 2, 1000, one, "QQQ")
     )
   })
 
@@ -57,34 +55,39 @@ describe("consolidation parts per underlying", () => {
     const f0 = (matches: string) => `CASE WHEN ${matches} THEN SUBSTR(${t}, 3, CHAR_LENGTH(${t}) - 17) END`
     for (const part of underlyingParts(SEVERAL)) {
       const u = `'${part.tickers.underlying}'`
-      const pg = postgresConsolidate(1000, part.tickers, "stage", part.owns)
-      const plainPg = postgresConsolidate(1000, part.tickers, "stage")
+      const pg = postgresConsolidate(1000, part.tickers, part.owns)
+      const plainPg = postgresConsolidate(1000, part.tickers)
       const cond = `${owner(f0(`${t} ~ ${OCC_REGEX}`))} = ${u}`
-      expect(pg).toBe(plainPg.replace("WHERE t.ticker IS NOT NULL\n", () => `WHERE t.ticker IS NOT NULL AND ${cond}\n`))
-      expect(pg).not.toBe(plainPg)
-      expect(pg).toContain(`FROM spy_bars WHERE ticker = ${u} AND`)
-      expect(pg).toContain(`x.tickers LIKE '%"${part.tickers.underlying}"%'`)
-      expect(pg).toContain(`FROM vix_values WHERE ticker = 'I:VIX' AND`)
-      const my = mysqlSteps(DATE, W, 1, 2, 1000, part.tickers, "stage", part.owns)
-      const plainMy = mysqlSteps(DATE, W, 1, 2, 1000, part.tickers, "stage")
+      expect(pg.contracts).toBe(`${plainPg.contracts} AND ${cond}`)
+      expect(plainPg.contracts.endsWith("WHERE t.ticker IS NOT NULL")).toBe(true)
+      expect(pg.seconds).toBe(plainPg.seconds)
+      expect(pg.seconds).toContain(`FROM spy_bars WHERE ticker = ${u} AND`)
+      expect(pg.seconds).toContain(`x.tickers LIKE '%"${part.tickers.underlying}"%'`)
+      expect(pg.seconds).toContain(`FROM vix_values WHERE ticker = 'I:VIX' AND`)
+      const my = mysqlSteps(DATE, W, 1, 2, 1000, part.tickers, part.tickers.underlying, part.owns)
+      const plainMy = mysqlSteps(DATE, W, 1, 2, 1000, part.tickers, part.tickers.underlying)
       const myCond = `${owner(f0(`${t} REGEXP ${OCC_REGEX}`))} = ${u}`
       expect(my.map((s) => s.params)).toEqual(plainMy.map((s) => s.params))
+      expect(plainMy.filter((s) => s.sql.startsWith("INSERT INTO `consolidated_contracts`"))).toHaveLength(1)
       expect(my.map((s) => s.sql)).toEqual(
-        plainMy.map((s) => (s.sql.startsWith("CREATE TEMPORARY TABLE cons_k ") ? `${s.sql}\nWHERE ${myCond}` : s.sql))
+        plainMy.map((s) =>
+          s.sql.startsWith("INSERT INTO `consolidated_contracts`") ? `${s.sql}\nWHERE ${myCond}` : s.sql
+        )
       )
       // latest_sentiment: the first part reads spy_sentiment; a further one its insight, in the news it selects
       const u0 = part.tickers.underlying
       const pgInsight = insightSentiment("postgres", "x.insights", u0)
       const myInsight = insightSentiment("mysql", "x.insights", u0)
       expect(part.insight).toBe(u0 === "SPY" ? undefined : u0)
-      const withPg = postgresConsolidate(1000, part.tickers, "stage", part.owns, part.insight)
-      const withMy = mysqlSteps(DATE, W, 1, 2, 1000, part.tickers, "stage", part.owns, part.insight)
+      const withPg = postgresConsolidate(1000, part.tickers, part.owns, part.insight)
+      const withMy = mysqlSteps(DATE, W, 1, 2, 1000, part.tickers, part.tickers.underlying, part.owns, part.insight)
       if (part.insight === undefined) {
-        expect(withPg).toBe(pg)
+        expect(withPg).toEqual(pg)
         expect(withMy).toEqual(my)
       } else {
-        expect(withPg.split(`${pgInsight} AS spy_sentiment`)).toHaveLength(3)
-        expect(withPg.replaceAll(`${pgInsight} AS spy_sentiment`, "x.spy_sentiment")).toBe(pg)
+        expect(withPg.seconds.split(`${pgInsight} AS spy_sentiment`)).toHaveLength(3)
+        expect(withPg.seconds.replaceAll(`${pgInsight} AS spy_sentiment`, "x.spy_sentiment")).toBe(pg.seconds)
+        expect(withPg.contracts).toBe(pg.contracts)
         expect(withMy[0]!.sql.replaceAll(`${myInsight} AS spy_sentiment`, "x.spy_sentiment")).toBe(my[0]!.sql)
         expect(withMy[0]!.sql).not.toBe(my[0]!.sql)
         expect(withMy.slice(1)).toEqual(my.slice(1))

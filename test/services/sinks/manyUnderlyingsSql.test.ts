@@ -2,9 +2,9 @@
  * Several underlyings in the consolidated view of PostgreSQL and MariaDB (real servers) and of the
  * Snowflake SQL (run on DuckDB after the mechanical rewrites of engines.test.ts), against the same
  * expectation as DuckDB's (./manyUnderlyingsDays.ts): every row of the whole view of each date, as
- * a set. Built with `[SPY, QQQ]` (a first build: MariaDB inserts straight into a new partition),
- * then rebuilt with `[QQQ, SPY]` (PostgreSQL drops the old partition; MariaDB swaps a staging
- * table in), so the tickers of no configured underlying go first with SPY, then with QQQ.
+ * a set. Built with `[SPY, QQQ]`, then rebuilt with `[QQQ, SPY]` (the date's per-second and
+ * per-contract rows behind the view replaced), so the tickers of no configured underlying go first
+ * with SPY, then with QQQ.
  */
 import { Effect } from "effect"
 import * as fs from "node:fs/promises"
@@ -13,7 +13,6 @@ import { lakePaths } from "../../../src/domain/paths.js"
 import * as DuckDb from "../../../src/services/DuckDb.js"
 import { consolidateInsert, consolidatePlan } from "../../../src/services/sinks/snowflakeConsolidated.js"
 import { insightSentiment } from "../../../src/sql/consolidatedNews.js"
-import { STAGE_PREFIX } from "../../../src/sql/consolidatedSwap.js"
 import { underlyingParts } from "../../../src/sql/consolidatedUnderlyings.js"
 import { consolidatedColumns, FEEDS } from "../../../src/sql/tables.js"
 import { DATES, WINDOW_MS } from "./fixtures.js"
@@ -75,12 +74,8 @@ const snowflakeOnDuckDb = async (date: string, order: Order) => {
 interface Engine {
   readonly name: string
   readonly view: (date: string) => Promise<Array<Record<string, unknown>>>
-  /** PostgreSQL and MySQL: the partitions of options_consolidated, the staging tables, and how to list them. */
-  readonly swap?: {
-    readonly partitions: string
-    readonly stages: string
-    readonly names: (q: string) => Promise<Array<string>>
-  }
+  /** PostgreSQL and MySQL: a count of one query (parameter: the date, written `:d`). */
+  readonly count?: (sql: string, date: string) => Promise<number>
 }
 
 const cols = consolidatedColumns.map((c) => c.name)
@@ -94,11 +89,8 @@ const engines: ReadonlyArray<Engine> = [
         {
           name: "postgres",
           view: (date: string) => queryPg(pg, `SELECT * FROM options_consolidated WHERE "date" = $1`, [date]),
-          swap: {
-            partitions: `SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'options_consolidated'::regclass ORDER BY 1`,
-            stages: `SELECT relname AS name FROM pg_class WHERE relnamespace = current_schema()::regnamespace AND relname LIKE '${STAGE_PREFIX}%'`,
-            names: async (q: string) => (await queryPg<{ name: string }>(pg, q)).map((r) => r.name)
-          }
+          count: async (q: string, date: string) =>
+            Number((await queryPg<{ n: string }>(pg, q.replaceAll(":d", "$1"), [date]))[0]!.n)
         }
       ]
     : []),
@@ -112,11 +104,8 @@ const engines: ReadonlyArray<Engine> = [
               `SELECT ${cols.map((c) => `\`${c}\``).join(", ")} FROM options_consolidated WHERE \`date\` = ?`,
               [date]
             ),
-          swap: {
-            partitions: `SELECT PARTITION_NAME AS name FROM information_schema.PARTITIONS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = 'options_consolidated' ORDER BY 1`,
-            stages: `SELECT TABLE_NAME AS name FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME LIKE 'options\\_consolidated\\_stage\\_%'`,
-            names: async (q: string) => (await queryMysql<{ name: string }>(mysql, q)).map((r) => r.name)
-          }
+          count: async (q: string, date: string) =>
+            Number((await queryMysql<{ n: number }>(mysql, q.replaceAll('"', "`").replaceAll(":d", "?"), [date]))[0]!.n)
         }
       ]
     : [])
@@ -199,16 +188,25 @@ describe("consolidated view with several underlyings: PostgreSQL, MariaDB, the S
     }
   )
 
-  it.each(engines.flatMap((e) => (e.swap ? [[e.name, e.swap] as const] : [])))(
-    "%s: one partition per date after the rebuild, no staging table left",
-    async (name, swap) => {
-      const dates = DATES.map((d) => d.replaceAll("-", ""))
-      expect(await swap.names(swap.partitions)).toEqual(
-        name === "postgres"
-          ? dates.map((d) => `options_consolidated_p${d}`)
-          : ["p00000000", ...dates.map((d) => `p${d}`)]
-      )
-      expect(await swap.names(swap.stages)).toEqual([])
+  it.each(engines.flatMap((e) => (e.count ? [[e.name, e.count] as const] : [])))(
+    "%s: after the rebuild, one per-second row per underlying and second, one contract row per ticker",
+    async (_name, count) => {
+      for (const date of DATES) {
+        const seconds = await count(
+          `SELECT COUNT(DISTINCT window_start_ms) AS n FROM option_bars WHERE "date" = :d`,
+          date
+        )
+        const tickers = await count(`SELECT COUNT(DISTINCT ticker) AS n FROM option_bars WHERE "date" = :d`, date)
+        expect(seconds).toBeGreaterThan(0)
+        expect(await count(`SELECT COUNT(*) AS n FROM consolidated_seconds WHERE "date" = :d`, date)).toBe(2 * seconds)
+        expect(
+          await count(
+            `SELECT COUNT(DISTINCT part) AS n FROM consolidated_seconds WHERE "date" = :d AND part IN ('SPY', 'QQQ')`,
+            date
+          )
+        ).toBe(2)
+        expect(await count(`SELECT COUNT(*) AS n FROM consolidated_contracts WHERE "date" = :d`, date)).toBe(tickers)
+      }
     }
   )
 })

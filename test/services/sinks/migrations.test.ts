@@ -2,7 +2,9 @@
  * Versioned migrations on the real engines: a fresh database gets every migration once and records
  * it; a second start applies nothing; a database created before versioning (tables and indexes
  * already there) is adopted; a later migration is applied alone and in order; a database that
- * lists a version this build does not know makes the sink refuse to start.
+ * lists a version this build does not know makes the sink refuse to start. Migration 3 keeps the
+ * consolidated rows when it partitions the table; migration 4 keeps them when it turns the table
+ * into a view over per-second and per-contract rows (the view then shows exactly the old rows).
  */
 import { MysqlClient } from "@effect/sql-mysql2"
 import { PgClient } from "@effect/sql-pg"
@@ -13,6 +15,7 @@ import * as DuckDb from "../../../src/services/DuckDb.js"
 import { migrate, type MigrationDriver } from "../../../src/services/sinks/migrate.js"
 import { duplicateIndexName } from "../../../src/services/sinks/MysqlSink.js"
 import { SinkError } from "../../../src/services/sinks/Sink.js"
+import { CONTRACTS, SECONDS } from "../../../src/sql/consolidatedView.js"
 import { LATEST_VERSION, MIGRATIONS, type Migration, plan } from "../../../src/sql/migrations.js"
 import {
   CHECKPOINTS,
@@ -24,6 +27,7 @@ import {
   indexesFor,
   TABLES
 } from "../../../src/sql/tables.js"
+import { migratedRows } from "./migrationViewRows.js"
 import { prepareMysql, preparePg, tempRoot } from "./support.js"
 
 const pg = await preparePg("t_migrations")
@@ -77,7 +81,23 @@ const listTables: Record<Dialect, string> = {
   mysql: `SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()`
 }
 const expectedTables = (dialect: Dialect) =>
-  [...Object.values(TABLES), CHECKPOINTS, "schema_migrations", ...(dialect === "duckdb" ? [] : [CONSOLIDATED])].sort()
+  [
+    ...Object.values(TABLES),
+    CHECKPOINTS,
+    "schema_migrations",
+    ...(dialect === "duckdb" ? [] : [CONSOLIDATED, SECONDS, CONTRACTS])
+  ].sort()
+
+/** Drop every object the migrations create (options_consolidated: a view or a table, whichever it is). */
+const cleanAll = (dialect: Dialect) => (d: MigrationDriver<unknown>) => {
+  const q = (id: string) => (dialect === "mysql" ? `\`${id}\`` : `"${id}"`)
+  const cascade = dialect === "postgres" ? " CASCADE" : ""
+  const statements = [
+    `DROP VIEW IF EXISTS ${q(CONSOLIDATED)}`,
+    ...[...expectedTables(dialect), "migration_probe"].map((t) => `DROP TABLE IF EXISTS ${q(t)}${cascade}`)
+  ]
+  return Effect.forEach(statements, (st) => d.run(st, []).pipe(Effect.ignore), { discard: true })
+}
 
 const withExtra: ReadonlyArray<Migration> = [
   ...MIGRATIONS,
@@ -91,12 +111,12 @@ const withExtra: ReadonlyArray<Migration> = [
 describe("migration plan", () => {
   it("applies what is missing, in version order, and refuses unknown versions", () => {
     const known = MIGRATIONS.map((m) => m.version)
-    expect(known).toEqual([1, 2, 3])
+    expect(known).toEqual([1, 2, 3, 4])
     expect(plan([], withExtra)).toEqual({ _tag: "Apply", pending: withExtra })
     expect(plan([1], withExtra)).toEqual({ _tag: "Apply", pending: withExtra.slice(1) })
     expect(plan(known, withExtra)).toEqual({ _tag: "Apply", pending: [withExtra.at(-1)] })
     expect(plan([...known, LATEST_VERSION + 1].reverse(), withExtra)).toEqual({ _tag: "Apply", pending: [] })
-    expect(plan([1, 7, 4])).toEqual({ _tag: "TooNew", unknown: [4, 7] })
+    expect(plan([1, 7, 5])).toEqual({ _tag: "TooNew", unknown: [5, 7] })
   })
 })
 
@@ -116,16 +136,18 @@ describe.each(engines)("migrations on %s", (dialect, makeRunner) => {
     expect(await tables()).toEqual(Either.right(expectedTables(dialect)))
     const recorded = Either.getOrThrow(await versions()).map((r) => [Number(r["v"]), r["name"]])
     expect(recorded).toEqual(MIGRATIONS.map((m) => [m.version, m.name]))
-    if (dialect === "postgres") {
-      // migration 2 indexed options_consolidated by the date; migration 3 partitions it by date instead
-      const indexes = await run((d) =>
+    if (dialect !== "duckdb") {
+      // migration 4: options_consolidated is a view over the per-second and per-contract tables
+      const kinds = await run((d) =>
         d.run(
-          `SELECT indexname AS i, indexdef AS def FROM pg_indexes WHERE schemaname = current_schema() AND tablename = '${CONSOLIDATED}' ORDER BY indexname`,
+          `SELECT table_name AS t, table_type AS k FROM information_schema.tables WHERE table_schema = ${dialect === "mysql" ? "DATABASE()" : "current_schema()"} AND table_name IN ('${CONSOLIDATED}', '${SECONDS}', '${CONTRACTS}') ORDER BY 1`,
           []
         )
       )
-      expect(Either.getOrThrow(indexes).map((r) => [r["i"], String(r["def"]).replace(/^.* USING /, "")])).toEqual([
-        ["options_consolidated_pkey", "btree (ticker, window_start_ms, date)"]
+      expect(Either.getOrThrow(kinds).map((r) => [r["t"] ?? r["TABLE_NAME"], r["k"] ?? r["TABLE_TYPE"]])).toEqual([
+        [CONTRACTS, "BASE TABLE"],
+        [SECONDS, "BASE TABLE"],
+        [CONSOLIDATED, "VIEW"]
       ])
     }
 
@@ -154,10 +176,8 @@ describe.each(engines)("migrations on %s, database created before versioning", (
       ...ddl(dialect),
       ...(dialect === "duckdb" ? indexesFor("duckdb") : INDEXES).map((i) => createIndex(dialect, i))
     ]
-    const clean = [...expectedTables(dialect), "migration_probe"].map(
-      (t) => `DROP TABLE IF EXISTS ${dialect === "mysql" ? `\`${t}\`` : `"${t}"`}`
-    )
-    expect(Either.isRight(await run((d) => Effect.forEach([...clean, ...legacy], (s) => d.run(s, []))))).toBe(true)
+    await run(cleanAll(dialect))
+    expect(Either.isRight(await run((d) => Effect.forEach(legacy, (s) => d.run(s, []))))).toBe(true)
     expect(await run((d) => migrate(d))).toEqual(Either.right(MIGRATIONS.map((m) => m.version)))
     expect(await run((d) => migrate(d))).toEqual(Either.right([]))
   })
@@ -169,8 +189,7 @@ describe.each(engines.filter(([d]) => d !== "duckdb"))(
     it("partitions options_consolidated by date and keeps every row, one partition per stored date", async () => {
       const run = await makeRunner()
       const q = (id: string) => (dialect === "mysql" ? `\`${id}\`` : `"${id}"`)
-      const clean = [...expectedTables(dialect), "migration_probe"].map((t) => `DROP TABLE IF EXISTS ${q(t)}`)
-      expect(Either.isRight(await run((d) => Effect.forEach(clean, (s) => d.run(s, []))))).toBe(true)
+      await run(cleanAll(dialect))
       expect(await run((d) => migrate(d, MIGRATIONS.slice(0, 2)))).toEqual(Either.right([1, 2]))
       const rows = [
         ["2025-10-28", "O:A", 1],
@@ -179,7 +198,7 @@ describe.each(engines.filter(([d]) => d !== "duckdb"))(
       ]
       const insert = `INSERT INTO ${q(CONSOLIDATED)} (${["date", "ticker", "window_start_ms"].map(q).join(", ")}) VALUES ${rows.map(([d, t, w]) => `('${d}', '${t}', ${w})`).join(", ")}`
       expect(Either.isRight(await run((d) => d.run(insert, [])))).toBe(true)
-      expect(await run((d) => migrate(d))).toEqual(Either.right([3]))
+      expect(await run((d) => migrate(d, MIGRATIONS.slice(0, 3)))).toEqual(Either.right([3]))
       const stored = await run((d) =>
         d.run(
           `SELECT ${["date", "ticker", "window_start_ms"].map(q).join(", ")} FROM ${q(CONSOLIDATED)} ORDER BY 3`,
@@ -199,6 +218,29 @@ describe.each(engines.filter(([d]) => d !== "duckdb"))(
         dialect === "postgres"
           ? ["options_consolidated_p20251028", "options_consolidated_p20251029"]
           : ["p00000000", "p20251028", "p20251029"]
+      )
+      expect(await run((d) => migrate(d, MIGRATIONS.slice(0, 3)))).toEqual(Either.right([]))
+    })
+  }
+)
+
+describe.each(engines.filter(([d]) => d !== "duckdb"))(
+  "migration 4 on %s, consolidated rows already stored",
+  (dialect, makeRunner) => {
+    it("the view shows exactly the rows the table held (and their option bars); a second start changes nothing", async () => {
+      const run = await makeRunner()
+      await run(cleanAll(dialect))
+      expect(await run((d) => migrate(d, MIGRATIONS.slice(0, 3)))).toEqual(Either.right([1, 2, 3]))
+      const { inserts, select, expected } = migratedRows(dialect as "postgres" | "mysql")
+      for (const statement of inserts) expect(Either.isRight(await run((d) => d.run(statement, [])))).toBe(true)
+      const before = Either.getOrThrow(await run((d) => d.run(select, [])))
+      expect(before.map((r) => JSON.stringify(expected.normalize(r)))).toEqual(
+        expected.rows.map((r) => JSON.stringify(r))
+      )
+      expect(await run((d) => migrate(d))).toEqual(Either.right([4]))
+      const after = Either.getOrThrow(await run((d) => d.run(select, [])))
+      expect(after.map((r) => JSON.stringify(expected.normalize(r)))).toEqual(
+        expected.rows.map((r) => JSON.stringify(r))
       )
       expect(await run((d) => migrate(d))).toEqual(Either.right([]))
     })

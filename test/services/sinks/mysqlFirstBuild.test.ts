@@ -1,11 +1,10 @@
 /**
  * MariaDB, a FIRST build of a date with two underlyings (SPY, QQQ), stopped while its second
- * underlying's INSERT runs: the date's new partition is added by DDL, which ends the
- * consolidation's transaction on the server, so without a new transaction after it the first
- * underlying's INSERT would commit on its own and readers would see half the date. Checked on the
- * real server: while the second INSERT is held (a trigger sleeps on its first row), no reader
- * sees a row of the date; after the stop, none either; the next consolidation gives exactly the
- * expected view.
+ * underlying's INSERT runs: the consolidation's steps create temporary tables (DDL), and each
+ * underlying's part inserts its own per-second rows and contracts, so a build that committed part
+ * by part would show readers half the date. Checked on the real server: while the second part's
+ * INSERT is held (a trigger sleeps on its first row), no reader sees a row of the date; after the
+ * stop, none either; the next consolidation gives exactly the expected view.
  */
 import { Effect, Fiber } from "effect"
 import * as fs from "node:fs/promises"
@@ -23,12 +22,12 @@ const D0 = DATES[0]!
 const cols = consolidatedColumns.map((c) => `\`${c.name}\``).join(", ")
 
 /**
- * A trigger holds the first QQQ row the consolidation inserts for a minute (a server-side SLEEP the
- * stop's KILL QUERY ends): by then SPY's part, the statement before it, has inserted all its rows.
+ * A trigger holds the first QQQ per-second row the consolidation inserts for a minute (a server-side
+ * SLEEP the stop's KILL QUERY ends): by then SPY's part, the statements before it, inserted all its rows.
  * While it sleeps, PROCESSLIST shows the trigger's statement in the state "User sleep".
  */
-const HOLD_QQQ = `CREATE TRIGGER test_hold_qqq BEFORE INSERT ON options_consolidated FOR EACH ROW
-IF NEW.ticker LIKE 'O:QQQ2%' AND @held IS NULL THEN SET @held = SLEEP(60); END IF`
+const HOLD_QQQ = `CREATE TRIGGER test_hold_qqq BEFORE INSERT ON consolidated_seconds FOR EACH ROW
+IF NEW.part = 'QQQ' AND @held IS NULL THEN SET @held = SLEEP(60); END IF`
 const HELD = `SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE STATE = 'User sleep' AND INFO LIKE 'SET @held%'`
 
 describe.skipIf(!mysql)("MariaDB: a stopped first build with two underlyings", () => {
