@@ -77,7 +77,7 @@ if (pg)
         (
           await queryPg(
             pg,
-            `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' AND query LIKE '%INSERT INTO "options_consolidated%' AND query NOT LIKE '%pg_stat_activity%'`
+            `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' AND query LIKE '%INSERT INTO "consolidated\\_%' AND query NOT LIKE '%pg_stat_activity%'`
           )
         ).length > 0,
       kill: () =>
@@ -108,7 +108,7 @@ if (mysql) {
         (
           await queryMysql(
             mysql,
-            `SELECT 1 FROM information_schema.PROCESSLIST WHERE DB = ? AND (INFO LIKE '%CREATE TEMPORARY TABLE cons_%' OR INFO LIKE '%INSERT INTO \`options_consolidated\`%') AND INFO NOT LIKE '%PROCESSLIST%'`,
+            `SELECT 1 FROM information_schema.PROCESSLIST WHERE DB = ? AND (INFO LIKE '%CREATE TEMPORARY TABLE cons_%' OR INFO LIKE '%INSERT INTO \`consolidated\\_%') AND INFO NOT LIKE '%PROCESSLIST%'`,
             [db]
           )
         ).length > 0,
