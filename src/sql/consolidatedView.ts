@@ -114,6 +114,9 @@ export const deleteDateRows = (dialect: "postgres" | "mysql"): ReadonlyArray<str
     (t) => `DELETE FROM ${quote(dialect, t)} WHERE ${quote(dialect, "date")} = ${dialect === "postgres" ? "$1" : "?"}`
   )
 
+/** PostgreSQL: the tables' statistics after a rebuild (allowed in a transaction; samples at most 30 000 rows each). */
+export const pgAnalyze = `ANALYZE "${SECONDS}", "${CONTRACTS}"`
+
 /** PostgreSQL: serializes rebuilds of the same date across sessions (transaction-scoped). $1 = date. */
 export const pgDateLock = `SELECT pg_advisory_xact_lock(hashtext('${CONSOLIDATED}:' || $1::text))`
 

@@ -58,7 +58,8 @@ export const migrate = (sql: PgClient.PgClient) =>
  * Rebuild the date's rows of the consolidated view's tables (src/sql/consolidatedView.ts): DELETE
  * them, then insert each underlying's per-second rows and contracts (src/sql/consolidatedUnderlyings.ts).
  * The caller wraps it in ONE transaction: a stopped or failed attempt leaves the date's old rows.
- * Returns the view's rows for the date.
+ * Then ANALYZE of the two small tables: without statistics for the new rows the planner reads a
+ * day of the view by 2.34 M index probes (6.5 s) instead of hash joins (2 s). Returns the view's rows.
  */
 export const consolidate =
   (sql: PgClient.PgClient, time: StepTimer = untimed) =>
@@ -75,6 +76,7 @@ export const consolidate =
         yield* time("per-second rows", sql.unsafe(seconds, [date, windowMs, part.tickers.underlying]))
         yield* time("contracts", sql.unsafe(contracts, [date, part.tickers.underlying]))
       }
+      yield* time("analyze", sql.unsafe(View.pgAnalyze))
       const [n] = yield* time("count", sql.unsafe<{ n: string }>(View.barsOfDate("postgres"), [date]))
       return Number(n?.n ?? 0)
     })
