@@ -13,29 +13,33 @@
  * A bar appears in the view once its date was consolidated (its second and its contract have rows);
  * `verify` compares the view's rows with the option bars.
  */
-import { CONSOLIDATED, createTable, type SinkColumn, quote, TABLES } from "./tables.js"
+import { CONSOLIDATED, consolidatedColumns, createTable, type SinkColumn, quote, TABLES } from "./tables.js"
 
 export const SECONDS = "consolidated_seconds"
 export const CONTRACTS = "consolidated_contracts"
 
+/** Columns of `options_consolidated` (name and type), in the given order. */
+const consolidated = (names: ReadonlyArray<string>): ReadonlyArray<SinkColumn> =>
+  names.map((name) => consolidatedColumns.find((c) => c.name === name)!)
+
 /** The per-second values, named as the view shows them (news_ref_ms: the latest article's published − the bar span). */
-const secondValues: ReadonlyArray<SinkColumn> = (
-  [
-    ["spy_window_start_ms", "BIGINT"],
-    ["spy_open", "DOUBLE"],
-    ["spy_high", "DOUBLE"],
-    ["spy_low", "DOUBLE"],
-    ["spy_close", "DOUBLE"],
-    ["spy_volume", "DOUBLE"],
-    ["spy_vwap", "DOUBLE"],
-    ["vix_value", "DOUBLE"],
-    ["vix_window_start_ms", "BIGINT"],
-    ["news_count_15m", "BIGINT"],
-    ["latest_headline", "VARCHAR"],
-    ["latest_sentiment", "VARCHAR"],
-    ["news_ref_ms", "BIGINT"]
-  ] as const
-).map(([name, type]) => ({ name, type }))
+const secondValues: ReadonlyArray<SinkColumn> = [
+  ...consolidated([
+    "spy_window_start_ms",
+    "spy_open",
+    "spy_high",
+    "spy_low",
+    "spy_close",
+    "spy_volume",
+    "spy_vwap",
+    "vix_value",
+    "vix_window_start_ms",
+    "news_count_15m",
+    "latest_headline",
+    "latest_sentiment"
+  ]),
+  { name: "news_ref_ms", type: "BIGINT" }
+]
 
 export const secondsColumns: ReadonlyArray<SinkColumn> = [
   { name: "date", type: "DATE" },
@@ -45,18 +49,11 @@ export const secondsColumns: ReadonlyArray<SinkColumn> = [
 ]
 export const SECONDS_KEY = ["date", "part", "t"] as const
 
-export const contractsColumns: ReadonlyArray<SinkColumn> = (
-  [
-    ["date", "DATE"],
-    ["ticker", "VARCHAR"],
-    ["part", "VARCHAR"],
-    ["underlying", "VARCHAR"],
-    ["expiration", "VARCHAR"],
-    ["strike", "DOUBLE"],
-    ["contract_type", "VARCHAR"],
-    ["in_contract_list", "BOOLEAN"]
-  ] as const
-).map(([name, type]) => ({ name, type }))
+export const contractsColumns: ReadonlyArray<SinkColumn> = [
+  ...consolidated(["date", "ticker"]),
+  { name: "part", type: "VARCHAR" },
+  ...consolidated(["underlying", "expiration", "strike", "contract_type", "in_contract_list"])
+]
 export const CONTRACTS_KEY = ["date", "ticker"] as const
 
 export const createSeconds = (dialect: "postgres" | "mysql") =>
