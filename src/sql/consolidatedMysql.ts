@@ -20,7 +20,9 @@ export interface MysqlStep {
 }
 
 /** Connection-scoped temporary tables of one consolidation (dropped before and after). */
-export const MYSQL_TEMP_TABLES = ["cons_secs", "cons_news", "cons_spy", "cons_vix", "cons_l"] as const
+export const MYSQL_TEMP_TABLES = ["cons_secs", "cons_tk", "cons_news", "cons_spy", "cons_vix", "cons_l"] as const
+/** The temporary tables every underlying's part reads (built once per consolidation). */
+export const MYSQL_SHARED_TEMP: ReadonlyArray<string> = ["cons_secs", "cons_tk"]
 
 export const mysqlDropTemp = `DROP TEMPORARY TABLE IF EXISTS ${MYSQL_TEMP_TABLES.join(", ")}`
 
@@ -33,9 +35,19 @@ export const mysqlSeconds = (date: string): MysqlStep => ({
 export const mysqlBounds = "SELECT MIN(t) AS lo, MAX(t) AS hi FROM cons_secs"
 
 /**
+ * Step 1b: the date's contracts and their bar counts, one ordered pass over `option_bars_date`
+ * (the parts' contract rows read it, and the count of the view's rows is its sum).
+ */
+export const mysqlTickers = (date: string): MysqlStep => ({
+  sql: "CREATE TEMPORARY TABLE cons_tk (PRIMARY KEY (ticker)) ENGINE=InnoDB SELECT ticker, COUNT(*) AS n FROM option_bars WHERE `date` = ? GROUP BY ticker",
+  params: [date],
+  label: "contracts of the date"
+})
+export const mysqlBarCount = "SELECT COALESCE(SUM(n), 0) AS n FROM cons_tk"
+
+/**
  * Steps 2–7 of one underlying's part: ranked news, SPY and VIX of the day, per-second ranks, then
- * the part's per-second rows and its contracts (the date's distinct tickers, through
- * `option_bars_date`). `lo`/`hi`: the bounds of step 1 (numbers). `part`: the part's name in both
+ * the part's per-second rows and its contracts (of `cons_tk`, step 1b). `lo`/`hi`: the bounds of step 1 (numbers). `part`: the part's name in both
  * tables. `owns`, `insight`: as in `postgresConsolidate`.
  */
 export const mysqlSteps = (
@@ -85,9 +97,9 @@ ORDER BY l.t`,
   {
     sql: `${insertInto("mysql", CONTRACTS)}
 SELECT ?, t.ticker, ?, ${contractFields("mysql", "t.ticker").join(", ")}, c.ticker IS NOT NULL
-FROM (SELECT DISTINCT ticker FROM option_bars WHERE \`date\` = ?) t
+FROM cons_tk t
 LEFT JOIN option_contracts c ON c.as_of = ? AND c.ticker = t.ticker${owned("mysql", "\nWHERE ", owns)}`,
-    params: [date, part, date, date],
+    params: [date, part, date],
     label: "contracts"
   }
 ]

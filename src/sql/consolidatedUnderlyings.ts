@@ -18,7 +18,7 @@
  * exactly the one-underlying ones.
  */
 import { DEFAULT_TICKERS, type Tickers } from "../domain/tickers.js"
-import { MYSQL_TEMP_TABLES } from "./consolidatedMysql.js"
+import { MYSQL_SHARED_TEMP, MYSQL_TEMP_TABLES } from "./consolidatedMysql.js"
 
 export interface UnderlyingPart {
   /** What this part's statement joins: its underlying and the shared index. */
@@ -56,5 +56,5 @@ export const underlyingParts = (tickers: Tickers = DEFAULT_TICKERS): ReadonlyArr
   }))
 }
 
-/** MySQL: drop the temporary tables of a part (./consolidatedPerSecond.ts), keeping the seconds every part shares. */
-export const mysqlDropPartTemp = `DROP TEMPORARY TABLE IF EXISTS ${MYSQL_TEMP_TABLES.filter((t) => t !== "cons_secs").join(", ")}`
+/** MySQL: drop the temporary tables of a part (./consolidatedMysql.ts), keeping the seconds and contracts every part shares. */
+export const mysqlDropPartTemp = `DROP TEMPORARY TABLE IF EXISTS ${MYSQL_TEMP_TABLES.filter((t) => !MYSQL_SHARED_TEMP.includes(t)).join(", ")}`

@@ -117,6 +117,5 @@ export const pgAnalyze = `ANALYZE "${SECONDS}", "${CONTRACTS}"`
 /** PostgreSQL: serializes rebuilds of the same date across sessions (transaction-scoped). $1 = date. */
 export const pgDateLock = `SELECT pg_advisory_xact_lock(hashtext('${CONSOLIDATED}:' || $1::text))`
 
-/** The rows the view shows for the date once it is rebuilt: every bar (each has its second and contract). */
-export const barsOfDate = (dialect: "postgres" | "mysql") =>
-  `SELECT COUNT(*) AS n FROM ${quote(dialect, TABLES.options)} WHERE ${quote(dialect, "date")} = ${dialect === "postgres" ? "$1" : "?"}`
+/** PostgreSQL: the rows the view shows for the date once it is rebuilt: every bar (each has its second and contract). $1 = date. */
+export const pgBarsOfDate = `SELECT COUNT(*) AS n FROM "${TABLES.options}" WHERE "date" = $1`

@@ -10,7 +10,14 @@
 import type { Tickers } from "../../domain/tickers.js"
 import { MysqlClient } from "@effect/sql-mysql2"
 import { Effect } from "effect"
-import { mysqlBounds, mysqlDropTemp, mysqlSeconds, mysqlSteps } from "../../sql/consolidatedMysql.js"
+import {
+  mysqlBarCount,
+  mysqlBounds,
+  mysqlDropTemp,
+  mysqlSeconds,
+  mysqlSteps,
+  mysqlTickers
+} from "../../sql/consolidatedMysql.js"
 import { mysqlDropPartTemp, underlyingParts } from "../../sql/consolidatedUnderlyings.js"
 import * as View from "../../sql/consolidatedView.js"
 import { CHECKPOINTS, TABLES } from "../../sql/tables.js"
@@ -69,8 +76,8 @@ export const consolidate =
         "delete",
         Effect.forEach(View.deleteDateRows("mysql"), (s) => sql.unsafe(s, [date]))
       )
-      const seconds = mysqlSeconds(date)
-      yield* time("seconds", sql.unsafe(seconds.sql, [...seconds.params]))
+      for (const step of [mysqlSeconds(date), mysqlTickers(date)])
+        yield* time(step.label, sql.unsafe(step.sql, [...step.params]))
       const [b] = yield* sql.unsafe<{ lo: number | string | null; hi: number | string | null }>(mysqlBounds)
       if (b?.lo !== null && b?.lo !== undefined && b.hi !== null)
         for (const [i, part] of underlyingParts(tickers).entries()) {
@@ -89,8 +96,8 @@ export const consolidate =
           )
           for (const step of steps) yield* time(step.label, sql.unsafe(step.sql, [...step.params]))
         }
+      const [n] = yield* sql.unsafe<{ n: number | string }>(mysqlBarCount)
       yield* sql.unsafe(mysqlDropTemp)
-      const [n] = yield* time("count", sql.unsafe<{ n: number | string }>(View.barsOfDate("mysql"), [date]))
       return Number(n?.n ?? 0)
     })
 

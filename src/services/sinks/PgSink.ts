@@ -77,7 +77,7 @@ export const consolidate =
         yield* time("contracts", sql.unsafe(contracts, [date, part.tickers.underlying]))
       }
       yield* time("analyze", sql.unsafe(View.pgAnalyze))
-      const [n] = yield* time("count", sql.unsafe<{ n: string }>(View.barsOfDate("postgres"), [date]))
+      const [n] = yield* time("count", sql.unsafe<{ n: string }>(View.pgBarsOfDate, [date]))
       return Number(n?.n ?? 0)
     })
 

@@ -45,9 +45,10 @@ describe("consolidation parts per underlying", () => {
     expect(parts.map((p) => p.owns!("f"))).toEqual(["'SPY'", "'QQQ'", "'IWM'"].map((u) => `${owner("f")} = ${u}`))
     expect(parts.map((p) => p.insight)).toEqual([undefined, "QQQ", "IWM"]) // the first reads spy_sentiment
     expect(mysqlDropPartTemp).toBe(
-      `DROP TEMPORARY TABLE IF EXISTS ${MYSQL_TEMP_TABLES.filter((t) => t !== "cons_secs").join(", ")}`
+      `DROP TEMPORARY TABLE IF EXISTS ${MYSQL_TEMP_TABLES.filter((t) => t !== "cons_secs" && t !== "cons_tk").join(", ")}`
     )
     expect(mysqlDropPartTemp).not.toContain("cons_secs")
+    expect(mysqlDropPartTemp).not.toContain("cons_tk")
   })
 
   it("PostgreSQL and MySQL: each part is its underlying's statement with the per-contract rows filtered", () => {
