@@ -48,8 +48,6 @@ export interface SqlOps<E> {
   ) => Effect.Effect<number, E>
   /** Before the consolidation's transaction, best effort (PostgreSQL: VACUUM the freshly loaded bars, see PgSink). */
   readonly beforeConsolidate?: Effect.Effect<void, E>
-  /** After a consolidation and its retries ended (however): clean what an attempt left (MySQL staging tables). */
-  readonly afterConsolidate?: Effect.Effect<void, E>
   /** Rows of `table` whose `date` is the date. */
   readonly countDate: (table: string, date: string) => Effect.Effect<number, E>
 }
@@ -261,13 +259,6 @@ export const make = <E>(
           }
         )
       ).pipe(
-        Effect.ensuring(
-          (ops.afterConsolidate ?? Effect.void).pipe(
-            Effect.catchAllCause((cause) =>
-              Effect.logWarning(`${name}: dropping the staging tables of consolidate ${date} failed`, cause)
-            )
-          )
-        ),
         Effect.map((rows) => ({ rows })),
         Effect.mapError(sinkError(name, `consolidate ${date}`)),
         validDate(date, `consolidate ${date}`),
