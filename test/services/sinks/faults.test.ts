@@ -6,6 +6,7 @@
  */
 import { Effect } from "effect"
 import * as fs from "node:fs/promises"
+import { sessionTag } from "../../../src/services/sinks/statementGuard.js"
 import { afterAll, describe, expect, it } from "vitest"
 import type { Row } from "../../../src/domain/feeds.js"
 import { dedupe, prepareMysql, preparePg, queryMysql, queryPg, tempRoot, withRouter, writeLake } from "./support.js"
@@ -86,7 +87,9 @@ describe.skipIf(!pg)("postgres: connections terminated mid-load", () => {
       () =>
         queryPg(
           pg!,
-          `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`
+          // only the sink's sessions (tagged by this process): other test files share the database
+          `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND application_name = $1`,
+          [sessionTag()]
         )
     )
     const got = (

@@ -8,6 +8,7 @@
  */
 import { Effect } from "effect"
 import * as fs from "node:fs/promises"
+import { sessionTag } from "../../../src/services/sinks/statementGuard.js"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { SCHEMAS } from "../../../src/domain/feeds.js"
 import { consolidatedColumns, FEEDS } from "../../../src/sql/tables.js"
@@ -83,7 +84,9 @@ if (pg)
       kill: () =>
         queryPg(
           pg,
-          `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`
+          // only the sink's sessions (tagged by this process): other test files share the database
+          `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() AND application_name = $1`,
+          [sessionTag()]
         ),
       read: (table, columns) =>
         queryPg(pg, `SELECT ${columns.map((c) => `"${c}"`).join(", ")} FROM ${table} WHERE "date" = $1`, [day.date])
