@@ -38,13 +38,17 @@ const copy = (dialect: SqlDialect, table: typeof SECONDS | typeof CONTRACTS) => 
   return `${insert} SELECT ${select} FROM ${q(CONSOLIDATED)} WHERE ${q("date")} IS NOT NULL${dialect === "postgres" ? " ON CONFLICT DO NOTHING" : ""}`
 }
 
-/** PostgreSQL, in the migrations' transaction: copy and drop the table (its partitions go with it) when it is one. */
+/**
+ * PostgreSQL, in the migrations' transaction: copy and drop the table (its partitions go with it)
+ * when it is one. Not CASCADE: a view of the operator's over the table stops the migration with
+ * PostgreSQL's dependency error instead of being dropped silently.
+ */
 const pgMove = `DO $migration$
 BEGIN
   IF EXISTS (SELECT 1 FROM pg_class WHERE oid = to_regclass('"${CONSOLIDATED}"') AND relkind IN ('r', 'p')) THEN
     ${copy("postgres", CONTRACTS)};
     ${copy("postgres", SECONDS)};
-    DROP TABLE "${CONSOLIDATED}" CASCADE;
+    DROP TABLE "${CONSOLIDATED}";
   END IF;
 END $migration$`
 
