@@ -54,6 +54,9 @@ export const contractFields = (dialect: Dialect, t: string): ReadonlyArray<strin
 const seconds = (dialect: Dialect, ms: string) =>
   `CAST(${ms} AS ${dialect === "postgres" ? "DOUBLE PRECISION" : "DOUBLE"}) / 1000`
 
+/** The underlying bar's columns every engine's consolidation shows (alias s), in `consolidatedColumns` order. */
+export const SPY_BAR_COLUMNS = ["s.window_start_ms", "s.open", "s.high", "s.low", "s.close", "s.volume", "s.vwap"]
+
 /** The SELECT list in `consolidatedColumns` order; aliases: o (option bar), s, v, c, and the news parts. */
 export const selectList = (
   dialect: Dialect,
@@ -77,13 +80,7 @@ export const selectList = (
     "o.volume",
     "o.vwap",
     "o.transactions",
-    "s.window_start_ms",
-    "s.open",
-    "s.high",
-    "s.low",
-    "s.close",
-    "s.volume",
-    "s.vwap",
+    ...SPY_BAR_COLUMNS,
     "o.window_start_ms - s.window_start_ms",
     "v.close",
     "v.window_start_ms",

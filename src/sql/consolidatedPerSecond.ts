@@ -19,7 +19,7 @@
  * window holds none). Nothing else in `news` is read, however many days it holds (./consolidatedNews.ts).
  */
 import { DEFAULT_TICKERS, type Tickers } from "../domain/tickers.js"
-import { contractFields } from "./consolidated.js"
+import { contractFields, SPY_BAR_COLUMNS } from "./consolidated.js"
 import { newsOfDay, sentimentColumn } from "./consolidatedNews.js"
 import { CONTRACTS, contractsColumns, SECONDS, secondsColumns } from "./consolidatedView.js"
 import { quote } from "./tables.js"
@@ -31,13 +31,7 @@ import { quote } from "./tables.js"
 export const secondValues = (spanMs: number) =>
   [
     "l.t",
-    "s.window_start_ms",
-    "s.open",
-    "s.high",
-    "s.low",
-    "s.close",
-    "s.volume",
-    "s.vwap",
+    ...SPY_BAR_COLUMNS,
     "v.close",
     "v.window_start_ms",
     "l.n_rn - l.n0_rn",
