@@ -3,6 +3,8 @@
  * DuckDB opens a file by path more than once per query, so a rename between those opens makes a
  * read fail; the platform's readers read through hard links, which a rename cannot change.
  * - pinned files keep the version they were pinned at, whatever the writer does after;
+ * - a name replaced by rename over and over is always pinned: link(2) can fail with ENOENT while
+ *   the rename lands, and that must not read as "the file is gone";
  * - a release removes the pins; a dead process's pins are removed by the next snapshot;
  * - LakeReader.open, racing a writer that upserts the partition over and over, never fails and
  *   always stages one whole version (its row count is one the writer wrote).
@@ -76,6 +78,37 @@ describe("lake snapshots (reads while files are replaced)", () => {
       assert.match(left[0]!, new RegExp(`^${process.pid}-\\w{6}$`))
       yield* Effect.promise(() => next.release())
     }).pipe(Effect.provide(WriterLayer))
+  )
+
+  it.live("a file replaced by rename over and over is always pinned (link's ENOENT while a rename lands)", () =>
+    Effect.promise(async () => {
+      const root = await fs.mkdtemp(path.join(os.tmpdir(), "snapshot-rename-"))
+      const dir = lakePaths(root).partitionDir("options", DATE)
+      await fs.mkdir(dir, { recursive: true })
+      const file = path.join(dir, "bars-0930.parquet")
+      await fs.writeFile(file, "v0")
+      let stop = false
+      let renames = 0
+      const replacing = (async () => {
+        while (!stop) {
+          await fs.writeFile(`${file}.tmp`, `v${++renames}`)
+          await fs.rename(`${file}.tmp`, file)
+        }
+      })()
+      const missed: Array<number> = []
+      try {
+        for (let i = 0; i < 3000; i++) {
+          const snap = await openSnapshot(root)
+          if ((await snap.pin([file])).length !== 1) missed.push(i)
+          await snap.release()
+        }
+      } finally {
+        stop = true
+        await replacing
+      }
+      assert.deepStrictEqual(missed, [], `pins that left the file out while it existed (${renames} renames)`)
+      assert.isAbove(renames, 100) // anti-vacuity: the name was replaced throughout
+    })
   )
 
   it.scoped(
