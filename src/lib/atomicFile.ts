@@ -34,14 +34,20 @@ export const writeFileAtomic = async (target: string, content: string | Uint8Arr
  * Removes the temporary files of `target` (`<target>.tmp-<pid>-…`) that a process killed before its
  * rename left, i.e. whose pid is no longer alive; another live writer's are kept. Returns their names.
  */
-export const removeDeadTemps = async (target: string): Promise<ReadonlyArray<string>> => {
-  const prefix = `${path.basename(target)}.tmp-`
-  const names = await fs.readdir(path.dirname(target)).catch(() => [] as Array<string>)
+export const removeDeadTemps = (target: string): Promise<ReadonlyArray<string>> => removeDeadTempsOf([target])
+
+/** `removeDeadTemps` for several targets of one directory, with one listing. */
+export const removeDeadTempsOf = async (targets: ReadonlyArray<string>): Promise<ReadonlyArray<string>> => {
+  if (targets.length === 0) return []
+  const dir = path.dirname(targets[0]!)
+  const prefixes = targets.map((t) => `${path.basename(t)}.tmp-`)
+  const names = await fs.readdir(dir).catch(() => [] as Array<string>)
   const dead = names.filter((n) => {
-    const pid = n.startsWith(prefix) ? Number(/^(\d+)-/.exec(n.slice(prefix.length))?.[1]) : Number.NaN
+    const prefix = prefixes.find((p) => n.startsWith(p))
+    const pid = prefix === undefined ? Number.NaN : Number(/^(\d+)-/.exec(n.slice(prefix.length))?.[1])
     return Number.isInteger(pid) && pid !== process.pid && !isAlive(pid)
   })
-  await Promise.all(dead.map((n) => fs.rm(path.join(path.dirname(target), n), { force: true })))
+  await Promise.all(dead.map((n) => fs.rm(path.join(dir, n), { force: true })))
   return dead
 }
 

@@ -9,7 +9,7 @@ import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import type { ColumnBatch } from "../domain/columnBatch.js"
 import type { Column, FeedSchema, Row } from "../domain/feeds.js"
-import { publish } from "./parquet/publish.js"
+import { publish, publishAll } from "./parquet/publish.js"
 import { DuckDb, DuckDbError, sqlString } from "./DuckDb.js"
 import { copyBatches } from "./parquet/batchCopy.js"
 import { makePartitionLocks } from "./parquet/partitionLock.js"
@@ -266,7 +266,7 @@ export const make = Effect.gen(function* () {
           (c) =>
             upsertPartition(
               c,
-              { schema, dir, date, mode, copyOptions, tempName, publish },
+              { schema, dir, date, mode, copyOptions, tempName, publish: publishAll },
               { batches: input.batches ?? [], files }
             ),
           `upsert into ${dir}`

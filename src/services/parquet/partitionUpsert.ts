@@ -23,6 +23,7 @@ import { bucketFileName, bucketOfFile, bucketSql } from "../../domain/lakeBucket
 import { fsyncDir } from "../../lib/atomicFile.js"
 import { sqlString } from "../DuckDb.js"
 import { fileColumns, incomingSelect } from "./batchCopy.js"
+import type { Finished } from "./publish.js"
 
 /** `replaceWhere`: a DuckDB boolean expression over the feed's columns, built by the caller from its own values. */
 export type UpsertMode = "merge" | "replace" | { readonly replaceWhere: string }
@@ -49,7 +50,8 @@ export interface UpsertTarget {
   readonly mode: UpsertMode
   readonly copyOptions: string
   readonly tempName: (target: string) => string
-  readonly publish: (tmp: string, target: string) => Promise<void>
+  /** Publishes the written files together (publish.ts `publishAll`). */
+  readonly publish: (files: ReadonlyArray<Finished>) => Promise<void>
 }
 
 let sequence = 0
@@ -141,20 +143,22 @@ export const upsertPartition = async (
       scope === undefined
         ? touched
         : new Set((await c.runAndReadAll(`SELECT DISTINCT _b FROM ${fin}`)).getRowsJS().map((r) => Number(r[0])))
-    const written: Array<string> = []
+    const finished: Array<Finished> = []
     const sort = (await insertionOrderKept(c)) ? "" : ` ORDER BY ${key}`
-    for (const b of [...held].sort((x, y) => x - y)) {
-      const target = path.join(dir, bucketFileName(feed, b))
-      const tmp = t.tempName(target)
-      try {
-        await c.run(`COPY (SELECT ${cols} FROM ${fin} WHERE _b = ${b}${sort}) TO ${sqlString(tmp)} ${t.copyOptions}`)
-        await t.publish(tmp, target)
-      } catch (e) {
-        await fs.rm(tmp, { force: true })
-        throw e
+    try {
+      for (const b of [...held].sort((x, y) => x - y)) {
+        const target = path.join(dir, bucketFileName(feed, b))
+        finished.push({ tmp: t.tempName(target), target })
+        await c.run(
+          `COPY (SELECT ${cols} FROM ${fin} WHERE _b = ${b}${sort}) TO ${sqlString(finished.at(-1)!.tmp)} ${t.copyOptions}`
+        )
       }
-      written.push(target)
+      await t.publish(finished)
+    } catch (e) {
+      await Promise.all(finished.map((f) => fs.rm(f.tmp, { force: true })))
+      throw e
     }
+    const written = finished.map((f) => f.target)
     const keep = new Set(written.map((f) => path.basename(f)))
     const emptied = [...touched].flatMap((b) => (!held.has(b) && buckets.has(b) ? [buckets.get(b)!] : []))
     const removed = t.mode === "replace" ? names.filter((n) => !keep.has(n)) : [...legacy, ...emptied]

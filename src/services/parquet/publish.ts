@@ -1,10 +1,13 @@
 /**
- * A finished temporary file published under its final name, durably: fsync, rename, fsync the
- * folder; then the temporary files of the same target that a killed process left are removed.
+ * Finished temporary files published under their final names, durably: fsync each (together),
+ * rename each, fsync each folder once; then the temporary files of the same targets that a killed
+ * process left are removed. Publishing a partition's files together costs one folder fsync and one
+ * listing instead of one per file (a live day's options commit publishes 3–5 files, a backfilled
+ * day 39). Each rename is atomic on its own, as before: a reader sees each file old or new.
  */
 import * as fs from "node:fs/promises"
 import * as path from "node:path"
-import { fsyncDir, removeDeadTemps } from "../../lib/atomicFile.js"
+import { fsyncDir, removeDeadTempsOf } from "../../lib/atomicFile.js"
 
 const fsyncFile = async (file: string) => {
   const handle = await fs.open(file, "r")
@@ -15,9 +18,20 @@ const fsyncFile = async (file: string) => {
   }
 }
 
-export const publish = async (tmp: string, target: string) => {
-  await fsyncFile(tmp)
-  await fs.rename(tmp, target)
-  await fsyncDir(path.dirname(target))
-  await removeDeadTemps(target)
+export interface Finished {
+  readonly tmp: string
+  readonly target: string
 }
+
+export const publishAll = async (files: ReadonlyArray<Finished>): Promise<void> => {
+  await Promise.all(files.map((f) => fsyncFile(f.tmp)))
+  for (const f of files) await fs.rename(f.tmp, f.target)
+  const byDir = new Map<string, Array<string>>()
+  for (const f of files) byDir.set(path.dirname(f.target), [...(byDir.get(path.dirname(f.target)) ?? []), f.target])
+  for (const [dir, targets] of byDir) {
+    await fsyncDir(dir)
+    await removeDeadTempsOf(targets)
+  }
+}
+
+export const publish = (tmp: string, target: string): Promise<void> => publishAll([{ tmp, target }])
