@@ -39,9 +39,9 @@ import * as LiveWriter from "../live/writer/LiveWriter.js"
 import { connectionsFor } from "../live/socket/sharding.js"
 import { recorder } from "../live/telemetry.js"
 import type { LiveFeed } from "../live/writer/wsRows.js"
-import * as DuckDb from "../services/DuckDb.js"
 import { layerWs, runConnection } from "../live/socket/FeedSocket.js"
 import * as ParquetWriter from "../services/ParquetWriter.js"
+import { lakeWriterDuckDb } from "../layers/Backfill.js"
 import { PolygonRest } from "../services/polygon/PolygonRest.js"
 import * as PolygonRestLive from "../services/polygon/PolygonRestLive.js"
 import * as SchemaDrift from "../services/SchemaDrift.js"
@@ -125,7 +125,7 @@ const main = async () => {
   ).pipe(Layer.provide(FetchHttpClient.layer))
   const layer = Layer.mergeAll(
     rest,
-    ParquetWriter.layer.pipe(Layer.provideMerge(DuckDb.layer())),
+    ParquetWriter.layer.pipe(Layer.provideMerge(lakeWriterDuckDb)), // as `live` has it (layers/Backfill.ts)
     SchemaDrift.layer(root),
     layerWs,
     rec.layer

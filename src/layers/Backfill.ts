@@ -12,15 +12,19 @@ import * as Quarantine from "../services/Quarantine.js"
 import * as SchemaDrift from "../services/SchemaDrift.js"
 import { PolygonRestFromSettings } from "./Polygon.js"
 
+/**
+ * The lake writer's DuckDB: one thread per statement. Its parallelism is its concurrent statements
+ * (days, feeds); on 2 cores a second thread per statement made `backfill` slower (README "Benchmarks").
+ */
+export const lakeWriterDuckDb = DuckDb.layer(undefined, undefined, { threads: 1 })
+
 /** Lake services rooted at `storage.root`; schema drift raises a `schema_drift` alert event once per feed and day. */
 export const LakeLayer = Layer.unwrapEffect(
   Effect.gen(function* () {
     const s = yield* AppSettings
     const alerts = yield* Alerts.Alerts
     return Layer.mergeAll(
-      // one thread per statement: the lake writer's parallelism is its concurrent statements (days,
-      // feeds); on 2 cores a second thread per statement made `backfill` slower (README "Benchmarks")
-      ParquetWriter.layer.pipe(Layer.provideMerge(DuckDb.layer(undefined, undefined, { threads: 1 }))),
+      ParquetWriter.layer.pipe(Layer.provideMerge(lakeWriterDuckDb)),
       Checkpoints.layer(s.storage.root),
       Quarantine.layer(s.storage.root),
       SchemaDrift.layer(s.storage.root, (message, details) => alerts.notify("schema_drift", message, details))
