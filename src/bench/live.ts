@@ -21,6 +21,8 @@
  * seconds, thousands of times real time), so peak RSS here is the burst figure.
  *
  * Run: `npm run bench:live [-- --port 8792 --seed 42 --options 100 --flush-s 5 --max-rows 50000]`
+ * (`--speed K`: the session paced at K times real time instead of `max`, for the latency of a path
+ * that keeps up; the simulator then sends one frame per connection and simulated second)
  * (`--options 1160`: every contract of the day; `--underlyings SPY,QQQ,IWM`: each with its own
  * `--options` contracts, 2,620 in all with 1160; `--fsync batch`: journals fdatasynced as in
  * `journal.fsync: batch`; `--keep` keeps the data directory; `--debug` prints memory every 100 ms
@@ -67,6 +69,9 @@ const heapSnapshotAtMb = arg("heap-snapshot-at-mb")
 const flushS = Number(arg("flush-s") ?? 5)
 const maxRows = Number(arg("max-rows") ?? 50_000)
 const maxSeconds = Number(arg("max-seconds") ?? 300)
+// "max" (the default): the simulator sends as fast as this process reads, so the latency is the backlog;
+// a number k paces the session at k times real time, to see the latency of a path that keeps up.
+const speed = arg("speed") ?? "max"
 /** `--fsync batch`: journals with group-committed fdatasync (journal.fsync), default none. */
 const fsyncMode: Journal.FsyncMode = arg("fsync") === "batch" ? "batch" : "none"
 
@@ -101,7 +106,7 @@ const main = async () => {
     "--start",
     START,
     "--speed",
-    "max",
+    speed,
     "--faults",
     JSON.stringify(faults)
   ])
@@ -273,7 +278,7 @@ const main = async () => {
   const rate = Math.round(expected / sustainedS)
   console.log(
     [
-      `bench:live — simulator at --speed max (child process), live path in-process: ${plan.underlyings.join(" + ")} + I:VIX + ${plan.options.length} options, ${DATE} session, flush every ${flushS} s / ${maxRows.toLocaleString("en-US")} rows, journal fsync ${fsyncMode}`,
+      `bench:live — simulator at --speed ${speed} (child process), live path in-process: ${plan.underlyings.join(" + ")} + I:VIX + ${plan.options.length} options, ${DATE} session, flush every ${flushS} s / ${maxRows.toLocaleString("en-US")} rows, journal fsync ${fsyncMode}`,
       `load average (1/5/15 min): ${loadBefore} before, ${run.loadDuring} at the end of the run (${os.cpus().length} cores)`,
       `session events: ${expected} (spy ${plan.counts.spy}, vix ${plan.counts.vix}, options ${plan.counts.options}); frames: ${rec.totals.frames}; journal ${Math.round(run.bytes / 1e6)} MB`,
       `sustained (first data frame received → last session row durable): ${rate} events/s over ${sustainedS.toFixed(2)} s; stop + final flush + compaction afterwards ${((run.finished - run.durable) / 1000).toFixed(1)} s`,
