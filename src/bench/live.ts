@@ -8,22 +8,19 @@
  * committed + checkpoint, every `--flush-s` (default 5, as config) or 50,000 rows; gap repair over
  * REST is wired (PolygonRestLive against the simulator). It runs until every bar of the first
  * session is durable (committed rows = the session's bars; a bar a connection missed would come
- * back by gap repair), then stops the sockets and drains the
- * writers (final commit and compaction), and checks the lake against the simulator's ground truth
- * value by value (liveTruth.ts): no bar lost, none doubled, none altered.
+ * back by gap repair), then stops the sockets and drains the writers (final commit and compaction),
+ * and checks the lake against the simulator's ground truth value by value (liveTruth.ts).
  *
  * Printed: sustained events/s (session events / time from the first data frame received to the
  * last session row durable), p50/p99 receipt-to-durable latency (per frame: journal receipt time →
  * commit of the batch that contains it, as LiveTelemetry.commit reports it), peak RSS (sampled
  * every 100 ms and the process maximum, before the checks), and the JSON.parse-only rate over the
  * same frames (read back from the journals) as the ceiling; the load average alongside. At max speed
- * the simulator sends as fast as the client drains: this is the burst case (a session's bars in
- * seconds, thousands of times real time), so peak RSS here is the burst figure.
+ * (a session's bars in seconds) this is the burst case, and peak RSS the burst figure.
  *
  * Run: `npm run bench:live [-- --port 8792 --seed 42 --options 100 --flush-s 5 --max-rows 50000]`
- * (`--speed K`: the session paced at K times real time instead of `max`, for the latency of a path
- * that keeps up; the simulator then sends one frame per connection and simulated second)
- * (`--options 1160`: every contract of the day; `--underlyings SPY,QQQ,IWM`: each with its own
+ * (`--speed K`: paced at K times real time, one frame per connection and simulated second, for the
+ * latency of a path that keeps up; `--options 1160`: every contract of the day; `--underlyings SPY,QQQ,IWM`: each with its own
  * `--options` contracts, 2,620 in all with 1160; `--fsync batch`: journals fdatasynced as in
  * `journal.fsync: batch`; `--keep` keeps the data directory; `--debug` prints memory every 100 ms
  * and CPU per thread; `--heap-snapshot-at-mb N` writes one V8 heap snapshot once RSS reaches N MB).
@@ -69,8 +66,7 @@ const heapSnapshotAtMb = arg("heap-snapshot-at-mb")
 const flushS = Number(arg("flush-s") ?? 5)
 const maxRows = Number(arg("max-rows") ?? 50_000)
 const maxSeconds = Number(arg("max-seconds") ?? 300)
-// "max" (the default): the simulator sends as fast as this process reads, so the latency is the backlog;
-// a number k paces the session at k times real time, to see the latency of a path that keeps up.
+// "max": the simulator sends as fast as this process reads, so the latency is the backlog.
 const speed = arg("speed") ?? "max"
 /** `--fsync batch`: journals with group-committed fdatasync (journal.fsync), default none. */
 const fsyncMode: Journal.FsyncMode = arg("fsync") === "batch" ? "batch" : "none"
