@@ -8,8 +8,7 @@
  * committed + checkpoint, every `--flush-s` (default 5, as config) or 50,000 rows; gap repair over
  * REST is wired (PolygonRestLive against the simulator). It runs until every bar of the first
  * session is durable (committed rows = the session's bars; a bar a connection missed would come
- * back by gap repair), then stops the sockets and drains the writers (final commit and compaction),
- * and checks the lake against the simulator's ground truth value by value (liveTruth.ts).
+ * back by gap repair), then drains the writers and checks the lake against the truth (liveTruth.ts).
  *
  * Printed: sustained events/s (session events / time from the first data frame received to the
  * last session row durable), p50/p99 receipt-to-durable latency (per frame: journal receipt time →
