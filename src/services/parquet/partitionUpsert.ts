@@ -148,10 +148,9 @@ export const upsertPartition = async (
     try {
       for (const b of [...held].sort((x, y) => x - y)) {
         const target = path.join(dir, bucketFileName(feed, b))
-        finished.push({ tmp: t.tempName(target), target })
-        await c.run(
-          `COPY (SELECT ${cols} FROM ${fin} WHERE _b = ${b}${sort}) TO ${sqlString(finished.at(-1)!.tmp)} ${t.copyOptions}`
-        )
+        const tmp = t.tempName(target)
+        finished.push({ tmp, target })
+        await c.run(`COPY (SELECT ${cols} FROM ${fin} WHERE _b = ${b}${sort}) TO ${sqlString(tmp)} ${t.copyOptions}`)
       }
       await t.publish(finished)
     } catch (e) {

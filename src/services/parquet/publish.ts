@@ -26,11 +26,10 @@ export interface Finished {
 export const publishAll = async (files: ReadonlyArray<Finished>): Promise<void> => {
   await Promise.all(files.map((f) => fsyncFile(f.tmp)))
   for (const f of files) await fs.rename(f.tmp, f.target)
-  const byDir = new Map<string, Array<string>>()
-  for (const f of files) byDir.set(path.dirname(f.target), [...(byDir.get(path.dirname(f.target)) ?? []), f.target])
-  for (const [dir, targets] of byDir) {
+  const targets = files.map((f) => f.target)
+  for (const dir of new Set(targets.map((t) => path.dirname(t)))) {
     await fsyncDir(dir)
-    await removeDeadTempsOf(targets)
+    await removeDeadTempsOf(targets.filter((t) => path.dirname(t) === dir))
   }
 }
 
