@@ -45,6 +45,13 @@ const BENCHES: ReadonlyArray<Bench> = [
     script: "consolidate.js",
     args: quick ? ["--runs", "1"] : []
   },
+  ...(["postgres", "mysql"] as const).map((sink) => ({
+    // needs the database (DATABASE_URL / MYSQL_URL): without it this section says so and exits 1
+    title: `Live sink rounds on one 10-minute options window into ${sink}: the loaded version (since) vs whole files`,
+    command: `npm run bench:sink-rounds -- --sink ${sink}${quick ? " --rounds 5" : ""}`,
+    script: "sinkRounds.js",
+    args: ["--sink", sink, ...(quick ? ["--rounds", "5"] : [])]
+  })),
   {
     // needs PostgreSQL (DATABASE_URL, or 127.0.0.1:5432): without it this section says so and exits 1
     title: "Distributed backfill (backfill --cluster) with 1, 2 and 3 runners; per-unit costs",

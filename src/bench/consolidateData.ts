@@ -28,7 +28,7 @@ export const historyDates = (date: string, n: number): ReadonlyArray<string> => 
 }
 
 /** `SELECT` producing every lake column of `feed` from the given expressions (others NULL). */
-const shape = (feed: Feed, values: Record<string, string>, from: string) =>
+export const shape = (feed: Feed, values: Record<string, string>, from: string) =>
   `SELECT ${SCHEMAS[feed].columns
     .map((c) => `CAST(${values[c.name] ?? "NULL"} AS ${c.type}) AS "${c.name}"`)
     .concat(
@@ -36,24 +36,31 @@ const shape = (feed: Feed, values: Record<string, string>, from: string) =>
     )
     .join(", ")} FROM ${from}`
 
+/** A bar's column expressions over `s` (the second of the session, from 09:30 ET) for `ticker` at `price`. */
+export const barValues = (date: string, ticker: string, price: string): Record<string, string> => ({
+  ticker,
+  window_start_ms: `${Date.parse(`${date}T13:30:00Z`)} + s * 1000`,
+  open: price,
+  high: `${price} + 0.05`,
+  low: `${price} - 0.05`,
+  close: `${price} + 0.01`,
+  volume: "10 + s % 17",
+  vwap: price,
+  transactions: "1 + s % 5",
+  source: "'rest'",
+  received_at_ms: "1761000000000"
+})
+
+/** Contract `k`'s OCC ticker on `date` (calls and puts alternating, strikes from 530). */
+export const optionTicker = (date: string): string =>
+  `'O:SPY${date.slice(2).replaceAll("-", "")}' || CASE WHEN k % 2 = 0 THEN 'C' ELSE 'P' END || lpad(CAST((530 + k // 2) * 1000 AS VARCHAR), 8, '0')`
+
 /** Writes the lake partitions of `date` under `root`; `full`: per-second option bars, else per-minute. */
 export const generateDay = (root: string, date: string, full: boolean) =>
   Effect.gen(function* () {
     const open = Date.parse(`${date}T13:30:00Z`)
     const yymmdd = date.slice(2).replaceAll("-", "")
-    const bar = (ticker: string, price: string) => ({
-      ticker,
-      window_start_ms: `${open} + s * 1000`,
-      open: price,
-      high: `${price} + 0.05`,
-      low: `${price} - 0.05`,
-      close: `${price} + 0.01`,
-      volume: "10 + s % 17",
-      vwap: price,
-      transactions: "1 + s % 5",
-      source: "'rest'",
-      received_at_ms: "1761000000000"
-    })
+    const bar = (ticker: string, price: string) => barValues(date, ticker, price)
     const db = yield* DuckDb.make()
     const paths = lakePaths(root)
     const write = (feed: Feed, select: string) =>
@@ -64,7 +71,7 @@ export const generateDay = (root: string, date: string, full: boolean) =>
         yield* db.run(`COPY (${select}) TO ${DuckDb.sqlString(file)} (FORMAT parquet, COMPRESSION zstd)`)
       })
     const seconds = `range(0, ${SECONDS}) t(s)`
-    const ticker = `'O:SPY${yymmdd}' || CASE WHEN k % 2 = 0 THEN 'C' ELSE 'P' END || lpad(CAST((530 + k // 2) * 1000 AS VARCHAR), 8, '0')`
+    const ticker = optionTicker(date)
     yield* write("spy", shape("spy", bar("'SPY'", "580 + s / 10000.0"), `${seconds} WHERE s % 7 <> 3`))
     yield* write("vix", shape("vix", bar("'I:VIX'", "17 + s / 100000.0"), seconds))
     yield* write(

@@ -73,7 +73,7 @@ const program = (inbox: Queue.Queue<ToWorker>) =>
     for (;;) {
       const m = yield* Queue.take(inbox)
       if (m.type === "stop") return
-      const exit = yield* Effect.exit(router.loadFiles(m.feed, m.date, m.files, { sink }))
+      const exit = yield* Effect.exit(router.loadFiles(m.feed, m.date, m.files, { sink, since: m.since }))
       post(
         Exit.isSuccess(exit)
           ? { type: "done", id: m.id }

@@ -5,6 +5,9 @@
  * upserted into every enabled sink with `Sink.loadFiles`. Loading only the new files is correct
  * because every sink's upsert keeps the latest `received_at_ms` per key, also against rows it
  * already holds (a correction in a later file wins; an older version never overwrites a newer one).
+ * A file rewritten since a sink loaded it (a window's file, at every commit) is sent with the
+ * version that sink loaded (`since`, ./loadedVersions.ts), so the sink can load only the rows that
+ * changed: a round then costs in proportion to the new rows, not to the window's.
  *
  * - Each sink is opened for the round only (a router with just that sink, closed afterwards): the
  *   DuckDB warehouse file is not held between rounds, so a researcher or `consolidate` can open
@@ -28,6 +31,7 @@ import type { Feed } from "../../domain/feeds.js"
 import type { SinkError } from "../../services/sinks/Sink.js"
 import type { SinkRouterService } from "../../services/sinks/SinkRouter.js"
 import { durableFiles, type LakeFile } from "../writer/durableFiles.js"
+import { openLoadedVersions } from "./loadedVersions.js"
 import { LiveTelemetry } from "../telemetry.js"
 
 /** What a round needs of a sink: SinkRouter's `loadFiles` (in process, or a worker thread: SinkWorkerClient.ts). */
@@ -89,6 +93,7 @@ export const make = (config: LiveSinkLoaderConfig): LiveSinkLoaderService => {
   let last: ReadonlyArray<SinkRound> = []
   /** Sinks with an open alert. */
   const failing = new Set<SinkName>()
+  const versions = openLoadedVersions(config.root)
   const seen = (sink: SinkName, feed: Feed) => {
     let bySink = loaded.get(sink)
     if (!bySink) loaded.set(sink, (bySink = new Map()))
@@ -107,12 +112,11 @@ export const make = (config: LiveSinkLoaderConfig): LiveSinkLoaderService => {
       Effect.gen(function* () {
         const router = yield* config.acquire(sink)
         for (const [feed, files] of pending) {
-          yield* router.loadFiles(
-            feed,
-            date,
-            files.map((f) => f.path),
-            { sink }
-          )
+          const paths = files.map((f) => f.path)
+          const since = versions.since(sink, feed, date, paths)
+          yield* Effect.promise(() => versions.pin(sink, feed, date, paths))
+          yield* router.loadFiles(feed, date, paths, { sink, since })
+          yield* Effect.promise(() => versions.keep(sink, feed, date, paths))
           for (const f of files) seen(sink, feed).set(f.id, f.path)
           done[feed] = files.map((f) => f.path)
         }
@@ -167,10 +171,14 @@ export const make = (config: LiveSinkLoaderConfig): LiveSinkLoaderService => {
     start: (date, clockSpeed) =>
       config.intervalMs <= 0 || config.sinks.length === 0
         ? Effect.void
-        : Effect.asVoid(
-            Effect.forkScoped(
-              Effect.forever(
-                Effect.zipRight(Effect.sleep(effectiveInterval(config.intervalMs, clockSpeed)), round(date))
+        : Effect.zipRight(
+            // added before the loop's fiber: the scope interrupts the loop first, then removes the kept versions
+            Effect.addFinalizer(() => Effect.promise(() => versions.release().catch(() => undefined))),
+            Effect.asVoid(
+              Effect.forkScoped(
+                Effect.forever(
+                  Effect.zipRight(Effect.sleep(effectiveInterval(config.intervalMs, clockSpeed)), round(date))
+                )
               )
             )
           ),

@@ -149,13 +149,13 @@ export const acquire = (
     })
     yield* Deferred.await(ready)
 
-    const loadFiles: FileLoader["loadFiles"] = (feed, date, files) =>
+    const loadFiles: FileLoader["loadFiles"] = (feed, date, files, options = {}) =>
       Effect.suspend(() => {
         if (ended) return Effect.fail(ended)
         const id = nextId++
         return Effect.flatMap(Deferred.make<void, SinkError>(), (done) => {
           pending.set(id, done)
-          worker.postMessage({ type: "load", id, feed, date, files } satisfies ToWorker)
+          worker.postMessage({ type: "load", id, feed, date, files, since: options.since } satisfies ToWorker)
           return Deferred.await(done)
         })
       })

@@ -8,6 +8,7 @@
 import { Option, Redacted } from "effect"
 import type { Settings, SinkName } from "../../config/Settings.js"
 import type { Feed } from "../../domain/feeds.js"
+import type { SinceVersions } from "../../services/sinks/LakeReader.js"
 
 export interface WorkerInit {
   readonly settings: unknown
@@ -23,6 +24,7 @@ export type ToWorker =
       readonly feed: Feed
       readonly date: string
       readonly files: ReadonlyArray<string>
+      readonly since?: SinceVersions | undefined
     }
   | { readonly type: "stop" }
 

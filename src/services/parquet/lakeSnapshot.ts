@@ -67,7 +67,7 @@ const linkOrCopy = async (file: string, to: string): Promise<"pinned" | "ENOENT"
  * although the name never stopped existing; measured at 365 of 20,000 links under a rename loop.
  * So ENOENT counts as "gone" only when the name is really absent; otherwise the link is tried again.
  */
-const pinOne = async (file: string, to: string): Promise<boolean> => {
+export const pinOne = async (file: string, to: string): Promise<boolean> => {
   for (let attempt = 1; ; attempt++) {
     if ((await linkOrCopy(file, to)) === "pinned") return true
     if (!(await exists(file))) return false
@@ -75,12 +75,17 @@ const pinOne = async (file: string, to: string): Promise<boolean> => {
   }
 }
 
-export const openSnapshot = async (root: string): Promise<LakeSnapshot> => {
+/** A new folder of this process under the lake's `state/snapshots/`, after removing dead processes' folders. */
+export const snapshotDir = async (root: string): Promise<string> => {
   const base = path.join(path.resolve(lakePaths(root).stateDir), "snapshots")
   await fs.mkdir(base, { recursive: true })
   await sweepDead(base)
   // mkdtemp: unique across the process's worker threads too (each has its own module state).
-  const dir = await fs.mkdtemp(path.join(base, `${process.pid}-`))
+  return fs.mkdtemp(path.join(base, `${process.pid}-`))
+}
+
+export const openSnapshot = async (root: string): Promise<LakeSnapshot> => {
+  const dir = await snapshotDir(root)
   const folders = new Map<string, string>() // source directory → its folder in the snapshot
   const pin = async (files: ReadonlyArray<string>) => {
     const out: Array<string> = []

@@ -4,7 +4,9 @@
  * by key, staged once in a temp table of its own in-memory DuckDB and paged from there.
  * `fingerprint` identifies the partition's file set (names, sizes, mtimes) so a sink can resume a
  * load only against the same lake version. `openFiles` does the same for a subset of a partition's
- * files (the live day's incremental loads): dedup among those files only, no claim about the rest.
+ * files (the live day's incremental loads): dedup among those files only, no claim about the rest;
+ * with `since` (a file's earlier version that the sink already holds), only the file's rows that
+ * are not in that version (`EXCEPT`: new keys and newer versions of keys) are staged.
  */
 import { Context, Effect, Layer, type Scope } from "effect"
 import { createHash } from "node:crypto"
@@ -30,13 +32,20 @@ export interface Partition extends PartitionFiles {
 export interface LakeReaderService {
   readonly files: (feed: Feed, date: string) => Effect.Effect<PartitionFiles>
   readonly open: (feed: Feed, date: string) => Effect.Effect<Partition, DuckDb.DuckDbError, Scope.Scope>
-  /** Only `files` (absolute paths of `.parquet` files directly in the (feed, date) partition). */
+  /**
+   * Only `files` (absolute paths of `.parquet` files directly in the (feed, date) partition);
+   * `since`: file name → an earlier version of that file (`sinceFiles`), whose rows are left out.
+   */
   readonly openFiles: (
     feed: Feed,
     date: string,
-    files: ReadonlyArray<string>
+    files: ReadonlyArray<string>,
+    since?: SinceVersions
   ) => Effect.Effect<Partition, DuckDb.DuckDbError, Scope.Scope>
 }
+
+/** A partition file's name → a Parquet file holding an earlier version of it (in the lake's `state/snapshots/`). */
+export type SinceVersions = Readonly<Record<string, string>>
 
 export class LakeReader extends Context.Tag("spy/LakeReader")<LakeReader, LakeReaderService>() {}
 
@@ -77,6 +86,22 @@ export const partitionSubset = (
   return [...out].sort()
 }
 
+/**
+ * `since` resolved, each checked to be a `.parquet` file under the lake's `state/snapshots/` (where
+ * pinned versions live: lakeSnapshot.ts, src/live/sinks/loadedVersions.ts). Throws otherwise.
+ */
+export const sinceFiles = (root: string, since: SinceVersions): SinceVersions => {
+  const base = path.resolve(lakePaths(root).stateDir, "snapshots") + path.sep
+  const out: Record<string, string> = {}
+  for (const [name, f] of Object.entries(since)) {
+    const abs = path.resolve(f)
+    if (!abs.startsWith(base) || !abs.endsWith(".parquet") || name.includes(path.sep))
+      throw new Error(`not a pinned lake version: ${JSON.stringify(f)}`)
+    out[name] = abs
+  }
+  return out
+}
+
 /** Names, sizes and mtimes of `files` (a vanished one is left out: the load then reads what exists). */
 const fingerprintOf = (files: ReadonlyArray<string>): Effect.Effect<PartitionFiles> =>
   Effect.promise(async () => {
@@ -99,12 +124,34 @@ export const dedupedSelect = (feed: Feed, files: ReadonlyArray<string>): string 
   return `SELECT ${cols} FROM read_parquet([${files.map(DuckDb.sqlString).join(", ")}], union_by_name = true) QUALIFY row_number() OVER (PARTITION BY ${key} ORDER BY "received_at_ms" DESC) = 1`
 }
 
+/**
+ * `dedupedSelect` of `files`, except that a file with an earlier version in `since` (by name)
+ * contributes only its rows that are not in that version: new keys and changed rows. Correct for a
+ * sink that already holds the earlier version's rows, since every sink keeps the latest
+ * `received_at_ms` per key (a row left out here is already there, byte for byte).
+ */
+export const incrementalSelect = (feed: Feed, files: ReadonlyArray<string>, since: SinceVersions): string => {
+  const whole = files.filter((f) => since[path.basename(f)] === undefined)
+  const changed = files.filter((f) => since[path.basename(f)] !== undefined)
+  if (changed.length === 0) return dedupedSelect(feed, files)
+  const schema = SCHEMAS[feed]
+  const cols = schema.columns.map((c) => `"${c.name}"`).join(", ")
+  const key = schema.key.map((k) => `"${k}"`).join(", ")
+  const read = (fs: ReadonlyArray<string>) =>
+    `SELECT ${cols} FROM read_parquet([${fs.map(DuckDb.sqlString).join(", ")}], union_by_name = true)`
+  const parts = [
+    ...(whole.length > 0 ? [read(whole)] : []),
+    ...changed.map((f) => `SELECT * FROM (${read([f])} EXCEPT ${read([since[path.basename(f)]!])})`)
+  ]
+  return `SELECT ${cols} FROM (${parts.join(" UNION ALL ")}) QUALIFY row_number() OVER (PARTITION BY ${key} ORDER BY "received_at_ms" DESC) = 1`
+}
+
 let sequence = 0
 
 export const make = (root: string) =>
   Effect.gen(function* () {
     const db = yield* DuckDb.make(":memory:", 1, { interruptible: true }) // one connection: the staged partitions are temp tables
-    const stage = (feed: Feed, listed: PartitionFiles) =>
+    const stage = (feed: Feed, listed: PartitionFiles, since: SinceVersions = {}) =>
       Effect.gen(function* () {
         const schema = SCHEMAS[feed]
         if (listed.files.length === 0)
@@ -116,12 +163,12 @@ export const make = (root: string) =>
         const { files, fingerprint } = yield* Effect.acquireRelease(
           Effect.scoped(
             Effect.gen(function* () {
-              const pinned = yield* Effect.flatMap(scopedSnapshot(root), (s) =>
-                Effect.promise(() => s.pin(listed.files))
-              )
+              const snapshot = yield* scopedSnapshot(root)
+              const pinned = yield* Effect.promise(() => snapshot.pin(listed.files))
+              const earlier = yield* Effect.promise(() => pinSince(snapshot, pinned, since))
               const staged = yield* fingerprintOf(pinned)
               yield* db.run(
-                `CREATE TEMP TABLE ${table} AS SELECT row_number() OVER (ORDER BY ${key}) AS __rn, * FROM (${dedupedSelect(feed, pinned)})`
+                `CREATE TEMP TABLE ${table} AS SELECT row_number() OVER (ORDER BY ${key}) AS __rn, * FROM (${incrementalSelect(feed, pinned, earlier)})`
               )
               const names = new Set(pinned.map((f) => path.basename(f)))
               return { files: listed.files.filter((f) => names.has(path.basename(f))), fingerprint: staged.fingerprint }
@@ -140,19 +187,34 @@ export const make = (root: string) =>
         return { files, fingerprint, total: Number(count!.n), page } satisfies Partition
       })
     const open = (feed: Feed, date: string) => Effect.flatMap(partitionFiles(root, feed, date), (pf) => stage(feed, pf))
-    const openFiles = (feed: Feed, date: string, files: ReadonlyArray<string>) =>
+    const openFiles = (feed: Feed, date: string, files: ReadonlyArray<string>, since: SinceVersions = {}) =>
       Effect.try({
-        try: () => partitionSubset(root, feed, date, files),
+        try: () => ({ subset: partitionSubset(root, feed, date, files), earlier: sinceFiles(root, since) }),
         catch: (e) =>
           new DuckDb.DuckDbError({
             sql: `openFiles ${feed} ${date}`,
             message: e instanceof Error ? e.message : String(e)
           })
       }).pipe(
-        Effect.flatMap(fingerprintOf),
-        Effect.flatMap((pf) => stage(feed, pf))
+        Effect.flatMap(({ subset, earlier }) => Effect.flatMap(fingerprintOf(subset), (pf) => stage(feed, pf, earlier)))
       )
     return { files: (feed, date) => partitionFiles(root, feed, date), open, openFiles } satisfies LakeReaderService
   })
+
+/** The earlier versions of the pinned files that have one, pinned too; one that is gone is left out (its file is then read whole). */
+const pinSince = async (
+  snapshot: { readonly pin: (files: ReadonlyArray<string>) => Promise<ReadonlyArray<string>> },
+  pinned: ReadonlyArray<string>,
+  since: SinceVersions
+): Promise<SinceVersions> => {
+  const out: Record<string, string> = {}
+  for (const file of pinned) {
+    const earlier = since[path.basename(file)]
+    if (earlier === undefined) continue
+    const [kept] = await snapshot.pin([earlier])
+    if (kept !== undefined) out[path.basename(file)] = kept
+  }
+  return out
+}
 
 export const layer = (root: string): Layer.Layer<LakeReader> => Layer.scoped(LakeReader, make(root))

@@ -8,7 +8,10 @@
  * - `loadFiles(feed, date, files)`: the same upsert from only `files` (absolute paths of `.parquet`
  *   files of that partition), for the live day's incremental loads. Rows already in the sink are
  *   kept unless a file has a version at least as new. It never writes the partition's sink
- *   checkpoint, so the end-of-day `loadPartition` still loads the whole partition.
+ *   checkpoint, so the end-of-day `loadPartition` still loads the whole partition. With `since`
+ *   (file name → an earlier version of that file that this sink already loaded), a sink may load
+ *   only the rows not in that version (PostgreSQL, MySQL do: LakeReader `incrementalSelect`;
+ *   DuckDB and Snowflake load the whole files, which is as correct).
  * - `consolidate(date)`: rebuild `options_consolidated` for the date, atomically (DuckDB, Snowflake: delete +
  *   insert in one transaction; PostgreSQL, MySQL: the date's per-second and per-contract rows behind
  *   the view, delete + insert in one transaction, src/sql/consolidatedView.ts).
@@ -18,6 +21,7 @@
 import { Context, Effect, Layer, Schema } from "effect"
 import type { Feed } from "../../domain/feeds.js"
 import type { SinkName } from "../../config/Settings.js"
+import type { SinceVersions } from "./LakeReader.js"
 import type { MetricsSnapshot } from "./SinkMetrics.js"
 
 export class SinkError extends Schema.TaggedError<SinkError>()("SinkError", {
@@ -31,6 +35,11 @@ export interface LoadOptions {
   readonly overwrite?: boolean
 }
 
+export interface FilesOptions {
+  /** File name → an earlier version of it that this sink already loaded (LakeReader `SinceVersions`). */
+  readonly since?: SinceVersions | undefined
+}
+
 export interface LoadResult {
   /** Rows in the lake partition after dedup. */
   readonly rows: number
@@ -41,8 +50,13 @@ export interface LoadResult {
 export interface Sink {
   readonly name: SinkName
   readonly loadPartition: (feed: Feed, date: string, options?: LoadOptions) => Effect.Effect<LoadResult, SinkError>
-  /** Upsert only these files of the (feed, date) partition; no checkpoint. `rows` = deduplicated rows of the files. */
-  readonly loadFiles: (feed: Feed, date: string, files: ReadonlyArray<string>) => Effect.Effect<LoadResult, SinkError>
+  /** Upsert only these files of the (feed, date) partition; no checkpoint. `rows` = deduplicated rows read (with `since`: the new ones). */
+  readonly loadFiles: (
+    feed: Feed,
+    date: string,
+    files: ReadonlyArray<string>,
+    options?: FilesOptions
+  ) => Effect.Effect<LoadResult, SinkError>
   /** Absent for a sink that does not build the view. */
   readonly consolidate?: (date: string) => Effect.Effect<{ readonly rows: number }, SinkError>
   readonly metrics: Effect.Effect<MetricsSnapshot>

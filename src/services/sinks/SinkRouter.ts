@@ -16,6 +16,7 @@ import { Context, Effect, Either, Layer, type Scope } from "effect"
 import type { Feed } from "../../domain/feeds.js"
 import type { SinkName } from "../../config/Settings.js"
 import { type LoadOptions, type Sink, SinkError } from "./Sink.js"
+import type { SinceVersions } from "./LakeReader.js"
 import type { MetricsSnapshot } from "./SinkMetrics.js"
 
 export interface ConsolidateOptions {
@@ -32,7 +33,7 @@ export interface SinkRouterService {
     feed: Feed,
     date: string,
     files: ReadonlyArray<string>,
-    options?: { readonly sink?: SinkName }
+    options?: { readonly sink?: SinkName; readonly since?: SinceVersions | undefined }
   ) => Effect.Effect<void, SinkError>
   /** Rows of the view for the date (the same in every sink; the first sink's count is returned). */
   readonly consolidate: (
@@ -86,7 +87,7 @@ export const make: Effect.Effect<SinkRouterService> = Effect.sync(() => {
             message: `sink ${options.sink} is not registered`
           })
         yield* fanOut(targets, (sink) =>
-          sink.loadFiles(feed, date, files).pipe(
+          sink.loadFiles(feed, date, files, { since: options.since }).pipe(
             Effect.withSpan("SinkRouter.loadFiles", {
               attributes: { sink: sink.name, feed, date, files: files.length }
             })

@@ -19,7 +19,7 @@ import type { Feed, Row } from "../../domain/feeds.js"
 import { assertDate } from "../../domain/paths.js"
 import { CONSOLIDATED, TABLES } from "../../sql/tables.js"
 import type { LakeReaderService } from "./LakeReader.js"
-import { type LoadResult, type Sink, type SinkError, sinkError } from "./Sink.js"
+import { type FilesOptions, type LoadResult, type Sink, type SinkError, sinkError } from "./Sink.js"
 import type { SinkMetrics } from "./SinkMetrics.js"
 import type { GuardOptions } from "./statementGuard.js"
 import type { Throttle } from "./Throttle.js"
@@ -219,9 +219,9 @@ export const make = <E>(
       Effect.withSpan(`${name}.loadPartition`)
     )
 
-  const loadFiles = (feed: Feed, date: string, files: ReadonlyArray<string>) =>
+  const loadFiles = (feed: Feed, date: string, files: ReadonlyArray<string>, opts: FilesOptions = {}) =>
     Effect.gen(function* () {
-      const partition = yield* reader.openFiles(feed, date, files)
+      const partition = yield* reader.openFiles(feed, date, files, opts.since)
       const { total } = partition
       const step = options.batchRows > 0 ? options.batchRows : Math.max(1, total)
       const context = { sink: name, feed, date, files: partition.files.length }

@@ -3,7 +3,9 @@
  * file above its checkpoint's seq does not, temp files never), only new files are sent, a sink
  * that fails is alerted and retried next round while the others go on, a round with nothing new
  * opens no sink, the alert is resolved by the next successful load, a restarted loader reloads the
- * durable files once, and the loop runs on the Effect Clock (TestClock).
+ * durable files once, and the loop runs on the Effect Clock (TestClock). A rewritten file is sent
+ * with the version that sink last loaded (`since`), pinned before that load; a failed load keeps the
+ * previous version; the loop's scope removes the kept versions.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, TestClock } from "effect"
@@ -26,7 +28,11 @@ const setup = Effect.promise(async () => {
   const root = await tempRoot("sink-loader-")
   const dir = lakePaths(root).partitionDir("spy", DATE)
   await fs.mkdir(dir, { recursive: true })
-  const put = (name: string, content = "x") => fs.writeFile(path.join(dir, name), content)
+  // as every lake writer: a new file renamed over the name, never a write in place
+  const put = async (name: string, content = "x") => {
+    await fs.writeFile(path.join(dir, `${name}.tmp`), content)
+    await fs.rename(path.join(dir, `${name}.tmp`), path.join(dir, name))
+  }
   const commit = async (feed: Feed, seq: number) => {
     await fs.mkdir(path.dirname(checkpointFile(root, feed, DATE)), { recursive: true })
     await fs.writeFile(checkpointFile(root, feed, DATE), JSON.stringify({ seq }))
@@ -131,6 +137,7 @@ describe("live sinks: durable files and the loader", () => {
           await commit("spy", 2)
         })
         yield* round
+        calls.sort((a, b) => a.sink.localeCompare(b.sink)) // the sinks load concurrently
         assert.deepStrictEqual(calls, [
           { sink: "duckdb", feed: "spy", files: ["live-000002.parquet"] },
           { sink: "postgres", feed: "spy", files: ["live-000001.parquet", "live-000002.parquet"] }
@@ -179,6 +186,7 @@ describe("live sinks: durable files and the loader", () => {
           acquire: (sink) => Effect.succeed(router(sink))
         })
         yield* restarted.round(DATE).pipe(Effect.provide(rec.layer))
+        calls.sort((a, b) => a.sink.localeCompare(b.sink))
         const all = ["live-000001.parquet", "live-000002.parquet", "live-000003.parquet"]
         assert.deepStrictEqual(calls, [
           { sink: "duckdb", feed: "spy", files: all },
@@ -189,6 +197,58 @@ describe("live sinks: durable files and the loader", () => {
             path.join(lakePaths(root).partitionDir("spy", DATE), n)
           )
         })
+      })
+  )
+
+  it.scoped(
+    "a rewritten file goes with the version the sink loaded, pinned before its load; a failed load keeps the previous one",
+    () =>
+      Effect.gen(function* () {
+        const { root, dir, put } = yield* setup
+        const NAME = "bars-0900.parquet"
+        const since: Array<string | undefined> = []
+        let fail = false
+        const router = {
+          loadFiles: (
+            _feed: Feed,
+            _date: string,
+            files: ReadonlyArray<string>,
+            o?: { since?: Record<string, string> }
+          ) =>
+            Effect.promise(async () => {
+              const earlier = o?.since?.[NAME]
+              since.push(earlier === undefined ? undefined : await fs.readFile(earlier, "utf8"))
+              await put(NAME, `${await fs.readFile(files[0]!, "utf8")}+`) // a commit while the sink loads
+              if (fail) throw new Error("down")
+            })
+        } as unknown as SinkRouterService
+        const loader = make({
+          root,
+          intervalMs: 60_000,
+          sinks: ["postgres"],
+          feeds: ["spy"],
+          acquire: () => Effect.succeed(router)
+        })
+        const rec = recorder()
+        const round = (failing: boolean) =>
+          Effect.zipRight(
+            Effect.sync(() => (fail = failing)),
+            loader.round(DATE).pipe(Effect.provide(rec.layer))
+          )
+        yield* Effect.promise(() => put(NAME, "v1"))
+        yield* round(false) // loads v1 (the file becomes v1+ during the load)
+        yield* round(true) // sends v1+ with v1, fails
+        yield* round(false) // sends v1++ with v1 again
+        yield* round(false) // sends v1+++ with v1++
+        assert.deepStrictEqual(since, [undefined, "v1", "v1", "v1++"])
+        assert.strictEqual(yield* Effect.promise(() => fs.readFile(path.join(dir, NAME), "utf8")), "v1++++")
+
+        // The loop's scope removes the kept versions when it closes.
+        const snapshots = path.join(lakePaths(root).stateDir, "snapshots")
+        const kept = () => fs.readdir(snapshots).then((d) => d.length)
+        assert.strictEqual(yield* Effect.promise(kept), 1)
+        yield* Effect.scoped(loader.start(DATE).pipe(Effect.provide(rec.layer)))
+        assert.strictEqual(yield* Effect.promise(kept), 0)
       })
   )
 })
