@@ -6,7 +6,7 @@
  *
  * - reconnects of a healthy connection: lines "no message for" (idle watchdog) and "no pong"
  *   (keepalive); any other session end ("reconnecting") is counted too;
- * - the rounds: "N new lake files loaded into … in X s";
+ * - the rounds: "N new lake files loaded into … in X s (rows written: sink R, …)";
  * - event-loop lag from the heartbeat log lines (p99 and max of each heartbeat period), over the
  *   whole run and over the periods that overlap a round.
  *
@@ -107,7 +107,8 @@ const analyze = (log: string): boolean => {
   const reconnects = lines.filter((l) => l.includes("; reconnecting ("))
   const rounds = lines.flatMap((l) => {
     const m = /live sinks \S+: (\d+) new lake files loaded into (.+) in ([\d.]+) s/.exec(l)
-    return m ? [{ end: at(l), files: Number(m[1]), into: m[2]!, seconds: Number(m[3]) }] : []
+    const rows = /\(rows written: ([^)]*)\)/.exec(l)?.[1] // absent in logs of builds before it was logged
+    return m ? [{ end: at(l), files: Number(m[1]), into: m[2]!, seconds: Number(m[3]), rows }] : []
   })
   const beats = lines.flatMap((l) => {
     // One line per source and beat; the lag is the process's: read it from the spy lines only.
@@ -126,7 +127,9 @@ const analyze = (log: string): boolean => {
           bs.map((b) => b.p99),
           99
         )} ms, worst period p99 ${Math.max(...bs.map((b) => b.p99))} ms, max ${Math.max(...bs.map((b) => b.max))} ms`
-  console.log(`rounds: ${rounds.length} (${rounds.map((r) => `${r.files} files in ${r.seconds} s`).join("; ")})`)
+  console.log(
+    `rounds: ${rounds.length} (${rounds.map((r) => `${r.files} files${r.rows === undefined ? "" : ` (${r.rows} rows)`} in ${r.seconds} s`).join("; ")})`
+  )
   console.log(`reconnects: "no message for" ${idle.length}, "no pong" ${pong.length}, all ${reconnects.length}`)
   for (const l of [...idle, ...pong].slice(0, 5)) console.log(`  ${l}`)
   console.log(`event-loop lag, whole run: ${summary(beats)}`)

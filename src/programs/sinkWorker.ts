@@ -76,7 +76,7 @@ const program = (inbox: Queue.Queue<ToWorker>) =>
       const exit = yield* Effect.exit(router.loadFiles(m.feed, m.date, m.files, { sink, since: m.since }))
       post(
         Exit.isSuccess(exit)
-          ? { type: "done", id: m.id }
+          ? { type: "done", id: m.id, written: exit.value }
           : { type: "failed", id: m.id, error: wire(exit.cause, "loadFiles") }
       )
     }

@@ -51,6 +51,8 @@ export interface SinkRound {
   readonly sink: SinkName
   /** Files loaded in this round, per feed. */
   readonly loaded: Readonly<Partial<Record<Feed, ReadonlyArray<string>>>>
+  /** Rows the sink wrote in this round (with `since`: only the new and changed ones). */
+  readonly rows: number
   readonly error?: string
 }
 
@@ -104,10 +106,11 @@ export const make = (config: LiveSinkLoaderConfig): LiveSinkLoaderService => {
 
   const loadSink = (sink: SinkName, date: string, durable: ReadonlyMap<Feed, ReadonlyArray<LakeFile>>) => {
     const done: Partial<Record<Feed, ReadonlyArray<string>>> = {}
+    let rows = 0
     const pending = config.feeds
       .map((feed) => [feed, (durable.get(feed) ?? []).filter((f) => !seen(sink, feed).has(f.id))] as const)
       .filter(([, files]) => files.length > 0)
-    if (pending.length === 0) return Effect.succeed<SinkRound>({ sink, loaded: done })
+    if (pending.length === 0) return Effect.succeed<SinkRound>({ sink, loaded: done, rows })
     return Effect.scoped(
       Effect.gen(function* () {
         const router = yield* config.acquire(sink)
@@ -115,13 +118,13 @@ export const make = (config: LiveSinkLoaderConfig): LiveSinkLoaderService => {
           const paths = files.map((f) => f.path)
           const since = versions.since(sink, feed, date, paths)
           yield* Effect.promise(() => versions.pin(sink, feed, date, paths))
-          yield* router.loadFiles(feed, date, paths, { sink, since })
+          rows += yield* router.loadFiles(feed, date, paths, { sink, since })
           yield* Effect.promise(() => versions.keep(sink, feed, date, paths))
           for (const f of files) seen(sink, feed).set(f.id, f.path)
           done[feed] = files.map((f) => f.path)
         }
         if (failing.delete(sink)) yield* Effect.flatMap(LiveTelemetry, (t) => t.resolveAlert(ALERT_KIND, sink))
-        return { sink, loaded: done } satisfies SinkRound
+        return { sink, loaded: done, rows } satisfies SinkRound
       })
     ).pipe(
       Effect.catchAllCause((cause) =>
@@ -130,7 +133,7 @@ export const make = (config: LiveSinkLoaderConfig): LiveSinkLoaderService => {
           yield* Effect.logWarning(message)
           failing.add(sink)
           yield* Effect.flatMap(LiveTelemetry, (t) => t.alert(ALERT_KIND, message, { source: sink, date }))
-          return { sink, loaded: done, error: message } satisfies SinkRound
+          return { sink, loaded: done, rows, error: message } satisfies SinkRound
         })
       )
     )
@@ -147,12 +150,9 @@ export const make = (config: LiveSinkLoaderConfig): LiveSinkLoaderService => {
       })
       const files = result.reduce((n, r) => n + Object.values(r.loaded).reduce((m, l) => m + (l?.length ?? 0), 0), 0)
       if (files > 0) {
-        const into = result
-          .filter((r) => Object.keys(r.loaded).length > 0)
-          .map((r) => r.sink)
-          .join(", ")
+        const into = result.filter((r) => Object.keys(r.loaded).length > 0)
         yield* Effect.logInfo(
-          `live sinks ${date}: ${files} new lake files loaded into ${into} in ${(((yield* Clock.currentTimeMillis) - t0) / 1000).toFixed(2)} s`
+          `live sinks ${date}: ${files} new lake files loaded into ${into.map((r) => r.sink).join(", ")} in ${(((yield* Clock.currentTimeMillis) - t0) / 1000).toFixed(2)} s (rows written: ${into.map((r) => `${r.sink} ${r.rows}`).join(", ")})`
         )
       }
       last = result

@@ -58,7 +58,7 @@ export const acquire = (
     const telemetry = yield* LiveTelemetry
     const runFork = Runtime.runFork(yield* Effect.runtime<never>())
     const ready = yield* Deferred.make<void, SinkError>()
-    const pending = new Map<number, Deferred.Deferred<void, SinkError>>()
+    const pending = new Map<number, Deferred.Deferred<number, SinkError>>()
     let nextId = 1
     let ended: SinkError | undefined
     let exited = false
@@ -117,7 +117,7 @@ export const acquire = (
         case "failed": {
           const d = pending.get(m.id)
           pending.delete(m.id)
-          if (d) Deferred.unsafeDone(d, m.type === "done" ? Effect.void : Effect.fail(toError(m.error)))
+          if (d) Deferred.unsafeDone(d, m.type === "done" ? Effect.succeed(m.written) : Effect.fail(toError(m.error)))
           return
         }
         case "alert":
@@ -153,7 +153,7 @@ export const acquire = (
       Effect.suspend(() => {
         if (ended) return Effect.fail(ended)
         const id = nextId++
-        return Effect.flatMap(Deferred.make<void, SinkError>(), (done) => {
+        return Effect.flatMap(Deferred.make<number, SinkError>(), (done) => {
           pending.set(id, done)
           worker.postMessage({ type: "load", id, feed, date, files, since: options.since } satisfies ToWorker)
           return Deferred.await(done)

@@ -37,7 +37,7 @@ export interface WireError {
 export type FromWorker =
   | { readonly type: "ready" }
   | { readonly type: "fatal"; readonly error: WireError }
-  | { readonly type: "done"; readonly id: number }
+  | { readonly type: "done"; readonly id: number; readonly written: number }
   | { readonly type: "failed"; readonly id: number; readonly error: WireError }
   | {
       readonly type: "alert"

@@ -28,13 +28,13 @@ export interface SinkRouterService {
   readonly register: (sink: Sink) => Effect.Effect<void, never, Scope.Scope>
   readonly sinks: Effect.Effect<ReadonlyArray<SinkName>>
   readonly loadPartition: (feed: Feed, date: string, options?: LoadOptions) => Effect.Effect<void, SinkError>
-  /** Upsert only `files` of the partition (Sink.loadFiles) into every sink, or only `options.sink`. */
+  /** Upsert only `files` of the partition (Sink.loadFiles) into every sink, or only `options.sink`; the rows written, summed over the sinks. */
   readonly loadFiles: (
     feed: Feed,
     date: string,
     files: ReadonlyArray<string>,
     options?: { readonly sink?: SinkName; readonly since?: SinceVersions | undefined }
-  ) => Effect.Effect<void, SinkError>
+  ) => Effect.Effect<number, SinkError>
   /** Rows of the view for the date (the same in every sink; the first sink's count is returned). */
   readonly consolidate: (
     date: string,
@@ -86,13 +86,14 @@ export const make: Effect.Effect<SinkRouterService> = Effect.sync(() => {
             operation: "loadFiles",
             message: `sink ${options.sink} is not registered`
           })
-        yield* fanOut(targets, (sink) =>
+        const results = yield* fanOut(targets, (sink) =>
           sink.loadFiles(feed, date, files, { since: options.since }).pipe(
             Effect.withSpan("SinkRouter.loadFiles", {
               attributes: { sink: sink.name, feed, date, files: files.length }
             })
           )
         )
+        return results.reduce((n, r) => n + r.written, 0)
       }),
     consolidate: (date, options = {}) =>
       Effect.gen(function* () {

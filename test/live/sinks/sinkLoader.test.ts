@@ -98,7 +98,10 @@ describe("live sinks: durable files and the loader", () => {
             loadFiles: (feed: Feed, _date: string, files: ReadonlyArray<string>) =>
               sink === "postgres" && pgDown
                 ? Effect.fail(new SinkError({ sink, operation: "load", message: "connection refused" }))
-                : Effect.sync(() => void calls.push({ sink, feed, files: files.map((f) => path.basename(f)) }))
+                : Effect.sync(() => {
+                    calls.push({ sink, feed, files: files.map((f) => path.basename(f)) })
+                    return 10 * files.length // rows written
+                  })
           }) as unknown as SinkRouterService
         const loader = make({
           root,
@@ -116,6 +119,13 @@ describe("live sinks: durable files and the loader", () => {
 
         const r1 = yield* round
         assert.deepStrictEqual(calls, [{ sink: "duckdb", feed: "spy", files: ["live-000001.parquet"] }])
+        assert.deepStrictEqual(
+          r1.map((r) => [r.sink, r.rows]),
+          [
+            ["duckdb", 10],
+            ["postgres", 0]
+          ]
+        )
         assert.deepStrictEqual(
           r1.map((r) => [r.sink, r.error === undefined]),
           [
@@ -220,6 +230,7 @@ describe("live sinks: durable files and the loader", () => {
               since.push(earlier === undefined ? undefined : await fs.readFile(earlier, "utf8"))
               await put(NAME, `${await fs.readFile(files[0]!, "utf8")}+`) // a commit while the sink loads
               if (fail) throw new Error("down")
+              return 1
             })
         } as unknown as SinkRouterService
         const loader = make({

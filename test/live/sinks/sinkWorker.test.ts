@@ -1,7 +1,8 @@
 /**
  * Live sink rounds in a worker thread (src/live/sinks/SinkWorkerClient.ts + the built
  * dist/programs/sinkWorker.js), real threads and real time: a round loads exactly the durable files
- * into DuckDB and PostgreSQL; a worker that crashes fails the round with the sink_live_load alert
+ * into DuckDB and PostgreSQL, and after a file is rewritten PostgreSQL gets only its new rows
+ * (`since` through the worker, counted in the round); a worker that crashes fails the round with the sink_live_load alert
  * and the files are loaded by the next round (the alert resolved); a worker that ignores `stop`
  * is terminated, so closing a round is bounded in real time, unless a DuckDB query runs on it:
  * then it is abandoned (terminating it would deadlock, src/lib/threadExit.ts) and ends by itself.
@@ -128,16 +129,30 @@ describe("live sink worker", () => {
         })
         const result = yield* loader.round(DATE).pipe(Effect.provide(rec.layer))
         assert.deepStrictEqual(
-          result.map((r) => [r.sink, r.error]),
-          sinks.map((s) => [s, undefined])
+          result.map((r) => [r.sink, r.error, r.rows]),
+          sinks.map((s) => [s, undefined, 5_000])
         )
         const sql = `SELECT COUNT(*) AS n, SUM(volume) AS v FROM spy_bars WHERE "date" = '${DATE}'`
-        const duck = yield* Effect.promise(() => queryDuck(root, sql))
-        assert.deepStrictEqual([count(duck), Number(duck[0]!["v"])], [5_000, 5_000 * 100 + (4_999 * 5_000) / 2])
-        if (pg) {
-          const rows = yield* Effect.promise(() => queryPg(pg, sql))
-          assert.deepStrictEqual([count(rows), Number(rows[0]!["v"])], [5_000, 5_000 * 100 + (4_999 * 5_000) / 2])
-        }
+        const expectRows = (n: number) =>
+          Effect.gen(function* () {
+            const sum = n * 100 + ((n - 1) * n) / 2 // volumes 100, 101, …
+            const duck = yield* Effect.promise(() => queryDuck(root, sql))
+            assert.deepStrictEqual([count(duck), Number(duck[0]!["v"])], [n, sum])
+            if (pg) {
+              const rows = yield* Effect.promise(() => queryPg(pg, sql))
+              assert.deepStrictEqual([count(rows), Number(rows[0]!["v"])], [n, sum])
+            }
+          })
+        yield* expectRows(5_000)
+        // The same file rewritten with 7 more bars (one rename, as a live commit): DuckDB (tables)
+        // loads it whole, PostgreSQL only the 7 rows that are not in the version it loaded.
+        yield* Effect.promise(() => lake(root, 1, bars(5_007)))
+        const second = yield* loader.round(DATE).pipe(Effect.provide(rec.layer))
+        assert.deepStrictEqual(
+          second.map((r) => [r.sink, r.error, r.rows]),
+          sinks.map((s) => [s, undefined, s === "postgres" ? 7 : 5_007])
+        )
+        yield* expectRows(5_007)
         assert.deepStrictEqual(rec.alerts, [])
       }),
     60_000
