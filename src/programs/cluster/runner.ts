@@ -122,25 +122,29 @@ export const BackfillUnitHandlers = Layer.unwrapScoped(
     const rest = yield* PolygonRest
     const calendar = yield* Effect.cachedFunction((year: string) => calendarFor(rest, `${year}-01-01`, `${year}-12-31`))
     let stopping = false
-    // released before the cluster's layers (they were built first), so before the shutdown interrupts;
-    // the `stopping` line says from where on in the record this runner starts no unit
-    yield* Effect.addFinalizer(() =>
-      Effect.sync(() => (stopping = true)).pipe(
-        Effect.zipRight(
-          Effect.ignore(
-            appendUnitEvent(settings.storage.root, {
-              event: "stopping",
-              runId: "",
-              unit: "",
-              date: "",
-              runner: runnerName(settings),
-              pid: process.pid
-            })
+    // The `stopping` line says from where on in the record this runner starts no unit.
+    const markStopping = Layer.scopedDiscard(
+      Effect.addFinalizer(() =>
+        Effect.sync(() => (stopping = true)).pipe(
+          Effect.zipRight(
+            Effect.ignore(
+              appendUnitEvent(settings.storage.root, {
+                event: "stopping",
+                runId: "",
+                unit: "",
+                date: "",
+                runner: runnerName(settings),
+                pid: process.pid
+              })
+            )
           )
         )
       )
     )
-    return BackfillUnit.toLayer(
+    // Built after the entity's registration, so released before it: releasing the registration
+    // waits while the entity's queued units go on starting (a stop measured at 4.1 s ran every
+    // remaining unit of a run first), so `stopping` must already be set by then.
+    const handlers = BackfillUnit.toLayer(
       BackfillUnit.of({
         Run: (envelope) =>
           permits.withPermits(1)(
@@ -155,6 +159,7 @@ export const BackfillUnitHandlers = Layer.unwrapScoped(
       }),
       { concurrency: 1 }
     )
+    return markStopping.pipe(Layer.provideMerge(handlers))
   })
 )
 
