@@ -1,7 +1,8 @@
 /**
  * Sinks loaded during the live day (LiveSinkLoader, src/layers/LiveSinks.ts) on the TestClock: the
  * real live program from 15:00 to the close with a fake WebSocket fed from the SyntheticMarket,
- * `sinks.live_load_interval_s` = 600 (rounds at 15:10, 15:20, …), DuckDB and PostgreSQL.
+ * `sinks.live_load_interval_s` = 600 (rounds at 15:10, 15:20, …), DuckDB, PostgreSQL and MariaDB
+ * (these two receive only the rows that changed in a rewritten window file: `since`).
  * Emission pauses after 15:26 until the 15:30 round, so at that round the lake is at rest: the
  * sinks must then hold exactly the lake's durable files (every one of them, nothing else), i.e.
  * exactly the market's bars from the open (the morning comes over REST: live started at 15:00) to
@@ -24,7 +25,7 @@ import { consolidateProgram } from "../../../src/programs/consolidate.js"
 import { liveProgram } from "../../../src/programs/live.js"
 import { AppSettings } from "../../../src/services/AppSettings.js"
 import { makeSyntheticMarket } from "../../../src/simulator/market/SyntheticMarket.js"
-import { preparePg, queryDuck, queryPg } from "../../services/sinks/support.js"
+import { prepareMysql, preparePg, queryDuck, queryMysql, queryPg } from "../../services/sinks/support.js"
 import { loadTestSettings, tempRoot } from "../../helpers/settings.js"
 import { fakeRest } from "../fixtures/fakeRest.js"
 import { FakeServer } from "../fixtures/fakeWs.js"
@@ -32,14 +33,19 @@ import { diffLake, type LakeRow, liveTestLayer, realTick, realWait } from "../fi
 
 const DATE = "2025-10-28"
 const pg = await preparePg("t_livesinks")
+const mysql = await prepareMysql("livesinks")
 const TABLE = { spy: "spy_bars", vix: "vix_values", options: "option_bars" } as const
 type BarFeed = keyof typeof TABLE
 
-const sinkRows = (engine: "duckdb" | "postgres", root: string, feed: BarFeed): Promise<Array<LakeRow>> => {
-  const vol = feed === "vix" ? "NULL::DOUBLE PRECISION AS v, NULL::DOUBLE PRECISION AS vw" : "volume AS v, vwap AS vw"
-  const sql = `SELECT ticker, window_start_ms AS s, open AS o, high AS h, low AS l, close AS c, ${vol}, source FROM ${TABLE[feed]} WHERE "date" = '${DATE}'`
+const sinkRows = (engine: "duckdb" | "postgres" | "mysql", root: string, feed: BarFeed): Promise<Array<LakeRow>> => {
+  const vol = feed === "vix" ? "CAST(NULL AS DOUBLE) AS v, CAST(NULL AS DOUBLE) AS vw" : "volume AS v, vwap AS vw"
+  const sql = `SELECT ticker, window_start_ms AS s, open AS o, high AS h, low AS l, close AS c, ${vol}, source FROM ${TABLE[feed]} WHERE date = '${DATE}'`
   const rows =
-    engine === "duckdb" ? queryDuck<Record<string, unknown>>(root, sql) : queryPg<Record<string, unknown>>(pg!, sql)
+    engine === "duckdb"
+      ? queryDuck<Record<string, unknown>>(root, sql)
+      : engine === "postgres"
+        ? queryPg<Record<string, unknown>>(pg!, sql.replaceAll("AS DOUBLE)", "AS DOUBLE PRECISION)"))
+        : queryMysql<Record<string, unknown>>(mysql!, sql)
   return rows.then((rs) =>
     rs.map((r) => ({
       ...(r as unknown as LakeRow),
@@ -63,7 +69,7 @@ describe("live: sinks loaded during the day", () => {
     () =>
       Effect.gen(function* () {
         const root = yield* Effect.promise(() => tempRoot("live-sinks-"))
-        const engines = pg ? (["duckdb", "postgres"] as const) : (["duckdb"] as const)
+        const engines = ["duckdb" as const, ...(pg ? ["postgres" as const] : []), ...(mysql ? ["mysql" as const] : [])]
         const settings = yield* Effect.promise(() =>
           loadTestSettings({
             storage: { root },
@@ -71,7 +77,12 @@ describe("live: sinks loaded during the day", () => {
             flush: { interval_s: 60 },
             feeds: { news: { enabled: false } },
             options: { max_contracts: 6 },
-            sinks: { enabled: [...engines], live_load_interval_s: 600, postgres: { url: pg ?? "" } }
+            sinks: {
+              enabled: [...engines],
+              live_load_interval_s: 600,
+              postgres: { url: pg ?? "" },
+              mysql: { url: mysql ?? "" }
+            }
           })
         )
         const market = makeSyntheticMarket(42)
