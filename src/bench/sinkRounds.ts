@@ -10,9 +10,13 @@
  * Each round is loaded as `live` loads it (Sink.loadFiles with the version this sink loaded last
  * round: `since`), and, in a second pass on a fresh database, with the whole file (what `live` did
  * before `since`). Prints each round's new rows, the file's rows, both times and the load average.
+ * After each pass the sink's table is compared with the window's file: rows, distinct keys, and
+ * the sums of `close` and `volume` must be equal (exit code 1 otherwise).
  * PostgreSQL/MySQL: DATABASE_URL / MYSQL_URL; a private schema or database, dropped at the end.
  */
 import * as NodeContext from "@effect/platform-node/NodeContext"
+import { MysqlClient } from "@effect/sql-mysql2"
+import { PgClient } from "@effect/sql-pg"
 import { Effect, Layer, Logger, LogLevel, Option, Redacted } from "effect"
 import * as fs from "node:fs/promises"
 import * as os from "node:os"
@@ -50,6 +54,30 @@ const writeWindow = (db: DuckDb.DuckDbService, file: string, seconds: number) =>
     yield* db.run(`COPY (${select}) TO ${DuckDb.sqlString(`${file}.tmp`)} (FORMAT parquet, COMPRESSION zstd)`)
     yield* Effect.promise(() => fs.rename(`${file}.tmp`, file))
   })
+
+const FIGURES = `SELECT count(*) AS n, count(DISTINCT concat(ticker, '|', window_start_ms)) AS k, sum(close) AS c, sum(volume) AS v FROM`
+type Figures = { readonly n: number; readonly k: number; readonly c: number; readonly v: number }
+const figures = (rows: ReadonlyArray<Record<string, unknown>>): Figures => {
+  const r = rows[0] ?? {}
+  return { n: Number(r["n"]), k: Number(r["k"]), c: Number(r["c"]), v: Number(r["v"]) }
+}
+const same = (a: Figures, b: Figures) =>
+  a.n === b.n && a.k === b.k && a.v === b.v && Math.abs(a.c - b.c) <= 1e-9 * Math.max(1, Math.abs(b.c))
+
+/** The sink's option_bars, summed (every row of the table is the bench's date). */
+const sinkFigures = (root: string, url: Redacted.Redacted<string> | undefined) =>
+  sink === "postgres"
+    ? Effect.flatMap(PgClient.PgClient, (sql) => sql.unsafe<Record<string, unknown>>(`${FIGURES} option_bars`)).pipe(
+        Effect.provide(PgClient.layer({ url: url! })),
+        Effect.map(figures)
+      )
+    : sink === "mysql"
+      ? Effect.flatMap(MysqlClient.MysqlClient, (sql) =>
+          sql.unsafe<Record<string, unknown>>(`${FIGURES} option_bars`)
+        ).pipe(Effect.provide(MysqlClient.layer({ url: url! })), Effect.map(figures))
+      : Effect.flatMap(DuckDb.make(lakePaths(root).warehouse), (d) =>
+          d.query<Record<string, unknown>>(`${FIGURES} option_bars`)
+        ).pipe(Effect.scoped, Effect.map(figures))
 
 /** One pass over the window's rounds into a fresh database; seconds per round. */
 const pass = (incremental: boolean) =>
@@ -93,6 +121,15 @@ const pass = (incremental: boolean) =>
       }
       return out
     }).pipe(Effect.provide(Sinks.layer.pipe(Layer.provide(AppSettings.layer({ overrides })))))
+    const want = figures(
+      yield* lake.query<Record<string, unknown>>(`${FIGURES} read_parquet(${DuckDb.sqlString(file)})`)
+    )
+    const got = yield* sinkFigures(root, db?.url)
+    const exact = same(got, want)
+    console.log(
+      `${incremental ? "since" : "whole files"}: ${sink} holds ${got.n} rows, ${got.k} distinct keys; the window's file ${want.n}, ${want.k}; sums of close and volume ${exact ? "equal: exact" : `DIFFER (${got.c} vs ${want.c}, ${got.v} vs ${want.v})`}`
+    )
+    if (!exact) process.exitCode = 1
     yield* Effect.promise(() => versions.release())
     if (db) yield* Effect.ignore(db.drop)
     yield* Effect.promise(() => fs.rm(root, { recursive: true, force: true }))
