@@ -33,8 +33,14 @@ export interface LoadedVersions {
 export const openLoadedVersions = (root: string): LoadedVersions => {
   let dir: Promise<string> | undefined
   const kept = new Map<string, string>() // `${folder}/${name}` → the kept version's path
-  const folderOf = async (sink: SinkName, feed: Feed, date: string) =>
-    path.join(await (dir ??= snapshotDir(root)), date, sink, feed)
+  const folderOf = async (sink: SinkName, feed: Feed, date: string) => {
+    // a failure (disk full) is not remembered: the next round tries again
+    const made = (dir ??= snapshotDir(root).catch((e: unknown) => {
+      dir = undefined
+      throw e
+    }))
+    return path.join(await made, date, sink, feed)
+  }
   const pinnedPath = (folder: string, name: string) => path.join(folder, "next", name)
 
   return {

@@ -211,7 +211,7 @@ describe("live sinks: durable files and the loader", () => {
   )
 
   it.scoped(
-    "a rewritten file goes with the version the sink loaded, pinned before its load; a failed load keeps the previous one",
+    "a rewritten file goes with the version the sink loaded, pinned before its load; a failed load keeps the previous one; a folder that cannot be made is tried again",
     () =>
       Effect.gen(function* () {
         const { root, dir, put } = yield* setup
@@ -247,6 +247,16 @@ describe("live sinks: durable files and the loader", () => {
             loader.round(DATE).pipe(Effect.provide(rec.layer))
           )
         yield* Effect.promise(() => put(NAME, "v1"))
+        // Where the kept versions go cannot be made (a file in the way, as a full disk would fail):
+        // the round fails and is alerted, and the next one tries again.
+        const snapshots = path.join(lakePaths(root).stateDir, "snapshots")
+        yield* Effect.promise(async () => {
+          await fs.mkdir(path.dirname(snapshots), { recursive: true })
+          await fs.writeFile(snapshots, "in the way")
+        })
+        const blocked = yield* round(false)
+        assert.deepStrictEqual([blocked[0]!.error !== undefined, since], [true, []])
+        yield* Effect.promise(() => fs.rm(snapshots))
         yield* round(false) // loads v1 (the file becomes v1+ during the load)
         yield* round(true) // sends v1+ with v1, fails
         yield* round(false) // sends v1++ with v1 again
@@ -255,7 +265,6 @@ describe("live sinks: durable files and the loader", () => {
         assert.strictEqual(yield* Effect.promise(() => fs.readFile(path.join(dir, NAME), "utf8")), "v1++++")
 
         // The loop's scope removes the kept versions when it closes.
-        const snapshots = path.join(lakePaths(root).stateDir, "snapshots")
         const kept = () => fs.readdir(snapshots).then((d) => d.length)
         assert.strictEqual(yield* Effect.promise(kept), 1)
         yield* Effect.scoped(loader.start(DATE).pipe(Effect.provide(rec.layer)))
