@@ -116,13 +116,17 @@ const fingerprintOf = (files: ReadonlyArray<string>): Effect.Effect<PartitionFil
     return { files: present, fingerprint: hash.digest("hex").slice(0, 32) }
   })
 
+/** `SELECT <lake columns> FROM <files>`, by name (a column a file lacks is NULL). */
+const readFiles = (feed: Feed, files: ReadonlyArray<string>): string =>
+  `SELECT ${SCHEMAS[feed].columns.map((c) => `"${c.name}"`).join(", ")} FROM read_parquet([${files.map(DuckDb.sqlString).join(", ")}], union_by_name = true)`
+
+/** Keeps the latest `received_at_ms` of each key. */
+const latestPerKey = (feed: Feed): string =>
+  `QUALIFY row_number() OVER (PARTITION BY ${SCHEMAS[feed].key.map((k) => `"${k}"`).join(", ")} ORDER BY "received_at_ms" DESC) = 1`
+
 /** `SELECT <lake columns> FROM <files> <dedupe>`: the partition as the sinks see it. */
-export const dedupedSelect = (feed: Feed, files: ReadonlyArray<string>): string => {
-  const schema = SCHEMAS[feed]
-  const cols = schema.columns.map((c) => `"${c.name}"`).join(", ")
-  const key = schema.key.map((k) => `"${k}"`).join(", ")
-  return `SELECT ${cols} FROM read_parquet([${files.map(DuckDb.sqlString).join(", ")}], union_by_name = true) QUALIFY row_number() OVER (PARTITION BY ${key} ORDER BY "received_at_ms" DESC) = 1`
-}
+export const dedupedSelect = (feed: Feed, files: ReadonlyArray<string>): string =>
+  `${readFiles(feed, files)} ${latestPerKey(feed)}`
 
 /**
  * `dedupedSelect` of `files`, except that a file with an earlier version in `since` (by name)
@@ -131,19 +135,15 @@ export const dedupedSelect = (feed: Feed, files: ReadonlyArray<string>): string 
  * `received_at_ms` per key (a row left out here is already there, byte for byte).
  */
 export const incrementalSelect = (feed: Feed, files: ReadonlyArray<string>, since: SinceVersions): string => {
-  const whole = files.filter((f) => since[path.basename(f)] === undefined)
-  const changed = files.filter((f) => since[path.basename(f)] !== undefined)
+  const earlier = (f: string) => since[path.basename(f)]
+  const whole = files.filter((f) => earlier(f) === undefined)
+  const changed = files.filter((f) => earlier(f) !== undefined)
   if (changed.length === 0) return dedupedSelect(feed, files)
-  const schema = SCHEMAS[feed]
-  const cols = schema.columns.map((c) => `"${c.name}"`).join(", ")
-  const key = schema.key.map((k) => `"${k}"`).join(", ")
-  const read = (fs: ReadonlyArray<string>) =>
-    `SELECT ${cols} FROM read_parquet([${fs.map(DuckDb.sqlString).join(", ")}], union_by_name = true)`
   const parts = [
-    ...(whole.length > 0 ? [read(whole)] : []),
-    ...changed.map((f) => `SELECT * FROM (${read([f])} EXCEPT ${read([since[path.basename(f)]!])})`)
+    ...(whole.length > 0 ? [readFiles(feed, whole)] : []),
+    ...changed.map((f) => `SELECT * FROM (${readFiles(feed, [f])} EXCEPT ${readFiles(feed, [earlier(f)!])})`)
   ]
-  return `SELECT ${cols} FROM (${parts.join(" UNION ALL ")}) QUALIFY row_number() OVER (PARTITION BY ${key} ORDER BY "received_at_ms" DESC) = 1`
+  return `SELECT * FROM (${parts.join(" UNION ALL ")}) ${latestPerKey(feed)}`
 }
 
 let sequence = 0
