@@ -82,12 +82,18 @@ const bucketRows = async (c: DuckDBConnection, table: string): Promise<Array<Buc
     .map((r) => ({ bucket: Number(r[0]), rows: Number(r[1]), first: Number(r[2]), last: Number(r[3]) }))
 
 /**
- * The WHERE of one bucket's rows. A table stored in bucket order holds each bucket in one rowid
+ * The WHERE of each bucket's rows. A table stored in bucket order holds each bucket in one rowid
  * range, which DuckDB's scan reads alone (a day's 39 files then cost one pass over the table, not
- * 39); otherwise the rows are picked by `_b`.
+ * 39); otherwise, or without the ranges, the rows are picked by `_b`.
  */
-const bucketWhere = (all: ReadonlyArray<BucketRows>, b: BucketRows): string =>
-  all.every((x) => x.last - x.first + 1 === x.rows) ? `rowid BETWEEN ${b.first} AND ${b.last}` : `_b = ${b.bucket}`
+const bucketWhere = (ranges: ReadonlyArray<BucketRows> | undefined): ((bucket: number) => string) => {
+  const contiguous = ranges !== undefined && ranges.every((x) => x.last - x.first + 1 === x.rows)
+  const byBucket = new Map(contiguous ? ranges.map((x) => [x.bucket, x] as const) : [])
+  return (bucket) => {
+    const range = byBucket.get(bucket)
+    return range === undefined ? `_b = ${bucket}` : `rowid BETWEEN ${range.first} AND ${range.last}`
+  }
+}
 
 export const upsertPartition = async (
   c: DuckDBConnection,
@@ -114,11 +120,15 @@ export const upsertPartition = async (
   const inc = `upsert_in_${feed}_${id}`
   const fin = `upsert_out_${feed}_${id}`
   const incoming = incomingSelect(c, schema, input.batches ?? [], input.files ?? [])
-  // Sorted by bucket then key: into an empty partition this table is the result, each bucket's
-  // rows in one rowid range in key order (when the instance keeps insertion order).
+  // Sorted by bucket then key, each bucket's rows lie in one rowid range in key order (when the
+  // instance keeps insertion order). Into an empty partition (a backfilled day) the incoming rows
+  // are sorted as they are staged and are the result; otherwise (a live commit) the merge sorts.
   const order = `ORDER BY _b, ${key}`
+  const sortedIn = t.mode === "replace" || names.length === 0
   try {
-    await c.run(`CREATE TEMP TABLE ${inc} AS SELECT ${cols}, ${bucket} AS _b FROM (${incoming.sql}) ${order}`)
+    await c.run(
+      `CREATE TEMP TABLE ${inc} AS SELECT ${cols}, ${bucket} AS _b FROM (${incoming.sql}) ${sortedIn ? order : ""}`
+    )
   } finally {
     incoming.close()
   }
@@ -145,7 +155,12 @@ export const upsertPartition = async (
       for (const b of touched) if (buckets.has(b)) existing.push(path.join(dir, buckets.get(b)!))
     }
     let result = inc
-    if (existing.length > 0 || !(await unique(c, inc, key))) {
+    if (existing.length === 0 && (await unique(c, inc, key))) {
+      if (!sortedIn) {
+        await c.run(`CREATE TEMP TABLE ${fin} AS SELECT * FROM ${inc} ${order}`)
+        result = fin
+      }
+    } else {
       const old =
         existing.length === 0
           ? ""
@@ -159,17 +174,19 @@ export const upsertPartition = async (
       )
       result = fin
     }
-    const resultBuckets = result === inc ? incomingBuckets : await bucketRows(c, result)
-    const held = new Set(resultBuckets.map((b) => b.bucket))
+    // A merge's result holds the buckets it touched; a scope's replacement may empty some.
+    const ranges = result === inc ? incomingBuckets : scope === undefined ? undefined : await bucketRows(c, result)
+    const held = ranges === undefined ? touched : new Set(ranges.map((b) => b.bucket))
+    const where = bucketWhere(ranges)
     const finished: Array<Finished> = []
     const sort = (await insertionOrderKept(c)) ? "" : ` ORDER BY ${key}`
     try {
-      for (const b of resultBuckets) {
-        const target = path.join(dir, bucketFileName(feed, b.bucket))
+      for (const b of [...held].sort((x, y) => x - y)) {
+        const target = path.join(dir, bucketFileName(feed, b))
         const tmp = t.tempName(target)
         finished.push({ tmp, target })
         await c.run(
-          `COPY (SELECT ${cols} FROM ${result} WHERE ${bucketWhere(resultBuckets, b)}${sort}) TO ${sqlString(tmp)} ${t.copyOptions}`
+          `COPY (SELECT ${cols} FROM ${result} WHERE ${where(b)}${sort}) TO ${sqlString(tmp)} ${t.copyOptions}`
         )
       }
       await t.publish(finished)
