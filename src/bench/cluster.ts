@@ -13,7 +13,7 @@
  * (or CLUSTER_DATABASE_URL), else postgres://postgres@127.0.0.1:5432; its databases are dropped at the end.
  * First, untimed, a single-process backfill of the range warms the simulator (`--no-warm-up`: not).
  */
-import { NodeContext } from "@effect/platform-node"
+import * as NodeContext from "@effect/platform-node/NodeContext"
 import { Effect } from "effect"
 import { rmSync } from "node:fs"
 import * as fs from "node:fs/promises"

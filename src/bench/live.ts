@@ -24,7 +24,7 @@
  * `journal.fsync: batch`; `--keep` keeps the data directory; `--debug` prints memory every 100 ms
  * and CPU per thread; `--heap-snapshot-at-mb N` writes one V8 heap snapshot once RSS reaches N MB).
  */
-import { FetchHttpClient } from "@effect/platform"
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { Effect, Fiber, Layer, Redacted } from "effect"
 import * as fs from "node:fs"
 import * as os from "node:os"

@@ -2,7 +2,7 @@
  * Loads Settings from the environment, `.env`, and the YAML files in `config/`.
  * The only place the process environment is read.
  */
-import { FileSystem } from "@effect/platform"
+import * as FileSystem from "@effect/platform/FileSystem"
 import { ConfigProvider, Effect } from "effect"
 import * as path from "node:path"
 import { parse as parseYaml } from "yaml"

@@ -1,5 +1,5 @@
 /** Everything `backfill` needs, built from Settings. */
-import { FetchHttpClient } from "@effect/platform"
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { Effect, Layer } from "effect"
 import * as ContractRegistry from "../live/contracts/ContractRegistry.js"
 import * as Alerts from "../services/observability/Alerts.js"

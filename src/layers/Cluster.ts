@@ -14,7 +14,7 @@ import {
   SqlRunnerStorage
 } from "@effect/cluster"
 import { RunnerAddress } from "@effect/cluster/RunnerAddress"
-import { NodeClusterSocket } from "@effect/platform-node"
+import * as NodeClusterSocket from "@effect/platform-node/NodeClusterSocket"
 import { RpcSerialization } from "@effect/rpc"
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"

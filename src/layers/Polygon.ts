@@ -3,7 +3,7 @@
  * or, when `polygon.rest_url` is `builtin`, the simulator started in-process on a free loopback
  * port for the life of the layer.
  */
-import { FetchHttpClient } from "@effect/platform"
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { Data, Effect, Layer, Option, Redacted } from "effect"
 import { apiKeyOf, simulatorDelayS } from "../config/Settings.js"
 import { AppSettings } from "../services/AppSettings.js"

@@ -5,7 +5,7 @@
  * uses a simulated Effect Clock anchored in data/state/clock-anchor.json: a restart with the same
  * start and speed resumes it.
  */
-import { FetchHttpClient } from "@effect/platform"
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { Effect, Option } from "effect"
 import { ClusterConfigError } from "../layers/Cluster.js"
 import { feedDelayMs, type Settings } from "../config/Settings.js"

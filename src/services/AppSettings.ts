@@ -1,5 +1,5 @@
 /** The loaded Settings as a service, so programs and services read configuration in one place. */
-import type { FileSystem } from "@effect/platform"
+import type * as FileSystem from "@effect/platform/FileSystem"
 import { Context, Effect, Layer, Option } from "effect"
 import { type LoadOptions, loadSettings } from "../config/load.js"
 import type { Settings } from "../config/Settings.js"

@@ -54,6 +54,14 @@ describe("import direction", () => {
     expect(upward).toEqual([])
   })
 
+  it("no source file imports the index of @effect/platform or @effect/platform-node", () => {
+    // Their indexes load every module, among them the Swagger and Scalar UIs: ~20 MB of strings
+    // held in every process's heap (a news-only backfill peaked at 272 MB with them, 242 without).
+    const root = /from\s*"@effect\/platform(-node)?"/
+    const offenders = sources(SRC).filter((f) => root.test(fs.readFileSync(f, "utf8")))
+    expect(offenders.map((f) => path.relative(SRC, f))).toEqual([])
+  })
+
   it("no source file is over 300 lines", () => {
     const long = sources(SRC)
       .map((f) => [path.relative(SRC, f), fs.readFileSync(f, "utf8").split("\n").length] as const)

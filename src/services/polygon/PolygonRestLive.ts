@@ -3,7 +3,9 @@
  * `next_url` is followed only on the configured origin (so the key is never sent elsewhere);
  * failures are typed PolygonErrors whose messages never contain the key.
  */
-import { HttpClient, HttpClientRequest, type HttpClientResponse } from "@effect/platform"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import { Duration, Effect, Layer, Option, Redacted, Schedule, Schema } from "effect"
 import type { RetryPolicy } from "../../config/Settings.js"
 import { AggColumnsBuilder, type AggShape, decodeAggPage } from "../../domain/aggColumns.js"
