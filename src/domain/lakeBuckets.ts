@@ -62,10 +62,15 @@ export const bucketSql = (feed: Feed, date: string): string => {
   return `CAST(greatest(0, least(${last}, floor(("window_start_ms" - ${midnightMs(date)}) / ${step}))) AS INTEGER)`
 }
 
-/** The bucket index of a bar starting at `startMs` (the TypeScript twin of `bucketSql`). */
-export const bucketOf = (feed: Feed, date: string, startMs: number): number => {
+/** The bucket index of a bar by its start, for many bars of one date (the date is parsed once). */
+export const bucketIndexer = (feed: Feed, date: string): ((startMs: number) => number) => {
   const spec = BUCKETS[feed]
-  if (spec.kind === "day") return 0
+  if (spec.kind === "day") return () => 0
   const last = MINUTES_PER_DAY / spec.minutes - 1
-  return Math.max(0, Math.min(last, Math.floor((startMs - midnightMs(date)) / (spec.minutes * 60_000))))
+  const midnight = midnightMs(date)
+  const step = spec.minutes * 60_000
+  return (startMs) => Math.max(0, Math.min(last, Math.floor((startMs - midnight) / step)))
 }
+
+/** The bucket index of a bar starting at `startMs` (the TypeScript twin of `bucketSql`). */
+export const bucketOf = (feed: Feed, date: string, startMs: number): number => bucketIndexer(feed, date)(startMs)

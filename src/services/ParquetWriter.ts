@@ -13,6 +13,7 @@ import { publish, publishAll } from "./parquet/publish.js"
 import { DuckDb, DuckDbError, sqlString } from "./DuckDb.js"
 import { copyBatches } from "./parquet/batchCopy.js"
 import { makePartitionLocks } from "./parquet/partitionLock.js"
+import { combineResults, splitGroups } from "./parquet/parallelUpsert.js"
 import { type UpsertMode, type UpsertResult, upsertPartition } from "./parquet/partitionUpsert.js"
 import { lakePaths } from "../domain/paths.js"
 import { tempPath } from "../lib/atomicFile.js"
@@ -47,13 +48,16 @@ export interface ParquetWriterService {
    * Store rows in the (feed, date) partition of the lake at `root` under the lake contract
    * (domain/lakeBuckets.ts, parquet/partitionUpsert.ts): merged into the file each key maps to,
    * or (`replace`) as the partition's whole content. Serialized per partition across processes.
+   * `splitBuckets` (live commits): a merge of batches over several bucket files runs on two
+   * connections at once (parquet/parallelUpsert.ts).
    */
   readonly upsert: (
     schema: FeedSchema,
     root: string,
     date: string,
     input: UpsertInput,
-    mode?: UpsertMode
+    mode?: UpsertMode,
+    options?: { readonly splitBuckets?: boolean }
   ) => Effect.Effect<UpsertResult, LakeWriteError>
   /** Write rows to `target` atomically; returns the number of rows in the file. */
   readonly write: (
@@ -250,7 +254,7 @@ export const make = Effect.gen(function* () {
 
   const locks = yield* makePartitionLocks
 
-  const upsert: ParquetWriterService["upsert"] = (schema, root, date, input, mode = "merge") => {
+  const upsert: ParquetWriterService["upsert"] = (schema, root, date, input, mode = "merge", options = {}) => {
     const dir = lakePaths(root).partitionDir(schema.feed, date)
     const rowsFile = path.join(
       lakePaths(root).stateDir,
@@ -261,17 +265,18 @@ export const make = Effect.gen(function* () {
     const run = Effect.gen(function* () {
       if (staged) yield* write(schema, input.rows!, rowsFile)
       const files = [...(input.files ?? []), ...(staged ? [rowsFile] : [])]
-      return yield* db
-        .withConnection(
-          (c) =>
-            upsertPartition(
-              c,
-              { schema, dir, date, mode, copyOptions, tempName, publish: publishAll },
-              { batches: input.batches ?? [], files }
-            ),
-          `upsert into ${dir}`
-        )
-        .pipe(Effect.mapError(fail(dir)))
+      const target = { schema, dir, date, mode, copyOptions, tempName, publish: publishAll }
+      const one = (batches: ReadonlyArray<ColumnBatch>) =>
+        db
+          .withConnection((c) => upsertPartition(c, target, { batches, files }), `upsert into ${dir}`)
+          .pipe(Effect.mapError(fail(dir)))
+      const split = options.splitBuckets === true && mode === "merge" && files.length === 0
+      const groups = split
+        ? yield* Effect.promise(() => splitGroups(schema.feed, dir, date, input.batches ?? []))
+        : undefined
+      return groups === undefined
+        ? yield* one(input.batches ?? [])
+        : combineResults(yield* Effect.forEach(groups, one, { concurrency: "unbounded" }))
     }).pipe(Effect.ensuring(staged ? Effect.promise(() => fs.rm(rowsFile, { force: true })) : Effect.void))
     return locks
       .withLock(root, schema.feed, date, run)

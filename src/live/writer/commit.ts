@@ -131,7 +131,7 @@ export const makeCommitter = (deps: CommitDeps, initial: LiveCheckpoint) =>
         for (const [date, cols] of batch.rows) {
           if (cols.length === 0) continue
           yield* deps.writer
-            .upsert(deps.schema, deps.root, date, { batches: [cols.toColumnBatch()] })
+            .upsert(deps.schema, deps.root, date, { batches: [cols.toColumnBatch()] }, "merge", { splitBuckets: true })
             .pipe(Effect.retry({ schedule: retryPolicy, times: 5 }))
         }
         for (const [date, lines] of batch.late) yield* writeSideFile(paths.lateDir(feed, date), seq, lines)
