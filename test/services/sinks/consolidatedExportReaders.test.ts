@@ -6,9 +6,8 @@
  * not a DuckDB-only dialect.
  */
 import { Effect } from "effect"
-import { asyncBufferFromFile, parquetMetadata, parquetReadObjects } from "hyparquet"
+import { asyncBufferFromFile, parquetMetadataAsync, parquetReadObjects } from "hyparquet"
 import { compressors } from "hyparquet-compressors"
-import * as fs from "node:fs/promises"
 import * as path from "node:path"
 import { expect, it } from "vitest"
 import * as DuckDbSink from "../../../src/services/sinks/DuckDbSink.js"
@@ -53,7 +52,7 @@ it("an independent reader reads the consolidated export exactly as DuckDB does",
   const byDuckDb = await queryDuck<Record<string, unknown>>(root, `SELECT ${select} FROM read_parquet('${file}')`)
 
   const buffer = await asyncBufferFromFile(file)
-  const metadata = await parquetMetadata(await fs.readFile(file).then((b) => b.buffer))
+  const metadata = await parquetMetadataAsync(buffer)
   const encodings = new Set(metadata.row_groups.flatMap((g) => g.columns.flatMap((c) => c.meta_data?.encodings ?? [])))
   // Version 2's encodings are in use, so this reader really decoded them.
   expect([...encodings].some((e) => e.startsWith("DELTA_") || e === "BYTE_STREAM_SPLIT")).toBe(true)
