@@ -23,6 +23,7 @@ import { bucketFileName, bucketOfFile, bucketSql } from "../../domain/lakeBucket
 import { fsyncDir } from "../../lib/atomicFile.js"
 import { sqlString } from "../DuckDb.js"
 import { fileColumns, incomingSelect } from "./batchCopy.js"
+import { keyedMergeSelect } from "./keyedMerge.js"
 import type { Finished } from "./publish.js"
 
 /** `replaceWhere`: a DuckDB boolean expression over the feed's columns, built by the caller from its own values. */
@@ -160,6 +161,12 @@ export const upsertPartition = async (
         await c.run(`CREATE TEMP TABLE ${fin} AS SELECT * FROM ${inc} ${order}`)
         result = fin
       }
+    } else if (existing.length > 0 && legacy.length === 0 && scope === undefined) {
+      const files = `read_parquet([${existing.map(sqlString).join(", ")}], union_by_name = true)`
+      await c.run(
+        `CREATE TEMP TABLE ${fin} AS SELECT * FROM (${keyedMergeSelect({ incoming: inc, files, cols, key, bucket })}) ${order}`
+      )
+      result = fin
     } else {
       const old =
         existing.length === 0
