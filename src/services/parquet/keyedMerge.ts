@@ -4,8 +4,7 @@
  * greatest `received_at_ms` wins, a tie goes to the incoming row), without a window over the
  * files' rows. The incoming rows are deduplicated alone; the files are read twice, first only their
  * key and `received_at_ms` columns for the keys the incoming rows hold, then whole, keeping the
- * rows whose key no incoming row won. A live commit's merge took a third less CPU (an open
- * 10-minute window of 1,160 contracts, 464k rows, and 15k incoming).
+ * rows whose key no incoming row won. What it saves, measured: README, "Live merges without a window".
  */
 
 export interface KeyedMerge {
