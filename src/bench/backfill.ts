@@ -62,10 +62,13 @@ const main = async () => {
       )
     })
     const lakeBytes = await du(path.join(root, "raw"))
-    const warehouseBytes = await fs.stat(path.join(root, "warehouse.duckdb")).then(
+    const catalogBytes = await fs.stat(path.join(root, "warehouse.duckdb")).then(
       (s) => s.size,
       () => 0
     )
+    // options_consolidated is a view over these per-date exports: they are the warehouse's too.
+    const exportBytes = await du(path.join(root, "consolidated")).catch(() => 0)
+    const warehouseBytes = catalogBytes + exportBytes
     const rate = run.rows / run.seconds
     const ceilingRate = run.rows / ceiling.seconds
     console.log(
@@ -82,7 +85,7 @@ const main = async () => {
     )
     console.log(`  ratio       : ${(rate / ceilingRate).toFixed(2)} (user's path / REST ceiling)`)
     console.log(
-      `  disk        : lake ${(lakeBytes / 2 ** 20).toFixed(1)} MB, warehouse.duckdb ${(warehouseBytes / 2 ** 20).toFixed(1)} MB (${(warehouseBytes / Math.max(1, lakeBytes)).toFixed(2)}x the lake)`
+      `  disk        : lake ${mb(lakeBytes)} MB, warehouse ${mb(warehouseBytes)} MB (warehouse.duckdb ${mb(catalogBytes)} MB + consolidated exports ${mb(exportBytes)} MB) = ${(warehouseBytes / Math.max(1, lakeBytes)).toFixed(2)}x the lake`
     )
     console.log(`  load average: ${loadBefore} before, ${loadAfter} after the backfill, ${load()} now`)
     if (sim.child.exitCode !== null)
@@ -94,6 +97,8 @@ const main = async () => {
     await fs.rm(root, { recursive: true, force: true })
   }
 }
+
+const mb = (bytes: number) => (bytes / 2 ** 20).toFixed(1)
 
 const du = async (dir: string): Promise<number> => {
   let total = 0
