@@ -1,11 +1,13 @@
 /**
- * `npm run bench:backfill [-- --days N] [--rss-every N] [--lake-days N] [--lake-runs N] [--skip-lake] [--skip-naive]`
+ * `npm run bench:backfill [-- --days N] [--rss-every N] [--lake-days N] [--lake-runs N] [--skip-lake] [--skip-naive] [--skip-no-sinks]`
  *
  * The headline: the user's path. `node dist/main.js backfill` with the default config (lake, the
  * DuckDB warehouse, the consolidated view) over N trading days (default 20; 252 = a year) from
  * `node dist/main.js simulate` in its own process, timed from process start to exit, with its peak
  * RSS and its RSS every 20 days. Then, in the same run, the bare REST ceiling of the same pages
- * (fetch + JSON.parse, 8 in flight, the simulator now warm) and the ratio between the two.
+ * (fetch + JSON.parse, 8 in flight, the simulator now warm) and the ratio between the two. Between
+ * them, the same command with `sinks.enabled: []` (the lake alone, same process model): what the
+ * warehouse costs the user's path in time and peak RSS (`--skip-no-sinks` leaves it out).
  * Secondary lines: the lake alone and the naive pipeline over `--lake-days` (default 3) days.
  * Every figure is printed with the load average: this 2-core machine is often shared.
  */
@@ -17,7 +19,8 @@ import { nyseHolidays } from "../domain/nyseHolidays.js"
 import { runBackfillCli } from "./cliRun.js"
 import { lakeOnlyBench } from "./lakeOnly.js"
 import { firstPages, restCeiling } from "./restCeiling.js"
-import { startSimulatorProcess } from "./simulatorProcess.js"
+import { MAIN, startSimulatorProcess } from "./simulatorProcess.js"
+import { parse, stringify } from "yaml"
 import { loadAverage } from "./measure.js"
 
 const flag = (name: string) => {
@@ -31,6 +34,17 @@ const rssEvery = Math.max(1, Number(flag("--rss-every") ?? 20))
 const load = () => loadAverage()
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US")
 const API_KEY = "bench-key"
+
+/** config/settings.yaml with `sinks.enabled: []`, and retry_policy.yaml beside it, in `dir`: the default config without the warehouse. */
+const noSinksConfig = async (dir: string): Promise<string> => {
+  const config = path.join(path.dirname(MAIN), "..", "config")
+  const settings = parse(await fs.readFile(path.join(config, "settings.yaml"), "utf8")) as Record<string, unknown>
+  settings["sinks"] = { ...(settings["sinks"] as object), enabled: [] }
+  await fs.mkdir(dir, { recursive: true })
+  await fs.writeFile(path.join(dir, "settings.yaml"), stringify(settings))
+  await fs.copyFile(path.join(config, "retry_policy.yaml"), path.join(dir, "retry_policy.yaml"))
+  return path.join(dir, "settings.yaml")
+}
 
 /** The last `n` trading days up to 2025-10-31 (a year back at most two calendars). */
 const tradingDays = (n: number) => {
@@ -55,6 +69,22 @@ const main = async () => {
     )
     const loadAfter = load()
     if (run.exitCode !== 0) throw new Error(`backfill exited ${run.exitCode}:\n${run.output.slice(-4000)}`)
+    const bare = process.argv.includes("--skip-no-sinks")
+      ? undefined
+      : await runBackfillCli(
+          [
+            "--config",
+            await noSinksConfig(path.join(root, "no-sinks-config")),
+            "--start-date",
+            first,
+            "--end-date",
+            last
+          ],
+          { POLYGON_REST_URL: sim.url, POLYGON_API_KEY: API_KEY, STORAGE_ROOT: path.join(root, "no-sinks") },
+          rssEvery
+        )
+    if (bare !== undefined && bare.exitCode !== 0)
+      throw new Error(`backfill without sinks exited ${bare.exitCode}:\n${bare.output.slice(-4000)}`)
     const urls = await firstPages(sim.url, root, dates)
     const ceiling = await restCeiling(urls, API_KEY, 8).catch((e: unknown) => {
       throw new Error(
@@ -84,6 +114,12 @@ const main = async () => {
       `  REST ceiling: the same ${fmt(ceiling.requests)} pages (${fmt(ceiling.items)} items) in ${ceiling.seconds.toFixed(2)} s = ${fmt(ceilingRate)} rows/s (fetch + JSON.parse, 8 in flight, warm simulator)`
     )
     console.log(`  ratio       : ${(rate / ceilingRate).toFixed(2)} (user's path / REST ceiling)`)
+    if (bare !== undefined) {
+      const bareRate = bare.rows / bare.seconds
+      console.log(
+        `  no warehouse: the same command with sinks.enabled: [] (the lake alone): ${fmt(bare.rows)} rows in ${bare.seconds.toFixed(2)} s = ${fmt(bareRate)} rows/s, ratio ${(bareRate / ceilingRate).toFixed(2)}, peak RSS ${bare.peakRssMb} MB; so the warehouse (views, news and contracts tables, the consolidated view and its export) costs ${(run.seconds - bare.seconds).toFixed(2)} s and ${run.peakRssMb - bare.peakRssMb} MB of peak RSS`
+      )
+    }
     console.log(
       `  disk        : lake ${mb(lakeBytes)} MB, warehouse ${mb(warehouseBytes)} MB (warehouse.duckdb ${mb(catalogBytes)} MB + consolidated exports ${mb(exportBytes)} MB) = ${(warehouseBytes / Math.max(1, lakeBytes)).toFixed(2)}x the lake`
     )
